@@ -1,0 +1,193 @@
+/*
+ * aria.h — the one contract between libbitnet (C) and everything else (TypeScript via bun:ffi).
+ *
+ * Conventions (STYLE.md B3):
+ *  - Handles are opaque pointers. Only fixed-width integers, float, pointers and `const char *`
+ *    cross the boundary; no struct by value, no bool (int32_t 0/1 instead).
+ *  - Every fallible call returns int32_t: 0 = OK, < 0 = error (enum aria_status), > 0 = a non-fatal
+ *    outcome (ARIA_STATUS_CANCELLED). Results come back through out-pointers.
+ *  - The library never calls exit/abort and never prints on input a file or a caller can produce.
+ *    Errors carry a short message: aria_ctx_last_error() for a context, the caller's err buffer for
+ *    aria_model_load().
+ *  - Memory: each _load/_init has exactly one matching _free. The logits and hidden-state buffers
+ *    returned by aria_ctx_logits() belong to the context and stay valid until the next call that
+ *    evaluates on that context.
+ *  - Threads: a model may be shared by several contexts (read-only after load). A context must be
+ *    used by one caller thread at a time; only aria_ctx_cancel() may be called from another thread.
+ *    Calls that evaluate block the calling thread until done (the context's own worker threads do
+ *    the work).
+ *
+ * ABI version history:
+ *   1  first version.
+ */
+#ifndef ARIA_H
+#define ARIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#    define ARIA_API __declspec(dllexport)
+#else
+#    define ARIA_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ARIA_ABI_VERSION 1
+
+/* Status codes. Append only. */
+enum aria_status {
+    ARIA_STATUS_OK          = 0,
+    ARIA_STATUS_CANCELLED   = 1,   /* aria_ctx_cancel() stopped an evaluation; no sequence advanced */
+    ARIA_STATUS_INVALID_ARG = -1,  /* a caller passed a bad argument (null, out of range, bad token) */
+    ARIA_STATUS_NO_MEMORY   = -2,  /* an allocation failed */
+    ARIA_STATUS_IO          = -3,  /* the file could not be opened, stat'ed or mapped */
+    ARIA_STATUS_BAD_FORMAT  = -4,  /* the file is not a valid GGUF / model (truncated, corrupt, inconsistent) */
+    ARIA_STATUS_UNSUPPORTED = -5,  /* valid file, but an architecture / tensor type we do not run */
+    ARIA_STATUS_CTX_FULL    = -6,  /* a position is at or past the context size */
+    ARIA_STATUS_INTERNAL    = -7,  /* a bug in libbitnet: please report */
+};
+
+/* Tensor types, numbered as in GGUF (ggml / bitnet.cpp ids). Append only. */
+enum aria_type {
+    ARIA_TYPE_F32   = 0,
+    ARIA_TYPE_F16   = 1,
+    ARIA_TYPE_Q4_0  = 2,
+    ARIA_TYPE_Q8_0  = 8,
+    ARIA_TYPE_Q4_K  = 12,
+    ARIA_TYPE_Q6_K  = 14,
+    ARIA_TYPE_Q8_K  = 15,
+    ARIA_TYPE_BF16  = 30,
+    ARIA_TYPE_TQ1_0 = 34,
+    ARIA_TYPE_TQ2_0 = 35,
+    ARIA_TYPE_I2_S  = 36,   /* bitnet.cpp; 38 (TL1) and 39 (TL2 / MXFP4) are refused by name */
+};
+
+/* Kernel sets (aria_kernels_set). Append only. */
+enum aria_kernels {
+    ARIA_KERNELS_AUTO   = 0,  /* best available on this CPU (cpuid) */
+    ARIA_KERNELS_REF    = 1,  /* scalar reference kernels: the oracle */
+    ARIA_KERNELS_AVX2   = 2,
+    ARIA_KERNELS_AVX512 = 3,  /* AVX-512 F/BW/VL + VNNI */
+    ARIA_KERNELS_NEON   = 4,
+};
+
+struct aria_model;
+struct aria_ctx;
+
+/* Returns ARIA_ABI_VERSION of the library. Never fails. Any thread. */
+ARIA_API int32_t aria_abi_version(void);
+
+/* Static, NUL-terminated English text for a status code ("unknown status" for others). Any thread. */
+ARIA_API const char * aria_status_str(int32_t status);
+
+/* Chooses the kernel set used by contexts evaluated from now on (process-wide).
+ * Returns 0, or ARIA_STATUS_UNSUPPORTED if this CPU / build lacks that set, INVALID_ARG for an
+ * unknown value. Call it only while no evaluation is running. */
+ARIA_API int32_t aria_kernels_set(int32_t kernels);
+
+/* The kernel set in use now (an enum aria_kernels value, never AUTO). Any thread. */
+ARIA_API int32_t aria_kernels_get(void);
+
+/* Static text naming the CPU features detected (e.g. "avx2 fma f16c avx512f avx512bw avx512vnni"). */
+ARIA_API const char * aria_cpu_features(void);
+
+/* Loads a GGUF model file (memory-mapped, read only).
+ *   path         : NUL-terminated file path (borrowed).
+ *   layer_begin,
+ *   layer_end    : load only blocks [layer_begin, layer_end); pass 0, -1 for all. Tensors of other
+ *                  blocks are never read. token_embd is loaded only if the range starts at 0, the
+ *                  output norm and head only if it ends at the last block.
+ *   err, err_cap : optional buffer (may be NULL / 0) receiving a NUL-terminated message on failure;
+ *                  the message names what and where (offset, key, tensor).
+ *   out          : receives the model handle on success, NULL on failure.
+ * Returns 0, or IO, BAD_FORMAT, UNSUPPORTED, NO_MEMORY, INVALID_ARG. Blocks (reads the header and
+ * tensor table, maps the data). Any thread. */
+ARIA_API int32_t aria_model_load(const char * path, int32_t layer_begin, int32_t layer_end,
+                                 char * err, int64_t err_cap, struct aria_model ** out);
+
+/* Frees a model. All contexts made from it must be freed first. NULL is ignored. */
+ARIA_API void aria_model_free(struct aria_model * model);
+
+/* Model facts. Never fail on a valid handle. */
+ARIA_API int32_t aria_model_n_vocab(const struct aria_model * model);
+ARIA_API int32_t aria_model_n_embd(const struct aria_model * model);
+ARIA_API int32_t aria_model_n_layer(const struct aria_model * model);
+ARIA_API int32_t aria_model_n_ctx_train(const struct aria_model * model);
+ARIA_API int32_t aria_model_layer_begin(const struct aria_model * model);
+ARIA_API int32_t aria_model_layer_end(const struct aria_model * model);
+
+/* Writes a NUL-terminated JSON object describing the model (arch, dims, heads, rope, activation,
+ * tensor type counts, bytes) into buf. Returns the number of bytes written excluding the NUL, or
+ * the negated required size (including the NUL) when cap is too small (llama_tokenize style). */
+ARIA_API int64_t aria_model_info_json(const struct aria_model * model, char * buf, int64_t cap);
+
+/* Creates an evaluation context.
+ *   n_ctx     : positions per sequence, 1..n_ctx_train (0 = n_ctx_train).
+ *   n_seq     : independent sequences, 1..256; each has its own KV cache of n_ctx positions.
+ *   n_batch   : most tokens one aria_ctx_decode / aria_ctx_eval_layers call may carry (1..4096).
+ *   n_threads : worker threads, 1..256 (the calling thread is one of them). Created once, here.
+ * Returns 0, or INVALID_ARG, NO_MEMORY. Allocates all run state up front: evaluation never mallocs. */
+ARIA_API int32_t aria_ctx_init(struct aria_model * model, int32_t n_ctx, int32_t n_seq,
+                               int32_t n_batch, int32_t n_threads, struct aria_ctx ** out);
+
+/* Frees a context and joins its threads. NULL is ignored. */
+ARIA_API void aria_ctx_free(struct aria_ctx * ctx);
+
+/* Evaluates a batch of n_tokens (token, position, sequence) triples through the whole model and
+ * computes logits for the entries where want_logits[i] != 0 (want_logits may be NULL: only the
+ * last entry). Within one sequence, positions must be consecutive, in order, and start at or below
+ * that sequence's current length (starting below it overwrites: the sequence is truncated first).
+ * Returns 0; CANCELLED (no sequence advanced); INVALID_ARG (bad token id, seq, order, n_tokens >
+ * n_batch, model loaded with a partial layer range); CTX_FULL (position >= n_ctx). On any non-zero
+ * return the KV cache is as before the call. Blocks. */
+ARIA_API int32_t aria_ctx_decode(struct aria_ctx * ctx, int32_t n_tokens, const int32_t * tokens,
+                                 const int32_t * pos, const int32_t * seq,
+                                 const int32_t * want_logits);
+
+/* Number of logit rows computed by the last successful aria_ctx_decode. */
+ARIA_API int32_t aria_ctx_n_outputs(const struct aria_ctx * ctx);
+
+/* Pointer to the logits of output row i (0 .. n_outputs-1), n_vocab floats, in batch order of
+ * the entries that asked for logits. Owned by the context; valid until the next evaluation.
+ * Returns NULL for a bad index. */
+ARIA_API float * aria_ctx_logits(struct aria_ctx * ctx, int32_t i);
+
+/* Pipeline stages. The three calls below compose to aria_ctx_decode:
+ *   aria_ctx_embed:        hidden[i] = token_embd[tokens[i]]            (needs layer_begin == 0)
+ *   aria_ctx_eval_layers:  hidden = blocks [il_begin, il_end) (hidden)  (within the loaded range)
+ *   aria_ctx_output:       logits[i] = head(output_norm(hidden[i]))     (needs the last block)
+ * hidden is n_tokens x n_embd floats, row-major, owned by the caller, updated in place.
+ * aria_ctx_eval_layers advances the sequences' KV caches of those layers like aria_ctx_decode.
+ * logits (aria_ctx_output) is n_tokens x n_vocab floats owned by the caller.
+ * Return codes as aria_ctx_decode. Blocks. */
+ARIA_API int32_t aria_ctx_embed(struct aria_ctx * ctx, int32_t n_tokens, const int32_t * tokens,
+                                float * hidden);
+ARIA_API int32_t aria_ctx_eval_layers(struct aria_ctx * ctx, int32_t n_tokens, const int32_t * pos,
+                                      const int32_t * seq, int32_t il_begin, int32_t il_end,
+                                      float * hidden);
+ARIA_API int32_t aria_ctx_output(struct aria_ctx * ctx, int32_t n_tokens, const float * hidden,
+                                 float * logits);
+
+/* Current length (positions cached) of sequence seq, or INVALID_ARG. */
+ARIA_API int32_t aria_ctx_seq_len(const struct aria_ctx * ctx, int32_t seq);
+
+/* Forgets positions >= n_keep of sequence seq (0 clears it). Returns 0 or INVALID_ARG. */
+ARIA_API int32_t aria_ctx_seq_truncate(struct aria_ctx * ctx, int32_t seq, int32_t n_keep);
+
+/* Asks a running evaluation on ctx to stop at the next layer boundary (it returns CANCELLED).
+ * The flag is cleared when the next evaluation starts. The only call safe from any thread. */
+ARIA_API void aria_ctx_cancel(struct aria_ctx * ctx);
+
+/* Copies the message of the last error on ctx (NUL-terminated, truncated to cap) and returns its
+ * full length; "" if none. */
+ARIA_API int64_t aria_ctx_last_error(const struct aria_ctx * ctx, char * buf, int64_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ARIA_H */

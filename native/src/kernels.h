@@ -1,0 +1,72 @@
+/*
+ * kernels.h — the kernel table: every hot loop libbitnet runs, as function pointers chosen once
+ * (aria_kernels_select) from CPU feature probes. Each entry has a scalar `_ref` version in
+ * kernels-ref.c (the oracle) and SIMD versions with the same signature in kernels-<isa>.c.
+ *
+ * Sizes: n counts elements. Preconditions (checked by callers, asserted in _ref):
+ *   TQ1_0 / TQ2_0 / Q8_K: n % 256 == 0;  I2_S / I8: n % 128 == 0;  F32 / F16: any n >= 0.
+ */
+#ifndef ARIA_KERNELS_H
+#define ARIA_KERNELS_H
+
+#include <stdint.h>
+
+#include "ternary.h"
+
+typedef struct aria_kernel_table {
+    const char * name;
+
+    /* s = sum over blocks of (sum_i t_i * q_i) * d_x * d_y  (TQ2_0 weights x Q8_K activations) */
+    void (*vec_dot_tq2_0_q8_K)(int64_t n, float * s, const block_tq2_0 * x, const block_q8_K * y);
+    /* same for TQ1_0 */
+    void (*vec_dot_tq1_0_q8_K)(int64_t n, float * s, const block_tq1_0 * x, const block_q8_K * y);
+    /* I2_S: *s = sum_i c_i * q_i over raw codes c in 0..2 (bitnet.cpp layout, 128/32 interleave,
+     * bits 7-6 first). The caller subtracts the activation sum and applies the scales (§3.2). */
+    void (*vec_dot_i2_s_i8)(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y);
+    /* s = sum_i f16(x_i) * y_i, accumulated in f32 */
+    void (*vec_dot_f16_f32)(int64_t n, float * s, const aria_f16 * x, const float * y);
+    /* s = sum_i x_i * y_i, accumulated in f32 */
+    void (*vec_dot_f32)(int64_t n, float * s, const float * x, const float * y);
+
+    /* llama.cpp's quantize_row_q8_K_ref: per 256 block, signed absmax m, iscale = -127/m,
+     * q = round-half-even(iscale*x) clamped to <= 127, d = 1/iscale, bsums of 16. */
+    void (*quantize_row_q8_K)(int64_t n, block_q8_K * y, const float * x);
+    /* bitnet.cpp's per-row int8: amax = max(max|x|, 1e-5), s = 127/amax,
+     * q = clamp(round-half-even(x*s), -128, 127); returns s, *sum = sum of q. */
+    float (*quantize_row_i8)(int64_t n, int8_t * y, int32_t * sum, const float * x);
+} aria_kernel_table;
+
+extern const aria_kernel_table aria_kernels_ref;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const aria_kernel_table aria_kernels_avx2;
+extern const aria_kernel_table aria_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const aria_kernel_table aria_kernels_neon;
+#endif
+
+/* CPU feature probe (cpuid / getauxval), cached after the first call. */
+int                aria_cpu_has_avx2(void);    /* AVX2 + FMA + F16C, OS saves YMM state */
+int                aria_cpu_has_avx512(void);  /* AVX-512 F, BW, VL, VNNI, OS saves ZMM state */
+int                aria_cpu_has_neon(void);
+const char *       aria_cpu_features_str(void);
+
+/* The table in use (set by aria_kernels_set; defaults to the best available). */
+const aria_kernel_table * aria_kernels_current(void);
+
+/* Dequantize one row of n elements of any supported non-I2_S type (F32, F16, BF16, Q4_0, Q8_0,
+ * Q4_K, Q6_K, TQ1_0, TQ2_0) to f32. Returns 0, or -1 for an unsupported type. Scalar; used for
+ * embedding lookups and as the generic path for matrices of non-ternary types. */
+int aria_dequantize_row(int32_t type, const void * x, float * y, int64_t n);
+/* I2_S row: codes at x (n/4 bytes), w = (c - 1) * scale */
+void aria_dequantize_row_i2_s(const uint8_t * x, float scale, float * y, int64_t n);
+
+/* Bytes taken by n elements of a type (n a multiple of its block size); 0 for an unknown type.
+ * For I2_S this is n/4 (the per-tensor scale is added by the GGUF reader). */
+uint64_t aria_type_row_bytes(int32_t type, int64_t n);
+/* Elements per block (1 for F32/F16/BF16, 32, 256, 128 for I2_S); 0 for an unknown type. */
+int64_t  aria_type_block_elems(int32_t type);
+/* Type name ("TQ2_0", ...), or NULL for an id libbitnet does not know. */
+const char * aria_type_name(int32_t type);
+
+#endif /* ARIA_KERNELS_H */
