@@ -1,0 +1,437 @@
+/*
+ * forward.c — the forward pass of a BitNet b1.58 model, one readable step at a time
+ * (docs/engine.md is the specification; llama2.c's forward() is the model for the shape).
+ * No allocation happens here after aria_forward_init: every buffer is sized for n_batch tokens.
+ * Heavy loops (matmuls, attention) run on the context's threadpool; each output element is
+ * computed by exactly one thread with the same code, so results do not depend on n_threads.
+ */
+#include "forward.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aria.h"
+
+static int64_t max64(int64_t a, int64_t b) {
+    return a > b ? a : b;
+}
+
+static int64_t q_dim(const struct aria_model * m) {
+    return (int64_t)m->n_head * m->head_dim;
+}
+
+static int64_t kv_dim(const struct aria_model * m) {
+    return (int64_t)m->n_head_kv * m->head_dim;
+}
+
+/* ---- context lifetime ------------------------------------------------------------------------ */
+
+int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t n_ctx, int32_t n_seq, int32_t n_batch,
+                          int32_t n_threads) {
+    ctx->model   = m;
+    ctx->n_ctx   = n_ctx;
+    ctx->n_seq   = n_seq;
+    ctx->n_batch = n_batch;
+    atomic_init(&ctx->cancel, 0);
+    ctx->tp = aria_tp_init(n_threads);
+    if (!ctx->tp) {
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    const int64_t n_local  = m->layer_end - m->layer_begin;
+    const int64_t qd       = q_dim(m);
+    const int64_t kvd      = kv_dim(m);
+    const int64_t wide     = max64(m->n_embd, qd);
+    ctx->max_n_in          = max64(wide, m->n_ff);
+    /* quantized activation row: Q8_K blocks (largest per element) or int8 rows, for the widest input */
+    const int64_t max_in_k = (ctx->max_n_in + QK_K - 1) / QK_K * QK_K;
+    ctx->act_row_bytes     = (uint64_t)(max_in_k / QK_K) * sizeof(block_q8_K);
+    const size_t kv_elems  = (size_t)n_local * (size_t)n_seq * (size_t)n_ctx * (size_t)kvd;
+    const size_t nb        = (size_t)n_batch;
+    const size_t nt        = (size_t)n_threads;
+
+    ctx->k_cache    = malloc(sizeof(float) * kv_elems);
+    ctx->v_cache    = malloc(sizeof(float) * kv_elems);
+    ctx->seq_len    = calloc((size_t)n_seq, sizeof(int32_t));
+    ctx->seq_next   = calloc((size_t)n_seq, sizeof(int32_t));
+    ctx->seq_start  = calloc((size_t)n_seq, sizeof(int32_t));
+    ctx->x          = malloc(sizeof(float) * nb * (size_t)m->n_embd);
+    ctx->xb         = malloc(sizeof(float) * nb * (size_t)wide);
+    ctx->q          = malloc(sizeof(float) * nb * (size_t)qd);
+    ctx->k          = malloc(sizeof(float) * nb * (size_t)kvd);
+    ctx->v          = malloc(sizeof(float) * nb * (size_t)kvd);
+    ctx->att        = malloc(sizeof(float) * nb * (size_t)qd);
+    ctx->tmp        = malloc(sizeof(float) * nb * (size_t)m->n_embd);
+    ctx->hb         = malloc(sizeof(float) * nb * (size_t)m->n_ff);
+    ctx->hb2        = malloc(sizeof(float) * nb * (size_t)m->n_ff);
+    ctx->act        = malloc(nb * ctx->act_row_bytes);
+    ctx->act_scale  = malloc(sizeof(float) * nb);
+    ctx->act_sum    = malloc(sizeof(int32_t) * nb);
+    ctx->scores     = malloc(sizeof(float) * nt * (size_t)n_ctx);
+    ctx->deq        = malloc(sizeof(float) * nt * (size_t)ctx->max_n_in);
+    ctx->logits_cap = n_seq;
+    ctx->logits     = malloc(sizeof(float) * (size_t)ctx->logits_cap * (size_t)m->n_vocab);
+    if (!ctx->k_cache || !ctx->v_cache || !ctx->seq_len || !ctx->seq_next || !ctx->seq_start || !ctx->x || !ctx->xb ||
+        !ctx->q || !ctx->k || !ctx->v || !ctx->att || !ctx->tmp || !ctx->hb || !ctx->hb2 || !ctx->act ||
+        !ctx->act_scale || !ctx->act_sum || !ctx->scores || !ctx->deq || !ctx->logits) {
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    return ARIA_STATUS_OK;
+}
+
+void aria_forward_free(struct aria_ctx * ctx) {
+    aria_tp_free(ctx->tp);
+    free(ctx->k_cache);
+    free(ctx->v_cache);
+    free(ctx->seq_len);
+    free(ctx->seq_next);
+    free(ctx->seq_start);
+    free(ctx->x);
+    free(ctx->xb);
+    free(ctx->q);
+    free(ctx->k);
+    free(ctx->v);
+    free(ctx->att);
+    free(ctx->tmp);
+    free(ctx->hb);
+    free(ctx->hb2);
+    free(ctx->act);
+    free(ctx->act_scale);
+    free(ctx->act_sum);
+    free(ctx->scores);
+    free(ctx->deq);
+    free(ctx->logits);
+}
+
+int32_t aria_forward_check_batch(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq) {
+    for (int32_t s = 0; s < ctx->n_seq; s++) {
+        ctx->seq_next[s]  = -1;
+        ctx->seq_start[s] = -1;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t s = seq[i];
+        const int32_t p = pos[i];
+        if (s < 0 || s >= ctx->n_seq) {
+            snprintf(ctx->err, sizeof ctx->err, "entry %d: sequence %d is outside 0..%d", i, s, ctx->n_seq - 1);
+            return ARIA_STATUS_INVALID_ARG;
+        }
+        if (p < 0) {
+            snprintf(ctx->err, sizeof ctx->err, "entry %d: position %d is negative", i, p);
+            return ARIA_STATUS_INVALID_ARG;
+        }
+        if (p >= ctx->n_ctx) {
+            snprintf(ctx->err, sizeof ctx->err, "entry %d: position %d is past the context size %d", i, p, ctx->n_ctx);
+            return ARIA_STATUS_CTX_FULL;
+        }
+        if (ctx->seq_next[s] < 0) {
+            if (p > ctx->seq_len[s]) {
+                snprintf(ctx->err, sizeof ctx->err,
+                         "entry %d: position %d of sequence %d leaves a gap (the sequence has %d positions)", i, p, s,
+                         ctx->seq_len[s]);
+                return ARIA_STATUS_INVALID_ARG;
+            }
+            ctx->seq_start[s] = p;
+        } else if (p != ctx->seq_next[s]) {
+            snprintf(ctx->err, sizeof ctx->err, "entry %d: position %d of sequence %d should be %d", i, p, s,
+                     ctx->seq_next[s]);
+            return ARIA_STATUS_INVALID_ARG;
+        }
+        ctx->seq_next[s] = p + 1;
+    }
+    return ARIA_STATUS_OK;
+}
+
+/* ---- small f32 steps (caller thread) --------------------------------------------------------- */
+
+static void rmsnorm(float * out, const float * x, const float * w, int64_t n, float eps) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        ss += (double)x[i] * (double)x[i];
+    }
+    const float mean  = (float)(ss / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) {
+        out[i] = (x[i] * scale) * w[i];
+    }
+}
+
+/* rotates the first n_rot dims of each of n_heads heads of vec, at position pos */
+static void rope(const struct aria_model * m, float * vec, int32_t n_heads, int32_t pos) {
+    const int32_t half = m->n_rot / 2;
+    for (int32_t h = 0; h < n_heads; h++) {
+        float * v = vec + (int64_t)h * m->head_dim;
+        for (int32_t i = 0; i < half; i++) {
+            const float theta = (float)pos * m->rope_inv_freq[i];
+            const float c     = cosf(theta);
+            const float s     = sinf(theta);
+            /* NEOX: pairs (i, i + n_rot/2); NORM: pairs (2i, 2i + 1) */
+            const int32_t a   = m->rope_neox ? i : 2 * i;
+            const int32_t b   = m->rope_neox ? i + half : 2 * i + 1;
+            const float   x0  = v[a];
+            const float   x1  = v[b];
+            v[a]              = x0 * c - x1 * s;
+            v[b]              = x0 * s + x1 * c;
+        }
+    }
+}
+
+/* ---- matmul: y (n, n_out) = x (n, n_in) W^T, rows of W split over threads -------------------- */
+
+typedef struct {
+    struct aria_ctx *   ctx;
+    const aria_matrix * w;
+    const float *       x;
+    float *             y;
+    int32_t             n;
+} matmul_task;
+
+static void quantize_worker(void * arg, int ith, int nth) {
+    matmul_task *       t   = arg;
+    struct aria_ctx *   ctx = t->ctx;
+    const aria_matrix * w   = t->w;
+    int64_t             b, e;
+    aria_tp_range(t->n, ith, nth, &b, &e);
+    for (int64_t i = b; i < e; i++) {
+        uint8_t *     dst = ctx->act + (uint64_t)i * ctx->act_row_bytes;
+        const float * src = t->x + i * w->n_in;
+        if (w->type == ARIA_TYPE_I2_S) {
+            ctx->act_scale[i] = ctx->kt->quantize_row_i8(w->n_in, (int8_t *)dst, &ctx->act_sum[i], src);
+        } else {
+            ctx->kt->quantize_row_q8_K(w->n_in, (block_q8_K *)dst, src);
+        }
+    }
+}
+
+static void matmul_worker(void * arg, int ith, int nth) {
+    matmul_task *             t   = arg;
+    struct aria_ctx *         ctx = t->ctx;
+    const aria_matrix *       w   = t->w;
+    const aria_kernel_table * kt  = ctx->kt;
+    const int64_t             K   = w->n_in;
+    int64_t                   r0, r1;
+    aria_tp_range(w->n_out, ith, nth, &r0, &r1);
+    float * deq = ctx->deq + (int64_t)ith * ctx->max_n_in;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+        for (int32_t i = 0; i < t->n; i++) {
+            const uint8_t * a = ctx->act + (uint64_t)i * ctx->act_row_bytes;
+            float           s = 0.0f;
+            switch (w->type) {
+                case ARIA_TYPE_TQ2_0:
+                    kt->vec_dot_tq2_0_q8_K(K, &s, (const block_tq2_0 *)row, (const block_q8_K *)a);
+                    break;
+                case ARIA_TYPE_TQ1_0:
+                    kt->vec_dot_tq1_0_q8_K(K, &s, (const block_tq1_0 *)row, (const block_q8_K *)a);
+                    break;
+                case ARIA_TYPE_I2_S: {
+                    int32_t d = 0;
+                    kt->vec_dot_i2_s_i8(K, &d, row, (const int8_t *)a);
+                    s = (float)(d - ctx->act_sum[i]) / ctx->act_scale[i] * w->i2s_scale;
+                    break;
+                }
+                case ARIA_TYPE_F16:
+                    kt->vec_dot_f16_f32(K, &s, (const aria_f16 *)row, t->x + i * K);
+                    break;
+                case ARIA_TYPE_F32:
+                    kt->vec_dot_f32(K, &s, (const float *)row, t->x + i * K);
+                    break;
+                default: /* BF16, Q4_0, Q8_0, Q4_K, Q6_K: dequantize the row once, reuse it for every token */
+                    if (i == 0) {
+                        aria_matrix_row_f32(w, r, deq);
+                    }
+                    kt->vec_dot_f32(K, &s, deq, t->x + i * K);
+                    break;
+            }
+            t->y[(int64_t)i * w->n_out + r] = s * w->out_scale;
+        }
+    }
+}
+
+static void matmul(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w) {
+    matmul_task t = { ctx, w, x, y, n };
+    const int   ternary = w->type == ARIA_TYPE_TQ1_0 || w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S;
+    if (ternary) {
+        if (n >= 4) {
+            aria_tp_run(ctx->tp, quantize_worker, &t);
+        } else {
+            quantize_worker(&t, 0, 1);
+        }
+    }
+    aria_tp_run(ctx->tp, matmul_worker, &t);
+}
+
+/* ---- attention --------------------------------------------------------------------------------- */
+
+typedef struct {
+    struct aria_ctx * ctx;
+    int32_t           layer;  /* local layer index into the cache */
+    int32_t           n;
+    const int32_t *   pos;
+    const int32_t *   seq;
+} attn_task;
+
+static float * kv_row(struct aria_ctx * ctx, float * cache, int32_t layer, int32_t s, int32_t p) {
+    const int64_t kvd = kv_dim(ctx->model);
+    return cache + (((int64_t)layer * ctx->n_seq + s) * ctx->n_ctx + p) * kvd;
+}
+
+static void attn_worker(void * arg, int ith, int nth) {
+    attn_task *               t      = arg;
+    struct aria_ctx *         ctx    = t->ctx;
+    const struct aria_model * m      = ctx->model;
+    const int32_t             hd     = m->head_dim;
+    const int32_t             group  = m->n_head / m->n_head_kv;
+    const float               kscale = 1.0f / sqrtf((float)hd);
+    float *                   sc     = ctx->scores + (int64_t)ith * ctx->n_ctx;
+    int64_t                   b, e;
+    aria_tp_range((int64_t)t->n * m->n_head, ith, nth, &b, &e);
+    for (int64_t task = b; task < e; task++) {
+        const int32_t i   = (int32_t)(task / m->n_head);
+        const int32_t h   = (int32_t)(task % m->n_head);
+        const int32_t kvh = h / group;
+        const int32_t p   = t->pos[i];
+        const int32_t s   = t->seq[i];
+        const float * q   = ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * hd;
+        float *       out = ctx->att + (int64_t)i * q_dim(m) + (int64_t)h * hd;
+        float         mx  = -INFINITY;
+        for (int32_t j = 0; j <= p; j++) {
+            const float * k   = kv_row(ctx, ctx->k_cache, t->layer, s, j) + (int64_t)kvh * hd;
+            float         dot = 0.0f;
+            for (int32_t d = 0; d < hd; d++) {
+                dot += q[d] * k[d];
+            }
+            sc[j] = dot * kscale;
+            mx    = sc[j] > mx ? sc[j] : mx;
+        }
+        float sum = 0.0f;
+        for (int32_t j = 0; j <= p; j++) {
+            sc[j] = expf(sc[j] - mx);
+            sum += sc[j];
+        }
+        const float inv = 1.0f / sum;
+        memset(out, 0, sizeof(float) * (size_t)hd);
+        for (int32_t j = 0; j <= p; j++) {
+            const float * v  = kv_row(ctx, ctx->v_cache, t->layer, s, j) + (int64_t)kvh * hd;
+            const float   pj = sc[j] * inv;
+            for (int32_t d = 0; d < hd; d++) {
+                out[d] += pj * v[d];
+            }
+        }
+    }
+}
+
+/* ---- the story --------------------------------------------------------------------------------- */
+
+void aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens, float * hidden) {
+    const struct aria_model * m = ctx->model;
+    for (int32_t i = 0; i < n; i++) {
+        aria_matrix_row_f32(&m->tok_embd, tokens[i], hidden + (int64_t)i * m->n_embd);
+    }
+}
+
+/* attention block of layer il for n tokens: x += Wo(subnorm(attn(rope(Wq a), rope(Wk a), Wv a))) */
+static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const int32_t * pos, const int32_t * seq,
+                            float * x) {
+    const struct aria_model * m   = ctx->model;
+    const aria_layer *        l   = &m->layers[il];
+    const int64_t             E   = m->n_embd;
+    const int64_t             qd  = q_dim(m);
+    const int64_t             kvd = kv_dim(m);
+    const int32_t             li  = il - m->layer_begin;
+
+    for (int32_t i = 0; i < n; i++) {
+        rmsnorm(ctx->xb + i * E, x + i * E, l->attn_norm, E, m->norm_eps);
+    }
+    matmul(ctx, ctx->q, ctx->xb, n, &l->wq);
+    matmul(ctx, ctx->k, ctx->xb, n, &l->wk);
+    matmul(ctx, ctx->v, ctx->xb, n, &l->wv);
+    for (int32_t i = 0; i < n; i++) {
+        rope(m, ctx->q + i * qd, m->n_head, pos[i]);
+        rope(m, ctx->k + i * kvd, m->n_head_kv, pos[i]);
+        memcpy(kv_row(ctx, ctx->k_cache, li, seq[i], pos[i]), ctx->k + i * kvd, sizeof(float) * (size_t)kvd);
+        memcpy(kv_row(ctx, ctx->v_cache, li, seq[i], pos[i]), ctx->v + i * kvd, sizeof(float) * (size_t)kvd);
+    }
+    attn_task at = { ctx, li, n, pos, seq };
+    aria_tp_run(ctx->tp, attn_worker, &at);
+    const float * o_in = ctx->att;
+    if (l->attn_sub_norm) {
+        for (int32_t i = 0; i < n; i++) {
+            rmsnorm(ctx->xb + i * qd, ctx->att + i * qd, l->attn_sub_norm, qd, m->norm_eps);
+        }
+        o_in = ctx->xb;
+    }
+    matmul(ctx, ctx->tmp, o_in, n, &l->wo);
+    for (int64_t j = 0; j < (int64_t)n * E; j++) {
+        x[j] += ctx->tmp[j];
+    }
+}
+
+/* feed-forward block of layer il: x += Wdown(subnorm(act(Wgate f) * Wup f)), f = norm(x) */
+static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
+    const struct aria_model * m = ctx->model;
+    const aria_layer *        l = &m->layers[il];
+    const int64_t             E = m->n_embd;
+    const int64_t             F = m->n_ff;
+
+    for (int32_t i = 0; i < n; i++) {
+        rmsnorm(ctx->xb + i * E, x + i * E, l->ffn_norm, E, m->norm_eps);
+    }
+    matmul(ctx, ctx->hb, ctx->xb, n, &l->gate);
+    matmul(ctx, ctx->hb2, ctx->xb, n, &l->up);
+    for (int64_t j = 0; j < (int64_t)n * F; j++) {
+        const float g = ctx->hb[j];
+        float       a;
+        if (m->act == ARIA_ACT_RELU2) {
+            const float r = g > 0.0f ? g : 0.0f;
+            a             = r * r;
+        } else {
+            a = g / (1.0f + expf(-g));
+        }
+        ctx->hb[j] = a * ctx->hb2[j];
+    }
+    if (l->ffn_sub_norm) {
+        for (int32_t i = 0; i < n; i++) {
+            rmsnorm(ctx->hb + i * F, ctx->hb + i * F, l->ffn_sub_norm, F, m->norm_eps);
+        }
+    }
+    matmul(ctx, ctx->tmp, ctx->hb, n, &l->down);
+    for (int64_t j = 0; j < (int64_t)n * E; j++) {
+        x[j] += ctx->tmp[j];
+    }
+}
+
+int32_t aria_forward_layers(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq,
+                            int32_t il_begin, int32_t il_end, float * hidden) {
+    int32_t status = ARIA_STATUS_OK;
+    for (int32_t il = il_begin; il < il_end; il++) {
+        if (atomic_load_explicit(&ctx->cancel, memory_order_relaxed)) {
+            status = ARIA_STATUS_CANCELLED;
+            break;
+        }
+        attention_block(ctx, il, n, pos, seq, hidden);
+        ffn_block(ctx, il, n, hidden);
+    }
+    /* sequences: a batch that started below a sequence's length truncated it; on success the
+     * sequence now ends after the batch's last position (seq_next) */
+    for (int32_t s = 0; s < ctx->n_seq; s++) {
+        if (ctx->seq_start[s] < 0) {
+            continue;
+        }
+        if (status == ARIA_STATUS_OK) {
+            ctx->seq_len[s] = ctx->seq_next[s];
+        } else if (ctx->seq_start[s] < ctx->seq_len[s]) {
+            ctx->seq_len[s] = ctx->seq_start[s];
+        }
+    }
+    return status;
+}
+
+void aria_forward_output(struct aria_ctx * ctx, int32_t n, const float * hidden, float * logits) {
+    const struct aria_model * m = ctx->model;
+    const int64_t             E = m->n_embd;
+    for (int32_t i = 0; i < n; i++) {
+        rmsnorm(ctx->xb + i * E, hidden + i * E, m->output_norm, E, m->norm_eps);
+    }
+    matmul(ctx, logits, ctx->xb, n, &m->output);
+}

@@ -1,0 +1,69 @@
+/*
+ * forward.h — the evaluation context and the forward pass (docs/engine.md is the math).
+ */
+#ifndef ARIA_FORWARD_H
+#define ARIA_FORWARD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "kernels.h"
+#include "model.h"
+#include "threadpool.h"
+
+struct aria_ctx {
+    struct aria_model *       model;
+    int32_t                   n_ctx;
+    int32_t                   n_seq;
+    int32_t                   n_batch;
+    aria_threadpool *         tp;
+    const aria_kernel_table * kt;          /* captured at the start of each evaluation */
+
+    /* KV cache: (n_layer_loaded, n_seq, n_ctx, kv_dim), f32 */
+    float *                   k_cache;
+    float *                   v_cache;
+    int32_t *                 seq_len;     /* (n_seq) positions cached per sequence */
+    int32_t *                 seq_next;    /* (n_seq) scratch for batch validation */
+    int32_t *                 seq_start;   /* (n_seq) first position of each sequence in the batch */
+
+    /* run state for n_batch tokens, allocated once in aria_ctx_init */
+    float *                   x;           /* (n_batch, n_embd) hidden state of aria_ctx_decode */
+    float *                   xb;          /* (n_batch, max(n_embd, q_dim)) normed input of a matmul */
+    float *                   q;           /* (n_batch, q_dim) */
+    float *                   k;           /* (n_batch, kv_dim) */
+    float *                   v;           /* (n_batch, kv_dim) */
+    float *                   att;         /* (n_batch, q_dim) attention output */
+    float *                   tmp;         /* (n_batch, n_embd) projection output before the residual */
+    float *                   hb;          /* (n_batch, n_ff) gate, then act(gate) * up */
+    float *                   hb2;         /* (n_batch, n_ff) up */
+    uint8_t *                 act;         /* (n_batch, act_row_bytes) quantized activations */
+    uint64_t                  act_row_bytes;
+    float *                   act_scale;   /* (n_batch) I8 row scales */
+    int32_t *                 act_sum;     /* (n_batch) I8 row sums */
+    float *                   scores;      /* (n_threads, n_ctx) attention scores */
+    float *                   deq;         /* (n_threads, max_n_in) dequantized weight rows (generic path) */
+    int64_t                   max_n_in;
+    float *                   logits;      /* (logits_cap, n_vocab) */
+    int32_t                   logits_cap;
+    int32_t                   n_outputs;
+
+    atomic_int                cancel;
+    char                      err[256];
+};
+
+/* All of these assume validated arguments (aria.c validates). */
+int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * model, int32_t n_ctx, int32_t n_seq,
+                          int32_t n_batch, int32_t n_threads);
+void    aria_forward_free(struct aria_ctx * ctx);
+
+/* Checks a batch: seq ids, positions (consecutive per sequence, starting at or below its length),
+ * n_ctx. Fills ctx->seq_start. Returns a status and sets ctx->err. */
+int32_t aria_forward_check_batch(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq);
+
+void    aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens, float * hidden);
+int32_t aria_forward_layers(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq,
+                            int32_t il_begin, int32_t il_end, float * hidden);
+/* final norm + head for n rows of hidden (compact), into logits (n, n_vocab) */
+void    aria_forward_output(struct aria_ctx * ctx, int32_t n, const float * hidden, float * logits);
+
+#endif

@@ -1,0 +1,476 @@
+/*
+ * model.c — open a GGUF file, read the hyper-parameters of its architecture and bind every tensor
+ * the forward pass needs, checking names, types and shapes. Every problem a file can cause ends
+ * here as a status and a message naming the key or tensor (never an abort): this is where bad model
+ * files are handled, after gguf.c has checked the container itself.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if defined(_WIN32)
+#    include <io.h>
+#else
+#    include <sys/mman.h>
+#    include <unistd.h>
+#endif
+
+#include "aria.h"
+#include "kernels.h"
+
+#define ARIA_MAX_DIM    (1 << 20)   /* sanity bound on any dimension read from a file */
+#define ARIA_MAX_LAYERS 4096
+
+static int32_t fail(char * err, size_t cap, int32_t status, const char * fmt, ...) {
+    if (err && cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+/* ---- mapping the file ------------------------------------------------------------------------ */
+
+static int32_t map_file(struct aria_model * m, const char * path, char * err, size_t cap) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return fail(err, cap, ARIA_STATUS_IO, "Cannot open model file \"%s\": %s", path, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(err, cap, ARIA_STATUS_IO, "Cannot open model file \"%s\": not a regular file", path);
+    }
+    m->map_size = (uint64_t)st.st_size;
+    if (m->map_size < 24) {
+        close(fd);
+        return fail(err, cap, ARIA_STATUS_BAD_FORMAT,
+                    "Cannot parse GGUF: file is truncated (%llu bytes, the header alone needs 24)",
+                    (unsigned long long)m->map_size);
+    }
+#if defined(_WIN32)
+    m->map = malloc(m->map_size);
+    m->map_is_malloc = 1;
+    uint64_t got = 0;
+    while (m->map && got < m->map_size) {
+        int n = read(fd, (char *)m->map + got, (unsigned)(m->map_size - got > (1u << 30) ? (1u << 30) : m->map_size - got));
+        if (n <= 0) {
+            break;
+        }
+        got += (uint64_t)n;
+    }
+    close(fd);
+    if (!m->map || got != m->map_size) {
+        return fail(err, cap, ARIA_STATUS_IO, "Cannot read model file \"%s\"", path);
+    }
+#else
+    void * p = mmap(NULL, m->map_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        m->map = NULL;
+        return fail(err, cap, ARIA_STATUS_IO, "Cannot map model file \"%s\": %s", path, strerror(errno));
+    }
+    m->map = p;
+#endif
+    return ARIA_STATUS_OK;
+}
+
+static void unmap_file(struct aria_model * m) {
+    if (!m->map) {
+        return;
+    }
+#if defined(_WIN32)
+    free(m->map);
+#else
+    if (m->map_is_malloc) {
+        free(m->map);
+    } else {
+        munmap(m->map, m->map_size);
+    }
+#endif
+    m->map = NULL;
+}
+
+/* ---- hyper-parameters ------------------------------------------------------------------------ */
+
+typedef struct {
+    struct aria_model * m;
+    char *              err;
+    size_t              cap;
+} loader;
+
+/* Reads `<arch>.<suffix>` as a positive integer within [lo, hi]; def < 0 means required. */
+static int32_t read_dim(loader * L, const char * suffix, int64_t def, int64_t lo, int64_t hi, int32_t * out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", L->m->arch_name, suffix);
+    int64_t v  = 0;
+    int     rc = gguf_get_int(L->m->gguf, key, &v);
+    if (rc < 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is not an integer", key);
+    }
+    if (rc == 0) {
+        if (def < 0) {
+            return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: required key \"%s\" is missing", key);
+        }
+        v = def;
+    }
+    if (v < lo || v > hi) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                    "Cannot load model: key \"%s\" is %lld, expected %lld..%lld", key, (long long)v,
+                    (long long)lo, (long long)hi);
+    }
+    *out = (int32_t)v;
+    return ARIA_STATUS_OK;
+}
+
+static int32_t read_real(loader * L, const char * suffix, double def, double lo, double hi, float * out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", L->m->arch_name, suffix);
+    double v  = 0;
+    int    rc = gguf_get_float(L->m->gguf, key, &v);
+    if (rc < 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is not a number", key);
+    }
+    if (rc == 0) {
+        v = def;
+    }
+    if (!(v >= lo && v <= hi)) { /* also rejects NaN */
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is %g, expected %g..%g",
+                    key, v, lo, hi);
+    }
+    *out = (float)v;
+    return ARIA_STATUS_OK;
+}
+
+static int32_t read_arch(loader * L) {
+    struct aria_model * m  = L->m;
+    int                 rc = gguf_get_str(m->gguf, "general.architecture", m->arch_name, sizeof m->arch_name);
+    if (rc <= 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                    "Cannot load model: key \"general.architecture\" is %s", rc == 0 ? "missing" : "not a string");
+    }
+    if (strcmp(m->arch_name, "bitnet") == 0) {
+        m->arch = ARIA_ARCH_BITNET;
+        m->act  = ARIA_ACT_SILU;
+        char act[32] = "";
+        if (gguf_get_str(m->gguf, "bitnet.hidden_activation", act, sizeof act) > 0) {
+            if (strcmp(act, "relu2") == 0 || strcmp(act, "relu_sqr") == 0) {
+                m->act = ARIA_ACT_RELU2;
+            } else if (strcmp(act, "silu") != 0) {
+                return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                            "Cannot load model: bitnet.hidden_activation \"%s\" is not supported (silu, relu2)", act);
+            }
+        }
+        m->rope_neox = 1;
+    } else if (strcmp(m->arch_name, "bitnet-b1.58") == 0 || strcmp(m->arch_name, "bitnet-25") == 0) {
+        m->arch      = ARIA_ARCH_BITNET_B158;
+        m->act       = ARIA_ACT_RELU2;
+        m->rope_neox = 1;
+    } else if (strcmp(m->arch_name, "llama") == 0) {
+        m->arch      = ARIA_ARCH_LLAMA;
+        m->act       = ARIA_ACT_SILU;
+        m->rope_neox = 0;
+    } else {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama)",
+                    m->arch_name);
+    }
+    return ARIA_STATUS_OK;
+}
+
+static int32_t read_hparams(loader * L) {
+    struct aria_model * m = L->m;
+    int32_t             s;
+    if ((s = read_dim(L, "embedding_length", -1, 1, ARIA_MAX_DIM, &m->n_embd)) ||
+        (s = read_dim(L, "feed_forward_length", -1, 1, ARIA_MAX_DIM, &m->n_ff)) ||
+        (s = read_dim(L, "block_count", -1, 1, ARIA_MAX_LAYERS, &m->n_layer)) ||
+        (s = read_dim(L, "attention.head_count", -1, 1, 4096, &m->n_head)) ||
+        (s = read_dim(L, "attention.head_count_kv", m->n_head, 1, m->n_head, &m->n_head_kv)) ||
+        (s = read_dim(L, "context_length", 2048, 1, 1 << 24, &m->n_ctx_train))) {
+        return s;
+    }
+    if (m->n_head % m->n_head_kv != 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                    "Cannot load model: head_count %d is not a multiple of head_count_kv %d", m->n_head, m->n_head_kv);
+    }
+    if (m->n_embd % m->n_head != 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                    "Cannot load model: embedding_length %d is not a multiple of head_count %d", m->n_embd, m->n_head);
+    }
+    int32_t head_dim = m->n_embd / m->n_head;
+    if ((s = read_dim(L, "attention.key_length", head_dim, 2, 4096, &m->head_dim)) ||
+        (s = read_dim(L, "rope.dimension_count", m->head_dim, 2, m->head_dim, &m->n_rot)) ||
+        (s = read_real(L, "rope.freq_base", 10000.0, 1.0, 1e12, &m->rope_base)) ||
+        (s = read_real(L, "attention.layer_norm_rms_epsilon", 1e-5, 1e-12, 1.0, &m->norm_eps))) {
+        return s;
+    }
+    if (m->n_rot % 2 != 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: rope.dimension_count %d is odd", m->n_rot);
+    }
+    m->rope_inv_freq = malloc(sizeof(float) * (size_t)(m->n_rot / 2));
+    if (!m->rope_inv_freq) {
+        return fail(L->err, L->cap, ARIA_STATUS_NO_MEMORY, "Cannot load model: out of memory");
+    }
+    for (int i = 0; i < m->n_rot / 2; i++) {
+        m->rope_inv_freq[i] = powf(m->rope_base, -2.0f * (float)i / (float)m->n_rot);
+    }
+    return ARIA_STATUS_OK;
+}
+
+/* ---- tensors --------------------------------------------------------------------------------- */
+
+static int32_t bad_shape(loader * L, const gguf_tensor * t, int64_t ne0, int64_t ne1) {
+    return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                "Cannot load model: tensor \"%s\" has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", t->name,
+                (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], (long long)ne0,
+                (long long)ne1);
+}
+
+static void count_tensor(struct aria_model * m, const gguf_tensor * t) {
+    m->weight_bytes += t->n_bytes;
+    if (t->type >= 0 && t->type < 64) {
+        m->type_counts[t->type]++;
+    }
+}
+
+/* Finds a tensor by name; a missing required tensor is an error. */
+static int32_t find(loader * L, const char * name, int required, const gguf_tensor ** out) {
+    *out = gguf_find_tensor(L->m->gguf, name);
+    if (!*out && required) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: tensor \"%s\" is missing", name);
+    }
+    return ARIA_STATUS_OK;
+}
+
+/* A norm vector of n elements, converted to f32 (any float type). */
+static int32_t bind_vector(loader * L, const char * name, int64_t n, int required, float ** out) {
+    const gguf_tensor * t;
+    int32_t             s = find(L, name, required, &t);
+    *out                  = NULL;
+    if (s || !t) {
+        return s;
+    }
+    if (t->ne[0] != n || t->ne[1] != 1 || t->ne[2] != 1 || t->ne[3] != 1) {
+        return bad_shape(L, t, n, 1);
+    }
+    if (t->type != ARIA_TYPE_F32 && t->type != ARIA_TYPE_F16 && t->type != ARIA_TYPE_BF16) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED, "Cannot load model: norm tensor \"%s\" has type %s, expected F32",
+                    name, aria_type_name_any(t->type));
+    }
+    *out = malloc(sizeof(float) * (size_t)n);
+    if (!*out) {
+        return fail(L->err, L->cap, ARIA_STATUS_NO_MEMORY, "Cannot load model: out of memory");
+    }
+    aria_dequantize_row(t->type, t->data, *out, n);
+    count_tensor(L->m, t);
+    return ARIA_STATUS_OK;
+}
+
+/* A matrix mapping n_in -> n_out (GGUF ne = [n_in, n_out]). */
+static int32_t bind_matrix(loader * L, const char * name, int64_t n_in, int64_t n_out, aria_matrix * w) {
+    const gguf_tensor * t;
+    int32_t             s = find(L, name, 1, &t);
+    if (s) {
+        return s;
+    }
+    if (t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != 1 || t->ne[3] != 1) {
+        return bad_shape(L, t, n_in, n_out);
+    }
+    if (!aria_type_name(t->type) || t->type == ARIA_TYPE_Q8_K) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED, "Cannot load model: tensor \"%s\" has type %d (%s), which libbitnet does not support",
+                    name, t->type, aria_type_name_any(t->type));
+    }
+    const int64_t blk = aria_type_block_elems(t->type);
+    if (blk <= 0 || n_in % blk != 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                    "Cannot load model: tensor \"%s\" of type %s has rows of %lld, not a multiple of %lld", name,
+                    aria_type_name(t->type), (long long)n_in, (long long)blk);
+    }
+    w->name      = t->name;
+    w->type      = t->type;
+    w->n_in      = n_in;
+    w->n_out     = n_out;
+    w->data      = t->data;
+    w->row_bytes = aria_type_row_bytes(t->type, n_in);
+    w->i2s_scale = 1.0f;
+    w->out_scale = 1.0f;
+    if (t->type == ARIA_TYPE_I2_S) {
+        /* the scale is the f32 right after the n/4 bytes of codes (formats.md §3.1); gguf.c checked
+         * that these 4 bytes are inside the file */
+        memcpy(&w->i2s_scale, t->data + (uint64_t)(n_in * n_out / 4), sizeof(float));
+        if (!isfinite(w->i2s_scale)) {
+            return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: I2_S tensor \"%s\" has a non-finite scale", name);
+        }
+    }
+    count_tensor(L->m, t);
+    /* optional bitnet per-matrix scale: "<base>.scale" next to "<base>.weight" */
+    char   sname[GGUF_MAX_NAME + 8];
+    size_t len = strlen(name);
+    if (len > 7 && strcmp(name + len - 7, ".weight") == 0) {
+        snprintf(sname, sizeof sname, "%.*s.scale", (int)(len - 7), name);
+        const gguf_tensor * st = gguf_find_tensor(L->m->gguf, sname);
+        if (st) {
+            if (st->type != ARIA_TYPE_F32 || st->ne[0] * st->ne[1] * st->ne[2] * st->ne[3] != 1) {
+                return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
+                            "Cannot load model: tensor \"%s\" must be a single F32 value", sname);
+            }
+            memcpy(&w->out_scale, st->data, sizeof(float));
+            count_tensor(L->m, st);
+        }
+    }
+    return ARIA_STATUS_OK;
+}
+
+static int32_t bind_layer(loader * L, int il) {
+    struct aria_model * m      = L->m;
+    aria_layer *        l      = &m->layers[il];
+    const int64_t       q_dim  = (int64_t)m->n_head * m->head_dim;
+    const int64_t       kv_dim = (int64_t)m->n_head_kv * m->head_dim;
+    const int           subln  = m->arch != ARIA_ARCH_LLAMA;
+    char                name[GGUF_MAX_NAME];
+    int32_t             s;
+#define N(suffix) (snprintf(name, sizeof name, "blk.%d." suffix, il), name)
+    if ((s = bind_vector(L, N("attn_norm.weight"), m->n_embd, 1, &l->attn_norm)) ||
+        (s = bind_matrix(L, N("attn_q.weight"), m->n_embd, q_dim, &l->wq)) ||
+        (s = bind_matrix(L, N("attn_k.weight"), m->n_embd, kv_dim, &l->wk)) ||
+        (s = bind_matrix(L, N("attn_v.weight"), m->n_embd, kv_dim, &l->wv)) ||
+        (s = bind_vector(L, N("attn_sub_norm.weight"), q_dim, subln, &l->attn_sub_norm)) ||
+        (s = bind_matrix(L, N("attn_output.weight"), q_dim, m->n_embd, &l->wo)) ||
+        (s = bind_vector(L, N("ffn_norm.weight"), m->n_embd, 1, &l->ffn_norm)) ||
+        (s = bind_matrix(L, N("ffn_gate.weight"), m->n_embd, m->n_ff, &l->gate)) ||
+        (s = bind_matrix(L, N("ffn_up.weight"), m->n_embd, m->n_ff, &l->up)) ||
+        (s = bind_vector(L, N("ffn_sub_norm.weight"), m->n_ff, subln, &l->ffn_sub_norm)) ||
+        (s = bind_matrix(L, N("ffn_down.weight"), m->n_ff, m->n_embd, &l->down))) {
+        return s;
+    }
+#undef N
+    return ARIA_STATUS_OK;
+}
+
+static int32_t bind_tensors(loader * L) {
+    struct aria_model * m = L->m;
+    int32_t             s;
+    /* the vocabulary size comes from token_embd (or output), as llama.cpp does */
+    const gguf_tensor * te = gguf_find_tensor(m->gguf, "token_embd.weight");
+    const gguf_tensor * to = gguf_find_tensor(m->gguf, "output.weight");
+    const gguf_tensor * tv = te ? te : to;
+    if (!tv) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: tensor \"token_embd.weight\" is missing");
+    }
+    if (tv->ne[1] < 1 || tv->ne[1] > (1 << 24)) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: tensor \"%s\" has %lld rows", tv->name,
+                    (long long)tv->ne[1]);
+    }
+    m->n_vocab = (int32_t)tv->ne[1];
+    m->layers  = calloc((size_t)m->n_layer, sizeof(aria_layer));
+    if (!m->layers) {
+        return fail(L->err, L->cap, ARIA_STATUS_NO_MEMORY, "Cannot load model: out of memory");
+    }
+    m->has_embd   = m->layer_begin == 0;
+    m->has_output = m->layer_end == m->n_layer;
+    if (m->has_embd && (s = bind_matrix(L, "token_embd.weight", m->n_embd, m->n_vocab, &m->tok_embd))) {
+        return s;
+    }
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        if ((s = bind_layer(L, il))) {
+            return s;
+        }
+    }
+    if (m->has_output) {
+        if ((s = bind_vector(L, "output_norm.weight", m->n_embd, 1, &m->output_norm))) {
+            return s;
+        }
+        /* bitnet is always tied in llama.cpp (output.weight is not loaded); others use output.weight if present */
+        const int use_output = to && m->arch != ARIA_ARCH_BITNET;
+        if (!use_output && m->arch == ARIA_ARCH_LLAMA && !te) {
+            return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: tensor \"output.weight\" is missing");
+        }
+        m->output_tied = !use_output;
+        if ((s = bind_matrix(L, use_output ? "output.weight" : "token_embd.weight", m->n_embd, m->n_vocab, &m->output))) {
+            return s;
+        }
+    }
+    return ARIA_STATUS_OK;
+}
+
+int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end, char * err, size_t err_cap,
+                             struct aria_model ** out) {
+    *out = NULL;
+    if (err && err_cap) {
+        err[0] = '\0';
+    }
+    struct aria_model * m = calloc(1, sizeof *m);
+    if (!m) {
+        return fail(err, err_cap, ARIA_STATUS_NO_MEMORY, "Cannot load model: out of memory");
+    }
+    loader  L = { m, err, err_cap };
+    int32_t s = map_file(m, path, err, err_cap);
+    if (!s) {
+        s = gguf_parse(m->map, m->map_size, &m->gguf, err, err_cap);
+    }
+    if (!s) {
+        s = read_arch(&L);
+    }
+    if (!s) {
+        s = read_hparams(&L);
+    }
+    if (!s) {
+        if (layer_end < 0) {
+            layer_end = m->n_layer;
+        }
+        if (layer_begin < 0 || layer_begin >= layer_end || layer_end > m->n_layer) {
+            s = fail(err, err_cap, ARIA_STATUS_INVALID_ARG, "Cannot load model: layer range %d-%d is outside 0-%d",
+                     layer_begin, layer_end, m->n_layer);
+        }
+        m->layer_begin = layer_begin;
+        m->layer_end   = layer_end;
+    }
+    if (!s) {
+        s = bind_tensors(&L);
+    }
+    if (s) {
+        aria_model_free_impl(m);
+        return s;
+    }
+    *out = m;
+    return ARIA_STATUS_OK;
+}
+
+void aria_model_free_impl(struct aria_model * m) {
+    if (!m) {
+        return;
+    }
+    if (m->layers) {
+        for (int il = 0; il < m->n_layer; il++) {
+            aria_layer * l = &m->layers[il];
+            free(l->attn_norm);
+            free(l->attn_sub_norm);
+            free(l->ffn_norm);
+            free(l->ffn_sub_norm);
+        }
+        free(m->layers);
+    }
+    free(m->output_norm);
+    free(m->rope_inv_freq);
+    gguf_free(m->gguf);
+    unmap_file(m);
+    free(m);
+}
+
+void aria_matrix_row_f32(const aria_matrix * w, int64_t r, float * out) {
+    const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+    if (w->type == ARIA_TYPE_I2_S) {
+        aria_dequantize_row_i2_s(row, w->i2s_scale, out, w->n_in);
+    } else {
+        aria_dequantize_row(w->type, row, out, w->n_in);
+    }
+}

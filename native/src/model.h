@@ -1,0 +1,97 @@
+/*
+ * model.h — a loaded model: hyper-parameters and weight views into the mapped GGUF file.
+ * Architectures (formats.md §5): bitnet (1bitLLM), bitnet-b1.58 / bitnet-25 (2B-4T), llama with
+ * ternary weights (Falcon3 / Llama3-1.58). Nothing is copied except small norm vectors (f32).
+ */
+#ifndef ARIA_MODEL_H
+#define ARIA_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gguf.h"
+
+enum aria_arch {
+    ARIA_ARCH_BITNET     = 0,  /* sub-norms, SiLU (or ReLU² by key), NEOX RoPE, tied embeddings */
+    ARIA_ARCH_BITNET_B158 = 1, /* sub-norms, ReLU², NEOX RoPE, tied unless output.weight exists */
+    ARIA_ARCH_LLAMA      = 2,  /* no sub-norms, SiLU, adjacent-pair RoPE, separate output */
+};
+
+enum aria_act {
+    ARIA_ACT_SILU  = 0,
+    ARIA_ACT_RELU2 = 1,
+};
+
+/* A weight matrix y = W x with W stored row by row (row r = n_in consecutive elements). */
+typedef struct aria_matrix {
+    const char *    name;       /* GGUF tensor name (borrowed from the gguf table) */
+    int32_t         type;       /* enum aria_type */
+    int64_t         n_in;       /* ne[0] */
+    int64_t         n_out;      /* ne[1] */
+    const uint8_t * data;       /* first row */
+    uint64_t        row_bytes;  /* bytes per row */
+    float           i2s_scale;  /* I2_S: the tensor's scale (read at n/4); 1 otherwise */
+    float           out_scale;  /* bitnet `.scale` tensor, 1 if absent */
+} aria_matrix;
+
+typedef struct aria_layer {
+    float *     attn_norm;      /* (n_embd) */
+    aria_matrix wq;             /* (n_embd -> n_head * head_dim) */
+    aria_matrix wk;             /* (n_embd -> n_head_kv * head_dim) */
+    aria_matrix wv;             /* (n_embd -> n_head_kv * head_dim) */
+    float *     attn_sub_norm;  /* (n_head * head_dim) or NULL */
+    aria_matrix wo;             /* (n_head * head_dim -> n_embd) */
+    float *     ffn_norm;       /* (n_embd) */
+    aria_matrix gate;           /* (n_embd -> n_ff) */
+    aria_matrix up;             /* (n_embd -> n_ff) */
+    float *     ffn_sub_norm;   /* (n_ff) or NULL */
+    aria_matrix down;           /* (n_ff -> n_embd) */
+} aria_layer;
+
+struct aria_model {
+    /* the mapped file */
+    void *          map;
+    uint64_t        map_size;
+    int             map_is_malloc;  /* 1 where mmap is unavailable and the file was read */
+    gguf_file *     gguf;
+
+    char            arch_name[32];
+    int32_t         arch;           /* enum aria_arch */
+    int32_t         act;            /* enum aria_act */
+    int32_t         n_vocab;
+    int32_t         n_embd;
+    int32_t         n_ff;
+    int32_t         n_layer;
+    int32_t         n_head;
+    int32_t         n_head_kv;
+    int32_t         head_dim;
+    int32_t         n_rot;
+    int32_t         n_ctx_train;
+    int32_t         rope_neox;      /* 1: pairs (i, i + n_rot/2); 0: pairs (2i, 2i+1) */
+    float           rope_base;
+    float           norm_eps;
+    float *         rope_inv_freq;  /* (n_rot/2) base^(-2i/n_rot) */
+
+    int32_t         layer_begin;    /* loaded blocks [layer_begin, layer_end) */
+    int32_t         layer_end;
+    aria_layer *    layers;         /* n_layer entries; only the loaded range is filled */
+    int32_t         has_embd;
+    aria_matrix     tok_embd;       /* (n_embd x n_vocab): row t is token t's embedding */
+    int32_t         has_output;
+    float *         output_norm;    /* (n_embd) */
+    aria_matrix     output;         /* (n_embd -> n_vocab); token_embd when tied */
+    int32_t         output_tied;
+
+    uint64_t        weight_bytes;   /* bytes of the loaded tensors */
+    int32_t         type_counts[64];/* loaded tensors per type id (< 64) */
+};
+
+/* Loads (see aria_model_load). Returns a status; writes a message into err on failure. */
+int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end,
+                             char * err, size_t err_cap, struct aria_model ** out);
+void    aria_model_free_impl(struct aria_model * model);
+
+/* Dequantizes row r of m into out (n_in floats). */
+void    aria_matrix_row_f32(const aria_matrix * m, int64_t r, float * out);
+
+#endif
