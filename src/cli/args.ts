@@ -1,0 +1,254 @@
+/**
+ * @module Command-line parsing: argv → a typed `Command`, and the usage texts. Pure: no I/O
+ * (the shell in main.ts prints and exits). Uses node:util's parseArgs.
+ */
+import { parseArgs } from "node:util";
+import { AriaError } from "../shared/errors.ts";
+
+/** `aria run`: generate a continuation. */
+export interface RunCommand {
+  verb: "run";
+  model: string;
+  prompt?: string;
+  promptTokens?: number[];
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  seed: number;
+  threads?: number;
+  ctx?: number;
+  json: boolean;
+  kernels?: string;
+}
+
+/** `aria bench`: prefill and decode speed. */
+export interface BenchCommand {
+  verb: "bench";
+  model: string;
+  threads?: number;
+  pp: number;
+  tg: number;
+  reps: number;
+  json: boolean;
+  kernels?: string;
+}
+
+/** `aria help [verb]` or `--help`. */
+export interface HelpCommand {
+  verb: "help";
+  topic?: string;
+}
+
+/** `aria version`. */
+export interface VersionCommand {
+  verb: "version";
+}
+
+/** Every command the CLI understands. */
+export type Command = RunCommand | BenchCommand | HelpCommand | VersionCommand;
+
+/** A mistake in the command line: the message says what and how to fix it. */
+export class UsageError extends AriaError {
+  /** @param message what is wrong. */
+  constructor(message: string) {
+    super("USAGE", message);
+  }
+}
+
+/** Usage text per verb. */
+export const USAGE: Record<string, string> = {
+  main: `aria — BitNet b1.58 ternary models on ordinary CPUs
+
+Usage: aria <command> [options]
+
+Commands:
+  run       generate text from a prompt with a GGUF model
+  bench     measure prefill and decode speed (llama-bench style)
+  version   print the version
+  help      show help for a command (aria help run)
+
+Examples:
+  aria run --model model.gguf --prompt "The capital of France is"
+  aria bench --model model.gguf --threads 2 --json`,
+  run: `Usage: aria run --model PATH (--prompt TEXT | --prompt-tokens IDS) [options]
+
+Generates a continuation of the prompt and prints it as it is produced.
+
+Options:
+  --model PATH          GGUF model file (bitnet, bitnet-b1.58, llama; TQ1_0, TQ2_0, I2_S)
+  --prompt TEXT         prompt text (tokenized with the model's own vocabulary)
+  --prompt-tokens IDS   prompt as comma-separated token ids instead of text
+  --max-tokens N        most tokens to generate (default 128)
+  --temperature T       0 = greedy (default 0.8)
+  --top-k K             default 40 (0 = off)
+  --top-p P             default 0.95 (1 = off)
+  --min-p P             default 0.05 (0 = off)
+  --seed S              sampling seed (default 0); same seed, same output
+  --threads N           worker threads (default: all cores)
+  --ctx N               context size (default: min(model's, 2048))
+  --kernels K           auto | ref | avx2 | avx512 (default auto)
+  --json                print one JSON object: text, tokens, prompt_tokens, prefill_ms, decode_ms, …
+
+Example:
+  aria run --model model.gguf --prompt "Once upon a time" --max-tokens 64 --temperature 0`,
+  bench: `Usage: aria bench --model PATH [options]
+
+Measures prefill (pp) and decode (tg) tokens/s like llama-bench: random prompt tokens, end of
+sequence ignored, a cold cache for each repetition, the median of the repetitions reported.
+
+Options:
+  --model PATH     GGUF model file
+  --threads N      worker threads (default: all cores)
+  --pp N           prompt tokens for the prefill test (default 128; 0 = skip)
+  --tg N           tokens for the decode test (default 64; 0 = skip)
+  --reps N         repetitions (default 5)
+  --kernels K      auto | ref | avx2 | avx512 (default auto)
+  --json           print one JSON object: pp_tps, tg_tps, runs, model, threads
+
+Example:
+  aria bench --model model.gguf --threads 2 --pp 128 --tg 64`,
+  version: "Usage: aria version",
+  help: "Usage: aria help [command]",
+};
+
+function int(name: string, value: string | undefined, def: number, min: number): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`Invalid --${name} "${value}": expected an integer >= ${min}`);
+  }
+  return n;
+}
+
+function real(name: string, value: string | undefined, def: number, min: number, max: number): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`Invalid --${name} "${value}": expected a number in ${min}..${max}`);
+  }
+  return n;
+}
+
+function optionalInt(name: string, value: string | undefined, min: number): number | undefined {
+  return value === undefined ? undefined : int(name, value, 0, min);
+}
+
+function parseVerb(
+  args: string[],
+  options: Parameters<typeof parseArgs>[0]["options"],
+): Record<string, string | boolean | undefined> {
+  try {
+    const { values } = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+    return values as Record<string, string | boolean | undefined>;
+  } catch (err: unknown) {
+    // converted: node:util's message names the bad option
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function parseTokenList(text: string): number[] {
+  const ids = text.split(/[\s,]+/).filter((s) => s.length > 0).map(Number);
+  if (ids.length === 0 || ids.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new UsageError(`Invalid --prompt-tokens "${text}": expected comma-separated token ids`);
+  }
+  return ids;
+}
+
+function parseRun(args: string[]): RunCommand | HelpCommand {
+  const v = parseVerb(args, {
+    model: { type: "string", short: "m" },
+    prompt: { type: "string", short: "p" },
+    "prompt-tokens": { type: "string" },
+    "max-tokens": { type: "string", short: "n" },
+    temperature: { type: "string" },
+    "top-k": { type: "string" },
+    "top-p": { type: "string" },
+    "min-p": { type: "string" },
+    seed: { type: "string" },
+    threads: { type: "string", short: "t" },
+    ctx: { type: "string", short: "c" },
+    kernels: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (v.help) return { verb: "help", topic: "run" };
+  if (typeof v.model !== "string") throw new UsageError("Missing --model: aria run needs a GGUF file (aria help run)");
+  const prompt = typeof v.prompt === "string" ? v.prompt : undefined;
+  const tokens = typeof v["prompt-tokens"] === "string" ? parseTokenList(v["prompt-tokens"]) : undefined;
+  if (prompt === undefined && tokens === undefined) {
+    throw new UsageError("Missing --prompt: give a prompt text or --prompt-tokens (aria help run)");
+  }
+  const cmd: RunCommand = {
+    verb: "run",
+    model: v.model,
+    maxTokens: int("max-tokens", v["max-tokens"] as string | undefined, 128, 0),
+    temperature: real("temperature", v.temperature as string | undefined, 0.8, 0, 100),
+    topK: int("top-k", v["top-k"] as string | undefined, 40, 0),
+    topP: real("top-p", v["top-p"] as string | undefined, 0.95, 0, 1),
+    minP: real("min-p", v["min-p"] as string | undefined, 0.05, 0, 1),
+    seed: int("seed", v.seed as string | undefined, 0, 0),
+    json: v.json === true,
+  };
+  if (prompt !== undefined) cmd.prompt = prompt;
+  if (tokens !== undefined) cmd.promptTokens = tokens;
+  const threads = optionalInt("threads", v.threads as string | undefined, 1);
+  if (threads !== undefined) cmd.threads = threads;
+  const ctx = optionalInt("ctx", v.ctx as string | undefined, 1);
+  if (ctx !== undefined) cmd.ctx = ctx;
+  if (typeof v.kernels === "string") cmd.kernels = v.kernels;
+  return cmd;
+}
+
+function parseBench(args: string[]): BenchCommand | HelpCommand {
+  const v = parseVerb(args, {
+    model: { type: "string", short: "m" },
+    threads: { type: "string", short: "t" },
+    pp: { type: "string" },
+    tg: { type: "string" },
+    reps: { type: "string", short: "r" },
+    kernels: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (v.help) return { verb: "help", topic: "bench" };
+  if (typeof v.model !== "string") throw new UsageError("Missing --model: aria bench needs a GGUF file (aria help bench)");
+  const cmd: BenchCommand = {
+    verb: "bench",
+    model: v.model,
+    pp: int("pp", v.pp as string | undefined, 128, 0),
+    tg: int("tg", v.tg as string | undefined, 64, 0),
+    reps: int("reps", v.reps as string | undefined, 5, 1),
+    json: v.json === true,
+  };
+  const threads = optionalInt("threads", v.threads as string | undefined, 1);
+  if (threads !== undefined) cmd.threads = threads;
+  if (typeof v.kernels === "string") cmd.kernels = v.kernels;
+  return cmd;
+}
+
+/**
+ * Parses the command line (without the program name).
+ *
+ * @param argv the arguments, e.g. `["run", "--model", "m.gguf", "--prompt", "Hi"]`.
+ * @returns the command.
+ * @throws {UsageError} for an unknown verb, option or value.
+ */
+export function parseCommand(argv: readonly string[]): Command {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      return rest[0] !== undefined ? { verb: "help", topic: rest[0] } : { verb: "help" };
+    case "version":
+    case "--version":
+      return { verb: "version" };
+    case "run":
+      return parseRun(rest);
+    case "bench":
+      return parseBench(rest);
+    default:
+      throw new UsageError(`Unknown command "${verb}": see aria --help`);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * @module `aria bench`: prefill and decode tokens/s, llama-bench style — random prompt tokens,
+ * end of sequence ignored, a cold KV cache for every repetition, pp and tg runs interleaved,
+ * medians reported. Tokenization and sampling are not part of the timing.
+ */
+import { defaultThreads, kernelInfo, openModel, setKernels } from "../engine/index.ts";
+import type { KernelSet } from "../engine/index.ts";
+import { createRng } from "../generation/rng.ts";
+import type { BenchCommand } from "./args.ts";
+
+/** Result of `aria bench` (also its --json output). */
+export interface BenchResult {
+  model: string;
+  arch: string;
+  threads: number;
+  kernels: string;
+  cpu_features: string;
+  pp: number;
+  tg: number;
+  reps: number;
+  pp_tps: number | null;
+  tg_tps: number | null;
+  pp_runs_tps: number[];
+  tg_runs_tps: number[];
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Runs the benchmark.
+ *
+ * @param cmd parsed options.
+ * @returns the measurements.
+ * @throws {EngineError} if the model cannot be loaded.
+ */
+export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
+  if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
+  using model = await openModel(cmd.model);
+  const threads = cmd.threads ?? defaultThreads();
+  const nCtx = Math.min(model.info.nCtxTrain, Math.max(cmd.pp, cmd.tg, 1) + 1);
+  using ctx = model.createContext({
+    nCtx,
+    nSeq: 1,
+    nBatch: Math.max(cmd.pp, 1),
+    nThreads: threads,
+  });
+  const rng = createRng(1234);
+  const prompt = Array.from({ length: cmd.pp }, () => Math.floor(rng() * model.info.nVocab));
+  const decodeTokens = Array.from({ length: cmd.tg }, () => Math.floor(rng() * model.info.nVocab));
+
+  const runPp = (): number => {
+    ctx.truncate(0, 0);
+    const t0 = Bun.nanoseconds();
+    ctx.decode(prompt);
+    return cmd.pp / ((Bun.nanoseconds() - t0) / 1e9);
+  };
+  const runTg = (): number => {
+    ctx.truncate(0, 0);
+    const t0 = Bun.nanoseconds();
+    for (const tok of decodeTokens) ctx.decode([tok]);
+    return cmd.tg / ((Bun.nanoseconds() - t0) / 1e9);
+  };
+  // warm-up: page the weights in and wake the threads (not reported)
+  if (cmd.pp > 0) runPp();
+  if (cmd.tg > 0) runTg();
+  const pp: number[] = [];
+  const tg: number[] = [];
+  for (let r = 0; r < cmd.reps; r++) {
+    if (cmd.pp > 0) pp.push(runPp());
+    if (cmd.tg > 0) tg.push(runTg());
+  }
+  const k = await kernelInfo();
+  return {
+    model: cmd.model,
+    arch: model.info.arch,
+    threads,
+    kernels: k.kernels,
+    cpu_features: k.cpuFeatures,
+    pp: cmd.pp,
+    tg: cmd.tg,
+    reps: cmd.reps,
+    pp_tps: median(pp),
+    tg_tps: median(tg),
+    pp_runs_tps: pp,
+    tg_runs_tps: tg,
+  };
+}
+
+/** Human-readable table of a bench result, llama-bench style. */
+export function formatBench(r: BenchResult): string {
+  const rows = [
+    `model: ${r.model} (${r.arch})  threads: ${r.threads}  kernels: ${r.kernels}`,
+    `| test  | tokens/s |`,
+    `| ----- | -------- |`,
+  ];
+  if (r.pp_tps !== null) rows.push(`| pp${r.pp} | ${r.pp_tps.toFixed(2)} |`);
+  if (r.tg_tps !== null) rows.push(`| tg${r.tg} | ${r.tg_tps.toFixed(2)} |`);
+  return rows.join("\n");
+}

@@ -1,0 +1,51 @@
+/**
+ * @module The CLI shell: parses argv, runs the verb, prints, and maps errors to exit codes.
+ * Exit codes: 0 ok, 1 runtime failure (bad model file, engine error), 2 usage error.
+ */
+import { AriaError } from "../shared/errors.ts";
+import { parseCommand, USAGE, UsageError } from "./args.ts";
+import { formatBench, runBench } from "./bench.ts";
+import { runGenerate } from "./run.ts";
+
+/** Version of this build. */
+export const VERSION = "0.1.0";
+
+/**
+ * Runs one command line.
+ *
+ * @param argv arguments after the program name.
+ * @returns the process exit code.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const cmd = parseCommand(argv);
+    switch (cmd.verb) {
+      case "help":
+        console.log(USAGE[cmd.topic ?? "main"] ?? USAGE.main);
+        return cmd.topic === undefined || USAGE[cmd.topic] ? 0 : 2;
+      case "version":
+        console.log(`aria ${VERSION}`);
+        return 0;
+      case "bench": {
+        const r = await runBench(cmd);
+        console.log(cmd.json ? JSON.stringify(r) : formatBench(r));
+        return 0;
+      }
+      case "run":
+        await runGenerate(cmd, (s) => process.stdout.write(s));
+        return 0;
+    }
+  } catch (err: unknown) {
+    // terminated: every error ends here as a message on stderr and an exit code
+    if (err instanceof UsageError) {
+      console.error(`aria: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof AriaError) {
+      console.error(`aria: ${err.message}`);
+      return 1;
+    }
+    console.error("aria: unexpected error:", err);
+    return 1;
+  }
+}

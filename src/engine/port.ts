@@ -1,0 +1,44 @@
+/**
+ * @module Engine-facing types shared by the engine shell and its users (types only; pure).
+ */
+
+/** Kernel sets of libbitnet. */
+export type KernelSet = "auto" | "ref" | "avx2" | "avx512" | "neon";
+
+/** Sizes of an evaluation context. */
+export interface ContextOptions {
+  /** Positions per sequence (default: min(model context, 2048)). */
+  nCtx?: number;
+  /** Independent sequences, each with its own KV cache (default 1). */
+  nSeq?: number;
+  /** Most tokens per decode call (default 256). */
+  nBatch?: number;
+  /** Worker threads including the caller's (default: all cores). */
+  nThreads?: number;
+}
+
+/** What libbitnet reports about a loaded model. */
+export interface ModelInfo {
+  arch: string;
+  nVocab: number;
+  nEmbd: number;
+  nFf: number;
+  nLayer: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  nRot: number;
+  nCtxTrain: number;
+  ropeBase: number;
+  ropeNeox: boolean;
+  normEps: number;
+  activation: "silu" | "relu2";
+  layerBegin: number;
+  layerEnd: number;
+  outputTied: boolean;
+  embdType: string;
+  outputType: string;
+  tensorTypes: Record<string, number>;
+  weightBytes: number;
+  fileBytes: number;
+}
