@@ -122,7 +122,13 @@ function int(name: string, value: string | undefined, def: number, min: number):
   return n;
 }
 
-function real(name: string, value: string | undefined, def: number, min: number, max: number): number {
+function real(
+  name: string,
+  value: string | undefined,
+  def: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return def;
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max) {
@@ -140,7 +146,12 @@ function parseVerb(
   options: Parameters<typeof parseArgs>[0]["options"],
 ): Record<string, string | boolean | undefined> {
   try {
-    const { values } = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
     return values as Record<string, string | boolean | undefined>;
   } catch (err: unknown) {
     // converted: node:util's message names the bad option
@@ -173,9 +184,13 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "run" };
-  if (typeof v.model !== "string") throw new UsageError("Missing --model: aria run needs a GGUF file (aria help run)");
+  if (typeof v.model !== "string") {
+    throw new UsageError("Missing --model: aria run needs a GGUF file (aria help run)");
+  }
   const prompt = typeof v.prompt === "string" ? v.prompt : undefined;
-  const tokens = typeof v["prompt-tokens"] === "string" ? parseTokenList(v["prompt-tokens"]) : undefined;
+  const tokens = typeof v["prompt-tokens"] === "string"
+    ? parseTokenList(v["prompt-tokens"])
+    : undefined;
   if (prompt === undefined && tokens === undefined) {
     throw new UsageError("Missing --prompt: give a prompt text or --prompt-tokens (aria help run)");
   }
@@ -211,7 +226,9 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "bench" };
-  if (typeof v.model !== "string") throw new UsageError("Missing --model: aria bench needs a GGUF file (aria help bench)");
+  if (typeof v.model !== "string") {
+    throw new UsageError("Missing --model: aria bench needs a GGUF file (aria help bench)");
+  }
   const cmd: BenchCommand = {
     verb: "bench",
     model: v.model,

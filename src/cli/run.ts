@@ -31,17 +31,26 @@ export interface RunResult {
  * @returns the result (printed as JSON with --json).
  * @throws {EngineError} for a bad model file or an engine failure.
  */
-export async function runGenerate(cmd: RunCommand, write: (text: string) => void): Promise<RunResult> {
+export async function runGenerate(
+  cmd: RunCommand,
+  write: (text: string) => void,
+): Promise<RunResult> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
   using model = await openModel(cmd.model);
   const tokenizer = loadModelTokenizer(cmd.model);
-  const prompt = cmd.promptTokens ?? tokenizer.encode(cmd.prompt ?? "", { addBos: true, parseSpecial: false });
-  const nCtx = cmd.ctx ?? Math.min(model.info.nCtxTrain, Math.max(2048, prompt.length + cmd.maxTokens));
+  const prompt = cmd.promptTokens ??
+    tokenizer.encode(cmd.prompt ?? "", { addBos: true, parseSpecial: false });
+  const nCtx = cmd.ctx ??
+    Math.min(model.info.nCtxTrain, Math.max(2048, prompt.length + cmd.maxTokens));
   const ctxOptions = { nCtx: Math.min(nCtx, model.info.nCtxTrain), nSeq: 1, nBatch: 256 };
-  using ctx = model.createContext(cmd.threads ? { ...ctxOptions, nThreads: cmd.threads } : ctxOptions);
+  using ctx = model.createContext(
+    cmd.threads ? { ...ctxOptions, nThreads: cmd.threads } : ctxOptions,
+  );
   if (prompt.length === 0) throw new RangeError("Cannot run: the prompt has no tokens");
   if (prompt.length >= ctx.options.nCtx) {
-    throw new RangeError(`Cannot run: the prompt has ${prompt.length} tokens, the context ${ctx.options.nCtx}`);
+    throw new RangeError(
+      `Cannot run: the prompt has ${prompt.length} tokens, the context ${ctx.options.nCtx}`,
+    );
   }
   const rng = createRng(cmd.seed);
   const sampler = { temperature: cmd.temperature, topK: cmd.topK, topP: cmd.topP, minP: cmd.minP };

@@ -267,10 +267,14 @@ export class NativeContext {
     const seq = typeof seqOption === "number"
       ? new Int32Array(n).fill(seqOption)
       : Int32Array.from(seqOption);
-    if (seq.length !== n) throw new RangeError(`Cannot decode: ${seq.length} seq ids for ${n} tokens`);
+    if (seq.length !== n) {
+      throw new RangeError(`Cannot decode: ${seq.length} seq ids for ${n} tokens`);
+    }
     if (posOption) {
       const pos = Int32Array.from(posOption);
-      if (pos.length !== n) throw new RangeError(`Cannot decode: ${pos.length} positions for ${n} tokens`);
+      if (pos.length !== n) {
+        throw new RangeError(`Cannot decode: ${pos.length} positions for ${n} tokens`);
+      }
       return { pos, seq };
     }
     const next = new Map<number, number>();
@@ -315,7 +319,10 @@ export class NativeContext {
   embed(tokens: ArrayLike<number>, hidden: Float32Array): void {
     const tok = Int32Array.from(tokens);
     this.#checkHidden(hidden, tok.length);
-    this.#check(this.#lib.aria_ctx_embed(this.#h, tok.length, ptrOrNull(tok), hidden), "Cannot embed");
+    this.#check(
+      this.#lib.aria_ctx_embed(this.#h, tok.length, ptrOrNull(tok), hidden),
+      "Cannot embed",
+    );
   }
 
   /** Runs blocks [begin, end) over hidden in place, advancing the KV caches. */
@@ -371,4 +378,3 @@ export class NativeContext {
 function ptrOrNull(a: Int32Array): Int32Array | null {
   return a.length > 0 ? a : null;
 }
-

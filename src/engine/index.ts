@@ -1,6 +1,13 @@
 /**
  * @module The engine folder's public surface: the native engine and its types.
  */
-export { defaultThreads, kernelInfo, NativeContext, NativeModel, openModel, setKernels } from "./engine.ts";
+export {
+  defaultThreads,
+  kernelInfo,
+  NativeContext,
+  NativeModel,
+  openModel,
+  setKernels,
+} from "./engine.ts";
 export { EngineError } from "./status.ts";
 export type { ContextOptions, KernelSet, ModelInfo } from "./port.ts";

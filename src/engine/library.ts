@@ -45,7 +45,9 @@ export async function openLibrary(explicitPath?: string): Promise<AriaLibrary> {
   if (!path) {
     throw new EngineError(
       0,
-      `Cannot find libbitnet: looked for "${candidates.join('", "')}"; build it with "make -C native"`,
+      `Cannot find libbitnet: looked for "${
+        candidates.join('", "')
+      }"; build it with "make -C native"`,
       { code: "ENGINE_LIBRARY_MISSING" },
     );
   }

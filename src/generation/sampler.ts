@@ -49,7 +49,9 @@ export function sampleToken(
   rng: Rng,
 ): number {
   if (!(options.temperature > 0)) return argmax(logits);
-  const topK = options.topK && options.topK > 0 ? Math.min(options.topK, logits.length) : logits.length;
+  const topK = options.topK && options.topK > 0
+    ? Math.min(options.topK, logits.length)
+    : logits.length;
   // candidates sorted by logit, descending; a partial selection would be faster for small k
   const ids = Array.from({ length: logits.length }, (_, i) => i);
   ids.sort((a, b) => logits[b]! - logits[a]! || a - b);

@@ -286,23 +286,34 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
   return out;
 }
 
-/** Byte positions of element e (0..255) of a Q6_K block: [ql index, nibble shift, qh index, qh shift, scale index]. */
-function q6kPlace(e: number): [number, number, number, number, number] {
+/**
+ * Where element e (0..255) of a Q6_K block lives: half h = e >> 7, quarter q = (e & 127) >> 5,
+ * l = e & 31. Low nibble: ql[64h + l + 32·(q & 1)], low or high half for q < 2 or q >= 2.
+ * High 2 bits: qh[32h + l] at bit 2q. Sub-scale: scales[8h + ((e & 127) >> 4)], i.e. one per
+ * 16 consecutive elements. Tables: QL byte, QL shift, QH byte (from block start), QH shift, scale.
+ */
+const Q6K_QL = new Uint8Array(256);
+const Q6K_QL_SHIFT = new Uint8Array(256);
+const Q6K_QH = new Uint8Array(256);
+const Q6K_QH_SHIFT = new Uint8Array(256);
+const Q6K_SCALE = new Uint8Array(256);
+for (let e = 0; e < 256; e++) {
   const h = e >> 7;
-  const local = e & 127;
-  const quarter = local >> 5;
-  const l = local & 31;
-  const ql = 64 * h + l + (quarter & 1) * 32;
-  return [ql, quarter >> 1 ? 4 : 0, 128 + 32 * h + l, 2 * quarter, 8 * h + (local >> 4)];
+  const quarter = (e & 127) >> 5;
+  const l = e & 31;
+  Q6K_QL[e] = 64 * h + l + (quarter & 1) * 32;
+  Q6K_QL_SHIFT[e] = quarter >> 1 ? 4 : 0;
+  Q6K_QH[e] = 128 + 32 * h + l;
+  Q6K_QH_SHIFT[e] = 2 * quarter;
+  Q6K_SCALE[e] = 8 * h + ((e & 127) >> 4);
 }
-
-const Q6K_PLACES = Array.from({ length: 256 }, (_, e) => q6kPlace(e));
 
 /**
  * Quantize to Q6_K (210 bytes per 256) with a simple scheme (not llama.cpp's search): each
  * run of 16 consecutive elements gets sub-scale s = absmax/31; the block's f16 d = max(s)/127;
- * int8 sub-scale sc = round(s/d); q = clamp(round(x / (d·sc)), -32, 31), stored as q + 32 in
- * the ql/qh/scales/d layout of formats.md §1.6. Error ≤ half a step of d·sc per element.
+ * int8 sub-scale sc = ceil(s/d) (rounding up, so the step d·sc ≥ s and nothing clips);
+ * q = clamp(round(x / (d·sc)), -32, 31), stored as q + 32 in the ql/qh/scales/d layout of
+ * formats.md §1.6. Error per element ≤ half a step ≤ (s + d)/2.
  *
  * @param x values, length a multiple of 256.
  * @returns The packed bytes.
@@ -326,15 +337,16 @@ export function quantizeQ6_K(x: Float32Array): Uint8Array {
     const d = f16ToF32(dBits);
     putU16(out, o + 208, dBits);
     for (let j = 0; j < 16; j++) {
-      out[o + 192 + j] = d === 0 ? 0 : Math.min(127, roundHalfAway(sub[j]! / d));
+      out[o + 192 + j] = d === 0 ? 0 : Math.min(127, Math.ceil(sub[j]! / d)); // ceil: no clipping
     }
     for (let e = 0; e < 256; e++) {
-      const [ql, qlShift, qh, qhShift, is] = Q6K_PLACES[e]!;
-      const step = d * out[o + 192 + is]!;
+      const ql = o + Q6K_QL[e]!;
+      const qh = o + Q6K_QH[e]!;
+      const step = d * out[o + 192 + Q6K_SCALE[e]!]!;
       const q = step === 0 ? 0 : Math.max(-32, Math.min(31, roundHalfAway(x[xb + e]! / step)));
       const u = q + 32;
-      out[o + ql] = out[o + ql]! | ((u & 15) << qlShift);
-      out[o + qh] = out[o + qh]! | ((u >> 4) << qhShift);
+      out[ql] = out[ql]! | ((u & 15) << Q6K_QL_SHIFT[e]!);
+      out[qh] = out[qh]! | ((u >> 4) << Q6K_QH_SHIFT[e]!);
     }
   }
   return out;
@@ -455,10 +467,9 @@ const DEQUANTIZERS: ReadonlyMap<number, Dequantizer> = new Map<number, Dequantiz
       const o = 210 * b;
       const d = f16ToF32(v.getUint16(o + 208, true));
       for (let e = 0; e < 256; e++) {
-        const [ql, qlShift, qh, qhShift, is] = Q6K_PLACES[e]!;
-        const q = ((v.getUint8(o + ql) >> qlShift) & 15) |
-          (((v.getUint8(o + qh) >> qhShift) & 3) << 4);
-        out[256 * b + e] = d * v.getInt8(o + 192 + is) * (q - 32);
+        const q = ((v.getUint8(o + Q6K_QL[e]!) >> Q6K_QL_SHIFT[e]!) & 15) |
+          (((v.getUint8(o + Q6K_QH[e]!) >> Q6K_QH_SHIFT[e]!) & 3) << 4);
+        out[256 * b + e] = d * v.getInt8(o + 192 + Q6K_SCALE[e]!) * (q - 32);
       }
     }
   }],

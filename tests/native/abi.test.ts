@@ -8,7 +8,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ARIA_SYMBOLS, EXPECTED_ABI_VERSION } from "../../src/engine/aria-symbols.ts";
 
-const header = readFileSync(join(import.meta.dir, "..", "..", "native", "include", "aria.h"), "utf8");
+const header = readFileSync(
+  join(import.meta.dir, "..", "..", "native", "include", "aria.h"),
+  "utf8",
+);
 
 function headerFunctions(text: string): Map<string, number> {
   const out = new Map<string, number>();

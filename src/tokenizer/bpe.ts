@@ -1,0 +1,300 @@
+/**
+ * @module Byte-level BPE ("gpt2" vocabularies, formats.md §7.2), matching llama.cpp's
+ * `llm_tokenizer_bpe_session`: pre-tokenize a raw fragment, map each piece's UTF-8 bytes to
+ * GPT-2's printable alphabet, emit the piece whole if `ignoreMerges` and it is a token, else
+ * merge adjacent symbols lowest-rank first (ties: leftmost) with a priority queue, and emit the
+ * id of each final symbol (or, for a symbol that is not a token, the ids of its single-byte
+ * ASCII tokens, as llama.cpp does).
+ *
+ * Speed: symbols are integer ids, not strings. Every string that can take part in a merge (each
+ * merge's halves and result, each single byte) gets an id: its token id when it is a token,
+ * else a "virtual" id past the vocabulary. A merge is then a Map lookup on the id pair, and
+ * results are cached per piece. Pure: no I/O; the cache is private state.
+ */
+import { preTokenize } from "./pre-tokenize.ts";
+import { utf8Encode } from "./_unicode.ts";
+import type { Vocab } from "./vocab.ts";
+
+/**
+ * GPT-2's bytes-to-unicode table: byte b is written as the code point `BYTE_TO_CHAR[b]`.
+ * Bytes 0x21-0x7E, 0xA1-0xAC and 0xAE-0xFF map to themselves; the other 68 bytes, in order,
+ * to U+0100, U+0101, ... (space -> U+0120 "Ġ", LF -> U+010A "Ċ").
+ */
+export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
+
+function buildByteToChar(): string[] {
+  const out = new Array<string>(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
+    out[b] = String.fromCharCode(printable ? b : 0x100 + extra++);
+  }
+  return out;
+}
+
+/** Inverse of {@link BYTE_TO_CHAR}: code point -> byte, or -1. Covers U+0000..U+0143. */
+const CHAR_TO_BYTE: Int16Array = (() => {
+  const t = new Int16Array(0x144).fill(-1);
+  for (let b = 0; b < 256; b++) t[BYTE_TO_CHAR[b]!.charCodeAt(0)] = b;
+  return t;
+})();
+
+/**
+ * Maps bytes to GPT-2's alphabet.
+ *
+ * @param bytes raw bytes (usually UTF-8 text)
+ * @returns the mapped string, one code point per byte
+ */
+export function bytesToBpeText(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += BYTE_TO_CHAR[b];
+  return s;
+}
+
+/**
+ * Maps a string in GPT-2's alphabet back to bytes. A code point outside the alphabet (never
+ * produced by the mapping) is kept as its own UTF-8 bytes.
+ *
+ * @param text a token text from a gpt2 vocabulary
+ * @returns the raw bytes
+ */
+export function bpeTextToBytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const b = cp < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[cp]! : -1;
+    if (b >= 0) out.push(b);
+    else for (const u of utf8Encode(ch)) out.push(u);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Piece -> ids cache bound; past it the cache is cleared (text is rarely that varied). */
+const MAX_CACHE_ENTRIES = 1 << 16;
+/** Pieces longer than this are not cached (long whitespace runs, base64 blobs). */
+const MAX_CACHED_PIECE_LENGTH = 64;
+const TWO_POW_32 = 4294967296;
+
+/** A byte-level BPE encoder over one vocabulary. Create with {@link createBpe}. */
+export interface Bpe {
+  /**
+   * Tokenizes one raw fragment (no special-token handling) and appends the ids to `out`.
+   *
+   * @param text raw text, well-formed UTF-16
+   * @param out the array to append to
+   */
+  encodeFragment(text: string, out: number[]): void;
+  /**
+   * Tokenizes one pre-tokenized piece (no splitting) and appends the ids to `out`.
+   *
+   * @param piece one piece as produced by the pre-tokenizer
+   * @param out the array to append to
+   */
+  encodePiece(piece: string, out: number[]): void;
+}
+
+/**
+ * Builds the BPE encoder for a gpt2 vocabulary: merge ranks keyed by symbol-id pairs, the byte
+ * symbols, and the whole-piece lookup used when `ignoreMerges` is set.
+ *
+ * @param vocab a vocabulary of kind "bpe"
+ * @returns the encoder
+ * @throws {RangeError} if the vocabulary is not a BPE one
+ */
+export function createBpe(vocab: Vocab): Bpe {
+  if (vocab.kind !== "bpe") {
+    throw new RangeError(`Cannot build a BPE encoder: the vocabulary kind is "${vocab.kind}"`);
+  }
+  const nVocab = vocab.tokens.length;
+  const virtualTexts: string[] = []; // mapped texts of virtual ids nVocab, nVocab+1, ...
+  const virtualIds = new Map<string, number>();
+  const symbolId = (text: string): number => {
+    const id = vocab.tokenToId.get(text);
+    if (id !== undefined) return id;
+    let v = virtualIds.get(text);
+    if (v === undefined) {
+      v = nVocab + virtualTexts.length;
+      virtualTexts.push(text);
+      virtualIds.set(text, v);
+    }
+    return v;
+  };
+
+  // Initial symbols: one per byte.
+  const byteSymbol = new Int32Array(256);
+  for (let b = 0; b < 256; b++) byteSymbol[b] = symbolId(BYTE_TO_CHAR[b]!);
+
+  // Ranks. A merge string is split at its first space at index >= 1 (llama.cpp); the first
+  // occurrence of a pair keeps its rank.
+  const merges = vocab.merges;
+  const pairs: Array<[number, number]> = [];
+  const mergedText: string[] = [];
+  for (let rank = 0; rank < merges.length; rank++) {
+    const m = merges[rank]!;
+    const sp = m.indexOf(" ", 1);
+    if (sp < 0) {
+      pairs.push([-1, -1]);
+      mergedText.push("");
+      continue;
+    }
+    const left = m.slice(0, sp);
+    const right = m.slice(sp + 1);
+    pairs.push([symbolId(left), symbolId(right)]);
+    mergedText.push(left + right);
+  }
+  // Symbol ids are final only now (the halves above may have created virtual ids).
+  const mergeResult = new Int32Array(merges.length);
+  for (let rank = 0; rank < merges.length; rank++) {
+    mergeResult[rank] = pairs[rank]![0] < 0 ? -1 : symbolId(mergedText[rank]!);
+  }
+  // Pair keys use a stride larger than any id ever created: results may add virtual ids.
+  const stride = nVocab + virtualTexts.length + 1;
+  const rankOf = new Map<number, number>();
+  for (let rank = 0; rank < merges.length; rank++) {
+    const [a, b] = pairs[rank]!;
+    if (a < 0) continue;
+    const key = a * stride + b;
+    if (!rankOf.has(key)) rankOf.set(key, rank);
+  }
+
+  // Raw text -> id for whole-piece lookups: a token matches a piece when its mapped text
+  // decodes to the piece's UTF-8 bytes.
+  const rawTextToId = new Map<string, number>();
+  if (vocab.ignoreMerges) {
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    for (const [text, id] of vocab.tokenToId) {
+      let raw: string;
+      try {
+        raw = decoder.decode(bpeTextToBytes(text));
+      } catch {
+        // Terminated: a token whose bytes are not valid UTF-8 can never equal a text piece.
+        continue;
+      }
+      if (bytesToBpeText(utf8Encode(raw)) === text) rawTextToId.set(raw, id);
+    }
+  }
+
+  // Scratch buffers, grown on demand.
+  let symbols = new Int32Array(64);
+  let next = new Int32Array(64);
+  let prev = new Int32Array(64);
+  let heap = new Float64Array(128);
+  let heapSize = 0;
+
+  const heapPush = (key: number): void => {
+    if (heapSize === heap.length) {
+      const h = new Float64Array(heap.length * 2);
+      h.set(heap);
+      heap = h;
+    }
+    let i = heapSize++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pk = heap[parent]!;
+      if (pk <= key) break;
+      heap[i] = pk;
+      i = parent;
+    }
+    heap[i] = key;
+  };
+  const heapPop = (): number => {
+    const top = heap[0]!;
+    const last = heap[--heapSize]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heapSize) break;
+      if (child + 1 < heapSize && heap[child + 1]! < heap[child]!) child++;
+      if (heap[child]! >= last) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  };
+  const pushPair = (left: number, right: number): void => {
+    const rank = rankOf.get(symbols[left]! * stride + symbols[right]!);
+    // Key = rank * 2^32 + left: smallest rank first, then leftmost (exact in a double).
+    if (rank !== undefined) heapPush(rank * TWO_POW_32 + left);
+  };
+
+  const emitVirtual = (id: number, out: number[]): void => {
+    // llama.cpp: a final symbol that is not a token is emitted as the tokens of its
+    // single-byte substrings; only ASCII printable bytes can be such tokens.
+    for (const b of bpeTextToBytes(virtualTexts[id - nVocab]!)) {
+      if (b < 0x21 || b > 0x7e) continue;
+      const t = vocab.tokenToId.get(String.fromCharCode(b));
+      if (t !== undefined) out.push(t);
+    }
+  };
+
+  const mergePiece = (piece: string, out: number[]): void => {
+    if (vocab.ignoreMerges) {
+      const whole = rawTextToId.get(piece);
+      if (whole !== undefined) {
+        out.push(whole);
+        return;
+      }
+    }
+    const bytes = utf8Encode(piece);
+    const n = bytes.length;
+    if (n > symbols.length) {
+      const size = Math.max(n, symbols.length * 2);
+      symbols = new Int32Array(size);
+      next = new Int32Array(size);
+      prev = new Int32Array(size);
+    }
+    for (let i = 0; i < n; i++) {
+      symbols[i] = byteSymbol[bytes[i]!]!;
+      prev[i] = i - 1;
+      next[i] = i + 1 < n ? i + 1 : -1;
+    }
+    heapSize = 0;
+    for (let i = 0; i + 1 < n; i++) pushPair(i, i + 1);
+    while (heapSize > 0) {
+      const key = heapPop();
+      const rank = Math.floor(key / TWO_POW_32);
+      const left = key - rank * TWO_POW_32;
+      if (symbols[left]! < 0) continue; // merged into its left neighbour
+      const right = next[left]!;
+      if (right < 0) continue;
+      // Stale entry: the pair at `left` changed since it was queued.
+      if (rankOf.get(symbols[left]! * stride + symbols[right]!) !== rank) continue;
+      symbols[left] = mergeResult[rank]!;
+      symbols[right] = -1;
+      const after = next[right]!;
+      next[left] = after;
+      if (after >= 0) prev[after] = left;
+      if (prev[left]! >= 0) pushPair(prev[left]!, left);
+      if (after >= 0) pushPair(left, after);
+    }
+    for (let i = 0; i >= 0; i = next[i]!) {
+      const id = symbols[i]!;
+      if (id < nVocab) out.push(id);
+      else emitVirtual(id, out);
+    }
+  };
+
+  let cache = new Map<string, number[]>();
+  const encodePiece = (piece: string, out: number[]): void => {
+    if (piece.length > MAX_CACHED_PIECE_LENGTH) {
+      mergePiece(piece, out);
+      return;
+    }
+    let ids = cache.get(piece);
+    if (ids === undefined) {
+      ids = [];
+      mergePiece(piece, ids);
+      if (cache.size >= MAX_CACHE_ENTRIES) cache = new Map();
+      cache.set(piece, ids);
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+  };
+
+  return {
+    encodePiece,
+    encodeFragment(text: string, out: number[]): void {
+      for (const piece of preTokenize(vocab.pre, text)) encodePiece(piece, out);
+    },
+  };
+}

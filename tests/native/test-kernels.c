@@ -1,0 +1,777 @@
+/*
+ * test-kernels.c — libbitnet's kernel layer against its oracle and against hand-made answers.
+ *   (a) every SIMD kernel table this CPU runs vs aria_kernels_ref, over awkward lengths and extreme
+ *       data: integer results and quantizer bytes must be identical, float dots within a bound;
+ *   (b) known-answer decodes: TQ2_0 / TQ1_0 / I2_S blocks packed here from formats.md by test-local
+ *       packers (and a few literal bytes), Q8_0 / Q4_0 / Q6_K / Q4_K / BF16 blocks with hand-computed
+ *       values, all 65536 halves through the f16 conversions;
+ *   (c) each dot kernel equals the dot of dequantized weights and dequantized activations.
+ * Prints one line per check and "N passed, M failed" last; exits non-zero on any failure.
+ *   build: make -C native build/test-kernels && native/build/test-kernels
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aria.h"
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#    include <immintrin.h>
+#endif
+
+/* ---- harness ---------------------------------------------------------------------------------- */
+
+static int g_passed, g_failed;
+
+static void check(int ok, const char * fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (ok) {
+        g_passed++;
+    } else {
+        g_failed++;
+    }
+}
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;  /* fixed seed: every run sees the same data */
+
+static uint64_t rnd(void) {  /* splitmix64 */
+    uint64_t z = (g_rng += 0x9e3779b97f4a7c15ull);
+    z          = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z          = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static float rnd_unit(void) { return (float) (rnd() >> 40) / (float) (1 << 24) * 2.0f - 1.0f; }
+static int   rnd_int(int n) { return (int) (rnd() % (uint64_t) n); }
+
+static void * xmalloc(size_t n) {
+    void * p = malloc(n > 0 ? n : 1);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* ---- test-local packers, written from formats.md (not from the library) ------------------- */
+
+/* TQ2_0 (§2.1): byte m of half h holds t[128h + 32k + m] + 1 in bits 2k..2k+1. */
+static void pack_tq2_0(block_tq2_0 * b, const int8_t t[QK_K], aria_f16 d) {
+    memset(b->qs, 0, sizeof b->qs);
+    for (int j = 0; j < QK_K; j++) {
+        const int h = j / 128, k = (j % 128) / 32, m = j % 32;
+        b->qs[32 * h + m] |= (uint8_t) ((t[j] + 1) << (2 * k));
+    }
+    b->d = d;
+}
+
+/* TQ1_0 (§2.2): 5 codes c0..c4 -> v = c0*81 + c1*27 + c2*9 + c3*3 + c4, byte = ceil(v*256/243). */
+static uint8_t tq1_byte(const int c[5]) {
+    const int v = c[0] * 81 + c[1] * 27 + c[2] * 9 + c[3] * 3 + c[4];
+    return (uint8_t) ((v * 256 + 242) / 243);
+}
+
+static void pack_tq1_0(block_tq1_0 * b, const int8_t t[QK_K], aria_f16 d) {
+    int c[5];
+    for (int m = 0; m < 32; m++) {              /* elements m + 32n */
+        for (int n = 0; n < 5; n++) c[n] = t[m + 32 * n] + 1;
+        b->qs[m] = tq1_byte(c);
+    }
+    for (int m = 0; m < 16; m++) {              /* elements 160 + 16n + m */
+        for (int n = 0; n < 5; n++) c[n] = t[160 + 16 * n + m] + 1;
+        b->qs[32 + m] = tq1_byte(c);
+    }
+    for (int j = 0; j < 4; j++) {               /* elements 240 + 4n + j, 5th trit a padding zero */
+        for (int n = 0; n < 4; n++) c[n] = t[240 + 4 * n + j] + 1;
+        c[4]     = 0;
+        b->qh[j] = tq1_byte(c);
+    }
+    b->d = d;
+}
+
+/* I2_S (§3.1): byte b of a 128-block: c[b] << 6 | c[b+32] << 4 | c[b+64] << 2 | c[b+96]. */
+static void pack_i2_s(uint8_t * x, const int8_t * t, int64_t n) {
+    for (int64_t i = 0; i < n / 128; i++) {
+        for (int b = 0; b < 32; b++) {
+            const int8_t * tb = t + 128 * i;
+            x[32 * i + b] = (uint8_t) (((tb[b] + 1) << 6) | ((tb[b + 32] + 1) << 4) |
+                                       ((tb[b + 64] + 1) << 2) | (tb[b + 96] + 1));
+        }
+    }
+}
+
+/* ---- data generators --------------------------------------------------------------------- */
+
+enum { ACT_RANDOM, ACT_EQUAL, ACT_ZERO, ACT_HUGE, ACT_SPIKE, ACT_TINY, ACT_MIXED, ACT_COUNT };
+static const char * act_name[ACT_COUNT] = { "random", "all-equal", "all-zero", "huge", "spike",
+                                            "tiny", "mixed-scale" };
+
+static void fill_act(float * x, int64_t n, int kind) {
+    for (int64_t i = 0; i < n; i++) {
+        switch (kind) {
+            case ACT_RANDOM: x[i] = rnd_unit() * 3.0f; break;
+            case ACT_EQUAL:  x[i] = -0.7f; break;
+            case ACT_ZERO:   x[i] = 0.0f; break;
+            case ACT_HUGE:   x[i] = (rnd() & 1 ? 1e30f : -1e30f) * (0.5f + 0.5f * fabsf(rnd_unit())); break;
+            case ACT_SPIKE:  x[i] = 0.0f; break;
+            case ACT_TINY:   x[i] = rnd_unit() * 1e-30f; break;
+            default:         x[i] = rnd_unit() * powf(10.0f, (float) rnd_int(9) - 4.0f); break;
+        }
+    }
+    if (kind == ACT_SPIKE && n > 0) {
+        x[rnd_int((int) n)] = 1000.0f;
+    }
+}
+
+/* W_FF: every byte 0xff (code 3 everywhere, never written by an encoder): the largest |c*q|, the
+ * int16-overflow worst case with all-(-128) activations. */
+enum { W_CODES, W_RAW, W_ALL_NEG, W_ALL_ZERO, W_ALL_POS, W_FF, W_COUNT };
+static const char * w_name[W_COUNT] = { "random-codes", "random-bytes", "all-(-1)", "all-0", "all-(+1)",
+                                        "all-0xff" };
+
+static int8_t ternary_for(int kind) {
+    switch (kind) {
+        case W_ALL_NEG:  return -1;
+        case W_ALL_ZERO: return 0;
+        case W_ALL_POS:  return 1;
+        default:         return (int8_t) (rnd_int(3) - 1);
+    }
+}
+
+static aria_f16 rnd_scale_f16(void) {
+    return aria_f32_to_f16((rnd() & 1 ? 1.0f : -1.0f) * (0.001f + 0.1f * fabsf(rnd_unit())));
+}
+
+static void make_tq2_0(block_tq2_0 * x, int64_t nb, int kind) {
+    int8_t t[QK_K];
+    for (int64_t i = 0; i < nb; i++) {
+        for (int j = 0; j < QK_K; j++) t[j] = ternary_for(kind);
+        pack_tq2_0(&x[i], t, rnd_scale_f16());
+        if (kind == W_RAW || kind == W_FF) {  /* code 3 too, which no encoder writes */
+            for (int j = 0; j < 64; j++) x[i].qs[j] = kind == W_FF ? 0xff : (uint8_t) rnd();
+        }
+    }
+}
+
+static void make_tq1_0(block_tq1_0 * x, int64_t nb, int kind) {
+    int8_t t[QK_K];
+    for (int64_t i = 0; i < nb; i++) {
+        for (int j = 0; j < QK_K; j++) t[j] = ternary_for(kind);
+        pack_tq1_0(&x[i], t, rnd_scale_f16());
+        if (kind == W_RAW || kind == W_FF) {  /* bytes 243..255 too, which no encoder writes */
+            for (int j = 0; j < 48; j++) x[i].qs[j] = kind == W_FF ? 0xff : (uint8_t) rnd();
+            for (int j = 0; j < 4; j++) x[i].qh[j] = kind == W_FF ? 0xff : (uint8_t) rnd();
+        }
+    }
+}
+
+static void make_i2_s(uint8_t * x, int64_t n, int kind) {
+    int8_t * t = xmalloc((size_t) n);
+    for (int64_t i = 0; i < n; i++) t[i] = ternary_for(kind);
+    pack_i2_s(x, t, n);
+    if (kind == W_RAW || kind == W_FF) {  /* code 3 too */
+        for (int64_t i = 0; i < n / 4; i++) x[i] = kind == W_FF ? 0xff : (uint8_t) rnd();
+    }
+    free(t);
+}
+
+/* Q8_K blocks with arbitrary int8 (including -128, which the quantizer never writes) and
+ * consistent bsums: the kernels' full input range. */
+static void make_q8_K_raw(block_q8_K * y, int64_t nb, int extreme) {
+    for (int64_t i = 0; i < nb; i++) {
+        y[i].d = rnd_unit();
+        for (int j = 0; j < QK_K; j++) {
+            y[i].qs[j] = extreme ? (int8_t) (extreme < 0 ? -128 : 127) : (int8_t) rnd();
+        }
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) s += y[i].qs[16 * g + j];
+            y[i].bsums[g] = (int16_t) s;
+        }
+    }
+}
+
+/* ---- (a) SIMD tables vs _ref ------------------------------------------------------------- */
+
+static const int64_t k_float_lengths[] = { 0, 1, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129,
+                                           255, 257, 1000, 4097 };
+static const int64_t k_tq_lengths[]  = { 256, 512, 768, 2560, 6912 };
+static const int64_t k_i2s_lengths[] = { 128, 256, 384, 1536, 2560, 6912 };
+#define COUNT(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/* Float dots may differ from _ref only in summation order. Each order's error is at most
+ * (n - 1) * 2^-24 * sum|x_i y_i| (standard bound for recursive summation), so two orders differ by
+ * at most twice that; why: this is the bound, not a guess, so it never flakes and never hides a
+ * wrong element (a wrong element shows up as an O(|x_i y_i|) difference). */
+static int float_dot_close(float got, float want, int64_t n, double abs_sum) {
+    const double tol = 2.0 * (double) (n > 1 ? n : 1) * 0x1p-24 * abs_sum + 1e-37;
+    return fabs((double) got - (double) want) <= tol;
+}
+
+static void test_float_dots(const aria_kernel_table * k) {
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int kind = 0; kind < ACT_COUNT; kind++) {
+        if (kind == ACT_HUGE || kind == ACT_TINY) {
+            continue;  /* products would overflow / underflow f32: not a summation-order question */
+        }
+        int    ok32 = 1, ok16 = 1;
+        double worst32 = 0, worst16 = 0;
+        for (int li = 0; li < COUNT(k_float_lengths); li++) {
+            const int64_t n  = k_float_lengths[li];
+            float *       x  = xmalloc((size_t) n * sizeof(float) + sizeof(float));
+            float *       y  = xmalloc((size_t) n * sizeof(float));
+            aria_f16 *    xh = xmalloc((size_t) n * sizeof(aria_f16) + sizeof(aria_f16));
+            fill_act(x + 1, n, kind);  /* x + 1: unaligned on purpose */
+            fill_act(y, n, kind == ACT_SPIKE ? ACT_RANDOM : kind);
+            for (int64_t i = 0; i < n; i++) {
+                uint16_t h;
+                do {
+                    h = (uint16_t) rnd();
+                } while ((h & 0x7c00) == 0x7c00);  /* finite halves only */
+                xh[i + 1] = kind == ACT_RANDOM ? h : aria_f32_to_f16(x[i + 1]);
+            }
+            double abs32 = 0, abs16 = 0;
+            for (int64_t i = 0; i < n; i++) {
+                abs32 += fabs((double) x[i + 1] * y[i]);
+                abs16 += fabs((double) aria_f16_to_f32(xh[i + 1]) * y[i]);
+            }
+            float a, b;
+            k->vec_dot_f32(n, &a, x + 1, y);
+            r->vec_dot_f32(n, &b, x + 1, y);
+            ok32 &= float_dot_close(a, b, n, abs32);
+            if (abs32 > 0) worst32 = fmax(worst32, fabs((double) a - b) / abs32);
+            k->vec_dot_f16_f32(n, &a, xh + 1, y);
+            r->vec_dot_f16_f32(n, &b, xh + 1, y);
+            ok16 &= float_dot_close(a, b, n, abs16);
+            if (abs16 > 0) worst16 = fmax(worst16, fabs((double) a - b) / abs16);
+            free(x);
+            free(y);
+            free(xh);
+        }
+        check(ok32, "%s vec_dot_f32 %s: %d lengths 0..4097, max |diff|/sum|xy| = %.2e (bound 2n*2^-24)",
+              k->name, act_name[kind], COUNT(k_float_lengths), worst32);
+        check(ok16, "%s vec_dot_f16_f32 %s: %d lengths, max |diff|/sum|xy| = %.2e", k->name,
+              act_name[kind], COUNT(k_float_lengths), worst16);
+    }
+}
+
+static void test_quantizers(const aria_kernel_table * k) {
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int kind = 0; kind <= ACT_COUNT + 1; kind++) {  /* + NaN-sprinkled, + infinities */
+        int ok_k = 1, ok_8 = 1;
+        for (int li = 0; li < COUNT(k_i2s_lengths); li++) {
+            const int64_t n = k_i2s_lengths[li];
+            float *       x = xmalloc((size_t) n * sizeof(float));
+            if (kind < ACT_COUNT) {
+                fill_act(x, n, kind);
+            } else {
+                fill_act(x, n, ACT_RANDOM);
+                for (int j = 0; j < 5; j++) {
+                    x[rnd_int((int) n)] = kind == ACT_COUNT ? NAN : (j & 1 ? INFINITY : -INFINITY);
+                }
+            }
+            if (n % QK_K == 0) {
+                const int64_t nb = n / QK_K;
+                block_q8_K *  a  = xmalloc((size_t) nb * sizeof(block_q8_K));
+                block_q8_K *  b  = xmalloc((size_t) nb * sizeof(block_q8_K));
+                k->quantize_row_q8_K(n, a, x);
+                r->quantize_row_q8_K(n, b, x);
+                ok_k &= memcmp(a, b, (size_t) nb * sizeof(block_q8_K)) == 0;
+                free(a);
+                free(b);
+            }
+            int8_t * qa = xmalloc((size_t) n);
+            int8_t * qb = xmalloc((size_t) n);
+            int32_t  sa = -1, sb = -2;
+            float    fa = k->quantize_row_i8(n, qa, &sa, x);
+            float    fb = r->quantize_row_i8(n, qb, &sb, x);
+            ok_8 &= memcmp(qa, qb, (size_t) n) == 0 && sa == sb && memcmp(&fa, &fb, sizeof fa) == 0;
+            free(qa);
+            free(qb);
+            free(x);
+        }
+        const char * what = kind < ACT_COUNT ? act_name[kind] : kind == ACT_COUNT ? "with-nan" : "with-inf";
+        check(ok_k, "%s quantize_row_q8_K %s: byte-identical to ref", k->name, what);
+        check(ok_8, "%s quantize_row_i8 %s: byte-identical to ref (q, sum, scale bits)", k->name, what);
+    }
+}
+
+/* Activation sets for the TQ dots: the quantizer's output for each float pattern, and raw int8. */
+static void make_tq_act(block_q8_K * y, int64_t n, int kind) {
+    if (kind < ACT_COUNT) {
+        float * x = xmalloc((size_t) n * sizeof(float));
+        fill_act(x, n, kind);
+        aria_kernels_ref.quantize_row_q8_K(n, y, x);
+        free(x);
+    } else {
+        make_q8_K_raw(y, n / QK_K, kind == ACT_COUNT ? 0 : kind == ACT_COUNT + 1 ? -1 : 1);
+    }
+}
+#define TQ_ACT_KINDS (ACT_COUNT + 3)  /* + raw random int8, all -128, all 127 */
+
+static int same_float(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static void test_tq_dots(const aria_kernel_table * k) {
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int w = 0; w < W_COUNT; w++) {
+        int ok2 = 1, ok1 = 1, cases = 0;
+        for (int li = 0; li < COUNT(k_tq_lengths); li++) {
+            const int64_t n   = k_tq_lengths[li];
+            const int64_t nb  = n / QK_K;
+            block_tq2_0 * x2  = xmalloc((size_t) nb * sizeof(block_tq2_0));
+            block_tq1_0 * x1  = xmalloc((size_t) nb * sizeof(block_tq1_0));
+            block_q8_K *  y   = xmalloc((size_t) nb * sizeof(block_q8_K));
+            make_tq2_0(x2, nb, w);
+            make_tq1_0(x1, nb, w);
+            for (int a = 0; a < TQ_ACT_KINDS; a++, cases++) {
+                make_tq_act(y, n, a);
+                float s_k, s_r;
+                k->vec_dot_tq2_0_q8_K(n, &s_k, x2, y);
+                r->vec_dot_tq2_0_q8_K(n, &s_r, x2, y);
+                ok2 &= same_float(s_k, s_r);  /* exact integer sums + the same float order */
+                k->vec_dot_tq1_0_q8_K(n, &s_k, x1, y);
+                r->vec_dot_tq1_0_q8_K(n, &s_r, x1, y);
+                ok1 &= same_float(s_k, s_r);
+            }
+            free(x2);
+            free(x1);
+            free(y);
+        }
+        check(ok2, "%s vec_dot_tq2_0_q8_K %s: %d cases bit-identical to ref", k->name, w_name[w], cases);
+        check(ok1, "%s vec_dot_tq1_0_q8_K %s: %d cases bit-identical to ref", k->name, w_name[w], cases);
+    }
+}
+
+static void test_i2_s_dot(const aria_kernel_table * k) {
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int w = 0; w < W_COUNT; w++) {
+        int ok = 1, cases = 0;
+        for (int li = 0; li < COUNT(k_i2s_lengths); li++) {
+            const int64_t n = k_i2s_lengths[li];
+            uint8_t *     x = xmalloc((size_t) n / 4);
+            int8_t *      q = xmalloc((size_t) n);
+            make_i2_s(x, n, w);
+            for (int a = 0; a < ACT_COUNT + 3; a++, cases++) {
+                if (a < ACT_COUNT) {
+                    float * f = xmalloc((size_t) n * sizeof(float));
+                    int32_t sum;
+                    fill_act(f, n, a);
+                    aria_kernels_ref.quantize_row_i8(n, q, &sum, f);
+                    free(f);
+                } else {  /* raw int8; all -128 / all 127: the int16-overflow worst cases */
+                    for (int64_t i = 0; i < n; i++) {
+                        q[i] = a == ACT_COUNT ? (int8_t) rnd() : a == ACT_COUNT + 1 ? -128 : 127;
+                    }
+                }
+                int32_t s_k = 0, s_r = 1;
+                k->vec_dot_i2_s_i8(n, &s_k, x, q);
+                r->vec_dot_i2_s_i8(n, &s_r, x, q);
+                ok &= s_k == s_r;
+            }
+            free(x);
+            free(q);
+        }
+        check(ok, "%s vec_dot_i2_s_i8 %s: %d cases equal to ref", k->name, w_name[w], cases);
+    }
+}
+
+static void test_table(const aria_kernel_table * k) {
+    test_float_dots(k);
+    test_quantizers(k);
+    test_tq_dots(k);
+    test_i2_s_dot(k);
+}
+
+/* ---- (b) known answers ------------------------------------------------------------------- */
+
+static int all_equal(const float * got, const float * want, int64_t n, int64_t * bad) {
+    for (int64_t i = 0; i < n; i++) {
+        if (!(got[i] == want[i])) {
+            *bad = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_known_ternary(void) {
+    float   y[QK_K], want[QK_K];
+    int8_t  t[QK_K];
+    int64_t bad = -1;
+
+    /* Literal bytes, decoded by hand. TQ2_0: 0x55 = codes 1,1,1,1 = zeros; qs[0] = 0b10'01'00'10:
+     * element 0 code 2 (+1), 32 code 0 (-1), 64 code 1 (0), 96 code 2 (+1); d = 0.5. */
+    block_tq2_0 b2;
+    memset(b2.qs, 0x55, sizeof b2.qs);
+    b2.qs[0]  = 0x92;  /* bits 1-0 = 2, 3-2 = 0, 5-4 = 1, 7-6 = 2 */
+    b2.qs[33] = 0x06;  /* half 1, m = 1: element 129 code 2, 161 code 1, 193 code 0, 225 code 0 */
+    b2.d      = 0x3800;
+    memset(want, 0, sizeof want);
+    want[0] = 0.5f, want[32] = -0.5f, want[96] = 0.5f;
+    want[129] = 0.5f, want[193] = -0.5f, want[225] = -0.5f;
+    check(aria_dequantize_row(ARIA_TYPE_TQ2_0, &b2, y, QK_K) == 0 && all_equal(y, want, QK_K, &bad),
+          "TQ2_0 literal block decodes by hand (first bad element %lld)", (long long) bad);
+
+    /* TQ1_0: byte 128 = trits 1,1,1,1,1 (all zero); qh byte 127 = 1,1,1,1 (+ pad); qs[0] = 186 =
+     * ceil(176 * 256 / 243), 176 = 2*81 + 0*27 + 1*9 + 1*3 + 2: elements 0 (+1), 32 (-1), 128 (+1). */
+    block_tq1_0 b1;
+    memset(b1.qs, 128, sizeof b1.qs);
+    memset(b1.qh, 127, sizeof b1.qh);
+    b1.qs[0] = 186;
+    b1.d     = 0x3c00;  /* 1.0 */
+    memset(want, 0, sizeof want);
+    want[0] = 1.0f, want[32] = -1.0f, want[128] = 1.0f;
+    bad = -1;
+    check(aria_dequantize_row(ARIA_TYPE_TQ1_0, &b1, y, QK_K) == 0 && all_equal(y, want, QK_K, &bad),
+          "TQ1_0 literal block decodes by hand (first bad element %lld)", (long long) bad);
+
+    /* I2_S: 0x55 = all zero; byte 0 = 0b10'00'01'10: element 0 code 2 (+1), 32 code 0 (-1),
+     * 64 code 1 (0), 96 code 2 (+1); scale 1.25. */
+    uint8_t bi[32];
+    memset(bi, 0x55, sizeof bi);
+    bi[0] = 0x86;
+    aria_dequantize_row_i2_s(bi, 1.25f, y, 128);
+    memset(want, 0, sizeof want);
+    want[0] = 1.25f, want[32] = -1.25f, want[96] = 1.25f;
+    bad = -1;
+    check(all_equal(y, want, 128, &bad), "I2_S literal block decodes by hand (first bad element %lld)",
+          (long long) bad);
+
+    /* Packed by the test-local packers, every element checked, several patterns. */
+    for (int pat = 0; pat < 4; pat++) {
+        for (int j = 0; j < QK_K; j++) {
+            t[j] = pat == 0 ? (int8_t) (j % 3 - 1) : pat == 1 ? (int8_t) ((j * 7 + j / 5) % 3 - 1)
+                 : pat == 2 ? (int8_t) (j & 1 ? 1 : -1) : (int8_t) (rnd_int(3) - 1);
+        }
+        const float d = pat == 3 ? -0.375f : 0.25f;  /* exact in f16 */
+        for (int j = 0; j < QK_K; j++) want[j] = (float) t[j] * d;
+        pack_tq2_0(&b2, t, aria_f32_to_f16(d));
+        bad = -1;
+        check(aria_dequantize_row(ARIA_TYPE_TQ2_0, &b2, y, QK_K) == 0 && all_equal(y, want, QK_K, &bad),
+              "TQ2_0 pattern %d round-trips through the packer (first bad %lld)", pat, (long long) bad);
+        pack_tq1_0(&b1, t, aria_f32_to_f16(d));
+        bad = -1;
+        check(aria_dequantize_row(ARIA_TYPE_TQ1_0, &b1, y, QK_K) == 0 && all_equal(y, want, QK_K, &bad),
+              "TQ1_0 pattern %d round-trips through the packer (first bad %lld)", pat, (long long) bad);
+        uint8_t xi[QK_K / 4];
+        pack_i2_s(xi, t, QK_K);
+        aria_dequantize_row_i2_s(xi, d, y, QK_K);
+        bad = -1;
+        check(all_equal(y, want, QK_K, &bad), "I2_S pattern %d round-trips through the packer (first bad %lld)",
+              pat, (long long) bad);
+    }
+
+    /* TQ1_0: every 5-trit group value 0..242 packs and decodes back (the fixed-point trick). */
+    int ok = 1;
+    for (int v = 0; v < 243 && ok; v++) {
+        for (int j = 0; j < QK_K; j++) t[j] = 0;
+        const int c[5] = { v / 81 % 3, v / 27 % 3, v / 9 % 3, v / 3 % 3, v % 3 };
+        for (int n = 0; n < 5; n++) t[7 + 32 * n] = (int8_t) (c[n] - 1);
+        pack_tq1_0(&b1, t, 0x3c00);
+        aria_dequantize_row(ARIA_TYPE_TQ1_0, &b1, y, QK_K);
+        for (int n = 0; n < 5; n++) ok &= y[7 + 32 * n] == (float) (c[n] - 1);
+    }
+    check(ok, "TQ1_0 all 243 trit groups decode back");
+}
+
+#if defined(__x86_64__)
+/* The hardware conversions, as a second oracle for ternary.h's (only called when the CPU has F16C). */
+__attribute__((target("f16c"))) static float hw_f16_to_f32(uint16_t v) { return _cvtsh_ss(v); }
+__attribute__((target("f16c"))) static uint16_t hw_f32_to_f16(float v) { return (uint16_t) _cvtss_sh(v, 0); }
+#endif
+
+static void test_known_f16(void) {
+    int ok = 1, n_nan = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        const float f = aria_f16_to_f32((aria_f16) h);
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0) {
+            n_nan++;
+            const aria_f16 back = aria_f32_to_f16(f);
+            ok &= isnan(f) && (back & 0x7c00) == 0x7c00 && (back & 0x3ff) != 0 && (back & 0x8000) == (h & 0x8000);
+        } else {
+            ok &= aria_f32_to_f16(f) == h;
+        }
+    }
+    check(ok, "f16 -> f32 -> f16 round trip for all 65536 halves (%d NaNs stay NaN)", n_nan);
+    check(aria_f16_to_f32(0x3c00) == 1.0f && aria_f16_to_f32(0xc000) == -2.0f &&
+              aria_f16_to_f32(0x0001) == 0x1p-24f && aria_f16_to_f32(0x7bff) == 65504.0f &&
+              isinf(aria_f16_to_f32(0xfc00)) && aria_f32_to_f16(65520.0f) == 0x7c00 &&
+              aria_f32_to_f16(1.0f + 0x1p-11f) == 0x3c00 && aria_f32_to_f16(1.0f + 0x1p-10f + 0x1p-11f) == 0x3c02,
+          "f16 known values (1, -2, smallest subnormal, max, -inf, overflow, ties to even)");
+#if defined(__x86_64__)
+    if (aria_cpu_has_avx2()) {
+        int hw = 1;
+        for (uint32_t h = 0; h < 65536; h++) {
+            const float a = aria_f16_to_f32((aria_f16) h);
+            const float b = hw_f16_to_f32((uint16_t) h);
+            hw &= memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+        }
+        for (int i = 0; i < 1000000; i++) {
+            uint32_t bits = (uint32_t) rnd();
+            float    f;
+            memcpy(&f, &bits, sizeof f);
+            if (!isnan(f)) hw &= aria_f32_to_f16(f) == hw_f32_to_f16(f);
+        }
+        check(hw, "f16 conversions agree with F16C (all halves; 1e6 random floats back)");
+    }
+#endif
+    aria_f16 hx[4] = { 0x3c00, 0xb800, 0x0000, 0x7bff };
+    float    y[4];
+    check(aria_dequantize_row(ARIA_TYPE_F16, hx, y, 4) == 0 && y[0] == 1.0f && y[1] == -0.5f && y[2] == 0.0f &&
+              y[3] == 65504.0f,
+          "aria_dequantize_row F16");
+}
+
+static void test_known_scalar_types(void) {
+    float y[QK_K], want[QK_K];
+    int64_t bad = -1;
+
+    /* BF16: top half of an f32. */
+    const uint16_t bf[5] = { 0x3fc0, 0xc020, 0x7f80, 0x0001, 0x8000 };
+    check(aria_dequantize_row(ARIA_TYPE_BF16, bf, y, 5) == 0 && y[0] == 1.5f && y[1] == -2.5f && isinf(y[2]) &&
+              y[3] == 0x1p-133f && y[4] == 0.0f && signbit(y[4]),
+          "BF16 known values (1.5, -2.5, inf, smallest subnormal, -0)");
+
+    /* Q8_0: d = 0.25, q_j = j - 16. */
+    block_q8_0 q8[2];
+    for (int b = 0; b < 2; b++) {
+        q8[b].d = b == 0 ? 0x3400 : 0xc000;  /* 0.25, -2 */
+        for (int j = 0; j < 32; j++) q8[b].qs[j] = (int8_t) (j - 16);
+    }
+    for (int j = 0; j < 64; j++) want[j] = (float) (j % 32 - 16) * (j < 32 ? 0.25f : -2.0f);
+    check(aria_dequantize_row(ARIA_TYPE_Q8_0, q8, y, 64) == 0 && all_equal(y, want, 64, &bad),
+          "Q8_0 two blocks (d = 0.25, -2) decode by hand (first bad %lld)", (long long) bad);
+
+    /* Q4_0: byte j = (j & 15) | (15 - j) << 4 -> element j = j - 8, element j + 16 = 7 - j. */
+    block_q4_0 q4;
+    q4.d = 0x3c00;
+    for (int j = 0; j < 16; j++) q4.qs[j] = (uint8_t) (j | ((15 - j) << 4));
+    for (int j = 0; j < 16; j++) want[j] = (float) (j - 8), want[j + 16] = (float) (7 - j);
+    bad = -1;
+    check(aria_dequantize_row(ARIA_TYPE_Q4_0, &q4, y, 32) == 0 && all_equal(y, want, 32, &bad),
+          "Q4_0 block decodes by hand (first bad %lld)", (long long) bad);
+
+    /* Q6_K: ql = qh = 0 make every value 0 - 32; d = 0.5, scales[k] = k - 8. A few elements set:
+     *  ql[0] = 0x5a, qh[0] = 0b11'10'01'00: element 0 = (10 | 0 << 4) - 32 = -22 (scale 0),
+     *    element 32 = (0 | 1 << 4) - 32 = -16 (scale 2), element 64 = (5 | 2 << 4) - 32 = 5 (scale 4),
+     *    element 96 = (0 | 3 << 4) - 32 = 16 (scale 6);
+     *  half 1: ql[64 + 40] = 0xf3 (l = 8): element 168 = 3 - 32 = -29 (scale 8 + 2), element 232 =
+     *    15 - 32 = -17 (scale 8 + 6); qh[32 + 17] = 0x01 (l = 17): element 145 = (0 | 1 << 4) - 32 =
+     *    -16 (scale 8 + 1). */
+    block_q6_K q6;
+    memset(&q6, 0, sizeof q6);
+    q6.d = 0x3800;
+    for (int k = 0; k < 16; k++) q6.scales[k] = (int8_t) (k - 8);
+    q6.ql[0]       = 0x5a;
+    q6.qh[0]       = 0xe4;
+    q6.ql[64 + 40] = 0xf3;
+    q6.qh[32 + 17] = 0x01;
+    for (int j = 0; j < QK_K; j++) {
+        const int half = j / 128, r = j % 128, l = r % 32, quarter = r / 32;
+        const int sc   = q6.scales[8 * half + l / 16 + 2 * quarter];
+        want[j]        = 0.5f * (float) sc * -32.0f;
+    }
+    want[0]   = 0.5f * (float) (0 - 8) * -22.0f;
+    want[32]  = 0.5f * (float) (2 - 8) * -16.0f;
+    want[64]  = 0.5f * (float) (4 - 8) * 5.0f;
+    want[96]  = 0.5f * (float) (6 - 8) * 16.0f;
+    want[168] = 0.5f * (float) (10 - 8) * -29.0f;
+    want[232] = 0.5f * (float) (14 - 8) * -17.0f;
+    want[145] = 0.5f * (float) (9 - 8) * -16.0f;
+    bad = -1;
+    check(aria_dequantize_row(ARIA_TYPE_Q6_K, &q6, y, QK_K) == 0 && all_equal(y, want, QK_K, &bad),
+          "Q6_K block decodes by hand (first bad %lld)", (long long) bad);
+
+    /* Q4_K: d = 1, dmin = 0.5; sub-block (scale, min) = (1,0) (2,1) (3,2) (4,3) (17,16) (33,4)
+     * (5,40) (63,7), packed by hand into the 12 scale bytes; byte l of chunk c = (l & 15) |
+     * (15 - (l & 15)) << 4. Element 64c + l = sc[2c] * (l & 15) - 0.5 * min[2c], element
+     * 64c + 32 + l = sc[2c+1] * (15 - (l & 15)) - 0.5 * min[2c+1]. */
+    static const int sc[8] = { 1, 2, 3, 4, 17, 33, 5, 63 };
+    static const int mn[8] = { 0, 1, 2, 3, 16, 4, 40, 7 };
+    block_q4_K       q4k;
+    const uint8_t    scales[12] = { 65, 130, 3, 196, 64, 1, 130, 3, 1, 65, 133, 127 };
+    q4k.d    = 0x3c00;
+    q4k.dmin = 0x3800;
+    memcpy(q4k.scales, scales, 12);
+    for (int c = 0; c < 4; c++) {
+        for (int l = 0; l < 32; l++) {
+            q4k.qs[32 * c + l]   = (uint8_t) ((l & 15) | ((15 - (l & 15)) << 4));
+            want[64 * c + l]      = (float) (sc[2 * c] * (l & 15)) - 0.5f * (float) mn[2 * c];
+            want[64 * c + 32 + l] = (float) (sc[2 * c + 1] * (15 - (l & 15))) - 0.5f * (float) mn[2 * c + 1];
+        }
+    }
+    bad = -1;
+    check(aria_dequantize_row(ARIA_TYPE_Q4_K, &q4k, y, QK_K) == 0 && all_equal(y, want, QK_K, &bad),
+          "Q4_K block (6-bit scales and mins, high bits split) decodes by hand (first bad %lld)",
+          (long long) bad);
+
+    check(aria_dequantize_row(ARIA_TYPE_I2_S, bf, y, 128) == -1 && aria_dequantize_row(99, bf, y, 1) == -1 &&
+              aria_dequantize_row(ARIA_TYPE_Q8_0, q8, y, 31) == -1,
+          "aria_dequantize_row refuses I2_S (needs a scale), unknown ids and partial blocks");
+}
+
+static void test_type_facts(void) {
+    check(aria_type_row_bytes(ARIA_TYPE_TQ2_0, 2560) == 10 * 66 && aria_type_row_bytes(ARIA_TYPE_TQ1_0, 2560) == 10 * 54 &&
+              aria_type_row_bytes(ARIA_TYPE_I2_S, 2560) == 640 && aria_type_row_bytes(ARIA_TYPE_F16, 3) == 6 &&
+              aria_type_row_bytes(ARIA_TYPE_F32, 3) == 12 && aria_type_row_bytes(ARIA_TYPE_BF16, 5) == 10 &&
+              aria_type_row_bytes(ARIA_TYPE_Q8_0, 64) == 68 && aria_type_row_bytes(ARIA_TYPE_Q4_0, 64) == 36 &&
+              aria_type_row_bytes(ARIA_TYPE_Q4_K, 512) == 288 && aria_type_row_bytes(ARIA_TYPE_Q6_K, 512) == 420 &&
+              aria_type_row_bytes(ARIA_TYPE_Q8_K, 256) == 292 && aria_type_row_bytes(38, 256) == 0 &&
+              aria_type_row_bytes(ARIA_TYPE_TQ2_0, 100) == 0,
+          "aria_type_row_bytes for every type (0 for unknown ids and partial blocks)");
+    check(aria_type_block_elems(ARIA_TYPE_F32) == 1 && aria_type_block_elems(ARIA_TYPE_Q8_0) == 32 &&
+              aria_type_block_elems(ARIA_TYPE_Q6_K) == 256 && aria_type_block_elems(ARIA_TYPE_I2_S) == 128 &&
+              aria_type_block_elems(39) == 0 && aria_type_block_elems(-1) == 0,
+          "aria_type_block_elems");
+    static const int32_t ids[] = { 0, 1, 2, 8, 12, 14, 15, 30, 34, 35, 36 };
+    int named = 1;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) named &= aria_type_name(ids[i]) != NULL;
+    check(named && strcmp(aria_type_name(ARIA_TYPE_TQ1_0), "TQ1_0") == 0 && strcmp(aria_type_name(36), "I2_S") == 0 &&
+              aria_type_name(38) == NULL && aria_type_name(3) == NULL,
+          "aria_type_name names every aria.h type, NULL otherwise");
+    check(strcmp(aria_type_name_any(38), "TL1 (bitnet.cpp)") == 0 &&
+              strcmp(aria_type_name_any(39), "TL2 (bitnet.cpp) or MXFP4") == 0 &&
+              strcmp(aria_type_name_any(13), "Q5_K") == 0 && strcmp(aria_type_name_any(35), "TQ2_0") == 0 &&
+              aria_type_name_any(1000) == NULL,
+          "aria_type_name_any names known-but-unsupported ids (38 = %s, 39 = %s)", aria_type_name_any(38),
+          aria_type_name_any(39));
+}
+
+/* ---- (c) dots vs dequantized operands ---------------------------------------------------- */
+
+/* Ternary dots: per block the integer sum is exact and is scaled once by d_x*d_y (one rounding),
+ * then blocks are summed in f32 (nb roundings); the dequantized side rounds d_y*q per element. So
+ * the difference is at most about (nb + 3) * 2^-24 * sum|w a|; why 1e-5: nb <= 27 here, a 10x margin. */
+#define TQ_DEQUANT_TOL 1e-5
+
+static void test_against_dequant(const aria_kernel_table * k) {
+    const int64_t n  = 6912;
+    const int64_t nb = n / QK_K;
+    float *       xf = xmalloc((size_t) n * sizeof(float));
+    float *       w  = xmalloc((size_t) n * sizeof(float));
+    float *       a  = xmalloc((size_t) n * sizeof(float));
+    block_q8_K *  y  = xmalloc((size_t) nb * sizeof(block_q8_K));
+    block_tq2_0 * x2 = xmalloc((size_t) nb * sizeof(block_tq2_0));
+    block_tq1_0 * x1 = xmalloc((size_t) nb * sizeof(block_tq1_0));
+    fill_act(xf, n, ACT_MIXED);
+    k->quantize_row_q8_K(n, y, xf);
+    aria_dequantize_row(ARIA_TYPE_Q8_K, y, a, n);
+
+    for (int fmt = 0; fmt < 2; fmt++) {
+        float s;
+        if (fmt == 0) {
+            make_tq2_0(x2, nb, W_CODES);
+            aria_dequantize_row(ARIA_TYPE_TQ2_0, x2, w, n);
+            k->vec_dot_tq2_0_q8_K(n, &s, x2, y);
+        } else {
+            make_tq1_0(x1, nb, W_CODES);
+            aria_dequantize_row(ARIA_TYPE_TQ1_0, x1, w, n);
+            k->vec_dot_tq1_0_q8_K(n, &s, x1, y);
+        }
+        double dot = 0, abs_sum = 0;
+        for (int64_t i = 0; i < n; i++) {
+            dot += (double) w[i] * a[i];
+            abs_sum += fabs((double) w[i] * a[i]);
+        }
+        check(fabs(s - dot) <= TQ_DEQUANT_TOL * abs_sum, "%s %s dot = dot of dequantized rows (%.6g vs %.6g)", k->name,
+              fmt == 0 ? "TQ2_0" : "TQ1_0", (double) s, dot);
+    }
+
+    /* I2_S: (sum c q - sum q) must equal sum t q exactly, t the dequantized weights at scale 1;
+     * and the engine's float output (D - S) / s * w_scale matches the dequantized dot. */
+    uint8_t * xi = xmalloc((size_t) n / 4);
+    int8_t *  q  = xmalloc((size_t) n);
+    make_i2_s(xi, n, W_CODES);
+    int32_t   S;
+    const float s = k->quantize_row_i8(n, q, &S, xf);
+    int32_t   D;
+    k->vec_dot_i2_s_i8(n, &D, xi, q);
+    aria_dequantize_row_i2_s(xi, 1.0f, w, n);
+    int64_t exact = 0;
+    for (int64_t i = 0; i < n; i++) exact += (int64_t) w[i] * q[i];
+    check((int64_t) D - S == exact, "%s I2_S: D - S = %lld equals sum t*q of the dequantized row", k->name,
+          (long long) ((int64_t) D - S));
+    const float w_scale = 0.8125f;
+    const float out     = (float) (D - S) / s * w_scale;
+    aria_dequantize_row_i2_s(xi, w_scale, w, n);
+    double dot = 0, abs_sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        dot += (double) w[i] * ((double) q[i] / s);
+        abs_sum += fabs((double) w[i] * ((double) q[i] / s));
+    }
+    /* why 1e-6: two f32 roundings (divide, multiply) on an exact integer */
+    check(fabs(out - dot) <= 1e-6 * abs_sum, "%s I2_S output (D - S) / s * w_scale = dequantized dot (%.6g vs %.6g)",
+          k->name, (double) out, dot);
+
+    /* f16 weights: the dot equals the dot of the dequantized row, within the summation bound. */
+    aria_f16 * xh = xmalloc((size_t) n * sizeof(aria_f16));
+    for (int64_t i = 0; i < n; i++) xh[i] = aria_f32_to_f16(rnd_unit());
+    aria_dequantize_row(ARIA_TYPE_F16, xh, w, n);
+    float sf;
+    k->vec_dot_f16_f32(n, &sf, xh, xf);
+    dot = 0, abs_sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        dot += (double) w[i] * xf[i];
+        abs_sum += fabs((double) w[i] * xf[i]);
+    }
+    check(fabs(sf - dot) <= (double) n * 0x1p-24 * abs_sum, "%s F16 dot = dot of dequantized row", k->name);
+
+    free(xf), free(w), free(a), free(y), free(x2), free(x1), free(xi), free(q), free(xh);
+}
+
+/* ---- selection ----------------------------------------------------------------------------- */
+
+static void test_selection(void) {
+    const char * feat = aria_cpu_features_str();
+    check(feat != NULL && feat[0] != '\0', "aria_cpu_features_str = \"%s\"", feat ? feat : "(null)");
+    check(aria_kernels_select(ARIA_KERNELS_REF) == 0 && aria_kernels_selected() == ARIA_KERNELS_REF &&
+              aria_kernels_current() == &aria_kernels_ref,
+          "aria_kernels_select(REF) selects the reference table");
+    check(aria_kernels_select(99) == ARIA_STATUS_INVALID_ARG && aria_kernels_select(-1) == ARIA_STATUS_INVALID_ARG,
+          "aria_kernels_select refuses unknown values with INVALID_ARG");
+#if defined(__x86_64__)
+    check(aria_kernels_select(ARIA_KERNELS_NEON) == ARIA_STATUS_UNSUPPORTED, "NEON is UNSUPPORTED on x86-64");
+    check(aria_kernels_select(ARIA_KERNELS_AVX512) == (aria_cpu_has_avx512() ? 0 : ARIA_STATUS_UNSUPPORTED),
+          "AVX512 selectable iff the probe says so (%d)", aria_cpu_has_avx512());
+    const int32_t best = aria_cpu_has_avx512() ? ARIA_KERNELS_AVX512
+                       : aria_cpu_has_avx2()   ? ARIA_KERNELS_AVX2
+                                               : ARIA_KERNELS_REF;
+#else
+    const int32_t best = ARIA_KERNELS_REF;
+#endif
+    const int auto_ok = aria_kernels_select(ARIA_KERNELS_AUTO) == 0 && aria_kernels_selected() == best;
+    check(auto_ok, "AUTO picks the best table (%s)", aria_kernels_current()->name);
+}
+
+int main(void) {
+    printf("cpu features: %s\n", aria_cpu_features_str());
+    test_known_ternary();
+    test_known_f16();
+    test_known_scalar_types();
+    test_type_facts();
+    test_selection();
+    test_table(&aria_kernels_ref);  /* ref vs ref: the harness itself (must trivially agree) */
+    test_against_dequant(&aria_kernels_ref);
+#if defined(__x86_64__)
+    const aria_kernel_table * simd[2]  = { &aria_kernels_avx2, &aria_kernels_avx512 };
+    const int                 avail[2] = { aria_cpu_has_avx2(), aria_cpu_has_avx512() };
+    for (int i = 0; i < 2; i++) {
+        if (!avail[i]) {
+            printf("skip %s: not supported by this CPU / OS\n", simd[i]->name);
+            continue;
+        }
+        test_table(simd[i]);
+        test_against_dequant(simd[i]);
+    }
+#endif
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}
