@@ -69,4 +69,15 @@ int64_t  aria_type_block_elems(int32_t type);
 /* Type name ("TQ2_0", ...), or NULL for an id libbitnet does not know. */
 const char * aria_type_name(int32_t type);
 
+/* Kernel-set selection behind aria_kernels_set / aria_kernels_get (aria.c). select takes an
+ * enum aria_kernels value (AUTO = best available) and returns 0, ARIA_STATUS_UNSUPPORTED (this CPU
+ * or build lacks that set) or ARIA_STATUS_INVALID_ARG (unknown value). Call it only while nothing
+ * evaluates. selected returns the set in use (never AUTO); any thread. */
+int      aria_kernels_select(int32_t kernels);
+int32_t  aria_kernels_selected(void);
+
+/* Like aria_type_name, but also names ids libbitnet knows of and does not run (Q4_1, Q5_K, IQ*,
+ * 38 "TL1 (bitnet.cpp)", 39 "TL2 (bitnet.cpp) or MXFP4", ...) for error messages; NULL otherwise. */
+const char * aria_type_name_any(int32_t type);
+
 #endif /* ARIA_KERNELS_H */

@@ -1,0 +1,180 @@
+/*
+ * cpu.c — CPU feature probes (cpuid + xgetbv on x86-64, fixed answers on aarch64) and the
+ * process-wide choice of kernel table (kernels.h).
+ *
+ * Threads: the probe runs once (pthread_once). The current table is one atomic pointer; it is set
+ * lazily to the best available table on first use, or by aria_kernels_select(), which aria.c calls
+ * only while nothing evaluates (aria.h: aria_kernels_set).
+ *
+ * aarch64: aria_cpu_has_neon() is 1 (NEON is part of ARMv8-A), but no NEON kernels exist yet, so
+ * ARIA_KERNELS_NEON is refused as UNSUPPORTED ("this build lacks that set") unless the build
+ * defines ARIA_HAVE_NEON_KERNELS (together with adding src/kernels-neon.c to the Makefile).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "aria.h"
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#    include <cpuid.h>
+#endif
+
+typedef struct {
+    int  avx2;     /* AVX2 + FMA + F16C, YMM state saved by the OS */
+    int  avx512;   /* AVX-512 F + BW + VL + VNNI, ZMM state saved by the OS (and avx2) */
+    int  neon;
+    char str[160]; /* space-separated names of the usable features */
+} cpu_features;
+
+static cpu_features   g_cpu;
+static pthread_once_t g_cpu_once = PTHREAD_ONCE_INIT;
+
+static void add_name(char * str, const char * name) {
+    if (str[0] != '\0') {
+        strcat(str, " ");
+    }
+    strcat(str, name);
+}
+
+#if defined(__x86_64__)
+/* XCR0: which register states the OS saves on a context switch. Only valid when OSXSAVE is set.
+ * Encoded as bytes so that no -mxsave flag is needed. */
+static uint64_t read_xcr0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t) hi << 32) | lo;
+}
+
+static void probe_x86(cpu_features * f) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7 || !__get_cpuid(1, &a, &b, &c, &d)) {
+        return;
+    }
+    const int fma     = (c >> 12) & 1;
+    const int osxsave = (c >> 27) & 1;
+    const int avx     = (c >> 28) & 1;
+    const int f16c    = (c >> 29) & 1;
+    __cpuid_count(7, 0, a, b, c, d);
+    const int avx2     = (b >> 5) & 1;
+    const int avx512f  = (b >> 16) & 1;
+    const int avx512bw = (b >> 30) & 1;
+    const int avx512vl = (b >> 31) & 1;
+    const int vnni     = (c >> 11) & 1;
+
+    const uint64_t xcr0   = osxsave ? read_xcr0() : 0;
+    const int      ymm_ok = (xcr0 & 0x06) == 0x06;  /* SSE + AVX state */
+    const int      zmm_ok = (xcr0 & 0xe6) == 0xe6;  /* + opmask, ZMM_Hi256, Hi16_ZMM */
+
+    if (ymm_ok && avx) {
+        if (avx2) add_name(f->str, "avx2");
+        if (fma) add_name(f->str, "fma");
+        if (f16c) add_name(f->str, "f16c");
+    }
+    if (zmm_ok) {
+        if (avx512f) add_name(f->str, "avx512f");
+        if (avx512bw) add_name(f->str, "avx512bw");
+        if (avx512vl) add_name(f->str, "avx512vl");
+        if (vnni) add_name(f->str, "avx512vnni");
+    }
+    f->avx2   = ymm_ok && avx && avx2 && fma && f16c;
+    f->avx512 = f->avx2 && zmm_ok && avx512f && avx512bw && avx512vl && vnni;
+}
+#endif
+
+static void probe(void) {
+    memset(&g_cpu, 0, sizeof g_cpu);
+#if defined(__x86_64__)
+    probe_x86(&g_cpu);
+#elif defined(__aarch64__)
+    g_cpu.neon = 1;  /* mandatory in ARMv8-A */
+    add_name(g_cpu.str, "neon");
+#endif
+    if (g_cpu.str[0] == '\0') {
+        strcpy(g_cpu.str, "none");
+    }
+}
+
+static const cpu_features * cpu(void) {
+    pthread_once(&g_cpu_once, probe);
+    return &g_cpu;
+}
+
+int aria_cpu_has_avx2(void) { return cpu()->avx2; }
+int aria_cpu_has_avx512(void) { return cpu()->avx512; }
+int aria_cpu_has_neon(void) { return cpu()->neon; }
+const char * aria_cpu_features_str(void) { return cpu()->str; }
+
+/* ---- kernel table selection ------------------------------------------------------------------ */
+
+static _Atomic(const aria_kernel_table *) g_table = NULL;  /* NULL until first use */
+
+/* The table for an explicit set, or NULL if this CPU or build lacks it. */
+static const aria_kernel_table * table_for(int32_t kernels) {
+    switch (kernels) {
+        case ARIA_KERNELS_REF:
+            return &aria_kernels_ref;
+#if defined(__x86_64__)
+        case ARIA_KERNELS_AVX2:
+            return aria_cpu_has_avx2() ? &aria_kernels_avx2 : NULL;
+        case ARIA_KERNELS_AVX512:
+            return aria_cpu_has_avx512() ? &aria_kernels_avx512 : NULL;
+#endif
+#if defined(__aarch64__) && defined(ARIA_HAVE_NEON_KERNELS)
+        case ARIA_KERNELS_NEON:
+            return aria_cpu_has_neon() ? &aria_kernels_neon : NULL;
+#endif
+        default:
+            return NULL;
+    }
+}
+
+static const aria_kernel_table * best_table(void) {
+    static const int32_t order[] = { ARIA_KERNELS_AVX512, ARIA_KERNELS_AVX2, ARIA_KERNELS_NEON };
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const aria_kernel_table * t = table_for(order[i]);
+        if (t != NULL) {
+            return t;
+        }
+    }
+    return &aria_kernels_ref;
+}
+
+int aria_kernels_select(int32_t kernels) {
+    if (kernels < ARIA_KERNELS_AUTO || kernels > ARIA_KERNELS_NEON) {
+        return ARIA_STATUS_INVALID_ARG;
+    }
+    const aria_kernel_table * t = kernels == ARIA_KERNELS_AUTO ? best_table() : table_for(kernels);
+    if (t == NULL) {
+        return ARIA_STATUS_UNSUPPORTED;
+    }
+    atomic_store_explicit(&g_table, t, memory_order_release);
+    return 0;
+}
+
+const aria_kernel_table * aria_kernels_current(void) {
+    const aria_kernel_table * t = atomic_load_explicit(&g_table, memory_order_acquire);
+    if (t == NULL) {
+        /* First use: install the best table unless someone got there first. */
+        const aria_kernel_table * expected = NULL;
+        t = best_table();
+        if (!atomic_compare_exchange_strong_explicit(&g_table, &expected, t, memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+            t = expected;
+        }
+    }
+    return t;
+}
+
+int32_t aria_kernels_selected(void) {
+    const aria_kernel_table * t = aria_kernels_current();
+#if defined(__x86_64__)
+    if (t == &aria_kernels_avx512) return ARIA_KERNELS_AVX512;
+    if (t == &aria_kernels_avx2) return ARIA_KERNELS_AVX2;
+#endif
+#if defined(__aarch64__) && defined(ARIA_HAVE_NEON_KERNELS)
+    if (t == &aria_kernels_neon) return ARIA_KERNELS_NEON;
+#endif
+    return ARIA_KERNELS_REF;
+}

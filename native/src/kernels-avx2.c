@@ -1,0 +1,324 @@
+/*
+ * kernels-avx2.c — AVX2 + FMA + F16C kernels (built with -mavx2 -mfma -mf16c, chosen at run time
+ * by cpu.c). Same signatures and results as kernels-ref.c:
+ *  - ternary dots (TQ2_0, TQ1_0 x Q8_K; I2_S x int8): the integer sums are exact, and the TQ
+ *    kernels then accumulate (float)sum_block * (d_x * d_y) in block order exactly like _ref, so
+ *    all three are bit-identical to _ref;
+ *  - quantizers: byte-identical output (same absmax search, same 1.5*2^23 rounding trick, same
+ *    truncation to int8);
+ *  - f16 / f32 dots: 32 lanes of FMA partial sums, so they differ from _ref by summation order only
+ *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks).
+ * The TQ block sums rely on bsums being the sums of qs, as quantize_row_q8_K writes them.
+ * gcc must not contract mul + add into FMA in the quantizers: -std=c11 sets -ffp-contract=off.
+ */
+#include <assert.h>
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels-x86.h"
+
+static inline int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s         = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s         = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+static inline float hsum_f32(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s        = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s        = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax_f32(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s        = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s        = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Sum over a Q8_K block of q, from its 16 bsums. */
+static inline __m256i q8_K_sum(const block_q8_K * y) {
+    return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *) y->bsums), _mm256_set1_epi16(1));
+}
+
+/* ---- TQ2_0 x Q8_K ------------------------------------------------------------------------- */
+
+void aria_vec_dot_tq2_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
+                                  const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    const __m256i m3   = _mm256_set1_epi8(3);
+    float         sumf = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i acc = _mm256_setzero_si256();  /* int16: |lane| <= 8 * 2 * 3 * 128 = 6144 */
+        for (int h = 0; h < 2; h++) {
+            /* byte m of half h: elements 128h + 32k + m in bits 2k..2k+1 */
+            const __m256i  b = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * h));
+            const int8_t * q = y[i].qs + 128 * h;
+            for (int k = 0; k < 4; k++) {
+                const __m256i c  = _mm256_and_si256(_mm256_srli_epi16(b, 2 * k), m3);
+                const __m256i qv = _mm256_loadu_si256((const __m256i *) (q + 32 * k));
+                acc              = _mm256_add_epi16(acc, _mm256_maddubs_epi16(c, qv));
+            }
+        }
+        /* sum (c - 1) q = sum c q - sum q */
+        const __m256i sum_cq = _mm256_madd_epi16(acc, _mm256_set1_epi16(1));
+        const int32_t sumi   = hsum_i32(_mm256_sub_epi32(sum_cq, q8_K_sum(&y[i])));
+        sumf += (float) sumi * (_cvtsh_ss(x[i].d) * y[i].d);
+    }
+    *s = sumf;
+}
+
+/* ---- TQ1_0 x Q8_K ------------------------------------------------------------------------- */
+
+/* Bytewise q * 3 mod 256. */
+static inline __m256i mul3_u8(__m256i q) {
+    return _mm256_add_epi8(_mm256_add_epi8(q, q), q);
+}
+
+static inline __m128i mul3_u8_128(__m128i q) {
+    return _mm_add_epi8(_mm_add_epi8(q, q), q);
+}
+
+/* Top trit of each fixed-point byte q: (q * 3) >> 8 = (q >= 86) + (q >= 171), as 0, 1, 2. */
+static inline __m256i top_trit(__m256i q) {
+    const __m256i one = _mm256_set1_epi8(1);
+    const __m256i ge1 = _mm256_min_epu8(_mm256_subs_epu8(q, _mm256_set1_epi8(85)), one);
+    const __m256i ge2 = _mm256_min_epu8(_mm256_subs_epu8(q, _mm256_set1_epi8((char) 170)), one);
+    return _mm256_add_epi8(ge1, ge2);
+}
+
+/* Bytes of the last 32 elements' source, pre-multiplied: elements 224..239 are trit 4 of
+ * qs[32..47] (x 81), elements 240 + 4n + j are trit n of qh[j] (x 3^n). */
+static inline __m256i tq1_0_tail(__m128i x81, const uint8_t * qh) {
+    uint32_t h4;
+    memcpy(&h4, qh, sizeof h4);
+    const __m128i h0 = _mm_set1_epi32((int32_t) h4);  /* every dword = qh[0..3] */
+    const __m128i h1 = mul3_u8_128(h0);
+    const __m128i h2 = mul3_u8_128(h1);
+    const __m128i h3 = mul3_u8_128(h2);
+    __m128i       hv = _mm_blend_epi32(h0, h1, 0x2);   /* dword n = qh * 3^n */
+    hv               = _mm_blend_epi32(hv, h2, 0x4);
+    hv               = _mm_blend_epi32(hv, h3, 0x8);
+    return _mm256_set_m128i(hv, x81);
+}
+
+void aria_vec_dot_tq1_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq1_0 * restrict x,
+                                  const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const int8_t * q   = y[i].qs;
+        __m256i        acc = _mm256_setzero_si256();  /* int16: |lane| <= 8 * 2 * 2 * 128 */
+        /* qs[0..31]: trit n of byte m is element 32n + m (elements 0..159) */
+        __m256i p = _mm256_loadu_si256((const __m256i *) x[i].qs);
+        for (int t = 0; t < 5; t++) {
+            const __m256i qv = _mm256_loadu_si256((const __m256i *) (q + 32 * t));
+            acc              = _mm256_add_epi16(acc, _mm256_maddubs_epi16(top_trit(p), qv));
+            p                = mul3_u8(p);
+        }
+        /* qs[32..47]: trit n of byte m is element 160 + 16n + m; two trits per 32-byte vector */
+        const __m128i x1 = _mm_loadu_si128((const __m128i *) (x[i].qs + 32));
+        p                = _mm256_set_m128i(mul3_u8_128(x1), x1);            /* x1 * (1 | 3) */
+        acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(top_trit(p),
+                                                         _mm256_loadu_si256((const __m256i *) (q + 160))));
+        p   = mul3_u8(mul3_u8(p));                                           /* x1 * (9 | 27) */
+        acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(top_trit(p),
+                                                         _mm256_loadu_si256((const __m256i *) (q + 192))));
+        p   = mul3_u8(mul3_u8(p));                                           /* x1 * (81 | 243) */
+        p   = tq1_0_tail(_mm256_castsi256_si128(p), x[i].qh);
+        acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(top_trit(p),
+                                                         _mm256_loadu_si256((const __m256i *) (q + 224))));
+
+        const __m256i sum_cq = _mm256_madd_epi16(acc, _mm256_set1_epi16(1));
+        const int32_t sumi   = hsum_i32(_mm256_sub_epi32(sum_cq, q8_K_sum(&y[i])));
+        sumf += (float) sumi * (_cvtsh_ss(x[i].d) * y[i].d);
+    }
+    *s = sumf;
+}
+
+/* ---- I2_S x int8 -------------------------------------------------------------------------- */
+
+void aria_vec_dot_i2_s_i8_avx2(int64_t n, int32_t * restrict s, const uint8_t * restrict x,
+                               const int8_t * restrict y) {
+    assert(n % QK_I2S == 0);
+    const __m256i m3    = _mm256_set1_epi8(3);
+    const int64_t nb    = n / QK_I2S;
+    __m256i       acc32 = _mm256_setzero_si256();
+    for (int64_t i = 0; i < nb;) {
+        /* int16 lanes gain at most 4 * 2 * 3 * 128 = 3072 per block (codes <= 3, |q| <= 128):
+         * widen to int32 every 8 blocks (<= 24576 < 32767), whatever the data. */
+        const int64_t end   = nb - i > 8 ? i + 8 : nb;
+        __m256i       acc16 = _mm256_setzero_si256();
+        for (; i < end; i++) {
+            /* byte b: element b in bits 7-6, b + 32 in 5-4, b + 64 in 3-2, b + 96 in 1-0 */
+            const __m256i  b = _mm256_loadu_si256((const __m256i *) (x + 32 * i));
+            const int8_t * q = y + QK_I2S * i;
+            for (int k = 0; k < 4; k++) {
+                const __m256i c  = _mm256_and_si256(_mm256_srli_epi16(b, 6 - 2 * k), m3);
+                const __m256i qv = _mm256_loadu_si256((const __m256i *) (q + 32 * k));
+                acc16            = _mm256_add_epi16(acc16, _mm256_maddubs_epi16(c, qv));
+            }
+        }
+        acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(acc16, _mm256_set1_epi16(1)));
+    }
+    *s = hsum_i32(acc32);
+}
+
+/* ---- f16 / f32 dots ----------------------------------------------------------------------- */
+
+void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                               const float * restrict y) {
+    __m256  a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256  a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i  = 0;
+#define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + (off))))
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(F16X8(0), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(F16X8(8), _mm256_loadu_ps(y + i + 8), a1);
+        a2 = _mm256_fmadd_ps(F16X8(16), _mm256_loadu_ps(y + i + 16), a2);
+        a3 = _mm256_fmadd_ps(F16X8(24), _mm256_loadu_ps(y + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        a0 = _mm256_fmadd_ps(F16X8(0), _mm256_loadu_ps(y + i), a0);
+    }
+#undef F16X8
+    float sum = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) {
+        sum += _cvtsh_ss(x[i]) * y[i];
+    }
+    *s = sum;
+}
+
+void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
+                           const float * restrict y) {
+    __m256  a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256  a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i  = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    }
+    float sum = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) {
+        sum += x[i] * y[i];
+    }
+    *s = sum;
+}
+
+/* ---- quantizers ----------------------------------------------------------------------------- */
+
+/* llama.cpp's nearest_int on 8 lanes: the low 23 bits of (v + 1.5*2^23), minus 2^22. */
+static inline __m256i nearest_int8(__m256 v) {
+    const __m256  magic = _mm256_set1_ps(12582912.0f);
+    const __m256i bits  = _mm256_castps_si256(_mm256_add_ps(v, magic));
+    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                            _mm256_set1_epi32(0x00400000));
+}
+
+static inline __m256 abs_ps(__m256 v) {
+    return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+}
+
+/* Four vectors of 8 int32, each already in 0..255 (or -128..127 reinterpreted), to 32 bytes in
+ * element order (the packs interleave 128-bit lanes; the permute undoes it). */
+static inline __m256i pack_u8(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+    const __m256i p = _mm256_packus_epi16(_mm256_packus_epi32(v0, v1), _mm256_packus_epi32(v2, v3));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Index of the first element of the 256-block whose |x| equals amax (one exists). */
+static int first_abs_equal(const float * xb, float amax) {
+    const __m256 va = _mm256_set1_ps(amax);
+    for (int j = 0; j < QK_K; j += 8) {
+        const int mask = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(xb + j)), va, _CMP_EQ_OQ));
+        if (mask != 0) {
+            return j + __builtin_ctz((unsigned) mask);
+        }
+    }
+    return 0;
+}
+
+void aria_quantize_row_q8_K_avx2(int64_t n, block_q8_K * restrict y, const float * restrict x) {
+    assert(n % QK_K == 0);
+    const __m256i lo8 = _mm256_set1_epi32(0xff);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float * xb   = x + QK_K * i;  /* (256) */
+        __m256        vmax = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K; j += 8) {
+            /* max_ps returns its second operand when either is NaN: NaN elements are skipped */
+            vmax = _mm256_max_ps(abs_ps(_mm256_loadu_ps(xb + j)), vmax);
+        }
+        const float amax = hmax_f32(vmax);
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float  max    = xb[first_abs_equal(xb, amax)];
+        const float  iscale = -127.0f / max;
+        const __m256 vs     = _mm256_set1_ps(iscale);
+        const __m256i c127  = _mm256_set1_epi32(127);
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i v[4];
+            for (int k = 0; k < 4; k++) {
+                const __m256i r = nearest_int8(_mm256_mul_ps(_mm256_loadu_ps(xb + j + 8 * k), vs));
+                v[k]            = _mm256_and_si256(_mm256_min_epi32(r, c127), lo8);  /* low byte */
+            }
+            const __m256i q = pack_u8(v[0], v[1], v[2], v[3]);
+            _mm256_storeu_si256((__m256i *) (y[i].qs + j), q);
+            /* bsums of the two 16-byte groups: sad of (q + 128) per 8 bytes, minus 8 * 128 each */
+            const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(q, _mm256_set1_epi8((char) 0x80)),
+                                                _mm256_setzero_si256());
+            const int64_t s0 = _mm256_extract_epi64(sad, 0) + _mm256_extract_epi64(sad, 1) - 2048;
+            const int64_t s1 = _mm256_extract_epi64(sad, 2) + _mm256_extract_epi64(sad, 3) - 2048;
+            y[i].bsums[j / 16]     = (int16_t) s0;
+            y[i].bsums[j / 16 + 1] = (int16_t) s1;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+float aria_quantize_row_i8_avx2(int64_t n, int8_t * restrict y, int32_t * restrict sum,
+                                const float * restrict x) {
+    assert(n % QK_I2S == 0);
+    __m256 vmax = _mm256_set1_ps(1e-5f);  /* the floor of _ref */
+    for (int64_t i = 0; i < n; i += 8) {
+        vmax = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + i)), vmax);  /* NaN skipped, as in _ref */
+    }
+    const float   s    = 127.0f / hmax_f32(vmax);
+    const __m256  vs   = _mm256_set1_ps(s);
+    const __m256i lo   = _mm256_set1_epi32(-128);
+    const __m256i hi   = _mm256_set1_epi32(127);
+    __m256i       vsum = _mm256_setzero_si256();
+    for (int64_t i = 0; i < n; i += 32) {
+        __m256i v[4];
+        for (int k = 0; k < 4; k++) {
+            const __m256i r = nearest_int8(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), vs));
+            v[k]            = _mm256_max_epi32(_mm256_min_epi32(r, hi), lo);
+            vsum            = _mm256_add_epi32(vsum, v[k]);
+        }
+        /* signed saturating packs: values are already in -128..127, so they are exact */
+        const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+        _mm256_storeu_si256((__m256i *) (y + i),
+                            _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    }
+    *sum = hsum_i32(vsum);
+    return s;
+}
+
+const aria_kernel_table aria_kernels_avx2 = {
+    .name               = "avx2",
+    .vec_dot_tq2_0_q8_K = aria_vec_dot_tq2_0_q8_K_avx2,
+    .vec_dot_tq1_0_q8_K = aria_vec_dot_tq1_0_q8_K_avx2,
+    .vec_dot_i2_s_i8    = aria_vec_dot_i2_s_i8_avx2,
+    .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
+    .vec_dot_f32        = aria_vec_dot_f32_avx2,
+    .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
+    .quantize_row_i8    = aria_quantize_row_i8_avx2,
+};

@@ -1,0 +1,205 @@
+/*
+ * kernels-ref.c — scalar reference kernels (suffix _ref): the oracle every SIMD table is tested
+ * against (tests/native/test-kernels.c). Plain C, one element at a time, written to be read next to
+ * ../shared/docs/formats.md (§2.1 TQ2_0, §2.2 TQ1_0, §2.3 Q8_K, §3.1/§3.2 I2_S) and the matmul
+ * table of docs/engine.md.
+ *
+ * Floating point: every sum is accumulated in f32 in element (or block) order, as a multiply then
+ * an add (this file is built without FMA, and -std=c11 keeps gcc from contracting a*b+c).
+ */
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* Round half to even for |f| <= 2^22 (llama.cpp's nearest_int): adding 1.5*2^23 leaves the
+ * rounded integer in the low mantissa bits. Out of range (inf, nan, |f| > 2^22) it returns the
+ * low 23 bits minus 2^22, whatever they are; the SIMD kernels use the same bit trick, so they
+ * agree with this function on every input. */
+static inline int32_t nearest_int(float f) {
+    const float val = f + 12582912.0f;  /* 1.5 * 2^23 */
+    int32_t     i;
+    memcpy(&i, &val, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* TQ2_0 x Q8_K. Block i: 256 codes c (2 bits each, -1, 0, 1 -> 0, 1, 2), d_x f16; y[i]: 256 int8.
+ * Byte m of half h holds elements 128h + 32k + m in bits 2k..2k+1 (k = 0..3). */
+static void vec_dot_tq2_0_q8_K_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
+                                   const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    const int64_t nb   = n / QK_K;
+    float         sumf = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int32_t sumi = 0;
+        for (int h = 0; h < 2; h++) {
+            for (int m = 0; m < 32; m++) {
+                const uint8_t b = x[i].qs[32 * h + m];
+                for (int k = 0; k < 4; k++) {
+                    const int t = ((b >> (2 * k)) & 3) - 1;  /* code 0, 1, 2 -> -1, 0, 1 */
+                    sumi += t * y[i].qs[128 * h + 32 * k + m];
+                }
+            }
+        }
+        sumf += (float) sumi * (aria_f16_to_f32(x[i].d) * y[i].d);
+    }
+    *s = sumf;
+}
+
+/* Trit n (0 = most significant) of a TQ1_0 byte: multiply by 3^n keeping 8 bits, then the top
+ * base-3 digit of that fixed-point fraction is (q * 3) >> 8. */
+static inline int tq1_trit(uint8_t b, int n) {
+    static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
+    const uint8_t        q       = (uint8_t) (b * pow3[n]);
+    return (q * 3) >> 8;
+}
+
+/* Decodes one TQ1_0 block to its 256 ternary values t (-1, 0, 1), element order of §2.2. */
+static void tq1_0_decode(const block_tq1_0 * restrict x, int8_t t[QK_K]) {
+    for (int m = 0; m < 32; m++) {       /* qs[0..31]: elements m + 32n, n = 0..4 (0..159) */
+        for (int n = 0; n < 5; n++) {
+            t[m + 32 * n] = (int8_t) (tq1_trit(x->qs[m], n) - 1);
+        }
+    }
+    for (int m = 0; m < 16; m++) {       /* qs[32..47]: elements 160 + 16n + m (160..239) */
+        for (int n = 0; n < 5; n++) {
+            t[160 + 16 * n + m] = (int8_t) (tq1_trit(x->qs[32 + m], n) - 1);
+        }
+    }
+    for (int j = 0; j < 4; j++) {        /* qh[0..3]: elements 240 + 4n + j, n = 0..3 (240..255) */
+        for (int n = 0; n < 4; n++) {
+            t[240 + 4 * n + j] = (int8_t) (tq1_trit(x->qh[j], n) - 1);
+        }
+    }
+}
+
+/* TQ1_0 x Q8_K: same sum as TQ2_0, trits decoded from the base-3 bytes. */
+static void vec_dot_tq1_0_q8_K_ref(int64_t n, float * restrict s, const block_tq1_0 * restrict x,
+                                   const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    const int64_t nb   = n / QK_K;
+    float         sumf = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        int8_t t[QK_K];
+        tq1_0_decode(&x[i], t);
+        int32_t sumi = 0;
+        for (int j = 0; j < QK_K; j++) {
+            sumi += t[j] * y[i].qs[j];
+        }
+        sumf += (float) sumi * (aria_f16_to_f32(x[i].d) * y[i].d);
+    }
+    *s = sumf;
+}
+
+/* I2_S x int8: raw codes c (0..3, 3 never written) times q, summed exactly in int32.
+ * x: n/4 bytes, blocks of 128 elements in 32 bytes; byte b of a block holds element b in bits 7-6,
+ * b + 32 in 5-4, b + 64 in 3-2, b + 96 in 1-0. y: n int8. */
+static void vec_dot_i2_s_i8_ref(int64_t n, int32_t * restrict s, const uint8_t * restrict x,
+                                const int8_t * restrict y) {
+    assert(n % QK_I2S == 0);
+    int32_t sum = 0;
+    for (int64_t i = 0; i < n / QK_I2S; i++) {
+        const uint8_t * xb = x + 32 * i;   /* (32) packed codes */
+        const int8_t *  yb = y + 128 * i;  /* (128) activations */
+        for (int b = 0; b < 32; b++) {
+            sum += ((xb[b] >> 6) & 3) * yb[b];
+            sum += ((xb[b] >> 4) & 3) * yb[b + 32];
+            sum += ((xb[b] >> 2) & 3) * yb[b + 64];
+            sum += ((xb[b] >> 0) & 3) * yb[b + 96];
+        }
+    }
+    *s = sum;
+}
+
+static void vec_dot_f16_f32_ref(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                const float * restrict y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        sum += aria_f16_to_f32(x[i]) * y[i];
+    }
+    *s = sum;
+}
+
+static void vec_dot_f32_ref(int64_t n, float * restrict s, const float * restrict x,
+                            const float * restrict y) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        sum += x[i] * y[i];
+    }
+    *s = sum;
+}
+
+/* llama.cpp quantize_row_q8_K_ref. Per 256 block: m = the first element of largest |x| (with its
+ * sign), iscale = -127/m, q = min(127, nearest_int(iscale * x)) stored as int8 (the low byte, as a
+ * C conversion does; only out-of-range input such as a subnormal-only block gets there),
+ * d = 1/iscale, bsums[g] = sum of q[16g .. 16g+15]. NaN elements are skipped by the absmax search.
+ * An all-zero block gives d = 0, q = 0. */
+static void quantize_row_q8_K_ref(int64_t n, block_q8_K * restrict y, const float * restrict x) {
+    assert(n % QK_K == 0);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float * xb   = x + QK_K * i;  /* (256) */
+        float         amax = 0.0f;
+        float         max  = 0.0f;
+        for (int j = 0; j < QK_K; j++) {
+            const float ax = fabsf(xb[j]);
+            if (ax > amax) {
+                amax = ax;
+                max  = xb[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < QK_K; j++) {
+            const int32_t v = nearest_int(iscale * xb[j]);
+            y[i].qs[j]      = (int8_t) (uint8_t) ((v < 127 ? v : 127) & 0xff);
+        }
+        for (int g = 0; g < QK_K / 16; g++) {
+            int32_t sum = 0;
+            for (int j = 0; j < 16; j++) {
+                sum += y[i].qs[16 * g + j];
+            }
+            y[i].bsums[g] = (int16_t) sum;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+/* bitnet.cpp per-row int8 (docs/engine.md, I2_S row): amax = max(max|x|, 1e-5), s = 127/amax,
+ * q = clamp(nearest_int(x * s), -128, 127), *sum = sum of q; returns s. NaN elements are skipped by
+ * the absmax search. */
+static float quantize_row_i8_ref(int64_t n, int8_t * restrict y, int32_t * restrict sum,
+                                 const float * restrict x) {
+    assert(n % QK_I2S == 0);
+    float amax = 1e-5f;  /* the floor: an all-zero row gets s = 1.27e7 and q = 0 */
+    for (int64_t i = 0; i < n; i++) {
+        const float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+        }
+    }
+    const float s   = 127.0f / amax;
+    int32_t     acc = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t v = nearest_int(x[i] * s);
+        v         = v < -128 ? -128 : (v > 127 ? 127 : v);
+        y[i]      = (int8_t) v;
+        acc      += v;
+    }
+    *sum = acc;
+    return s;
+}
+
+const aria_kernel_table aria_kernels_ref = {
+    .name               = "ref",
+    .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_ref,
+    .vec_dot_tq1_0_q8_K = vec_dot_tq1_0_q8_K_ref,
+    .vec_dot_i2_s_i8    = vec_dot_i2_s_i8_ref,
+    .vec_dot_f16_f32    = vec_dot_f16_f32_ref,
+    .vec_dot_f32        = vec_dot_f32_ref,
+    .quantize_row_q8_K  = quantize_row_q8_K_ref,
+    .quantize_row_i8    = quantize_row_i8_ref,
+};

@@ -1,0 +1,20 @@
+/*
+ * kernels-x86.h — the AVX2 kernels by name, so that kernels-avx512.c can reuse the ones it does
+ * not specialise. Private to native/src; signatures as in the kernel table (kernels.h).
+ */
+#ifndef ARIA_KERNELS_X86_H
+#define ARIA_KERNELS_X86_H
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+void  aria_vec_dot_tq2_0_q8_K_avx2(int64_t n, float * s, const block_tq2_0 * x, const block_q8_K * y);
+void  aria_vec_dot_tq1_0_q8_K_avx2(int64_t n, float * s, const block_tq1_0 * x, const block_q8_K * y);
+void  aria_vec_dot_i2_s_i8_avx2(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y);
+void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const float * y);
+void  aria_vec_dot_f32_avx2(int64_t n, float * s, const float * x, const float * y);
+void  aria_quantize_row_q8_K_avx2(int64_t n, block_q8_K * y, const float * x);
+float aria_quantize_row_i8_avx2(int64_t n, int8_t * y, int32_t * sum, const float * x);
+#endif
+
+#endif /* ARIA_KERNELS_X86_H */
