@@ -2,6 +2,7 @@
  * @module The CLI shell: parses argv, runs the verb, prints, and maps errors to exit codes.
  * Exit codes: 0 ok, 1 runtime failure (bad model file, engine error), 2 usage error.
  */
+import { GgufFormatError } from "../model/gguf-error.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
@@ -41,8 +42,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.error(`aria: ${err.message}`);
       return 2;
     }
-    if (err instanceof AriaError) {
+    if (err instanceof AriaError || err instanceof GgufFormatError || err instanceof RangeError) {
       console.error(`aria: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof Error && "code" in err && typeof err.code === "string" && "path" in err) {
+      console.error(`aria: Cannot open "${String(err.path)}": ${err.code}`);
       return 1;
     }
     console.error("aria: unexpected error:", err);

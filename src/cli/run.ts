@@ -6,7 +6,9 @@ import { openModel, setKernels } from "../engine/index.ts";
 import type { KernelSet } from "../engine/index.ts";
 import { createRng } from "../generation/rng.ts";
 import { sampleToken } from "../generation/sampler.ts";
-import { loadModelTokenizer } from "../model/open.ts";
+import { openGguf } from "../model/open.ts";
+import { createTokenizer } from "../tokenizer/index.ts";
+import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
 import type { RunCommand } from "./args.ts";
 
 /** The --json output of `aria run`. */
@@ -37,7 +39,7 @@ export async function runGenerate(
 ): Promise<RunResult> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
   using model = await openModel(cmd.model);
-  const tokenizer = loadModelTokenizer(cmd.model);
+  const tokenizer = createTokenizer(vocabSourceFromGguf(openGguf(cmd.model).file));
   const prompt = cmd.promptTokens ??
     tokenizer.encode(cmd.prompt ?? "", { addBos: true, parseSpecial: false });
   const nCtx = cmd.ctx ??
