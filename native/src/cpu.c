@@ -176,5 +176,6 @@ int32_t aria_kernels_selected(void) {
 #if defined(__aarch64__) && defined(ARIA_HAVE_NEON_KERNELS)
     if (t == &aria_kernels_neon) return ARIA_KERNELS_NEON;
 #endif
+    (void) t;  /* only the reference table on builds without SIMD kernels */
     return ARIA_KERNELS_REF;
 }
