@@ -51,17 +51,23 @@ void aria_vec_dot_tq2_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq2
     const __m256i m3   = _mm256_set1_epi8(3);
     float         sumf = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        __m256i acc = _mm256_setzero_si256();  /* int16: |lane| <= 8 * 2 * 3 * 128 = 6144 */
+        /* two int16 accumulators (independent chains): |lane| <= 4 * 2 * 3 * 128 = 3072 each */
+        __m256i acc0 = _mm256_setzero_si256();
+        __m256i acc1 = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             /* byte m of half h: elements 128h + 32k + m in bits 2k..2k+1 */
-            const __m256i  b = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * h));
-            const int8_t * q = y[i].qs + 128 * h;
-            for (int k = 0; k < 4; k++) {
-                const __m256i c  = _mm256_and_si256(_mm256_srli_epi16(b, 2 * k), m3);
-                const __m256i qv = _mm256_loadu_si256((const __m256i *) (q + 32 * k));
-                acc              = _mm256_add_epi16(acc, _mm256_maddubs_epi16(c, qv));
-            }
+            const __m256i  b  = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * h));
+            const int8_t * q  = y[i].qs + 128 * h;
+            const __m256i  c0 = _mm256_and_si256(b, m3);
+            const __m256i  c1 = _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+            const __m256i  c2 = _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+            const __m256i  c3 = _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+            acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *) q)));
+            acc1 = _mm256_add_epi16(acc1, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *) (q + 32))));
+            acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *) (q + 64))));
+            acc1 = _mm256_add_epi16(acc1, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *) (q + 96))));
         }
+        const __m256i acc = _mm256_add_epi16(acc0, acc1);  /* <= 6144: still no overflow */
         /* sum (c - 1) q = sum c q - sum q */
         const __m256i sum_cq = _mm256_madd_epi16(acc, _mm256_set1_epi16(1));
         const int32_t sumi   = hsum_i32(_mm256_sub_epi32(sum_cq, q8_K_sum(&y[i])));
@@ -113,6 +119,7 @@ void aria_vec_dot_tq1_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq1
         __m256i        acc = _mm256_setzero_si256();  /* int16: |lane| <= 8 * 2 * 2 * 128 */
         /* qs[0..31]: trit n of byte m is element 32n + m (elements 0..159) */
         __m256i p = _mm256_loadu_si256((const __m256i *) x[i].qs);
+#pragma GCC unroll 5
         for (int t = 0; t < 5; t++) {
             const __m256i qv = _mm256_loadu_si256((const __m256i *) (q + 32 * t));
             acc              = _mm256_add_epi16(acc, _mm256_maddubs_epi16(top_trit(p), qv));
@@ -147,21 +154,27 @@ void aria_vec_dot_i2_s_i8_avx2(int64_t n, int32_t * restrict s, const uint8_t * 
     const int64_t nb    = n / QK_I2S;
     __m256i       acc32 = _mm256_setzero_si256();
     for (int64_t i = 0; i < nb;) {
-        /* int16 lanes gain at most 4 * 2 * 3 * 128 = 3072 per block (codes <= 3, |q| <= 128):
-         * widen to int32 every 8 blocks (<= 24576 < 32767), whatever the data. */
-        const int64_t end   = nb - i > 8 ? i + 8 : nb;
-        __m256i       acc16 = _mm256_setzero_si256();
+        /* Two int16 accumulators, each gaining at most 2 * 2 * 3 * 128 = 1536 per block (codes
+         * <= 3, |q| <= 128): widen to int32 every 16 blocks (<= 24576 < 32767), whatever the data. */
+        const int64_t end  = nb - i > 16 ? i + 16 : nb;
+        __m256i       acc0 = _mm256_setzero_si256();
+        __m256i       acc1 = _mm256_setzero_si256();
         for (; i < end; i++) {
             /* byte b: element b in bits 7-6, b + 32 in 5-4, b + 64 in 3-2, b + 96 in 1-0 */
-            const __m256i  b = _mm256_loadu_si256((const __m256i *) (x + 32 * i));
-            const int8_t * q = y + QK_I2S * i;
-            for (int k = 0; k < 4; k++) {
-                const __m256i c  = _mm256_and_si256(_mm256_srli_epi16(b, 6 - 2 * k), m3);
-                const __m256i qv = _mm256_loadu_si256((const __m256i *) (q + 32 * k));
-                acc16            = _mm256_add_epi16(acc16, _mm256_maddubs_epi16(c, qv));
-            }
+            const __m256i  b  = _mm256_loadu_si256((const __m256i *) (x + 32 * i));
+            const int8_t * q  = y + QK_I2S * i;
+            const __m256i  c0 = _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+            const __m256i  c1 = _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+            const __m256i  c2 = _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+            const __m256i  c3 = _mm256_and_si256(b, m3);
+            acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *) q)));
+            acc1 = _mm256_add_epi16(acc1, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *) (q + 32))));
+            acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *) (q + 64))));
+            acc1 = _mm256_add_epi16(acc1, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *) (q + 96))));
         }
-        acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(acc16, _mm256_set1_epi16(1)));
+        const __m256i ones = _mm256_set1_epi16(1);
+        acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(acc0, ones));
+        acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(acc1, ones));
     }
     *s = hsum_i32(acc32);
 }

@@ -1,0 +1,158 @@
+/*
+ * bench-kernels.c — single-thread GB/s of each kernel, _ref vs every SIMD table this CPU runs, on
+ * BitNet b1.58 2B-4T-shaped rows (K = 2560). Not a test: numbers only.
+ *
+ * What is timed: a GEMV over a weight matrix larger than L3 (about 60-85 MB), so the figure is
+ * the weight stream the kernel sustains from memory; activations stay in L1/L2. GB/s = weight
+ * bytes / time (for quantizers: input f32 bytes / time). Median of 5 runs after one warm-up.
+ *
+ * Build and run (from the repo root):
+ *   make -C native && cc -std=c11 -O2 -Inative/include -Inative/src \
+ *     benchmarks/kernels/bench-kernels.c native/build/libbitnet.a -lm -pthread -o /tmp/bench-kernels \
+ *     && /tmp/bench-kernels
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels.h"
+
+#define K      2560
+#define REPS   5
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static int cmp_double(const void * a, const void * b) {
+    const double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+static void * alloc_random(size_t n) {
+    unsigned char * p = malloc(n);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    uint32_t s = 12345;
+    for (size_t i = 0; i < n; i++) {
+        s    = s * 1664525u + 1013904223u;
+        p[i] = (unsigned char) (s >> 24);
+    }
+    return p;
+}
+
+typedef struct {
+    const aria_kernel_table * k;
+    int                       which;  /* kernel id below */
+    void *                    w;      /* weights */
+    int64_t                   rows;
+    size_t                    row_bytes;
+    const void *              act;
+    float *                   out;
+} job;
+
+enum { B_TQ2, B_TQ1, B_I2S, B_F16, B_F32, B_Q8K, B_I8, B_COUNT };
+static const char * bench_name[B_COUNT] = { "tq2_0 x q8_K", "tq1_0 x q8_K", "i2_s x i8", "f16 x f32",
+                                            "f32 x f32", "quantize q8_K", "quantize i8" };
+
+static void run(const job * j) {
+    const unsigned char * w = j->w;
+    for (int64_t r = 0; r < j->rows; r++) {
+        const void * row = w + (size_t) r * j->row_bytes;
+        switch (j->which) {
+            case B_TQ2: j->k->vec_dot_tq2_0_q8_K(K, &j->out[r], row, j->act); break;
+            case B_TQ1: j->k->vec_dot_tq1_0_q8_K(K, &j->out[r], row, j->act); break;
+            case B_I2S: {
+                int32_t s;
+                j->k->vec_dot_i2_s_i8(K, &s, row, j->act);
+                j->out[r] = (float) s;
+                break;
+            }
+            case B_F16: j->k->vec_dot_f16_f32(K, &j->out[r], row, j->act); break;
+            case B_F32: j->k->vec_dot_f32(K, &j->out[r], row, j->act); break;
+            case B_Q8K: j->k->quantize_row_q8_K(K, (block_q8_K *) j->act, row); break;
+            default: {
+                int32_t s;
+                j->out[r] = j->k->quantize_row_i8(K, (int8_t *) j->act, &s, row);
+                break;
+            }
+        }
+    }
+}
+
+int main(void) {
+    const aria_kernel_table * tables[3];
+    int                       n_tables = 0;
+    tables[n_tables++]                 = &aria_kernels_ref;
+#if defined(__x86_64__)
+    if (aria_cpu_has_avx2()) tables[n_tables++] = &aria_kernels_avx2;
+    if (aria_cpu_has_avx512()) tables[n_tables++] = &aria_kernels_avx512;
+#endif
+    printf("cpu: %s; K = %d, 1 thread, median of %d\n", aria_cpu_features_str(), K, REPS);
+
+    /* rows per kernel: weight matrices of ~60-85 MB (> L3); quantizers: 4096 rows of K f32 */
+    const int64_t rows[B_COUNT]      = { 110592, 110592, 110592, 16384, 8192, 4096, 4096 };
+    const size_t  row_bytes[B_COUNT] = { K / 256 * sizeof(block_tq2_0), K / 256 * sizeof(block_tq1_0), K / 4,
+                                         K * 2, K * 4, K * 4, K * 4 };
+    float *       xf                 = alloc_random(K * sizeof(float));
+    for (int i = 0; i < K; i++) xf[i] = (float) (i % 17) - 8.0f;
+    block_q8_K * q8k = malloc(K / 256 * sizeof(block_q8_K));
+    int8_t *     q8  = malloc(K);
+    int32_t      sum;
+    aria_kernels_ref.quantize_row_q8_K(K, q8k, xf);
+    aria_kernels_ref.quantize_row_i8(K, q8, &sum, xf);
+    float * out = malloc(110592 * sizeof(float));
+
+    printf("%-15s", "kernel");
+    for (int t = 0; t < n_tables; t++) printf(" %10s", tables[t]->name);
+    printf("   (GB/s)\n");
+    for (int b = 0; b < B_COUNT; b++) {
+        void * w = alloc_random((size_t) rows[b] * row_bytes[b]);
+        if (b == B_TQ2 || b == B_TQ1) {  /* sane f16 scales at the end of each block */
+            const size_t bs = b == B_TQ2 ? sizeof(block_tq2_0) : sizeof(block_tq1_0);
+            for (size_t i = 0; i < (size_t) rows[b] * row_bytes[b] / bs; i++) {
+                memcpy((unsigned char *) w + i * bs + bs - 2, &(aria_f16){ 0x2c00 }, 2);
+            }
+        }
+        if (b == B_F16 || b == B_F32 || b >= B_Q8K) {  /* finite values */
+            for (size_t i = 0; i < (size_t) rows[b] * row_bytes[b] / 2; i++) {
+                ((uint16_t *) w)[i] &= b == B_F16 ? 0x3bff : 0xffff;
+            }
+            if (b != B_F16) {
+                for (size_t i = 0; i < (size_t) rows[b] * row_bytes[b] / 4; i++) ((float *) w)[i] = (float) (i % 31) - 15.0f;
+            }
+        }
+        const void * act = b == B_TQ2 || b == B_TQ1 ? (const void *) q8k
+                         : b == B_I2S               ? (const void *) q8
+                         : b == B_F16 || b == B_F32 ? (const void *) xf
+                         : b == B_Q8K               ? (const void *) q8k
+                                                    : (const void *) q8;
+        if (b == B_F16) {  /* f16 weights: the activations are f32 */
+            act = xf;
+        }
+        printf("%-15s", bench_name[b]);
+        for (int t = 0; t < n_tables; t++) {
+            job    j = { tables[t], b, w, rows[b], row_bytes[b], act, out };
+            double times[REPS];
+            run(&j);  /* warm-up */
+            for (int r = 0; r < REPS; r++) {
+                const double t0 = now_s();
+                run(&j);
+                times[r] = now_s() - t0;
+            }
+            qsort(times, REPS, sizeof times[0], cmp_double);
+            printf(" %10.2f", (double) rows[b] * (double) row_bytes[b] / times[REPS / 2] / 1e9);
+            fflush(stdout);
+        }
+        printf("\n");
+        free(w);
+    }
+    free(xf), free(q8k), free(q8), free(out);
+    return 0;
+}
