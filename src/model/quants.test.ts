@@ -251,3 +251,25 @@ function expectClose(
   }
   expect(bad).toEqual([]);
 }
+
+describe("quantizeF16()", () => {
+  test("quantizeF16() matches f32ToF16() on every f16 boundary and tie", () => {
+    const values: number[] = [];
+    for (let h = 0; h < 0x7c00; h += 7) {
+      const lo = f16ToF32(h);
+      const hi = f16ToF32(h + 1);
+      values.push(
+        lo,
+        -lo,
+        (lo + hi) / 2,
+        -(lo + hi) / 2,
+        lo + (hi - lo) * 0.499,
+        lo + (hi - lo) * 0.501,
+      );
+    }
+    values.push(65504, 65519, 65520, 1e9, 2 ** -14, 2 ** -14 * (1 - 2 ** -12), Infinity, NaN);
+    const x = Float32Array.from(values);
+    const fast = new Uint16Array(quantizeF16(x).buffer);
+    expect(Array.from(fast)).toEqual(Array.from(x, (v) => f32ToF16(v)));
+  });
+});

@@ -244,7 +244,16 @@ export function packI2S(t: Int8Array, scale: number): Uint8Array {
 export function quantizeF16(x: Float32Array): Uint8Array {
   const out = new Uint16Array(x.length);
   const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  for (let i = 0; i < x.length; i++) out[i] = f32BitsToF16(bits[i]!);
+  for (let i = 0; i < x.length; i++) {
+    const b = bits[i]!;
+    const abs = b & 0x7fffffff;
+    if (abs >= 0x38800000 && abs < 0x477ff000) {
+      // normal f16 range: round the 13 dropped bits to nearest even, rebias 127 -> 15
+      out[i] = ((b >>> 16) & 0x8000) | (((abs + 0xfff + ((abs >>> 13) & 1)) >>> 13) - (112 << 10));
+    } else {
+      out[i] = f32BitsToF16(b);
+    }
+  }
   return new Uint8Array(out.buffer);
 }
 
