@@ -14,10 +14,12 @@
  * (an activation rounded to another integer), i.e. a departure from docs/engine.md.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { kernelInfo, type KernelSet, openModel, setKernels } from "../../src/engine/index.ts";
 import { ReferenceModel, type RefTrace } from "../helpers/reference-forward.ts";
-import { ARCHS, TERNARY_TYPES, testModel } from "../helpers/models.ts";
+import { ARCHS, GENERATED_DIR, TERNARY_TYPES, testModel } from "../helpers/models.ts";
+import { makeBitnetVariant } from "../helpers/bitnet-variant.ts";
 
 /** Token ids valid in both the Llama-2 (32000) and Llama-3 (128256) vocabularies. */
 const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086];
@@ -62,6 +64,27 @@ function expectClose(ref: Float32Array, got: Float32Array): void {
   expect(sameArgmax).toBe(true);
 }
 
+/**
+ * Decodes PROMPT natively with each kernel set and compares every position with the reference:
+ * one prefill batch with every row's logits, then (SIMD kernels, whose one-row path differs
+ * from their batch path) the same prompt token by token.
+ */
+async function expectDecodeMatches(path: string, traces: readonly RefTrace[]): Promise<void> {
+  for (const kernels of kernelSets) {
+    await setKernels(kernels);
+    using model = await openModel(path);
+    using ctx = model.createContext({ nCtx: 32, nThreads: 2 });
+    expect(ctx.decode(PROMPT, { logits: "all" })).toBe(PROMPT.length);
+    for (let i = 0; i < PROMPT.length; i++) expectClose(traces[i]!.logits, ctx.logits(i));
+    if (kernels === "ref") continue;
+    ctx.truncate(0);
+    for (let i = 0; i < PROMPT.length; i++) {
+      ctx.decode([PROMPT[i]!]);
+      expectClose(traces[i]!.logits, ctx.logits(0));
+    }
+  }
+}
+
 for (const arch of ARCHS) {
   for (const type of TERNARY_TYPES) {
     describe(`native forward pass on a tiny ${arch} ${type} model`, () => {
@@ -75,21 +98,7 @@ for (const arch of ARCHS) {
       });
 
       test("decode() matches the reference at every position of a prompt", async () => {
-        for (const kernels of kernelSets) {
-          await setKernels(kernels);
-          using model = await openModel(path);
-          using ctx = model.createContext({ nCtx: 32, nThreads: 2 });
-          // One prefill batch with every row's logits, then (SIMD kernels, whose one-row path
-          // differs from their batch path) the same prompt token by token.
-          expect(ctx.decode(PROMPT, { logits: "all" })).toBe(PROMPT.length);
-          for (let i = 0; i < PROMPT.length; i++) expectClose(traces[i]!.logits, ctx.logits(i));
-          if (kernels === "ref") continue;
-          ctx.truncate(0);
-          for (let i = 0; i < PROMPT.length; i++) {
-            ctx.decode([PROMPT[i]!]);
-            expectClose(traces[i]!.logits, ctx.logits(0));
-          }
-        }
+        await expectDecodeMatches(path, traces);
       });
 
       test("embed(), evalLayers() and output() match the reference block by block", async () => {
@@ -119,3 +128,19 @@ for (const arch of ARCHS) {
     });
   }
 }
+
+describe("native forward pass on bitnet variants (relu2 activation, per-matrix .scale)", () => {
+  for (const type of ["tq2_0", "i2_s"] as const) {
+    test(`decode() matches the reference for ${type}`, async () => {
+      const base = readFileSync(await testModel({ preset: "tiny", arch: "bitnet", type }));
+      const bytes = makeBitnetVariant(base, {
+        hiddenActivation: "relu2",
+        scale: (l, m) => 0.5 + 0.125 * ((l * 7 + m) % 9),
+      });
+      const path = join(GENERATED_DIR, `tiny-bitnet-${type}-relu2-scales.gguf`);
+      writeFileSync(path, bytes);
+      const seq = ReferenceModel.fromBytes(bytes).newSequence();
+      await expectDecodeMatches(path, PROMPT.map((token) => seq.evalTrace(token)));
+    });
+  }
+});

@@ -14,6 +14,7 @@ import {
   roundHalfEven,
 } from "../helpers/reference-forward.ts";
 import { ARCHS, testModel } from "../helpers/models.ts";
+import { makeBitnetVariant } from "../helpers/bitnet-variant.ts";
 
 const f32 = Math.fround;
 
@@ -287,3 +288,25 @@ for (const arch of ARCHS) {
     });
   });
 }
+
+describe("ReferenceModel on bitnet variants", () => {
+  test("fromBytes() reads bitnet.hidden_activation and the per-matrix .scale tensors", async () => {
+    const base = readFileSync(await testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" }));
+    const scale = (l: number, m: number) => 0.5 + 0.125 * ((l * 7 + m) % 9);
+    const relu2 = ReferenceModel.fromBytes(makeBitnetVariant(base, { hiddenActivation: "relu2" }));
+    const scaled = ReferenceModel.fromBytes(makeBitnetVariant(base, { scale }));
+    const ones = ReferenceModel.fromBytes(makeBitnetVariant(base, { scale: () => 1 }));
+    const plain = ReferenceModel.fromBytes(base);
+    expect(relu2.hparams.activation).toBe("relu2");
+    const l1 = scaled.layers[1]!;
+    expect([l1.wq, l1.wk, l1.wv, l1.wo, l1.wGate, l1.wUp, l1.wDown].map((m) => m.outScale))
+      .toEqual([0, 1, 2, 3, 4, 5, 6].map((m) => scale(1, m)));
+    expect(plain.layers[1]!.wq.outScale).toBeUndefined();
+    const tokens = SHORT;
+    const want = evalPrompt(plain, tokens);
+    // Scales of 1 change nothing; other scales and ReLU² do change the logits.
+    expect(evalPrompt(ones, tokens)).toEqual(want);
+    expect(relativeMaxDiff(want[2]!, evalPrompt(scaled, tokens)[2]!)).toBeGreaterThan(1e-3);
+    expect(relativeMaxDiff(want[2]!, evalPrompt(relu2, tokens)[2]!)).toBeGreaterThan(1e-3);
+  });
+});

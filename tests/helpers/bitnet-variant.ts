@@ -1,0 +1,70 @@
+/**
+ * @module Rewrites a generated `bitnet` model into the variants the generator does not make:
+ * `bitnet.hidden_activation = "relu2"` and per-matrix `blk.N.<matrix>.scale` tensors (F32, one
+ * value), as written by newer upstream llama.cpp converters. Used to test both engines on those
+ * code paths. Pure: bytes in, bytes out.
+ */
+import { parseGguf, tensorData } from "../../src/model/gguf-reader.ts";
+import { encodeGguf, type GgufTensorWithData, str } from "../../src/model/gguf-writer.ts";
+import { GgmlType } from "../../src/model/gguf-format.ts";
+
+/** The seven matrices of a block that may carry a `.scale`. */
+export const SCALED_MATRICES = [
+  "attn_q",
+  "attn_k",
+  "attn_v",
+  "attn_output",
+  "ffn_gate",
+  "ffn_up",
+  "ffn_down",
+] as const;
+
+/** Options of {@link makeBitnetVariant}. */
+export interface BitnetVariantOptions {
+  /** Value of `bitnet.hidden_activation`; omitted: no key (SiLU). */
+  readonly hiddenActivation?: "silu" | "relu2";
+  /** The `.scale` value of matrix `m` (index in SCALED_MATRICES) of block `l`; omitted: none. */
+  readonly scale?: (l: number, m: number) => number;
+}
+
+/**
+ * A copy of a `bitnet` GGUF file with the activation key and `.scale` tensors added (each
+ * right after its matrix); every other key and tensor byte is kept.
+ * @throws {RangeError} if the file is not a `bitnet` model
+ */
+export function makeBitnetVariant(
+  bytes: Uint8Array,
+  options: Readonly<BitnetVariantOptions>,
+): Uint8Array {
+  const file = parseGguf(bytes);
+  const arch = file.kv.get("general.architecture")?.value;
+  if (arch !== "bitnet") {
+    throw new RangeError(`Cannot make a bitnet variant: architecture is "${String(arch)}"`);
+  }
+  const kv = [...file.kv.entries()].filter(([k]) =>
+    k !== "general.alignment" && k !== "bitnet.hidden_activation"
+  );
+  if (options.hiddenActivation !== undefined) {
+    kv.push(["bitnet.hidden_activation", str(options.hiddenActivation)]);
+  }
+  const tensors: GgufTensorWithData[] = [];
+  for (const info of file.tensors) {
+    tensors.push({
+      name: info.name,
+      dims: info.dims,
+      type: info.type,
+      data: tensorData(file, bytes, info),
+    });
+    const match = /^blk\.(\d+)\.(\w+)\.weight$/.exec(info.name);
+    const m = match ? (SCALED_MATRICES as readonly string[]).indexOf(match[2]!) : -1;
+    if (options.scale === undefined || match === null || m < 0) continue;
+    const value = new Uint8Array(Float32Array.of(options.scale(Number(match[1]), m)).buffer);
+    tensors.push({
+      name: `blk.${match[1]}.${match[2]}.scale`,
+      dims: [1],
+      type: GgmlType.F32,
+      data: value,
+    });
+  }
+  return encodeGguf(kv, tensors, { alignment: file.alignment });
+}
