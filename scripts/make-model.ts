@@ -11,7 +11,7 @@
  *     [--no-pre] [--out PATH]
  */
 
-import { closeSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { alignOffset, GGUF_DEFAULT_ALIGNMENT } from "../src/model/gguf-format.ts";
 import { encodeGgufHeader } from "../src/model/gguf-writer.ts";
@@ -109,9 +109,13 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
       const padded = alignOffset(written, GGUF_DEFAULT_ALIGNMENT);
       if (padded > written) writeAll(fd, new Uint8Array(padded - written), at + written);
     });
-  } finally {
+  } catch (err: unknown) {
+    // terminate: remove the partial file, then let the caller see the original error
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
   }
+  closeSync(fd);
   renameSync(tmp, out);
   return out;
 }
