@@ -767,9 +767,8 @@ let f16Table: Float32Array | undefined;
 
 /**
  * `dequantizeRow` from src/model/quants.ts, with a faster path for F16 (a 64 K-entry table built
- * from the same `f16ToF32`, read through a Uint16Array, so little-endian hosts only, as the
- * rest of ARIA): the 128256 × 256 embeddings of the
- * tiny models dominate load time otherwise.
+ * from the same `f16ToF32`, read through a Uint16Array, so little-endian hosts only, like the
+ * rest of ARIA): the 128256 × 256 embeddings of the tiny models dominate load time otherwise.
  */
 function dequantize(type: number, data: Uint8Array, n: number): Float32Array {
   if (type !== GgmlType.F16 || data.byteOffset % 2 !== 0) return dequantizeRow(type, data, { n });
