@@ -125,54 +125,27 @@ export function createBpe(vocab: Vocab): Bpe {
   for (let b = 0; b < 256; b++) byteSymbol[b] = symbolId(BYTE_TO_CHAR[b]!);
 
   // Ranks. A merge string is split at its first space at index >= 1 (llama.cpp); the first
-  // occurrence of a pair keeps its rank.
+  // occurrence of a pair keeps its rank. The id of each merge's result is looked up the first
+  // time the merge is used (most never are), which keeps building the encoder cheap.
   const merges = vocab.merges;
-  const pairs: Array<[number, number]> = [];
-  const mergedText: string[] = [];
+  const table = createPairTable(merges.length);
+  const mergeResult = new Int32Array(merges.length).fill(-1);
   for (let rank = 0; rank < merges.length; rank++) {
     const m = merges[rank]!;
     const sp = m.indexOf(" ", 1);
-    if (sp < 0) {
-      pairs.push([-1, -1]);
-      mergedText.push("");
-      continue;
+    if (sp >= 0) table.add(symbolId(m.slice(0, sp)), symbolId(m.slice(sp + 1)), rank);
+  }
+  const rankOf = table.get;
+  const symbolText = (id: number): string =>
+    id < nVocab ? vocab.tokens[id]! : virtualTexts[id - nVocab]!;
+  const resultOf = (rank: number, left: number, right: number): number => {
+    let id = mergeResult[rank]!;
+    if (id < 0) {
+      id = symbolId(symbolText(left) + symbolText(right));
+      mergeResult[rank] = id;
     }
-    const left = m.slice(0, sp);
-    const right = m.slice(sp + 1);
-    pairs.push([symbolId(left), symbolId(right)]);
-    mergedText.push(left + right);
-  }
-  // Symbol ids are final only now (the halves above may have created virtual ids).
-  const mergeResult = new Int32Array(merges.length);
-  for (let rank = 0; rank < merges.length; rank++) {
-    mergeResult[rank] = pairs[rank]![0] < 0 ? -1 : symbolId(mergedText[rank]!);
-  }
-  // Pair keys use a stride larger than any id ever created: results may add virtual ids.
-  const stride = nVocab + virtualTexts.length + 1;
-  const rankOf = new Map<number, number>();
-  for (let rank = 0; rank < merges.length; rank++) {
-    const [a, b] = pairs[rank]!;
-    if (a < 0) continue;
-    const key = a * stride + b;
-    if (!rankOf.has(key)) rankOf.set(key, rank);
-  }
-
-  // Raw text -> id for whole-piece lookups: a token matches a piece when its mapped text
-  // decodes to the piece's UTF-8 bytes.
-  const rawTextToId = new Map<string, number>();
-  if (vocab.ignoreMerges) {
-    const decoder = new TextDecoder("utf-8", { fatal: true });
-    for (const [text, id] of vocab.tokenToId) {
-      let raw: string;
-      try {
-        raw = decoder.decode(bpeTextToBytes(text));
-      } catch {
-        // Terminated: a token whose bytes are not valid UTF-8 can never equal a text piece.
-        continue;
-      }
-      if (bytesToBpeText(utf8Encode(raw)) === text) rawTextToId.set(raw, id);
-    }
-  }
+    return id;
+  };
 
   // Scratch buffers, grown on demand.
   let symbols = new Int32Array(64);
@@ -213,9 +186,9 @@ export function createBpe(vocab: Vocab): Bpe {
     return top;
   };
   const pushPair = (left: number, right: number): void => {
-    const rank = rankOf.get(symbols[left]! * stride + symbols[right]!);
+    const rank = rankOf(symbols[left]!, symbols[right]!);
     // Key = rank * 2^32 + left: smallest rank first, then leftmost (exact in a double).
-    if (rank !== undefined) heapPush(rank * TWO_POW_32 + left);
+    if (rank >= 0) heapPush(rank * TWO_POW_32 + left);
   };
 
   const emitVirtual = (id: number, out: number[]): void => {
@@ -229,14 +202,14 @@ export function createBpe(vocab: Vocab): Bpe {
   };
 
   const mergePiece = (piece: string, out: number[]): void => {
+    const bytes = utf8Encode(piece);
     if (vocab.ignoreMerges) {
-      const whole = rawTextToId.get(piece);
+      const whole = vocab.tokenToId.get(bytesToBpeText(bytes));
       if (whole !== undefined) {
         out.push(whole);
         return;
       }
     }
-    const bytes = utf8Encode(piece);
     const n = bytes.length;
     if (n > symbols.length) {
       const size = Math.max(n, symbols.length * 2);
@@ -259,8 +232,8 @@ export function createBpe(vocab: Vocab): Bpe {
       const right = next[left]!;
       if (right < 0) continue;
       // Stale entry: the pair at `left` changed since it was queued.
-      if (rankOf.get(symbols[left]! * stride + symbols[right]!) !== rank) continue;
-      symbols[left] = mergeResult[rank]!;
+      if (rankOf(symbols[left]!, symbols[right]!) !== rank) continue;
+      symbols[left] = resultOf(rank, symbols[left]!, symbols[right]!);
       symbols[right] = -1;
       const after = next[right]!;
       next[left] = after;
@@ -295,6 +268,41 @@ export function createBpe(vocab: Vocab): Bpe {
     encodePiece,
     encodeFragment(text: string, out: number[]): void {
       for (const piece of preTokenize(vocab.pre, text)) encodePiece(piece, out);
+    },
+  };
+}
+
+/** Open-addressing hash table (a, b) -> rank over typed arrays; the first rank added wins. */
+function createPairTable(nPairs: number): {
+  add(a: number, b: number, rank: number): void;
+  get(a: number, b: number): number;
+} {
+  let bits = 4;
+  while (1 << bits < nPairs * 2) bits++;
+  const mask = (1 << bits) - 1;
+  const shift = 32 - bits;
+  const keyA = new Int32Array(mask + 1);
+  const keyB = new Int32Array(mask + 1);
+  const value = new Int32Array(mask + 1).fill(-1);
+  const slot = (a: number, b: number): number =>
+    (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) >>> shift;
+  return {
+    add(a: number, b: number, rank: number): void {
+      for (let i = slot(a, b);; i = (i + 1) & mask) {
+        if (value[i] === -1) {
+          keyA[i] = a;
+          keyB[i] = b;
+          value[i] = rank;
+          return;
+        }
+        if (keyA[i] === a && keyB[i] === b) return;
+      }
+    },
+    get(a: number, b: number): number {
+      for (let i = slot(a, b);; i = (i + 1) & mask) {
+        const v = value[i]!;
+        if (v === -1 || (keyA[i] === a && keyB[i] === b)) return v;
+      }
     },
   };
 }

@@ -13,6 +13,15 @@
  * - The end-of-generation set is built from token texts as llama.cpp does, plus the eos, eot
  *   and eom ids; tokens in it that are not CONTROL are made CONTROL (llama.cpp does the same).
  */
+import {
+  type GgufFile,
+  GgufFormatError,
+  kvBool,
+  kvNumber,
+  kvNumbers,
+  kvString,
+  kvStrings,
+} from "../model/gguf-reader.ts";
 import type { PreTokenizer } from "./pre-tokenize.ts";
 
 /** Values of `tokenizer.ggml.token_type` (llama.cpp `llama_token_type`). */
@@ -302,5 +311,46 @@ export function createVocab(source: VocabSource, options: Readonly<VocabOptions>
     ignoreMerges: isLlama3,
     eogIds,
     specialIds,
+  };
+}
+
+/**
+ * Reads the tokenizer metadata of a parsed GGUF file (`tokenizer.ggml.*`, formats.md §7).
+ *
+ * @param file the parsed file
+ * @returns the metadata, ready for {@link createVocab} or `createTokenizer`
+ * @throws {GgufFormatError} if `tokenizer.ggml.model` or `tokenizer.ggml.tokens` is missing, or
+ *   a key has the wrong type
+ * @example
+ * ```ts
+ * const tokenizer = createTokenizer(vocabSourceFromGguf(parseGguf(bytes)));
+ * ```
+ */
+export function vocabSourceFromGguf(file: GgufFile): VocabSource {
+  const model = kvString(file, "tokenizer.ggml.model");
+  if (model === undefined) {
+    throw new GgufFormatError("Cannot read the tokenizer: tokenizer.ggml.model is missing", -1);
+  }
+  const tokens = kvStrings(file, "tokenizer.ggml.tokens");
+  if (tokens === undefined) {
+    throw new GgufFormatError("Cannot read the tokenizer: tokenizer.ggml.tokens is missing", -1);
+  }
+  const id = (key: string): number | undefined => kvNumber(file, `tokenizer.ggml.${key}`);
+  return {
+    model,
+    pre: kvString(file, "tokenizer.ggml.pre"),
+    tokens,
+    scores: kvNumbers(file, "tokenizer.ggml.scores"),
+    tokenTypes: kvNumbers(file, "tokenizer.ggml.token_type"),
+    merges: kvStrings(file, "tokenizer.ggml.merges"),
+    bosId: id("bos_token_id"),
+    eosId: id("eos_token_id"),
+    eotId: id("eot_token_id"),
+    eomId: id("eom_token_id"),
+    unkId: id("unknown_token_id"),
+    padId: id("padding_token_id"),
+    addBos: kvBool(file, "tokenizer.ggml.add_bos_token"),
+    addEos: kvBool(file, "tokenizer.ggml.add_eos_token"),
+    addSpacePrefix: kvBool(file, "tokenizer.ggml.add_space_prefix"),
   };
 }

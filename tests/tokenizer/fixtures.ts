@@ -1,0 +1,69 @@
+/**
+ * @module Test vocabularies: the Llama-2 (SentencePiece) and Llama-3 (byte-level BPE)
+ * tokenizers shipped by the @lenml packages, turned into GGUF metadata exactly as
+ * scripts/make-model.ts writes it (`vocabFromTokenizerJson` + `buildMetadata`) and read back
+ * through `vocabSourceFromGguf`. So a test sees the same vocabulary as a GGUF made by
+ * make-model.ts, without writing a file. Built once per process. Shell: reads node_modules.
+ */
+import { readFileSync } from "node:fs";
+import type { GgufFile } from "../../src/model/gguf-reader.ts";
+import { buildMetadata, PRESETS, vocabFromTokenizerJson } from "../../src/model/synthetic.ts";
+import { createTokenizer, type Tokenizer, type VocabSource } from "../../src/tokenizer/index.ts";
+import { vocabSourceFromGguf } from "../../src/tokenizer/vocab.ts";
+
+/** The test vocabularies. */
+export type TestVocabName = "llama2" | "llama3" | "llama3-no-pre";
+
+const sources = new Map<TestVocabName, VocabSource>();
+const tokenizers = new Map<string, Tokenizer>();
+
+/**
+ * GGUF tokenizer metadata for a test vocabulary, as make-model.ts would write it
+ * (`llama2`: `--arch bitnet`; `llama3`: `--arch llama`; `llama3-no-pre`: `--arch llama --no-pre`).
+ */
+export function testVocabSource(name: TestVocabName): VocabSource {
+  let source = sources.get(name);
+  if (source !== undefined) return source;
+  const which = name === "llama2" ? "llama2" : "llama3";
+  const dir = `@lenml/tokenizer-${which}/models`;
+  const json = JSON.parse(
+    readFileSync(new URL(import.meta.resolve(`${dir}/tokenizer.json`)), "utf8"),
+  ) as unknown;
+  const vocab = vocabFromTokenizerJson(json);
+  const kv = buildMetadata(PRESETS["tiny"]!, vocab, {
+    arch: which === "llama2" ? "bitnet" : "llama",
+    ternary: "tq2_0",
+    name: "aria-tokenizer-test",
+    noPre: name === "llama3-no-pre",
+  });
+  const file: GgufFile = {
+    version: 3,
+    alignment: 32,
+    kv: new Map(kv),
+    tensors: [],
+    dataOffset: 0,
+  };
+  source = vocabSourceFromGguf(file);
+  sources.set(name, source);
+  return source;
+}
+
+/**
+ * A tokenizer over a test vocabulary. `llama3-no-pre` gets DEFAULT, llama.cpp's choice for a
+ * file without `tokenizer.ggml.pre`, unless `pre` says otherwise.
+ */
+export function testTokenizer(
+  name: TestVocabName,
+  pre: "llama3" | "default" | undefined = name === "llama3-no-pre" ? "default" : undefined,
+): Tokenizer {
+  const key = `${name}/${pre ?? ""}`;
+  let tokenizer = tokenizers.get(key);
+  if (tokenizer === undefined) {
+    tokenizer = createTokenizer(
+      testVocabSource(name),
+      pre === undefined ? {} : { preOverride: pre },
+    );
+    tokenizers.set(key, tokenizer);
+  }
+  return tokenizer;
+}
