@@ -78,7 +78,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
   const out = options.out ?? `aria-${options.preset}-${arch}-${options.type}.gguf`;
 
   const { vocab, chatTemplate } = await loadVocab(
-    arch === "bitnet" ? "llama2" : "llama3",
+    preset.vocab ?? (arch === "bitnet" ? "llama2" : "llama3"),
     preset.extraSpmTokens,
   );
   const kv = buildMetadata(preset, vocab, {

@@ -36,6 +36,8 @@ export interface SyntheticPreset {
   /** Added tokens appended to the Llama-2 vocabulary (1bitLLM large: vocab 32002). */
   readonly extraSpmTokens: readonly string[];
   readonly defaultArch: SyntheticArch;
+  /** Vocabulary whatever the arch (2b-4t is Llama-3 sized even as `bitnet`); default: by arch. */
+  readonly vocab?: "llama2" | "llama3";
 }
 
 /** The presets: tiny and small for tests, large = 1bitLLM bitnet_b1_58-large, 2b-4t = BitNet 2B-4T. */
@@ -83,6 +85,7 @@ export const PRESETS: Readonly<Record<string, SyntheticPreset>> = {
     nCtx: 4096,
     extraSpmTokens: [],
     defaultArch: "bitnet-b1.58",
+    vocab: "llama3",
   },
 };
 
@@ -400,6 +403,9 @@ export function floatFiller(
   tensor: Readonly<{ name: string; role: TensorRole }>,
 ): (x: Float32Array) => Float32Array {
   const rng = tensorPrng(seed, tensor.name);
-  const opts = tensor.role === "norm" ? { mean: 1, std: 0.05 } : { mean: 0, std: 1 };
+  // Embedding / output values are small next to what the layers add to the residual stream (as
+  // in trained models): with std 1 the tied head favours the input token and every greedy
+  // continuation repeats it, which would hide the layers from the oracle comparisons.
+  const opts = tensor.role === "norm" ? { mean: 1, std: 0.05 } : { mean: 0, std: 0.1 };
   return (x) => fillNormalish(x, rng, opts);
 }
