@@ -159,3 +159,15 @@ describe("native forward pass on bitnet variants (relu2 activation, per-matrix .
     });
   }
 });
+
+describe("native forward pass with other embedding / output types", () => {
+  for (const embdType of ["f32", "bf16", "q8_0", "q6_k"] as const) {
+    for (const arch of ["bitnet", "llama"] as const) {
+      test(`decode() matches the reference for a ${arch} model with a ${embdType} embedding`, async () => {
+        const path = await testModel({ preset: "tiny", arch, type: "tq2_0", embdType });
+        const seq = ReferenceModel.fromBytes(readFileSync(path)).newSequence();
+        await expectDecodeMatches(path, PROMPT.map((token) => seq.evalTrace(token)));
+      });
+    }
+  }
+});
