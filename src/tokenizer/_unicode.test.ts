@@ -25,7 +25,7 @@ describe("codePointFlags()", () => {
       "\u0301": FLAG_DEFINED, // combining mark
       "!": FLAG_DEFINED,
       "😀": FLAG_DEFINED,
-      "\u0378": 0, // unassigned
+      "\u0378": FLAG_DEFINED, // unassigned: like punctuation in llama.cpp
     };
     const got = Object.fromEntries(
       Object.keys(cases).map((ch) => [ch, codePointFlags(ch.codePointAt(0)!)]),

@@ -1,10 +1,10 @@
 /**
  * @module Code point classes for the pre-tokenizers, with llama.cpp's semantics (FORK
  * `src/unicode.cpp`): letter = \p{L}, number = \p{N}, whitespace = the Unicode White_Space
- * property (includes U+0085, excludes U+FEFF, unlike JS `\s`), and "defined" = any assigned
- * code point (llama.cpp gives unassigned code points, category Cn, an all-zero flag set and
- * its splitters treat them specially). Pure: no I/O; the lazily filled table is a cache.
- * Private to `tokenizer/`.
+ * property (includes U+0085, excludes U+FEFF, unlike JS `\s`). Every code point also has
+ * FLAG_DEFINED: llama.cpp's flag set is never empty for a real code point (unassigned ones
+ * carry its UNDEFINED bit, so they behave like punctuation); only "past the end" is empty.
+ * Pure: no I/O; the lazily filled table is a cache. Private to `tokenizer/`.
  */
 
 /** Flag: the code point is a letter (\p{L}). */
@@ -13,7 +13,7 @@ export const FLAG_LETTER = 1;
 export const FLAG_NUMBER = 2;
 /** Flag: the code point has the White_Space property. */
 export const FLAG_WHITESPACE = 4;
-/** Flag: the code point is assigned (not \p{Cn}); llama.cpp's `flags.as_uint() != 0`. */
+/** Flag: a code point is there (not past the end); llama.cpp's `flags.as_uint() != 0`. */
 export const FLAG_DEFINED = 8;
 /** Internal marker: this table entry has been computed. */
 const FLAG_COMPUTED = 0x80;
@@ -27,16 +27,13 @@ const TABLE = new Uint8Array(MAX_CODE_POINT + 1);
 const RE_LETTER = /^\p{L}$/u;
 const RE_NUMBER = /^\p{N}$/u;
 const RE_WHITESPACE = /^\p{White_Space}$/u;
-const RE_UNASSIGNED = /^\p{Cn}$/u;
 
 function computeFlags(cp: number): number {
   const s = String.fromCodePoint(cp);
-  let f = FLAG_COMPUTED;
+  let f = FLAG_COMPUTED | FLAG_DEFINED;
   if (RE_LETTER.test(s)) f |= FLAG_LETTER;
   if (RE_NUMBER.test(s)) f |= FLAG_NUMBER;
   if (RE_WHITESPACE.test(s)) f |= FLAG_WHITESPACE;
-  // Surrogate code points cannot occur (input is made well-formed first); treat as defined.
-  if (!RE_UNASSIGNED.test(s)) f |= FLAG_DEFINED;
   return f;
 }
 

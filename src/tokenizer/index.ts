@@ -24,6 +24,7 @@ export {
   type Vocab,
   type VocabOptions,
   type VocabSource,
+  vocabSourceFromGguf,
 } from "./vocab.ts";
 
 /** Options for {@link Tokenizer.encode}. */

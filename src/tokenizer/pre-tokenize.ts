@@ -1,8 +1,9 @@
 /**
  * @module Pre-tokenizers for byte-level BPE: split a raw text fragment into the pieces that
  * BPE merges run inside. Each splitter reproduces llama.cpp (FORK `src/unicode.cpp`) exactly,
- * including where its hand-written splitters differ from a textbook regex engine (unassigned
- * code points, the White_Space set), so that token ids match llama.cpp bit for bit:
+ * including where its hand-written splitters differ from a textbook regex engine (the
+ * White_Space set; unassigned code points count as "other", like punctuation), so that token
+ * ids match llama.cpp bit for bit:
  *
  * - `llama3`: `unicode_regex_split_custom_llama3`, i.e. the Llama-3 tokenizer.json regex
  *   `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
@@ -156,7 +157,7 @@ export function splitLlama3(text: string): string[] {
       continue;
     }
 
-    // no match: a lone code point (an unassigned one, in practice)
+    // no match: a lone code point (not reached in practice: every code point is defined)
     addPiece(++pos);
   }
   return out;

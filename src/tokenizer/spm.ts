@@ -11,7 +11,12 @@
  * every merged symbol is a token by construction (a pair is queued only when its text is one),
  * so that path never runs and is left out. Like llama.cpp, any token, CONTROL included, may be
  * formed by merging (e.g. "<s>" typed as text). Adding the space prefix is the caller's job
- * (it depends on where the fragment sits). Pure: no I/O.
+ * (it depends on where the fragment sits).
+ *
+ * Speed: when no token has a "▁" after another character (true for Llama-2), no merge can
+ * cross the start of a "▁word" run, so the text is encoded run by run with a per-run cache;
+ * the result is the same as merging the whole fragment at once. Pure: no I/O; the cache is
+ * private state.
  */
 import { utf8Encode } from "./_unicode.ts";
 import type { Vocab } from "./vocab.ts";

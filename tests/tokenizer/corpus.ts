@@ -122,6 +122,7 @@ export const CORPUS: readonly string[] = [
   "line\u2029para",
   "\u0000\u0001\u001f",
   "\u0378 unassigned",
+  "\u0378's and !\u0378!'sa", // unassigned code points act as punctuation in llama.cpp
   "\ue000 private use",
   "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
   "replacement \ufffd char",

