@@ -1,9 +1,12 @@
 /**
- * @module Tokenizer throughput: encode MB/s (UTF-8 input bytes per second, MB = 10^6 bytes)
- * on about 1 MB of generated English prose, one core, for the Llama-3 vocabulary (gpt2 BPE,
- * Llama-3 split; and the DEFAULT split llama.cpp uses when `pre` is absent) and the Llama-2
- * vocabulary (SentencePiece). The text is varied English sentences from a seeded generator, so
- * the run is reproducible without a corpus download.
+ * @module Tokenizer throughput: encode MB/s (UTF-8 input bytes per second, MB = 10^6 bytes),
+ * one core, for the Llama-3 vocabulary (gpt2 BPE, Llama-3 split; and the DEFAULT split
+ * llama.cpp uses when `pre` is absent) and the Llama-2 vocabulary (SentencePiece), on two texts
+ * of about 1 MB each:
+ * - "prose": English sentences from a seeded generator over a ~300-word vocabulary
+ *   (reproducible anywhere; its small vocabulary favours the piece cache);
+ * - "markdown": the README/CHANGELOG files under node_modules/ (English technical prose with
+ *   code, URLs and tables; fixed by package-lock.json), concatenated in path order.
  *
  * What is timed: `encode(text)` on the whole text, parseSpecial off. "cold" is the first call
  * on a fresh tokenizer (empty piece cache); "warm" is the mean ± stddev of the next `--reps`
@@ -13,7 +16,7 @@
  * Usage: bun benchmarks/tokenizer/tokenizer.bench.ts [--reps 5] [--mb 1] [--save]
  * (`--save` appends JSONL rows to benchmarks/results/tokenizer.jsonl)
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -66,6 +69,27 @@ function englishText(bytes: number, seed: number): string {
   return parts.join("");
 }
 
+/** About `chars` characters of the *.md files under node_modules/, in sorted path order. */
+function markdownText(chars: number): string {
+  const files: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name === ".cache" || name === ".bin") continue;
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory() && depth < 4) walk(p, depth + 1);
+      else if (st.isFile() && name.toLowerCase().endsWith(".md")) files.push(p);
+    }
+  };
+  walk(join(import.meta.dir, "..", "..", "node_modules"), 0);
+  let text = "";
+  for (const f of files) {
+    if (text.length >= chars) break;
+    text += readFileSync(f, "utf8") + "\n";
+  }
+  return text.slice(0, chars);
+}
+
 function stats(xs: readonly number[]): { mean: number; stddev: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1);
@@ -80,12 +104,15 @@ const { values } = parseArgs({
   },
 });
 const reps = Number(values.reps);
-const text = englishText(Math.round(Number(values.mb) * 1e6), 1);
-const nBytes = new TextEncoder().encode(text).length;
+const size = Math.round(Number(values.mb) * 1e6);
+const TEXTS = [
+  { name: "prose", text: englishText(size, 1) },
+  { name: "markdown", text: markdownText(size) },
+];
 const ms = (t0: number): number => (Bun.nanoseconds() - t0) / 1e6;
 const rows: Record<string, unknown>[] = [];
 const cpu = cpus()[0]?.model ?? "unknown";
-console.log(`text: ${(nBytes / 1e6).toFixed(3)} MB of generated English; cpu: ${cpu}; 1 thread`);
+console.log(`cpu: ${cpu}; 1 thread; MB = 10^6 UTF-8 bytes of input`);
 
 const CASES: { vocab: TestVocabName; pre?: "llama3" | "default"; label: string }[] = [
   { vocab: "llama3", label: "llama3 gpt2-bpe (llama3 split)" },
@@ -94,56 +121,54 @@ const CASES: { vocab: TestVocabName; pre?: "llama3" | "default"; label: string }
 ];
 for (const c of CASES) {
   const source = testVocabSource(c.vocab);
-  let t0 = Bun.nanoseconds();
-  const tokenizer = createTokenizer(source, c.pre === undefined ? {} : { preOverride: c.pre });
-  const buildMs = ms(t0);
-  t0 = Bun.nanoseconds();
-  const ids = tokenizer.encode(text);
-  const coldMs = ms(t0);
-  const warm: number[] = [];
-  for (let r = 0; r < reps; r++) {
+  const options = c.pre === undefined ? {} : { preOverride: c.pre };
+  for (const { name, text } of TEXTS) {
+    const nBytes = new TextEncoder().encode(text).length;
+    let t0 = Bun.nanoseconds();
+    const tokenizer = createTokenizer(source, options);
+    const buildMs = ms(t0);
     t0 = Bun.nanoseconds();
-    tokenizer.encode(text);
-    warm.push(nBytes / 1e6 / (ms(t0) / 1e3));
-  }
-  const decode: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    t0 = Bun.nanoseconds();
-    tokenizer.decode(ids);
-    decode.push(nBytes / 1e6 / (ms(t0) / 1e3));
-  }
-  const w = stats(warm);
-  const d = stats(decode);
-  const cold = nBytes / 1e6 / (coldMs / 1e3);
-  console.log(
-    `${c.label.padEnd(34)} build ${buildMs.toFixed(0).padStart(5)} ms | ${ids.length} tokens | ` +
-      `encode cold ${cold.toFixed(2)} MB/s, warm ${w.mean.toFixed(2)} ± ${
-        w.stddev.toFixed(2)
-      } MB/s | ` +
-      `decode ${d.mean.toFixed(1)} ± ${d.stddev.toFixed(1)} MB/s`,
-  );
-  for (
-    const [test, s, n] of [
+    const ids = tokenizer.encode(text);
+    const cold = nBytes / 1e6 / (ms(t0) / 1e3);
+    const warm: number[] = [];
+    const decode: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      t0 = Bun.nanoseconds();
+      tokenizer.encode(text);
+      warm.push(nBytes / 1e6 / (ms(t0) / 1e3));
+      t0 = Bun.nanoseconds();
+      tokenizer.decode(ids);
+      decode.push(nBytes / 1e6 / (ms(t0) / 1e3));
+    }
+    const w = stats(warm);
+    const d = stats(decode);
+    console.log(
+      `${c.label.padEnd(32)} ${name.padEnd(8)} ${(nBytes / 1e6).toFixed(2)} MB | build ` +
+        `${buildMs.toFixed(0).padStart(4)} ms | ${
+          String(ids.length).padStart(6)
+        } tokens | encode ` +
+        `cold ${cold.toFixed(2)}, warm ${w.mean.toFixed(2)} ± ${w.stddev.toFixed(2)} MB/s | ` +
+        `decode ${d.mean.toFixed(1)} ± ${d.stddev.toFixed(1)} MB/s`,
+    );
+    const results = [
       ["encode-cold", { mean: cold, stddev: 0 }, 1],
       ["encode-warm", w, reps],
-      [
-        "decode",
-        d,
-        reps,
-      ],
-    ] as const
-  ) {
-    rows.push({
-      date: new Date().toISOString(),
-      cpu,
-      threads: 1,
-      model: c.label,
-      test,
-      unit: "MB/s",
-      mean: s.mean,
-      stddev: s.stddev,
-      n,
-    });
+      ["decode", d, reps],
+    ] as const;
+    for (const [test, s, n] of results) {
+      rows.push({
+        date: new Date().toISOString(),
+        cpu,
+        threads: 1,
+        model: c.label,
+        text: name,
+        test,
+        unit: "MB/s",
+        mean: s.mean,
+        stddev: s.stddev,
+        n,
+      });
+    }
   }
 }
 
