@@ -56,7 +56,8 @@ export async function runGenerate(
   }
   const rng = createRng(cmd.seed);
   const sampler = { temperature: cmd.temperature, topK: cmd.topK, topP: cmd.topP, minP: cmd.minP };
-  const stream = tokenizer.createStreamDecoder();
+  // generated text continues the prompt: keep the leading space of its first SentencePiece token
+  const stream = tokenizer.createStreamDecoder({ stripSpacePrefix: false });
 
   let t0 = Bun.nanoseconds();
   for (let i = 0; i < prompt.length; i += ctx.options.nBatch) {
