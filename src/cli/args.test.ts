@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { parseCommand, UsageError } from "./args.ts";
+
+describe("parseCommand()", () => {
+  test("parses aria run with defaults", () => {
+    expect(parseCommand(["run", "--model", "m.gguf", "--prompt", "Hi"])).toEqual({
+      verb: "run",
+      model: "m.gguf",
+      prompt: "Hi",
+      maxTokens: 128,
+      temperature: 0.8,
+      topK: 40,
+      topP: 0.95,
+      minP: 0.05,
+      seed: 0,
+      json: false,
+    });
+  });
+
+  test("parses token-id prompts, sampling options and --json", () => {
+    const cmd = parseCommand([
+      "run",
+      "-m",
+      "m.gguf",
+      "--prompt-tokens",
+      "1, 2,3",
+      "--temperature",
+      "0",
+      "--seed",
+      "7",
+      "--threads",
+      "2",
+      "--json",
+    ]);
+    expect(cmd).toMatchObject({
+      promptTokens: [1, 2, 3],
+      temperature: 0,
+      seed: 7,
+      threads: 2,
+      json: true,
+    });
+  });
+
+  test("parses aria bench", () => {
+    expect(parseCommand(["bench", "--model", "m.gguf", "--pp", "64", "--tg", "0", "--json"]))
+      .toEqual({
+        verb: "bench",
+        model: "m.gguf",
+        pp: 64,
+        tg: 0,
+        reps: 5,
+        json: true,
+      });
+  });
+
+  test("answers help for no verb, help and --help", () => {
+    expect(parseCommand([])).toEqual({ verb: "help" });
+    expect(parseCommand(["help", "run"])).toEqual({ verb: "help", topic: "run" });
+    expect(parseCommand(["run", "--help"])).toEqual({ verb: "help", topic: "run" });
+  });
+
+  test("throws UsageError for bad input", () => {
+    const bad = [
+      ["frobnicate"],
+      ["run", "--prompt", "x"],
+      ["run", "--model", "m"],
+      ["run", "--model", "m", "--prompt", "x", "--max-tokens", "-1"],
+      ["run", "--model", "m", "--prompt", "x", "--temperature", "hot"],
+      ["run", "--model", "m", "--prompt-tokens", "1,x"],
+      ["run", "--model", "m", "--prompt", "x", "--bogus"],
+      ["bench", "--model", "m", "--reps", "0"],
+    ];
+    for (const argv of bad) expect(() => parseCommand(argv)).toThrow(UsageError);
+  });
+});

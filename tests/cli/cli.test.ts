@@ -1,0 +1,123 @@
+/**
+ * @module `aria run` and `aria bench` as a user runs them: a real process (`bun src/main.ts`),
+ * output format, reproducibility, exit codes and error messages.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { testModel } from "../helpers/models.ts";
+
+const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+let model = "";
+
+beforeAll(async () => {
+  model = await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0" });
+});
+
+function aria(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+describe("aria run", () => {
+  test("--json reports text, tokens and timings; greedy runs repeat exactly", () => {
+    const args = [
+      "run",
+      "--model",
+      model,
+      "--prompt",
+      "The capital of France is",
+      "--max-tokens",
+      "8",
+    ];
+    const first = aria(...args, "--temperature", "0", "--json");
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    const out = JSON.parse(first.stdout);
+    expect(out).toMatchObject({ completion_tokens: 8, finish_reason: "length" });
+    expect(out.tokens).toHaveLength(8);
+    expect(out.prompt_tokens).toBe(out.prompt_token_ids.length);
+    expect(out.prompt_token_ids[0]).toBe(128000); // BOS of the Llama-3 vocabulary
+    expect(out.prefill_ms).toBeGreaterThan(0);
+    expect(out.decode_ms).toBeGreaterThan(0);
+    expect(typeof out.text).toBe("string");
+    expect(JSON.parse(aria(...args, "--temperature", "0", "--json").stdout).tokens).toEqual(
+      out.tokens,
+    );
+  });
+
+  test("the same seed reproduces a sampled run; another seed changes it", () => {
+    const args = [
+      "run",
+      "--model",
+      model,
+      "--prompt-tokens",
+      "128000,791,6864",
+      "--max-tokens",
+      "12",
+      "--json",
+    ];
+    const a = JSON.parse(aria(...args, "--seed", "1", "--temperature", "1.5").stdout);
+    const b = JSON.parse(aria(...args, "--seed", "1", "--temperature", "1.5").stdout);
+    const c = JSON.parse(aria(...args, "--seed", "2", "--temperature", "1.5").stdout);
+    expect(b.tokens).toEqual(a.tokens);
+    expect(c.tokens).not.toEqual(a.tokens);
+  });
+
+  test("prints the text without --json", () => {
+    const r = aria(
+      "run",
+      "--model",
+      model,
+      "--prompt",
+      "Hi",
+      "--max-tokens",
+      "4",
+      "--temperature",
+      "0",
+    );
+    expect(r.code).toBe(0);
+    const json = aria(
+      "run",
+      "--model",
+      model,
+      "--prompt",
+      "Hi",
+      "--max-tokens",
+      "4",
+      "--temperature",
+      "0",
+      "--json",
+    );
+    expect(r.stdout).toBe(`${JSON.parse(json.stdout).text}\n`);
+  });
+
+  test("exits 2 with a usage message for bad arguments, 1 for a bad model file", () => {
+    const usage = aria("run", "--prompt", "x");
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("Missing --model");
+    const missing = aria("run", "--model", "/nonexistent.gguf", "--prompt", "x");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("Cannot open model file");
+    const notGguf = aria("run", "--model", MAIN, "--prompt", "x");
+    expect(notGguf.code).toBe(1);
+    expect(notGguf.stderr).toContain("GGUF");
+  });
+});
+
+describe("aria bench", () => {
+  test("--json reports pp_tps and tg_tps", () => {
+    const r = aria("bench", "--model", model, "--pp", "16", "--tg", "4", "--reps", "2", "--json");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.pp_tps).toBeGreaterThan(0);
+    expect(out.tg_tps).toBeGreaterThan(0);
+    expect(out.pp_runs_tps).toHaveLength(2);
+  });
+});
+
+test("aria --help lists the commands", () => {
+  const r = aria("--help");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("run");
+  expect(r.stdout).toContain("bench");
+});
