@@ -73,7 +73,9 @@ function maxAbsDiff(a: readonly Float32Array[], b: readonly Float32Array[]): num
 /** Largest |a - b| over all rows, relative to the largest |a|. */
 function maxRelDiff(a: readonly Float32Array[], b: readonly Float32Array[]): number {
   let scale = 0;
-  for (const row of a) for (const v of row) scale = Math.max(scale, Math.abs(v));
+  for (const row of a) {
+    for (let j = 0; j < row.length; j++) scale = Math.max(scale, Math.abs(row[j]!));
+  }
   return maxAbsDiff(a, b) / scale;
 }
 
