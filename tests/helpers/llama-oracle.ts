@@ -417,3 +417,80 @@ export function llamaBench(
     cpuBackend: raw.cpu_backend,
   };
 }
+
+/** Options of {@linkcode llamaChatTemplate}. */
+export interface LlamaChatTemplateOptions {
+  /** End with the assistant's turn header (llama.cpp's `add_ass`); default true. */
+  readonly addGenerationPrompt?: boolean;
+  /**
+   * A built-in template name ("llama3", "chatml", …) or a jinja text whose family llama.cpp
+   * detects; default: the model's `tokenizer.chat_template`.
+   */
+  readonly template?: string;
+}
+
+/** A chat message as the oracle takes it. */
+export interface LlamaChatMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+/**
+ * Conversations rendered by llama.cpp's `llama_chat_apply_template` (one model load): its
+ * hand-written versions of the templates it recognises (no jinja). It writes no BOS; the
+ * tokenizer adds it.
+ */
+export function llamaChatTemplateMany(
+  modelPath: string,
+  conversations: readonly (readonly LlamaChatMessage[])[],
+  options: Readonly<LlamaChatTemplateOptions> = {},
+): string[] {
+  if (conversations.length === 0) return [];
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  for (const messages of conversations) {
+    parts.push(enc.encode(`${messages.length}\n`));
+    for (const m of messages) {
+      const role = enc.encode(m.role);
+      const content = enc.encode(m.content);
+      parts.push(enc.encode(`${role.length} ${content.length}\n`), role, content);
+    }
+  }
+  const args = [
+    "chat",
+    modelPath,
+    "--add-generation-prompt",
+    options.addGenerationPrompt === false ? "0" : "1",
+  ];
+  if (options.template !== undefined) args.push("--template", options.template);
+  const out = runOracle(args, Buffer.concat(parts));
+  const texts: string[] = [];
+  const dec = new TextDecoder();
+  let pos = 0;
+  while (pos < out.length) {
+    const nl = out.indexOf(10, pos);
+    const n = Number(dec.decode(out.subarray(pos, nl)));
+    if (nl < 0 || !Number.isInteger(n) || nl + 1 + n > out.length) {
+      throw new Error("Cannot parse llama-oracle chat output: bad record header");
+    }
+    texts.push(dec.decode(out.subarray(nl + 1, nl + 1 + n)));
+    pos = nl + 1 + n;
+  }
+  if (texts.length !== conversations.length) {
+    throw new Error(
+      `Cannot parse llama-oracle chat output: ${texts.length} texts for ${conversations.length} conversations`,
+    );
+  }
+  return texts;
+}
+
+/** One conversation rendered by llama.cpp; see {@linkcode llamaChatTemplateMany}. */
+export function llamaChatTemplate(
+  modelPath: string,
+  messages: readonly LlamaChatMessage[],
+  options: Readonly<LlamaChatTemplateOptions> = {},
+): string {
+  const [text] = llamaChatTemplateMany(modelPath, [messages], options);
+  if (text === undefined) throw new Error("Cannot parse llama-oracle chat output: no text");
+  return text;
+}

@@ -23,6 +23,12 @@
  *              for every position (logits after consuming tokens 0..i).
  *   bench      --pp N --tg M [--threads T] [--reps R] [--kv f16|f32] [--flash-attn off|on|auto]
  *              stdout: one JSON object with the milliseconds of every timed run.
+ *   chat       [--add-generation-prompt 0|1] [--template NAME_OR_JINJA]
+ *              stdin: conversations, each "<message count>\n" followed by that many records
+ *              "<role byte length> <content byte length>\n<role bytes><content bytes>".
+ *              stdout: per conversation "<byte length>\n<bytes>", the text rendered by
+ *              llama_chat_apply_template (llama.cpp's built-in templates, detected from the
+ *              model's tokenizer.chat_template, or from --template).
  *
  * Everything runs on the CPU backend only; no GPU backend is shipped in the prebuilt package
  * and the model parameters ask for no offload. End-of-sequence tokens never stop decoding.
@@ -113,6 +119,8 @@ typedef struct {
   enum llama_flash_attn_type flash_attn;
   enum ggml_type kv_type;
   const char *backend_dir;
+  int add_generation_prompt;
+  const char *chat_template;
 } options;
 
 static long parse_long(const char *name, const char *value, long lo, long hi) {
@@ -151,6 +159,8 @@ static void parse_options(int argc, char **argv, int first, options *o) {
       else usage_error("option --flash-attn: expected \"on\", \"off\" or \"auto\", got \"%s\"", v);
     }
     else if (strcmp(k, "--backend-dir") == 0) o->backend_dir = v;
+    else if (strcmp(k, "--add-generation-prompt") == 0) o->add_generation_prompt = (int)parse_long(k, v, 0, 1);
+    else if (strcmp(k, "--template") == 0) o->chat_template = v;
     else if (strcmp(k, "--kv") == 0) {
       if (strcmp(v, "f16") == 0) o->kv_type = GGML_TYPE_F16;
       else if (strcmp(v, "f32") == 0) o->kv_type = GGML_TYPE_F32;
@@ -584,9 +594,85 @@ static int cmd_bench(const char *path, const options *o) {
   return 0;
 }
 
+/* Reads one "<a> <b>\n" record header; returns 0 at end of input. */
+static int read_pair_header(unsigned long long *a, unsigned long long *b) {
+  char line[64];
+  if (fgets(line, sizeof line, stdin) == NULL) return 0;
+  char *end = NULL;
+  errno = 0;
+  *a = strtoull(line, &end, 10);
+  if (errno != 0 || end == line || *end != ' ') die("bad message header on stdin: expected \"<n> <m>\\n\"");
+  char *second = end + 1;
+  *b = strtoull(second, &end, 10);
+  if (errno != 0 || end == second || *end != '\n') die("bad message header on stdin: expected \"<n> <m>\\n\"");
+  if (*a > (1ull << 30) || *b > (1ull << 30)) die("message too long on stdin");
+  return 1;
+}
+
+static char *read_exact(unsigned long long n) {
+  char *s = malloc((size_t)n + 1);
+  if (s == NULL) die("out of memory");
+  if (n > 0 && fread(s, 1, (size_t)n, stdin) != (size_t)n) die("short message on stdin");
+  s[n] = '\0';
+  return s;
+}
+
+/* Renders one conversation; returns the length, the text in *buf (grown as needed). */
+static int32_t render_chat(const char *tmpl, const struct llama_chat_message *msgs, size_t n_msg, int add_ass,
+                           char **buf, int32_t *cap) {
+  int32_t n = llama_chat_apply_template(tmpl, msgs, n_msg, add_ass != 0, *buf, *cap);
+  if (n > *cap) {
+    *cap = n;
+    *buf = realloc(*buf, (size_t)*cap);
+    if (*buf == NULL) die("out of memory");
+    n = llama_chat_apply_template(tmpl, msgs, n_msg, add_ass != 0, *buf, *cap);
+  }
+  if (n < 0) die("llama_chat_apply_template does not support this template (status %d)", n);
+  return n;
+}
+
+static int cmd_chat(const char *path, const options *o) {
+  load_backends(o);
+  struct llama_model *model = load_model(path, 1);
+  const char *tmpl = o->chat_template != NULL ? o->chat_template : llama_model_chat_template(model, NULL);
+  if (tmpl == NULL) die("model \"%s\" has no chat template (pass --template)", path);
+  int32_t cap = 4096;
+  char *buf = malloc((size_t)cap);
+  if (buf == NULL) die("out of memory");
+  char line[64];
+  while (fgets(line, sizeof line, stdin) != NULL) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n_msg = strtoull(line, &end, 10);
+    if (errno != 0 || end == line || *end != '\n' || n_msg > (1u << 20)) {
+      die("bad conversation header on stdin: expected \"<message count>\\n\"");
+    }
+    struct llama_chat_message *msgs = calloc((size_t)n_msg + 1, sizeof *msgs);
+    if (msgs == NULL) die("out of memory");
+    for (size_t i = 0; i < n_msg; i++) {
+      unsigned long long role_len, content_len;
+      if (!read_pair_header(&role_len, &content_len)) die("missing message %zu on stdin", i);
+      msgs[i].role = read_exact(role_len);
+      msgs[i].content = read_exact(content_len);
+    }
+    int32_t n = render_chat(tmpl, msgs, (size_t)n_msg, o->add_generation_prompt, &buf, &cap);
+    printf("%d\n", n);
+    write_all(buf, (size_t)n);
+    for (size_t i = 0; i < n_msg; i++) {
+      free((void *)msgs[i].role);
+      free((void *)msgs[i].content);
+    }
+    free(msgs);
+  }
+  if (fflush(stdout) != 0) die("cannot write to stdout: %s", strerror(errno));
+  free(buf);
+  llama_model_free(model);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
-    usage_error("llama-oracle <info|tokenize|greedy|logits|bench> <model.gguf> [--option value]...");
+    usage_error("llama-oracle <info|tokenize|greedy|logits|bench|chat> <model.gguf> [--option value]...");
   }
   options o = {
       .add_special = 1,
@@ -601,6 +687,8 @@ int main(int argc, char **argv) {
       .flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED,
       .kv_type = GGML_TYPE_F16,
       .backend_dir = NULL,
+      .add_generation_prompt = 1,
+      .chat_template = NULL,
   };
   const char *cmd = argv[1];
   const char *model = argv[2];
@@ -610,6 +698,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "greedy") == 0) return cmd_greedy(model, &o);
   if (strcmp(cmd, "logits") == 0) return cmd_logits(model, &o);
   if (strcmp(cmd, "bench") == 0) return cmd_bench(model, &o);
+  if (strcmp(cmd, "chat") == 0) return cmd_chat(model, &o);
   usage_error("unknown command \"%s\"", cmd);
   return 2;
 }

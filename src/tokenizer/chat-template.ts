@@ -1,0 +1,431 @@
+/**
+ * @module Chat templates: messages -> prompt text -> token ids. Pure: no I/O, no clock (pass
+ * `now` for templates that print today's date).
+ *
+ * Which template a model gets ({@link chooseChatTemplate}; docs/chat-templates.md):
+ * - the file's `tokenizer.chat_template`, rendered with @huggingface/jinja, when it has one
+ *   that is not the converter placeholder. bitnet.cpp's converter writes the same placeholder
+ *   ("Human: … BITNETAssistant: " + EOS, formats.md §6) into every "bitnet*" file; it is not
+ *   what any BitNet model was trained on, so it is ignored;
+ * - otherwise a built-in template ({@link BUILTIN_CHAT_TEMPLATES}):
+ *   - `bitnet-b1.58`: a BitNet architecture with the Llama-3 vocabulary (2B-4T): the format
+ *     of the model's Hugging Face tokenizer_config — BOS, then "System: …<|eot_id|>",
+ *     "User: …<|eot_id|>", "Assistant: …<|eot_id|>", generation prompt "Assistant: ";
+ *   - `llama3`: any other Llama-3 vocabulary (`<|start_header_id|>` present): Llama-3 instruct;
+ *   - `plain`: everything else, e.g. 1bitLLM's SentencePiece base models, which were never
+ *     chat-tuned: "system\n\nUser: …\nAssistant: …\n", generation prompt "Assistant:" (no
+ *     trailing space, so a SentencePiece model continues with its own "▁word" tokens).
+ *   Falcon3 1.58-bit files (`llama` arch) carry their own template.
+ *
+ * Special tokens: {@link encodeChat} tokenizes the template's own text with special-token
+ * parsing on ("<|eot_id|>" written by the template is one token) and message contents with it
+ * off, so a user who types "<|eot_id|>" gets the characters, not the token. The contents'
+ * places in the prompt come from a second render with a placeholder per message
+ * (./_chat-spans.ts).
+ */
+import { Environment, Interpreter, Template } from "@huggingface/jinja";
+import { type GgufFile, kvString, kvStrings } from "../model/gguf-reader.ts";
+import { AriaError } from "../shared/errors.ts";
+import { findContentSpans, hasParsedSpecial, tokenizeWithSpans } from "./_chat-spans.ts";
+import type { Tokenizer } from "./index.ts";
+
+/** One chat message. `role` is usually "system", "user" or "assistant". */
+export interface ChatMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** Names of the built-in templates. */
+export type BuiltinChatTemplate = "bitnet-b1.58" | "llama3" | "plain";
+
+/** Why a chat template failed. */
+export type ChatTemplateFailure = "parse" | "render" | "raise" | "content";
+
+/** A template that cannot be parsed or rendered, or one that raised an exception. */
+export class ChatTemplateError extends AriaError {
+  /** What went wrong: bad syntax, a runtime error, `raise_exception(...)`, unsafe content. */
+  readonly reason: ChatTemplateFailure;
+
+  /**
+   * @param reason what went wrong.
+   * @param message human-readable message.
+   * @param options standard error options; `cause` is the jinja error.
+   */
+  constructor(reason: ChatTemplateFailure, message: string, options?: ErrorOptions) {
+    super("CHAT_TEMPLATE", message, options);
+    this.reason = reason;
+  }
+}
+
+/**
+ * The built-in templates (jinja), used when a file has no usable `tokenizer.chat_template`.
+ * `bitnet-b1.58` renders roles other than system/user/assistant as "Role: " (capitalised);
+ * `llama3` and `plain` write any role.
+ */
+export const BUILTIN_CHAT_TEMPLATES: Readonly<Record<BuiltinChatTemplate, string>> = {
+  "bitnet-b1.58": "{% for message in messages %}" +
+    "{% if loop.first %}{{ bos_token }}{% endif %}" +
+    "{{ message['role'] | capitalize }}{{ ': ' + message['content'] + '<|eot_id|>' }}" +
+    "{% endfor %}" +
+    "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}",
+  llama3: "{% for message in messages %}" +
+    "{% if loop.first %}{{ bos_token }}{% endif %}" +
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}" +
+    "{{ message['content'] | trim }}{{ '<|eot_id|>' }}" +
+    "{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}" +
+    "{% endif %}",
+  plain: "{{ bos_token }}{% for message in messages %}" +
+    "{% if message['role'] == 'system' %}{{ message['content'] + '\\n\\n' }}" +
+    "{% else %}{{ message['role'] | capitalize }}{{ ': ' + message['content'] + '\\n' }}" +
+    "{% endif %}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}",
+};
+
+/** Options of {@link renderChat}. */
+export interface RenderChatOptions {
+  /** The file's `tokenizer.chat_template`; absent or the bitnet placeholder = built-in. */
+  readonly template?: string | undefined;
+  /** Text of the BOS token (`bos_token`), e.g. "<|begin_of_text|>". */
+  readonly bosToken: string;
+  /** Text of the EOS token (`eos_token`). */
+  readonly eosToken: string;
+  /** End with the assistant's turn header (default true). */
+  readonly addGenerationPrompt?: boolean | undefined;
+  /** Built-in template used when `template` is not usable (default "plain"). */
+  readonly family?: BuiltinChatTemplate | undefined;
+  /** Time for `strftime_now(...)`; without it the function is undefined (templates fall back). */
+  readonly now?: Date | undefined;
+}
+
+/** Defaults of {@link renderChat}. */
+export const DEFAULT_RENDER_CHAT_OPTIONS = {
+  addGenerationPrompt: true,
+  family: "plain",
+} as const satisfies Partial<RenderChatOptions>;
+
+/**
+ * Whether a template is the placeholder bitnet.cpp's converter writes ("BITNETAssistant: ").
+ *
+ * @param template a `tokenizer.chat_template` value
+ * @returns true for the placeholder
+ */
+export function isPlaceholderChatTemplate(template: string): boolean {
+  return template.includes("BITNETAssistant: ");
+}
+
+/**
+ * Renders messages to prompt text with a jinja chat template.
+ *
+ * @param messages the conversation
+ * @param options the template (or the family for a built-in one), BOS/EOS texts, flags
+ * @returns the prompt text, special tokens written as text
+ * @throws {TypeError} if a message is not `{role: string, content: string}`
+ * @throws {ChatTemplateError} if the template cannot be parsed or rendered, or raises
+ * @example
+ * ```ts
+ * renderChat([{ role: "user", content: "Hi" }], {
+ *   bosToken: "<|begin_of_text|>", eosToken: "<|end_of_text|>", family: "bitnet-b1.58",
+ * }); // "<|begin_of_text|>User: Hi<|eot_id|>Assistant: "
+ * ```
+ */
+export function renderChat(
+  messages: readonly ChatMessage[],
+  options: Readonly<RenderChatOptions>,
+): string {
+  assertMessages(messages);
+  const source = options.template !== undefined && !isPlaceholderChatTemplate(options.template)
+    ? options.template
+    : BUILTIN_CHAT_TEMPLATES[options.family ?? DEFAULT_RENDER_CHAT_OPTIONS.family];
+  return renderWith(compile(source), messages, options);
+}
+
+/** What {@link chooseChatTemplate} needs to know about a model. */
+export interface ChatModelInfo {
+  /** `general.architecture`. */
+  readonly arch: string;
+  /** `tokenizer.chat_template`, if any. */
+  readonly chatTemplate?: string | undefined;
+  /** `tokenizer.ggml.model` ("gpt2", "llama", …). */
+  readonly tokenizerModel: string;
+  /** Whether the vocabulary has a token with this text. */
+  readonly hasToken: (text: string) => boolean;
+}
+
+/** The template a model gets, and where it comes from. */
+export interface ChatTemplateChoice {
+  /** "file" or "builtin:<name>", for reporting. */
+  readonly source: "file" | `builtin:${BuiltinChatTemplate}`;
+  /** The jinja source. */
+  readonly template: string;
+}
+
+/**
+ * Picks the chat template for a model (the rules are in the module comment).
+ *
+ * @param info the model's architecture, template and vocabulary
+ * @returns the template and its source
+ * @example
+ * ```ts
+ * chooseChatTemplate(chatModelInfoFromGguf(file)).source; // "builtin:bitnet-b1.58" for 2B-4T
+ * ```
+ */
+export function chooseChatTemplate(info: Readonly<ChatModelInfo>): ChatTemplateChoice {
+  const own = info.chatTemplate;
+  if (own !== undefined && own.trim() !== "" && !isPlaceholderChatTemplate(own)) {
+    return { source: "file", template: own };
+  }
+  const llama3Vocab = info.tokenizerModel === "gpt2" && info.hasToken("<|start_header_id|>") &&
+    info.hasToken("<|eot_id|>");
+  const bitnetArch = info.arch.startsWith("bitnet");
+  const name: BuiltinChatTemplate = llama3Vocab
+    ? (bitnetArch ? "bitnet-b1.58" : "llama3")
+    : "plain";
+  return { source: `builtin:${name}`, template: BUILTIN_CHAT_TEMPLATES[name] };
+}
+
+/**
+ * Reads what {@link chooseChatTemplate} needs from a parsed GGUF file.
+ *
+ * @param file the parsed file
+ * @returns the model info
+ * @throws {GgufFormatError} if a key has the wrong type
+ */
+export function chatModelInfoFromGguf(file: GgufFile): ChatModelInfo {
+  const tokens = kvStrings(file, "tokenizer.ggml.tokens") ?? [];
+  return {
+    arch: kvString(file, "general.architecture") ?? "",
+    chatTemplate: kvString(file, "tokenizer.chat_template"),
+    tokenizerModel: kvString(file, "tokenizer.ggml.model") ?? "",
+    hasToken: (text) => tokens.includes(text),
+  };
+}
+
+/** Options of {@link encodeChat}. */
+export interface EncodeChatOptions {
+  /** The template, from {@link chooseChatTemplate}. */
+  readonly template: ChatTemplateChoice;
+  /** End with the assistant's turn header (default true). */
+  readonly addGenerationPrompt?: boolean | undefined;
+  /** Time for `strftime_now(...)`. */
+  readonly now?: Date | undefined;
+}
+
+/** Result of {@link encodeChat}. */
+export interface EncodedChat {
+  /** Token ids, starting with exactly one BOS when the template or the vocabulary wants one. */
+  ids: number[];
+  /** The rendered prompt text. */
+  prompt: string;
+  /** Where the template came from ("file", "builtin:llama3", …). */
+  templateSource: ChatTemplateChoice["source"];
+}
+
+/**
+ * Renders a conversation and tokenizes it: the template's text with special-token parsing,
+ * the message contents without (they cannot inject "<|eot_id|>"). BOS is added when the
+ * vocabulary asks for it and the template did not write one; EOS never.
+ *
+ * @param tokenizer the model's tokenizer
+ * @param messages the conversation
+ * @param options the template choice and flags
+ * @returns ids, prompt text and template source
+ * @throws {TypeError} if a message is not `{role: string, content: string}`
+ * @throws {ChatTemplateError} if the template fails, or if it rewrites message contents (so
+ *   they cannot be located) and a content holds special-token text
+ * @example
+ * ```ts
+ * const template = chooseChatTemplate(chatModelInfoFromGguf(file));
+ * encodeChat(tokenizer, [{ role: "user", content: "Hi" }], { template }).ids;
+ * ```
+ */
+export function encodeChat(
+  tokenizer: Tokenizer,
+  messages: readonly ChatMessage[],
+  options: Readonly<EncodeChatOptions>,
+): EncodedChat {
+  assertMessages(messages);
+  const vocab = tokenizer.vocab;
+  const token = (id: number | undefined): string => id === undefined ? "" : vocab.tokens[id]!;
+  const renderOptions: RenderChatOptions = {
+    bosToken: token(vocab.bosId),
+    eosToken: token(vocab.eosId),
+    addGenerationPrompt: options.addGenerationPrompt,
+    now: options.now,
+  };
+  const template = compile(options.template.template);
+  const prompt = renderWith(template, messages, renderOptions);
+  const spans = findContentSpans(prompt, messages, options.template.template, (masked) => {
+    try {
+      return renderWith(template, masked, renderOptions);
+    } catch {
+      // converted: a template that cannot render placeholders just has no spans (fallback below)
+      return undefined;
+    }
+  });
+  if (spans === undefined && messages.some((m) => hasParsedSpecial(vocab, m.content))) {
+    throw new ChatTemplateError(
+      "content",
+      "Cannot tokenize the chat: the template rewrites message contents and a message holds " +
+        "special-token text",
+    );
+  }
+  const ids = tokenizeWithSpans(tokenizer, prompt, spans ?? []);
+  if (vocab.addBos && vocab.bosId !== undefined && ids[0] !== vocab.bosId) {
+    ids.unshift(vocab.bosId);
+  }
+  return { ids, prompt, templateSource: options.template.source };
+}
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/** Python's strftime in the C locale, for the directives chat templates use (UTC). */
+function strftime(date: Date, format: string): string {
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  return format.replace(/%[YmdbBaAHMSyjp%]/g, (d) => {
+    switch (d) {
+      case "%Y":
+        return String(date.getUTCFullYear());
+      case "%y":
+        return pad(date.getUTCFullYear() % 100);
+      case "%m":
+        return pad(date.getUTCMonth() + 1);
+      case "%d":
+        return pad(date.getUTCDate());
+      case "%b":
+        return MONTHS[date.getUTCMonth()]!.slice(0, 3);
+      case "%B":
+        return MONTHS[date.getUTCMonth()]!;
+      case "%a":
+        return DAYS[date.getUTCDay()]!.slice(0, 3);
+      case "%A":
+        return DAYS[date.getUTCDay()]!;
+      case "%H":
+        return pad(date.getUTCHours());
+      case "%M":
+        return pad(date.getUTCMinutes());
+      case "%S":
+        return pad(date.getUTCSeconds());
+      case "%p":
+        return date.getUTCHours() < 12 ? "AM" : "PM";
+      case "%j": {
+        const start = Date.UTC(date.getUTCFullYear(), 0, 1);
+        return String(Math.floor((date.getTime() - start) / 86_400_000) + 1).padStart(3, "0");
+      }
+      default:
+        return "%";
+    }
+  });
+}
+
+/** Parsed templates by source; chat templates are few per process, so keep the last few. */
+const COMPILED = new Map<string, Template>();
+const COMPILED_MAX = 8;
+
+function compile(source: string): Template {
+  const known = COMPILED.get(source);
+  if (known !== undefined) return known;
+  let template: Template;
+  try {
+    template = new Template(source);
+  } catch (err: unknown) {
+    // converted: jinja syntax errors become ChatTemplateError
+    throw new ChatTemplateError("parse", `Cannot parse chat template: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+  if (COMPILED.size >= COMPILED_MAX) COMPILED.delete(COMPILED.keys().next().value!);
+  COMPILED.set(source, template);
+  return template;
+}
+
+function renderWith(
+  template: Template,
+  messages: readonly ChatMessage[],
+  options: Readonly<RenderChatOptions>,
+): string {
+  const now = options.now;
+  const variables: Record<string, unknown> = {
+    ...JINJA_GLOBALS,
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+    bos_token: options.bosToken,
+    eos_token: options.eosToken,
+    add_generation_prompt: options.addGenerationPrompt ??
+      DEFAULT_RENDER_CHAT_OPTIONS.addGenerationPrompt,
+    raise_exception: (message: unknown): never => {
+      throw new ChatTemplateError(
+        "raise",
+        `Cannot render chat template: it raised "${String(message)}"`,
+      );
+    },
+  };
+  // without a clock strftime_now stays undefined: templates test `is defined` and fall back
+  if (now !== undefined) variables["strftime_now"] = (f: unknown) => strftime(now, String(f));
+  // Template.render() would declare its own raise_exception and a clock-reading strftime_now,
+  // so the globals are set here and the parsed program is run directly.
+  const env = new Environment();
+  for (const [name, value] of Object.entries(variables)) env.set(name, value);
+  try {
+    return String(new Interpreter(env).run(template.parsed).value);
+  } catch (err: unknown) {
+    // converted: runtime errors become ChatTemplateError (ours pass through)
+    if (err instanceof ChatTemplateError) throw err;
+    throw new ChatTemplateError("render", `Cannot render chat template: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The globals @huggingface/jinja's Template.render() sets, minus the two replaced above. */
+const JINJA_GLOBALS: Readonly<Record<string, unknown>> = {
+  true: true,
+  false: false,
+  none: null,
+  True: true,
+  False: false,
+  None: null,
+  range: pythonRange,
+};
+
+/** Python's range(stop) / range(start, stop[, step]). */
+function pythonRange(...args: unknown[]): number[] {
+  const n = args.map(Number);
+  const [start, stop, step] = n.length === 1 ? [0, n[0]!, 1] : [n[0]!, n[1]!, n[2] ?? 1];
+  if (!Number.isInteger(start) || !Number.isInteger(stop) || !Number.isInteger(step) || !step) {
+    throw new TypeError(`Cannot call range: bad arguments ${JSON.stringify(args)}`);
+  }
+  const out: number[] = [];
+  for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
+  return out;
+}
+
+function assertMessages(messages: readonly ChatMessage[]): void {
+  if (!Array.isArray(messages)) throw new TypeError("Cannot render chat: messages is not an array");
+  messages.forEach((m: unknown, i) => {
+    const ok = typeof m === "object" && m !== null && "role" in m && "content" in m &&
+      typeof m.role === "string" && typeof m.content === "string";
+    if (!ok) {
+      throw new TypeError(
+        `Cannot render chat: message ${i} is not {role: string, content: string}`,
+      );
+    }
+  });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
