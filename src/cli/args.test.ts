@@ -13,7 +13,47 @@ describe("parseCommand()", () => {
       topP: 0.95,
       minP: 0.05,
       seed: 0,
+      stop: [],
+      repeatPenalty: 1,
+      repeatLastN: 64,
+      frequencyPenalty: 0,
+      presencePenalty: 0,
+      logitBias: new Map(),
       json: false,
+    });
+  });
+
+  test("parseCommand() collects repeated --stop and --logit-bias, penalties and --logprobs", () => {
+    const cmd = parseCommand([
+      "run",
+      "-m",
+      "m.gguf",
+      "-p",
+      "Hi",
+      "--stop",
+      "\n\n",
+      "--stop",
+      "User:",
+      "--repeat-penalty",
+      "1.1",
+      "--repeat-last-n=-1",
+      "--frequency-penalty",
+      "0.5",
+      "--presence-penalty=-0.25",
+      "--logit-bias=13=-100",
+      "--logit-bias",
+      "42=2.5",
+      "--logprobs",
+      "5",
+    ]);
+    expect(cmd).toMatchObject({
+      stop: ["\n\n", "User:"],
+      repeatPenalty: 1.1,
+      repeatLastN: -1,
+      frequencyPenalty: 0.5,
+      presencePenalty: -0.25,
+      logitBias: new Map([[13, -100], [42, 2.5]]),
+      logprobs: 5,
     });
   });
 
@@ -68,6 +108,14 @@ describe("parseCommand()", () => {
       ["run", "--model", "m", "--prompt", "x", "--temperature", "hot"],
       ["run", "--model", "m", "--prompt-tokens", "1,x"],
       ["run", "--model", "m", "--prompt", "x", "--bogus"],
+      ["run", "--model", "m", "--prompt", "x", "--repeat-penalty", "0"],
+      ["run", "--model", "m", "--prompt", "x", "--repeat-last-n=-2"],
+      ["run", "--model", "m", "--prompt", "x", "--frequency-penalty", "3"],
+      ["run", "--model", "m", "--prompt", "x", "--presence-penalty", "x"],
+      ["run", "--model", "m", "--prompt", "x", "--logit-bias", "13"],
+      ["run", "--model", "m", "--prompt", "x", "--logit-bias", "13=-101"],
+      ["run", "--model", "m", "--prompt", "x", "--logit-bias", "-1=5"],
+      ["run", "--model", "m", "--prompt", "x", "--logprobs", "21"],
       ["bench", "--model", "m", "--reps", "0"],
     ];
     for (const argv of bad) expect(() => parseCommand(argv)).toThrow(UsageError);

@@ -17,6 +17,18 @@ export interface RunCommand {
   topP: number;
   minP: number;
   seed: number;
+  /** Stop strings (generation ends before the first one that appears). */
+  stop: string[];
+  /** llama.cpp repetition penalty (1 = off) over the last `repeatLastN` tokens. */
+  repeatPenalty: number;
+  repeatLastN: number;
+  /** OpenAI frequency and presence penalties (0 = off). */
+  frequencyPenalty: number;
+  presencePenalty: number;
+  /** Token id -> bias added to its logit. */
+  logitBias: Map<number, number>;
+  /** Per-token logprobs with this many alternatives in --json (unset = none). */
+  logprobs?: number;
   threads?: number;
   ctx?: number;
   json: boolean;
@@ -86,10 +98,19 @@ Options:
   --top-p P             default 0.95 (1 = off)
   --min-p P             default 0.05 (0 = off)
   --seed S              sampling seed (default 0); same seed, same output
+  --stop STR            stop before this text (repeatable); the stop text is not printed
+  --repeat-penalty F    divide positive / multiply negative logits of recent tokens (default 1 = off)
+  --repeat-last-n N     tokens the repeat penalty looks back over (default 64; 0 = off, -1 = all)
+  --frequency-penalty F subtract F x (times generated so far), -2..2 (default 0)
+  --presence-penalty F  subtract F if generated before, -2..2 (default 0)
+  --logit-bias ID=BIAS  add BIAS (-100..100) to token ID's logit (repeatable; -100 bans it)
+  --logprobs N          with --json: each token's logprob and its N (0..20) likeliest alternatives
+                        (write negative values as --repeat-last-n=-1, --presence-penalty=-0.5)
   --threads N           worker threads (default: all cores)
   --ctx N               context size (default: min(model's, 2048))
   --kernels K           auto | ref | avx2 | avx512 (default auto)
-  --json                print one JSON object: text, tokens, prompt_tokens, prefill_ms, decode_ms, …
+  --json                print one JSON object: text, tokens, prompt_tokens, finish_reason,
+                        stop_reason, prefill_ms, decode_ms, …
 
 Example:
   aria run --model model.gguf --prompt "Once upon a time" --max-tokens 64 --temperature 0`,
@@ -141,10 +162,12 @@ function optionalInt(name: string, value: string | undefined, min: number): numb
   return value === undefined ? undefined : int(name, value, 0, min);
 }
 
+type Values = Record<string, string | boolean | string[] | undefined>;
+
 function parseVerb(
   args: string[],
   options: Parameters<typeof parseArgs>[0]["options"],
-): Record<string, string | boolean | undefined> {
+): Values {
   try {
     const { values } = parseArgs({
       args,
@@ -152,7 +175,7 @@ function parseVerb(
       strict: true,
       allowPositionals: false,
     });
-    return values as Record<string, string | boolean | undefined>;
+    return values as Values;
   } catch (err: unknown) {
     // converted: node:util's message names the bad option
     throw new UsageError(err instanceof Error ? err.message : String(err));
@@ -167,6 +190,28 @@ function parseTokenList(text: string): number[] {
   return ids;
 }
 
+function parseLogitBias(items: readonly string[]): Map<number, number> {
+  const bias = new Map<number, number>();
+  for (const item of items) {
+    const m = /^\s*(\d+)\s*[=:]\s*(\S+)\s*$/.exec(item);
+    const value = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(value) || value < -100 || value > 100) {
+      throw new UsageError(
+        `Invalid --logit-bias "${item}": expected ID=BIAS with BIAS in -100..100`,
+      );
+    }
+    bias.set(Number(m[1]), value);
+  }
+  return bias;
+}
+
+function parseRepeatPenalty(value: string | undefined): number {
+  const n = real("repeat-penalty", value, 1, 0, 100);
+  // 0 would divide by zero
+  if (n === 0) throw new UsageError(`Invalid --repeat-penalty "${value}": expected a number > 0`);
+  return n;
+}
+
 function parseRun(args: string[]): RunCommand | HelpCommand {
   const v = parseVerb(args, {
     model: { type: "string", short: "m" },
@@ -178,6 +223,13 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     "top-p": { type: "string" },
     "min-p": { type: "string" },
     seed: { type: "string" },
+    stop: { type: "string", multiple: true },
+    "repeat-penalty": { type: "string" },
+    "repeat-last-n": { type: "string" },
+    "frequency-penalty": { type: "string" },
+    "presence-penalty": { type: "string" },
+    "logit-bias": { type: "string", multiple: true },
+    logprobs: { type: "string" },
     threads: { type: "string", short: "t" },
     ctx: { type: "string", short: "c" },
     kernels: { type: "string" },
@@ -203,8 +255,31 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     topP: real("top-p", v["top-p"] as string | undefined, 0.95, 0, 1),
     minP: real("min-p", v["min-p"] as string | undefined, 0.05, 0, 1),
     seed: int("seed", v.seed as string | undefined, 0, 0),
+    stop: (v.stop as string[] | undefined) ?? [],
+    repeatPenalty: parseRepeatPenalty(v["repeat-penalty"] as string | undefined),
+    repeatLastN: int("repeat-last-n", v["repeat-last-n"] as string | undefined, 64, -1),
+    frequencyPenalty: real(
+      "frequency-penalty",
+      v["frequency-penalty"] as string | undefined,
+      0,
+      -2,
+      2,
+    ),
+    presencePenalty: real(
+      "presence-penalty",
+      v["presence-penalty"] as string | undefined,
+      0,
+      -2,
+      2,
+    ),
+    logitBias: parseLogitBias((v["logit-bias"] as string[] | undefined) ?? []),
     json: v.json === true,
   };
+  const logprobs = optionalInt("logprobs", v.logprobs as string | undefined, 0);
+  if (logprobs !== undefined) {
+    if (logprobs > 20) throw new UsageError(`Invalid --logprobs "${logprobs}": expected 0..20`);
+    cmd.logprobs = logprobs;
+  }
   if (prompt !== undefined) cmd.prompt = prompt;
   if (tokens !== undefined) cmd.promptTokens = tokens;
   const threads = optionalInt("threads", v.threads as string | undefined, 1);

@@ -1,15 +1,29 @@
 /**
- * @module `aria run`: tokenize the prompt with the model's own vocabulary, prefill it, then
- * sample token by token, printing text as soon as it forms complete UTF-8.
+ * @module `aria run`: tokenize the prompt with the model's own vocabulary, then drive the
+ * generation loop (src/generation) over the native engine, printing text as soon as it is safe
+ * to show (complete UTF-8, no stop string or start of one).
  */
-import { openModel, setKernels } from "../engine/index.ts";
+import { createGenerationEngine, openModel, setKernels } from "../engine/index.ts";
 import type { KernelSet } from "../engine/index.ts";
-import { createRng } from "../generation/rng.ts";
-import { sampleToken } from "../generation/sampler.ts";
+import {
+  createRng,
+  generate,
+  type GenerationResult,
+  type StopReason,
+  type TokenLogprobs,
+} from "../generation/index.ts";
 import { openGguf } from "../model/open.ts";
-import { createTokenizer } from "../tokenizer/index.ts";
+import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
 import type { RunCommand } from "./args.ts";
+
+/** One token's logprobs in the --json output (`token` is its text). */
+export interface RunLogprob {
+  id: number;
+  token: string;
+  logprob: number;
+  top_logprobs: Array<{ id: number; token: string; logprob: number }>;
+}
 
 /** The --json output of `aria run`. */
 export interface RunResult {
@@ -19,6 +33,11 @@ export interface RunResult {
   prompt_token_ids: number[];
   completion_tokens: number;
   finish_reason: "stop" | "length";
+  stop_reason: StopReason;
+  /** The stop string that ended the text, if one did. */
+  stop_string?: string;
+  /** With --logprobs. */
+  logprobs?: RunLogprob[];
   prefill_ms: number;
   decode_ms: number;
   prefill_tps: number;
@@ -32,6 +51,8 @@ export interface RunResult {
  * @param write receives text as it is generated (not called with --json).
  * @returns the result (printed as JSON with --json).
  * @throws {EngineError} for a bad model file or an engine failure.
+ * @throws {ContextOverflowError} when the prompt does not fit the context.
+ * @throws {RangeError} for an empty prompt.
  */
 export async function runGenerate(
   cmd: RunCommand,
@@ -48,56 +69,66 @@ export async function runGenerate(
   using ctx = model.createContext(
     cmd.threads ? { ...ctxOptions, nThreads: cmd.threads } : ctxOptions,
   );
-  if (prompt.length === 0) throw new RangeError("Cannot run: the prompt has no tokens");
-  if (prompt.length >= ctx.options.nCtx) {
-    throw new RangeError(
-      `Cannot run: the prompt has ${prompt.length} tokens, the context ${ctx.options.nCtx}`,
-    );
+  const gen = generate({ engine: createGenerationEngine(ctx), tokenizer }, prompt, {
+    maxTokens: cmd.maxTokens,
+    sampling: {
+      temperature: cmd.temperature,
+      topK: cmd.topK,
+      topP: cmd.topP,
+      minP: cmd.minP,
+      repeatPenalty: cmd.repeatPenalty,
+      repeatLastN: cmd.repeatLastN,
+      frequencyPenalty: cmd.frequencyPenalty,
+      presencePenalty: cmd.presencePenalty,
+      logitBias: cmd.logitBias,
+    },
+    rng: createRng(cmd.seed),
+    stop: cmd.stop,
+    ...(cmd.logprobs !== undefined && cmd.json ? { logprobs: cmd.logprobs } : {}),
+    clock: () => Bun.nanoseconds() / 1e6,
+  });
+  let step = await gen.next();
+  for (; !step.done; step = await gen.next()) {
+    if (!cmd.json && step.value.text.length > 0) write(step.value.text);
   }
-  const rng = createRng(cmd.seed);
-  const sampler = { temperature: cmd.temperature, topK: cmd.topK, topP: cmd.topP, minP: cmd.minP };
-  // generated text continues the prompt: keep the leading space of its first SentencePiece token
-  const stream = tokenizer.createStreamDecoder({ stripSpacePrefix: false });
+  const result = toRunResult(step.value, prompt, tokenizer);
+  if (cmd.json) write(`${JSON.stringify(result)}\n`);
+  else write(`${step.value.tail}\n`);
+  return result;
+}
 
-  let t0 = Bun.nanoseconds();
-  for (let i = 0; i < prompt.length; i += ctx.options.nBatch) {
-    ctx.decode(prompt.slice(i, i + ctx.options.nBatch));
-  }
-  const prefillMs = (Bun.nanoseconds() - t0) / 1e6;
-  t0 = Bun.nanoseconds();
-  const generated: number[] = [];
-  let text = "";
-  let finish: RunResult["finish_reason"] = "length";
-  while (generated.length < cmd.maxTokens && ctx.seqLength(0) < ctx.options.nCtx) {
-    const next = sampleToken(ctx.logits(0), sampler, rng);
-    if (tokenizer.isEog(next)) {
-      finish = "stop";
-      break;
-    }
-    generated.push(next);
-    const piece = stream.push(next);
-    text += piece;
-    if (!cmd.json && piece.length > 0) write(piece);
-    if (generated.length < cmd.maxTokens && ctx.seqLength(0) < ctx.options.nCtx) ctx.decode([next]);
-  }
-  const tail = stream.flush();
-  text += tail;
-  const decodeMs = (Bun.nanoseconds() - t0) / 1e6;
+function toRunResult(r: GenerationResult, prompt: number[], tokenizer: Tokenizer): RunResult {
+  const prefillMs = r.timings.promptMs;
+  const decodeMs = r.timings.decodeMs;
   const result: RunResult = {
-    text,
-    tokens: generated,
+    text: r.text,
+    tokens: r.tokens,
     prompt_tokens: prompt.length,
     prompt_token_ids: prompt,
-    completion_tokens: generated.length,
-    finish_reason: finish,
+    completion_tokens: r.usage.completionTokens,
+    finish_reason: r.finishReason,
+    stop_reason: r.stopReason,
     prefill_ms: round(prefillMs),
     decode_ms: round(decodeMs),
     prefill_tps: round(prompt.length / (prefillMs / 1000)),
-    decode_tps: round(generated.length / (decodeMs / 1000)),
+    decode_tps: round(r.tokens.length / (decodeMs / 1000)),
   };
-  if (cmd.json) write(`${JSON.stringify(result)}\n`);
-  else write(`${tail}\n`);
+  if (r.stopString !== undefined) result.stop_string = r.stopString;
+  if (r.logprobs) result.logprobs = r.logprobs.map((lp) => toRunLogprob(lp, tokenizer));
   return result;
+}
+
+function toRunLogprob(lp: TokenLogprobs, tokenizer: Tokenizer): RunLogprob {
+  return {
+    id: lp.token,
+    token: tokenizer.tokenPiece(lp.token),
+    logprob: lp.logprob,
+    top_logprobs: lp.topLogprobs.map((t) => ({
+      id: t.token,
+      token: tokenizer.tokenPiece(t.token),
+      logprob: t.logprob,
+    })),
+  };
 }
 
 function round(x: number): number {

@@ -11,3 +11,4 @@ export {
 } from "./engine.ts";
 export { EngineError } from "./status.ts";
 export type { ContextOptions, KernelSet, ModelInfo } from "./port.ts";
+export { createGenerationEngine, type GenerationEngineOptions } from "./generation-adapter.ts";

@@ -1,19 +1,50 @@
 /**
- * @module Token sampling over a logits vector: greedy, temperature, top-k, top-p, min-p.
- * Pure: randomness comes in as an `Rng`, and the logits are only read.
+ * @module The sampler used for generation: the pipeline documented in sampler-ref.ts (logit
+ * bias, repetition / frequency / presence penalties, greedy or temperature with top-k, min-p,
+ * top-p) plus per-token logprobs, made cheap enough to run once per token over a 128k
+ * vocabulary: no sort of the whole vocabulary (a heap selects top-k, a threshold pass finds the
+ * min-p survivors, only the survivors are sorted), scratch buffers reused across calls, and the
+ * logits copied only when a bias or penalty actually applies. Must pick the same token as
+ * `sampleTokenRef` for the same rng. Pure: randomness comes in as an `Rng`, and the logits (a
+ * zero-copy view of the engine's buffer) are only read.
+ *
+ * Logprobs are the log-softmax of the model's raw logits: before bias, penalties, temperature
+ * and truncation. They describe the model's distribution, as OpenAI's do (and llama.cpp's server
+ * by default), so they do not change with the sampling settings.
  */
 import type { Rng } from "./rng.ts";
+import { DEFAULT_SAMPLER_OPTIONS, type SamplerOptions } from "./sampler-ref.ts";
 
-/** Sampling settings (llama.cpp / OpenAI names in camelCase). */
-export interface SamplerOptions {
-  /** 0 = greedy (argmax). Default 0.8 when sampling is wanted; callers choose. */
-  temperature: number;
-  /** Keep the k most likely tokens (0 = off). */
-  topK?: number;
-  /** Keep the smallest set whose probability reaches p (1 = off). */
-  topP?: number;
-  /** Drop tokens whose probability is below minP × the top probability (0 = off). */
-  minP?: number;
+export { DEFAULT_SAMPLER_OPTIONS, type SamplerOptions } from "./sampler-ref.ts";
+
+/** Most top alternatives per token (OpenAI's `top_logprobs` limit). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/** A token and its log-probability. */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+}
+
+/** The log-probability of a chosen token and the most likely alternatives. */
+export interface TokenLogprobs extends TokenLogprob {
+  /** The `n` most likely tokens, most likely first (ties: lower id first). */
+  topLogprobs: TokenLogprob[];
+}
+
+/** A stateful sampler: remembers the context for the penalties and reuses its buffers. */
+export interface Sampler {
+  /**
+   * Picks the next token (does not record it: call `accept`).
+   *
+   * @param logits the model's scores for the next token (only read; may be a zero-copy view).
+   * @returns the chosen token id.
+   */
+  sample(logits: Float32Array): number;
+  /** Records a generated token (repetition window and frequency/presence counts). */
+  accept(token: number): void;
+  /** Records prompt tokens: they enter the repetition window but are not counted as generated. */
+  acceptPrompt(tokens: ArrayLike<number>): void;
 }
 
 /**
@@ -35,59 +66,346 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/** Reusable buffers for top-k selection. */
+interface Selection {
+  ids: Int32Array;
+  values: Float32Array;
+}
+
+function createSelection(capacity: number): Selection {
+  return { ids: new Int32Array(capacity), values: new Float32Array(capacity) };
+}
+
+function ensure(sel: Selection, capacity: number): Selection {
+  if (sel.ids.length >= capacity) return sel;
+  const grown = createSelection(Math.max(capacity, sel.ids.length * 2));
+  grown.ids.set(sel.ids);
+  grown.values.set(sel.values);
+  return grown;
+}
+
+// heap order: a ranks below b when its value is smaller, or equal with a larger id
+function below(sel: Selection, a: number, b: number): boolean {
+  const va = sel.values[a]!;
+  const vb = sel.values[b]!;
+  return va < vb || (va === vb && sel.ids[a]! > sel.ids[b]!);
+}
+
+function swap(sel: Selection, a: number, b: number): void {
+  const id = sel.ids[a]!;
+  sel.ids[a] = sel.ids[b]!;
+  sel.ids[b] = id;
+  const v = sel.values[a]!;
+  sel.values[a] = sel.values[b]!;
+  sel.values[b] = v;
+}
+
+function siftDown(sel: Selection, at: number, n: number): void {
+  for (;;) {
+    const l = 2 * at + 1;
+    if (l >= n) return;
+    const c = l + 1 < n && below(sel, l + 1, l) ? l + 1 : l;
+    if (!below(sel, c, at)) return;
+    swap(sel, c, at);
+    at = c;
+  }
+}
+
+// The hot loop of selectTopK, kept tiny so that it compiles like argmax. Equal values do not
+// count: their id is larger than every id already in the heap, so they rank below.
+function nextAbove(values: ArrayLike<number>, from: number, floor: number): number {
+  const n = values.length;
+  for (let i = from; i < n; i++) if (values[i]! > floor) return i;
+  return n;
+}
+
 /**
- * Picks the next token.
+ * Selects the k largest values with a min-heap (one pass, O(n log k)) and sorts them.
  *
- * @param logits the model's scores for the next token (not modified).
- * @param options temperature and truncation settings.
- * @param rng uniform [0, 1) source; only used when temperature > 0.
- * @returns the chosen token id.
+ * @param values the scores.
+ * @param k how many to keep (<= values.length).
+ * @param sel buffers of capacity >= k; receive the ids and values, largest first, ties by id.
  */
-export function sampleToken(
-  logits: ArrayLike<number>,
-  options: Readonly<SamplerOptions>,
-  rng: Rng,
-): number {
-  if (!(options.temperature > 0)) return argmax(logits);
-  const topK = options.topK && options.topK > 0
-    ? Math.min(options.topK, logits.length)
-    : logits.length;
-  // candidates sorted by logit, descending; a partial selection would be faster for small k
-  const ids = Array.from({ length: logits.length }, (_, i) => i);
-  ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
-  let n = topK;
-  const maxLogit = logits[ids[0]!]!;
-  const probs = new Float64Array(n);
+function selectTopK(values: ArrayLike<number>, k: number, sel: Selection): void {
+  const n = values.length;
+  let size = 0;
+  let i = 0;
+  for (; i < n && size < k; i++, size++) {
+    sel.ids[size] = i;
+    sel.values[size] = values[i]!;
+    for (let c = size; c > 0;) {
+      const p = (c - 1) >> 1;
+      if (!below(sel, c, p)) break;
+      swap(sel, c, p);
+      c = p;
+    }
+  }
+  for (
+    i = nextAbove(values, i, sel.values[0]!);
+    i < n;
+    i = nextAbove(values, i + 1, sel.values[0]!)
+  ) {
+    sel.ids[0] = i;
+    sel.values[0] = values[i]!;
+    siftDown(sel, 0, k);
+  }
+  // heap sort with a min-heap leaves the largest first
+  for (let end = size - 1; end > 0; end--) {
+    swap(sel, 0, end);
+    siftDown(sel, 0, end);
+  }
+}
+
+/**
+ * Log-probabilities of the raw logits: the chosen token's and the `n` best.
+ *
+ * @param logits the model's scores (only read).
+ * @param token the chosen token.
+ * @param n how many alternatives (0..MAX_TOP_LOGPROBS).
+ * @returns the logprobs; `exp` of the alternatives sums to at most 1.
+ * @throws {RangeError} if n is outside 0..MAX_TOP_LOGPROBS.
+ */
+export function tokenLogprobs(logits: Float32Array, token: number, n: number): TokenLogprobs {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_TOP_LOGPROBS) {
+    throw new RangeError(`Cannot report ${n} top logprobs: expected 0..${MAX_TOP_LOGPROBS}`);
+  }
+  const k = Math.min(n, logits.length);
+  const sel = createSelection(Math.max(k, 1));
+  selectTopK(logits, Math.max(k, 1), sel);
+  const max = sel.values[0]!;
   let sum = 0;
-  for (let i = 0; i < n; i++) {
-    probs[i] = Math.exp((logits[ids[i]!]! - maxLogit) / options.temperature);
-    sum += probs[i]!;
+  for (let i = 0; i < logits.length; i++) sum += expNeg(max - logits[i]!);
+  const logZ = max + Math.log(sum);
+  const topLogprobs: TokenLogprob[] = [];
+  for (let i = 0; i < k; i++) {
+    topLogprobs.push({ token: sel.ids[i]!, logprob: sel.values[i]! - logZ });
   }
-  for (let i = 0; i < n; i++) probs[i]! /= sum;
-  const minP = options.minP ?? 0;
-  if (minP > 0) {
-    const floor = probs[0]! * minP;
-    let keep = 1;
-    while (keep < n && probs[keep]! >= floor) keep++;
-    n = keep;
+  return { token, logprob: logits[token]! - logZ, topLogprobs };
+}
+
+/**
+ * Creates a sampler.
+ *
+ * @param options the settings (see `SamplerOptions`; unset knobs are off).
+ * @param rng uniform [0, 1) source, called once per sampled token when temperature > 0.
+ * @returns the sampler.
+ * @throws {RangeError} for settings outside their ranges.
+ * @example
+ * ```ts
+ * const sampler = createSampler({ temperature: 0.8, topK: 40, minP: 0.05 }, createRng(42));
+ * sampler.acceptPrompt(promptIds);
+ * const token = sampler.sample(logits);
+ * sampler.accept(token);
+ * ```
+ */
+export function createSampler(options: Readonly<SamplerOptions>, rng: Rng): Sampler {
+  const o = { ...DEFAULT_SAMPLER_OPTIONS, ...options };
+  assertOptions(o);
+  const window = new Window(o.repeatLastN);
+  const counts = new Map<number, number>();
+  const draw = createDraw(o, rng);
+  let scratch = new Float32Array(0);
+
+  const adjusted = (logits: Float32Array): Float32Array => {
+    const repeat = o.repeatPenalty !== 1 && window.size > 0;
+    const counted = (o.frequencyPenalty !== 0 || o.presencePenalty !== 0) && counts.size > 0;
+    if (o.logitBias.size === 0 && !repeat && !counted) return logits;
+    if (scratch.length !== logits.length) scratch = new Float32Array(logits.length);
+    scratch.set(logits);
+    for (const [id, bias] of o.logitBias) {
+      if (id >= 0 && id < scratch.length) scratch[id]! += bias;
+    }
+    if (repeat) {
+      for (const id of window.distinct()) {
+        const v = scratch[id]!;
+        scratch[id] = v > 0 ? v / o.repeatPenalty : v * o.repeatPenalty;
+      }
+    }
+    if (counted) {
+      for (const [id, count] of counts) {
+        scratch[id]! -= count * o.frequencyPenalty + o.presencePenalty;
+      }
+    }
+    return scratch;
+  };
+
+  return {
+    sample(logits: Float32Array): number {
+      const l = adjusted(logits);
+      return o.temperature > 0 ? draw(l) : argmax(l);
+    },
+    accept(token: number): void {
+      window.push(token);
+      counts.set(token, (counts.get(token) ?? 0) + 1);
+    },
+    acceptPrompt(tokens: ArrayLike<number>): void {
+      for (let i = 0; i < tokens.length; i++) window.push(tokens[i]!);
+    },
+  };
+}
+
+function assertOptions(o: Readonly<Required<SamplerOptions>>): void {
+  const bad = (name: string, value: number, range: string) =>
+    new RangeError(`Invalid sampler option ${name} ${value}: expected ${range}`);
+  if (!(o.temperature >= 0)) throw bad("temperature", o.temperature, ">= 0");
+  if (!Number.isInteger(o.topK) || o.topK < 0) throw bad("topK", o.topK, "an integer >= 0");
+  if (!(o.topP > 0 && o.topP <= 1)) throw bad("topP", o.topP, "0 < p <= 1");
+  if (!(o.minP >= 0 && o.minP <= 1)) throw bad("minP", o.minP, "0..1");
+  if (!(o.repeatPenalty > 0)) throw bad("repeatPenalty", o.repeatPenalty, "> 0");
+  if (!Number.isInteger(o.repeatLastN) || o.repeatLastN < -1) {
+    throw bad("repeatLastN", o.repeatLastN, "an integer >= -1");
   }
-  const topP = options.topP ?? 1;
-  if (topP < 1) {
-    let acc = 0;
+  if (!Number.isFinite(o.frequencyPenalty)) {
+    throw bad("frequencyPenalty", o.frequencyPenalty, "finite");
+  }
+  if (!Number.isFinite(o.presencePenalty)) {
+    throw bad("presencePenalty", o.presencePenalty, "finite");
+  }
+}
+
+/** The last N tokens of the context (N = -1: all of them), and their distinct ids. */
+class Window {
+  readonly #capacity: number;
+  #tokens: number[] = [];
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#tokens.length;
+  }
+
+  push(token: number): void {
+    if (this.#capacity === 0) return;
+    this.#tokens.push(token);
+    // trim in batches so that a push is amortised O(1)
+    if (this.#capacity > 0 && this.#tokens.length >= 2 * this.#capacity) {
+      this.#tokens = this.#tokens.slice(-this.#capacity);
+    }
+  }
+
+  distinct(): Set<number> {
+    const from = this.#capacity > 0 ? Math.max(0, this.#tokens.length - this.#capacity) : 0;
+    return new Set(this.#tokens.slice(from));
+  }
+}
+
+// exp(-x) for x >= 0 from a table of exp(-k/32) times a 4th-order Taylor series of the rest
+// (|f| <= 1/64, so the relative error is below 1e-11). About twice as fast as Math.exp in
+// JavaScriptCore, which matters in the passes over the whole vocabulary. 0 beyond x = 120:
+// e^-120 ~ 1e-52, invisible next to the best token's weight of 1.
+const EXP_STEPS = 32;
+const EXP_TABLE = Float64Array.from(
+  { length: 120 * EXP_STEPS + 1 },
+  (_, k) => Math.exp(-k / EXP_STEPS),
+);
+
+function expNeg(x: number): number {
+  if (!(x < 120)) return 0;
+  const k = (x * EXP_STEPS + 0.5) | 0;
+  const f = k / EXP_STEPS - x;
+  return EXP_TABLE[k]! * (1 + f * (1 + f * (0.5 + f * (1 / 6 + f / 24))));
+}
+
+// A weight is exp((l - lmax) / T) in float64. The min-p threshold pass works in logit space
+// with this margin so that float rounding never drops a token the weight test would keep.
+const MIN_P_MARGIN = 1e-3;
+// First candidate count tried for top-p alone; grown 4x until the nucleus fits.
+const TOP_P_FIRST_K = 64;
+
+/** Steps 5 of the pipeline (temperature > 0), with reusable buffers. */
+function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float32Array) => number {
+  let sel = createSelection(Math.max(o.topK, TOP_P_FIRST_K));
+  let weights = new Float64Array(0);
+  let whole = new Float64Array(0); // weights of the whole vocabulary (top-p alone, no truncation)
+  let nucleusCut = false; // set when `nucleus` already applied top-p
+  const t = o.temperature;
+
+  // candidates sel.ids[0..n) sorted, weights in `weights`; returns how many survive top-k/min-p
+  const candidates = (l: Float32Array): number => {
+    const v = l.length;
+    nucleusCut = false;
+    if (o.topK > 0 && o.topK < v) {
+      selectTopK(l, o.topK, sel);
+      return o.topK;
+    }
+    if (o.minP > 0) {
+      const max = l[argmax(l)]!;
+      const floor = max + t * Math.log(o.minP) - MIN_P_MARGIN;
+      let n = 0;
+      for (let i = 0; i < v; i++) {
+        if (l[i]! < floor) continue;
+        if (n === sel.ids.length) sel = ensure(sel, n + 1);
+        sel.ids[n++] = i;
+      }
+      sel.ids.subarray(0, n).sort((a, b) => l[b]! - l[a]! || a - b);
+      for (let i = 0; i < n; i++) sel.values[i] = l[sel.ids[i]!]!;
+      return n;
+    }
+    return nucleus(l);
+  };
+
+  // top-p alone (or nothing): the shortest best-first prefix holding topP of the whole mass
+  const nucleus = (l: Float32Array): number => {
+    const v = l.length;
+    const max = l[argmax(l)]!;
+    if (whole.length !== v) whole = new Float64Array(v);
+    const invT = 1 / t;
+    let total = 0;
+    for (let i = 0; i < v; i++) total += whole[i] = expNeg((max - l[i]!) * invT);
+    if (o.topP >= 1) return -total; // no truncation: drawn in index order below
+    nucleusCut = true;
+    for (let k = Math.min(TOP_P_FIRST_K, v);; k = Math.min(4 * k, v)) {
+      sel = ensure(sel, k);
+      selectTopK(l, k, sel);
+      let acc = 0;
+      for (let i = 0; i < k; i++) {
+        acc += Math.exp((sel.values[i]! - max) / t);
+        if (acc >= o.topP * total) return i + 1;
+      }
+      if (k === v) return v;
+    }
+  };
+
+  const fullDraw = (l: Float32Array, total: number): number => {
+    let r = rng() * total;
+    for (let i = 0; i < l.length; i++) {
+      r -= whole[i]!;
+      if (r < 0) return i;
+    }
+    return argmax(l);
+  };
+
+  return (l: Float32Array): number => {
+    let n = candidates(l);
+    if (n < 0) return fullDraw(l, -n);
+    if (weights.length < n) weights = new Float64Array(Math.max(n, 2 * weights.length));
+    const top = sel.values[0]!;
     let keep = 0;
-    while (keep < n) {
-      acc += probs[keep]!;
-      keep++;
-      if (acc >= topP) break;
+    let total = 0;
+    for (; keep < n; keep++) {
+      const w = Math.exp((sel.values[keep]! - top) / t);
+      if (keep > 0 && w < o.minP) break;
+      weights[keep] = w;
+      total += w;
     }
     n = keep;
-  }
-  let total = 0;
-  for (let i = 0; i < n; i++) total += probs[i]!;
-  let r = rng() * total;
-  for (let i = 0; i < n; i++) {
-    r -= probs[i]!;
-    if (r < 0) return ids[i]!;
-  }
-  return ids[n - 1]!;
+    if (o.topP < 1 && !nucleusCut) {
+      let acc = 0;
+      for (keep = 0; keep < n;) {
+        acc += weights[keep++]!;
+        if (acc >= o.topP * total) break;
+      }
+      n = keep;
+      total = 0;
+      for (let i = 0; i < n; i++) total += weights[i]!;
+    }
+    let r = rng() * total;
+    for (let i = 0; i < n; i++) {
+      r -= weights[i]!;
+      if (r < 0) return sel.ids[i]!;
+    }
+    return sel.ids[n - 1]!;
+  };
 }

@@ -1,0 +1,38 @@
+/**
+ * @module The generation folder's public surface: the generation loop, its ports, the sampler,
+ * stop strings and the seeded rng. Pure.
+ */
+export {
+  ContextOverflowError,
+  generate,
+  type GenerateOptions,
+  type GenerationChunk,
+  type GenerationPorts,
+  type GenerationResult,
+} from "./generate.ts";
+export type {
+  ClockMs,
+  GenerationEngine,
+  GenerationStreamDecoder,
+  GenerationTokenizer,
+} from "./port.ts";
+export { createRng, type Rng } from "./rng.ts";
+export {
+  argmax,
+  createSampler,
+  DEFAULT_SAMPLER_OPTIONS,
+  MAX_TOP_LOGPROBS,
+  type Sampler,
+  type SamplerOptions,
+  type TokenLogprob,
+  type TokenLogprobs,
+  tokenLogprobs,
+} from "./sampler.ts";
+export {
+  createStopMatcher,
+  type FinishReason,
+  type StopMatcher,
+  type StopReason,
+  type StopScan,
+  toFinishReason,
+} from "./stop.ts";
