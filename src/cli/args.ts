@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
+import type { ChatMessage } from "../tokenizer/chat-template.ts";
 
 /** `aria run`: generate a continuation. */
 export interface RunCommand {
@@ -11,6 +12,8 @@ export interface RunCommand {
   model: string;
   prompt?: string;
   promptTokens?: number[];
+  /** A conversation (--chat, --system, --messages) rendered through the chat template. */
+  messages?: ChatMessage[];
   maxTokens: number;
   temperature: number;
   topK: number;
@@ -47,6 +50,20 @@ export interface BenchCommand {
   kernels?: string;
 }
 
+/** `aria tokenize`: token ids of a text or a conversation. */
+export interface TokenizeCommand {
+  verb: "tokenize";
+  model: string;
+  text?: string;
+  /** A conversation (--chat, --system, --messages) rendered through the chat template. */
+  messages?: ChatMessage[];
+  /** Add BOS (--no-bos turns it off). */
+  bos: boolean;
+  /** Parse special-token text such as "<|eot_id|>" (--special). */
+  special: boolean;
+  json: boolean;
+}
+
 /** `aria help [verb]` or `--help`. */
 export interface HelpCommand {
   verb: "help";
@@ -59,7 +76,7 @@ export interface VersionCommand {
 }
 
 /** Every command the CLI understands. */
-export type Command = RunCommand | BenchCommand | HelpCommand | VersionCommand;
+export type Command = RunCommand | BenchCommand | TokenizeCommand | HelpCommand | VersionCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -78,13 +95,17 @@ Usage: aria <command> [options]
 Commands:
   run       generate text from a prompt with a GGUF model
   bench     measure prefill and decode speed (llama-bench style)
+  tokenize  print the token ids of a text or a chat (llama-tokenize style)
   version   print the version
   help      show help for a command (aria help run)
 
 Examples:
   aria run --model model.gguf --prompt "The capital of France is"
-  aria bench --model model.gguf --threads 2 --json`,
-  run: `Usage: aria run --model PATH (--prompt TEXT | --prompt-tokens IDS) [options]
+  aria run --model model.gguf --chat --system "Be brief." --prompt "Why is the sky blue?"
+  aria bench --model model.gguf --threads 2 --json
+  aria tokenize --model model.gguf --text "Hello world"`,
+  run:
+    `Usage: aria run --model PATH (--prompt TEXT | --prompt-tokens IDS | --messages JSON) [options]
 
 Generates a continuation of the prompt and prints it as it is produced.
 
@@ -92,6 +113,10 @@ Options:
   --model PATH          GGUF model file (bitnet, bitnet-b1.58, llama; TQ1_0, TQ2_0, I2_S)
   --prompt TEXT         prompt text (tokenized with the model's own vocabulary)
   --prompt-tokens IDS   prompt as comma-separated token ids instead of text
+  --chat                the prompt is a user message, rendered through the model's chat template
+  --system TEXT         system message (implies --chat)
+  --messages JSON       conversation as a JSON array of {"role", "content"} (implies --chat;
+                        --prompt, if given, is appended as the last user message)
   --max-tokens N        most tokens to generate (default 128)
   --temperature T       0 = greedy (default 0.8)
   --top-k K             default 40 (0 = off)
@@ -130,6 +155,24 @@ Options:
 
 Example:
   aria bench --model model.gguf --threads 2 --pp 128 --tg 64`,
+  tokenize: `Usage: aria tokenize --model PATH (--text TEXT | --messages JSON) [options]
+
+Prints the token ids of a text as the model's tokenizer gives them, one "id -> 'piece'" line per
+token (like llama-tokenize). Reads only the model's metadata.
+
+Options:
+  --model PATH      GGUF model file
+  --text TEXT       text to tokenize
+  --no-bos          do not add BOS at the start
+  --special         turn special-token text such as <|eot_id|> into special tokens
+  --chat            the text is a user message, rendered through the model's chat template
+  --system TEXT     system message (implies --chat)
+  --messages JSON   conversation as a JSON array of {"role", "content"} (implies --chat)
+  --json            print {"tokens": [...], "pieces": [...]}, with a chat also "prompt" and
+                    "template" (the template's source: "file" or "builtin:<name>")
+
+Example:
+  aria tokenize --model model.gguf --text "Hello world" --json`,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
 };
@@ -217,6 +260,7 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     model: { type: "string", short: "m" },
     prompt: { type: "string", short: "p" },
     "prompt-tokens": { type: "string" },
+    ...CHAT_OPTIONS,
     "max-tokens": { type: "string", short: "n" },
     temperature: { type: "string" },
     "top-k": { type: "string" },
@@ -243,7 +287,11 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
   const tokens = typeof v["prompt-tokens"] === "string"
     ? parseTokenList(v["prompt-tokens"])
     : undefined;
-  if (prompt === undefined && tokens === undefined) {
+  const messages = parseChat(v, prompt);
+  if (messages !== undefined && tokens !== undefined) {
+    throw new UsageError("Cannot combine --prompt-tokens with --chat, --system or --messages");
+  }
+  if (prompt === undefined && tokens === undefined && messages === undefined) {
     throw new UsageError("Missing --prompt: give a prompt text or --prompt-tokens (aria help run)");
   }
   const cmd: RunCommand = {
@@ -282,6 +330,7 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
   }
   if (prompt !== undefined) cmd.prompt = prompt;
   if (tokens !== undefined) cmd.promptTokens = tokens;
+  if (messages !== undefined) cmd.messages = messages;
   const threads = optionalInt("threads", v.threads as string | undefined, 1);
   if (threads !== undefined) cmd.threads = threads;
   const ctx = optionalInt("ctx", v.ctx as string | undefined, 1);
@@ -318,6 +367,84 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
   return cmd;
 }
 
+const CHAT_OPTIONS = {
+  chat: { type: "boolean" },
+  system: { type: "string" },
+  messages: { type: "string" },
+} as const;
+
+function parseMessagesJson(json: string): ChatMessage[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err: unknown) {
+    // converted: the JSON error becomes a usage error naming the option
+    throw new UsageError(`Invalid --messages: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const ok = Array.isArray(value) &&
+    value.every((m: unknown) =>
+      typeof m === "object" && m !== null && "role" in m && "content" in m &&
+      typeof m.role === "string" && typeof m.content === "string"
+    );
+  if (!ok) {
+    throw new UsageError(
+      'Invalid --messages: expected a JSON array of {"role": string, "content": string}',
+    );
+  }
+  return (value as ChatMessage[]).map((m) => ({ role: m.role, content: m.content }));
+}
+
+/** The conversation of --chat / --system / --messages (text = a last user message), if any. */
+function parseChat(
+  v: Readonly<Record<string, unknown>>,
+  text: string | undefined,
+): ChatMessage[] | undefined {
+  const system = typeof v["system"] === "string" ? v["system"] : undefined;
+  const json = typeof v["messages"] === "string" ? v["messages"] : undefined;
+  if (v["chat"] !== true && system === undefined && json === undefined) return undefined;
+  const messages: ChatMessage[] = [];
+  if (system !== undefined) messages.push({ role: "system", content: system });
+  if (json !== undefined) messages.push(...parseMessagesJson(json));
+  if (text !== undefined) messages.push({ role: "user", content: text });
+  if (messages.length === 0) {
+    throw new UsageError("Missing messages: --chat needs a text or --messages");
+  }
+  return messages;
+}
+
+function parseTokenize(args: string[]): TokenizeCommand | HelpCommand {
+  const v = parseVerb(args, {
+    model: { type: "string", short: "m" },
+    text: { type: "string", short: "p" },
+    "no-bos": { type: "boolean" },
+    special: { type: "boolean" },
+    json: { type: "boolean" },
+    ...CHAT_OPTIONS,
+  });
+  if (v.help) return { verb: "help", topic: "tokenize" };
+  if (typeof v.model !== "string") {
+    throw new UsageError("Missing --model: aria tokenize needs a GGUF file (aria help tokenize)");
+  }
+  const text = typeof v.text === "string" ? v.text : undefined;
+  const messages = parseChat(v, text);
+  if (messages === undefined && text === undefined) {
+    throw new UsageError("Missing --text: give a text or --messages (aria help tokenize)");
+  }
+  if (messages !== undefined && (v["no-bos"] === true || v.special === true)) {
+    throw new UsageError("Cannot use --no-bos or --special with a chat: the template decides");
+  }
+  const cmd: TokenizeCommand = {
+    verb: "tokenize",
+    model: v.model,
+    bos: v["no-bos"] !== true,
+    special: v.special === true,
+    json: v.json === true,
+  };
+  if (text !== undefined) cmd.text = text;
+  if (messages !== undefined) cmd.messages = messages;
+  return cmd;
+}
+
 /**
  * Parses the command line (without the program name).
  *
@@ -340,6 +467,8 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseRun(rest);
     case "bench":
       return parseBench(rest);
+    case "tokenize":
+      return parseTokenize(rest);
     default:
       throw new UsageError(`Unknown command "${verb}": see aria --help`);
   }

@@ -7,6 +7,7 @@ import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
 import { runGenerate } from "./run.ts";
+import { formatTokenize, runTokenize } from "./tokenize.ts";
 
 /** Version of this build. */
 export const VERSION = "0.1.0";
@@ -35,6 +36,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "run":
         await runGenerate(cmd, (s) => process.stdout.write(s));
         return 0;
+      case "tokenize": {
+        const r = runTokenize(cmd);
+        console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));
+        return 0;
+      }
     }
   } catch (err: unknown) {
     // terminated: every error ends here as a message on stderr and an exit code

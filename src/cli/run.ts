@@ -16,6 +16,7 @@ import { openGguf } from "../model/open.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
 import type { RunCommand } from "./args.ts";
+import { buildPromptIds } from "./prompt.ts";
 
 /** One token's logprobs in the --json output (`token` is its text). */
 export interface RunLogprob {
@@ -60,9 +61,9 @@ export async function runGenerate(
 ): Promise<RunResult> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
   using model = await openModel(cmd.model);
-  const tokenizer = createTokenizer(vocabSourceFromGguf(openGguf(cmd.model).file));
-  const prompt = cmd.promptTokens ??
-    tokenizer.encode(cmd.prompt ?? "", { addBos: true, parseSpecial: false });
+  const { file } = openGguf(cmd.model);
+  const tokenizer = createTokenizer(vocabSourceFromGguf(file));
+  const prompt = buildPromptIds(cmd, tokenizer, file).ids;
   const nCtx = cmd.ctx ??
     Math.min(model.info.nCtxTrain, Math.max(2048, prompt.length + cmd.maxTokens));
   const ctxOptions = { nCtx: Math.min(nCtx, model.info.nCtxTrain), nSeq: 1, nBatch: 256 };
