@@ -91,6 +91,41 @@ describe("aria run", () => {
     expect(r.stdout).toBe(`${JSON.parse(json.stdout).text}\n`);
   });
 
+  test("--stop cuts the text before the stop string; --logprobs adds per-token logprobs", () => {
+    const args = [
+      "run",
+      "--model",
+      model,
+      "--prompt",
+      "Hi",
+      "--max-tokens",
+      "8",
+      "--temperature",
+      "0",
+    ];
+    const full = JSON.parse(aria(...args, "--json").stdout);
+    // a stop string taken from the middle of the greedy text: everything before it is kept
+    const at = Math.max(1, Math.floor(full.text.length / 2));
+    const stop = full.text.slice(at, at + 2);
+    const r = aria(...args, "--json", "--stop", stop, "--logprobs", "3");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({
+      text: full.text.slice(0, full.text.indexOf(stop)),
+      finish_reason: "stop",
+      stop_reason: "stop_string",
+      stop_string: stop,
+    });
+    expect(out.logprobs).toHaveLength(out.tokens.length);
+    expect(out.logprobs[0].id).toBe(out.tokens[0]);
+    expect(out.logprobs[0].top_logprobs).toHaveLength(3);
+    expect(out.logprobs[0].logprob).toBeLessThanOrEqual(0);
+    // greedy: the chosen token is the likeliest
+    expect(out.logprobs[0].top_logprobs[0].id).toBe(out.tokens[0]);
+    const plain = aria(...args, "--stop", stop);
+    expect(plain.stdout).toBe(`${out.text}\n`);
+  });
+
   test("exits 2 with a usage message for bad arguments, 1 for a bad model file", () => {
     const usage = aria("run", "--prompt", "x");
     expect(usage.code).toBe(2);
