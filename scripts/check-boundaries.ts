@@ -28,6 +28,7 @@ const PURE = [
   "src/cli/args.ts",
   "src/engine/status.ts",
   "src/engine/port.ts",
+  "src/api/",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -27,3 +27,14 @@ export class AriaError extends Error {
     this.code = code;
   }
 }
+
+/** The server cannot take more work now (queue full): HTTP 503 / peer BUSY. */
+export class CapacityError extends AriaError {
+  /**
+   * @param message what is full, e.g. "Cannot queue request: 64 requests are waiting".
+   * @param options standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("CAPACITY", message, options);
+  }
+}
