@@ -234,7 +234,8 @@ export class NativeContext {
    *
    * @param tokens token ids.
    * @param options `seq` (default 0) and `pos` (default: continuing the sequence) per token, or one
-   *   number for all; `logits`: "last" (default), "all", or "none".
+   *   number for all; `logits`: "last" (default), "all", "none", or one flag per token (truthy =
+   *   compute that token's logits; rows come in token order).
    * @returns the number of logit rows computed (read them with `logits(i)`).
    * @throws {EngineError} ENGINE_CTX_FULL, ENGINE_INVALID_ARG, ENGINE_CANCELLED, ...
    */
@@ -243,14 +244,20 @@ export class NativeContext {
     options: Readonly<{
       seq?: number | ArrayLike<number>;
       pos?: ArrayLike<number>;
-      logits?: "last" | "all" | "none";
+      logits?: "last" | "all" | "none" | ArrayLike<number | boolean>;
     }> = {},
   ): number {
     const n = tokens.length;
     const { pos, seq } = this.#positions(n, options.seq ?? 0, options.pos);
     const want = new Int32Array(n);
-    if (options.logits === "all") want.fill(1);
-    else if (options.logits !== "none" && n > 0) want[n - 1] = 1;
+    const wanted = options.logits;
+    if (typeof wanted === "object") {
+      if (wanted.length !== n) {
+        throw new RangeError(`Cannot decode: ${wanted.length} logits flags for ${n} tokens`);
+      }
+      for (let i = 0; i < n; i++) want[i] = wanted[i] ? 1 : 0;
+    } else if (wanted === "all") want.fill(1);
+    else if (wanted !== "none" && n > 0) want[n - 1] = 1;
     const tok = Int32Array.from(tokens);
     this.#check(
       this.#lib.aria_ctx_decode(this.#h, n, ptrOrNull(tok), ptrOrNull(pos), ptrOrNull(seq), want),

@@ -13,17 +13,13 @@
  * sampled but not evaluated (its logits would be unused), and generation then ends with
  * "context_full".
  */
-import { AriaError } from "../shared/errors.ts";
 import type { ClockMs, GenerationEngine, GenerationTokenizer } from "./port.ts";
-import { createRng, type Rng } from "./rng.ts";
-import {
-  createSampler,
-  MAX_TOP_LOGPROBS,
-  type SamplerOptions,
-  type TokenLogprobs,
-  tokenLogprobs,
-} from "./sampler.ts";
-import { createStopMatcher, type FinishReason, type StopReason, toFinishReason } from "./stop.ts";
+import type { Rng } from "./rng.ts";
+import type { SamplerOptions, TokenLogprobs } from "./sampler.ts";
+import { createSequence } from "./step.ts";
+import type { FinishReason, StopReason } from "./stop.ts";
+
+export { ContextOverflowError } from "./step.ts";
 
 /** Settings of one generation. */
 export interface GenerateOptions {
@@ -76,20 +72,6 @@ export interface GenerationPorts {
   tokenizer: GenerationTokenizer;
 }
 
-/** The prompt does not fit the context (OpenAI: `context_length_exceeded`). */
-export class ContextOverflowError extends AriaError {
-  /**
-   * @param promptTokens tokens in the prompt.
-   * @param nCtx positions in the context.
-   */
-  constructor(readonly promptTokens: number, readonly nCtx: number) {
-    super(
-      "CONTEXT_OVERFLOW",
-      `Cannot generate: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`,
-    );
-  }
-}
-
 const ZERO_CLOCK: ClockMs = () => 0;
 
 /**
@@ -117,93 +99,16 @@ export async function* generate(
   options: Readonly<GenerateOptions>,
 ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
   const { engine, tokenizer } = ports;
-  assertRequest(prompt, engine.nCtx, options);
+  const sequence = createSequence(tokenizer, prompt, engine.nCtx, options);
   const clock = options.clock ?? ZERO_CLOCK;
-  const sampler = createSampler(
-    options.sampling ?? { temperature: 0 },
-    options.rng ?? createRng(0),
-  );
-  sampler.acceptPrompt(prompt);
-  const decoder = tokenizer.createStreamDecoder({ stripSpacePrefix: false });
-  const matcher = createStopMatcher(options.stop ?? []);
-  const tokens: number[] = [];
-  const logprobs: TokenLogprobs[] = [];
-  let text = "";
-  let stopString: string | undefined;
-
   const t0 = clock();
   let logits = await engine.evalPrompt(prompt);
   const t1 = clock();
-  let reason: StopReason;
   for (;;) {
-    if (tokens.length >= options.maxTokens) {
-      reason = "max_tokens";
-      break;
-    }
-    if (prompt.length + tokens.length >= engine.nCtx) {
-      reason = "context_full";
-      break;
-    }
-    const token = sampler.sample(logits);
-    // read before the next evaluation: `logits` may be a view that it overwrites
-    const lp = options.logprobs === undefined
-      ? undefined
-      : tokenLogprobs(logits, token, options.logprobs);
-    if (tokenizer.isEog(token)) {
-      reason = "eog";
-      break;
-    }
-    sampler.accept(token);
-    tokens.push(token);
-    if (lp) logprobs.push(lp);
-    const last = tokens.length >= options.maxTokens || prompt.length + tokens.length >= engine.nCtx;
-    const scan = matcher.push(decoder.push(token) + (last ? decoder.flush() : ""));
-    const released = scan.text + (last && scan.stop === undefined ? matcher.flush() : "");
-    text += released;
-    yield lp ? { token, text: released, logprobs: lp } : { token, text: released };
-    if (scan.stop !== undefined) {
-      reason = "stop_string";
-      stopString = scan.stop;
-      break;
-    }
-    if (!last) logits = await engine.evalToken(token);
-  }
-  let tail = "";
-  if (reason === "eog") {
-    const scan = matcher.push(decoder.flush());
-    tail = scan.text + (scan.stop === undefined ? matcher.flush() : "");
-    if (scan.stop !== undefined) {
-      reason = "stop_string";
-      stopString = scan.stop;
-    }
-  }
-  text += tail;
-  const result: GenerationResult = {
-    tokens,
-    text,
-    tail,
-    finishReason: toFinishReason(reason),
-    stopReason: reason,
-    usage: { promptTokens: prompt.length, completionTokens: tokens.length },
-    timings: { promptMs: t1 - t0, decodeMs: clock() - t1 },
-  };
-  if (stopString !== undefined) result.stopString = stopString;
-  if (options.logprobs !== undefined) result.logprobs = logprobs;
-  return result;
-}
-
-function assertRequest(
-  prompt: readonly number[],
-  nCtx: number,
-  options: Readonly<GenerateOptions>,
-): void {
-  if (prompt.length === 0) throw new RangeError("Cannot generate: the prompt has no tokens");
-  if (prompt.length >= nCtx) throw new ContextOverflowError(prompt.length, nCtx);
-  if (!Number.isInteger(options.maxTokens) || options.maxTokens < 0) {
-    throw new RangeError(`Invalid maxTokens ${options.maxTokens}: expected an integer >= 0`);
-  }
-  const n = options.logprobs;
-  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_TOP_LOGPROBS)) {
-    throw new RangeError(`Invalid logprobs ${n}: expected an integer in 0..${MAX_TOP_LOGPROBS}`);
+    const { chunk, end } = sequence.step(logits);
+    if (chunk) yield chunk;
+    if (end) return { ...end, timings: { promptMs: t1 - t0, decodeMs: clock() - t1 } };
+    // a step without an end always has a chunk
+    logits = await engine.evalToken(chunk!.token);
   }
 }

@@ -10,6 +10,14 @@ export {
   type GenerationPorts,
   type GenerationResult,
 } from "./generate.ts";
+export {
+  createSequence,
+  type SequenceChunk,
+  type SequenceEnd,
+  type SequenceOptions,
+  type SequenceStep,
+  type SequenceStepper,
+} from "./step.ts";
 export type {
   ClockMs,
   GenerationEngine,

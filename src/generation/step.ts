@@ -1,0 +1,181 @@
+/**
+ * @module One sequence's token-by-token state: sample from the logits, check end of generation,
+ * stop strings, limits, and release safe text. Shared by `generate()` (one sequence) and the
+ * continuous-batching scheduler (many sequences, one batch per step). Pure: the engine is not
+ * called here; the caller evaluates the returned token and passes the next logits in.
+ */
+import type { GenerationTokenizer } from "./port.ts";
+import { createRng, type Rng } from "./rng.ts";
+import {
+  createSampler,
+  MAX_TOP_LOGPROBS,
+  type SamplerOptions,
+  type TokenLogprobs,
+  tokenLogprobs,
+} from "./sampler.ts";
+import { createStopMatcher, type FinishReason, type StopReason, toFinishReason } from "./stop.ts";
+import { AriaError } from "../shared/errors.ts";
+
+/** Settings of one sequence. */
+export interface SequenceOptions {
+  /** Most tokens to generate (>= 0). */
+  maxTokens: number;
+  /** Sampling settings (default greedy). */
+  sampling?: SamplerOptions;
+  /** Uniform [0, 1) source for sampling (default `createRng(0)`). */
+  rng?: Rng;
+  /** Stop strings: generation ends when the text contains one; it is not part of the text. */
+  stop?: readonly string[];
+  /** Report each token's logprob and this many top alternatives (0..20; default: none). */
+  logprobs?: number;
+}
+
+/** One generated token. */
+export interface SequenceChunk {
+  token: number;
+  /** Text released by this token (may be ""). */
+  text: string;
+  logprobs?: TokenLogprobs;
+}
+
+/** How a sequence ended (the generation result without timings). */
+export interface SequenceEnd {
+  tokens: number[];
+  text: string;
+  tail: string;
+  finishReason: FinishReason;
+  stopReason: StopReason;
+  stopString?: string;
+  usage: { promptTokens: number; completionTokens: number };
+  logprobs?: TokenLogprobs[];
+}
+
+/** What one step produced: possibly a token, and the end when the sequence is finished. */
+export interface SequenceStep {
+  chunk?: SequenceChunk;
+  /** Set when the sequence is finished: do not evaluate `chunk.token`. */
+  end?: SequenceEnd;
+}
+
+/** A sequence in progress. */
+export interface SequenceStepper {
+  /**
+   * Takes the logits for the next token (read before returning, so a zero-copy view is fine).
+   *
+   * @returns the token to evaluate next, or the end.
+   */
+  step(logits: Float32Array): SequenceStep;
+}
+
+/** The prompt does not fit the context (OpenAI: `context_length_exceeded`). */
+export class ContextOverflowError extends AriaError {
+  /**
+   * @param promptTokens tokens in the prompt.
+   * @param nCtx positions in the context.
+   */
+  constructor(readonly promptTokens: number, readonly nCtx: number) {
+    super(
+      "CONTEXT_OVERFLOW",
+      `Cannot generate: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`,
+    );
+  }
+}
+
+/**
+ * Starts a sequence.
+ *
+ * @param tokenizer end-of-generation test and stream decoder.
+ * @param prompt the prompt ids (evaluated by the caller).
+ * @param nCtx positions the sequence can hold.
+ * @param options limits, sampling, stop strings, logprobs.
+ * @returns the stepper; call `step` with the logits after the prompt, then after each token.
+ * @throws {RangeError} for an empty prompt or invalid options.
+ * @throws {ContextOverflowError} when the prompt has `nCtx` tokens or more.
+ */
+export function createSequence(
+  tokenizer: GenerationTokenizer,
+  prompt: readonly number[],
+  nCtx: number,
+  options: Readonly<SequenceOptions>,
+): SequenceStepper {
+  assertRequest(prompt, nCtx, options);
+  const sampler = createSampler(
+    options.sampling ?? { temperature: 0 },
+    options.rng ?? createRng(0),
+  );
+  sampler.acceptPrompt(prompt);
+  const decoder = tokenizer.createStreamDecoder({ stripSpacePrefix: false });
+  const matcher = createStopMatcher(options.stop ?? []);
+  const tokens: number[] = [];
+  const logprobs: TokenLogprobs[] = [];
+  let text = "";
+  let ended: SequenceEnd | undefined;
+
+  const end = (reason: StopReason, tail: string, stopString?: string): SequenceEnd => {
+    text += tail;
+    const r: SequenceEnd = {
+      tokens,
+      text,
+      tail,
+      finishReason: toFinishReason(reason),
+      stopReason: reason,
+      usage: { promptTokens: prompt.length, completionTokens: tokens.length },
+    };
+    if (stopString !== undefined) r.stopString = stopString;
+    if (options.logprobs !== undefined) r.logprobs = logprobs;
+    ended = r;
+    return r;
+  };
+  const limit = (): StopReason | undefined =>
+    tokens.length >= options.maxTokens
+      ? "max_tokens"
+      : prompt.length + tokens.length >= nCtx
+      ? "context_full"
+      : undefined;
+
+  return {
+    step(logits: Float32Array): SequenceStep {
+      if (ended) return { end: ended };
+      const before = limit();
+      if (before) return { end: end(before, "") };
+      const token = sampler.sample(logits);
+      const lp = options.logprobs === undefined
+        ? undefined
+        : tokenLogprobs(logits, token, options.logprobs);
+      if (tokenizer.isEog(token)) {
+        const scan = matcher.push(decoder.flush());
+        if (scan.stop !== undefined) return { end: end("stop_string", scan.text, scan.stop) };
+        return { end: end("eog", scan.text + matcher.flush()) };
+      }
+      sampler.accept(token);
+      tokens.push(token);
+      if (lp) logprobs.push(lp);
+      const after = limit();
+      const scan = matcher.push(decoder.push(token) + (after ? decoder.flush() : ""));
+      const released = scan.text + (after && scan.stop === undefined ? matcher.flush() : "");
+      text += released;
+      const chunk: SequenceChunk = lp
+        ? { token, text: released, logprobs: lp }
+        : { token, text: released };
+      if (scan.stop !== undefined) return { chunk, end: end("stop_string", "", scan.stop) };
+      if (after) return { chunk, end: end(after, "") };
+      return { chunk };
+    },
+  };
+}
+
+function assertRequest(
+  prompt: readonly number[],
+  nCtx: number,
+  options: Readonly<SequenceOptions>,
+): void {
+  if (prompt.length === 0) throw new RangeError("Cannot generate: the prompt has no tokens");
+  if (prompt.length >= nCtx) throw new ContextOverflowError(prompt.length, nCtx);
+  if (!Number.isInteger(options.maxTokens) || options.maxTokens < 0) {
+    throw new RangeError(`Invalid maxTokens ${options.maxTokens}: expected an integer >= 0`);
+  }
+  const n = options.logprobs;
+  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_TOP_LOGPROBS)) {
+    throw new RangeError(`Invalid logprobs ${n}: expected an integer in 0..${MAX_TOP_LOGPROBS}`);
+  }
+}
