@@ -29,6 +29,8 @@ const PURE = [
   "src/engine/status.ts",
   "src/engine/port.ts",
   "src/api/",
+  "src/serve/plan.ts",
+  "src/config/schema.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -1,0 +1,153 @@
+/**
+ * @module Shell: the native backend — libbitnet through the continuous-batching scheduler. Loads
+ * the GGUF (engine, tokenizer, chat template) in the background: health is "loading" until then,
+ * and requests that arrive meanwhile wait for it. One context with `parallel` sequences.
+ */
+import { statSync } from "node:fs";
+import { basename } from "node:path";
+import type {
+  BackendStats,
+  CompletionBackend,
+  CompletionChunk,
+  CompletionRequest,
+  CompletionResult,
+  ModelCard,
+} from "../api/port.ts";
+import { type NativeContext, type NativeModel, openModel } from "../engine/index.ts";
+import { createRng, createSequence } from "../generation/index.ts";
+import { openGguf } from "../model/open.ts";
+import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
+import {
+  chatModelInfoFromGguf,
+  type ChatTemplateChoice,
+  chooseChatTemplate,
+  encodeChat,
+} from "../tokenizer/chat-template.ts";
+import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
+import { Scheduler } from "./scheduler.ts";
+
+/** Options of {@link NativeBackend}. */
+export interface NativeBackendOptions {
+  modelPath: string;
+  /** This node's id, reported in `servedBy`. */
+  nodeId: string;
+  /** Worker threads (default: all cores). */
+  threads?: number | undefined;
+  /** Positions per sequence (default: min(model's, 2048)). */
+  ctx?: number | undefined;
+  /** Sequences decoded together (KV slots). */
+  parallel: number;
+  /** Most requests waiting for a slot. */
+  queue: number;
+}
+
+interface Loaded {
+  model: NativeModel;
+  ctx: NativeContext;
+  tokenizer: Tokenizer;
+  template: ChatTemplateChoice;
+  scheduler: Scheduler;
+}
+
+/** libbitnet with continuous batching. */
+export class NativeBackend implements CompletionBackend {
+  readonly kind = "native" as const;
+  readonly #options: NativeBackendOptions;
+  readonly #card: ModelCard;
+  #loaded: Loaded | undefined;
+  /** Settles when loading ends (rejects if it failed). */
+  readonly ready: Promise<void>;
+
+  /**
+   * Starts loading the model.
+   *
+   * @param options model, sizes, node id.
+   */
+  constructor(options: Readonly<NativeBackendOptions>) {
+    this.#options = { ...options };
+    this.#card = {
+      id: basename(options.modelPath).replace(/\.gguf$/i, ""),
+      created: Math.floor(statSync(options.modelPath).mtimeMs / 1000),
+      ownedBy: "aria",
+      contextLength: 0,
+    };
+    this.ready = this.#load();
+    // the rejection is reported through `ready` to whoever awaits it (serve.ts)
+    // terminated here only to avoid an unhandled rejection: serve.ts awaits `ready` and reports it
+    this.ready.catch(() => {});
+  }
+
+  async #load(): Promise<void> {
+    const o = this.#options;
+    const model = await openModel(o.modelPath);
+    const { file } = openGguf(o.modelPath);
+    const tokenizer = createTokenizer(vocabSourceFromGguf(file));
+    const template = chooseChatTemplate(chatModelInfoFromGguf(file));
+    const nCtx = Math.min(o.ctx ?? 2048, model.info.nCtxTrain);
+    const sizes = { nCtx, nSeq: o.parallel, nBatch: 256 };
+    const ctx = model.createContext(o.threads ? { ...sizes, nThreads: o.threads } : sizes);
+    const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
+    this.#card.contextLength = nCtx;
+    this.#loaded = { model, ctx, tokenizer, template, scheduler };
+  }
+
+  listModels(): readonly ModelCard[] {
+    return [this.#card];
+  }
+
+  health(): "ready" | "loading" {
+    return this.#loaded ? "ready" : "loading";
+  }
+
+  stats(): BackendStats {
+    return this.#loaded?.scheduler.stats() ??
+      { queueDepth: 0, activeSequences: 0, slots: this.#options.parallel };
+  }
+
+  async *complete(
+    request: CompletionRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    await this.ready;
+    const { tokenizer, template, scheduler, ctx } = this.#loaded!;
+    const ids = request.input.kind === "chat"
+      ? encodeChat(tokenizer, request.input.messages, { template }).ids
+      : tokenizer.encode(request.input.prompt, { addBos: true });
+    const nCtx = ctx.options.nCtx;
+    const stepper = createSequence(tokenizer, ids, nCtx, {
+      maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),
+      sampling: request.sampling,
+      rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
+      stop: request.stop,
+      ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
+    });
+    const gen = scheduler.submit(request.id, ids, stepper, signal);
+    let step = await gen.next();
+    for (; !step.done; step = await gen.next()) {
+      const c = step.value;
+      yield c.logprobs
+        ? { text: c.text, tokens: [c.token], logprobs: [c.logprobs] }
+        : { text: c.text, tokens: [c.token] };
+    }
+    const end = step.value;
+    return {
+      tail: end.tail,
+      finishReason: end.finishReason,
+      stopReason: end.stopReason,
+      usage: end.usage,
+      timings: end.timings,
+      servedBy: [this.#options.nodeId],
+    };
+  }
+
+  async close(): Promise<void> {
+    // terminated: a model that failed to load has nothing to close
+    await this.ready.catch(() => {});
+    const loaded = this.#loaded;
+    if (!loaded) return;
+    await loaded.scheduler.close();
+    loaded.ctx.close();
+    loaded.model.close();
+    this.#loaded = undefined;
+  }
+}
