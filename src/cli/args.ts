@@ -64,6 +64,26 @@ export interface TokenizeCommand {
   json: boolean;
 }
 
+/** `aria serve`: the OpenAI-compatible API. Flags given on the command line only (undefined =
+ * not given): src/config merges them with ARIA_* variables, config.json and defaults. */
+export interface ServeCommand {
+  verb: "serve";
+  flags: {
+    model?: string;
+    port?: string;
+    host?: string;
+    p2pPort?: string;
+    threads?: string;
+    ctx?: string;
+    parallel?: string;
+    queue?: string;
+    apiKey?: string;
+    backend?: string;
+    upstream?: string;
+    dataDir?: string;
+  };
+}
+
 /** `aria help [verb]` or `--help`. */
 export interface HelpCommand {
   verb: "help";
@@ -76,7 +96,13 @@ export interface VersionCommand {
 }
 
 /** Every command the CLI understands. */
-export type Command = RunCommand | BenchCommand | TokenizeCommand | HelpCommand | VersionCommand;
+export type Command =
+  | RunCommand
+  | BenchCommand
+  | TokenizeCommand
+  | ServeCommand
+  | HelpCommand
+  | VersionCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -95,6 +121,7 @@ Usage: aria <command> [options]
 Commands:
   run       generate text from a prompt with a GGUF model
   bench     measure prefill and decode speed (llama-bench style)
+  serve     serve the OpenAI-compatible API (aria help serve)
   tokenize  print the token ids of a text or a chat (llama-tokenize style)
   version   print the version
   help      show help for a command (aria help run)
@@ -173,6 +200,31 @@ Options:
 
 Example:
   aria tokenize --model model.gguf --text "Hello world" --json`,
+  serve: `Usage: aria serve --model PATH [options]
+
+Serves the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health)
+with continuous batching. Settings come from flags, then ARIA_* environment variables, then
+config.json in the data dir, then defaults.
+
+Options:
+  --model PATH        GGUF model file (ARIA_MODEL; required for now: the built-in default model
+                      comes in a later version)
+  --port N            HTTP port (ARIA_PORT; default 3000; 0 = any free port)
+  --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
+  --p2p-port N        peer port (ARIA_P2P_PORT; default 8765; reported only: the peer network
+                      comes in a later version)
+  --threads N         worker threads (ARIA_THREADS; default: all cores)
+  --ctx N             positions per sequence (ARIA_CTX; default: min(model's, 2048))
+  --parallel N        sequences decoded together, one KV slot each (ARIA_PARALLEL; default 4)
+  --queue N           most requests waiting for a slot; beyond: 503 (ARIA_QUEUE; default 64)
+  --api-key KEY       require "Authorization: Bearer KEY" on /v1/* (ARIA_API_KEY)
+  --backend B         native | external | simulation (ARIA_BACKEND; default native);
+                      simulation answers canned "[simulation]" text, for protocol tests only
+  --upstream URL      OpenAI-compatible server for --backend external (ARIA_UPSTREAM)
+  --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
+
+Example:
+  aria serve --model model.gguf --port 8080 --parallel 8`,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
 };
@@ -445,6 +497,35 @@ function parseTokenize(args: string[]): TokenizeCommand | HelpCommand {
   return cmd;
 }
 
+const SERVE_FLAGS = {
+  model: "model",
+  port: "port",
+  host: "host",
+  "p2p-port": "p2pPort",
+  threads: "threads",
+  ctx: "ctx",
+  parallel: "parallel",
+  queue: "queue",
+  "api-key": "apiKey",
+  backend: "backend",
+  upstream: "upstream",
+  "data-dir": "dataDir",
+} as const;
+
+function parseServe(args: string[]): ServeCommand | HelpCommand {
+  const v = parseVerb(
+    args,
+    Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }])),
+  );
+  if (v.help) return { verb: "help", topic: "serve" };
+  const flags: ServeCommand["flags"] = {};
+  for (const [flag, key] of Object.entries(SERVE_FLAGS)) {
+    const value = v[flag];
+    if (typeof value === "string") flags[key] = value;
+  }
+  return { verb: "serve", flags };
+}
+
 /**
  * Parses the command line (without the program name).
  *
@@ -469,6 +550,8 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseBench(rest);
     case "tokenize":
       return parseTokenize(rest);
+    case "serve":
+      return parseServe(rest);
     default:
       throw new UsageError(`Unknown command "${verb}": see aria --help`);
   }

@@ -7,6 +7,7 @@ import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
 import { runGenerate } from "./run.ts";
+import { runServe } from "./serve.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 
 /** Version of this build. */
@@ -36,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "run":
         await runGenerate(cmd, (s) => process.stdout.write(s));
         return 0;
+      case "serve":
+        return await runServe(cmd, (line) => console.log(line));
       case "tokenize": {
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));

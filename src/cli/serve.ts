@@ -1,0 +1,92 @@
+/**
+ * @module `aria serve`, the composition root: loads the configuration (src/config), builds the
+ * backend (native, external or simulation), the HTTP app, and calls Bun.serve. Prints the URLs
+ * when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
+ * exit 0.
+ *
+ * TEMPORARY: the app is src/serve/_stub-app.ts until src/api/app.ts (createApp) lands.
+ */
+import type { CompletionBackend } from "../api/port.ts";
+import { loadServeConfig } from "../config/load.ts";
+import { ConfigError, type ServeConfig } from "../config/schema.ts";
+import { createStubApp } from "../serve/_stub-app.ts";
+import { ExternalBackend } from "../serve/external-backend.ts";
+import { NativeBackend } from "../serve/native-backend.ts";
+import { SimulationBackend } from "../serve/simulation-backend.ts";
+import type { ServeCommand } from "./args.ts";
+
+function createBackend(config: ServeConfig, nodeId: string): CompletionBackend {
+  switch (config.backend) {
+    case "simulation":
+      return new SimulationBackend(nodeId);
+    case "external":
+      return new ExternalBackend({ upstream: config.upstream!, nodeId });
+    case "native":
+      if (config.model === undefined) {
+        throw new ConfigError(
+          "Missing --model: aria serve needs a GGUF file for now (the built-in default model comes in a later version; aria help serve)",
+        );
+      }
+      return new NativeBackend({
+        modelPath: config.model,
+        nodeId,
+        threads: config.threads,
+        ctx: config.ctx,
+        parallel: config.parallel,
+        queue: config.queue,
+      });
+  }
+}
+
+/**
+ * Runs the server until SIGINT or SIGTERM.
+ *
+ * @param cmd the flags.
+ * @param print receives the status lines.
+ * @returns the exit code (0 after a signal).
+ * @throws {ConfigError} for a bad configuration; the backend's error when the model cannot load.
+ */
+export async function runServe(cmd: ServeCommand, print: (line: string) => void): Promise<number> {
+  const config = loadServeConfig(cmd.flags);
+  const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
+  const backend = createBackend(config, nodeId);
+  const app = createStubApp({ backend, clock: () => Date.now() });
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    idleTimeout: 0,
+    fetch: (req) => app.fetch(req),
+  });
+  if (backend instanceof NativeBackend) {
+    print(`ARIA loading ${config.model}`);
+    try {
+      await backend.ready;
+    } catch (err: unknown) {
+      // converted: stop listening, then report the load failure to main.ts
+      await server.stop(true);
+      throw err;
+    }
+  }
+  if (backend instanceof ExternalBackend) await backend.ready;
+  const url = `http://${
+    config.host.includes(":") ? `[${config.host}]` : config.host
+  }:${server.port}`;
+  print(`ARIA listening on ${url} (backend ${backend.kind}, node ${nodeId})`);
+  if (backend.kind === "simulation") {
+    print("ARIA simulation backend: canned text, for protocol tests only");
+  }
+  print(`ARIA OpenAI API: ${url}/v1`);
+  print(
+    `ARIA peer port ${config.p2pPort}: not listening yet (the peer network comes in a later version)`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  print("ARIA shutting down");
+  const stopping = server.stop(); // stop accepting; in-flight streams end when the backend closes
+  await backend.close();
+  await server.stop(true);
+  await stopping;
+  return 0;
+}

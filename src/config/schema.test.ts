@@ -1,0 +1,32 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, configFromEnv, resolveConfig } from "./schema.ts";
+
+describe("resolveConfig", () => {
+  test("defaults", () => {
+    expect(resolveConfig([], "/d")).toEqual({
+      port: 3000,
+      host: "127.0.0.1",
+      p2pPort: 8765,
+      parallel: 4,
+      queue: 64,
+      backend: "native",
+      dataDir: "/d",
+    });
+  });
+  test("flags > env > file > defaults", () => {
+    const c = resolveConfig(
+      [{ port: "1" }, configFromEnv({ ARIA_PORT: "2", ARIA_PARALLEL: "3", X: "y" }), {
+        port: 4,
+        parallel: 5,
+        queue: 6,
+      }],
+      "/d",
+    );
+    expect([c.port, c.parallel, c.queue]).toEqual([1, 3, 6]);
+  });
+  test("errors name the field", () => {
+    expect(() => resolveConfig([{ port: "x" }], "/d")).toThrow(ConfigError);
+    expect(() => resolveConfig([{ nope: 1 }], "/d")).toThrow(/Invalid configuration/);
+    expect(() => resolveConfig([{ backend: "external" }], "/d")).toThrow(/--upstream/);
+  });
+});

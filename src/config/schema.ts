@@ -1,0 +1,99 @@
+/**
+ * @module The configuration of `aria serve`: one zod schema with the defaults, and the merge of
+ * its sources (flags > ARIA_* environment > config.json in the data dir > defaults). Pure: the
+ * shell (load.ts) reads the environment and the file.
+ */
+import { z } from "zod";
+import { AriaError } from "../shared/errors.ts";
+
+/** Invalid configuration: the message names the field and the source. */
+export class ConfigError extends AriaError {
+  /** @param message what is wrong. @param options cause. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("CONFIG_INVALID", message, options);
+  }
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().min(1);
+
+/** Every setting; all optional in a source. */
+export const serveConfigSchema = z.object({
+  model: z.string().min(1).optional(),
+  port: port.default(3000),
+  host: z.string().min(1).default("127.0.0.1"),
+  p2pPort: port.default(8765),
+  threads: positive.optional(),
+  ctx: positive.optional(),
+  parallel: positive.max(64).default(4),
+  queue: z.coerce.number().int().min(0).default(64),
+  apiKey: z.string().min(1).optional(),
+  backend: z.enum(["native", "external", "simulation"]).default("native"),
+  upstream: z.string().url().optional(),
+  dataDir: z.string().min(1),
+}).strict();
+
+/** The validated configuration. */
+export type ServeConfig = z.infer<typeof serveConfigSchema>;
+
+/** One source's raw values (strings from flags and env, JSON values from the file). */
+export type ConfigSource = Readonly<Record<string, unknown>>;
+
+/** Names of the ARIA_* variables, by setting. */
+export const ENV_NAMES: Readonly<Record<string, string>> = {
+  model: "ARIA_MODEL",
+  port: "ARIA_PORT",
+  host: "ARIA_HOST",
+  p2pPort: "ARIA_P2P_PORT",
+  threads: "ARIA_THREADS",
+  ctx: "ARIA_CTX",
+  parallel: "ARIA_PARALLEL",
+  queue: "ARIA_QUEUE",
+  apiKey: "ARIA_API_KEY",
+  backend: "ARIA_BACKEND",
+  upstream: "ARIA_UPSTREAM",
+};
+
+/**
+ * Picks the ARIA_* settings out of an environment.
+ *
+ * @param env the environment.
+ * @returns the settings present (empty strings ignored).
+ */
+export function configFromEnv(env: Readonly<Record<string, string | undefined>>): ConfigSource {
+  const out: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const v = env[name];
+    if (v !== undefined && v !== "") out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * Merges the sources and validates.
+ *
+ * @param sources highest precedence first (flags, env, file); undefined values are skipped.
+ * @param dataDir the data directory (already resolved from flags / ARIA_HOME / default).
+ * @returns the configuration.
+ * @throws {ConfigError} naming the first bad field.
+ */
+export function resolveConfig(sources: readonly ConfigSource[], dataDir: string): ServeConfig {
+  const merged: Record<string, unknown> = {};
+  for (const source of [...sources].reverse()) {
+    for (const [k, v] of Object.entries(source)) if (v !== undefined) merged[k] = v;
+  }
+  merged["dataDir"] = dataDir;
+  const parsed = serveConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(
+      `Invalid configuration "${issue.path.join(".")}": ${issue.message}`,
+      { cause: parsed.error },
+    );
+  }
+  const config = parsed.data;
+  if (config.backend === "external" && config.upstream === undefined) {
+    throw new ConfigError("Missing --upstream: --backend external needs the upstream server URL");
+  }
+  return config;
+}

@@ -1,0 +1,71 @@
+/**
+ * @module The simulation backend: deterministic canned text for protocol tests only, never chosen
+ * automatically. Every response is labelled: the model id is "simulation" and the text starts with
+ * "[simulation]". Pure apart from nothing: no engine, no I/O.
+ */
+import type {
+  BackendStats,
+  CompletionBackend,
+  CompletionChunk,
+  CompletionRequest,
+  CompletionResult,
+  ModelCard,
+} from "../api/port.ts";
+
+/** Canned, labelled completions. */
+export class SimulationBackend implements CompletionBackend {
+  readonly kind = "simulation" as const;
+  readonly #nodeId: string;
+  #active = 0;
+
+  /** @param nodeId reported in `servedBy`. */
+  constructor(nodeId: string) {
+    this.#nodeId = nodeId;
+  }
+
+  listModels(): readonly ModelCard[] {
+    return [{ id: "simulation", created: 0, ownedBy: "aria-simulation", contextLength: 2048 }];
+  }
+
+  health(): "ready" {
+    return "ready";
+  }
+
+  stats(): BackendStats {
+    return { queueDepth: 0, activeSequences: this.#active, slots: 1 };
+  }
+
+  async *complete(
+    request: CompletionRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    const source = request.input.kind === "chat"
+      ? request.input.messages.at(-1)?.content ?? ""
+      : request.input.prompt;
+    const words = ["[simulation]", ...`echo: ${source}`.split(/\s+/).filter(Boolean)];
+    const max = request.maxTokens ?? words.length;
+    const n = Math.min(max, words.length);
+    this.#active++;
+    try {
+      for (let i = 0; i < n; i++) {
+        signal.throwIfAborted();
+        await Promise.resolve();
+        yield { text: i === 0 ? words[i]! : ` ${words[i]}`, tokens: [] };
+      }
+    } finally {
+      this.#active--;
+    }
+    return {
+      tail: "",
+      finishReason: n < words.length ? "length" : "stop",
+      stopReason: n < words.length ? "max_tokens" : "eog",
+      usage: { promptTokens: source.split(/\s+/).filter(Boolean).length, completionTokens: n },
+      timings: { queueMs: 0, promptMs: 0, decodeMs: 0 },
+      servedBy: [this.#nodeId],
+    };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
