@@ -93,6 +93,12 @@ export interface CompletionBackend {
   /** "loading" until the model is ready to serve. */
   health(): "ready" | "loading";
   stats(): BackendStats;
+  /**
+   * The bytes of one token's text in `model`'s vocabulary (may be a partial UTF-8 sequence), for
+   * the `token` / `bytes` fields of logprobs. Optional (added by the API work): without it the
+   * API reports logprob tokens as `""`.
+   */
+  tokenBytes?(model: string, token: number): Uint8Array;
   complete(
     request: CompletionRequest,
     signal: AbortSignal,

@@ -1,0 +1,214 @@
+/**
+ * @module Drives one backend completion for a route: links the client's disconnect to an
+ * AbortController passed to the backend, collects a whole completion, or streams it as SSE with
+ * a route-supplied framer (payloads for the start, each chunk, the end). Errors before the first
+ * byte go to `onError` (a proper status); errors after it become a final `data: {"error":…}`
+ * event and the stream closes (STYLE.md B7.3). Pure given the backend.
+ */
+import type { TokenLogprobs } from "../generation/sampler.ts";
+import type { RouteDeps } from "./_context.ts";
+import { toOpenAIError } from "./errors.ts";
+import type { CompletionChunk, CompletionResult } from "./port.ts";
+import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
+
+/** A running completion. */
+export type Generation = AsyncGenerator<CompletionChunk, CompletionResult, void>;
+
+/** A whole completion. */
+export interface Collected {
+  text: string;
+  logprobs: TokenLogprobs[];
+  result: CompletionResult;
+}
+
+/** What a route sends around the chunks of a stream. */
+export interface StreamFramer {
+  /** Payloads before the first chunk (the chat role delta). */
+  start(): unknown[];
+  /** Payloads for one chunk (may be none, e.g. an empty chunk). */
+  chunk(chunk: CompletionChunk): unknown[];
+  /** Payloads after the last chunk (tail, finish_reason, usage). */
+  end(result: CompletionResult): unknown[];
+}
+
+/** Hooks of a run. */
+export interface RunHooks {
+  requestId: string;
+  /** Called once with the result of a finished completion (metrics). */
+  onDone(result: CompletionResult): void;
+  log(entry: Record<string, unknown>): void;
+}
+
+/**
+ * An AbortController that aborts when the client's request signal does.
+ *
+ * @param clientSignal the request's signal.
+ * @returns the controller to pass to the backend.
+ */
+export function linkAbort(clientSignal: AbortSignal): AbortController {
+  const ctrl = new AbortController();
+  if (clientSignal.aborted) ctrl.abort(clientSignal.reason);
+  else {clientSignal.addEventListener("abort", () => ctrl.abort(clientSignal.reason), {
+      once: true,
+    });}
+  return ctrl;
+}
+
+/**
+ * Runs a completion to its end.
+ *
+ * @param gen the backend's generator.
+ * @param hooks request id, metrics and log.
+ * @returns the text (chunks plus tail), the logprobs and the result.
+ * @throws whatever the backend throws.
+ */
+export async function collect(gen: Generation, hooks: RunHooks): Promise<Collected> {
+  let text = "";
+  const logprobs: TokenLogprobs[] = [];
+  for (;;) {
+    const r = await gen.next();
+    if (r.done) {
+      hooks.onDone(r.value);
+      return { text: text + r.value.tail, logprobs, result: r.value };
+    }
+    text += r.value.text;
+    if (r.value.logprobs) logprobs.push(...r.value.logprobs);
+  }
+}
+
+function errorEvent(err: unknown, hooks: RunHooks): string {
+  const mapped = toOpenAIError(err);
+  if (mapped.internal) logInternal(err, hooks);
+  return sseData(mapped.body);
+}
+
+/**
+ * Logs an unexpected error with the request id (the client only sees "Internal server error").
+ *
+ * @param err the error.
+ * @param hooks the log and request id.
+ */
+export function logInternal(err: unknown, hooks: Pick<RunHooks, "log" | "requestId">): void {
+  hooks.log({
+    level: "error",
+    requestId: hooks.requestId,
+    error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    stack: err instanceof Error ? err.stack : undefined,
+  });
+}
+
+/**
+ * Streams a completion as SSE. Call it after the first `gen.next()` succeeded, so that errors
+ * raised before any output (queue full, prompt too long) still get their HTTP status.
+ *
+ * @param gen the backend's generator.
+ * @param first the result of the first `gen.next()`.
+ * @param framer the route's payloads.
+ * @param ctrl aborted when the client cancels the body (disconnect).
+ * @param hooks request id, metrics and log.
+ * @returns the SSE response.
+ */
+export function streamResponse(
+  gen: Generation,
+  first: IteratorResult<CompletionChunk, CompletionResult>,
+  framer: StreamFramer,
+  ctrl: AbortController,
+  hooks: RunHooks,
+): Response {
+  const encoder = new TextEncoder();
+  let closed = false;
+  const step = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    r: IteratorResult<CompletionChunk, CompletionResult>,
+  ) => {
+    const payloads = r.done ? framer.end(r.value) : framer.chunk(r.value);
+    let out = payloads.map(sseData).join("");
+    if (r.done) {
+      hooks.onDone(r.value);
+      out += SSE_DONE;
+    }
+    if (out !== "") controller.enqueue(encoder.encode(out));
+    if (r.done) {
+      closed = true;
+      controller.close();
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(framer.start().map(sseData).join("")));
+      step(controller, first);
+    },
+    async pull(controller) {
+      if (closed) return;
+      try {
+        step(controller, await gen.next());
+      } catch (err: unknown) {
+        // Terminated: the client is gone (nothing to send) or gets a final error event.
+        if (ctrl.signal.aborted) return;
+        closed = true;
+        controller.enqueue(encoder.encode(errorEvent(err, hooks)));
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      closed = true;
+      ctrl.abort(reason ?? new DOMException("The client disconnected", "AbortError"));
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: 200, headers: SSE_HEADERS });
+}
+
+/**
+ * The OpenAI `usage` object of a result.
+ *
+ * @param result the backend's result.
+ * @returns prompt, completion and total token counts.
+ */
+export function usageOf(result: CompletionResult): {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+} {
+  const { promptTokens, completionTokens } = result.usage;
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}
+
+/**
+ * The answer to a request whose client went away before any output: nobody reads it, but hono
+ * needs a Response (499 is nginx's "client closed request", for logs and /metrics).
+ *
+ * @returns an empty 499 response.
+ */
+export function clientClosed(): Response {
+  return new Response(null, { status: 499 });
+}
+
+/**
+ * Hooks that count a finished completion in the metrics and log with the request id.
+ *
+ * @param deps the metrics and the log.
+ * @param requestId the request id.
+ * @param model the model name.
+ * @returns the hooks.
+ */
+export function runHooks(
+  deps: Pick<RouteDeps, "log" | "metrics">,
+  requestId: string,
+  model: string,
+): RunHooks {
+  return {
+    requestId,
+    log: deps.log,
+    onDone: (r) =>
+      deps.metrics.recordCompletion(
+        model,
+        r.usage.promptTokens,
+        r.usage.completionTokens,
+        r.timings.decodeMs,
+      ),
+  };
+}

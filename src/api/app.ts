@@ -1,0 +1,104 @@
+/**
+ * @module `createApp(deps)`: the OpenAI-compatible HTTP API as a hono app (STYLE.md B8.6: web
+ * standard Request -> Response, never listens; cli/serve.ts calls Bun.serve). Middleware, outer
+ * to inner: request id + request counting, CORS (OPTIONS -> 204 before auth), body limit (413),
+ * Bearer auth on /v1/* when `apiKey` is set. One `onError` and one `notFound`, both through
+ * `toOpenAIError` (B7.3); unexpected errors are logged with the request id. Pure given the deps.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { Context } from "hono";
+import type { ApiDeps, AppEnv, RouteDeps } from "./_context.ts";
+import { logInternal } from "./_run.ts";
+import { bearerAuth } from "./auth.ts";
+import { bodyTooLarge, routeNotFound, toOpenAIError } from "./errors.ts";
+import { createMetrics } from "./metrics.ts";
+import { chatCompletionsRoute } from "./routes/chat-completions.ts";
+import { completionsRoute } from "./routes/completions.ts";
+import { healthRoute } from "./routes/health.ts";
+import { metricsRoute } from "./routes/metrics.ts";
+import { modelsRoute } from "./routes/models.ts";
+
+export type { ApiDeps } from "./_context.ts";
+
+/** Default body limit. Why 4 MiB: far above any prompt a 4k-128k context can hold as text. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const ROUTES = [
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/models",
+  "/health",
+  "/metrics",
+];
+
+/** The route label of a path for /metrics (bounded set: unknown paths are "other"). */
+function routeLabel(path: string): string {
+  if (ROUTES.includes(path)) return path;
+  if (path.startsWith("/v1/models/")) return "/v1/models/:id";
+  return "other";
+}
+
+function counterIds(): () => string {
+  let n = 0;
+  return () => `${++n}`;
+}
+
+function errorResponse(err: unknown, c: Context<AppEnv>, deps: RouteDeps): Response {
+  const mapped = toOpenAIError(err);
+  if (mapped.internal) logInternal(err, { log: deps.log, requestId: c.get("requestId") });
+  for (const [k, v] of Object.entries(mapped.headers ?? {})) c.header(k, v);
+  return c.json(mapped.body, mapped.status);
+}
+
+/**
+ * Builds the API.
+ *
+ * @param deps the backend, the clock and the options (see {@link ApiDeps}).
+ * @returns the hono app; serve it with `Bun.serve({ fetch: app.fetch })` or test it with
+ *   `app.request()`.
+ * @example
+ * ```ts
+ * const app = createApp({ backend, clock: { nowMs: () => 0 } });
+ * const res = await app.request("/health");
+ * ```
+ */
+export function createApp(deps: ApiDeps): Hono<AppEnv> {
+  const routeDeps: RouteDeps = {
+    backend: deps.backend,
+    clock: deps.clock,
+    log: deps.log ?? (() => {}),
+    metrics: deps.metrics ?? createMetrics(),
+    systemFingerprint: deps.systemFingerprint ?? `aria-${deps.backend.kind}`,
+  };
+  const newId = deps.newId ?? counterIds();
+  const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    const requestId = newId();
+    c.set("requestId", requestId);
+    await next();
+    c.header("x-request-id", requestId);
+    routeDeps.metrics.recordRequest(routeLabel(c.req.path), c.res.status);
+  });
+  app.use("*", cors({ origin: "*", exposeHeaders: ["x-request-id", "x-aria-served-by"] }));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: () => {
+        throw bodyTooLarge(maxBytes);
+      },
+    }),
+  );
+  if (deps.apiKey !== undefined) app.use("/v1/*", bearerAuth(deps.apiKey));
+  app.route("/", modelsRoute(routeDeps));
+  app.route("/", chatCompletionsRoute(routeDeps));
+  app.route("/", completionsRoute(routeDeps));
+  app.route("/", healthRoute(routeDeps));
+  app.route("/", metricsRoute(routeDeps));
+  app.notFound((c) => errorResponse(routeNotFound(c.req.method, c.req.path), c, routeDeps));
+  app.onError((err, c) => errorResponse(err, c, routeDeps));
+  return app;
+}

@@ -1,0 +1,122 @@
+/**
+ * @module POST /v1/chat/completions: validate, check the model, run the backend, answer with a
+ * `chat.completion` or a stream of `chat.completion.chunk` events (role delta first, content
+ * deltas, a final empty delta with `finish_reason`, the optional usage chunk, `[DONE]`). The
+ * content deltas concatenate to exactly the non-streamed content. Pure given the deps.
+ */
+import { Hono } from "hono";
+import { type AppEnv, checkModel, nowSeconds, readBody, type RouteDeps } from "../_context.ts";
+import { chatLogprobs, type TokenBytes } from "../_logprobs.ts";
+import {
+  clientClosed,
+  collect,
+  type Generation,
+  linkAbort,
+  type RunHooks,
+  runHooks,
+  type StreamFramer,
+  streamResponse,
+  usageOf,
+} from "../_run.ts";
+import type { CompletionRequest } from "../port.ts";
+import { chatCompletionBody, toChatRequest, type WireOptions } from "../schemas.ts";
+
+type Head = {
+  id: string;
+  created: number;
+  model: string;
+  system_fingerprint: string;
+};
+
+function framer(
+  head: Head,
+  wire: WireOptions,
+  withLogprobs: boolean,
+  bytesOf: TokenBytes | undefined,
+): StreamFramer {
+  const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    ...head,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: null, ...extra }],
+  });
+  return {
+    start: () => [chunk({ role: "assistant", content: "" })],
+    chunk(c) {
+      if (c.text === "" && !(withLogprobs && c.logprobs?.length)) return [];
+      const lp = withLogprobs
+        ? { logprobs: { content: chatLogprobs(c.logprobs ?? [], bytesOf), refusal: null } }
+        : {};
+      return [chunk({ content: c.text }, lp)];
+    },
+    end(result) {
+      const out: unknown[] = [];
+      if (result.tail !== "") out.push(chunk({ content: result.tail }));
+      out.push(chunk({}, { finish_reason: result.finishReason }));
+      if (wire.includeUsage) {
+        out.push({ ...head, object: "chat.completion.chunk", choices: [], usage: usageOf(result) });
+      }
+      return out;
+    },
+  };
+}
+
+async function whole(
+  gen: Generation,
+  hooks: RunHooks,
+  head: Head,
+  request: CompletionRequest,
+  bytesOf: TokenBytes | undefined,
+): Promise<Response> {
+  const { text, logprobs, result } = await collect(gen, hooks);
+  const body = {
+    ...head,
+    object: "chat.completion",
+    choices: [{
+      index: 0,
+      message: { role: "assistant", content: text, refusal: null },
+      logprobs: request.logprobs === undefined
+        ? null
+        : { content: chatLogprobs(logprobs, bytesOf), refusal: null },
+      finish_reason: result.finishReason,
+    }],
+    usage: usageOf(result),
+  };
+  return Response.json(body, { headers: { "x-aria-served-by": result.servedBy.join(",") } });
+}
+
+/**
+ * The chat completions route.
+ *
+ * @param deps backend, clock, metrics, log and fingerprint.
+ * @returns a hono sub-app to mount at "/".
+ */
+export function chatCompletionsRoute(deps: RouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post("/v1/chat/completions", async (c) => {
+    const body = await readBody(c, chatCompletionBody);
+    checkModel(deps.backend, body.model);
+    const requestId = c.get("requestId");
+    const { request, wire } = toChatRequest(`chatcmpl-${requestId}`, body);
+    const head: Head = {
+      id: request.id,
+      created: nowSeconds(deps.clock),
+      model: request.model,
+      system_fingerprint: deps.systemFingerprint,
+    };
+    const hooks = runHooks(deps, requestId, request.model);
+    const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
+    const ctrl = linkAbort(c.req.raw.signal);
+    const gen = deps.backend.complete(request, ctrl.signal);
+    try {
+      if (!wire.stream) return await whole(gen, hooks, head, request, bytesOf);
+      const first = await gen.next();
+      const f = framer(head, wire, request.logprobs !== undefined, bytesOf);
+      return streamResponse(gen, first, f, ctrl, hooks);
+    } catch (err: unknown) {
+      // Terminated when the client is gone; otherwise converted by onError.
+      if (ctrl.signal.aborted) return clientClosed();
+      throw err;
+    }
+  });
+  return app;
+}

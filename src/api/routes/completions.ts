@@ -1,0 +1,117 @@
+/**
+ * @module POST /v1/completions (OpenAI's legacy text completions): a raw prompt (a string or an
+ * array of one string), answered with a `text_completion` or a stream of them (text deltas, a
+ * final chunk with `finish_reason`, the optional usage chunk, `[DONE]`). Legacy logprobs
+ * (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`). Pure given the deps.
+ */
+import { Hono } from "hono";
+import { type AppEnv, checkModel, nowSeconds, readBody, type RouteDeps } from "../_context.ts";
+import { textLogprobs, type TokenBytes } from "../_logprobs.ts";
+import {
+  clientClosed,
+  collect,
+  type Generation,
+  linkAbort,
+  type RunHooks,
+  runHooks,
+  type StreamFramer,
+  streamResponse,
+  usageOf,
+} from "../_run.ts";
+import { completionBody, toTextRequest, type WireOptions } from "../schemas.ts";
+
+type Head = {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+};
+
+function framer(
+  head: Head,
+  wire: WireOptions,
+  withLogprobs: boolean,
+  bytesOf: TokenBytes | undefined,
+): StreamFramer {
+  let offset = 0;
+  const chunk = (text: string, extra: Record<string, unknown> = {}) => ({
+    ...head,
+    choices: [{ text, index: 0, logprobs: null, finish_reason: null, ...extra }],
+  });
+  return {
+    start: () => [],
+    chunk(c) {
+      if (c.text === "" && !(withLogprobs && c.logprobs?.length)) return [];
+      const lp = withLogprobs ? { logprobs: textLogprobs(c.logprobs ?? [], bytesOf, offset) } : {};
+      offset += c.text.length;
+      return [chunk(c.text, lp)];
+    },
+    end(result) {
+      const out: unknown[] = [];
+      if (result.tail !== "") out.push(chunk(result.tail));
+      out.push(chunk("", { finish_reason: result.finishReason }));
+      if (wire.includeUsage) out.push({ ...head, choices: [], usage: usageOf(result) });
+      return out;
+    },
+  };
+}
+
+async function whole(
+  gen: Generation,
+  hooks: RunHooks,
+  head: Head,
+  withLogprobs: boolean,
+  bytesOf: TokenBytes | undefined,
+): Promise<Response> {
+  const { text, logprobs, result } = await collect(gen, hooks);
+  const body = {
+    ...head,
+    choices: [{
+      text,
+      index: 0,
+      logprobs: withLogprobs ? textLogprobs(logprobs, bytesOf) : null,
+      finish_reason: result.finishReason,
+    }],
+    usage: usageOf(result),
+  };
+  return Response.json(body, { headers: { "x-aria-served-by": result.servedBy.join(",") } });
+}
+
+/**
+ * The text completions route.
+ *
+ * @param deps backend, clock, metrics, log and fingerprint.
+ * @returns a hono sub-app to mount at "/".
+ */
+export function completionsRoute(deps: RouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post("/v1/completions", async (c) => {
+    const body = await readBody(c, completionBody);
+    checkModel(deps.backend, body.model);
+    const requestId = c.get("requestId");
+    const { request, wire } = toTextRequest(`cmpl-${requestId}`, body);
+    const head: Head = {
+      id: request.id,
+      object: "text_completion",
+      created: nowSeconds(deps.clock),
+      model: request.model,
+      system_fingerprint: deps.systemFingerprint,
+    };
+    const hooks = runHooks(deps, requestId, request.model);
+    const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
+    const withLogprobs = request.logprobs !== undefined;
+    const ctrl = linkAbort(c.req.raw.signal);
+    const gen = deps.backend.complete(request, ctrl.signal);
+    try {
+      if (!wire.stream) return await whole(gen, hooks, head, withLogprobs, bytesOf);
+      const first = await gen.next();
+      return streamResponse(gen, first, framer(head, wire, withLogprobs, bytesOf), ctrl, hooks);
+    } catch (err: unknown) {
+      // Terminated when the client is gone; otherwise converted by onError.
+      if (ctrl.signal.aborted) return clientClosed();
+      throw err;
+    }
+  });
+  return app;
+}

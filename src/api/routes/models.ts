@@ -1,0 +1,40 @@
+/**
+ * @module GET /v1/models and GET /v1/models/:id: the backend's models in OpenAI's `model`
+ * shape (plus `context_length`, as llama.cpp's server reports it). Model ids may contain "/",
+ * so `:id` matches the rest of the path. Pure given the backend.
+ */
+import { Hono } from "hono";
+import type { AppEnv, RouteDeps } from "../_context.ts";
+import { modelNotFound } from "../errors.ts";
+import type { ModelCard } from "../port.ts";
+
+function wire(m: ModelCard) {
+  return {
+    id: m.id,
+    object: "model",
+    created: m.created,
+    owned_by: m.ownedBy,
+    context_length: m.contextLength,
+  };
+}
+
+/**
+ * The models routes.
+ *
+ * @param deps the backend.
+ * @returns a hono sub-app to mount at "/".
+ */
+export function modelsRoute(deps: Pick<RouteDeps, "backend">): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get(
+    "/v1/models",
+    (c) => c.json({ object: "list", data: deps.backend.listModels().map(wire) }),
+  );
+  app.get("/v1/models/:id{.+}", (c) => {
+    const id = c.req.param("id");
+    const card = deps.backend.listModels().find((m) => m.id === id);
+    if (!card) throw modelNotFound(id);
+    return c.json(wire(card));
+  });
+  return app;
+}
