@@ -153,6 +153,9 @@ export function streamResponse(
     cancel(reason) {
       closed = true;
       ctrl.abort(reason ?? new DOMException("The client disconnected", "AbortError"));
+      // Also finish the generator: one suspended at a yield never sees the signal otherwise, and
+      // its `finally` blocks free the slot. Terminated: the client is gone, nothing to report.
+      gen.return(undefined as unknown as CompletionResult).catch(() => {});
     },
   }, { highWaterMark: 0 });
   return new Response(body, { status: 200, headers: SSE_HEADERS });

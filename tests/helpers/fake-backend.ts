@@ -45,6 +45,8 @@ export class FakeBackend implements CompletionBackend {
   readonly signals: AbortSignal[] = [];
   /** Set when a generator stopped because its signal aborted. */
   abortedRuns = 0;
+  /** Generators that have ended (finished, thrown or returned early). */
+  finishedRuns = 0;
   readonly pieces: string[];
 
   constructor(readonly options: FakeBackendOptions = {}) {
@@ -70,7 +72,7 @@ export class FakeBackend implements CompletionBackend {
   complete(request: CompletionRequest, signal: AbortSignal) {
     this.requests.push(request);
     this.signals.push(signal);
-    return this.#run(request, signal);
+    return this.#tracked(request, signal);
   }
 
   close(): Promise<void> {
@@ -87,6 +89,17 @@ export class FakeBackend implements CompletionBackend {
       c.logprobs = [{ token, logprob: -token / 8, topLogprobs: top }];
     }
     return c;
+  }
+
+  async *#tracked(
+    request: CompletionRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    try {
+      return yield* this.#run(request, signal);
+    } finally {
+      this.finishedRuns++;
+    }
   }
 
   async *#run(
