@@ -50,8 +50,11 @@ describe("metrics", () => {
   test("Prometheus text: requests by route and status, tokens, tokens/s, queue", async () => {
     const { app } = makeApp();
     await app.request("/v1/chat/completions", post(chat()));
-    await app.request("/v1/chat/completions", post(chat({ max_tokens: 2, stream: true })))
-      .then((r) => r.text());
+    const streamed = await app.request(
+      "/v1/chat/completions",
+      post(chat({ max_tokens: 2, stream: true })),
+    );
+    await streamed.text();
     await app.request("/v1/chat/completions", post(chat({ n: 3 })));
     await app.request("/health");
     const res = await app.request("/metrics");
