@@ -120,7 +120,7 @@ export function streamResponse(
   const step = (
     controller: ReadableStreamDefaultController<Uint8Array>,
     r: IteratorResult<CompletionChunk, CompletionResult>,
-  ) => {
+  ): boolean => {
     const payloads = r.done ? framer.end(r.value) : framer.chunk(r.value);
     let out = payloads.map(sseData).join("");
     if (r.done) {
@@ -132,6 +132,7 @@ export function streamResponse(
       closed = true;
       controller.close();
     }
+    return out !== "" || r.done === true;
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -139,9 +140,10 @@ export function streamResponse(
       step(controller, first);
     },
     async pull(controller) {
-      if (closed) return;
       try {
-        step(controller, await gen.next());
+        // A pull that enqueues nothing is not called again (highWaterMark 0): keep going until a
+        // chunk produced bytes (held-back text gives empty chunks) or the stream ended.
+        while (!closed && !step(controller, await gen.next()));
       } catch (err: unknown) {
         // Terminated: the client is gone (nothing to send) or gets a final error event.
         if (ctrl.signal.aborted) return;

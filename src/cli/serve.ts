@@ -3,13 +3,11 @@
  * backend (native, external or simulation), the HTTP app, and calls Bun.serve. Prints the URLs
  * when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
  * exit 0.
- *
- * TEMPORARY: the app is src/serve/_stub-app.ts until src/api/app.ts (createApp) lands.
  */
 import type { CompletionBackend } from "../api/port.ts";
 import { loadServeConfig } from "../config/load.ts";
 import { ConfigError, type ServeConfig } from "../config/schema.ts";
-import { createStubApp } from "../serve/_stub-app.ts";
+import { createApp } from "../api/index.ts";
 import { ExternalBackend } from "../serve/external-backend.ts";
 import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
@@ -50,7 +48,13 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   const config = loadServeConfig(cmd.flags);
   const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
   const backend = createBackend(config, nodeId);
-  const app = createStubApp({ backend, clock: () => Date.now() });
+  const app = createApp({
+    backend,
+    clock: { nowMs: () => Date.now() },
+    ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
+    newId: () => crypto.randomUUID(),
+    log: (entry) => console.error(JSON.stringify(entry)),
+  });
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,

@@ -34,6 +34,15 @@ describe("chat streaming", () => {
     expect(text).toBe("Hello, world! é🙂");
     expect(chunks.slice(1, -1).every((c: Any) => c.choices[0].finish_reason === null)).toBe(true);
   });
+  test("chunks that release no text (held back) do not stall the stream", async () => {
+    const { app } = makeApp({ pieces: ["", "", "a", "", "", "b", "", "!"] });
+    const res = await app.request("/v1/chat/completions", post(chat({ stream: true })));
+    const events = await sseEvents(res) as Any[];
+    expect(events.at(-1)).toBe("[DONE]");
+    const text = events.slice(0, -1).map((c: Any) => c.choices[0].delta.content ?? "").join("");
+    expect(text).toBe("ab!");
+  });
+
   test("stop strings and max_tokens: stream equals non-stream, finish reasons", async () => {
     const { app } = makeApp();
     for (const extra of [{ stop: ["ld!"] }, { max_tokens: 3 }, { stop: "zz", max_tokens: 1 }]) {
