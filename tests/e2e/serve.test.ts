@@ -96,6 +96,27 @@ describe("aria serve", () => {
     expect(together).toEqual(alone);
   });
 
+  test("--api-key requires the key on /v1/* and leaves /health open", async () => {
+    const path = await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0" });
+    const s = await serve(["--model", path, "--api-key", "sekret"]);
+    try {
+      expect((await fetch(`${s.url}/v1/models`)).status).toBe(401);
+      const ok = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "sekret", maxRetries: 0 });
+      expect((await ok.models.list()).data.map((m) => m.id)).toEqual([model]);
+      const wrong = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "guess", maxRetries: 0 });
+      let status = 0;
+      try {
+        await wrong.models.list();
+      } catch (err: unknown) {
+        status = (err as { status?: number }).status ?? -1;
+      }
+      expect(status).toBe(401);
+      expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    } finally {
+      s.proc.kill();
+    }
+  });
+
   test("SIGTERM with a request in flight exits 0", async () => {
     const path = await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0" });
     const s = await serve(["--model", path]);
