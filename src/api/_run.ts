@@ -8,7 +8,8 @@
 import type { TokenLogprobs } from "../generation/sampler.ts";
 import type { RouteDeps } from "./_context.ts";
 import { toOpenAIError } from "./errors.ts";
-import type { CompletionChunk, CompletionResult } from "./port.ts";
+import type { TokenBytes } from "./_logprobs.ts";
+import type { CompletionChunk, CompletionRequest, CompletionResult } from "./port.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 
 /** A running completion. */
@@ -216,4 +217,42 @@ export function runHooks(
         r.timings.decodeMs,
       ),
   };
+}
+
+/** How one completion route answers: the whole response, or the payloads around stream chunks. */
+export interface RouteAnswer {
+  stream: boolean;
+  whole(gen: Generation, hooks: RunHooks, bytesOf: TokenBytes | undefined): Promise<Response>;
+  framer(bytesOf: TokenBytes | undefined): StreamFramer;
+}
+
+/**
+ * Runs a validated completion request for a route: starts the backend with an abort linked to
+ * the client's connection, answers whole or streamed, and turns a disconnect into 499.
+ *
+ * @param deps backend, metrics and log.
+ * @param call the request id, the request and the client's signal.
+ * @param answer how this route shapes its response.
+ * @returns the response.
+ * @throws whatever the backend throws before any output (mapped by onError).
+ */
+export async function runCompletion(
+  deps: RouteDeps,
+  call: { requestId: string; request: CompletionRequest; signal: AbortSignal },
+  answer: RouteAnswer,
+): Promise<Response> {
+  const { request } = call;
+  const hooks = runHooks(deps, call.requestId, request.model);
+  const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
+  const ctrl = linkAbort(call.signal);
+  const gen = deps.backend.complete(request, ctrl.signal);
+  try {
+    if (!answer.stream) return await answer.whole(gen, hooks, bytesOf);
+    const first = await gen.next();
+    return streamResponse(gen, first, answer.framer(bytesOf), ctrl, hooks);
+  } catch (err: unknown) {
+    // Terminated when the client is gone; otherwise converted by onError.
+    if (ctrl.signal.aborted) return clientClosed();
+    throw err;
+  }
 }

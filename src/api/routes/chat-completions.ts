@@ -8,14 +8,11 @@ import { Hono } from "hono";
 import { type AppEnv, checkModel, nowSeconds, readBody, type RouteDeps } from "../_context.ts";
 import { chatLogprobs, type TokenBytes } from "../_logprobs.ts";
 import {
-  clientClosed,
   collect,
   type Generation,
-  linkAbort,
+  runCompletion,
   type RunHooks,
-  runHooks,
   type StreamFramer,
-  streamResponse,
   usageOf,
 } from "../_run.ts";
 import type { CompletionRequest } from "../port.ts";
@@ -103,20 +100,11 @@ export function chatCompletionsRoute(deps: RouteDeps): Hono<AppEnv> {
       model: request.model,
       system_fingerprint: deps.systemFingerprint,
     };
-    const hooks = runHooks(deps, requestId, request.model);
-    const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
-    const ctrl = linkAbort(c.req.raw.signal);
-    const gen = deps.backend.complete(request, ctrl.signal);
-    try {
-      if (!wire.stream) return await whole(gen, hooks, head, request, bytesOf);
-      const first = await gen.next();
-      const f = framer(head, wire, request.logprobs !== undefined, bytesOf);
-      return streamResponse(gen, first, f, ctrl, hooks);
-    } catch (err: unknown) {
-      // Terminated when the client is gone; otherwise converted by onError.
-      if (ctrl.signal.aborted) return clientClosed();
-      throw err;
-    }
+    return await runCompletion(deps, { requestId, request, signal: c.req.raw.signal }, {
+      stream: wire.stream,
+      whole: (gen, hooks, bytesOf) => whole(gen, hooks, head, request, bytesOf),
+      framer: (bytesOf) => framer(head, wire, request.logprobs !== undefined, bytesOf),
+    });
   });
   return app;
 }
