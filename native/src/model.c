@@ -41,7 +41,11 @@ static int32_t fail(char * err, size_t cap, int32_t status, const char * fmt, ..
 /* ---- mapping the file ------------------------------------------------------------------------ */
 
 static int32_t map_file(struct aria_model * m, const char * path, char * err, size_t cap) {
+#if defined(_WIN32)
+    int fd = open(path, O_RDONLY | O_BINARY); /* text mode would translate CR LF and stop at 0x1A */
+#else
     int fd = open(path, O_RDONLY);
+#endif
     if (fd < 0) {
         return fail(err, cap, ARIA_STATUS_IO, "Cannot open model file \"%s\": %s", path, strerror(errno));
     }
