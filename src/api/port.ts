@@ -77,6 +77,8 @@ export interface BackendStats {
   queueDepth: number;
   activeSequences: number;
   slots: number;
+  /** Prompt tokens served from a slot's KV cache instead of evaluated again (prefix reuse). */
+  reusedTokens?: number;
 }
 
 /**

@@ -23,7 +23,7 @@ describe("planStep", () => {
       "a queued request joins the first free slot and prefills a bounded chunk",
       { slots: [null, null], queue: [q("a", 20)] },
       {
-        joins: [{ id: "a", slot: 0 }],
+        joins: [{ id: "a", slot: 0, reuse: 0 }],
         batch: [{ kind: "prefill", slot: 0, from: 0, to: 8, logits: false }],
       },
     ],
@@ -36,7 +36,7 @@ describe("planStep", () => {
       "decoding sequences come first; prefill shares what is left",
       { slots: [seq("a", 5, 5), seq("b", 20, 4), null], queue: [q("c", 3)] },
       {
-        joins: [{ id: "c", slot: 2 }],
+        joins: [{ id: "c", slot: 2, reuse: 0 }],
         batch: [
           { kind: "decode", slot: 0 },
           { kind: "prefill", slot: 1, from: 4, to: 12, logits: false },
@@ -47,7 +47,7 @@ describe("planStep", () => {
       "a short prompt leaves budget to the next join",
       { slots: [null, null], queue: [q("a", 3), q("b", 10)] },
       {
-        joins: [{ id: "a", slot: 0 }, { id: "b", slot: 1 }],
+        joins: [{ id: "a", slot: 0, reuse: 0 }, { id: "b", slot: 1, reuse: 0 }],
         batch: [
           { kind: "prefill", slot: 0, from: 0, to: 3, logits: true },
           { kind: "prefill", slot: 1, from: 0, to: 5, logits: false },
@@ -63,6 +63,25 @@ describe("planStep", () => {
   for (const [name, state, plan] of rows) {
     test(name, () => expect(planStep(state, limits)).toEqual(plan));
   }
+
+  test("a request takes the free slot whose cache holds the longest prefix and prefills the rest", () => {
+    const state = { slots: [null, seq("x", 4, 4), null, null], queue: [q("a", 10), q("b", 3)] };
+    // slot 2 holds 6 of a's tokens, slot 3 holds all 3 of b's (b still evaluates its last one)
+    const cached: Record<string, number[]> = { a: [0, 0, 6, 2], b: [0, 0, 3, 3] };
+    const plan = planStep(state, limits, (id, slot) => cached[id]![slot]!);
+    expect(plan.joins).toEqual([{ id: "a", slot: 2, reuse: 6 }, { id: "b", slot: 3, reuse: 2 }]);
+    expect(plan.batch).toEqual([
+      { kind: "decode", slot: 1 },
+      { kind: "prefill", slot: 2, from: 6, to: 10, logits: true },
+      { kind: "prefill", slot: 3, from: 2, to: 3, logits: true },
+    ]);
+  });
+
+  test("join with reuse starts the sequence past the reused prefix, never past the last token", () => {
+    let s = applySchedulerEvent(initialSchedulerState(1), { kind: "submit", request: q("a", 5) });
+    s = applySchedulerEvent(s, { kind: "join", id: "a", slot: 0, reuse: 9 });
+    expect(s.slots[0]).toEqual(seq("a", 5, 4));
+  });
 
   test("the batch never exceeds maxBatch", () => {
     const state = { slots: [seq("a", 1, 1), seq("b", 1, 1), seq("c", 9, 0)], queue: [] };

@@ -31,8 +31,11 @@ export interface SchedulerState {
 export type SchedulerEvent =
   /** A request arrived (the shell checked {@link canQueue} first). */
   | { readonly kind: "submit"; readonly request: QueuedRequest }
-  /** A queued request took a free slot (from a plan's `joins`). */
-  | { readonly kind: "join"; readonly id: string; readonly slot: number }
+  /**
+   * A queued request took a free slot (from a plan's `joins`); the first `reuse` prompt tokens
+   * are already in that slot's KV cache (a prefix left by the slot's previous sequence).
+   */
+  | { readonly kind: "join"; readonly id: string; readonly slot: number; readonly reuse?: number }
   /** A batch was evaluated (the plan's `batch`). */
   | { readonly kind: "evaluated"; readonly batch: readonly BatchEntry[] }
   /** A request finished, was cancelled or failed: it leaves its slot or the queue. */
@@ -61,8 +64,11 @@ export interface StepLimits {
 
 /** The next step. */
 export interface StepPlan {
-  /** Queued requests that take free slots before the batch (apply as "join" events first). */
-  readonly joins: readonly { readonly id: string; readonly slot: number }[];
+  /**
+   * Queued requests that take free slots before the batch (apply as "join" events first), with
+   * the prompt tokens each can reuse from its slot's cache.
+   */
+  readonly joins: readonly { readonly id: string; readonly slot: number; readonly reuse: number }[];
   /** The batch, in order; empty when there is nothing to evaluate. */
   readonly batch: readonly BatchEntry[];
 }
@@ -112,7 +118,8 @@ export function applySchedulerEvent(
         throw new RangeError(`Cannot join "${event.id}": slot ${event.slot} is not free`);
       }
       const slots = [...state.slots];
-      slots[event.slot] = { id: request.id, promptLength: request.promptLength, evaluated: 0 };
+      const reuse = Math.max(0, Math.min(event.reuse ?? 0, request.promptLength - 1));
+      slots[event.slot] = { id: request.id, promptLength: request.promptLength, evaluated: reuse };
       return { slots, queue: state.queue.filter((r) => r.id !== event.id) };
     }
     case "evaluated": {
@@ -132,22 +139,45 @@ export function applySchedulerEvent(
 }
 
 /**
+ * How many prompt tokens of a queued request a free slot already holds in its KV cache (the
+ * common prefix with what the slot's previous sequence left there). Supplied by the shell.
+ */
+export type PrefixReuse = (id: string, slot: number) => number;
+
+/**
  * Plans the next step: joins for free slots, then the batch (decoding sequences first, one
  * token each, in slot order; then prompt chunks within the remaining budget, oldest join first).
+ * Queued requests join in FIFO order, each taking the free slot whose cache shares the longest
+ * prefix with its prompt (lowest slot on ties); at least the last prompt token is always
+ * evaluated, since its logits start the generation.
  *
  * @param state the state.
  * @param limits batch and prefill budgets (>= 1 each).
+ * @param reusable prompt tokens a slot can reuse (default: none).
  * @returns joins and batch; both empty when idle.
  */
-export function planStep(state: SchedulerState, limits: StepLimits): StepPlan {
-  const joins: { id: string; slot: number }[] = [];
-  const queue = [...state.queue];
-  const slots = state.slots.map((s, slot) => {
-    if (s !== null || queue.length === 0) return s;
-    const r = queue.shift()!;
-    joins.push({ id: r.id, slot });
-    return { id: r.id, promptLength: r.promptLength, evaluated: 0 };
-  });
+export function planStep(
+  state: SchedulerState,
+  limits: StepLimits,
+  reusable: PrefixReuse = () => 0,
+): StepPlan {
+  const joins: { id: string; slot: number; reuse: number }[] = [];
+  const slots: (ActiveSequence | null)[] = [...state.slots];
+  for (const r of state.queue) {
+    let best = -1;
+    let bestReuse = -1;
+    slots.forEach((s, slot) => {
+      if (s !== null) return;
+      const reuse = Math.max(0, Math.min(reusable(r.id, slot), r.promptLength - 1));
+      if (reuse > bestReuse) {
+        best = slot;
+        bestReuse = reuse;
+      }
+    });
+    if (best < 0) break;
+    joins.push({ id: r.id, slot: best, reuse: bestReuse });
+    slots[best] = { id: r.id, promptLength: r.promptLength, evaluated: bestReuse };
+  }
   const batch: BatchEntry[] = [];
   let budget = limits.maxBatch;
   slots.forEach((s, slot) => {

@@ -1,7 +1,8 @@
 /**
  * @module Shell: the continuous-batching loop over one evaluation context with one KV slot per
  * sequence. Requests queue (bounded); each step applies the plan of `plan.ts` — queued requests
- * join free slots (their slot is truncated), ONE batch holds a token for every decoding sequence
+ * join free slots (the slot is truncated to the longest prefix of the prompt it already holds:
+ * a conversation's next turn re-evaluates only what is new), ONE batch holds a token for every decoding sequence
  * plus a bounded chunk of prompt tokens — calls `decode` once, then steps every sequence that got
  * logits (sampling reads the zero-copy rows before the next decode). Between steps it yields to
  * the event loop so HTTP and WebSockets stay responsive (STYLE.md B2). Aborting a request's signal
@@ -74,6 +75,9 @@ export class Scheduler {
   readonly #yield: () => Promise<void>;
   #state: SchedulerState;
   readonly #live = new Map<string, Live>();
+  /** Tokens in each slot's KV cache, in order (what a later request may reuse as a prefix). */
+  readonly #cached: number[][];
+  #reusedTokens = 0;
   #loop: Promise<void> | null = null;
   #closed = false;
 
@@ -88,14 +92,16 @@ export class Scheduler {
     this.#clock = options.clock ?? (() => performance.now());
     this.#yield = options.yieldTurn ?? defaultYield;
     this.#state = initialSchedulerState(ctx.options.nSeq);
+    this.#cached = Array.from({ length: ctx.options.nSeq }, () => []);
   }
 
   /** Requests waiting, sequences in slots, and slots. */
-  stats(): { queueDepth: number; activeSequences: number; slots: number } {
+  stats(): { queueDepth: number; activeSequences: number; slots: number; reusedTokens: number } {
     return {
       queueDepth: this.#state.queue.length,
       activeSequences: this.#state.slots.filter((s) => s !== null).length,
       slots: this.#state.slots.length,
+      reusedTokens: this.#reusedTokens,
     };
   }
 
@@ -209,18 +215,28 @@ export class Scheduler {
   async #run(): Promise<void> {
     const limits = { maxBatch: this.#ctx.options.nBatch, maxPrefill: this.#maxPrefill };
     while (!this.#closed) {
-      const plan = planStep(this.#state, limits);
+      const plan = planStep(this.#state, limits, (id, slot) => this.#commonPrefix(id, slot));
       for (const join of plan.joins) {
         const live = this.#live.get(join.id)!;
-        this.#ctx.truncate(join.slot, 0);
+        this.#ctx.truncate(join.slot, join.reuse);
+        this.#cached[join.slot]!.length = join.reuse;
+        this.#reusedTokens += join.reuse;
         live.slot = join.slot;
         live.tJoin = this.#clock();
-        this.#apply({ kind: "join", id: join.id, slot: join.slot });
+        this.#apply({ kind: "join", id: join.id, slot: join.slot, reuse: join.reuse });
       }
       if (plan.batch.length === 0) return;
       this.#step(plan.batch);
       await this.#yield();
     }
+  }
+
+  #commonPrefix(id: string, slot: number): number {
+    const prompt = this.#live.get(id)?.prompt ?? [];
+    const cached = this.#cached[slot] ?? [];
+    let n = 0;
+    while (n < prompt.length && n < cached.length && prompt[n] === cached[n]) n++;
+    return n;
   }
 
   #step(batch: readonly BatchEntry[]): void {
@@ -254,6 +270,12 @@ export class Scheduler {
       return;
     }
     this.#apply({ kind: "evaluated", batch });
+    // the batch is in the KV cache now (a failed decode leaves the cache as it was)
+    batch.forEach((entry) => {
+      const cached = this.#cached[entry.slot]!;
+      if (entry.kind === "decode") cached.push(bySlot.get(entry.slot)!.pending);
+      else cached.push(...bySlot.get(entry.slot)!.prompt.slice(entry.from, entry.to));
+    });
     const now = this.#clock();
     sampled.forEach((live, row) => {
       if (live.tPrompt === 0) live.tPrompt = now;

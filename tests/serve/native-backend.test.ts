@@ -43,6 +43,39 @@ async function run(
 }
 
 describe("NativeBackend", () => {
+  test("a conversation's next turn reuses the cached prefix and answers as a fresh backend does", async () => {
+    const warm = new NativeBackend({ modelPath, nodeId: "n1", parallel: 2, queue: 4 });
+    const cold = new NativeBackend({ modelPath, nodeId: "n2", parallel: 2, queue: 4 });
+    await Promise.all([warm.ready, cold.ready]);
+    const turn = (
+      messages: { role: "user" | "assistant"; content: string }[],
+    ): CompletionRequest => ({
+      id: `t-${Math.random()}`,
+      model: "m",
+      input: { kind: "chat", messages },
+      maxTokens: 12,
+      sampling: { temperature: 0 },
+      stop: [],
+    });
+    const first = await run(
+      warm,
+      turn([{ role: "user", content: "Tell me about ternary weights" }]),
+    );
+    const before = warm.stats().reusedTokens ?? 0;
+    const second = turn([
+      { role: "user", content: "Tell me about ternary weights" },
+      { role: "assistant", content: first.text },
+      { role: "user", content: "And then?" },
+    ]);
+    const reused = await run(warm, second);
+    const reusedTokens = (warm.stats().reusedTokens ?? 0) - before;
+    expect(reusedTokens).toBeGreaterThan(first.result.usage.promptTokens / 2);
+    const fresh = await run(cold, { ...second, id: "fresh" });
+    expect(reused.tokens).toEqual(fresh.tokens);
+    expect(reused.text).toBe(fresh.text);
+    await Promise.all([warm.close(), cold.close()]);
+  });
+
   test("greedy outputs alone equal outputs with 7 others in the batch", async () => {
     const backend = new NativeBackend({ modelPath, nodeId: "n1", parallel: 4, queue: 16 });
     expect(backend.health()).toBe("loading");
@@ -60,7 +93,7 @@ describe("NativeBackend", () => {
       expect(together[i]!.result.usage.completionTokens).toBe(alone[i]!.tokens.length);
     }
     expect(alone.some((a) => a.tokens.length > 0)).toBe(true);
-    expect(backend.stats()).toEqual({ queueDepth: 0, activeSequences: 0, slots: 4 });
+    expect(backend.stats()).toMatchObject({ queueDepth: 0, activeSequences: 0, slots: 4 });
     await backend.close();
   });
 
