@@ -14,6 +14,7 @@
 import { preTokenize } from "./pre-tokenize.ts";
 import { utf8Encode } from "./_unicode.ts";
 import type { Vocab } from "./vocab.ts";
+import { memoizeEncoder } from "./_memo.ts";
 
 /**
  * GPT-2's bytes-to-unicode table: byte b is written as the code point `BYTE_TO_CHAR[b]`.
@@ -69,10 +70,6 @@ export function bpeTextToBytes(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** Piece -> ids cache bound; past it the cache is cleared (text is rarely that varied). */
-const MAX_CACHE_ENTRIES = 1 << 16;
-/** Pieces longer than this are not cached (long whitespace runs, base64 blobs). */
-const MAX_CACHED_PIECE_LENGTH = 64;
 const TWO_POW_32 = 4294967296;
 
 /** A byte-level BPE encoder over one vocabulary. Create with {@link createBpe}. */
@@ -248,21 +245,7 @@ export function createBpe(vocab: Vocab): Bpe {
     }
   };
 
-  let cache = new Map<string, number[]>();
-  const encodePiece = (piece: string, out: number[]): void => {
-    if (piece.length > MAX_CACHED_PIECE_LENGTH) {
-      mergePiece(piece, out);
-      return;
-    }
-    let ids = cache.get(piece);
-    if (ids === undefined) {
-      ids = [];
-      mergePiece(piece, ids);
-      if (cache.size >= MAX_CACHE_ENTRIES) cache = new Map();
-      cache.set(piece, ids);
-    }
-    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
-  };
+  const encodePiece = memoizeEncoder(mergePiece);
 
   return {
     encodePiece,

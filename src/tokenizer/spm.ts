@@ -20,15 +20,12 @@
  */
 import { utf8Encode } from "./_unicode.ts";
 import type { Vocab } from "./vocab.ts";
+import { memoizeEncoder } from "./_memo.ts";
 
 /** The SentencePiece whitespace marker U+2581 "▁". */
 export const SPM_SPACE = "\u2581";
 
 const HEX = "0123456789ABCDEF";
-/** Run -> ids cache bound; past it the cache is cleared. */
-const MAX_CACHE_ENTRIES = 1 << 16;
-/** Runs longer than this are not cached. */
-const MAX_CACHED_RUN_LENGTH = 64;
 
 /** A SentencePiece encoder over one vocabulary. Create with {@link createSpm}. */
 export interface Spm {
@@ -182,21 +179,7 @@ export function createSpm(vocab: Vocab): Spm {
     }
   };
 
-  let cache = new Map<string, number[]>();
-  const encodeRun = (run: string, out: number[]): void => {
-    if (run.length > MAX_CACHED_RUN_LENGTH) {
-      mergeRun(run, out);
-      return;
-    }
-    let ids = cache.get(run);
-    if (ids === undefined) {
-      ids = [];
-      mergeRun(run, ids);
-      if (cache.size >= MAX_CACHE_ENTRIES) cache = new Map();
-      cache.set(run, ids);
-    }
-    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
-  };
+  const encodeRun = memoizeEncoder(mergeRun);
 
   return {
     encodeFragment(raw: string, out: number[]): void {
