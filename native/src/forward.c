@@ -248,10 +248,24 @@ static void matmul_worker(void * arg, int ith, int nth) {
     }
 }
 
-static void matmul(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w) {
+static int is_ternary(const aria_matrix * w) {
+    return w->type == ARIA_TYPE_TQ1_0 || w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S;
+}
+
+/* Whether a quantized activation made for `a` also serves `b`: the same input width and the same
+ * activation format (Q8_K for TQ1_0/TQ2_0, per-row int8 for I2_S). */
+static int same_activation(const aria_matrix * a, const aria_matrix * b) {
+    const int a_i8 = a->type == ARIA_TYPE_I2_S;
+    const int b_i8 = b->type == ARIA_TYPE_I2_S;
+    return is_ternary(a) && is_ternary(b) && a_i8 == b_i8 && a->n_in == b->n_in;
+}
+
+/* y = x W^T. `quantized` says ctx->act already holds x in w's activation format (the previous
+ * matmul read the same input: Q/K/V, gate/up), so it is not quantized again. */
+static void matmul_q(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w,
+                     int quantized) {
     matmul_task t = { ctx, w, x, y, n };
-    const int   ternary = w->type == ARIA_TYPE_TQ1_0 || w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S;
-    if (ternary) {
+    if (is_ternary(w) && !quantized) {
         if (n >= 4) {
             aria_tp_run(ctx->tp, quantize_worker, &t);
         } else {
@@ -259,6 +273,10 @@ static void matmul(struct aria_ctx * ctx, float * y, const float * x, int32_t n,
         }
     }
     aria_tp_run(ctx->tp, matmul_worker, &t);
+}
+
+static void matmul(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w) {
+    matmul_q(ctx, y, x, n, w, 0);
 }
 
 /* ---- attention --------------------------------------------------------------------------------- */
@@ -344,8 +362,8 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
         rmsnorm(ctx->xb + i * E, x + i * E, l->attn_norm, E, m->norm_eps);
     }
     matmul(ctx, ctx->q, ctx->xb, n, &l->wq);
-    matmul(ctx, ctx->k, ctx->xb, n, &l->wk);
-    matmul(ctx, ctx->v, ctx->xb, n, &l->wv);
+    matmul_q(ctx, ctx->k, ctx->xb, n, &l->wk, same_activation(&l->wq, &l->wk));
+    matmul_q(ctx, ctx->v, ctx->xb, n, &l->wv, same_activation(&l->wk, &l->wv) && same_activation(&l->wq, &l->wk));
     for (int32_t i = 0; i < n; i++) {
         rope(m, ctx->q + i * qd, m->n_head, pos[i]);
         rope(m, ctx->k + i * kvd, m->n_head_kv, pos[i]);
@@ -378,7 +396,7 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
         rmsnorm(ctx->xb + i * E, x + i * E, l->ffn_norm, E, m->norm_eps);
     }
     matmul(ctx, ctx->hb, ctx->xb, n, &l->gate);
-    matmul(ctx, ctx->hb2, ctx->xb, n, &l->up);
+    matmul_q(ctx, ctx->hb2, ctx->xb, n, &l->up, same_activation(&l->gate, &l->up));
     for (int64_t j = 0; j < (int64_t)n * F; j++) {
         const float g = ctx->hb[j];
         float       a;
