@@ -203,6 +203,8 @@ static void quantize_worker(void * arg, int ith, int nth) {
     }
 }
 
+static int is_ternary(const aria_matrix * w);
+
 static void matmul_worker(void * arg, int ith, int nth) {
     matmul_task *             t   = arg;
     struct aria_ctx *         ctx = t->ctx;
@@ -212,6 +214,33 @@ static void matmul_worker(void * arg, int ith, int nth) {
     int64_t                   r0, r1;
     aria_tp_range(w->n_out, ith, nth, &r0, &r1);
     float * deq = ctx->deq + (int64_t)ith * ctx->max_n_in;
+    if (is_ternary(w)) {
+        /* each weight row is unpacked once per group of up to ARIA_MULTI_MAX tokens */
+        const int64_t stride = (int64_t)ctx->act_row_bytes;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+            for (int32_t i = 0; i < t->n; i += ARIA_MULTI_MAX) {
+                const int       ny = t->n - i < ARIA_MULTI_MAX ? t->n - i : ARIA_MULTI_MAX;
+                const uint8_t * a  = ctx->act + (uint64_t)i * ctx->act_row_bytes;
+                float           s[ARIA_MULTI_MAX];
+                if (w->type == ARIA_TYPE_TQ2_0) {
+                    kt->vec_dot_tq2_0_q8_K_multi(K, s, (const block_tq2_0 *)row, (const block_q8_K *)a, stride, ny);
+                } else if (w->type == ARIA_TYPE_TQ1_0) {
+                    kt->vec_dot_tq1_0_q8_K_multi(K, s, (const block_tq1_0 *)row, (const block_q8_K *)a, stride, ny);
+                } else {
+                    int32_t d[ARIA_MULTI_MAX];
+                    kt->vec_dot_i2_s_i8_multi(K, d, row, (const int8_t *)a, stride, ny);
+                    for (int j = 0; j < ny; j++) {
+                        s[j] = (float)(d[j] - ctx->act_sum[i + j]) / ctx->act_scale[i + j] * w->i2s_scale;
+                    }
+                }
+                for (int j = 0; j < ny; j++) {
+                    t->y[(int64_t)(i + j) * w->n_out + r] = s[j] * w->out_scale;
+                }
+            }
+        }
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
         for (int32_t i = 0; i < t->n; i++) {

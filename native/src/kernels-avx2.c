@@ -76,6 +76,60 @@ void aria_vec_dot_tq2_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq2
     *s = sumf;
 }
 
+/* Several Q8_K rows against one TQ2_0 row: the 8 code vectors of a block are unpacked once and
+ * used for every row. Per row the integer sums and the float accumulation are exactly those of
+ * aria_vec_dot_tq2_0_q8_K_avx2 (so of _ref). NY is a compile-time constant at each call below. */
+static inline __attribute__((always_inline)) void tq2_0_multi(int64_t n, float * restrict s,
+                                                              const block_tq2_0 * restrict x,
+                                                              const block_q8_K * restrict y, int64_t y_stride,
+                                                              const int NY) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float         sumf[ARIA_MULTI_MAX] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i c[8];
+        for (int h = 0; h < 2; h++) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * h));
+            c[4 * h + 0]    = _mm256_and_si256(b, m3);
+            c[4 * h + 1]    = _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+            c[4 * h + 2]    = _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+            c[4 * h + 3]    = _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+        }
+        const float dx = _cvtsh_ss(x[i].d);
+        for (int j = 0; j < NY; j++) {
+            const block_q8_K * yj   = (const block_q8_K *) ((const char *) y + j * y_stride) + i;
+            __m256i            acc0 = _mm256_setzero_si256();
+            __m256i            acc1 = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++) {
+                const int8_t * q = yj->qs + 128 * h;
+                acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(c[4 * h + 0], _mm256_loadu_si256((const __m256i *) q)));
+                acc1 = _mm256_add_epi16(acc1,
+                                        _mm256_maddubs_epi16(c[4 * h + 1], _mm256_loadu_si256((const __m256i *) (q + 32))));
+                acc0 = _mm256_add_epi16(acc0,
+                                        _mm256_maddubs_epi16(c[4 * h + 2], _mm256_loadu_si256((const __m256i *) (q + 64))));
+                acc1 = _mm256_add_epi16(acc1,
+                                        _mm256_maddubs_epi16(c[4 * h + 3], _mm256_loadu_si256((const __m256i *) (q + 96))));
+            }
+            const __m256i sum_cq = _mm256_madd_epi16(_mm256_add_epi16(acc0, acc1), _mm256_set1_epi16(1));
+            const int32_t sumi   = hsum_i32(_mm256_sub_epi32(sum_cq, q8_K_sum(yj)));
+            sumf[j] += (float) sumi * (dx * yj->d);
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j] = sumf[j];
+    }
+}
+
+void aria_vec_dot_tq2_0_q8_K_multi_avx2(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
+                                        const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: tq2_0_multi(n, s, x, y, y_stride, 1); break;
+        case 2: tq2_0_multi(n, s, x, y, y_stride, 2); break;
+        case 3: tq2_0_multi(n, s, x, y, y_stride, 3); break;
+        default: tq2_0_multi(n, s, x, y, y_stride, 4); break;
+    }
+}
+
 /* ---- TQ1_0 x Q8_K ------------------------------------------------------------------------- */
 
 /* Bytewise q * 3 mod 256. */
@@ -177,6 +231,60 @@ void aria_vec_dot_i2_s_i8_avx2(int64_t n, int32_t * restrict s, const uint8_t * 
         acc32 = _mm256_add_epi32(acc32, _mm256_madd_epi16(acc1, ones));
     }
     *s = hsum_i32(acc32);
+}
+
+/* TQ1_0 against several rows: the single-row kernel per row (its base-3 decode is cheap next to
+ * the dot products; a shared decode is future work). */
+void aria_vec_dot_tq1_0_q8_K_multi_avx2(int64_t n, float * restrict s, const block_tq1_0 * restrict x,
+                                        const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    for (int j = 0; j < ny; j++) {
+        aria_vec_dot_tq1_0_q8_K_avx2(n, s + j, x, (const block_q8_K *) ((const char *) y + j * y_stride));
+    }
+}
+
+/* Several int8 rows against one I2_S row: codes unpacked once per block; int32 sums are exact,
+ * so the result equals the single-row kernel's. */
+static inline __attribute__((always_inline)) void i2_s_multi(int64_t n, int32_t * restrict s,
+                                                             const uint8_t * restrict x, const int8_t * restrict y,
+                                                             int64_t y_stride, const int NY) {
+    const __m256i m3   = _mm256_set1_epi8(3);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb   = n / QK_I2S;
+    __m256i       acc32[ARIA_MULTI_MAX];
+    for (int j = 0; j < NY; j++) {
+        acc32[j] = _mm256_setzero_si256();
+    }
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256i b  = _mm256_loadu_si256((const __m256i *) (x + 32 * i));
+        const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+        const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+        const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+        const __m256i c3 = _mm256_and_si256(b, m3);
+        for (int j = 0; j < NY; j++) {
+            const int8_t * q = y + j * y_stride + QK_I2S * i;
+            /* 4 maddubs lanes of |c q + c q| <= 2 * 3 * 128 = 768 each: <= 3072, no int16 overflow;
+             * widened to int32 once per block */
+            __m256i a = _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *) q));
+            a = _mm256_add_epi16(a, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *) (q + 32))));
+            a = _mm256_add_epi16(a, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *) (q + 64))));
+            a = _mm256_add_epi16(a, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *) (q + 96))));
+            acc32[j] = _mm256_add_epi32(acc32[j], _mm256_madd_epi16(a, ones));
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j] = hsum_i32(acc32[j]);
+    }
+}
+
+void aria_vec_dot_i2_s_i8_multi_avx2(int64_t n, int32_t * restrict s, const uint8_t * restrict x,
+                                     const int8_t * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_I2S == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: i2_s_multi(n, s, x, y, y_stride, 1); break;
+        case 2: i2_s_multi(n, s, x, y, y_stride, 2); break;
+        case 3: i2_s_multi(n, s, x, y, y_stride, 3); break;
+        default: i2_s_multi(n, s, x, y, y_stride, 4); break;
+    }
 }
 
 /* ---- f16 / f32 dots ----------------------------------------------------------------------- */
@@ -330,6 +438,9 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_tq2_0_q8_K = aria_vec_dot_tq2_0_q8_K_avx2,
     .vec_dot_tq1_0_q8_K = aria_vec_dot_tq1_0_q8_K_avx2,
     .vec_dot_i2_s_i8    = aria_vec_dot_i2_s_i8_avx2,
+    .vec_dot_tq2_0_q8_K_multi = aria_vec_dot_tq2_0_q8_K_multi_avx2,
+    .vec_dot_tq1_0_q8_K_multi = aria_vec_dot_tq1_0_q8_K_multi_avx2,
+    .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
     .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
     .vec_dot_f32        = aria_vec_dot_f32_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,

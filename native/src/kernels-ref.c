@@ -193,11 +193,36 @@ static float quantize_row_i8_ref(int64_t n, int8_t * restrict y, int32_t * restr
     return s;
 }
 
+/* The multi-row kernels of the reference: the single-row kernel once per activation row. */
+static void vec_dot_tq2_0_q8_K_multi_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
+                                         const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    for (int j = 0; j < ny; j++) {
+        vec_dot_tq2_0_q8_K_ref(n, s + j, x, (const block_q8_K *) ((const char *) y + j * y_stride));
+    }
+}
+
+static void vec_dot_tq1_0_q8_K_multi_ref(int64_t n, float * restrict s, const block_tq1_0 * restrict x,
+                                         const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    for (int j = 0; j < ny; j++) {
+        vec_dot_tq1_0_q8_K_ref(n, s + j, x, (const block_q8_K *) ((const char *) y + j * y_stride));
+    }
+}
+
+static void vec_dot_i2_s_i8_multi_ref(int64_t n, int32_t * restrict s, const uint8_t * restrict x,
+                                      const int8_t * restrict y, int64_t y_stride, int ny) {
+    for (int j = 0; j < ny; j++) {
+        vec_dot_i2_s_i8_ref(n, s + j, x, y + j * y_stride);
+    }
+}
+
 const aria_kernel_table aria_kernels_ref = {
     .name               = "ref",
     .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_ref,
     .vec_dot_tq1_0_q8_K = vec_dot_tq1_0_q8_K_ref,
     .vec_dot_i2_s_i8    = vec_dot_i2_s_i8_ref,
+    .vec_dot_tq2_0_q8_K_multi = vec_dot_tq2_0_q8_K_multi_ref,
+    .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi_ref,
+    .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi_ref,
     .vec_dot_f16_f32    = vec_dot_f16_f32_ref,
     .vec_dot_f32        = vec_dot_f32_ref,
     .quantize_row_q8_K  = quantize_row_q8_K_ref,

@@ -13,6 +13,9 @@
 
 #include "ternary.h"
 
+/* Most activation rows one multi-row kernel call takes. */
+#define ARIA_MULTI_MAX 4
+
 typedef struct aria_kernel_table {
     const char * name;
 
@@ -23,6 +26,16 @@ typedef struct aria_kernel_table {
     /* I2_S: *s = sum_i c_i * q_i over raw codes c in 0..2 (bitnet.cpp layout, 128/32 interleave,
      * bits 7-6 first). The caller subtracts the activation sum and applies the scales (§3.2). */
     void (*vec_dot_i2_s_i8)(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y);
+    /* Several activation rows against one weight row (prefill, batched decode): for j < ny,
+     * s[j] = vec_dot(x, y_j) with y_j at (const char *) y + j * y_stride bytes, bit-identical to
+     * calling the single-row kernel ny times; the weight row is unpacked once per block for all
+     * of them. ny in 1..ARIA_MULTI_MAX. */
+    void (*vec_dot_tq2_0_q8_K_multi)(int64_t n, float * s, const block_tq2_0 * x, const block_q8_K * y,
+                                     int64_t y_stride, int ny);
+    void (*vec_dot_tq1_0_q8_K_multi)(int64_t n, float * s, const block_tq1_0 * x, const block_q8_K * y,
+                                     int64_t y_stride, int ny);
+    void (*vec_dot_i2_s_i8_multi)(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y, int64_t y_stride,
+                                  int ny);
     /* s = sum_i f16(x_i) * y_i, accumulated in f32 */
     void (*vec_dot_f16_f32)(int64_t n, float * s, const aria_f16 * x, const float * y);
     /* s = sum_i x_i * y_i, accumulated in f32 */

@@ -383,7 +383,73 @@ static void test_i2_s_dot(const aria_kernel_table * k) {
     }
 }
 
+/* Multi-row kernels: ny = 1..ARIA_MULTI_MAX activation rows of different kinds, at a stride that
+ * is not the packed row size, against the reference's single-row kernel row by row. */
+static void test_multi_dots(const aria_kernel_table * k) {
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int w = 0; w < W_COUNT; w++) {
+        int ok2 = 1, ok1 = 1, oki = 1, cases = 0;
+        static const int64_t lengths[] = { 128, 256, 384, 512, 768, 2560, 6912 };  /* TQ: % 256 only */
+        for (int li = 0; li < COUNT(lengths); li++) {
+            const int64_t n      = lengths[li];
+            const int     tq     = n % QK_K == 0;
+            const int64_t nb     = (n + QK_K - 1) / QK_K;
+            const int64_t stride = nb * (int64_t) sizeof(block_q8_K) + 12;  /* bytes, 4-aligned */
+            block_tq2_0 * x2     = xmalloc((size_t) nb * sizeof(block_tq2_0));
+            block_tq1_0 * x1     = xmalloc((size_t) nb * sizeof(block_tq1_0));
+            uint8_t *     xi     = xmalloc((size_t) n / 4);
+            char *        y      = xmalloc((size_t) (stride * ARIA_MULTI_MAX));
+            int8_t *      q      = xmalloc((size_t) (n + 8) * ARIA_MULTI_MAX);
+            if (tq) {
+                make_tq2_0(x2, nb, w);
+                make_tq1_0(x1, nb, w);
+            }
+            make_i2_s(xi, n, w);
+            for (int a = 0; a < TQ_ACT_KINDS; a++) {
+                for (int j = 0; j < ARIA_MULTI_MAX; j++) {  /* row j gets kind a + j */
+                    if (tq) {
+                        make_tq_act((block_q8_K *) (y + j * stride), n, (a + j) % TQ_ACT_KINDS);
+                    }
+                    for (int64_t e = 0; e < n; e++) {
+                        q[j * (n + 8) + e] = (int8_t) rnd();
+                    }
+                }
+                for (int ny = 1; ny <= ARIA_MULTI_MAX; ny++, cases++) {
+                    float   s2[ARIA_MULTI_MAX], s1[ARIA_MULTI_MAX], e2, e1;
+                    int32_t si[ARIA_MULTI_MAX], ei;
+                    k->vec_dot_i2_s_i8_multi(n, si, xi, q, n + 8, ny);
+                    if (tq) {
+                        k->vec_dot_tq2_0_q8_K_multi(n, s2, x2, (const block_q8_K *) y, stride, ny);
+                        k->vec_dot_tq1_0_q8_K_multi(n, s1, x1, (const block_q8_K *) y, stride, ny);
+                    }
+                    for (int j = 0; j < ny; j++) {
+                        r->vec_dot_i2_s_i8(n, &ei, xi, q + j * (n + 8));
+                        oki &= si[j] == ei;
+                        if (!tq) {
+                            continue;
+                        }
+                        const block_q8_K * yj = (const block_q8_K *) (y + j * stride);
+                        r->vec_dot_tq2_0_q8_K(n, &e2, x2, yj);
+                        r->vec_dot_tq1_0_q8_K(n, &e1, x1, yj);
+                        ok2 &= same_float(s2[j], e2);
+                        ok1 &= same_float(s1[j], e1);
+                    }
+                }
+            }
+            free(x2);
+            free(x1);
+            free(xi);
+            free(y);
+            free(q);
+        }
+        check(ok2, "%s vec_dot_tq2_0_q8_K_multi %s: %d cases bit-identical to ref", k->name, w_name[w], cases);
+        check(ok1, "%s vec_dot_tq1_0_q8_K_multi %s: %d cases bit-identical to ref", k->name, w_name[w], cases);
+        check(oki, "%s vec_dot_i2_s_i8_multi %s: %d cases equal to ref", k->name, w_name[w], cases);
+    }
+}
+
 static void test_table(const aria_kernel_table * k) {
+    test_multi_dots(k);
     test_float_dots(k);
     test_quantizers(k);
     test_tq_dots(k);
