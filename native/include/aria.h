@@ -64,6 +64,7 @@ enum aria_type {
     ARIA_TYPE_TQ1_0 = 34,
     ARIA_TYPE_TQ2_0 = 35,
     ARIA_TYPE_I2_S  = 36,   /* bitnet.cpp; 38 (TL1) and 39 (TL2 / MXFP4) are refused by name */
+    ARIA_TYPE_Q8_W  = 1000, /* ARIA's in-memory int8 output head (aria_model_requantize_output); never in files */
 };
 
 /* Kernel sets (aria_kernels_set). Append only. */
@@ -111,6 +112,14 @@ ARIA_API int32_t aria_model_load(const char * path, int32_t layer_begin, int32_t
 
 /* Frees a model. All contexts made from it must be freed first. NULL is ignored. */
 ARIA_API void aria_model_free(struct aria_model * model);
+
+/* Replaces the model's float output head (F32 / F16 / BF16, tied or not) by an int8 copy made
+ * now: blocks of 256 values with an f32 scale (8.125 bits per weight instead of 16 for F16), dotted
+ * with Q8_K-quantized hidden states. Halves the bytes the head reads per token (on 2B-4T the F16
+ * head is more than half of them); the logit error is in docs/engine.md. Call before creating
+ * contexts. Returns 0; UNSUPPORTED if the model has no head, the head is not a float type, or
+ * n_embd % 256 != 0 (the head is left as it was); NO_MEMORY. Blocks; uses one thread. */
+ARIA_API int32_t aria_model_requantize_output(struct aria_model * model);
 
 /* Model facts. Never fail on a valid handle. */
 ARIA_API int32_t aria_model_n_vocab(const struct aria_model * model);

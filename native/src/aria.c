@@ -70,6 +70,10 @@ void aria_model_free(struct aria_model * model) {
     aria_model_free_impl(model);
 }
 
+int32_t aria_model_requantize_output(struct aria_model * m) {
+    return m ? aria_model_requantize_output_impl(m) : ARIA_STATUS_INVALID_ARG;
+}
+
 int32_t aria_model_n_vocab(const struct aria_model * m) { return m ? m->n_vocab : 0; }
 int32_t aria_model_n_embd(const struct aria_model * m) { return m ? m->n_embd : 0; }
 int32_t aria_model_n_layer(const struct aria_model * m) { return m ? m->n_layer : 0; }
@@ -98,7 +102,9 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
         "\"output_tied\":%s,\"embd_type\":\"%s\",\"output_type\":\"%s\",\"tensor_types\":{%s},"
         "\"weight_bytes\":%llu,\"file_bytes\":%llu}";
     const char * embd_type = m->has_embd ? aria_type_name(m->tok_embd.type) : "";
-    const char * out_type  = m->has_output ? aria_type_name(m->output.type) : "";
+    const char * out_type  = !m->has_output                    ? ""
+                             : m->output.type == ARIA_TYPE_Q8_W ? "Q8_W"  /* requantized at load, not a file type */
+                                                                : aria_type_name(m->output.type);
     int n = snprintf(buf, cap > 0 ? (size_t)cap : 0, fmt, m->arch_name, m->n_vocab, m->n_embd, m->n_ff, m->n_layer,
                      m->n_head, m->n_head_kv, m->head_dim, m->n_rot, m->n_ctx_train, (double)m->rope_base,
                      m->rope_neox ? "true" : "false", (double)m->norm_eps, m->act == ARIA_ACT_RELU2 ? "relu2" : "silu",

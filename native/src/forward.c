@@ -259,6 +259,9 @@ static void matmul_worker(void * arg, int ith, int nth) {
                     s = (float)(d - ctx->act_sum[i]) / ctx->act_scale[i] * w->i2s_scale;
                     break;
                 }
+                case ARIA_TYPE_Q8_W:
+                    kt->vec_dot_q8_W_q8_K(K, &s, (const block_q8_W *)row, (const block_q8_K *)a);
+                    break;
                 case ARIA_TYPE_F16:
                     kt->vec_dot_f16_f32(K, &s, (const aria_f16 *)row, t->x + i * K);
                     break;
@@ -294,7 +297,7 @@ static int same_activation(const aria_matrix * a, const aria_matrix * b) {
 static void matmul_q(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w,
                      int quantized) {
     matmul_task t = { ctx, w, x, y, n };
-    if (is_ternary(w) && !quantized) {
+    if ((is_ternary(w) || w->type == ARIA_TYPE_Q8_W) && !quantized) {
         if (n >= 4) {
             aria_tp_run(ctx->tp, quantize_worker, &t);
         } else {

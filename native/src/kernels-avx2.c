@@ -287,6 +287,30 @@ void aria_vec_dot_i2_s_i8_multi_avx2(int64_t n, int32_t * restrict s, const uint
     }
 }
 
+/* ---- int8 head x Q8_K --------------------------------------------------------------------- */
+
+/* maddubs needs an unsigned operand: |y| (as unsigned bytes, so -128 becomes 128) times x with
+ * y's sign moved onto x. Negating x is safe because quantize_row_q8_W keeps |x| <= 127; a pair
+ * sum is then at most 2 * 128 * 127 = 32512 < 32767 for any int8 y. Integer sums are exact and
+ * the float accumulation is _ref's. */
+void aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                 const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    const __m256i ones = _mm256_set1_epi16(1);
+    float         sumf = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int k = 0; k < QK_K; k += 32) {
+            const __m256i a = _mm256_loadu_si256((const __m256i *) (x[i].qs + k));
+            const __m256i b = _mm256_loadu_si256((const __m256i *) (y[i].qs + k));
+            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(b, b), _mm256_sign_epi8(a, b));
+            acc             = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+        }
+        sumf += (float) hsum_i32(acc) * (x[i].d * y[i].d);
+    }
+    *s = sumf;
+}
+
 /* ---- f16 / f32 dots ----------------------------------------------------------------------- */
 
 void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
@@ -441,6 +465,7 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_tq2_0_q8_K_multi = aria_vec_dot_tq2_0_q8_K_multi_avx2,
     .vec_dot_tq1_0_q8_K_multi = aria_vec_dot_tq1_0_q8_K_multi_avx2,
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
+    .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
     .vec_dot_f32        = aria_vec_dot_f32_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,

@@ -193,6 +193,21 @@ static float quantize_row_i8_ref(int64_t n, int8_t * restrict y, int32_t * restr
     return s;
 }
 
+/* int8 head x Q8_K: exact int32 block sums, f32 accumulation in block order. */
+static void vec_dot_q8_W_q8_K_ref(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                  const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < QK_K; j++) {
+            sumi += (int32_t) x[i].qs[j] * (int32_t) y[i].qs[j];
+        }
+        sumf += (float) sumi * (x[i].d * y[i].d);
+    }
+    *s = sumf;
+}
+
 /* The multi-row kernels of the reference: the single-row kernel once per activation row. */
 static void vec_dot_tq2_0_q8_K_multi_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
                                          const block_q8_K * restrict y, int64_t y_stride, int ny) {
@@ -223,6 +238,7 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_tq2_0_q8_K_multi = vec_dot_tq2_0_q8_K_multi_ref,
     .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi_ref,
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi_ref,
+    .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_ref,
     .vec_dot_f16_f32    = vec_dot_f16_f32_ref,
     .vec_dot_f32        = vec_dot_f32_ref,
     .quantize_row_q8_K  = quantize_row_q8_K_ref,

@@ -36,6 +36,9 @@ typedef struct aria_kernel_table {
                                      int64_t y_stride, int ny);
     void (*vec_dot_i2_s_i8_multi)(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y, int64_t y_stride,
                                   int ny);
+    /* int8 output head (block_q8_W) x Q8_K: s = sum over blocks of (sum_i qx_i qy_i) * d_x * d_y,
+     * accumulated in f32 in block order */
+    void (*vec_dot_q8_W_q8_K)(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y);
     /* s = sum_i f16(x_i) * y_i, accumulated in f32 */
     void (*vec_dot_f16_f32)(int64_t n, float * s, const aria_f16 * x, const float * y);
     /* s = sum_i x_i * y_i, accumulated in f32 */
@@ -73,6 +76,10 @@ const aria_kernel_table * aria_kernels_current(void);
 int aria_dequantize_row(int32_t type, const void * x, float * y, int64_t n);
 /* I2_S row: codes at x (n/4 bytes), w = (c - 1) * scale */
 void aria_dequantize_row_i2_s(const uint8_t * x, float scale, float * y, int64_t n);
+
+/* The int8 head format (block_q8_W): quantize at load, dequantize for tests. n % 256 == 0. */
+void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n);
+void aria_dequantize_row_q8_W(const block_q8_W * x, float * y, int64_t n);
 
 /* Bytes taken by n elements of a type (n a multiple of its block size); 0 for an unknown type.
  * For I2_S this is n/4 (the per-tensor scale is added by the GGUF reader). */

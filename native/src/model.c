@@ -449,10 +449,39 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
     return ARIA_STATUS_OK;
 }
 
+int32_t aria_model_requantize_output_impl(struct aria_model * m) {
+    aria_matrix * o = &m->output;
+    if (!m->has_output || m->output_q8 != NULL) {
+        return m->output_q8 != NULL ? ARIA_STATUS_OK : ARIA_STATUS_UNSUPPORTED;
+    }
+    if ((o->type != ARIA_TYPE_F32 && o->type != ARIA_TYPE_F16 && o->type != ARIA_TYPE_BF16) || o->n_in % QK_K != 0) {
+        return ARIA_STATUS_UNSUPPORTED;
+    }
+    const uint64_t row_bytes = (uint64_t)(o->n_in / QK_K) * sizeof(block_q8_W);
+    uint8_t *      q         = malloc(row_bytes * (uint64_t)o->n_out);
+    float *        row       = malloc(sizeof(float) * (size_t)o->n_in);
+    if (!q || !row) {
+        free(q);
+        free(row);
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    for (int64_t r = 0; r < o->n_out; r++) {
+        aria_matrix_row_f32(o, r, row);
+        aria_quantize_row_q8_W(row, (block_q8_W *)(q + (uint64_t)r * row_bytes), o->n_in);
+    }
+    free(row);
+    m->output_q8   = q;
+    o->type        = ARIA_TYPE_Q8_W;
+    o->data        = q;
+    o->row_bytes   = row_bytes;
+    return ARIA_STATUS_OK;
+}
+
 void aria_model_free_impl(struct aria_model * m) {
     if (!m) {
         return;
     }
+    free(m->output_q8);
     if (m->layers) {
         for (int il = 0; il < m->n_layer; il++) {
             aria_layer * l = &m->layers[il];
@@ -474,6 +503,8 @@ void aria_matrix_row_f32(const aria_matrix * w, int64_t r, float * out) {
     const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
     if (w->type == ARIA_TYPE_I2_S) {
         aria_dequantize_row_i2_s(row, w->i2s_scale, out, w->n_in);
+    } else if (w->type == ARIA_TYPE_Q8_W) {
+        aria_dequantize_row_q8_W((const block_q8_W *)row, out, w->n_in);
     } else {
         aria_dequantize_row(w->type, row, out, w->n_in);
     }

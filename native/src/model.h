@@ -81,6 +81,7 @@ struct aria_model {
     float *         output_norm;    /* (n_embd) */
     aria_matrix     output;         /* (n_embd -> n_vocab); token_embd when tied */
     int32_t         output_tied;
+    uint8_t *       output_q8;      /* owned int8 head (aria_model_requantize_output) or NULL */
 
     uint64_t        weight_bytes;   /* bytes of the loaded tensors */
     int32_t         type_counts[64];/* loaded tensors per type id (< 64) */
@@ -90,6 +91,7 @@ struct aria_model {
 int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end,
                              char * err, size_t err_cap, struct aria_model ** out);
 void    aria_model_free_impl(struct aria_model * model);
+int32_t aria_model_requantize_output_impl(struct aria_model * model);
 
 /* Dequantizes row r of m into out (n_in floats). */
 void    aria_matrix_row_f32(const aria_matrix * m, int64_t r, float * out);

@@ -7,6 +7,7 @@
  * same order), so an embedding row read here equals the one llama.cpp would use.
  */
 #include <stddef.h>
+#include <math.h>
 #include <string.h>
 
 #include "aria.h"
@@ -292,6 +293,33 @@ void aria_dequantize_row_i2_s(const uint8_t * x, float scale, float * y, int64_t
             y[b + 32] = (float) (((x[b] >> 4) & 3) - 1) * scale;
             y[b + 64] = (float) (((x[b] >> 2) & 3) - 1) * scale;
             y[b + 96] = (float) (((x[b] >> 0) & 3) - 1) * scale;
+        }
+    }
+}
+
+/* The int8 output-head format (block_q8_W): per 256 values d = absmax / 127 and
+ * q = round-half-even(x / d) (so |q| <= 127 and two products fit an int16 pair sum); an all-zero
+ * block has d = 0 and q = 0. */
+void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n) {
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK_K; j++) {
+            const float a = fabsf(x[j]);
+            amax          = a > amax ? a : amax;
+        }
+        y[i].d          = amax / 127.0f;
+        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        for (int j = 0; j < QK_K; j++) {
+            const long q = lrintf(x[j] * inv);  /* the default rounding mode: half to even */
+            y[i].qs[j]   = (int8_t) (q > 127 ? 127 : q < -127 ? -127 : q);
+        }
+    }
+}
+
+void aria_dequantize_row_q8_W(const block_q8_W * x, float * y, int64_t n) {
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        for (int j = 0; j < QK_K; j++) {
+            y[i * QK_K + j] = x[i].d * (float) x[i].qs[j];
         }
     }
 }

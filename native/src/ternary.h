@@ -40,6 +40,14 @@ typedef struct {
 } block_q8_K;
 static_assert(sizeof(block_q8_K) == 292, "block_q8_K is 292 bytes");
 
+/* ARIA's own int8 row format for a requantized output head (not a GGUF type): per 256 values,
+ * d = absmax / 127 and q = round-half-even(x / d) in -127..127; value = d * q. */
+typedef struct {
+    float  d;
+    int8_t qs[QK_K];
+} block_q8_W;
+static_assert(sizeof(block_q8_W) == 260, "block_q8_W is 260 bytes");
+
 typedef struct {
     aria_f16 d;
     int8_t   qs[QK8_0];

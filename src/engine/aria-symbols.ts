@@ -15,6 +15,7 @@ export const ARIA_SYMBOLS = {
   aria_kernels_get: { args: [], returns: i32 },
   aria_cpu_features: { args: [], returns: cstring },
   aria_model_load: { args: [ptr, i32, i32, ptr, i64, ptr], returns: i32 },
+  aria_model_requantize_output: { args: [ptr], returns: i32 },
   aria_model_free: { args: [ptr], returns: none },
   aria_model_n_vocab: { args: [ptr], returns: i32 },
   aria_model_n_embd: { args: [ptr], returns: i32 },

@@ -54,7 +54,17 @@ export async function kernelInfo(): Promise<{ kernels: KernelSet; cpuFeatures: s
  */
 export async function openModel(
   path: string,
-  options: Readonly<{ layerBegin?: number; layerEnd?: number; libraryPath?: string }> = {},
+  options: Readonly<{
+    layerBegin?: number;
+    layerEnd?: number;
+    libraryPath?: string;
+    /**
+     * Requantize a float output head (F32 / F16 / BF16) to int8 at load: half the bytes per
+     * decoded token for an F16 head (aria_model_requantize_output). Silently kept as it is when
+     * the head is not float or n_embd is not a multiple of 256.
+     */
+    outputInt8?: boolean;
+  }> = {},
 ): Promise<NativeModel> {
   const lib = await openLibrary(options.libraryPath);
   const err = Buffer.alloc(512);
@@ -70,7 +80,15 @@ export async function openModel(
   if (status !== 0) {
     throw toEngineError(status, "Cannot load model", readCString(err));
   }
-  return new NativeModel(lib, pointerOf(out), path);
+  const handle = pointerOf(out);
+  if (options.outputInt8) {
+    const s = lib.aria_model_requantize_output(handle);
+    if (s !== 0 && s !== ARIA_STATUS.UNSUPPORTED) {
+      lib.aria_model_free(handle);
+      throw toEngineError(s, "Cannot requantize the output head", "");
+    }
+  }
+  return new NativeModel(lib, handle, path);
 }
 
 function readCString(buf: Buffer): string {

@@ -448,7 +448,46 @@ static void test_multi_dots(const aria_kernel_table * k) {
     }
 }
 
+/* int8 head: the quantizer's round trip is within half a step, and the dot is bit-identical to ref
+ * for every activation kind (including raw all -128 rows never written by the quantizer: only
+ * the weights' |q| <= 127 matters for the int16 pair bound). */
+static void test_q8_W(const aria_kernel_table * k) {
+    const aria_kernel_table * r = &aria_kernels_ref;
+    int ok_rt = 1, ok = 1, cases = 0;
+    for (int li = 0; li < COUNT(k_tq_lengths); li++) {
+        const int64_t n  = k_tq_lengths[li];
+        const int64_t nb = n / QK_K;
+        float *       w  = xmalloc((size_t) n * sizeof(float));
+        float *       back = xmalloc((size_t) n * sizeof(float));
+        block_q8_W *  x  = xmalloc((size_t) nb * sizeof(block_q8_W));
+        block_q8_K *  y  = xmalloc((size_t) nb * sizeof(block_q8_K));
+        for (int a = 0; a < ACT_COUNT; a++) {
+            fill_act(w, n, a);
+            aria_quantize_row_q8_W(w, x, n);
+            aria_dequantize_row_q8_W(x, back, n);
+            for (int64_t i = 0; i < n; i++) {
+                ok_rt &= fabsf(back[i] - w[i]) <= 0.5f * x[i / QK_K].d * 1.0001f + 1e-30f;
+                ok_rt &= x[i / QK_K].qs[i % QK_K] >= -127;
+            }
+            for (int b = 0; b < TQ_ACT_KINDS; b++, cases++) {
+                make_tq_act(y, n, b);
+                float s_k, s_r;
+                k->vec_dot_q8_W_q8_K(n, &s_k, x, y);
+                r->vec_dot_q8_W_q8_K(n, &s_r, x, y);
+                ok &= same_float(s_k, s_r);
+            }
+        }
+        free(w);
+        free(back);
+        free(x);
+        free(y);
+    }
+    check(ok_rt, "%s quantize_row_q8_W: round trip within half a step, |q| <= 127", k->name);
+    check(ok, "%s vec_dot_q8_W_q8_K: %d cases bit-identical to ref", k->name, cases);
+}
+
 static void test_table(const aria_kernel_table * k) {
+    test_q8_W(k);
     test_multi_dots(k);
     test_float_dots(k);
     test_quantizers(k);
