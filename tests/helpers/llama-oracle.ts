@@ -97,6 +97,8 @@ export interface LlamaBenchResult {
   ppRuns: number[];
   /** Milliseconds of each timed generation of tg tokens. */
   tgRuns: number[];
+  /** Peak resident memory of the llama.cpp process, in bytes. */
+  peakRssBytes: number;
   /** Settings in effect, as reported by the driver. */
   threads: number;
   kvType: LlamaKvType;
@@ -151,6 +153,9 @@ export function hasLlamaOracle(): boolean {
   }
 }
 
+/** Peak resident memory of the last oracle process, in bytes (0 when unknown). */
+let lastMaxRss = 0;
+
 function runOracle(args: readonly string[], stdin: Uint8Array | undefined): Uint8Array {
   const binary = llamaOraclePath();
   const proc = Bun.spawnSync([binary, ...args], {
@@ -158,6 +163,7 @@ function runOracle(args: readonly string[], stdin: Uint8Array | undefined): Uint
     stdout: "pipe",
     stderr: "pipe",
   });
+  lastMaxRss = proc.resourceUsage?.maxRSS ?? 0;
   if (proc.exitCode !== 0) {
     const stderr = proc.stderr.toString().trim().split("\n").slice(-12).join("\n");
     throw new Error(
@@ -411,6 +417,7 @@ export function llamaBench(
     tgTps: tg > 0 ? (tg * 1000) / median(tgRuns) : NaN,
     ppRuns,
     tgRuns,
+    peakRssBytes: lastMaxRss,
     threads: raw.threads,
     kvType: raw.kv,
     flashAttn: raw.flash_attn,

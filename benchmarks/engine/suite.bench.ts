@@ -1,0 +1,205 @@
+/**
+ * @module The engine speed suite (benchmarks/METHODOLOGY.md): ARIA and llama.cpp side by side on
+ * the same generated files — bitnet-b1.58-2B-4T's dimensions in TQ2_0, TQ1_0 and I2_S (ARIA only:
+ * llama.cpp has no I2_S) and bitnet_b1_58-large's in TQ2_0, all with an F16 embedding — at each
+ * thread count: pp (prefill of N random tokens) and tg (N tokens decoded one by one), each engine
+ * in its own process per repetition, the engines' runs interleaved and their order rotated,
+ * medians reported. Also: the ratio to llama.cpp, bytes read per decoded token, the decode
+ * roofline from a STREAM-like read-bandwidth probe (bandwidth.c) measured in the same run, the
+ * share of it reached, and each process's peak RSS.
+ *
+ * Engines: `aria` (the file as it is), `aria-int8head` (`--output-int8`: the F16 head
+ * requantized to int8 at load), `llama.cpp` (node-llama-cpp's prebuilt CPU build through
+ * tests/helpers/llama-oracle.ts, llama-bench's defaults: F16 KV cache, flash attention auto).
+ *
+ * Usage: bun benchmarks/engine/suite.bench.ts [--files 2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0]
+ *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,llama.cpp]
+ * Writes benchmarks/results/engine-suite.json and prints a Markdown table.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { makeModel } from "../../scripts/make-model.ts";
+import { kvString } from "../../src/model/gguf-reader.ts";
+import { openGguf } from "../../src/model/open.ts";
+import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const { values } = parseArgs({
+  options: {
+    files: { type: "string", default: "2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0" },
+    threads: { type: "string", default: "1,2" },
+    pp: { type: "string", default: "128" },
+    tg: { type: "string", default: "64" },
+    reps: { type: "string", default: "5" },
+    engines: { type: "string", default: "aria,aria-int8head,llama.cpp" },
+  },
+});
+const pp = Number(values.pp);
+const tg = Number(values.tg);
+const reps = Number(values.reps);
+const threadList = values.threads!.split(",").map(Number);
+const engines = values.engines!.split(",");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function modelFile(spec: string): Promise<string> {
+  const [preset, type] = spec.split(":") as [string, "tq2_0" | "tq1_0" | "i2_s"];
+  const dir = join(ROOT, "benchmarks", "models");
+  const path = join(dir, `${preset}-bitnet-${type}-f16.gguf`);
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    console.error(`generating ${path} …`);
+    await makeModel({ preset, arch: "bitnet", type, out: path });
+  }
+  return path;
+}
+
+/** Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd). */
+function bytesPerToken(path: string, int8Head: boolean): number {
+  const { file } = openGguf(path);
+  let bytes = 0;
+  let head = file.tensors.find((t) => t.name === "output.weight");
+  if (kvString(file, "general.architecture") === "bitnet" || head === undefined) {
+    head = file.tensors.find((t) => t.name === "token_embd.weight");
+  }
+  for (const t of file.tensors) if (t.name.startsWith("blk.")) bytes += t.byteSize;
+  if (head !== undefined) {
+    const [nIn = 0, nOut = 0] = head.dims;
+    bytes += int8Head && head.type === 1 ? (nIn / 256) * 260 * nOut : head.byteSize;
+  }
+  return bytes;
+}
+
+function bandwidth(): Record<string, number> {
+  const exe = join(ROOT, "node_modules", ".cache", "aria-bench", "bandwidth");
+  mkdirSync(join(exe, ".."), { recursive: true });
+  const cc = Bun.spawnSync(
+    ["cc", "-O2", "-mavx2", "-pthread", join(import.meta.dir, "bandwidth.c"), "-o", exe],
+    { stderr: "inherit" },
+  );
+  if (cc.exitCode !== 0) throw new Error("cannot build bandwidth.c");
+  const run = Bun.spawnSync([exe, "1024", "5", ...threadList.map(String)]);
+  return JSON.parse(run.stdout.toString()) as Record<string, number>;
+}
+
+interface Sample {
+  pp: number[];
+  tg: number[];
+  rss: number[];
+}
+
+function runAria(path: string, threads: number, int8Head: boolean, s: Sample): void {
+  const args = [
+    process.execPath,
+    join(ROOT, "src", "main.ts"),
+    "bench",
+    "--model",
+    path,
+    "--threads",
+    String(threads),
+    "--pp",
+    String(pp),
+    "--tg",
+    String(tg),
+    "--reps",
+    "1",
+    "--json",
+  ];
+  const p = Bun.spawnSync(int8Head ? [...args, "--output-int8"] : args, { stderr: "inherit" });
+  if (p.exitCode !== 0) throw new Error(`aria bench failed on ${path}`);
+  const r = JSON.parse(p.stdout.toString()) as { pp_tps: number | null; tg_tps: number | null };
+  if (r.pp_tps !== null) s.pp.push(r.pp_tps);
+  if (r.tg_tps !== null) s.tg.push(r.tg_tps);
+  s.rss.push(p.resourceUsage?.maxRSS ?? 0);
+}
+
+function runLlama(path: string, threads: number, s: Sample): void {
+  const r = llamaBench(path, { threads, pp, tg, reps: 1 });
+  if (pp > 0) s.pp.push(r.ppTps);
+  if (tg > 0) s.tg.push(r.tgTps);
+  s.rss.push(r.peakRssBytes);
+}
+
+const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout
+  .toString().trim();
+const bw = bandwidth();
+console.error(`read bandwidth: ${JSON.stringify(bw)}`);
+const rows: Record<string, unknown>[] = [];
+for (const spec of values.files!.split(",")) {
+  const path = await modelFile(spec);
+  const type = spec.split(":")[1]!;
+  const here = engines.filter((e) => e !== "llama.cpp" || type !== "i2_s");
+  for (const threads of threadList) {
+    const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [] } as Sample]));
+    for (let r = 0; r < reps; r++) {
+      const order = here.map((_, i) => here[(i + r) % here.length]!);
+      for (const e of order) {
+        const s = samples.get(e)!;
+        if (e === "llama.cpp") runLlama(path, threads, s);
+        else runAria(path, threads, e === "aria-int8head", s);
+      }
+    }
+    const llama = samples.get("llama.cpp");
+    const gbs = bw[`threads_${threads}_gbs`] ?? NaN;
+    for (const [engine, s] of samples) {
+      const bpt = bytesPerToken(path, engine === "aria-int8head");
+      const roofline = (gbs * 1e9) / bpt;
+      const row = {
+        file: spec,
+        engine,
+        threads,
+        pp_tps: median(s.pp),
+        tg_tps: median(s.tg),
+        pp_vs_llama: llama ? median(s.pp) / median(llama.pp) : null,
+        tg_vs_llama: llama ? median(s.tg) / median(llama.tg) : null,
+        bytes_per_token: bpt,
+        roofline_tg_tps: roofline,
+        pct_roofline: (100 * median(s.tg)) / roofline,
+        peak_rss_mib: Math.round(Math.max(...s.rss) / 2 ** 20),
+        pp_runs: s.pp,
+        tg_runs: s.tg,
+      };
+      rows.push(row);
+      console.error(JSON.stringify({ ...row, pp_runs: undefined, tg_runs: undefined }));
+    }
+  }
+}
+
+const result = {
+  date: new Date().toISOString(),
+  commit,
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  pp,
+  tg,
+  reps,
+  bandwidth_gbs: bw,
+  command: `bun benchmarks/engine/suite.bench.ts ${Bun.argv.slice(2).join(" ")}`.trim(),
+  rows,
+};
+mkdirSync(join(ROOT, "benchmarks", "results"), { recursive: true });
+writeFileSync(
+  join(ROOT, "benchmarks", "results", "engine-suite.json"),
+  JSON.stringify(result, null, 1) + "\n",
+);
+
+const f = (x: number | null, d = 1) => (x === null || Number.isNaN(x) ? "–" : x.toFixed(d));
+console.log(
+  "| file | engine | threads | pp t/s | × llama.cpp | tg t/s | × llama.cpp | % roofline | peak RSS MiB |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of rows as Array<Record<string, number | null | string>>) {
+  console.log(
+    `| ${r.file} | ${r.engine} | ${r.threads} | ${f(r.pp_tps as number)} | ${
+      f(r.pp_vs_llama as number | null, 2)
+    } | ${f(r.tg_tps as number)} | ${f(r.tg_vs_llama as number | null, 2)} | ${
+      f(r.pct_roofline as number, 0)
+    } | ${r.peak_rss_mib} |`,
+  );
+}
