@@ -161,7 +161,11 @@ export function streamResponse(
       gen.return(undefined as unknown as CompletionResult).catch(() => {});
     },
   }, { highWaterMark: 0 });
-  return new Response(body, { status: 200, headers: SSE_HEADERS });
+  const servedBy = first.value.servedBy;
+  const headers = servedBy
+    ? { ...SSE_HEADERS, "x-aria-served-by": servedBy.join(",") }
+    : SSE_HEADERS;
+  return new Response(body, { status: 200, headers });
 }
 
 /**

@@ -49,6 +49,8 @@ export interface CompletionChunk {
   /** Token ids of this step (empty for backends that cannot tell, e.g. external). */
   tokens: number[];
   logprobs?: TokenLogprobs[];
+  /** On the first chunk: which nodes are serving it (streams send it as a header up front). */
+  servedBy?: readonly string[];
 }
 
 /** The end of a completion. */

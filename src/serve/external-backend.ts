@@ -125,9 +125,10 @@ export class ExternalBackend implements CompletionBackend {
         if (!choice) continue;
         const text = chat ? (choice["delta"] as Json | undefined)?.["content"] : choice["text"];
         if (typeof text === "string" && text.length > 0) {
-          if (tFirst === 0) tFirst = performance.now();
+          const first = tFirst === 0;
+          if (first) tFirst = performance.now();
           pieces++;
-          yield { text, tokens: [] };
+          yield first ? { text, tokens: [], servedBy: [this.#nodeId] } : { text, tokens: [] };
         }
         if (choice["finish_reason"] === "length") finish = "length";
       }

@@ -29,6 +29,8 @@ import { Scheduler } from "./scheduler.ts";
 /** Options of {@link NativeBackend}. */
 export interface NativeBackendOptions {
   modelPath: string;
+  /** The id /v1/models reports (default: the file name without .gguf). */
+  modelId?: string | undefined;
   /** This node's id, reported in `servedBy`. */
   nodeId: string;
   /** Worker threads (default: all cores). */
@@ -66,7 +68,7 @@ export class NativeBackend implements CompletionBackend {
   constructor(options: Readonly<NativeBackendOptions>) {
     this.#options = { ...options };
     this.#card = {
-      id: basename(options.modelPath).replace(/\.gguf$/i, ""),
+      id: options.modelId ?? basename(options.modelPath).replace(/\.gguf$/i, ""),
       created: Math.floor(statSync(options.modelPath).mtimeMs / 1000),
       ownedBy: "aria",
       contextLength: 0,
@@ -123,11 +125,15 @@ export class NativeBackend implements CompletionBackend {
     });
     const gen = scheduler.submit(request.id, ids, stepper, signal);
     let step = await gen.next();
+    let first = true;
     for (; !step.done; step = await gen.next()) {
       const c = step.value;
-      yield c.logprobs
+      const chunk: CompletionChunk = c.logprobs
         ? { text: c.text, tokens: [c.token], logprobs: [c.logprobs] }
         : { text: c.text, tokens: [c.token] };
+      if (first) chunk.servedBy = [this.#options.nodeId];
+      first = false;
+      yield chunk;
     }
     const end = step.value;
     return {

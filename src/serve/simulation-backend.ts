@@ -50,7 +50,9 @@ export class SimulationBackend implements CompletionBackend {
       for (let i = 0; i < n; i++) {
         signal.throwIfAborted();
         await Promise.resolve();
-        yield { text: i === 0 ? words[i]! : ` ${words[i]}`, tokens: [] };
+        yield i === 0
+          ? { text: words[i]!, tokens: [], servedBy: [this.#nodeId] }
+          : { text: ` ${words[i]}`, tokens: [] };
       }
     } finally {
       this.#active--;

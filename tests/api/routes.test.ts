@@ -111,6 +111,14 @@ describe("auth", () => {
 });
 
 describe("responses", () => {
+  test("a stream carries the served-by header from its first chunk", async () => {
+    const { app } = makeApp();
+    const res = await app.request("/v1/chat/completions", post(chat({ stream: true })));
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    expect(res.headers.get("x-aria-served-by")).toBe("node-a");
+    await res.text();
+  });
+
   test("chat: ids, created from the clock, usage, served-by header", async () => {
     const { app } = makeApp({}, { newId: () => "abc", systemFingerprint: "fp" });
     const res = await app.request("/v1/chat/completions", post(chat()));

@@ -81,6 +81,7 @@ export class FakeBackend implements CompletionBackend {
 
   #chunk(request: CompletionRequest, token: number, text: string): CompletionChunk {
     const c: CompletionChunk = { text, tokens: [token] };
+    if (token === 1) c.servedBy = ["node-a"]; // the first chunk names the serving nodes
     if (request.logprobs !== undefined) {
       const top = Array.from({ length: request.logprobs }, (_, i) => ({
         token: i + 1,
