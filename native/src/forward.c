@@ -70,12 +70,22 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->act_sum    = malloc(sizeof(int32_t) * nb);
     ctx->scores     = malloc(sizeof(float) * nt * (size_t)n_ctx);
     ctx->deq        = malloc(sizeof(float) * nt * (size_t)ctx->max_n_in);
+    ctx->rope_cs    = malloc(sizeof(float) * (size_t)n_ctx * (size_t)(m->n_rot / 2 > 0 ? m->n_rot : 1));
     ctx->logits_cap = n_seq;
     ctx->logits     = malloc(sizeof(float) * (size_t)ctx->logits_cap * (size_t)m->n_vocab);
     if (!ctx->k_cache || !ctx->v_cache || !ctx->seq_len || !ctx->seq_next || !ctx->seq_start || !ctx->x || !ctx->xb ||
         !ctx->q || !ctx->k || !ctx->v || !ctx->att || !ctx->tmp || !ctx->hb || !ctx->hb2 || !ctx->act ||
-        !ctx->act_scale || !ctx->act_sum || !ctx->scores || !ctx->deq || !ctx->logits) {
+        !ctx->act_scale || !ctx->act_sum || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
         return ARIA_STATUS_NO_MEMORY;
+    }
+    /* the same float operations rope() used to do per head, once per position */
+    const int32_t half = m->n_rot / 2;
+    for (int32_t p = 0; p < n_ctx; p++) {
+        for (int32_t i = 0; i < half; i++) {
+            const float theta                         = (float)p * m->rope_inv_freq[i];
+            ctx->rope_cs[((int64_t)p * half + i) * 2]     = cosf(theta);
+            ctx->rope_cs[((int64_t)p * half + i) * 2 + 1] = sinf(theta);
+        }
     }
     return ARIA_STATUS_OK;
 }
@@ -102,6 +112,7 @@ void aria_forward_free(struct aria_ctx * ctx) {
     free(ctx->scores);
     free(ctx->deq);
     free(ctx->logits);
+    free(ctx->rope_cs);
 }
 
 int32_t aria_forward_check_batch(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq) {
@@ -156,15 +167,17 @@ static void rmsnorm(float * out, const float * x, const float * w, int64_t n, fl
     }
 }
 
-/* rotates the first n_rot dims of each of n_heads heads of vec, at position pos */
-static void rope(const struct aria_model * m, float * vec, int32_t n_heads, int32_t pos) {
-    const int32_t half = m->n_rot / 2;
+/* rotates the first n_rot dims of each of n_heads heads of vec, at position pos (cos / sin from
+ * the context's table) */
+static void rope(const struct aria_ctx * ctx, float * vec, int32_t n_heads, int32_t pos) {
+    const struct aria_model * m    = ctx->model;
+    const int32_t             half = m->n_rot / 2;
+    const float *             cs   = ctx->rope_cs + (int64_t)pos * half * 2;
     for (int32_t h = 0; h < n_heads; h++) {
         float * v = vec + (int64_t)h * m->head_dim;
         for (int32_t i = 0; i < half; i++) {
-            const float theta = (float)pos * m->rope_inv_freq[i];
-            const float c     = cosf(theta);
-            const float s     = sinf(theta);
+            const float c     = cs[2 * i];
+            const float s     = cs[2 * i + 1];
             /* NEOX: pairs (i, i + n_rot/2); NORM: pairs (2i, 2i + 1) */
             const int32_t a   = m->rope_neox ? i : 2 * i;
             const int32_t b   = m->rope_neox ? i + half : 2 * i + 1;
@@ -397,8 +410,8 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     matmul_q(ctx, ctx->k, ctx->xb, n, &l->wk, same_activation(&l->wq, &l->wk));
     matmul_q(ctx, ctx->v, ctx->xb, n, &l->wv, same_activation(&l->wk, &l->wv) && same_activation(&l->wq, &l->wk));
     for (int32_t i = 0; i < n; i++) {
-        rope(m, ctx->q + i * qd, m->n_head, pos[i]);
-        rope(m, ctx->k + i * kvd, m->n_head_kv, pos[i]);
+        rope(ctx, ctx->q + i * qd, m->n_head, pos[i]);
+        rope(ctx, ctx->k + i * kvd, m->n_head_kv, pos[i]);
         memcpy(kv_row(ctx, ctx->k_cache, li, seq[i], pos[i]), ctx->k + i * kvd, sizeof(float) * (size_t)kvd);
         memcpy(kv_row(ctx, ctx->v_cache, li, seq[i], pos[i]), ctx->v + i * kvd, sizeof(float) * (size_t)kvd);
     }

@@ -42,6 +42,7 @@ struct aria_ctx {
     int32_t *                 act_sum;     /* (n_batch) I8 row sums */
     float *                   scores;      /* (n_threads, n_ctx) attention scores */
     float *                   deq;         /* (n_threads, max_n_in) dequantized weight rows (generic path) */
+    float *                   rope_cs;     /* (n_ctx, n_rot/2, 2) cos and sin of every position, made once */
     int64_t                   max_n_in;
     float *                   logits;      /* (logits_cap, n_vocab) */
     int32_t                   logits_cap;
