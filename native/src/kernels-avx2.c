@@ -233,12 +233,53 @@ void aria_vec_dot_i2_s_i8_avx2(int64_t n, int32_t * restrict s, const uint8_t * 
     *s = hsum_i32(acc32);
 }
 
-/* TQ1_0 against several rows: the single-row kernel per row (its base-3 decode is cheap next to
- * the dot products; a shared decode is future work). */
+/* Several Q8_K rows against one TQ1_0 row: the base-3 decode of a block (8 vectors of 32 codes,
+ * for elements 0..255 in order) is done once and used for every row; per row the sums and the
+ * float accumulation are those of aria_vec_dot_tq1_0_q8_K_avx2. */
+static inline __attribute__((always_inline)) void tq1_0_multi(int64_t n, float * restrict s,
+                                                              const block_tq1_0 * restrict x,
+                                                              const block_q8_K * restrict y, int64_t y_stride,
+                                                              const int NY) {
+    float sumf[ARIA_MULTI_MAX] = { 0.0f, 0.0f, 0.0f, 0.0f };
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i c[8];  /* c[k]: codes of elements 32k .. 32k + 31 */
+        __m256i p = _mm256_loadu_si256((const __m256i *) x[i].qs);
+        for (int t = 0; t < 5; t++) {
+            c[t] = top_trit(p);
+            p    = mul3_u8(p);
+        }
+        const __m128i x1 = _mm_loadu_si128((const __m128i *) (x[i].qs + 32));
+        p                = _mm256_set_m128i(mul3_u8_128(x1), x1);
+        c[5]             = top_trit(p);
+        p                = mul3_u8(mul3_u8(p));
+        c[6]             = top_trit(p);
+        p                = mul3_u8(mul3_u8(p));
+        c[7]             = top_trit(tq1_0_tail(_mm256_castsi256_si128(p), x[i].qh));
+        const float dx   = _cvtsh_ss(x[i].d);
+        for (int j = 0; j < NY; j++) {
+            const block_q8_K * yj  = (const block_q8_K *) ((const char *) y + j * y_stride) + i;
+            __m256i            acc = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k++) {
+                acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *) (yj->qs + 32 * k))));
+            }
+            const __m256i sum_cq = _mm256_madd_epi16(acc, _mm256_set1_epi16(1));
+            const int32_t sumi   = hsum_i32(_mm256_sub_epi32(sum_cq, q8_K_sum(yj)));
+            sumf[j] += (float) sumi * (dx * yj->d);
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j] = sumf[j];
+    }
+}
+
 void aria_vec_dot_tq1_0_q8_K_multi_avx2(int64_t n, float * restrict s, const block_tq1_0 * restrict x,
                                         const block_q8_K * restrict y, int64_t y_stride, int ny) {
-    for (int j = 0; j < ny; j++) {
-        aria_vec_dot_tq1_0_q8_K_avx2(n, s + j, x, (const block_q8_K *) ((const char *) y + j * y_stride));
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: tq1_0_multi(n, s, x, y, y_stride, 1); break;
+        case 2: tq1_0_multi(n, s, x, y, y_stride, 2); break;
+        case 3: tq1_0_multi(n, s, x, y, y_stride, 3); break;
+        default: tq1_0_multi(n, s, x, y, y_stride, 4); break;
     }
 }
 
