@@ -57,9 +57,10 @@ typedef struct {
     float *                   out;
 } job;
 
-enum { B_TQ2, B_TQ1, B_I2S, B_F16, B_F32, B_Q8K, B_I8, B_COUNT };
-static const char * bench_name[B_COUNT] = { "tq2_0 x q8_K", "tq1_0 x q8_K", "i2_s x i8", "f16 x f32",
-                                            "f32 x f32", "quantize q8_K", "quantize i8" };
+enum { B_TQ2, B_TQ2M1, B_TQ2M4, B_TQ1, B_TQ1M4, B_I2S, B_I2SM4, B_Q8W, B_F16, B_F32, B_Q8K, B_I8, B_COUNT };
+static const char * bench_name[B_COUNT] = { "tq2_0 x q8_K", "tq2_0 multi x1", "tq2_0 multi x4", "tq1_0 x q8_K",
+                                            "tq1_0 multi x4", "i2_s x i8", "i2_s multi x4", "q8_W x q8_K",
+                                            "f16 x f32", "f32 x f32", "quantize q8_K", "quantize i8" };
 
 static void run(const job * j) {
     const unsigned char * w = j->w;
@@ -67,6 +68,27 @@ static void run(const job * j) {
         const void * row = w + (size_t) r * j->row_bytes;
         switch (j->which) {
             case B_TQ2: j->k->vec_dot_tq2_0_q8_K(K, &j->out[r], row, j->act); break;
+            /* multi: the same activation row 1 or 4 times (4 x the arithmetic per weight byte) */
+            case B_TQ2M1: j->k->vec_dot_tq2_0_q8_K_multi(K, &j->out[r], row, j->act, 0, 1); break;
+            case B_TQ2M4: {
+                float s4[4];
+                j->k->vec_dot_tq2_0_q8_K_multi(K, s4, row, j->act, 0, 4);
+                j->out[r] = s4[0] + s4[3];
+                break;
+            }
+            case B_TQ1M4: {
+                float s4[4];
+                j->k->vec_dot_tq1_0_q8_K_multi(K, s4, row, j->act, 0, 4);
+                j->out[r] = s4[0] + s4[3];
+                break;
+            }
+            case B_I2SM4: {
+                int32_t s4[4];
+                j->k->vec_dot_i2_s_i8_multi(K, s4, row, j->act, 0, 4);
+                j->out[r] = (float) (s4[0] + s4[3]);
+                break;
+            }
+            case B_Q8W: j->k->vec_dot_q8_W_q8_K(K, &j->out[r], row, j->act); break;
             case B_TQ1: j->k->vec_dot_tq1_0_q8_K(K, &j->out[r], row, j->act); break;
             case B_I2S: {
                 int32_t s;
@@ -96,9 +118,11 @@ int main(void) {
 #endif
     printf("cpu: %s; K = %d, 1 thread, median of %d\n", aria_cpu_features_str(), K, REPS);
 
-    /* rows per kernel: weight matrices of ~60-85 MB (> L3); quantizers: 4096 rows of K f32 */
-    const int64_t rows[B_COUNT]      = { 110592, 110592, 110592, 16384, 8192, 4096, 4096 };
-    const size_t  row_bytes[B_COUNT] = { K / 256 * sizeof(block_tq2_0), K / 256 * sizeof(block_tq1_0), K / 4,
+    /* rows per kernel: weight matrices of ~60-85 MB (multi x4: GB/s of weights, each used 4 times) (> L3); quantizers: 4096 rows of K f32 */
+    const int64_t rows[B_COUNT]      = { 110592, 110592, 110592, 110592, 110592, 110592, 110592,
+                                         32768,  16384,  8192,   4096,   4096 };
+    const size_t  tq2 = K / 256 * sizeof(block_tq2_0), tq1 = K / 256 * sizeof(block_tq1_0);
+    const size_t  row_bytes[B_COUNT] = { tq2, tq2, tq2, tq1, tq1, K / 4, K / 4, K / 256 * sizeof(block_q8_W),
                                          K * 2, K * 4, K * 4, K * 4 };
     float *       xf                 = alloc_random(K * sizeof(float));
     for (int i = 0; i < K; i++) xf[i] = (float) (i % 17) - 8.0f;
@@ -114,8 +138,9 @@ int main(void) {
     printf("   (GB/s)\n");
     for (int b = 0; b < B_COUNT; b++) {
         void * w = alloc_random((size_t) rows[b] * row_bytes[b]);
-        if (b == B_TQ2 || b == B_TQ1) {  /* sane f16 scales at the end of each block */
-            const size_t bs = b == B_TQ2 ? sizeof(block_tq2_0) : sizeof(block_tq1_0);
+        const int is_tq2 = b == B_TQ2 || b == B_TQ2M1 || b == B_TQ2M4, is_tq1 = b == B_TQ1 || b == B_TQ1M4;
+        if (is_tq2 || is_tq1) {  /* sane f16 scales at the end of each block */
+            const size_t bs = is_tq2 ? sizeof(block_tq2_0) : sizeof(block_tq1_0);
             for (size_t i = 0; i < (size_t) rows[b] * row_bytes[b] / bs; i++) {
                 memcpy((unsigned char *) w + i * bs + bs - 2, &(aria_f16){ 0x2c00 }, 2);
             }
@@ -128,8 +153,13 @@ int main(void) {
                 for (size_t i = 0; i < (size_t) rows[b] * row_bytes[b] / 4; i++) ((float *) w)[i] = (float) (i % 31) - 15.0f;
             }
         }
-        const void * act = b == B_TQ2 || b == B_TQ1 ? (const void *) q8k
-                         : b == B_I2S               ? (const void *) q8
+        if (b == B_Q8W) {  /* sane f32 scales at the start of each block */
+            for (size_t i = 0; i < (size_t) rows[b] * row_bytes[b] / sizeof(block_q8_W); i++) {
+                ((block_q8_W *) w)[i].d = 0.01f;
+            }
+        }
+        const void * act = is_tq2 || is_tq1 || b == B_Q8W ? (const void *) q8k
+                         : b == B_I2S || b == B_I2SM4 ? (const void *) q8
                          : b == B_F16 || b == B_F32 ? (const void *) xf
                          : b == B_Q8K               ? (const void *) q8k
                                                     : (const void *) q8;

@@ -27,9 +27,10 @@ typedef struct aria_kernel_table {
      * bits 7-6 first). The caller subtracts the activation sum and applies the scales (§3.2). */
     void (*vec_dot_i2_s_i8)(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y);
     /* Several activation rows against one weight row (prefill, batched decode): for j < ny,
-     * s[j] = vec_dot(x, y_j) with y_j at (const char *) y + j * y_stride bytes, bit-identical to
-     * calling the single-row kernel ny times; the weight row is unpacked once per block for all
-     * of them. ny in 1..ARIA_MULTI_MAX. */
+     * s[j] = vec_dot(x, y_j) with y_j at (const char *) y + j * y_stride bytes; the weight row is
+     * unpacked once per block for all of them. ny in 1..ARIA_MULTI_MAX. I2_S: equal to the
+     * single-row kernel. TQ: the same exact integer block sums, accumulated in f32 in an order of
+     * the implementation's choosing (within |err| <= 2 nb 2^-24 sum_b |sum_b d_x d_y| of _ref). */
     void (*vec_dot_tq2_0_q8_K_multi)(int64_t n, float * s, const block_tq2_0 * x, const block_q8_K * y,
                                      int64_t y_stride, int ny);
     void (*vec_dot_tq1_0_q8_K_multi)(int64_t n, float * s, const block_tq1_0 * x, const block_q8_K * y,

@@ -431,8 +431,21 @@ static void test_multi_dots(const aria_kernel_table * k) {
                         const block_q8_K * yj = (const block_q8_K *) (y + j * stride);
                         r->vec_dot_tq2_0_q8_K(n, &e2, x2, yj);
                         r->vec_dot_tq1_0_q8_K(n, &e1, x1, yj);
-                        ok2 &= same_float(s2[j], e2);
-                        ok1 &= same_float(s1[j], e1);
+                        /* exact integer sums, f32 accumulation of per-lane partial sums in another
+                         * order: each partial is at most 3 sum|q| of its block (|c| <= 2), so the
+                         * difference is within (nb + 8) 2^-23 sum_b 3 sum|q_b| |d_x d_y| */
+                        double abs2 = 0.0, abs1 = 0.0;
+                        for (int64_t b = 0; b < nb; b++) {
+                            double sq = 0.0;
+                            for (int e = 0; e < QK_K; e++) {
+                                sq += abs(yj[b].qs[e]);
+                            }
+                            abs2 += 3.0 * sq * fabs((double) aria_f16_to_f32(x2[b].d) * yj[b].d);
+                            abs1 += 3.0 * sq * fabs((double) aria_f16_to_f32(x1[b].d) * yj[b].d);
+                        }
+                        const double tol = (double) (nb + 8) * 0x1p-23;
+                        ok2 &= fabs((double) s2[j] - e2) <= tol * abs2 || same_float(s2[j], e2);
+                        ok1 &= fabs((double) s1[j] - e1) <= tol * abs1 || same_float(s1[j], e1);
                     }
                 }
             }
@@ -442,8 +455,8 @@ static void test_multi_dots(const aria_kernel_table * k) {
             free(y);
             free(q);
         }
-        check(ok2, "%s vec_dot_tq2_0_q8_K_multi %s: %d cases bit-identical to ref", k->name, w_name[w], cases);
-        check(ok1, "%s vec_dot_tq1_0_q8_K_multi %s: %d cases bit-identical to ref", k->name, w_name[w], cases);
+        check(ok2, "%s vec_dot_tq2_0_q8_K_multi %s: %d cases within f32 rounding of ref", k->name, w_name[w], cases);
+        check(ok1, "%s vec_dot_tq1_0_q8_K_multi %s: %d cases within f32 rounding of ref", k->name, w_name[w], cases);
         check(oki, "%s vec_dot_i2_s_i8_multi %s: %d cases equal to ref", k->name, w_name[w], cases);
     }
 }
