@@ -110,6 +110,7 @@ function compile(t: Target, lib: string): { path: string } | { reason: string } 
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, "native", "build"), { recursive: true });
   cpSync(join(ROOT, "src"), join(stage, "src"), { recursive: true });
+  cpSync(join(ROOT, "static"), join(stage, "static"), { recursive: true }); // aria-nano and assets
   for (const f of ["package.json", "tsconfig.json"]) cpSync(join(ROOT, f), join(stage, f));
   symlinkSync(join(ROOT, "node_modules"), join(stage, "node_modules"), "dir");
   cpSync(lib, join(stage, "native", "build", t.libName));

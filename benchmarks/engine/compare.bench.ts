@@ -65,7 +65,17 @@ for (const threads of values.threads!.split(",").map(Number)) {
   for (let r = 0; r < reps; r++) {
     // one repetition of each engine per round, alternating which goes first
     const runAria = async () => {
-      const a = await runBench({ verb: "bench", model, threads, pp, tg, reps: 1, json: true });
+      const a = await runBench({
+        verb: "bench",
+        model,
+        threads,
+        pp,
+        tg,
+        seqs: 1,
+        reps: 1,
+        json: true,
+        outputHead: "float",
+      });
       if (a.pp_tps !== null) aria.pp.push(a.pp_tps);
       if (a.tg_tps !== null) aria.tg.push(a.tg_tps);
     };

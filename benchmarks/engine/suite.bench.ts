@@ -8,7 +8,7 @@
  * roofline from a STREAM-like read-bandwidth probe (bandwidth.c) measured in the same run, the
  * share of it reached, and each process's peak RSS.
  *
- * Engines: `aria` (the file as it is), `aria-int8head` (`--output-int8`: the F16 head
+ * Engines: `aria` (the file as it is), `aria-int8head` (`--output-head int8`: the F16 head
  * requantized to int8 at load), `llama.cpp` (node-llama-cpp's prebuilt CPU build through
  * tests/helpers/llama-oracle.ts, llama-bench's defaults: F16 KV cache, flash attention auto).
  *
@@ -92,9 +92,11 @@ interface Sample {
   pp: number[];
   tg: number[];
   rss: number[];
+  /** aria only: aggregate tg tokens/s of 4 sequences decoded together. */
+  tg4: number[];
 }
 
-function runAria(path: string, threads: number, int8Head: boolean, s: Sample): void {
+function ariaBench(path: string, threads: number, int8Head: boolean, extra: string[]) {
   const args = [
     process.execPath,
     join(ROOT, "src", "main.ts"),
@@ -110,13 +112,25 @@ function runAria(path: string, threads: number, int8Head: boolean, s: Sample): v
     "--reps",
     "1",
     "--json",
+    "--output-head",
+    int8Head ? "int8" : "float",
   ];
-  const p = Bun.spawnSync(int8Head ? [...args, "--output-int8"] : args, { stderr: "inherit" });
+  const p = Bun.spawnSync([...args, ...extra], { stderr: "inherit" });
   if (p.exitCode !== 0) throw new Error(`aria bench failed on ${path}`);
   const r = JSON.parse(p.stdout.toString()) as { pp_tps: number | null; tg_tps: number | null };
+  return { ...r, rss: p.resourceUsage?.maxRSS ?? 0 };
+}
+
+function runAria(path: string, threads: number, int8Head: boolean, s: Sample): void {
+  const r = ariaBench(path, threads, int8Head, []);
   if (r.pp_tps !== null) s.pp.push(r.pp_tps);
   if (r.tg_tps !== null) s.tg.push(r.tg_tps);
-  s.rss.push(p.resourceUsage?.maxRSS ?? 0);
+  s.rss.push(r.rss);
+  if (!int8Head) {
+    // batched decode: 4 sequences, one token each per step (the tokens count as 4)
+    const b = ariaBench(path, threads, false, ["--pp", "0", "--seqs", "4"]);
+    if (b.tg_tps !== null) s.tg4.push(b.tg_tps);
+  }
 }
 
 function runLlama(path: string, threads: number, s: Sample): void {
@@ -136,7 +150,7 @@ for (const spec of values.files!.split(",")) {
   const type = spec.split(":")[1]!;
   const here = engines.filter((e) => e !== "llama.cpp" || type !== "i2_s");
   for (const threads of threadList) {
-    const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [] } as Sample]));
+    const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [], tg4: [] } as Sample]));
     for (let r = 0; r < reps; r++) {
       const order = here.map((_, i) => here[(i + r) % here.length]!);
       for (const e of order) {
@@ -162,6 +176,8 @@ for (const spec of values.files!.split(",")) {
         roofline_tg_tps: roofline,
         pct_roofline: (100 * median(s.tg)) / roofline,
         peak_rss_mib: Math.round(Math.max(...s.rss) / 2 ** 20),
+        tg_4seq_tps: s.tg4.length > 0 ? median(s.tg4) : null,
+        tg_4seq_scaling: s.tg4.length > 0 ? median(s.tg4) / median(s.tg) : null,
         pp_runs: s.pp,
         tg_runs: s.tg,
       };
@@ -191,15 +207,17 @@ writeFileSync(
 
 const f = (x: number | null, d = 1) => (x === null || Number.isNaN(x) ? "–" : x.toFixed(d));
 console.log(
-  "| file | engine | threads | pp t/s | × llama.cpp | tg t/s | × llama.cpp | % roofline | peak RSS MiB |",
+  "| file | engine | threads | pp t/s | × llama.cpp | tg t/s | × llama.cpp | % roofline | 4 seqs | peak RSS MiB |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows as Array<Record<string, number | null | string>>) {
   console.log(
     `| ${r.file} | ${r.engine} | ${r.threads} | ${f(r.pp_tps as number)} | ${
       f(r.pp_vs_llama as number | null, 2)
     } | ${f(r.tg_tps as number)} | ${f(r.tg_vs_llama as number | null, 2)} | ${
       f(r.pct_roofline as number, 0)
+    } | ${
+      r.tg_4seq_scaling === null ? "–" : `${f(r.tg_4seq_scaling as number, 2)}×`
     } | ${r.peak_rss_mib} |`,
   );
 }

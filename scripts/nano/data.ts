@@ -5,7 +5,8 @@
  * split tokenized into little-endian uint16 ids for scripts/nano/train.py.
  *
  * Usage: bun scripts/nano/data.ts --out DIR [--vocab 4096]
- * Writes DIR/{train,val,heldout}.bin, DIR/vocab.json, and the held-out text to
+ * Writes DIR/{train,val,heldout}.bin, DIR/heldout-text.bin (the committed held-out text, tokenized
+ * as one piece), DIR/vocab.json, and the held-out text to
  * tests/fixtures/aria-nano/heldout.txt (committed: the perplexity regression test reads it).
  * Deterministic: the same package version gives the same files byte for byte.
  */
@@ -111,7 +112,10 @@ function main(): void {
   const fixture = join(import.meta.dir, "../../tests/fixtures/aria-nano");
   mkdirSync(fixture, { recursive: true });
   // One line, documents joined by a space: the model never saw a newline (Brown has none).
-  writeFileSync(join(fixture, "heldout.txt"), docs.heldout.join(" "));
+  const heldoutText = docs.heldout.join(" ");
+  writeFileSync(join(fixture, "heldout.txt"), heldoutText);
+  // The same text as `aria perplexity` tokenizes it, for scripts/nano/eval.py.
+  writeFileSync(join(values.out, "heldout-text.bin"), Uint16Array.from(tok.encode(heldoutText)));
 }
 
 if (import.meta.main) main();

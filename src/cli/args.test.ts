@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { parseCommand, UsageError } from "./args.ts";
+import { DEFAULT_MODEL, parseCommand, UsageError } from "./args.ts";
 
 describe("parseCommand()", () => {
   test("parses aria run with defaults", () => {
     expect(parseCommand(["run", "--model", "m.gguf", "--prompt", "Hi"])).toEqual({
       verb: "run",
       model: "m.gguf",
+      outputHead: "int8",
       prompt: "Hi",
       maxTokens: 128,
       temperature: 0.8,
@@ -86,8 +87,10 @@ describe("parseCommand()", () => {
       .toEqual({
         verb: "bench",
         model: "m.gguf",
+        outputHead: "int8",
         pp: 64,
         tg: 0,
+        seqs: 1,
         reps: 5,
         json: true,
       });
@@ -99,11 +102,23 @@ describe("parseCommand()", () => {
     expect(parseCommand(["run", "--help"])).toEqual({ verb: "help", topic: "run" });
   });
 
+  test("--model defaults to the built-in model's name", () => {
+    expect(parseCommand(["run", "--prompt", "x"])).toMatchObject({ model: DEFAULT_MODEL });
+    expect(parseCommand(["perplexity", "--file", "t.txt", "--chunks", "3"])).toMatchObject({
+      verb: "perplexity",
+      model: DEFAULT_MODEL,
+      file: "t.txt",
+      chunks: 3,
+      json: false,
+    });
+  });
+
   test("throws UsageError for bad input", () => {
     const bad = [
       ["frobnicate"],
-      ["run", "--prompt", "x"],
       ["run", "--model", "m"],
+      ["perplexity", "--model", "m"],
+      ["perplexity", "--file", "t.txt", "--ctx", "2"],
       ["run", "--model", "m", "--prompt", "x", "--max-tokens", "-1"],
       ["run", "--model", "m", "--prompt", "x", "--temperature", "hot"],
       ["run", "--model", "m", "--prompt-tokens", "1,x"],
@@ -117,6 +132,7 @@ describe("parseCommand()", () => {
       ["run", "--model", "m", "--prompt", "x", "--logit-bias", "-1=5"],
       ["run", "--model", "m", "--prompt", "x", "--logprobs", "21"],
       ["bench", "--model", "m", "--reps", "0"],
+      ["bench", "--output-head", "int4"],
     ];
     for (const argv of bad) expect(() => parseCommand(argv)).toThrow(UsageError);
   });

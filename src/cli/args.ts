@@ -4,7 +4,11 @@
  */
 import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
+import { DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+
+/** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
+export const DEFAULT_MODEL = "aria-nano";
 
 /** `aria run`: generate a continuation. */
 export interface RunCommand {
@@ -36,6 +40,8 @@ export interface RunCommand {
   ctx?: number;
   json: boolean;
   kernels?: string;
+  /** The output head at run time (--output-head): as in the file, or requantized to int8. */
+  outputHead: OutputHead;
 }
 
 /** `aria bench`: prefill and decode speed. */
@@ -45,9 +51,28 @@ export interface BenchCommand {
   threads?: number;
   pp: number;
   tg: number;
+  /** Sequences decoded together in the tg test. */
+  seqs: number;
   reps: number;
   json: boolean;
   kernels?: string;
+  /** The output head at run time (--output-head): as in the file, or requantized to int8. */
+  outputHead: OutputHead;
+}
+
+/** `aria perplexity`: perplexity of a model on a text file (llama-perplexity style). */
+export interface PerplexityCommand {
+  verb: "perplexity";
+  model: string;
+  file: string;
+  ctx?: number;
+  /** Score only the first N chunks. */
+  chunks?: number;
+  threads?: number;
+  json: boolean;
+  kernels?: string;
+  /** The output head at run time (--output-head): as in the file, or requantized to int8. */
+  outputHead: OutputHead;
 }
 
 /** `aria tokenize`: token ids of a text or a conversation. */
@@ -99,6 +124,7 @@ export interface VersionCommand {
 export type Command =
   | RunCommand
   | BenchCommand
+  | PerplexityCommand
   | TokenizeCommand
   | ServeCommand
   | HelpCommand
@@ -123,6 +149,7 @@ Commands:
   bench     measure prefill and decode speed (llama-bench style)
   serve     serve the OpenAI-compatible API (aria help serve)
   tokenize  print the token ids of a text or a chat (llama-tokenize style)
+  perplexity  perplexity of a model on a text file (llama-perplexity style)
   version   print the version
   help      show help for a command (aria help run)
 
@@ -132,12 +159,13 @@ Examples:
   aria bench --model model.gguf --threads 2 --json
   aria tokenize --model model.gguf --text "Hello world"`,
   run:
-    `Usage: aria run --model PATH (--prompt TEXT | --prompt-tokens IDS | --messages JSON) [options]
+    `Usage: aria run [--model PATH] (--prompt TEXT | --prompt-tokens IDS | --messages JSON) [options]
 
 Generates a continuation of the prompt and prints it as it is produced.
 
 Options:
-  --model PATH          GGUF model file (bitnet, bitnet-b1.58, llama; TQ1_0, TQ2_0, I2_S)
+  --model PATH|NAME     GGUF model file (bitnet, bitnet-b1.58, llama; TQ1_0, TQ2_0, I2_S), or
+                        aria-nano, the built-in demo model (the default)
   --prompt TEXT         prompt text (tokenized with the model's own vocabulary)
   --prompt-tokens IDS   prompt as comma-separated token ids instead of text
   --chat                the prompt is a user message, rendered through the model's chat template
@@ -161,34 +189,59 @@ Options:
   --threads N           worker threads (default: all cores)
   --ctx N               context size (default: min(model's, 2048))
   --kernels K           auto | ref | avx2 | avx512 (default auto)
+  --output-head H       float | int8: keep an F16/F32/BF16 output head, or requantize it to int8
+                        at load (half its bytes per token; default ${DEFAULT_OUTPUT_HEAD})
   --json                print one JSON object: text, tokens, prompt_tokens, finish_reason,
                         stop_reason, prefill_ms, decode_ms, …
 
 Example:
   aria run --model model.gguf --prompt "Once upon a time" --max-tokens 64 --temperature 0`,
-  bench: `Usage: aria bench --model PATH [options]
+  bench: `Usage: aria bench [--model PATH] [options]
 
 Measures prefill (pp) and decode (tg) tokens/s like llama-bench: random prompt tokens, end of
 sequence ignored, a cold cache for each repetition, the median of the repetitions reported.
 
 Options:
-  --model PATH     GGUF model file
+  --model PATH     GGUF model file (default: aria-nano, the built-in model)
   --threads N      worker threads (default: all cores)
   --pp N           prompt tokens for the prefill test (default 128; 0 = skip)
   --tg N           tokens for the decode test (default 64; 0 = skip)
+  --seqs N         decode N sequences together, one token each per step (default 1); tg_tps is
+                   then their aggregate tokens/s
   --reps N         repetitions (default 5)
   --kernels K      auto | ref | avx2 | avx512 (default auto)
+  --output-head H  float | int8: keep a float output head or requantize it to int8 at load
+                   (default ${DEFAULT_OUTPUT_HEAD})
   --json           print one JSON object: pp_tps, tg_tps, runs, model, threads
 
 Example:
   aria bench --model model.gguf --threads 2 --pp 128 --tg 64`,
-  tokenize: `Usage: aria tokenize --model PATH (--text TEXT | --messages JSON) [options]
+  perplexity: `Usage: aria perplexity [--model PATH] --file TEXT [options]
+
+Computes the perplexity of the model on a text file the way llama-perplexity does: the text is
+tokenized, cut into chunks of --ctx tokens (a partial last chunk is dropped), each chunk is
+evaluated from an empty cache with BOS first, and the second half of each chunk is scored.
+
+Options:
+  --model PATH     GGUF model file (default: aria-nano, the built-in model)
+  --file PATH      UTF-8 text file
+  --ctx N          chunk length (default: min(model's context, 512))
+  --chunks N       score only the first N chunks
+  --threads N      worker threads (default: all cores)
+  --kernels K      auto | ref | avx2 | avx512 (default auto)
+  --output-head H  float | int8: keep a float output head or requantize it to int8 at load
+                   (default ${DEFAULT_OUTPUT_HEAD})
+  --json           print {"perplexity", "stderr", "tokens", "chunks", "ctx", "seconds", …}
+
+Example:
+  aria perplexity --model model.gguf --file wiki.test.raw --ctx 512 --json`,
+  tokenize: `Usage: aria tokenize [--model PATH] (--text TEXT | --messages JSON) [options]
 
 Prints the token ids of a text as the model's tokenizer gives them, one "id -> 'piece'" line per
 token (like llama-tokenize). Reads only the model's metadata.
 
 Options:
-  --model PATH      GGUF model file
+  --model PATH      GGUF model file (default: aria-nano, the built-in model)
   --text TEXT       text to tokenize
   --no-bos          do not add BOS at the start
   --special         turn special-token text such as <|eot_id|> into special tokens
@@ -200,15 +253,14 @@ Options:
 
 Example:
   aria tokenize --model model.gguf --text "Hello world" --json`,
-  serve: `Usage: aria serve --model PATH [options]
+  serve: `Usage: aria serve [--model PATH] [options]
 
 Serves the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /health)
 with continuous batching. Settings come from flags, then ARIA_* environment variables, then
 config.json in the data dir, then defaults.
 
 Options:
-  --model PATH        GGUF model file (ARIA_MODEL; required for now: the built-in default model
-                      comes in a later version)
+  --model PATH|NAME   GGUF model file (ARIA_MODEL; default aria-nano, the built-in demo model)
   --port N            HTTP port (ARIA_PORT; default 3000; 0 = any free port)
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
   --p2p-port N        peer port (ARIA_P2P_PORT; default 8765; reported only: the peer network
@@ -222,12 +274,20 @@ Options:
                       simulation answers canned "[simulation]" text, for protocol tests only
   --upstream URL      OpenAI-compatible server for --backend external (ARIA_UPSTREAM)
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
+  --output-head H     float | int8: keep a float output head or requantize it to int8 at load
+                      (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
 
 Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
 };
+
+function outputHead(value: unknown): OutputHead {
+  if (value === undefined) return DEFAULT_OUTPUT_HEAD;
+  if (value === "float" || value === "int8") return value;
+  throw new UsageError(`Invalid --output-head "${String(value)}": expected float or int8`);
+}
 
 function int(name: string, value: string | undefined, def: number, min: number): number {
   if (value === undefined) return def;
@@ -329,12 +389,10 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     threads: { type: "string", short: "t" },
     ctx: { type: "string", short: "c" },
     kernels: { type: "string" },
+    "output-head": { type: "string" },
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "run" };
-  if (typeof v.model !== "string") {
-    throw new UsageError("Missing --model: aria run needs a GGUF file (aria help run)");
-  }
   const prompt = typeof v.prompt === "string" ? v.prompt : undefined;
   const tokens = typeof v["prompt-tokens"] === "string"
     ? parseTokenList(v["prompt-tokens"])
@@ -348,7 +406,8 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
   }
   const cmd: RunCommand = {
     verb: "run",
-    model: v.model,
+    model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
+    outputHead: outputHead(v["output-head"]),
     maxTokens: int("max-tokens", v["max-tokens"] as string | undefined, 128, 0),
     temperature: real("temperature", v.temperature as string | undefined, 0.8, 0, 100),
     topK: int("top-k", v["top-k"] as string | undefined, 40, 0),
@@ -397,19 +456,20 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
     threads: { type: "string", short: "t" },
     pp: { type: "string" },
     tg: { type: "string" },
+    seqs: { type: "string" },
     reps: { type: "string", short: "r" },
     kernels: { type: "string" },
+    "output-head": { type: "string" },
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "bench" };
-  if (typeof v.model !== "string") {
-    throw new UsageError("Missing --model: aria bench needs a GGUF file (aria help bench)");
-  }
   const cmd: BenchCommand = {
     verb: "bench",
-    model: v.model,
+    model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
+    outputHead: outputHead(v["output-head"]),
     pp: int("pp", v.pp as string | undefined, 128, 0),
     tg: int("tg", v.tg as string | undefined, 64, 0),
+    seqs: int("seqs", v.seqs as string | undefined, 1, 1),
     reps: int("reps", v.reps as string | undefined, 5, 1),
     json: v.json === true,
   };
@@ -464,6 +524,40 @@ function parseChat(
   return messages;
 }
 
+function parsePerplexity(args: string[]): PerplexityCommand | HelpCommand {
+  const v = parseVerb(args, {
+    model: { type: "string", short: "m" },
+    file: { type: "string", short: "f" },
+    ctx: { type: "string", short: "c" },
+    chunks: { type: "string" },
+    threads: { type: "string", short: "t" },
+    kernels: { type: "string" },
+    "output-head": { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (v.help) return { verb: "help", topic: "perplexity" };
+  if (typeof v.file !== "string") {
+    throw new UsageError(
+      "Missing --file: aria perplexity needs a text file (aria help perplexity)",
+    );
+  }
+  const cmd: PerplexityCommand = {
+    verb: "perplexity",
+    model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
+    outputHead: outputHead(v["output-head"]),
+    file: v.file,
+    json: v.json === true,
+  };
+  const ctx = optionalInt("ctx", v.ctx as string | undefined, 4);
+  if (ctx !== undefined) cmd.ctx = ctx;
+  const chunks = optionalInt("chunks", v.chunks as string | undefined, 1);
+  if (chunks !== undefined) cmd.chunks = chunks;
+  const threads = optionalInt("threads", v.threads as string | undefined, 1);
+  if (threads !== undefined) cmd.threads = threads;
+  if (typeof v.kernels === "string") cmd.kernels = v.kernels;
+  return cmd;
+}
+
 function parseTokenize(args: string[]): TokenizeCommand | HelpCommand {
   const v = parseVerb(args, {
     model: { type: "string", short: "m" },
@@ -474,9 +568,6 @@ function parseTokenize(args: string[]): TokenizeCommand | HelpCommand {
     ...CHAT_OPTIONS,
   });
   if (v.help) return { verb: "help", topic: "tokenize" };
-  if (typeof v.model !== "string") {
-    throw new UsageError("Missing --model: aria tokenize needs a GGUF file (aria help tokenize)");
-  }
   const text = typeof v.text === "string" ? v.text : undefined;
   const messages = parseChat(v, text);
   if (messages === undefined && text === undefined) {
@@ -487,7 +578,8 @@ function parseTokenize(args: string[]): TokenizeCommand | HelpCommand {
   }
   const cmd: TokenizeCommand = {
     verb: "tokenize",
-    model: v.model,
+    model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
+    outputHead: outputHead(v["output-head"]),
     bos: v["no-bos"] !== true,
     special: v.special === true,
     json: v.json === true,
@@ -510,6 +602,7 @@ const SERVE_FLAGS = {
   backend: "backend",
   upstream: "upstream",
   "data-dir": "dataDir",
+  "output-head": "outputHead",
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {
@@ -550,6 +643,8 @@ export function parseCommand(argv: readonly string[]): Command {
       return parseBench(rest);
     case "tokenize":
       return parseTokenize(rest);
+    case "perplexity":
+      return parsePerplexity(rest);
     case "serve":
       return parseServe(rest);
     default:

@@ -17,6 +17,8 @@ export interface BenchResult {
   cpu_features: string;
   pp: number;
   tg: number;
+  /** Sequences decoded together in the tg test (tg_tps is their aggregate). */
+  seqs: number;
   reps: number;
   pp_tps: number | null;
   tg_tps: number | null;
@@ -40,13 +42,14 @@ function median(xs: number[]): number | null {
  */
 export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
-  using model = await openModel(cmd.model);
+  using model = await openModel(cmd.model, { outputInt8: cmd.outputHead === "int8" });
   const threads = cmd.threads ?? defaultThreads();
   const nCtx = Math.min(model.info.nCtxTrain, Math.max(cmd.pp, cmd.tg, 1) + 1);
+  const seqs = cmd.seqs;
   using ctx = model.createContext({
     nCtx,
-    nSeq: 1,
-    nBatch: Math.max(cmd.pp, 1),
+    nSeq: seqs,
+    nBatch: Math.max(cmd.pp, seqs, 1),
     nThreads: threads,
   });
   const rng = createRng(1234);
@@ -59,11 +62,22 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
     ctx.decode(prompt);
     return cmd.pp / ((Bun.nanoseconds() - t0) / 1e9);
   };
+  // tg: one token per step, or with --seqs N one token of each of N sequences per step (one
+  // batch, the weights read once for all): aggregate tokens/s
+  const seqIds = Array.from({ length: seqs }, (_, s) => s);
   const runTg = (): number => {
-    ctx.truncate(0, 0);
+    for (const s of seqIds) ctx.truncate(s, 0);
     const t0 = Bun.nanoseconds();
-    for (const tok of decodeTokens) ctx.decode([tok]);
-    return cmd.tg / ((Bun.nanoseconds() - t0) / 1e9);
+    if (seqs === 1) { for (const tok of decodeTokens) ctx.decode([tok]); }
+    else {
+      for (const tok of decodeTokens) {
+        ctx.decode(seqIds.map((s) => (tok + s) % model.info.nVocab), {
+          seq: seqIds,
+          logits: "all",
+        });
+      }
+    }
+    return (cmd.tg * seqs) / ((Bun.nanoseconds() - t0) / 1e9);
   };
   // warm-up: page the weights in and wake the threads (not reported)
   if (cmd.pp > 0) runPp();
@@ -83,6 +97,7 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
     cpu_features: k.cpuFeatures,
     pp: cmd.pp,
     tg: cmd.tg,
+    seqs,
     reps: cmd.reps,
     pp_tps: median(pp),
     tg_tps: median(tg),
@@ -99,6 +114,8 @@ export function formatBench(r: BenchResult): string {
     `| ----- | -------- |`,
   ];
   if (r.pp_tps !== null) rows.push(`| pp${r.pp} | ${r.pp_tps.toFixed(2)} |`);
-  if (r.tg_tps !== null) rows.push(`| tg${r.tg} | ${r.tg_tps.toFixed(2)} |`);
+  if (r.tg_tps !== null) {
+    rows.push(`| tg${r.tg}${r.seqs > 1 ? ` x${r.seqs} seqs` : ""} | ${r.tg_tps.toFixed(2)} |`);
+  }
   return rows.join("\n");
 }

@@ -2,10 +2,13 @@
  * @module The CLI shell: parses argv, runs the verb, prints, and maps errors to exit codes.
  * Exit codes: 0 ok, 1 runtime failure (bad model file, engine error), 2 usage error.
  */
+import { defaultDataDir } from "../config/load.ts";
+import { resolveModelPath } from "../model/builtin.ts";
 import { GgufFormatError } from "../model/gguf-error.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
+import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runServe } from "./serve.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
@@ -22,6 +25,7 @@ export const VERSION = "0.1.0";
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     const cmd = parseCommand(argv);
+    if ("model" in cmd) cmd.model = await resolveModelPath(cmd.model, defaultDataDir());
     switch (cmd.verb) {
       case "help":
         console.log(USAGE[cmd.topic ?? "main"] ?? USAGE.main);
@@ -39,6 +43,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case "serve":
         return await runServe(cmd, (line) => console.log(line));
+      case "perplexity": {
+        const r = await runPerplexity(cmd, (s) => process.stderr.write(s));
+        console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));
+        return 0;
+      }
       case "tokenize": {
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));

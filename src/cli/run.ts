@@ -60,7 +60,7 @@ export async function runGenerate(
   write: (text: string) => void,
 ): Promise<RunResult> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
-  using model = await openModel(cmd.model);
+  using model = await openModel(cmd.model, { outputInt8: cmd.outputHead === "int8" });
   const { file } = openGguf(cmd.model);
   const tokenizer = createTokenizer(vocabSourceFromGguf(file));
   const prompt = buildPromptIds(cmd, tokenizer, file).ids;

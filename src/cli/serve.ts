@@ -6,27 +6,27 @@
  */
 import type { CompletionBackend } from "../api/port.ts";
 import { loadServeConfig } from "../config/load.ts";
-import { ConfigError, type ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/schema.ts";
 import { createApp } from "../api/index.ts";
 import { ExternalBackend } from "../serve/external-backend.ts";
 import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
+import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 
-function createBackend(config: ServeConfig, nodeId: string): CompletionBackend {
+async function createBackend(config: ServeConfig, nodeId: string): Promise<CompletionBackend> {
   switch (config.backend) {
     case "simulation":
       return new SimulationBackend(nodeId);
     case "external":
       return new ExternalBackend({ upstream: config.upstream!, nodeId });
     case "native":
-      if (config.model === undefined) {
-        throw new ConfigError(
-          "Missing --model: aria serve needs a GGUF file for now (the built-in default model comes in a later version; aria help serve)",
-        );
-      }
       return new NativeBackend({
-        modelPath: config.model,
+        modelPath: await resolveModelPath(config.model, config.dataDir),
+        outputInt8: config.outputHead === "int8",
+        modelId: config.model === undefined || config.model === BUILTIN_MODEL_NAME
+          ? BUILTIN_MODEL_NAME
+          : undefined,
         nodeId,
         threads: config.threads,
         ctx: config.ctx,
@@ -47,7 +47,7 @@ function createBackend(config: ServeConfig, nodeId: string): CompletionBackend {
 export async function runServe(cmd: ServeCommand, print: (line: string) => void): Promise<number> {
   const config = loadServeConfig(cmd.flags);
   const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
-  const backend = createBackend(config, nodeId);
+  const backend = await createBackend(config, nodeId);
   const app = createApp({
     backend,
     clock: { nowMs: () => Date.now() },
@@ -62,7 +62,7 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     fetch: (req) => app.fetch(req),
   });
   if (backend instanceof NativeBackend) {
-    print(`ARIA loading ${config.model}`);
+    print(`ARIA loading ${config.model ?? `${BUILTIN_MODEL_NAME} (built-in)`}`);
     try {
       await backend.ready;
     } catch (err: unknown) {

@@ -15,6 +15,15 @@ import {
 } from "./schema.ts";
 
 /**
+ * The data directory when no flag names one: ARIA_HOME, else ~/.aria.
+ *
+ * @returns The path.
+ */
+export function defaultDataDir(): string {
+  return process.env["ARIA_HOME"] || join(homedir(), ".aria");
+}
+
+/**
  * Loads the configuration.
  *
  * @param flags settings given on the command line (undefined = not given).
@@ -23,9 +32,7 @@ import {
  */
 export function loadServeConfig(flags: ConfigSource): ServeConfig {
   const env = process.env;
-  const dataDir = typeof flags["dataDir"] === "string"
-    ? flags["dataDir"]
-    : env["ARIA_HOME"] || join(homedir(), ".aria");
+  const dataDir = typeof flags["dataDir"] === "string" ? flags["dataDir"] : defaultDataDir();
   const path = join(dataDir, "config.json");
   let file: ConfigSource = {};
   if (existsSync(path)) {

@@ -11,6 +11,7 @@ describe("resolveConfig", () => {
       queue: 64,
       backend: "native",
       dataDir: "/d",
+      outputHead: "int8",
     });
   });
   test("flags > env > file > defaults", () => {
@@ -23,6 +24,12 @@ describe("resolveConfig", () => {
       "/d",
     );
     expect([c.port, c.parallel, c.queue]).toEqual([1, 3, 6]);
+  });
+  test("ARIA_OUTPUT_HEAD picks the head; anything but float / int8 is refused", () => {
+    expect(resolveConfig([configFromEnv({ ARIA_OUTPUT_HEAD: "float" })], "/d").outputHead).toBe(
+      "float",
+    );
+    expect(() => resolveConfig([{ outputHead: "int4" }], "/d")).toThrow(ConfigError);
   });
   test("errors name the field", () => {
     expect(() => resolveConfig([{ port: "x" }], "/d")).toThrow(ConfigError);

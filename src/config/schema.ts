@@ -17,6 +17,12 @@ export class ConfigError extends AriaError {
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
 
+/** The output head at run time: as the file has it, or requantized to int8 at load. */
+export type OutputHead = "float" | "int8";
+
+/** Default output head (the measurements behind the choice: docs/engine.md, "Output head"). */
+export const DEFAULT_OUTPUT_HEAD: OutputHead = "int8";
+
 /** Every setting; all optional in a source. */
 export const serveConfigSchema = z.object({
   model: z.string().min(1).optional(),
@@ -31,6 +37,7 @@ export const serveConfigSchema = z.object({
   backend: z.enum(["native", "external", "simulation"]).default("native"),
   upstream: z.string().url().optional(),
   dataDir: z.string().min(1),
+  outputHead: z.enum(["float", "int8"]).default(DEFAULT_OUTPUT_HEAD),
 }).strict();
 
 /** The validated configuration. */
@@ -52,6 +59,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   apiKey: "ARIA_API_KEY",
   backend: "ARIA_BACKEND",
   upstream: "ARIA_UPSTREAM",
+  outputHead: "ARIA_OUTPUT_HEAD",
 };
 
 /**

@@ -29,6 +29,8 @@ import { Scheduler } from "./scheduler.ts";
 /** Options of {@link NativeBackend}. */
 export interface NativeBackendOptions {
   modelPath: string;
+  /** Requantize a float output head to int8 at load. */
+  outputInt8?: boolean | undefined;
   /** The id /v1/models reports (default: the file name without .gguf). */
   modelId?: string | undefined;
   /** This node's id, reported in `servedBy`. */
@@ -81,7 +83,7 @@ export class NativeBackend implements CompletionBackend {
 
   async #load(): Promise<void> {
     const o = this.#options;
-    const model = await openModel(o.modelPath);
+    const model = await openModel(o.modelPath, { outputInt8: o.outputInt8 === true });
     const { file } = openGguf(o.modelPath);
     const tokenizer = createTokenizer(vocabSourceFromGguf(file));
     const template = chooseChatTemplate(chatModelInfoFromGguf(file));

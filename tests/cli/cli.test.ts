@@ -3,6 +3,8 @@
  * output format, reproducibility, exit codes and error messages.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testModel } from "../helpers/models.ts";
 
@@ -127,15 +129,64 @@ describe("aria run", () => {
   });
 
   test("exits 2 with a usage message for bad arguments, 1 for a bad model file", () => {
-    const usage = aria("run", "--prompt", "x");
+    const usage = aria("run", "--prompt", "x", "--bogus");
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("Missing --model");
+    expect(usage.stderr).toContain("--bogus");
     const missing = aria("run", "--model", "/nonexistent.gguf", "--prompt", "x");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("Cannot open model file");
     const notGguf = aria("run", "--model", MAIN, "--prompt", "x");
     expect(notGguf.code).toBe(1);
     expect(notGguf.stderr).toContain("GGUF");
+  });
+});
+
+describe("the built-in model", () => {
+  test("aria run without --model runs aria-nano", () => {
+    const r = aria(
+      "run",
+      "--prompt",
+      "The jury",
+      "--max-tokens",
+      "4",
+      "--temperature",
+      "0",
+      "--json",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.prompt_token_ids[0]).toBe(4095); // aria-nano's <|endoftext|> BOS
+    expect(out.tokens).toHaveLength(4);
+  });
+});
+
+describe("aria perplexity", () => {
+  const heldout = join(import.meta.dir, "..", "fixtures", "aria-nano", "heldout.txt");
+
+  test("--json reports perplexity, tokens scored and chunks (llama-perplexity's chunking)", () => {
+    const r = aria("perplexity", "--file", heldout, "--ctx", "64", "--chunks", "3", "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ chunks: 3, ctx: 64, tokens: 3 * 31 });
+    expect(out.perplexity).toBeGreaterThan(1);
+    expect(out.perplexity).toBeLessThan(4096); // better than uniform over the vocabulary
+    const plain = aria("perplexity", "--file", heldout, "--ctx", "64", "--chunks", "2");
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(/^\[1\][\d.]+,\[2\][\d.]+,$/);
+    expect(plain.stdout).toContain("Final estimate: PPL = ");
+  });
+
+  test("a text shorter than one chunk is a clear error; a missing --file a usage error", () => {
+    const tmp = join(tmpdir(), `aria-ppl-${process.pid}.txt`);
+    writeFileSync(tmp, "Too short.");
+    const short = aria("perplexity", "--file", tmp, "--ctx", "64");
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain("fewer than one chunk of 64");
+    const usage = aria("perplexity");
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("Missing --file");
   });
 });
 

@@ -1,0 +1,44 @@
+/**
+ * @module The built-in default model, aria-nano (docs/aria-nano.md): `static/models/
+ * aria-nano.gguf`, embedded in the `bun build --compile` executable. The engine reads models
+ * with the C library's own file I/O, which cannot see the executable's embedded files, so in a
+ * compiled binary the model is copied once to `<data dir>/models/aria-nano.<sha256 prefix>.gguf`
+ * (written to a temporary name, then renamed: an interrupted copy leaves nothing half-written).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import nanoPath from "../../static/models/aria-nano.gguf" with { type: "file" };
+
+/** Name of the built-in model; `--model aria-nano` selects it explicitly. */
+export const BUILTIN_MODEL_NAME = "aria-nano";
+
+/** Whether a path is inside a compiled executable's embedded file system. */
+export function isEmbeddedPath(path: string): boolean {
+  return path.startsWith("/$bunfs/") || path.includes("~BUN");
+}
+
+/**
+ * A path the engine can open for `--model` (undefined or "aria-nano" = the built-in model).
+ *
+ * @param model the --model value, if any.
+ * @param dataDir the data directory, where a compiled binary puts its copy of the model.
+ * @returns A path on the real file system.
+ */
+export async function resolveModelPath(
+  model: string | undefined,
+  dataDir: string,
+): Promise<string> {
+  if (model !== undefined && model !== BUILTIN_MODEL_NAME) return model;
+  if (!isEmbeddedPath(nanoPath)) return nanoPath;
+  const bytes = new Uint8Array(await Bun.file(nanoPath).arrayBuffer());
+  const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const dir = join(dataDir, "models");
+  const dest = join(dir, `${BUILTIN_MODEL_NAME}.${digest}.gguf`);
+  if (existsSync(dest) && statSync(dest).size === bytes.length) return dest;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${dest}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, dest);
+  return dest;
+}
