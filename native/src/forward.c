@@ -361,9 +361,7 @@ static void attn_worker(void * arg, int ith, int nth) {
         for (int32_t j = 0; j <= p; j++) {
             const float * k   = kv_row(ctx, ctx->k_cache, t->layer, s, j) + (int64_t)kvh * hd;
             float         dot = 0.0f;
-            for (int32_t d = 0; d < hd; d++) {
-                dot += q[d] * k[d];
-            }
+            ctx->kt->vec_dot_f32(hd, &dot, q, k);  /* SIMD dot (its own summation order) */
             sc[j] = dot * kscale;
             mx    = sc[j] > mx ? sc[j] : mx;
         }
@@ -377,9 +375,7 @@ static void attn_worker(void * arg, int ith, int nth) {
         for (int32_t j = 0; j <= p; j++) {
             const float * v  = kv_row(ctx, ctx->v_cache, t->layer, s, j) + (int64_t)kvh * hd;
             const float   pj = sc[j] * inv;
-            for (int32_t d = 0; d < hd; d++) {
-                out[d] += pj * v[d];
-            }
+            ctx->kt->axpy_f32(hd, pj, v, out);
         }
     }
 }

@@ -362,6 +362,20 @@ void aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * restrict s, const block_q8_W
     *s = sumf;
 }
 
+/* ---- axpy --------------------------------------------------------------------------------- */
+
+/* y += a x with a separate multiply and add (as _ref, so bit-identical), 8 lanes at a time. */
+void aria_axpy_f32_avx2(int64_t n, float a, const float * restrict x, float * restrict y) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t      i  = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
+    }
+    for (; i < n; i++) {
+        y[i] += a * x[i];
+    }
+}
+
 /* ---- f16 / f32 dots ----------------------------------------------------------------------- */
 
 void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
@@ -517,6 +531,7 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_tq1_0_q8_K_multi = aria_vec_dot_tq1_0_q8_K_multi_avx2,
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
+    .axpy_f32                 = aria_axpy_f32_avx2,
     .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
     .vec_dot_f32        = aria_vec_dot_f32_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,

@@ -208,6 +208,12 @@ static void vec_dot_q8_W_q8_K_ref(int64_t n, float * restrict s, const block_q8_
     *s = sumf;
 }
 
+static void axpy_f32_ref(int64_t n, float a, const float * restrict x, float * restrict y) {
+    for (int64_t i = 0; i < n; i++) {
+        y[i] += a * x[i];
+    }
+}
+
 /* The multi-row kernels of the reference: the single-row kernel once per activation row. */
 static void vec_dot_tq2_0_q8_K_multi_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
                                          const block_q8_K * restrict y, int64_t y_stride, int ny) {
@@ -239,6 +245,7 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi_ref,
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi_ref,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_ref,
+    .axpy_f32                 = axpy_f32_ref,
     .vec_dot_f16_f32    = vec_dot_f16_f32_ref,
     .vec_dot_f32        = vec_dot_f32_ref,
     .quantize_row_q8_K  = quantize_row_q8_K_ref,

@@ -499,7 +499,26 @@ static void test_q8_W(const aria_kernel_table * k) {
     check(ok, "%s vec_dot_q8_W_q8_K: %d cases bit-identical to ref", k->name, cases);
 }
 
+static void test_axpy(const aria_kernel_table * k) {
+    int ok = 1, cases = 0;
+    for (int li = 0; li < COUNT(k_float_lengths); li++, cases++) {
+        const int64_t n  = k_float_lengths[li];
+        float *       x  = xmalloc((size_t) (n + 1) * sizeof(float));
+        float *       y1 = xmalloc((size_t) (n + 1) * sizeof(float));
+        float *       y2 = xmalloc((size_t) (n + 1) * sizeof(float));
+        fill_act(x, n + 1, li % ACT_COUNT);
+        fill_act(y1, n + 1, (li + 1) % ACT_COUNT);
+        memcpy(y2, y1, (size_t) (n + 1) * sizeof(float));
+        k->axpy_f32(n, 0.37f, x + 1, y1 + 1);  /* unaligned */
+        aria_kernels_ref.axpy_f32(n, 0.37f, x + 1, y2 + 1);
+        ok &= memcmp(y1, y2, (size_t) (n + 1) * sizeof(float)) == 0;
+        free(x), free(y1), free(y2);
+    }
+    check(ok, "%s axpy_f32: %d lengths bit-identical to ref, y[0] untouched", k->name, cases);
+}
+
 static void test_table(const aria_kernel_table * k) {
+    test_axpy(k);
     test_q8_W(k);
     test_multi_dots(k);
     test_float_dots(k);
