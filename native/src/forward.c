@@ -389,6 +389,9 @@ void aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens
     }
 }
 
+static void norm_rows(struct aria_ctx * ctx, float * out, const float * in, const float * w, int64_t width,
+                      int32_t n);
+
 /* attention block of layer il for n tokens: x += Wo(subnorm(attn(rope(Wq a), rope(Wk a), Wv a))) */
 static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const int32_t * pos, const int32_t * seq,
                             float * x) {
@@ -399,9 +402,7 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     const int64_t             kvd = kv_dim(m);
     const int32_t             li  = il - m->layer_begin;
 
-    for (int32_t i = 0; i < n; i++) {
-        rmsnorm(ctx->xb + i * E, x + i * E, l->attn_norm, E, m->norm_eps);
-    }
+    norm_rows(ctx, ctx->xb, x, l->attn_norm, E, n);
     matmul(ctx, ctx->q, ctx->xb, n, &l->wq);
     matmul_q(ctx, ctx->k, ctx->xb, n, &l->wk, same_activation(&l->wq, &l->wk));
     matmul_q(ctx, ctx->v, ctx->xb, n, &l->wv, same_activation(&l->wk, &l->wv) && same_activation(&l->wq, &l->wk));
@@ -415,9 +416,7 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     aria_tp_run(ctx->tp, attn_worker, &at);
     const float * o_in = ctx->att;
     if (l->attn_sub_norm) {
-        for (int32_t i = 0; i < n; i++) {
-            rmsnorm(ctx->xb + i * qd, ctx->att + i * qd, l->attn_sub_norm, qd, m->norm_eps);
-        }
+        norm_rows(ctx, ctx->xb, ctx->att, l->attn_sub_norm, qd, n);
         o_in = ctx->xb;
     }
     matmul(ctx, ctx->tmp, o_in, n, &l->wo);
@@ -427,19 +426,28 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
 }
 
 /* feed-forward block of layer il: x += Wdown(subnorm(act(Wgate f) * Wup f)), f = norm(x) */
-static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
-    const struct aria_model * m = ctx->model;
-    const aria_layer *        l = &m->layers[il];
-    const int64_t             E = m->n_embd;
-    const int64_t             F = m->n_ff;
+/* Per-token row work of a block, split over the threads for a batch (each row is computed by one
+ * thread with the same code, so the output does not depend on the thread count). */
+typedef struct {
+    struct aria_ctx *  ctx;
+    const aria_layer * l;
+    int32_t            n;
+    const float *      in;   /* ROWS_NORM: input rows */
+    float *            out;  /* ROWS_NORM: output rows */
+    const float *      w;    /* ROWS_NORM: norm weight */
+    int64_t            width;
+    int                kind;
+} rows_task;
 
-    for (int32_t i = 0; i < n; i++) {
-        rmsnorm(ctx->xb + i * E, x + i * E, l->ffn_norm, E, m->norm_eps);
-    }
-    matmul(ctx, ctx->hb, ctx->xb, n, &l->gate);
-    matmul_q(ctx, ctx->hb2, ctx->xb, n, &l->up, same_activation(&l->gate, &l->up));
-    for (int64_t j = 0; j < (int64_t)n * F; j++) {
-        const float g = ctx->hb[j];
+enum { ROWS_NORM, ROWS_FFN_ACT };
+
+static void ffn_act_row(struct aria_ctx * ctx, const aria_layer * l, int32_t i) {
+    const struct aria_model * m  = ctx->model;
+    const int64_t             F  = m->n_ff;
+    float *                   h  = ctx->hb + (int64_t)i * F;
+    const float *             h2 = ctx->hb2 + (int64_t)i * F;
+    for (int64_t j = 0; j < F; j++) {
+        const float g = h[j];
         float       a;
         if (m->act == ARIA_ACT_RELU2) {
             const float r = g > 0.0f ? g : 0.0f;
@@ -447,13 +455,52 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
         } else {
             a = g / (1.0f + expf(-g));
         }
-        ctx->hb[j] = a * ctx->hb2[j];
+        h[j] = a * h2[j];
     }
     if (l->ffn_sub_norm) {
-        for (int32_t i = 0; i < n; i++) {
-            rmsnorm(ctx->hb + i * F, ctx->hb + i * F, l->ffn_sub_norm, F, m->norm_eps);
+        rmsnorm(h, h, l->ffn_sub_norm, F, m->norm_eps);
+    }
+}
+
+static void rows_worker(void * arg, int ith, int nth) {
+    rows_task * t = arg;
+    int64_t     b, e;
+    aria_tp_range(t->n, ith, nth, &b, &e);
+    for (int64_t i = b; i < e; i++) {
+        if (t->kind == ROWS_FFN_ACT) {
+            ffn_act_row(t->ctx, t->l, (int32_t)i);
+        } else {
+            rmsnorm(t->out + i * t->width, t->in + i * t->width, t->w, t->width, t->ctx->model->norm_eps);
         }
     }
+}
+
+/* Runs a rows_task on the pool for a batch of 4 or more tokens, else on the calling thread. */
+static void run_rows(struct aria_ctx * ctx, rows_task * t) {
+    if (t->n >= 4) {
+        aria_tp_run(ctx->tp, rows_worker, t);
+    } else {
+        rows_worker(t, 0, 1);
+    }
+}
+
+/* out[i] = rmsnorm(in[i], w) for the n rows of `width` */
+static void norm_rows(struct aria_ctx * ctx, float * out, const float * in, const float * w, int64_t width,
+                      int32_t n) {
+    rows_task t = { ctx, NULL, n, in, out, w, width, ROWS_NORM };
+    run_rows(ctx, &t);
+}
+
+static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
+    const struct aria_model * m = ctx->model;
+    const aria_layer *        l = &m->layers[il];
+    const int64_t             E = m->n_embd;
+
+    norm_rows(ctx, ctx->xb, x, l->ffn_norm, E, n);
+    matmul(ctx, ctx->hb, ctx->xb, n, &l->gate);
+    matmul_q(ctx, ctx->hb2, ctx->xb, n, &l->up, same_activation(&l->gate, &l->up));
+    rows_task act = { ctx, l, n, NULL, NULL, NULL, 0, ROWS_FFN_ACT };  /* act(g) * u, then ffn_sub_norm */
+    run_rows(ctx, &act);
     matmul(ctx, ctx->tmp, ctx->hb, n, &l->down);
     for (int64_t j = 0; j < (int64_t)n * E; j++) {
         x[j] += ctx->tmp[j];
