@@ -96,7 +96,13 @@ interface Sample {
   tg4: number[];
 }
 
-function ariaBench(path: string, threads: number, int8Head: boolean, extra: string[]) {
+function ariaBench(
+  path: string,
+  threads: number,
+  int8Head: boolean,
+  ppTokens: number,
+  extra: string[],
+) {
   const args = [
     process.execPath,
     join(ROOT, "src", "main.ts"),
@@ -106,7 +112,7 @@ function ariaBench(path: string, threads: number, int8Head: boolean, extra: stri
     "--threads",
     String(threads),
     "--pp",
-    String(pp),
+    String(ppTokens),
     "--tg",
     String(tg),
     "--reps",
@@ -122,13 +128,13 @@ function ariaBench(path: string, threads: number, int8Head: boolean, extra: stri
 }
 
 function runAria(path: string, threads: number, int8Head: boolean, s: Sample): void {
-  const r = ariaBench(path, threads, int8Head, []);
+  const r = ariaBench(path, threads, int8Head, pp, []);
   if (r.pp_tps !== null) s.pp.push(r.pp_tps);
   if (r.tg_tps !== null) s.tg.push(r.tg_tps);
   s.rss.push(r.rss);
   if (!int8Head) {
     // batched decode: 4 sequences, one token each per step (the tokens count as 4)
-    const b = ariaBench(path, threads, false, ["--pp", "0", "--seqs", "4"]);
+    const b = ariaBench(path, threads, false, 0, ["--seqs", "4"]);
     if (b.tg_tps !== null) s.tg4.push(b.tg_tps);
   }
 }

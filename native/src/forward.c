@@ -216,7 +216,9 @@ static void quantize_worker(void * arg, int ith, int nth) {
     }
 }
 
-static int is_ternary(const aria_matrix * w);
+static int is_ternary(const aria_matrix * w) {
+    return w->type == ARIA_TYPE_TQ1_0 || w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S;
+}
 
 static void matmul_worker(void * arg, int ith, int nth) {
     matmul_task *             t   = arg;
@@ -259,19 +261,7 @@ static void matmul_worker(void * arg, int ith, int nth) {
         for (int32_t i = 0; i < t->n; i++) {
             const uint8_t * a = ctx->act + (uint64_t)i * ctx->act_row_bytes;
             float           s = 0.0f;
-            switch (w->type) {
-                case ARIA_TYPE_TQ2_0:
-                    kt->vec_dot_tq2_0_q8_K(K, &s, (const block_tq2_0 *)row, (const block_q8_K *)a);
-                    break;
-                case ARIA_TYPE_TQ1_0:
-                    kt->vec_dot_tq1_0_q8_K(K, &s, (const block_tq1_0 *)row, (const block_q8_K *)a);
-                    break;
-                case ARIA_TYPE_I2_S: {
-                    int32_t d = 0;
-                    kt->vec_dot_i2_s_i8(K, &d, row, (const int8_t *)a);
-                    s = (float)(d - ctx->act_sum[i]) / ctx->act_scale[i] * w->i2s_scale;
-                    break;
-                }
+            switch (w->type) {  /* ternary types took the multi-row path above */
                 case ARIA_TYPE_Q8_W:
                     kt->vec_dot_q8_W_q8_K(K, &s, (const block_q8_W *)row, (const block_q8_K *)a);
                     break;
@@ -291,10 +281,6 @@ static void matmul_worker(void * arg, int ith, int nth) {
             t->y[(int64_t)i * w->n_out + r] = s * w->out_scale;
         }
     }
-}
-
-static int is_ternary(const aria_matrix * w) {
-    return w->type == ARIA_TYPE_TQ1_0 || w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S;
 }
 
 /* Whether a quantized activation made for `a` also serves `b`: the same input width and the same

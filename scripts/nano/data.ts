@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { trainBpe } from "../../src/tokenizer/train-bpe.ts";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.ts";
-import { TOKEN_TYPE } from "../../src/tokenizer/vocab.ts";
+import { TOKEN_TYPE, type VocabSource } from "../../src/tokenizer/vocab.ts";
 
 /** The one special token: document separator, BOS and EOS (as in GPT-2). */
 export const EOT = "<|endoftext|>";
@@ -66,15 +66,20 @@ export function splitOf(index: number): "train" | "val" | "heldout" {
 }
 
 /**
- * The tokenizer of a trained vocabulary, with `<|endoftext|>` as BOS and EOS.
+ * aria-nano's vocabulary as GGUF describes it: the trained byte-level BPE tokens, then
+ * `<|endoftext|>` (CONTROL) as BOS and EOS, added at the start of a text. The tokenizer of the
+ * data preparation and the GGUF metadata of the export both come from this.
  *
  * @param tokens byte-level BPE tokens (without the special token).
  * @param merges merges in rank order.
- * @returns The tokenizer; it adds BOS.
+ * @returns The description.
  */
-export function nanoTokenizer(tokens: readonly string[], merges: readonly string[]): Tokenizer {
+export function nanoVocabSource(
+  tokens: readonly string[],
+  merges: readonly string[],
+): VocabSource & { tokens: string[]; tokenTypes: number[]; bosId: number } {
   const all = [...tokens, EOT];
-  return createTokenizer({
+  return {
     model: "gpt2",
     pre: "gpt-2",
     tokens: all,
@@ -83,7 +88,18 @@ export function nanoTokenizer(tokens: readonly string[], merges: readonly string
     bosId: tokens.length,
     eosId: tokens.length,
     addBos: true,
-  });
+  };
+}
+
+/**
+ * The tokenizer of a trained vocabulary ({@link nanoVocabSource}).
+ *
+ * @param tokens byte-level BPE tokens (without the special token).
+ * @param merges merges in rank order.
+ * @returns The tokenizer; it adds BOS.
+ */
+export function nanoTokenizer(tokens: readonly string[], merges: readonly string[]): Tokenizer {
+  return createTokenizer(nanoVocabSource(tokens, merges));
 }
 
 function main(): void {

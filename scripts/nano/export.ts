@@ -23,7 +23,7 @@ import {
 import { packTq2_0, quantizeF16 } from "../../src/model/quants.ts";
 import { parseSafetensors, safetensorsToF32 } from "../../src/model/safetensors.ts";
 import { planTensors } from "../../src/model/synthetic.ts";
-import { TOKEN_TYPE } from "../../src/tokenizer/vocab.ts";
+import { nanoVocabSource } from "./data.ts";
 
 /** Training hyper-parameters as train.py writes them to config.json. */
 export interface NanoConfig {
@@ -53,8 +53,7 @@ export interface NanoVocab {
  * @returns Key/value pairs in converter order.
  */
 export function nanoMetadata(c: NanoConfig, v: NanoVocab, name: string): [string, GgufValue][] {
-  const tokens = [...v.tokens, v.eot];
-  const eot = tokens.length - 1;
+  const { tokens, tokenTypes, bosId } = nanoVocabSource(v.tokens, v.merges);
   if (tokens.length !== c.n_vocab) {
     throw new RangeError(`vocab has ${tokens.length} tokens, model ${c.n_vocab}`);
   }
@@ -78,16 +77,10 @@ export function nanoMetadata(c: NanoConfig, v: NanoVocab, name: string): [string
     ["tokenizer.ggml.pre", str("gpt-2")],
     ["tokenizer.ggml.tokens", arr(GgufValueType.STRING, tokens)],
     ["tokenizer.ggml.scores", arr(GgufValueType.FLOAT32, tokens.map(() => 0))],
-    [
-      "tokenizer.ggml.token_type",
-      arr(
-        GgufValueType.INT32,
-        tokens.map((_, i) => (i === eot ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.NORMAL)),
-      ),
-    ],
+    ["tokenizer.ggml.token_type", arr(GgufValueType.INT32, tokenTypes)],
     ["tokenizer.ggml.merges", arr(GgufValueType.STRING, v.merges)],
-    ["tokenizer.ggml.bos_token_id", u32(eot)],
-    ["tokenizer.ggml.eos_token_id", u32(eot)],
+    ["tokenizer.ggml.bos_token_id", u32(bosId)],
+    ["tokenizer.ggml.eos_token_id", u32(bosId)],
     ["tokenizer.ggml.add_bos_token", bool(true)],
     ["tokenizer.ggml.add_eos_token", bool(false)],
   ];

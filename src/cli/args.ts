@@ -4,11 +4,11 @@
  */
 import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
-import { DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
+import { BUILTIN_MODEL_NAME, DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
-export const DEFAULT_MODEL = "aria-nano";
+export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
 
 /** `aria run`: generate a continuation. */
 export interface RunCommand {

@@ -3,8 +3,8 @@
  * end of sequence ignored, a cold KV cache for every repetition, pp and tg runs interleaved,
  * medians reported. Tokenization and sampling are not part of the timing.
  */
-import { defaultThreads, kernelInfo, openModel, setKernels } from "../engine/index.ts";
-import type { KernelSet } from "../engine/index.ts";
+import { defaultThreads, kernelInfo } from "../engine/index.ts";
+import { openCliModel } from "./_open.ts";
 import { createRng } from "../generation/rng.ts";
 import type { BenchCommand } from "./args.ts";
 
@@ -41,8 +41,7 @@ function median(xs: number[]): number | null {
  * @throws {EngineError} if the model cannot be loaded.
  */
 export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
-  if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
-  using model = await openModel(cmd.model, { outputInt8: cmd.outputHead === "int8" });
+  using model = await openCliModel(cmd);
   const threads = cmd.threads ?? defaultThreads();
   const nCtx = Math.min(model.info.nCtxTrain, Math.max(cmd.pp, cmd.tg, 1) + 1);
   const seqs = cmd.seqs;

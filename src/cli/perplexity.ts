@@ -4,8 +4,8 @@
  * the second half of each chunk scored.
  */
 import { readFileSync } from "node:fs";
-import { defaultThreads, openModel, setKernels } from "../engine/index.ts";
-import type { KernelSet } from "../engine/index.ts";
+import { defaultThreads } from "../engine/index.ts";
+import { openCliModel } from "./_open.ts";
 import { PerplexityAccumulator, perplexityChunks, tokenNll } from "../generation/perplexity.ts";
 import { openGguf } from "../model/open.ts";
 import { createTokenizer } from "../tokenizer/index.ts";
@@ -40,9 +40,8 @@ export async function runPerplexity(
   cmd: PerplexityCommand,
   progress: (item: string) => void,
 ): Promise<PerplexityResult> {
-  if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
   const text = readFileSync(cmd.file, "utf8");
-  using model = await openModel(cmd.model, { outputInt8: cmd.outputHead === "int8" });
+  using model = await openCliModel(cmd);
   const { file } = openGguf(cmd.model);
   const tokenizer = createTokenizer(vocabSourceFromGguf(file));
   const nCtx = cmd.ctx ?? Math.min(512, model.info.nCtxTrain);

@@ -3,8 +3,8 @@
  * generation loop (src/generation) over the native engine, printing text as soon as it is safe
  * to show (complete UTF-8, no stop string or start of one).
  */
-import { createGenerationEngine, openModel, setKernels } from "../engine/index.ts";
-import type { KernelSet } from "../engine/index.ts";
+import { createGenerationEngine } from "../engine/index.ts";
+import { openCliModel } from "./_open.ts";
 import {
   createRng,
   generate,
@@ -59,8 +59,7 @@ export async function runGenerate(
   cmd: RunCommand,
   write: (text: string) => void,
 ): Promise<RunResult> {
-  if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
-  using model = await openModel(cmd.model, { outputInt8: cmd.outputHead === "int8" });
+  using model = await openCliModel(cmd);
   const { file } = openGguf(cmd.model);
   const tokenizer = createTokenizer(vocabSourceFromGguf(file));
   const prompt = buildPromptIds(cmd, tokenizer, file).ids;

@@ -17,6 +17,9 @@ export class ConfigError extends AriaError {
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
 
+/** Name of the built-in model (src/model/builtin.ts), the default of every --model. */
+export const BUILTIN_MODEL_NAME = "aria-nano";
+
 /** The output head at run time: as the file has it, or requantized to int8 at load. */
 export type OutputHead = "float" | "int8";
 

@@ -9,9 +9,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nanoPath from "../../static/models/aria-nano.gguf" with { type: "file" };
+import { BUILTIN_MODEL_NAME } from "../config/schema.ts";
 
-/** Name of the built-in model; `--model aria-nano` selects it explicitly. */
-export const BUILTIN_MODEL_NAME = "aria-nano";
+export { BUILTIN_MODEL_NAME };
 
 /** Whether a path is inside a compiled executable's embedded file system. */
 export function isEmbeddedPath(path: string): boolean {
