@@ -31,6 +31,7 @@ const PURE = [
   "src/api/",
   "src/serve/plan.ts",
   "src/config/schema.ts",
+  "src/identity/identity.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];
