@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define ARIA_ABI_VERSION 1
+#define ARIA_ABI_VERSION 2
 
 /* Status codes. Append only. */
 enum aria_status {
@@ -143,6 +143,12 @@ ARIA_API int64_t aria_model_info_json(const struct aria_model * model, char * bu
 ARIA_API int32_t aria_ctx_init(struct aria_model * model, int32_t n_ctx, int32_t n_seq,
                                int32_t n_batch, int32_t n_threads, struct aria_ctx ** out);
 
+/* aria_ctx_init with a choice of KV cache element type: ARIA_TYPE_F32 (what aria_ctx_init makes) or
+ * ARIA_TYPE_F16 (half the memory and half the bytes attention reads per token; K and V are rounded
+ * to f16 when stored, as llama.cpp's default cache does). Returns as aria_ctx_init; INVALID_ARG for
+ * any other kv_type. (ABI 2) */
+ARIA_API int32_t aria_ctx_init_kv(struct aria_model * model, int32_t n_ctx, int32_t n_seq, int32_t n_batch,
+                                  int32_t n_threads, int32_t kv_type, struct aria_ctx ** out);
 /* Frees a context and joins its threads. NULL is ignored. */
 ARIA_API void aria_ctx_free(struct aria_ctx * ctx);
 

@@ -124,6 +124,11 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
 
 int32_t aria_ctx_init(struct aria_model * m, int32_t n_ctx, int32_t n_seq, int32_t n_batch, int32_t n_threads,
                       struct aria_ctx ** out) {
+    return aria_ctx_init_kv(m, n_ctx, n_seq, n_batch, n_threads, ARIA_TYPE_F32, out);
+}
+
+int32_t aria_ctx_init_kv(struct aria_model * m, int32_t n_ctx, int32_t n_seq, int32_t n_batch, int32_t n_threads,
+                         int32_t kv_type, struct aria_ctx ** out) {
     if (!out) {
         return ARIA_STATUS_INVALID_ARG;
     }
@@ -135,14 +140,15 @@ int32_t aria_ctx_init(struct aria_model * m, int32_t n_ctx, int32_t n_seq, int32
         n_ctx = m->n_ctx_train;
     }
     if (n_ctx < 1 || n_ctx > m->n_ctx_train || n_seq < 1 || n_seq > ARIA_MAX_SEQ || n_batch < 1 ||
-        n_batch > ARIA_MAX_BATCH || n_threads < 1 || n_threads > ARIA_MAX_THREADS) {
+        n_batch > ARIA_MAX_BATCH || n_threads < 1 || n_threads > ARIA_MAX_THREADS ||
+        (kv_type != ARIA_TYPE_F32 && kv_type != ARIA_TYPE_F16)) {
         return ARIA_STATUS_INVALID_ARG;
     }
     struct aria_ctx * ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         return ARIA_STATUS_NO_MEMORY;
     }
-    int32_t s = aria_forward_init(ctx, m, n_ctx, n_seq, n_batch, n_threads);
+    int32_t s = aria_forward_init(ctx, m, n_ctx, n_seq, n_batch, n_threads, kv_type == ARIA_TYPE_F16);
     if (s) {
         aria_ctx_free(ctx);
         return s;

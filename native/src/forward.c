@@ -29,8 +29,9 @@ static int64_t kv_dim(const struct aria_model * m) {
 /* ---- context lifetime ------------------------------------------------------------------------ */
 
 int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t n_ctx, int32_t n_seq, int32_t n_batch,
-                          int32_t n_threads) {
+                          int32_t n_threads, int32_t kv_f16) {
     ctx->model   = m;
+    ctx->kv_f16  = kv_f16 ? 1 : 0;
     ctx->n_ctx   = n_ctx;
     ctx->n_seq   = n_seq;
     ctx->n_batch = n_batch;
@@ -51,8 +52,9 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     const size_t nb        = (size_t)n_batch;
     const size_t nt        = (size_t)n_threads;
 
-    ctx->k_cache    = malloc(sizeof(float) * kv_elems);
-    ctx->v_cache    = malloc(sizeof(float) * kv_elems);
+    const size_t kv_esz = kv_f16 ? sizeof(aria_f16) : sizeof(float);
+    ctx->k_cache    = malloc(kv_esz * kv_elems);
+    ctx->v_cache    = malloc(kv_esz * kv_elems);
     ctx->seq_len    = calloc((size_t)n_seq, sizeof(int32_t));
     ctx->seq_next   = calloc((size_t)n_seq, sizeof(int32_t));
     ctx->seq_start  = calloc((size_t)n_seq, sizeof(int32_t));
@@ -320,9 +322,22 @@ typedef struct {
     const int32_t *   seq;
 } attn_task;
 
-static float * kv_row(struct aria_ctx * ctx, float * cache, int32_t layer, int32_t s, int32_t p) {
+/* element offset of row (layer, s, p) of a cache; its address depends on the element type */
+static int64_t kv_off(const struct aria_ctx * ctx, int32_t layer, int32_t s, int32_t p) {
+    return (((int64_t)layer * ctx->n_seq + s) * ctx->n_ctx + p) * kv_dim(ctx->model);
+}
+
+/* writes one row of kv_dim floats into a cache, converting to f16 if the cache is f16 */
+static void kv_store(struct aria_ctx * ctx, void * cache, int64_t off, const float * src) {
     const int64_t kvd = kv_dim(ctx->model);
-    return cache + (((int64_t)layer * ctx->n_seq + s) * ctx->n_ctx + p) * kvd;
+    if (ctx->kv_f16) {
+        aria_f16 * d = (aria_f16 *)cache + off;
+        for (int64_t i = 0; i < kvd; i++) {
+            d[i] = aria_f32_to_f16(src[i]);
+        }
+    } else {
+        memcpy((float *)cache + off, src, sizeof(float) * (size_t)kvd);
+    }
 }
 
 static void attn_worker(void * arg, int ith, int nth) {
@@ -344,10 +359,15 @@ static void attn_worker(void * arg, int ith, int nth) {
         const float * q   = ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * hd;
         float *       out = ctx->att + (int64_t)i * q_dim(m) + (int64_t)h * hd;
         float         mx  = -INFINITY;
+        const int64_t kvd  = kv_dim(m);
+        const int64_t base = kv_off(ctx, t->layer, s, 0) + (int64_t)kvh * hd;
         for (int32_t j = 0; j <= p; j++) {
-            const float * k   = kv_row(ctx, ctx->k_cache, t->layer, s, j) + (int64_t)kvh * hd;
-            float         dot = 0.0f;
-            ctx->kt->vec_dot_f32(hd, &dot, q, k);  /* SIMD dot (its own summation order) */
+            float dot = 0.0f;
+            if (ctx->kv_f16) {
+                ctx->kt->vec_dot_f16_f32(hd, &dot, (const aria_f16 *)ctx->k_cache + base + j * kvd, q);
+            } else {
+                ctx->kt->vec_dot_f32(hd, &dot, q, (const float *)ctx->k_cache + base + j * kvd);
+            }
             sc[j] = dot * kscale;
             mx    = sc[j] > mx ? sc[j] : mx;
         }
@@ -359,9 +379,12 @@ static void attn_worker(void * arg, int ith, int nth) {
         const float inv = 1.0f / sum;
         memset(out, 0, sizeof(float) * (size_t)hd);
         for (int32_t j = 0; j <= p; j++) {
-            const float * v  = kv_row(ctx, ctx->v_cache, t->layer, s, j) + (int64_t)kvh * hd;
-            const float   pj = sc[j] * inv;
-            ctx->kt->axpy_f32(hd, pj, v, out);
+            const float pj = sc[j] * inv;
+            if (ctx->kv_f16) {
+                ctx->kt->axpy_f16(hd, pj, (const aria_f16 *)ctx->v_cache + base + j * kvd, out);
+            } else {
+                ctx->kt->axpy_f32(hd, pj, (const float *)ctx->v_cache + base + j * kvd, out);
+            }
         }
     }
 }
@@ -395,8 +418,8 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     for (int32_t i = 0; i < n; i++) {
         rope(ctx, ctx->q + i * qd, m->n_head, pos[i]);
         rope(ctx, ctx->k + i * kvd, m->n_head_kv, pos[i]);
-        memcpy(kv_row(ctx, ctx->k_cache, li, seq[i], pos[i]), ctx->k + i * kvd, sizeof(float) * (size_t)kvd);
-        memcpy(kv_row(ctx, ctx->v_cache, li, seq[i], pos[i]), ctx->v + i * kvd, sizeof(float) * (size_t)kvd);
+        kv_store(ctx, ctx->k_cache, kv_off(ctx, li, seq[i], pos[i]), ctx->k + i * kvd);
+        kv_store(ctx, ctx->v_cache, kv_off(ctx, li, seq[i], pos[i]), ctx->v + i * kvd);
     }
     attn_task at = { ctx, li, n, pos, seq };
     aria_tp_run(ctx->tp, attn_worker, &at);

@@ -19,9 +19,10 @@ struct aria_ctx {
     aria_threadpool *         tp;
     const aria_kernel_table * kt;          /* captured at the start of each evaluation */
 
-    /* KV cache: (n_layer_loaded, n_seq, n_ctx, kv_dim), f32 */
-    float *                   k_cache;
-    float *                   v_cache;
+    /* KV cache: (n_layer_loaded, n_seq, n_ctx, kv_dim), f32 or f16 (kv_f16) */
+    void *                    k_cache;
+    void *                    v_cache;
+    int32_t                   kv_f16;      /* 1: cache rows are f16 (half the memory and bytes read) */
     int32_t *                 seq_len;     /* (n_seq) positions cached per sequence */
     int32_t *                 seq_next;    /* (n_seq) scratch for batch validation */
     int32_t *                 seq_start;   /* (n_seq) first position of each sequence in the batch */
@@ -54,7 +55,7 @@ struct aria_ctx {
 
 /* All of these assume validated arguments (aria.c validates). */
 int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * model, int32_t n_ctx, int32_t n_seq,
-                          int32_t n_batch, int32_t n_threads);
+                          int32_t n_batch, int32_t n_threads, int32_t kv_f16);
 void    aria_forward_free(struct aria_ctx * ctx);
 
 /* Checks a batch: seq ids, positions (consecutive per sequence, starting at or below its length),

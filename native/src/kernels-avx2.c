@@ -376,6 +376,19 @@ void aria_axpy_f32_avx2(int64_t n, float a, const float * restrict x, float * re
     }
 }
 
+/* y += a f32(x) for f16 x, multiply then add (F16C conversion is exact: bit-identical to _ref). */
+void aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * restrict x, float * restrict y) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t      i  = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, xv)));
+    }
+    for (; i < n; i++) {
+        y[i] += a * _cvtsh_ss(x[i]);
+    }
+}
+
 /* ---- f16 / f32 dots ----------------------------------------------------------------------- */
 
 void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
@@ -532,6 +545,7 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
+    .axpy_f16                 = aria_axpy_f16_avx2,
     .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
     .vec_dot_f32        = aria_vec_dot_f32_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,

@@ -193,6 +193,7 @@ const aria_kernel_table aria_kernels_avx512 = {
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
+    .axpy_f16                 = aria_axpy_f16_avx2,
     .vec_dot_f16_f32    = vec_dot_f16_f32_avx512,
     .vec_dot_f32        = vec_dot_f32_avx512,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,

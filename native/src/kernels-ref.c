@@ -214,6 +214,12 @@ static void axpy_f32_ref(int64_t n, float a, const float * restrict x, float * r
     }
 }
 
+static void axpy_f16_ref(int64_t n, float a, const aria_f16 * restrict x, float * restrict y) {
+    for (int64_t i = 0; i < n; i++) {
+        y[i] += a * aria_f16_to_f32(x[i]);
+    }
+}
+
 /* The multi-row kernels of the reference: the single-row kernel once per activation row. */
 static void vec_dot_tq2_0_q8_K_multi_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
                                          const block_q8_K * restrict y, int64_t y_stride, int ny) {
@@ -246,6 +252,7 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi_ref,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_ref,
     .axpy_f32                 = axpy_f32_ref,
+    .axpy_f16                 = axpy_f16_ref,
     .vec_dot_f16_f32    = vec_dot_f16_f32_ref,
     .vec_dot_f32        = vec_dot_f32_ref,
     .quantize_row_q8_K  = quantize_row_q8_K_ref,

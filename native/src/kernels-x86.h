@@ -19,6 +19,7 @@ void  aria_vec_dot_i2_s_i8_multi_avx2(int64_t n, int32_t * s, const uint8_t * x,
                                       int ny);
 void  aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y);
 void  aria_axpy_f32_avx2(int64_t n, float a, const float * x, float * y);
+void  aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * x, float * y);
 void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const float * y);
 void  aria_vec_dot_f32_avx2(int64_t n, float * s, const float * x, const float * y);
 void  aria_quantize_row_q8_K_avx2(int64_t n, block_q8_K * y, const float * x);

@@ -46,6 +46,8 @@ typedef struct aria_kernel_table {
     void (*vec_dot_f32)(int64_t n, float * s, const float * x, const float * y);
     /* y_i += a * x_i, a multiply then an add per element (no FMA): identical in every table */
     void (*axpy_f32)(int64_t n, float a, const float * x, float * y);
+    /* y_i += a * f32(x_i) for f16 x (the f16 KV cache), multiply then add: identical in every table */
+    void (*axpy_f16)(int64_t n, float a, const aria_f16 * x, float * y);
 
     /* llama.cpp's quantize_row_q8_K_ref: per 256 block, signed absmax m, iscale = -127/m,
      * q = round-half-even(iscale*x) clamped to <= 127, d = 1/iscale, bsums of 16. */

@@ -4,7 +4,12 @@
  */
 import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
-import { BUILTIN_MODEL_NAME, DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
+import {
+  BUILTIN_MODEL_NAME,
+  DEFAULT_OUTPUT_HEAD,
+  type KvType,
+  type OutputHead,
+} from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
@@ -53,6 +58,10 @@ export interface BenchCommand {
   tg: number;
   /** Sequences decoded together in the tg test. */
   seqs: number;
+  /** Tokens already in the KV cache before each pp / tg test (llama-bench's -d). */
+  depth: number;
+  /** KV cache element type. */
+  kvType: KvType;
   reps: number;
   json: boolean;
   kernels?: string;
@@ -208,6 +217,9 @@ Options:
   --tg N           tokens for the decode test (default 64; 0 = skip)
   --seqs N         decode N sequences together, one token each per step (default 1); tg_tps is
                    then their aggregate tokens/s
+  --depth N        tokens already in the cache before each test (default 0), to measure speed at
+                   a given context length
+  --kv-type T      f32 | f16: KV cache element type (default f32; f16 halves its memory)
   --reps N         repetitions (default 5)
   --kernels K      auto | ref | avx2 | avx512 (default auto)
   --output-head H  float | int8: keep a float output head or requantize it to int8 at load
@@ -282,6 +294,13 @@ Example:
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
 };
+
+/** --kv-type: the KV cache element type (default f32). */
+export function kvType(value: unknown): KvType {
+  if (value === undefined || value === "f32") return "f32";
+  if (value === "f16") return "f16";
+  throw new UsageError(`Invalid --kv-type "${String(value)}": expected f32 or f16`);
+}
 
 function outputHead(value: unknown): OutputHead {
   if (value === undefined) return DEFAULT_OUTPUT_HEAD;
@@ -457,6 +476,8 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
     pp: { type: "string" },
     tg: { type: "string" },
     seqs: { type: "string" },
+    depth: { type: "string", short: "d" },
+    "kv-type": { type: "string" },
     reps: { type: "string", short: "r" },
     kernels: { type: "string" },
     "output-head": { type: "string" },
@@ -470,6 +491,8 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
     pp: int("pp", v.pp as string | undefined, 128, 0),
     tg: int("tg", v.tg as string | undefined, 64, 0),
     seqs: int("seqs", v.seqs as string | undefined, 1, 1),
+    depth: int("depth", v.depth as string | undefined, 0, 0),
+    kvType: kvType(v["kv-type"]),
     reps: int("reps", v.reps as string | undefined, 5, 1),
     json: v.json === true,
   };

@@ -19,6 +19,9 @@ export interface BenchResult {
   tg: number;
   /** Sequences decoded together in the tg test (tg_tps is their aggregate). */
   seqs: number;
+  /** Tokens in the cache before each test. */
+  depth: number;
+  kv_type: string;
   reps: number;
   pp_tps: number | null;
   tg_tps: number | null;
@@ -43,38 +46,68 @@ function median(xs: number[]): number | null {
 export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
   using model = await openCliModel(cmd);
   const threads = cmd.threads ?? defaultThreads();
-  const nCtx = Math.min(model.info.nCtxTrain, Math.max(cmd.pp, cmd.tg, 1) + 1);
+  const depth = cmd.depth;
+  const need = depth + Math.max(cmd.pp, cmd.tg, 1) + 1;
+  if (need > model.info.nCtxTrain) {
+    throw new RangeError(
+      `Cannot bench at --depth ${depth}: depth + max(pp, tg) is ${
+        need - 1
+      } tokens, the model's context is ${model.info.nCtxTrain}`,
+    );
+  }
   const seqs = cmd.seqs;
+  const nBatch = Math.min(Math.max(cmd.pp, seqs, 1), 512);
   using ctx = model.createContext({
-    nCtx,
+    nCtx: need,
     nSeq: seqs,
-    nBatch: Math.max(cmd.pp, seqs, 1),
+    nBatch,
     nThreads: threads,
+    kvType: cmd.kvType,
   });
   const rng = createRng(1234);
-  const prompt = Array.from({ length: cmd.pp }, () => Math.floor(rng() * model.info.nVocab));
-  const decodeTokens = Array.from({ length: cmd.tg }, () => Math.floor(rng() * model.info.nVocab));
+  const randomTokens = (n: number): number[] =>
+    Array.from({ length: n }, () => Math.floor(rng() * model.info.nVocab));
+  const prompt = randomTokens(cmd.pp);
+  const decodeTokens = randomTokens(cmd.tg);
+  // --depth: every sequence's cache is filled with the same random tokens once, then each test
+  // truncates back to `depth` (cheap) instead of starting empty
+  const filler = randomTokens(depth);
+  const fill = (): void => {
+    for (let s = 0; s < seqs; s++) {
+      ctx.truncate(s, 0);
+      for (let i = 0; i < depth; i += nBatch) {
+        const part = filler.slice(i, i + nBatch);
+        ctx.decode(part, {
+          seq: part.map(() => s),
+          pos: part.map((_, j) => i + j),
+        });
+      }
+    }
+  };
+  fill();
 
   const runPp = (): number => {
-    ctx.truncate(0, 0);
+    ctx.truncate(0, depth);
     const t0 = Bun.nanoseconds();
-    ctx.decode(prompt);
+    ctx.decode(prompt, { pos: prompt.map((_, j) => depth + j) });
     return cmd.pp / ((Bun.nanoseconds() - t0) / 1e9);
   };
   // tg: one token per step, or with --seqs N one token of each of N sequences per step (one
   // batch, the weights read once for all): aggregate tokens/s
   const seqIds = Array.from({ length: seqs }, (_, s) => s);
   const runTg = (): number => {
-    for (const s of seqIds) ctx.truncate(s, 0);
+    for (const s of seqIds) ctx.truncate(s, depth);
     const t0 = Bun.nanoseconds();
-    if (seqs === 1) { for (const tok of decodeTokens) ctx.decode([tok]); }
-    else {
-      for (const tok of decodeTokens) {
+    if (seqs === 1) {
+      decodeTokens.forEach((tok, j) => ctx.decode([tok], { pos: [depth + j] }));
+    } else {
+      decodeTokens.forEach((tok, j) => {
         ctx.decode(seqIds.map((s) => (tok + s) % model.info.nVocab), {
           seq: seqIds,
+          pos: seqIds.map(() => depth + j),
           logits: "all",
         });
-      }
+      });
     }
     return (cmd.tg * seqs) / ((Bun.nanoseconds() - t0) / 1e9);
   };
@@ -97,6 +130,8 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
     pp: cmd.pp,
     tg: cmd.tg,
     seqs,
+    depth,
+    kv_type: cmd.kvType,
     reps: cmd.reps,
     pp_tps: median(pp),
     tg_tps: median(tg),
@@ -108,7 +143,9 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
 /** Human-readable table of a bench result, llama-bench style. */
 export function formatBench(r: BenchResult): string {
   const rows = [
-    `model: ${r.model} (${r.arch})  threads: ${r.threads}  kernels: ${r.kernels}`,
+    `model: ${r.model} (${r.arch})  threads: ${r.threads}  kernels: ${r.kernels}  kv: ${r.kv_type}${
+      r.depth > 0 ? `  depth: ${r.depth}` : ""
+    }`,
     `| test  | tokens/s |`,
     `| ----- | -------- |`,
   ];

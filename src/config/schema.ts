@@ -23,6 +23,9 @@ export const BUILTIN_MODEL_NAME = "aria-nano";
 /** The output head at run time: as the file has it, or requantized to int8 at load. */
 export type OutputHead = "float" | "int8";
 
+/** KV cache element type: f32 (exact) or f16 (half the memory; llama.cpp's default). */
+export type KvType = "f32" | "f16";
+
 /** Default output head (the measurements behind the choice: docs/engine.md, "Output head"). */
 export const DEFAULT_OUTPUT_HEAD: OutputHead = "int8";
 

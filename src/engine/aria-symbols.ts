@@ -25,6 +25,7 @@ export const ARIA_SYMBOLS = {
   aria_model_layer_end: { args: [ptr], returns: i32 },
   aria_model_info_json: { args: [ptr, ptr, i64], returns: i64 },
   aria_ctx_init: { args: [ptr, i32, i32, i32, i32, ptr], returns: i32 },
+  aria_ctx_init_kv: { args: [ptr, i32, i32, i32, i32, i32, ptr], returns: i32 },
   aria_ctx_free: { args: [ptr], returns: none },
   aria_ctx_decode: { args: [ptr, i32, ptr, ptr, ptr, ptr], returns: i32 },
   aria_ctx_n_outputs: { args: [ptr], returns: i32 },
@@ -39,4 +40,4 @@ export const ARIA_SYMBOLS = {
 } as const;
 
 /** The ABI version this TypeScript side was written for (`ARIA_ABI_VERSION` in aria.h). */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;

@@ -169,13 +169,22 @@ export class NativeModel {
     const nSeq = options.nSeq ?? 1;
     const nBatch = options.nBatch ?? 256;
     const nThreads = options.nThreads ?? defaultThreads();
+    const kvType = options.kvType ?? "f32";
     const out = outPointer();
-    const status = this.#lib.aria_ctx_init(this.handle, nCtx, nSeq, nBatch, nThreads, out);
+    const status = this.#lib.aria_ctx_init_kv(
+      this.handle,
+      nCtx,
+      nSeq,
+      nBatch,
+      nThreads,
+      kvType === "f16" ? 1 : 0, // ARIA_TYPE_F16 / ARIA_TYPE_F32
+      out,
+    );
     if (status !== 0) {
       throw toEngineError(
         status,
         "Cannot create a context",
-        `n_ctx ${nCtx} (model: ${this.info.nCtxTrain}), n_seq ${nSeq}, n_batch ${nBatch}, n_threads ${nThreads}`,
+        `n_ctx ${nCtx} (model: ${this.info.nCtxTrain}), n_seq ${nSeq}, n_batch ${nBatch}, n_threads ${nThreads}, kv ${kvType}`,
       );
     }
     const ctx = new NativeContext(this.#lib, this, pointerOf(out), {
@@ -183,6 +192,7 @@ export class NativeModel {
       nSeq,
       nBatch,
       nThreads,
+      kvType,
     });
     this.#contexts.add(ctx);
     return ctx;

@@ -15,7 +15,12 @@ export interface ContextOptions {
   nBatch?: number;
   /** Worker threads including the caller's (default: all cores). */
   nThreads?: number;
+  /** KV cache element type (default "f32"); "f16" halves its memory and the bytes attention reads. */
+  kvType?: KvType;
 }
+
+/** KV cache element types libbitnet offers. */
+export type KvType = "f32" | "f16";
 
 /** What libbitnet reports about a loaded model. */
 export interface ModelInfo {
