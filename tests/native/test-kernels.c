@@ -515,6 +515,24 @@ static void test_axpy(const aria_kernel_table * k) {
         free(x), free(y1), free(y2);
     }
     check(ok, "%s axpy_f32: %d lengths bit-identical to ref, y[0] untouched", k->name, cases);
+
+    ok = 1, cases = 0;
+    for (int li = 0; li < COUNT(k_float_lengths); li++, cases++) {
+        const int64_t n  = k_float_lengths[li];
+        float *       xf = xmalloc((size_t) (n + 1) * sizeof(float));
+        aria_f16 *    x  = xmalloc((size_t) (n + 1) * sizeof(aria_f16));
+        float *       y1 = xmalloc((size_t) (n + 1) * sizeof(float));
+        float *       y2 = xmalloc((size_t) (n + 1) * sizeof(float));
+        fill_act(xf, n + 1, li % ACT_COUNT);
+        for (int64_t i = 0; i <= n; i++) x[i] = aria_f32_to_f16(xf[i]);
+        fill_act(y1, n + 1, (li + 1) % ACT_COUNT);
+        memcpy(y2, y1, (size_t) (n + 1) * sizeof(float));
+        k->axpy_f16(n, -0.61f, x + 1, y1 + 1);  /* unaligned */
+        aria_kernels_ref.axpy_f16(n, -0.61f, x + 1, y2 + 1);
+        ok &= memcmp(y1, y2, (size_t) (n + 1) * sizeof(float)) == 0;
+        free(xf), free(x), free(y1), free(y2);
+    }
+    check(ok, "%s axpy_f16: %d lengths bit-identical to ref, y[0] untouched", k->name, cases);
 }
 
 static void test_table(const aria_kernel_table * k) {
