@@ -222,6 +222,13 @@ static int is_ternary(const aria_matrix * w) {
     return w->type == ARIA_TYPE_TQ1_0 || w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S;
 }
 
+/* Bytes of ternary weight rows in one cache tile of matmul_worker: half of a typical 512 KiB L2
+ * (the rest holds the activations of a token group and the outputs). Tuned by
+ * benchmarks/engine/suite.bench.ts (pp128); override with -DARIA_MATMUL_TILE_BYTES=... */
+#ifndef ARIA_MATMUL_TILE_BYTES
+#    define ARIA_MATMUL_TILE_BYTES (256 * 1024)
+#endif
+
 static void matmul_worker(void * arg, int ith, int nth) {
     matmul_task *             t   = arg;
     struct aria_ctx *         ctx = t->ctx;
@@ -232,27 +239,39 @@ static void matmul_worker(void * arg, int ith, int nth) {
     aria_tp_range(w->n_out, ith, nth, &r0, &r1);
     float * deq = ctx->deq + (int64_t)ith * ctx->max_n_in;
     if (is_ternary(w)) {
-        /* each weight row is unpacked once per group of up to ARIA_MULTI_MAX tokens */
+        /* Cache blocking (a GEMM's loop order): a tile of weight rows small enough to stay in L2 is
+         * run against each group of up to ARIA_MULTI_MAX tokens in turn, so a group's quantized
+         * activations are fetched once per tile and reused from L1 for every row of it, instead of
+         * streaming all the batch's activations from L2 again for every row. Each output is still
+         * one kernel call over the same data: the result does not depend on the tiling. For one
+         * group (decode) this is the plain row loop. */
         const int64_t stride = (int64_t)ctx->act_row_bytes;
-        for (int64_t r = r0; r < r1; r++) {
-            const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+        int64_t       tile   = (int64_t)(ARIA_MATMUL_TILE_BYTES / w->row_bytes);
+        tile                 = tile < 1 ? 1 : tile;
+        for (int64_t r_tile = r0; r_tile < r1; r_tile += tile) {
+            const int64_t r_end = r_tile + tile < r1 ? r_tile + tile : r1;
             for (int32_t i = 0; i < t->n; i += ARIA_MULTI_MAX) {
                 const int       ny = t->n - i < ARIA_MULTI_MAX ? t->n - i : ARIA_MULTI_MAX;
                 const uint8_t * a  = ctx->act + (uint64_t)i * ctx->act_row_bytes;
-                float           s[ARIA_MULTI_MAX];
-                if (w->type == ARIA_TYPE_TQ2_0) {
-                    kt->vec_dot_tq2_0_q8_K_multi(K, s, (const block_tq2_0 *)row, (const block_q8_K *)a, stride, ny);
-                } else if (w->type == ARIA_TYPE_TQ1_0) {
-                    kt->vec_dot_tq1_0_q8_K_multi(K, s, (const block_tq1_0 *)row, (const block_q8_K *)a, stride, ny);
-                } else {
-                    int32_t d[ARIA_MULTI_MAX];
-                    kt->vec_dot_i2_s_i8_multi(K, d, row, (const int8_t *)a, stride, ny);
-                    for (int j = 0; j < ny; j++) {
-                        s[j] = (float)(d[j] - ctx->act_sum[i + j]) / ctx->act_scale[i + j] * w->i2s_scale;
+                for (int64_t r = r_tile; r < r_end; r++) {
+                    const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+                    float           s[ARIA_MULTI_MAX];
+                    if (w->type == ARIA_TYPE_TQ2_0) {
+                        kt->vec_dot_tq2_0_q8_K_multi(K, s, (const block_tq2_0 *)row, (const block_q8_K *)a, stride,
+                                                     ny);
+                    } else if (w->type == ARIA_TYPE_TQ1_0) {
+                        kt->vec_dot_tq1_0_q8_K_multi(K, s, (const block_tq1_0 *)row, (const block_q8_K *)a, stride,
+                                                     ny);
+                    } else {
+                        int32_t d[ARIA_MULTI_MAX];
+                        kt->vec_dot_i2_s_i8_multi(K, d, row, (const int8_t *)a, stride, ny);
+                        for (int j = 0; j < ny; j++) {
+                            s[j] = (float)(d[j] - ctx->act_sum[i + j]) / ctx->act_scale[i + j] * w->i2s_scale;
+                        }
                     }
-                }
-                for (int j = 0; j < ny; j++) {
-                    t->y[(int64_t)(i + j) * w->n_out + r] = s[j] * w->out_scale;
+                    for (int j = 0; j < ny; j++) {
+                        t->y[(int64_t)(i + j) * w->n_out + r] = s[j] * w->out_scale;
+                    }
                 }
             }
         }
