@@ -21,7 +21,7 @@
 #if defined(__x86_64__)
 #    include <cpuid.h>
 #endif
-#if defined(__aarch64__)
+#if defined(__aarch64__) && defined(__linux__)
 #    include <sys/auxv.h>
 #    define ARIA_HWCAP_ASIMDDP (1ul << 20)  /* <asm/hwcap.h> HWCAP_ASIMDDP (Linux 4.15+) */
 #endif
@@ -96,7 +96,11 @@ static void probe(void) {
 #elif defined(__aarch64__)
     g_cpu.neon = 1;  /* mandatory in ARMv8-A */
     add_name(g_cpu.str, "neon");
+#    if defined(__linux__)
     g_cpu.dotprod = (getauxval(AT_HWCAP) & ARIA_HWCAP_ASIMDDP) != 0;
+#    elif defined(__APPLE__)
+    g_cpu.dotprod = 1;  /* Apple silicon Macs (M1 on) implement ARMv8.4-A+, where dotprod is mandatory */
+#    endif                /* elsewhere: no probe, the ARMv8.0 table */
     if (g_cpu.dotprod) add_name(g_cpu.str, "dotprod");
 #endif
     if (g_cpu.str[0] == '\0') {
