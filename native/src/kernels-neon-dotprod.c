@@ -2,7 +2,8 @@
  * kernels-neon-dotprod.c — NEON kernels using the ARMv8.2 dot-product instructions (SDOT: four
  * int8 x int8 products summed into each int32 lane). Built with -march=armv8.2-a+dotprod and
  * chosen at run time by cpu.c only when the kernel reports dotprod (HWCAP_ASIMDDP); otherwise the
- * ARMv8.0 table of kernels-neon.c runs.
+ * ARMv8.0 table of kernels-neon.c runs. (Dotprod is optional from Armv8.2 only, so a CPU that has
+ * it also has every other Armv8.2 instruction gcc may emit in this file.)
  *
  * Ternary dots (kernels-neon-ternary.h) and the int8 head dot accumulate straight into int32, so
  * nothing can overflow; results are bit-identical to _ref exactly as kernels-neon.c describes. The
