@@ -8,6 +8,9 @@
  *   (c) each dot kernel equals the dot of dequantized weights and dequantized activations.
  * Prints one line per check and "N passed, M failed" last; exits non-zero on any failure.
  *   build: make -C native build/test-kernels && native/build/test-kernels
+ *   arm64 (NEON tables): make -C native CROSS=aarch64-linux-gnu- build/aarch64-linux-gnu/test-kernels &&
+ *     qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu native/build/aarch64-linux-gnu/test-kernels
+ *     (-cpu cortex-a53: no dotprod; tests/native/neon-qemu.test.ts runs both)
  */
 #include <math.h>
 #include <stdarg.h>
