@@ -6,9 +6,10 @@
  * lazily to the best available table on first use, or by aria_kernels_select(), which aria.c calls
  * only while nothing evaluates (aria.h: aria_kernels_set).
  *
- * aarch64: aria_cpu_has_neon() is 1 (NEON is part of ARMv8-A), but no NEON kernels exist yet, so
- * ARIA_KERNELS_NEON is refused as UNSUPPORTED ("this build lacks that set") unless the build
- * defines ARIA_HAVE_NEON_KERNELS (together with adding src/kernels-neon.c to the Makefile).
+ * aarch64: aria_cpu_has_neon() is 1 (AdvSIMD is mandatory in ARMv8-A), so ARIA_KERNELS_NEON is
+ * always available there and is the AUTO choice. It means the dotprod table (kernels-neon-dotprod.c)
+ * when the kernel reports SDOT (getauxval(AT_HWCAP) & HWCAP_ASIMDDP), else the ARMv8.0 table
+ * (kernels-neon.c); both give results identical to each other (see kernels-neon-ternary.h).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,11 +21,16 @@
 #if defined(__x86_64__)
 #    include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#    include <sys/auxv.h>
+#    define ARIA_HWCAP_ASIMDDP (1ul << 20)  /* <asm/hwcap.h> HWCAP_ASIMDDP (Linux 4.15+) */
+#endif
 
 typedef struct {
     int  avx2;     /* AVX2 + FMA + F16C, YMM state saved by the OS */
     int  avx512;   /* AVX-512 F + BW + VL + VNNI, ZMM state saved by the OS (and avx2) */
     int  neon;
+    int  dotprod;  /* aarch64 SDOT/UDOT */
     char str[160]; /* space-separated names of the usable features */
 } cpu_features;
 
@@ -90,6 +96,12 @@ static void probe(void) {
 #elif defined(__aarch64__)
     g_cpu.neon = 1;  /* mandatory in ARMv8-A */
     add_name(g_cpu.str, "neon");
+#    if defined(__linux__)
+    g_cpu.dotprod = (getauxval(AT_HWCAP) & ARIA_HWCAP_ASIMDDP) != 0;
+#    elif defined(__APPLE__)
+    g_cpu.dotprod = 1;  /* Apple silicon Macs (M1 on) implement ARMv8.4-A+, where dotprod is mandatory */
+#    endif                /* elsewhere: no probe, the ARMv8.0 table */
+    if (g_cpu.dotprod) add_name(g_cpu.str, "dotprod");
 #endif
     if (g_cpu.str[0] == '\0') {
         strcpy(g_cpu.str, "none");
@@ -104,6 +116,7 @@ static const cpu_features * cpu(void) {
 int aria_cpu_has_avx2(void) { return cpu()->avx2; }
 int aria_cpu_has_avx512(void) { return cpu()->avx512; }
 int aria_cpu_has_neon(void) { return cpu()->neon; }
+int aria_cpu_has_dotprod(void) { return cpu()->dotprod; }
 const char * aria_cpu_features_str(void) { return cpu()->str; }
 
 /* ---- kernel table selection ------------------------------------------------------------------ */
@@ -121,9 +134,10 @@ static const aria_kernel_table * table_for(int32_t kernels) {
         case ARIA_KERNELS_AVX512:
             return aria_cpu_has_avx512() ? &aria_kernels_avx512 : NULL;
 #endif
-#if defined(__aarch64__) && defined(ARIA_HAVE_NEON_KERNELS)
+#if defined(__aarch64__)
         case ARIA_KERNELS_NEON:
-            return aria_cpu_has_neon() ? &aria_kernels_neon : NULL;
+            if (!aria_cpu_has_neon()) return NULL;
+            return aria_cpu_has_dotprod() ? &aria_kernels_neon_dotprod : &aria_kernels_neon;
 #endif
         default:
             return NULL;
@@ -173,8 +187,8 @@ int32_t aria_kernels_selected(void) {
     if (t == &aria_kernels_avx512) return ARIA_KERNELS_AVX512;
     if (t == &aria_kernels_avx2) return ARIA_KERNELS_AVX2;
 #endif
-#if defined(__aarch64__) && defined(ARIA_HAVE_NEON_KERNELS)
-    if (t == &aria_kernels_neon) return ARIA_KERNELS_NEON;
+#if defined(__aarch64__)
+    if (t == &aria_kernels_neon || t == &aria_kernels_neon_dotprod) return ARIA_KERNELS_NEON;
 #endif
     (void) t;  /* only the reference table on builds without SIMD kernels */
     return ARIA_KERNELS_REF;

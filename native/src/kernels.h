@@ -63,13 +63,15 @@ extern const aria_kernel_table aria_kernels_avx2;
 extern const aria_kernel_table aria_kernels_avx512;
 #endif
 #if defined(__aarch64__)
-extern const aria_kernel_table aria_kernels_neon;
+extern const aria_kernel_table aria_kernels_neon;          /* ARMv8.0 NEON */
+extern const aria_kernel_table aria_kernels_neon_dotprod;  /* + SDOT; ARIA_KERNELS_NEON when available */
 #endif
 
 /* CPU feature probe (cpuid / getauxval), cached after the first call. */
 int                aria_cpu_has_avx2(void);    /* AVX2 + FMA + F16C, OS saves YMM state */
 int                aria_cpu_has_avx512(void);  /* AVX-512 F, BW, VL, VNNI, OS saves ZMM state */
 int                aria_cpu_has_neon(void);
+int                aria_cpu_has_dotprod(void); /* aarch64 SDOT/UDOT (HWCAP_ASIMDDP) */
 const char *       aria_cpu_features_str(void);
 
 /* The table in use (set by aria_kernels_set; defaults to the best available). */

@@ -8,6 +8,9 @@
  *   (c) each dot kernel equals the dot of dequantized weights and dequantized activations.
  * Prints one line per check and "N passed, M failed" last; exits non-zero on any failure.
  *   build: make -C native build/test-kernels && native/build/test-kernels
+ *   arm64 (NEON tables): make -C native CROSS=aarch64-linux-gnu- build/aarch64-linux-gnu/test-kernels &&
+ *     qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu native/build/aarch64-linux-gnu/test-kernels
+ *     (-cpu cortex-a53: no dotprod; tests/native/neon-qemu.test.ts runs both)
  */
 #include <math.h>
 #include <stdarg.h>
@@ -899,6 +902,15 @@ static void test_selection(void) {
     const int32_t best = aria_cpu_has_avx512() ? ARIA_KERNELS_AVX512
                        : aria_cpu_has_avx2()   ? ARIA_KERNELS_AVX2
                                                : ARIA_KERNELS_REF;
+#elif defined(__aarch64__)
+    check(aria_cpu_has_neon() && aria_kernels_select(ARIA_KERNELS_AVX2) == ARIA_STATUS_UNSUPPORTED &&
+              aria_kernels_select(ARIA_KERNELS_AVX512) == ARIA_STATUS_UNSUPPORTED,
+          "AVX2 / AVX512 are UNSUPPORTED on aarch64");
+    const aria_kernel_table * neon = aria_cpu_has_dotprod() ? &aria_kernels_neon_dotprod : &aria_kernels_neon;
+    check(aria_kernels_select(ARIA_KERNELS_NEON) == 0 && aria_kernels_selected() == ARIA_KERNELS_NEON &&
+              aria_kernels_current() == neon,
+          "NEON selects the %s table (dotprod %s)", neon->name, aria_cpu_has_dotprod() ? "present" : "absent");
+    const int32_t best = ARIA_KERNELS_NEON;
 #else
     const int32_t best = ARIA_KERNELS_REF;
 #endif
@@ -925,6 +937,17 @@ int main(void) {
         }
         test_table(simd[i]);
         test_against_dequant(simd[i]);
+    }
+#elif defined(__aarch64__)
+    /* ARMv8.0 NEON always; the dotprod table only where SDOT runs (qemu-aarch64 -cpu cortex-a53
+     * lacks it, -cpu max has it: tests/native/neon-qemu.test.ts runs both) */
+    test_table(&aria_kernels_neon);
+    test_against_dequant(&aria_kernels_neon);
+    if (aria_cpu_has_dotprod()) {
+        test_table(&aria_kernels_neon_dotprod);
+        test_against_dequant(&aria_kernels_neon_dotprod);
+    } else {
+        printf("skip %s: this CPU lacks dotprod\n", aria_kernels_neon_dotprod.name);
     }
 #endif
     printf("%d passed, %d failed\n", g_passed, g_failed);

@@ -1,0 +1,62 @@
+/*
+ * kernels-neon-dotprod.c — NEON kernels using the ARMv8.2 dot-product instructions (SDOT: four
+ * int8 x int8 products summed into each int32 lane). Built with -march=armv8.2-a+dotprod and
+ * chosen at run time by cpu.c only when the kernel reports dotprod (HWCAP_ASIMDDP); otherwise the
+ * ARMv8.0 table of kernels-neon.c runs. (Dotprod is optional from Armv8.2 only, so a CPU that has
+ * it also has every other Armv8.2 instruction gcc may emit in this file.)
+ *
+ * Ternary dots (kernels-neon-ternary.h) and the int8 head dot accumulate straight into int32, so
+ * nothing can overflow; results are bit-identical to _ref exactly as kernels-neon.c describes. The
+ * float dots, axpy and quantizers are kernels-neon.c's (no dotprod use there).
+ */
+#include <arm_neon.h>
+#include <assert.h>
+
+#include "kernels-arm.h"
+
+/* ---- int8 dot step for kernels-neon-ternary.h: SDOT into 4 int32 lanes --------------------- */
+
+typedef int32x4_t dot_acc;
+
+static inline dot_acc dot_zero(void) { return vdupq_n_s32(0); }
+
+static inline dot_acc dot_mla(dot_acc acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
+
+static inline int32_t dot_sum(dot_acc a, dot_acc b) { return vaddvq_s32(vaddq_s32(a, b)); }
+
+static inline int32x4_t dot_widen(int32x4_t v, dot_acc a, dot_acc b) { return vaddq_s32(v, vaddq_s32(a, b)); }
+
+#include "kernels-neon-ternary.h"
+
+/* int8 head x Q8_K: SDOT block sums (exact in int32), _ref's f32 order. */
+static void vec_dot_q8_W_q8_K_dotprod(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                      const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32x4_t acc0 = vdupq_n_s32(0);
+        int32x4_t acc1 = vdupq_n_s32(0);
+        for (int k = 0; k < QK_K; k += 32) {
+            acc0 = vdotq_s32(acc0, vld1q_s8(x[i].qs + k), vld1q_s8(y[i].qs + k));
+            acc1 = vdotq_s32(acc1, vld1q_s8(x[i].qs + k + 16), vld1q_s8(y[i].qs + k + 16));
+        }
+        sumf += (float) vaddvq_s32(vaddq_s32(acc0, acc1)) * (x[i].d * y[i].d);
+    }
+    *s = sumf;
+}
+
+const aria_kernel_table aria_kernels_neon_dotprod = {
+    .name                     = "neon-dotprod",
+    .vec_dot_tq2_0_q8_K       = vec_dot_tq2_0_q8_K,
+    .vec_dot_tq1_0_q8_K       = vec_dot_tq1_0_q8_K,
+    .vec_dot_i2_s_i8          = vec_dot_i2_s_i8,
+    .vec_dot_tq2_0_q8_K_multi = vec_dot_tq2_0_q8_K_multi,
+    .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi,
+    .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi,
+    .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_dotprod,
+    .axpy_f32                 = aria_axpy_f32_neon,
+    .vec_dot_f16_f32          = aria_vec_dot_f16_f32_neon,
+    .vec_dot_f32              = aria_vec_dot_f32_neon,
+    .quantize_row_q8_K        = aria_quantize_row_q8_K_neon,
+    .quantize_row_i8          = aria_quantize_row_i8_neon,
+};

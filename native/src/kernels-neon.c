@@ -1,0 +1,236 @@
+/*
+ * kernels-neon.c — ARMv8.0-A NEON kernels (AdvSIMD is mandatory on AArch64, so this table runs on
+ * every arm64 CPU; cpu.c picks kernels-neon-dotprod.c's table instead when the CPU has dotprod).
+ * Same signatures and results as kernels-ref.c:
+ *  - ternary dots (kernels-neon-ternary.h, int8 x int8 -> int16 multiply-accumulate here): exact
+ *    integer block sums, f32 accumulation in _ref's order: bit-identical to _ref, multi-row too;
+ *  - int8 head dot: exact int32 block sums, _ref's f32 order: bit-identical;
+ *  - quantizers: byte-identical (same absmax search with NaN skipped, same 1.5*2^23 rounding
+ *    trick, same truncation to int8);
+ *  - axpy: a separate multiply and add per element: bit-identical;
+ *  - f16 / f32 dots: 16 lanes of FMA partial sums, so they differ from _ref by summation order only
+ *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks).
+ * gcc must not contract mul + add into FMA where _ref has two roundings (quantizers, axpy):
+ * -std=c11 sets -ffp-contract=off, and vfmaq_f32 below is the only fused operation.
+ */
+#include <arm_neon.h>
+#include <assert.h>
+#include <string.h>
+
+#include "kernels-arm.h"
+
+/* ---- int8 dot step for kernels-neon-ternary.h: SMLAL/SMLAL2 into 8 int16 lanes ------------- */
+
+/* Each step adds two products per int16 lane. Ternary t in -1..2 (code 3 - 1 at worst) or a raw
+ * I2_S code in 0..3, times q in -128..127: |product| <= 384, so 8 steps give <= 6144 per lane and
+ * two accumulators summed <= 12288 < 32767: no overflow for any bytes. */
+typedef int16x8_t dot_acc;
+
+static inline dot_acc dot_zero(void) { return vdupq_n_s16(0); }
+
+static inline dot_acc dot_mla(dot_acc acc, int8x16_t a, int8x16_t b) {
+    acc = vmlal_s8(acc, vget_low_s8(a), vget_low_s8(b));
+    return vmlal_high_s8(acc, a, b);
+}
+
+static inline int32_t dot_sum(dot_acc a, dot_acc b) { return vaddlvq_s16(vaddq_s16(a, b)); }
+
+static inline int32x4_t dot_widen(int32x4_t v, dot_acc a, dot_acc b) { return vpadalq_s16(v, vaddq_s16(a, b)); }
+
+#include "kernels-neon-ternary.h"
+
+/* ---- int8 head x Q8_K ----------------------------------------------------------------------- */
+
+/* Per 16 bytes: two products per int16 lane, |x| <= 127 (quantize_row_q8_W) times |y| <= 128:
+ * <= 32512 < 32767, then widened pairwise into int32 at once. Exact block sums, _ref's f32 order. */
+static void vec_dot_q8_W_q8_K_neon(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                   const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    float sumf = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32x4_t acc0 = vdupq_n_s32(0);
+        int32x4_t acc1 = vdupq_n_s32(0);
+        for (int k = 0; k < QK_K; k += 32) {
+            const int8x16_t a0 = vld1q_s8(x[i].qs + k), b0 = vld1q_s8(y[i].qs + k);
+            const int8x16_t a1 = vld1q_s8(x[i].qs + k + 16), b1 = vld1q_s8(y[i].qs + k + 16);
+            acc0 = vpadalq_s16(acc0, vmlal_high_s8(vmull_s8(vget_low_s8(a0), vget_low_s8(b0)), a0, b0));
+            acc1 = vpadalq_s16(acc1, vmlal_high_s8(vmull_s8(vget_low_s8(a1), vget_low_s8(b1)), a1, b1));
+        }
+        sumf += (float) vaddvq_s32(vaddq_s32(acc0, acc1)) * (x[i].d * y[i].d);
+    }
+    *s = sumf;
+}
+
+/* ---- axpy --------------------------------------------------------------------------------- */
+
+/* y += a x with a separate multiply and add (as _ref, so bit-identical), 8 lanes at a time. */
+void aria_axpy_f32_neon(int64_t n, float a, const float * restrict x, float * restrict y) {
+    const float32x4_t va = vdupq_n_f32(a);
+    int64_t           i  = 0;
+    for (; i + 8 <= n; i += 8) {
+        vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_f32(va, vld1q_f32(x + i))));
+        vst1q_f32(y + i + 4, vaddq_f32(vld1q_f32(y + i + 4), vmulq_f32(va, vld1q_f32(x + i + 4))));
+    }
+    for (; i < n; i++) {
+        y[i] += a * x[i];
+    }
+}
+
+/* ---- f16 / f32 dots ------------------------------------------------------------------------- */
+
+/* 8 halves at p to two f32 vectors (FCVTL/FCVTL2: exact). */
+static inline void f16x8_to_f32(const aria_f16 * p, float32x4_t * lo, float32x4_t * hi) {
+    const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(p));
+    *lo                 = vcvt_f32_f16(vget_low_f16(h));
+    *hi                 = vcvt_high_f32_f16(h);
+}
+
+void aria_vec_dot_f16_f32_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                               const float * restrict y) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
+    float32x4_t a2 = vdupq_n_f32(0.0f), a3 = vdupq_n_f32(0.0f);
+    int64_t     i  = 0;
+    for (; i + 16 <= n; i += 16) {
+        float32x4_t x0, x1, x2, x3;
+        f16x8_to_f32(x + i, &x0, &x1);
+        f16x8_to_f32(x + i + 8, &x2, &x3);
+        a0 = vfmaq_f32(a0, x0, vld1q_f32(y + i));
+        a1 = vfmaq_f32(a1, x1, vld1q_f32(y + i + 4));
+        a2 = vfmaq_f32(a2, x2, vld1q_f32(y + i + 8));
+        a3 = vfmaq_f32(a3, x3, vld1q_f32(y + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) {
+        a0 = vfmaq_f32(a0, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))), vld1q_f32(y + i));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
+    for (; i < n; i++) {
+        sum += neon_f16_to_f32(x[i]) * y[i];
+    }
+    *s = sum;
+}
+
+void aria_vec_dot_f32_neon(int64_t n, float * restrict s, const float * restrict x, const float * restrict y) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
+    float32x4_t a2 = vdupq_n_f32(0.0f), a3 = vdupq_n_f32(0.0f);
+    int64_t     i  = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
+        a1 = vfmaq_f32(a1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
+        a2 = vfmaq_f32(a2, vld1q_f32(x + i + 8), vld1q_f32(y + i + 8));
+        a3 = vfmaq_f32(a3, vld1q_f32(x + i + 12), vld1q_f32(y + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) {
+        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
+    for (; i < n; i++) {
+        sum += x[i] * y[i];
+    }
+    *s = sum;
+}
+
+/* ---- quantizers ----------------------------------------------------------------------------- */
+
+/* llama.cpp's nearest_int on 4 lanes: the low 23 bits of (v + 1.5*2^23), minus 2^22. */
+static inline int32x4_t nearest_int4(float32x4_t v) {
+    const int32x4_t bits = vreinterpretq_s32_f32(vaddq_f32(v, vdupq_n_f32(12582912.0f)));
+    return vsubq_s32(vandq_s32(bits, vdupq_n_s32(0x007fffff)), vdupq_n_s32(0x00400000));
+}
+
+/* Per lane: |v| if |v| > m, else m. A NaN compares false, so it is skipped as in _ref (FMAX would
+ * propagate it; FMAXNM would not skip a signalling NaN). */
+static inline float32x4_t abs_max_skip_nan(float32x4_t m, float32x4_t v) {
+    const float32x4_t a = vabsq_f32(v);
+    return vbslq_f32(vcgtq_f32(a, m), a, m);
+}
+
+/* Four int32 vectors to 16 bytes in order, keeping each value's low byte (XTN truncates). */
+static inline int8x16_t narrow_low_bytes(const int32x4_t v[4]) {
+    const int16x8_t lo = vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]));
+    const int16x8_t hi = vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]));
+    return vcombine_s8(vmovn_s16(lo), vmovn_s16(hi));
+}
+
+/* Index of the first element of the 256-block whose |x| equals amax (one exists). */
+static int first_abs_equal(const float * xb, float amax) {
+    const float32x4_t va = vdupq_n_f32(amax);
+    for (int j = 0; j < QK_K; j += 4) {
+        if (vmaxvq_u32(vceqq_f32(vabsq_f32(vld1q_f32(xb + j)), va)) != 0) {
+            int l = 0;
+            while (__builtin_fabsf(xb[j + l]) != amax) {
+                l++;
+            }
+            return j + l;
+        }
+    }
+    return 0;
+}
+
+void aria_quantize_row_q8_K_neon(int64_t n, block_q8_K * restrict y, const float * restrict x) {
+    assert(n % QK_K == 0);
+    const int32x4_t c127 = vdupq_n_s32(127);
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float * xb   = x + QK_K * i;  /* (256) */
+        float32x4_t   vmax = vdupq_n_f32(0.0f);
+        for (int j = 0; j < QK_K; j += 4) {
+            vmax = abs_max_skip_nan(vmax, vld1q_f32(xb + j));
+        }
+        const float amax = vmaxvq_f32(vmax);  /* lanes hold no NaN */
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float       max    = xb[first_abs_equal(xb, amax)];
+        const float       iscale = -127.0f / max;
+        const float32x4_t vs     = vdupq_n_f32(iscale);
+        for (int j = 0; j < QK_K; j += 16) {
+            int32x4_t v[4];
+            for (int k = 0; k < 4; k++) {
+                v[k] = vminq_s32(nearest_int4(vmulq_f32(vld1q_f32(xb + j + 4 * k), vs)), c127);
+            }
+            const int8x16_t q = narrow_low_bytes(v);
+            vst1q_s8(y[i].qs + j, q);
+            y[i].bsums[j / 16] = vaddlvq_s8(q);
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+float aria_quantize_row_i8_neon(int64_t n, int8_t * restrict y, int32_t * restrict sum, const float * restrict x) {
+    assert(n % QK_I2S == 0);
+    float32x4_t vmax = vdupq_n_f32(1e-5f);  /* the floor of _ref */
+    for (int64_t i = 0; i < n; i += 4) {
+        vmax = abs_max_skip_nan(vmax, vld1q_f32(x + i));
+    }
+    const float       s    = 127.0f / vmaxvq_f32(vmax);
+    const float32x4_t vs   = vdupq_n_f32(s);
+    const int32x4_t   lo   = vdupq_n_s32(-128);
+    const int32x4_t   hi   = vdupq_n_s32(127);
+    int32x4_t         vsum = vdupq_n_s32(0);
+    for (int64_t i = 0; i < n; i += 16) {
+        int32x4_t v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = vmaxq_s32(vminq_s32(nearest_int4(vmulq_f32(vld1q_f32(x + i + 4 * k), vs)), hi), lo);
+            vsum = vaddq_s32(vsum, v[k]);
+        }
+        vst1q_s8(y + i, narrow_low_bytes(v));  /* already in -128..127: exact */
+    }
+    *sum = vaddvq_s32(vsum);
+    return s;
+}
+
+const aria_kernel_table aria_kernels_neon = {
+    .name                     = "neon",
+    .vec_dot_tq2_0_q8_K       = vec_dot_tq2_0_q8_K,
+    .vec_dot_tq1_0_q8_K       = vec_dot_tq1_0_q8_K,
+    .vec_dot_i2_s_i8          = vec_dot_i2_s_i8,
+    .vec_dot_tq2_0_q8_K_multi = vec_dot_tq2_0_q8_K_multi,
+    .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi,
+    .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi,
+    .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_neon,
+    .axpy_f32                 = aria_axpy_f32_neon,
+    .vec_dot_f16_f32          = aria_vec_dot_f16_f32_neon,
+    .vec_dot_f32              = aria_vec_dot_f32_neon,
+    .quantize_row_q8_K        = aria_quantize_row_q8_K_neon,
+    .quantize_row_i8          = aria_quantize_row_i8_neon,
+};
