@@ -10,6 +10,7 @@
 
 #if defined(__aarch64__)
 void  aria_axpy_f32_neon(int64_t n, float a, const float * x, float * y);
+void  aria_axpy_f16_neon(int64_t n, float a, const aria_f16 * x, float * y);
 void  aria_vec_dot_f16_f32_neon(int64_t n, float * s, const aria_f16 * x, const float * y);
 void  aria_vec_dot_f32_neon(int64_t n, float * s, const float * x, const float * y);
 void  aria_quantize_row_q8_K_neon(int64_t n, block_q8_K * y, const float * x);

@@ -55,6 +55,7 @@ const aria_kernel_table aria_kernels_neon_dotprod = {
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_dotprod,
     .axpy_f32                 = aria_axpy_f32_neon,
+    .axpy_f16                 = aria_axpy_f16_neon,
     .vec_dot_f16_f32          = aria_vec_dot_f16_f32_neon,
     .vec_dot_f32              = aria_vec_dot_f32_neon,
     .quantize_row_q8_K        = aria_quantize_row_q8_K_neon,

@@ -85,6 +85,21 @@ static inline void f16x8_to_f32(const aria_f16 * p, float32x4_t * lo, float32x4_
     *hi                 = vcvt_high_f32_f16(h);
 }
 
+/* y += a f32(x) for f16 x: the conversion is exact, then a separate multiply and add: bit-identical. */
+void aria_axpy_f16_neon(int64_t n, float a, const aria_f16 * restrict x, float * restrict y) {
+    const float32x4_t va = vdupq_n_f32(a);
+    int64_t           i  = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t x0, x1;
+        f16x8_to_f32(x + i, &x0, &x1);
+        vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_f32(va, x0)));
+        vst1q_f32(y + i + 4, vaddq_f32(vld1q_f32(y + i + 4), vmulq_f32(va, x1)));
+    }
+    for (; i < n; i++) {
+        y[i] += a * aria_f16_to_f32(x[i]);
+    }
+}
+
 void aria_vec_dot_f16_f32_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                const float * restrict y) {
     float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
@@ -229,6 +244,7 @@ const aria_kernel_table aria_kernels_neon = {
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_neon,
     .axpy_f32                 = aria_axpy_f32_neon,
+    .axpy_f16                 = aria_axpy_f16_neon,
     .vec_dot_f16_f32          = aria_vec_dot_f16_f32_neon,
     .vec_dot_f32              = aria_vec_dot_f32_neon,
     .quantize_row_q8_K        = aria_quantize_row_q8_K_neon,
