@@ -131,8 +131,6 @@ export interface ConvertItem {
   readonly role: "embedding" | "norm" | "ternary";
 }
 
-const TERNARY = /\.(attn_[qkv]|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$/;
-
 /**
  * Lists the output tensors in file order (formats.md §5a), checking every checkpoint tensor
  * is used and every needed one is there.
