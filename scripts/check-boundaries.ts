@@ -32,6 +32,8 @@ const PURE = [
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",
+  "src/model/convert.ts",
+  "src/model/safetensors.ts",
   "src/model/registry.ts",
   "src/model/hub.ts",
   "src/model/hf-convert.ts",
