@@ -63,7 +63,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
   },
   {
     name: "bitnet-b1.58-2b-4t",
-    aliases: ["aria-2b-1bit", "bitnet-2b", "bitnet-b1.58-2B-4T"],
+    aliases: ["aria-2b-1bit", "bitnet-2b"],
     description: "Microsoft BitNet b1.58 2B-4T, the official bitnet.cpp I2_S file",
     repo: "microsoft/bitnet-b1.58-2B-4T-gguf",
     revision: "main",
