@@ -108,6 +108,11 @@ describe("planConversion", () => {
     expect(() => planConversion(hp, [...names(1), "model.extra.weight"], "tq2_0")).toThrow(
       /unknown checkpoint tensor "model.extra.weight"/,
     );
+    const untied = { ...hp, tied: false };
+    expect(() => planConversion(untied, [...names(1), "lm_head.weight"], "tq2_0")).toThrow(
+      /its own lm_head/,
+    );
+    expect(planConversion(hp, [...names(1), "lm_head.weight"], "tq2_0")).toHaveLength(13);
   });
 });
 

@@ -190,7 +190,11 @@ export function planConversion(
   }
   add("output_norm.weight", [hp.nEmbd], "norm");
   if (byGguf.has("output.weight") && !hp.tied) {
-    add("output.weight", [hp.nEmbd, hp.nVocab], "embedding");
+    // the `bitnet` architecture always ties the head (llama.cpp and ARIA ignore output.weight)
+    throw new ConvertError(
+      "Cannot convert: the checkpoint has its own lm_head (tie_word_embeddings false), and the " +
+        "bitnet GGUF architecture always uses token_embd as the output head",
+    );
   }
   byGguf.delete("output.weight"); // a tied checkpoint may still store lm_head: the same values
   if (byGguf.size > 0) {
