@@ -116,18 +116,29 @@ function listModels(io: ModelIo, json: boolean): void {
   for (const f of others) io.out(`${f.padEnd(22)}${"file".padEnd(11)}  (in ${dir})`);
 }
 
-function progressPrinter(io: ModelIo): (p: Progress) => void {
-  const started = performance.now();
-  let lastDraw = 0;
+/**
+ * The progress display of a pull: on a terminal one line redrawn with "\r" at most 10 times a
+ * second; otherwise (a log, a pipe) one plain line per 10% of the file.
+ *
+ * @param io where to write and whether it is a terminal.
+ * @param now the clock in milliseconds (injected for tests).
+ * @returns The progress callback.
+ */
+export function progressPrinter(
+  io: Pick<ModelIo, "err" | "tty">,
+  now: () => number = () => performance.now(),
+): (p: Progress) => void {
+  const started = now();
+  let lastDraw = -Infinity;
   let lastTenth = -1;
   return (p) => {
-    const now = performance.now();
-    const speed = p.received / Math.max((now - started) / 1000, 1e-3);
+    const t = now();
+    const speed = p.received / Math.max((t - started) / 1000, 1e-3);
     const finished = p.total !== undefined && p.done >= p.total;
     if (io.tty) {
       // redraw at most 10 times a second, and always the final state
-      if (now - lastDraw < 100 && !finished) return;
-      lastDraw = now;
+      if (t - lastDraw < 100 && !finished) return;
+      lastDraw = t;
       io.err(`\r${progressLine(p.done, p.total, speed)}${finished ? "\n" : ""}`);
       return;
     }
@@ -149,6 +160,12 @@ function entryOrThrow(name: string) {
 
 async function pull(name: string, noVerify: boolean, io: ModelIo): Promise<void> {
   const e = entryOrThrow(name);
+  if (e.sha256 === undefined && !noVerify && !e.builtin) {
+    throw new ModelError(
+      `Cannot verify ${e.name}: ARIA does not know the SHA-256 of ${e.repo}/${e.file}; pass ` +
+        "--no-verify to download it without a hash check",
+    );
+  }
   if (e.sha256 === undefined && noVerify) {
     io.err(`warning: ${e.name} has no known SHA-256; it is installed without verification\n`);
   }
