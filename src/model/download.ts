@@ -7,11 +7,24 @@
  * - hashes the bytes with SHA-256 as they arrive (a resumed file is hashed from disk first);
  * - installs atomically: only a complete, verified file is renamed to its final name, so an
  *   interrupted or failed download leaves nothing half-installed; a wrong hash or size deletes
- *   the partial file and fails.
+ *   the partial file and fails;
+ * - takes a lock (`<file>.part.lock` holding the process id) so two pulls of the same file do
+ *   not write into one partial file; a lock whose process is gone (Ctrl-C, crash) is taken over.
  * The decisions (URLs, headers, how to read an answer, progress text) are in hub.ts.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DownloadError, planTransfer, requestHeaders, resolveUrl, sameDigest } from "./hub.ts";
@@ -137,6 +150,40 @@ async function receive(
   return done;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err: unknown) {
+    // handled: EPERM means the process exists but belongs to someone else
+    return (err as { code?: string }).code === "EPERM";
+  }
+}
+
+/** Takes the lock of a partial file; a lock left by a dead process is taken over. */
+function lockPartial(lock: string, what: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (err: unknown) {
+      if ((err as { code?: string }).code !== "EEXIST") throw err;
+      const pid = Number(readFileSync(lock, "utf8"));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new DownloadError(
+          "HUB_BUSY",
+          `Another aria process (pid ${pid}) is downloading ${what}; wait for it to finish, ` +
+            "or stop it and run the command again",
+        );
+      }
+      rmSync(lock, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new DownloadError("HUB_BUSY", `Cannot lock the download of ${what}; run the command again`);
+}
+
 /**
  * Downloads one file, resuming a partial one, verifying and installing it atomically.
  *
@@ -149,6 +196,16 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadResult> 
   mkdirSync(o.partialDir, { recursive: true });
   mkdirSync(dirname(o.dest), { recursive: true });
   const part = join(o.partialDir, `${basename(o.dest)}.part`);
+  const lock = `${part}.lock`;
+  lockPartial(lock, basename(o.dest));
+  try {
+    return await downloadLocked(o, part);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+async function downloadLocked(o: DownloadOptions, part: string): Promise<DownloadResult> {
   let have = existsSync(part) ? statSync(part).size : 0;
   const res = await fetchFollowing(o.url, have, o.token);
   let plan;

@@ -180,7 +180,7 @@ describe("pullModel against a fake hub", () => {
       ["hub", "Bearer secret-token"],
       ["cdn", null], // another origin: the token is not forwarded
     ]);
-    expect(readdirSync(partialDir(d))).toEqual([]);
+    expect(readdirSync(partialDir(d))).toEqual([]); // no partial file, no lock left
     // a second pull finds it installed and downloads nothing
     state.requests = [];
     const again = await pullModel(entry(SHA), { dataDir: d, hub: hubSettings() });
@@ -251,6 +251,21 @@ describe("pullModel against a fake hub", () => {
     const r = await pullModel(entry(SHA), { dataDir: d, hub: hubSettings() });
     expect(r.sha256).toBe(SHA);
     expect(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
+  });
+
+  test("a pull running in another process locks the file; a lock of a dead process is taken over", async () => {
+    const d = dataDir();
+    const other = Bun.spawn(["sleep", "30"]);
+    const lock = join(partialDir(d), "tiny-test.gguf.part.lock");
+    await Bun.write(lock, String(other.pid));
+    await expect(pullModel(entry(SHA), { dataDir: d, hub: hubSettings() })).rejects.toThrow(
+      new RegExp(`pid ${other.pid}\\) is downloading`),
+    );
+    other.kill();
+    await other.exited;
+    const r = await pullModel(entry(SHA), { dataDir: d, hub: hubSettings() });
+    expect(r.sha256).toBe(SHA);
+    expect(existsSync(lock)).toBe(false);
   });
 
   test("a 404 says to check the name; an unknown hash needs noVerify", async () => {
