@@ -75,10 +75,10 @@ describe("command line: aliases and help", () => {
     ];
     for (const v of verbs) {
       expect(USAGE[v]).toMatch(/^Usage: aria /);
-      expect(USAGE[v]).toMatch(/Examples?:\n  aria /);
+      expect(USAGE[v]).toMatch(/Examples?:\n {2}aria /);
       expect(USAGE.main).toContain(`  ${v} `);
     }
-    expect(USAGE.main).toMatch(/Exit codes:\n  0 .*\n  1 .*\n  2 /);
+    expect(USAGE.main).toMatch(/Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 /);
     expect(parseCommand(["model", "pull", "--help"])).toEqual({ verb: "help", topic: "model" });
     expect(parseCommand(["ledger", "--help"])).toEqual({ verb: "help", topic: "ledger" });
     expect(parseCommand(["network", "peers", "-h"])).toEqual({ verb: "help", topic: "peers" });
