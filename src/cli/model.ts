@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { hubSettings } from "../config/load.ts";
-import { resolveModelPath } from "../model/builtin.ts";
+import { builtinModelBytes, resolveModelPath } from "../model/builtin.ts";
 import { convertCheckpoint } from "../model/convert-files.ts";
 import { installedPath, modelsDir, type Progress, pullModel } from "../model/download.ts";
 import { typeName } from "../model/gguf-format.ts";
@@ -82,7 +82,11 @@ function listModels(io: ModelIo, json: boolean): void {
       name: e.name,
       aliases: e.aliases,
       status: e.builtin ? "built-in" : installed ? "installed" : "available",
-      size: e.builtin ? "3.6 MB" : installed ? formatBytes(statSync(path).size) : displaySize(e),
+      size: e.builtin
+        ? formatBytes(builtinModelBytes())
+        : installed
+        ? formatBytes(statSync(path).size)
+        : displaySize(e),
       arch: e.arch,
       type: e.ternaryType,
       license: e.license,

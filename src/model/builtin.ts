@@ -15,6 +15,15 @@ import { findModel, installedFileName } from "./registry.ts";
 
 export { BUILTIN_MODEL_NAME };
 
+/**
+ * Size of the built-in model's GGUF.
+ *
+ * @returns Bytes.
+ */
+export function builtinModelBytes(): number {
+  return Bun.file(nanoPath).size;
+}
+
 /** Whether a path is inside a compiled executable's embedded file system. */
 export function isEmbeddedPath(path: string): boolean {
   return path.startsWith("/$bunfs/") || path.includes("~BUN");

@@ -54,7 +54,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
   {
     name: "aria-nano",
     aliases: ["nano"],
-    description: "ARIA's built-in demo model (6 x 256, 3.6 MB), trained on the Brown corpus",
+    description: "ARIA's built-in demo model (6 layers x 256), trained on the Brown corpus",
     arch: "bitnet",
     ternaryType: "TQ2_0",
     license: "MIT",
