@@ -32,6 +32,12 @@ const PURE = [
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",
+  "src/model/convert.ts",
+  "src/model/safetensors.ts",
+  "src/model/registry.ts",
+  "src/model/hub.ts",
+  "src/model/hf-convert.ts",
+  "src/cli/model-args.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -9,20 +9,15 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { absmeanTernarize, ggufNameForHf } from "../../src/model/convert.ts";
-import { GgmlType, type GgufValue, GgufValueType } from "../../src/model/gguf-format.ts";
+import { type GgufValue, GgufValueType } from "../../src/model/gguf-format.ts";
+import { arr, bool, encodeGguf, f32, str, u32 } from "../../src/model/gguf-writer.ts";
 import {
-  arr,
-  bool,
-  encodeGguf,
-  f32,
-  type GgufTensorWithData,
-  str,
-  u32,
-} from "../../src/model/gguf-writer.ts";
-import { packTq2_0, quantizeF16 } from "../../src/model/quants.ts";
-import { parseSafetensors, safetensorsToF32 } from "../../src/model/safetensors.ts";
-import { planTensors } from "../../src/model/synthetic.ts";
+  convertTensor,
+  type HfHparams,
+  type HfTensor,
+  planConversion,
+} from "../../src/model/hf-convert.ts";
+import { parseSafetensors } from "../../src/model/safetensors.ts";
 import { nanoVocabSource } from "./data.ts";
 
 /** Training hyper-parameters as train.py writes them to config.json. */
@@ -102,41 +97,33 @@ function main(): void {
   const v = JSON.parse(readFileSync(join(values.data, "vocab.json"), "utf8")) as NanoVocab;
   const bytes = new Uint8Array(readFileSync(join(values.run, "model.safetensors")));
   const st = parseSafetensors(bytes);
-  const byGguf = new Map<string, Float32Array>();
-  for (const e of st.tensors.values()) {
-    const name = ggufNameForHf(e.name);
-    if (name === undefined) throw new Error(`checkpoint tensor ${e.name} has no GGUF name`);
-    byGguf.set(name, safetensorsToF32(bytes, e));
-  }
-  const plan = planTensors(
-    {
-      nEmbd: c.n_embd,
-      nFf: c.n_ff,
-      nLayer: c.n_layer,
-      nHead: c.n_head,
-      nHeadKv: c.n_head,
-      nHeadKvBitnet: c.n_head,
-      nCtx: c.n_ctx,
-      extraSpmTokens: [],
-      defaultArch: "bitnet",
-    },
-    { arch: "bitnet", ternary: "tq2_0", embedding: "f16", nVocab: c.n_vocab },
-  );
-  const tensors: GgufTensorWithData[] = plan.map((t) => {
-    const w = byGguf.get(t.name);
-    if (w === undefined) throw new Error(`checkpoint lacks ${t.name}`);
-    byGguf.delete(t.name);
-    let data: Uint8Array;
-    if (t.type === GgmlType.TQ2_0) {
-      const { values: q, gamma } = absmeanTernarize(w);
-      data = packTq2_0(q, gamma);
-    } else if (t.type === GgmlType.F16) data = quantizeF16(w);
-    else data = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
-    return { name: t.name, dims: t.dims, type: t.type, data };
-  });
-  if (byGguf.size > 0) {
-    throw new Error(`unused checkpoint tensors: ${[...byGguf.keys()].join(", ")}`);
-  }
+  const read = (name: string): HfTensor | undefined => {
+    const e = st.tensors.get(name);
+    return e && { dtype: e.dtype, shape: e.shape, bytes: bytes.subarray(e.begin, e.end) };
+  };
+  // the checkpoint is an HF-named BitNet model: the same plan and tensor data as
+  // `aria model convert` (src/model/hf-convert.ts), only the vocabulary metadata is nano's own
+  const hp: HfHparams = {
+    nVocab: c.n_vocab,
+    nEmbd: c.n_embd,
+    nFf: c.n_ff,
+    nLayer: c.n_layer,
+    nHead: c.n_head,
+    nHeadKv: c.n_head,
+    nCtx: c.n_ctx,
+    eps: c.eps,
+    ropeBase: c.rope_base,
+    activation: "silu",
+    tied: true,
+    scaleMode: "multiply",
+  };
+  const plan = planConversion(hp, [...st.tensors.keys()], "tq2_0");
+  const tensors = plan.map((t) => ({
+    name: t.name,
+    dims: t.dims,
+    type: t.type,
+    data: convertTensor(t, read, hp, "tq2_0"),
+  }));
   const file = encodeGguf(nanoMetadata(c, v, values.name), tensors);
   writeFileSync(`${values.out}.tmp`, file);
   renameSync(`${values.out}.tmp`, values.out);

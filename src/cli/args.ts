@@ -11,6 +11,7 @@ import {
   type OutputHead,
 } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -137,7 +138,8 @@ export type Command =
   | TokenizeCommand
   | ServeCommand
   | HelpCommand
-  | VersionCommand;
+  | VersionCommand
+  | ModelCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -151,22 +153,37 @@ export class UsageError extends AriaError {
 export const USAGE: Record<string, string> = {
   main: `aria — BitNet b1.58 ternary models on ordinary CPUs
 
-Usage: aria <command> [options]
+Usage: aria <command> [options]        aria <command> --help for a command's options
 
 Commands:
-  run       generate text from a prompt with a GGUF model
-  bench     measure prefill and decode speed (llama-bench style)
-  serve     serve the OpenAI-compatible API (aria help serve)
-  tokenize  print the token ids of a text or a chat (llama-tokenize style)
+  run         generate text from a prompt (also: aria infer)
+  serve       serve the OpenAI-compatible API (also: aria node start, aria api start)
+  bench       measure prefill and decode speed (llama-bench style)
   perplexity  perplexity of a model on a text file (llama-perplexity style)
-  version   print the version
-  help      show help for a command (aria help run)
+  tokenize    print the token ids of a text or a chat (llama-tokenize style)
+  model       list, pull, remove, inspect and convert models (aria model --help)
+  ledger      show, verify, export and import the provenance ledger
+  peers       list the peers this node knows (also: aria network peers)
+  consent     show or change the node owner's consent policy
+  keys        show this node's identity (aria keys show)
+  version     print the version
+  help        show help for a command (aria help model)
 
 Examples:
-  aria run --model model.gguf --prompt "The capital of France is"
-  aria run --model model.gguf --chat --system "Be brief." --prompt "Why is the sky blue?"
+  aria run --prompt "The capital of France is"           (built-in aria-nano model)
+  aria model pull aria-2b-1bit
+  aria run --model aria-2b-1bit --chat --prompt "Why is the sky blue?"
+  aria serve --model aria-2b-1bit --port 8080
   aria bench --model model.gguf --threads 2 --json
-  aria tokenize --model model.gguf --text "Hello world"`,
+  aria tokenize --text "Hello world"
+
+Exit codes:
+  0  success
+  1  the command failed (bad model file, download or hash failure, engine error)
+  2  usage error (unknown command or option, missing or invalid value)
+  130  interrupted (Ctrl-C); an interrupted aria model pull resumes when run again
+
+Data dir: ARIA_HOME (default ~/.aria) holds models/, config.json and the node key.`,
   run:
     `Usage: aria run [--model PATH] (--prompt TEXT | --prompt-tokens IDS | --messages JSON) [options]
 
@@ -291,8 +308,65 @@ Options:
 
 Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
-  version: "Usage: aria version",
-  help: "Usage: aria help [command]",
+  model: MODEL_USAGE,
+  ledger: `Usage: aria ledger <show|verify|verify-receipt|export|import> [options]
+
+The node's provenance ledger: hash-chained, signed blocks of inference records.
+
+Commands:
+  show [--json]              the head block, height and record counts
+  verify                     check signatures, links, heights, Merkle roots and genesis; names
+                             the first bad block or record (exit code 1 if any)
+  verify-receipt FILE        check one receipt (record + block + Merkle proof) offline
+  export FILE                write the whole chain to FILE (lossless)
+  import FILE                read a chain exported by aria ledger export
+
+Examples:
+  aria ledger show
+  aria ledger verify
+  aria ledger verify-receipt receipt.json
+  aria ledger export ledger.json`,
+  peers: `Usage: aria peers [--json]
+
+Lists the peers this node knows: node id, address, latency, models and layer ranges.
+Also available as: aria network peers
+
+Examples:
+  aria peers
+  aria peers --json`,
+  consent: `Usage: aria consent <show|set|edit> [options]
+
+The node owner's signed consent policy: what others may run on this machine (threads, memory,
+hours, models, prompt logging, which peers).
+
+Commands:
+  show [--json]      print the policy in force
+  set KEY=VALUE ...  change fields and re-sign the policy
+  edit               open the policy in $EDITOR, check it, and re-sign it
+
+Examples:
+  aria consent show
+  aria consent set max_threads=2 log_prompts=false`,
+  keys: `Usage: aria keys show [--json]
+
+Prints this node's identity: the node id (ed25519 public key, hex) and where its key file is.
+The key pair is created in the data dir on first run.
+
+Example:
+  aria keys show`,
+  version: `Usage: aria version
+
+Prints the version of ARIA.
+
+Example:
+  aria version`,
+  help: `Usage: aria help [command]
+
+Shows the help of a command (the same as aria <command> --help).
+
+Examples:
+  aria help
+  aria help model`,
 };
 
 /** --kv-type: the KV cache element type (default f32). */
@@ -300,6 +374,28 @@ export function kvType(value: unknown): KvType {
   if (value === undefined || value === "f32") return "f32";
   if (value === "f16") return "f16";
   throw new UsageError(`Invalid --kv-type "${String(value)}": expected f32 or f16`);
+}
+
+/** Names earlier ARIA versions used, mapped to today's commands. */
+const ALIASES: ReadonlyArray<readonly [readonly string[], readonly string[]]> = [
+  [["node", "start"], ["serve"]],
+  [["api", "start"], ["serve"]],
+  [["infer"], ["run"]],
+  [["network", "peers"], ["peers"]],
+];
+
+/**
+ * Rewrites the command names of earlier ARIA versions (`aria node start` = `aria serve`,
+ * `aria api start` = serve, `aria infer` = run, `aria network peers` = peers).
+ *
+ * @param argv the arguments.
+ * @returns The arguments with today's command name.
+ */
+export function expandAlias(argv: readonly string[]): string[] {
+  for (const [from, to] of ALIASES) {
+    if (from.every((w, i) => argv[i] === w)) return [...to, ...argv.slice(from.length)];
+  }
+  return [...argv];
 }
 
 function outputHead(value: unknown): OutputHead {
@@ -650,7 +746,7 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
  * @throws {UsageError} for an unknown verb, option or value.
  */
 export function parseCommand(argv: readonly string[]): Command {
-  const [verb, ...rest] = argv;
+  const [verb, ...rest] = expandAlias(argv);
   switch (verb) {
     case undefined:
     case "help":
@@ -670,7 +766,15 @@ export function parseCommand(argv: readonly string[]): Command {
       return parsePerplexity(rest);
     case "serve":
       return parseServe(rest);
+    case "model": {
+      const cmd = parseModelCommand(rest);
+      return cmd === "help" ? { verb: "help", topic: "model" } : cmd;
+    }
     default:
+      // verbs whose help is written here but whose parser lives elsewhere still answer --help
+      if (USAGE[verb] !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+        return { verb: "help", topic: verb };
+      }
       throw new UsageError(`Unknown command "${verb}": see aria --help`);
   }
 }

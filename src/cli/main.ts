@@ -1,6 +1,7 @@
 /**
  * @module The CLI shell: parses argv, runs the verb, prints, and maps errors to exit codes.
- * Exit codes: 0 ok, 1 runtime failure (bad model file, engine error), 2 usage error.
+ * Exit codes: 0 ok, 1 runtime failure (bad model file, download or hash failure, engine error),
+ * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
 import { defaultDataDir } from "../config/load.ts";
 import { resolveModelPath } from "../model/builtin.ts";
@@ -12,6 +13,7 @@ import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runServe } from "./serve.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
+import { runModel } from "./model.ts";
 
 /** Version of this build. */
 export const VERSION = "0.1.0";
@@ -48,6 +50,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));
         return 0;
       }
+      case "model":
+        return await runModel(cmd, {
+          out: (line) => console.log(line),
+          err: (text) => process.stderr.write(text),
+          tty: process.stderr.isTTY === true,
+          dataDir: defaultDataDir(),
+        });
       case "tokenize": {
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));
@@ -56,7 +65,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (err: unknown) {
     // terminated: every error ends here as a message on stderr and an exit code
-    if (err instanceof UsageError) {
+    // usage errors of any verb's parser (args.ts, model-args.ts, …) carry the code USAGE
+    if (err instanceof UsageError || (err instanceof AriaError && err.code === "USAGE")) {
       console.error(`aria: ${err.message}`);
       return 2;
     }

@@ -46,3 +46,15 @@ export function loadServeConfig(flags: ConfigSource): ServeConfig {
   const { dataDir: _, ...rest } = flags;
   return resolveConfig([rest, configFromEnv(env), file], dataDir);
 }
+
+/**
+ * Where `aria model pull` downloads from: HF_ENDPOINT (default https://huggingface.co) and the
+ * optional HF_TOKEN (sent as a bearer token to the hub only, for gated models).
+ *
+ * @returns The endpoint and token.
+ */
+export function hubSettings(): { endpoint: string; token?: string } {
+  const endpoint = process.env["HF_ENDPOINT"] || "https://huggingface.co";
+  const token = process.env["HF_TOKEN"];
+  return token ? { endpoint, token } : { endpoint };
+}

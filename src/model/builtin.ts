@@ -10,8 +10,19 @@ import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node
 import { join } from "node:path";
 import nanoPath from "../../static/models/aria-nano.gguf" with { type: "file" };
 import { BUILTIN_MODEL_NAME } from "../config/schema.ts";
+import { AriaError } from "../shared/errors.ts";
+import { findModel, installedFileName } from "./registry.ts";
 
 export { BUILTIN_MODEL_NAME };
+
+/**
+ * Size of the built-in model's GGUF.
+ *
+ * @returns Bytes.
+ */
+export function builtinModelBytes(): number {
+  return Bun.file(nanoPath).size;
+}
 
 /** Whether a path is inside a compiled executable's embedded file system. */
 export function isEmbeddedPath(path: string): boolean {
@@ -19,17 +30,29 @@ export function isEmbeddedPath(path: string): boolean {
 }
 
 /**
- * A path the engine can open for `--model` (undefined or "aria-nano" = the built-in model).
+ * A path the engine can open for `--model`: undefined or "aria-nano" = the built-in model; a
+ * name or alias of src/model/registry.ts that is not an existing file = the model installed by
+ * `aria model pull` in `<data dir>/models/`; anything else = a file path.
  *
  * @param model the --model value, if any.
  * @param dataDir the data directory, where a compiled binary puts its copy of the model.
  * @returns A path on the real file system.
+ * @throws {AriaError} MODEL_NOT_INSTALLED for a known model that has not been pulled.
  */
 export async function resolveModelPath(
   model: string | undefined,
   dataDir: string,
 ): Promise<string> {
-  if (model !== undefined && model !== BUILTIN_MODEL_NAME) return model;
+  const entry = model === undefined ? undefined : findModel(model);
+  if (model !== undefined && entry !== undefined && !entry.builtin && !existsSync(model)) {
+    const path = join(dataDir, "models", installedFileName(entry));
+    if (existsSync(path)) return path;
+    throw new AriaError(
+      "MODEL_NOT_INSTALLED",
+      `Model ${entry.name} is not installed: run aria model pull ${entry.name}`,
+    );
+  }
+  if (model !== undefined && model !== BUILTIN_MODEL_NAME && !entry?.builtin) return model;
   if (!isEmbeddedPath(nanoPath)) return nanoPath;
   const bytes = new Uint8Array(await Bun.file(nanoPath).arrayBuffer());
   const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 16);

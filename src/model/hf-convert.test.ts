@@ -1,0 +1,175 @@
+import { describe, expect, test } from "bun:test";
+import {
+  conversionMetadata,
+  convertTensor,
+  hparamsFromConfig,
+  planConversion,
+  ternaryOf,
+  unpackBitnetU8,
+} from "./hf-convert.ts";
+import { GgmlType } from "./gguf-format.ts";
+
+const CONFIG = {
+  architectures: ["BitNetForCausalLM"],
+  hidden_size: 256,
+  intermediate_size: 512,
+  num_hidden_layers: 1,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 8,
+  max_position_embeddings: 64,
+  hidden_act: "relu2",
+  rope_theta: 500000,
+  quantization_config: { quant_method: "bitnet", linear_class: "autobitlinear" },
+};
+
+function names(layers: number): string[] {
+  const out = ["model.embed_tokens.weight", "model.norm.weight"];
+  for (let l = 0; l < layers; l++) {
+    for (
+      const n of [
+        "input_layernorm",
+        "post_attention_layernorm",
+        "self_attn.q_proj",
+        "self_attn.k_proj",
+        "self_attn.v_proj",
+        "self_attn.o_proj",
+        "self_attn.attn_sub_norm",
+        "mlp.gate_proj",
+        "mlp.up_proj",
+        "mlp.down_proj",
+        "mlp.ffn_sub_norm",
+      ]
+    ) out.push(`model.layers.${l}.${n}.weight`);
+  }
+  return out;
+}
+
+describe("hparamsFromConfig", () => {
+  test("reads 2B-4T style config; defaults for what is optional", () => {
+    const hp = hparamsFromConfig(CONFIG);
+    expect(hp).toMatchObject({
+      nEmbd: 256,
+      nHeadKv: 2,
+      activation: "relu2",
+      ropeBase: 500000,
+      eps: 1e-5,
+      tied: true,
+      scaleMode: "multiply",
+    });
+    const falconStyle = { ...CONFIG, quantization_config: { linear_class: "bitlinear" } };
+    expect(hparamsFromConfig(falconStyle).scaleMode).toBe("divide");
+    const { num_key_value_heads: _, ...noKv } = CONFIG;
+    expect(hparamsFromConfig(noKv).nHeadKv).toBe(4);
+  });
+  test("refuses other architectures, activations and missing sizes with a reason", () => {
+    expect(() => hparamsFromConfig({ ...CONFIG, architectures: ["LlamaForCausalLM"] })).toThrow(
+      /BitNet checkpoints/,
+    );
+    expect(() => hparamsFromConfig({ ...CONFIG, hidden_act: "gelu" })).toThrow(/hidden_act/);
+    expect(() => hparamsFromConfig({ ...CONFIG, hidden_size: "x" })).toThrow(/hidden_size/);
+    expect(() => hparamsFromConfig(null)).toThrow(/not a JSON object/);
+  });
+});
+
+describe("planConversion", () => {
+  test("lists the bitnet tensors in file order with their types; rotary buffers are ignored", () => {
+    const hp = hparamsFromConfig(CONFIG);
+    const plan = planConversion(
+      hp,
+      [...names(1), "model.layers.0.self_attn.rotary_emb.inv_freq"],
+      "i2_s",
+    );
+    expect(plan.map((t) => t.name)).toEqual([
+      "token_embd.weight",
+      "blk.0.attn_norm.weight",
+      "blk.0.attn_q.weight",
+      "blk.0.attn_k.weight",
+      "blk.0.attn_v.weight",
+      "blk.0.attn_sub_norm.weight",
+      "blk.0.attn_output.weight",
+      "blk.0.ffn_norm.weight",
+      "blk.0.ffn_gate.weight",
+      "blk.0.ffn_up.weight",
+      "blk.0.ffn_sub_norm.weight",
+      "blk.0.ffn_down.weight",
+      "output_norm.weight",
+    ]);
+    expect(plan[3]).toMatchObject({ dims: [256, 128], type: GgmlType.I2_S });
+    expect(plan[0]).toMatchObject({ dims: [256, 8], type: GgmlType.F16 });
+  });
+  test("bitnet_b1_58-3B's 3200 fits no TQ type; a missing or unknown tensor is named", () => {
+    const big = hparamsFromConfig({ ...CONFIG, hidden_size: 3200, num_attention_heads: 32 });
+    expect(() => planConversion(big, names(1), "tq2_0")).toThrow(
+      /hidden_size 3200 is not a multiple of 256; try --type i2_s/,
+    );
+    const hp = hparamsFromConfig(CONFIG);
+    expect(() => planConversion(hp, names(1).slice(1), "tq2_0")).toThrow(/lacks token_embd/);
+    expect(() => planConversion(hp, [...names(1), "model.extra.weight"], "tq2_0")).toThrow(
+      /unknown checkpoint tensor "model.extra.weight"/,
+    );
+    const untied = { ...hp, tied: false };
+    expect(() => planConversion(untied, [...names(1), "lm_head.weight"], "tq2_0")).toThrow(
+      /its own lm_head/,
+    );
+    expect(planConversion(hp, [...names(1), "lm_head.weight"], "tq2_0")).toHaveLength(13);
+  });
+});
+
+describe("packed weights", () => {
+  test("field k of packed row p is output row k·out/4 + p, value field − 1", () => {
+    // out = 8 rows, in = 1 column: packed row 0 holds rows 0, 2, 4, 6; row 1 holds 1, 3, 5, 7
+    const packed = Uint8Array.from([0b10_01_00_10, 0b00_00_01_01]);
+    expect([...unpackBitnetU8(packed, 2, 1)]).toEqual([1, 0, -1, 0, 0, -1, 1, -1]);
+    expect(() => unpackBitnetU8(Uint8Array.from([3]), 1, 1)).toThrow(/code 3/);
+  });
+  test("weight_scale multiplies (autobitlinear) or divides (bitlinear); needed for U8", () => {
+    const hp = hparamsFromConfig(CONFIG);
+    const w = { dtype: "U8", shape: [1, 4], bytes: new Uint8Array(4).fill(0b01_01_01_10) };
+    const s = { dtype: "F32", shape: [1], bytes: new Uint8Array(Float32Array.of(0.5).buffer) };
+    expect(ternaryOf(w, s, hp, "w").gamma).toBe(0.5);
+    expect(ternaryOf(w, s, { ...hp, scaleMode: "divide" }, "w").gamma).toBe(2);
+    expect(() => ternaryOf(w, undefined, hp, "w")).toThrow(/without its weight_scale/);
+  });
+  test("a tensor whose element count does not match the plan is refused", () => {
+    const hp = hparamsFromConfig(CONFIG);
+    const item = {
+      name: "output_norm.weight",
+      dims: [256],
+      type: 0,
+      hf: "n",
+      role: "norm",
+    } as const;
+    const bytes = new Uint8Array(4 * 255);
+    expect(() => convertTensor(item, () => ({ dtype: "F32", shape: [255], bytes }), hp, "tq2_0"))
+      .toThrow(/255 values, expected 256/);
+  });
+});
+
+describe("conversionMetadata", () => {
+  const tokenizer = {
+    model: { vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b"] },
+    added_tokens: [{ id: 3, content: "<s>", special: true }],
+    pre_tokenizer: { type: "Split", pattern: { Regex: "\\p{N}{1,3}" } },
+  };
+  test("hparams, activation and a gpt2 vocabulary padded to vocab_size", () => {
+    const hp = { ...hparamsFromConfig(CONFIG), bosId: 3 };
+    const kv = new Map(
+      conversionMetadata(hp, "tq2_0", "m", { tokenizer, config: { chat_template: "T" } }),
+    );
+    expect(kv.get("general.architecture")?.value).toBe("bitnet");
+    expect(kv.get("bitnet.hidden_activation")?.value).toBe("relu2");
+    expect(kv.get("bitnet.attention.head_count_kv")?.value).toBe(2);
+    expect(kv.get("general.file_type")?.value).toBe(37);
+    expect(kv.get("tokenizer.ggml.pre")?.value).toBe("llama-bpe");
+    expect(kv.get("tokenizer.ggml.tokens")?.value).toEqual(
+      ["a", "b", "ab", "<s>", "[PAD4]", "[PAD5]", "[PAD6]", "[PAD7]"],
+    );
+    expect(kv.get("tokenizer.ggml.bos_token_id")?.value).toBe(3);
+    expect(kv.get("tokenizer.chat_template")?.value).toBe("T");
+  });
+  test("a tokenizer larger than vocab_size is refused", () => {
+    const hp = { ...hparamsFromConfig(CONFIG), nVocab: 3 };
+    expect(() => conversionMetadata(hp, "tq2_0", "m", { tokenizer })).toThrow(/4 tokens/);
+  });
+});

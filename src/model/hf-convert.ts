@@ -1,0 +1,437 @@
+/**
+ * @module Hugging Face BitNet b1.58 checkpoints -> a ternary GGUF of architecture `bitnet`
+ * (formats.md §4, §5a, §5b): config.json -> hyper-parameters, the tensor plan, the data of each
+ * tensor, and the metadata (tokenizer.json -> GGUF vocabulary through synthetic.ts). Two weight
+ * layouts are read:
+ * - master weights (F32 / F16 / BF16 `*.weight`): absmean-ternarized here, exactly as training
+ *   does (convert.ts);
+ * - packed weights (U8 `*.weight` of shape [out/4, in] plus `*.weight_scale`): 2-bit fields
+ *   unpacked (field k of packed row p = output row k·out/4 + p, value = field − 1) and the scale
+ *   read by the checkpoint's convention: `autobitlinear` (2B-4T) multiplies by weight_scale,
+ *   `bitlinear` (Falcon3, Llama3-8B-1.58) divides by it.
+ * Pure: the caller (cli/convert.ts) reads the files and writes the output.
+ */
+import { absmeanTernarize, ggufNameForHf } from "./convert.ts";
+import { GgmlType, type GgufValue, GgufValueType, tensorByteSize } from "./gguf-format.ts";
+import { arr, bool, f32, str, u32 } from "./gguf-writer.ts";
+import { bf16ToF32, f16ToF32, packI2S, packTq1_0, packTq2_0, quantizeF16 } from "./quants.ts";
+import { vocabFromTokenizerJson } from "./synthetic.ts";
+import { AriaError } from "../shared/errors.ts";
+
+/** A checkpoint that cannot be converted: the message says why and what to do. */
+export class ConvertError extends AriaError {
+  /** @param message what is wrong. */
+  constructor(message: string) {
+    super("CONVERT", message);
+  }
+}
+
+/** Ternary output types. */
+export type ConvertType = "tq2_0" | "tq1_0" | "i2_s";
+
+const TYPE_INFO: Readonly<Record<ConvertType, { ggml: number; fileType: number; row: number }>> = {
+  tq2_0: { ggml: GgmlType.TQ2_0, fileType: 37, row: 256 },
+  tq1_0: { ggml: GgmlType.TQ1_0, fileType: 36, row: 256 },
+  i2_s: { ggml: GgmlType.I2_S, fileType: 40, row: 128 },
+};
+
+/** Hyper-parameters read from config.json. */
+export interface HfHparams {
+  readonly nVocab: number;
+  readonly nEmbd: number;
+  readonly nFf: number;
+  readonly nLayer: number;
+  readonly nHead: number;
+  readonly nHeadKv: number;
+  readonly nCtx: number;
+  readonly eps: number;
+  readonly ropeBase: number;
+  readonly activation: "silu" | "relu2";
+  readonly tied: boolean;
+  /** How a packed checkpoint's weight_scale applies: multiply (autobitlinear) or divide. */
+  readonly scaleMode: "multiply" | "divide";
+  readonly bosId?: number;
+  readonly eosId?: number;
+}
+
+function need(c: Record<string, unknown>, key: string): number {
+  const v = c[key];
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new ConvertError(`Cannot convert: config.json "${key}" is ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Reads config.json of a BitNet checkpoint (BitnetForCausalLM of 1bitLLM, BitNetForCausalLM
+ * of microsoft/bitnet-b1.58-2B-4T).
+ *
+ * @param json the parsed config.json.
+ * @returns The hyper-parameters.
+ * @throws {ConvertError} For another architecture, a missing or bad value, or an activation
+ * other than silu / relu2.
+ */
+export function hparamsFromConfig(json: unknown): HfHparams {
+  if (typeof json !== "object" || json === null) {
+    throw new ConvertError("Cannot convert: config.json is not a JSON object");
+  }
+  const c = json as Record<string, unknown>;
+  const archs = Array.isArray(c["architectures"]) ? c["architectures"] as unknown[] : [];
+  if (!archs.some((a) => typeof a === "string" && /^bitnetforcausallm$/i.test(a))) {
+    throw new ConvertError(
+      `Cannot convert architecture ${JSON.stringify(archs)}: aria model convert reads BitNet ` +
+        "checkpoints (BitnetForCausalLM, BitNetForCausalLM); for Falcon3 1.58-bit use the " +
+        "published GGUF (aria model pull falcon3-1b)",
+    );
+  }
+  const act = c["hidden_act"] ?? "silu";
+  if (act !== "silu" && act !== "relu2") {
+    throw new ConvertError(`Cannot convert: hidden_act "${String(act)}" (expected silu or relu2)`);
+  }
+  const q = (c["quantization_config"] ?? {}) as Record<string, unknown>;
+  const nHead = need(c, "num_attention_heads");
+  const hp: HfHparams = {
+    nVocab: need(c, "vocab_size"),
+    nEmbd: need(c, "hidden_size"),
+    nFf: need(c, "intermediate_size"),
+    nLayer: need(c, "num_hidden_layers"),
+    nHead,
+    nHeadKv: typeof c["num_key_value_heads"] === "number" ? c["num_key_value_heads"] : nHead,
+    nCtx: need(c, "max_position_embeddings"),
+    eps: typeof c["rms_norm_eps"] === "number" ? c["rms_norm_eps"] : 1e-5,
+    ropeBase: typeof c["rope_theta"] === "number" ? c["rope_theta"] : 10000,
+    activation: act,
+    tied: c["tie_word_embeddings"] !== false,
+    // formats.md §4: AutoBitLinear (2B-4T) multiplies, BitLinear divides
+    scaleMode: q["linear_class"] === "bitlinear" ? "divide" : "multiply",
+  };
+  const bos = c["bos_token_id"];
+  const eos = c["eos_token_id"];
+  return {
+    ...hp,
+    ...(typeof bos === "number" ? { bosId: bos } : {}),
+    ...(typeof eos === "number" ? { eosId: eos } : {}),
+  };
+}
+
+/** A tensor as the checkpoint stores it. */
+export interface HfTensor {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+/** One tensor of the output, and where it comes from. */
+export interface ConvertItem {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly type: number;
+  /** Checkpoint tensor name. */
+  readonly hf: string;
+  readonly role: "embedding" | "norm" | "ternary";
+}
+
+/**
+ * Lists the output tensors in file order (formats.md §5a), checking every checkpoint tensor
+ * is used and every needed one is there.
+ *
+ * @param hp hyper-parameters.
+ * @param names checkpoint tensor names.
+ * @param type ternary output type.
+ * @returns The plan.
+ * @throws {ConvertError} For a missing tensor, an unknown tensor, or a row length the type cannot
+ * store (TQ needs multiples of 256, I2_S of 128: bitnet_b1_58-3B's 3200 / 8640 fit neither).
+ */
+export function planConversion(
+  hp: HfHparams,
+  names: readonly string[],
+  type: ConvertType,
+): ConvertItem[] {
+  const byGguf = new Map<string, string>();
+  for (const n of names) {
+    if (n.endsWith(".weight_scale") || /rotary_emb\.inv_freq$/.test(n)) continue;
+    const g = ggufNameForHf(n);
+    if (g === undefined) throw new ConvertError(`Cannot convert: unknown checkpoint tensor "${n}"`);
+    byGguf.set(g, n);
+  }
+  const headDim = hp.nEmbd / hp.nHead;
+  const kv = headDim * hp.nHeadKv;
+  const info = TYPE_INFO[type];
+  for (const [what, n] of [["hidden_size", hp.nEmbd], ["intermediate_size", hp.nFf]] as const) {
+    if (n % info.row !== 0) {
+      throw new ConvertError(
+        `Cannot convert to ${type.toUpperCase()}: ${what} ${n} is not a multiple of ${info.row}` +
+          (type === "i2_s" ? "" : "; try --type i2_s (rows of 128)"),
+      );
+    }
+  }
+  const out: ConvertItem[] = [];
+  const add = (name: string, dims: number[], role: ConvertItem["role"]) => {
+    const hf = byGguf.get(name);
+    if (hf === undefined) throw new ConvertError(`Cannot convert: the checkpoint lacks ${name}`);
+    byGguf.delete(name);
+    const t = role === "ternary" ? info.ggml : role === "norm" ? GgmlType.F32 : GgmlType.F16;
+    out.push({ name, dims, type: t, hf, role });
+  };
+  add("token_embd.weight", [hp.nEmbd, hp.nVocab], "embedding");
+  for (let l = 0; l < hp.nLayer; l++) {
+    const p = `blk.${l}.`;
+    add(`${p}attn_norm.weight`, [hp.nEmbd], "norm");
+    add(`${p}attn_q.weight`, [hp.nEmbd, hp.nEmbd], "ternary");
+    add(`${p}attn_k.weight`, [hp.nEmbd, kv], "ternary");
+    add(`${p}attn_v.weight`, [hp.nEmbd, kv], "ternary");
+    add(`${p}attn_sub_norm.weight`, [hp.nEmbd], "norm");
+    add(`${p}attn_output.weight`, [hp.nEmbd, hp.nEmbd], "ternary");
+    add(`${p}ffn_norm.weight`, [hp.nEmbd], "norm");
+    add(`${p}ffn_gate.weight`, [hp.nEmbd, hp.nFf], "ternary");
+    add(`${p}ffn_up.weight`, [hp.nEmbd, hp.nFf], "ternary");
+    add(`${p}ffn_sub_norm.weight`, [hp.nFf], "norm");
+    add(`${p}ffn_down.weight`, [hp.nFf, hp.nEmbd], "ternary");
+  }
+  add("output_norm.weight", [hp.nEmbd], "norm");
+  if (byGguf.has("output.weight") && !hp.tied) {
+    // the `bitnet` architecture always ties the head (llama.cpp and ARIA ignore output.weight)
+    throw new ConvertError(
+      "Cannot convert: the checkpoint has its own lm_head (tie_word_embeddings false), and the " +
+        "bitnet GGUF architecture always uses token_embd as the output head",
+    );
+  }
+  byGguf.delete("output.weight"); // a tied checkpoint may still store lm_head: the same values
+  if (byGguf.size > 0) {
+    throw new ConvertError(`Cannot convert: unused checkpoint tensors ${[...byGguf.values()]}`);
+  }
+  return out;
+}
+
+/**
+ * A float tensor's values (F32, F16, BF16).
+ *
+ * @param t the tensor.
+ * @param name for messages.
+ * @returns The values.
+ * @throws {ConvertError} For another dtype.
+ */
+export function floatValues(t: HfTensor, name: string): Float32Array {
+  const v = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+  const n = t.shape.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(n);
+  if (t.dtype === "F32") { for (let i = 0; i < n; i++) out[i] = v.getFloat32(4 * i, true); }
+  else if (t.dtype === "BF16") {
+    for (let i = 0; i < n; i++) out[i] = bf16ToF32(v.getUint16(2 * i, true));
+  } else if (t.dtype === "F16") {
+    for (let i = 0; i < n; i++) out[i] = f16ToF32(v.getUint16(2 * i, true));
+  } else throw new ConvertError(`Cannot convert "${name}": dtype ${t.dtype} is not a float type`);
+  return out;
+}
+
+/**
+ * Unpacks HF's packed ternary weights: U8 of shape [out/4, in]; the 2-bit field at bits 2k of
+ * packed row p is output row k·(out/4) + p, value field − 1.
+ *
+ * @param bytes the packed tensor.
+ * @param packedRows out/4.
+ * @param cols in.
+ * @returns Ternary values, row-major [out, in].
+ * @throws {ConvertError} For a field of 3 (not a ternary code).
+ */
+export function unpackBitnetU8(bytes: Uint8Array, packedRows: number, cols: number): Int8Array {
+  const out = new Int8Array(4 * packedRows * cols);
+  for (let p = 0; p < packedRows; p++) {
+    for (let j = 0; j < cols; j++) {
+      const b = bytes[p * cols + j]!;
+      for (let k = 0; k < 4; k++) {
+        const field = (b >> (2 * k)) & 3;
+        if (field === 3) {
+          throw new ConvertError(`Cannot convert: packed weight byte ${b} holds code 3`);
+        }
+        out[(k * packedRows + p) * cols + j] = field - 1;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Packs ternary values with one scale into a ternary GGUF type.
+ *
+ * @param type output type.
+ * @param values ternary values of the whole tensor.
+ * @param scale γ (dequantized weight = t·γ).
+ * @returns The tensor data.
+ */
+export function packTernary(type: ConvertType, values: Int8Array, scale: number): Uint8Array {
+  if (type === "tq2_0") return packTq2_0(values, scale);
+  if (type === "tq1_0") return packTq1_0(values, scale);
+  return packI2S(values, scale);
+}
+
+/**
+ * The ternary values and scale of one projection, from either layout.
+ *
+ * @param w the `.weight` tensor (float master or packed U8).
+ * @param scale the `.weight_scale` tensor (packed layout only).
+ * @param hp for the scale convention.
+ * @param name for messages.
+ * @returns Values [out, in] and γ.
+ * @throws {ConvertError} For a packed weight without a scale, or bad shapes.
+ */
+export function ternaryOf(
+  w: HfTensor,
+  scale: HfTensor | undefined,
+  hp: HfHparams,
+  name: string,
+): { values: Int8Array; gamma: number } {
+  if (w.dtype !== "U8") return absmeanTernarize(floatValues(w, name));
+  if (scale === undefined) {
+    throw new ConvertError(`Cannot convert "${name}": packed U8 weight without its weight_scale`);
+  }
+  const [rows, cols] = w.shape as [number, number];
+  const s = floatValues(scale, `${name}_scale`)[0];
+  if (w.shape.length !== 2 || s === undefined || !(s > 0)) {
+    throw new ConvertError(`Cannot convert "${name}": bad packed shape or weight_scale`);
+  }
+  const gamma = hp.scaleMode === "multiply" ? s : 1 / s;
+  return { values: unpackBitnetU8(w.bytes, rows, cols), gamma };
+}
+
+/**
+ * The data of one output tensor.
+ *
+ * @param item the planned tensor.
+ * @param read returns a checkpoint tensor by name (undefined if absent).
+ * @param hp hyper-parameters.
+ * @param type ternary output type.
+ * @returns Exactly the tensor's GGUF byte size.
+ * @throws {ConvertError} When the checkpoint tensor's element count does not match the plan.
+ */
+export function convertTensor(
+  item: ConvertItem,
+  read: (name: string) => HfTensor | undefined,
+  hp: HfHparams,
+  type: ConvertType,
+): Uint8Array {
+  const w = read(item.hf)!;
+  let data: Uint8Array;
+  if (item.role === "ternary") {
+    const { values, gamma } = ternaryOf(w, read(`${item.hf}_scale`), hp, item.hf);
+    checkCount(values.length, item);
+    data = packTernary(type, values, gamma);
+  } else {
+    const x = floatValues(w, item.hf);
+    checkCount(x.length, item);
+    data = item.type === GgmlType.F16 ? quantizeF16(x) : new Uint8Array(x.buffer);
+  }
+  return data;
+}
+
+function checkCount(n: number, item: ConvertItem): void {
+  const want = item.dims.reduce((p, d) => p * d, 1);
+  if (n !== want) {
+    throw new ConvertError(
+      `Cannot convert "${item.hf}": ${n} values, expected ${want} for [${item.dims}]`,
+    );
+  }
+}
+
+/**
+ * Total GGUF byte size of the planned tensors' data (without padding).
+ *
+ * @param items the plan.
+ * @returns Bytes.
+ */
+export function planBytes(items: readonly ConvertItem[]): number {
+  return items.reduce((s, t) => s + tensorByteSize(t.type, t.dims), 0);
+}
+
+/** Tokenizer inputs of {@link conversionMetadata}. */
+export interface TokenizerFiles {
+  /** tokenizer.json, parsed. */
+  readonly tokenizer: unknown;
+  /** tokenizer_config.json, parsed, if present (chat template, add_bos). */
+  readonly config?: unknown;
+}
+
+function preTokenizerName(tokenizer: unknown): string {
+  const text = JSON.stringify((tokenizer as { pre_tokenizer?: unknown })?.pre_tokenizer ?? null);
+  // Llama-3's split regex (letters with an optional leading non-letter, 1-3 digits)
+  return text.includes("\\\\p{N}{1,3}") ? "llama-bpe" : "gpt-2";
+}
+
+/**
+ * The GGUF metadata of a converted model: general.*, bitnet.*, tokenizer.*.
+ *
+ * @param hp hyper-parameters.
+ * @param type ternary output type.
+ * @param name `general.name`.
+ * @param tok tokenizer files.
+ * @returns Key/value pairs in converter order.
+ * @throws {ConvertError} When the vocabulary size differs from config.json's vocab_size.
+ */
+export function conversionMetadata(
+  hp: HfHparams,
+  type: ConvertType,
+  name: string,
+  tok: TokenizerFiles,
+): [string, GgufValue][] {
+  const kv: [string, GgufValue][] = [
+    ["general.architecture", str("bitnet")],
+    ["general.name", str(name)],
+    ["bitnet.vocab_size", u32(hp.nVocab)],
+    ["bitnet.context_length", u32(hp.nCtx)],
+    ["bitnet.embedding_length", u32(hp.nEmbd)],
+    ["bitnet.block_count", u32(hp.nLayer)],
+    ["bitnet.feed_forward_length", u32(hp.nFf)],
+    ["bitnet.rope.dimension_count", u32(hp.nEmbd / hp.nHead)],
+    ["bitnet.attention.head_count", u32(hp.nHead)],
+    ["bitnet.attention.head_count_kv", u32(hp.nHeadKv)],
+    ["bitnet.attention.layer_norm_rms_epsilon", f32(hp.eps)],
+    ["bitnet.rope.freq_base", f32(hp.ropeBase)],
+    ["bitnet.hidden_activation", str(hp.activation)],
+    ["general.file_type", u32(TYPE_INFO[type].fileType)],
+    ["general.quantization_version", u32(2)],
+  ];
+  return kv.concat(tokenizerKv(hp, tok));
+}
+
+function tokenizerKv(hp: HfHparams, tok: TokenizerFiles): [string, GgufValue][] {
+  let vocab;
+  try {
+    vocab = vocabFromTokenizerJson(tok.tokenizer);
+  } catch (err: unknown) {
+    // converted: the reader's TypeError becomes a ConvertError naming the file
+    throw new ConvertError(`Cannot convert tokenizer.json: ${(err as Error).message}`);
+  }
+  const tokens = [...vocab.tokens];
+  const scores = [...vocab.scores];
+  const types = [...vocab.tokenTypes];
+  if (tokens.length > hp.nVocab) {
+    throw new ConvertError(
+      `Cannot convert: tokenizer.json has ${tokens.length} tokens, config.json vocab_size ${hp.nVocab}`,
+    );
+  }
+  // the embedding may have padding rows past the tokenizer (1bitLLM: 32002): unused tokens
+  for (let id = tokens.length; id < hp.nVocab; id++) {
+    tokens.push(`[PAD${id}]`);
+    scores.push(0);
+    types.push(5);
+  }
+  const kv: [string, GgufValue][] = [["tokenizer.ggml.model", str(vocab.model)]];
+  if (vocab.model === "gpt2") kv.push(["tokenizer.ggml.pre", str(preTokenizerName(tok.tokenizer))]);
+  kv.push(
+    ["tokenizer.ggml.tokens", arr(GgufValueType.STRING, tokens)],
+    ["tokenizer.ggml.scores", arr(GgufValueType.FLOAT32, scores)],
+    ["tokenizer.ggml.token_type", arr(GgufValueType.INT32, types)],
+  );
+  if (vocab.model === "gpt2") {
+    kv.push(["tokenizer.ggml.merges", arr(GgufValueType.STRING, vocab.merges)]);
+  }
+  if (hp.bosId !== undefined) kv.push(["tokenizer.ggml.bos_token_id", u32(hp.bosId)]);
+  if (hp.eosId !== undefined) kv.push(["tokenizer.ggml.eos_token_id", u32(hp.eosId)]);
+  const cfg = (tok.config ?? {}) as Record<string, unknown>;
+  kv.push(["tokenizer.ggml.add_bos_token", bool(cfg["add_bos_token"] !== false)]);
+  kv.push(["tokenizer.ggml.add_eos_token", bool(cfg["add_eos_token"] === true)]);
+  if (typeof cfg["chat_template"] === "string") {
+    kv.push(["tokenizer.chat_template", str(cfg["chat_template"])]);
+  }
+  return kv;
+}

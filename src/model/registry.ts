@@ -1,0 +1,188 @@
+/**
+ * @module The registry of models ARIA knows by name: where each GGUF lives on the Hugging Face
+ * hub (repo, revision, file), what it is (architecture, license) and what the downloaded bytes
+ * must be (size, SHA-256 = the file's Git LFS oid). Pure: data and lookups only; the
+ * downloader (download.ts) and the CLI (cli/model.ts) act on it.
+ *
+ * Sources of the facts (checked 2026-11, see the `source` field of each entry):
+ * - microsoft/bitnet-b1.58-2B-4T-gguf: size and SHA-256 from docs/formats.md §6 (two
+ *   independent dumps agree; a mirror of the same file on the hub shows the same LFS SHA-256).
+ * - tiiuae/Falcon3-{1B,3B,7B}-Instruct-1.58bit-GGUF: SHA-256 from the hub's "Git LFS Details"
+ *   of each file page; the hub shows only a rounded size ("1.36 GB"), so the exact byte count
+ *   is unknown and left undefined (the hash still pins the content).
+ * - tiiuae/Falcon3-10B-Instruct-1.58bit-GGUF: no hash could be found; `sha256` is undefined,
+ *   so `aria model pull` refuses it unless the user passes --no-verify.
+ * Nothing here is invented: an unknown value is `undefined`, never a guess.
+ */
+
+/** One model the registry knows. */
+export interface RegistryEntry {
+  /** Canonical name, used for the installed file (`<data dir>/models/<name>.gguf`). */
+  readonly name: string;
+  /** Other names accepted everywhere a name is (`aria-2b-1bit`). */
+  readonly aliases: readonly string[];
+  /** One line for `aria model list`. */
+  readonly description: string;
+  /** Hugging Face repository ("owner/name"); undefined for the built-in model. */
+  readonly repo?: string;
+  /** Git revision (branch or commit) the file is fetched at. */
+  readonly revision?: string;
+  /** File path inside the repository. */
+  readonly file?: string;
+  /** Exact size in bytes, when known. */
+  readonly size?: number;
+  /** The size as the hub displays it, when the exact size is unknown ("1.36 GB"). */
+  readonly sizeText?: string;
+  /** SHA-256 of the file (lowercase hex), when known; undefined = cannot be verified. */
+  readonly sha256?: string;
+  /** `general.architecture` of the GGUF. */
+  readonly arch: string;
+  /** Ternary tensor type of the GGUF. */
+  readonly ternaryType: string;
+  /** License identifier of the weights. */
+  readonly license: string;
+  /** Where the size and hash come from. */
+  readonly source: string;
+  /** True for the model embedded in the executable (never downloaded). */
+  readonly builtin?: boolean;
+}
+
+const FALCON_LICENSE = "falcon-llm-license (TII Falcon License 2.0)";
+
+/** Every known model, in the order `aria model list` shows them. */
+export const REGISTRY: readonly RegistryEntry[] = [
+  {
+    name: "aria-nano",
+    aliases: ["nano"],
+    description: "ARIA's built-in demo model (6 layers x 256), trained on the Brown corpus",
+    arch: "bitnet",
+    ternaryType: "TQ2_0",
+    license: "MIT",
+    source: "embedded in the executable (docs/aria-nano.md)",
+    builtin: true,
+  },
+  {
+    name: "bitnet-b1.58-2b-4t",
+    aliases: ["aria-2b-1bit", "bitnet-2b"],
+    description: "Microsoft BitNet b1.58 2B-4T, the official bitnet.cpp I2_S file",
+    repo: "microsoft/bitnet-b1.58-2B-4T-gguf",
+    revision: "main",
+    file: "ggml-model-i2_s.gguf",
+    size: 1_187_801_280,
+    sha256: "4221b252fdd5fd25e15847adfeb5ee88886506ba50b8a34548374492884c2162",
+    arch: "bitnet-b1.58",
+    ternaryType: "I2_S",
+    license: "MIT",
+    source: "docs/formats.md §6; hub LFS SHA-256 of the same file",
+  },
+  {
+    name: "falcon3-1b-1.58bit",
+    aliases: ["falcon3-1b", "Falcon3-1B-Instruct-1.58bit"],
+    description: "TII Falcon3 1B Instruct, 1.58-bit (bitnet.cpp I2_S)",
+    repo: "tiiuae/Falcon3-1B-Instruct-1.58bit-GGUF",
+    revision: "main",
+    file: "ggml-model-i2_s.gguf",
+    sizeText: "1.36 GB",
+    sha256: "0ecef8ad9bcb1b7d3b73bac7b0237daf2faa962b60cbbaf62c86ff51a39444b4",
+    arch: "llama",
+    ternaryType: "I2_S",
+    license: FALCON_LICENSE,
+    source: "hub file page, Git LFS details",
+  },
+  {
+    name: "falcon3-3b-1.58bit",
+    aliases: ["falcon3-3b", "Falcon3-3B-Instruct-1.58bit"],
+    description: "TII Falcon3 3B Instruct, 1.58-bit (bitnet.cpp I2_S)",
+    repo: "tiiuae/Falcon3-3B-Instruct-1.58bit-GGUF",
+    revision: "main",
+    file: "ggml-model-i2_s.gguf",
+    sizeText: "2.22 GB",
+    sha256: "2ee9723dc1abcc53f231ef1637bdd7c1ec1dbaf132c2c59873100cfb48b41455",
+    arch: "llama",
+    ternaryType: "I2_S",
+    license: FALCON_LICENSE,
+    source: "hub file page, Git LFS details",
+  },
+  {
+    name: "falcon3-7b-1.58bit",
+    aliases: ["falcon3-7b", "Falcon3-7B-Instruct-1.58bit"],
+    description: "TII Falcon3 7B Instruct, 1.58-bit (bitnet.cpp I2_S)",
+    repo: "tiiuae/Falcon3-7B-Instruct-1.58bit-GGUF",
+    revision: "main",
+    file: "ggml-model-i2_s.gguf",
+    sizeText: "3.28 GB",
+    sha256: "612ab67d4c5fb77d9f810eb521eb4a477dae46df1a85ca501018490e2dac35c6",
+    arch: "llama",
+    ternaryType: "I2_S",
+    license: FALCON_LICENSE,
+    source: "hub file page, Git LFS details",
+  },
+  {
+    name: "falcon3-10b-1.58bit",
+    aliases: ["falcon3-10b", "Falcon3-10B-Instruct-1.58bit"],
+    description: "TII Falcon3 10B Instruct, 1.58-bit (bitnet.cpp I2_S); hash unknown",
+    repo: "tiiuae/Falcon3-10B-Instruct-1.58bit-GGUF",
+    revision: "main",
+    file: "ggml-model-i2_s.gguf",
+    arch: "llama",
+    ternaryType: "I2_S",
+    license: FALCON_LICENSE,
+    source: "repo and file named in ik_llama.cpp PR #169; size and SHA-256 not found",
+  },
+];
+
+/**
+ * Finds a model by name or alias (case-insensitive).
+ *
+ * @param name e.g. "aria-2b-1bit".
+ * @param registry the entries to search (default: {@link REGISTRY}).
+ * @returns The entry, or undefined.
+ */
+export function findModel(
+  name: string,
+  registry: readonly RegistryEntry[] = REGISTRY,
+): RegistryEntry | undefined {
+  const key = name.toLowerCase();
+  return registry.find((e) =>
+    e.name.toLowerCase() === key || e.aliases.some((a) => a.toLowerCase() === key)
+  );
+}
+
+/**
+ * The file name a pulled model is installed under, inside `<data dir>/models/`.
+ *
+ * @param entry the model.
+ * @returns e.g. "bitnet-b1.58-2b-4t.gguf".
+ */
+export function installedFileName(entry: RegistryEntry): string {
+  return `${entry.name}.gguf`;
+}
+
+/**
+ * The size of a model for display: exact bytes in GB when known, else the hub's rounded text.
+ *
+ * @param entry the model.
+ * @returns e.g. "1.19 GB", "1.36 GB", or "unknown".
+ */
+export function displaySize(entry: RegistryEntry): string {
+  if (entry.size !== undefined) return formatBytes(entry.size);
+  return entry.sizeText ?? "unknown";
+}
+
+/**
+ * Bytes in human units (decimal, as the hub shows them).
+ *
+ * @param n bytes.
+ * @returns e.g. "512 B", "3.6 MB", "1.19 GB".
+ */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[i]}`;
+}
