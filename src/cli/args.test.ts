@@ -91,9 +91,18 @@ describe("parseCommand()", () => {
         pp: 64,
         tg: 0,
         seqs: 1,
+        depth: 0,
+        kvType: "f32",
         reps: 5,
         json: true,
       });
+    expect(parseCommand(["bench", "--depth", "512", "--kv-type", "f16"])).toMatchObject({
+      depth: 512,
+      kvType: "f16",
+    });
+    expect(() => parseCommand(["bench", "--kv-type", "q8"])).toThrow(
+      /--kv-type "q8": expected f32 or f16/,
+    );
   });
 
   test("answers help for no verb, help and --help", () => {
