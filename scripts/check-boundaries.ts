@@ -32,6 +32,11 @@ const PURE = [
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",
+  "src/consent/policy.ts",
+  "src/consent/evaluate.ts",
+  "src/consent/gate.ts",
+  "src/consent/events.ts",
+  "src/consent/energy.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];
