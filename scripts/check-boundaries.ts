@@ -37,6 +37,8 @@ const PURE = [
   "src/consent/gate.ts",
   "src/consent/events.ts",
   "src/consent/energy.ts",
+  "src/consent/settings.ts",
+  "src/cli/consent-args.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
 import { BUILTIN_MODEL_NAME, DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -128,7 +129,8 @@ export type Command =
   | TokenizeCommand
   | ServeCommand
   | HelpCommand
-  | VersionCommand;
+  | VersionCommand
+  | ConsentCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -148,6 +150,7 @@ Commands:
   run       generate text from a prompt with a GGUF model
   bench     measure prefill and decode speed (llama-bench style)
   serve     serve the OpenAI-compatible API (aria help serve)
+  consent   show or change what this node's owner allows (aria help consent)
   tokenize  print the token ids of a text or a chat (llama-tokenize style)
   perplexity  perplexity of a model on a text file (llama-perplexity style)
   version   print the version
@@ -281,6 +284,7 @@ Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
+  consent: CONSENT_USAGE,
 };
 
 function outputHead(value: unknown): OutputHead {
@@ -619,6 +623,16 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
   return { verb: "serve", flags };
 }
 
+function consentCommand(rest: string[]): Command {
+  try {
+    return parseConsent(rest);
+  } catch (err: unknown) {
+    // Converted: consent-args.ts cannot import UsageError (it would be a cycle); same exit code 2.
+    if (err instanceof AriaError && err.code === "USAGE") throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /**
  * Parses the command line (without the program name).
  *
@@ -647,6 +661,8 @@ export function parseCommand(argv: readonly string[]): Command {
       return parsePerplexity(rest);
     case "serve":
       return parseServe(rest);
+    case "consent":
+      return consentCommand(rest);
     default:
       throw new UsageError(`Unknown command "${verb}": see aria --help`);
   }

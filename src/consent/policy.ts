@@ -304,3 +304,39 @@ export function verifySignedPolicy(value: unknown, expectedSigner: string): Sign
   }
   return { ...e, policy };
 }
+
+/** What the default policy is sized from (the shell reads them from the OS). */
+export interface HostFacts {
+  /** Logical CPUs the process may use (os.availableParallelism()). */
+  cores: number;
+  /** Physical memory in bytes (os.totalmem()). */
+  memoryBytes: number;
+}
+
+/**
+ * Maximum concurrent requests of the default policy. Why 64: the default `aria serve` queue
+ * holds 64 requests, so the default policy never refuses before the server would.
+ */
+export const DEFAULT_MAX_CONCURRENT = 64;
+
+/**
+ * The first-run policy: permissive but bounded by the machine — every model this node serves,
+ * every task kind, at all hours, no quota, all cores, all memory, peers and pipeline stages on.
+ *
+ * @param host cores and memory of the machine.
+ * @returns the policy.
+ */
+export function defaultPolicy(host: HostFacts): ConsentPolicy {
+  return {
+    version: 1,
+    models: "*",
+    taskKinds: [...TASK_KINDS],
+    schedule: "always",
+    maxThreads: Math.max(1, Math.floor(host.cores)),
+    maxMemoryBytes: Math.max(1, Math.floor(host.memoryBytes)),
+    maxConcurrent: DEFAULT_MAX_CONCURRENT,
+    dailyTokenQuota: null,
+    servePeers: true,
+    pipelineStages: true,
+  };
+}
