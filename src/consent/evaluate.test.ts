@@ -2,8 +2,10 @@ import { describe, expect, test } from "bun:test";
 import {
   type ConsentRequest,
   type ConsentUsage,
+  engineThreads,
   evaluateConsent,
   insideWindow,
+  modelMemoryDenial,
   policySummary,
   utcDay,
   weekdayOf,
@@ -156,6 +158,17 @@ describe("evaluateConsent: the consent matrix", () => {
       }
     });
   }
+});
+
+describe("resource limits", () => {
+  test("engineThreads caps the request at maxThreads", () => {
+    expect([engineThreads(OPEN, undefined), engineThreads(OPEN, 1), engineThreads(OPEN, 8)])
+      .toEqual([2, 1, 2]);
+  });
+  test("modelMemoryDenial", () => {
+    expect(modelMemoryDenial(OPEN, "m", 1000)).toBeUndefined();
+    expect(modelMemoryDenial(OPEN, "m", 1001)).toContain("above the 1000 allowed");
+  });
 });
 
 describe("calendar helpers", () => {

@@ -98,6 +98,35 @@ function describeSchedule(policy: ConsentPolicy): string {
   return policy.schedule.map((w) => `${w.days.join(",")} ${w.start}-${w.end}`).join("; ");
 }
 
+/**
+ * Why a model of `bytes` may not be loaded under the policy, if it may not.
+ *
+ * @param policy the policy.
+ * @param model the model's name (for the message).
+ * @param bytes the model's resident size (its file size for mmapped GGUF weights).
+ * @returns the reason, or undefined when it fits.
+ */
+export function modelMemoryDenial(
+  policy: ConsentPolicy,
+  model: string,
+  bytes: number,
+): string | undefined {
+  if (bytes <= policy.maxMemoryBytes) return undefined;
+  return `Model "${model}" needs ${bytes} bytes, above the ${policy.maxMemoryBytes} allowed ` +
+    "by the consent policy (max-memory)";
+}
+
+/**
+ * Engine threads under the policy: the requested number, capped at maxThreads.
+ *
+ * @param policy the policy.
+ * @param requested threads asked for (--threads / ARIA_THREADS), or undefined.
+ * @returns maxThreads when nothing is requested, else min(requested, maxThreads).
+ */
+export function engineThreads(policy: ConsentPolicy, requested: number | undefined): number {
+  return Math.min(requested ?? policy.maxThreads, policy.maxThreads);
+}
+
 function ruleDenial(policy: ConsentPolicy, r: ConsentRequest, nowMs: number): string | undefined {
   if (!policy.taskKinds.includes(r.kind)) {
     return `Task kind "${r.kind}" is not allowed (allowed: ${policy.taskKinds.join(", ")})`;
@@ -109,8 +138,9 @@ function ruleDenial(policy: ConsentPolicy, r: ConsentRequest, nowMs: number): st
   if (policy.models !== "*" && !policy.models.includes(r.model)) {
     return `Model "${r.model}" is not allowed (allowed: ${policy.models.join(", ")})`;
   }
-  if (r.memoryBytes !== undefined && r.memoryBytes > policy.maxMemoryBytes) {
-    return `Model "${r.model}" needs ${r.memoryBytes} bytes, above the ${policy.maxMemoryBytes} allowed`;
+  if (r.memoryBytes !== undefined) {
+    const memory = modelMemoryDenial(policy, r.model, r.memoryBytes);
+    if (memory !== undefined) return memory;
   }
   if (policy.schedule !== "always" && !policy.schedule.some((w) => insideWindow(w, nowMs))) {
     return `Outside the allowed hours (UTC: ${describeSchedule(policy)})`;

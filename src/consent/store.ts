@@ -59,8 +59,8 @@ export interface PolicyState {
 export function readPolicy(dataDir: string, identity: NodeIdentity): SignedPolicy | undefined {
   const path = consentPath(dataDir);
   if (!existsSync(path)) return undefined;
-  const fix =
-    `fix it with "aria consent edit", or move it away to start again from the default policy`;
+  const fix = "restore it from a backup, or move it away to start again from the default " +
+    `policy (then change it with "aria consent set")`;
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
