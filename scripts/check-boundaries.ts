@@ -37,6 +37,7 @@ const PURE = [
   "src/consent/gate.ts",
   "src/consent/events.ts",
   "src/consent/energy.ts",
+  "src/consent/attestation.ts",
   "src/consent/settings.ts",
   "src/cli/consent-args.ts",
 ];

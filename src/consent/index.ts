@@ -49,3 +49,38 @@ export {
   readPolicy,
   savePolicy,
 } from "./store.ts";
+export {
+  cpuTimeEnergyUj,
+  EnergyError,
+  type EnergyMeasurement,
+  type EnergySource,
+  type PowerProfile,
+  powerProfile,
+  raplDeltaUj,
+  raplEnergyUj,
+  type RaplSample,
+  SOURCE_CPU_TIME,
+  SOURCE_NONE,
+  SOURCE_RAPL,
+  ujToMj,
+} from "./energy.ts";
+export {
+  attestationBytes,
+  describeAttestation,
+  type EnergyAttestation,
+  energyAttestation,
+  type EnergyBaseline,
+  energyBaselineSchema,
+  type EnergyRecord,
+  signAttestation,
+  type SignedAttestation,
+  verifyAttestation,
+} from "./attestation.ts";
+export {
+  EnergyMeter,
+  type EnergySpan,
+  POWERCAP_ROOT,
+  type PowerSource,
+  resolvePowerProfile,
+  sysfsPowerSource,
+} from "./meter.ts";
