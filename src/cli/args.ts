@@ -107,6 +107,7 @@ export interface ServeCommand {
     backend?: string;
     upstream?: string;
     dataDir?: string;
+    tdpWatts?: string;
   };
 }
 
@@ -268,7 +269,8 @@ Options:
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
   --p2p-port N        peer port (ARIA_P2P_PORT; default 8765; reported only: the peer network
                       comes in a later version)
-  --threads N         worker threads (ARIA_THREADS; default: all cores)
+  --threads N         worker threads (ARIA_THREADS; default and cap: the consent policy's
+                      max-threads, see aria help consent)
   --ctx N             positions per sequence (ARIA_CTX; default: min(model's, 2048))
   --parallel N        sequences decoded together, one KV slot each (ARIA_PARALLEL; default 4)
   --queue N           most requests waiting for a slot; beyond: 503 (ARIA_QUEUE; default 64)
@@ -279,6 +281,8 @@ Options:
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
   --output-head H     float | int8: keep a float output head or requantize it to int8 at load
                       (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
+  --tdp-watts W       package power of all CPUs (the maker's TDP), for energy estimates when
+                      RAPL counters are unreadable (ARIA_TDP_WATTS; default: RAPL PL1 if readable)
 
 Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
@@ -607,6 +611,7 @@ const SERVE_FLAGS = {
   upstream: "upstream",
   "data-dir": "dataDir",
   "output-head": "outputHead",
+  "tdp-watts": "tdpWatts",
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {
