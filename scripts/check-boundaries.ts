@@ -38,6 +38,7 @@ const PURE = [
   "src/consent/events.ts",
   "src/consent/energy.ts",
   "src/consent/attestation.ts",
+  "src/consent/metered-gate.ts",
   "src/consent/settings.ts",
   "src/cli/consent-args.ts",
 ];

@@ -2,8 +2,8 @@
  * @module `aria serve`, the composition root: loads the configuration (src/config) and the
  * node's consent policy (src/consent: refused at start if the file is broken; threads capped at
  * max-threads; a model larger than max-memory is not loaded; the policy file is re-read every few
- * seconds so `aria consent set` takes effect without a restart, except for threads), builds the
- * backend (native, external or simulation), the HTTP app with the consent gate, and calls
+ * seconds so `aria consent set` takes effect without a restart, except for threads), sets up the
+ * energy meter (RAPL, else CPU time × W/core), builds the backend (native, external or simulation), the HTTP app with the consent gate, and calls
  * Bun.serve. Prints the URLs when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
  * exit 0.
  */
@@ -17,15 +17,20 @@ import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import {
   consentPath,
   type ConsentPolicy,
+  EnergyMeter,
   engineThreads,
   loadOrCreatePolicy,
   modelMemoryDenial,
   type PolicyChangedEvent,
   PolicyGate,
   readPolicy,
+  resolvePowerProfile,
+  sysfsPowerSource,
+  withEnergy,
 } from "../consent/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
@@ -124,6 +129,19 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   const consent = loadOrCreatePolicy(config.dataDir, identity, clock.nowMs());
   if (consent.changed) recordPolicyChange(consent.changed, log);
   const gate = new PolicyGate(consent.signed.policy, clock);
+  const power = sysfsPowerSource();
+  const meter = new EnergyMeter(
+    power,
+    clock,
+    resolvePowerProfile(power, availableParallelism(), config.tdpWatts),
+  );
+  // Energy per request, measured from admission to release; logged until the ledger records it.
+  const meteredGate = withEnergy(
+    gate,
+    meter,
+    ({ request, tokens, energy }) =>
+      log({ level: "info", msg: "request energy", model: request.model, tokens, ...energy }),
+  );
   const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
   let backend: CompletionBackend;
   try {
@@ -138,7 +156,7 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
     newId: () => crypto.randomUUID(),
     log,
-    consent: gate,
+    consent: meteredGate,
   });
   const server = Bun.serve({
     port: config.port,
@@ -166,6 +184,15 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   }
   print(`ARIA OpenAI API: ${url}/v1`);
   print(`ARIA consent policy ${consent.signed.policyHash.slice(0, 16)} (aria consent show)`);
+  print(
+    `ARIA energy: ${
+      meter.method === "rapl"
+        ? "measured: rapl"
+        : meter.method === "cpu-time"
+        ? "estimated: cpu-time × W/core"
+        : "unavailable (no readable RAPL counters; set --tdp-watts for an estimate)"
+    }`,
+  );
   print(
     `ARIA peer port ${config.p2pPort}: not listening yet (the peer network comes in a later version)`,
   );

@@ -84,3 +84,4 @@ export {
   resolvePowerProfile,
   sysfsPowerSource,
 } from "./meter.ts";
+export { type RequestEnergy, withEnergy } from "./metered-gate.ts";
