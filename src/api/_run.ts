@@ -298,7 +298,11 @@ export async function runCompletion(
 ): Promise<Response> {
   const { request } = call;
   // Before anything reaches the backend: a refusal throws here and no inference runs.
-  const ticket = deps.consent?.admit({ model: request.model, kind: call.kind });
+  const ticket = deps.consent?.admit({
+    model: request.model,
+    kind: call.kind,
+    requestId: request.id,
+  });
   const hooks = runHooks(deps, call.requestId, request.model);
   const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
   const ctrl = linkAbort(call.signal);

@@ -115,6 +115,8 @@ export interface CompletionBackend {
 export interface ConsentCheck {
   model: string;
   kind: "chat" | "completion";
+  /** The completion's id (chatcmpl-… / cmpl-…), so that energy and ledger records can name it. */
+  requestId: string;
 }
 
 /** An admitted request's handle (see ConsentGate). */

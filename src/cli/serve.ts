@@ -139,8 +139,16 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   const meteredGate = withEnergy(
     gate,
     meter,
-    ({ request, tokens, energy }) =>
-      log({ level: "info", msg: "request energy", model: request.model, tokens, ...energy }),
+    ({ request, policyHash, tokens, energy }) =>
+      log({
+        level: "info",
+        msg: "request energy",
+        requestId: request.requestId,
+        model: request.model,
+        policyHash,
+        tokens,
+        ...energy,
+      }),
   );
   const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
   let backend: CompletionBackend;

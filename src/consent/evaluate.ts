@@ -32,6 +32,8 @@ export interface ConsentRequest {
   fromPeer?: boolean;
   /** Resident size of the model in bytes, when the caller knows it. */
   memoryBytes?: number;
+  /** The request's id, carried for energy and ledger records (not part of the decision). */
+  requestId?: string;
 }
 
 /** The counters the decision depends on. */

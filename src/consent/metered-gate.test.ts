@@ -3,7 +3,7 @@ import { ConsentDeniedError } from "../shared/errors.ts";
 import { SOURCE_RAPL } from "./energy.ts";
 import { PolicyGate } from "./gate.ts";
 import { type RequestEnergy, withEnergy } from "./metered-gate.ts";
-import { defaultPolicy } from "./policy.ts";
+import { defaultPolicy, policyHash } from "./policy.ts";
 
 describe("withEnergy", () => {
   test("one span per admitted request, reported once on release with its tokens", () => {
@@ -21,7 +21,8 @@ describe("withEnergy", () => {
     const metered = withEnergy(gate, meter, (u) => seen.push(u));
     expect(() => metered.admit({ model: "x", kind: "chat" })).toThrow(ConsentDeniedError);
     expect(started).toBe(0);
-    const t = metered.admit({ model: "m", kind: "chat" });
+    const t = metered.admit({ model: "m", kind: "chat", requestId: "r1" });
+    gate.setPolicy({ ...policy, maxThreads: 9 }); // a later change does not rewrite the record
     t.addTokens(3);
     t.addTokens(-1);
     expect(gate.usage().inFlight).toBe(1);
@@ -29,7 +30,8 @@ describe("withEnergy", () => {
     t.release();
     expect(gate.usage()).toMatchObject({ inFlight: 0, tokens: 3 });
     expect(seen).toEqual([{
-      request: { model: "m", kind: "chat" },
+      request: { model: "m", kind: "chat", requestId: "r1" },
+      policyHash: policyHash(policy),
       tokens: 3,
       energy: { source: SOURCE_RAPL, mj: 1, durationMs: 1, basis: "fake" },
     }]);

@@ -7,10 +7,13 @@
 import type { EnergyMeasurement } from "./energy.ts";
 import type { ConsentRequest } from "./evaluate.ts";
 import type { ConsentTicket } from "./gate.ts";
+import { type ConsentPolicy, policyHash } from "./policy.ts";
 
 /** What one admitted request used. */
 export interface RequestEnergy {
   request: ConsentRequest;
+  /** Hash of the consent policy that admitted the request (the record's consent contract). */
+  policyHash: string;
   /** Tokens counted on the ticket (prompt + generated). */
   tokens: number;
   energy: EnergyMeasurement;
@@ -25,13 +28,14 @@ export interface RequestEnergy {
  * @returns a gate with the same admit contract.
  */
 export function withEnergy(
-  gate: { admit(request: ConsentRequest): ConsentTicket },
+  gate: { admit(request: ConsentRequest): ConsentTicket; readonly policy: ConsentPolicy },
   meter: { start(): { stop(): EnergyMeasurement } },
   onDone: (used: RequestEnergy) => void,
 ): { admit(request: ConsentRequest): ConsentTicket } {
   return {
     admit(request) {
       const ticket = gate.admit(request); // a refusal throws before any span starts
+      const admittedUnder = policyHash(gate.policy);
       const span = meter.start();
       let tokens = 0;
       let done = false;
@@ -44,7 +48,7 @@ export function withEnergy(
           if (done) return;
           done = true;
           ticket.release();
-          onDone({ request, tokens, energy: span.stop() });
+          onDone({ request, policyHash: admittedUnder, tokens, energy: span.stop() });
         },
       };
     },

@@ -151,4 +151,20 @@ describe("consent at the API", () => {
     expect(gate.usage()).toMatchObject({ inFlight: 0, tokens: 12 });
     expect((await app.request("/v1/chat/completions", post(chat()))).status).toBe(200);
   });
+  test("the gate sees the model, the task kind and the completion's id", async () => {
+    const seen: unknown[] = [];
+    const gate = {
+      admit(r: unknown) {
+        seen.push(r);
+        return { addTokens() {}, release() {} };
+      },
+    };
+    const { app } = makeApp({}, { consent: gate });
+    await app.request("/v1/chat/completions", post(chat()));
+    await app.request("/v1/completions", post(TEXT));
+    expect(seen).toEqual([
+      { model: "fake-model", kind: "chat", requestId: "chatcmpl-1" },
+      { model: "fake-model", kind: "completion", requestId: "cmpl-2" },
+    ]);
+  });
 });
