@@ -86,15 +86,20 @@ function watchPolicy(
   let seen = statSync(path).mtimeMs;
   const timer = setInterval(() => {
     try {
-      const mtime = statSync(path).mtimeMs;
+      // A removed file reads as mtime 0: logged once, and the policy in force stays.
+      const mtime = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
       if (mtime === seen) return;
       seen = mtime;
       const signed = readPolicy(dataDir, identity);
-      if (signed === undefined) return;
+      if (signed === undefined) {
+        log({ level: "error", msg: "consent policy file removed; the policy in force stays" });
+        return;
+      }
       gate.setPolicy(signed.policy);
       log({ level: "info", msg: "consent policy reloaded", policyHash: signed.policyHash });
     } catch (err: unknown) {
-      // Terminated: logged; the policy in force stays until the file is fixed.
+      // Terminated: logged once per change of the file; the policy in force stays until the
+      // file is fixed.
       log({ level: "error", msg: "consent policy not reloaded", error: String(err) });
     }
   }, POLICY_POLL_MS);
