@@ -38,6 +38,15 @@ const PURE = [
   "src/model/hub.ts",
   "src/model/hf-convert.ts",
   "src/cli/model-args.ts",
+  "src/consent/policy.ts",
+  "src/consent/evaluate.ts",
+  "src/consent/gate.ts",
+  "src/consent/events.ts",
+  "src/consent/energy.ts",
+  "src/consent/attestation.ts",
+  "src/consent/metered-gate.ts",
+  "src/consent/settings.ts",
+  "src/cli/consent-args.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -9,7 +9,13 @@ import type { TokenLogprobs } from "../generation/sampler.ts";
 import type { RouteDeps } from "./_context.ts";
 import { toOpenAIError } from "./errors.ts";
 import type { TokenBytes } from "./_logprobs.ts";
-import type { CompletionChunk, CompletionRequest, CompletionResult } from "./port.ts";
+import type {
+  CompletionChunk,
+  CompletionRequest,
+  CompletionResult,
+  ConsentCheck,
+  ConsentTicket,
+} from "./port.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 
 /** A running completion. */
@@ -231,30 +237,91 @@ export interface RouteAnswer {
 }
 
 /**
- * Runs a validated completion request for a route: starts the backend with an abort linked to
- * the client's connection, answers whole or streamed, and turns a disconnect into 499.
+ * Wraps a backend generator so that the consent ticket counts its tokens and is released exactly
+ * once however the completion ends: finished, thrown, or returned early (client disconnect, which
+ * `streamResponse` turns into `gen.return()`). Tokens: each chunk's token ids as they are
+ * produced, topped up to prompt + completion tokens at the end (backends that report no token
+ * ids, such as an external upstream, are counted at the end only).
  *
- * @param deps backend, metrics and log.
- * @param call the request id, the request and the client's signal.
+ * @param gen the backend's generator.
+ * @param ticket the admitted request's ticket.
+ * @returns a generator with the same chunks and result.
+ */
+export async function* metered(gen: Generation, ticket: ConsentTicket): Generation {
+  let counted = 0;
+  let done = false;
+  try {
+    for (;;) {
+      const r = await gen.next();
+      if (r.done) {
+        done = true;
+        const total = r.value.usage.promptTokens + r.value.usage.completionTokens;
+        if (total > counted) ticket.addTokens(total - counted);
+        return r.value;
+      }
+      counted += r.value.tokens.length;
+      ticket.addTokens(r.value.tokens.length);
+      yield r.value;
+    }
+  } catch (err: unknown) {
+    done = true; // the backend's generator has already ended by throwing
+    throw err;
+  } finally {
+    ticket.release();
+    // Returned early: finish the backend's generator too, so it frees its slot.
+    // Terminated: an error while closing is the backend's to log; nobody waits for this result.
+    if (!done) await gen.return(undefined as unknown as CompletionResult).catch(() => {});
+  }
+}
+
+/**
+ * Runs a validated completion request for a route: asks the consent gate first (no inference
+ * when it refuses), starts the backend with an abort linked to the client's connection, answers
+ * whole or streamed, and turns a disconnect into 499.
+ *
+ * @param deps backend, consent gate, metrics and log.
+ * @param call the request id, the request, its task kind and the client's signal.
  * @param answer how this route shapes its response.
  * @returns the response.
+ * @throws {ConsentDeniedError} / {ConsentBusyError} from the gate (mapped by onError).
  * @throws whatever the backend throws before any output (mapped by onError).
  */
 export async function runCompletion(
   deps: RouteDeps,
-  call: { requestId: string; request: CompletionRequest; signal: AbortSignal },
+  call: {
+    requestId: string;
+    request: CompletionRequest;
+    kind: ConsentCheck["kind"];
+    signal: AbortSignal;
+  },
   answer: RouteAnswer,
 ): Promise<Response> {
   const { request } = call;
+  // Before anything reaches the backend: a refusal throws here and no inference runs.
+  const ticket = deps.consent?.admit({
+    model: request.model,
+    kind: call.kind,
+    requestId: request.id,
+  });
   const hooks = runHooks(deps, call.requestId, request.model);
   const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
   const ctrl = linkAbort(call.signal);
-  const gen = deps.backend.complete(request, ctrl.signal);
+  let gen: Generation;
+  try {
+    const started = deps.backend.complete(request, ctrl.signal);
+    gen = ticket === undefined ? started : metered(started, ticket);
+  } catch (err: unknown) {
+    ticket?.release(); // converted below by onError; the slot must not leak
+    throw err;
+  }
   try {
     if (!answer.stream) return await answer.whole(gen, hooks, bytesOf);
     const first = await gen.next();
     return streamResponse(gen, first, answer.framer(bytesOf), ctrl, hooks);
   } catch (err: unknown) {
+    // The metered wrapper has released the ticket already (its finally ran); release() is
+    // idempotent, and covers a wrapper that never started.
+    ticket?.release();
     // Terminated when the client is gone; otherwise converted by onError.
     if (ctrl.signal.aborted) return clientClosed();
     throw err;

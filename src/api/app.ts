@@ -71,6 +71,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     log: deps.log ?? (() => {}),
     metrics: deps.metrics ?? createMetrics(),
     systemFingerprint: deps.systemFingerprint ?? `aria-${deps.backend.kind}`,
+    ...(deps.consent !== undefined ? { consent: deps.consent } : {}),
   };
   const newId = deps.newId ?? counterIds();
   const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -13,9 +13,11 @@
  * | ContextOverflowError       | 400    | invalid_request_error | context_length_exceeded |
  * | ChatTemplateError          | 400    | invalid_request_error | null (param = messages) |
  * | auth                       | 401    | authentication_error  | invalid_api_key         |
+ * | ConsentDeniedError         | 403    | permission_error      | CONSENT_DENIED          |
  * | unknown model              | 404    | not_found_error       | model_not_found         |
  * | unknown route              | 404    | not_found_error       | null                    |
  * | body too large             | 413    | invalid_request_error | request_too_large       |
+ * | ConsentBusyError           | 503    | unavailable_error     | BUSY (Retry-After: 1)   |
  * | CapacityError              | 503    | unavailable_error     | null (Retry-After: 1)   |
  * | model still loading        | 503    | unavailable_error     | model_loading           |
  * | anything else              | 500    | server_error          | null                    |
@@ -26,7 +28,7 @@
  * state, not the caller's fault; both are retried by the official clients.
  */
 import { ZodError } from "zod";
-import { CapacityError } from "../shared/errors.ts";
+import { CapacityError, ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { ContextOverflowError } from "../generation/generate.ts";
 import { ChatTemplateError } from "../tokenizer/chat-template.ts";
 
@@ -37,7 +39,7 @@ export interface OpenAIErrorBody {
 
 /** What `toOpenAIError` returns. */
 export interface MappedError {
-  status: 400 | 401 | 404 | 413 | 500 | 503;
+  status: 400 | 401 | 403 | 404 | 413 | 500 | 503;
   body: OpenAIErrorBody;
   headers?: Record<string, string>;
   /** True when the error was unexpected: log the original with the request id. */
@@ -163,6 +165,20 @@ export function toOpenAIError(err: unknown): MappedError {
   if (err instanceof ChatTemplateError) {
     const msg = `Cannot apply the chat template: ${err.message}`;
     return { status: 400, body: body(msg, "invalid_request_error", "messages"), internal: false };
+  }
+  if (err instanceof ConsentDeniedError) {
+    // The reason is the owner's policy in words: it tells the client what to change, no internals.
+    const b = body(err.message, "permission_error", undefined, "CONSENT_DENIED");
+    return { status: 403, body: b, internal: false };
+  }
+  if (err instanceof ConsentBusyError) {
+    return {
+      status: 503,
+      body: body(err.message, "unavailable_error", undefined, "BUSY"),
+      // Why 1 s: a concurrency slot frees when any running request ends.
+      headers: { "retry-after": "1" },
+      internal: false,
+    };
   }
   if (err instanceof CapacityError) {
     return {

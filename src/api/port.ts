@@ -110,3 +110,29 @@ export interface CompletionBackend {
   /** Stops accepting, cancels or finishes in-flight work, frees everything. */
   close(): Promise<void>;
 }
+
+/** A request the consent gate decides (the API sends only its own two kinds). */
+export interface ConsentCheck {
+  model: string;
+  kind: "chat" | "completion";
+  /** The completion's id (chatcmpl-… / cmpl-…), so that energy and ledger records can name it. */
+  requestId: string;
+}
+
+/** An admitted request's handle (see ConsentGate). */
+export interface ConsentTicket {
+  /** Counts tokens used by the request against the daily quota. */
+  addTokens(n: number): void;
+  /** Frees the request's concurrency slot; idempotent. */
+  release(): void;
+}
+
+/**
+ * The node owner's consent, checked before any inference runs (src/consent/gate.ts implements
+ * it). `admit` throws `ConsentDeniedError` (HTTP 403 CONSENT_DENIED) or `ConsentBusyError`
+ * (HTTP 503 BUSY); otherwise the API counts tokens on the ticket and releases it when the
+ * completion ends, fails or the client goes away.
+ */
+export interface ConsentGate {
+  admit(request: ConsentCheck): ConsentTicket;
+}

@@ -12,6 +12,7 @@ import {
 } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
 import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.ts";
+import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -116,6 +117,7 @@ export interface ServeCommand {
     backend?: string;
     upstream?: string;
     dataDir?: string;
+    tdpWatts?: string;
   };
 }
 
@@ -139,7 +141,8 @@ export type Command =
   | ServeCommand
   | HelpCommand
   | VersionCommand
-  | ModelCommand;
+  | ModelCommand
+  | ConsentCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -294,7 +297,8 @@ Options:
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
   --p2p-port N        peer port (ARIA_P2P_PORT; default 8765; reported only: the peer network
                       comes in a later version)
-  --threads N         worker threads (ARIA_THREADS; default: all cores)
+  --threads N         worker threads (ARIA_THREADS; default and cap: the consent policy's
+                      max-threads, see aria help consent)
   --ctx N             positions per sequence (ARIA_CTX; default: min(model's, 2048))
   --parallel N        sequences decoded together, one KV slot each (ARIA_PARALLEL; default 4)
   --queue N           most requests waiting for a slot; beyond: 503 (ARIA_QUEUE; default 64)
@@ -305,6 +309,8 @@ Options:
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
   --output-head H     float | int8: keep a float output head or requantize it to int8 at load
                       (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
+  --tdp-watts W       package power of all CPUs (the maker's TDP), for energy estimates when
+                      RAPL counters are unreadable (ARIA_TDP_WATTS; default: RAPL PL1 if readable)
 
 Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
@@ -334,19 +340,7 @@ Also available as: aria network peers
 Examples:
   aria peers
   aria peers --json`,
-  consent: `Usage: aria consent <show|set|edit> [options]
-
-The node owner's signed consent policy: what others may run on this machine (threads, memory,
-hours, models, prompt logging, which peers).
-
-Commands:
-  show [--json]      print the policy in force
-  set KEY=VALUE ...  change fields and re-sign the policy
-  edit               open the policy in $EDITOR, check it, and re-sign it
-
-Examples:
-  aria consent show
-  aria consent set max_threads=2 log_prompts=false`,
+  consent: CONSENT_USAGE,
   keys: `Usage: aria keys show [--json]
 
 Prints this node's identity: the node id (ed25519 public key, hex) and where its key file is.
@@ -722,6 +716,7 @@ const SERVE_FLAGS = {
   upstream: "upstream",
   "data-dir": "dataDir",
   "output-head": "outputHead",
+  "tdp-watts": "tdpWatts",
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {
@@ -736,6 +731,16 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
     if (typeof value === "string") flags[key] = value;
   }
   return { verb: "serve", flags };
+}
+
+function consentCommand(rest: string[]): Command {
+  try {
+    return parseConsent(rest);
+  } catch (err: unknown) {
+    // Converted: consent-args.ts cannot import UsageError (it would be a cycle); same exit code 2.
+    if (err instanceof AriaError && err.code === "USAGE") throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /**
@@ -770,6 +775,8 @@ export function parseCommand(argv: readonly string[]): Command {
       const cmd = parseModelCommand(rest);
       return cmd === "help" ? { verb: "help", topic: "model" } : cmd;
     }
+    case "consent":
+      return consentCommand(rest);
     default:
       // verbs whose help is written here but whose parser lives elsewhere still answer --help
       if (USAGE[verb] !== undefined && (rest.includes("--help") || rest.includes("-h"))) {

@@ -3,7 +3,7 @@
  * Exit codes: 0 ok, 1 runtime failure (bad model file, download or hash failure, engine error),
  * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
-import { defaultDataDir } from "../config/load.ts";
+import { defaultDataDir, editorCommand } from "../config/load.ts";
 import { resolveModelPath } from "../model/builtin.ts";
 import { GgufFormatError } from "../model/gguf-error.ts";
 import { AriaError } from "../shared/errors.ts";
@@ -11,6 +11,7 @@ import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
+import { runConsent } from "./consent.ts";
 import { runServe } from "./serve.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 import { runModel } from "./model.ts";
@@ -45,6 +46,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case "serve":
         return await runServe(cmd, (line) => console.log(line));
+      case "consent":
+        return runConsent(cmd, {
+          dataDir: defaultDataDir(),
+          editor: editorCommand(),
+          print: (line) => console.log(line),
+          nowMs: () => Date.now(),
+        });
       case "perplexity": {
         const r = await runPerplexity(cmd, (s) => process.stderr.write(s));
         console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));

@@ -24,6 +24,15 @@ export function defaultDataDir(): string {
 }
 
 /**
+ * The user's editor for `aria consent edit`: $VISUAL, else $EDITOR, else vi (the POSIX default).
+ *
+ * @returns a shell command word list, e.g. "code -w" or "vi".
+ */
+export function editorCommand(): string {
+  return process.env["VISUAL"] || process.env["EDITOR"] || "vi";
+}
+
+/**
  * Loads the configuration.
  *
  * @param flags settings given on the command line (undefined = not given).

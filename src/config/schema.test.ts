@@ -37,3 +37,15 @@ describe("resolveConfig", () => {
     expect(() => resolveConfig([{ backend: "external" }], "/d")).toThrow(/--upstream/);
   });
 });
+
+describe("energy settings", () => {
+  test("tdpWatts from ARIA_TDP_WATTS; a baseline needs its source", () => {
+    const env = configFromEnv({ ARIA_TDP_WATTS: "65" });
+    expect(resolveConfig([env], "/d").tdpWatts).toBe(65);
+    expect(() => resolveConfig([{ tdpWatts: "0" }], "/d")).toThrow(ConfigError);
+    const baseline = { name: "b", ujPerToken: 5, source: "s" };
+    expect(resolveConfig([{ energyBaseline: baseline }], "/d").energyBaseline).toEqual(baseline);
+    expect(() => resolveConfig([{ energyBaseline: { name: "b", ujPerToken: 5 } }], "/d"))
+      .toThrow('"energyBaseline.source"');
+  });
+});

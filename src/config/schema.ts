@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { AriaError } from "../shared/errors.ts";
+import { energyBaselineSchema } from "../consent/attestation.ts";
 
 /** Invalid configuration: the message names the field and the source. */
 export class ConfigError extends AriaError {
@@ -44,6 +45,11 @@ export const serveConfigSchema = z.object({
   upstream: z.string().url().optional(),
   dataDir: z.string().min(1),
   outputHead: z.enum(["float", "int8"]).default(DEFAULT_OUTPUT_HEAD),
+  /** Package power of all CPUs (W, the maker's TDP) for the energy estimate when RAPL is
+   * unreadable; unset = detected from RAPL PL1 or no estimate (docs/consent-energy.md). */
+  tdpWatts: z.coerce.number().positive().finite().optional(),
+  /** A stated baseline for energy ratings, { name, ujPerToken, source } (config.json only). */
+  energyBaseline: energyBaselineSchema.optional(),
 }).strict();
 
 /** The validated configuration. */
@@ -66,6 +72,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   backend: "ARIA_BACKEND",
   upstream: "ARIA_UPSTREAM",
   outputHead: "ARIA_OUTPUT_HEAD",
+  tdpWatts: "ARIA_TDP_WATTS",
 };
 
 /**

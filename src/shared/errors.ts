@@ -38,3 +38,25 @@ export class CapacityError extends AriaError {
     super("CAPACITY", message, options);
   }
 }
+
+/** A request is outside the node owner's consent policy: HTTP 403 / peer CONSENT_DENIED. */
+export class ConsentDeniedError extends AriaError {
+  /**
+   * @param reason why the policy refuses it, e.g. "Model \"x\" is not in the allowed models".
+   * @param options standard error options.
+   */
+  constructor(reason: string, options?: ErrorOptions) {
+    super("CONSENT_DENIED", reason, options);
+  }
+}
+
+/** The consent policy's concurrency limit is reached: HTTP 503 / peer BUSY (retry later). */
+export class ConsentBusyError extends AriaError {
+  /**
+   * @param reason what is full, e.g. "4 of 4 concurrent requests allowed by the consent policy".
+   * @param options standard error options.
+   */
+  constructor(reason: string, options?: ErrorOptions) {
+    super("BUSY", reason, options);
+  }
+}

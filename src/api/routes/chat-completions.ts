@@ -100,7 +100,12 @@ export function chatCompletionsRoute(deps: RouteDeps): Hono<AppEnv> {
       model: request.model,
       system_fingerprint: deps.systemFingerprint,
     };
-    return await runCompletion(deps, { requestId, request, signal: c.req.raw.signal }, {
+    return await runCompletion(deps, {
+      requestId,
+      request,
+      kind: "chat",
+      signal: c.req.raw.signal,
+    }, {
       stream: wire.stream,
       whole: (gen, hooks, bytesOf) => whole(gen, hooks, head, request, bytesOf),
       framer: (bytesOf) => framer(head, wire, request.logprobs !== undefined, bytesOf),

@@ -96,7 +96,12 @@ export function completionsRoute(deps: RouteDeps): Hono<AppEnv> {
       system_fingerprint: deps.systemFingerprint,
     };
     const withLogprobs = request.logprobs !== undefined;
-    return await runCompletion(deps, { requestId, request, signal: c.req.raw.signal }, {
+    return await runCompletion(deps, {
+      requestId,
+      request,
+      kind: "completion",
+      signal: c.req.raw.signal,
+    }, {
       stream: wire.stream,
       whole: (gen, hooks, bytesOf) => whole(gen, hooks, head, withLogprobs, bytesOf),
       framer: (bytesOf) => framer(head, wire, withLogprobs, bytesOf),
