@@ -32,6 +32,12 @@ const PURE = [
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",
+  "src/ledger/entry.ts",
+  "src/ledger/merkle.ts",
+  "src/ledger/sign.ts",
+  "src/ledger/chain.ts",
+  "src/ledger/wire.ts",
+  "src/ledger/receipt.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];
