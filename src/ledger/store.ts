@@ -225,7 +225,8 @@ export class LedgerStore {
       "SELECT hash, signed_json FROM records WHERE block_height IS NULL ORDER BY seq",
     ).all().map((r: { hash: string; signed_json: string }) => ({
       hash: r.hash as RecordHash,
-     , signed: parseSigned(r.signed_json) }));
+      signed: parseSigned(r.signed_json),
+    }));
   }
 
   /**
