@@ -38,6 +38,7 @@ const PURE = [
   "src/ledger/chain.ts",
   "src/ledger/wire.ts",
   "src/ledger/receipt.ts",
+  "src/ledger/provenance.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

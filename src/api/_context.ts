@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { invalidJson, modelLoading, modelNotFound } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
-import type { CompletionBackend } from "./port.ts";
+import type { CompletionBackend, ProvenanceSink } from "./port.ts";
 
 /** What `createApp` needs. */
 export interface ApiDeps {
@@ -25,6 +25,8 @@ export interface ApiDeps {
   systemFingerprint?: string;
   /** Counters (default: new ones). */
   metrics?: Metrics;
+  /** Provenance ledger: when set, every completion carries a receipt (port.ts). */
+  provenance?: ProvenanceSink;
 }
 
 /** The resolved dependencies the routes see. */
@@ -34,6 +36,7 @@ export interface RouteDeps {
   log: (entry: Record<string, unknown>) => void;
   metrics: Metrics;
   systemFingerprint: string;
+  provenance?: ProvenanceSink;
 }
 
 /** hono environment: per-request variables. */

@@ -48,3 +48,12 @@ export {
   openLedger,
   type StoredRecord,
 } from "./store.ts";
+export {
+  buildRecord,
+  createProvenanceRecorder,
+  type InferenceInput,
+  type LedgerWriter,
+  promptHash,
+  type PromptInput,
+  type WorkFacts,
+} from "./provenance.ts";
