@@ -26,6 +26,7 @@ const PURE = [
   "src/tokenizer/",
   "src/generation/",
   "src/cli/args.ts",
+  "src/cli/ledger-args.ts",
   "src/engine/status.ts",
   "src/engine/port.ts",
   "src/api/",

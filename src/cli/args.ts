@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
 import { BUILTIN_MODEL_NAME, DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+import { LEDGER_USAGE, type LedgerCommand, parseLedgerCommand } from "./ledger-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -128,7 +129,8 @@ export type Command =
   | TokenizeCommand
   | ServeCommand
   | HelpCommand
-  | VersionCommand;
+  | VersionCommand
+  | LedgerCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -150,6 +152,7 @@ Commands:
   serve     serve the OpenAI-compatible API (aria help serve)
   tokenize  print the token ids of a text or a chat (llama-tokenize style)
   perplexity  perplexity of a model on a text file (llama-perplexity style)
+  ledger    verify, show, export or import the provenance ledger; check receipts
   version   print the version
   help      show help for a command (aria help run)
 
@@ -281,6 +284,7 @@ Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
+  ledger: LEDGER_USAGE,
 };
 
 function outputHead(value: unknown): OutputHead {
@@ -647,6 +651,8 @@ export function parseCommand(argv: readonly string[]): Command {
       return parsePerplexity(rest);
     case "serve":
       return parseServe(rest);
+    case "ledger":
+      return parseLedgerCommand(rest);
     default:
       throw new UsageError(`Unknown command "${verb}": see aria --help`);
   }

@@ -11,6 +11,7 @@ import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runServe } from "./serve.ts";
+import { runLedger } from "./ledger.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 
 /** Version of this build. */
@@ -48,6 +49,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));
         return 0;
       }
+      case "ledger":
+        return runLedger(cmd, { out: (line) => console.log(line) });
       case "tokenize": {
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));
@@ -56,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (err: unknown) {
     // terminated: every error ends here as a message on stderr and an exit code
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || (err instanceof AriaError && err.code === "USAGE")) {
       console.error(`aria: ${err.message}`);
       return 2;
     }

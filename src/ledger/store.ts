@@ -56,8 +56,8 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
 
 /** Options of {@link LedgerStore.open}. */
 export interface LedgerStoreOptions {
-  /** The node that signs the blocks this store seals. */
-  identity: NodeIdentity;
+  /** The node that signs the blocks this store seals (absent: read, verify, import only). */
+  identity?: NodeIdentity;
   /** Clock for block timestamps. */
   clock: { nowMs(): number };
   /** Seal automatically when this many records are pending (default 16). */
@@ -121,7 +121,7 @@ export function openLedger(path: string, options: LedgerStoreOptions): LedgerSto
 /** The ledger file. Made by {@link openLedger}. */
 export class LedgerStore {
   readonly #db: Database;
-  readonly #options: Required<LedgerStoreOptions>;
+  readonly #options: LedgerStoreOptions & { sealEvery: number };
 
   /**
    * Wraps an open, migrated database (use {@link openLedger}).
@@ -129,7 +129,7 @@ export class LedgerStore {
    * @param db the database.
    * @param options identity, clock, sealing policy.
    */
-  constructor(db: Database, options: Required<LedgerStoreOptions>) {
+  constructor(db: Database, options: LedgerStoreOptions & { sealEvery: number }) {
     this.#db = db;
     this.#options = options;
   }
@@ -197,8 +197,15 @@ export class LedgerStore {
   #seal(): Block | undefined {
     const pending = this.pending();
     if (pending.length === 0) return undefined;
+    const identity = this.#options.identity;
+    if (identity === undefined) {
+      throw new AriaError(
+        "LEDGER_READ_ONLY",
+        "Cannot seal a block: the ledger was opened without a node identity",
+      );
+    }
     const block = sealBlock(this.head(), pending.map((p) => p.signed), {
-      identity: this.#options.identity,
+      identity,
       timestampMs: Math.round(this.#options.clock.nowMs()),
     });
     this.#insertBlock(block, pending.map((p) => p.hash));
