@@ -2,7 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { fixedIdentity, makeRecord } from "../../tests/helpers/ledger.ts";
 import { GENESIS_HEADER } from "./chain.ts";
 import { hashRecord } from "./entry.ts";
-import { sealBlock, signRecord, verifyHeaderSignature, verifyRecordSignature } from "./sign.ts";
+import {
+  sealBlock,
+  signRecord,
+  verifyEd25519,
+  verifyHeaderSignature,
+  verifyRecordSignature,
+} from "./sign.ts";
+import { verifySignature } from "../identity/identity.ts";
 
 const alice = fixedIdentity(1);
 const bob = fixedIdentity(2);
@@ -36,5 +43,30 @@ describe("sealBlock()", () => {
     expect(verifyHeaderSignature(block.header, block.signature)).toBe(true);
     expect(verifyHeaderSignature({ ...block.header, totalTokens: 25 }, block.signature))
       .toBe(false);
+  });
+});
+
+describe("verifyEd25519()", () => {
+  test("verifyEd25519() agrees with noble's verifySignature (the oracle)", () => {
+    const msg = new TextEncoder().encode("aria");
+    const sig = alice.sign(msg);
+    const flipped = Uint8Array.from(sig);
+    flipped[10]! ^= 1;
+    const highS = Uint8Array.from(sig);
+    highS[63]! |= 0xf0; // S >= L: non-canonical, must be rejected by both
+    const cases: [string, Uint8Array, Uint8Array][] = [
+      [alice.nodeId, msg, sig],
+      [bob.nodeId, msg, sig],
+      [alice.nodeId, new TextEncoder().encode("arib"), sig],
+      [alice.nodeId, msg, flipped],
+      [alice.nodeId, msg, highS],
+      [alice.nodeId, msg, sig.subarray(0, 63)],
+      ["f".repeat(64), msg, sig], // not a curve point
+      ["xyz", msg, sig],
+    ];
+    for (const [id, m, s] of cases) {
+      expect(verifyEd25519(id, m, s)).toBe(verifySignature(id, m, s));
+    }
+    expect(verifyEd25519(alice.nodeId, msg, sig)).toBe(true);
   });
 });

@@ -1,11 +1,18 @@
 /**
- * @module Signing and checking ledger records and block headers. The ed25519 work goes through
- * src/identity (which wires noble to SHA-512 in its one place); this file only decides WHAT is
- * signed (entry.ts's prefixed messages) and builds blocks from signed records. Pure: the
- * signer's key is inside the injected `NodeIdentity`, the timestamp comes in as a number.
+ * @module Signing and checking ledger records and block headers. Signing goes through the
+ * injected `NodeIdentity` (src/identity: noble-ed25519, wired to SHA-512 in its one place); this
+ * file decides WHAT is signed (entry.ts's prefixed messages) and builds blocks from signed
+ * records. Pure: no I/O; the timestamp comes in as a number.
+ *
+ * Verification uses the runtime's native Ed25519 (node:crypto, RFC 8032 as OpenSSL/BoringSSL
+ * implement it) because verifying a long chain is verification-bound: measured on the 2-core
+ * dev machine under load, ~4,900 verifications/s native against ~130/s with noble
+ * (benchmarks/ledger). noble's `verifySignature` stays the oracle: sign.test.ts checks both
+ * agree on valid, altered and malformed signatures.
  */
+import { createPublicKey, type KeyObject, verify as nativeVerify } from "node:crypto";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { type NodeIdentity, verifySignature } from "../identity/identity.ts";
+import { isNodeId, type NodeIdentity } from "../identity/identity.ts";
 import {
   type Block,
   type BlockHeader,
@@ -23,6 +30,47 @@ import {
   type SignedRecord,
 } from "./entry.ts";
 import { merkleRoot } from "./merkle.ts";
+
+/** Why 4096: bounds memory when a peer sends many distinct keys; honest chains have few. */
+const MAX_CACHED_KEYS = 4096;
+const keyCache = new Map<string, KeyObject | null>();
+
+function publicKeyOf(nodeId: string): KeyObject | null {
+  let key = keyCache.get(nodeId);
+  if (key !== undefined) return key;
+  try {
+    const x = Buffer.from(hexToBytes(nodeId)).toString("base64url");
+    key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
+  } catch {
+    key = null; // handled here: bytes that are not a public key verify nothing
+  }
+  if (keyCache.size >= MAX_CACHED_KEYS) keyCache.clear();
+  keyCache.set(nodeId, key);
+  return key;
+}
+
+/**
+ * Verifies an ed25519 signature by `nodeId` (native Ed25519). Never throws.
+ *
+ * @param nodeId the signer's node id (public key hex).
+ * @param message the signed message.
+ * @param signature the 64-byte signature.
+ * @returns whether it is valid.
+ */
+export function verifyEd25519(
+  nodeId: string,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (!isNodeId(nodeId) || signature.length !== 64) return false;
+  const key = publicKeyOf(nodeId);
+  if (key === null) return false;
+  try {
+    return nativeVerify(null, message, key, signature);
+  } catch {
+    return false; // handled here: a malformed signature is simply invalid
+  }
+}
 
 /**
  * Signs a record as `identity`.
@@ -58,7 +106,7 @@ export function verifyRecordSignature(
   signature: string,
 ): boolean {
   if (!isSignatureHex(signature)) return false;
-  return verifySignature(signer, recordSigningMessage(hash), hexToBytes(signature));
+  return verifyEd25519(signer, recordSigningMessage(hash), hexToBytes(signature));
 }
 
 /**
@@ -76,7 +124,7 @@ export function verifyHeaderSignature(header: BlockHeader, signature: string): b
   } catch {
     return false; // handled here: a malformed header has no valid signature
   }
-  return verifySignature(header.producer, blockSigningMessage(hash), hexToBytes(signature));
+  return verifyEd25519(header.producer, blockSigningMessage(hash), hexToBytes(signature));
 }
 
 /**

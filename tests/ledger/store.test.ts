@@ -134,6 +134,18 @@ describe("LedgerStore", () => {
     const wrongHead = [lines[0]!.replace(/"height":2/, '"height":1'), ...lines.slice(1)];
     expect(() => b.importLines(wrongHead)).toThrow(/announces head/);
     expect(() => b.importLines(["{", ...lines.slice(1)])).toThrow(/line 1 is not JSON/);
+    const otherGenesis = [...lines];
+    otherGenesis[1] = otherGenesis[1]!.replace('"timestampMs":0', '"timestampMs":1');
+    expect(() => b.importLines(otherGenesis)).toThrow(
+      /block 0: the first block is not the genesis block/,
+    );
+    // a block header changed in the file fails on its producer's signature (the case with
+    // every later hash recomputed is in src/ledger/chain.test.ts)
+    const rewritten = [...lines];
+    const block1 = JSON.parse(rewritten[2]!);
+    block1.block.header.timestampMs += 1;
+    rewritten[2] = JSON.stringify(block1);
+    expect(() => b.importLines(rewritten)).toThrow(/block 1: the producer's signature is invalid/);
     expect(b.verify().ok && b.blocks().length).toBe(1);
     expect(GENESIS_HASH).toBe(hashHeader(b.head()));
   });
