@@ -40,6 +40,7 @@ const PURE = [
   "src/ledger/wire.ts",
   "src/ledger/receipt.ts",
   "src/ledger/provenance.ts",
+  "src/ledger/attest.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

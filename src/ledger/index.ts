@@ -57,3 +57,9 @@ export {
   type PromptInput,
   type WorkFacts,
 } from "./provenance.ts";
+export {
+  findRewrite,
+  type HeadAttestation,
+  signHeadAttestation,
+  verifyHeadAttestation,
+} from "./attest.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { fixedIdentity, makeChain } from "../../tests/helpers/ledger.ts";
 import { blockSchema, ledgerMessageSchema } from "./wire.ts";
+import { signHeadAttestation } from "./attest.ts";
 
 const chain = makeChain(fixedIdentity(1), [2]);
 
@@ -11,6 +12,14 @@ describe("ledgerMessageSchema", () => {
       { kind: "ledger.headers", version: 1, headers },
       { kind: "ledger.blocks.request", version: 1, fromHeight: 1, count: 10 },
       { kind: "ledger.blocks", version: 1, blocks: chain },
+      {
+        kind: "ledger.attestations",
+        version: 1,
+        attestations: [signHeadAttestation(
+          { producer: chain[1]!.header.producer, height: 1, headHash: "e".repeat(64) },
+          { witness: fixedIdentity(2), timestampMs: 3 },
+        )],
+      },
     ];
     for (const m of msgs) {
       expect(ledgerMessageSchema.parse(JSON.parse(JSON.stringify(m)))).toEqual(m);

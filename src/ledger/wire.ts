@@ -119,11 +119,30 @@ export const blocksMessageSchema = z.strictObject({
   blocks: z.array(blockSchema).max(MAX_ITEMS_PER_MESSAGE),
 });
 
+/** A head attestation (attest.ts). */
+export const headAttestationSchema = z.strictObject({
+  version: z.literal(1),
+  producer: hex32,
+  height: count,
+  headHash: hex32,
+  witness: hex32,
+  timestampMs: count,
+  signature,
+});
+
+/** Peer message: countersignatures of chain heads (a witness's view of producers' heads). */
+export const attestationsMessageSchema = z.strictObject({
+  kind: z.literal("ledger.attestations"),
+  version: z.literal(1),
+  attestations: z.array(headAttestationSchema).max(MAX_ITEMS_PER_MESSAGE),
+});
+
 /** Any ledger peer message. */
 export const ledgerMessageSchema = z.discriminatedUnion("kind", [
   headersMessageSchema,
   blocksRequestSchema,
   blocksMessageSchema,
+  attestationsMessageSchema,
 ]);
 
 /** A ledger peer message. */
