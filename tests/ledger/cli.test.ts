@@ -36,7 +36,7 @@ function run(args: string[]): { code: number; out: string[] } {
 }
 
 describe("aria ledger", () => {
-  test("verify passes, then names the tampered block and record and exits 1", async () => {
+  test("verify passes, then names the tampered block and record and exits 1", () => {
     const dir = dataDir();
     const ok = run(["verify", "--data-dir", dir, "--json"]);
     expect(ok.code).toBe(0);
