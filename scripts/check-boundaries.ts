@@ -26,6 +26,7 @@ const PURE = [
   "src/tokenizer/",
   "src/generation/",
   "src/cli/args.ts",
+  "src/cli/ledger-args.ts",
   "src/engine/status.ts",
   "src/engine/port.ts",
   "src/api/",
@@ -47,6 +48,14 @@ const PURE = [
   "src/consent/metered-gate.ts",
   "src/consent/settings.ts",
   "src/cli/consent-args.ts",
+  "src/ledger/entry.ts",
+  "src/ledger/merkle.ts",
+  "src/ledger/sign.ts",
+  "src/ledger/chain.ts",
+  "src/ledger/wire.ts",
+  "src/ledger/receipt.ts",
+  "src/ledger/provenance.ts",
+  "src/ledger/attest.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

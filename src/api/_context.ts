@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { invalidJson, modelLoading, modelNotFound } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
-import type { CompletionBackend, ConsentGate } from "./port.ts";
+import type { CompletionBackend, ConsentGate, ProvenanceSink } from "./port.ts";
 
 /** What `createApp` needs. */
 export interface ApiDeps {
@@ -27,6 +27,8 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** The node owner's consent policy, checked before any completion (default: none). */
   consent?: ConsentGate;
+  /** Provenance ledger: when set, every completion carries a receipt (port.ts). */
+  provenance?: ProvenanceSink;
 }
 
 /** The resolved dependencies the routes see. */
@@ -37,6 +39,7 @@ export interface RouteDeps {
   metrics: Metrics;
   systemFingerprint: string;
   consent?: ConsentGate;
+  provenance?: ProvenanceSink;
 }
 
 /** hono environment: per-request variables. */

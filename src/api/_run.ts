@@ -15,6 +15,7 @@ import type {
   CompletionResult,
   ConsentCheck,
   ConsentTicket,
+  ProvenanceReceipt,
 } from "./port.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 
@@ -41,9 +42,31 @@ export interface StreamFramer {
 /** Hooks of a run. */
 export interface RunHooks {
   requestId: string;
+  /** The completion id sent to the client (chatcmpl-… / cmpl-…). */
+  completionId: string;
   /** Called once with the result of a finished completion (metrics). */
   onDone(result: CompletionResult): void;
   log(entry: Record<string, unknown>): void;
+  /**
+   * Records a finished completion in the provenance ledger and returns its receipt; absent
+   * when the app has no provenance sink.
+   */
+  provenance?(result: CompletionResult, output: string): ProvenanceReceipt;
+}
+
+/** The `object` of the final SSE event that carries a stream's receipt. */
+export const PROVENANCE_OBJECT = "aria.provenance";
+
+/**
+ * The final SSE payload of a stream with a receipt. It has an empty `choices` list, like the
+ * usage chunk, so clients that read `chunk.choices[0]?.delta` skip it.
+ *
+ * @param id the completion id.
+ * @param receipt the receipt.
+ * @returns the payload.
+ */
+export function provenanceEvent(id: string, receipt: ProvenanceReceipt): Record<string, unknown> {
+  return { id, object: PROVENANCE_OBJECT, choices: [], provenance: receipt.receipt };
 }
 
 /**
@@ -80,6 +103,20 @@ export async function collect(gen: Generation, hooks: RunHooks): Promise<Collect
     }
     text += r.value.text;
     if (r.value.logprobs) logprobs.push(...r.value.logprobs);
+  }
+}
+
+/**
+ * The stream's final provenance event ("" without a sink). If recording fails, the stream ends
+ * with an error event instead (handled here: the client learns the answer was not recorded).
+ */
+function provenanceOrError(hooks: RunHooks, result: CompletionResult, output: string): string {
+  if (hooks.provenance === undefined) return "";
+  try {
+    return sseData(provenanceEvent(hooks.completionId, hooks.provenance(result, output)));
+  } catch (err: unknown) {
+    // terminated: becomes the final error event of the stream
+    return errorEvent(err, hooks);
   }
 }
 
@@ -124,15 +161,17 @@ export function streamResponse(
 ): Response {
   const encoder = new TextEncoder();
   let closed = false;
+  let output = "";
   const step = (
     controller: ReadableStreamDefaultController<Uint8Array>,
     r: IteratorResult<CompletionChunk, CompletionResult>,
   ): boolean => {
     const payloads = r.done ? framer.end(r.value) : framer.chunk(r.value);
+    output += r.done ? r.value.tail : r.value.text;
     let out = payloads.map(sseData).join("");
     if (r.done) {
       hooks.onDone(r.value);
-      out += SSE_DONE;
+      out += provenanceOrError(hooks, r.value, output) + SSE_DONE;
     }
     if (out !== "") controller.enqueue(encoder.encode(out));
     if (r.done) {
@@ -206,19 +245,25 @@ export function clientClosed(): Response {
 /**
  * Hooks that count a finished completion in the metrics and log with the request id.
  *
- * @param deps the metrics and the log.
+ * @param deps the metrics, the log and the provenance sink.
  * @param requestId the request id.
- * @param model the model name.
+ * @param request the completion request (model name, id; recorded with the result).
  * @returns the hooks.
  */
 export function runHooks(
-  deps: Pick<RouteDeps, "log" | "metrics">,
+  deps: Pick<RouteDeps, "log" | "metrics" | "provenance">,
   requestId: string,
-  model: string,
+  request: CompletionRequest,
 ): RunHooks {
+  const { model } = request;
+  const sink = deps.provenance;
   return {
     requestId,
+    completionId: request.id,
     log: deps.log,
+    ...(sink !== undefined
+      ? { provenance: (result, output) => sink.record({ request, result, output }) }
+      : {}),
     onDone: (r) =>
       deps.metrics.recordCompletion(
         model,
@@ -303,7 +348,7 @@ export async function runCompletion(
     kind: call.kind,
     requestId: request.id,
   });
-  const hooks = runHooks(deps, call.requestId, request.model);
+  const hooks = runHooks(deps, call.requestId, request);
   const bytesOf = deps.backend.tokenBytes?.bind(deps.backend, request.model);
   const ctrl = linkAbort(call.signal);
   let gen: Generation;
@@ -326,4 +371,24 @@ export async function runCompletion(
     if (ctrl.signal.aborted) return clientClosed();
     throw err;
   }
+}
+
+/**
+ * The provenance of a whole (non-streamed) response: a `provenance` body field and an
+ * `x-aria-provenance` header holding the record hash; both empty without a sink.
+ *
+ * @param hooks the run's hooks.
+ * @param result the backend's result.
+ * @param output the whole output text.
+ * @returns the body fields and headers to add.
+ * @throws whatever the sink throws (the route's onError makes it a 500).
+ */
+export function wholeProvenance(
+  hooks: RunHooks,
+  result: CompletionResult,
+  output: string,
+): { fields: { provenance?: unknown }; headers: Record<string, string> } {
+  if (hooks.provenance === undefined) return { fields: {}, headers: {} };
+  const p = hooks.provenance(result, output);
+  return { fields: { provenance: p.receipt }, headers: { "x-aria-provenance": p.recordHash } };
 }

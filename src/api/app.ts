@@ -72,6 +72,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     metrics: deps.metrics ?? createMetrics(),
     systemFingerprint: deps.systemFingerprint ?? `aria-${deps.backend.kind}`,
     ...(deps.consent !== undefined ? { consent: deps.consent } : {}),
+    ...(deps.provenance !== undefined ? { provenance: deps.provenance } : {}),
   };
   const newId = deps.newId ?? counterIds();
   const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -83,7 +84,10 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     c.header("x-request-id", requestId);
     routeDeps.metrics.recordRequest(routeLabel(c.req.path), c.res.status);
   });
-  app.use("*", cors({ origin: "*", exposeHeaders: ["x-request-id", "x-aria-served-by"] }));
+  app.use(
+    "*",
+    cors({ origin: "*", exposeHeaders: ["x-request-id", "x-aria-served-by", "x-aria-provenance"] }),
+  );
   app.use(
     "*",
     bodyLimit({

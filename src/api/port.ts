@@ -136,3 +136,28 @@ export interface ConsentTicket {
 export interface ConsentGate {
   admit(request: ConsentCheck): ConsentTicket;
 }
+
+/** A completed inference, as the API hands it to the provenance ledger. */
+export interface ProvenanceInput {
+  request: CompletionRequest;
+  result: CompletionResult;
+  /** The whole output text (chunks and tail), exactly as sent to the client. */
+  output: string;
+}
+
+/** What the API attaches to a response: the record hash (header) and the receipt (JSON). */
+export interface ProvenanceReceipt {
+  recordHash: string;
+  /** The receipt as JSON (src/ledger/wire.ts `receiptSchema`); the API does not look inside. */
+  receipt: unknown;
+}
+
+/**
+ * Records every completed inference and returns its receipt. Optional dependency of
+ * `createApp`: without it responses carry no provenance. It runs after the last token and
+ * before the response ends; if it throws, a whole response becomes a 500 and a stream ends with
+ * an error event (an answer that should be recorded and is not is reported, never hidden).
+ */
+export interface ProvenanceSink {
+  record(input: ProvenanceInput): ProvenanceReceipt;
+}

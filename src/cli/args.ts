@@ -13,6 +13,7 @@ import {
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
 import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.ts";
 import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
+import { LEDGER_USAGE, type LedgerCommand, parseLedgerCommand } from "./ledger-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -142,7 +143,8 @@ export type Command =
   | HelpCommand
   | VersionCommand
   | ModelCommand
-  | ConsentCommand;
+  | ConsentCommand
+  | LedgerCommand;
 
 /** A mistake in the command line: the message says what and how to fix it. */
 export class UsageError extends AriaError {
@@ -171,6 +173,9 @@ Commands:
   keys        show this node's identity (aria keys show)
   version     print the version
   help        show help for a command (aria help model)
+  ledger    verify, show, export or import the provenance ledger; check receipts
+  version   print the version
+  help      show help for a command (aria help run)
 
 Examples:
   aria run --prompt "The capital of France is"           (built-in aria-nano model)
@@ -315,23 +320,6 @@ Options:
 Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
   model: MODEL_USAGE,
-  ledger: `Usage: aria ledger <show|verify|verify-receipt|export|import> [options]
-
-The node's provenance ledger: hash-chained, signed blocks of inference records.
-
-Commands:
-  show [--json]              the head block, height and record counts
-  verify                     check signatures, links, heights, Merkle roots and genesis; names
-                             the first bad block or record (exit code 1 if any)
-  verify-receipt FILE        check one receipt (record + block + Merkle proof) offline
-  export FILE                write the whole chain to FILE (lossless)
-  import FILE                read a chain exported by aria ledger export
-
-Examples:
-  aria ledger show
-  aria ledger verify
-  aria ledger verify-receipt receipt.json
-  aria ledger export ledger.json`,
   peers: `Usage: aria peers [--json]
 
 Lists the peers this node knows: node id, address, latency, models and layer ranges.
@@ -361,6 +349,7 @@ Shows the help of a command (the same as aria <command> --help).
 Examples:
   aria help
   aria help model`,
+  ledger: LEDGER_USAGE,
 };
 
 /** --kv-type: the KV cache element type (default f32). */
@@ -777,6 +766,8 @@ export function parseCommand(argv: readonly string[]): Command {
     }
     case "consent":
       return consentCommand(rest);
+    case "ledger":
+      return parseLedgerCommand(rest);
     default:
       // verbs whose help is written here but whose parser lives elsewhere still answer --help
       if (USAGE[verb] !== undefined && (rest.includes("--help") || rest.includes("-h"))) {

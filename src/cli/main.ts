@@ -13,6 +13,7 @@ import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
 import { runServe } from "./serve.ts";
+import { runLedger } from "./ledger.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 import { runModel } from "./model.ts";
 
@@ -65,6 +66,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           tty: process.stderr.isTTY === true,
           dataDir: defaultDataDir(),
         });
+      case "ledger":
+        return runLedger(cmd, { out: (line) => console.log(line) });
       case "tokenize": {
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));

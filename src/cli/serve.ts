@@ -15,6 +15,8 @@ import { ExternalBackend } from "../serve/external-backend.ts";
 import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
+import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
+import { openServeProvenance } from "./_provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -28,12 +30,38 @@ import {
   type PolicyChangedEvent,
   PolicyGate,
   readPolicy,
+  type RequestEnergy,
   resolvePowerProfile,
+  SOURCE_RAPL,
   sysfsPowerSource,
   withEnergy,
 } from "../consent/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
+
+/** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
+export interface ServeHooks {
+  /** Energy and consent of each inference, for its ledger record (default: the energy meter's
+   * figure for the request and the hash of the consent policy that admitted it). */
+  describeWork?: (input: InferenceInput) => WorkFacts;
+}
+
+/**
+ * The ledger facts of one finished request from what the metered consent gate saw (and forgets
+ * it). RAPL is "measured"; the CPU-time estimate is "estimated"; when neither is available the
+ * record says 0 mJ "estimated" (the ledger has no "unavailable"; the serve log says why).
+ */
+function workFacts(work: Map<string, RequestEnergy>, requestId: string): WorkFacts {
+  const used = work.get(requestId);
+  work.delete(requestId);
+  if (used === undefined) return { energyMj: 0, energySource: "estimated" };
+  const mj = used.energy.mj ?? 0;
+  return {
+    energyMj: Math.max(0, Math.round(mj)),
+    energySource: used.energy.source === SOURCE_RAPL ? "measured" : "estimated",
+    consentHash: used.policyHash,
+  };
+}
 
 /** How often the policy file is checked for changes. Why 5 s: a changed policy applies within
  * seconds, and one stat per 5 s costs nothing. */
@@ -43,21 +71,17 @@ async function createBackend(
   config: ServeConfig,
   nodeId: string,
   policy: ConsentPolicy,
+  modelPath: string | undefined,
 ): Promise<CompletionBackend> {
+  // modelPath: resolved by runServe for the native backend (checked against max-memory there)
   switch (config.backend) {
     case "simulation":
       return new SimulationBackend(nodeId);
     case "external":
       return new ExternalBackend({ upstream: config.upstream!, nodeId });
     case "native": {
-      const modelPath = await resolveModelPath(config.model, config.dataDir);
-      // Refused here, before any weights are mapped: the owner allowed less memory than this.
-      const denial = modelMemoryDenial(policy, modelPath, statSync(modelPath).size);
-      if (denial !== undefined) {
-        throw new ConsentDeniedError(`${denial}; raise it with: aria consent set max-memory SIZE`);
-      }
       return new NativeBackend({
-        modelPath,
+        modelPath: modelPath ?? await resolveModelPath(config.model, config.dataDir),
         outputInt8: config.outputHead === "int8",
         modelId: config.model === undefined || config.model === BUILTIN_MODEL_NAME
           ? BUILTIN_MODEL_NAME
@@ -122,15 +146,21 @@ function recordPolicyChange(
  *
  * @param cmd the flags.
  * @param print receives the status lines.
+ * @param hooks optional energy/consent source for the ledger records.
  * @returns the exit code (0 after a signal).
  * @throws {ConfigError} for a bad configuration; the backend's error when the model cannot load.
  */
-export async function runServe(cmd: ServeCommand, print: (line: string) => void): Promise<number> {
+export async function runServe(
+  cmd: ServeCommand,
+  print: (line: string) => void,
+  hooks: ServeHooks = {},
+): Promise<number> {
   const config = loadServeConfig(cmd.flags);
-  const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
   const log = (entry: Record<string, unknown>) => console.error(JSON.stringify(entry));
   const clock = { nowMs: () => Date.now() };
   const identity = loadOrCreateIdentity(config.dataDir);
+  // The node id is the identity's public key: x-aria-served-by names the node that signs.
+  const nodeId = identity.nodeId;
   const consent = loadOrCreatePolicy(config.dataDir, identity, clock.nowMs());
   if (consent.changed) recordPolicyChange(consent.changed, log);
   const gate = new PolicyGate(consent.signed.policy, clock);
@@ -140,32 +170,55 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     clock,
     resolvePowerProfile(power, availableParallelism(), config.tdpWatts),
   );
-  // Energy per request, measured from admission to release; logged until the ledger records it.
-  const meteredGate = withEnergy(
-    gate,
-    meter,
-    ({ request, policyHash, tokens, energy }) =>
-      log({
-        level: "info",
-        msg: "request energy",
-        requestId: request.requestId,
-        model: request.model,
-        policyHash,
-        tokens,
-        ...energy,
-      }),
+  // Energy per request, measured from admission to release. It is known when the generator
+  // ends, just before the API asks the ledger for the receipt, so it waits here for its record.
+  const work = new Map<string, RequestEnergy>();
+  const meteredGate = withEnergy(gate, meter, (used) => {
+    work.set(used.request.requestId, used);
+    log({
+      level: "info",
+      msg: "request energy",
+      requestId: used.request.requestId,
+      model: used.request.model,
+      policyHash: used.policyHash,
+      tokens: used.tokens,
+      ...used.energy,
+    });
+  });
+  // Provenance only for the native backend: the external backend's work is done by its
+  // upstream and the simulation's is canned text; recording either as this node's useful work
+  // would be false.
+  const modelPath = config.backend === "native"
+    ? await resolveModelPath(config.model, config.dataDir)
+    : undefined;
+  if (modelPath !== undefined) {
+    // Refused here, before any weights are mapped or hashed: the owner allowed less memory.
+    const denial = modelMemoryDenial(consent.signed.policy, modelPath, statSync(modelPath).size);
+    if (denial !== undefined) {
+      throw new ConsentDeniedError(`${denial}; raise it with: aria consent set max-memory SIZE`);
+    }
+  }
+  const ledger = modelPath === undefined ? undefined : openServeProvenance(
+    config.dataDir,
+    modelPath,
+    {
+      clock,
+      describeWork: hooks.describeWork ?? ((input) => workFacts(work, input.request.id)),
+    },
   );
   const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
   let backend: CompletionBackend;
   try {
-    backend = await createBackend(config, nodeId, consent.signed.policy);
+    backend = await createBackend(config, nodeId, consent.signed.policy, modelPath);
   } catch (err: unknown) {
     stopWatching(); // converted: reported by main.ts; nothing is left running
+    ledger?.close();
     throw err;
   }
   const app = createApp({
     backend,
     clock,
+    ...(ledger ? { provenance: ledger.sink } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
     newId: () => crypto.randomUUID(),
     log,
@@ -184,6 +237,7 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     } catch (err: unknown) {
       // converted: stop listening, then report the load failure to main.ts
       await server.stop(true);
+      ledger?.close();
       throw err;
     }
   }
@@ -192,10 +246,16 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     config.host.includes(":") ? `[${config.host}]` : config.host
   }:${server.port}`;
   print(`ARIA listening on ${url} (backend ${backend.kind}, node ${nodeId})`);
+  if (ledger) {
+    print(`ARIA ledger at height ${ledger.store.head().height}: every answer carries a receipt`);
+  }
   if (backend.kind === "simulation") {
     print("ARIA simulation backend: canned text, for protocol tests only");
   }
   print(`ARIA OpenAI API: ${url}/v1`);
+  if (ledger) {
+    print(`ARIA ledger at height ${ledger.store.head().height}: every answer carries a receipt`);
+  }
   print(`ARIA consent policy ${consent.signed.policyHash.slice(0, 16)} (aria consent show)`);
   print(
     `ARIA energy: ${
@@ -219,5 +279,6 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   await backend.close();
   await server.stop(true);
   await stopping;
+  ledger?.close(); // seals pending records into a last block
   return 0;
 }

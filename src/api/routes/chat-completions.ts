@@ -14,6 +14,7 @@ import {
   type RunHooks,
   type StreamFramer,
   usageOf,
+  wholeProvenance,
 } from "../_run.ts";
 import type { CompletionRequest } from "../port.ts";
 import { chatCompletionBody, toChatRequest, type WireOptions } from "../schemas.ts";
@@ -65,6 +66,7 @@ async function whole(
   bytesOf: TokenBytes | undefined,
 ): Promise<Response> {
   const { text, logprobs, result } = await collect(gen, hooks);
+  const provenance = wholeProvenance(hooks, result, text);
   const body = {
     ...head,
     object: "chat.completion",
@@ -77,8 +79,11 @@ async function whole(
       finish_reason: result.finishReason,
     }],
     usage: usageOf(result),
+    ...provenance.fields,
   };
-  return Response.json(body, { headers: { "x-aria-served-by": result.servedBy.join(",") } });
+  return Response.json(body, {
+    headers: { "x-aria-served-by": result.servedBy.join(","), ...provenance.headers },
+  });
 }
 
 /**

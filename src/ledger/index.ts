@@ -1,0 +1,65 @@
+/** @module The provenance ledger: records, blocks, chain verification, receipts, the store. */
+export {
+  type Block,
+  type BlockHash,
+  type BlockHeader,
+  type EnergySource,
+  hashHeader,
+  hashRecord,
+  type Hex32,
+  type InferenceRecord,
+  isHex32,
+  LEDGER_VERSION,
+  type NodeUse,
+  type RecordHash,
+  sha256Text,
+  type SignedHeader,
+  type SignedRecord,
+  ZERO_HASH,
+} from "./entry.ts";
+export {
+  type ChainFault,
+  GENESIS_BLOCK,
+  GENESIS_HASH,
+  GENESIS_HEADER,
+  type HeaderFault,
+  type Result,
+  type VerifiedChain,
+  verifyChain,
+  verifyHeaders,
+} from "./chain.ts";
+export { type InclusionProof, inclusionProof, merkleRoot, verifyInclusion } from "./merkle.ts";
+export { sealBlock, signRecord } from "./sign.ts";
+export { buildReceipt, type ReceiptCheck, verifyReceipt } from "./receipt.ts";
+export {
+  blockSchema,
+  type LedgerMessage,
+  ledgerMessageSchema,
+  type Receipt,
+  receiptSchema,
+  signedHeaderSchema,
+} from "./wire.ts";
+export {
+  DEFAULT_SEAL_EVERY,
+  describeFault,
+  integrityError,
+  LEDGER_FILE,
+  type LedgerStore,
+  openLedger,
+  type StoredRecord,
+} from "./store.ts";
+export {
+  buildRecord,
+  createProvenanceRecorder,
+  type InferenceInput,
+  type LedgerWriter,
+  promptHash,
+  type PromptInput,
+  type WorkFacts,
+} from "./provenance.ts";
+export {
+  findRewrite,
+  type HeadAttestation,
+  signHeadAttestation,
+  verifyHeadAttestation,
+} from "./attest.ts";

@@ -1,0 +1,491 @@
+/**
+ * @module Shell: the ledger on disk, the only user of bun:sqlite (STYLE.md B2). One sqlite file
+ * in WAL mode with STRICT tables and numbered migrations. Appending a record, and sealing the
+ * pending records into a block, each happen in one transaction, so a killed process leaves
+ * either the whole change or none of it. Records and headers are stored as their exact JSON
+ * (lossless); every hash is recomputed on verification, the stored hash columns are indexes
+ * only. Chain rules live in chain.ts; this file never decides what is valid.
+ *
+ * Tables: migrations(version, applied_ms); blocks(height, hash, header_json) for heights >= 1
+ * (genesis is the constant GENESIS_BLOCK, never stored); records(seq, hash, signed_json,
+ * block_height, leaf_index) where block_height is NULL while the record is pending.
+ */
+import { Database } from "bun:sqlite";
+import { AriaError } from "../shared/errors.ts";
+import type { NodeIdentity } from "../identity/identity.ts";
+import { type ChainFault, GENESIS_BLOCK, type Result, verifyChain } from "./chain.ts";
+import type { VerifiedChain } from "./chain.ts";
+import {
+  type Block,
+  type BlockHeader,
+  hashHeader,
+  hashRecord,
+  type RecordHash,
+  recordProblem,
+  type SignedRecord,
+} from "./entry.ts";
+import { sealBlock, verifyRecordSignature } from "./sign.ts";
+import { blockSchema, exportHeadSchema, signedHeaderSchema, signedRecordSchema } from "./wire.ts";
+import { z } from "zod";
+
+/** The ledger file's name inside the data dir. */
+export const LEDGER_FILE = "ledger.sqlite";
+
+/** Schema migrations, applied in order; never edit a shipped one, add the next. */
+const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE blocks (
+        height INTEGER PRIMARY KEY CHECK (height >= 1),
+        hash TEXT NOT NULL UNIQUE,
+        header_json TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE records (
+        seq INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        signed_json TEXT NOT NULL,
+        block_height INTEGER REFERENCES blocks(height),
+        leaf_index INTEGER,
+        CHECK ((block_height IS NULL) = (leaf_index IS NULL))
+      ) STRICT;
+      CREATE INDEX records_by_block ON records(block_height, leaf_index);
+    `,
+  },
+];
+
+/** Options of {@link LedgerStore.open}. */
+export interface LedgerStoreOptions {
+  /** The node that signs the blocks this store seals (absent: read, verify, import only). */
+  identity?: NodeIdentity;
+  /** Clock for block timestamps. */
+  clock: { nowMs(): number };
+  /** Seal automatically when this many records are pending (default 16). */
+  sealEvery?: number;
+}
+
+/** Why 16: a block per 16 inferences keeps proofs short and per-block signing cheap. */
+export const DEFAULT_SEAL_EVERY = 16;
+
+/** A record as read back, with the block that holds it once sealed. */
+export interface StoredRecord {
+  hash: RecordHash;
+  signed: SignedRecord;
+  block?: Block;
+}
+
+/** An export line after the head line. */
+const exportLineSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("block"), block: blockSchema }),
+  z.strictObject({ kind: z.literal("pending"), record: signedRecordSchema }),
+]);
+
+/**
+ * Opens (or creates) a ledger file and applies pending migrations.
+ *
+ * @param path the sqlite file (":memory:" for tests).
+ * @param options identity, clock and sealing policy.
+ * @returns the store; close it with `close()` or `using`.
+ * @throws {AriaError} LEDGER_OPEN when the file is not a ledger or is newer than this code.
+ * @throws {RangeError} when `sealEvery` is not a positive integer.
+ */
+export function openLedger(path: string, options: LedgerStoreOptions): LedgerStore {
+  const sealEvery = options.sealEvery ?? DEFAULT_SEAL_EVERY;
+  if (!Number.isSafeInteger(sealEvery) || sealEvery < 1) {
+    throw new RangeError(`Cannot open the ledger: sealEvery is ${sealEvery}, expected >= 1`);
+  }
+  let db: Database | undefined;
+  try {
+    db = new Database(path, { create: true, strict: true });
+    db.exec("PRAGMA journal_mode = WAL");
+    // Why FULL: a receipt handed to a client must survive a power cut, not only a crash.
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA busy_timeout = 5000");
+    migrate(db);
+    return new LedgerStore(db, { ...options, sealEvery });
+  } catch (err: unknown) {
+    // converted: any sqlite failure at open names the file and what to do
+    db?.close();
+    if (err instanceof AriaError) throw err;
+    throw new AriaError(
+      "LEDGER_OPEN",
+      `Cannot open the ledger "${path}": ${
+        (err as Error).message
+      }; move the file away or check its permissions`,
+      { cause: err },
+    );
+  }
+}
+
+/** The ledger file. Made by {@link openLedger}. */
+export class LedgerStore {
+  readonly #db: Database;
+  readonly #options: LedgerStoreOptions & { sealEvery: number };
+
+  /**
+   * Wraps an open, migrated database (use {@link openLedger}).
+   *
+   * @param db the database.
+   * @param options identity, clock, sealing policy.
+   */
+  constructor(db: Database, options: LedgerStoreOptions & { sealEvery: number }) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * The newest block's header (genesis when nothing is sealed).
+   *
+   * @returns the head header.
+   */
+  head(): BlockHeader {
+    const row = this.#db.query<{ header_json: string }, []>(
+      "SELECT header_json FROM blocks ORDER BY height DESC LIMIT 1",
+    ).get();
+    return row
+      ? signedHeaderSchema.parse(JSON.parse(row.header_json)).header
+      : GENESIS_BLOCK.header;
+  }
+
+  /**
+   * Appends a signed record in one transaction; seals the pending records into a block in the
+   * same transaction when there are `sealEvery` of them.
+   *
+   * @param signed a record with a valid signature.
+   * @returns the record hash and the block if this append sealed one.
+   * @throws {AriaError} LEDGER_INVALID_RECORD for a malformed, unsigned or duplicate record
+   *   (nothing is written).
+   */
+  append(signed: SignedRecord): { hash: RecordHash; block?: Block } {
+    const hash = checkRecord(signed);
+    return this.#db.transaction(() => {
+      const dup = this.#db.query("SELECT 1 FROM records WHERE hash = ?").get(hash);
+      if (dup) throw invalidRecord(`record ${hash} is already in the ledger`);
+      this.#db.query("INSERT INTO records (hash, signed_json) VALUES (?, ?)")
+        .run(hash, JSON.stringify(signed));
+      const block = this.#pendingCount() >= this.#options.sealEvery ? this.#seal() : undefined;
+      return block ? { hash, block } : { hash };
+    }).immediate();
+  }
+
+  /**
+   * Seals every pending record into a block now.
+   *
+   * @returns the new block, or undefined when nothing is pending (no empty blocks).
+   */
+  seal(): Block | undefined {
+    return this.#db.transaction(() => this.#seal()).immediate();
+  }
+
+  #pendingCount(): number {
+    return this.#db.query<{ n: number }, []>(
+      "SELECT count(*) AS n FROM records WHERE block_height IS NULL",
+    ).get()!.n;
+  }
+
+  #seal(): Block | undefined {
+    const pending = this.pending();
+    if (pending.length === 0) return undefined;
+    const identity = this.#options.identity;
+    if (identity === undefined) {
+      throw new AriaError(
+        "LEDGER_READ_ONLY",
+        "Cannot seal a block: the ledger was opened without a node identity",
+      );
+    }
+    const block = sealBlock(this.head(), pending.map((p) => p.signed), {
+      identity,
+      timestampMs: Math.round(this.#options.clock.nowMs()),
+    });
+    this.#insertBlock(block, pending.map((p) => p.hash));
+    return block;
+  }
+
+  #insertBlock(block: Block, hashes: readonly string[]): void {
+    const { header, signature } = block;
+    this.#db.query("INSERT INTO blocks (height, hash, header_json) VALUES (?, ?, ?)")
+      .run(header.height, hashHeader(header), JSON.stringify({ header, signature }));
+    const update = this.#db.query(
+      "UPDATE records SET block_height = ?, leaf_index = ? WHERE hash = ?",
+    );
+    hashes.forEach((h, i) => update.run(header.height, i, h));
+  }
+
+  /**
+   * The pending (unsealed) records, oldest first.
+   *
+   * @returns them with their hashes.
+   */
+  pending(): StoredRecord[] {
+    return this.#db.query<{ hash: string; signed_json: string }, []>(
+      "SELECT hash, signed_json FROM records WHERE block_height IS NULL ORDER BY seq",
+    ).all().map((r: { hash: string; signed_json: string }) => ({
+      hash: r.hash as RecordHash,
+      signed: parseSigned(r.signed_json),
+    }));
+  }
+
+  /**
+   * Blocks with their records, genesis included at height 0.
+   *
+   * @param options `fromHeight` (default 0) and `limit` (default all).
+   * @returns the blocks in height order.
+   */
+  blocks(options: Readonly<{ fromHeight?: number; limit?: number }> = {}): Block[] {
+    const from = options.fromHeight ?? 0;
+    const limit = options.limit ?? -1;
+    const out: Block[] = from === 0 ? [GENESIS_BLOCK] : [];
+    const rows = this.#db.query<{ height: number; header_json: string }, [number, number]>(
+      "SELECT height, header_json FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
+    ).all(Math.max(from, 1), from === 0 && limit > 0 ? limit - 1 : limit);
+    if (rows.length === 0) return out;
+    const byHeight = new Map<number, SignedRecord[]>();
+    const recs = this.#db.query<{ block_height: number; signed_json: string }, [number, number]>(
+      `SELECT block_height, signed_json FROM records
+       WHERE block_height BETWEEN ? AND ? ORDER BY block_height, leaf_index`,
+    ).all(rows[0]!.height, rows[rows.length - 1]!.height);
+    for (const r of recs) {
+      const list = byHeight.get(r.block_height) ?? [];
+      list.push(parseSigned(r.signed_json));
+      byHeight.set(r.block_height, list);
+    }
+    for (const row of rows) {
+      const { header, signature } = signedHeaderSchema.parse(JSON.parse(row.header_json));
+      out.push({ header, signature, records: byHeight.get(row.height) ?? [] });
+    }
+    return out;
+  }
+
+  /**
+   * Looks a record up by its hash.
+   *
+   * @param hash the record hash.
+   * @returns the record and its block once sealed, or undefined.
+   */
+  findRecord(hash: string): StoredRecord | undefined {
+    const row = this.#db.query<
+      { signed_json: string; block_height: number | null },
+      [string]
+    >("SELECT signed_json, block_height FROM records WHERE hash = ?").get(hash);
+    if (!row) return undefined;
+    const signed = parseSigned(row.signed_json);
+    if (row.block_height === null) return { hash: hash as RecordHash, signed };
+    const block = this.blocks({ fromHeight: row.block_height, limit: 1 })[0]!;
+    return { hash: hash as RecordHash, signed, block };
+  }
+
+  /**
+   * Verifies everything on disk: the chain (chain.ts) and each pending record.
+   *
+   * @returns the verified chain, or the first fault (pending records are reported at
+   *   height = head + 1 with their index).
+   */
+  verify(): Result<VerifiedChain, ChainFault> {
+    const result = verifyChain(this.blocks());
+    if (!result.ok) return result;
+    const height = result.value.height + 1;
+    for (const [i, p] of this.pending().entries()) {
+      const problem = pendingProblem(p);
+      if (problem !== undefined) {
+        return { ok: false, error: { height, recordIndex: i, reason: `pending: ${problem}` } };
+      }
+    }
+    return result;
+  }
+
+  /**
+   * The export lines (JSON lines): a head line, one line per block from genesis, one line per
+   * pending record.
+   *
+   * @returns the lines, without newlines.
+   * @throws {AriaError} LEDGER_INTEGRITY when the ledger does not verify (a broken ledger is
+   *   not exported as if it were sound).
+   */
+  exportLines(): string[] {
+    const result = this.verify();
+    if (!result.ok) throw integrityError(result.error);
+    const { height, headHash, blocks } = result.value;
+    return [
+      JSON.stringify({ kind: "aria.ledger.export", version: 1, height, headHash }),
+      ...blocks.map((block) => JSON.stringify({ kind: "block", block })),
+      ...this.pending().map((p) => JSON.stringify({ kind: "pending", record: p.signed })),
+    ];
+  }
+
+  /**
+   * Imports export lines into an EMPTY ledger, in one transaction: everything is parsed and
+   * verified first (chain, head line, pending records), and nothing is written on any fault.
+   *
+   * @param lines the lines of an export file (blank lines ignored).
+   * @returns the imported head height and hash.
+   * @throws {AriaError} LEDGER_IMPORT for a non-empty ledger or a malformed or invalid file.
+   */
+  importLines(lines: readonly string[]): { height: number; headHash: string } {
+    const parsed = parseExport(lines);
+    if (this.blocks({ limit: 2 }).length > 1 || this.pending().length > 0) {
+      throw new AriaError("LEDGER_IMPORT", "Cannot import into a ledger that is not empty");
+    }
+    const result = verifyChain(parsed.blocks);
+    if (!result.ok) throw integrityError(result.error, "LEDGER_IMPORT");
+    if (
+      result.value.headHash !== parsed.head.headHash || result.value.height !== parsed.head.height
+    ) {
+      throw new AriaError(
+        "LEDGER_IMPORT",
+        `Cannot import: the file announces head ${parsed.head.headHash} at height ${parsed.head.height}, its blocks end at ${result.value.headHash} (height ${result.value.height})`,
+      );
+    }
+    for (const [i, p] of parsed.pending.entries()) {
+      const problem = pendingProblem({ hash: hashRecord(p.record), signed: p });
+      if (problem !== undefined) {
+        throw new AriaError("LEDGER_IMPORT", `Cannot import pending record ${i}: ${problem}`);
+      }
+    }
+    this.#db.transaction(() => {
+      const insert = this.#db.query("INSERT INTO records (hash, signed_json) VALUES (?, ?)");
+      for (const block of parsed.blocks.slice(1)) {
+        const hashes = block.records.map((r) => hashRecord(r.record));
+        block.records.forEach((r, i) => insert.run(hashes[i]!, JSON.stringify(r)));
+        this.#insertBlock(block, hashes);
+      }
+      for (const p of parsed.pending) insert.run(hashRecord(p.record), JSON.stringify(p));
+    }).immediate();
+    return { height: result.value.height, headHash: result.value.headHash };
+  }
+}
+
+function migrate(db: Database): void {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL) STRICT",
+  );
+  const row = db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM migrations").get();
+  const current = row?.v ?? 0;
+  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+  if (current > latest) {
+    throw new AriaError(
+      "LEDGER_OPEN",
+      `Cannot open the ledger: its schema version ${current} is newer than this ARIA (${latest}); upgrade ARIA`,
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      // The migration time is metadata only (never hashed), so the wall clock is fine here.
+      db.query("INSERT INTO migrations (version, applied_ms) VALUES (?, ?)").run(
+        m.version,
+        Date.now(),
+      );
+    }).immediate();
+  }
+}
+
+function parseSigned(json: string): SignedRecord {
+  return signedRecordSchema.parse(JSON.parse(json));
+}
+
+function invalidRecord(reason: string): AriaError {
+  return new AriaError("LEDGER_INVALID_RECORD", `Cannot append the record: ${reason}`);
+}
+
+/** Handled here: a malformed or badly signed record is refused before anything is written. */
+function checkRecord(signed: SignedRecord): RecordHash {
+  const parsed = signedRecordSchema.safeParse(signed);
+  if (!parsed.success) throw invalidRecord(parsed.error.issues[0]?.message ?? "malformed");
+  const problem = recordProblem(signed.record);
+  if (problem !== undefined) throw invalidRecord(problem);
+  const hash = hashRecord(signed.record);
+  if (!verifyRecordSignature(hash, signed.record.signer, signed.signature)) {
+    throw invalidRecord("the signature is invalid");
+  }
+  return hash;
+}
+
+function pendingProblem(p: StoredRecord): string | undefined {
+  const problem = recordProblem(p.signed.record);
+  if (problem !== undefined) return problem;
+  const hash = hashRecord(p.signed.record);
+  if (hash !== p.hash) return "the stored hash does not match the record";
+  if (!verifyRecordSignature(hash, p.signed.record.signer, p.signed.signature)) {
+    return "the signer's signature is invalid";
+  }
+  return undefined;
+}
+
+/**
+ * An error for a chain fault.
+ *
+ * @param fault the fault.
+ * @param code the error code.
+ * @returns the error, naming the block and record.
+ */
+export function integrityError(fault: ChainFault, code = "LEDGER_INTEGRITY"): AriaError {
+  return new AriaError(code, `The ledger does not verify: ${describeFault(fault)}`);
+}
+
+/**
+ * A fault in words: "block 3, record 1: the signer's signature is invalid".
+ *
+ * @param fault the fault.
+ * @returns the text.
+ */
+export function describeFault(fault: ChainFault): string {
+  const where = fault.recordIndex === undefined
+    ? `block ${fault.height}`
+    : `block ${fault.height}, record ${fault.recordIndex}`;
+  return `${where}: ${fault.reason}`;
+}
+
+/** Handled here: every malformed line is refused with its line number, before any write. */
+function parseExport(lines: readonly string[]) {
+  const nonEmpty = lines.map((l, i) => ({ l: l.trim(), n: i + 1 })).filter((x) => x.l !== "");
+  const parseLine = <T>(schema: z.ZodType<T>, x: { l: string; n: number }): T => {
+    let json: unknown;
+    try {
+      json = JSON.parse(x.l);
+    } catch (err: unknown) {
+      // converted: the JSON error names the line
+      throw new AriaError("LEDGER_IMPORT", `Cannot import: line ${x.n} is not JSON`, {
+        cause: err,
+      });
+    }
+    const r = schema.safeParse(json);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new AriaError(
+        "LEDGER_IMPORT",
+        `Cannot import: line ${x.n} at "${issue?.path.join(".")}": ${issue?.message}`,
+      );
+    }
+    return r.data;
+  };
+  const first = nonEmpty[0];
+  if (first === undefined) throw new AriaError("LEDGER_IMPORT", "Cannot import: the file is empty");
+  const head = parseLine(exportHeadSchema, first);
+  const blocks: Block[] = [];
+  const pending: SignedRecord[] = [];
+  for (const x of nonEmpty.slice(1)) {
+    const line = parseLine(exportLineSchema, x);
+    if (line.kind === "block") {
+      if (pending.length > 0) {
+        throw new AriaError(
+          "LEDGER_IMPORT",
+          `Cannot import: line ${x.n} has a block after pending records`,
+        );
+      }
+      blocks.push(line.block);
+    } else pending.push(line.record);
+  }
+  return { head, blocks, pending };
+}

@@ -1,0 +1,151 @@
+/**
+ * @module zod schemas for the ledger's JSON shapes: signed records, blocks, receipts, the lines
+ * of an export file, and the peer messages that carry headers and blocks (`kind` discriminant,
+ * dotted lowercase, STYLE.md B4), ready for src/p2p to route. The JSON field names are the
+ * camelCase names of entry.ts's types. The schemas check structure (types, hex shapes, integer
+ * ranges); the chain rules (hashes, signatures, links) are chain.ts's. Pure.
+ */
+import { z } from "zod";
+import type { Block, Hex32, SignedHeader, SignedRecord } from "./entry.ts";
+
+/** Most headers or blocks in one peer message. Why 512: keeps a frame well under 1 MiB. */
+export const MAX_ITEMS_PER_MESSAGE = 512;
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex characters")
+  .transform((s) => s as Hex32);
+const signature = z.string().regex(/^[0-9a-f]{128}$/, "expected 128 lowercase hex characters");
+const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const text = z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,256}$/, "expected ledger text");
+
+/** An inference record (unsigned content). */
+export const recordSchema = z.strictObject({
+  version: z.literal(1),
+  requestId: text,
+  modelId: text,
+  modelSha256: hex32,
+  promptHash: hex32,
+  outputHash: hex32,
+  promptTokens: count,
+  completionTokens: count,
+  nodes: z.array(z.strictObject({ nodeId: hex32, layerStart: count, layerEnd: count }))
+    .min(1).max(64),
+  timings: z.strictObject({ queueMs: count, promptMs: count, decodeMs: count }),
+  energyMj: count,
+  energySource: z.enum(["measured", "estimated"]),
+  consentHash: hex32,
+  timestampMs: count,
+  signer: hex32,
+});
+
+/** A signed record. */
+export const signedRecordSchema: z.ZodType<SignedRecord> = z.strictObject({
+  record: recordSchema,
+  signature,
+});
+
+/** A block header. */
+export const headerSchema = z.strictObject({
+  version: z.literal(1),
+  height: count,
+  prevHash: hex32,
+  merkleRoot: hex32,
+  timestampMs: count,
+  producer: hex32,
+  recordCount: count,
+  totalTokens: count,
+});
+
+/** A signed block header. */
+export const signedHeaderSchema: z.ZodType<SignedHeader> = z.strictObject({
+  header: headerSchema,
+  signature,
+});
+
+/** A whole block. */
+export const blockSchema: z.ZodType<Block> = z.strictObject({
+  header: headerSchema,
+  signature,
+  records: z.array(signedRecordSchema),
+});
+
+/** A Merkle inclusion proof. */
+export const proofSchema = z.strictObject({
+  leafIndex: count,
+  treeSize: count,
+  path: z.array(hex32).max(64),
+});
+
+/** A provenance receipt (receipt.ts). */
+export const receiptSchema = z.strictObject({
+  kind: z.literal("aria.receipt"),
+  version: z.literal(1),
+  recordHash: hex32,
+  record: signedRecordSchema,
+  block: z.strictObject({
+    hash: hex32,
+    header: headerSchema,
+    signature,
+    proof: proofSchema,
+  }).optional(),
+});
+
+/** The first line of an export file. */
+export const exportHeadSchema = z.strictObject({
+  kind: z.literal("aria.ledger.export"),
+  version: z.literal(1),
+  height: count,
+  headHash: hex32,
+});
+
+/** Peer message: a run of signed headers, oldest first. */
+export const headersMessageSchema = z.strictObject({
+  kind: z.literal("ledger.headers"),
+  version: z.literal(1),
+  headers: z.array(signedHeaderSchema).max(MAX_ITEMS_PER_MESSAGE),
+});
+
+/** Peer message: ask for `count` whole blocks from `fromHeight`. */
+export const blocksRequestSchema = z.strictObject({
+  kind: z.literal("ledger.blocks.request"),
+  version: z.literal(1),
+  fromHeight: count,
+  count: z.int().min(1).max(MAX_ITEMS_PER_MESSAGE),
+});
+
+/** Peer message: whole blocks, oldest first. */
+export const blocksMessageSchema = z.strictObject({
+  kind: z.literal("ledger.blocks"),
+  version: z.literal(1),
+  blocks: z.array(blockSchema).max(MAX_ITEMS_PER_MESSAGE),
+});
+
+/** A head attestation (attest.ts). */
+export const headAttestationSchema = z.strictObject({
+  version: z.literal(1),
+  producer: hex32,
+  height: count,
+  headHash: hex32,
+  witness: hex32,
+  timestampMs: count,
+  signature,
+});
+
+/** Peer message: countersignatures of chain heads (a witness's view of producers' heads). */
+export const attestationsMessageSchema = z.strictObject({
+  kind: z.literal("ledger.attestations"),
+  version: z.literal(1),
+  attestations: z.array(headAttestationSchema).max(MAX_ITEMS_PER_MESSAGE),
+});
+
+/** Any ledger peer message. */
+export const ledgerMessageSchema = z.discriminatedUnion("kind", [
+  headersMessageSchema,
+  blocksRequestSchema,
+  blocksMessageSchema,
+  attestationsMessageSchema,
+]);
+
+/** A ledger peer message. */
+export type LedgerMessage = z.infer<typeof ledgerMessageSchema>;
+/** A receipt as JSON. */
+export type Receipt = z.infer<typeof receiptSchema>;

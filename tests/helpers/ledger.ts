@@ -1,0 +1,64 @@
+/**
+ * @module Helpers for ledger tests: fixed identities (secret keys 0x01.., 0x02..), a record
+ * factory with valid defaults, and a small signed chain builder.
+ */
+import { identityFromSecret, type NodeIdentity } from "../../src/identity/index.ts";
+import { GENESIS_BLOCK } from "../../src/ledger/chain.ts";
+import {
+  type Block,
+  type Hex32,
+  type InferenceRecord,
+  sha256Text,
+  type SignedRecord,
+  ZERO_HASH,
+} from "../../src/ledger/entry.ts";
+import { sealBlock, signRecord } from "../../src/ledger/sign.ts";
+
+/** A deterministic identity: secret key = 32 bytes of `byte`. */
+export function fixedIdentity(byte: number): NodeIdentity {
+  return identityFromSecret(new Uint8Array(32).fill(byte));
+}
+
+/** A valid record by `signer` (overrides applied on top). */
+export function makeRecord(
+  signer: NodeIdentity,
+  n: number,
+  overrides: Partial<InferenceRecord> = {},
+): InferenceRecord {
+  const nodeId = signer.nodeId as string as Hex32;
+  return {
+    version: 1,
+    requestId: `chatcmpl-${n}`,
+    modelId: "aria-nano",
+    modelSha256: sha256Text("model"),
+    promptHash: sha256Text(`prompt ${n}`),
+    outputHash: sha256Text(`output ${n}`),
+    promptTokens: 5,
+    completionTokens: 7,
+    nodes: [{ nodeId, layerStart: 0, layerEnd: 4 }],
+    timings: { queueMs: 1, promptMs: 2, decodeMs: 30 },
+    energyMj: 0,
+    energySource: "estimated",
+    consentHash: ZERO_HASH,
+    timestampMs: 1_700_000_000_000 + n,
+    signer: nodeId,
+    ...overrides,
+  };
+}
+
+/** A signed record. */
+export function makeSigned(signer: NodeIdentity, n: number): SignedRecord {
+  return signRecord(makeRecord(signer, n), signer).signed;
+}
+
+/** A chain: genesis plus one block per entry of `sizes`, each with that many records. */
+export function makeChain(producer: NodeIdentity, sizes: readonly number[]): Block[] {
+  const blocks: Block[] = [GENESIS_BLOCK];
+  let n = 0;
+  for (const size of sizes) {
+    const records = Array.from({ length: size }, () => makeSigned(producer, n++));
+    const prev = blocks[blocks.length - 1]!.header;
+    blocks.push(sealBlock(prev, records, { identity: producer, timestampMs: 1_700_000_100_000 }));
+  }
+  return blocks;
+}
