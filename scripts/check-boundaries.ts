@@ -34,6 +34,7 @@ const PURE = [
   "src/identity/identity.ts",
   "src/p2p/tensor-frame.ts",
   "src/p2p/pipeline-plan.ts",
+  "src/cli/layers-args.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
 import { BUILTIN_MODEL_NAME, DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+import { LAYERS_USAGE } from "./layers-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -106,6 +107,8 @@ export interface ServeCommand {
     backend?: string;
     upstream?: string;
     dataDir?: string;
+    /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
+    layers?: string;
   };
 }
 
@@ -276,9 +279,11 @@ Options:
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
   --output-head H     float | int8: keep a float output head or requantize it to int8 at load
                       (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
+${LAYERS_USAGE}
 
-Example:
-  aria serve --model model.gguf --port 8080 --parallel 8`,
+Examples:
+  aria serve --model model.gguf --port 8080 --parallel 8
+  aria serve --model model.gguf --layers 0-15 --port 8081`,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
 };
@@ -603,6 +608,7 @@ const SERVE_FLAGS = {
   upstream: "upstream",
   "data-dir": "dataDir",
   "output-head": "outputHead",
+  layers: "layers",
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {

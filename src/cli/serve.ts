@@ -13,6 +13,10 @@ import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
+import { ConfigError } from "../config/schema.ts";
+import { parseLayerRange } from "./layers-args.ts";
+import { StageServer } from "../p2p/stage.ts";
+import { createStageHandler, STAGE_PATH } from "../p2p/stage-http.ts";
 
 async function createBackend(config: ServeConfig, nodeId: string): Promise<CompletionBackend> {
   switch (config.backend) {
@@ -47,6 +51,7 @@ async function createBackend(config: ServeConfig, nodeId: string): Promise<Compl
 export async function runServe(cmd: ServeCommand, print: (line: string) => void): Promise<number> {
   const config = loadServeConfig(cmd.flags);
   const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
+  if (config.layers !== undefined) return await serveStage(config, nodeId, print);
   const backend = await createBackend(config, nodeId);
   const app = createApp({
     backend,
@@ -92,5 +97,54 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   await backend.close();
   await server.stop(true);
   await stopping;
+  return 0;
+}
+
+/**
+ * `aria serve --layers A-B`: the pipeline-stage role. Loads only those blocks and answers tensor
+ * frames on POST /stage (src/p2p/stage-http.ts) until SIGINT / SIGTERM. The OpenAI API is not
+ * served: a partial model cannot complete a prompt on its own. The p2p node will carry the same
+ * frames over its WebSocket (binary messages) and advertise the range; see docs/pipeline.md.
+ *
+ * @returns the exit code (0 after a signal).
+ * @throws {ConfigError} for a bad range or a backend other than native.
+ * @throws {EngineError} when the model or the range cannot be loaded.
+ */
+async function serveStage(
+  config: ServeConfig,
+  nodeId: string,
+  print: (line: string) => void,
+): Promise<number> {
+  const range = parseLayerRange(config.layers!);
+  if (config.backend !== "native") {
+    throw new ConfigError(
+      `Cannot use --layers with --backend ${config.backend}: stages run the native engine`,
+    );
+  }
+  const stage = await StageServer.open(await resolveModelPath(config.model, config.dataDir), {
+    layerBegin: range.begin,
+    layerEnd: range.end,
+    outputInt8: config.outputHead === "int8",
+    nSessions: config.parallel,
+    ...(config.ctx !== undefined ? { nCtx: config.ctx } : {}),
+    ...(config.threads !== undefined ? { nThreads: config.threads } : {}),
+  });
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    idleTimeout: 0,
+    fetch: createStageHandler(stage, nodeId),
+  });
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  print(
+    `ARIA stage listening on http://${host}:${server.port}${STAGE_PATH} (blocks ${stage.layerBegin}-${stage.layerEnd} of ${stage.nLayer}, node ${nodeId})`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  print("ARIA shutting down");
+  await server.stop(true);
+  stage.close();
   return 0;
 }

@@ -41,6 +41,8 @@ export const serveConfigSchema = z.object({
   upstream: z.string().url().optional(),
   dataDir: z.string().min(1),
   outputHead: z.enum(["float", "int8"]).default(DEFAULT_OUTPUT_HEAD),
+  /** Pipeline stage blocks "A-B" / "A-end"; parsed by src/cli/layers-args.ts. */
+  layers: z.string().regex(/^\s*\d{1,4}-(\d{1,4}|end)\s*$/, 'expected "A-B" or "A-end"').optional(),
 }).strict();
 
 /** The validated configuration. */
@@ -63,6 +65,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   backend: "ARIA_BACKEND",
   upstream: "ARIA_UPSTREAM",
   outputHead: "ARIA_OUTPUT_HEAD",
+  layers: "ARIA_LAYERS",
 };
 
 /**

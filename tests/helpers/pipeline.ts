@@ -146,3 +146,59 @@ export async function singleNodeIds(
   using ctx = model.createContext({ nCtx: 256, nThreads: 1 });
   return await generateIds(createGenerationEngine(ctx), tokenizerOf(path), prompt, options);
 }
+
+/** A stage served by a child `aria serve --layers` process. */
+export interface StageProcess {
+  nodeId: string;
+  url: string;
+  process: ReturnType<typeof Bun.spawn>;
+}
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+/**
+ * Spawns `bun src/main.ts serve --layers A-B --port 0` and waits for its "listening" line.
+ *
+ * @param path the model.
+ * @param nodeId the id the route knows it by.
+ * @param layers "A-B" or "A-end".
+ * @returns the process and its base URL; kill it when done.
+ */
+export async function spawnStage(
+  path: string,
+  nodeId: string,
+  layers: string,
+): Promise<StageProcess> {
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      MAIN,
+      "serve",
+      "--model",
+      path,
+      "--layers",
+      layers,
+      "--port",
+      "0",
+      "--threads",
+      "1",
+    ]
+      .concat(["--output-head", "float", "--ctx", "256", "--parallel", "2"]),
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const reader = proc.stdout.getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const err = await new Response(proc.stderr).text();
+      throw new Error(`Stage ${nodeId} exited before listening: ${text}${err}`);
+    }
+    text += new TextDecoder().decode(value);
+    const m = /listening on (http:\/\/[^/\s]+)\/stage/.exec(text);
+    if (m) {
+      reader.releaseLock();
+      return { nodeId, url: m[1]!, process: proc };
+    }
+  }
+}
