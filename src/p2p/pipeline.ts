@@ -225,13 +225,13 @@ class Coordinator implements PipelineEngine {
             { cause: err },
           );
         }
-        await this.#failOver(err, pos);
+        this.#failOver(err, pos);
         replay = true;
       }
     }
   }
 
-  async #failOver(err: StageFailure, pos: number): Promise<void> {
+  #failOver(err: StageFailure, pos: number): void {
     this.#failovers++;
     const old = this.#route?.stages.map((s) => s.nodeId) ?? [];
     if (err.code !== "SESSION_GAP") this.#exclude.add(err.nodeId);
@@ -243,8 +243,9 @@ class Coordinator implements PipelineEngine {
       message: err.message,
       replayTokens: pos,
     });
-    // stages dropped from the route would hold the session until their idle time-out
-    await this.#closeOn(old.filter((id) => this.#exclude.has(id)));
+    // stages dropped from the route would hold the session until their idle time-out; not
+    // awaited: a stage that timed out could take another timeoutMs to refuse the close
+    void this.#closeOn(old.filter((id) => this.#exclude.has(id)));
   }
 
   async #plan(): Promise<Route> {

@@ -162,28 +162,18 @@ const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
  * @param path the model.
  * @param nodeId the id the route knows it by.
  * @param layers "A-B" or "A-end".
+ * @param threads worker threads of the stage.
  * @returns the process and its base URL; kill it when done.
  */
 export async function spawnStage(
   path: string,
   nodeId: string,
   layers: string,
+  threads = 1,
 ): Promise<StageProcess> {
+  const flags = ["--model", path, "--layers", layers, "--port", "0", "--threads", String(threads)];
   const proc = Bun.spawn(
-    [
-      process.execPath,
-      MAIN,
-      "serve",
-      "--model",
-      path,
-      "--layers",
-      layers,
-      "--port",
-      "0",
-      "--threads",
-      "1",
-    ]
-      .concat(["--output-head", "float", "--ctx", "256", "--parallel", "2"]),
+    [process.execPath, MAIN, "serve", ...flags, "--output-head", "float", "--ctx", "256"],
     { stdout: "pipe", stderr: "pipe" },
   );
   const reader = proc.stdout.getReader();
