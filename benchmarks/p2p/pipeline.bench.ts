@@ -156,7 +156,9 @@ rows.push(row(
   }),
 ));
 
-const stageOptions = { nThreads: THREADS, nCtx: 256, nSessions: 2 };
+// a session on a stage whose link "died" is never closed (the close cannot reach it) and would
+// hold its slot until the idle time-out: one slot per run keeps every run's route the same
+const stageOptions = { nThreads: THREADS, nCtx: 256, nSessions: REPS + 2 };
 const inproc = {
   a: await StageServer.open(MODEL, { layerBegin: 0, layerEnd: HALF, ...stageOptions }),
   b: await StageServer.open(MODEL, { layerBegin: HALF, layerEnd: -1, ...stageOptions }),
@@ -167,9 +169,25 @@ const withReplica = { ...ranges, "b-replica": [HALF, N_LAYER] as [number, number
 const inprocLinks = Object.fromEntries(
   Object.entries(inproc).map(([id, s]) => [id, createInProcessLink(id, s)]),
 );
-const pipeline = (net: StageNetwork) => {
-  const engine = createPipelineEngine(net, { modelHash: HASH, nLayer: N_LAYER, nCtx: 256 });
-  return { engine, done: () => engine.close() };
+/** Fail-over runs must fail over exactly once, during decode (checked, not assumed). */
+const pipeline = (net: StageNetwork, expectFailover = false) => {
+  const replays: number[] = [];
+  const engine = createPipelineEngine(net, {
+    modelHash: HASH,
+    nLayer: N_LAYER,
+    nCtx: 256,
+    onEvent: (e) => e.kind === "failover" && replays.push(e.replayTokens),
+  });
+  const done = async () => {
+    await engine.close();
+    const want = expectFailover ? [N_PROMPT + (N_TOKENS >> 1) - 1] : [];
+    if (JSON.stringify(replays) !== JSON.stringify(want)) {
+      throw new Error(
+        `Fail-overs replayed ${JSON.stringify(replays)} tokens, expected ${JSON.stringify(want)}`,
+      );
+    }
+  };
+  return { engine, done };
 };
 
 rows.push(
@@ -187,7 +205,7 @@ const inprocFail = await measure(() => {
   };
   // b's calls: 1 for the prompt, then one per token: fail at decode step n/2
   const fail = { nodeId: "b", atCall: 1 + (N_TOKENS >> 1), action: () => void (dead = true) };
-  return pipeline(network(links, withReplica, N_LAYER, fail));
+  return pipeline(network(links, withReplica, N_LAYER, fail), true);
 });
 rows.push(
   row("inproc-2-failover", inprocFail, {
@@ -231,11 +249,11 @@ const loopFail = await measure(async () => {
       await victim.process.exited;
     },
   };
-  const p = pipeline(network({ ...links, a: fixed.a! }, withReplica, N_LAYER, fail));
+  const p = pipeline(network({ ...links, a: fixed.a! }, withReplica, N_LAYER, fail), true);
   return {
     engine: p.engine,
     done: async () => {
-      await p.engine.close();
+      await p.done();
       procs.at(-1)!.process.kill(9);
     },
   };
