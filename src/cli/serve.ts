@@ -15,8 +15,7 @@ import type { ServeCommand } from "./args.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
-import { StageServer } from "../p2p/stage.ts";
-import { createStageHandler, STAGE_PATH } from "../p2p/stage-http.ts";
+import { createStageHandler, STAGE_PATH, StageServer } from "../p2p/index.ts";
 
 async function createBackend(config: ServeConfig, nodeId: string): Promise<CompletionBackend> {
   switch (config.backend) {
