@@ -13,6 +13,7 @@ import {
   type PipelineEvent,
   type PipelineOptions,
 } from "../../src/p2p/pipeline.ts";
+import type { StageAdvert } from "../../src/p2p/pipeline-plan.ts";
 import type { Tokenizer } from "../../src/tokenizer/index.ts";
 import {
   closeStages,
@@ -176,6 +177,29 @@ describe("createPipelineEngine()", () => {
     );
     expect(engine.failovers).toBe(1);
     expect(engine.excluded.size).toBe(0);
+    await engine.close();
+  });
+
+  test("a stage whose advert lies is excluded after its error frame, output identical", async () => {
+    const s = await stages([["a", 0, 3], ["liar", 0, 3], ["b", 3, -1]]);
+    const net = testNetwork(s);
+    const events: PipelineEvent[] = [];
+    const lying = {
+      // "liar" holds blocks [0, 3) but claims [3, 6), faster than b: the planner prefers it
+      adverts: () =>
+        (net.adverts("") as StageAdvert[]).map((a) =>
+          a.nodeId === "liar" ? { ...a, layerBegin: 3, layerEnd: 6, tokensPerSecond: 1000 } : a
+        ),
+      link: net.link,
+    };
+    const engine = createPipelineEngine(lying, options({ onEvent: (e) => events.push(e) }));
+    expect(await generateIds(engine, tokenizer, prompt, { maxTokens: MAX_TOKENS })).toEqual(
+      reference,
+    );
+    expect(events.filter((e) => e.kind === "failover")).toMatchObject([
+      { nodeId: "liar", code: "WRONG_LAYERS", replayTokens: 0 },
+    ]);
+    expect(engine.route?.stages.map((x) => x.nodeId)).toEqual(["a", "b"]);
     await engine.close();
   });
 
