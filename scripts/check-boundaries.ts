@@ -56,6 +56,9 @@ const PURE = [
   "src/ledger/receipt.ts",
   "src/ledger/provenance.ts",
   "src/ledger/attest.ts",
+  "src/p2p/tensor-frame.ts",
+  "src/p2p/pipeline-plan.ts",
+  "src/cli/layers-args.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -10,7 +10,7 @@ import type { TokenLogprobs } from "../generation/sampler.ts";
 import type { SamplerOptions } from "../generation/sampler-ref.ts";
 
 /** Which kind of backend answers: reported in responses (`system_fingerprint`) and /health. */
-export type BackendKind = "native" | "external" | "simulation";
+export type BackendKind = "native" | "external" | "simulation" | "pipeline";
 
 /** One chat message after validation (content parts already joined into one string). */
 export interface ChatMessage {

@@ -14,6 +14,7 @@ import type { ChatMessage } from "../tokenizer/chat-template.ts";
 import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.ts";
 import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
 import { LEDGER_USAGE, type LedgerCommand, parseLedgerCommand } from "./ledger-args.ts";
+import { LAYERS_USAGE } from "./layers-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -119,6 +120,8 @@ export interface ServeCommand {
     upstream?: string;
     dataDir?: string;
     tdpWatts?: string;
+    /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
+    layers?: string;
   };
 }
 
@@ -317,8 +320,11 @@ Options:
   --tdp-watts W       package power of all CPUs (the maker's TDP), for energy estimates when
                       RAPL counters are unreadable (ARIA_TDP_WATTS; default: RAPL PL1 if readable)
 
-Example:
-  aria serve --model model.gguf --port 8080 --parallel 8`,
+${LAYERS_USAGE}
+
+Examples:
+  aria serve --model model.gguf --port 8080 --parallel 8
+  aria serve --model model.gguf --layers 0-15 --port 8081`,
   model: MODEL_USAGE,
   peers: `Usage: aria peers [--json]
 
@@ -706,6 +712,7 @@ const SERVE_FLAGS = {
   "data-dir": "dataDir",
   "output-head": "outputHead",
   "tdp-watts": "tdpWatts",
+  layers: "layers",
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {

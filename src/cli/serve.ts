@@ -38,6 +38,9 @@ import {
 } from "../consent/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
+import { ConfigError } from "../config/schema.ts";
+import { parseLayerRange } from "./layers-args.ts";
+import { createStageHandler, STAGE_PATH, StageServer } from "../p2p/index.ts";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -164,6 +167,15 @@ export async function runServe(
   const consent = loadOrCreatePolicy(config.dataDir, identity, clock.nowMs());
   if (consent.changed) recordPolicyChange(consent.changed, log);
   const gate = new PolicyGate(consent.signed.policy, clock);
+  if (config.layers !== undefined) {
+    // A pipeline stage: the owner must allow stages (consent pipelineStages).
+    if (!consent.signed.policy.pipelineStages) {
+      throw new ConsentDeniedError(
+        "Cannot serve a pipeline stage: the consent policy does not allow pipeline stages; allow them with: aria consent set pipeline-stages yes",
+      );
+    }
+    return await serveStage(config, nodeId, print);
+  }
   const power = sysfsPowerSource();
   const meter = new EnergyMeter(
     power,
@@ -280,5 +292,54 @@ export async function runServe(
   await server.stop(true);
   await stopping;
   ledger?.close(); // seals pending records into a last block
+  return 0;
+}
+
+/**
+ * `aria serve --layers A-B`: the pipeline-stage role. Loads only those blocks and answers tensor
+ * frames on POST /stage (src/p2p/stage-http.ts) until SIGINT / SIGTERM. The OpenAI API is not
+ * served: a partial model cannot complete a prompt on its own. The p2p node will carry the same
+ * frames over its WebSocket (binary messages) and advertise the range; see docs/pipeline.md.
+ *
+ * @returns the exit code (0 after a signal).
+ * @throws {ConfigError} for a bad range or a backend other than native.
+ * @throws {EngineError} when the model or the range cannot be loaded.
+ */
+async function serveStage(
+  config: ServeConfig,
+  nodeId: string,
+  print: (line: string) => void,
+): Promise<number> {
+  const range = parseLayerRange(config.layers!);
+  if (config.backend !== "native") {
+    throw new ConfigError(
+      `Cannot use --layers with --backend ${config.backend}: stages run the native engine`,
+    );
+  }
+  const stage = await StageServer.open(await resolveModelPath(config.model, config.dataDir), {
+    layerBegin: range.begin,
+    layerEnd: range.end,
+    outputInt8: config.outputHead === "int8",
+    nSessions: config.parallel,
+    ...(config.ctx !== undefined ? { nCtx: config.ctx } : {}),
+    ...(config.threads !== undefined ? { nThreads: config.threads } : {}),
+  });
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    idleTimeout: 0,
+    fetch: createStageHandler(stage, nodeId),
+  });
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  print(
+    `ARIA stage listening on http://${host}:${server.port}${STAGE_PATH} (blocks ${stage.layerBegin}-${stage.layerEnd} of ${stage.nLayer}, node ${nodeId})`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  print("ARIA shutting down");
+  await server.stop(true);
+  stage.close();
   return 0;
 }

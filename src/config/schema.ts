@@ -50,6 +50,8 @@ export const serveConfigSchema = z.object({
   tdpWatts: z.coerce.number().positive().finite().optional(),
   /** A stated baseline for energy ratings, { name, ujPerToken, source } (config.json only). */
   energyBaseline: energyBaselineSchema.optional(),
+  /** Pipeline stage blocks "A-B" / "A-end"; parsed by src/cli/layers-args.ts. */
+  layers: z.string().regex(/^\s*\d{1,4}-(\d{1,4}|end)\s*$/, 'expected "A-B" or "A-end"').optional(),
 }).strict();
 
 /** The validated configuration. */
@@ -73,6 +75,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   upstream: "ARIA_UPSTREAM",
   outputHead: "ARIA_OUTPUT_HEAD",
   tdpWatts: "ARIA_TDP_WATTS",
+  layers: "ARIA_LAYERS",
 };
 
 /**

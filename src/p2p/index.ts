@@ -1,0 +1,48 @@
+/**
+ * @module The p2p folder's public surface for pipeline parallelism: tensor frames, route
+ * planning, stage servers, the coordinator and its transport interface (docs/pipeline.md).
+ */
+export {
+  crc32,
+  decodeTensorFrame,
+  encodeTensorFrame,
+  MAX_TENSOR_FRAME_BYTES,
+  TENSOR_FRAME_KIND,
+  type TensorFrame,
+  TensorFrameError,
+  type TensorFrameHeader,
+  type TensorFrameKind,
+} from "./tensor-frame.ts";
+export {
+  DEFAULT_MAX_HOPS,
+  type IgnoredAdvert,
+  isCompleteRoute,
+  planRoute,
+  type PlanRouteOptions,
+  type Route,
+  type RoutePlan,
+  type RouteStage,
+  type StageAdvert,
+} from "./pipeline-plan.ts";
+export {
+  createInProcessLink,
+  DEFAULT_STAGE_IDLE_MS,
+  StageError,
+  StageServer,
+  type StageServerOptions,
+} from "./stage.ts";
+export {
+  createPipelineEngine,
+  type PipelineEngine,
+  PipelineError,
+  type PipelineEvent,
+  type PipelineOptions,
+  type StageLink,
+  type StageNetwork,
+} from "./pipeline.ts";
+export {
+  createHttpStageLink,
+  createStageHandler,
+  STAGE_PATH,
+  type StageInfo,
+} from "./stage-http.ts";

@@ -1,0 +1,168 @@
+/**
+ * @module Shell: the pipeline backend — the OpenAI API served by a coordinator whose model runs
+ * on pipeline stages (src/p2p/pipeline.ts). The coordinator reads only the GGUF header (tokenizer,
+ * chat template, block count); every block runs on the stages the route picks. One pipeline
+ * session per request, driven by the ordinary generation loop; fail-over is invisible here.
+ * Requests beyond `parallel` get a CapacityError (503): the stages' session slots are the real
+ * limit and they answer BUSY rather than queue.
+ */
+import { basename } from "node:path";
+import type {
+  BackendStats,
+  CompletionBackend,
+  CompletionChunk,
+  CompletionRequest,
+  CompletionResult,
+  ModelCard,
+} from "../api/port.ts";
+import { createRng, generate } from "../generation/index.ts";
+import { openGguf } from "../model/open.ts";
+import { kvNumber, kvString } from "../model/gguf-reader.ts";
+import { createPipelineEngine, type PipelineOptions, type StageNetwork } from "../p2p/index.ts";
+import { CapacityError } from "../shared/errors.ts";
+import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
+import {
+  chatModelInfoFromGguf,
+  type ChatTemplateChoice,
+  chooseChatTemplate,
+  encodeChat,
+} from "../tokenizer/chat-template.ts";
+import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
+import { GgufFormatError } from "../model/gguf-error.ts";
+
+/** Options of {@link PipelineBackend}. */
+export interface PipelineBackendOptions {
+  /** The GGUF file (only its header is read here: tokenizer, template, block count). */
+  modelPath: string;
+  /** SHA-256 (hex) of that file: stages must advertise the same. */
+  modelHash: string;
+  /** The id /v1/models reports (default: the file name without .gguf). */
+  modelId?: string | undefined;
+  /** This node's id (the coordinator), first in `servedBy`. */
+  nodeId: string;
+  /** Adverts and links of the stages. */
+  network: StageNetwork;
+  /** Positions per session (default: min(model's, 2048)). */
+  ctx?: number | undefined;
+  /** Requests served at once. */
+  parallel: number;
+  /** Coordinator settings (time-out, chunk size, fail-overs, hop limit). */
+  pipeline?: Readonly<
+    Pick<PipelineOptions, "timeoutMs" | "chunkTokens" | "maxFailovers" | "maxHops">
+  >;
+}
+
+/** Completions over a pipeline of stages. */
+export class PipelineBackend implements CompletionBackend {
+  readonly kind = "pipeline" as const;
+  readonly #o: Readonly<PipelineBackendOptions>;
+  readonly #card: ModelCard;
+  readonly #tokenizer: Tokenizer;
+  readonly #template: ChatTemplateChoice;
+  readonly #nLayer: number;
+  readonly #nCtx: number;
+  #active = 0;
+  #closed = false;
+
+  /**
+   * Reads the GGUF header.
+   *
+   * @param options model, network, sizes.
+   * @throws {GgufFormatError} when the file is not a GGUF with a block count.
+   */
+  constructor(options: Readonly<PipelineBackendOptions>) {
+    this.#o = options;
+    const { file } = openGguf(options.modelPath);
+    const arch = kvString(file, "general.architecture") ?? "";
+    const nLayer = kvNumber(file, `${arch}.block_count`);
+    if (nLayer === undefined) {
+      throw new GgufFormatError(`Cannot serve a pipeline: "${arch}.block_count" is missing`, 0);
+    }
+    const nCtxTrain = kvNumber(file, `${arch}.context_length`) ?? 2048;
+    this.#nLayer = nLayer;
+    this.#nCtx = Math.min(options.ctx ?? 2048, nCtxTrain);
+    this.#tokenizer = createTokenizer(vocabSourceFromGguf(file));
+    this.#template = chooseChatTemplate(chatModelInfoFromGguf(file));
+    this.#card = {
+      id: options.modelId ?? basename(options.modelPath).replace(/\.gguf$/i, ""),
+      created: 0,
+      ownedBy: "aria",
+      contextLength: this.#nCtx,
+    };
+  }
+
+  listModels(): readonly ModelCard[] {
+    return [this.#card];
+  }
+
+  health(): "ready" {
+    return "ready";
+  }
+
+  stats(): BackendStats {
+    return { queueDepth: 0, activeSequences: this.#active, slots: this.#o.parallel };
+  }
+
+  async *complete(
+    request: CompletionRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    if (this.#closed || this.#active >= this.#o.parallel) {
+      throw new CapacityError(
+        `Cannot start a pipeline request: ${this.#active} of ${this.#o.parallel} are running`,
+      );
+    }
+    const ids = request.input.kind === "chat"
+      ? encodeChat(this.#tokenizer, request.input.messages, { template: this.#template }).ids
+      : this.#tokenizer.encode(request.input.prompt, { addBos: true });
+    const engine = createPipelineEngine(this.#o.network, {
+      ...this.#o.pipeline,
+      modelHash: this.#o.modelHash,
+      nLayer: this.#nLayer,
+      nCtx: this.#nCtx,
+    });
+    this.#active++;
+    try {
+      const gen = generate({ engine, tokenizer: this.#tokenizer }, ids, {
+        maxTokens: Math.min(request.maxTokens ?? this.#nCtx, Math.max(0, this.#nCtx - ids.length)),
+        sampling: request.sampling,
+        rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
+        stop: request.stop,
+        clock: () => performance.now(),
+        ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
+      });
+      let first = true;
+      for (let step = await gen.next();; step = await gen.next()) {
+        // the client left: stop before evaluating another token (the finally closes the session)
+        signal.throwIfAborted();
+        const servedBy = [this.#o.nodeId, ...(engine.route?.stages.map((s) => s.nodeId) ?? [])];
+        if (step.done) {
+          const end = step.value;
+          return {
+            tail: end.tail,
+            finishReason: end.finishReason,
+            stopReason: end.stopReason,
+            usage: end.usage,
+            timings: { queueMs: 0, ...end.timings },
+            servedBy,
+          };
+        }
+        const c = step.value;
+        const chunk: CompletionChunk = c.logprobs
+          ? { text: c.text, tokens: [c.token], logprobs: [c.logprobs] }
+          : { text: c.text, tokens: [c.token] };
+        if (first) chunk.servedBy = servedBy;
+        first = false;
+        yield chunk;
+      }
+    } finally {
+      this.#active--;
+      await engine.close();
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+}
