@@ -32,6 +32,10 @@ const PURE = [
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",
+  "src/dashboard/port.ts",
+  "src/dashboard/routes.ts",
+  "src/dashboard/_chat.ts",
+  "src/dashboard/views/",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -3,7 +3,7 @@
  * (the request id), and small request helpers (parse a JSON body through a zod schema, check the
  * model and readiness). Pure given the injected backend and clock.
  */
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import { invalidJson, modelLoading, modelNotFound } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
@@ -25,6 +25,11 @@ export interface ApiDeps {
   systemFingerprint?: string;
   /** Counters (default: new ones). */
   metrics?: Metrics;
+  /**
+   * The browser dashboard (src/dashboard `createDashboard`), mounted at `/` after the API
+   * routes; absent = no dashboard (the API's own tests). Passed in, so api/ never imports it.
+   */
+  dashboard?: Hono;
 }
 
 /** The resolved dependencies the routes see. */

@@ -7,7 +7,8 @@
 import type { CompletionBackend } from "../api/port.ts";
 import { loadServeConfig } from "../config/load.ts";
 import type { ServeConfig } from "../config/schema.ts";
-import { createApp } from "../api/index.ts";
+import { createApp, createMetrics } from "../api/index.ts";
+import { createDashboard, embeddedAssets } from "../dashboard/index.ts";
 import { ExternalBackend } from "../serve/external-backend.ts";
 import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
@@ -48,11 +49,25 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
   const config = loadServeConfig(cmd.flags);
   const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
   const backend = await createBackend(config, nodeId);
+  const metrics = createMetrics(); // shared: the dashboard's overview reads the API's counters
+  const newId = () => crypto.randomUUID();
+  // The dashboard's other ports (peers, ledger, energy, consent, models) are wired here once
+  // those modules exist; until then their pages say the feature is not available.
+  const dashboard = createDashboard({
+    backend,
+    nodeId,
+    assets: embeddedAssets(),
+    metrics,
+    newId,
+    ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
+  });
   const app = createApp({
     backend,
     clock: { nowMs: () => Date.now() },
+    metrics,
+    dashboard,
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
-    newId: () => crypto.randomUUID(),
+    newId,
     log: (entry) => console.error(JSON.stringify(entry)),
   });
   const server = Bun.serve({
@@ -80,6 +95,7 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     print("ARIA simulation backend: canned text, for protocol tests only");
   }
   print(`ARIA OpenAI API: ${url}/v1`);
+  print(`ARIA dashboard: ${url}/`);
   print(
     `ARIA peer port ${config.p2pPort}: not listening yet (the peer network comes in a later version)`,
   );
