@@ -66,9 +66,10 @@ function ticks(min: number, max: number, n: number, map: (v: number) => number):
 }
 
 /**
- * Maps samples into the box. The y axis starts at 0 unless some value is negative; a constant
- * series gets a range of [0, 2y] (or [y−1, y+1] at 0) so that it is drawn in the middle
- * rather than divided by zero; a single sample sits in the middle of the x axis.
+ * Maps samples into the box. The y axis runs from 0 (or the lowest value, if negative) to the
+ * highest value (or 0, if all are negative). When that range is empty (every value is the same
+ * and not positive) it becomes [2y, 0], or [−1, 1] at 0, so the line is drawn instead of a
+ * division by zero; a single time sits in the middle of the x axis.
  *
  * @param samples the data, in x order.
  * @param box the size.
