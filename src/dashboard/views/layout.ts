@@ -61,6 +61,7 @@ export function layout(active: PageName, title: string, body: Html, needsKey = f
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="htmx-config" content="${HTMX_CONFIG}">
         <title>${title} · ARIA</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="/static/app.css">
         <script src="/static/htmx.min.js" defer></script>
         <script src="/static/dashboard.js" defer></script>
