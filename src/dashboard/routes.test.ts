@@ -3,6 +3,7 @@
  * concerns' ports are the in-memory fakes of tests/helpers/dashboard-ports.ts.
  */
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { createApp, createMetrics } from "../api/index.ts";
 import { FakeBackend, type FakeBackendOptions } from "../../tests/helpers/fake-backend.ts";
 import {
@@ -140,7 +141,13 @@ describe("static files", () => {
     expect(htmx.status).toBe(200);
     expect(htmx.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(htmx.headers.get("content-type")).toStartWith("text/javascript");
-    expect(await htmx.text()).toStartWith("/* htmx.org 2.0.11");
+    const vendored = await htmx.text();
+    expect(vendored).toStartWith("/* htmx.org 2.0.11");
+    // the committed copy is the installed package's file (scripts/vendor-htmx.ts)
+    const pkg = await Bun.file(
+      join(import.meta.dir, "..", "..", "node_modules", "htmx.org", "dist", "htmx.min.js"),
+    ).text();
+    expect(vendored.slice(vendored.indexOf("\n") + 1)).toBe(pkg);
     const css = await app.request("/static/app.css");
     expect(css.headers.get("cache-control")).toBe("no-cache");
     expect(css.headers.get("content-type")).toStartWith("text/css");
@@ -174,6 +181,23 @@ describe("chat stream", () => {
       messages: [{ role: "user", content: "Hello <b>" }],
     });
     expect(backend.requests[0]!.maxTokens).toBe(64);
+  });
+
+  test("the done event carries the provenance receipt when the result has one", async () => {
+    const { app, backend } = makeDashboardApp();
+    const complete = backend.complete.bind(backend);
+    // A backend whose results carry a receipt, as the ledger's adapter will add.
+    backend.complete = (req, signal) => {
+      const gen = complete(req, signal);
+      return (async function* () {
+        const result = yield* gen;
+        return Object.assign(result, { receipt: { entry: "e1", sig: "<s>" } });
+      })();
+    };
+    const ev = await events(
+      await app.request("/chat/stream", chat({ model: "fake-model", message: "x", maxTokens: 2 })),
+    );
+    expect(ev.at(-1)![1].receipt).toEqual({ entry: "e1", sig: "<s>" });
   });
 
   test("bad requests are refused before anything runs, with a reason", async () => {
@@ -313,6 +337,18 @@ describe("models", () => {
     const empty = await app.request("/models/pull", form({ name: "  " }, HX));
     expect(empty.status).toBe(400);
     expect((await app.request("/models/pulls/999", { headers: HX })).status).toBe(404);
+  });
+
+  test("at most 20 pulls are remembered: the oldest finished ones are forgotten", async () => {
+    const { app } = makeDashboardApp({ models: scriptedModels([]) });
+    for (let i = 0; i < 25; i++) {
+      await app.request("/models/pull", form({ name: `m${i}` }, HX));
+      await new Promise((r) => setTimeout(r, 0)); // let the (empty) pull finish
+    }
+    const page = await (await app.request("/models")).text();
+    expect(page.match(/<li class="pull"/g)).toHaveLength(20);
+    expect(page).not.toContain('id="pull-1"');
+    expect(page).toContain('id="pull-25"');
   });
 
   test("delete removes the model; deleting a missing one shows why and keeps the list", async () => {

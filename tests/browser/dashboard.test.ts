@@ -242,4 +242,39 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 30_000);
+
+  test("readable on a phone: no page is wider than a 360 px screen", async () => {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const path of ["/", "/chat", "/peers", "/ledger", "/energy", "/consent", "/models"]) {
+      await page.goto(`${base}${path}`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect({ path, width }).toEqual({ path, width: 360 });
+    }
+    await page.close();
+  }, 30_000);
+
+  test(
+    "usable without a mouse: Tab reaches the skip link, then the pages, with a visible focus",
+    async () => {
+      const page = await browser.newPage();
+      await page.goto(`${base}/`);
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
+        "Skip to content",
+      );
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.getAttribute("href"))).toBe("/");
+      const outline = await page.evaluate(() =>
+        getComputedStyle(document.activeElement as Element).outlineStyle
+      );
+      expect(outline).toBe("solid");
+      for (let i = 0; i < 2; i++) await page.keyboard.press("Tab"); // Chat, then Peers
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${base}/peers`);
+      expect(await page.locator("h1").textContent()).toBe("Peers");
+      await page.close();
+    },
+    30_000,
+  );
 });
