@@ -35,6 +35,8 @@ const PURE = [
   "src/dashboard/port.ts",
   "src/dashboard/routes.ts",
   "src/dashboard/_chat.ts",
+  "src/dashboard/_http.ts",
+  "src/dashboard/_models.ts",
   "src/dashboard/views/",
 ];
 

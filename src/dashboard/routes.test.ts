@@ -6,12 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createApp, createMetrics } from "../api/index.ts";
 import { FakeBackend, type FakeBackendOptions } from "../../tests/helpers/fake-backend.ts";
-import {
-  fakeConsent,
-  fakeLedger,
-  fakePeers,
-  scriptedModels,
-} from "../../tests/helpers/dashboard-ports.ts";
+import { fakeConsent, fakeLedger, fakePeers } from "../../tests/helpers/dashboard-ports.ts";
 import { embeddedAssets } from "./assets.ts";
 import type { DashboardPorts } from "./port.ts";
 import { createDashboard } from "./routes.ts";
@@ -293,75 +288,6 @@ describe("ledger and consent forms", () => {
       .text();
     expect(saved).toContain("Policy saved.");
     expect(consent.current()).toBe('{"allow":false}');
-  });
-});
-
-describe("models", () => {
-  test("a pull shows its progress until 100%, then refreshes the installed list", async () => {
-    const models = scriptedModels([
-      { receivedBytes: 0, totalBytes: 400 },
-      { receivedBytes: 100, totalBytes: 400 },
-      { receivedBytes: 400, totalBytes: 400 },
-    ]);
-    const { app } = makeDashboardApp({ models });
-    const started = await (await app.request("/models/pull", form({ name: "tiny" }, HX))).text();
-    const id = /id="pull-([^"]+)"/.exec(started)?.[1];
-    expect(id).toBeDefined();
-    expect(started).toContain('data-state="running"');
-    let row = "";
-    let res: Response | undefined;
-    for (let i = 0; i < 20 && !row.includes('data-state="done"'); i++) {
-      await new Promise((r) => setTimeout(r, 0));
-      res = await app.request(`/models/pulls/${id}`, { headers: HX });
-      row = await res.text();
-    }
-    expect(row).toContain('data-state="done"');
-    expect(row).toContain(">100%</span>");
-    expect(res!.headers.get("hx-trigger")).toBe("models-changed");
-    expect(await (await app.request("/models/installed", { headers: HX })).text()).toContain(
-      "tiny",
-    );
-    expect(await (await app.request("/models")).text()).toContain(`id="pull-${id}"`);
-  });
-
-  test("a failed pull shows the reason; an empty name is refused; unknown pull ids are 404", async () => {
-    const { app } = makeDashboardApp({ models: scriptedModels([], new Error("No model <x>.")) });
-    const started = await (await app.request("/models/pull", form({ name: "x" }, HX))).text();
-    const id = /id="pull-([^"]+)"/.exec(started)![1];
-    let row = "";
-    for (let i = 0; i < 20 && !row.includes('data-state="failed"'); i++) {
-      await new Promise((r) => setTimeout(r, 0));
-      row = await (await app.request(`/models/pulls/${id}`, { headers: HX })).text();
-    }
-    expect(row).toContain("failed: No model &lt;x&gt;.");
-    const empty = await app.request("/models/pull", form({ name: "  " }, HX));
-    expect(empty.status).toBe(400);
-    expect((await app.request("/models/pulls/999", { headers: HX })).status).toBe(404);
-  });
-
-  test("at most 20 pulls are remembered: the oldest finished ones are forgotten", async () => {
-    const { app } = makeDashboardApp({ models: scriptedModels([]) });
-    for (let i = 0; i < 25; i++) {
-      await app.request("/models/pull", form({ name: `m${i}` }, HX));
-      await new Promise((r) => setTimeout(r, 0)); // let the (empty) pull finish
-    }
-    const page = await (await app.request("/models")).text();
-    expect(page.match(/<li class="pull"/g)).toHaveLength(20);
-    expect(page).not.toContain('id="pull-1"');
-    expect(page).toContain('id="pull-25"');
-  });
-
-  test("delete removes the model; deleting a missing one shows why and keeps the list", async () => {
-    const models = scriptedModels([]);
-    const { app } = makeDashboardApp({ models });
-    const missing = await (await app.request("/models/delete", form({ name: "nope" }, HX))).text();
-    expect(missing).toContain("Not deleted: No installed model is named &quot;nope&quot;.");
-    expect(missing).toContain("aria-nano");
-    const gone = await (await app.request("/models/delete", form({ name: "aria-nano" }, HX)))
-      .text();
-    expect(gone).toContain("No models installed.");
-    const noJs = await app.request("/models/delete", form({ name: "x" }));
-    expect(noJs.status).toBe(303);
   });
 });
 

@@ -10,20 +10,22 @@
  * injected asset source. Pure given the deps (no clock, no I/O of its own).
  */
 import { Hono } from "hono";
-import type { Context, MiddlewareHandler } from "hono";
-import { html } from "hono/html";
+import type { MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { type CompletionBackend, constantTimeEqual, type Metrics } from "../api/index.ts";
 import type { DashboardPorts, MaybePromise, NodeStatus } from "./port.ts";
 import { chatPage } from "./views/chat.ts";
 import { consentPage, consentResult } from "./views/consent.ts";
 import { energyLive, energyPage } from "./views/energy.ts";
-import { type Html, layout, type PageName, unavailable } from "./views/layout.ts";
+import { unavailable } from "./views/layout.ts";
 import { LEDGER_ROWS, ledgerLive, ledgerPage, verifyResult } from "./views/ledger.ts";
-import { installedList, modelsPage, type PullJob, pullRow } from "./views/models.ts";
 import { overviewLive, overviewPage } from "./views/overview.ts";
 import { peersLive, peersPage } from "./views/peers.ts";
 import { startChat } from "./_chat.ts";
+import { formField, type Pages, pages, send } from "./_http.ts";
+import { mountModels } from "./_models.ts";
+
+export { wantsFragment } from "./_http.ts";
 
 /** A static file. */
 export interface Asset {
@@ -49,27 +51,6 @@ export interface DashboardDeps {
   apiKey?: string;
   /** Id generator for chat requests and pulls (the shell passes a random one). */
   newId?: () => string;
-}
-
-/** Pulls kept for display; the oldest finished ones are forgotten beyond this. */
-const MAX_PULL_JOBS = 20;
-
-// Why this policy: every script and style is a same-origin file, so nothing inline is needed;
-// a peer or user string that slipped past escaping still could not run.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
-/** Whether htmx asked for a fragment (a history restore needs the whole page). */
-export function wantsFragment(c: Context): boolean {
-  return c.req.header("hx-request") === "true" &&
-    c.req.header("hx-history-restore-request") !== "true";
-}
-
-async function send(c: Context, body: Html, status: 200 | 400 | 404 = 200): Promise<Response> {
-  c.header("content-security-policy", CSP);
-  c.header("x-content-type-options", "nosniff");
-  c.header("cache-control", "no-store");
-  return c.html(await body, status);
 }
 
 /** The overview's numbers from the backend and the API's counters. */
@@ -113,13 +94,6 @@ function counterIds(): () => string {
   return () => `${++n}`;
 }
 
-/** Reads one text field of a form body; "" when absent. Bad bodies give "" (handled by callers). */
-async function formField(c: Context, name: string): Promise<string> {
-  const body = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
-  const v = body[name];
-  return typeof v === "string" ? v : "";
-}
-
 /**
  * Builds the dashboard.
  *
@@ -134,16 +108,19 @@ async function formField(c: Context, name: string): Promise<string> {
 export function createDashboard(deps: DashboardDeps): Hono {
   const ports = deps.ports ?? {};
   const newId = deps.newId ?? counterIds();
-  const needsKey = deps.apiKey !== undefined;
+  const render = pages(deps.apiKey !== undefined);
   const app = new Hono();
   if (deps.apiKey !== undefined) app.use("*", keyGuard(deps.apiKey));
+  mountStatic(app, deps.assets);
+  mountOverviewAndChat(app, deps, newId, render);
+  mountPortPages(app, deps.nodeId, ports, render);
+  mountModels(app, ports.models, newId, render);
+  return app;
+}
 
-  /** A page: the fragment for htmx, the whole document otherwise. */
-  const page = (c: Context, name: PageName, title: string, full: Html, live: Html = full) =>
-    send(c, wantsFragment(c) ? live : layout(name, title, full, needsKey));
-
+function mountStatic(app: Hono, assets: AssetSource): void {
   app.get("/static/:name", async (c) => {
-    const asset = await deps.assets.get(c.req.param("name"));
+    const asset = await assets.get(c.req.param("name"));
     if (asset === undefined) return c.text("No such file.", 404);
     // Why a year for htmx: the file only changes with the htmx.org version (scripts/vendor-htmx.ts).
     const cache = c.req.param("name") === "htmx.min.js"
@@ -155,168 +132,71 @@ export function createDashboard(deps: DashboardDeps): Hono {
       "x-content-type-options": "nosniff",
     });
   });
+}
 
+function mountOverviewAndChat(
+  app: Hono,
+  deps: DashboardDeps,
+  newId: () => string,
+  { page }: Pages,
+): void {
   app.get("/", async (c) => {
-    const s = ports.status
-      ? await ports.status.status()
+    const s = deps.ports?.status
+      ? await deps.ports.status.status()
       : backendStatus(deps.backend, deps.nodeId, deps.metrics);
     return page(c, "overview", "Overview", overviewPage(s), overviewLive(s));
   });
-
   app.get("/chat", (c) => {
     const models = deps.backend.listModels().map((m) => m.id);
     return page(c, "chat", "Chat", chatPage(models, deps.backend.health() === "ready"));
   });
   app.post("/chat/stream", async (c) => {
     const started = await startChat(c, deps.backend, newId(), deps.metrics);
+    // handled: a refused request (bad body, unknown model, loading) is a 400 with the reason
     if (!started.ok) return c.text(started.reason, 400);
     return streamSSE(c, started.run);
   });
+}
 
+/** Peers, ledger, energy and consent: each reads its port, or says it is not available. */
+function mountPortPages(app: Hono, selfId: string, ports: DashboardPorts, p: Pages): void {
   app.get("/peers", async (c) => {
-    if (!ports.peers) return page(c, "peers", "Peers", unavailable("The peer network"));
+    if (!ports.peers) return p.page(c, "peers", "Peers", unavailable("The peer network"));
     const peers = await ports.peers.list();
-    return page(c, "peers", "Peers", peersPage(deps.nodeId, peers), peersLive(deps.nodeId, peers));
+    return p.page(c, "peers", "Peers", peersPage(selfId, peers), peersLive(selfId, peers));
   });
 
+  const noLedger = unavailable("The provenance ledger");
   app.get("/ledger", async (c) => {
-    if (!ports.ledger) return page(c, "ledger", "Ledger", unavailable("The provenance ledger"));
+    if (!ports.ledger) return p.page(c, "ledger", "Ledger", noLedger);
     const [blocks, records] = await Promise.all([
       ports.ledger.blocks(LEDGER_ROWS),
       ports.ledger.records(LEDGER_ROWS),
     ]);
-    return page(c, "ledger", "Ledger", ledgerPage(blocks, records), ledgerLive(blocks, records));
+    return p.page(c, "ledger", "Ledger", ledgerPage(blocks, records), ledgerLive(blocks, records));
   });
   app.post("/ledger/verify", async (c) => {
-    if (!ports.ledger) return send(c, unavailable("The provenance ledger"), 404);
-    const receipt = await formField(c, "receipt");
+    if (!ports.ledger) return send(c, noLedger, 404);
     // handled: an empty or malformed receipt is the port's to reject with a reason
-    const result = await ports.ledger.verifyReceipt(receipt);
-    return fragmentOrPage(c, "ledger", "Ledger", verifyResult(result));
+    const verdict = await ports.ledger.verifyReceipt(await formField(c, "receipt"));
+    return p.result(c, "ledger", "Ledger", verifyResult(verdict));
   });
 
   app.get("/energy", async (c) => {
-    if (!ports.energy) return page(c, "energy", "Energy", unavailable("Energy measurement"));
+    if (!ports.energy) return p.page(c, "energy", "Energy", unavailable("Energy measurement"));
     const points = await ports.energy.points();
-    return page(c, "energy", "Energy", energyPage(points), energyLive(points));
+    return p.page(c, "energy", "Energy", energyPage(points), energyLive(points));
   });
 
+  const noConsent = unavailable("The consent policy");
   app.get("/consent", async (c) => {
-    if (!ports.consent) return page(c, "consent", "Consent", unavailable("The consent policy"));
-    return page(c, "consent", "Consent", consentPage(await ports.consent.policyJson()));
+    if (!ports.consent) return p.page(c, "consent", "Consent", noConsent);
+    return p.page(c, "consent", "Consent", consentPage(await ports.consent.policyJson()));
   });
   app.post("/consent", async (c) => {
-    if (!ports.consent) return send(c, unavailable("The consent policy"), 404);
+    if (!ports.consent) return send(c, noConsent, 404);
     // handled: bad JSON or a bad policy comes back as { ok: false, reason }; the form keeps the text
-    const result = await ports.consent.update(await formField(c, "policy"));
-    return fragmentOrPage(c, "consent", "Consent", consentResult(result));
+    const outcome = await ports.consent.update(await formField(c, "policy"));
+    return p.result(c, "consent", "Consent", consentResult(outcome));
   });
-
-  mountModels(app, deps, newId, page);
-  return app;
-
-  function fragmentOrPage(c: Context, name: PageName, title: string, result: Html) {
-    // Without JavaScript the form posts normally: answer the result inside a whole page.
-    return send(
-      c,
-      wantsFragment(c) ? result : layout(
-        name,
-        title,
-        html`${result}<p><a href="/${name === "overview" ? "" : name}">Back</a></p>`,
-        needsKey,
-      ),
-    );
-  }
-}
-
-type PageFn = (
-  c: Context,
-  name: PageName,
-  title: string,
-  full: Html,
-  live?: Html,
-) => Promise<Response>;
-
-/** The models page and its pull jobs. */
-function mountModels(app: Hono, deps: DashboardDeps, newId: () => string, page: PageFn): void {
-  const models = deps.ports?.models;
-  const jobs = new Map<string, PullJob>();
-  const none = unavailable("The model manager");
-
-  app.get("/models", async (c) => {
-    if (!models) return page(c, "models", "Models", none);
-    return page(c, "models", "Models", modelsPage(await models.installed(), [...jobs.values()]));
-  });
-  app.get("/models/installed", async (c) => {
-    if (!models) return send(c, none, 404);
-    return send(c, installedList(await models.installed()));
-  });
-  app.post("/models/pull", async (c) => {
-    if (!models) return send(c, none, 404);
-    const name = (await formField(c, "name")).trim();
-    // handled: an empty name is refused here; an unknown one fails in the port and shows its reason
-    if (name === "") return send(c, html`<li role="alert">Give a model name to pull.</li>`, 400);
-    const job: PullJob = {
-      id: newId(),
-      name,
-      receivedBytes: 0,
-      totalBytes: null,
-      state: "running",
-    };
-    jobs.set(job.id, job);
-    forgetOldJobs(jobs);
-    void runPull(job, models.pull(name, new AbortController().signal));
-    return wantsFragment(c) ? send(c, pullRow(job)) : c.redirect("/models", 303);
-  });
-  app.get("/models/pulls/:id", (c) => {
-    const job = jobs.get(c.req.param("id"));
-    if (!job) return send(c, html`<li role="alert">That pull is no longer tracked.</li>`, 404);
-    if (job.state === "done") c.header("hx-trigger", "models-changed");
-    return send(c, pullRow(job));
-  });
-  app.post("/models/delete", async (c) => {
-    if (!models) return send(c, none, 404);
-    const name = await formField(c, "name");
-    let problem: Html | "" = "";
-    try {
-      await models.delete(name);
-    } catch (err: unknown) {
-      // converted: the port's reason is shown above the (unchanged) list
-      problem = html`<p class="bad" role="alert">Not deleted: ${errorText(err)}</p>`;
-    }
-    const list = html`${problem}${installedList(await models.installed())}`;
-    return wantsFragment(c) ? send(c, list) : c.redirect("/models", 303);
-  });
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Follows a pull to its end; a failure is recorded on the job, never thrown. */
-async function runPull(
-  job: PullJob,
-  progress: AsyncIterable<{
-    receivedBytes: number;
-    totalBytes: number | null;
-  }>,
-): Promise<void> {
-  try {
-    for await (const p of progress) {
-      job.receivedBytes = p.receivedBytes;
-      job.totalBytes = p.totalBytes;
-    }
-    job.state = "done";
-  } catch (err: unknown) {
-    // converted: shown in the pull's row
-    job.state = "failed";
-    job.error = errorText(err);
-  }
-}
-
-function forgetOldJobs(jobs: Map<string, PullJob>): void {
-  for (const [id, job] of jobs) {
-    if (jobs.size <= MAX_PULL_JOBS) return;
-    if (job.state !== "running") jobs.delete(id);
-  }
 }
