@@ -261,6 +261,27 @@ describe("API key", () => {
   });
 });
 
+describe("cross-site requests", () => {
+  test("a change from another site is refused; same-origin and non-browser clients pass", async () => {
+    const consent = fakeConsent();
+    const { app } = makeDashboardApp({ consent });
+    const post = (headers: Record<string, string>) =>
+      app.request("http://127.0.0.1:8080/consent", form({ policy: "{}" }, { ...HX, ...headers }));
+    const refused = await post({ "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" });
+    expect(refused.status).toBe(403);
+    expect((await post({ Origin: "https://evil.example" })).status).toBe(403);
+    expect((await post({ "Sec-Fetch-Site": "same-site" })).status).toBe(403);
+    expect(consent.current()).toContain('"allow": true'); // unchanged
+    expect((await post({ "Sec-Fetch-Site": "same-origin" })).status).toBe(200);
+    expect((await post({ Origin: "http://127.0.0.1:8080" })).status).toBe(200);
+    expect((await post({})).status).toBe(200);
+    expect(consent.current()).toBe("{}");
+    // reading stays open to any origin
+    const read = await app.request("/consent", { headers: { "Sec-Fetch-Site": "cross-site" } });
+    expect(read.status).toBe(200);
+  });
+});
+
 describe("ledger and consent forms", () => {
   test("verify a receipt: valid, invalid, not JSON; without htmx the result comes in a page", async () => {
     const { app } = makeDashboardApp({ ledger: fakeLedger() });

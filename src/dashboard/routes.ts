@@ -5,7 +5,8 @@
  * page). Pages whose port is absent say the feature is not available. The chat playground
  * streams from the completion backend as server-sent events (`token` events with the text, one
  * `done` event with the usage and the receipt when the result carries one, or one `error`
- * event). When the node has an API key, every non-GET route requires it as a Bearer header
+ * event). Non-GET routes refuse cross-site browser requests (CSRF). When the node has an API
+ * key, every non-GET route requires it as a Bearer header
  * (pages themselves stay readable: they show no prompts or outputs). Static files come from the
  * injected asset source. Pure given the deps (no clock, no I/O of its own).
  */
@@ -89,6 +90,26 @@ function keyGuard(apiKey: string): MiddlewareHandler {
   };
 }
 
+/**
+ * Refuses cross-site requests that change something (CSRF): the API's CORS policy allows any
+ * origin, and a plain HTML form on another site could otherwise post to a node on localhost.
+ * Browsers send `Sec-Fetch-Site`; older ones only `Origin`. Clients that send neither (curl,
+ * scripts) are not browsers acting for another site, so they pass.
+ */
+function sameOriginGuard(): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const site = c.req.header("sec-fetch-site");
+    const origin = c.req.header("origin");
+    const crossSite = site !== undefined
+      ? site !== "same-origin" && site !== "none"
+      : origin !== undefined && origin !== new URL(c.req.url).origin;
+    // handled: refused with a reason before any route runs; nothing changed
+    if (crossSite) return c.text("Cross-site requests cannot change this node.", 403);
+    await next();
+  };
+}
+
 function counterIds(): () => string {
   let n = 0;
   return () => `${++n}`;
@@ -110,6 +131,7 @@ export function createDashboard(deps: DashboardDeps): Hono {
   const newId = deps.newId ?? counterIds();
   const render = pages(deps.apiKey !== undefined);
   const app = new Hono();
+  app.use("*", sameOriginGuard());
   if (deps.apiKey !== undefined) app.use("*", keyGuard(deps.apiKey));
   mountStatic(app, deps.assets);
   mountOverviewAndChat(app, deps, newId, render);
