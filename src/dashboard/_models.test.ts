@@ -106,3 +106,34 @@ describe("models without a model manager", () => {
     expect((await app.request("/models/installed", { headers: HX })).status).toBe(404);
   });
 });
+
+describe("cancel", () => {
+  test("cancelling a running pull aborts the port's signal and marks it cancelled", async () => {
+    let seen: AbortSignal | undefined;
+    let release = () => {};
+    const models: ModelsView = {
+      installed: () => [],
+      async *pull(_name, signal) {
+        seen = signal;
+        yield { receivedBytes: 1, totalBytes: 10 };
+        await new Promise<void>((r) => (release = r));
+        yield { receivedBytes: 10, totalBytes: 10 };
+      },
+      delete: () => {},
+    };
+    const app = modelsApp(models);
+    const started = await (await app.request("/models/pull", form({ name: "big" }, HX))).text();
+    expect(started).toContain('id="cancel-1"');
+    await new Promise((r) => setTimeout(r, 0));
+    const row = await (await app.request("/models/pulls/1/cancel", form({}, HX))).text();
+    expect(seen?.aborted).toBe(true);
+    expect(row).toContain('data-state="failed"');
+    expect(row).toContain("failed: cancelled");
+    expect(row).not.toContain("hx-trigger");
+    release(); // the port ignored the signal and went on: the job stays cancelled
+    await new Promise((r) => setTimeout(r, 0));
+    const later = await (await app.request("/models/pulls/1", { headers: HX })).text();
+    expect(later).toContain("failed: cancelled");
+    expect((await app.request("/models/pulls/9/cancel", form({}, HX))).status).toBe(404);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * @module The models page's routes: the installed list, delete, and pulls. A pull runs in the
  * background through the `ModelsView` port; its progress is kept in a bounded in-memory table
- * that the pull's row polls. Private to src/dashboard/. Pure given the port.
+ * that the pull's row polls; a running pull can be cancelled (its port's signal is aborted).
+ * Private to src/dashboard/. Pure given the port.
  */
 import type { Hono } from "hono";
 import { html } from "hono/html";
@@ -28,6 +29,7 @@ export function mountModels(
   pages: Pages,
 ): void {
   const jobs = new Map<string, PullJob>();
+  const aborts = new Map<string, AbortController>();
   const none = unavailable("The model manager");
 
   app.get("/models", async (c) => {
@@ -51,9 +53,12 @@ export function mountModels(
       totalBytes: null,
       state: "running",
     };
+    const abort = new AbortController();
     jobs.set(job.id, job);
+    aborts.set(job.id, abort);
     forgetOldJobs(jobs);
-    void runPull(job, models.pull(name, new AbortController().signal));
+    void runPull(job, models.pull(name, abort.signal), abort.signal)
+      .finally(() => aborts.delete(job.id));
     return wantsFragment(c) ? send(c, pullRow(job)) : c.redirect("/models", 303);
   });
   app.get("/models/pulls/:id", (c) => {
@@ -61,6 +66,14 @@ export function mountModels(
     if (!job) return send(c, html`<li role="alert">That pull is no longer tracked.</li>`, 404);
     if (job.state === "done") c.header("hx-trigger", "models-changed");
     return send(c, pullRow(job));
+  });
+  app.post("/models/pulls/:id/cancel", (c) => {
+    const job = jobs.get(c.req.param("id"));
+    if (!job) return send(c, html`<li role="alert">That pull is no longer tracked.</li>`, 404);
+    // handled: cancelling a finished pull changes nothing; the row shows its final state
+    aborts.get(job.id)?.abort(new Error("Cancelled."));
+    if (job.state === "running") Object.assign(job, { state: "failed", error: "cancelled" });
+    return wantsFragment(c) ? send(c, pullRow(job)) : c.redirect("/models", 303);
   });
   app.post("/models/delete", async (c) => {
     if (!models) return send(c, none, 404);
@@ -78,15 +91,21 @@ export function mountModels(
 }
 
 /** Follows a pull to its end; a failure is recorded on the job, never thrown. */
-async function runPull(job: PullJob, progress: AsyncIterable<PullProgress>): Promise<void> {
+async function runPull(
+  job: PullJob,
+  progress: AsyncIterable<PullProgress>,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     for await (const p of progress) {
+      if (signal.aborted) return; // cancelled: the cancel route already marked the job
       job.receivedBytes = p.receivedBytes;
       job.totalBytes = p.totalBytes;
     }
-    job.state = "done";
+    if (!signal.aborted) job.state = "done";
   } catch (err: unknown) {
-    // converted: shown in the pull's row
+    // converted: shown in the pull's row (a cancelled pull keeps "cancelled")
+    if (signal.aborted) return;
     job.state = "failed";
     job.error = errorText(err);
   }

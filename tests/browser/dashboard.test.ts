@@ -33,18 +33,22 @@ let hub: ReturnType<typeof Bun.serve>;
 let base = "";
 let profile = "";
 
-/** A local "hub": GET /<name> answers HUB_FILE_BYTES bytes in 64 KiB chunks, a tick apart. */
+/**
+ * A local "hub": GET /<name> answers HUB_FILE_BYTES bytes in 64 KiB chunks, 5 ms apart (names
+ * starting with "slow" 100 ms apart: about 5 s, time to cancel).
+ */
 function startHub(): ReturnType<typeof Bun.serve> {
   return Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
-    fetch() {
+    fetch(req) {
+      const gapMs = new URL(req.url).pathname.startsWith("/slow") ? 100 : 5;
       const chunk = new Uint8Array(64 * 1024).fill(7);
       let sent = 0;
       const body = new ReadableStream<Uint8Array>({
         async pull(controller) {
           if (sent >= HUB_FILE_BYTES) return controller.close();
-          await new Promise((r) => setTimeout(r, 5));
+          await new Promise((r) => setTimeout(r, gapMs));
           controller.enqueue(chunk);
           sent += chunk.length;
         },
@@ -229,6 +233,28 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
       await page.close();
     },
     60_000,
+  );
+
+  test(
+    "models (PORT FAKE): a running pull can be cancelled with the keyboard while it polls",
+    async () => {
+      const { page, errors } = await openPage();
+      await page.goto(`${base}/models`);
+      await page.locator("#pull-name").fill("slow-model");
+      await page.locator("#pull-name").press("Enter");
+      const row = page.locator("li.pull", { hasText: "slow-model" });
+      const cancel = row.locator("button", { hasText: "Cancel" });
+      await cancel.focus();
+      await page.waitForTimeout(1_200); // two or more polls replace the row meanwhile
+      const focused = await page.evaluate(() => document.activeElement?.textContent);
+      expect(focused).toBe("Cancel"); // htmx gave the focus back after each swap
+      await page.keyboard.press("Enter");
+      await row.locator("text=failed: cancelled").waitFor({ timeout: 5_000 });
+      expect(await row.getAttribute("data-state")).toBe("failed");
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    30_000,
   );
 
   test("a peer id containing markup renders as text (PORT FAKE peers)", async () => {

@@ -63,9 +63,19 @@ export function pullRow(job: PullJob): Html {
       )}" hx-trigger="every 500ms" hx-swap="outerHTML"
     `
     : "";
+  // The button keeps its id across the row's swaps, so htmx gives its focus back after each poll.
+  const cancelUrl = `/models/pulls/${encodeURIComponent(job.id)}/cancel`;
+  const cancel = job.state === "running"
+    ? html`
+      <form hx-post="${cancelUrl}" hx-target="#pull-${job
+        .id}" hx-swap="outerHTML" action="${cancelUrl}"
+        method="post"><button id="cancel-${job
+          .id}" type="submit" aria-label="Cancel the pull of ${job.name}">Cancel</button></form>
+    `
+    : "";
   return html`
     <li class="pull" id="pull-${job.id}" data-state="${job.state}"
-      ${poll}><span class="mono">${job.name}</span> ${bar} ${text}</li>
+      ${poll}><span class="mono">${job.name}</span> ${bar} ${text}${cancel}</li>
   `;
 }
 
