@@ -168,8 +168,8 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
       const { page, errors } = await openPage();
       await page.goto(`${base}/chat`);
       // count how many times the answer grows: more than once means it streamed. Why 128 tokens:
-    // aria-nano makes a few hundred tokens/s, and a busy browser may take several network reads
-    // in one task; a longer answer leaves no doubt that it arrived in pieces.
+      // aria-nano makes a few hundred tokens/s, and a busy browser may take several network reads
+      // in one task; a longer answer leaves no doubt that it arrived in pieces.
       await page.evaluate(() => {
         const el = document.getElementById("chat-answer")!;
         (globalThis as { __growths?: number }).__growths = 0;
@@ -185,7 +185,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
       await page.locator("#chat-status", { hasText: "Done" }).waitFor({ timeout: 60_000 });
       const answer = (await page.locator("#chat-answer").textContent()) ?? "";
       const growths = await page.evaluate(() => (globalThis as { __growths?: number }).__growths);
-    expect(growths).toBeGreaterThan(1);
+      expect(growths).toBeGreaterThan(1);
       // the same request through the OpenAI API gives the same text (greedy decoding)
       const res = await fetch(`${base}/v1/chat/completions`, {
         method: "POST",
