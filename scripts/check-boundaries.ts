@@ -59,6 +59,12 @@ const PURE = [
   "src/p2p/tensor-frame.ts",
   "src/p2p/pipeline-plan.ts",
   "src/cli/layers-args.ts",
+  "src/dashboard/port.ts",
+  "src/dashboard/routes.ts",
+  "src/dashboard/_chat.ts",
+  "src/dashboard/_http.ts",
+  "src/dashboard/_models.ts",
+  "src/dashboard/views/",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

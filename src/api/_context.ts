@@ -3,7 +3,7 @@
  * (the request id), and small request helpers (parse a JSON body through a zod schema, check the
  * model and readiness). Pure given the injected backend and clock.
  */
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import { invalidJson, modelLoading, modelNotFound } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
@@ -29,6 +29,11 @@ export interface ApiDeps {
   consent?: ConsentGate;
   /** Provenance ledger: when set, every completion carries a receipt (port.ts). */
   provenance?: ProvenanceSink;
+  /**
+   * The browser dashboard (src/dashboard `createDashboard`), mounted at `/` after the API
+   * routes; absent = no dashboard (the API's own tests). Passed in, so api/ never imports it.
+   */
+  dashboard?: Hono;
 }
 
 /** The resolved dependencies the routes see. */

@@ -103,6 +103,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   app.route("/", completionsRoute(routeDeps));
   app.route("/", healthRoute(routeDeps));
   app.route("/", metricsRoute(routeDeps));
+  if (deps.dashboard !== undefined) app.route("/", deps.dashboard);
   app.notFound((c) => errorResponse(routeNotFound(c.req.method, c.req.path), c, routeDeps));
   app.onError((err, c) => errorResponse(err, c, routeDeps));
   return app;

@@ -18,4 +18,13 @@ describe("metrics", () => {
     expect(text).toContain("aria_queue_depth 1\naria_active_sequences 2\n".split("\n")[0]!);
     expect(text.endsWith("aria_slots 3\n")).toBe(true);
   });
+
+  test("totals sum over every model", () => {
+    const m = createMetrics();
+    expect(m.totals()).toEqual({ completions: 0, completionTokens: 0, decodeMs: 0 });
+    m.recordCompletion("a", 3, 10, 2000);
+    m.recordCompletion("b", 2, 20, 1000);
+    m.recordCompletion("a", 1, 5, 500);
+    expect(m.totals()).toEqual({ completions: 3, completionTokens: 35, decodeMs: 3500 });
+  });
 });

@@ -44,6 +44,12 @@ export interface Metrics {
    * @returns the exposition text (ends with a newline).
    */
   render(stats: Readonly<BackendStats>): string;
+  /**
+   * Totals over every model since start (for the dashboard's overview).
+   *
+   * @returns finished completions, generated tokens and decode milliseconds.
+   */
+  totals(): { completions: number; completionTokens: number; decodeMs: number };
 }
 
 function escapeLabel(v: string): string {
@@ -88,6 +94,17 @@ export function createMetrics(): Metrics {
       t.completionTokens += completionTokens;
       t.decodeMs += decodeMs;
       models.set(model, t);
+    },
+    totals() {
+      let completions = 0;
+      let completionTokens = 0;
+      let decodeMs = 0;
+      for (const t of models.values()) {
+        completions += t.requests;
+        completionTokens += t.completionTokens;
+        decodeMs += t.decodeMs;
+      }
+      return { completions, completionTokens, decodeMs };
     },
     render(stats) {
       const perModel = (f: (t: ModelTotals) => number) =>

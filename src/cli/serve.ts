@@ -10,7 +10,8 @@
 import type { CompletionBackend } from "../api/port.ts";
 import { loadServeConfig } from "../config/load.ts";
 import type { ServeConfig } from "../config/schema.ts";
-import { createApp } from "../api/index.ts";
+import { createApp, createMetrics } from "../api/index.ts";
+import { createDashboard, embeddedAssets } from "../dashboard/index.ts";
 import { ExternalBackend } from "../serve/external-backend.ts";
 import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
@@ -227,12 +228,26 @@ export async function runServe(
     ledger?.close();
     throw err;
   }
+  const metrics = createMetrics(); // shared: the dashboard's overview reads the API's counters
+  const newId = () => crypto.randomUUID();
+  // The dashboard's other ports (peers, ledger, energy, consent, models) are wired here once
+  // adapters from those modules exist; until then their pages say the feature is not available.
+  const dashboard = createDashboard({
+    backend,
+    nodeId,
+    assets: embeddedAssets(),
+    metrics,
+    newId,
+    ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
+  });
   const app = createApp({
     backend,
     clock,
+    metrics,
+    dashboard,
     ...(ledger ? { provenance: ledger.sink } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
-    newId: () => crypto.randomUUID(),
+    newId,
     log,
     consent: meteredGate,
   });
@@ -278,6 +293,7 @@ export async function runServe(
         : "unavailable (no readable RAPL counters; set --tdp-watts for an estimate)"
     }`,
   );
+  print(`ARIA dashboard: ${url}/`);
   print(
     `ARIA peer port ${config.p2pPort}: not listening yet (the peer network comes in a later version)`,
   );

@@ -86,7 +86,7 @@ test("with no --model the binary runs its embedded aria-nano, as the checkout do
   expect(again.tokens).toEqual(fromCheckout.tokens);
 });
 
-test("aria serve with no --model serves aria-nano from the binary", async () => {
+test("aria serve with no --model serves aria-nano and the dashboard from the binary", async () => {
   const proc = Bun.spawn([exe, "serve", "--port", "0", "--threads", "1"], {
     cwd: dir,
     stdout: "pipe",
@@ -117,6 +117,15 @@ test("aria serve with no --model serves aria-nano from the binary", async () => 
     expect(res.status).toBe(200);
     const body = await res.json() as { usage: { completion_tokens: number } };
     expect(body.usage.completion_tokens).toBe(5);
+    // the dashboard and its static files come from inside the executable
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<h1>Overview</h1>");
+    for (const name of ["htmx.min.js", "app.css", "dashboard.js"]) {
+      const asset = await fetch(`${url}/static/${name}`);
+      expect(asset.status).toBe(200);
+      expect(await asset.text()).toBe(await Bun.file(join(ROOT, "static", name)).text());
+    }
   } finally {
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
