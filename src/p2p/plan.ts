@@ -1,0 +1,170 @@
+/**
+ * @module The planner (STYLE.md C8, exo's plan): `decide(state, now, config)` returns what the
+ * node should do next — drop silent peers, trim surplus connections, ping, exchange peers, send
+ * adverts, dial. A chain of small rule functions; pure. The shell executes the actions and feeds
+ * back the matching events (ping_sent, exchange_sent, …), so deciding twice does not repeat work.
+ */
+import { type PeerInfo, type PeerState, providersOf } from "./peer-state.ts";
+
+/** What the node should do. */
+export type Action =
+  | { type: "dial"; url: string }
+  | { type: "drop"; id: string; reason: string }
+  | { type: "ping"; id: string }
+  | { type: "exchange"; id: string }
+  | { type: "advertise"; id: string };
+
+/** Planner settings. */
+export interface PlanConfig {
+  /** Connections we aim for. */
+  targetPeers: number;
+  /** Above this many connections, the least useful are dropped. */
+  maxPeers: number;
+  /** Providers of each known model we want connected (k). */
+  providersWanted: number;
+  pingIntervalMs: number;
+  /** A peer heard nothing from for this long is dropped. */
+  silenceMs: number;
+  exchangeIntervalMs: number;
+  /** Adverts are resent this often even without changes (they carry live load numbers). */
+  advertIntervalMs: number;
+}
+
+/** Defaults. Why: pings every 5 s and a 20 s silence limit find a dead peer within 4 missed
+ * pings; 8 peers keep the network connected (a random 8-regular graph has diameter ~log n). */
+export const DEFAULT_PLAN: PlanConfig = {
+  targetPeers: 8,
+  maxPeers: 16,
+  providersWanted: 3,
+  pingIntervalMs: 5_000,
+  silenceMs: 20_000,
+  exchangeIntervalMs: 10_000,
+  advertIntervalMs: 5_000,
+};
+
+const due = (last: number | null, now: number, every: number) =>
+  last === null || now - last >= every;
+
+/**
+ * Model ids known anywhere in the table (our own, peers' adverts, address hints).
+ *
+ * @param state the table.
+ * @returns the ids, sorted.
+ */
+export function knownModels(state: PeerState): string[] {
+  const ids = new Set<string>();
+  for (const m of state.advert?.models ?? []) ids.add(m.id);
+  for (const p of state.peers.values()) for (const m of p.advert?.models ?? []) ids.add(m.id);
+  for (const a of state.addresses.values()) for (const m of a.models) ids.add(m);
+  return [...ids].sort();
+}
+
+/**
+ * Models with fewer than k connected providers.
+ *
+ * @param state the table.
+ * @param k providers wanted.
+ * @returns the model ids lacking providers.
+ */
+export function missingModels(state: PeerState, k: number): string[] {
+  return knownModels(state).filter((m) => providersOf(state, m).length < k);
+}
+
+function silent(state: PeerState, now: number, c: PlanConfig): Action[] {
+  return [...state.peers.values()]
+    .filter((p) => now - p.lastSeenMs > c.silenceMs)
+    .map((p) => ({ type: "drop", id: p.id, reason: "silent" }));
+}
+
+/** How much a peer is worth keeping: models it serves that we lack providers for, then age. */
+function usefulness(p: PeerInfo, state: PeerState, k: number): number {
+  let n = 0;
+  for (const m of p.advert?.models ?? []) if (providersOf(state, m.id).length <= k) n++;
+  return n;
+}
+
+function surplus(state: PeerState, c: PlanConfig, dropped: Set<string>): Action[] {
+  const live = [...state.peers.values()].filter((p) => !dropped.has(p.id));
+  if (live.length <= c.maxPeers) return [];
+  const ranked = live
+    .map((p) => ({ p, u: usefulness(p, state, c.providersWanted) }))
+    .sort((a, b) => a.u - b.u || b.p.connectedMs - a.p.connectedMs || (a.p.id < b.p.id ? -1 : 1));
+  return ranked.slice(0, live.length - c.maxPeers)
+    .map(({ p }) => ({ type: "drop", id: p.id, reason: "too many peers" }));
+}
+
+function upkeep(state: PeerState, now: number, c: PlanConfig, dropped: Set<string>): Action[] {
+  const out: Action[] = [];
+  for (const p of state.peers.values()) {
+    if (dropped.has(p.id)) continue;
+    if (p.pendingPing === null && due(p.lastPingMs, now, c.pingIntervalMs)) {
+      out.push({ type: "ping", id: p.id });
+    }
+    if (
+      state.advert &&
+      (p.advertSent < state.advertVersion || due(p.lastAdvertMs, now, c.advertIntervalMs))
+    ) {
+      out.push({ type: "advertise", id: p.id });
+    }
+    if (due(p.lastExchangeMs, now, c.exchangeIntervalMs)) out.push({ type: "exchange", id: p.id });
+  }
+  return out;
+}
+
+function dials(state: PeerState, now: number, c: PlanConfig, dropped: number): Action[] {
+  const connectedUrls = new Set([...state.peers.values()].map((p) => p.url));
+  const candidates = [...state.addresses.values()].filter((a) =>
+    !a.dialing && a.notBeforeMs <= now && !connectedUrls.has(a.url) &&
+    (a.id === null || (!state.peers.has(a.id) && a.id !== state.self))
+  );
+  const dialing = [...state.addresses.values()].filter((a) => a.dialing).length;
+  const count = state.peers.size - dropped + dialing;
+  const out: Action[] = [];
+  // rule 1: with too few peers, the bootstrap addresses first, then anything
+  let room = Math.max(0, c.targetPeers - count);
+  const ordered = [
+    ...candidates.filter((a) => a.bootstrap),
+    ...candidates.filter((a) => !a.bootstrap),
+  ];
+  // rule 2: addresses hinted to serve a model we lack providers for, up to maxPeers
+  const missing = new Set(missingModels(state, c.providersWanted));
+  const needed = candidates.filter((a) => !a.bootstrap && a.models.some((m) => missing.has(m)));
+  let extra = Math.max(0, c.maxPeers - count - room);
+  const chosen = new Set<string>();
+  for (const a of needed) {
+    if (room + extra === 0) break;
+    chosen.add(a.url);
+    if (room > 0) room--;
+    else extra--;
+  }
+  for (const a of ordered) {
+    if (room === 0) break;
+    if (chosen.has(a.url)) continue;
+    if (a.bootstrap && state.peers.size > 0 && count >= c.targetPeers) continue;
+    chosen.add(a.url);
+    room--;
+  }
+  for (const url of chosen) out.push({ type: "dial", url });
+  return out;
+}
+
+/**
+ * Decides the next actions.
+ *
+ * @param state the peer table.
+ * @param now clock reading (ms).
+ * @param config settings (default {@link DEFAULT_PLAN}).
+ * @returns the actions, drops first.
+ */
+export function decide(state: PeerState, now: number, config: PlanConfig = DEFAULT_PLAN): Action[] {
+  const drops = silent(state, now, config);
+  const dropped = new Set(drops.map((d) => (d as { id: string }).id));
+  const trims = surplus(state, config, dropped);
+  for (const t of trims) dropped.add((t as { id: string }).id);
+  return [
+    ...drops,
+    ...trims,
+    ...upkeep(state, now, config, dropped),
+    ...dials(state, now, config, dropped.size),
+  ];
+}

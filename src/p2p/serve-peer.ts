@@ -1,0 +1,130 @@
+/**
+ * @module Serving a peer's `complete.request` from this node's own backend: converts the wire
+ * body to a `CompletionRequest`, streams `complete.chunk`s back and ends with `complete.end` or an
+ * `error` (NO_MODEL, BUSY, CONSENT_DENIED, INTERNAL). A peer's request is only ever served
+ * locally, never forwarded again, so requests cannot loop. Pure given the backend (types only).
+ */
+import type { CompletionBackend, CompletionRequest } from "../api/port.ts";
+import type { CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
+
+/** Consent check for a peer's request (the consent module plugs in here). */
+export type PeerConsent = (
+  peer: string,
+  body: CompleteRequestBody,
+) => { allow: boolean; reason: string };
+
+/**
+ * The CompletionRequest a wire body stands for.
+ *
+ * @param id request id to use locally.
+ * @param body the validated body.
+ * @returns the request.
+ */
+export function requestFromWire(id: string, body: CompleteRequestBody): CompletionRequest {
+  const { logitBias, ...sampling } = body.sampling;
+  const req: CompletionRequest = {
+    id,
+    model: body.model,
+    input: body.input,
+    sampling: logitBias ? { ...sampling, logitBias: new Map(logitBias) } : sampling,
+    stop: body.stop,
+  } as CompletionRequest;
+  if (body.maxTokens !== undefined) req.maxTokens = body.maxTokens;
+  if (body.seed !== undefined) req.seed = body.seed;
+  if (body.continueFrom !== undefined && body.continueFrom.length > 0) {
+    req.continueFrom = body.continueFrom;
+  }
+  return req;
+}
+
+/**
+ * The wire body of a CompletionRequest.
+ *
+ * @param req the request.
+ * @param continueFrom tokens already generated (fail-over), if any.
+ * @returns the body.
+ */
+export function requestToWire(
+  req: CompletionRequest,
+  continueFrom: readonly number[],
+): CompleteRequestBody {
+  const { logitBias, ...sampling } = req.sampling;
+  const body: CompleteRequestBody = {
+    model: req.model,
+    input: req.input.kind === "chat"
+      ? {
+        kind: "chat",
+        messages: req.input.messages.map((m) => ({ role: m.role, content: m.content })),
+      }
+      : { kind: "text", prompt: req.input.prompt },
+    sampling: logitBias ? { ...sampling, logitBias: [...logitBias] } : sampling,
+    stop: [...req.stop],
+  };
+  if (req.maxTokens !== undefined) {
+    body.maxTokens = Math.max(0, req.maxTokens - continueFrom.length);
+  }
+  if (req.seed !== undefined) body.seed = req.seed;
+  if (continueFrom.length > 0) body.continueFrom = [...continueFrom];
+  return body;
+}
+
+function codeOf(err: unknown): ErrorCode {
+  const code = (err as { code?: unknown })?.code;
+  return code === "CAPACITY" ? "BUSY" : "INTERNAL";
+}
+
+/**
+ * A request handler for P2PNode over a local backend.
+ *
+ * @param backend this node's own backend (never the router: no forwarding).
+ * @param consent optional consent check.
+ * @returns the handler.
+ */
+export function serveFromBackend(backend: CompletionBackend, consent?: PeerConsent) {
+  return async (
+    peer: string,
+    env: Envelope & { kind: "complete.request" },
+    reply: (msg: { kind: CoreKind; body: unknown }) => boolean,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    const fail = (code: ErrorCode, message: string) =>
+      void reply({ kind: "error", body: { code, message } });
+    const body = env.body;
+    if (!backend.listModels().some((m) => m.id === body.model)) {
+      return fail("NO_MODEL", `This node does not serve model "${body.model.slice(0, 100)}"`);
+    }
+    const decision = consent?.(peer, body);
+    if (decision && !decision.allow) return fail("CONSENT_DENIED", decision.reason.slice(0, 400));
+    try {
+      const gen = backend.complete(requestFromWire(`peer-${env.id}`, body), signal);
+      let step = await gen.next();
+      for (; !step.done; step = await gen.next()) {
+        const c = step.value;
+        const chunk = c.servedBy
+          ? { text: c.text, tokens: c.tokens, servedBy: [...c.servedBy] }
+          : { text: c.text, tokens: c.tokens };
+        if (!reply({ kind: "complete.chunk", body: chunk })) {
+          return void gen.return(undefined as never);
+        }
+      }
+      const r = step.value;
+      reply({
+        kind: "complete.end",
+        body: {
+          tail: r.tail,
+          finishReason: r.finishReason,
+          stopReason: r.stopReason,
+          usage: r.usage,
+          servedBy: [...r.servedBy],
+        },
+      });
+    } catch (err: unknown) {
+      // converted: a backend failure becomes an error reply; the requester fails over
+      if (signal.aborted) return;
+      fail(
+        codeOf(err),
+        codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
+      );
+    }
+  };
+}
