@@ -183,7 +183,8 @@ export class P2PNode {
   tick(): void {
     if (this.#stopped) return;
     const now = this.#d.clock.nowMs();
-    const advert = this.#d.advert?.() ?? null;
+    const offered = this.#d.advert?.() ?? null;
+    const advert = offered && { ...offered, listen: this.#state.selfUrl };
     const json = advert ? JSON.stringify({ ...advert, freeSlots: 0 }) : "";
     // a change of models or listen address is announced at once; load numbers ride the periodic advert
     if (advert && (json !== this.#advertJson || this.#state.advert === null)) {

@@ -5,7 +5,7 @@
  * locally, never forwarded again, so requests cannot loop. Pure given the backend (types only).
  */
 import type { CompletionBackend, CompletionRequest } from "../api/port.ts";
-import type { CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
+import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 
 /** Consent check for a peer's request (the consent module plugs in here). */
 export type PeerConsent = (
@@ -126,5 +126,40 @@ export function serveFromBackend(backend: CompletionBackend, consent?: PeerConse
         codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
       );
     }
+  };
+}
+
+/**
+ * This node's advert from its backend: models (with file hashes when known), slots, speed.
+ *
+ * @param backend the local backend.
+ * @param extra file hashes by model id, measured tokens/s, consent summary, listen URL.
+ * @returns the advert (layers null: whole models; the pipeline adds layer ranges).
+ */
+export function advertFromBackend(
+  backend: CompletionBackend,
+  extra: {
+    sha256?: ReadonlyMap<string, string>;
+    tokensPerSecond?: number;
+    consent?: Record<string, unknown>;
+    listen?: string | null;
+  } = {},
+): Advert {
+  const stats = backend.stats();
+  const ready = backend.health() === "ready";
+  return {
+    models: ready
+      ? backend.listModels().slice(0, 32).map((m) => ({
+        id: m.id,
+        sha256: extra.sha256?.get(m.id) ?? "",
+        layers: null,
+        nLayers: 0,
+      }))
+      : [],
+    slots: stats.slots,
+    freeSlots: Math.max(0, stats.slots - stats.activeSequences - stats.queueDepth),
+    tokensPerSecond: Math.round((extra.tokensPerSecond ?? 0) * 10) / 10,
+    consent: extra.consent ?? {},
+    listen: extra.listen ?? null,
   };
 }

@@ -41,6 +41,16 @@ export class MemoryNetwork {
   #next = 0;
   /** Messages delivered so far (text and binary). */
   delivered = 0;
+  readonly #auto: boolean;
+  #scheduled = false;
+
+  /**
+   * @param options `auto`: deliver by itself on the microtask queue (for tests with async
+   *   backends); default off: the test calls `flush()`.
+   */
+  constructor(options: { auto?: boolean } = {}) {
+    this.#auto = options.auto === true;
+  }
 
   /**
    * A transport listening at `mem://name`.
@@ -65,6 +75,13 @@ export class MemoryNetwork {
   /** @internal */
   enqueue(f: Pending): void {
     this.#queue.push(f);
+    if (this.#auto && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
   }
 
   /** @internal */
@@ -72,23 +89,24 @@ export class MemoryNetwork {
     const remote = this.#listeners.get(url);
     if (!remote) throw new Error(`Cannot connect to ${url}: nothing listens there`);
     const id = this.#next++;
-    let open = true;
+    // like a WebSocket close: frames sent before close() are still delivered, none after
+    let closing = false;
     const shut = (code: number, reason: string) => {
-      if (!open) return;
-      open = false;
+      if (closing) return;
+      closing = true;
       this.enqueue(() => from.onClose(local, code, reason));
       this.enqueue(() => remote.onClose(far, code, reason));
     };
     const local: Connection = {
       key: `mem-${id}-out`,
       send: (data) =>
-        open && this.enqueue(() => open && (this.delivered++, remote.onMessage(far, data))),
+        !closing && this.enqueue(() => (this.delivered++, remote.onMessage(far, data))),
       close: shut,
     };
     const far: Connection = {
       key: `mem-${id}-in`,
       send: (data) =>
-        open && this.enqueue(() => open && (this.delivered++, from.onMessage(local, data))),
+        !closing && this.enqueue(() => (this.delivered++, from.onMessage(local, data))),
       close: shut,
     };
     this.enqueue(() => remote.onOpen(far, null));
