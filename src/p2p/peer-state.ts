@@ -297,7 +297,11 @@ export function applyPeerEvent(state: PeerState, event: PeerEvent): PeerState {
  */
 export function peerHints(state: PeerState, exclude: string, max = 64): PeerHint[] {
   const out: PeerHint[] = [];
-  for (const p of state.peers.values()) {
+  // each asker gets a different window of a large table (start chosen from its id), so a
+  // bootstrap node does not send every newcomer to the same 64 peers
+  const all = [...state.peers.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const start = all.length === 0 ? 0 : parseInt(exclude.slice(0, 8), 16) % all.length || 0;
+  for (const p of [...all.slice(start), ...all.slice(0, start)]) {
     if (p.id === exclude || p.url === null) continue;
     out.push({
       id: p.id,

@@ -22,7 +22,13 @@ const conn = (c: string, now = 0): PeerEvent => ({
   direction: "in",
   now,
 });
-const cfg: PlanConfig = { ...DEFAULT_PLAN, targetPeers: 2, maxPeers: 3, providersWanted: 1 };
+const cfg: PlanConfig = {
+  ...DEFAULT_PLAN,
+  targetPeers: 2,
+  maxPeers: 3,
+  providersWanted: 1,
+  graceMs: 0,
+};
 const types = (actions: Action[], t: Action["type"]) => actions.filter((a) => a.type === t);
 
 /** A peer that is fully up to date at time `now` (pinged, advertised, exchanged). */
@@ -86,6 +92,13 @@ describe("decide", () => {
     ]);
     const drops = types(decide(s, 5, cfg), "drop");
     expect(drops).toEqual([{ type: "drop", id: id("d"), reason: "too many peers" }]);
+  });
+
+  test("new connections are not trimmed during their grace period", () => {
+    const s = run([...settled("a", 0), ...settled("b", 0), ...settled("c", 0), ...settled("d", 0)]);
+    const graced = { ...cfg, graceMs: 100 };
+    expect(types(decide(s, 99, graced), "drop")).toEqual([]);
+    expect(types(decide(s, 100, graced), "drop").length).toBe(1);
   });
 
   test("hinted providers of a model we lack are dialled first, even above the target", () => {

@@ -28,18 +28,21 @@ export interface PlanConfig {
   exchangeIntervalMs: number;
   /** Adverts are resent this often even without changes (they carry live load numbers). */
   advertIntervalMs: number;
+  /** A new connection is not trimmed for this long, so it can first learn peers from us. */
+  graceMs: number;
 }
 
 /** Defaults. Why: pings every 5 s and a 20 s silence limit find a dead peer within 4 missed
  * pings; 8 peers keep the network connected (a random 8-regular graph has diameter ~log n). */
 export const DEFAULT_PLAN: PlanConfig = {
   targetPeers: 8,
-  maxPeers: 16,
+  maxPeers: 32,
   providersWanted: 3,
   pingIntervalMs: 5_000,
   silenceMs: 20_000,
   exchangeIntervalMs: 10_000,
   advertIntervalMs: 5_000,
+  graceMs: 10_000,
 };
 
 const due = (last: number | null, now: number, every: number) =>
@@ -76,21 +79,38 @@ function silent(state: PeerState, now: number, c: PlanConfig): Action[] {
     .map((p) => ({ type: "drop", id: p.id, reason: "silent" }));
 }
 
-/** How much a peer is worth keeping: models it serves that we lack providers for, then age. */
-function usefulness(p: PeerInfo, state: PeerState, k: number): number {
-  let n = 0;
-  for (const m of p.advert?.models ?? []) if (providersOf(state, m.id).length <= k) n++;
-  return n;
-}
-
-function surplus(state: PeerState, c: PlanConfig, dropped: Set<string>): Action[] {
+/**
+ * Trims connections beyond maxPeers. A peer's slack is how many providers each of its models would
+ * still have above k without it (its smallest such margin; no models = unbounded): the peer with
+ * the most slack goes first (newest first on ties), recounting after each drop, so a model is
+ * never trimmed below k providers while others have spare ones.
+ */
+function surplus(state: PeerState, now: number, c: PlanConfig, dropped: Set<string>): Action[] {
   const live = [...state.peers.values()].filter((p) => !dropped.has(p.id));
   if (live.length <= c.maxPeers) return [];
-  const ranked = live
-    .map((p) => ({ p, u: usefulness(p, state, c.providersWanted) }))
-    .sort((a, b) => a.u - b.u || b.p.connectedMs - a.p.connectedMs || (a.p.id < b.p.id ? -1 : 1));
-  return ranked.slice(0, live.length - c.maxPeers)
-    .map(({ p }) => ({ type: "drop", id: p.id, reason: "too many peers" }));
+  const count = new Map<string, number>();
+  for (const p of live) {
+    for (const m of p.advert?.models ?? []) count.set(m.id, (count.get(m.id) ?? 0) + 1);
+  }
+  const slack = (p: PeerInfo) =>
+    Math.min(
+      Infinity,
+      ...(p.advert?.models ?? []).map((m) => (count.get(m.id) ?? 0) - c.providersWanted),
+    );
+  const eligible = live.filter((p) => now - p.connectedMs >= c.graceMs);
+  const out: Action[] = [];
+  for (let excess = live.length - c.maxPeers; excess > 0 && eligible.length > 0; excess--) {
+    // peers we dialled go before peers that dialled us (they likely came because they need us)
+    const rank = (p: PeerInfo) => (slack(p) > 0 ? (p.direction === "out" ? 2 : 1) : 0);
+    eligible.sort((a, b) =>
+      rank(b) - rank(a) || slack(b) - slack(a) || b.connectedMs - a.connectedMs ||
+      (a.id < b.id ? -1 : 1)
+    );
+    const p = eligible.shift()!;
+    for (const m of p.advert?.models ?? []) count.set(m.id, (count.get(m.id) ?? 0) - 1);
+    out.push({ type: "drop", id: p.id, reason: "too many peers" });
+  }
+  return out;
 }
 
 function upkeep(state: PeerState, now: number, c: PlanConfig, dropped: Set<string>): Action[] {
@@ -111,6 +131,17 @@ function upkeep(state: PeerState, now: number, c: PlanConfig, dropped: Set<strin
   return out;
 }
 
+/** Per model, how many more providers to dial: k minus connected minus being dialled. */
+function deficits(state: PeerState, k: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of missingModels(state, k)) out.set(m, k - providersOf(state, m).length);
+  for (const a of state.addresses.values()) {
+    if (!a.dialing) continue;
+    for (const m of a.models) if (out.has(m)) out.set(m, out.get(m)! - 1);
+  }
+  return out;
+}
+
 function dials(state: PeerState, now: number, c: PlanConfig, dropped: number): Action[] {
   const connectedUrls = new Set([...state.peers.values()].map((p) => p.url));
   const candidates = [...state.addresses.values()].filter((a) =>
@@ -119,24 +150,24 @@ function dials(state: PeerState, now: number, c: PlanConfig, dropped: number): A
   );
   const dialing = [...state.addresses.values()].filter((a) => a.dialing).length;
   const count = state.peers.size - dropped + dialing;
-  const out: Action[] = [];
-  // rule 1: with too few peers, the bootstrap addresses first, then anything
-  let room = Math.max(0, c.targetPeers - count);
+  const chosen = new Set<string>();
+  // rule 1: for each model short of k providers, dial just enough hinted providers (this may take
+  // us k above maxPeers; trimming then sheds peers whose models have providers to spare)
+  const need = deficits(state, c.providersWanted);
+  let budget = Math.max(0, c.maxPeers + c.providersWanted - count);
+  for (const a of candidates) {
+    if (budget === 0) break;
+    if (a.bootstrap || !a.models.some((m) => (need.get(m) ?? 0) > 0)) continue;
+    chosen.add(a.url);
+    budget--;
+    for (const m of a.models) if (need.has(m)) need.set(m, need.get(m)! - 1);
+  }
+  // rule 2: below the target, the bootstrap addresses first, then anything
+  let room = Math.max(0, c.targetPeers - count - chosen.size);
   const ordered = [
     ...candidates.filter((a) => a.bootstrap),
     ...candidates.filter((a) => !a.bootstrap),
   ];
-  // rule 2: addresses hinted to serve a model we lack providers for, up to maxPeers
-  const missing = new Set(missingModels(state, c.providersWanted));
-  const needed = candidates.filter((a) => !a.bootstrap && a.models.some((m) => missing.has(m)));
-  let extra = Math.max(0, c.maxPeers - count - room);
-  const chosen = new Set<string>();
-  for (const a of needed) {
-    if (room + extra === 0) break;
-    chosen.add(a.url);
-    if (room > 0) room--;
-    else extra--;
-  }
   for (const a of ordered) {
     if (room === 0) break;
     if (chosen.has(a.url)) continue;
@@ -144,8 +175,7 @@ function dials(state: PeerState, now: number, c: PlanConfig, dropped: number): A
     chosen.add(a.url);
     room--;
   }
-  for (const url of chosen) out.push({ type: "dial", url });
-  return out;
+  return [...chosen].map((url) => ({ type: "dial", url }));
 }
 
 /**
@@ -159,7 +189,7 @@ function dials(state: PeerState, now: number, c: PlanConfig, dropped: number): A
 export function decide(state: PeerState, now: number, config: PlanConfig = DEFAULT_PLAN): Action[] {
   const drops = silent(state, now, config);
   const dropped = new Set(drops.map((d) => (d as { id: string }).id));
-  const trims = surplus(state, config, dropped);
+  const trims = surplus(state, now, config, dropped);
   for (const t of trims) dropped.add((t as { id: string }).id);
   return [
     ...drops,
