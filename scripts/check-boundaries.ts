@@ -32,6 +32,19 @@ const PURE = [
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",
+  "src/cli/peers-args.ts",
+  "src/p2p/_result.ts",
+  "src/p2p/protocol.ts",
+  "src/p2p/handshake.ts",
+  "src/p2p/replay.ts",
+  "src/p2p/rate-limit.ts",
+  "src/p2p/peer-state.ts",
+  "src/p2p/plan.ts",
+  "src/p2p/score.ts",
+  "src/p2p/transport.ts",
+  "src/p2p/peer-table.ts",
+  "src/p2p/serve-peer.ts",
+  "src/p2p/peers-route.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { AriaError } from "../shared/errors.ts";
 import { BUILTIN_MODEL_NAME, DEFAULT_OUTPUT_HEAD, type OutputHead } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+import { type KeysCommand, P2P_USAGE, parseP2pCommand, type PeersCommand } from "./peers-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -98,6 +99,9 @@ export interface ServeCommand {
     port?: string;
     host?: string;
     p2pPort?: string;
+    peers?: string;
+    p2pCert?: string;
+    p2pKey?: string;
     threads?: string;
     ctx?: string;
     parallel?: string;
@@ -127,6 +131,8 @@ export type Command =
   | PerplexityCommand
   | TokenizeCommand
   | ServeCommand
+  | PeersCommand
+  | KeysCommand
   | HelpCommand
   | VersionCommand;
 
@@ -148,6 +154,8 @@ Commands:
   run       generate text from a prompt with a GGUF model
   bench     measure prefill and decode speed (llama-bench style)
   serve     serve the OpenAI-compatible API (aria help serve)
+  peers     the peer table of a running node (aria help peers)
+  keys      aria keys show: this node's id and key file
   tokenize  print the token ids of a text or a chat (llama-tokenize style)
   perplexity  perplexity of a model on a text file (llama-perplexity style)
   version   print the version
@@ -263,8 +271,11 @@ Options:
   --model PATH|NAME   GGUF model file (ARIA_MODEL; default aria-nano, the built-in demo model)
   --port N            HTTP port (ARIA_PORT; default 3000; 0 = any free port)
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
-  --p2p-port N        peer port (ARIA_P2P_PORT; default 8765; reported only: the peer network
-                      comes in a later version)
+  --p2p-port N        peer port (ARIA_P2P_PORT; 0 = any free port). The peer network starts
+                      when this or --peers is given (then the default is any free port)
+  --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS)
+  --p2p-cert PATH     PEM certificate: serve wss:// on the peer port (ARIA_P2P_CERT; with
+  --p2p-key PATH      the PEM key, ARIA_P2P_KEY)
   --threads N         worker threads (ARIA_THREADS; default: all cores)
   --ctx N             positions per sequence (ARIA_CTX; default: min(model's, 2048))
   --parallel N        sequences decoded together, one KV slot each (ARIA_PARALLEL; default 4)
@@ -279,6 +290,7 @@ Options:
 
 Example:
   aria serve --model model.gguf --port 8080 --parallel 8`,
+  ...P2P_USAGE,
   version: "Usage: aria version",
   help: "Usage: aria help [command]",
 };
@@ -594,6 +606,9 @@ const SERVE_FLAGS = {
   port: "port",
   host: "host",
   "p2p-port": "p2pPort",
+  peers: "peers",
+  "p2p-cert": "p2pCert",
+  "p2p-key": "p2pKey",
   threads: "threads",
   ctx: "ctx",
   parallel: "parallel",
@@ -647,6 +662,9 @@ export function parseCommand(argv: readonly string[]): Command {
       return parsePerplexity(rest);
     case "serve":
       return parseServe(rest);
+    case "peers":
+    case "keys":
+      return parseP2pCommand(verb, rest, (m) => new UsageError(m));
     default:
       throw new UsageError(`Unknown command "${verb}": see aria --help`);
   }

@@ -11,6 +11,7 @@ import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runServe } from "./serve.ts";
+import { runKeys, runPeers } from "./peers.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 
 /** Version of this build. */
@@ -43,6 +44,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       case "serve":
         return await runServe(cmd, (line) => console.log(line));
+      case "peers":
+        await runPeers(cmd, (line) => console.log(line));
+        return 0;
+      case "keys":
+        runKeys(cmd, (line) => console.log(line));
+        return 0;
       case "perplexity": {
         const r = await runPerplexity(cmd, (s) => process.stderr.write(s));
         console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));

@@ -13,6 +13,8 @@ import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
+import { loadOrCreateIdentity } from "../identity/index.ts";
+import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
 
 async function createBackend(config: ServeConfig, nodeId: string): Promise<CompletionBackend> {
   switch (config.backend) {
@@ -36,6 +38,11 @@ async function createBackend(config: ServeConfig, nodeId: string): Promise<Compl
   }
 }
 
+/** The model file to hash for adverts (native backend only). */
+async function modelPathOf(config: ServeConfig): Promise<string | null> {
+  return config.backend === "native" ? await resolveModelPath(config.model, config.dataDir) : null;
+}
+
 /**
  * Runs the server until SIGINT or SIGTERM.
  *
@@ -46,8 +53,15 @@ async function createBackend(config: ServeConfig, nodeId: string): Promise<Compl
  */
 export async function runServe(cmd: ServeCommand, print: (line: string) => void): Promise<number> {
   const config = loadServeConfig(cmd.flags);
-  const nodeId = `node-${crypto.randomUUID().slice(0, 8)}`;
-  const backend = await createBackend(config, nodeId);
+  const identity = loadOrCreateIdentity(config.dataDir);
+  const nodeId = identity.nodeId;
+  const local = await createBackend(config, nodeId);
+  // the peer network starts only when asked for (--p2p-port / --peers): src/cli/p2p-serve.ts
+  let p2p: PeerNetwork | null = null;
+  if (config.p2pPort !== undefined || config.peers !== undefined) {
+    p2p = await startPeerNetwork(config, identity, local, await modelPathOf(config));
+  }
+  const backend = p2p?.backend ?? local;
   const app = createApp({
     backend,
     clock: { nowMs: () => Date.now() },
@@ -55,40 +69,41 @@ export async function runServe(cmd: ServeCommand, print: (line: string) => void)
     newId: () => crypto.randomUUID(),
     log: (entry) => console.error(JSON.stringify(entry)),
   });
+  if (p2p) app.route("/", p2p.route);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
     idleTimeout: 0,
     fetch: (req) => app.fetch(req),
   });
-  if (backend instanceof NativeBackend) {
+  if (local instanceof NativeBackend) {
     print(`ARIA loading ${config.model ?? `${BUILTIN_MODEL_NAME} (built-in)`}`);
     try {
-      await backend.ready;
+      await local.ready;
     } catch (err: unknown) {
       // converted: stop listening, then report the load failure to main.ts
       await server.stop(true);
+      await p2p?.stop();
       throw err;
     }
   }
-  if (backend instanceof ExternalBackend) await backend.ready;
+  if (local instanceof ExternalBackend) await local.ready;
   const url = `http://${
     config.host.includes(":") ? `[${config.host}]` : config.host
   }:${server.port}`;
+  if (p2p) print(`ARIA peer node listening on ${p2p.url} (node ${nodeId})`);
   print(`ARIA listening on ${url} (backend ${backend.kind}, node ${nodeId})`);
   if (backend.kind === "simulation") {
     print("ARIA simulation backend: canned text, for protocol tests only");
   }
   print(`ARIA OpenAI API: ${url}/v1`);
-  print(
-    `ARIA peer port ${config.p2pPort}: not listening yet (the peer network comes in a later version)`,
-  );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
   print("ARIA shutting down");
   const stopping = server.stop(); // stop accepting; in-flight streams end when the backend closes
+  await p2p?.stop();
   await backend.close();
   await server.stop(true);
   await stopping;

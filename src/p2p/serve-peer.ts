@@ -163,3 +163,38 @@ export function advertFromBackend(
     listen: extra.listen ?? null,
   };
 }
+
+/** Weight of the newest measurement in the moving average of tokens/s. */
+const SPEED_EMA = 0.3;
+
+/**
+ * Wraps a backend to measure its decode speed (tokens/s over finished requests, moving average)
+ * for the advert.
+ *
+ * @param backend the local backend.
+ * @returns the wrapped backend and a reader of the current speed (0 until measured).
+ */
+export function meteredBackend(
+  backend: CompletionBackend,
+): { backend: CompletionBackend; tokensPerSecond(): number } {
+  let speed = 0;
+  async function* complete(request: CompletionRequest, signal: AbortSignal) {
+    const result = yield* backend.complete(request, signal);
+    const { completionTokens } = result.usage;
+    if (completionTokens > 1 && result.timings.decodeMs > 0) {
+      const s = (completionTokens * 1000) / result.timings.decodeMs;
+      speed = speed === 0 ? s : speed + SPEED_EMA * (s - speed);
+    }
+    return result;
+  }
+  const wrapped: CompletionBackend = {
+    kind: backend.kind,
+    listModels: () => backend.listModels(),
+    health: () => backend.health(),
+    stats: () => backend.stats(),
+    complete,
+    close: () => backend.close(),
+  };
+  if (backend.tokenBytes) wrapped.tokenBytes = (m, t) => backend.tokenBytes!(m, t);
+  return { backend: wrapped, tokensPerSecond: () => speed };
+}
