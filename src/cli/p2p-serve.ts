@@ -85,7 +85,7 @@ export async function startPeerNetwork(
         sha256: hashes,
         tokensPerSecond: metered.tokensPerSecond(),
       }),
-    onRequest: serveFromBackend(metered.backend),
+    onRequest: serveFromBackend(metered.backend, { clock }),
     agent: "aria/0.1.0",
     log: (entry) => console.error(JSON.stringify(entry)),
   });

@@ -68,6 +68,11 @@ describe("decide", () => {
       { type: "exchange_sent", id: id("p"), now: 0 },
     ].reduce((st: PeerState, e) => applyPeerEvent(st, e as PeerEvent), s);
     expect(decide(s, 1, cfg).filter((a) => a.type !== "dial")).toEqual([]);
+    // with fewer peers than the target, peers are asked for ten times as often
+    expect(decide(s, cfg.exchangeIntervalMs / 10, cfg).map((a) => a.type)).toEqual(["exchange"]);
+    const full = run([...settled("q", 0), ...settled("r", 0)]);
+    expect(decide(full, cfg.exchangeIntervalMs / 10, cfg).filter((a) => a.type === "exchange"))
+      .toEqual([]);
     const later = decide(s, cfg.exchangeIntervalMs, cfg).map((a) => a.type).sort();
     expect(later).toEqual(["advertise", "exchange"]); // ping waits for its pong
   });

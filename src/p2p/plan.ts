@@ -115,6 +115,10 @@ function surplus(state: PeerState, now: number, c: PlanConfig, dropped: Set<stri
 
 function upkeep(state: PeerState, now: number, c: PlanConfig, dropped: Set<string>): Action[] {
   const out: Action[] = [];
+  // a node short of peers or providers asks for peers ten times as often
+  const hungry = state.peers.size < c.targetPeers ||
+    missingModels(state, c.providersWanted).length > 0;
+  const exchangeEvery = hungry ? c.exchangeIntervalMs / 10 : c.exchangeIntervalMs;
   for (const p of state.peers.values()) {
     if (dropped.has(p.id)) continue;
     if (p.pendingPing === null && due(p.lastPingMs, now, c.pingIntervalMs)) {
@@ -126,7 +130,7 @@ function upkeep(state: PeerState, now: number, c: PlanConfig, dropped: Set<strin
     ) {
       out.push({ type: "advertise", id: p.id });
     }
-    if (due(p.lastExchangeMs, now, c.exchangeIntervalMs)) out.push({ type: "exchange", id: p.id });
+    if (due(p.lastExchangeMs, now, exchangeEvery)) out.push({ type: "exchange", id: p.id });
   }
   return out;
 }

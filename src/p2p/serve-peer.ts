@@ -73,14 +73,25 @@ function codeOf(err: unknown): ErrorCode {
   return code === "CAPACITY" ? "BUSY" : "INTERNAL";
 }
 
+/** Options of {@link serveFromBackend}. */
+export interface ServeOptions {
+  consent?: PeerConsent;
+  /** With a clock, chunks are coalesced: one message per `flushMs` at most (the first at once). */
+  clock?: { nowMs(): number };
+  /** Why 25 ms: every message costs an ed25519 signature and verification (a few ms each in
+   * JS), more than a token takes to decode; 25 ms keeps streaming smooth to the eye. */
+  flushMs?: number;
+}
+
 /**
  * A request handler for P2PNode over a local backend.
  *
  * @param backend this node's own backend (never the router: no forwarding).
- * @param consent optional consent check.
+ * @param options consent check, chunk coalescing.
  * @returns the handler.
  */
-export function serveFromBackend(backend: CompletionBackend, consent?: PeerConsent) {
+export function serveFromBackend(backend: CompletionBackend, options: ServeOptions = {}) {
+  const flushMs = options.flushMs ?? 25;
   return async (
     peer: string,
     env: Envelope & { kind: "complete.request" },
@@ -93,21 +104,30 @@ export function serveFromBackend(backend: CompletionBackend, consent?: PeerConse
     if (!backend.listModels().some((m) => m.id === body.model)) {
       return fail("NO_MODEL", `This node does not serve model "${body.model.slice(0, 100)}"`);
     }
-    const decision = consent?.(peer, body);
+    const decision = options.consent?.(peer, body);
     if (decision && !decision.allow) return fail("CONSENT_DENIED", decision.reason.slice(0, 400));
+    let pending: { text: string; tokens: number[]; servedBy?: string[] } | null = null;
+    let lastSent = -Infinity;
+    const flush = () => {
+      const ok = pending === null || reply({ kind: "complete.chunk", body: pending });
+      pending = null;
+      lastSent = options.clock?.nowMs() ?? 0;
+      return ok;
+    };
     try {
       const gen = backend.complete(requestFromWire(`peer-${env.id}`, body), signal);
       let step = await gen.next();
       for (; !step.done; step = await gen.next()) {
         const c = step.value;
-        const chunk = c.servedBy
-          ? { text: c.text, tokens: c.tokens, servedBy: [...c.servedBy] }
-          : { text: c.text, tokens: c.tokens };
-        if (!reply({ kind: "complete.chunk", body: chunk })) {
-          return void gen.return(undefined as never);
-        }
+        pending ??= { text: "", tokens: [] };
+        pending.text += c.text;
+        pending.tokens.push(...c.tokens);
+        if (c.servedBy) pending.servedBy = [...c.servedBy];
+        const due = !options.clock || options.clock.nowMs() - lastSent >= flushMs;
+        if (due && !flush()) return void gen.return(undefined as never);
       }
       const r = step.value;
+      flush();
       reply({
         kind: "complete.end",
         body: {
@@ -121,6 +141,7 @@ export function serveFromBackend(backend: CompletionBackend, consent?: PeerConse
     } catch (err: unknown) {
       // converted: a backend failure becomes an error reply; the requester fails over
       if (signal.aborted) return;
+      flush(); // the tokens made so far, so the requester can continue after them
       fail(
         codeOf(err),
         codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
