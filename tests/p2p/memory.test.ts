@@ -255,4 +255,42 @@ describe("P2PNode over memory", () => {
     expect(resumed.continueFrom?.length).toBe(4);
     expect(resumed.maxTokens).toBe(6);
   });
+  test("a silent peer times out and the request moves to another", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const backA = new CountingBackend(["m"], "a");
+    const backB = new CountingBackend(["m"], "b");
+    const a = makeNode(net, 1, backA);
+    const b = makeNode(net, 2, backB);
+    const c = makeNode(net, 3, null, [(await a.node.start())!, (await b.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({
+      local: new CountingBackend([], "c"),
+      node: c.node,
+      replyTimeoutMs: 200,
+    });
+    const reference = await collect(router.complete(request("m", 8), new AbortController().signal));
+    const first = router.candidates("m")[0]!;
+    const [slowBack, other] = first === a.node.id ? [backA, b] : [backB, a];
+    slowBack.dieAfter(3, () => {}); // stays connected, never answers again
+    const r = await collect(router.complete(request("m", 8), new AbortController().signal));
+    expect(r.text).toBe(reference.text);
+    expect(r.servedBy).toEqual([first, other.node.id]);
+    expect(c.node.state.peers.get(first)!.failed).toBe(1);
+  });
+
+  test("a saturated node sends work to a peer with free slots; an idle one serves locally", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, new CountingBackend(["m"], "a"));
+    const busy = new CountingBackend(["m"], "busy", 1);
+    const c = makeNode(net, 3, busy, [(await a.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({ local: busy, node: c.node });
+    expect((await collect(router.complete(request("m", 3), new AbortController().signal))).servedBy)
+      .toEqual(["busy"]);
+    busy.active = 1; // its only slot is taken
+    expect((await collect(router.complete(request("m", 3), new AbortController().signal))).servedBy)
+      .toEqual([a.node.id]);
+  });
 });
