@@ -273,7 +273,8 @@ Options:
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
   --p2p-port N        peer port (ARIA_P2P_PORT; 0 = any free port). The peer network starts
                       when this or --peers is given (then the default is any free port)
-  --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS)
+  --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS); the API
+                      then also answers GET /v1/aria/peers (aria peers)
   --p2p-cert PATH     PEM certificate: serve wss:// on the peer port (ARIA_P2P_CERT; with
   --p2p-key PATH      the PEM key, ARIA_P2P_KEY)
   --threads N         worker threads (ARIA_THREADS; default: all cores)

@@ -18,6 +18,7 @@ import {
   serveFromBackend,
 } from "../p2p/index.ts";
 import { meteredBackend } from "../p2p/serve-peer.ts";
+import { AriaError } from "../shared/errors.ts";
 
 /** The running peer network. */
 export interface PeerNetwork {
@@ -46,7 +47,7 @@ async function sha256File(path: string): Promise<string> {
  * @param local the local backend.
  * @param modelPath the model file to hash for adverts (null = none).
  * @returns the network.
- * @throws when the peer port cannot be bound (the message names the port).
+ * @throws {AriaError} P2P_LISTEN when the peer port cannot be bound or the TLS files read.
  */
 export async function startPeerNetwork(
   config: ServeConfig,
@@ -89,7 +90,19 @@ export async function startPeerNetwork(
     agent: "aria/0.1.0",
     log: (entry) => console.error(JSON.stringify(entry)),
   });
-  const url = await node.start();
+  let url: string | null;
+  try {
+    url = await node.start();
+  } catch (err: unknown) {
+    // converted: a taken port or unreadable TLS file becomes a message naming them (exit 1)
+    await local.close();
+    throw new AriaError(
+      "P2P_LISTEN",
+      `Cannot listen for peers on ${config.host}:${config.p2pPort ?? 0}${
+        config.p2pCert ? ` with ${config.p2pCert}` : ""
+      }: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
   const timer = setInterval(() => node.tick(), TICK_MS);
   return {
     url: url ?? "",

@@ -6,84 +6,14 @@
  * refused and the node keeps serving.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { applyHandshake, helloMessage, startHandshake } from "../../src/p2p/handshake.ts";
 import { encodeFrame, MAX_FRAME_BYTES, type Outgoing } from "../../src/p2p/protocol.ts";
 import { edCrypto } from "../helpers/p2p.ts";
+import { type Node, peers, ProcessGroup, until } from "../helpers/p2p-procs.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const BUN = process.execPath;
-const HOME = mkdtempSync(join(tmpdir(), "aria-p2p-"));
-
-interface Node {
-  name: string;
-  proc: ReturnType<typeof Bun.spawn>;
-  api: string;
-  ws: string;
-  id: string;
-}
-
-const nodes: Node[] = [];
-
-async function serve(name: string, args: string[]): Promise<Node> {
-  const proc = Bun.spawn([
-    BUN,
-    "src/main.ts",
-    "serve",
-    "--port",
-    "0",
-    "--parallel",
-    "2",
-    "--data-dir",
-    join(HOME, name),
-    ...args,
-  ], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "ignore",
-  });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`aria serve ${name} exited before listening: ${out}`);
-    out += new TextDecoder().decode(value);
-    const ws = /ARIA peer node listening on (wss?:\/\/\S+) \(node ([0-9a-f]{64})\)/.exec(out);
-    const api = /ARIA listening on (http:\/\/\S+)/.exec(out);
-    if (ws && api) {
-      const node = { name, proc, api: api[1]!, ws: ws[1]!, id: ws[2]! };
-      nodes.push(node);
-      // keep draining stdout so the child never blocks on a full pipe
-      (async () => {
-        for (;;) if ((await reader.read()).done) break;
-      })();
-      return node;
-    }
-  }
-}
-
-interface PeersJson {
-  self: string;
-  peers: { id: string; ok: number; models: { id: string }[] }[];
-  refused: Record<string, number>;
-}
-
-async function peers(n: Node): Promise<PeersJson> {
-  return await (await fetch(`${n.api}/v1/aria/peers`)).json() as PeersJson;
-}
-
-/** Polls until `check` passes (processes need real time to connect). */
-async function until(check: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    if (await check()) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
+const procs = new ProcessGroup();
+const serve = (name: string, args: string[]) => procs.serve(name, args);
 
 const BODY = {
   model: "aria-nano",
@@ -136,10 +66,7 @@ beforeAll(async () => {
   ]);
 }, 60_000);
 
-afterAll(() => {
-  for (const n of nodes) n.proc.kill(9);
-  rmSync(HOME, { recursive: true, force: true });
-});
+afterAll(() => procs.close());
 
 describe("peer network on loopback", () => {
   test("three nodes discover each other through one bootstrap", async () => {
@@ -157,7 +84,7 @@ describe("peer network on loopback", () => {
 
   test("a request for a model this node lacks is served by the node that has it", async () => {
     await until(
-      async () => (await peers(b)).peers.some((p) => p.models.length > 0),
+      async () => (await peers(b)).peers.some((p) => p.models.some((m) => m.id === "aria-nano")),
       "b to see a's advert",
     );
     const local = await streamed(a);
@@ -337,7 +264,9 @@ describe("peer network on loopback", () => {
     async () => {
       const d = await serve("d", ["--p2p-port", "0", "--threads", "1", "--peers", a.ws]);
       await until(
-        async () => (await peers(b)).peers.filter((p) => p.models.length > 0).length === 2,
+        async () =>
+          (await peers(b)).peers.filter((p) => p.models.some((m) => m.id === "aria-nano"))
+            .length === 2,
         "b to see both replicas",
         30_000,
       );
