@@ -85,6 +85,8 @@ export interface NodeDeps {
   onRequest?: RequestHandler;
   agent?: string;
   handshakeTimeoutMs?: number;
+  /** Most open connections (default 256). */
+  maxSessions?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -121,6 +123,10 @@ const ERROR_RATE: RateLimit = { ratePerSec: 5, burst: 20 };
 /** Hints per peer-exchange reply. Why 16: the 200-node harness converges in as many rounds as
  * with 32 and sends fewer bytes (tests/p2p/discovery.test.ts). */
 const HINTS_PER_REPLY = 16;
+
+/** Most open connections, authenticated or not. Why 256: eight times the peer cap of plan.ts,
+ * room for handshakes in progress and peers being trimmed. */
+const MAX_SESSIONS = 256;
 
 /** Resolution of `lastSeenMs` (ms): far below the silence limit of plan.ts. */
 const SEEN_RESOLUTION_MS = 1000;
@@ -370,6 +376,12 @@ export class P2PNode {
 
   #onOpen(conn: Connection, dialedUrl: string | null): void {
     const now = this.#d.clock.nowMs();
+    // handled here: connections beyond the cap (e.g. many that never finish the handshake) are
+    // closed at once instead of each holding a session until its handshake times out
+    if (this.#sessions.size >= (this.#d.maxSessions ?? MAX_SESSIONS)) {
+      conn.close(CLOSE.dropped, "Too many connections");
+      return;
+    }
     const s: Session = {
       conn,
       dialedUrl,

@@ -293,4 +293,27 @@ describe("P2PNode over memory", () => {
     expect((await collect(router.complete(request("m", 3), new AbortController().signal))).servedBy)
       .toEqual([a.node.id]);
   });
+  test("connections beyond the cap are closed at once; handshakes time out", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const node = new P2PNode({
+      crypto: edCrypto(1),
+      transport: net.transport("capped"),
+      clock,
+      randomHex: seededHex(1),
+      maxSessions: 2,
+      handshakeTimeoutMs: 1000,
+    });
+    const url = (await node.start())!;
+    const raws = [await rawClient(net, url), await rawClient(net, url), await rawClient(net, url)];
+    await settle();
+    expect(raws.map((r) => r.closed()?.reason ?? null)).toEqual([
+      null,
+      null,
+      "Too many connections",
+    ]);
+    clock.now += 1001;
+    node.tick();
+    await settle();
+    expect(raws.map((r) => r.closed()?.code ?? null)).toEqual([4002, 4002, 4003]);
+  });
 });
