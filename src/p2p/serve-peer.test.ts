@@ -99,6 +99,19 @@ describe("serveFromBackend", () => {
     expect(text(frozen)).toEqual(text(plain));
   });
 
+  test("an external backend refuses continuations (it cannot take token ids)", async () => {
+    const external = Object.assign(new CountingBackend(["m"], "a"), { kind: "external" as const });
+    const sent: { kind: CoreKind; body: unknown }[] = [];
+    await serveFromBackend(external)(
+      "p",
+      envelope(requestToWire(req, [1, 2])),
+      (m) => (sent.push(m), true),
+      new AbortController().signal,
+    );
+    expect((sent[0]!.body as { code: string }).code).toBe("NO_MODEL");
+    expect(external.requests).toEqual([]);
+  });
+
   test("unknown model: NO_MODEL; consent refused: CONSENT_DENIED", async () => {
     const sent = await serve(new CountingBackend(["other"], "a"), requestToWire(req, []));
     expect(sent).toEqual([{

@@ -104,6 +104,11 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
     if (!backend.listModels().some((m) => m.id === body.model)) {
       return fail("NO_MODEL", `This node does not serve model "${body.model.slice(0, 100)}"`);
     }
+    // handled here: an external upstream cannot take token ids, so it cannot continue a
+    // generation; the requester moves on to another peer
+    if (body.continueFrom !== undefined && backend.kind === "external") {
+      return fail("NO_MODEL", "This node cannot continue a generation (external backend)");
+    }
     const decision = options.consent?.(peer, body);
     if (decision && !decision.allow) return fail("CONSENT_DENIED", decision.reason.slice(0, 400));
     let pending: { text: string; tokens: number[]; servedBy?: string[] } | null = null;
