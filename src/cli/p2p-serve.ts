@@ -12,12 +12,12 @@ import { type NodeIdentity, verifySignature } from "../identity/index.ts";
 import {
   advertFromBackend,
   bunTransport,
+  meteredBackend,
   P2PNode,
   PeerBackend,
   peersRoute,
   serveFromBackend,
 } from "../p2p/index.ts";
-import { meteredBackend } from "../p2p/serve-peer.ts";
 import { AriaError } from "../shared/errors.ts";
 
 /** The running peer network. */

@@ -17,6 +17,6 @@ export {
 } from "./node.ts";
 export { type Connection, MemoryNetwork, type Transport } from "./transport.ts";
 export { PeerBackend } from "./router.ts";
-export { advertFromBackend, serveFromBackend } from "./serve-peer.ts";
+export { advertFromBackend, meteredBackend, serveFromBackend } from "./serve-peer.ts";
 export { formatPeerTable, type PeerRow, peerTable } from "./peer-table.ts";
 export { peersRoute } from "./peers-route.ts";
