@@ -316,4 +316,16 @@ describe("P2PNode over memory", () => {
     await settle();
     expect(raws.map((r) => r.closed()?.code ?? null)).toEqual([4002, 4002, 4003]);
   });
+  test("either side of a connection can send requests", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, null); // accepts, has no model
+    const b = makeNode(net, 2, new CountingBackend(["m"], "b"), [(await a.node.start())!]);
+    await b.node.start(); // dials a
+    await settle();
+    expect(a.node.state.peers.get(b.node.id)!.direction).toBe("in");
+    const router = new PeerBackend({ local: new CountingBackend([], "a"), node: a.node });
+    const r = await collect(router.complete(request("m", 4), new AbortController().signal));
+    expect(r.servedBy).toEqual([b.node.id]);
+    expect(r.text.split(" ").filter(Boolean).length).toBe(4);
+  });
 });
