@@ -34,6 +34,7 @@ const PURE = [
   "src/identity/identity.ts",
   "src/cli/peers-args.ts",
   "src/p2p/_result.ts",
+  "src/p2p/_reply-stream.ts",
   "src/p2p/protocol.ts",
   "src/p2p/handshake.ts",
   "src/p2p/replay.ts",

@@ -37,6 +37,7 @@ import {
   takeToken,
 } from "./rate-limit.ts";
 import { NonceCache } from "./replay.ts";
+import { replyStream } from "./_reply-stream.ts";
 import { AriaError } from "../shared/errors.ts";
 
 /** Close codes (application range 4000-4999). */
@@ -229,20 +230,11 @@ export class P2PNode {
     close(): void;
   } {
     const id = this.#newId();
-    const queue: Envelope[] = [];
-    let failure: PeerRequestError | null = null;
-    let wake: (() => void) | null = null;
-    let done = false;
-    const notify = () => (wake?.(), wake = null);
-    this.#pending.set(id, {
-      peer,
-      push: (e) => (queue.push(e), notify()),
-      fail: (err) => (failure = err, notify()),
-    });
+    const stream = replyStream<Envelope>();
+    this.#pending.set(id, { peer, push: stream.push, fail: stream.fail });
     const close = () => {
-      done = true;
       this.#pending.delete(id);
-      notify();
+      stream.close();
     };
     if (!this.send(peer, { kind, id, body } as Omit<Outgoing, "to">)) {
       this.#pending.delete(id);
@@ -251,18 +243,7 @@ export class P2PNode {
         `Cannot send to peer ${peer.slice(0, 12)}: not connected`,
       );
     }
-    async function* replies(): AsyncGenerator<Envelope, void, void> {
-      while (!done) {
-        const next = queue.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (failure) throw failure;
-        await new Promise<void>((r) => (wake = r));
-      }
-    }
-    return { id, replies: replies(), close };
+    return { id, replies: stream.replies, close };
   }
 
   /**
