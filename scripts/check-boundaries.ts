@@ -65,6 +65,20 @@ const PURE = [
   "src/dashboard/_http.ts",
   "src/dashboard/_models.ts",
   "src/dashboard/views/",
+  "src/cli/peers-args.ts",
+  "src/p2p/_result.ts",
+  "src/p2p/_reply-stream.ts",
+  "src/p2p/protocol.ts",
+  "src/p2p/handshake.ts",
+  "src/p2p/replay.ts",
+  "src/p2p/rate-limit.ts",
+  "src/p2p/peer-state.ts",
+  "src/p2p/plan.ts",
+  "src/p2p/score.ts",
+  "src/p2p/transport.ts",
+  "src/p2p/peer-table.ts",
+  "src/p2p/serve-peer.ts",
+  "src/p2p/peers-route.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -15,6 +15,7 @@ import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.
 import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
 import { LEDGER_USAGE, type LedgerCommand, parseLedgerCommand } from "./ledger-args.ts";
 import { LAYERS_USAGE } from "./layers-args.ts";
+import { type KeysCommand, P2P_USAGE, parseP2pCommand, type PeersCommand } from "./peers-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
 export const DEFAULT_MODEL = BUILTIN_MODEL_NAME;
@@ -111,6 +112,9 @@ export interface ServeCommand {
     port?: string;
     host?: string;
     p2pPort?: string;
+    peers?: string;
+    p2pCert?: string;
+    p2pKey?: string;
     threads?: string;
     ctx?: string;
     parallel?: string;
@@ -143,6 +147,8 @@ export type Command =
   | PerplexityCommand
   | TokenizeCommand
   | ServeCommand
+  | PeersCommand
+  | KeysCommand
   | HelpCommand
   | VersionCommand
   | ModelCommand
@@ -303,8 +309,12 @@ Options:
   --model PATH|NAME   GGUF model file (ARIA_MODEL; default aria-nano, the built-in demo model)
   --port N            HTTP port (ARIA_PORT; default 3000; 0 = any free port)
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
-  --p2p-port N        peer port (ARIA_P2P_PORT; default 8765; reported only: the peer network
-                      comes in a later version)
+  --p2p-port N        peer port (ARIA_P2P_PORT; 0 = any free port). The peer network starts
+                      when this or --peers is given (then the default is any free port)
+  --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS); the API
+                      then also answers GET /v1/aria/peers (aria peers)
+  --p2p-cert PATH     PEM certificate: serve wss:// on the peer port (ARIA_P2P_CERT; with
+  --p2p-key PATH      the PEM key, ARIA_P2P_KEY)
   --threads N         worker threads (ARIA_THREADS; default and cap: the consent policy's
                       max-threads, see aria help consent)
   --ctx N             positions per sequence (ARIA_CTX; default: min(model's, 2048))
@@ -326,22 +336,8 @@ Examples:
   aria serve --model model.gguf --port 8080 --parallel 8
   aria serve --model model.gguf --layers 0-15 --port 8081`,
   model: MODEL_USAGE,
-  peers: `Usage: aria peers [--json]
-
-Lists the peers this node knows: node id, address, latency, models and layer ranges.
-Also available as: aria network peers
-
-Examples:
-  aria peers
-  aria peers --json`,
   consent: CONSENT_USAGE,
-  keys: `Usage: aria keys show [--json]
-
-Prints this node's identity: the node id (ed25519 public key, hex) and where its key file is.
-The key pair is created in the data dir on first run.
-
-Example:
-  aria keys show`,
+  ...P2P_USAGE,
   version: `Usage: aria version
 
 Prints the version of ARIA.
@@ -702,6 +698,9 @@ const SERVE_FLAGS = {
   port: "port",
   host: "host",
   "p2p-port": "p2pPort",
+  peers: "peers",
+  "p2p-cert": "p2pCert",
+  "p2p-key": "p2pKey",
   threads: "threads",
   ctx: "ctx",
   parallel: "parallel",
@@ -775,6 +774,9 @@ export function parseCommand(argv: readonly string[]): Command {
       return consentCommand(rest);
     case "ledger":
       return parseLedgerCommand(rest);
+    case "peers":
+    case "keys":
+      return parseP2pCommand(verb, rest, (m) => new UsageError(m));
     default:
       // verbs whose help is written here but whose parser lives elsewhere still answer --help
       if (USAGE[verb] !== undefined && (rest.includes("--help") || rest.includes("-h"))) {

@@ -14,6 +14,7 @@ import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
+import { runKeys, runPeers } from "./peers.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 import { runModel } from "./model.ts";
 
@@ -54,6 +55,12 @@ export async function main(argv: readonly string[]): Promise<number> {
           print: (line) => console.log(line),
           nowMs: () => Date.now(),
         });
+      case "peers":
+        await runPeers(cmd, (line) => console.log(line));
+        return 0;
+      case "keys":
+        runKeys(cmd, (line) => console.log(line));
+        return 0;
       case "perplexity": {
         const r = await runPerplexity(cmd, (s) => process.stderr.write(s));
         console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));

@@ -30,6 +30,7 @@ import {
   modelMemoryDenial,
   type PolicyChangedEvent,
   PolicyGate,
+  policySummary,
   readPolicy,
   type RequestEnergy,
   resolvePowerProfile,
@@ -42,6 +43,7 @@ import { ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
 import { createStageHandler, STAGE_PATH, StageServer } from "../p2p/index.ts";
+import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -220,14 +222,32 @@ export async function runServe(
     },
   );
   const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
-  let backend: CompletionBackend;
+  let local: CompletionBackend;
+  // the peer network starts only when asked for (--p2p-port / --peers): src/cli/p2p-serve.ts
+  let p2p: PeerNetwork | null = null;
   try {
-    backend = await createBackend(config, nodeId, consent.signed.policy, modelPath);
+    local = await createBackend(config, nodeId, consent.signed.policy, modelPath);
+    if (config.p2pPort !== undefined || config.peers !== undefined) {
+      p2p = await startPeerNetwork(config, identity, local, modelPath ?? null, {
+        // a peer's request is checked against the owner's policy when it arrives (servePeers,
+        // models, schedule, quota, concurrency); the local scheduler bounds the work itself
+        consent: (_peer, body) => {
+          try {
+            gate.admit({ model: body.model, kind: "peer-request", fromPeer: true }).release();
+            return { allow: true, reason: "" };
+          } catch (err: unknown) {
+            return { allow: false, reason: err instanceof Error ? err.message : String(err) };
+          }
+        },
+        consentSummary: () => ({ ...policySummary(gate.policy) }),
+      });
+    }
   } catch (err: unknown) {
     stopWatching(); // converted: reported by main.ts; nothing is left running
     ledger?.close();
     throw err;
   }
+  const backend = p2p?.backend ?? local;
   const metrics = createMetrics(); // shared: the dashboard's overview reads the API's counters
   const newId = () => crypto.randomUUID();
   // The dashboard's other ports (peers, ledger, energy, consent, models) are wired here once
@@ -251,31 +271,31 @@ export async function runServe(
     log,
     consent: meteredGate,
   });
+  if (p2p) app.route("/", p2p.route);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
     idleTimeout: 0,
     fetch: (req) => app.fetch(req),
   });
-  if (backend instanceof NativeBackend) {
+  if (local instanceof NativeBackend) {
     print(`ARIA loading ${config.model ?? `${BUILTIN_MODEL_NAME} (built-in)`}`);
     try {
-      await backend.ready;
+      await local.ready;
     } catch (err: unknown) {
       // converted: stop listening, then report the load failure to main.ts
       await server.stop(true);
       ledger?.close();
+      await p2p?.stop();
       throw err;
     }
   }
-  if (backend instanceof ExternalBackend) await backend.ready;
+  if (local instanceof ExternalBackend) await local.ready;
   const url = `http://${
     config.host.includes(":") ? `[${config.host}]` : config.host
   }:${server.port}`;
+  if (p2p) print(`ARIA peer node listening on ${p2p.url} (node ${nodeId})`);
   print(`ARIA listening on ${url} (backend ${backend.kind}, node ${nodeId})`);
-  if (ledger) {
-    print(`ARIA ledger at height ${ledger.store.head().height}: every answer carries a receipt`);
-  }
   if (backend.kind === "simulation") {
     print("ARIA simulation backend: canned text, for protocol tests only");
   }
@@ -294,9 +314,6 @@ export async function runServe(
     }`,
   );
   print(`ARIA dashboard: ${url}/`);
-  print(
-    `ARIA peer port ${config.p2pPort}: not listening yet (the peer network comes in a later version)`,
-  );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
@@ -304,6 +321,7 @@ export async function runServe(
   print("ARIA shutting down");
   stopWatching();
   const stopping = server.stop(); // stop accepting; in-flight streams end when the backend closes
+  await p2p?.stop();
   await backend.close();
   await server.stop(true);
   await stopping;

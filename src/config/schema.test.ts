@@ -6,7 +6,6 @@ describe("resolveConfig", () => {
     expect(resolveConfig([], "/d")).toEqual({
       port: 3000,
       host: "127.0.0.1",
-      p2pPort: 8765,
       parallel: 4,
       queue: 64,
       backend: "native",
@@ -35,6 +34,13 @@ describe("resolveConfig", () => {
     expect(() => resolveConfig([{ port: "x" }], "/d")).toThrow(ConfigError);
     expect(() => resolveConfig([{ nope: 1 }], "/d")).toThrow(/Invalid configuration/);
     expect(() => resolveConfig([{ backend: "external" }], "/d")).toThrow(/--upstream/);
+    expect(() => resolveConfig([{ peers: "http://x:1" }], "/d")).toThrow(/ws:\/\//);
+    expect(() => resolveConfig([{ p2pCert: "c.pem" }], "/d")).toThrow(/--p2p-key/);
+  });
+  test("peer settings", () => {
+    const c = resolveConfig([configFromEnv({ ARIA_PEERS: "ws://a:1, wss://b:2" })], "/d");
+    expect(c.peers).toBe("ws://a:1, wss://b:2");
+    expect(c.p2pPort).toBeUndefined();
   });
 });
 

@@ -35,7 +35,15 @@ export const serveConfigSchema = z.object({
   model: z.string().min(1).optional(),
   port: port.default(3000),
   host: z.string().min(1).default("127.0.0.1"),
-  p2pPort: port.default(8765),
+  /** The peer network starts when this or `peers` is set (src/cli/serve.ts). */
+  p2pPort: port.optional(),
+  /** Bootstrap peers: comma-separated ws:// or wss:// URLs. */
+  peers: z.string().regex(/^\s*(wss?:\/\/[^\s,]+\s*)(,\s*wss?:\/\/[^\s,]+\s*)*$/, {
+    message: "expected comma-separated ws:// or wss:// URLs",
+  }).optional(),
+  /** PEM certificate and key for a wss:// peer port (both or neither). */
+  p2pCert: z.string().min(1).optional(),
+  p2pKey: z.string().min(1).optional(),
   threads: positive.optional(),
   ctx: positive.optional(),
   parallel: positive.max(64).default(4),
@@ -66,6 +74,9 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   port: "ARIA_PORT",
   host: "ARIA_HOST",
   p2pPort: "ARIA_P2P_PORT",
+  peers: "ARIA_PEERS",
+  p2pCert: "ARIA_P2P_CERT",
+  p2pKey: "ARIA_P2P_KEY",
   threads: "ARIA_THREADS",
   ctx: "ARIA_CTX",
   parallel: "ARIA_PARALLEL",
@@ -118,6 +129,9 @@ export function resolveConfig(sources: readonly ConfigSource[], dataDir: string)
   const config = parsed.data;
   if (config.backend === "external" && config.upstream === undefined) {
     throw new ConfigError("Missing --upstream: --backend external needs the upstream server URL");
+  }
+  if ((config.p2pCert === undefined) !== (config.p2pKey === undefined)) {
+    throw new ConfigError("Missing --p2p-cert or --p2p-key: a wss:// peer port needs both");
   }
   return config;
 }

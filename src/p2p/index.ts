@@ -1,6 +1,7 @@
 /**
- * @module The p2p folder's public surface for pipeline parallelism: tensor frames, route
- * planning, stage servers, the coordinator and its transport interface (docs/pipeline.md).
+ * @module The peer-to-peer network's public surface: protocol, node, transport, routing of whole
+ * requests (docs/protocol.md), and pipeline parallelism — tensor frames, route planning, stage
+ * servers, the coordinator and its transport interface (docs/pipeline.md).
  */
 export {
   crc32,
@@ -46,3 +47,29 @@ export {
   STAGE_PATH,
   type StageInfo,
 } from "./stage-http.ts";
+export {
+  type Advert,
+  type Envelope,
+  ERROR_CODES,
+  type ErrorCode,
+  MAX_FRAME_BYTES,
+  PIPELINE_KIND_PREFIX,
+  PROTOCOL_VERSION_STRING,
+} from "./protocol.ts";
+export {
+  bunTransport,
+  type ExtensionHandler,
+  type NodeCrypto,
+  P2PNode,
+  PeerRequestError,
+} from "./node.ts";
+export { type Connection, MemoryNetwork, type Transport } from "./transport.ts";
+export { PeerBackend } from "./router.ts";
+export {
+  advertFromBackend,
+  meteredBackend,
+  type PeerConsent,
+  serveFromBackend,
+} from "./serve-peer.ts";
+export { formatPeerTable, type PeerRow, peerTable } from "./peer-table.ts";
+export { peersRoute } from "./peers-route.ts";

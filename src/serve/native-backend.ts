@@ -114,9 +114,13 @@ export class NativeBackend implements CompletionBackend {
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
     await this.ready;
     const { tokenizer, template, scheduler, ctx } = this.#loaded!;
-    const ids = request.input.kind === "chat"
-      ? encodeChat(tokenizer, request.input.messages, { template }).ids
-      : tokenizer.encode(request.input.prompt, { addBos: true });
+    const ids = [
+      ...(request.input.kind === "chat"
+        ? encodeChat(tokenizer, request.input.messages, { template }).ids
+        : tokenizer.encode(request.input.prompt, { addBos: true })),
+      // fail-over (src/p2p/router.ts): continue after the tokens another node already generated
+      ...(request.continueFrom ?? []),
+    ];
     const nCtx = ctx.options.nCtx;
     const stepper = createSequence(tokenizer, ids, nCtx, {
       maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),

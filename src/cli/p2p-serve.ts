@@ -1,0 +1,127 @@
+/**
+ * @module Shell: starts the peer network next to `aria serve` — the node (src/p2p) on the peer
+ * port with this node's ed25519 identity, the planner's tick every second, the router in front of
+ * the local backend, and the /v1/aria/peers route. Hashes the model file (SHA-256) in the
+ * background for the advert.
+ */
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import type { Hono } from "hono";
+import type { CompletionBackend } from "../api/port.ts";
+import type { ServeConfig } from "../config/schema.ts";
+import { type NodeIdentity, verifySignature } from "../identity/index.ts";
+import {
+  advertFromBackend,
+  bunTransport,
+  meteredBackend,
+  P2PNode,
+  PeerBackend,
+  type PeerConsent,
+  peersRoute,
+  serveFromBackend,
+} from "../p2p/index.ts";
+import { AriaError } from "../shared/errors.ts";
+
+/** The running peer network. */
+export interface PeerNetwork {
+  url: string;
+  node: P2PNode;
+  /** The router: what the API should use as its backend. */
+  backend: CompletionBackend;
+  route: Hono;
+  stop(): Promise<void>;
+}
+
+/** Planning interval (ms). Why 1 s: pings every 5 s and exchanges every 10 s need no finer tick. */
+const TICK_MS = 1000;
+
+async function sha256File(path: string): Promise<string> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  return hasher.digest("hex");
+}
+
+/**
+ * Starts the node.
+ *
+ * @param config peer port, bootstrap peers, TLS files, host.
+ * @param identity this node's key pair.
+ * @param local the local backend.
+ * @param modelPath the model file to hash for adverts (null = none).
+ * @param options the owner's consent: a check for each peer request and the summary adverts carry.
+ * @returns the network.
+ * @throws {AriaError} P2P_LISTEN when the peer port cannot be bound or the TLS files read.
+ */
+export async function startPeerNetwork(
+  config: ServeConfig,
+  identity: NodeIdentity,
+  local: CompletionBackend,
+  modelPath: string | null,
+  options: Readonly<{
+    consent?: PeerConsent;
+    consentSummary?: () => Record<string, unknown>;
+  }> = {},
+): Promise<PeerNetwork> {
+  const metered = meteredBackend(local);
+  const hashes = new Map<string, string>();
+  if (modelPath !== null) {
+    const id = local.listModels()[0]?.id;
+    // terminated: a model file that cannot be hashed is advertised without a hash
+    if (id !== undefined) sha256File(modelPath).then((h) => hashes.set(id, h)).catch(() => {});
+  }
+  const clock = { nowMs: () => Date.now() };
+  const node = new P2PNode({
+    crypto: {
+      nodeId: identity.nodeId,
+      sign: (b) => bytesToHex(identity.sign(b)),
+      // handled here: a signature that is not 128 hex chars is simply not valid
+      verify: (id, b, sig) =>
+        /^[0-9a-f]{128}$/.test(sig) && verifySignature(id, b, hexToBytes(sig)),
+    },
+    transport: bunTransport({
+      port: config.p2pPort ?? 0,
+      hostname: config.host,
+      ...(config.p2pCert && config.p2pKey
+        ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
+        : {}),
+    }),
+    clock,
+    randomHex: (n) => bytesToHex(crypto.getRandomValues(new Uint8Array(n))),
+    bootstrap: (config.peers ?? "").split(",").map((u) => u.trim()).filter(Boolean),
+    advert: () =>
+      advertFromBackend(metered.backend, {
+        sha256: hashes,
+        tokensPerSecond: metered.tokensPerSecond(),
+        ...(options.consentSummary ? { consent: options.consentSummary() } : {}),
+      }),
+    onRequest: serveFromBackend(metered.backend, {
+      clock,
+      ...(options.consent ? { consent: options.consent } : {}),
+    }),
+    agent: "aria/0.1.0",
+    log: (entry) => console.error(JSON.stringify(entry)),
+  });
+  let url: string | null;
+  try {
+    url = await node.start();
+  } catch (err: unknown) {
+    // converted: a taken port or unreadable TLS file becomes a message naming them (exit 1)
+    await local.close();
+    throw new AriaError(
+      "P2P_LISTEN",
+      `Cannot listen for peers on ${config.host}:${config.p2pPort ?? 0}${
+        config.p2pCert ? ` with ${config.p2pCert}` : ""
+      }: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const timer = setInterval(() => node.tick(), TICK_MS);
+  return {
+    url: url ?? "",
+    node,
+    backend: new PeerBackend({ local: metered.backend, node }),
+    route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
+    async stop() {
+      clearInterval(timer);
+      await node.stop();
+    },
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * @module The ARIA peer wire protocol: the one contract between nodes (STYLE.md B0.3). Pure: no
+ * I/O, no clock, no randomness (time and nonces come in as arguments); signing and verifying are
+ * passed in as functions. The full prose spec with examples is docs/protocol.md.
+ *
+ * Layout of one text frame (UTF-8 JSON, at most MAX_FRAME_BYTES):
+ *   1. frame     = { "sig": <128 hex chars or "">, "msg": <string> }
+ *   2. msg       = JSON text of the envelope; the signature covers SIGN_DOMAIN + msg, byte for byte,
+ *                  so no canonical re-encoding is needed (the receiver verifies the bytes it got).
+ *   3. envelope  = { v, kind, id, re?, from, to, ts, nonce, body }
+ *        v      "major.minor" protocol version; another major is refused with VERSION.
+ *        kind   the message type, the discriminant of `body` (KINDS below).
+ *        id     correlation id chosen by the sender (1-64 chars of [A-Za-z0-9._:-]).
+ *        re     on a reply: the `id` of the request it answers. Replies may come in any order.
+ *        from   sender node id (ed25519 public key, 64 hex); must be the connection's peer.
+ *        to     recipient node id ("" only in `hello`); a message for another node is refused.
+ *        ts     sender's clock, Unix ms; outside +-MAX_SKEW_MS of the receiver's clock = STALE.
+ *        nonce  32 hex chars, fresh per message; (from, nonce) seen before = REPLAY.
+ *   4. hello and auth (the handshake, handshake.ts) are the only kinds sent unsigned (sig "");
+ *      auth carries its own proof over the peer's challenge. Every other kind must be signed.
+ *   5. Binary frames belong to the pipeline namespace (`pipe.*`, another module); the node hands
+ *      them to the registered extension only after the handshake.
+ *
+ * Version history:
+ *   1.0  first version: hello/auth, ping/pong, advert, peers.request/response, complete.request/
+ *        chunk/end, cancel, error. Kinds starting with "pipe." reserved for pipeline parallelism.
+ */
+import { z } from "zod";
+import type { Result } from "./_result.ts";
+
+/** Protocol version spoken by this build. */
+export const PROTOCOL_VERSION = { major: 1, minor: 0 } as const;
+/** The version as it appears in `v` and `hello.version`. */
+export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
+/** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
+ * is tokenized here; requests between peers carry prompts of a few thousand tokens at most. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Clock difference tolerated between peers. Why 30 s: NTP-synced machines differ by far less,
+ * and the nonce cache only has to remember nonces for twice this window. */
+export const MAX_SKEW_MS = 30_000;
+/** Prefix of the signed bytes (domain separation from ledger and handshake signatures). */
+export const SIGN_DOMAIN = "aria-p2p/1\n";
+/** Prefix of extension kinds owned by the pipeline module. */
+export const PIPELINE_KIND_PREFIX = "pipe.";
+
+/** Error codes of `error` replies (docs/protocol.md lists when each is sent). */
+export const ERROR_CODES = [
+  "INVALID_JSON",
+  "UNKNOWN_TYPE",
+  "MISSING_FIELDS",
+  "RATE_LIMITED",
+  "BAD_SIGNATURE",
+  "STALE",
+  "REPLAY",
+  "VERSION",
+  "FRAME_TOO_LARGE",
+  "CONSENT_DENIED",
+  "BUSY",
+  "NO_MODEL",
+  "UNAUTHENTICATED",
+  "INTERNAL",
+] as const;
+/** One error code. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`));
+const nodeId = hex(64);
+const msgId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
+const shortText = z.string().max(200);
+const url = z.string().max(300).regex(/^wss?:\/\/[^\s]+$/);
+
+const modelAdvert = z.object({
+  id: shortText.min(1),
+  /** SHA-256 of the model file (hex), so peers can tell two files with one name apart. */
+  sha256: hex(64).or(z.literal("")),
+  /** Layers this node serves, [first, last] inclusive; null = the whole model. */
+  layers: z.tuple([z.number().int().min(0), z.number().int().min(0)]).nullable(),
+  nLayers: z.number().int().min(0),
+});
+
+/** What a node offers (advert body). */
+export const advertSchema = z.object({
+  models: z.array(modelAdvert).max(32),
+  slots: z.number().int().min(0),
+  freeSlots: z.number().int().min(0),
+  /** Measured decode speed (tokens/s over recent requests; 0 = not measured yet). */
+  tokensPerSecond: z.number().min(0),
+  /** Consent summary: an opaque JSON object for now (the consent module defines it). */
+  consent: z.record(z.string(), z.unknown()),
+  /** Where this node accepts connections (null = it does not listen). */
+  listen: url.nullable(),
+});
+/** A node's advert. */
+export type Advert = z.infer<typeof advertSchema>;
+
+/** One peer hint in peer exchange: unverified until dialled and authenticated. */
+export const peerHintSchema = z.object({
+  id: nodeId,
+  url,
+  models: z.array(shortText).max(32),
+});
+/** A peer hint. */
+export type PeerHint = z.infer<typeof peerHintSchema>;
+
+const samplingSchema = z.object({
+  temperature: z.number().min(0).max(100),
+  topK: z.number().int().min(0).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  minP: z.number().min(0).max(1).optional(),
+  repeatPenalty: z.number().optional(),
+  repeatLastN: z.number().int().min(-1).optional(),
+  frequencyPenalty: z.number().optional(),
+  presencePenalty: z.number().optional(),
+  /** [token id, bias] pairs (a Map in memory). */
+  logitBias: z.array(z.tuple([z.number().int().min(0), z.number()])).max(1024).optional(),
+});
+
+const completeRequestSchema = z.object({
+  model: shortText.min(1),
+  input: z.discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("chat"),
+      messages: z.array(z.object({
+        role: z.enum(["system", "user", "assistant", "tool"]),
+        content: z.string(),
+      })).min(1).max(1024),
+    }),
+    z.object({ kind: z.literal("text"), prompt: z.string() }),
+  ]),
+  maxTokens: z.number().int().min(0).optional(),
+  sampling: samplingSchema,
+  seed: z.number().int().min(0).optional(),
+  stop: z.array(z.string().max(200)).max(16),
+  /** Fail-over: tokens already generated elsewhere; continue after them. */
+  continueFrom: z.array(z.number().int().min(0)).max(131072).optional(),
+});
+
+/** Body schema of every core kind. */
+export const BODY_SCHEMAS = {
+  hello: z.object({
+    version: z.string().regex(/^\d{1,4}\.\d{1,4}$/),
+    nodeId,
+    challenge: hex(64),
+    listen: url.nullable(),
+    agent: shortText,
+  }),
+  auth: z.object({ proof: hex(128) }),
+  ping: z.object({}),
+  pong: z.object({}),
+  advert: advertSchema,
+  "peers.request": z.object({}),
+  "peers.response": z.object({ peers: z.array(peerHintSchema).max(64) }),
+  "complete.request": completeRequestSchema,
+  "complete.chunk": z.object({
+    text: z.string(),
+    tokens: z.array(z.number().int().min(0)).max(4096),
+    servedBy: z.array(nodeId.or(shortText)).max(16).optional(),
+  }),
+  "complete.end": z.object({
+    tail: z.string(),
+    finishReason: z.enum(["stop", "length"]),
+    stopReason: z.enum(["eog", "stop_string", "max_tokens", "context_full"]),
+    usage: z.object({
+      promptTokens: z.number().int().min(0),
+      completionTokens: z.number().int().min(0),
+    }),
+    servedBy: z.array(shortText).max(16),
+  }),
+  cancel: z.object({}),
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string().max(500) }),
+} as const;
+
+/** A core message kind. */
+export type CoreKind = keyof typeof BODY_SCHEMAS;
+/** The body of a core kind. */
+export type Body<K extends CoreKind> = z.infer<(typeof BODY_SCHEMAS)[K]>;
+/** A complete.request body. */
+export type CompleteRequestBody = Body<"complete.request">;
+/** Kinds sent before the handshake completes, unsigned. */
+export const HANDSHAKE_KINDS: readonly string[] = ["hello", "auth"];
+
+const envelopeSchema = z.object({
+  v: z.string().regex(/^\d{1,4}\.\d{1,4}$/),
+  kind: z.string().min(1).max(64),
+  id: msgId,
+  re: msgId.optional(),
+  from: nodeId,
+  to: nodeId.or(z.literal("")),
+  ts: z.number().int().min(0),
+  nonce: hex(32),
+  body: z.unknown(),
+});
+
+/** A decoded envelope of a core kind (body validated) or of a pipeline kind (body unknown). */
+export type Envelope =
+  & Omit<z.infer<typeof envelopeSchema>, "body" | "kind">
+  & (
+    | { [K in CoreKind]: { kind: K; body: Body<K> } }[CoreKind]
+    | { kind: `pipe.${string}`; body: unknown }
+  );
+
+/** A refused frame: the code and reason to reply with, and the id it answers if known. */
+export interface ProtocolFault {
+  code: ErrorCode;
+  message: string;
+  re?: string;
+}
+
+/** A parsed frame: the envelope, the signature and the exact bytes it covers. */
+export interface ParsedFrame {
+  envelope: Envelope;
+  sig: string;
+  signed: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const frameSchema = z.object({ sig: z.string().max(128), msg: z.string() });
+
+function fault(code: ErrorCode, message: string, re?: string): { ok: false; error: ProtocolFault } {
+  return { ok: false, error: re !== undefined ? { code, message, re } : { code, message } };
+}
+
+function issueText(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "invalid";
+}
+
+/**
+ * Decodes one text frame. Every inbound text frame goes through here (STYLE.md B7.4); the
+ * signature, freshness and replay checks follow in `checkEnvelope`.
+ *
+ * @param text the frame as received.
+ * @returns the frame, or the fault to answer (the connection stays open).
+ */
+export function parseFrame(text: string): Result<ParsedFrame, ProtocolFault> {
+  // handled here: oversized frames (below the transport's hard limit) become FRAME_TOO_LARGE
+  const size = encoder.encode(text).length;
+  if (size > MAX_FRAME_BYTES) {
+    return fault("FRAME_TOO_LARGE", `Frame of ${size} bytes exceeds ${MAX_FRAME_BYTES}`);
+  }
+  let outer: unknown;
+  let inner: unknown;
+  try {
+    outer = JSON.parse(text);
+  } catch {
+    return fault("INVALID_JSON", "Frame is not JSON"); // handled here: bad frame, reply + stay
+  }
+  const frame = frameSchema.safeParse(outer);
+  if (!frame.success) return fault("MISSING_FIELDS", `Frame ${issueText(frame.error)}`);
+  try {
+    inner = JSON.parse(frame.data.msg);
+  } catch {
+    return fault("INVALID_JSON", "Frame msg is not JSON");
+  }
+  const re = typeof (inner as { id?: unknown })?.id === "string"
+    ? (inner as { id: string }).id.slice(0, 64)
+    : undefined;
+  const env = envelopeSchema.safeParse(inner);
+  if (!env.success) return fault("MISSING_FIELDS", `Envelope ${issueText(env.error)}`, re);
+  const major = Number(env.data.v.split(".")[0]);
+  if (major !== PROTOCOL_VERSION.major) {
+    return fault("VERSION", `Protocol ${env.data.v} is not ${PROTOCOL_VERSION_STRING}`, re);
+  }
+  const kind = env.data.kind;
+  const signed = encoder.encode(SIGN_DOMAIN + frame.data.msg);
+  if (kind.startsWith(PIPELINE_KIND_PREFIX)) {
+    const envelope = { ...env.data, kind } as Envelope;
+    return { ok: true, value: { envelope, sig: frame.data.sig, signed } };
+  }
+  if (!Object.hasOwn(BODY_SCHEMAS, kind)) {
+    return fault("UNKNOWN_TYPE", `Unknown message kind "${kind.slice(0, 64)}"`, re);
+  }
+  const body = BODY_SCHEMAS[kind as CoreKind].safeParse(env.data.body);
+  if (!body.success) return fault("MISSING_FIELDS", `${kind} body ${issueText(body.error)}`, re);
+  const envelope = { ...env.data, kind, body: body.data } as Envelope;
+  return { ok: true, value: { envelope, sig: frame.data.sig, signed } };
+}
+
+/** What to build: everything but the version, sender, time and nonce (filled by encodeFrame). */
+export type Outgoing =
+  & { id: string; re?: string; to: string }
+  & (
+    | { [K in CoreKind]: { kind: K; body: Body<K> } }[CoreKind]
+    | { kind: `pipe.${string}`; body: unknown }
+  );
+
+/** The sender's side of encoding: its id, clock reading, a fresh nonce and its signer. */
+export interface Sender {
+  from: string;
+  ts: number;
+  nonce: string;
+  /** Signs bytes; null = unsigned (hello and auth only). */
+  sign: ((bytes: Uint8Array) => string) | null;
+}
+
+/**
+ * Encodes a message as a text frame.
+ *
+ * @param msg kind, body, ids.
+ * @param sender who, when, nonce, signer.
+ * @returns the frame text.
+ */
+export function encodeFrame(msg: Outgoing, sender: Sender): string {
+  const envelope = {
+    v: PROTOCOL_VERSION_STRING,
+    kind: msg.kind,
+    id: msg.id,
+    ...(msg.re !== undefined ? { re: msg.re } : {}),
+    from: sender.from,
+    to: msg.to,
+    ts: sender.ts,
+    nonce: sender.nonce,
+    body: msg.body,
+  };
+  const text = JSON.stringify(envelope);
+  const sig = sender.sign ? sender.sign(encoder.encode(SIGN_DOMAIN + text)) : "";
+  return JSON.stringify({ sig, msg: text });
+}
+
+/** What the receiver knows when checking a signed envelope. */
+export interface CheckContext {
+  self: string;
+  /** The authenticated peer on this connection. */
+  peer: string;
+  now: number;
+  verify: (nodeId: string, bytes: Uint8Array, sigHex: string) => boolean;
+  /** Records (from, nonce) and says whether it was new. */
+  remember: (from: string, nonce: string, ts: number, now: number) => "new" | "replay" | "stale";
+}
+
+/**
+ * Checks a signed envelope after the handshake: sender, recipient, signature, time, nonce.
+ *
+ * @param frame the parsed frame.
+ * @param ctx ids, clock reading, verifier, nonce cache.
+ * @returns ok, or the fault to answer.
+ */
+export function checkEnvelope(frame: ParsedFrame, ctx: CheckContext): Result<true, ProtocolFault> {
+  const e = frame.envelope;
+  if (HANDSHAKE_KINDS.includes(e.kind)) {
+    return fault("UNKNOWN_TYPE", `${e.kind} is only valid during the handshake`, e.id);
+  }
+  if (e.from !== ctx.peer) {
+    return fault("BAD_SIGNATURE", "Sender is not the peer authenticated on this connection", e.id);
+  }
+  if (e.to !== ctx.self) {
+    return fault("BAD_SIGNATURE", "Message is addressed to another node", e.id);
+  }
+  if (!ctx.verify(e.from, frame.signed, frame.sig)) {
+    return fault("BAD_SIGNATURE", "Signature does not verify for the sender", e.id);
+  }
+  if (Math.abs(e.ts - ctx.now) > MAX_SKEW_MS) {
+    return fault(
+      "STALE",
+      `Timestamp differs from this node's clock by over ${MAX_SKEW_MS} ms`,
+      e.id,
+    );
+  }
+  const seen = ctx.remember(e.from, e.nonce, e.ts, ctx.now);
+  if (seen === "replay") return fault("REPLAY", "Nonce was already used", e.id);
+  if (seen === "stale") return fault("STALE", "Message is older than the replay window", e.id);
+  return { ok: true, value: true };
+}

@@ -1,0 +1,226 @@
+/**
+ * @module Serving a peer's `complete.request` from this node's own backend: converts the wire
+ * body to a `CompletionRequest`, streams `complete.chunk`s back and ends with `complete.end` or an
+ * `error` (NO_MODEL, BUSY, CONSENT_DENIED, INTERNAL). A peer's request is only ever served
+ * locally, never forwarded again, so requests cannot loop. Pure given the backend (types only).
+ */
+import type { CompletionBackend, CompletionRequest } from "../api/port.ts";
+import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
+
+/** Consent check for a peer's request (the consent module plugs in here). */
+export type PeerConsent = (
+  peer: string,
+  body: CompleteRequestBody,
+) => { allow: boolean; reason: string };
+
+/**
+ * The CompletionRequest a wire body stands for.
+ *
+ * @param id request id to use locally.
+ * @param body the validated body.
+ * @returns the request.
+ */
+export function requestFromWire(id: string, body: CompleteRequestBody): CompletionRequest {
+  const { logitBias, ...sampling } = body.sampling;
+  const req: CompletionRequest = {
+    id,
+    model: body.model,
+    input: body.input,
+    sampling: logitBias ? { ...sampling, logitBias: new Map(logitBias) } : sampling,
+    stop: body.stop,
+  } as CompletionRequest;
+  if (body.maxTokens !== undefined) req.maxTokens = body.maxTokens;
+  if (body.seed !== undefined) req.seed = body.seed;
+  if (body.continueFrom !== undefined && body.continueFrom.length > 0) {
+    req.continueFrom = body.continueFrom;
+  }
+  return req;
+}
+
+/**
+ * The wire body of a CompletionRequest.
+ *
+ * @param req the request.
+ * @param continueFrom tokens already generated (fail-over), if any.
+ * @returns the body.
+ */
+export function requestToWire(
+  req: CompletionRequest,
+  continueFrom: readonly number[],
+): CompleteRequestBody {
+  const { logitBias, ...sampling } = req.sampling;
+  const body: CompleteRequestBody = {
+    model: req.model,
+    input: req.input.kind === "chat"
+      ? {
+        kind: "chat",
+        messages: req.input.messages.map((m) => ({ role: m.role, content: m.content })),
+      }
+      : { kind: "text", prompt: req.input.prompt },
+    sampling: logitBias ? { ...sampling, logitBias: [...logitBias] } : sampling,
+    stop: [...req.stop],
+  };
+  if (req.maxTokens !== undefined) {
+    body.maxTokens = Math.max(0, req.maxTokens - continueFrom.length);
+  }
+  if (req.seed !== undefined) body.seed = req.seed;
+  if (continueFrom.length > 0) body.continueFrom = [...continueFrom];
+  return body;
+}
+
+function codeOf(err: unknown): ErrorCode {
+  const code = (err as { code?: unknown })?.code;
+  return code === "CAPACITY" ? "BUSY" : "INTERNAL";
+}
+
+/** Options of {@link serveFromBackend}. */
+export interface ServeOptions {
+  consent?: PeerConsent;
+  /** With a clock, chunks are coalesced: one message per `flushMs` at most (the first at once). */
+  clock?: { nowMs(): number };
+  /** Why 25 ms: every message costs an ed25519 signature and verification (a few ms each in
+   * JS), more than a token takes to decode; 25 ms keeps streaming smooth to the eye. */
+  flushMs?: number;
+}
+
+/**
+ * A request handler for P2PNode over a local backend.
+ *
+ * @param backend this node's own backend (never the router: no forwarding).
+ * @param options consent check, chunk coalescing.
+ * @returns the handler.
+ */
+export function serveFromBackend(backend: CompletionBackend, options: ServeOptions = {}) {
+  const flushMs = options.flushMs ?? 25;
+  return async (
+    peer: string,
+    env: Envelope & { kind: "complete.request" },
+    reply: (msg: { kind: CoreKind; body: unknown }) => boolean,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    const fail = (code: ErrorCode, message: string) =>
+      void reply({ kind: "error", body: { code, message } });
+    const body = env.body;
+    if (!backend.listModels().some((m) => m.id === body.model)) {
+      return fail("NO_MODEL", `This node does not serve model "${body.model.slice(0, 100)}"`);
+    }
+    // handled here: an external upstream cannot take token ids, so it cannot continue a
+    // generation; the requester moves on to another peer
+    if (body.continueFrom !== undefined && backend.kind === "external") {
+      return fail("NO_MODEL", "This node cannot continue a generation (external backend)");
+    }
+    const decision = options.consent?.(peer, body);
+    if (decision && !decision.allow) return fail("CONSENT_DENIED", decision.reason.slice(0, 400));
+    let pending: { text: string; tokens: number[]; servedBy?: string[] } | null = null;
+    let lastSent = -Infinity;
+    const flush = () => {
+      const ok = pending === null || reply({ kind: "complete.chunk", body: pending });
+      pending = null;
+      lastSent = options.clock?.nowMs() ?? 0;
+      return ok;
+    };
+    try {
+      const gen = backend.complete(requestFromWire(`peer-${env.id}`, body), signal);
+      let step = await gen.next();
+      for (; !step.done; step = await gen.next()) {
+        const c = step.value;
+        pending ??= { text: "", tokens: [] };
+        pending.text += c.text;
+        pending.tokens.push(...c.tokens);
+        if (c.servedBy) pending.servedBy = [...c.servedBy];
+        const due = !options.clock || options.clock.nowMs() - lastSent >= flushMs;
+        if (due && !flush()) return void gen.return(undefined as never);
+      }
+      const r = step.value;
+      flush();
+      reply({
+        kind: "complete.end",
+        body: {
+          tail: r.tail,
+          finishReason: r.finishReason,
+          stopReason: r.stopReason,
+          usage: r.usage,
+          servedBy: [...r.servedBy],
+        },
+      });
+    } catch (err: unknown) {
+      // converted: a backend failure becomes an error reply; the requester fails over
+      if (signal.aborted) return;
+      flush(); // the tokens made so far, so the requester can continue after them
+      fail(
+        codeOf(err),
+        codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
+      );
+    }
+  };
+}
+
+/**
+ * This node's advert from its backend: models (with file hashes when known), slots, speed.
+ *
+ * @param backend the local backend.
+ * @param extra file hashes by model id, measured tokens/s, consent summary, listen URL.
+ * @returns the advert (layers null: whole models; the pipeline adds layer ranges).
+ */
+export function advertFromBackend(
+  backend: CompletionBackend,
+  extra: {
+    sha256?: ReadonlyMap<string, string>;
+    tokensPerSecond?: number;
+    consent?: Record<string, unknown>;
+    listen?: string | null;
+  } = {},
+): Advert {
+  const stats = backend.stats();
+  const ready = backend.health() === "ready";
+  return {
+    models: ready
+      ? backend.listModels().slice(0, 32).map((m) => ({
+        id: m.id,
+        sha256: extra.sha256?.get(m.id) ?? "",
+        layers: null,
+        nLayers: 0,
+      }))
+      : [],
+    slots: stats.slots,
+    freeSlots: Math.max(0, stats.slots - stats.activeSequences - stats.queueDepth),
+    tokensPerSecond: Math.round((extra.tokensPerSecond ?? 0) * 10) / 10,
+    consent: extra.consent ?? {},
+    listen: extra.listen ?? null,
+  };
+}
+
+/** Weight of the newest measurement in the moving average of tokens/s. */
+const SPEED_EMA = 0.3;
+
+/**
+ * Wraps a backend to measure its decode speed (tokens/s over finished requests, moving average)
+ * for the advert.
+ *
+ * @param backend the local backend.
+ * @returns the wrapped backend and a reader of the current speed (0 until measured).
+ */
+export function meteredBackend(
+  backend: CompletionBackend,
+): { backend: CompletionBackend; tokensPerSecond(): number } {
+  let speed = 0;
+  async function* complete(request: CompletionRequest, signal: AbortSignal) {
+    const result = yield* backend.complete(request, signal);
+    const { completionTokens } = result.usage;
+    if (completionTokens > 1 && result.timings.decodeMs > 0) {
+      const s = (completionTokens * 1000) / result.timings.decodeMs;
+      speed = speed === 0 ? s : speed + SPEED_EMA * (s - speed);
+    }
+    return result;
+  }
+  const wrapped: CompletionBackend = {
+    kind: backend.kind,
+    listModels: () => backend.listModels(),
+    health: () => backend.health(),
+    stats: () => backend.stats(),
+    complete,
+    close: () => backend.close(),
+  };
+  if (backend.tokenBytes) wrapped.tokenBytes = (m, t) => backend.tokenBytes!(m, t);
+  return { backend: wrapped, tokensPerSecond: () => speed };
+}

@@ -1,0 +1,103 @@
+/**
+ * @module Real `aria serve` processes for the peer-network tests: each in its own data dir (its
+ * own key), on free ports, stdout drained; killed and cleaned up by `close()`.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const BUN = process.execPath;
+
+/** A running node. */
+export interface Node {
+  name: string;
+  proc: ReturnType<typeof Bun.spawn>;
+  api: string;
+  ws: string;
+  id: string;
+}
+
+/** Processes started by one test file. */
+export class ProcessGroup {
+  readonly home = mkdtempSync(join(tmpdir(), "aria-p2p-"));
+  readonly nodes: Node[] = [];
+
+  /**
+   * Starts `aria serve --port 0 --parallel 2 --data-dir <home>/<name> ...args`.
+   *
+   * @param env extra environment for the child.
+   */
+  async serve(name: string, args: string[], env: Record<string, string> = {}): Promise<Node> {
+    const proc = Bun.spawn(
+      [
+        BUN,
+        "src/main.ts",
+        "serve",
+        "--port",
+        "0",
+        "--parallel",
+        "2",
+        "--data-dir",
+        join(this.home, name),
+        ...args,
+      ],
+      {
+        cwd: ROOT,
+        stdout: "pipe",
+        stderr: process.env["P2P_TEST_STDERR"] ? "inherit" : "ignore",
+        env: { ...process.env, ...env },
+      },
+    );
+    const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+    let out = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`aria serve ${name} exited before listening: ${out}`);
+      out += new TextDecoder().decode(value);
+      const ws = /ARIA peer node listening on (wss?:\/\/\S+) \(node ([0-9a-f]{64})\)/.exec(out);
+      const api = /ARIA listening on (http:\/\/\S+)/.exec(out);
+      if (ws && api) {
+        const node = { name, proc, api: api[1]!, ws: ws[1]!, id: ws[2]! };
+        this.nodes.push(node);
+        // keep draining stdout so the child never blocks on a full pipe
+        (async () => {
+          for (;;) if ((await reader.read()).done) break;
+        })();
+        return node;
+      }
+    }
+  }
+
+  /** Kills every node and removes the data dirs. */
+  close(): void {
+    for (const n of this.nodes) n.proc.kill(9);
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+/** What /v1/aria/peers returns (the fields the tests read). */
+export interface PeersJson {
+  self: string;
+  peers: { id: string; ok: number; url: string | null; models: { id: string }[] }[];
+  refused: Record<string, number>;
+}
+
+/** A node's peer table. */
+export async function peers(n: Node): Promise<PeersJson> {
+  return await (await fetch(`${n.api}/v1/aria/peers`)).json() as PeersJson;
+}
+
+/** Polls until `check` passes (processes need real time to connect). */
+export async function until(
+  check: () => Promise<boolean>,
+  what: string,
+  ms = 20_000,
+): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (await check()) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}

@@ -1,0 +1,331 @@
+/**
+ * The node over the in-memory transport: handshake, adverts, request/response correlation,
+ * hostile frames answered with codes while the connection stays open, routing and fail-over.
+ * Real ed25519 keys; no sockets.
+ */
+import { describe, expect, test } from "bun:test";
+import { P2PNode } from "../../src/p2p/node.ts";
+import { PeerBackend } from "../../src/p2p/router.ts";
+import { advertFromBackend, serveFromBackend } from "../../src/p2p/serve-peer.ts";
+import { type Connection, MemoryNetwork } from "../../src/p2p/transport.ts";
+import { encodeFrame, type Outgoing } from "../../src/p2p/protocol.ts";
+import type { CompletionBackend, CompletionRequest } from "../../src/api/port.ts";
+import { CountingBackend } from "../helpers/counting-backend.ts";
+import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
+
+const clock = new ManualClock();
+
+function makeNode(
+  net: MemoryNetwork,
+  seed: number,
+  backend: CompletionBackend | null,
+  bootstrap: string[] = [],
+) {
+  const transport = net.transport(`n${seed}`);
+  const node = new P2PNode({
+    crypto: edCrypto(seed),
+    transport,
+    clock,
+    randomHex: seededHex(seed),
+    bootstrap,
+    rate: { ratePerSec: 20, burst: 40 },
+    ...(backend
+      ? { advert: () => advertFromBackend(backend), onRequest: serveFromBackend(backend) }
+      : {}),
+  });
+  return { node, transport };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+/** A raw client on the network that records what the node sends back. */
+async function rawClient(net: MemoryNetwork, url: string) {
+  const got: { kind: string; body: unknown; re?: string }[] = [];
+  let closed: { code: number; reason: string } | null = null;
+  const t = net.transport(`raw-${Math.random()}`);
+  await t.start({
+    onOpen: () => {},
+    onMessage: (_c, d) => {
+      const m = JSON.parse(JSON.parse(d as string).msg);
+      got.push({ kind: m.kind, body: m.body, re: m.re });
+    },
+    onClose: (_c, code, reason) => (closed = { code, reason }),
+  });
+  const conn: Connection = await t.dial(url);
+  return { conn, got, closed: () => closed };
+}
+
+function request(model: string, maxTokens = 10): CompletionRequest {
+  return {
+    id: "r1",
+    model,
+    input: { kind: "text", prompt: "Once upon" },
+    maxTokens,
+    sampling: { temperature: 0 },
+    stop: [],
+  };
+}
+
+async function collect(
+  gen: AsyncGenerator<
+    { text: string; servedBy?: readonly string[] },
+    { servedBy: readonly string[] }
+  >,
+) {
+  let text = "";
+  let first: readonly string[] | undefined;
+  let step = await gen.next();
+  for (; !step.done; step = await gen.next()) {
+    text += step.value.text;
+    first ??= step.value.servedBy;
+  }
+  return { text, first, servedBy: step.value.servedBy };
+}
+
+describe("P2PNode over memory", () => {
+  test("two nodes authenticate, exchange adverts and ping", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, new CountingBackend(["m"], "a"));
+    const urlA = await a.node.start();
+    const b = makeNode(net, 2, null, [urlA!]);
+    await b.node.start();
+    await settle();
+    expect([...b.node.state.peers.keys()]).toEqual([a.node.id]);
+    expect([...a.node.state.peers.keys()]).toEqual([b.node.id]);
+    expect(b.node.state.peers.get(a.node.id)!.advert!.models.map((m) => m.id)).toEqual(["m"]);
+    expect(b.node.state.peers.get(a.node.id)!.rttMs).toBe(0); // manual clock
+    expect(b.node.state.peers.get(a.node.id)!.url).toBe(urlA);
+  });
+
+  test("bad frames get coded errors and the connection keeps working", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, null);
+    const url = await a.node.start();
+    const raw = await rawClient(net, url!);
+    await settle();
+    raw.conn.send("{not json");
+    raw.conn.send(JSON.stringify({ sig: "" }));
+    raw.conn.send(JSON.stringify({ sig: "", msg: "x".repeat(1024 * 1024 + 1) }));
+    await settle();
+    expect(raw.got.map((m) => m.kind)).toEqual(["hello", "error", "error", "error"]);
+    expect(raw.got.slice(1).map((m) => (m.body as { code: string }).code)).toEqual([
+      "INVALID_JSON",
+      "MISSING_FIELDS",
+      "FRAME_TOO_LARGE",
+    ]);
+    expect(raw.closed()).toBeNull();
+  });
+
+  test("a spoofed id is refused with a reason and the connection closed", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, null);
+    const url = await a.node.start();
+    const raw = await rawClient(net, url!);
+    await settle();
+    const victim = edCrypto(7);
+    const mallory = edCrypto(8);
+    const hello: Outgoing = {
+      kind: "hello",
+      id: "h",
+      to: "",
+      body: {
+        version: "1.0",
+        nodeId: victim.nodeId,
+        challenge: "c".repeat(64),
+        listen: null,
+        agent: "x",
+      },
+    };
+    raw.conn.send(
+      encodeFrame(hello, { from: victim.nodeId, ts: clock.now, nonce: "0".repeat(32), sign: null }),
+    );
+    const challenge = (raw.got[0]!.body as { challenge: string }).challenge;
+    const proof = mallory.sign(
+      new TextEncoder().encode(`aria-p2p-auth/1\n${challenge}\n${victim.nodeId}\n${a.node.id}`),
+    );
+    raw.conn.send(
+      encodeFrame({ kind: "auth", id: "a", to: a.node.id, body: { proof } }, {
+        from: victim.nodeId,
+        ts: clock.now,
+        nonce: "1".repeat(32),
+        sign: null,
+      }),
+    );
+    await settle();
+    const err = raw.got.find((m) => m.kind === "error");
+    expect((err?.body as { code: string }).code).toBe("BAD_SIGNATURE");
+    expect(raw.closed()).toEqual({
+      code: 4001,
+      reason: "Handshake proof does not match the claimed node id",
+    });
+    expect(a.node.state.peers.size).toBe(0);
+  });
+
+  test("replies arrive out of order and are matched by id", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const slow = new CountingBackend(["m"], "a");
+    const a = makeNode(net, 1, slow);
+    const b = makeNode(net, 2, null, [(await a.node.start())!]);
+    await b.node.start();
+    await settle();
+    const s1 = b.node.open(a.node.id, "complete.request", {
+      model: "m",
+      input: { kind: "text", prompt: "x" },
+      maxTokens: 6,
+      sampling: { temperature: 0 },
+      stop: [],
+    });
+    const s2 = b.node.open(a.node.id, "complete.request", {
+      model: "m",
+      input: { kind: "text", prompt: "y" },
+      maxTokens: 2,
+      sampling: { temperature: 0 },
+      stop: [],
+    });
+    const ends: string[] = [];
+    const drain = async (s: typeof s1, name: string) => {
+      for await (const e of s.replies) if (e.kind === "complete.end") return ends.push(name);
+    };
+    await Promise.all([drain(s1, "long"), drain(s2, "short")]);
+    expect(ends).toEqual(["short", "long"]);
+  });
+
+  test("a request for a missing model is answered NO_MODEL", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, new CountingBackend(["m"], "a"));
+    const b = makeNode(net, 2, null, [(await a.node.start())!]);
+    await b.node.start();
+    await settle();
+    const s = b.node.open(a.node.id, "complete.request", {
+      model: "zzz",
+      input: { kind: "text", prompt: "x" },
+      sampling: { temperature: 0 },
+      stop: [],
+    });
+    const first = (await s.replies.next()).value!;
+    expect(first.kind).toBe("error");
+    expect((first.body as { code: string }).code).toBe("NO_MODEL");
+  });
+
+  test("a flood is answered RATE_LIMITED, then dropped, and other peers are still served", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, new CountingBackend(["m"], "a"));
+    const url = (await a.node.start())!;
+    const flooder = makeNode(net, 3, null, [url]);
+    const honest = makeNode(net, 2, null, [url]);
+    await flooder.node.start();
+    await honest.node.start();
+    await settle();
+    for (let i = 0; i < 500; i++) flooder.node.send(a.node.id, { kind: "ping", body: {} });
+    await settle();
+    expect(a.node.refused.RATE_LIMITED).toBeGreaterThan(400);
+    const router = new PeerBackend({ local: new CountingBackend([], "h"), node: honest.node });
+    const r = await collect(router.complete(request("m", 4), new AbortController().signal));
+    expect(r.servedBy).toEqual([a.node.id]);
+  });
+
+  test("routing picks a peer with the model; fail-over continues the identical stream", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const backA = new CountingBackend(["m"], "a");
+    const backB = new CountingBackend(["m"], "b");
+    const a = makeNode(net, 1, backA);
+    const b = makeNode(net, 2, backB);
+    const urlA = (await a.node.start())!;
+    const urlB = (await b.node.start())!;
+    const c = makeNode(net, 3, null, [urlA, urlB]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({ local: new CountingBackend([], "c"), node: c.node });
+    expect(router.listModels().map((m) => m.id)).toEqual(["m"]);
+    const first = router.candidates("m")[0]!;
+    const reference = await collect(
+      router.complete(request("m", 10), new AbortController().signal),
+    );
+    expect(reference.servedBy).toEqual([first]);
+    // now the preferred peer dies after 4 tokens
+    const [victim, other] = first === a.node.id ? [a, b] : [b, a];
+    const victimBackend = victim === a ? backA : backB;
+    victimBackend.dieAfter(4, () => void victim.transport.stop());
+    const failed = await collect(router.complete(request("m", 10), new AbortController().signal));
+    expect(failed.text).toBe(reference.text);
+    expect(failed.first).toEqual([victim.node.id]);
+    expect(failed.servedBy).toEqual([victim.node.id, other.node.id]);
+    const otherBackend = victim === a ? backB : backA;
+    const resumed = otherBackend.requests.at(-1)!;
+    expect(resumed.continueFrom?.length).toBe(4);
+    expect(resumed.maxTokens).toBe(6);
+  });
+  test("a silent peer times out and the request moves to another", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const backA = new CountingBackend(["m"], "a");
+    const backB = new CountingBackend(["m"], "b");
+    const a = makeNode(net, 1, backA);
+    const b = makeNode(net, 2, backB);
+    const c = makeNode(net, 3, null, [(await a.node.start())!, (await b.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({
+      local: new CountingBackend([], "c"),
+      node: c.node,
+      replyTimeoutMs: 200,
+    });
+    const reference = await collect(router.complete(request("m", 8), new AbortController().signal));
+    const first = router.candidates("m")[0]!;
+    const [slowBack, other] = first === a.node.id ? [backA, b] : [backB, a];
+    slowBack.dieAfter(3, () => {}); // stays connected, never answers again
+    const r = await collect(router.complete(request("m", 8), new AbortController().signal));
+    expect(r.text).toBe(reference.text);
+    expect(r.servedBy).toEqual([first, other.node.id]);
+    expect(c.node.state.peers.get(first)!.failed).toBe(1);
+  });
+
+  test("a saturated node sends work to a peer with free slots; an idle one serves locally", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, new CountingBackend(["m"], "a"));
+    const busy = new CountingBackend(["m"], "busy", 1);
+    const c = makeNode(net, 3, busy, [(await a.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({ local: busy, node: c.node });
+    expect((await collect(router.complete(request("m", 3), new AbortController().signal))).servedBy)
+      .toEqual(["busy"]);
+    busy.active = 1; // its only slot is taken
+    expect((await collect(router.complete(request("m", 3), new AbortController().signal))).servedBy)
+      .toEqual([a.node.id]);
+  });
+  test("connections beyond the cap are closed at once; handshakes time out", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const node = new P2PNode({
+      crypto: edCrypto(1),
+      transport: net.transport("capped"),
+      clock,
+      randomHex: seededHex(1),
+      maxSessions: 2,
+      handshakeTimeoutMs: 1000,
+    });
+    const url = (await node.start())!;
+    const raws = [await rawClient(net, url), await rawClient(net, url), await rawClient(net, url)];
+    await settle();
+    expect(raws.map((r) => r.closed()?.reason ?? null)).toEqual([
+      null,
+      null,
+      "Too many connections",
+    ]);
+    clock.now += 1001;
+    node.tick();
+    await settle();
+    expect(raws.map((r) => r.closed()?.code ?? null)).toEqual([4002, 4002, 4003]);
+  });
+  test("either side of a connection can send requests", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const a = makeNode(net, 1, null); // accepts, has no model
+    const b = makeNode(net, 2, new CountingBackend(["m"], "b"), [(await a.node.start())!]);
+    await b.node.start(); // dials a
+    await settle();
+    expect(a.node.state.peers.get(b.node.id)!.direction).toBe("in");
+    const router = new PeerBackend({ local: new CountingBackend([], "a"), node: a.node });
+    const r = await collect(router.complete(request("m", 4), new AbortController().signal));
+    expect(r.servedBy).toEqual([b.node.id]);
+    expect(r.text.split(" ").filter(Boolean).length).toBe(4);
+  });
+});
