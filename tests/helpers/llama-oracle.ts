@@ -57,6 +57,8 @@ export interface LlamaBenchOptions {
   readonly tg?: number;
   /** Timed repetitions of each test, after one untimed warm-up. */
   readonly reps?: number;
+  /** Random tokens in the cache before each timed run (llama-bench's -d; default 0). */
+  readonly depth?: number;
   /** KV cache type. */
   readonly kvType?: LlamaKvType;
   /** Flash attention (llama-bench's default is `"auto"`). */
@@ -402,6 +404,8 @@ export function llamaBench(
       String(tg),
       "--reps",
       String(reps),
+      "--depth",
+      String(options.depth ?? 0),
       "--kv",
       options.kvType ?? d.benchKvType,
       "--flash-attn",

@@ -21,7 +21,8 @@
  *   logits     [--threads T] [--ctx C] [--kv f16|f32] [--flash-attn off|on|auto] [--chunk B]
  *              stdin: token ids. stdout: the padded header line, then float32[n_vocab]
  *              for every position (logits after consuming tokens 0..i).
- *   bench      --pp N --tg M [--threads T] [--reps R] [--kv f16|f32] [--flash-attn off|on|auto]
+ *   bench      --pp N --tg M [--threads T] [--reps R] [--depth D] [--kv f16|f32] [--flash-attn off|on|auto]
+ *              (--depth: D random tokens fill the cache before each timed run, llama-bench -d)
  *              stdout: one JSON object with the milliseconds of every timed run.
  *   chat       [--add-generation-prompt 0|1] [--template NAME_OR_JINJA]
  *              stdin: conversations, each "<message count>\n" followed by that many records
@@ -116,6 +117,7 @@ typedef struct {
   int pp;
   int tg;
   int reps;
+  int depth;
   enum llama_flash_attn_type flash_attn;
   enum ggml_type kv_type;
   const char *backend_dir;
@@ -152,6 +154,7 @@ static void parse_options(int argc, char **argv, int first, options *o) {
     else if (strcmp(k, "--pp") == 0) o->pp = (int)parse_long(k, v, 0, 1 << 20);
     else if (strcmp(k, "--tg") == 0) o->tg = (int)parse_long(k, v, 0, 1 << 20);
     else if (strcmp(k, "--reps") == 0) o->reps = (int)parse_long(k, v, 1, 10000);
+    else if (strcmp(k, "--depth") == 0) o->depth = (int)parse_long(k, v, 0, 1 << 20);
     else if (strcmp(k, "--flash-attn") == 0) {
       if (strcmp(v, "off") == 0) o->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
       else if (strcmp(v, "on") == 0) o->flash_attn = LLAMA_FLASH_ATTN_TYPE_ENABLED;
@@ -534,21 +537,32 @@ static int32_t random_token(int n_vocab) {
   return (int32_t)(g_rng % (uint32_t)n_vocab);
 }
 
-static double run_pp(struct llama_context *ctx, int32_t *buf, int pp, int n_vocab) {
-  for (int i = 0; i < pp; i++) buf[i] = random_token(n_vocab);
+/* Clears the cache and fills it with `depth` random tokens (not timed), in batches of n_batch. */
+static void fill_depth(struct llama_context *ctx, int32_t *buf, int depth, int n_batch, int n_vocab) {
   llama_memory_clear(llama_get_memory(ctx), false);
+  for (int done = 0; done < depth; done += n_batch) {
+    int m = depth - done < n_batch ? depth - done : n_batch;
+    for (int i = 0; i < m; i++) buf[i] = random_token(n_vocab);
+    decode_tokens(ctx, buf, m, done, n_batch, 0, n_vocab, NULL, NULL);
+  }
+  llama_synchronize(ctx);
+}
+
+static double run_pp(struct llama_context *ctx, int32_t *buf, int pp, int depth, int n_batch, int n_vocab) {
+  fill_depth(ctx, buf, depth, n_batch, n_vocab);
+  for (int i = 0; i < pp; i++) buf[i] = random_token(n_vocab);
   double t0 = now_ms();
-  decode_tokens(ctx, buf, pp, 0, pp, 0, n_vocab, NULL, NULL);
+  decode_tokens(ctx, buf, pp, depth, pp, 0, n_vocab, NULL, NULL);
   llama_synchronize(ctx);
   return now_ms() - t0;
 }
 
-static double run_tg(struct llama_context *ctx, int tg, int n_vocab) {
-  llama_memory_clear(llama_get_memory(ctx), false);
+static double run_tg(struct llama_context *ctx, int32_t *buf, int tg, int depth, int n_batch, int n_vocab) {
+  fill_depth(ctx, buf, depth, n_batch, n_vocab);
   double t0 = now_ms();
   for (int i = 0; i < tg; i++) {
     int32_t tok = random_token(n_vocab);
-    decode_tokens(ctx, &tok, 1, i, 1, 0, n_vocab, NULL, NULL);
+    decode_tokens(ctx, &tok, 1, depth + i, 1, 0, n_vocab, NULL, NULL);
     llama_synchronize(ctx);
   }
   return now_ms() - t0;
@@ -565,22 +579,22 @@ static int cmd_bench(const char *path, const options *o) {
   load_backends(o);
   struct llama_model *model = load_model(path, 0);
   int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
-  int longest = o->pp > o->tg ? o->pp : o->tg;
+  int longest = o->depth + (o->pp > o->tg ? o->pp : o->tg);
   int n_ctx = pick_ctx(o->ctx, longest);
-  int n_batch = o->pp > 0 ? o->pp : 1;
+  int n_batch = o->pp > 0 ? o->pp : 512;
   struct llama_context *ctx = make_context(model, o, n_ctx, n_batch);
   int32_t *buf = malloc(sizeof(int32_t) * (size_t)n_batch);
   double *pp_runs = calloc((size_t)o->reps, sizeof(double));
   double *tg_runs = calloc((size_t)o->reps, sizeof(double));
   if (buf == NULL || pp_runs == NULL || tg_runs == NULL) die("out of memory");
   /* Warm-up, not timed: one prompt pass and a short generation, as llama-bench does. */
-  if (o->pp > 0) run_pp(ctx, buf, o->pp, n_vocab);
-  if (o->tg > 0) run_tg(ctx, o->tg < 4 ? o->tg : 4, n_vocab);
-  for (int r = 0; r < o->reps && o->pp > 0; r++) pp_runs[r] = run_pp(ctx, buf, o->pp, n_vocab);
-  for (int r = 0; r < o->reps && o->tg > 0; r++) tg_runs[r] = run_tg(ctx, o->tg, n_vocab);
-  printf("{\"protocol\":%d,\"kind\":\"bench\",\"pp\":%d,\"tg\":%d,\"threads\":%d,\"reps\":%d,"
+  if (o->pp > 0) run_pp(ctx, buf, o->pp, 0, n_batch, n_vocab);
+  if (o->tg > 0) run_tg(ctx, buf, o->tg < 4 ? o->tg : 4, 0, n_batch, n_vocab);
+  for (int r = 0; r < o->reps && o->pp > 0; r++) pp_runs[r] = run_pp(ctx, buf, o->pp, o->depth, n_batch, n_vocab);
+  for (int r = 0; r < o->reps && o->tg > 0; r++) tg_runs[r] = run_tg(ctx, buf, o->tg, o->depth, n_batch, n_vocab);
+  printf("{\"protocol\":%d,\"kind\":\"bench\",\"pp\":%d,\"tg\":%d,\"depth\":%d,\"threads\":%d,\"reps\":%d,"
          "\"n_ctx\":%u,\"n_batch\":%d,\"kv\":\"%s\",\"flash_attn\":\"%s\",\"cpu_backend\":",
-         ORACLE_PROTOCOL_VERSION, o->pp, o->tg, o->threads, o->reps, llama_n_ctx(ctx), n_batch,
+         ORACLE_PROTOCOL_VERSION, o->pp, o->tg, o->depth, o->threads, o->reps, llama_n_ctx(ctx), n_batch,
          kv_name(o->kv_type), fa_name(o->flash_attn));
   json_string(stdout, g_cpu_backend_path);
   print_runs("pp_ms", pp_runs, o->pp > 0 ? o->reps : 0);
