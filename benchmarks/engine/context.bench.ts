@@ -6,7 +6,7 @@
  * repetitions. Same generated 2B-4T-sized TQ2_0 file as the engine suite.
  *
  * Usage: bun benchmarks/engine/context.bench.ts [--file 2b-4t:tq2_0] [--depths 32,512,2048]
- *          [--threads 2] [--tg 32] [--reps 3] [--output-head int8]
+ *          [--threads 2] [--tg 32] [--reps 3] [--output-head float]
  * Writes benchmarks/results/engine-context.json and prints a Markdown table.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -24,7 +24,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     tg: { type: "string", default: "32" },
     reps: { type: "string", default: "3" },
-    "output-head": { type: "string", default: "int8" },
+    "output-head": { type: "string", default: "float" },
   },
 });
 const depths = values.depths!.split(",").map(Number);
