@@ -1,6 +1,6 @@
 /**
  * @module Builds `tests/oracle/llama-oracle.c`, ARIA's driver over the prebuilt llama.cpp
- * library of node-llama-cpp, into `node_modules/.cache/aria-oracle/llama-oracle`.
+ * library of node-llama-cpp, into `node_modules/.cache/aria-oracle/llama-oracle-<key>`.
  *
  * Idempotent: the `llama.h` / ggml headers are taken once from the llama.cpp git bundle that
  * node-llama-cpp ships (`node_modules/.cache/aria-llama-headers/`), and the driver is compiled
@@ -161,7 +161,6 @@ export function buildLlamaOracle(options: BuildOracleOptions = {}): OracleBuild 
   const sourcePath = join(root, SOURCE_PATH);
   const source = readFileSync(sourcePath);
   const outDir = join(root, OUT_SUBDIR);
-  const binary = join(outDir, "llama-oracle");
   const args = [
     ...CFLAGS,
     `-I${join(headersDir, "include")}`,
@@ -179,7 +178,10 @@ export function buildLlamaOracle(options: BuildOracleOptions = {}): OracleBuild 
     hash.update(`${lib}:${st.size}:${st.mtimeMs}`);
   }
   const key = hash.digest("hex");
-  const keyFile = join(outDir, "llama-oracle.key");
+  // The binary's name carries its key: checkouts that share node_modules (git worktrees) and hold
+  // different versions of the driver each get their own build instead of overwriting each other's.
+  const binary = join(outDir, `llama-oracle-${key.slice(0, 12)}`);
+  const keyFile = `${binary}.key`;
   const result = { binary, libDir, headersDir, llamaCommit: commit };
   if (existsSync(binary) && existsSync(keyFile) && readFileSync(keyFile, "utf8").trim() === key) {
     return { ...result, rebuilt: false };
