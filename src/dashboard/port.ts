@@ -87,11 +87,15 @@ export interface LedgerView {
   verifyReceipt(json: string): MaybePromise<VerifyResult>;
 }
 
-/** One sample of the energy series. */
+/** One sample of the energy series (one finished inference). */
 export interface EnergyPoint {
   timeMs: number;
-  tokensPerSecond: number;
-  mjPerToken: number;
+  /** Generated tokens per decode second; null when the decode time is unknown (0 ms). */
+  tokensPerSecond: number | null;
+  /** Millijoules per token; null when the sample carries no energy figure. */
+  mjPerToken: number | null;
+  /** Where the energy figure comes from: never show an estimate as a measurement. */
+  source: "measured" | "estimated";
 }
 
 /** The energy history. */
