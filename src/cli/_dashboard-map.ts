@@ -55,7 +55,9 @@ export function peerRows(
  * @returns the rows.
  */
 export function blockRows(blocks: readonly Block[], limit: number): BlockRow[] {
-  return blocks.slice(-Math.max(0, limit)).reverse().map((b) => ({
+  // why the guard: slice(-0) would keep everything
+  if (limit <= 0) return [];
+  return blocks.slice(-limit).reverse().map((b) => ({
     height: b.header.height,
     hash: hashHeader(b.header),
     prevHash: b.header.prevHash,
@@ -108,7 +110,8 @@ export function recordSummary(p: PlacedRecord): string {
  * @returns the rows.
  */
 export function recordRows(records: readonly PlacedRecord[], limit: number): RecordRow[] {
-  return records.slice(-Math.max(0, limit)).reverse().map((p) => ({
+  if (limit <= 0) return []; // slice(-0) would keep everything
+  return records.slice(-limit).reverse().map((p) => ({
     hash: hashRecord(p.signed.record),
     kind: "inference",
     timeMs: p.signed.record.timestampMs,
