@@ -11,6 +11,7 @@ import {
   deletePlan,
   energyPoints,
   installedModels,
+  knownModels,
   peerRows,
   placeRecords,
   policyFromText,
@@ -174,7 +175,11 @@ describe("models", () => {
     source: "test",
     ...over,
   });
-  const registry = [entry("nano", { builtin: true }), entry("two"), entry("three")];
+  const registry = [
+    entry("nano", { builtin: true }),
+    entry("two"),
+    entry("three", { sha256: "ab".repeat(32) }),
+  ];
   const files = [{ name: "two.gguf", sizeBytes: 10 }, { name: "mine.gguf", sizeBytes: 5 }];
 
   test("installed: built-in, registry files present, other files", () => {
@@ -183,6 +188,17 @@ describe("models", () => {
       { name: "two", sizeBytes: 10, source: "org/two" },
       { name: "mine.gguf", sizeBytes: 5, source: "file in models/" },
     ]);
+  });
+
+  test("known: every registry model with its status here", () => {
+    const unhashed = { ...entry("four"), size: 1_190_000_000 };
+    expect(knownModels([...registry, unhashed], files).map((k) => [k.name, k.size, k.status]))
+      .toEqual([
+        ["nano", "unknown", "built-in"],
+        ["two", "unknown", "installed"],
+        ["three", "unknown", "available"],
+        ["four", "1.19 GB", "cannot be verified (no known SHA-256): aria model pull --no-verify"],
+      ]);
   });
 
   test("delete: by name, alias or file name; never the built-in or the served model", () => {

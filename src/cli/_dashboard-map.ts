@@ -9,6 +9,7 @@ import type {
   BlockRow,
   EnergyPoint,
   InstalledModel,
+  KnownModel,
   PeerRow,
   RecordRow,
   VerifyResult,
@@ -19,7 +20,7 @@ import { type Block, hashHeader, hashRecord, type InferenceRecord } from "../led
 import type { SignedRecord } from "../ledger/entry.ts";
 import { verifyReceipt } from "../ledger/receipt.ts";
 import type { peerTable } from "../p2p/peer-table.ts";
-import { installedFileName, type RegistryEntry } from "../model/registry.ts";
+import { displaySize, installedFileName, type RegistryEntry } from "../model/registry.ts";
 
 /**
  * The peer table as the peers page shows it. A peer is alive while it was heard from within
@@ -225,6 +226,32 @@ export function installedModels(
     out.push({ name: f.name, sizeBytes: f.sizeBytes, source: "file in models/" });
   }
   return out;
+}
+
+/**
+ * The registry as the models page lists it, with each model's status on this node.
+ *
+ * @param registry the known models.
+ * @param files the `.gguf` files in models/.
+ * @returns the rows, in registry order.
+ */
+export function knownModels(
+  registry: readonly RegistryEntry[],
+  files: readonly ModelFile[],
+): KnownModel[] {
+  const present = new Set(files.map((f) => f.name));
+  return registry.map((e) => ({
+    name: e.name,
+    size: displaySize(e),
+    description: e.description,
+    status: e.builtin === true
+      ? "built-in"
+      : present.has(installedFileName(e))
+      ? "installed"
+      : e.sha256 === undefined
+      ? "cannot be verified (no known SHA-256): aria model pull --no-verify"
+      : "available",
+  }));
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   deletePlan,
   energyPoints,
   installedModels,
+  knownModels,
   type ModelFile,
   peerRows,
   placeRecords,
@@ -231,6 +232,7 @@ export function modelsPort(s: ModelSources): ModelsView {
     : null;
   return {
     installed: () => installedModels(registry, modelFiles(s.dataDir), builtinModelBytes()),
+    known: () => knownModels(registry, modelFiles(s.dataDir)),
     pull(name, signal) {
       const entry = findModel(name.trim(), registry);
       // handled: these throw from the iterator; the pull's row shows the message

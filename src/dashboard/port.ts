@@ -123,6 +123,16 @@ export interface InstalledModel {
   source?: string;
 }
 
+/** One model the node knows of (its registry), installed or not. */
+export interface KnownModel {
+  name: string;
+  /** The size for display ("1.19 GB", "unknown"). */
+  size: string;
+  description: string;
+  /** "built-in", "installed", "available", or "cannot be verified" (no known SHA-256). */
+  status: string;
+}
+
 /** One step of a pull. `totalBytes` is null while the size is unknown. */
 export interface PullProgress {
   receivedBytes: number;
@@ -132,6 +142,8 @@ export interface PullProgress {
 /** The model manager. */
 export interface ModelsView {
   installed(): MaybePromise<readonly InstalledModel[]>;
+  /** The models this node can name for a pull (optional: without it the page lists none). */
+  known?(): MaybePromise<readonly KnownModel[]>;
   /**
    * Downloads a model; yields progress as bytes arrive and ends when it is installed.
    *

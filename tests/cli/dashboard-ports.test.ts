@@ -259,6 +259,9 @@ describe("models adapter with the real downloader and a local hub", () => {
     expect(list).toContain("tiny");
     expect(list).toContain("org/tiny");
     expect(list).toContain("built into ARIA"); // aria-nano
+    const page = await (await app.request("/models", { headers: HX })).text();
+    expect(page).toContain("3 known model(s)");
+    expect(page).toContain('<option value="unhashed"></option>');
 
     const unknown = await pullTo(app, "no-such-model");
     expect(unknown).toContain("failed: Unknown model &quot;no-such-model&quot;");
