@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type {
+  ConsentView,
   DashboardPorts,
   EnergySeries,
   LedgerView,
@@ -130,24 +131,24 @@ export interface ConsentSources {
  * @param s data dir, identity, clock, gate.
  * @returns the port.
  */
-export function consentPort(s: ConsentSources) {
+export function consentPort(s: ConsentSources): ConsentView {
   return {
     policyJson: () => JSON.stringify(s.gate.policy, null, 2),
     update: (text: string) => {
       const parsed = policyFromText(text);
       // handled: bad JSON or a bad field; the file and the gate keep the policy in force
       if (!parsed.ok) {
-        return { ok: false as const, reason: `${parsed.reason}; the policy is unchanged` };
+        return { ok: false, reason: `${parsed.reason}; the policy is unchanged` };
       }
       try {
         const saved = savePolicy(s.dataDir, s.identity, parsed.policy, s.clock.nowMs());
         s.gate.setPolicy(saved.signed.policy);
         if (saved.changed) s.onChange?.(saved.changed);
-        return { ok: true as const };
+        return { ok: true };
       } catch (err: unknown) {
         // converted: a broken policy file on disk (or a failed write) is refused with its reason
         const why = err instanceof Error ? err.message : String(err);
-        return { ok: false as const, reason: `${why}; the policy in force is unchanged` };
+        return { ok: false, reason: `${why}; the policy in force is unchanged` };
       }
     },
   };
