@@ -79,6 +79,7 @@ const PURE = [
   "src/p2p/peer-table.ts",
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
+  "src/cli/_dashboard-map.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -8,7 +8,7 @@
  * exit 0.
  */
 import type { CompletionBackend } from "../api/port.ts";
-import { loadServeConfig } from "../config/load.ts";
+import { hubSettings, loadServeConfig } from "../config/load.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import { createApp, createMetrics } from "../api/index.ts";
 import { createDashboard, embeddedAssets } from "../dashboard/index.ts";
@@ -44,6 +44,7 @@ import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
 import { createStageHandler, STAGE_PATH, StageServer } from "../p2p/index.ts";
 import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
+import { dashboardPorts } from "./_dashboard-ports.ts";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -250,14 +251,30 @@ export async function runServe(
   const backend = p2p?.backend ?? local;
   const metrics = createMetrics(); // shared: the dashboard's overview reads the API's counters
   const newId = () => crypto.randomUUID();
-  // The dashboard's other ports (peers, ledger, energy, consent, models) are wired here once
-  // adapters from those modules exist; until then their pages say the feature is not available.
+  // The dashboard's pages over the running modules (src/cli/_dashboard-ports.ts): peers only
+  // with the peer network, ledger and energy only with the ledger (native backend); its
+  // playground chats pass the same consent gate and are recorded in the same ledger as the API's.
   const dashboard = createDashboard({
     backend,
     nodeId,
     assets: embeddedAssets(),
     metrics,
     newId,
+    ports: dashboardPorts({
+      clock,
+      ...(p2p ? { peers: p2p.node } : {}),
+      ...(ledger ? { ledger: ledger.store } : {}),
+      consent: {
+        dataDir: config.dataDir,
+        identity,
+        clock,
+        gate,
+        onChange: (event) => recordPolicyChange(event, log),
+      },
+      models: { dataDir: config.dataDir, hub: hubSettings(), servedPath: modelPath ?? null },
+    }),
+    consent: meteredGate,
+    ...(ledger ? { provenance: ledger.sink } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
   });
   const app = createApp({

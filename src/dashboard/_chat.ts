@@ -4,12 +4,22 @@
  * released piece, then `done` (data: {finishReason, usage, servedBy, receipt?}) or `error`
  * (data: {"message"}). The finished completion is counted in the API's metrics so that the
  * overview's tokens/s includes it. When the browser goes away the backend's signal is aborted.
- * Pure given the backend.
+ * Like the API, a playground request is first admitted by the node's consent gate (a refusal is
+ * the 400's reason; its tokens count against the quota; its slot is freed however it ends), and
+ * a finished completion is recorded in the provenance ledger, whose receipt the `done` event
+ * carries. Pure given the backend, the gate and the sink.
  */
 import type { Context } from "hono";
 import type { SSEStreamingApi } from "hono/streaming";
 import { z } from "zod";
-import type { CompletionBackend, CompletionRequest, Metrics } from "../api/index.ts";
+import type {
+  CompletionBackend,
+  CompletionRequest,
+  ConsentGate,
+  ConsentTicket,
+  Metrics,
+  ProvenanceSink,
+} from "../api/index.ts";
 import { AriaError } from "../shared/errors.ts";
 
 /** The playground's request body. */
@@ -18,6 +28,14 @@ export const chatBody = z.object({
   message: z.string().min(1).max(32_768),
   maxTokens: z.coerce.number().int().min(1).max(4096),
 });
+
+/** What a playground request goes through besides the backend (both optional). */
+export interface ChatGuards {
+  /** The node owner's consent, asked before the backend runs. */
+  consent?: ConsentGate;
+  /** Records each finished completion and gives its receipt. */
+  provenance?: ProvenanceSink;
+}
 
 /** A stream ready to run, or why the request was refused. */
 export type ChatStart =
@@ -39,13 +57,16 @@ function describeIssue(err: z.ZodError): string {
  * @param backend the completion backend.
  * @param id the request id.
  * @param metrics where finished completions are counted, if anywhere.
- * @returns the stream to run, or the reason (bad JSON, bad fields, unknown model, not ready).
+ * @param guards the consent gate and the provenance sink, when the node has them.
+ * @returns the stream to run, or the reason (bad JSON, bad fields, unknown model, not ready,
+ *   refused by the consent policy).
  */
 export async function startChat(
   c: Context,
   backend: CompletionBackend,
   id: string,
   metrics: Metrics | undefined,
+  guards: ChatGuards = {},
 ): Promise<ChatStart> {
   let json: unknown;
   try {
@@ -71,29 +92,52 @@ export async function startChat(
     sampling: { temperature: 0 },
     stop: [],
   };
-  return {
-    ok: true,
-    run: (stream) => runChat(stream, backend, request, c.req.raw.signal, metrics),
-  };
+  let ticket: ConsentTicket | undefined;
+  try {
+    ticket = guards.consent?.admit({ model: body.model, kind: "chat", requestId: request.id });
+  } catch (err: unknown) {
+    // converted: the policy's refusal (denied, busy, over quota) is the 400's reason; nothing ran
+    if (err instanceof AriaError) return { ok: false, reason: err.message };
+    throw err;
+  }
+  const job: ChatJob = { backend, request, metrics, ticket, provenance: guards.provenance };
+  return { ok: true, run: (stream) => runChat(stream, job, c.req.raw.signal) };
+}
+
+/** One admitted playground completion. */
+interface ChatJob {
+  backend: CompletionBackend;
+  request: CompletionRequest;
+  metrics: Metrics | undefined;
+  ticket: ConsentTicket | undefined;
+  provenance: ProvenanceSink | undefined;
 }
 
 async function runChat(
   stream: SSEStreamingApi,
-  backend: CompletionBackend,
-  request: CompletionRequest,
+  job: ChatJob,
   clientSignal: AbortSignal,
-  metrics: Metrics | undefined,
 ): Promise<void> {
+  const { backend, request, metrics, ticket } = job;
   const abort = new AbortController();
   const stop = () => abort.abort(new Error("The browser closed the chat stream."));
   stream.onAbort(stop);
   clientSignal.addEventListener("abort", stop, { once: true });
+  let output = "";
+  let counted = 0;
   try {
     const gen = backend.complete(request, abort.signal);
     for (;;) {
       const step = await gen.next();
       if (step.done) {
         const r = step.value;
+        output += r.tail;
+        // the quota counts prompt + generated tokens; the slot is freed before the record is
+        // made, so that the energy measured for this request is known to the ledger (serve.ts)
+        const total = r.usage.promptTokens + r.usage.completionTokens;
+        if (total > counted) ticket?.addTokens(total - counted);
+        ticket?.release();
+        const receipt = job.provenance?.record({ request, result: r, output }).receipt;
         if (r.tail !== "") {
           await stream.writeSSE({ event: "token", data: JSON.stringify({ text: r.tail }) });
         }
@@ -103,8 +147,6 @@ async function runChat(
           r.usage.completionTokens,
           r.timings.decodeMs,
         );
-        // The receipt is whatever the result carries once the ledger signs completions.
-        const receipt = (r as { receipt?: unknown }).receipt;
         await stream.writeSSE({
           event: "done",
           data: JSON.stringify({
@@ -116,6 +158,9 @@ async function runChat(
         });
         return;
       }
+      output += step.value.text;
+      counted += step.value.tokens.length;
+      ticket?.addTokens(step.value.tokens.length);
       if (step.value.text !== "") {
         await stream.writeSSE({ event: "token", data: JSON.stringify({ text: step.value.text }) });
       }
@@ -128,5 +173,7 @@ async function runChat(
       ? err.message
       : "The completion failed: see the server log.";
     await stream.writeSSE({ event: "error", data: JSON.stringify({ message }) });
+  } finally {
+    ticket?.release(); // idempotent: frees the slot when the completion failed or was abandoned
   }
 }

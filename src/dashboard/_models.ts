@@ -34,7 +34,8 @@ export function mountModels(
 
   app.get("/models", async (c) => {
     if (!models) return pages.page(c, "models", "Models", none);
-    const body = modelsPage(await models.installed(), [...jobs.values()]);
+    const [installed, known] = await Promise.all([models.installed(), models.known?.() ?? []]);
+    const body = modelsPage(installed, [...jobs.values()], known);
     return pages.page(c, "models", "Models", body);
   });
   app.get("/models/installed", async (c) => {

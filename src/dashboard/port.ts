@@ -87,11 +87,15 @@ export interface LedgerView {
   verifyReceipt(json: string): MaybePromise<VerifyResult>;
 }
 
-/** One sample of the energy series. */
+/** One sample of the energy series (one finished inference). */
 export interface EnergyPoint {
   timeMs: number;
-  tokensPerSecond: number;
-  mjPerToken: number;
+  /** Generated tokens per decode second; null when the decode time is unknown (0 ms). */
+  tokensPerSecond: number | null;
+  /** Millijoules per token; null when the sample carries no energy figure. */
+  mjPerToken: number | null;
+  /** Where the energy figure comes from: never show an estimate as a measurement. */
+  source: "measured" | "estimated";
 }
 
 /** The energy history. */
@@ -119,6 +123,16 @@ export interface InstalledModel {
   source?: string;
 }
 
+/** One model the node knows of (its registry), installed or not. */
+export interface KnownModel {
+  name: string;
+  /** The size for display ("1.19 GB", "unknown"). */
+  size: string;
+  description: string;
+  /** "built-in", "installed", "available", or "cannot be verified" (no known SHA-256). */
+  status: string;
+}
+
 /** One step of a pull. `totalBytes` is null while the size is unknown. */
 export interface PullProgress {
   receivedBytes: number;
@@ -128,6 +142,8 @@ export interface PullProgress {
 /** The model manager. */
 export interface ModelsView {
   installed(): MaybePromise<readonly InstalledModel[]>;
+  /** The models this node can name for a pull (optional: without it the page lists none). */
+  known?(): MaybePromise<readonly KnownModel[]>;
   /**
    * Downloads a model; yields progress as bytes arrive and ends when it is installed.
    *

@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createApp, createMetrics } from "../api/index.ts";
+import { createApp, createMetrics, type ProvenanceInput } from "../api/index.ts";
+import { ConsentDeniedError } from "../shared/errors.ts";
 import { FakeBackend, type FakeBackendOptions } from "../../tests/helpers/fake-backend.ts";
 import { fakeConsent, fakeLedger, fakePeers } from "../../tests/helpers/dashboard-ports.ts";
 import { embeddedAssets } from "./assets.ts";
@@ -178,21 +179,69 @@ describe("chat stream", () => {
     expect(backend.requests[0]!.maxTokens).toBe(64);
   });
 
-  test("the done event carries the provenance receipt when the result has one", async () => {
-    const { app, backend } = makeDashboardApp();
-    const complete = backend.complete.bind(backend);
-    // A backend whose results carry a receipt, as the ledger's adapter will add.
-    backend.complete = (req, signal) => {
-      const gen = complete(req, signal);
-      return (async function* () {
-        const result = yield* gen;
-        return Object.assign(result, { receipt: { entry: "e1", sig: "<s>" } });
-      })();
-    };
+  test("a chat is admitted by the consent gate and recorded by the provenance sink", async () => {
+    const backend = new FakeBackend();
+    const log: string[] = [];
+    const recorded: ProvenanceInput[] = [];
+    const dashboard = createDashboard({
+      backend,
+      nodeId: "node-test",
+      assets: embeddedAssets(),
+      consent: {
+        admit(check) {
+          log.push(`admit ${check.kind} ${check.model} ${check.requestId}`);
+          return {
+            addTokens: (n) => log.push(`tokens ${n}`),
+            release: () => log.push("release"),
+          };
+        },
+      },
+      provenance: {
+        record(input) {
+          log.push("record");
+          recorded.push(input);
+          return { recordHash: "h1", receipt: { record: "<r>" } };
+        },
+      },
+    });
+    const app = createApp({ backend, clock: { nowMs: () => 0 }, dashboard });
     const ev = await events(
       await app.request("/chat/stream", chat({ model: "fake-model", message: "x", maxTokens: 2 })),
     );
-    expect(ev.at(-1)![1].receipt).toEqual({ entry: "e1", sig: "<s>" });
+    expect(ev.at(-1)![0]).toBe("done");
+    expect(ev.at(-1)![1].receipt).toEqual({ record: "<r>" });
+    const text = ev.filter(([e]) => e === "token").map(([, d]) => d.text).join("");
+    expect(recorded[0]!.output).toBe(text); // the whole output, as the browser got it
+    expect(recorded[0]!.request.id).toBe(backend.requests[0]!.id);
+    // admitted first; one call per token, topped up to prompt + generated; released before the
+    // record (the energy of the request is known by then), and only once in effect
+    expect(log[0]).toBe(`admit chat fake-model ${backend.requests[0]!.id}`);
+    const usage = recorded[0]!.result.usage;
+    const counted = log.filter((l) => l.startsWith("tokens ")).map((l) => Number(l.slice(7)));
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(usage.promptTokens + usage.completionTokens);
+    expect(log.indexOf("release")).toBeLessThan(log.indexOf("record"));
+  });
+
+  test("a chat the consent policy refuses is a 400 with its reason; nothing runs", async () => {
+    const backend = new FakeBackend();
+    const dashboard = createDashboard({
+      backend,
+      nodeId: "node-test",
+      assets: embeddedAssets(),
+      consent: {
+        admit() {
+          throw new ConsentDeniedError('Model "fake-model" is not in the allowed models');
+        },
+      },
+    });
+    const app = createApp({ backend, clock: { nowMs: () => 0 }, dashboard });
+    const res = await app.request(
+      "/chat/stream",
+      chat({ model: "fake-model", message: "x", maxTokens: 2 }),
+    );
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('Model "fake-model" is not in the allowed models');
+    expect(backend.requests).toEqual([]);
   });
 
   test("bad requests are refused before anything runs, with a reason", async () => {

@@ -4,8 +4,8 @@
  * live region when htmx asks (`HX-Request: true`, except history restores, which need the whole
  * page). Pages whose port is absent say the feature is not available. The chat playground
  * streams from the completion backend as server-sent events (`token` events with the text, one
- * `done` event with the usage and the receipt when the result carries one, or one `error`
- * event). Non-GET routes refuse cross-site browser requests (CSRF). When the node has an API
+ * `done` event with the usage and, when the node keeps a ledger, the provenance receipt, or one
+ * `error` event), admitted by the consent gate when one is given. Non-GET routes refuse cross-site browser requests (CSRF). When the node has an API
  * key, every non-GET route requires it as a Bearer header
  * (pages themselves stay readable: they show no prompts or outputs). Static files come from the
  * injected asset source. Pure given the deps (no clock, no I/O of its own).
@@ -13,7 +13,13 @@
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
-import { type CompletionBackend, constantTimeEqual, type Metrics } from "../api/index.ts";
+import {
+  type CompletionBackend,
+  type ConsentGate,
+  constantTimeEqual,
+  type Metrics,
+  type ProvenanceSink,
+} from "../api/index.ts";
 import type { DashboardPorts, MaybePromise, NodeStatus } from "./port.ts";
 import { chatPage } from "./views/chat.ts";
 import { consentPage, consentResult } from "./views/consent.ts";
@@ -52,6 +58,10 @@ export interface DashboardDeps {
   apiKey?: string;
   /** Id generator for chat requests and pulls (the shell passes a random one). */
   newId?: () => string;
+  /** The node owner's consent gate: playground chats are admitted by it, as API requests are. */
+  consent?: ConsentGate;
+  /** The provenance ledger: each finished playground chat is recorded; `done` carries the receipt. */
+  provenance?: ProvenanceSink;
 }
 
 /** The overview's numbers from the backend and the API's counters. */
@@ -173,7 +183,10 @@ function mountOverviewAndChat(
     return page(c, "chat", "Chat", chatPage(models, deps.backend.health() === "ready"));
   });
   app.post("/chat/stream", async (c) => {
-    const started = await startChat(c, deps.backend, newId(), deps.metrics);
+    const started = await startChat(c, deps.backend, newId(), deps.metrics, {
+      ...(deps.consent ? { consent: deps.consent } : {}),
+      ...(deps.provenance ? { provenance: deps.provenance } : {}),
+    });
     // handled: a refused request (bad body, unknown model, loading) is a 400 with the reason
     if (!started.ok) return c.text(started.reason, 400);
     return streamSSE(c, started.run);

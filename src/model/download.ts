@@ -59,6 +59,8 @@ export interface DownloadOptions {
   readonly token?: string;
   /** Called as bytes arrive. */
   readonly onProgress?: (p: Progress) => void;
+  /** Aborts the transfer (the bytes received so far stay in the partial file, to resume). */
+  readonly signal?: AbortSignal;
 }
 
 /** What a finished download produced. */
@@ -77,7 +79,12 @@ async function hashFile(path: string, hash: Hash): Promise<void> {
 }
 
 /** Fetches with manual redirects; the token goes only to the URL's own origin. */
-async function fetchFollowing(url: string, have: number, token?: string): Promise<Response> {
+async function fetchFollowing(
+  url: string,
+  have: number,
+  token?: string,
+  signal?: AbortSignal,
+): Promise<Response> {
   const origin = new URL(url).origin;
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -87,6 +94,7 @@ async function fetchFollowing(url: string, have: number, token?: string): Promis
       res = await fetch(current, {
         headers: requestHeaders(have, sameOrigin ? token : undefined),
         redirect: "manual",
+        ...(signal === undefined ? {} : { signal }),
       });
     } catch (err: unknown) {
       // converted: a network failure becomes a DownloadError that says to retry
@@ -207,7 +215,7 @@ export async function downloadFile(o: DownloadOptions): Promise<DownloadResult> 
 
 async function downloadLocked(o: DownloadOptions, part: string): Promise<DownloadResult> {
   let have = existsSync(part) ? statSync(part).size : 0;
-  const res = await fetchFollowing(o.url, have, o.token);
+  const res = await fetchFollowing(o.url, have, o.token, o.signal);
   let plan;
   try {
     plan = planTransfer(res.status, {
@@ -260,6 +268,8 @@ export interface PullOptions {
   /** Skip the SHA-256 check (needed for models whose hash the registry does not know). */
   readonly noVerify?: boolean;
   readonly onProgress?: (p: Progress) => void;
+  /** Aborts the download (what arrived stays in the partial file, to resume). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -325,6 +335,7 @@ export async function pullModel(entry: RegistryEntry, o: PullOptions): Promise<D
     ...(entry.size === undefined ? {} : { size: entry.size }),
     ...(o.hub.token === undefined ? {} : { token: o.hub.token }),
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
   return await downloadFile(opts);
 }

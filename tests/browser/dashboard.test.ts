@@ -1,12 +1,17 @@
 /**
  * The dashboard in a real browser: playwright-core driving Debian's chromium (/usr/bin/chromium,
  * installed by .ci/run). The server runs in-process on port 0: the real aria-nano native backend
- * (chat) and the dashboard, with PORT FAKES (tests/helpers/dashboard-ports.ts) for the peers and
- * the model manager, whose modules are not on this branch; the fake model manager downloads over
- * real HTTP from a local fake hub. Without chromium the tests skip with a message.
+ * (chat) and the dashboard with the REAL adapters (src/cli/_dashboard-ports.ts) for the ledger,
+ * energy and consent pages over a temp data dir — the ledger file `aria serve` opens
+ * (openServeProvenance over aria-nano), the signed policy file and its PolicyGate, which admits
+ * the playground's chats. The peers and models pages use PORT FAKES (tests/helpers/
+ * dashboard-ports.ts): a peer id containing markup (a real peer could not advertise that id), and
+ * a model manager that downloads over real HTTP from a local fake hub of arbitrary files (the
+ * real downloader needs registry models; tests/cli/dashboard-ports.test.ts covers it). Without
+ * chromium the tests skip with a message.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -14,6 +19,16 @@ import { createApp, createMetrics } from "../../src/api/index.ts";
 import { createDashboard, embeddedAssets } from "../../src/dashboard/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
 import { fakePeers, httpModelsFake } from "../helpers/dashboard-ports.ts";
+import { openServeProvenance, type ServeProvenance } from "../../src/cli/_provenance.ts";
+import { dashboardPorts } from "../../src/cli/_dashboard-ports.ts";
+import {
+  consentPath,
+  loadOrCreatePolicy,
+  PolicyGate,
+  readPolicy,
+} from "../../src/consent/index.ts";
+import { loadOrCreateIdentity, type NodeIdentity } from "../../src/identity/index.ts";
+import { hashRecord, type SignedRecord } from "../../src/ledger/index.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -32,6 +47,10 @@ let server: ReturnType<typeof Bun.serve>;
 let hub: ReturnType<typeof Bun.serve>;
 let base = "";
 let profile = "";
+let dataDir = "";
+let ledger: ServeProvenance;
+let identity: NodeIdentity;
+let gate: PolicyGate;
 
 /**
  * A local "hub": GET /<name> answers HUB_FILE_BYTES bytes in 64 KiB chunks, 5 ms apart (names
@@ -71,12 +90,25 @@ beforeAll(async () => {
   await backend.ready;
   hub = startHub();
   const metrics = createMetrics();
+  const clock = { nowMs: () => Date.now() };
+  dataDir = mkdtempSync(join(tmpdir(), "aria-browser-data-"));
+  identity = loadOrCreateIdentity(dataDir);
+  ledger = openServeProvenance(dataDir, NANO, { clock });
+  gate = new PolicyGate(loadOrCreatePolicy(dataDir, identity, clock.nowMs()).signed.policy, clock);
+  const real = dashboardPorts({
+    clock,
+    ledger: ledger.store,
+    consent: { dataDir, identity, clock, gate },
+  });
   const dashboard = createDashboard({
     backend,
     nodeId: "node-browser",
     assets: embeddedAssets(),
     metrics,
+    consent: gate,
+    provenance: ledger.sink,
     ports: {
+      ...real,
       peers: fakePeers([{
         id: EVIL_PEER,
         address: "127.0.0.1:9",
@@ -114,7 +146,9 @@ afterAll(async () => {
   server?.stop(true);
   hub?.stop(true);
   await backend?.close();
+  ledger?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** A fresh page that records console errors and uncaught exceptions. */
@@ -152,9 +186,11 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
         "object",
       );
     }
-    // the absent ports say so (no fake data)
-    await page.goto(`${base}/ledger`);
-    expect(await page.locator(".notice").textContent()).toContain("not available on this node");
+    // every port is wired: no page says the feature is not available
+    for (const path of ["/peers", "/ledger", "/energy", "/consent", "/models"]) {
+      await page.goto(`${base}${path}`);
+      expect(await page.locator(".notice").count()).toBe(0);
+    }
     // the overview refreshes its numbers through htmx (one poll, every 2 s)
     await page.goto(`${base}/`);
     await page.waitForRequest((r) => r.headers()["hx-request"] === "true", { timeout: 10_000 });
@@ -258,6 +294,60 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
     },
     30_000,
   );
+
+  test(
+    "after a chat message the ledger page shows its new record and the receipt verifies",
+    async () => {
+      const { page, errors } = await openPage();
+      await page.goto(`${base}/chat`);
+      await page.locator("#chat-message").fill("The ledger keeps");
+      await page.locator("#chat-max").fill("8");
+      await page.locator("#chat-form button[type=submit]").click();
+      await page.locator("#chat-status", { hasText: "Done" }).waitFor({ timeout: 60_000 });
+      // the receipt under the answer is the real one: a record signed by this node's identity
+      const receiptText = (await page.locator("#chat-receipt").textContent()) ?? "";
+      const receipt = JSON.parse(receiptText) as { record: SignedRecord };
+      expect(receipt.record.record.signer).toBe(identity.nodeId);
+      const hash = hashRecord(receipt.record.record);
+      expect(ledger.store.findRecord(hash)).toBeDefined();
+      await page.goto(`${base}/ledger`);
+      expect(await page.locator("#ledger-live").textContent()).toContain(hash);
+      await page.locator("#receipt").fill(receiptText);
+      await page.locator("button", { hasText: "Verify" }).click();
+      await page.locator("#verify-result", { hasText: "Valid receipt." }).waitFor();
+      expect(await page.locator("#verify-result").textContent()).toContain(hash);
+      // one changed character and the same verifier refuses it
+      await page.locator("#receipt").fill(receiptText.replace(identity.nodeId, "0".repeat(64)));
+      await page.locator("button", { hasText: "Verify" }).click();
+      await page.locator("#verify-result", { hasText: "Not valid" }).waitFor();
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    90_000,
+  );
+
+  test("consent: an invalid edit is refused with its reason; a valid one round-trips", async () => {
+    const { page, errors } = await openPage();
+    await page.goto(`${base}/consent`);
+    const shown = JSON.parse((await page.locator("#policy").inputValue()) || "{}");
+    expect(shown).toEqual(gate.policy);
+    const before = readFileSync(consentPath(dataDir), "utf8");
+    await page.locator("#policy").fill(JSON.stringify({ ...shown, maxConcurrent: -1 }));
+    await page.locator("button", { hasText: "Save policy" }).click();
+    await page.locator("#consent-result", { hasText: "Policy not saved" }).waitFor();
+    expect(await page.locator("#consent-result").textContent()).toContain("maxConcurrent");
+    expect(readFileSync(consentPath(dataDir), "utf8")).toBe(before);
+    const next = { ...shown, dailyTokenQuota: 123_456 };
+    await page.locator("#policy").fill(JSON.stringify(next, null, 2));
+    await page.locator("button", { hasText: "Save policy" }).click();
+    await page.locator("#consent-result", { hasText: "Policy saved." }).waitFor();
+    expect(gate.policy.dailyTokenQuota).toBe(123_456); // applied to the gate at once
+    expect(readPolicy(dataDir, identity)!.policy).toEqual(next); // signed and saved
+    await page.reload();
+    expect(JSON.parse(await page.locator("#policy-current").textContent() ?? "")).toEqual(next);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 30_000);
 
   test("a peer id containing markup renders as text (PORT FAKE peers)", async () => {
     const { page, errors } = await openPage();

@@ -1,6 +1,8 @@
 /**
  * @module The energy page: two server-rendered SVG line charts over the energy series,
- * tokens/s and millijoules per token against time. Refreshed every 5 s. Pure.
+ * tokens/s and millijoules per token against time, and where the energy figures come from
+ * (measured, estimated, or a mix: an estimate is never shown as a measurement). A sample without
+ * a figure (null) is left out of its chart. Refreshed every 5 s. Pure.
  */
 import { html } from "hono/html";
 import type { EnergyPoint } from "../port.ts";
@@ -14,15 +16,35 @@ export function clockLabel(ms: number): string {
 }
 
 /**
+ * Where the energy figures come from, in words.
+ *
+ * @param points the samples.
+ * @returns e.g. "measured (3 samples)", "estimated (2 samples)", "mixed: 1 measured, 2 estimated".
+ */
+export function sourceText(points: readonly EnergyPoint[]): string {
+  const withEnergy = points.filter((p) => p.mjPerToken !== null);
+  const measured = withEnergy.filter((p) => p.source === "measured").length;
+  const estimated = withEnergy.length - measured;
+  if (withEnergy.length === 0) return "none yet (no sample carries an energy figure)";
+  if (estimated === 0) return `measured (${measured} sample${measured === 1 ? "" : "s"})`;
+  if (measured === 0) return `estimated (${estimated} sample${estimated === 1 ? "" : "s"})`;
+  return `mixed: ${measured} measured, ${estimated} estimated`;
+}
+
+/**
  * The two charts (the fragment htmx refreshes).
  *
  * @param points oldest first.
  * @returns the fragment.
  */
 export function energyLive(points: readonly EnergyPoint[]): Html {
-  const tps = points.map((p) => ({ x: p.timeMs, y: p.tokensPerSecond }));
-  const mj = points.map((p) => ({ x: p.timeMs, y: p.mjPerToken }));
-  return html`<h2>Tokens per second</h2>
+  // null becomes NaN, which the chart drops (chart.ts: non-finite samples are left out)
+  const tps = points.map((p) => ({ x: p.timeMs, y: p.tokensPerSecond ?? NaN }));
+  const mj = points.map((p) => ({ x: p.timeMs, y: p.mjPerToken ?? NaN }));
+  return html`<p>Energy source: <strong data-field="energy-source">${
+    sourceText(points)
+  }</strong></p>
+<h2>Tokens per second</h2>
 ${
     lineChart(tps, {
       title: "tokens per second",

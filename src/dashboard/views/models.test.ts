@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { installedList, modelsPage, percent, type PullJob, pullRow } from "./models.ts";
+import { installedList, knownList, modelsPage, percent, type PullJob, pullRow } from "./models.ts";
 
 const job = (over: Partial<PullJob>): PullJob => ({
   id: "7",
@@ -58,5 +58,22 @@ describe("models view", () => {
     expect(out).toContain('hx-trigger="models-changed from:body"');
     expect(out).toContain('<label for="pull-name">Model name</label>');
     expect(out).toContain('id="pull-7"');
+    expect(out).not.toContain("Known models"); // no registry given: no empty section
+    expect(out).not.toContain("list=");
+  });
+
+  test("known models: a table and the names as suggestions for the pull field, escaped", async () => {
+    const out = String(
+      await modelsPage([], [], [
+        { name: "big-1b", size: "1.19 GB", description: "a <b>model</b>", status: "available" },
+        { name: "nano", size: "3.4 MB", description: "demo", status: "built-in" },
+      ]),
+    );
+    expect(out).toMatch(/<input id="pull-name"[^>]*\slist="known-models"\s*>/);
+    expect(out).toContain('<option value="big-1b"></option>');
+    expect(out).toContain("2 known model(s)");
+    expect(out).toContain('<td data-field="known-status">built-in</td>');
+    expect(out).toContain("a &lt;b&gt;model&lt;/b&gt;");
+    expect(String(await knownList([]))).toBe("");
   });
 });

@@ -4,7 +4,7 @@
  * again every 500 ms (htmx polling); a finished or failed row stops polling. Pure.
  */
 import { html } from "hono/html";
-import type { InstalledModel } from "../port.ts";
+import type { InstalledModel, KnownModel } from "../port.ts";
 import { bytes, type Html } from "./layout.ts";
 
 /** A pull as the dashboard tracks it. */
@@ -120,13 +120,56 @@ export function installedList(models: readonly InstalledModel[]): Html {
 }
 
 /**
+ * The known models (the registry): a table, and the names as suggestions for the pull field.
+ *
+ * @param known the models.
+ * @returns the fragment ("" when there are none).
+ */
+export function knownList(known: readonly KnownModel[]): Html | "" {
+  if (known.length === 0) return "";
+  const rows = known.map((m) =>
+    html`
+      <tr>
+        <td class="mono">${m.name}</td>
+        <td>${m.size}</td>
+        <td data-field="known-status">${m.status}</td>
+        <td>${m.description}</td>
+      </tr>
+    `
+  );
+  const options = known.map((m) => html`<option value="${m.name}"></option>`);
+  return html`
+    <div class="scroll">
+      <table>
+        <caption>${known.length} known model(s)</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Size</th>
+            <th scope="col">Status</th>
+            <th scope="col">Description</th>
+          </tr>
+        </thead>
+        <tbody>${rows}</tbody>
+      </table>
+    </div>
+    <datalist id="known-models">${options}</datalist>
+  `;
+}
+
+/**
  * The models content.
  *
  * @param models the installed models.
  * @param jobs recent pulls, oldest first.
+ * @param known the models the node knows of (the pull field suggests their names).
  * @returns the page body.
  */
-export function modelsPage(models: readonly InstalledModel[], jobs: readonly PullJob[]): Html {
+export function modelsPage(
+  models: readonly InstalledModel[],
+  jobs: readonly PullJob[],
+  known: readonly KnownModel[] = [],
+): Html {
   return html`
     <section aria-labelledby="installed-h">
       <h2 id="installed-h">Installed</h2>
@@ -138,10 +181,20 @@ export function modelsPage(models: readonly InstalledModel[], jobs: readonly Pul
       <form class="stack" hx-post="/models/pull" hx-target="#pulls" hx-swap="beforeend"
         action="/models/pull" method="post">
         <label for="pull-name">Model name</label>
-        <input id="pull-name" name="name" required autocomplete="off">
+        <input id="pull-name" name="name" required autocomplete="off" ${known.length > 0
+          ? html`
+            list="known-models"
+          `
+          : ""}>
         <button type="submit">Pull</button>
       </form>
       <ul id="pulls" class="pulls" aria-live="polite">${jobs.map(pullRow)}</ul>
     </section>
+    ${known.length > 0
+      ? html`<section aria-labelledby="known-h">
+      <h2 id="known-h">Known models</h2>
+      ${knownList(known)}
+    </section>`
+      : ""}
   `;
 }
