@@ -35,6 +35,9 @@ export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VER
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
  * is tokenized here; requests between peers carry prompts of a few thousand tokens at most. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Largest binary frame accepted (bytes), and the WebSocket layer's hard limit for any frame.
+ * Why 4 MiB: a 64-token chunk of hidden states of an 8192-wide model is 2 MiB. */
+export const MAX_BINARY_FRAME_BYTES = 4 * MAX_FRAME_BYTES;
 /** Clock difference tolerated between peers. Why 30 s: NTP-synced machines differ by far less,
  * and the nonce cache only has to remember nonces for twice this window. */
 export const MAX_SKEW_MS = 30_000;
