@@ -143,16 +143,20 @@ export async function startStagePeer(
  * The coordinator's backend and the extension its node needs.
  *
  * @param config context, parallel requests.
- * @param nodeId this node (first in servedBy).
- * @param modelPath the model file: its header (tokenizer, template, blocks) and its SHA-256.
+ * @param options this node's id (first in servedBy); the model file (its header: tokenizer,
+ *   template, blocks; and its SHA-256); the log, which receives fail-over events.
  * @returns the backend, the StageWire to attach to the node, the file's hash.
  * @throws {GgufFormatError} when the file is not a GGUF with a block count.
  */
 export async function createCoordinator(
   config: ServeConfig,
-  nodeId: string,
-  modelPath: string,
+  options: Readonly<{
+    nodeId: string;
+    modelPath: string;
+    log: (entry: Record<string, unknown>) => void;
+  }>,
 ): Promise<{ backend: PipelineBackend; wire: StageWire; sha256: string }> {
+  const { nodeId, modelPath, log } = options;
   const sha256 = await sha256File(modelPath);
   const wire = new StageWire();
   const backend = new PipelineBackend({
@@ -163,7 +167,14 @@ export async function createCoordinator(
     network: wire.network(),
     ctx: config.ctx,
     parallel: config.parallel,
-    pipeline: { maxHops: PIPELINE_MAX_HOPS, timeoutMs: PIPELINE_TIMEOUT_MS },
+    pipeline: {
+      maxHops: PIPELINE_MAX_HOPS,
+      timeoutMs: PIPELINE_TIMEOUT_MS,
+      // fail-overs are invisible to clients, so the log is where an owner sees a flaky stage
+      onEvent: (e) => {
+        if (e.kind === "failover") log({ level: "warn", msg: "pipeline fail-over", ...e });
+      },
+    },
   });
   return { backend, wire, sha256 };
 }

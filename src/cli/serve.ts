@@ -236,11 +236,11 @@ export async function runServe(
   try {
     // the pipeline coordinator: stages found on the peer network (src/cli/pipeline-serve.ts)
     const coordinator = config.pipeline === true
-      ? await createCoordinator(
-        config,
+      ? await createCoordinator(config, {
         nodeId,
-        await resolveModelPath(config.model, config.dataDir),
-      )
+        modelPath: await resolveModelPath(config.model, config.dataDir),
+        log,
+      })
       : undefined;
     local = coordinator?.backend ??
       await createBackend(config, nodeId, consent.signed.policy, modelPath);

@@ -46,9 +46,10 @@ export interface PipelineBackendOptions {
   ctx?: number | undefined;
   /** Requests served at once. */
   parallel: number;
-  /** Coordinator settings (time-out, chunk size, fail-overs, hop limit). */
+  /** Coordinator settings (time-out, chunk size, fail-overs, hop limit, route and fail-over
+   * events for the log). */
   pipeline?: Readonly<
-    Pick<PipelineOptions, "timeoutMs" | "chunkTokens" | "maxFailovers" | "maxHops">
+    Pick<PipelineOptions, "timeoutMs" | "chunkTokens" | "maxFailovers" | "maxHops" | "onEvent">
   >;
 }
 

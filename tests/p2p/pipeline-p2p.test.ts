@@ -126,23 +126,31 @@ describe("pipeline over the peer network (processes)", () => {
     expect(["b", "b2"]).toContain(route[2]!);
   }, 60_000);
 
-  test("kill -9 of the middle stage mid-generation gives the identical text via its replica", async () => {
-    const want = await singleNodeText();
-    const pending = complete();
-    // the middle stage holding the request's session is the one in use: kill it then
-    let victim: "b" | "b2" | undefined;
-    await until(async () => {
-      for (const key of ["b", "b2"] as const) {
-        if (await stageSessions(stages[key]) > 0) victim = key;
-      }
-      return victim !== undefined;
-    }, "a middle stage to open the request's session", 20_000);
-    stages[victim!].proc.kill(9);
-    const got = await pending;
-    expect(got.text).toBe(want);
-    const replica = victim === "b" ? "b2" : "b";
-    expect(got.servedBy.map(name)).toEqual(["coordinator", "a", replica, "c"]);
-  }, 60_000);
+  test(
+    "kill -9 of the middle stage mid-generation gives the identical text via its replica",
+    async () => {
+      const want = await singleNodeText();
+      const pending = complete();
+      // the middle stage holding the request's session is the one in use: kill it then
+      let victim: "b" | "b2" | undefined;
+      await until(
+        async () => {
+          for (const key of ["b", "b2"] as const) {
+            if (await stageSessions(stages[key]) > 0) victim = key;
+          }
+          return victim !== undefined;
+        },
+        "a middle stage to open the request's session",
+        20_000,
+      );
+      stages[victim!].proc.kill(9);
+      const got = await pending;
+      expect(got.text).toBe(want);
+      const replica = victim === "b" ? "b2" : "b";
+      expect(got.servedBy.map(name)).toEqual(["coordinator", "a", replica, "c"]);
+    },
+    60_000,
+  );
 
   test("a peer that has not finished the handshake cannot send stage frames", async () => {
     const a = stages.a;

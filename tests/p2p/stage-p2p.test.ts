@@ -10,18 +10,13 @@ import { P2PNode } from "../../src/p2p/node.ts";
 import { createPipelineEngine, type PipelineEvent } from "../../src/p2p/pipeline.ts";
 import type { StageNetwork } from "../../src/p2p/pipeline.ts";
 import { StageServer } from "../../src/p2p/stage.ts";
-import { StageWire, type StageTicket } from "../../src/p2p/stage-p2p.ts";
+import { type StageTicket, StageWire } from "../../src/p2p/stage-p2p.ts";
 import { encodeStageMessage, stageAdvertModel } from "../../src/p2p/stage-wire.ts";
 import { decodeTensorFrame, encodeTensorFrame } from "../../src/p2p/tensor-frame.ts";
 import { MemoryNetwork } from "../../src/p2p/transport.ts";
 import { ConsentDeniedError } from "../../src/shared/errors.ts";
 import { edCrypto, seededHex } from "../helpers/p2p.ts";
-import {
-  generateIds,
-  singleNodeIds,
-  TEST_MODEL_HASH,
-  tokenizerOf,
-} from "../helpers/pipeline.ts";
+import { generateIds, singleNodeIds, TEST_MODEL_HASH, tokenizerOf } from "../helpers/pipeline.ts";
 
 const NANO = join(import.meta.dir, "..", "..", "static", "models", "aria-nano.gguf");
 const clock = { nowMs: () => Date.now() };
