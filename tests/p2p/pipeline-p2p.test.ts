@@ -1,7 +1,8 @@
 /**
  * @module The pipeline over the peer network with real processes on loopback (free ports):
- * four `aria serve --layers` stages of aria-nano (blocks 0-2, 2-4 twice, 4-6) joined to a
- * coordinator `aria serve --pipeline` through their p2p ports. Greedy output through the
+ * four `aria serve --layers` stages of aria-nano (blocks 0-2, 2-4 twice, 4-6) and a coordinator
+ * `aria serve --pipeline`, all bootstrapped from the first stage only (the coordinator finds
+ * the others by peer exchange). Greedy output through the
  * OpenAI API equals one node token for token; `kill -9` of the middle stage mid-generation gives
  * the identical text through its replica; a peer that has not finished the handshake cannot
  * send stage frames.
@@ -24,20 +25,15 @@ let stages: Record<"a" | "b" | "b2" | "c", Node>;
 let coordinator: Node;
 
 beforeAll(async () => {
-  const [a, b, b2, c] = await Promise.all([
-    procs.stage("a", ["--layers", "0-2", ...STAGE_FLAGS]),
-    procs.stage("b", ["--layers", "2-4", ...STAGE_FLAGS]),
-    procs.stage("b2", ["--layers", "2-4", ...STAGE_FLAGS]),
-    procs.stage("c", ["--layers", "4-end", ...STAGE_FLAGS]),
+  // every node bootstraps from stage a; the coordinator finds the others by peer exchange
+  const a = await procs.stage("a", ["--layers", "0-2", ...STAGE_FLAGS]);
+  const [b, b2, c] = await Promise.all([
+    procs.stage("b", ["--layers", "2-4", "--peers", a.ws, ...STAGE_FLAGS]),
+    procs.stage("b2", ["--layers", "2-4", "--peers", a.ws, ...STAGE_FLAGS]),
+    procs.stage("c", ["--layers", "4-end", "--peers", a.ws, ...STAGE_FLAGS]),
   ]);
-  stages = { a: a!, b: b!, b2: b2!, c: c! };
-  coordinator = await procs.serve("coordinator", [
-    "--pipeline",
-    "--peers",
-    [a, b, b2, c].map((n) => n!.ws).join(","),
-    "--ctx",
-    "256",
-  ]);
+  stages = { a, b: b!, b2: b2!, c: c! };
+  coordinator = await procs.serve("coordinator", ["--pipeline", "--peers", a.ws, "--ctx", "256"]);
   await until(async () => {
     const seen = (await peers(coordinator)).peers;
     return seen.length === 4 &&
