@@ -106,7 +106,8 @@ export async function startStagePeer(
   let sha256 = "";
   // terminated: a file that cannot be hashed is advertised with "" (no coordinator will use it)
   sha256File(options.modelPath).then((h) => (sha256 = h)).catch(() => {});
-  const wire = new StageWire({ stage, admit: options.admit });
+  const base = nodeBase(config, identity);
+  const wire = new StageWire({ stage, admit: options.admit, log: base.log });
   const advert = (): Advert => ({
     models: [stageAdvertModel({
       modelId: options.modelId,
@@ -122,7 +123,7 @@ export async function startStagePeer(
     consent: options.consentSummary(),
     listen: null,
   });
-  const node = new P2PNode({ ...nodeBase(config, identity), advert });
+  const node = new P2PNode({ ...base, advert });
   wire.attach(node);
   const url = await startNode(node, config);
   const timer = setInterval(() => {

@@ -3,7 +3,9 @@
  * node's consent policy (src/consent: refused at start if the file is broken; threads capped at
  * max-threads; a model larger than max-memory is not loaded; the policy file is re-read every few
  * seconds so `aria consent set` takes effect without a restart, except for threads), sets up the
- * energy meter (RAPL, else CPU time × W/core), builds the backend (native, external or simulation), the HTTP app with the consent gate, and calls
+ * energy meter (RAPL, else CPU time × W/core), builds the backend (native, external or simulation;
+ * `--pipeline`: a coordinator whose blocks run on stages found on the peer network; `--layers`: a
+ * pipeline stage, src/cli/pipeline-serve.ts), the HTTP app with the consent gate, and calls
  * Bun.serve. Prints the URLs when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
  * exit 0.
  */
