@@ -11,7 +11,11 @@ import { createPipelineEngine, type PipelineEvent } from "../../src/p2p/pipeline
 import type { StageNetwork } from "../../src/p2p/pipeline.ts";
 import { StageServer } from "../../src/p2p/stage.ts";
 import { type StageTicket, StageWire } from "../../src/p2p/stage-p2p.ts";
-import { encodeStageMessage, stageAdvertModel } from "../../src/p2p/stage-wire.ts";
+import {
+  decodeStageMessage,
+  encodeStageMessage,
+  stageAdvertModel,
+} from "../../src/p2p/stage-wire.ts";
 import { decodeTensorFrame, encodeTensorFrame } from "../../src/p2p/tensor-frame.ts";
 import { MemoryNetwork } from "../../src/p2p/transport.ts";
 import { ConsentDeniedError } from "../../src/shared/errors.ts";
@@ -279,5 +283,95 @@ describe("StageWire refusals", () => {
     expect(got.find((m) => m.kind === "error")?.body.code).toBe("UNAUTHENTICATED");
     expect([binaries, a.stage.sessionCount, a.tickets.admitted]).toEqual([0, 0, admitted]);
     conn.close(1000, "done");
+  });
+});
+
+describe("StageWire links", () => {
+  test("replies arrive out of order and each resolves its own request; an aborted request rejects and its late reply is ignored", async () => {
+    // a peer that holds requests and answers them in reverse order, echoing each frame
+    const held: { peer: string; id: number; frame: Uint8Array }[] = [];
+    const echo = new P2PNode({
+      crypto: edCrypto(30),
+      transport: net.transport("echo"),
+      clock,
+      randomHex: seededHex(30),
+    });
+    echo.setExtension({
+      onMessage: () => {},
+      onBinary: (peer, bytes) => {
+        const m = decodeStageMessage(bytes);
+        if (m.ok) held.push({ peer, id: m.value.id, frame: m.value.frame.slice() });
+      },
+    });
+    await echo.start();
+    const client = new StageWire();
+    const node = new P2PNode({
+      crypto: edCrypto(31),
+      transport: net.transport("client"),
+      clock,
+      randomHex: seededHex(31),
+      bootstrap: ["ws://mem/echo"],
+    });
+    client.attach(node);
+    await node.start();
+    try {
+      await until(() => node.state.peers.has(echo.id), "the client to connect");
+      const link = client.link(echo.id);
+      const frames = [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)];
+      const aborted = new AbortController();
+      const [first, second, third] = [
+        link.request(frames[0]!, new AbortController().signal),
+        link.request(frames[1]!, new AbortController().signal),
+        link.request(frames[2]!, aborted.signal),
+      ];
+      await until(() => held.length === 3, "three requests at the echo peer");
+      aborted.abort(new Error("Timed out"));
+      await expect(third).rejects.toThrow("Timed out");
+      const ignoredBefore = client.ignored;
+      for (const h of [...held].reverse()) {
+        echo.sendBinary(h.peer, encodeStageMessage({ type: "reply", id: h.id, frame: h.frame }));
+      }
+      expect([...await second]).toEqual([2]);
+      expect([...await first]).toEqual([1]);
+      await until(() => client.ignored === ignoredBefore + 1, "the late reply to be ignored");
+    } finally {
+      await node.stop();
+      await echo.stop();
+    }
+  });
+
+  test("a request to a peer that is not connected, or that disconnects, rejects at once", async () => {
+    const silent = new P2PNode({
+      crypto: edCrypto(32),
+      transport: net.transport("silent"),
+      clock,
+      randomHex: seededHex(32),
+    });
+    silent.setExtension({ onMessage: () => {}, onBinary: () => {} });
+    await silent.start();
+    const client = new StageWire();
+    const node = new P2PNode({
+      crypto: edCrypto(33),
+      transport: net.transport("client2"),
+      clock,
+      randomHex: seededHex(33),
+      bootstrap: ["ws://mem/silent"],
+    });
+    client.attach(node);
+    await node.start();
+    try {
+      await expect(
+        client.link("ee".repeat(32)).request(Uint8Array.of(1), new AbortController().signal),
+      ).rejects.toMatchObject({ code: "PEER_GONE" });
+      await until(() => node.state.peers.has(silent.id), "the client to connect");
+      const pending = client.link(silent.id).request(
+        Uint8Array.of(1),
+        new AbortController().signal,
+      );
+      await silent.stop();
+      await expect(pending).rejects.toMatchObject({ code: "PEER_GONE" });
+    } finally {
+      await node.stop();
+    }
   });
 });
