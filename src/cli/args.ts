@@ -336,7 +336,8 @@ ${LAYERS_USAGE}
 
 Examples:
   aria serve --model model.gguf --port 8080 --parallel 8
-  aria serve --model model.gguf --layers 0-15 --port 8081`,
+  aria serve --model model.gguf --layers 0-15 --p2p-port 9001
+  aria serve --model model.gguf --pipeline --peers ws://127.0.0.1:9001`,
   model: MODEL_USAGE,
   consent: CONSENT_USAGE,
   ...P2P_USAGE,
