@@ -58,6 +58,7 @@ const PURE = [
   "src/ledger/attest.ts",
   "src/p2p/tensor-frame.ts",
   "src/p2p/pipeline-plan.ts",
+  "src/p2p/stage-wire.ts",
   "src/cli/layers-args.ts",
   "src/dashboard/port.ts",
   "src/dashboard/routes.ts",

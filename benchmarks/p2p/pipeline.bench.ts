@@ -7,9 +7,12 @@
  * - `inproc-2`: two StageServers in this process, in-process links (the coordinator's own cost:
  *   frames encoded, checksummed, decoded; no network);
  * - `loopback-2`: two `aria serve --layers` child processes, HTTP POST links on 127.0.0.1.
+ * - `p2p-2`: two `aria serve --layers --peers <coordinator>` child processes reached over the
+ *   peer network: the coordinator is a P2PNode in this process (real ed25519 handshake, Bun
+ *   WebSocket transport on 127.0.0.1), each frame a binary message through StageWire.
  * Fail-over rows (`*-failover`): the same route plus a replica of the second stage; at decode step
  * n/2 the second stage fails (in-process: its link starts rejecting; loopback: `kill -9` of its
- * process). `failover_added_ms` = duration of that step − the median step of the same run: the
+ * process; p2p: `kill -9`, noticed when its WebSocket closes). `failover_added_ms` = duration of that step − the median step of the same run: the
  * re-plan plus the replay of prompt + tokens so far through the new route.
  *
  * What is timed: the prompt (`--prompt` tokens, fixed ids, one evalPrompt) and `--tokens` decode
@@ -37,6 +40,10 @@ import type { StageAdvert } from "../../src/p2p/pipeline-plan.ts";
 import { createInProcessLink, StageServer } from "../../src/p2p/stage.ts";
 import { createHttpStageLink } from "../../src/p2p/stage-http.ts";
 import { spawnStage, type StageProcess } from "../../tests/helpers/pipeline.ts";
+import { bunTransport, P2PNode } from "../../src/p2p/node.ts";
+import { StageWire } from "../../src/p2p/stage-p2p.ts";
+import { ProcessGroup } from "../../tests/helpers/p2p-procs.ts";
+import { edCrypto } from "../../tests/helpers/p2p.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({
@@ -264,6 +271,87 @@ rows.push(
   }),
 );
 for (const p of procs) p.process.kill(9);
+
+// the same two modes over the peer network: stages dial the coordinator's p2p port
+const hasher = new Bun.CryptoHasher("sha256");
+hasher.update(readFileSync(MODEL));
+const fileHash = hasher.digest("hex");
+const group = new ProcessGroup();
+const wire = new StageWire();
+const coordinator = new P2PNode({
+  crypto: edCrypto(1),
+  transport: bunTransport({ port: 0, hostname: "127.0.0.1" }),
+  clock: { nowMs: () => Date.now() },
+  randomHex: (n) => Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex"),
+});
+wire.attach(coordinator);
+const coordinatorUrl = (await coordinator.start())!;
+const tick = setInterval(() => coordinator.tick(), 1000);
+const p2pStage = async (name: string, layers: string) => {
+  const n = await group.stage(name, [
+    "--layers",
+    layers,
+    "--peers",
+    coordinatorUrl,
+    "--threads",
+    String(THREADS),
+    "--output-head",
+    "float",
+    "--ctx",
+    "256",
+  ]);
+  // ready when its advert (with the file hash) has reached the coordinator
+  for (let i = 0; !wire.network().adverts(fileHash).some((x) => x.nodeId === n.id); i++) {
+    if (i > 400) throw new Error(`Stage ${name} never advertised to the coordinator`);
+    await Bun.sleep(25);
+  }
+  return { n, link: wire.link(n.id) };
+};
+const p2pA = await p2pStage("a", `0-${HALF}`);
+const p2pB = await p2pStage("b", `${HALF}-end`);
+const p2pFixed = { a: p2pA.link, b: p2pB.link };
+rows.push(row("p2p-2", await measure(() => pipeline(network(p2pFixed, ranges, N_LAYER)))));
+p2pB.n.proc.kill(9);
+let p2pRep = 0;
+const p2pFail = await measure(async () => {
+  p2pRep++;
+  const b = await p2pStage(`b-${p2pRep}`, `${HALF}-end`);
+  const replica = await p2pStage(`b-replica-${p2pRep}`, `${HALF}-end`);
+  const links = { a: p2pA.link, b: b.link, "b-replica": replica.link };
+  // fresh processes: one short unmeasured run through each, so neither starts cold
+  for (const id of ["b", "b-replica"] as const) {
+    const warm = pipeline(
+      network({ a: p2pA.link, [id]: links[id] }, { a: ranges.a!, [id]: ranges.b! }, N_LAYER),
+    );
+    let logits = await warm.engine.evalPrompt(PROMPT);
+    for (let i = 0; i < 8; i++) logits = await warm.engine.evalToken(argmax(logits));
+    await warm.done();
+  }
+  const fail = {
+    nodeId: "b",
+    atCall: 1 + (N_TOKENS >> 1),
+    action: async () => {
+      b.n.proc.kill(9);
+      await b.n.proc.exited;
+    },
+  };
+  const p = pipeline(network(links, withReplica, N_LAYER, fail), true);
+  return {
+    engine: p.engine,
+    done: async () => {
+      await p.done();
+      replica.n.proc.kill(9);
+    },
+  };
+});
+rows.push(
+  row("p2p-2-failover", p2pFail, {
+    failover_added_ms: Number(failoverAdded(p2pFail).toFixed(2)),
+  }),
+);
+clearInterval(tick);
+await coordinator.stop();
+group.close();
 
 const commit = execSync("git rev-parse --short HEAD", { cwd: ROOT }).toString().trim();
 const result = {

@@ -126,6 +126,8 @@ export interface ServeCommand {
     tdpWatts?: string;
     /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
     layers?: string;
+    /** Pipeline coordinator: "true" when --pipeline is given (src/cli/layers-args.ts). */
+    pipeline?: string;
   };
 }
 
@@ -334,7 +336,8 @@ ${LAYERS_USAGE}
 
 Examples:
   aria serve --model model.gguf --port 8080 --parallel 8
-  aria serve --model model.gguf --layers 0-15 --port 8081`,
+  aria serve --model model.gguf --layers 0-15 --p2p-port 9001
+  aria serve --model model.gguf --pipeline --peers ws://127.0.0.1:9001`,
   model: MODEL_USAGE,
   consent: CONSENT_USAGE,
   ...P2P_USAGE,
@@ -715,12 +718,12 @@ const SERVE_FLAGS = {
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {
-  const v = parseVerb(
-    args,
-    Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }])),
-  );
+  const v = parseVerb(args, {
+    ...Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }])),
+    pipeline: { type: "boolean" },
+  });
   if (v.help) return { verb: "help", topic: "serve" };
-  const flags: ServeCommand["flags"] = {};
+  const flags: ServeCommand["flags"] = v.pipeline === true ? { pipeline: "true" } : {};
   for (const [flag, key] of Object.entries(SERVE_FLAGS)) {
     const value = v[flag];
     if (typeof value === "string") flags[key] = value;

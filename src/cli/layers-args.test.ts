@@ -37,3 +37,28 @@ describe("aria serve --layers", () => {
     );
   });
 });
+
+describe("aria serve --pipeline", () => {
+  test("parseCommand() passes --pipeline through as a serve flag", () => {
+    expect(parseCommand(["serve", "--pipeline", "--peers", "ws://127.0.0.1:9"])).toEqual({
+      verb: "serve",
+      flags: { pipeline: "true", peers: "ws://127.0.0.1:9" },
+    });
+    expect(parseCommand(["serve"])).toEqual({ verb: "serve", flags: {} });
+  });
+
+  test("resolveConfig() reads ARIA_PIPELINE and refuses --pipeline without peers or with --layers", () => {
+    const peers = { peers: "ws://127.0.0.1:9" };
+    const fromEnv = resolveConfig([peers, configFromEnv({ ARIA_PIPELINE: "1" })], "/tmp/aria");
+    expect(fromEnv.pipeline).toBe(true);
+    expect(resolveConfig([{ ...peers, pipeline: "false" }], "/tmp/aria").pipeline).toBe(false);
+    expect(() => resolveConfig([{ pipeline: "true" }], "/tmp/aria")).toThrow(
+      "Missing --peers: --pipeline finds its stages on the peer network",
+    );
+    expect(() => resolveConfig([{ ...peers, pipeline: "true", layers: "0-3" }], "/tmp/aria"))
+      .toThrow("Cannot use --pipeline with --layers");
+    expect(() => resolveConfig([{ ...peers, pipeline: "yes" }], "/tmp/aria")).toThrow(
+      'Invalid configuration "pipeline"',
+    );
+  });
+});

@@ -45,8 +45,13 @@ export function parseLayerRange(text: string): LayerRange {
   return { begin, end };
 }
 
-/** The --layers lines of `aria help serve`. */
+/** The --layers and --pipeline lines of `aria help serve`. */
 export const LAYERS_USAGE =
   `  --layers A-B        serve only blocks A..B-1 as a pipeline stage (ARIA_LAYERS; "A-end" = to
-                      the last block): only those tensors are read; POST /stage answers tensor
-                      frames (src/p2p/tensor-frame.ts) instead of the OpenAI API`;
+                      the last block): only those tensors are read. With --p2p-port / --peers
+                      the stage advertises its blocks and answers tensor frames from
+                      authenticated peers (consent: pipeline-stages); POST /stage answers them
+                      on 127.0.0.1 only. No OpenAI API in this role
+  --pipeline          coordinator: serve the OpenAI API for --model through the stages that
+                      peers advertise for the same model file (ARIA_PIPELINE; needs --peers or
+                      --p2p-port); stages that die are replaced by replicas`;

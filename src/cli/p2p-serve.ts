@@ -34,7 +34,14 @@ export interface PeerNetwork {
 /** Planning interval (ms). Why 1 s: pings every 5 s and exchanges every 10 s need no finer tick. */
 const TICK_MS = 1000;
 
-async function sha256File(path: string): Promise<string> {
+/**
+ * SHA-256 of a file, streamed.
+ *
+ * @param path the file.
+ * @returns lowercase hex.
+ * @throws the read error when the file cannot be read.
+ */
+export async function sha256File(path: string): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
   for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
   return hasher.digest("hex");
@@ -59,34 +66,24 @@ export async function startPeerNetwork(
   options: Readonly<{
     consent?: PeerConsent;
     consentSummary?: () => Record<string, unknown>;
+    /** Plugs into the node before it starts (the pipeline's StageWire). */
+    extension?: { attach(node: P2PNode): void };
+    /** The model file's SHA-256 when already known (not hashed again). */
+    sha256?: string;
   }> = {},
 ): Promise<PeerNetwork> {
   const metered = meteredBackend(local);
   const hashes = new Map<string, string>();
-  if (modelPath !== null) {
-    const id = local.listModels()[0]?.id;
+  const known = local.listModels()[0]?.id;
+  if (options.sha256 !== undefined && known !== undefined) hashes.set(known, options.sha256);
+  else if (modelPath !== null) {
+    const id = known;
     // terminated: a model file that cannot be hashed is advertised without a hash
     if (id !== undefined) sha256File(modelPath).then((h) => hashes.set(id, h)).catch(() => {});
   }
   const clock = { nowMs: () => Date.now() };
   const node = new P2PNode({
-    crypto: {
-      nodeId: identity.nodeId,
-      sign: (b) => bytesToHex(identity.sign(b)),
-      // handled here: a signature that is not 128 hex chars is simply not valid
-      verify: (id, b, sig) =>
-        /^[0-9a-f]{128}$/.test(sig) && verifySignature(id, b, hexToBytes(sig)),
-    },
-    transport: bunTransport({
-      port: config.p2pPort ?? 0,
-      hostname: config.host,
-      ...(config.p2pCert && config.p2pKey
-        ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
-        : {}),
-    }),
-    clock,
-    randomHex: (n) => bytesToHex(crypto.getRandomValues(new Uint8Array(n))),
-    bootstrap: (config.peers ?? "").split(",").map((u) => u.trim()).filter(Boolean),
+    ...nodeBase(config, identity),
     advert: () =>
       advertFromBackend(metered.backend, {
         sha256: hashes,
@@ -97,21 +94,14 @@ export async function startPeerNetwork(
       clock,
       ...(options.consent ? { consent: options.consent } : {}),
     }),
-    agent: "aria/0.1.0",
-    log: (entry) => console.error(JSON.stringify(entry)),
   });
+  options.extension?.attach(node);
   let url: string | null;
   try {
-    url = await node.start();
+    url = await startNode(node, config);
   } catch (err: unknown) {
-    // converted: a taken port or unreadable TLS file becomes a message naming them (exit 1)
-    await local.close();
-    throw new AriaError(
-      "P2P_LISTEN",
-      `Cannot listen for peers on ${config.host}:${config.p2pPort ?? 0}${
-        config.p2pCert ? ` with ${config.p2pCert}` : ""
-      }: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    await local.close(); // converted: the backend is closed, the error goes on to main.ts
+    throw err;
   }
   const timer = setInterval(() => node.tick(), TICK_MS);
   return {
@@ -124,4 +114,58 @@ export async function startPeerNetwork(
       await node.stop();
     },
   };
+}
+
+/**
+ * What every node of `aria serve` shares: ed25519 crypto over the identity, the Bun WebSocket
+ * transport on the peer port (wss with --p2p-cert / --p2p-key), clock, randomness, bootstrap
+ * peers, agent and log.
+ *
+ * @param config peer port, host, TLS files, bootstrap peers.
+ * @param identity this node's key pair.
+ * @returns the node dependencies without advert or request handler.
+ */
+export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
+  return {
+    crypto: {
+      nodeId: identity.nodeId,
+      sign: (b: Uint8Array) => bytesToHex(identity.sign(b)),
+      // handled here: a signature that is not 128 hex chars is simply not valid
+      verify: (id: string, b: Uint8Array, sig: string) =>
+        /^[0-9a-f]{128}$/.test(sig) && verifySignature(id, b, hexToBytes(sig)),
+    },
+    transport: bunTransport({
+      port: config.p2pPort ?? 0,
+      hostname: config.host,
+      ...(config.p2pCert && config.p2pKey
+        ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
+        : {}),
+    }),
+    clock: { nowMs: () => Date.now() },
+    randomHex: (n: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(n))),
+    bootstrap: (config.peers ?? "").split(",").map((u) => u.trim()).filter(Boolean),
+    agent: "aria/0.1.0",
+    log: (entry: Record<string, unknown>) => console.error(JSON.stringify(entry)),
+  };
+}
+
+/**
+ * Starts a node on the peer port.
+ *
+ * @returns where it listens.
+ * @throws {AriaError} P2P_LISTEN when the peer port cannot be bound or the TLS files read.
+ */
+export async function startNode(node: P2PNode, config: ServeConfig): Promise<string | null> {
+  try {
+    return await node.start();
+  } catch (err: unknown) {
+    // converted: a taken port or unreadable TLS file becomes a message naming them (exit 1)
+    throw new AriaError(
+      "P2P_LISTEN",
+      `Cannot listen for peers on ${config.host}:${config.p2pPort ?? 0}${
+        config.p2pCert ? ` with ${config.p2pCert}` : ""
+      }: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
 }

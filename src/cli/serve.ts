@@ -3,7 +3,9 @@
  * node's consent policy (src/consent: refused at start if the file is broken; threads capped at
  * max-threads; a model larger than max-memory is not loaded; the policy file is re-read every few
  * seconds so `aria consent set` takes effect without a restart, except for threads), sets up the
- * energy meter (RAPL, else CPU time × W/core), builds the backend (native, external or simulation), the HTTP app with the consent gate, and calls
+ * energy meter (RAPL, else CPU time × W/core), builds the backend (native, external or simulation;
+ * `--pipeline`: a coordinator whose blocks run on stages found on the peer network; `--layers`: a
+ * pipeline stage, src/cli/pipeline-serve.ts), the HTTP app with the consent gate, and calls
  * Bun.serve. Prints the URLs when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
  * exit 0.
  */
@@ -42,9 +44,16 @@ import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
-import { createStageHandler, STAGE_PATH, StageServer } from "../p2p/index.ts";
+import { createStageHandler, STAGE_PATH } from "../p2p/index.ts";
 import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
 import { dashboardPorts } from "./_dashboard-ports.ts";
+import {
+  createCoordinator,
+  modelIdOf,
+  openStage,
+  type StagePeer,
+  startStagePeer,
+} from "./pipeline-serve.ts";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -178,7 +187,7 @@ export async function runServe(
         "Cannot serve a pipeline stage: the consent policy does not allow pipeline stages; allow them with: aria consent set pipeline-stages yes",
       );
     }
-    return await serveStage(config, nodeId, print);
+    return await serveStage(config, { identity, gate, log }, print);
   }
   const power = sysfsPowerSource();
   const meter = new EnergyMeter(
@@ -204,7 +213,8 @@ export async function runServe(
   // Provenance only for the native backend: the external backend's work is done by its
   // upstream and the simulation's is canned text; recording either as this node's useful work
   // would be false.
-  const modelPath = config.backend === "native"
+  // a coordinator (--pipeline) reads the model's header only: its blocks run on the stages
+  const modelPath = config.backend === "native" && config.pipeline !== true
     ? await resolveModelPath(config.model, config.dataDir)
     : undefined;
   if (modelPath !== undefined) {
@@ -227,9 +237,19 @@ export async function runServe(
   // the peer network starts only when asked for (--p2p-port / --peers): src/cli/p2p-serve.ts
   let p2p: PeerNetwork | null = null;
   try {
-    local = await createBackend(config, nodeId, consent.signed.policy, modelPath);
+    // the pipeline coordinator: stages found on the peer network (src/cli/pipeline-serve.ts)
+    const coordinator = config.pipeline === true
+      ? await createCoordinator(config, {
+        nodeId,
+        modelPath: await resolveModelPath(config.model, config.dataDir),
+        log,
+      })
+      : undefined;
+    local = coordinator?.backend ??
+      await createBackend(config, nodeId, consent.signed.policy, modelPath);
     if (config.p2pPort !== undefined || config.peers !== undefined) {
       p2p = await startPeerNetwork(config, identity, local, modelPath ?? null, {
+        ...(coordinator ? { extension: coordinator.wire, sha256: coordinator.sha256 } : {}),
         // a peer's request is checked against the owner's policy when it arrives (servePeers,
         // models, schedule, quota, concurrency); the local scheduler bounds the work itself
         consent: (_peer, body) => {
@@ -347,10 +367,12 @@ export async function runServe(
 }
 
 /**
- * `aria serve --layers A-B`: the pipeline-stage role. Loads only those blocks and answers tensor
- * frames on POST /stage (src/p2p/stage-http.ts) until SIGINT / SIGTERM. The OpenAI API is not
- * served: a partial model cannot complete a prompt on its own. The p2p node will carry the same
- * frames over its WebSocket (binary messages) and advertise the range; see docs/pipeline.md.
+ * `aria serve --layers A-B`: the pipeline-stage role. Loads only those blocks. With --p2p-port /
+ * --peers it joins the peer network, advertises its blocks and answers tensor frames from
+ * authenticated peers, each session admitted by the consent gate (src/cli/pipeline-serve.ts).
+ * POST /stage answers the same frames on 127.0.0.1 only, whatever --host says: it has no
+ * authentication (src/p2p/stage-http.ts). The OpenAI API is not served: a partial model cannot
+ * complete a prompt on its own. Runs until SIGINT / SIGTERM.
  *
  * @returns the exit code (0 after a signal).
  * @throws {ConfigError} for a bad range or a backend other than native.
@@ -358,7 +380,11 @@ export async function runServe(
  */
 async function serveStage(
   config: ServeConfig,
-  nodeId: string,
+  node: Readonly<{
+    identity: NodeIdentity;
+    gate: PolicyGate;
+    log: (entry: Record<string, unknown>) => void;
+  }>,
   print: (line: string) => void,
 ): Promise<number> {
   const range = parseLayerRange(config.layers!);
@@ -367,29 +393,46 @@ async function serveStage(
       `Cannot use --layers with --backend ${config.backend}: stages run the native engine`,
     );
   }
-  const stage = await StageServer.open(await resolveModelPath(config.model, config.dataDir), {
-    layerBegin: range.begin,
-    layerEnd: range.end,
-    outputInt8: config.outputHead === "int8",
-    nSessions: config.parallel,
-    ...(config.ctx !== undefined ? { nCtx: config.ctx } : {}),
-    ...(config.threads !== undefined ? { nThreads: config.threads } : {}),
-  });
+  const { identity, gate, log } = node;
+  const nodeId = identity.nodeId;
+  const modelPath = await resolveModelPath(config.model, config.dataDir);
+  const threads = engineThreads(gate.policy, config.threads);
+  const stage = await openStage(config, { modelPath, range, threads });
+  const modelId = modelIdOf(config, modelPath);
+  const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
+  let peer: StagePeer | null = null;
+  try {
+    if (config.p2pPort !== undefined || config.peers !== undefined) {
+      peer = await startStagePeer(config, identity, stage, {
+        modelPath,
+        modelId,
+        admit: () => gate.admit({ model: modelId, kind: "pipeline-stage", fromPeer: true }),
+        consentSummary: () => ({ ...policySummary(gate.policy) }),
+      });
+    }
+  } catch (err: unknown) {
+    stopWatching(); // converted: reported by main.ts; nothing is left running
+    stage.close();
+    throw err;
+  }
+  // loopback only: POST /stage has no authentication (peers use the p2p port)
   const server = Bun.serve({
     port: config.port,
-    hostname: config.host,
+    hostname: "127.0.0.1",
     idleTimeout: 0,
     fetch: createStageHandler(stage, nodeId),
   });
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  if (peer) print(`ARIA peer node listening on ${peer.url} (node ${nodeId})`);
   print(
-    `ARIA stage listening on http://${host}:${server.port}${STAGE_PATH} (blocks ${stage.layerBegin}-${stage.layerEnd} of ${stage.nLayer}, node ${nodeId})`,
+    `ARIA stage listening on http://127.0.0.1:${server.port}${STAGE_PATH} (blocks ${stage.layerBegin}-${stage.layerEnd} of ${stage.nLayer}, node ${nodeId})`,
   );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
   print("ARIA shutting down");
+  stopWatching();
+  await peer?.stop();
   await server.stop(true);
   stage.close();
   return 0;

@@ -60,6 +60,10 @@ export const serveConfigSchema = z.object({
   energyBaseline: energyBaselineSchema.optional(),
   /** Pipeline stage blocks "A-B" / "A-end"; parsed by src/cli/layers-args.ts. */
   layers: z.string().regex(/^\s*\d{1,4}-(\d{1,4}|end)\s*$/, 'expected "A-B" or "A-end"').optional(),
+  /** Pipeline coordinator: serve the model through the stages peers advertise (--pipeline). */
+  pipeline: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .optional(),
 }).strict();
 
 /** The validated configuration. */
@@ -87,6 +91,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   outputHead: "ARIA_OUTPUT_HEAD",
   tdpWatts: "ARIA_TDP_WATTS",
   layers: "ARIA_LAYERS",
+  pipeline: "ARIA_PIPELINE",
 };
 
 /**
@@ -132,6 +137,17 @@ export function resolveConfig(sources: readonly ConfigSource[], dataDir: string)
   }
   if ((config.p2pCert === undefined) !== (config.p2pKey === undefined)) {
     throw new ConfigError("Missing --p2p-cert or --p2p-key: a wss:// peer port needs both");
+  }
+  // handled here: the two pipeline roles exclude each other, and a coordinator needs peers
+  if (config.pipeline === true && config.layers !== undefined) {
+    throw new ConfigError(
+      "Cannot use --pipeline with --layers: a node is either the coordinator or a stage",
+    );
+  }
+  if (config.pipeline === true && config.p2pPort === undefined && config.peers === undefined) {
+    throw new ConfigError(
+      "Missing --peers: --pipeline finds its stages on the peer network (give --peers or --p2p-port)",
+    );
   }
   return config;
 }

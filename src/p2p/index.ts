@@ -52,17 +52,33 @@ export {
   type Envelope,
   ERROR_CODES,
   type ErrorCode,
+  MAX_BINARY_FRAME_BYTES,
   MAX_FRAME_BYTES,
   PIPELINE_KIND_PREFIX,
   PROTOCOL_VERSION_STRING,
 } from "./protocol.ts";
 export {
   bunTransport,
+  DEFAULT_BINARY_RATE,
   type ExtensionHandler,
   type NodeCrypto,
   P2PNode,
   PeerRequestError,
 } from "./node.ts";
+export {
+  decodeStageMessage,
+  encodeStageMessage,
+  MAX_STAGE_TENSOR_BYTES,
+  stageAdvertModel,
+  stageAdvertsFromPeers,
+  type StageOffer,
+} from "./stage-wire.ts";
+export {
+  type StageAdmit,
+  type StageTicket,
+  StageWire,
+  type StageWireOptions,
+} from "./stage-p2p.ts";
 export { type Connection, MemoryNetwork, type Transport } from "./transport.ts";
 export { PeerBackend } from "./router.ts";
 export {

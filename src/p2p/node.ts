@@ -15,7 +15,7 @@ import {
   encodeFrame,
   type Envelope,
   type ErrorCode,
-  MAX_FRAME_BYTES,
+  MAX_BINARY_FRAME_BYTES,
   type Outgoing,
   parseFrame,
   PIPELINE_KIND_PREFIX,
@@ -61,6 +61,8 @@ export interface ExtensionHandler {
   onMessage(peer: string, envelope: Envelope): void;
   /** A binary frame from an authenticated peer (tensor frames). */
   onBinary?(peer: string, bytes: Uint8Array): void;
+  /** The peer's connection is gone: fail what waits on it, forget what it held. */
+  onPeerGone?(peer: string): void;
 }
 
 /** Serves `complete.request`s from peers (serve-peer.ts implements it over a backend). */
@@ -81,6 +83,8 @@ export interface NodeDeps {
   bootstrap?: readonly string[];
   plan?: PlanConfig;
   rate?: RateLimit;
+  /** Rate of binary frames per connection (default DEFAULT_BINARY_RATE). */
+  binaryRate?: RateLimit;
   /** Our advert, read at every tick (null = nothing to offer yet). */
   advert?: () => Advert | null;
   onRequest?: RequestHandler;
@@ -106,6 +110,7 @@ interface Session {
   hs: HandshakeState;
   peer: string | null;
   bucket: Bucket;
+  binaryBucket: Bucket;
   errBucket: Bucket;
   /** Refused frames counted without a reply (error replies are rate limited too). */
   dropped: number;
@@ -128,6 +133,11 @@ const HINTS_PER_REPLY = 16;
 /** Most open connections, authenticated or not. Why 256: eight times the peer cap of plan.ts,
  * room for handshakes in progress and peers being trimmed. */
 const MAX_SESSIONS = 256;
+
+/** Binary frames per second per connection. Why a bucket of its own, larger than text's: a
+ * pipeline sends one frame per token per stage (hundreds a second for a small model), a frame
+ * costs a CRC-32 and no signature, and a stage's session slots and consent gate bound the work. */
+export const DEFAULT_BINARY_RATE: RateLimit = { ratePerSec: 2000, burst: 2000 };
 
 /** Resolution of `lastSeenMs` (ms): far below the silence limit of plan.ts. */
 const SEEN_RESOLUTION_MS = 1000;
@@ -370,6 +380,7 @@ export class P2PNode {
       hs: startHandshake(this.id, this.#d.randomHex(32), null),
       peer: null,
       bucket: newBucket(this.#rate, now),
+      binaryBucket: newBucket(this.#d.binaryRate ?? DEFAULT_BINARY_RATE, now),
       errBucket: newBucket(ERROR_RATE, now),
       dropped: 0,
     };
@@ -410,6 +421,7 @@ export class P2PNode {
     for (const [key, c] of this.#serving) {
       if (key.startsWith(`${peer}/`)) c.abort(new Error("Peer gone"));
     }
+    this.#extension?.onPeerGone?.(peer);
   }
 
   #refuse(s: Session, code: ErrorCode, message: string, re?: string): void {
@@ -468,19 +480,23 @@ export class P2PNode {
   }
 
   #onBinary(s: Session, bytes: Uint8Array, now: number): void {
-    if (bytes.length > MAX_FRAME_BYTES * 4) {
+    if (bytes.length > MAX_BINARY_FRAME_BYTES) {
       return this.#refuse(s, "FRAME_TOO_LARGE", "Binary frame too large");
     }
     if (s.peer === null) {
       return this.#refuse(s, "UNAUTHENTICATED", "Binary frame before the handshake");
     }
-    const t = takeToken(s.bucket, this.#rate, now);
-    s.bucket = t.bucket;
-    if (!t.ok) return this.#refuse(s, "RATE_LIMITED", "Too many messages: slow down");
+    const rate = this.#d.binaryRate ?? DEFAULT_BINARY_RATE;
+    const t = takeToken(s.binaryBucket, rate, now);
+    s.binaryBucket = t.bucket;
+    if (!t.ok) return this.#refuse(s, "RATE_LIMITED", "Too many binary frames: slow down");
     if (!this.#extension?.onBinary) {
       return this.#refuse(s, "UNKNOWN_TYPE", "This node takes no binary frames");
     }
-    this.#apply({ type: "seen", id: s.peer, now });
+    if (this.#byPeer.get(s.peer) !== s) return; // a superseded duplicate connection
+    if (now - (this.#state.peers.get(s.peer)?.lastSeenMs ?? 0) >= SEEN_RESOLUTION_MS) {
+      this.#apply({ type: "seen", id: s.peer, now });
+    }
     this.#extension.onBinary(s.peer, bytes);
   }
 
@@ -632,7 +648,7 @@ export function bunTransport(options: BunTransportOptions): Transport {
         websocket: {
           // Frames up to 4x the protocol limit reach parseFrame and are answered FRAME_TOO_LARGE
           // (the connection stays open); larger ones are closed by Bun with code 1009.
-          maxPayloadLength: MAX_FRAME_BYTES * 4,
+          maxPayloadLength: MAX_BINARY_FRAME_BYTES,
           idleTimeout: 120,
           open(ws) {
             const conn: Connection = {

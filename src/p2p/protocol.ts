@@ -19,22 +19,31 @@
  *   4. hello and auth (the handshake, handshake.ts) are the only kinds sent unsigned (sig "");
  *      auth carries its own proof over the peer's challenge. Every other kind must be signed.
  *   5. Binary frames belong to the pipeline namespace (`pipe.*`, another module); the node hands
- *      them to the registered extension only after the handshake.
+ *      them to the registered extension only after the handshake, at most
+ *      MAX_BINARY_FRAME_BYTES each, rate limited in a bucket of their own. Their layout (a stage
+ *      message: correlation id + tensor frame) is specified in stage-wire.ts.
  *
  * Version history:
  *   1.0  first version: hello/auth, ping/pong, advert, peers.request/response, complete.request/
  *        chunk/end, cancel, error. Kinds starting with "pipe." reserved for pipeline parallelism.
+ *   1.1  pipeline stages over the peer network: binary frames carry stage messages (stage-wire.ts:
+ *        request/reply with a u32 correlation id, then a tensor frame); stage adverts fill
+ *        `layers` [first, last] and `nLayers`; binary frames get their own rate bucket. A 1.0
+ *        node answers binary frames UNKNOWN_TYPE, so the two interoperate.
  */
 import { z } from "zod";
 import type { Result } from "./_result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 1, minor: 0 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
  * is tokenized here; requests between peers carry prompts of a few thousand tokens at most. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Largest binary frame accepted (bytes), and the WebSocket layer's hard limit for any frame.
+ * Why 4 MiB: a 64-token chunk of hidden states of an 8192-wide model is 2 MiB. */
+export const MAX_BINARY_FRAME_BYTES = 4 * MAX_FRAME_BYTES;
 /** Clock difference tolerated between peers. Why 30 s: NTP-synced machines differ by far less,
  * and the nonce cache only has to remember nonces for twice this window. */
 export const MAX_SKEW_MS = 30_000;

@@ -2,9 +2,9 @@
  * @module Shell: the simplest transport for pipeline stages — one HTTP POST per tensor frame on
  * loopback or a LAN (request body = frame, response body = reply frame). `aria serve --layers`
  * mounts `createStageHandler` on its port; the coordinator reaches it with `createHttpStageLink`.
- * It carries the same bytes the p2p WebSocket transport will carry (as binary messages with a
- * correlation id), so stages and coordinator do not change when that transport arrives. It has
- * no authentication: bind it to 127.0.0.1 (the default) or a trusted network only.
+ * It carries the same tensor frames as the p2p transport (stage-p2p.ts, binary messages with a
+ * correlation id). It has no authentication, so `aria serve --layers` binds it to 127.0.0.1 only
+ * (local tools, tests, benchmarks); peers reach stages through the p2p port.
  */
 import type { StageLink } from "./pipeline.ts";
 import type { StageServer } from "./stage.ts";

@@ -152,12 +152,38 @@ export class StageServer {
       const message = err instanceof Error ? err.message : String(err);
       return this.#errorReply(ZERO_HEADER, "FRAME_INVALID", message);
     }
+    return this.handleFrame(frame);
+  }
+
+  /**
+   * Answers one request frame already decoded (the p2p service decodes once to check the
+   * session's owner and consent first). Never throws.
+   *
+   * @param frame the request.
+   * @returns the reply frame bytes (an error frame when the request fails).
+   */
+  handleFrame(frame: TensorFrame): Uint8Array {
     try {
       return encodeTensorFrame(this.evalStage(frame), this.#frameOptions());
     } catch (err: unknown) {
       // converted: every failure becomes an error frame for the coordinator (STYLE.md B7.4)
       return this.#errorReply(frame, ...errorCodeOf(err));
     }
+  }
+
+  /**
+   * Whether the stage holds a session now (it may have reclaimed an idle one).
+   *
+   * @param session the session id.
+   * @returns true while its KV cache is kept.
+   */
+  hasSession(session: string): boolean {
+    return this.#sessions.has(session);
+  }
+
+  /** Session slots (KV sequences) in all. */
+  get slotCount(): number {
+    return this.#sessions.size + this.#freeSlots.length;
   }
 
   /**

@@ -4,7 +4,8 @@
  * chat template, block count); every block runs on the stages the route picks. One pipeline
  * session per request, driven by the ordinary generation loop; fail-over is invisible here.
  * Requests beyond `parallel` get a CapacityError (503): the stages' session slots are the real
- * limit and they answer BUSY rather than queue.
+ * limit and they answer BUSY rather than queue. So does a request when the adverts make no route
+ * (no stages yet, or a block no stage covers).
  */
 import { basename } from "node:path";
 import type {
@@ -18,7 +19,12 @@ import type {
 import { createRng, generate } from "../generation/index.ts";
 import { openGguf } from "../model/open.ts";
 import { kvNumber, kvString } from "../model/gguf-reader.ts";
-import { createPipelineEngine, type PipelineOptions, type StageNetwork } from "../p2p/index.ts";
+import {
+  createPipelineEngine,
+  type PipelineOptions,
+  planRoute,
+  type StageNetwork,
+} from "../p2p/index.ts";
 import { CapacityError } from "../shared/errors.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import {
@@ -46,9 +52,10 @@ export interface PipelineBackendOptions {
   ctx?: number | undefined;
   /** Requests served at once. */
   parallel: number;
-  /** Coordinator settings (time-out, chunk size, fail-overs, hop limit). */
+  /** Coordinator settings (time-out, chunk size, fail-overs, hop limit, route and fail-over
+   * events for the log). */
   pipeline?: Readonly<
-    Pick<PipelineOptions, "timeoutMs" | "chunkTokens" | "maxFailovers" | "maxHops">
+    Pick<PipelineOptions, "timeoutMs" | "chunkTokens" | "maxFailovers" | "maxHops" | "onEvent">
   >;
 }
 
@@ -111,6 +118,16 @@ export class PipelineBackend implements CompletionBackend {
       throw new CapacityError(
         `Cannot start a pipeline request: ${this.#active} of ${this.#o.parallel} are running`,
       );
+    }
+    // handled here: no stages advertised (yet), or none covering every block, is a 503 with the
+    // reason rather than an internal error from the first evaluation
+    const plan = planRoute(await this.#o.network.adverts(this.#o.modelHash), {
+      modelHash: this.#o.modelHash,
+      nLayer: this.#nLayer,
+      ...(this.#o.pipeline?.maxHops !== undefined ? { maxHops: this.#o.pipeline.maxHops } : {}),
+    });
+    if (!plan.ok) {
+      throw new CapacityError(`Cannot serve "${this.#card.id}" through a pipeline: ${plan.reason}`);
     }
     const ids = request.input.kind === "chat"
       ? encodeChat(this.#tokenizer, request.input.messages, { template: this.#template }).ids

@@ -29,6 +29,48 @@ export class ProcessGroup {
    * @param env extra environment for the child.
    */
   async serve(name: string, args: string[], env: Record<string, string> = {}): Promise<Node> {
+    const { proc, reader, out } = await this.#spawn(
+      name,
+      args,
+      env,
+      (text) =>
+        /ARIA peer node listening on wss?:\/\/\S+ \(node [0-9a-f]{64}\)/.test(text) &&
+        /ARIA listening on http:\/\/\S+/.test(text),
+    );
+    const ws = /ARIA peer node listening on (wss?:\/\/\S+) \(node ([0-9a-f]{64})\)/.exec(out)!;
+    const api = /ARIA listening on (http:\/\/\S+)/.exec(out)!;
+    const node = { name, proc, api: api[1]!, ws: ws[1]!, id: ws[2]! };
+    this.nodes.push(node);
+    drain(reader);
+    return node;
+  }
+
+  /**
+   * Starts a pipeline stage: `aria serve --layers ... --p2p-port 0 ...args`, waiting for its peer
+   * node and its loopback /stage lines. `api` is the loopback stage URL (GET /stage: sessions).
+   */
+  async stage(name: string, args: string[]): Promise<Node> {
+    const { proc, reader, out } = await this.#spawn(
+      name,
+      ["--p2p-port", "0", ...args],
+      {},
+      (text) => /ARIA stage listening on http:\/\/\S+\/stage/.test(text),
+    );
+    const ws = /ARIA peer node listening on (wss?:\/\/\S+) \(node ([0-9a-f]{64})\)/.exec(out);
+    const api = /ARIA stage listening on (http:\/\/\S+)\/stage/.exec(out)!;
+    if (!ws) throw new Error(`Stage ${name} did not join the peer network: ${out}`);
+    const node = { name, proc, api: api[1]!, ws: ws[1]!, id: ws[2]! };
+    this.nodes.push(node);
+    drain(reader);
+    return node;
+  }
+
+  async #spawn(
+    name: string,
+    args: string[],
+    env: Record<string, string>,
+    ready: (out: string) => boolean,
+  ) {
     const proc = Bun.spawn(
       [
         BUN,
@@ -55,17 +97,7 @@ export class ProcessGroup {
       const { value, done } = await reader.read();
       if (done) throw new Error(`aria serve ${name} exited before listening: ${out}`);
       out += new TextDecoder().decode(value);
-      const ws = /ARIA peer node listening on (wss?:\/\/\S+) \(node ([0-9a-f]{64})\)/.exec(out);
-      const api = /ARIA listening on (http:\/\/\S+)/.exec(out);
-      if (ws && api) {
-        const node = { name, proc, api: api[1]!, ws: ws[1]!, id: ws[2]! };
-        this.nodes.push(node);
-        // keep draining stdout so the child never blocks on a full pipe
-        (async () => {
-          for (;;) if ((await reader.read()).done) break;
-        })();
-        return node;
-      }
+      if (ready(out)) return { proc, reader, out };
     }
   }
 
@@ -74,6 +106,13 @@ export class ProcessGroup {
     for (const n of this.nodes) n.proc.kill(9);
     rmSync(this.home, { recursive: true, force: true });
   }
+}
+
+/** Keeps draining stdout so the child never blocks on a full pipe. */
+function drain(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  (async () => {
+    for (;;) if ((await reader.read()).done) break;
+  })();
 }
 
 /** What /v1/aria/peers returns (the fields the tests read). */

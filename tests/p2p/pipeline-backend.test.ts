@@ -95,6 +95,21 @@ describe("PipelineBackend", () => {
     expect(b.stats().activeSequences).toBe(0);
   });
 
+  test("complete() without a route over every block is a CapacityError naming the gap", async () => {
+    const b = new PipelineBackend({
+      modelPath: NANO,
+      modelHash: TEST_MODEL_HASH,
+      modelId: "aria-nano",
+      nodeId: "coordinator",
+      network: testNetwork(stages.slice(0, 1)), // blocks 0-2 only
+      parallel: 1,
+    });
+    const err = await b.complete(REQUEST, new AbortController().signal).next().catch((e) => e);
+    expect(err).toBeInstanceOf(CapacityError);
+    expect(String(err.message)).toStartWith('Cannot serve "aria-nano" through a pipeline: ');
+    expect(b.stats().activeSequences).toBe(0);
+  });
+
   test("an aborted request stops and closes its sessions on the stages", async () => {
     const controller = new AbortController();
     const gen = backend().complete(REQUEST, controller.signal);
