@@ -398,11 +398,18 @@ export class ReferenceModel {
     };
     const vector = (name: string): Float32Array => readVector(file, bytes, name);
 
+    // engine.md "Fallback projections": block matrices of a non-ternary type take int8 rows
+    const fallback = kvString(file, "aria.fallback_activation");
+    if (fallback !== undefined && fallback !== "i8") {
+      throw new Error(`Cannot build the reference model: aria.fallback_activation "${fallback}"`);
+    }
     const layers: RefLayer[] = [];
     for (let l = 0; l < hparams.nLayer; l++) {
       const p = `blk.${l}.`;
-      const m = (n: string) =>
-        matrix(`${p}${n}.weight`, arch === "bitnet" ? `${p}${n}.scale` : undefined);
+      const m = (n: string) => {
+        const w = matrix(`${p}${n}.weight`, arch === "bitnet" ? `${p}${n}.scale` : undefined);
+        return fallback !== undefined && w.activation === "f32" ? ternaryFallback(w) : w;
+      };
       const layer: RefLayer = {
         attnNorm: vector(`${p}attn_norm.weight`),
         wq: m("attn_q"),
@@ -742,6 +749,19 @@ export function withActivation(m: RefMatrix, activation: ActivationFormat): RefM
     scale = d;
   }
   return { ...m, activation, d: Float32Array.of(scale) };
+}
+
+/**
+ * A ternary-valued matrix stored in a float or Q4_0 type (the converter's fallback), run as I2_S
+ * is: one tensor scale `max |w|` and one int8 activation row.
+ * @throws {Error} if a weight is not 0 or ±(the tensor's max |w|)
+ */
+function ternaryFallback(m: RefMatrix): RefMatrix {
+  let amax = 0;
+  for (const v of m.w) amax = Math.max(amax, Math.abs(v));
+  const t = new Int8Array(m.w.length);
+  splitTernary(m.name, m.w, t, amax, 0, m.w.length);
+  return { ...m, activation: "i8", t, d: Float32Array.of(amax) };
 }
 
 /** `t[i] = w[i] / amax` for `i` in `[begin, end)`, checking that every `|w[i]|` is 0 or `amax`. */
