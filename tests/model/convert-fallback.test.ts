@@ -14,7 +14,7 @@
  * below; the CLI reports the fallbacks.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openModel } from "../../src/engine/index.ts";
@@ -192,4 +192,46 @@ describe("the converted model runs in ARIA", () => {
       expect(compare(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
     });
   }
+});
+
+describe("aria model convert / run (CLI) with fallbacks", () => {
+  const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+  const aria = (...args: string[]) => {
+    const p = Bun.spawnSync([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
+    return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+  };
+
+  test("convert names the fallback tensors and the reason; the file generates text", () => {
+    const out = join(root, "cli.gguf");
+    const conv = aria("model", "convert", join(root, "awkward"), out, "--type", "tq2_0");
+    expect(conv.stderr).toBe("");
+    expect(conv.code).toBe(0);
+    expect(conv.stdout).toContain("Stored in a fallback type");
+    expect(conv.stdout).toContain(
+      "  blk.N.ffn_down.weight ×2 -> Q4_0: rows of 864 are not a multiple of 256 (TQ2_0)",
+    );
+    expect(conv.stdout).toContain("--type i2_s would keep 12 of them ternary");
+    const run = aria("run", "--model", out, "--prompt", "hello", "--max-tokens", "4", "--json");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).completion_tokens).toBe(4);
+  });
+
+  test("an unknown aria.fallback_activation is refused by the engine and the reference", async () => {
+    const bytes = new Uint8Array(readFileSync(files["awkward-i2_s"]!));
+    const key = new TextEncoder().encode("aria.fallback_activation");
+    let at = -1;
+    for (let i = 0; i + key.length < 65536 && at < 0; i++) {
+      if (key.every((b, j) => bytes[i + j] === b)) at = i;
+    }
+    // key, then u32 value type 8 (string), u64 length 2, then "i8": make it "i9"
+    const v = at + key.length + 4 + 8;
+    expect(new TextDecoder().decode(bytes.subarray(v, v + 2))).toBe("i8");
+    bytes[v + 1] = "9".charCodeAt(0);
+    const path = join(root, "bad-key.gguf");
+    writeFileSync(path, bytes);
+    await expect(openModel(path)).rejects.toThrow(
+      /aria\.fallback_activation "i9" is not supported/,
+    );
+    expect(() => ReferenceModel.fromBytes(bytes)).toThrow(/aria\.fallback_activation "i9"/);
+  });
 });
