@@ -9,8 +9,10 @@
  *   ternary values `t ∈ {-1, 0, 1}` and their scales (one per 256-block for TQ1_0/TQ2_0, one per
  *   tensor for I2_S), recovered from the f32 dequantization as `t = w / |d|`.
  * - Quantizes activations exactly as the contract says for the weight type: Q8_K blocks for
- *   TQ1_0/TQ2_0 (`quantizeRowQ8K`), one int8 row for I2_S (`quantizeRowI8`), none for float
- *   types; then computes the integer dot products first and applies the scales afterwards.
+ *   TQ1_0/TQ2_0 (`quantizeRowQ8K`), one int8 row for I2_S (`quantizeRowI8`) and for the
+ *   converter's fallback projections (`aria.fallback_activation` = "i8": a block matrix of a
+ *   non-ternary type, split into ternary values and one tensor scale), none for float types;
+ *   then computes the integer dot products first and applies the scales afterwards.
  * - Runs `bitnet` (sub-norms, SiLU or ReLU² per `bitnet.hidden_activation`, optional per-matrix
  *   `.scale`), `bitnet-b1.58` / `bitnet-25` (sub-norms, ReLU²) and `llama` (no sub-norms, SiLU,
  *   adjacent-pair RoPE), with GQA and tied embeddings when `output.weight` is absent.
