@@ -9,7 +9,9 @@
  *   unpacked (field k of packed row p = output row k·out/4 + p, value = field − 1) and the scale
  *   read by the checkpoint's convention: `autobitlinear` (2B-4T) multiplies by weight_scale,
  *   `bitlinear` (Falcon3, Llama3-8B-1.58) divides by it.
- * Pure: the caller (cli/convert.ts) reads the files and writes the output.
+ * A projection whose rows do not fit the requested ternary type is stored as Q4_0 or F16 with the
+ * same ternary values (ternary-fallback.ts); the file then carries `aria.fallback_activation`.
+ * Pure: the caller (model/convert-files.ts) reads the files and writes the output.
  */
 import { absmeanTernarize, ggufNameForHf } from "./convert.ts";
 import {
