@@ -38,6 +38,7 @@ const PURE = [
   "src/model/registry.ts",
   "src/model/hub.ts",
   "src/model/hf-convert.ts",
+  "src/model/ternary-fallback.ts",
   "src/cli/model-args.ts",
   "src/consent/policy.ts",
   "src/consent/evaluate.ts",

@@ -70,6 +70,7 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->act        = malloc(nb * ctx->act_row_bytes);
     ctx->act_scale  = malloc(sizeof(float) * nb);
     ctx->act_sum    = malloc(sizeof(int32_t) * nb);
+    ctx->xq         = m->fallback_i8 ? malloc(sizeof(float) * nb * (size_t)ctx->max_n_in) : NULL;
     ctx->scores     = malloc(sizeof(float) * nt * (size_t)n_ctx);
     ctx->deq        = malloc(sizeof(float) * nt * (size_t)ctx->max_n_in);
     ctx->rope_cs    = malloc(sizeof(float) * (size_t)n_ctx * (size_t)(m->n_rot / 2 > 0 ? m->n_rot : 1));
@@ -77,7 +78,7 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->logits     = malloc(sizeof(float) * (size_t)ctx->logits_cap * (size_t)m->n_vocab);
     if (!ctx->k_cache || !ctx->v_cache || !ctx->seq_len || !ctx->seq_next || !ctx->seq_start || !ctx->x || !ctx->xb ||
         !ctx->q || !ctx->k || !ctx->v || !ctx->att || !ctx->tmp || !ctx->hb || !ctx->hb2 || !ctx->act ||
-        !ctx->act_scale || !ctx->act_sum || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
+        !ctx->act_scale || !ctx->act_sum || (m->fallback_i8 && !ctx->xq) || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
         return ARIA_STATUS_NO_MEMORY;
     }
     /* the same float operations rope() used to do per head, once per position */
@@ -111,6 +112,7 @@ void aria_forward_free(struct aria_ctx * ctx) {
     free(ctx->act);
     free(ctx->act_scale);
     free(ctx->act_sum);
+    free(ctx->xq);
     free(ctx->scores);
     free(ctx->deq);
     free(ctx->logits);
@@ -201,6 +203,23 @@ typedef struct {
     int32_t             n;
 } matmul_task;
 
+/* The I2_S activation row (docs/engine.md: amax = max(max|x|, 1e-5), s = 127/amax,
+ * q = clamp(round_half_even(x*s), -128, 127)) for a fallback projection, whose row length need not
+ * be a multiple of 128; q is stored as floats so the generic f32 dot can read it. Returns s. */
+static float quantize_row_i8_f32(int64_t n, float * q, const float * x) {
+    float amax = 1e-5f;
+    for (int64_t i = 0; i < n; i++) {
+        const float ax = fabsf(x[i]);
+        amax           = ax > amax ? ax : amax;
+    }
+    const float s = 127.0f / amax;
+    for (int64_t i = 0; i < n; i++) {
+        float v = nearbyintf(x[i] * s); /* default rounding mode: half to even */
+        q[i]    = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
+    }
+    return s;
+}
+
 static void quantize_worker(void * arg, int ith, int nth) {
     matmul_task *       t   = arg;
     struct aria_ctx *   ctx = t->ctx;
@@ -210,7 +229,9 @@ static void quantize_worker(void * arg, int ith, int nth) {
     for (int64_t i = b; i < e; i++) {
         uint8_t *     dst = ctx->act + (uint64_t)i * ctx->act_row_bytes;
         const float * src = t->x + i * w->n_in;
-        if (w->type == ARIA_TYPE_I2_S) {
+        if (w->act_i8) {
+            ctx->act_scale[i] = quantize_row_i8_f32(w->n_in, ctx->xq + i * w->n_in, src);
+        } else if (w->type == ARIA_TYPE_I2_S) {
             ctx->act_scale[i] = ctx->kt->quantize_row_i8(w->n_in, (int8_t *)dst, &ctx->act_sum[i], src);
         } else {
             ctx->kt->quantize_row_q8_K(w->n_in, (block_q8_K *)dst, src);
@@ -282,6 +303,14 @@ static void matmul_worker(void * arg, int ith, int nth) {
         for (int32_t i = 0; i < t->n; i++) {
             const uint8_t * a = ctx->act + (uint64_t)i * ctx->act_row_bytes;
             float           s = 0.0f;
+            if (w->act_i8) { /* fallback projection: (Σ w_i q_i) / s over the dequantized row */
+                if (i == 0) {
+                    aria_matrix_row_f32(w, r, deq);
+                }
+                kt->vec_dot_f32(K, &s, deq, ctx->xq + i * K);
+                t->y[(int64_t)i * w->n_out + r] = s / ctx->act_scale[i] * w->out_scale;
+                continue;
+            }
             switch (w->type) {  /* ternary types took the multi-row path above */
                 case ARIA_TYPE_Q8_W:
                     kt->vec_dot_q8_W_q8_K(K, &s, (const block_q8_W *)row, (const block_q8_K *)a);
@@ -317,7 +346,7 @@ static int same_activation(const aria_matrix * a, const aria_matrix * b) {
 static void matmul_q(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w,
                      int quantized) {
     matmul_task t = { ctx, w, x, y, n };
-    if ((is_ternary(w) || w->type == ARIA_TYPE_Q8_W) && !quantized) {
+    if ((is_ternary(w) || w->type == ARIA_TYPE_Q8_W || w->act_i8) && !quantized) {
         if (n >= 4) {
             aria_tp_run(ctx->tp, quantize_worker, &t);
         } else {

@@ -41,6 +41,8 @@ struct aria_ctx {
     uint64_t                  act_row_bytes;
     float *                   act_scale;   /* (n_batch) I8 row scales */
     int32_t *                 act_sum;     /* (n_batch) I8 row sums */
+    float *                   xq;          /* (n_batch, max_n_in) int8 activations held as floats, for
+                                            * fallback projections (act_i8); NULL without them */
     float *                   scores;      /* (n_threads, n_ctx) attention scores */
     float *                   deq;         /* (n_threads, max_n_in) dequantized weight rows (generic path) */
     float *                   rope_cs;     /* (n_ctx, n_rot/2, 2) cos and sin of every position, made once */

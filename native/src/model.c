@@ -188,6 +188,16 @@ static int32_t read_arch(loader * L) {
                     "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama)",
                     m->arch_name);
     }
+    /* written by `aria model convert` when a projection fell back to a non-ternary type
+     * (docs/engine.md, "Fallback projections"); an unknown value is refused here */
+    char fa[16] = "";
+    if (gguf_get_str(m->gguf, "aria.fallback_activation", fa, sizeof fa) > 0) {
+        if (strcmp(fa, "i8") != 0) {
+            return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                        "Cannot load model: aria.fallback_activation \"%s\" is not supported (i8)", fa);
+        }
+        m->fallback_i8 = 1;
+    }
     return ARIA_STATUS_OK;
 }
 
@@ -307,6 +317,7 @@ static int32_t bind_matrix(loader * L, const char * name, int64_t n_in, int64_t 
     w->row_bytes = aria_type_row_bytes(t->type, n_in);
     w->i2s_scale = 1.0f;
     w->out_scale = 1.0f;
+    w->act_i8    = 0; /* set by bind_layer for fallback projections */
     if (t->type == ARIA_TYPE_I2_S) {
         /* the scale is the f32 right after the n/4 bytes of codes (formats.md §3.1); gguf.c checked
          * that these 4 bytes are inside the file */
@@ -357,6 +368,13 @@ static int32_t bind_layer(loader * L, int il) {
         return s;
     }
 #undef N
+    if (m->fallback_i8) {
+        aria_matrix * ws[] = { &l->wq, &l->wk, &l->wv, &l->wo, &l->gate, &l->up, &l->down };
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            const int32_t t = ws[i]->type;
+            ws[i]->act_i8   = t != ARIA_TYPE_TQ1_0 && t != ARIA_TYPE_TQ2_0 && t != ARIA_TYPE_I2_S;
+        }
+    }
     return ARIA_STATUS_OK;
 }
 

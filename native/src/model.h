@@ -32,6 +32,9 @@ typedef struct aria_matrix {
     uint64_t        row_bytes;  /* bytes per row */
     float           i2s_scale;  /* I2_S: the tensor's scale (read at n/4); 1 otherwise */
     float           out_scale;  /* bitnet `.scale` tensor, 1 if absent */
+    int32_t         act_i8;     /* 1: a ternary-valued projection stored in a non-ternary type (the
+                                 * converter's fallback, `aria.fallback_activation` = "i8"): its input
+                                 * is quantized to one int8 row per token, as I2_S does */
 } aria_matrix;
 
 typedef struct aria_layer {
@@ -67,6 +70,7 @@ struct aria_model {
     int32_t         head_dim;
     int32_t         n_rot;
     int32_t         n_ctx_train;
+    int32_t         fallback_i8;    /* `aria.fallback_activation` = "i8" (docs/engine.md) */
     int32_t         rope_neox;      /* 1: pairs (i, i + n_rot/2); 0: pairs (2i, 2i+1) */
     float           rope_base;
     float           norm_eps;

@@ -68,7 +68,10 @@ Commands:
   info PATH|NAME [--json]     GGUF facts: architecture, dimensions, tensor types, size
   convert SRC_DIR OUT.gguf [--type tq2_0|tq1_0|i2_s]
                               Hugging Face BitNet safetensors (bf16 master weights, or packed
-                              uint8 + weight_scale) to a ternary GGUF (default type tq2_0)
+                              uint8 + weight_scale) to a ternary GGUF (default type tq2_0).
+                              Projections whose rows do not fit the type (tq: 256, i2_s:
+                              128, e.g. bitnet_b1_58-3B) are stored as Q4_0 or F16 with the
+                              same ternary values; the output lists them and why
 
 Environment:
   HF_ENDPOINT   hub to download from (default https://huggingface.co)

@@ -68,6 +68,14 @@ export async function runModel(cmd: ModelCommand, io: ModelIo): Promise<number> 
         `${r.out}: ${r.tensors} tensors, ${r.layers} layers, ${cmd.type.toUpperCase()}, ` +
           `${formatBytes(r.bytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
+      if (r.fallbacks.length > 0) {
+        io.out(
+          "Stored in a fallback type (ternary values kept exactly; ARIA quantizes their input to " +
+            "one int8 row per token, docs/engine.md):",
+        );
+        for (const line of r.fallbacks) io.out(`  ${line}`);
+        if (r.hint !== undefined) io.out(`  ${r.hint}`);
+      }
       return 0;
     }
   }

@@ -21,6 +21,8 @@ import {
   ConvertError,
   convertTensor,
   type ConvertType,
+  fallbackHint,
+  fallbackSummary,
   type HfTensor,
   hparamsFromConfig,
   planConversion,
@@ -34,6 +36,10 @@ export interface ConvertResult {
   readonly tensors: number;
   readonly arch: string;
   readonly layers: number;
+  /** One line per group of projections stored in a fallback type, and why (empty if none). */
+  readonly fallbacks: string[];
+  /** A better --type for the fallbacks, if there is one. */
+  readonly hint?: string;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -106,7 +112,15 @@ export function convertCheckpoint(dir: string, out: string, type: ConvertType): 
   };
   const tensors = loadTensors(dir);
   const plan = planConversion(hp, [...tensors.keys()], type);
-  const kv = conversionMetadata(hp, type, basename(dir.replace(/\/+$/, "")), tok);
+  const fallbacks = fallbackSummary(plan);
+  const hint = fallbackHint(plan, type);
+  const kv = conversionMetadata(
+    hp,
+    type,
+    basename(dir.replace(/\/+$/, "")),
+    tok,
+    fallbacks.length > 0,
+  );
   const { header, offsets, sizes, totalBytes } = encodeGgufHeader(kv, plan);
   const tmp = `${out}.tmp`;
   const fd = openSync(tmp, "w");
@@ -132,5 +146,13 @@ export function convertCheckpoint(dir: string, out: string, type: ConvertType): 
   }
   closeSync(fd);
   renameSync(tmp, out);
-  return { out, bytes: totalBytes, tensors: plan.length, arch: "bitnet", layers: hp.nLayer };
+  return {
+    out,
+    bytes: totalBytes,
+    tensors: plan.length,
+    arch: "bitnet",
+    layers: hp.nLayer,
+    fallbacks,
+    ...(hint === undefined ? {} : { hint }),
+  };
 }

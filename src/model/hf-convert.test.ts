@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import {
   conversionMetadata,
   convertTensor,
+  fallbackHint,
+  fallbackSummary,
   hparamsFromConfig,
   planConversion,
   ternaryOf,
@@ -98,11 +100,49 @@ describe("planConversion", () => {
     expect(plan[3]).toMatchObject({ dims: [256, 128], type: GgmlType.I2_S });
     expect(plan[0]).toMatchObject({ dims: [256, 8], type: GgmlType.F16 });
   });
-  test("bitnet_b1_58-3B's 3200 fits no TQ type; a missing or unknown tensor is named", () => {
-    const big = hparamsFromConfig({ ...CONFIG, hidden_size: 3200, num_attention_heads: 32 });
-    expect(() => planConversion(big, names(1), "tq2_0")).toThrow(
-      /hidden_size 3200 is not a multiple of 256; try --type i2_s/,
+  test("bitnet_b1_58-3B (3200 / 8640): unfitting rows fall back to Q4_0, with the reason", () => {
+    const big = hparamsFromConfig({
+      ...CONFIG,
+      hidden_size: 3200,
+      intermediate_size: 8640,
+      num_attention_heads: 32,
+      num_key_value_heads: 32,
+      num_hidden_layers: 26,
+    });
+    const tq = planConversion(big, names(26), "tq2_0");
+    const ternary = tq.filter((t) => t.role === "ternary");
+    expect(ternary).toHaveLength(26 * 7);
+    expect(ternary.every((t) => t.type === GgmlType.Q4_0)).toBe(true);
+    expect(fallbackSummary(tq)).toEqual([
+      "blk.N.attn_q.weight ×26 -> Q4_0: rows of 3200 are not a multiple of 256 (TQ2_0)",
+      "blk.N.attn_k.weight ×26 -> Q4_0: rows of 3200 are not a multiple of 256 (TQ2_0)",
+      "blk.N.attn_v.weight ×26 -> Q4_0: rows of 3200 are not a multiple of 256 (TQ2_0)",
+      "blk.N.attn_output.weight ×26 -> Q4_0: rows of 3200 are not a multiple of 256 (TQ2_0)",
+      "blk.N.ffn_gate.weight ×26 -> Q4_0: rows of 3200 are not a multiple of 256 (TQ2_0)",
+      "blk.N.ffn_up.weight ×26 -> Q4_0: rows of 3200 are not a multiple of 256 (TQ2_0)",
+      "blk.N.ffn_down.weight ×26 -> Q4_0: rows of 8640 are not a multiple of 256 (TQ2_0)",
+    ]);
+    expect(fallbackHint(tq, "tq2_0")).toBe(
+      "--type i2_s would keep 156 of them ternary (rows of 128)",
     );
+    const i2s = planConversion(big, names(26), "i2_s");
+    expect(fallbackSummary(i2s)).toEqual([
+      "blk.N.ffn_down.weight ×26 -> Q4_0: rows of 8640 are not a multiple of 128 (I2_S)",
+    ]);
+    expect(i2s.filter((t) => t.type === GgmlType.I2_S)).toHaveLength(26 * 6);
+    expect(fallbackHint(i2s, "i2_s")).toBeUndefined();
+    expect(fallbackSummary(planConversion(hparamsFromConfig(CONFIG), names(1), "tq2_0"))).toEqual(
+      [],
+    );
+    const odd = hparamsFromConfig({ ...CONFIG, intermediate_size: 100 });
+    expect(planConversion(odd, names(1), "tq1_0").find((t) => t.name.includes("down")))
+      .toMatchObject(
+        { type: GgmlType.F16, fallback: "rows of 100 are not a multiple of 256 (TQ1_0)" },
+      );
+    const heads = hparamsFromConfig({ ...CONFIG, num_attention_heads: 3 });
+    expect(() => planConversion(heads, names(1), "tq2_0")).toThrow(/whole heads/);
+  });
+  test("a missing or unknown tensor is named", () => {
     const hp = hparamsFromConfig(CONFIG);
     expect(() => planConversion(hp, names(1).slice(1), "tq2_0")).toThrow(/lacks token_embd/);
     expect(() => planConversion(hp, [...names(1), "model.extra.weight"], "tq2_0")).toThrow(
@@ -167,6 +207,9 @@ describe("conversionMetadata", () => {
     );
     expect(kv.get("tokenizer.ggml.bos_token_id")?.value).toBe(3);
     expect(kv.get("tokenizer.chat_template")?.value).toBe("T");
+    expect(kv.has("aria.fallback_activation")).toBe(false);
+    const withFallback = new Map(conversionMetadata(hp, "tq2_0", "m", { tokenizer }, true));
+    expect(withFallback.get("aria.fallback_activation")?.value).toBe("i8");
   });
   test("a tokenizer larger than vocab_size is refused", () => {
     const hp = { ...hparamsFromConfig(CONFIG), nVocab: 3 };

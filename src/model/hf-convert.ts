@@ -9,13 +9,22 @@
  *   unpacked (field k of packed row p = output row k·out/4 + p, value = field − 1) and the scale
  *   read by the checkpoint's convention: `autobitlinear` (2B-4T) multiplies by weight_scale,
  *   `bitlinear` (Falcon3, Llama3-8B-1.58) divides by it.
- * Pure: the caller (cli/convert.ts) reads the files and writes the output.
+ * A projection whose rows do not fit the requested ternary type is stored as Q4_0 or F16 with the
+ * same ternary values (ternary-fallback.ts); the file then carries `aria.fallback_activation`.
+ * Pure: the caller (model/convert-files.ts) reads the files and writes the output.
  */
 import { absmeanTernarize, ggufNameForHf } from "./convert.ts";
-import { GgmlType, type GgufValue, GgufValueType, tensorByteSize } from "./gguf-format.ts";
+import {
+  GgmlType,
+  type GgufValue,
+  GgufValueType,
+  tensorByteSize,
+  typeName,
+} from "./gguf-format.ts";
 import { arr, bool, f32, str, u32 } from "./gguf-writer.ts";
 import { bf16ToF32, f16ToF32, packI2S, packTq1_0, packTq2_0, quantizeF16 } from "./quants.ts";
 import { vocabFromTokenizerJson } from "./synthetic.ts";
+import { packTernaryQ4_0, ternaryF16, ternaryStorage } from "./ternary-fallback.ts";
 import { AriaError } from "../shared/errors.ts";
 
 /** A checkpoint that cannot be converted: the message says why and what to do. */
@@ -129,6 +138,8 @@ export interface ConvertItem {
   /** Checkpoint tensor name. */
   readonly hf: string;
   readonly role: "embedding" | "norm" | "ternary";
+  /** Why a ternary tensor is stored in a fallback type (ternary-fallback.ts), if it is. */
+  readonly fallback?: string;
 }
 
 /**
@@ -139,8 +150,9 @@ export interface ConvertItem {
  * @param names checkpoint tensor names.
  * @param type ternary output type.
  * @returns The plan.
- * @throws {ConvertError} For a missing tensor, an unknown tensor, or a row length the type cannot
- * store (TQ needs multiples of 256, I2_S of 128: bitnet_b1_58-3B's 3200 / 8640 fit neither).
+ * @throws {ConvertError} For a missing tensor, an unknown tensor, or heads that do not divide the
+ * hidden size. A row length the ternary type cannot store (TQ needs multiples of 256, I2_S of
+ * 128: bitnet_b1_58-3B's 3200 / 8640) is not an error: that tensor falls back to Q4_0 or F16.
  */
 export function planConversion(
   hp: HfHparams,
@@ -154,24 +166,35 @@ export function planConversion(
     if (g === undefined) throw new ConvertError(`Cannot convert: unknown checkpoint tensor "${n}"`);
     byGguf.set(g, n);
   }
+  if (hp.nEmbd % hp.nHead !== 0 || hp.nHead % hp.nHeadKv !== 0) {
+    throw new ConvertError(
+      `Cannot convert: hidden_size ${hp.nEmbd}, num_attention_heads ${hp.nHead} and ` +
+        `num_key_value_heads ${hp.nHeadKv} do not divide into whole heads`,
+    );
+  }
   const headDim = hp.nEmbd / hp.nHead;
   const kv = headDim * hp.nHeadKv;
   const info = TYPE_INFO[type];
-  for (const [what, n] of [["hidden_size", hp.nEmbd], ["intermediate_size", hp.nFf]] as const) {
-    if (n % info.row !== 0) {
-      throw new ConvertError(
-        `Cannot convert to ${type.toUpperCase()}: ${what} ${n} is not a multiple of ${info.row}` +
-          (type === "i2_s" ? "" : "; try --type i2_s (rows of 128)"),
-      );
-    }
-  }
   const out: ConvertItem[] = [];
   const add = (name: string, dims: number[], role: ConvertItem["role"]) => {
     const hf = byGguf.get(name);
     if (hf === undefined) throw new ConvertError(`Cannot convert: the checkpoint lacks ${name}`);
     byGguf.delete(name);
-    const t = role === "ternary" ? info.ggml : role === "norm" ? GgmlType.F32 : GgmlType.F16;
-    out.push({ name, dims, type: t, hf, role });
+    if (role !== "ternary") {
+      out.push({ name, dims, type: role === "norm" ? GgmlType.F32 : GgmlType.F16, hf, role });
+      return;
+    }
+    // rows that do not fit the ternary type fall back to Q4_0 or F16 (ternary-fallback.ts);
+    // F16 holds any row length, so no shape is refused here
+    const s = ternaryStorage(dims[0]!, info.ggml, info.row);
+    out.push({
+      name,
+      dims,
+      type: s.type,
+      hf,
+      role,
+      ...(s.reason === undefined ? {} : { fallback: `${s.reason} (${type.toUpperCase()})` }),
+    });
   };
   add("token_embd.weight", [hp.nEmbd, hp.nVocab], "embedding");
   for (let l = 0; l < hp.nLayer; l++) {
@@ -315,13 +338,60 @@ export function convertTensor(
   if (item.role === "ternary") {
     const { values, gamma } = ternaryOf(w, read(`${item.hf}_scale`), hp, item.hf);
     checkCount(values.length, item);
-    data = packTernary(type, values, gamma);
+    data = packFallback(item, values, gamma) ?? packTernary(type, values, gamma);
   } else {
     const x = floatValues(w, item.hf);
     checkCount(x.length, item);
     data = item.type === GgmlType.F16 ? quantizeF16(x) : new Uint8Array(x.buffer);
   }
   return data;
+}
+
+/** The data of a fallback tensor, undefined for one stored in the ternary type. */
+function packFallback(item: ConvertItem, values: Int8Array, gamma: number): Uint8Array | undefined {
+  if (item.fallback === undefined) return undefined;
+  if (item.type === GgmlType.F16) return ternaryF16(values, gamma);
+  try {
+    return packTernaryQ4_0(values, gamma);
+  } catch (err: unknown) {
+    // converted: a scale outside f16's range becomes a ConvertError naming the tensor
+    throw new ConvertError(`Cannot convert "${item.hf}": ${(err as Error).message}`);
+  }
+}
+
+/**
+ * One line per group of fallback tensors (the same name in every block, the same type and
+ * reason), for `aria model convert` to print.
+ *
+ * @param items the plan.
+ * @returns Lines like `blk.N.ffn_down.weight ×26 -> Q4_0: rows of 8640 are not a multiple of
+ * 128 (I2_S)`; empty when nothing fell back.
+ */
+export function fallbackSummary(items: readonly ConvertItem[]): string[] {
+  const groups = new Map<string, { name: string; target: string; n: number }>();
+  for (const t of items) {
+    if (t.fallback === undefined) continue;
+    const name = t.name.replace(/^blk\.\d+\./, "blk.N.");
+    const target = `${typeName(t.type)}: ${t.fallback}`;
+    const g = groups.get(`${name} ${target}`) ?? { name, target, n: 0 };
+    g.n++;
+    groups.set(`${name} ${target}`, g);
+  }
+  return [...groups.values()].map((g) => `${g.name} ×${g.n} -> ${g.target}`);
+}
+
+/**
+ * A suggestion when a TQ conversion sent tensors to a fallback type that I2_S would have kept
+ * ternary (rows that are multiples of 128 but not 256, e.g. bitnet_b1_58-3B's 3200).
+ *
+ * @param items the plan.
+ * @param type the requested type.
+ * @returns The hint, or undefined.
+ */
+export function fallbackHint(items: readonly ConvertItem[], type: ConvertType): string | undefined {
+  if (type === "i2_s") return undefined;
+  const n = items.filter((t) => t.fallback !== undefined && t.dims[0]! % 128 === 0).length;
+  return n === 0 ? undefined : `--type i2_s would keep ${n} of them ternary (rows of 128)`;
 }
 
 function checkCount(n: number, item: ConvertItem): void {
@@ -364,6 +434,8 @@ function preTokenizerName(tokenizer: unknown): string {
  * @param type ternary output type.
  * @param name `general.name`.
  * @param tok tokenizer files.
+ * @param hasFallback whether a projection fell back to a non-ternary type: then
+ * `aria.fallback_activation = "i8"` tells ARIA to quantize its input like BitLinear does.
  * @returns Key/value pairs in converter order.
  * @throws {ConvertError} When the vocabulary size differs from config.json's vocab_size.
  */
@@ -372,6 +444,7 @@ export function conversionMetadata(
   type: ConvertType,
   name: string,
   tok: TokenizerFiles,
+  hasFallback = false,
 ): [string, GgufValue][] {
   const kv: [string, GgufValue][] = [
     ["general.architecture", str("bitnet")],
@@ -390,6 +463,8 @@ export function conversionMetadata(
     ["general.file_type", u32(TYPE_INFO[type].fileType)],
     ["general.quantization_version", u32(2)],
   ];
+  // docs/engine.md "Fallback projections"; other readers (llama.cpp) ignore the key
+  if (hasFallback) kv.push(["aria.fallback_activation", str("i8")]);
   return kv.concat(tokenizerKv(hp, tok));
 }
 

@@ -9,8 +9,10 @@
  *   ternary values `t ∈ {-1, 0, 1}` and their scales (one per 256-block for TQ1_0/TQ2_0, one per
  *   tensor for I2_S), recovered from the f32 dequantization as `t = w / |d|`.
  * - Quantizes activations exactly as the contract says for the weight type: Q8_K blocks for
- *   TQ1_0/TQ2_0 (`quantizeRowQ8K`), one int8 row for I2_S (`quantizeRowI8`), none for float
- *   types; then computes the integer dot products first and applies the scales afterwards.
+ *   TQ1_0/TQ2_0 (`quantizeRowQ8K`), one int8 row for I2_S (`quantizeRowI8`) and for the
+ *   converter's fallback projections (`aria.fallback_activation` = "i8": a block matrix of a
+ *   non-ternary type, split into ternary values and one tensor scale), none for float types;
+ *   then computes the integer dot products first and applies the scales afterwards.
  * - Runs `bitnet` (sub-norms, SiLU or ReLU² per `bitnet.hidden_activation`, optional per-matrix
  *   `.scale`), `bitnet-b1.58` / `bitnet-25` (sub-norms, ReLU²) and `llama` (no sub-norms, SiLU,
  *   adjacent-pair RoPE), with GQA and tied embeddings when `output.weight` is absent.
@@ -398,11 +400,18 @@ export class ReferenceModel {
     };
     const vector = (name: string): Float32Array => readVector(file, bytes, name);
 
+    // engine.md "Fallback projections": block matrices of a non-ternary type take int8 rows
+    const fallback = kvString(file, "aria.fallback_activation");
+    if (fallback !== undefined && fallback !== "i8") {
+      throw new Error(`Cannot build the reference model: aria.fallback_activation "${fallback}"`);
+    }
     const layers: RefLayer[] = [];
     for (let l = 0; l < hparams.nLayer; l++) {
       const p = `blk.${l}.`;
-      const m = (n: string) =>
-        matrix(`${p}${n}.weight`, arch === "bitnet" ? `${p}${n}.scale` : undefined);
+      const m = (n: string) => {
+        const w = matrix(`${p}${n}.weight`, arch === "bitnet" ? `${p}${n}.scale` : undefined);
+        return fallback !== undefined && w.activation === "f32" ? ternaryFallback(w) : w;
+      };
       const layer: RefLayer = {
         attnNorm: vector(`${p}attn_norm.weight`),
         wq: m("attn_q"),
@@ -742,6 +751,19 @@ export function withActivation(m: RefMatrix, activation: ActivationFormat): RefM
     scale = d;
   }
   return { ...m, activation, d: Float32Array.of(scale) };
+}
+
+/**
+ * A ternary-valued matrix stored in a float or Q4_0 type (the converter's fallback), run as I2_S
+ * is: one tensor scale `max |w|` and one int8 activation row.
+ * @throws {Error} if a weight is not 0 or ±(the tensor's max |w|)
+ */
+function ternaryFallback(m: RefMatrix): RefMatrix {
+  let amax = 0;
+  for (const v of m.w) amax = Math.max(amax, Math.abs(v));
+  const t = new Int8Array(m.w.length);
+  splitTernary(m.name, m.w, t, amax, 0, m.w.length);
+  return { ...m, activation: "i8", t, d: Float32Array.of(amax) };
 }
 
 /** `t[i] = w[i] / amax` for `i` in `[begin, end)`, checking that every `|w[i]|` is 0 or `amax`. */
