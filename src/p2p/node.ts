@@ -17,6 +17,7 @@ import {
   type ErrorCode,
   MAX_FRAME_BYTES,
   type Outgoing,
+  LEDGER_KIND_PREFIX,
   parseFrame,
   PIPELINE_KIND_PREFIX,
 } from "./protocol.ts";
@@ -144,6 +145,7 @@ export class P2PNode {
   readonly #serving = new Map<string, AbortController>();
   #state: PeerState;
   #extension: ExtensionHandler | null = null;
+  #ledger: ExtensionHandler | null = null;
   #advertJson = "";
   #seq = 0;
   readonly #idPrefix: string;
@@ -193,6 +195,16 @@ export class P2PNode {
     this.#extension = handler;
   }
 
+  /** Plugs in the `ledger.*` namespace (header exchange; its onBinary is never called). */
+  setLedgerHandler(handler: ExtensionHandler): void {
+    this.#ledger = handler;
+  }
+
+  /** Ids of the authenticated peers connected now. */
+  connectedPeers(): string[] {
+    return [...this.#byPeer.keys()];
+  }
+
   /** One planning round: refresh our advert, time out handshakes, decide, execute. */
   tick(): void {
     if (this.#stopped) return;
@@ -224,7 +236,7 @@ export class P2PNode {
    * @returns the request id, the replies (ends when `close` is called), a closer.
    * @throws {PeerRequestError} PEER_GONE when the peer is not connected.
    */
-  open(peer: string, kind: CoreKind | `pipe.${string}`, body: unknown): {
+  open(peer: string, kind: CoreKind | `pipe.${string}` | `ledger.${string}`, body: unknown): {
     id: string;
     replies: AsyncGenerator<Envelope, void, void>;
     close(): void;
@@ -563,6 +575,10 @@ export class P2PNode {
       default:
         if (env.kind.startsWith(PIPELINE_KIND_PREFIX) && this.#extension) {
           this.#extension.onMessage(peer, env);
+          return;
+        }
+        if (env.kind.startsWith(LEDGER_KIND_PREFIX) && this.#ledger) {
+          this.#ledger.onMessage(peer, env);
           return;
         }
         if (env.kind === "error") {
