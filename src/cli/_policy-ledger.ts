@@ -62,7 +62,10 @@ export function recordConsentChange(
   let store: LedgerStore;
   try {
     const identity = loadOrCreateIdentity(dataDir);
-    store = openLedger(join(dataDir, LEDGER_FILE), { identity, clock: { nowMs: () => event.atMs } });
+    store = openLedger(join(dataDir, LEDGER_FILE), {
+      identity,
+      clock: { nowMs: () => event.atMs },
+    });
   } catch (err: unknown) {
     // terminated: the new policy is saved and in force; only its ledger record is missing
     log({ level: "error", msg: "consent policy change not recorded", error: String(err) });

@@ -20,6 +20,8 @@ import {
   serveFromBackend,
 } from "../p2p/index.ts";
 import { AriaError } from "../shared/errors.ts";
+import type { LedgerStore } from "../ledger/index.ts";
+import { ANNOUNCE_MS, LedgerSync } from "./_ledger-sync.ts";
 
 /** The running peer network. */
 export interface PeerNetwork {
@@ -59,6 +61,8 @@ export async function startPeerNetwork(
   options: Readonly<{
     consent?: PeerConsent;
     consentSummary?: () => Record<string, unknown>;
+    /** The node's ledger: its headers are exchanged with peers and theirs kept in it. */
+    ledger?: LedgerStore;
   }> = {},
 ): Promise<PeerNetwork> {
   const metered = meteredBackend(local);
@@ -114,6 +118,14 @@ export async function startPeerNetwork(
     );
   }
   const timer = setInterval(() => node.tick(), TICK_MS);
+  const sync = options.ledger === undefined ? undefined : new LedgerSync({
+    node,
+    store: options.ledger,
+    identity,
+    clock,
+    log: (entry) => console.error(JSON.stringify(entry)),
+  });
+  const announcer = sync && setInterval(() => sync.announce(), ANNOUNCE_MS);
   return {
     url: url ?? "",
     node,
@@ -121,6 +133,7 @@ export async function startPeerNetwork(
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {
       clearInterval(timer);
+      if (announcer) clearInterval(announcer);
       await node.stop();
     },
   };

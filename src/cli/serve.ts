@@ -45,6 +45,7 @@ import { parseLayerRange } from "./layers-args.ts";
 import { createStageHandler, STAGE_PATH, StageServer } from "../p2p/index.ts";
 import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
 import { recordPolicyInLedger } from "./_policy-ledger.ts";
+import { blockAttester } from "./_block-energy.ts";
 import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
 import { join } from "node:path";
 
@@ -225,6 +226,8 @@ export async function runServe(
     {
       clock,
       describeWork: hooks.describeWork ?? ((input) => workFacts(work, input.request.id)),
+      // Proof of Sobriety: each sealed block carries its signed energy attestation
+      attestBlock: blockAttester(identity, config.energyBaseline),
     },
   );
   // Policy changes go into the ledger whatever the backend: consent is about the node, not its
@@ -273,6 +276,8 @@ export async function runServe(
           }
         },
         consentSummary: () => ({ ...policySummary(gate.policy) }),
+        // block headers are exchanged with peers and each peer's verified chain kept here
+        ledger: policyLedger,
       });
     }
   } catch (err: unknown) {
