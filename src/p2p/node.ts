@@ -15,9 +15,9 @@ import {
   encodeFrame,
   type Envelope,
   type ErrorCode,
+  LEDGER_KIND_PREFIX,
   MAX_FRAME_BYTES,
   type Outgoing,
-  LEDGER_KIND_PREFIX,
   parseFrame,
   PIPELINE_KIND_PREFIX,
 } from "./protocol.ts";
