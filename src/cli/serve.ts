@@ -323,10 +323,11 @@ export async function runServe(
       await local.ready;
     } catch (err: unknown) {
       // converted: stop listening, then report the load failure to main.ts
+      stopWatching();
       await server.stop(true);
+      await p2p?.stop(); // before the ledger closes: the header exchange uses it
       ledger?.close();
       closePolicyLedger();
-      await p2p?.stop();
       throw err;
     }
   }
