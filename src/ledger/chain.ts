@@ -14,6 +14,7 @@ import {
   isPolicyChange,
   leafData,
   LEDGER_VERSION,
+  type LedgerRecord,
   recordProblem,
   recordTokens,
   type SignedHeader,
@@ -283,4 +284,37 @@ export function verifyHeaders(
     totalTokens += prev.totalTokens;
   }
   return { ok: true, value: { headHash: hashHeader(prev), height: prev.height, totalTokens } };
+}
+
+/**
+ * Checks that pending policy changes continue the sealed ones: each one's `oldHash` is the
+ * `newHash` of the same signer's previous change (in the chain or earlier in `pending`).
+ *
+ * @param blocks the verified chain, genesis first.
+ * @param pending the pending records, in append order.
+ * @returns the index of the first pending record out of sequence and why, or undefined.
+ */
+export function pendingPolicyFault(
+  blocks: readonly Block[],
+  pending: readonly LedgerRecord[],
+): { index: number; reason: string } | undefined {
+  const last = new Map<string, string>();
+  for (const b of blocks) {
+    for (const { record } of b.records) {
+      if (isPolicyChange(record)) last.set(record.signer, record.newHash);
+    }
+  }
+  for (const [index, record] of pending.entries()) {
+    if (!isPolicyChange(record)) continue;
+    const before = last.get(record.signer);
+    if (before !== undefined && record.oldHash !== before) {
+      return {
+        index,
+        reason:
+          `the policy change starts from ${record.oldHash}, the previous one ended at ${before}`,
+      };
+    }
+    last.set(record.signer, record.newHash);
+  }
+  return undefined;
 }

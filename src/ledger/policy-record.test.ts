@@ -11,7 +11,13 @@ import {
   makePolicyChange,
   makeSigned,
 } from "../../tests/helpers/ledger.ts";
-import { GENESIS_BLOCK, GENESIS_HASH, verifyChain, verifyHeaders } from "./chain.ts";
+import {
+  GENESIS_BLOCK,
+  GENESIS_HASH,
+  pendingPolicyFault,
+  verifyChain,
+  verifyHeaders,
+} from "./chain.ts";
 import {
   type Block,
   type BlockHeader,
@@ -203,5 +209,26 @@ describe("verifyChain() with policy changes", () => {
       timestampMs: T,
     }));
     expect(fault(chain).reason).toMatch(/already appears earlier/);
+  });
+});
+
+describe("pendingPolicyFault()", () => {
+  const sealed = chainOf([makeSigned(alice, 1), makePolicyChange(alice, ZERO_HASH, B)]);
+  test.each([
+    ["continues the sealed change", [makePolicyChange(alice, B, C)], undefined],
+    [
+      "continues a pending change",
+      [makePolicyChange(alice, B, C), makePolicyChange(alice, C, D)],
+      undefined,
+    ],
+    ["skips a change", [makePolicyChange(alice, C, D)], 0],
+    [
+      "skips after a pending change",
+      [makePolicyChange(alice, B, C), makePolicyChange(alice, D, B)],
+      1,
+    ],
+  ])("%s", (_name, pending, index) => {
+    const r = pendingPolicyFault(sealed, pending.map((p) => p.record));
+    expect(r?.index).toBe(index);
   });
 });

@@ -22,7 +22,13 @@
 import { Database } from "bun:sqlite";
 import { AriaError } from "../shared/errors.ts";
 import type { NodeIdentity } from "../identity/identity.ts";
-import { type ChainFault, GENESIS_BLOCK, type Result, verifyChain } from "./chain.ts";
+import {
+  type ChainFault,
+  GENESIS_BLOCK,
+  pendingPolicyFault,
+  type Result,
+  verifyChain,
+} from "./chain.ts";
 import type { VerifiedChain } from "./chain.ts";
 import {
   type Block,
@@ -589,11 +595,17 @@ export class LedgerStore {
     const result = verifyChain(this.blocks());
     if (!result.ok) return result;
     const height = result.value.height + 1;
-    for (const [i, p] of this.pending().entries()) {
+    const pending = this.pending();
+    for (const [i, p] of pending.entries()) {
       const problem = pendingProblem(p);
       if (problem !== undefined) {
         return { ok: false, error: { height, recordIndex: i, reason: `pending: ${problem}` } };
       }
+    }
+    const sequence = pendingPolicyFault(result.value.blocks, pending.map((p) => p.signed.record));
+    if (sequence !== undefined) {
+      const { index: recordIndex, reason } = sequence;
+      return { ok: false, error: { height, recordIndex, reason: `pending: ${reason}` } };
     }
     return result;
   }
