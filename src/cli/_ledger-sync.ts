@@ -6,12 +6,18 @@
  * the outcome is written back: new verified headers, a request for missing ones, or a rejection
  * with its reason (logged, and listed by `aria ledger show --peers`). Each newly accepted head
  * is countersigned (src/ledger/attest.ts) and the attestation is sent to its producer, which
- * stores it so `aria ledger verify` can detect a later rewrite of its own history. Handlers never
- * throw (STYLE.md B7.4): a bad message is logged and dropped.
+ * stores it so `aria ledger verify` can detect a later rewrite of its own history. The blocks
+ * behind accepted headers are then fetched (at most 32 per request) and their records and Merkle
+ * roots checked against those headers; a block that does not match rejects the chain too.
+ * Handlers never throw (STYLE.md B7.4): a bad message is logged and dropped.
  */
 import type { NodeIdentity } from "../identity/index.ts";
 import {
   announceRange,
+  type Block,
+  blockBodyFault,
+  describeFault,
+  hashHeader,
   type HeadAttestation,
   type LedgerMessage,
   ledgerMessageSchema,
@@ -114,8 +120,7 @@ export class LedgerSync {
       case "ledger.attestations":
         return this.#onAttestations(peer, m.attestations as HeadAttestation[]);
       case "ledger.blocks":
-        // handled here: this node asks for headers only; unrequested blocks are dropped
-        return;
+        return this.#onBlocks(peer, m.blocks);
     }
   }
 
@@ -144,6 +149,7 @@ export class LedgerSync {
       return;
     }
     store.savePeerHeaders(peer, d.headers, { ...d, updatedMs: now });
+    this.#requestBodies(peer);
     if (d.headers.length === 0 || d.height < 1) return;
     this.#d.log({ level: "info", msg: "peer chain accepted", peer, height: d.height });
     const attestation = signHeadAttestation(
@@ -152,6 +158,58 @@ export class LedgerSync {
     );
     store.putHeadAttestation(attestation);
     this.#send(peer, { kind: "ledger.attestations", version: 1, attestations: [attestation] });
+  }
+
+  /** Asks for the next blocks whose records were not checked yet (after an accepted chain). */
+  #requestBodies(peer: string): void {
+    const known = this.#d.store.peerChains().find((c) => c.peer === peer);
+    if (!known || known.rejectedReason !== null || known.bodiesHeight >= known.height) return;
+    this.#send(peer, {
+      kind: "ledger.blocks.request",
+      version: 1,
+      fromHeight: known.bodiesHeight + 1,
+      count: Math.min(MAX_BLOCKS_PER_REPLY, known.height - known.bodiesHeight),
+    });
+  }
+
+  /**
+   * Checks fetched blocks in height order against the stored headers: the same header hash,
+   * then the records (blockBodyFault). Handled here: blocks that do not continue the checked
+   * height are ignored; a mismatch or a bad record rejects the peer's chain.
+   */
+  #onBlocks(peer: string, blocks: readonly Block[]): void {
+    const { store, clock } = this.#d;
+    const known = store.peerChains().find((c) => c.peer === peer);
+    if (!known || known.rejectedReason !== null) return;
+    let checked = known.bodiesHeight;
+    for (const block of blocks) {
+      const height = block.header.height;
+      if (height !== checked + 1 || height > known.height) break;
+      const reason = this.#bodyProblem(peer, block);
+      if (reason !== undefined) {
+        store.rejectPeer(peer, reason, clock.nowMs());
+        this.#d.log({ level: "warn", msg: "peer chain rejected", peer, reason });
+        return;
+      }
+      checked = height;
+    }
+    if (checked === known.bodiesHeight) return;
+    store.setPeerBodiesHeight(peer, checked);
+    this.#requestBodies(peer);
+  }
+
+  #bodyProblem(peer: string, block: Block): string | undefined {
+    const height = block.header.height;
+    const stored = this.#d.store.peerHeader(peer, height);
+    let same = false;
+    try {
+      same = stored !== undefined && hashHeader(stored.header) === hashHeader(block.header);
+    } catch {
+      same = false; // handled here: a malformed header matches nothing
+    }
+    if (!same) return `block ${height} does not match the header the peer announced`;
+    const fault = blockBodyFault(block);
+    return fault === undefined ? undefined : describeFault(fault);
   }
 
   #onAttestations(peer: string, attestations: readonly HeadAttestation[]): void {

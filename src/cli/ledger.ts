@@ -140,12 +140,14 @@ function showPeers(store: LedgerStore, cmd: LedgerCommand, io: LedgerIo): void {
   const peers = store.peerChains();
   if (cmd.json) return io.out(JSON.stringify({ peers }));
   io.out(`Peers    ${peers.length} peer chains known`);
-  if (peers.length > 0) io.out("peer      height  tokens   head              status");
+  if (peers.length > 0) io.out("peer      height  blocks  tokens   head              status");
   for (const p of peers) {
     io.out(
-      `${p.peer.slice(0, 8)}  ${String(p.height).padEnd(7)} ${String(p.totalTokens).padEnd(8)} ${
-        p.headHash.slice(0, 16)
-      }  ${p.rejectedReason === null ? "verified" : `REJECTED: ${p.rejectedReason}`}`,
+      `${p.peer.slice(0, 8)}  ${String(p.height).padEnd(7)} ${String(p.bodiesHeight).padEnd(7)} ${
+        String(p.totalTokens).padEnd(8)
+      } ${p.headHash.slice(0, 16)}  ${
+        p.rejectedReason === null ? "verified" : `REJECTED: ${p.rejectedReason}`
+      }`,
     );
   }
 }

@@ -318,3 +318,16 @@ export function pendingPolicyFault(
   }
   return undefined;
 }
+
+/**
+ * Checks one block's records against its header alone (count, shapes, signatures, policy-change
+ * signer, Merkle root, weight, inference count), for a block fetched from a peer whose header
+ * was verified already. Replays and policy-change sequence across blocks need the whole chain
+ * (`verifyChain`) and are not checked here.
+ *
+ * @param block the block.
+ * @returns the fault, or undefined.
+ */
+export function blockBodyFault(block: Block): ChainFault | undefined {
+  return recordsFault(block, { seen: new Set(), policy: new Map() });
+}

@@ -23,6 +23,7 @@ export {
   ZERO_HASH,
 } from "./entry.ts";
 export {
+  blockBodyFault,
   type ChainFault,
   GENESIS_BLOCK,
   GENESIS_HASH,

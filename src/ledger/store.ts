@@ -102,6 +102,7 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
         head_hash TEXT NOT NULL,
         total_tokens INTEGER NOT NULL,
         rejected_reason TEXT,
+        bodies_height INTEGER NOT NULL DEFAULT 0,
         updated_ms INTEGER NOT NULL
       ) STRICT;
       CREATE TABLE head_attestations (
@@ -147,8 +148,11 @@ export interface PeerChain {
   height: number;
   headHash: string;
   totalTokens: number;
-  /** Why the peer's last offered headers were rejected; null when they verified. */
+  /** Why the peer's last offered headers or blocks were rejected; null when they verified. */
   rejectedReason: string | null;
+  /** Highest height up to which the peer's blocks (records, Merkle roots) were fetched and
+   * checked against the stored headers. */
+  bodiesHeight: number;
   updatedMs: number;
 }
 
@@ -479,12 +483,16 @@ export class LedgerStore {
       );
       for (const h of headers) {
         if (h.header.height < 1) continue; // genesis is the constant, never stored
-        insert.run(peer, h.header.height, hashHeader(h.header), JSON.stringify(h));
+        // only the signed header: a caller may pass whole blocks
+        const json = JSON.stringify({ header: h.header, signature: h.signature });
+        insert.run(peer, h.header.height, hashHeader(h.header), json);
       }
       this.#db.query(
-        `INSERT OR REPLACE INTO peer_chains
-         (peer, height, head_hash, total_tokens, rejected_reason, updated_ms)
-         VALUES (?, ?, ?, ?, NULL, ?)`,
+        `INSERT INTO peer_chains (peer, height, head_hash, total_tokens, rejected_reason, updated_ms)
+         VALUES (?, ?, ?, ?, NULL, ?)
+         ON CONFLICT (peer) DO UPDATE SET height = excluded.height, head_hash = excluded.head_hash,
+           total_tokens = excluded.total_tokens, rejected_reason = NULL,
+           updated_ms = excluded.updated_ms`,
       ).run(peer, head.height, head.headHash, head.totalTokens, head.updatedMs);
     }).immediate();
   }
@@ -498,21 +506,25 @@ export class LedgerStore {
    * @param updatedMs the time.
    */
   rejectPeer(peer: string, reason: string, updatedMs: number): void {
-    this.#db.transaction(() => {
-      const known = this.peerChains().find((c) => c.peer === peer);
-      this.#db.query(
-        `INSERT OR REPLACE INTO peer_chains
-         (peer, height, head_hash, total_tokens, rejected_reason, updated_ms)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ).run(
-        peer,
-        known?.height ?? 0,
-        known?.headHash ?? hashHeader(GENESIS_BLOCK.header),
-        known?.totalTokens ?? 0,
-        reason.slice(0, 500),
-        updatedMs,
-      );
-    }).immediate();
+    this.#db.query(
+      `INSERT INTO peer_chains (peer, height, head_hash, total_tokens, rejected_reason, updated_ms)
+       VALUES (?, 0, ?, 0, ?, ?)
+       ON CONFLICT (peer) DO UPDATE SET rejected_reason = excluded.rejected_reason,
+         updated_ms = excluded.updated_ms`,
+    ).run(peer, hashHeader(GENESIS_BLOCK.header), reason.slice(0, 500), updatedMs);
+  }
+
+  /**
+   * Records that a peer's blocks up to `height` were fetched and checked against its stored
+   * headers (never lowers it).
+   *
+   * @param peer the peer's node id.
+   * @param height the highest checked height.
+   */
+  setPeerBodiesHeight(peer: string, height: number): void {
+    this.#db.query(
+      "UPDATE peer_chains SET bodies_height = max(bodies_height, ?) WHERE peer = ?",
+    ).run(height, peer);
   }
 
   /**
@@ -527,6 +539,7 @@ export class LedgerStore {
       head_hash: string;
       total_tokens: number;
       rejected_reason: string | null;
+      bodies_height: number;
       updated_ms: number;
     }, []>("SELECT * FROM peer_chains ORDER BY peer").all().map((r) => ({
       peer: r.peer,
@@ -534,6 +547,7 @@ export class LedgerStore {
       headHash: r.head_hash,
       totalTokens: r.total_tokens,
       rejectedReason: r.rejected_reason,
+      bodiesHeight: r.bodies_height,
       updatedMs: r.updated_ms,
     }));
   }

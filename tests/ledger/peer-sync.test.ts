@@ -90,6 +90,8 @@ describe("header exchange over the peer node", () => {
       rejectedReason: null,
     }]);
     expect(b.store.peerHeaders(alice.nodeId).map((h) => h.header.height)).toEqual([1, 2, 3]);
+    // the blocks behind the headers were fetched and their records checked
+    expect(b.store.peerChains()[0]!.bodiesHeight).toBe(3);
     expect(a.store.peerChains()).toMatchObject([{ peer: bob.nodeId, height: 0 }]);
     const attested = a.store.headAttestations(alice.nodeId);
     expect(attested).toMatchObject([{ witness: bob.nodeId, height: 3 }]);
@@ -106,7 +108,12 @@ describe("header exchange over the peer node", () => {
     net.flush();
     a.sync.announce(); // heights 5..20 only: bob asks for 1..20 and gets them
     net.flush();
-    expect(b.store.peerChains()[0]).toMatchObject({ height: 20, rejectedReason: null });
+    // 20 blocks: fetched 32 at most per request, here in one
+    expect(b.store.peerChains()[0]).toMatchObject({
+      height: 20,
+      rejectedReason: null,
+      bodiesHeight: 20,
+    });
     expect(b.store.peerHeaders(alice.nodeId)).toHaveLength(20);
   });
 
@@ -157,5 +164,32 @@ describe("header exchange over the peer node", () => {
     net.flush();
     expect(b.store.peerChains()[0]!.rejectedReason).toMatch(/signature is invalid/);
     expect(b.store.peerHeaders(mallory.nodeId)).toHaveLength(0);
+  });
+
+  test("a fetched block whose records do not match its header rejects the chain", async () => {
+    const net = new MemoryNetwork();
+    const chain = makeChain(alice, [2, 2]);
+    const a = await peerNode(net, 1, storeWith(chain));
+    const b = await peerNode(net, 2, openLedger(":memory:", { clock }), ["ws://mem/n1"]);
+    net.flush();
+    // alice's node answers block requests with a block 1 whose second record was swapped for
+    // another record she signed: the header (and its signature) is the real one
+    const forged = { ...chain[1]!, records: [chain[1]!.records[0]!, makeSigned(alice, 77)] };
+    a.node.setLedgerHandler({
+      onMessage: (peer, env) => {
+        if (env.kind !== "ledger.blocks.request") return;
+        a.node.send(peer, {
+          kind: "ledger.blocks",
+          re: env.id,
+          body: { kind: "ledger.blocks", version: 1, blocks: [forged, chain[2]!] },
+        });
+      },
+    });
+    a.sync.announce();
+    net.flush();
+    const seen = b.store.peerChains()[0]!;
+    expect(seen.rejectedReason).toBe("block 1: the Merkle root does not match the records");
+    expect(seen.bodiesHeight).toBe(0);
+    expect(b.logs.some((e) => e.msg === "peer chain rejected")).toBe(true);
   });
 });

@@ -8,8 +8,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fixedIdentity, makeSigned } from "../helpers/ledger.ts";
-import { type Hex32, isPolicyChange, type PolicyChangeRecord } from "../../src/ledger/entry.ts";
+import { fixedIdentity, makeChain, makeSigned } from "../helpers/ledger.ts";
+import {
+  hashHeader,
+  type Hex32,
+  isPolicyChange,
+  type PolicyChangeRecord,
+} from "../../src/ledger/entry.ts";
 import { openLedger } from "../../src/ledger/store.ts";
 import { AriaError } from "../../src/shared/errors.ts";
 
@@ -111,5 +116,34 @@ describe("two processes on one ledger", () => {
     expect(changes.map((c) => c.newHash)).toEqual(hashes);
     expect(changes.slice(1).every((c, i) => c.oldHash === changes[i]!.newHash)).toBe(true);
     store.close();
+  });
+});
+
+describe("peer chains in the store", () => {
+  test("savePeerHeaders keeps only signed headers; rejectPeer keeps what verified", () => {
+    using store = openLedger(":memory:", { clock });
+    const chain = makeChain(alice, [1, 1]);
+    store.savePeerHeaders(alice.nodeId, chain.slice(1), {
+      height: 2,
+      headHash: hashHeader(chain[2]!.header),
+      totalTokens: 24,
+      updatedMs: 1,
+    });
+    expect(store.peerHeader(alice.nodeId, 2)).toEqual({
+      header: chain[2]!.header,
+      signature: chain[2]!.signature,
+    });
+    store.setPeerBodiesHeight(alice.nodeId, 2);
+    store.setPeerBodiesHeight(alice.nodeId, 1); // never lowered
+    store.rejectPeer(alice.nodeId, "a reason", 2);
+    expect(store.peerChains()).toEqual([{
+      peer: alice.nodeId,
+      height: 2,
+      headHash: hashHeader(chain[2]!.header),
+      totalTokens: 24,
+      rejectedReason: "a reason",
+      bodiesHeight: 2,
+      updatedMs: 2,
+    }]);
   });
 });
