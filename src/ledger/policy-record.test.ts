@@ -12,6 +12,7 @@ import {
   makeSigned,
 } from "../../tests/helpers/ledger.ts";
 import {
+  blockBodyFault,
   GENESIS_BLOCK,
   GENESIS_HASH,
   pendingPolicyFault,
@@ -230,5 +231,14 @@ describe("pendingPolicyFault()", () => {
   ])("%s", (_name, pending, index) => {
     const r = pendingPolicyFault(sealed, pending.map((p) => p.record));
     expect(r?.index).toBe(index);
+  });
+});
+
+describe("blockBodyFault()", () => {
+  test("accepts a block whose records match its header, names a swapped record", () => {
+    const block = chainOf([makeSigned(alice, 1), makePolicyChange(alice, ZERO_HASH, B)])[1]!;
+    expect(blockBodyFault(block)).toBeUndefined();
+    const swapped = { ...block, records: [makeSigned(alice, 2), block.records[1]!] };
+    expect(blockBodyFault(swapped)?.reason).toBe("the Merkle root does not match the records");
   });
 });
