@@ -57,6 +57,7 @@ const PURE = [
   "src/ledger/receipt.ts",
   "src/ledger/provenance.ts",
   "src/ledger/attest.ts",
+  "src/ledger/sync.ts",
   "src/p2p/tensor-frame.ts",
   "src/p2p/pipeline-plan.ts",
   "src/p2p/stage-wire.ts",

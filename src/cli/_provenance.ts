@@ -9,7 +9,13 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ProvenanceSink } from "../api/port.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
-import { type Hex32, LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
+import {
+  type Block,
+  type Hex32,
+  LEDGER_FILE,
+  type LedgerStore,
+  openLedger,
+} from "../ledger/index.ts";
 import {
   createProvenanceRecorder,
   type InferenceInput,
@@ -44,6 +50,8 @@ export function openServeProvenance(
   options: Readonly<{
     clock: { nowMs(): number };
     describeWork?: (input: InferenceInput) => WorkFacts;
+    /** Stored with each sealed block, in its transaction (the energy attestation). */
+    attestBlock?: (block: Block) => unknown;
   }>,
 ): ServeProvenance {
   const { bytes, file } = openGguf(modelPath);
@@ -58,7 +66,11 @@ export function openServeProvenance(
   // Why hash the mapped bytes once at start: the record names the exact file that served.
   const modelSha256 = createHash("sha256").update(bytes).digest("hex") as Hex32;
   const identity = loadOrCreateIdentity(dataDir);
-  const store = openLedger(join(dataDir, LEDGER_FILE), { identity, clock: options.clock });
+  const store = openLedger(join(dataDir, LEDGER_FILE), {
+    identity,
+    clock: options.clock,
+    ...(options.attestBlock ? { attestBlock: options.attestBlock } : {}),
+  });
   const sink = createProvenanceRecorder({
     identity,
     writer: store,

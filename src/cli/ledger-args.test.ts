@@ -55,3 +55,15 @@ describe("parseLedgerCommand()", () => {
     }
   });
 });
+
+describe("parseLedgerCommand() --peers", () => {
+  test("show --peers asks for the peers' chains; other actions refuse nothing new", () => {
+    expect(parseLedgerCommand(["show", "--peers"])).toEqual({
+      verb: "ledger",
+      action: "show",
+      blocks: 10,
+      peers: true,
+      json: false,
+    });
+  });
+});

@@ -10,7 +10,7 @@ export type LedgerCommand =
   & { verb: "ledger"; dataDir?: string; json: boolean }
   & (
     | { action: "verify" }
-    | { action: "show"; blocks: number }
+    | { action: "show"; blocks: number; peers?: true }
     | { action: "export"; file: string }
     | { action: "import"; file: string }
     | { action: "verify-receipt"; file: string }
@@ -24,9 +24,12 @@ The provenance ledger: one signed record per inference, sealed into signed block
 (docs/ledger.md).
 
 Actions:
-  verify               check genesis, links, heights, signatures, Merkle roots, weights;
-                       names the first bad block or record (exit 1 if the ledger is bad)
-  show                 head, totals and the newest blocks
+  verify               check genesis, links, heights, signatures, Merkle roots, weights,
+                       policy changes, each block's energy attestation, and the chain
+                       against the heads peers countersigned; names the first bad block
+                       or record (exit 1 if the ledger is bad)
+  show                 head, totals, the consent policy recorded, the newest blocks with
+                       their energy attestations (--peers: the peers' chains as verified)
   export FILE          write the ledger as JSON lines (lossless; verifies first)
   import FILE          load an export into an empty ledger (verified before any write)
   verify-receipt FILE  check a receipt offline (exit 1 if it does not verify)
@@ -36,6 +39,7 @@ Actions:
 Options:
   --data-dir DIR       data directory holding ledger.sqlite (ARIA_HOME; default ~/.aria)
   --blocks N           show: how many of the newest blocks to list (default 10)
+  --peers              show: each peer's chain (height, head, rejected and why)
   --json               machine-readable output
 
 Examples:
@@ -68,6 +72,7 @@ export function parseLedgerCommand(
       options: {
         "data-dir": { type: "string" },
         blocks: { type: "string" },
+        peers: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -106,7 +111,12 @@ export function parseLedgerCommand(
       if (!Number.isSafeInteger(blocks) || blocks < 0) {
         throw usage(`Invalid --blocks "${values.blocks}": expected an integer >= 0`);
       }
-      return { ...base, action, blocks };
+      return {
+        ...base,
+        action,
+        blocks,
+        ...(values.peers === true ? { peers: true as const } : {}),
+      };
     }
     case "export":
     case "import":

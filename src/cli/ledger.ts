@@ -8,15 +8,20 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultDataDir } from "../config/load.ts";
 import {
+  type Block,
   buildReceipt,
   describeFault,
+  findRewrite,
   hashHeader,
+  isPolicyChange,
   LEDGER_FILE,
   type LedgerStore,
   openLedger,
   verifyReceipt,
 } from "../ledger/index.ts";
 import { AriaError } from "../shared/errors.ts";
+import { describeAttestation } from "../consent/index.ts";
+import { checkBlockAttestation } from "./_block-energy.ts";
 import type { LedgerCommand } from "./ledger-args.ts";
 
 /** Where output goes. */
@@ -57,43 +62,120 @@ function readJsonFile(file: string): unknown {
   }
 }
 
+/**
+ * What lies beside the chain: each stored energy attestation must match its block, and the
+ * chain must agree with every head a peer countersigned for its producers (a rewrite or a
+ * truncation of history is named).
+ */
+function sideChecks(store: LedgerStore, blocks: readonly Block[]) {
+  let energyAttested = 0;
+  for (const b of blocks.slice(1)) {
+    const stored = store.blockAttestation(b.header.height);
+    if (stored === undefined) continue;
+    const c = checkBlockAttestation(b, stored);
+    if (!c.ok) return { fault: `block ${b.header.height}: energy attestation: ${c.reason}` };
+    energyAttested++;
+  }
+  const headers = blocks.map((b) => b.header);
+  let witnessed = 0;
+  for (const producer of new Set(headers.slice(1).map((h) => h.producer))) {
+    const attestations = store.headAttestations(producer);
+    const rewrite = findRewrite(headers, attestations);
+    if (rewrite !== undefined) return { fault: `history rewritten: ${rewrite.reason}` };
+    witnessed += attestations.length;
+  }
+  return { energyAttested, witnessed };
+}
+
 function verify(cmd: LedgerCommand, io: LedgerIo): number {
   using store = openExisting(cmd);
   const r = store.verify();
   const pending = store.pending().length;
-  if (!r.ok) {
+  const side = r.ok ? sideChecks(store, r.value.blocks) : undefined;
+  if (!r.ok || (side && "fault" in side)) {
+    const fault = r.ok ? undefined : r.error;
+    const text = fault ? describeFault(fault) : (side as { fault: string }).fault;
     io.out(
       cmd.json
-        ? JSON.stringify({ ok: false, fault: r.error })
-        : `Ledger BAD: ${describeFault(r.error)}`,
+        ? JSON.stringify({ ok: false, fault: fault ?? { reason: text } })
+        : `Ledger BAD: ${text}`,
     );
     return 1;
   }
   const { height, headHash, recordCount, totalTokens } = r.value;
-  const summary = { ok: true, height, headHash, records: recordCount, totalTokens, pending };
+  const { energyAttested, witnessed } = side as { energyAttested: number; witnessed: number };
+  const summary = {
+    ok: true,
+    height,
+    headHash,
+    records: recordCount,
+    totalTokens,
+    pending,
+    energyAttested,
+    headAttestations: witnessed,
+  };
   io.out(
     cmd.json
       ? JSON.stringify(summary)
-      : `Ledger ok: height ${height}, ${recordCount} sealed records (${totalTokens} tokens), ${pending} pending, head ${headHash}`,
+      : `Ledger ok: height ${height}, ${recordCount} sealed records (${totalTokens} tokens), ${pending} pending, head ${headHash}; ${energyAttested} energy attestations and ${witnessed} peer countersignatures agree`,
   );
   return 0;
 }
 
+/** The energy column of a block: its checked attestation in short, or why not. */
+function energyOf(store: LedgerStore, block: Block) {
+  const stored = store.blockAttestation(block.header.height);
+  if (stored === undefined) return { text: "none", json: null };
+  const c = checkBlockAttestation(block, stored);
+  if (!c.ok) return { text: `BAD (${c.reason})`, json: { ok: false, reason: c.reason } };
+  const a = c.value.attestation;
+  const per = a.ujPerToken === null ? "n/a" : `${(a.ujPerToken / 1000).toFixed(3)} mJ/tok`;
+  return {
+    text: `${a.energyMj} mJ, ${per}`,
+    json: { ok: true, ...c.value, text: describeAttestation(a) },
+  };
+}
+
+function showPeers(store: LedgerStore, cmd: LedgerCommand, io: LedgerIo): void {
+  const peers = store.peerChains();
+  if (cmd.json) return io.out(JSON.stringify({ peers }));
+  io.out(`Peers    ${peers.length} peer chains known`);
+  if (peers.length > 0) io.out("peer      height  blocks  tokens   head              status");
+  for (const p of peers) {
+    io.out(
+      `${p.peer.slice(0, 8)}  ${String(p.height).padEnd(7)} ${String(p.bodiesHeight).padEnd(7)} ${
+        String(p.totalTokens).padEnd(8)
+      } ${p.headHash.slice(0, 16)}  ${
+        p.rejectedReason === null ? "verified" : `REJECTED: ${p.rejectedReason}`
+      }`,
+    );
+  }
+}
+
 function show(cmd: LedgerCommand & { action: "show" }, io: LedgerIo): number {
   using store = openExisting(cmd);
+  if (cmd.peers) {
+    showPeers(store, cmd, io);
+    return 0;
+  }
   const head = store.head();
   const r = store.verify();
   const fromHeight = Math.max(1, head.height - cmd.blocks + 1);
   const blocks = cmd.blocks === 0 ? [] : store.blocks({ fromHeight }).reverse();
-  const rows = blocks.map(({ header }) => ({
-    height: header.height,
-    hash: hashHeader(header),
-    timestampMs: header.timestampMs,
-    producer: header.producer,
-    recordCount: header.recordCount,
-    totalTokens: header.totalTokens,
+  const rows = blocks.map((block) => ({
+    height: block.header.height,
+    hash: hashHeader(block.header),
+    timestampMs: block.header.timestampMs,
+    producer: block.header.producer,
+    recordCount: block.header.recordCount,
+    policyChanges: block.records.filter((r) => isPolicyChange(r.record)).length,
+    totalTokens: block.header.totalTokens,
+    energy: energyOf(store, block),
   }));
-  const pending = store.pending().length;
+  const pendingRecords = store.pending();
+  const pending = pendingRecords.length;
+  const pendingPolicy = pendingRecords.filter((p) => isPolicyChange(p.signed.record)).length;
+  const policyHash = store.lastPolicyHash() ?? null;
   const verified = r.ok ? "yes" : `NO (${describeFault(r.error)})`;
   if (cmd.json) {
     io.out(JSON.stringify({
@@ -101,22 +183,32 @@ function show(cmd: LedgerCommand & { action: "show" }, io: LedgerIo): number {
       height: head.height,
       headHash: hashHeader(head),
       pending,
+      pendingPolicyChanges: pendingPolicy,
+      policyHash,
       verified: r.ok,
       ...(r.ok ? {} : { fault: r.error }),
-      blocks: rows,
+      blocks: rows.map((b) => ({ ...b, energy: b.energy.json })),
     }));
     return 0;
   }
   io.out(`Ledger   ${ledgerPath(cmd)}`);
   io.out(`Head     height ${head.height}, ${hashHeader(head)}`);
-  io.out(`Pending  ${pending} records not yet sealed`);
+  io.out(`Pending  ${pending} records not yet sealed (${pendingPolicy} policy changes)`);
+  io.out(`Policy   ${policyHash ?? "no consent policy change recorded"}`);
   io.out(`Verified ${verified}`);
-  if (rows.length > 0) io.out("height  time (UTC)                records  tokens  producer  hash");
+  if (rows.length > 0) {
+    io.out("height  time (UTC)                records  tokens  producer  hash              energy");
+  }
   for (const b of rows) {
+    const records = b.policyChanges > 0
+      ? `${b.recordCount}(${b.policyChanges}p)`
+      : String(b.recordCount);
     io.out(
       `${String(b.height).padEnd(7)} ${new Date(b.timestampMs).toISOString().padEnd(25)} ${
-        String(b.recordCount).padEnd(8)
-      } ${String(b.totalTokens).padEnd(7)} ${b.producer.slice(0, 8)}  ${b.hash.slice(0, 16)}`,
+        records.padEnd(8)
+      } ${String(b.totalTokens).padEnd(7)} ${b.producer.slice(0, 8)}  ${
+        b.hash.slice(0, 16)
+      }  ${b.energy.text}`,
     );
   }
   return 0;
@@ -176,7 +268,15 @@ function printReceipt(cmd: LedgerCommand & { action: "receipt" }, io: LedgerIo):
   if (found === undefined) {
     throw new AriaError("LEDGER_NOT_FOUND", `Cannot find record ${cmd.recordHash} in this ledger`);
   }
-  io.out(JSON.stringify(buildReceipt(found.signed, found.block)));
+  const { record, signature } = found.signed;
+  // handled here: receipts prove answers; a policy change is shown by aria ledger show
+  if (isPolicyChange(record)) {
+    throw new AriaError(
+      "LEDGER_NOT_FOUND",
+      `Record ${cmd.recordHash} is a consent policy change, not an inference: it has no receipt`,
+    );
+  }
+  io.out(JSON.stringify(buildReceipt({ record, signature }, found.block)));
   return 0;
 }
 

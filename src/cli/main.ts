@@ -12,6 +12,7 @@ import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
+import { recordConsentChange } from "./_policy-ledger.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
 import { runKeys, runPeers } from "./peers.ts";
@@ -54,6 +55,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           editor: editorCommand(),
           print: (line) => console.log(line),
           nowMs: () => Date.now(),
+          // each change goes into the node's ledger (src/cli/_policy-ledger.ts)
+          onChange: (event) => {
+            const hash = recordConsentChange(cmd.dataDir ?? defaultDataDir(), event, (entry) => {
+              if (entry.level === "error") console.error(`aria: ${entry.msg}: ${entry.error}`);
+            });
+            if (hash !== undefined) console.error(`Recorded in the ledger as record ${hash}`);
+          },
         });
       case "peers":
         await runPeers(cmd, (line) => console.log(line));

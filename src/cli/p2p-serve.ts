@@ -20,6 +20,8 @@ import {
   serveFromBackend,
 } from "../p2p/index.ts";
 import { AriaError } from "../shared/errors.ts";
+import type { LedgerStore } from "../ledger/index.ts";
+import { ANNOUNCE_MS, LedgerSync } from "./_ledger-sync.ts";
 
 /** The running peer network. */
 export interface PeerNetwork {
@@ -70,6 +72,8 @@ export async function startPeerNetwork(
     extension?: { attach(node: P2PNode): void };
     /** The model file's SHA-256 when already known (not hashed again). */
     sha256?: string;
+    /** The node's ledger: its headers are exchanged with peers and theirs kept in it. */
+    ledger?: LedgerStore;
   }> = {},
 ): Promise<PeerNetwork> {
   const metered = meteredBackend(local);
@@ -104,6 +108,14 @@ export async function startPeerNetwork(
     throw err;
   }
   const timer = setInterval(() => node.tick(), TICK_MS);
+  const sync = options.ledger === undefined ? undefined : new LedgerSync({
+    node,
+    store: options.ledger,
+    identity,
+    clock,
+    log: (entry) => console.error(JSON.stringify(entry)),
+  });
+  const announcer = sync && setInterval(() => sync.announce(), ANNOUNCE_MS);
   return {
     url: url ?? "",
     node,
@@ -111,6 +123,7 @@ export async function startPeerNetwork(
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {
       clearInterval(timer);
+      if (announcer) clearInterval(announcer);
       await node.stop();
     },
   };

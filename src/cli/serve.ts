@@ -54,6 +54,10 @@ import {
   type StagePeer,
   startStagePeer,
 } from "./pipeline-serve.ts";
+import { recordPolicyInLedger } from "./_policy-ledger.ts";
+import { blockAttester } from "./_block-energy.ts";
+import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
+import { join } from "node:path";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -121,6 +125,7 @@ function watchPolicy(
   identity: NodeIdentity,
   gate: PolicyGate,
   log: (entry: Record<string, unknown>) => void,
+  onChange: (policyHash: string) => void,
 ): () => void {
   const path = consentPath(dataDir);
   let seen = statSync(path).mtimeMs;
@@ -137,6 +142,7 @@ function watchPolicy(
       }
       gate.setPolicy(signed.policy);
       log({ level: "info", msg: "consent policy reloaded", policyHash: signed.policyHash });
+      onChange(signed.policyHash);
     } catch (err: unknown) {
       // Terminated: logged once per change of the file; the policy in force stays until the
       // file is fixed.
@@ -148,9 +154,10 @@ function watchPolicy(
 }
 
 /**
- * Records a "policy changed" event. Until the ledger is wired in, the event goes to the log.
+ * Logs a "policy changed" event (first run: the default policy was written). The ledger record
+ * of the change is made by `recordPolicyInLedger` (src/cli/_policy-ledger.ts).
  */
-function recordPolicyChange(
+function logPolicyChange(
   event: PolicyChangedEvent,
   log: (entry: Record<string, unknown>) => void,
 ): void {
@@ -178,7 +185,7 @@ export async function runServe(
   // The node id is the identity's public key: x-aria-served-by names the node that signs.
   const nodeId = identity.nodeId;
   const consent = loadOrCreatePolicy(config.dataDir, identity, clock.nowMs());
-  if (consent.changed) recordPolicyChange(consent.changed, log);
+  if (consent.changed) logPolicyChange(consent.changed, log);
   const gate = new PolicyGate(consent.signed.policy, clock);
   if (config.layers !== undefined) {
     // A pipeline stage: the owner must allow stages (consent pipelineStages).
@@ -230,9 +237,38 @@ export async function runServe(
     {
       clock,
       describeWork: hooks.describeWork ?? ((input) => workFacts(work, input.request.id)),
+      // Proof of Sobriety: each sealed block carries its signed energy attestation
+      attestBlock: blockAttester(identity, config.energyBaseline),
     },
   );
-  const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
+  // Policy changes go into the ledger whatever the backend: consent is about the node, not its
+  // engine. With the native backend this is the provenance ledger's own store.
+  let policyLedger: LedgerStore;
+  try {
+    policyLedger = ledger?.store ??
+      openLedger(join(config.dataDir, LEDGER_FILE), { identity, clock });
+  } catch (err: unknown) {
+    ledger?.close(); // converted: reported by main.ts; nothing is left open
+    throw err;
+  }
+  const closePolicyLedger = () => {
+    if (!ledger) policyLedger.close();
+  };
+  // At start: the policy in force is recorded unless the ledger's newest change already names
+  // it (a change made while no server ran, by hand or by a first run, is caught here).
+  recordPolicyInLedger(
+    policyLedger,
+    consent.signed.policyHash,
+    consent.changed?.atMs ?? clock.nowMs(),
+    log,
+  );
+  const stopWatching = watchPolicy(
+    config.dataDir,
+    identity,
+    gate,
+    log,
+    (hash) => recordPolicyInLedger(policyLedger, hash, clock.nowMs(), log),
+  );
   let local: CompletionBackend;
   // the peer network starts only when asked for (--p2p-port / --peers): src/cli/p2p-serve.ts
   let p2p: PeerNetwork | null = null;
@@ -261,11 +297,14 @@ export async function runServe(
           }
         },
         consentSummary: () => ({ ...policySummary(gate.policy) }),
+        // block headers are exchanged with peers and each peer's verified chain kept here
+        ledger: policyLedger,
       });
     }
   } catch (err: unknown) {
     stopWatching(); // converted: reported by main.ts; nothing is left running
     ledger?.close();
+    closePolicyLedger();
     throw err;
   }
   const backend = p2p?.backend ?? local;
@@ -321,9 +360,11 @@ export async function runServe(
       await local.ready;
     } catch (err: unknown) {
       // converted: stop listening, then report the load failure to main.ts
+      stopWatching();
       await server.stop(true);
+      await p2p?.stop(); // before the ledger closes: the header exchange uses it
       ledger?.close();
-      await p2p?.stop();
+      closePolicyLedger();
       throw err;
     }
   }
@@ -362,7 +403,8 @@ export async function runServe(
   await backend.close();
   await server.stop(true);
   await stopping;
-  ledger?.close(); // seals pending records into a last block
+  ledger?.close(); // seals pending records into a last block (policy changes alone: none)
+  closePolicyLedger();
   return 0;
 }
 

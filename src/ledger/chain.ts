@@ -11,9 +11,12 @@ import {
   hashHeader,
   hashRecord,
   headerProblem,
+  isPolicyChange,
   leafData,
   LEDGER_VERSION,
+  type LedgerRecord,
   recordProblem,
+  recordTokens,
   type SignedHeader,
   ZERO_HASH,
 } from "./entry.ts";
@@ -94,22 +97,60 @@ export function headerLinkProblem(prev: BlockHeader, block: SignedHeader): strin
   }
   if (h.prevHash !== hashHeader(prev)) return "previous hash does not match the previous block";
   if (h.timestampMs < prev.timestampMs) return "timestamp is earlier than the previous block's";
-  // Proof of Useful Work: a block exists only because signed records exist.
+  // Proof of Useful Work: a block exists only because signed inference records exist, each
+  // with at least one token (version 2: inferenceCount >= 1 is checked by headerProblem).
   if (h.recordCount < 1) return "the block holds no records";
-  if (h.totalTokens < h.recordCount) return "total tokens is smaller than the record count";
+  const inferences = h.inferenceCount ?? h.recordCount;
+  if (h.totalTokens < inferences) {
+    return "total tokens is smaller than the inference record count";
+  }
   if (!verifyHeaderSignature(h, block.signature)) return "the producer's signature is invalid";
+  return undefined;
+}
+
+/** What earlier blocks tell the checks of the next one. */
+interface ChainMemory {
+  /** Hashes of every record so far (no replays). */
+  seen: Set<string>;
+  /** The newest recorded policy hash per signer (policy changes must follow each other). */
+  policy: Map<string, string>;
+}
+
+/**
+ * The problem of one record inside a block, other than its signature: its time, a replay, and
+ * for a policy change its signer (the producer) and its link to the previous change.
+ */
+function recordPlaceProblem(
+  h: BlockHeader,
+  signed: Block["records"][number],
+  hash: string,
+  memory: ChainMemory,
+): string | undefined {
+  const record = signed.record;
+  if (record.timestampMs > h.timestampMs) return "the record is newer than its block";
+  if (memory.seen.has(hash)) return `record ${hash} already appears earlier in the chain`;
+  if (isPolicyChange(record)) {
+    if (record.signer !== h.producer) {
+      return "a policy change is signed by a node other than the block's producer";
+    }
+    const last = memory.policy.get(record.signer);
+    if (last !== undefined && record.oldHash !== last) {
+      return `the policy change starts from ${record.oldHash}, the previous one ended at ${last}`;
+    }
+  }
   return undefined;
 }
 
 /**
  * Checks a block's records against its header: count, each record's shape and signature, its
- * time, no record seen before, the Merkle root and the weight.
+ * time, no record seen before, policy changes in sequence, the Merkle root, the weight and the
+ * number of inference records.
  *
  * @param block the block.
- * @param seen record hashes of earlier blocks (extended with this block's).
+ * @param memory what earlier blocks recorded (extended with this block's records).
  * @returns the fault, or undefined.
  */
-function recordsFault(block: Block, seen: Set<string>): ChainFault | undefined {
+function recordsFault(block: Block, memory: ChainMemory): ChainFault | undefined {
   const h = block.header;
   if (block.records.length !== h.recordCount) {
     return {
@@ -119,25 +160,36 @@ function recordsFault(block: Block, seen: Set<string>): ChainFault | undefined {
   }
   const leaves: Uint8Array[] = [];
   let tokens = 0;
-  for (const [i, { record, signature }] of block.records.entries()) {
+  let inferences = 0;
+  for (const [i, signed] of block.records.entries()) {
     const fault = (reason: string): ChainFault => ({ height: h.height, recordIndex: i, reason });
+    const { record, signature } = signed;
     const shape = recordProblem(record);
     if (shape !== undefined) return fault(shape);
     const hash = hashRecord(record);
     if (!verifyRecordSignature(hash, record.signer, signature)) {
       return fault("the signer's signature is invalid");
     }
-    if (record.timestampMs > h.timestampMs) return fault("the record is newer than its block");
-    if (seen.has(hash)) return fault(`record ${hash} already appears earlier in the chain`);
-    seen.add(hash);
+    const place = recordPlaceProblem(h, signed, hash, memory);
+    if (place !== undefined) return fault(place);
+    memory.seen.add(hash);
+    if (isPolicyChange(record)) memory.policy.set(record.signer, record.newHash);
+    else inferences++;
     leaves.push(leafData(hash, signature));
-    tokens += record.promptTokens + record.completionTokens;
+    tokens += recordTokens(record);
   }
   if (merkleRoot(leaves) !== h.merkleRoot) {
     return { height: h.height, reason: "the Merkle root does not match the records" };
   }
   if (tokens !== h.totalTokens) {
     return { height: h.height, reason: `total tokens is ${h.totalTokens}, records hold ${tokens}` };
+  }
+  const counted = h.inferenceCount ?? h.recordCount;
+  if (inferences !== counted) {
+    return {
+      height: h.height,
+      reason: `the header counts ${counted} inference records, the block holds ${inferences}`,
+    };
   }
   return undefined;
 }
@@ -160,7 +212,7 @@ export function verifyChain(blocks: readonly Block[]): Result<VerifiedChain, Cha
   if (!isGenesis(first)) {
     return { ok: false, error: { height: 0, reason: "the first block is not the genesis block" } };
   }
-  const seen = new Set<string>();
+  const memory: ChainMemory = { seen: new Set(), policy: new Map() };
   let prev = first.header;
   let recordCount = 0;
   let totalTokens = 0;
@@ -170,7 +222,7 @@ export function verifyChain(blocks: readonly Block[]): Result<VerifiedChain, Cha
     if (link !== undefined) {
       return { ok: false, error: { height: block.header?.height ?? i, reason: link } };
     }
-    const fault = recordsFault(block, seen);
+    const fault = recordsFault(block, memory);
     if (fault !== undefined) return { ok: false, error: fault };
     prev = block.header;
     recordCount += block.header.recordCount;
@@ -232,4 +284,50 @@ export function verifyHeaders(
     totalTokens += prev.totalTokens;
   }
   return { ok: true, value: { headHash: hashHeader(prev), height: prev.height, totalTokens } };
+}
+
+/**
+ * Checks that pending policy changes continue the sealed ones: each one's `oldHash` is the
+ * `newHash` of the same signer's previous change (in the chain or earlier in `pending`).
+ *
+ * @param blocks the verified chain, genesis first.
+ * @param pending the pending records, in append order.
+ * @returns the index of the first pending record out of sequence and why, or undefined.
+ */
+export function pendingPolicyFault(
+  blocks: readonly Block[],
+  pending: readonly LedgerRecord[],
+): { index: number; reason: string } | undefined {
+  const last = new Map<string, string>();
+  for (const b of blocks) {
+    for (const { record } of b.records) {
+      if (isPolicyChange(record)) last.set(record.signer, record.newHash);
+    }
+  }
+  for (const [index, record] of pending.entries()) {
+    if (!isPolicyChange(record)) continue;
+    const before = last.get(record.signer);
+    if (before !== undefined && record.oldHash !== before) {
+      return {
+        index,
+        reason:
+          `the policy change starts from ${record.oldHash}, the previous one ended at ${before}`,
+      };
+    }
+    last.set(record.signer, record.newHash);
+  }
+  return undefined;
+}
+
+/**
+ * Checks one block's records against its header alone (count, shapes, signatures, policy-change
+ * signer, Merkle root, weight, inference count), for a block fetched from a peer whose header
+ * was verified already. Replays and policy-change sequence across blocks need the whole chain
+ * (`verifyChain`) and are not checked here.
+ *
+ * @param block the block.
+ * @returns the fault, or undefined.
+ */
+export function blockBodyFault(block: Block): ChainFault | undefined {
+  return recordsFault(block, { seen: new Set(), policy: new Map() });
 }

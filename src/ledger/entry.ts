@@ -27,33 +27,61 @@
  *    13  timestampMs        int, Unix milliseconds when the record was made
  *    14  signer             hex32  node id (ed25519 public key) that signs; must be in `nodes`
  *
- *   block header array (8 items):
- *     0  version            1
+ *   policy-change record array (6 items; encoding version 2, see below):
+ *     0  kind               "policy-change" (a string: an inference array starts with the int 1)
+ *     1  version            1 (version of this record kind)
+ *     2  oldHash            hex32  consent policy hash in force before; all zero = none recorded
+ *     3  newHash            hex32  consent policy hash in force from timestampMs (!= oldHash)
+ *     4  timestampMs        int, Unix milliseconds of the change
+ *     5  signer             hex32  the node whose policy it is; it signs, and it must be the
+ *                           producer of the block that seals the record
+ *
+ *   block header array (8 items for version 1, 9 for version 2):
+ *     0  version            1 = every record is an inference record;
+ *                           2 = the block also holds non-inference records (policy changes)
  *     1  height             int (genesis = 0)
  *     2  prevHash           hex32  hash of the previous block header (genesis: all zero)
  *     3  merkleRoot         hex32  RFC 6962 root over the block's leaves (merkle.ts)
  *     4  timestampMs        int
  *     5  producer           hex32  node id that signs the block
  *     6  recordCount        int (>= 1 except genesis)
- *     7  totalTokens        int, sum of prompt + completion tokens of the records (the weight)
+ *     7  totalTokens        int, sum of prompt + completion tokens of the inference records
+ *                           (the weight; policy changes weigh nothing)
+ *     8  inferenceCount     int, version 2 only: how many of the records are inference records,
+ *                           1 <= inferenceCount < recordCount (a block with only inference
+ *                           records is written as version 1, so each block has one encoding)
  *
  * hex32 = 64 lowercase hex characters. Hashes (domain separated, SHA-256):
  *   recordHash = SHA-256(utf8("aria.ledger.record.v1\n") || canonical record bytes)
- *   blockHash  = SHA-256(utf8("aria.ledger.block.v1\n")  || canonical header bytes)
+ *   policyHash = SHA-256(utf8("aria.ledger.policy-change.v1\n") || canonical policy-change
+ *                bytes)  (the "record hash" of a policy-change record)
+ *   blockHash  = SHA-256(utf8("aria.ledger.block.v1\n")  || canonical header bytes), both versions
  * Signatures (ed25519, 64 bytes, hex in JSON) are over a prefixed hash, never the raw hash,
  * so a signature made for the ledger can never be replayed as a handshake answer or vice versa:
- *   record signature over utf8("aria.ledger.record-sig.v1\n") || recordHash (32 raw bytes)
+ *   record signature over utf8("aria.ledger.record-sig.v1\n") || recordHash (32 raw bytes),
+ *                    for both record kinds (their hashes are domain separated already)
  *   block signature  over utf8("aria.ledger.block-sig.v1\n")  || blockHash  (32 raw bytes)
  * Merkle leaf data = recordHash || record signature (96 bytes), so a block commits to the exact
  * signatures it holds.
  *
- * Version history: 1 (this one) — first version.
+ * Proof of Useful Work: a block needs at least one inference record (no policy-only blocks);
+ * policy changes wait, pending, until an inference seals them (docs/ledger.md §3).
+ *
+ * Version history:
+ *   1  first version: inference records, version 1 headers.
+ *   2  adds the policy-change record kind and version 2 headers (field 8, inferenceCount) for
+ *      blocks that hold one. Inference records and version 1 headers are unchanged, byte for
+ *      byte: every version 1 chain, record hash and block hash stays valid.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
-/** The encoding version written by this code. */
+/** Version of the inference record layout and of a header whose records are all inferences. */
 export const LEDGER_VERSION = 1 as const;
+/** Header version of a block that also holds non-inference records (encoding version 2). */
+export const MIXED_HEADER_VERSION = 2 as const;
+/** The `kind` of a policy-change record. */
+export const POLICY_CHANGE_KIND = "policy-change" as const;
 
 /** 64 zero hex characters: "none" for modelSha256 / consentHash, genesis prevHash. */
 export const ZERO_HASH = "0".repeat(64) as Hex32;
@@ -100,9 +128,30 @@ export interface SignedRecord {
   signature: string;
 }
 
+/** The unsigned content of a consent policy change (encoding version 2). */
+export interface PolicyChangeRecord {
+  kind: typeof POLICY_CHANGE_KIND;
+  version: 1;
+  /** The policy hash in force before; ZERO_HASH when this ledger recorded none before. */
+  oldHash: Hex32;
+  newHash: Hex32;
+  timestampMs: number;
+  signer: Hex32;
+}
+
+/** Any record a block can hold. */
+export type LedgerRecord = InferenceRecord | PolicyChangeRecord;
+
+/** Any record with its signer's signature. */
+export interface SignedLedgerRecord {
+  record: LedgerRecord;
+  signature: string;
+}
+
 /** The unsigned header of a block. */
 export interface BlockHeader {
-  version: typeof LEDGER_VERSION;
+  /** 1: inference records only; 2: also non-inference records (then inferenceCount is set). */
+  version: typeof LEDGER_VERSION | typeof MIXED_HEADER_VERSION;
   height: number;
   prevHash: Hex32;
   merkleRoot: Hex32;
@@ -110,6 +159,8 @@ export interface BlockHeader {
   producer: Hex32;
   recordCount: number;
   totalTokens: number;
+  /** Version 2 only: how many records are inference records (1 .. recordCount - 1). */
+  inferenceCount?: number;
 }
 
 /** A header with its producer's signature (128 hex characters). */
@@ -120,7 +171,27 @@ export interface SignedHeader {
 
 /** A block: its signed header and its records, in leaf order. */
 export interface Block extends SignedHeader {
-  records: readonly SignedRecord[];
+  records: readonly SignedLedgerRecord[];
+}
+
+/**
+ * True for a policy-change record (any other record is an inference record).
+ *
+ * @param r a record.
+ * @returns whether it is a policy change.
+ */
+export function isPolicyChange(r: LedgerRecord): r is PolicyChangeRecord {
+  return (r as { kind?: unknown }).kind === POLICY_CHANGE_KIND;
+}
+
+/**
+ * The tokens of work a record holds: prompt + completion for an inference, 0 otherwise.
+ *
+ * @param r a record.
+ * @returns its weight.
+ */
+export function recordTokens(r: LedgerRecord): number {
+  return isPolicyChange(r) ? 0 : r.promptTokens + r.completionTokens;
 }
 
 const HEX32_RE = /^[0-9a-f]{64}$/;
@@ -130,6 +201,7 @@ const TEXT_RE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
 export const MAX_NODES = 64;
 
 const RECORD_PREFIX = utf8ToBytes("aria.ledger.record.v1\n");
+const POLICY_PREFIX = utf8ToBytes("aria.ledger.policy-change.v1\n");
 const BLOCK_PREFIX = utf8ToBytes("aria.ledger.block.v1\n");
 const RECORD_SIG_PREFIX = utf8ToBytes("aria.ledger.record-sig.v1\n");
 const BLOCK_SIG_PREFIX = utf8ToBytes("aria.ledger.block-sig.v1\n");
@@ -175,7 +247,11 @@ function isCount(n: unknown): n is number {
  * @param r the record.
  * @returns a reason, or undefined.
  */
-export function recordProblem(r: InferenceRecord): string | undefined {
+export function recordProblem(r: LedgerRecord): string | undefined {
+  if (isPolicyChange(r)) return policyChangeProblem(r);
+  if ((r as { kind?: unknown }).kind !== undefined) {
+    return `unknown record kind ${JSON.stringify((r as { kind?: unknown }).kind)}`;
+  }
   if (r.version !== LEDGER_VERSION) return `unsupported record version ${String(r.version)}`;
   if (!isLedgerText(r.requestId)) return "requestId is not 1..256 printable ASCII characters";
   if (!isLedgerText(r.modelId)) return "modelId is not 1..256 printable ASCII characters";
@@ -204,6 +280,16 @@ export function recordProblem(r: InferenceRecord): string | undefined {
   return undefined;
 }
 
+function policyChangeProblem(r: PolicyChangeRecord): string | undefined {
+  if (r.version !== 1) return `unsupported policy-change version ${String(r.version)}`;
+  for (const k of ["oldHash", "newHash", "signer"] as const) {
+    if (!isHex32(r[k])) return `${k} is not 64 lowercase hex characters`;
+  }
+  if (!isCount(r.timestampMs)) return "the timestamp is not a non-negative integer";
+  if (r.oldHash === r.newHash) return "the policy change does not change the policy";
+  return undefined;
+}
+
 /**
  * Checks the shape of a header (types and ranges only; links are chain.ts's job).
  *
@@ -211,12 +297,22 @@ export function recordProblem(r: InferenceRecord): string | undefined {
  * @returns a reason, or undefined.
  */
 export function headerProblem(h: BlockHeader): string | undefined {
-  if (h.version !== LEDGER_VERSION) return `unsupported block version ${String(h.version)}`;
+  if (h.version !== LEDGER_VERSION && h.version !== MIXED_HEADER_VERSION) {
+    return `unsupported block version ${String(h.version)}`;
+  }
   for (const k of ["prevHash", "merkleRoot", "producer"] as const) {
     if (!isHex32(h[k])) return `${k} is not 64 lowercase hex characters`;
   }
   if (![h.height, h.timestampMs, h.recordCount, h.totalTokens].every(isCount)) {
     return "height, timestamp, record count or total tokens is not a non-negative integer";
+  }
+  if (h.version === LEDGER_VERSION) {
+    return "inferenceCount" in h ? "a version 1 header has no inferenceCount" : undefined;
+  }
+  // Version 2 exists only for blocks that hold a non-inference record: one encoding per block.
+  const n = h.inferenceCount;
+  if (!isCount(n) || n < 1 || n >= h.recordCount) {
+    return "a version 2 header needs 1 <= inferenceCount < recordCount";
   }
   return undefined;
 }
@@ -227,7 +323,10 @@ export function headerProblem(h: BlockHeader): string | undefined {
  * @param r the record.
  * @returns the array that gets serialised.
  */
-export function recordArray(r: InferenceRecord): unknown[] {
+export function recordArray(r: LedgerRecord): unknown[] {
+  if (isPolicyChange(r)) {
+    return [r.kind, r.version, r.oldHash, r.newHash, r.timestampMs, r.signer];
+  }
   return [
     r.version,
     r.requestId,
@@ -254,7 +353,7 @@ export function recordArray(r: InferenceRecord): unknown[] {
  * @returns the array that gets serialised.
  */
 export function headerArray(h: BlockHeader): unknown[] {
-  return [
+  const common = [
     h.version,
     h.height,
     h.prevHash,
@@ -264,6 +363,7 @@ export function headerArray(h: BlockHeader): unknown[] {
     h.recordCount,
     h.totalTokens,
   ];
+  return h.version === MIXED_HEADER_VERSION ? [...common, h.inferenceCount] : common;
 }
 
 /**
@@ -273,7 +373,7 @@ export function headerArray(h: BlockHeader): unknown[] {
  * @returns UTF-8 of the JSON array.
  * @throws {TypeError} when the record is malformed (a float, a bad hex field…).
  */
-export function encodeRecord(r: InferenceRecord): Uint8Array {
+export function encodeRecord(r: LedgerRecord): Uint8Array {
   const problem = recordProblem(r);
   if (problem !== undefined) throw new TypeError(`Cannot encode record: ${problem}`);
   return utf8ToBytes(JSON.stringify(recordArray(r)));
@@ -296,11 +396,12 @@ export function encodeHeader(h: BlockHeader): Uint8Array {
  * The hash of a record.
  *
  * @param r a well-formed record.
- * @returns SHA-256 of the record prefix and the canonical bytes, hex.
+ * @returns SHA-256 of the kind's prefix and the canonical bytes, hex.
  * @throws {TypeError} when the record is malformed.
  */
-export function hashRecord(r: InferenceRecord): RecordHash {
-  return bytesToHex(sha256(concatBytes(RECORD_PREFIX, encodeRecord(r)))) as RecordHash;
+export function hashRecord(r: LedgerRecord): RecordHash {
+  const prefix = isPolicyChange(r) ? POLICY_PREFIX : RECORD_PREFIX;
+  return bytesToHex(sha256(concatBytes(prefix, encodeRecord(r)))) as RecordHash;
 }
 
 /**

@@ -9,15 +9,21 @@ export {
   type Hex32,
   type InferenceRecord,
   isHex32,
+  isPolicyChange,
   LEDGER_VERSION,
+  type LedgerRecord,
   type NodeUse,
+  type PolicyChangeRecord,
   type RecordHash,
+  recordTokens,
   sha256Text,
   type SignedHeader,
+  type SignedLedgerRecord,
   type SignedRecord,
   ZERO_HASH,
 } from "./entry.ts";
 export {
+  blockBodyFault,
   type ChainFault,
   GENESIS_BLOCK,
   GENESIS_HASH,
@@ -33,6 +39,7 @@ export { sealBlock, signRecord } from "./sign.ts";
 export { buildReceipt, type ReceiptCheck, verifyReceipt } from "./receipt.ts";
 export {
   blockSchema,
+  headAttestationSchema,
   type LedgerMessage,
   ledgerMessageSchema,
   type Receipt,
@@ -46,8 +53,17 @@ export {
   LEDGER_FILE,
   type LedgerStore,
   openLedger,
+  type PeerChain,
   type StoredRecord,
 } from "./store.ts";
+export {
+  ANNOUNCE_HEADERS,
+  announceRange,
+  type HeadersDecision,
+  type PeerChainView,
+  receiveHeaders,
+  requestedRange,
+} from "./sync.ts";
 export {
   buildRecord,
   createProvenanceRecorder,

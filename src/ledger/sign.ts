@@ -20,14 +20,17 @@ import {
   hashHeader,
   hashRecord,
   type Hex32,
-  type InferenceRecord,
+  isPolicyChange,
   isSignatureHex,
   leafData,
   LEDGER_VERSION,
+  type LedgerRecord,
+  MIXED_HEADER_VERSION,
   type RecordHash,
   recordSigningMessage,
+  recordTokens,
   type SignedHeader,
-  type SignedRecord,
+  type SignedLedgerRecord,
 } from "./entry.ts";
 import { merkleRoot } from "./merkle.ts";
 
@@ -73,17 +76,17 @@ export function verifyEd25519(
 }
 
 /**
- * Signs a record as `identity`.
+ * Signs a record (an inference or a policy change) as `identity`.
  *
  * @param record the record; its `signer` must be `identity.nodeId`.
  * @param identity the signing node.
  * @returns the signed record and its hash.
  * @throws {TypeError} when the record is malformed or names another signer.
  */
-export function signRecord(
-  record: InferenceRecord,
+export function signRecord<R extends LedgerRecord>(
+  record: R,
   identity: NodeIdentity,
-): { signed: SignedRecord; hash: RecordHash } {
+): { signed: { record: R; signature: string }; hash: RecordHash } {
   if (record.signer !== (identity.nodeId as string)) {
     throw new TypeError(`Cannot sign record: its signer is ${record.signer}, not this node`);
   }
@@ -150,30 +153,35 @@ export function signHeader(header: BlockHeader, identity: NodeIdentity): SignedH
  * @returns their leaf data.
  * @throws {TypeError} when a record is malformed.
  */
-export function leavesOf(records: readonly SignedRecord[]): Uint8Array[] {
+export function leavesOf(records: readonly SignedLedgerRecord[]): Uint8Array[] {
   return records.map((r) => leafData(hashRecord(r.record), r.signature));
 }
 
 /**
  * Seals signed records into the next block: the Merkle root, the count and the weight (tokens)
- * come from the records; the header is signed by `identity`. A block without records cannot be
- * made (Proof of Useful Work: no records, no block).
+ * come from the records; the header is signed by `identity`. A block without an inference
+ * record cannot be made (Proof of Useful Work: no work, no block). The header is version 1
+ * when every record is an inference, else version 2 with `inferenceCount`.
  *
  * @param prev the previous block's header (the genesis header for the first block).
- * @param records at least one signed record.
+ * @param records signed records, at least one of them an inference.
  * @param options the producer and the block's timestamp.
  * @returns the new block.
- * @throws {RangeError} when `records` is empty.
+ * @throws {RangeError} when `records` holds no inference record.
  * @throws {TypeError} when a record is malformed.
  */
 export function sealBlock(
   prev: BlockHeader,
-  records: readonly SignedRecord[],
+  records: readonly SignedLedgerRecord[],
   options: Readonly<{ identity: NodeIdentity; timestampMs: number }>,
 ): Block {
   if (records.length === 0) throw new RangeError("Cannot seal a block: there are no records");
+  const inferenceCount = records.filter((r) => !isPolicyChange(r.record)).length;
+  if (inferenceCount === 0) {
+    throw new RangeError("Cannot seal a block: it holds no inference record (no useful work)");
+  }
   const header: BlockHeader = {
-    version: LEDGER_VERSION,
+    version: inferenceCount === records.length ? LEDGER_VERSION : MIXED_HEADER_VERSION,
     height: prev.height + 1,
     prevHash: hashHeader(prev),
     merkleRoot: merkleRoot(leavesOf(records)),
@@ -185,10 +193,8 @@ export function sealBlock(
     ),
     producer: options.identity.nodeId as string as Hex32,
     recordCount: records.length,
-    totalTokens: records.reduce(
-      (sum, r) => sum + r.record.promptTokens + r.record.completionTokens,
-      0,
-    ),
+    totalTokens: records.reduce((sum, r) => sum + recordTokens(r.record), 0),
+    ...(inferenceCount === records.length ? {} : { inferenceCount }),
   };
   return { ...signHeader(header, options.identity), records };
 }

@@ -8,24 +8,52 @@
  *
  * Tables: migrations(version, applied_ms); blocks(height, hash, header_json) for heights >= 1
  * (genesis is the constant GENESIS_BLOCK, never stored); records(seq, hash, signed_json,
- * block_height, leaf_index) where block_height is NULL while the record is pending.
+ * block_height, leaf_index, kind) where block_height is NULL while the record is pending and
+ * kind is "inference" or "policy-change" (an index for finding the last policy change; the
+ * JSON is authoritative). Migration 2 also adds block_attestations (a signed JSON per block,
+ * e.g. the energy attestation), peer_headers / peer_chains (each peer's verified header chain
+ * and whether it was rejected) and head_attestations (countersignatures of chain heads).
+ *
+ * Two processes may hold the file open (a server and `aria consent set`): every write is one
+ * BEGIN IMMEDIATE transaction that reads what it depends on (head, pending records, last policy
+ * change) inside the transaction, so sqlite's write lock serialises them; busy_timeout makes
+ * the second writer wait instead of failing.
  */
 import { Database } from "bun:sqlite";
 import { AriaError } from "../shared/errors.ts";
 import type { NodeIdentity } from "../identity/identity.ts";
-import { type ChainFault, GENESIS_BLOCK, type Result, verifyChain } from "./chain.ts";
+import {
+  type ChainFault,
+  GENESIS_BLOCK,
+  pendingPolicyFault,
+  type Result,
+  verifyChain,
+} from "./chain.ts";
 import type { VerifiedChain } from "./chain.ts";
 import {
   type Block,
   type BlockHeader,
   hashHeader,
   hashRecord,
+  type Hex32,
+  isPolicyChange,
+  POLICY_CHANGE_KIND,
+  type PolicyChangeRecord,
   type RecordHash,
   recordProblem,
-  type SignedRecord,
+  type SignedHeader,
+  type SignedLedgerRecord,
+  ZERO_HASH,
 } from "./entry.ts";
-import { sealBlock, verifyRecordSignature } from "./sign.ts";
-import { blockSchema, exportHeadSchema, signedHeaderSchema, signedRecordSchema } from "./wire.ts";
+import { sealBlock, signRecord, verifyRecordSignature } from "./sign.ts";
+import {
+  blockSchema,
+  exportHeadSchema,
+  headAttestationSchema,
+  signedHeaderSchema,
+  signedLedgerRecordSchema,
+} from "./wire.ts";
+import type { HeadAttestation } from "./attest.ts";
 import { z } from "zod";
 
 /** The ledger file's name inside the data dir. */
@@ -52,6 +80,41 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX records_by_block ON records(block_height, leaf_index);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'inference';
+      CREATE INDEX records_by_kind ON records(kind, seq);
+      CREATE TABLE block_attestations (
+        height INTEGER PRIMARY KEY REFERENCES blocks(height),
+        json TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE peer_headers (
+        peer TEXT NOT NULL,
+        height INTEGER NOT NULL CHECK (height >= 1),
+        hash TEXT NOT NULL,
+        header_json TEXT NOT NULL,
+        PRIMARY KEY (peer, height)
+      ) STRICT;
+      CREATE TABLE peer_chains (
+        peer TEXT PRIMARY KEY,
+        height INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        total_tokens INTEGER NOT NULL,
+        rejected_reason TEXT,
+        bodies_height INTEGER NOT NULL DEFAULT 0,
+        updated_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE head_attestations (
+        producer TEXT NOT NULL,
+        height INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        head_hash TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (producer, height, witness)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Options of {@link LedgerStore.open}. */
@@ -62,6 +125,11 @@ export interface LedgerStoreOptions {
   clock: { nowMs(): number };
   /** Seal automatically when this many records are pending (default 16). */
   sealEvery?: number;
+  /**
+   * Called inside the transaction that seals a block; what it returns (a signed JSON value,
+   * e.g. the block's energy attestation) is stored with the block in the same transaction.
+   */
+  attestBlock?: (block: Block) => unknown;
 }
 
 /** Why 16: a block per 16 inferences keeps proofs short and per-block signing cheap. */
@@ -70,14 +138,28 @@ export const DEFAULT_SEAL_EVERY = 16;
 /** A record as read back, with the block that holds it once sealed. */
 export interface StoredRecord {
   hash: RecordHash;
-  signed: SignedRecord;
+  signed: SignedLedgerRecord;
   block?: Block;
+}
+
+/** What the store knows about one peer's chain (see {@link LedgerStore.peerChains}). */
+export interface PeerChain {
+  peer: string;
+  height: number;
+  headHash: string;
+  totalTokens: number;
+  /** Why the peer's last offered headers or blocks were rejected; null when they verified. */
+  rejectedReason: string | null;
+  /** Highest height up to which the peer's blocks (records, Merkle roots) were fetched and
+   * checked against the stored headers. */
+  bodiesHeight: number;
+  updatedMs: number;
 }
 
 /** An export line after the head line. */
 const exportLineSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("block"), block: blockSchema }),
-  z.strictObject({ kind: z.literal("pending"), record: signedRecordSchema }),
+  z.strictObject({ kind: z.literal("pending"), record: signedLedgerRecordSchema }),
 ]);
 
 /**
@@ -162,20 +244,86 @@ export class LedgerStore {
    * Appends a signed record in one transaction; seals the pending records into a block in the
    * same transaction when there are `sealEvery` of them.
    *
+   * A policy change never seals a block by itself (no useful work); the next inference does.
+   *
    * @param signed a record with a valid signature.
    * @returns the record hash and the block if this append sealed one.
    * @throws {AriaError} LEDGER_INVALID_RECORD for a malformed, unsigned or duplicate record
    *   (nothing is written).
    */
-  append(signed: SignedRecord): { hash: RecordHash; block?: Block } {
+  append(signed: SignedLedgerRecord): { hash: RecordHash; block?: Block } {
     const hash = checkRecord(signed);
     return this.#db.transaction(() => {
-      const dup = this.#db.query("SELECT 1 FROM records WHERE hash = ?").get(hash);
-      if (dup) throw invalidRecord(`record ${hash} is already in the ledger`);
-      this.#db.query("INSERT INTO records (hash, signed_json) VALUES (?, ?)")
-        .run(hash, JSON.stringify(signed));
-      const block = this.#pendingCount() >= this.#options.sealEvery ? this.#seal() : undefined;
+      this.#insertRecord(hash, signed);
+      const work = !isPolicyChange(signed.record);
+      const full = work && this.#pendingCount() >= this.#options.sealEvery;
+      const block = full ? this.#seal() : undefined;
       return block ? { hash, block } : { hash };
+    }).immediate();
+  }
+
+  #insertRecord(hash: RecordHash, signed: SignedLedgerRecord): void {
+    const dup = this.#db.query("SELECT 1 FROM records WHERE hash = ?").get(hash);
+    if (dup) throw invalidRecord(`record ${hash} is already in the ledger`);
+    const kind = isPolicyChange(signed.record) ? POLICY_CHANGE_KIND : "inference";
+    this.#db.query("INSERT INTO records (hash, signed_json, kind) VALUES (?, ?, ?)")
+      .run(hash, JSON.stringify(signed), kind);
+  }
+
+  /**
+   * The policy hash of the newest policy change in this ledger (sealed or pending).
+   *
+   * @returns the hash, or undefined when none was recorded.
+   */
+  lastPolicyHash(): Hex32 | undefined {
+    const row = this.#db.query<{ signed_json: string }, [string]>(
+      "SELECT signed_json FROM records WHERE kind = ? ORDER BY seq DESC LIMIT 1",
+    ).get(POLICY_CHANGE_KIND);
+    if (!row) return undefined;
+    const record = parseSigned(row.signed_json).record;
+    return isPolicyChange(record) ? record.newHash : undefined;
+  }
+
+  /**
+   * Records that the node's consent policy is now `newHash`, signed by the store's identity,
+   * unless the newest policy change in the ledger already says so (another process — a server's
+   * file watcher, \`aria consent set\` — may have recorded the same change first). The check and
+   * the insert are one IMMEDIATE transaction, so two writers cannot both record it, and the
+   * record's oldHash is the previous recorded change's newHash: changes form an unbroken list.
+   *
+   * @param newHash the policy hash now in force (64 hex).
+   * @param timestampMs when it took effect.
+   * @returns the new record and its hash, or undefined when it was already recorded.
+   * @throws {AriaError} LEDGER_READ_ONLY without an identity; LEDGER_INVALID_RECORD for a
+   *   malformed hash or time (nothing is written).
+   */
+  recordPolicyChange(
+    newHash: string,
+    timestampMs: number,
+  ): { hash: RecordHash; record: PolicyChangeRecord } | undefined {
+    const identity = this.#options.identity;
+    if (identity === undefined) {
+      throw new AriaError(
+        "LEDGER_READ_ONLY",
+        "Cannot record a policy change: the ledger was opened without a node identity",
+      );
+    }
+    return this.#db.transaction(() => {
+      const last = this.lastPolicyHash();
+      if (last === newHash) return undefined;
+      const record: PolicyChangeRecord = {
+        kind: POLICY_CHANGE_KIND,
+        version: 1,
+        oldHash: last ?? ZERO_HASH,
+        newHash: newHash as Hex32,
+        timestampMs,
+        signer: identity.nodeId as string as Hex32,
+      };
+      const problem = recordProblem(record);
+      if (problem !== undefined) throw invalidRecord(problem);
+      const { signed, hash } = signRecord(record, identity);
+      this.#insertRecord(hash, signed);
+      return { hash, record };
     }).immediate();
   }
 
@@ -196,7 +344,8 @@ export class LedgerStore {
 
   #seal(): Block | undefined {
     const pending = this.pending();
-    if (pending.length === 0) return undefined;
+    // Proof of Useful Work: policy changes alone make no block; they wait for an inference.
+    if (!pending.some((p) => !isPolicyChange(p.signed.record))) return undefined;
     const identity = this.#options.identity;
     if (identity === undefined) {
       throw new AriaError(
@@ -209,6 +358,8 @@ export class LedgerStore {
       timestampMs: Math.round(this.#options.clock.nowMs()),
     });
     this.#insertBlock(block, pending.map((p) => p.hash));
+    const attestation = this.#options.attestBlock?.(block);
+    if (attestation !== undefined) this.#putAttestation(block.header.height, attestation);
     return block;
   }
 
@@ -222,12 +373,32 @@ export class LedgerStore {
     hashes.forEach((h, i) => update.run(header.height, i, h));
   }
 
+  #putAttestation(height: number, value: unknown): void {
+    this.#db.query("INSERT OR REPLACE INTO block_attestations (height, json) VALUES (?, ?)")
+      .run(height, JSON.stringify(value));
+  }
+
+  /**
+   * The attestation stored with a block when it was sealed (see `attestBlock`), as stored.
+   * Untrusted until the caller verifies it (its signature and that it matches the block).
+   *
+   * @param height the block height.
+   * @returns the parsed JSON, or undefined when the block has none.
+   */
+  blockAttestation(height: number): unknown {
+    const row = this.#db.query<{ json: string }, [number]>(
+      "SELECT json FROM block_attestations WHERE height = ?",
+    ).get(height);
+    return row ? JSON.parse(row.json) : undefined;
+  }
+
   /**
    * The pending (unsealed) records, oldest first.
    *
    * @returns them with their hashes.
    */
   pending(): StoredRecord[] {
+    // Read in seq order: sealing keeps append order, so policy changes stay in sequence.
     return this.#db.query<{ hash: string; signed_json: string }, []>(
       "SELECT hash, signed_json FROM records WHERE block_height IS NULL ORDER BY seq",
     ).all().map((r: { hash: string; signed_json: string }) => ({
@@ -250,7 +421,7 @@ export class LedgerStore {
       "SELECT height, header_json FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
     ).all(Math.max(from, 1), from === 0 && limit > 0 ? limit - 1 : limit);
     if (rows.length === 0) return out;
-    const byHeight = new Map<number, SignedRecord[]>();
+    const byHeight = new Map<number, SignedLedgerRecord[]>();
     const recs = this.#db.query<{ block_height: number; signed_json: string }, [number, number]>(
       `SELECT block_height, signed_json FROM records
        WHERE block_height BETWEEN ? AND ? ORDER BY block_height, leaf_index`,
@@ -265,6 +436,149 @@ export class LedgerStore {
       out.push({ header, signature, records: byHeight.get(row.height) ?? [] });
     }
     return out;
+  }
+
+  /**
+   * One peer's stored (verified) header at a height.
+   *
+   * @param peer the peer's node id.
+   * @param height the height (>= 1; genesis is never stored).
+   * @returns the signed header, or undefined.
+   */
+  peerHeader(peer: string, height: number): SignedHeader | undefined {
+    const row = this.#db.query<{ header_json: string }, [string, number]>(
+      "SELECT header_json FROM peer_headers WHERE peer = ? AND height = ?",
+    ).get(peer, height);
+    return row ? signedHeaderSchema.parse(JSON.parse(row.header_json)) : undefined;
+  }
+
+  /**
+   * One peer's stored (verified) headers, oldest first.
+   *
+   * @param peer the peer's node id.
+   * @returns the headers from height 1.
+   */
+  peerHeaders(peer: string): SignedHeader[] {
+    return this.#db.query<{ header_json: string }, [string]>(
+      "SELECT header_json FROM peer_headers WHERE peer = ? ORDER BY height",
+    ).all(peer).map((r) => signedHeaderSchema.parse(JSON.parse(r.header_json)));
+  }
+
+  /**
+   * Stores headers of a peer that the caller verified (chain.ts `verifyHeaders` from a stored
+   * anchor) and marks the peer's chain as accepted, in one transaction.
+   *
+   * @param peer the peer's node id.
+   * @param headers the new headers, oldest first (heights above what is stored).
+   * @param head the peer's new head: height, hash, total tokens; `updatedMs` the time.
+   */
+  savePeerHeaders(
+    peer: string,
+    headers: readonly SignedHeader[],
+    head: Readonly<{ height: number; headHash: string; totalTokens: number; updatedMs: number }>,
+  ): void {
+    this.#db.transaction(() => {
+      const insert = this.#db.query(
+        "INSERT OR REPLACE INTO peer_headers (peer, height, hash, header_json) VALUES (?, ?, ?, ?)",
+      );
+      for (const h of headers) {
+        if (h.header.height < 1) continue; // genesis is the constant, never stored
+        // only the signed header: a caller may pass whole blocks
+        const json = JSON.stringify({ header: h.header, signature: h.signature });
+        insert.run(peer, h.header.height, hashHeader(h.header), json);
+      }
+      this.#db.query(
+        `INSERT INTO peer_chains (peer, height, head_hash, total_tokens, rejected_reason, updated_ms)
+         VALUES (?, ?, ?, ?, NULL, ?)
+         ON CONFLICT (peer) DO UPDATE SET height = excluded.height, head_hash = excluded.head_hash,
+           total_tokens = excluded.total_tokens, rejected_reason = NULL,
+           updated_ms = excluded.updated_ms`,
+      ).run(peer, head.height, head.headHash, head.totalTokens, head.updatedMs);
+    }).immediate();
+  }
+
+  /**
+   * Marks a peer's chain as rejected (its last offered headers did not verify or rewrote what
+   * it showed before). The headers verified earlier are kept as evidence.
+   *
+   * @param peer the peer's node id.
+   * @param reason why, for logs and `aria ledger show --peers`.
+   * @param updatedMs the time.
+   */
+  rejectPeer(peer: string, reason: string, updatedMs: number): void {
+    this.#db.query(
+      `INSERT INTO peer_chains (peer, height, head_hash, total_tokens, rejected_reason, updated_ms)
+       VALUES (?, 0, ?, 0, ?, ?)
+       ON CONFLICT (peer) DO UPDATE SET rejected_reason = excluded.rejected_reason,
+         updated_ms = excluded.updated_ms`,
+    ).run(peer, hashHeader(GENESIS_BLOCK.header), reason.slice(0, 500), updatedMs);
+  }
+
+  /**
+   * Records that a peer's blocks up to `height` were fetched and checked against its stored
+   * headers (never lowers it).
+   *
+   * @param peer the peer's node id.
+   * @param height the highest checked height.
+   */
+  setPeerBodiesHeight(peer: string, height: number): void {
+    this.#db.query(
+      "UPDATE peer_chains SET bodies_height = max(bodies_height, ?) WHERE peer = ?",
+    ).run(height, peer);
+  }
+
+  /**
+   * Every peer chain this node has heard of.
+   *
+   * @returns them, by peer id.
+   */
+  peerChains(): PeerChain[] {
+    return this.#db.query<{
+      peer: string;
+      height: number;
+      head_hash: string;
+      total_tokens: number;
+      rejected_reason: string | null;
+      bodies_height: number;
+      updated_ms: number;
+    }, []>("SELECT * FROM peer_chains ORDER BY peer").all().map((r) => ({
+      peer: r.peer,
+      height: r.height,
+      headHash: r.head_hash,
+      totalTokens: r.total_tokens,
+      rejectedReason: r.rejected_reason,
+      bodiesHeight: r.bodies_height,
+      updatedMs: r.updated_ms,
+    }));
+  }
+
+  /**
+   * Stores a head attestation (a witness countersigned a producer's head). The caller has
+   * verified it (attest.ts `verifyHeadAttestation`); a repeat for the same producer, height and
+   * witness replaces the older one.
+   *
+   * @param a the attestation.
+   */
+  putHeadAttestation(a: HeadAttestation): void {
+    this.#db.query(
+      `INSERT OR REPLACE INTO head_attestations (producer, height, witness, head_hash, json)
+       VALUES (?, ?, ?, ?, ?)`,
+    ).run(a.producer, a.height, a.witness, a.headHash, JSON.stringify(a));
+  }
+
+  /**
+   * Stored head attestations about one producer's chain (untrusted: verify before use).
+   *
+   * @param producer the producer's node id.
+   * @returns them, by height.
+   */
+  headAttestations(producer: string): HeadAttestation[] {
+    return this.#db.query<{ json: string }, [string]>(
+      "SELECT json FROM head_attestations WHERE producer = ? ORDER BY height, witness",
+    ).all(producer).flatMap((r) => {
+      const parsed = headAttestationSchema.safeParse(JSON.parse(r.json));
+      return parsed.success ? [parsed.data as HeadAttestation] : []; // handled: bad row skipped
+    });
   }
 
   /**
@@ -295,11 +609,17 @@ export class LedgerStore {
     const result = verifyChain(this.blocks());
     if (!result.ok) return result;
     const height = result.value.height + 1;
-    for (const [i, p] of this.pending().entries()) {
+    const pending = this.pending();
+    for (const [i, p] of pending.entries()) {
       const problem = pendingProblem(p);
       if (problem !== undefined) {
         return { ok: false, error: { height, recordIndex: i, reason: `pending: ${problem}` } };
       }
+    }
+    const sequence = pendingPolicyFault(result.value.blocks, pending.map((p) => p.signed.record));
+    if (sequence !== undefined) {
+      const { index: recordIndex, reason } = sequence;
+      return { ok: false, error: { height, recordIndex, reason: `pending: ${reason}` } };
     }
     return result;
   }
@@ -316,10 +636,14 @@ export class LedgerStore {
     const result = this.verify();
     if (!result.ok) throw integrityError(result.error);
     const { height, headHash, blocks } = result.value;
+    const pending = this.pending();
+    // Version 2 only when the file needs it, so a version 1 ledger still exports as before.
+    const v2 = blocks.some((b) => b.header.version !== 1) ||
+      pending.some((p) => isPolicyChange(p.signed.record));
     return [
-      JSON.stringify({ kind: "aria.ledger.export", version: 1, height, headHash }),
+      JSON.stringify({ kind: "aria.ledger.export", version: v2 ? 2 : 1, height, headHash }),
       ...blocks.map((block) => JSON.stringify({ kind: "block", block })),
-      ...this.pending().map((p) => JSON.stringify({ kind: "pending", record: p.signed })),
+      ...pending.map((p) => JSON.stringify({ kind: "pending", record: p.signed })),
     ];
   }
 
@@ -353,13 +677,12 @@ export class LedgerStore {
       }
     }
     this.#db.transaction(() => {
-      const insert = this.#db.query("INSERT INTO records (hash, signed_json) VALUES (?, ?)");
       for (const block of parsed.blocks.slice(1)) {
         const hashes = block.records.map((r) => hashRecord(r.record));
-        block.records.forEach((r, i) => insert.run(hashes[i]!, JSON.stringify(r)));
+        block.records.forEach((r, i) => this.#insertRecord(hashes[i]!, r));
         this.#insertBlock(block, hashes);
       }
-      for (const p of parsed.pending) insert.run(hashRecord(p.record), JSON.stringify(p));
+      for (const p of parsed.pending) this.#insertRecord(hashRecord(p.record), p);
     }).immediate();
     return { height: result.value.height, headHash: result.value.headHash };
   }
@@ -391,8 +714,8 @@ function migrate(db: Database): void {
   }
 }
 
-function parseSigned(json: string): SignedRecord {
-  return signedRecordSchema.parse(JSON.parse(json));
+function parseSigned(json: string): SignedLedgerRecord {
+  return signedLedgerRecordSchema.parse(JSON.parse(json));
 }
 
 function invalidRecord(reason: string): AriaError {
@@ -400,8 +723,8 @@ function invalidRecord(reason: string): AriaError {
 }
 
 /** Handled here: a malformed or badly signed record is refused before anything is written. */
-function checkRecord(signed: SignedRecord): RecordHash {
-  const parsed = signedRecordSchema.safeParse(signed);
+function checkRecord(signed: SignedLedgerRecord): RecordHash {
+  const parsed = signedLedgerRecordSchema.safeParse(signed);
   if (!parsed.success) throw invalidRecord(parsed.error.issues[0]?.message ?? "malformed");
   const problem = recordProblem(signed.record);
   if (problem !== undefined) throw invalidRecord(problem);
@@ -474,7 +797,7 @@ function parseExport(lines: readonly string[]) {
   if (first === undefined) throw new AriaError("LEDGER_IMPORT", "Cannot import: the file is empty");
   const head = parseLine(exportHeadSchema, first);
   const blocks: Block[] = [];
-  const pending: SignedRecord[] = [];
+  const pending: SignedLedgerRecord[] = [];
   for (const x of nonEmpty.slice(1)) {
     const line = parseLine(exportLineSchema, x);
     if (line.kind === "block") {

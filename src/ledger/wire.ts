@@ -6,7 +6,14 @@
  * ranges); the chain rules (hashes, signatures, links) are chain.ts's. Pure.
  */
 import { z } from "zod";
-import type { Block, Hex32, SignedHeader, SignedRecord } from "./entry.ts";
+import type {
+  Block,
+  Hex32,
+  PolicyChangeRecord,
+  SignedHeader,
+  SignedLedgerRecord,
+  SignedRecord,
+} from "./entry.ts";
 
 /** Most headers or blocks in one peer message. Why 512: keeps a frame well under 1 MiB. */
 export const MAX_ITEMS_PER_MESSAGE = 512;
@@ -37,15 +44,29 @@ export const recordSchema = z.strictObject({
   signer: hex32,
 });
 
-/** A signed record. */
+/** A signed inference record (receipts hold only these). */
 export const signedRecordSchema: z.ZodType<SignedRecord> = z.strictObject({
   record: recordSchema,
   signature,
 });
 
-/** A block header. */
-export const headerSchema = z.strictObject({
+/** A consent policy change (encoding version 2). */
+export const policyChangeSchema: z.ZodType<PolicyChangeRecord> = z.strictObject({
+  kind: z.literal("policy-change"),
   version: z.literal(1),
+  oldHash: hex32,
+  newHash: hex32,
+  timestampMs: count,
+  signer: hex32,
+});
+
+/** Any signed record a block can hold (an inference or a policy change). */
+export const signedLedgerRecordSchema: z.ZodType<SignedLedgerRecord> = z.strictObject({
+  record: z.union([recordSchema, policyChangeSchema]),
+  signature,
+});
+
+const headerFields = {
   height: count,
   prevHash: hex32,
   merkleRoot: hex32,
@@ -53,7 +74,13 @@ export const headerSchema = z.strictObject({
   producer: hex32,
   recordCount: count,
   totalTokens: count,
-});
+};
+
+/** A block header: version 1, or version 2 with `inferenceCount` (entry.ts). */
+export const headerSchema = z.union([
+  z.strictObject({ version: z.literal(1), ...headerFields }),
+  z.strictObject({ version: z.literal(2), ...headerFields, inferenceCount: count }),
+]);
 
 /** A signed block header. */
 export const signedHeaderSchema: z.ZodType<SignedHeader> = z.strictObject({
@@ -65,7 +92,7 @@ export const signedHeaderSchema: z.ZodType<SignedHeader> = z.strictObject({
 export const blockSchema: z.ZodType<Block> = z.strictObject({
   header: headerSchema,
   signature,
-  records: z.array(signedRecordSchema),
+  records: z.array(signedLedgerRecordSchema),
 });
 
 /** A Merkle inclusion proof. */
@@ -89,10 +116,10 @@ export const receiptSchema = z.strictObject({
   }).optional(),
 });
 
-/** The first line of an export file. */
+/** The first line of an export file (version 2: may hold policy changes, version 2 headers). */
 export const exportHeadSchema = z.strictObject({
   kind: z.literal("aria.ledger.export"),
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(2)]),
   height: count,
   headHash: hex32,
 });
@@ -102,6 +129,14 @@ export const headersMessageSchema = z.strictObject({
   kind: z.literal("ledger.headers"),
   version: z.literal(1),
   headers: z.array(signedHeaderSchema).max(MAX_ITEMS_PER_MESSAGE),
+});
+
+/** Peer message: ask for `count` signed headers from `fromHeight` (answered by ledger.headers). */
+export const headersRequestSchema = z.strictObject({
+  kind: z.literal("ledger.headers.request"),
+  version: z.literal(1),
+  fromHeight: count,
+  count: z.int().min(1).max(MAX_ITEMS_PER_MESSAGE),
 });
 
 /** Peer message: ask for `count` whole blocks from `fromHeight`. */
@@ -140,6 +175,7 @@ export const attestationsMessageSchema = z.strictObject({
 /** Any ledger peer message. */
 export const ledgerMessageSchema = z.discriminatedUnion("kind", [
   headersMessageSchema,
+  headersRequestSchema,
   blocksRequestSchema,
   blocksMessageSchema,
   attestationsMessageSchema,

@@ -15,7 +15,9 @@ import {
   encodeFrame,
   type Envelope,
   type ErrorCode,
+  LEDGER_KIND_PREFIX,
   MAX_BINARY_FRAME_BYTES,
+  MAX_FRAME_BYTES,
   type Outgoing,
   parseFrame,
   PIPELINE_KIND_PREFIX,
@@ -154,6 +156,7 @@ export class P2PNode {
   readonly #serving = new Map<string, AbortController>();
   #state: PeerState;
   #extension: ExtensionHandler | null = null;
+  #ledger: ExtensionHandler | null = null;
   #advertJson = "";
   #seq = 0;
   readonly #idPrefix: string;
@@ -203,6 +206,16 @@ export class P2PNode {
     this.#extension = handler;
   }
 
+  /** Plugs in the `ledger.*` namespace (header exchange; its onBinary is never called). */
+  setLedgerHandler(handler: ExtensionHandler): void {
+    this.#ledger = handler;
+  }
+
+  /** Ids of the authenticated peers connected now. */
+  connectedPeers(): string[] {
+    return [...this.#byPeer.keys()];
+  }
+
   /** One planning round: refresh our advert, time out handshakes, decide, execute. */
   tick(): void {
     if (this.#stopped) return;
@@ -234,7 +247,7 @@ export class P2PNode {
    * @returns the request id, the replies (ends when `close` is called), a closer.
    * @throws {PeerRequestError} PEER_GONE when the peer is not connected.
    */
-  open(peer: string, kind: CoreKind | `pipe.${string}`, body: unknown): {
+  open(peer: string, kind: CoreKind | `pipe.${string}` | `ledger.${string}`, body: unknown): {
     id: string;
     replies: AsyncGenerator<Envelope, void, void>;
     close(): void;
@@ -579,6 +592,10 @@ export class P2PNode {
       default:
         if (env.kind.startsWith(PIPELINE_KIND_PREFIX) && this.#extension) {
           this.#extension.onMessage(peer, env);
+          return;
+        }
+        if (env.kind.startsWith(LEDGER_KIND_PREFIX) && this.#ledger) {
+          this.#ledger.onMessage(peer, env);
           return;
         }
         if (env.kind === "error") {

@@ -53,7 +53,7 @@ describe("parseFrame", () => {
     const p = parsed(frame(ping));
     expect(p.envelope.kind).toBe("ping");
     expect(p.envelope.from).toBe(a.nodeId);
-    expect(p.envelope.v).toBe("1.1");
+    expect(p.envelope.v).toBe("1.2");
   });
 
   const env = (o: Record<string, unknown>) =>

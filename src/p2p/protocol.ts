@@ -22,6 +22,9 @@
  *      them to the registered extension only after the handshake, at most
  *      MAX_BINARY_FRAME_BYTES each, rate limited in a bucket of their own. Their layout (a stage
  *      message: correlation id + tensor frame) is specified in stage-wire.ts.
+ *   6. Kinds starting with "ledger." belong to the ledger (src/ledger/wire.ts defines their
+ *      bodies; docs/ledger.md §8): signed and checked like every kind, then handed with an
+ *      unvalidated body to the ledger handler, which validates it with wire.ts's schemas.
  *
  * Version history:
  *   1.0  first version: hello/auth, ping/pong, advert, peers.request/response, complete.request/
@@ -30,12 +33,15 @@
  *        request/reply with a u32 correlation id, then a tensor frame); stage adverts fill
  *        `layers` [first, last] and `nLayers`; binary frames get their own rate bucket. A 1.0
  *        node answers binary frames UNKNOWN_TYPE, so the two interoperate.
+ *   1.2  the "ledger." namespace: ledger.headers, ledger.headers.request, ledger.blocks.request,
+ *        ledger.blocks, ledger.attestations (block-header exchange between peers). A 1.0 node
+ *        answers them UNKNOWN_TYPE and nothing else changes, hence a minor bump.
  */
 import { z } from "zod";
 import type { Result } from "./_result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
@@ -51,6 +57,8 @@ export const MAX_SKEW_MS = 30_000;
 export const SIGN_DOMAIN = "aria-p2p/1\n";
 /** Prefix of extension kinds owned by the pipeline module. */
 export const PIPELINE_KIND_PREFIX = "pipe.";
+/** Prefix of kinds owned by the ledger (bodies: src/ledger/wire.ts). */
+export const LEDGER_KIND_PREFIX = "ledger.";
 
 /** Error codes of `error` replies (docs/protocol.md lists when each is sent). */
 export const ERROR_CODES = [
@@ -206,6 +214,7 @@ export type Envelope =
   & (
     | { [K in CoreKind]: { kind: K; body: Body<K> } }[CoreKind]
     | { kind: `pipe.${string}`; body: unknown }
+    | { kind: `ledger.${string}`; body: unknown }
   );
 
 /** A refused frame: the code and reason to reply with, and the id it answers if known. */
@@ -272,7 +281,7 @@ export function parseFrame(text: string): Result<ParsedFrame, ProtocolFault> {
   }
   const kind = env.data.kind;
   const signed = encoder.encode(SIGN_DOMAIN + frame.data.msg);
-  if (kind.startsWith(PIPELINE_KIND_PREFIX)) {
+  if (kind.startsWith(PIPELINE_KIND_PREFIX) || kind.startsWith(LEDGER_KIND_PREFIX)) {
     const envelope = { ...env.data, kind } as Envelope;
     return { ok: true, value: { envelope, sig: frame.data.sig, signed } };
   }
@@ -291,6 +300,7 @@ export type Outgoing =
   & (
     | { [K in CoreKind]: { kind: K; body: Body<K> } }[CoreKind]
     | { kind: `pipe.${string}`; body: unknown }
+    | { kind: `ledger.${string}`; body: unknown }
   );
 
 /** The sender's side of encoding: its id, clock reading, a fresh nonce and its signer. */

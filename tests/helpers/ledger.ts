@@ -8,7 +8,9 @@ import {
   type Block,
   type Hex32,
   type InferenceRecord,
+  type PolicyChangeRecord,
   sha256Text,
+  type SignedLedgerRecord,
   type SignedRecord,
   ZERO_HASH,
 } from "../../src/ledger/entry.ts";
@@ -61,4 +63,22 @@ export function makeChain(producer: NodeIdentity, sizes: readonly number[]): Blo
     blocks.push(sealBlock(prev, records, { identity: producer, timestampMs: 1_700_000_100_000 }));
   }
   return blocks;
+}
+
+/** A signed policy change by `signer` (old hash -> new hash at `timestampMs`). */
+export function makePolicyChange(
+  signer: NodeIdentity,
+  oldHash: Hex32,
+  newHash: Hex32,
+  timestampMs = 1_700_000_000_500,
+): SignedLedgerRecord {
+  const record: PolicyChangeRecord = {
+    kind: "policy-change",
+    version: 1,
+    oldHash,
+    newHash,
+    timestampMs,
+    signer: signer.nodeId as string as Hex32,
+  };
+  return signRecord(record, signer).signed;
 }
