@@ -47,12 +47,10 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
   using model = await openCliModel(cmd);
   const threads = cmd.threads ?? defaultThreads();
   const depth = cmd.depth;
-  const need = depth + Math.max(cmd.pp, cmd.tg, 1) + 1;
+  const need = depth + Math.max(cmd.pp, cmd.tg, 1); // positions the tests use
   if (need > model.info.nCtxTrain) {
     throw new RangeError(
-      `Cannot bench at --depth ${depth}: depth + max(pp, tg) is ${
-        need - 1
-      } tokens, the model's context is ${model.info.nCtxTrain}`,
+      `Cannot bench at --depth ${depth}: depth + max(pp, tg) is ${need} tokens, the model's context is ${model.info.nCtxTrain}`,
     );
   }
   const seqs = cmd.seqs;
