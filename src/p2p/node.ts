@@ -17,7 +17,6 @@ import {
   type ErrorCode,
   LEDGER_KIND_PREFIX,
   MAX_BINARY_FRAME_BYTES,
-  MAX_FRAME_BYTES,
   type Outgoing,
   parseFrame,
   PIPELINE_KIND_PREFIX,
