@@ -14,7 +14,8 @@
  *
  * Usage: bun benchmarks/engine/suite.bench.ts [--files 2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0]
  *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,llama.cpp]
- * Writes benchmarks/results/engine-suite.json and prints a Markdown table.
+ *          [--out benchmarks/results/engine-suite.json]
+ * Writes the results (default benchmarks/results/engine-suite.json) and prints a Markdown table.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     tg: { type: "string", default: "64" },
     reps: { type: "string", default: "5" },
     engines: { type: "string", default: "aria,aria-int8head,llama.cpp" },
+    out: { type: "string", default: "benchmarks/results/engine-suite.json" },
   },
 });
 const pp = Number(values.pp);
@@ -207,7 +209,7 @@ const result = {
 };
 mkdirSync(join(ROOT, "benchmarks", "results"), { recursive: true });
 writeFileSync(
-  join(ROOT, "benchmarks", "results", "engine-suite.json"),
+  join(ROOT, values.out!),
   JSON.stringify(result, null, 1) + "\n",
 );
 
