@@ -54,7 +54,8 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
     );
   }
   const seqs = cmd.seqs;
-  const nBatch = Math.min(Math.max(cmd.pp, seqs, 1), 512);
+  // the --depth fill goes in batches of up to 512 too (one token per step would take minutes)
+  const nBatch = Math.min(Math.max(cmd.pp, seqs, Math.min(depth, 512), 1), 512);
   using ctx = model.createContext({
     nCtx: need,
     nSeq: seqs,
