@@ -123,6 +123,8 @@ export interface ServeCommand {
     backend?: string;
     upstream?: string;
     dataDir?: string;
+    outputHead?: string;
+    kvType?: string;
     tdpWatts?: string;
     /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
     layers?: string;
@@ -329,6 +331,8 @@ Options:
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
   --output-head H     float | int8: keep a float output head or requantize it to int8 at load
                       (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
+  --kv-type T         f32 | f16: KV cache element type (ARIA_KV_TYPE; default f32; f16 halves
+                      the cache and is faster from a few hundred tokens of context)
   --tdp-watts W       package power of all CPUs (the maker's TDP), for energy estimates when
                       RAPL counters are unreadable (ARIA_TDP_WATTS; default: RAPL PL1 if readable)
 
@@ -713,6 +717,7 @@ const SERVE_FLAGS = {
   upstream: "upstream",
   "data-dir": "dataDir",
   "output-head": "outputHead",
+  "kv-type": "kvType",
   "tdp-watts": "tdpWatts",
   layers: "layers",
 } as const;

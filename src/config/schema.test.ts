@@ -11,6 +11,7 @@ describe("resolveConfig", () => {
       backend: "native",
       dataDir: "/d",
       outputHead: "int8",
+      kvType: "f32",
     });
   });
   test("flags > env > file > defaults", () => {
@@ -29,6 +30,12 @@ describe("resolveConfig", () => {
       "float",
     );
     expect(() => resolveConfig([{ outputHead: "int4" }], "/d")).toThrow(ConfigError);
+  });
+  test("ARIA_KV_TYPE / --kv-type pick the KV cache type; anything but f32 / f16 is refused", () => {
+    expect(resolveConfig([configFromEnv({ ARIA_KV_TYPE: "f16" })], "/d").kvType).toBe("f16");
+    expect(resolveConfig([{ kvType: "f32" }, configFromEnv({ ARIA_KV_TYPE: "f16" })], "/d").kvType)
+      .toBe("f32");
+    expect(() => resolveConfig([{ kvType: "q8_0" }], "/d")).toThrow(ConfigError);
   });
   test("errors name the field", () => {
     expect(() => resolveConfig([{ port: "x" }], "/d")).toThrow(ConfigError);

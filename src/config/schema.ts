@@ -53,6 +53,7 @@ export const serveConfigSchema = z.object({
   upstream: z.string().url().optional(),
   dataDir: z.string().min(1),
   outputHead: z.enum(["float", "int8"]).default(DEFAULT_OUTPUT_HEAD),
+  kvType: z.enum(["f32", "f16"]).default("f32"),
   /** Package power of all CPUs (W, the maker's TDP) for the energy estimate when RAPL is
    * unreadable; unset = detected from RAPL PL1 or no estimate (docs/consent-energy.md). */
   tdpWatts: z.coerce.number().positive().finite().optional(),
@@ -89,6 +90,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   backend: "ARIA_BACKEND",
   upstream: "ARIA_UPSTREAM",
   outputHead: "ARIA_OUTPUT_HEAD",
+  kvType: "ARIA_KV_TYPE",
   tdpWatts: "ARIA_TDP_WATTS",
   layers: "ARIA_LAYERS",
   pipeline: "ARIA_PIPELINE",

@@ -39,6 +39,8 @@ export interface NativeBackendOptions {
   threads?: number | undefined;
   /** Positions per sequence (default: min(model's, 2048)). */
   ctx?: number | undefined;
+  /** KV cache element type (default f32). */
+  kvType?: "f32" | "f16" | undefined;
   /** Sequences decoded together (KV slots). */
   parallel: number;
   /** Most requests waiting for a slot. */
@@ -88,7 +90,7 @@ export class NativeBackend implements CompletionBackend {
     const tokenizer = createTokenizer(vocabSourceFromGguf(file));
     const template = chooseChatTemplate(chatModelInfoFromGguf(file));
     const nCtx = Math.min(o.ctx ?? 2048, model.info.nCtxTrain);
-    const sizes = { nCtx, nSeq: o.parallel, nBatch: 256 };
+    const sizes = { nCtx, nSeq: o.parallel, nBatch: 256, kvType: o.kvType ?? "f32" };
     const ctx = model.createContext(o.threads ? { ...sizes, nThreads: o.threads } : sizes);
     const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
     this.#card.contextLength = nCtx;

@@ -43,6 +43,22 @@ async function run(
 }
 
 describe("NativeBackend", () => {
+  test("kvType f16 (aria serve --kv-type f16) serves, and batching stays exact with it", async () => {
+    const backend = new NativeBackend({
+      modelPath,
+      nodeId: "n1",
+      parallel: 4,
+      queue: 8,
+      kvType: "f16",
+    });
+    await backend.ready;
+    const alone = await run(backend, request(3));
+    const together = await Promise.all([1, 2, 3, 4].map((i) => run(backend, request(i))));
+    expect(alone.tokens.length).toBe(24);
+    expect(together[2]!.tokens).toEqual(alone.tokens);
+    await backend.close();
+  });
+
   test("a conversation's next turn reuses the cached prefix and answers as a fresh backend does", async () => {
     const warm = new NativeBackend({ modelPath, nodeId: "n1", parallel: 2, queue: 4 });
     const cold = new NativeBackend({ modelPath, nodeId: "n2", parallel: 2, queue: 4 });
