@@ -9,11 +9,11 @@
  *          [--threads 2] [--tg 32] [--reps 3] [--output-head float]
  * Writes benchmarks/results/engine-context.json and prints a Markdown table.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { makeModel } from "../../scripts/make-model.ts";
+import { median, modelFile } from "./_files.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -31,22 +31,6 @@ const depths = values.depths!.split(",").map(Number);
 const threads = Number(values.threads);
 const tg = Number(values.tg);
 const reps = Number(values.reps);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-async function modelFile(spec: string): Promise<string> {
-  const [preset, type] = spec.split(":") as [string, "tq2_0" | "tq1_0" | "i2_s"];
-  const path = join(ROOT, "benchmarks", "models", `${preset}-bitnet-${type}-f16.gguf`);
-  if (!existsSync(path)) {
-    mkdirSync(join(path, ".."), { recursive: true });
-    await makeModel({ preset, arch: "bitnet", type, out: path });
-  }
-  return path;
-}
 
 function aria(path: string, depth: number, kv: "f32" | "f16"): number {
   const p = Bun.spawnSync([

@@ -17,11 +17,11 @@
  *          [--out benchmarks/results/engine-suite.json]
  * Writes the results (default benchmarks/results/engine-suite.json) and prints a Markdown table.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { makeModel } from "../../scripts/make-model.ts";
+import { median, modelFile } from "./_files.ts";
 import { kvString } from "../../src/model/gguf-reader.ts";
 import { openGguf } from "../../src/model/open.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
@@ -43,24 +43,6 @@ const tg = Number(values.tg);
 const reps = Number(values.reps);
 const threadList = values.threads!.split(",").map(Number);
 const engines = values.engines!.split(",");
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-async function modelFile(spec: string): Promise<string> {
-  const [preset, type] = spec.split(":") as [string, "tq2_0" | "tq1_0" | "i2_s"];
-  const dir = join(ROOT, "benchmarks", "models");
-  const path = join(dir, `${preset}-bitnet-${type}-f16.gguf`);
-  if (!existsSync(path)) {
-    mkdirSync(dir, { recursive: true });
-    console.error(`generating ${path} …`);
-    await makeModel({ preset, arch: "bitnet", type, out: path });
-  }
-  return path;
-}
 
 /** Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd). */
 function bytesPerToken(path: string, int8Head: boolean): number {

@@ -14,6 +14,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Node, peers, ProcessGroup, until } from "../../tests/helpers/p2p-procs.ts";
+import { sseChunks } from "../../tests/helpers/api.ts";
 
 const { values } = parseArgs({
   options: { reps: { type: "string" }, tokens: { type: "string" }, threads: { type: "string" } },
@@ -48,28 +49,22 @@ async function run(n: Node, onFirst?: (servedBy: string) => void): Promise<Timed
   const servedBy = res.headers.get("x-aria-served-by") ?? "";
   let text = "";
   let tokens = 0;
-  let buffer = "";
   let last = 0;
   let maxGapMs = 0;
-  for await (const bytes of res.body!) {
-    buffer += new TextDecoder().decode(bytes);
-    let i: number;
-    while ((i = buffer.indexOf("\n\n")) >= 0) {
-      const line = buffer.slice(0, i).replace(/^data: /, "");
-      buffer = buffer.slice(i + 2);
-      if (line === "[DONE]") continue;
-      const chunk = JSON.parse(line);
-      if (chunk.error) throw new Error(JSON.stringify(chunk.error));
-      const piece = chunk.choices?.[0]?.text ?? "";
-      if (piece) {
-        const now = performance.now();
-        if (last > 0) maxGapMs = Math.max(maxGapMs, now - last);
-        last = now;
-      }
-      if (piece && !text && onFirst) onFirst(servedBy);
-      text += piece;
-      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+  for await (const raw of sseChunks(res)) {
+    const chunk = raw as {
+      choices?: { text?: string }[];
+      usage?: { completion_tokens: number };
+    };
+    const piece = chunk.choices?.[0]?.text ?? "";
+    if (piece) {
+      const now = performance.now();
+      if (last > 0) maxGapMs = Math.max(maxGapMs, now - last);
+      last = now;
     }
+    if (piece && !text && onFirst) onFirst(servedBy);
+    text += piece;
+    if (chunk.usage) tokens = chunk.usage.completion_tokens;
   }
   return { ms: performance.now() - t0, tokens, text, maxGapMs };
 }

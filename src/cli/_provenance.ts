@@ -30,6 +30,8 @@ export interface ServeProvenance {
   identity: NodeIdentity;
   store: LedgerStore;
   sink: ProvenanceSink;
+  /** SHA-256 of the served GGUF (hex), hashed once here; the peer advert reuses it. */
+  modelSha256: string;
   /** Seals what is pending and closes the file. */
   close(): void;
 }
@@ -49,6 +51,8 @@ export function openServeProvenance(
   modelPath: string,
   options: Readonly<{
     clock: { nowMs(): number };
+    /** The node's identity when the caller has it loaded (default: read from the data dir). */
+    identity?: NodeIdentity;
     describeWork?: (input: InferenceInput) => WorkFacts;
     /** Stored with each sealed block, in its transaction (the energy attestation). */
     attestBlock?: (block: Block) => unknown;
@@ -65,7 +69,7 @@ export function openServeProvenance(
   }
   // Why hash the mapped bytes once at start: the record names the exact file that served.
   const modelSha256 = createHash("sha256").update(bytes).digest("hex") as Hex32;
-  const identity = loadOrCreateIdentity(dataDir);
+  const identity = options.identity ?? loadOrCreateIdentity(dataDir);
   const store = openLedger(join(dataDir, LEDGER_FILE), {
     identity,
     clock: options.clock,
@@ -83,6 +87,7 @@ export function openServeProvenance(
     identity,
     store,
     sink,
+    modelSha256,
     close() {
       store.seal();
       store.close();

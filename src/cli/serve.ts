@@ -83,6 +83,10 @@ function workFacts(work: Map<string, RequestEnergy>, requestId: string): WorkFac
   };
 }
 
+/** Most finished requests whose energy waits for its ledger record. Why 1024: far more than
+ * can finish between a generator's end and its receipt, even with many slots. */
+const MAX_PENDING_WORK = 1024;
+
 /** How often the policy file is checked for changes. Why 5 s: a changed policy applies within
  * seconds, and one stat per 5 s costs nothing. */
 const POLICY_POLL_MS = 5000;
@@ -205,9 +209,12 @@ export async function runServe(
   );
   // Energy per request, measured from admission to release. It is known when the generator
   // ends, just before the API asks the ledger for the receipt, so it waits here for its record.
+  // Bounded: requests that end without a record (other backends, failures) are dropped oldest
+  // first instead of accumulating.
   const work = new Map<string, RequestEnergy>();
   const meteredGate = withEnergy(gate, meter, (used) => {
     work.set(used.request.requestId, used);
+    if (work.size > MAX_PENDING_WORK) work.delete(work.keys().next().value!);
     log({
       level: "info",
       msg: "request energy",
@@ -237,6 +244,7 @@ export async function runServe(
     modelPath,
     {
       clock,
+      identity,
       describeWork: hooks.describeWork ?? ((input) => workFacts(work, input.request.id)),
       // Proof of Sobriety: each sealed block carries its signed energy attestation
       attestBlock: blockAttester(identity, config.energyBaseline),
@@ -285,8 +293,11 @@ export async function runServe(
     local = coordinator?.backend ??
       await createBackend(config, nodeId, consent.signed.policy, modelPath);
     if (config.p2pPort !== undefined || config.peers !== undefined) {
+      const knownSha256 = coordinator?.sha256 ?? ledger?.modelSha256;
       p2p = await startPeerNetwork(config, identity, local, modelPath ?? null, {
-        ...(coordinator ? { extension: coordinator.wire, sha256: coordinator.sha256 } : {}),
+        ...(coordinator ? { extension: coordinator.wire } : {}),
+        // the file is hashed once: by the coordinator, or by the ledger when it opened
+        ...(knownSha256 !== undefined ? { sha256: knownSha256 } : {}),
         // a peer's request is checked against the owner's policy when it arrives (servePeers,
         // models, schedule, quota, concurrency); the local scheduler bounds the work itself
         consent: (_peer, body) => {

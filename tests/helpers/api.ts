@@ -58,6 +58,30 @@ export async function sseEvents(res: Response): Promise<unknown[]> {
   });
 }
 
+/**
+ * The JSON `data:` payloads of a streamed SSE body as they arrive (for timing and for acting on
+ * the first token); stops at "[DONE]" and throws on an `error` payload.
+ *
+ * @param res the streaming response.
+ * @returns the parsed chunks in order.
+ */
+export async function* sseChunks(res: Response): AsyncGenerator<Record<string, unknown>> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const bytes of res.body!) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let i: number;
+    while ((i = buffer.indexOf("\n\n")) >= 0) {
+      const data = buffer.slice(0, i).replace(/^data: /, "");
+      buffer = buffer.slice(i + 2);
+      if (data === "[DONE]") return;
+      const chunk = JSON.parse(data) as Record<string, unknown>;
+      if (chunk.error) throw new Error(JSON.stringify(chunk.error));
+      yield chunk;
+    }
+  }
+}
+
 function expectFraming(text: string): void {
   for (const e of text.split("\n\n").filter((x) => x !== "")) {
     if (!e.startsWith("data: ") || e.includes("\n")) throw new Error(`Bad SSE event: ${e}`);

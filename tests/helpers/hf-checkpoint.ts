@@ -1,7 +1,8 @@
 /**
  * @module Writes small Hugging Face BitNet checkpoints (config.json, model.safetensors with BF16
  * master weights, a byte-level BPE tokenizer.json) of any shape, for converter tests that need
- * awkward dimensions (tests/model/convert-fallback.test.ts).
+ * awkward dimensions (tests/model/convert-fallback.test.ts), and the pieces such writers share
+ * (tests/model/convert-checkpoint.test.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ export interface HfDims {
 }
 
 /** GPT-2's byte -> printable character table (formats.md §7.2). */
-function byteChars(): string[] {
+export function byteChars(): string[] {
   const direct = new Set<number>();
   for (let b = 0x21; b <= 0x7e; b++) direct.add(b);
   for (let b = 0xa1; b <= 0xac; b++) direct.add(b);
@@ -29,7 +30,7 @@ function byteChars(): string[] {
 }
 
 /** 256 byte tokens, one special token (id 256) and a few merges: 261 tokens. */
-function tokenizerJson(): unknown {
+export function tokenizerJson(): unknown {
   const chars = byteChars();
   const vocab: Record<string, number> = {};
   chars.forEach((c, i) => (vocab[c] = i));
@@ -42,15 +43,20 @@ function tokenizerJson(): unknown {
   };
 }
 
-function writeSafetensors(
-  path: string,
-  tensors: Map<string, { shape: number[]; data: Uint8Array }>,
-) {
+/** A safetensors tensor: its dtype (default BF16), shape and raw little-endian bytes. */
+export interface SafetensorsTensor {
+  dtype?: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Writes a single-file safetensors (8-byte header length, JSON header, data in map order). */
+export function writeSafetensors(path: string, tensors: Map<string, SafetensorsTensor>): void {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const [name, t] of tensors) {
     header[name] = {
-      dtype: "BF16",
+      dtype: t.dtype ?? "BF16",
       shape: t.shape,
       data_offsets: [offset, offset + t.data.length],
     };
@@ -114,7 +120,7 @@ export function writeHfCheckpoint(dir: string, d: HfDims): Map<string, Float32Ar
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson()));
   const rng = createPrng(7, 0);
   const master = new Map<string, Float32Array>();
-  const tensors = new Map<string, { shape: number[]; data: Uint8Array }>();
+  const tensors = new Map<string, SafetensorsTensor>();
   const put = (name: string, shape: number[], opts: { mean?: number; std: number }) => {
     const v = fillNormalish(new Float32Array(shape.reduce((a, b) => a * b, 1)), rng, opts);
     const bits = new Uint16Array(v.length);

@@ -22,6 +22,11 @@ import { kvString, parseGguf, tensorData } from "../../src/model/gguf-reader.ts"
 import { createPrng, fillNormalish } from "../../src/model/prng.ts";
 import { bf16ToF32, dequantizeRow, f32ToBf16 } from "../../src/model/quants.ts";
 import { ReferenceModel } from "../helpers/reference-forward.ts";
+import {
+  type SafetensorsTensor,
+  tokenizerJson,
+  writeSafetensors,
+} from "../helpers/hf-checkpoint.ts";
 import { hasLlamaOracle, llamaPromptLogits } from "../helpers/llama-oracle.ts";
 
 setDefaultTimeout(120_000);
@@ -36,58 +41,6 @@ const PROMPT = [256, 72, 101, 108, 108, 111, 44, 32];
 
 const root = mkdtempSync(join(tmpdir(), "aria-convert-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** GPT-2's byte -> printable character table (formats.md §7.2). */
-function byteChars(): string[] {
-  const direct = new Set<number>();
-  for (let b = 0x21; b <= 0x7e; b++) direct.add(b);
-  for (let b = 0xa1; b <= 0xac; b++) direct.add(b);
-  for (let b = 0xae; b <= 0xff; b++) direct.add(b);
-  let next = 256;
-  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(direct.has(b) ? b : next++));
-}
-
-function tokenizerJson(): unknown {
-  const chars = byteChars();
-  const vocab: Record<string, number> = {};
-  chars.forEach((c, i) => (vocab[c] = i));
-  const merges = [["h", "e"], ["l", "l"], ["he", "ll"], [chars[32]!, "t"]];
-  merges.forEach(([a, b], i) => (vocab[a! + b!] = 257 + i));
-  return {
-    model: { type: "BPE", vocab, merges: merges.map((m) => m.join(" ")) },
-    added_tokens: [{ id: 256, content: "<|begin_of_text|>", special: true }],
-    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, use_regex: true },
-  };
-}
-
-interface Tensor {
-  dtype: string;
-  shape: number[];
-  data: Uint8Array;
-}
-
-function writeSafetensors(path: string, tensors: Map<string, Tensor>): void {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    header[name] = {
-      dtype: t.dtype,
-      shape: t.shape,
-      data_offsets: [offset, offset + t.data.length],
-    };
-    offset += t.data.length;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const t of tensors.values()) {
-    out.set(t.data, at);
-    at += t.data.length;
-  }
-  writeFileSync(path, out);
-}
 
 function bf16(x: Float32Array): Uint8Array {
   const out = new Uint16Array(x.length);
@@ -194,7 +147,7 @@ function writeCheckpoint(
   }
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson()));
-  const tensors = new Map<string, Tensor>();
+  const tensors = new Map<string, SafetensorsTensor>();
   for (const [hf, { shape, values }] of MASTER) {
     const isProj = shape.length === 2 && hf !== "model.embed_tokens.weight";
     if (layout === "master" || !isProj) {
@@ -269,7 +222,7 @@ describe("converted tensors", () => {
 
   test("bad checkpoints fail with a message and leave no output file", () => {
     const dir = writeCheckpoint("broken", "master");
-    const t = new Map<string, Tensor>();
+    const t = new Map<string, SafetensorsTensor>();
     for (const [hf, { shape, values }] of MASTER) {
       if (!hf.includes("layers.1.mlp.up_proj")) {
         t.set(hf, { dtype: "BF16", shape, data: bf16(values) });

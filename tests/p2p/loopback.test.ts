@@ -11,6 +11,7 @@ import { applyHandshake, helloMessage, startHandshake } from "../../src/p2p/hand
 import { encodeFrame, MAX_FRAME_BYTES, type Outgoing } from "../../src/p2p/protocol.ts";
 import { edCrypto } from "../helpers/p2p.ts";
 import { type Node, peers, ProcessGroup, until } from "../helpers/p2p-procs.ts";
+import { sseChunks } from "../helpers/api.ts";
 
 const procs = new ProcessGroup();
 const serve = (name: string, args: string[]) => procs.serve(name, args);
@@ -33,22 +34,12 @@ async function streamed(
   });
   const servedBy = res.headers.get("x-aria-served-by") ?? "";
   let text = "";
-  let buffer = "";
   let first = true;
-  for await (const bytes of res.body!) {
-    buffer += new TextDecoder().decode(bytes);
-    let i: number;
-    while ((i = buffer.indexOf("\n\n")) >= 0) {
-      const line = buffer.slice(0, i).replace(/^data: /, "");
-      buffer = buffer.slice(i + 2);
-      if (line === "[DONE]") continue;
-      const chunk = JSON.parse(line);
-      if (chunk.error) throw new Error(JSON.stringify(chunk.error));
-      text += chunk.choices?.[0]?.text ?? "";
-      if (first && text.length > 0) {
-        first = false;
-        onFirst?.(servedBy);
-      }
+  for await (const chunk of sseChunks(res)) {
+    text += (chunk as { choices?: { text?: string }[] }).choices?.[0]?.text ?? "";
+    if (first && text.length > 0) {
+      first = false;
+      onFirst?.(servedBy);
     }
   }
   return { text, servedBy };

@@ -1,0 +1,31 @@
+/**
+ * @module What the engine benchmarks share: the generated model files (made on first use with the
+ * real tensor names and types) and the median of a list of runs.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { makeModel } from "../../scripts/make-model.ts";
+
+const MODELS_DIR = join(import.meta.dir, "..", "models");
+
+/** Median of the runs (NaN for none). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * The benchmark file for "preset:type" (e.g. "2b-4t:tq2_0"): `bitnet` with an F16 embedding,
+ * in benchmarks/models/ (git-ignored), generated when missing.
+ */
+export async function modelFile(spec: string): Promise<string> {
+  const [preset, type] = spec.split(":") as [string, "tq2_0" | "tq1_0" | "i2_s"];
+  const path = join(MODELS_DIR, `${preset}-bitnet-${type}-f16.gguf`);
+  if (!existsSync(path)) {
+    mkdirSync(MODELS_DIR, { recursive: true });
+    console.error(`generating ${path} …`);
+    await makeModel({ preset, arch: "bitnet", type, out: path });
+  }
+  return path;
+}
