@@ -83,6 +83,7 @@ const PURE = [
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
   "src/cli/_dashboard-map.ts",
+  "src/cli/_answer-provenance.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

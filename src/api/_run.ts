@@ -51,7 +51,7 @@ export interface RunHooks {
    * Records a finished completion in the provenance ledger and returns its receipt; absent
    * when the app has no provenance sink.
    */
-  provenance?(result: CompletionResult, output: string): ProvenanceReceipt;
+  provenance?(result: CompletionResult, output: string): ProvenanceReceipt | null;
 }
 
 /** The `object` of the final SSE event that carries a stream's receipt. */
@@ -113,7 +113,9 @@ export async function collect(gen: Generation, hooks: RunHooks): Promise<Collect
 function provenanceOrError(hooks: RunHooks, result: CompletionResult, output: string): string {
   if (hooks.provenance === undefined) return "";
   try {
-    return sseData(provenanceEvent(hooks.completionId, hooks.provenance(result, output)));
+    const receipt = hooks.provenance(result, output);
+    // a peer's answer without a receipt that checks out: no event (never a receipt of ours)
+    return receipt === null ? "" : sseData(provenanceEvent(hooks.completionId, receipt));
   } catch (err: unknown) {
     // terminated: becomes the final error event of the stream
     return errorEvent(err, hooks);
@@ -388,7 +390,7 @@ export function wholeProvenance(
   result: CompletionResult,
   output: string,
 ): { fields: { provenance?: unknown }; headers: Record<string, string> } {
-  if (hooks.provenance === undefined) return { fields: {}, headers: {} };
-  const p = hooks.provenance(result, output);
+  const p = hooks.provenance?.(result, output);
+  if (p === undefined || p === null) return { fields: {}, headers: {} };
   return { fields: { provenance: p.receipt }, headers: { "x-aria-provenance": p.recordHash } };
 }

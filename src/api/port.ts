@@ -67,8 +67,20 @@ export interface CompletionResult {
   stopReason: StopReason;
   usage: { promptTokens: number; completionTokens: number };
   timings: { queueMs: number; promptMs: number; decodeMs: number };
-  /** Which nodes served it (this node's id for local work; peers later). */
+  /** Which nodes served it (this node's id for local work; peers after it routed). */
   servedBy: readonly string[];
+  /**
+   * Set by the peer router when a peer did the work: the receipt that peer signed for its own
+   * ledger record, as received (unchecked). The provenance sink checks it and passes it on; this
+   * node never records another node's work as its own.
+   */
+  relayed?: { from: string; receipt: unknown };
+  /**
+   * Set by a pipeline: which nodes ran which blocks, [layerStart, layerEnd). The coordinator,
+   * which runs the embedding, the output head and sampling but no block, is listed with
+   * [nLayers, nLayers + 1) (docs/ledger.md "Nodes"). Absent: this node ran every block.
+   */
+  layers?: readonly { nodeId: string; layerStart: number; layerEnd: number }[];
 }
 
 /** A model a backend serves. */
@@ -163,7 +175,9 @@ export interface ProvenanceReceipt {
  * `createApp`: without it responses carry no provenance. It runs after the last token and
  * before the response ends; if it throws, a whole response becomes a 500 and a stream ends with
  * an error event (an answer that should be recorded and is not is reported, never hidden).
+ * It returns null when the answer has no receipt to give: the work was done by a peer whose
+ * receipt is missing or does not check out (this node does not sign work it did not do).
  */
 export interface ProvenanceSink {
-  record(input: ProvenanceInput): ProvenanceReceipt;
+  record(input: ProvenanceInput): ProvenanceReceipt | null;
 }

@@ -16,6 +16,7 @@ import {
   P2PNode,
   PeerBackend,
   type PeerConsent,
+  type PeerProvenance,
   peersRoute,
   serveFromBackend,
 } from "../p2p/index.ts";
@@ -68,6 +69,10 @@ export async function startPeerNetwork(
   options: Readonly<{
     consent?: PeerConsent;
     consentSummary?: () => Record<string, unknown>;
+    /** Why a peer's advertised consent refuses a request for a model (router). */
+    refuses?: (summary: Readonly<Record<string, unknown>>, model: string) => string | undefined;
+    /** Records a peer request served here and returns its receipt (the native backend's ledger). */
+    provenance?: PeerProvenance;
     /** Plugs into the node before it starts (the pipeline's StageWire). */
     extension?: { attach(node: P2PNode): void };
     /** The model file's SHA-256 when already known (not hashed again). */
@@ -96,7 +101,9 @@ export async function startPeerNetwork(
       }),
     onRequest: serveFromBackend(metered.backend, {
       clock,
+      log: (entry) => console.error(JSON.stringify(entry)),
       ...(options.consent ? { consent: options.consent } : {}),
+      ...(options.provenance ? { provenance: options.provenance } : {}),
     }),
   });
   options.extension?.attach(node);
@@ -119,7 +126,11 @@ export async function startPeerNetwork(
   return {
     url: url ?? "",
     node,
-    backend: new PeerBackend({ local: metered.backend, node }),
+    backend: new PeerBackend({
+      local: metered.backend,
+      node,
+      ...(options.refuses ? { refuses: options.refuses } : {}),
+    }),
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {
       clearInterval(timer);

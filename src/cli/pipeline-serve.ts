@@ -154,11 +154,13 @@ export async function createCoordinator(
   options: Readonly<{
     nodeId: string;
     modelPath: string;
+    /** The file's SHA-256 when already known (the ledger hashed it): not hashed again. */
+    sha256?: string;
     log: (entry: Record<string, unknown>) => void;
   }>,
 ): Promise<{ backend: PipelineBackend; wire: StageWire; sha256: string }> {
   const { nodeId, modelPath, log } = options;
-  const sha256 = await sha256File(modelPath);
+  const sha256 = options.sha256 ?? await sha256File(modelPath);
   const wire = new StageWire();
   const backend = new PipelineBackend({
     modelPath,

@@ -20,6 +20,7 @@ import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
 import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
 import { openServeProvenance } from "./_provenance.ts";
+import { answerProvenance } from "./_answer-provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -37,11 +38,12 @@ import {
   type RequestEnergy,
   resolvePowerProfile,
   SOURCE_RAPL,
+  summaryRefusal,
   sysfsPowerSource,
   withEnergy,
 } from "../consent/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
-import { ConsentDeniedError } from "../shared/errors.ts";
+import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
 import { createStageHandler, STAGE_PATH } from "../p2p/index.ts";
@@ -227,11 +229,13 @@ export async function runServe(
   });
   // Provenance only for the native backend: the external backend's work is done by its
   // upstream and the simulation's is canned text; recording either as this node's useful work
-  // would be false.
-  // a coordinator (--pipeline) reads the model's header only: its blocks run on the stages
-  const modelPath = config.backend === "native" && config.pipeline !== true
+  // would be false. A pipeline's coordinator records its pipelined answers (the stages it used
+  // are named in each record with their blocks).
+  const ledgerModelPath = config.backend === "native"
     ? await resolveModelPath(config.model, config.dataDir)
     : undefined;
+  // a coordinator (--pipeline) reads the model's header only: its blocks run on the stages
+  const modelPath = config.pipeline === true ? undefined : ledgerModelPath;
   if (modelPath !== undefined) {
     // Refused here, before any weights are mapped or hashed: the owner allowed less memory.
     const denial = modelMemoryDenial(consent.signed.policy, modelPath, statSync(modelPath).size);
@@ -239,9 +243,9 @@ export async function runServe(
       throw new ConsentDeniedError(`${denial}; raise it with: aria consent set max-memory SIZE`);
     }
   }
-  const ledger = modelPath === undefined ? undefined : openServeProvenance(
+  const ledger = ledgerModelPath === undefined ? undefined : openServeProvenance(
     config.dataDir,
-    modelPath,
+    ledgerModelPath,
     {
       clock,
       identity,
@@ -286,7 +290,8 @@ export async function runServe(
     const coordinator = config.pipeline === true
       ? await createCoordinator(config, {
         nodeId,
-        modelPath: await resolveModelPath(config.model, config.dataDir),
+        modelPath: ledgerModelPath ?? await resolveModelPath(config.model, config.dataDir),
+        ...(ledger ? { sha256: ledger.modelSha256 } : {}),
         log,
       })
       : undefined;
@@ -299,16 +304,37 @@ export async function runServe(
         // the file is hashed once: by the coordinator, or by the ledger when it opened
         ...(knownSha256 !== undefined ? { sha256: knownSha256 } : {}),
         // a peer's request is checked against the owner's policy when it arrives (servePeers,
-        // models, schedule, quota, concurrency); the local scheduler bounds the work itself
-        consent: (_peer, body) => {
+        // models, schedule, quota, concurrency) and holds its admission until it ends, so it
+        // counts against concurrency and the daily quota, and its energy is measured for the
+        // record this node makes of it
+        consent: (_peer, body, requestId) => {
           try {
-            gate.admit({ model: body.model, kind: "peer-request", fromPeer: true }).release();
-            return { allow: true, reason: "" };
+            const ticket = meteredGate.admit({
+              model: body.model,
+              kind: "peer-request",
+              fromPeer: true,
+              requestId,
+            });
+            return { allow: true, ticket };
           } catch (err: unknown) {
-            return { allow: false, reason: err instanceof Error ? err.message : String(err) };
+            // converted: the refusal goes back to the peer as BUSY or CONSENT_DENIED
+            return {
+              allow: false,
+              code: err instanceof ConsentBusyError ? "BUSY" : "CONSENT_DENIED",
+              reason: err instanceof Error ? err.message : String(err),
+            };
           }
         },
         consentSummary: () => ({ ...policySummary(gate.policy) }),
+        // the router does not send a request to a peer whose advertised policy refuses it
+        refuses: (summary, model) => summaryRefusal(summary, model, clock.nowMs()),
+        // this node's work for a peer is recorded in its ledger; the receipt goes back to it
+        ...(ledger
+          ? {
+            provenance: (request, result, output) =>
+              ledger.sink.record({ request, result, output }).receipt,
+          }
+          : {}),
         // block headers are exchanged with peers and each peer's verified chain kept here
         ledger: policyLedger,
       });
@@ -320,6 +346,12 @@ export async function runServe(
     throw err;
   }
   const backend = p2p?.backend ?? local;
+  // The receipts of the API and the playground: this node's own work from its ledger, a peer's
+  // work with the receipt that peer signed (checked). Without a ledger or a peer network there
+  // is nothing to give.
+  const provenance = ledger || p2p
+    ? answerProvenance({ nodeId, ...(ledger ? { local: ledger.sink } : {}), log })
+    : undefined;
   const metrics = createMetrics(); // shared: the dashboard's overview reads the API's counters
   const newId = () => crypto.randomUUID();
   // The dashboard's pages over the running modules (src/cli/_dashboard-ports.ts): peers only
@@ -345,7 +377,7 @@ export async function runServe(
       models: { dataDir: config.dataDir, hub: hubSettings(), servedPath: modelPath ?? null },
     }),
     consent: meteredGate,
-    ...(ledger ? { provenance: ledger.sink } : {}),
+    ...(provenance ? { provenance } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
   });
   const app = createApp({
@@ -353,7 +385,7 @@ export async function runServe(
     clock,
     metrics,
     dashboard,
-    ...(ledger ? { provenance: ledger.sink } : {}),
+    ...(provenance ? { provenance } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
     newId,
     log,

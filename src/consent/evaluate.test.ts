@@ -7,6 +7,7 @@ import {
   insideWindow,
   modelMemoryDenial,
   policySummary,
+  summaryRefusal,
   utcDay,
   weekdayOf,
 } from "./evaluate.ts";
@@ -203,5 +204,44 @@ describe("policySummary", () => {
       schedule: ["mon 22:00-06:00"],
       dailyTokenQuota: null,
     });
+  });
+});
+
+describe("summaryRefusal", () => {
+  const summary = (over: Partial<ConsentPolicy>) =>
+    policySummary(parsePolicy({ ...OPEN, ...over })) as unknown as Record<string, unknown>;
+
+  test("an open policy refuses nothing", () => {
+    expect(summaryRefusal(summary({}), "m", at("mon", 12, 0))).toBeUndefined();
+  });
+
+  test("peers not served, kind not allowed, model not listed", () => {
+    expect(summaryRefusal(summary({ servePeers: false }), "m", at("mon", 12, 0))).toBe(
+      "the peer does not serve other nodes",
+    );
+    expect(summaryRefusal(summary({ taskKinds: ["chat"] }), "m", at("mon", 12, 0))).toBe(
+      "the peer does not take peer requests",
+    );
+    expect(summaryRefusal(summary({ models: ["a"] }), "m", at("mon", 12, 0))).toBe(
+      'the peer does not allow model "m"',
+    );
+    expect(summaryRefusal(summary({ models: ["a", "m"] }), "m", at("mon", 12, 0))).toBeUndefined();
+  });
+
+  test("schedule windows are read back from the summary, overnight wrap included", () => {
+    const night = summary(NIGHT);
+    expect(summaryRefusal(night, "m", at("mon", 23, 0))).toBeUndefined();
+    expect(summaryRefusal(night, "m", at("tue", 5, 59))).toBeUndefined();
+    expect(summaryRefusal(night, "m", at("tue", 6, 0))).toBe("the peer is outside its schedule");
+    expect(summaryRefusal(night, "m", at("mon", 12, 0))).toBe("the peer is outside its schedule");
+  });
+
+  test("a missing or malformed summary refuses nothing: the peer's answer decides", () => {
+    const t = at("mon", 12, 0);
+    expect(summaryRefusal({}, "m", t)).toBeUndefined();
+    expect(summaryRefusal({ schedule: ["someday 25:00-26:00"] }, "m", t)).toBeUndefined();
+    expect(summaryRefusal({ schedule: ["xyz 01:00-02:00"] }, "m", t)).toBeUndefined();
+    expect(summaryRefusal({ schedule: [42] }, "m", t)).toBeUndefined();
+    expect(summaryRefusal({ models: "*", kinds: "all" }, "m", t)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 /**
  * @module `evaluateConsent(policy, request, usage, nowMs)`: may this node take this request now?
- * And `policySummary(policy)`, the compact form advertised to peers. Pure: the clock and the
+ * And `policySummary(policy)`, the compact form advertised to peers, and `summaryRefusal`, what a
+ * router reads from a peer's summary before it sends the peer a request. Pure: the clock and the
  * usage counters are passed in; nothing is counted here (gate.ts counts).
  *
  * Evaluation order (the first failing rule answers; BUSY is last because it is transient: a
@@ -219,4 +220,46 @@ export function policySummary(policy: ConsentPolicy): PolicySummary {
       : policy.schedule.map((w) => `${w.days.join(",")} ${w.start}-${w.end}`),
     dailyTokenQuota: policy.dailyTokenQuota,
   };
+}
+
+const SUMMARY_WINDOW = /^([a-z]{3}(?:,[a-z]{3})*) (\d{2}:\d{2})-(\d{2}:\d{2})$/;
+
+/**
+ * Why a peer's advertised consent summary refuses a routed request for `model` at `nowMs`, if it
+ * does: peer requests not served, the `peer-request` kind or the model not allowed, or outside
+ * every schedule window. It reads what a peer sent, so anything missing or malformed refuses
+ * nothing (handled here: the peer's own answer decides); quota and concurrency are not judged
+ * from an advert (they change faster than adverts travel).
+ *
+ * @param summary the `consent` object of a peer's advert (a `PolicySummary` when well formed).
+ * @param model the model of the request.
+ * @param nowMs Unix milliseconds.
+ * @returns the reason, or undefined when the summary does not refuse.
+ */
+export function summaryRefusal(
+  summary: Readonly<Record<string, unknown>>,
+  model: string,
+  nowMs: number,
+): string | undefined {
+  if (summary.servePeers === false) return "the peer does not serve other nodes";
+  const { kinds, models, schedule } = summary;
+  if (Array.isArray(kinds) && !kinds.includes("peer-request")) {
+    return "the peer does not take peer requests";
+  }
+  if (Array.isArray(models) && !models.includes(model)) {
+    return `the peer does not allow model "${model}"`;
+  }
+  if (Array.isArray(schedule) && schedule.length > 0) {
+    const windows: ScheduleWindow[] = [];
+    for (const text of schedule) {
+      const m = typeof text === "string" ? SUMMARY_WINDOW.exec(text) : null;
+      if (!m) return undefined;
+      const days = m[1]!.split(",");
+      if (!days.every((d) => (WEEKDAYS as readonly string[]).includes(d))) return undefined;
+      if (parseHhmm(m[2]!) === undefined || parseHhmm(m[3]!) === undefined) return undefined;
+      windows.push({ days: days as ScheduleWindow["days"], start: m[2]!, end: m[3]! });
+    }
+    if (!windows.some((w) => insideWindow(w, nowMs))) return "the peer is outside its schedule";
+  }
+  return undefined;
 }

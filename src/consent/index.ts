@@ -30,6 +30,7 @@ export {
   modelMemoryDenial,
   type PolicySummary,
   policySummary,
+  summaryRefusal,
   utcDay,
 } from "./evaluate.ts";
 export { type ConsentTicket, PolicyGate } from "./gate.ts";

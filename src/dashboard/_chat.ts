@@ -137,7 +137,7 @@ async function runChat(
         const total = r.usage.promptTokens + r.usage.completionTokens;
         if (total > counted) ticket?.addTokens(total - counted);
         ticket?.release();
-        const receipt = job.provenance?.record({ request, result: r, output }).receipt;
+        const receipt = job.provenance?.record({ request, result: r, output })?.receipt;
         if (r.tail !== "") {
           await stream.writeSSE({ event: "token", data: JSON.stringify({ text: r.tail }) });
         }

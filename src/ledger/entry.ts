@@ -20,6 +20,8 @@
  *     7  completionTokens   int     (promptTokens + completionTokens >= 1: useful work)
  *     8  nodes              [[nodeId hex32, layerStart int, layerEnd int], ...] 1..64 entries,
  *                           layers are the half-open range [layerStart, layerEnd), start < end
+ *                           (a pipeline's coordinator, which runs no block, is [n, n + 1) for
+ *                           an n-block model: docs/ledger.md §2.2)
  *     9  timings            [queueMs int, promptMs int, decodeMs int]
  *    10  energyMj           int, millijoules
  *    11  energySource       "measured" | "estimated"

@@ -66,11 +66,13 @@ export {
 } from "./sync.ts";
 export {
   buildRecord,
+  checkRelayedReceipt,
   createProvenanceRecorder,
   type InferenceInput,
   type LedgerWriter,
   promptHash,
   type PromptInput,
+  type RelayExpectation,
   type WorkFacts,
 } from "./provenance.ts";
 export {

@@ -3,7 +3,13 @@ import { createHash } from "node:crypto";
 import { fixedIdentity } from "../../tests/helpers/ledger.ts";
 import type { Block, Hex32, RecordHash, SignedRecord } from "./entry.ts";
 import { GENESIS_HEADER } from "./chain.ts";
-import { buildRecord, createProvenanceRecorder, promptHash, toLedgerText } from "./provenance.ts";
+import {
+  buildRecord,
+  checkRelayedReceipt,
+  createProvenanceRecorder,
+  promptHash,
+  toLedgerText,
+} from "./provenance.ts";
 import { verifyReceipt } from "./receipt.ts";
 import { sealBlock } from "./sign.ts";
 
@@ -81,5 +87,75 @@ describe("createProvenanceRecorder()", () => {
     const second = verifyReceipt(rec.record({ ...input, output: "Bye" }).receipt);
     expect(second.ok && second.value.block?.height).toBe(1);
     expect(appended[0]!.record.energySource).toBe("measured");
+  });
+});
+
+describe("pipeline records", () => {
+  test("buildRecord() names each node of a pipeline with its blocks; the signer is among them", () => {
+    const stage = fixedIdentity(2).nodeId;
+    const layers = [
+      { nodeId: alice.nodeId, layerStart: 4, layerEnd: 5 },
+      { nodeId: stage, layerStart: 0, layerEnd: 4 },
+    ];
+    const r = buildRecord({ ...input, result: { ...input.result, layers } }, base);
+    expect(r.nodes).toEqual(layers as never);
+    expect(r.signer as string).toBe(alice.nodeId);
+    const bad = [{ nodeId: "stage-a", layerStart: 0, layerEnd: 4 }];
+    expect(() => buildRecord({ ...input, result: { ...input.result, layers: bad } }, base))
+      .toThrow(RangeError);
+  });
+});
+
+describe("checkRelayedReceipt()", () => {
+  const bob = fixedIdentity(2);
+  const recorder = createProvenanceRecorder({
+    ...base,
+    identity: bob,
+    writer: { append: () => ({ hash: "" as RecordHash }) },
+  });
+  const { receipt } = recorder.record(input);
+  const expectBob = {
+    peer: bob.nodeId,
+    model: "aria-nano",
+    input: input.request.input,
+    output: "Hello",
+  };
+
+  test("a peer's receipt for the answer passes, with its record hash", () => {
+    const checked = checkRelayedReceipt(receipt, expectBob);
+    expect(checked.ok).toBe(true);
+    if (checked.ok) expect(checked.value.recordHash).toBe(receipt.recordHash);
+    // after a fail-over the output is not compared (the peer made only part of it)
+    const { output: _, ...partial } = expectBob;
+    expect(checkRelayedReceipt(receipt, partial).ok).toBe(true);
+  });
+
+  test("a receipt of another node, model, prompt or output is refused with the reason", () => {
+    const cases: [Partial<typeof expectBob>, string][] = [
+      [{ peer: alice.nodeId }, "the receipt is signed by another node than the one that answered"],
+      [{ model: "other" }, "the receipt names another model"],
+      [
+        { input: { kind: "text", prompt: "Hi" } } as never,
+        "the receipt's prompt hash is not the request's",
+      ],
+      [{ output: "Hello!" }, "the receipt's output hash is not the answer's"],
+    ];
+    for (const [change, error] of cases) {
+      expect(checkRelayedReceipt(receipt, { ...expectBob, ...change })).toEqual({
+        ok: false,
+        error,
+      });
+    }
+  });
+
+  test("a tampered or malformed receipt is refused, never thrown", () => {
+    const forged = structuredClone(receipt);
+    forged.record.record.completionTokens += 1000;
+    expect(checkRelayedReceipt(forged, expectBob)).toEqual({
+      ok: false,
+      error: "the record hash does not match the record",
+    });
+    expect(checkRelayedReceipt("junk", expectBob).ok).toBe(false);
+    expect(checkRelayedReceipt(null, expectBob).ok).toBe(false);
   });
 });

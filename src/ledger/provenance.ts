@@ -20,7 +20,7 @@ import {
   type SignedRecord,
   ZERO_HASH,
 } from "./entry.ts";
-import { buildReceipt } from "./receipt.ts";
+import { buildReceipt, verifyReceipt } from "./receipt.ts";
 import { signRecord } from "./sign.ts";
 import type { Receipt } from "./wire.ts";
 
@@ -35,6 +35,8 @@ export interface InferenceInput {
   result: {
     usage: { promptTokens: number; completionTokens: number };
     timings: { queueMs: number; promptMs: number; decodeMs: number };
+    /** A pipeline's nodes and the blocks each ran (default: this node, every block). */
+    layers?: readonly { nodeId: string; layerStart: number; layerEnd: number }[];
   };
   output: string;
 }
@@ -45,7 +47,8 @@ export interface WorkFacts {
   energySource: EnergySource;
   /** Hash of the consent contract in force (default: none, all zero). */
   consentHash?: string;
-  /** The nodes and layers (default: this node, layers [0, nLayers)). */
+  /** The nodes and layers (default: the result's pipeline layers, else this node, layers
+   * [0, nLayers)). */
   nodes?: readonly NodeUse[];
 }
 
@@ -99,6 +102,21 @@ export function toLedgerText(name: string): string {
 const ms = (x: number) => Math.max(0, Math.round(x));
 
 /**
+ * A pipeline's layer map as record nodes.
+ *
+ * @throws {RangeError} when a node id is not a hex32 public key (the record would not verify).
+ */
+function pipelineNodes(
+  layers: InferenceInput["result"]["layers"],
+): NodeUse[] | undefined {
+  if (layers === undefined || layers.length === 0) return undefined;
+  return layers.map((l) => {
+    if (!isHex32(l.nodeId)) throw new RangeError(`Cannot record node "${l.nodeId.slice(0, 80)}"`);
+    return { nodeId: l.nodeId, layerStart: l.layerStart, layerEnd: l.layerEnd };
+  });
+}
+
+/**
  * Builds the unsigned record of an inference.
  *
  * @param input the inference.
@@ -131,7 +149,8 @@ export function buildRecord(
     outputHash: sha256Text(input.output),
     promptTokens: usage.promptTokens,
     completionTokens: usage.completionTokens,
-    nodes: facts.nodes ?? [{ nodeId: signer, layerStart: 0, layerEnd: options.nLayers }],
+    nodes: facts.nodes ?? pipelineNodes(input.result.layers) ??
+      [{ nodeId: signer, layerStart: 0, layerEnd: options.nLayers }],
     timings: {
       queueMs: ms(timings.queueMs),
       promptMs: ms(timings.promptMs),
@@ -162,4 +181,48 @@ export function createProvenanceRecorder(
       return { recordHash: hash, receipt: buildReceipt(signed, block) };
     },
   };
+}
+
+/** What a relayed receipt must show for the request this node answered with it. */
+export interface RelayExpectation {
+  /** The peer that answered: it must be the record's signer. */
+  peer: string;
+  /** The request as this node's client sent it. */
+  model: string;
+  input: PromptInput;
+  /** The text the client got, when the peer produced all of it (no fail-over): its hash must
+   * be the record's output hash. */
+  output?: string;
+}
+
+/**
+ * Checks a receipt a peer sent back with its answer (protocol 1.3 `complete.end.receipt`) before
+ * this node passes it to its client: a valid receipt (record hash, signature, and block proof
+ * when present) signed by the peer that answered, for the model and prompt the client asked
+ * for, and for the output the client got. Never throws.
+ *
+ * @param receipt the receipt as received (untrusted JSON).
+ * @param expect the peer, the request and the output.
+ * @returns the record hash and the receipt, or why it is not passed on.
+ */
+export function checkRelayedReceipt(
+  receipt: unknown,
+  expect: RelayExpectation,
+): { ok: true; value: { recordHash: string; receipt: Receipt } } | { ok: false; error: string } {
+  const checked = verifyReceipt(receipt);
+  if (!checked.ok) return checked;
+  const { record } = (receipt as Receipt).record;
+  if (record.signer !== expect.peer) {
+    return { ok: false, error: "the receipt is signed by another node than the one that answered" };
+  }
+  if (record.modelId !== toLedgerText(expect.model)) {
+    return { ok: false, error: "the receipt names another model" };
+  }
+  if (record.promptHash !== promptHash(expect.input)) {
+    return { ok: false, error: "the receipt's prompt hash is not the request's" };
+  }
+  if (expect.output !== undefined && record.outputHash !== sha256Text(expect.output)) {
+    return { ok: false, error: "the receipt's output hash is not the answer's" };
+  }
+  return { ok: true, value: { recordHash: checked.value.recordHash, receipt: receipt as Receipt } };
 }

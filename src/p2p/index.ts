@@ -85,6 +85,8 @@ export {
   advertFromBackend,
   meteredBackend,
   type PeerConsent,
+  type PeerProvenance,
+  type PeerTicket,
   serveFromBackend,
 } from "./serve-peer.ts";
 export { formatPeerTable, type PeerRow, peerTable } from "./peer-table.ts";

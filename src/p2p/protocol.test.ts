@@ -9,6 +9,7 @@ import {
   type Outgoing,
   type ParsedFrame,
   parseFrame,
+  PROTOCOL_VERSION_STRING,
 } from "./protocol.ts";
 import { NonceCache } from "./replay.ts";
 
@@ -53,7 +54,7 @@ describe("parseFrame", () => {
     const p = parsed(frame(ping));
     expect(p.envelope.kind).toBe("ping");
     expect(p.envelope.from).toBe(a.nodeId);
-    expect(p.envelope.v).toBe("1.2");
+    expect(p.envelope.v).toBe(PROTOCOL_VERSION_STRING);
   });
 
   const env = (o: Record<string, unknown>) =>

@@ -36,12 +36,15 @@
  *   1.2  the "ledger." namespace: ledger.headers, ledger.headers.request, ledger.blocks.request,
  *        ledger.blocks, ledger.attestations (block-header exchange between peers). A 1.0 node
  *        answers them UNKNOWN_TYPE and nothing else changes, hence a minor bump.
+ *   1.3  `complete.end` may carry `receipt`: the provenance receipt the serving node signed for
+ *        its own ledger record of the request (src/ledger/wire.ts receiptSchema; the requester
+ *        checks it before passing it to its client). Optional, so 1.0-1.2 nodes interoperate.
  */
 import { z } from "zod";
 import type { Result } from "./_result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 3 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
@@ -182,6 +185,8 @@ export const BODY_SCHEMAS = {
       completionTokens: z.number().int().min(0),
     }),
     servedBy: z.array(shortText).max(16),
+    /** 1.3: the serving node's provenance receipt, validated by the ledger's schema where used. */
+    receipt: z.unknown().optional(),
   }),
   cancel: z.object({}),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string().max(500) }),

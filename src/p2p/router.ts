@@ -31,6 +31,12 @@ export interface PeerBackendOptions {
   replyTimeoutMs?: number;
   /** Most peers tried for one request. */
   maxAttempts?: number;
+  /**
+   * Why a peer's advertised consent summary refuses a request for `model` now, if it does (the
+   * consent module plugs in here, src/consent/evaluate.ts `summaryRefusal`). Such peers are not
+   * tried: they would answer CONSENT_DENIED. Default: every peer is tried.
+   */
+  refuses?: (consent: Readonly<Record<string, unknown>>, model: string) => string | undefined;
 }
 
 /** True when the local backend has no free slot. */
@@ -47,6 +53,7 @@ export class PeerBackend implements CompletionBackend {
   readonly #node: P2PNode;
   readonly #timeout: number;
   readonly #attempts: number;
+  readonly #refuses: PeerBackendOptions["refuses"];
   readonly tokenBytes?: (model: string, token: number) => Uint8Array;
 
   /** @param options local backend, node, limits. */
@@ -56,6 +63,7 @@ export class PeerBackend implements CompletionBackend {
     this.kind = options.local.kind;
     this.#timeout = options.replyTimeoutMs ?? 30_000;
     this.#attempts = options.maxAttempts ?? 4;
+    this.#refuses = options.refuses;
     const tb = options.local.tokenBytes?.bind(options.local);
     if (tb) this.tokenBytes = tb;
   }
@@ -82,10 +90,11 @@ export class PeerBackend implements CompletionBackend {
     return this.#local.stats();
   }
 
-  /** Peers serving `model` whole, best first. */
+  /** Peers serving `model` whole whose advertised consent does not refuse it, best first. */
   candidates(model: string, exclude: ReadonlySet<string> = new Set()): string[] {
     const peers = providersOf(this.#node.state, model).filter((p) =>
-      !exclude.has(p.id) && p.advert!.models.some((m) => m.id === model && m.layers === null)
+      !exclude.has(p.id) && p.advert!.models.some((m) => m.id === model && m.layers === null) &&
+      this.#refuses?.(p.advert!.consent, model) === undefined
     );
     return rankPeers(peers.map((p) => ({
       id: p.id,
@@ -123,13 +132,16 @@ export class PeerBackend implements CompletionBackend {
       tried.add(peer);
       const outcome = yield* this.#attempt(peer, request, generated, servedBy, signal);
       if (outcome.result) {
-        promptTokens = Math.max(0, outcome.result.usage.promptTokens - outcome.resumedFrom);
+        const { receipt, ...end } = outcome.result;
+        promptTokens = Math.max(0, end.usage.promptTokens - outcome.resumedFrom);
         const t1 = performance.now();
         return {
-          ...outcome.result,
+          ...end,
           usage: { promptTokens, completionTokens: generated.length },
           timings: { queueMs: 0, promptMs: 0, decodeMs: t1 - t0 },
           servedBy,
+          // the peer's own ledger receipt, unchecked here: the provenance sink checks it
+          ...(receipt !== undefined ? { relayed: { from: peer, receipt } } : {}),
         };
       }
       lastError = outcome.error;

@@ -131,6 +131,88 @@ describe("serveFromBackend", () => {
   });
 });
 
+describe("admission and provenance of a peer's request", () => {
+  test("the admission is held until the end, counts every token, and is released once", async () => {
+    const events: string[] = [];
+    let tokens = 0;
+    const sent: { kind: CoreKind; body: unknown }[] = [];
+    await serveFromBackend(new CountingBackend(["m"], "a"), {
+      consent: (_peer, _body, requestId) => {
+        events.push(`admit ${requestId}`);
+        return {
+          allow: true,
+          ticket: {
+            addTokens: (n) => (tokens += n),
+            release: () => events.push(`release at ${sent.length} sent`),
+          },
+        };
+      },
+      provenance: (request, result) => {
+        events.push(`record ${request.id} ${result.usage.completionTokens}`);
+        return { receipt: request.id };
+      },
+    })(
+      "p",
+      envelope(requestToWire(req, [])),
+      (m) => (sent.push(m), true),
+      new AbortController().signal,
+    );
+    // released before the record is made (the energy is known to the ledger by then), once
+    expect(events).toEqual(["admit peer-q1", "release at 10 sent", "record peer-q1 10"]);
+    const end = sent.at(-1)!;
+    expect(end.kind).toBe("complete.end");
+    expect((end.body as { receipt: unknown }).receipt).toEqual({ receipt: "peer-q1" });
+    const usage = (end.body as { usage: { promptTokens: number; completionTokens: number } }).usage;
+    expect(tokens).toBe(usage.promptTokens + usage.completionTokens);
+  });
+
+  test("a requester gone mid-stream still releases the admission", async () => {
+    let released = 0;
+    let n = 0;
+    await serveFromBackend(new CountingBackend(["m"], "a"), {
+      consent: () => ({ allow: true, ticket: { addTokens: () => {}, release: () => released++ } }),
+    })("p", envelope(requestToWire(req, [])), () => ++n < 2, new AbortController().signal);
+    expect(released).toBe(1);
+  });
+
+  test("at capacity the answer is BUSY; a record that fails leaves the end without a receipt", async () => {
+    const busy: { kind: CoreKind; body: unknown }[] = [];
+    await serveFromBackend(new CountingBackend(["m"], "a"), {
+      consent: () => ({ allow: false, code: "BUSY", reason: "At capacity: 2 requests" }),
+    })(
+      "p",
+      envelope(requestToWire(req, [])),
+      (m) => (busy.push(m), true),
+      new AbortController().signal,
+    );
+    expect(busy).toEqual([{
+      kind: "error",
+      body: { code: "BUSY", message: "At capacity: 2 requests" },
+    }]);
+    const logged: Record<string, unknown>[] = [];
+    const sent: { kind: CoreKind; body: unknown }[] = [];
+    await serveFromBackend(new CountingBackend(["m"], "a"), {
+      provenance: () => {
+        throw new Error("disk full");
+      },
+      log: (e) => logged.push(e),
+    })(
+      "p",
+      envelope(requestToWire(req, [])),
+      (m) => (sent.push(m), true),
+      new AbortController().signal,
+    );
+    expect(sent.at(-1)!.kind).toBe("complete.end");
+    expect("receipt" in (sent.at(-1)!.body as object)).toBe(false);
+    expect(logged).toEqual([{
+      level: "error",
+      msg: "peer request not recorded",
+      id: "peer-q1",
+      error: "Error: disk full",
+    }]);
+  });
+});
+
 describe("advert and meter", () => {
   test("advert lists models with hashes and free slots", () => {
     const b = new CountingBackend(["m"], "a", 4);

@@ -4,14 +4,39 @@
  * `error` (NO_MODEL, BUSY, CONSENT_DENIED, INTERNAL). A peer's request is only ever served
  * locally, never forwarded again, so requests cannot loop. Pure given the backend (types only).
  */
-import type { CompletionBackend, CompletionRequest } from "../api/port.ts";
+import type { CompletionBackend, CompletionRequest, CompletionResult } from "../api/port.ts";
 import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 
-/** Consent check for a peer's request (the consent module plugs in here). */
+/**
+ * A peer request admitted by the owner's consent gate: it holds a place among the node's
+ * concurrent requests until `release`, and its tokens count against the daily quota.
+ */
+export interface PeerTicket {
+  addTokens(n: number): void;
+  release(): void;
+}
+
+/**
+ * Consent check for a peer's request (the consent module plugs in here). A refusal says why, and
+ * whether it is the policy (CONSENT_DENIED) or the node being at capacity (BUSY).
+ */
 export type PeerConsent = (
   peer: string,
   body: CompleteRequestBody,
-) => { allow: boolean; reason: string };
+  requestId: string,
+) =>
+  | { allow: true; ticket?: PeerTicket }
+  | { allow: false; reason: string; code?: "CONSENT_DENIED" | "BUSY" };
+
+/**
+ * Records a served peer request in this node's ledger and returns the receipt (the JSON that
+ * goes into `complete.end`); it may throw, and then the end goes without a receipt.
+ */
+export type PeerProvenance = (
+  request: CompletionRequest,
+  result: CompletionResult,
+  output: string,
+) => unknown;
 
 /**
  * The CompletionRequest a wire body stands for.
@@ -68,6 +93,30 @@ export function requestToWire(
   return body;
 }
 
+/**
+ * The receipt of a served request, or nothing when no ledger is wired or recording failed
+ * (handled here: logged, and the answer still ends; the requester then has no receipt to pass on).
+ */
+function recordOrNothing(
+  options: ServeOptions,
+  request: CompletionRequest,
+  result: CompletionResult,
+  output: string,
+): unknown {
+  if (options.provenance === undefined) return undefined;
+  try {
+    return options.provenance(request, result, output);
+  } catch (err: unknown) {
+    options.log?.({
+      level: "error",
+      msg: "peer request not recorded",
+      id: request.id,
+      error: String(err),
+    });
+    return undefined;
+  }
+}
+
 function codeOf(err: unknown): ErrorCode {
   const code = (err as { code?: unknown })?.code;
   return code === "CAPACITY" ? "BUSY" : "INTERNAL";
@@ -76,6 +125,10 @@ function codeOf(err: unknown): ErrorCode {
 /** Options of {@link serveFromBackend}. */
 export interface ServeOptions {
   consent?: PeerConsent;
+  /** This node's ledger: each finished peer request is recorded, its receipt sent back. */
+  provenance?: PeerProvenance;
+  /** Where a failed record is reported (the answer still ends, without a receipt). */
+  log?: (entry: Record<string, unknown>) => void;
   /** With a clock, chunks are coalesced: one message per `flushMs` at most (the first at once). */
   clock?: { nowMs(): number };
   /** Why 25 ms: every message costs an ed25519 signature and verification (a few ms each in
@@ -109,10 +162,22 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
     if (body.continueFrom !== undefined && backend.kind === "external") {
       return fail("NO_MODEL", "This node cannot continue a generation (external backend)");
     }
-    const decision = options.consent?.(peer, body);
-    if (decision && !decision.allow) return fail("CONSENT_DENIED", decision.reason.slice(0, 400));
+    const requestId = `peer-${env.id}`;
+    const decision = options.consent?.(peer, body, requestId);
+    if (decision && !decision.allow) {
+      return fail(decision.code ?? "CONSENT_DENIED", decision.reason.slice(0, 400));
+    }
+    // the admission is held for the whole generation and released exactly once (finally)
+    const ticket = decision?.ticket;
+    let released = false;
+    const release = () => {
+      if (!released) ticket?.release();
+      released = true;
+    };
+    let counted = 0;
     let pending: { text: string; tokens: number[]; servedBy?: string[] } | null = null;
     let lastSent = -Infinity;
+    let output = "";
     const flush = () => {
       const ok = pending === null || reply({ kind: "complete.chunk", body: pending });
       pending = null;
@@ -120,18 +185,29 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
       return ok;
     };
     try {
-      const gen = backend.complete(requestFromWire(`peer-${env.id}`, body), signal);
+      const request = requestFromWire(requestId, body);
+      const gen = backend.complete(request, signal);
       let step = await gen.next();
       for (; !step.done; step = await gen.next()) {
         const c = step.value;
         pending ??= { text: "", tokens: [] };
         pending.text += c.text;
         pending.tokens.push(...c.tokens);
+        output += c.text;
+        counted += c.tokens.length;
+        ticket?.addTokens(c.tokens.length);
         if (c.servedBy) pending.servedBy = [...c.servedBy];
         const due = !options.clock || options.clock.nowMs() - lastSent >= flushMs;
         if (due && !flush()) return void gen.return(undefined as never);
       }
       const r = step.value;
+      output += r.tail;
+      // the quota counts prompt + generated tokens; the admission ends before the record is
+      // made, so the energy measured for the request is known to the ledger (as for the API)
+      const total = r.usage.promptTokens + r.usage.completionTokens;
+      if (total > counted) ticket?.addTokens(total - counted);
+      release();
+      const receipt = recordOrNothing(options, request, r, output);
       flush();
       reply({
         kind: "complete.end",
@@ -141,6 +217,7 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
           stopReason: r.stopReason,
           usage: r.usage,
           servedBy: [...r.servedBy],
+          ...(receipt !== undefined ? { receipt } : {}),
         },
       });
     } catch (err: unknown) {
@@ -151,6 +228,8 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
         codeOf(err),
         codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
       );
+    } finally {
+      release(); // once: covers errors, aborts and a requester gone mid-stream
     }
   };
 }

@@ -162,6 +162,17 @@ export class PipelineBackend implements CompletionBackend {
             usage: end.usage,
             timings: { queueMs: 0, ...end.timings },
             servedBy,
+            // for the ledger record: the route that finished evaluated every token (a fail-over
+            // replays the whole history on the new route); the coordinator ran no block, and is
+            // named with [nLayer, nLayer + 1): embedding, output head, sampling
+            layers: [
+              { nodeId: this.#o.nodeId, layerStart: this.#nLayer, layerEnd: this.#nLayer + 1 },
+              ...(engine.route?.stages.map((st) => ({
+                nodeId: st.nodeId,
+                layerStart: st.layerBegin,
+                layerEnd: st.layerEnd,
+              })) ?? []),
+            ],
           };
         }
         const c = step.value;

@@ -5,6 +5,7 @@
  * node mid-generation gives the identical greedy text through a replica; hostile peers are
  * refused and the node keeps serving.
  */
+import { promptHash, type Receipt, sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { applyHandshake, helloMessage, startHandshake } from "../../src/p2p/handshake.ts";
@@ -26,7 +27,7 @@ const BODY = {
 async function streamed(
   n: Node,
   onFirst?: (servedBy: string) => void,
-): Promise<{ text: string; servedBy: string }> {
+): Promise<{ text: string; servedBy: string; provenance?: unknown }> {
   const res = await fetch(`${n.api}/v1/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -35,14 +36,17 @@ async function streamed(
   const servedBy = res.headers.get("x-aria-served-by") ?? "";
   let text = "";
   let first = true;
+  let provenance: unknown;
   for await (const chunk of sseChunks(res)) {
+    const event = chunk as { object?: string; provenance?: unknown };
+    if (event.object === "aria.provenance") provenance = event.provenance;
     text += (chunk as { choices?: { text?: string }[] }).choices?.[0]?.text ?? "";
     if (first && text.length > 0) {
       first = false;
       onFirst?.(servedBy);
     }
   }
-  return { text, servedBy };
+  return { text, servedBy, provenance };
 }
 
 let a: Node; // aria-nano, the bootstrap
@@ -84,6 +88,13 @@ describe("peer network on loopback", () => {
     expect(routed.servedBy).toBe(a.id);
     expect(routed.text).toBe(local.text);
     expect(routed.text.length).toBeGreaterThan(0);
+    // the routed answer carries the receipt a signed for its own record (b has no ledger)
+    expect(verifyReceipt(routed.provenance).ok).toBe(true);
+    const { record } = (routed.provenance as Receipt).record;
+    expect(record.signer as string).toBe(a.id);
+    expect(record.outputHash).toBe(sha256Text(routed.text));
+    expect(record.promptHash).toBe(promptHash({ kind: "text", prompt: BODY.prompt }));
+    expect(verifyReceipt(local.provenance).ok).toBe(true);
   }, 30_000);
 
   test("hostile peers are refused and the node keeps serving", async () => {

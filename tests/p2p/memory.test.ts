@@ -6,7 +6,18 @@
 import { describe, expect, test } from "bun:test";
 import { P2PNode } from "../../src/p2p/node.ts";
 import { PeerBackend } from "../../src/p2p/router.ts";
-import { advertFromBackend, serveFromBackend } from "../../src/p2p/serve-peer.ts";
+import {
+  advertFromBackend,
+  type PeerProvenance,
+  serveFromBackend,
+} from "../../src/p2p/serve-peer.ts";
+import { identityFromSecret } from "../../src/identity/index.ts";
+import {
+  checkRelayedReceipt,
+  createProvenanceRecorder,
+  hashRecord,
+  type Hex32,
+} from "../../src/ledger/index.ts";
 import { type Connection, MemoryNetwork } from "../../src/p2p/transport.ts";
 import { encodeFrame, type Outgoing } from "../../src/p2p/protocol.ts";
 import type { CompletionBackend, CompletionRequest } from "../../src/api/port.ts";
@@ -20,6 +31,7 @@ function makeNode(
   seed: number,
   backend: CompletionBackend | null,
   bootstrap: string[] = [],
+  serving: { consent?: Record<string, unknown>; provenance?: PeerProvenance } = {},
 ) {
   const transport = net.transport(`n${seed}`);
   const node = new P2PNode({
@@ -30,7 +42,14 @@ function makeNode(
     bootstrap,
     rate: { ratePerSec: 20, burst: 40 },
     ...(backend
-      ? { advert: () => advertFromBackend(backend), onRequest: serveFromBackend(backend) }
+      ? {
+        advert: () =>
+          advertFromBackend(backend, serving.consent ? { consent: serving.consent } : {}),
+        onRequest: serveFromBackend(
+          backend,
+          serving.provenance ? { provenance: serving.provenance } : {},
+        ),
+      }
       : {}),
   });
   return { node, transport };
@@ -293,6 +312,79 @@ describe("P2PNode over memory", () => {
     expect((await collect(router.complete(request("m", 3), new AbortController().signal))).servedBy)
       .toEqual([a.node.id]);
   });
+  test("the serving peer's own receipt comes back with the answer and checks out", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const identity = identityFromSecret(new Uint8Array(32).fill(1));
+    const recorded: string[] = [];
+    const recorder = createProvenanceRecorder({
+      identity,
+      writer: { append: (signed) => ({ hash: hashRecord(signed.record) }) },
+      clock,
+      modelSha256: "ab".repeat(32) as Hex32,
+      nLayers: 4,
+    });
+    const provenance: PeerProvenance = (request, result, output) => {
+      recorded.push(request.id);
+      return recorder.record({ request, result, output }).receipt;
+    };
+    const a = makeNode(net, 1, new CountingBackend(["m"], "a"), [], { provenance });
+    const c = makeNode(net, 3, null, [(await a.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({ local: new CountingBackend([], "c"), node: c.node });
+    const req = request("m", 5);
+    const gen = router.complete(req, new AbortController().signal);
+    let text = "";
+    let step = await gen.next();
+    for (; !step.done; step = await gen.next()) text += step.value.text;
+    const result = step.value;
+    expect(recorded).toHaveLength(1);
+    expect(result.relayed?.from).toBe(a.node.id);
+    const checked = checkRelayedReceipt(result.relayed!.receipt, {
+      peer: a.node.id,
+      model: "m",
+      input: req.input,
+      output: text + result.tail,
+    });
+    expect(checked.ok).toBe(true);
+    // the same receipt does not pass for another answer, or as another node's
+    expect(checkRelayedReceipt(result.relayed!.receipt, {
+      peer: a.node.id,
+      model: "m",
+      input: req.input,
+      output: text + "x",
+    })).toEqual({ ok: false, error: "the receipt's output hash is not the answer's" });
+    expect(
+      checkRelayedReceipt(result.relayed!.receipt, {
+        peer: c.node.id,
+        model: "m",
+        input: req.input,
+      }).ok,
+    ).toBe(false);
+  });
+
+  test("a peer whose advertised consent refuses the model is not tried", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const closed = makeNode(net, 1, new CountingBackend(["m"], "closed"), [], {
+      consent: { servePeers: false },
+    });
+    const open = makeNode(net, 2, new CountingBackend(["m"], "open"));
+    const c = makeNode(net, 3, null, [(await closed.node.start())!, (await open.node.start())!]);
+    await c.node.start();
+    await settle();
+    const refuses = (summary: Readonly<Record<string, unknown>>) =>
+      summary.servePeers === false ? "no peers" : undefined;
+    const router = new PeerBackend({ local: new CountingBackend([], "c"), node: c.node, refuses });
+    expect(router.candidates("m")).toEqual([open.node.id]);
+    for (let i = 0; i < 3; i++) {
+      const r = await collect(router.complete(request("m", 2), new AbortController().signal));
+      expect(r.servedBy).toEqual([open.node.id]);
+    }
+    // without the check both are candidates
+    const blind = new PeerBackend({ local: new CountingBackend([], "c"), node: c.node });
+    expect(blind.candidates("m").sort()).toEqual([closed.node.id, open.node.id].sort());
+  });
+
   test("connections beyond the cap are closed at once; handshakes time out", async () => {
     const net = new MemoryNetwork({ auto: true });
     const node = new P2PNode({

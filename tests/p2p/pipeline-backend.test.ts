@@ -81,6 +81,13 @@ describe("PipelineBackend", () => {
     expect(got.result.usage).toEqual(want.result.usage);
     expect(got.result.servedBy).toEqual(["coordinator", "a", "b"]);
     expect(got.servedBy[0]).toEqual(["coordinator", "a", "b"]);
+    // the ledger's node map: the coordinator (no block: [n, n + 1)), then each stage's blocks
+    const n = stages[1]!.stage.layerEnd;
+    expect(got.result.layers).toEqual([
+      { nodeId: "coordinator", layerStart: n, layerEnd: n + 1 },
+      { nodeId: "a", layerStart: 0, layerEnd: 2 },
+      { nodeId: "b", layerStart: 2, layerEnd: n },
+    ]);
     expect(stages.map((s) => s.stage.sessionCount)).toEqual([0, 0]);
   });
 

@@ -7,6 +7,7 @@
  * the identical text through its replica; a peer that has not finished the handshake cannot
  * send stage frames.
  */
+import { type Receipt, sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { CompletionRequest } from "../../src/api/port.ts";
@@ -84,7 +85,9 @@ async function singleNodeText(): Promise<string> {
   }
 }
 
-async function complete(): Promise<{ text: string; servedBy: string[]; tokens: number }> {
+async function complete(): Promise<
+  { text: string; servedBy: string[]; tokens: number; provenance: unknown }
+> {
   const res = await fetch(`${coordinator.api}/v1/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -93,12 +96,14 @@ async function complete(): Promise<{ text: string; servedBy: string[]; tokens: n
   const json = await res.json() as {
     choices: { text: string }[];
     usage: { completion_tokens: number };
+    provenance: unknown;
   };
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json)}`);
   return {
     text: json.choices[0]!.text,
     servedBy: (res.headers.get("x-aria-served-by") ?? "").split(","),
     tokens: json.usage.completion_tokens,
+    provenance: json.provenance,
   };
 }
 
@@ -120,6 +125,18 @@ describe("pipeline over the peer network (processes)", () => {
     const route = got.servedBy.map(name);
     expect([route[0], route[1], route[3]]).toEqual(["coordinator", "a", "c"]);
     expect(["b", "b2"]).toContain(route[2]!);
+    // the coordinator records the pipelined answer: signed by it, naming every stage's blocks
+    const checked = verifyReceipt(got.provenance);
+    expect(checked.ok).toBe(true);
+    const { record } = (got.provenance as Receipt).record;
+    expect(record.signer as string).toBe(coordinator.id);
+    expect(record.outputHash).toBe(sha256Text(got.text));
+    expect(record.nodes.map((n) => [name(n.nodeId), n.layerStart, n.layerEnd])).toEqual([
+      ["coordinator", 6, 7],
+      ["a", 0, 2],
+      [route[2], 2, 4],
+      ["c", 4, 6],
+    ]);
   }, 60_000);
 
   test(
