@@ -94,6 +94,7 @@ export function ledgerPort(store: LedgerStore): LedgerView {
     },
     records: (limit) => recordRows(recentRecords(store, limit), limit),
     verifyReceipt: (json) => checkReceiptText(json),
+    peerChains: () => store.peerChains(),
   };
 }
 

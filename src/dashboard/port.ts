@@ -74,6 +74,19 @@ export interface RecordRow {
   summary: string;
 }
 
+/** What this node holds of one peer's chain (block headers exchanged between peers). */
+export interface PeerChainRow {
+  peer: string;
+  height: number;
+  headHash: string;
+  totalTokens: number;
+  /** Why the peer's last offered headers or blocks were rejected; null when they verified. */
+  rejectedReason: string | null;
+  /** Height up to which the peer's blocks were fetched and checked against its headers. */
+  bodiesHeight: number;
+  updatedMs: number;
+}
+
 /** What verifying a receipt found. */
 export type VerifyResult = { ok: true; detail: string } | { ok: false; reason: string };
 
@@ -85,6 +98,8 @@ export interface LedgerView {
   records(limit: number): MaybePromise<readonly RecordRow[]>;
   /** Checks a provenance receipt given as the JSON text a user pasted. Never throws for bad input. */
   verifyReceipt(json: string): MaybePromise<VerifyResult>;
+  /** The peers' chains this node keeps, by peer id (absent: the node keeps none). */
+  peerChains?(): MaybePromise<readonly PeerChainRow[]>;
 }
 
 /** One sample of the energy series (one finished inference). */

@@ -204,11 +204,18 @@ function mountPortPages(app: Hono, selfId: string, ports: DashboardPorts, p: Pag
   const noLedger = unavailable("The provenance ledger");
   app.get("/ledger", async (c) => {
     if (!ports.ledger) return p.page(c, "ledger", "Ledger", noLedger);
-    const [blocks, records] = await Promise.all([
+    const [blocks, records, chains] = await Promise.all([
       ports.ledger.blocks(LEDGER_ROWS),
       ports.ledger.records(LEDGER_ROWS),
+      ports.ledger.peerChains?.(),
     ]);
-    return p.page(c, "ledger", "Ledger", ledgerPage(blocks, records), ledgerLive(blocks, records));
+    return p.page(
+      c,
+      "ledger",
+      "Ledger",
+      ledgerPage(blocks, records, chains),
+      ledgerLive(blocks, records, chains),
+    );
   });
   app.post("/ledger/verify", async (c) => {
     if (!ports.ledger) return send(c, noLedger, 404);

@@ -21,6 +21,7 @@ import { createDashboard, type DashboardDeps, embeddedAssets } from "../../src/d
 import { loadOrCreateIdentity } from "../../src/identity/index.ts";
 import {
   createProvenanceRecorder,
+  hashHeader,
   LEDGER_FILE,
   type LedgerStore,
   openLedger,
@@ -32,6 +33,7 @@ import { advertFromBackend } from "../../src/p2p/serve-peer.ts";
 import { MemoryNetwork } from "../../src/p2p/transport.ts";
 import { dashboardPorts } from "../../src/cli/_dashboard-ports.ts";
 import { FakeBackend } from "../helpers/fake-backend.ts";
+import { fixedIdentity, makeChain } from "../helpers/ledger.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
 
 const HX = { "HX-Request": "true" };
@@ -130,6 +132,27 @@ describe("ledger and energy adapters over a real LedgerStore", () => {
       form({ receipt: JSON.stringify(forged) }),
     )).text();
     expect(bad).toContain("Not valid: the record hash does not match the record");
+  });
+
+  test("the ledger page lists the peers' chains kept in the store, rejected ones with the reason", async () => {
+    const bob = fixedIdentity(7);
+    const chain = makeChain(bob, [2]);
+    const headHash = hashHeader(chain[1]!.header);
+    store.savePeerHeaders(bob.nodeId, [chain[1]!], {
+      height: 1,
+      headHash,
+      totalTokens: 24,
+      updatedMs: 5,
+    });
+    const rejected = "c".repeat(64);
+    store.rejectPeer(rejected, "the peer rewrote block 2", 6);
+    const page = await (await app.request("/ledger", { headers: HX })).text();
+    expect(page).toContain("<h2>Peers' chains</h2>");
+    expect(page).toContain("2 peer chain(s)");
+    expect(page).toContain(headHash);
+    expect(page).toContain('<span class="ok">verified</span>');
+    expect(page).toContain(rejected);
+    expect(page).toContain("rejected: the peer rewrote block 2");
   });
 
   test("the energy page draws the records and says where the figures come from", async () => {

@@ -33,4 +33,34 @@ describe("ledger view", () => {
       '<p class="bad" role="alert">Not valid: bad &lt;sig&gt;</p>',
     );
   });
+
+  test("peers' chains: verified, or rejected with the reason (escaped); absent when not kept", async () => {
+    const chains = [
+      {
+        peer: "p1",
+        height: 4,
+        headHash: "hh",
+        totalTokens: 99,
+        rejectedReason: null,
+        bodiesHeight: 4,
+        updatedMs: 0,
+      },
+      {
+        peer: "p2",
+        height: 2,
+        headHash: "h2",
+        totalTokens: 5,
+        rejectedReason: "block 3 <rewritten>",
+        bodiesHeight: 0,
+        updatedMs: 0,
+      },
+    ];
+    const out = flat(String(await ledgerLive([], [], chains)));
+    expect(out).toContain("<h2>Peers' chains</h2>");
+    expect(out).toContain('<td class="mono">p1</td><td>4</td><td class="mono">hh</td><td>99</td>');
+    expect(out).toContain('<span class="ok">verified</span>');
+    expect(out).toContain('<span class="bad">rejected: block 3 &lt;rewritten&gt;</span>');
+    expect(String(await ledgerLive([], [], []))).toContain("No peer has sent its chain yet.");
+    expect(String(await ledgerLive([], []))).not.toContain("Peers' chains");
+  });
 });

@@ -1,9 +1,10 @@
 /**
- * @module The ledger explorer: the newest blocks and records, and a form that verifies a
- * provenance receipt (pasted JSON) through the ledger port. Pure.
+ * @module The ledger explorer: the newest blocks and records (inferences and policy changes), the
+ * peers' chains this node keeps (verified, or rejected with the reason), and a form that verifies
+ * a provenance receipt (pasted JSON) through the ledger port. Pure.
  */
 import { html } from "hono/html";
-import type { BlockRow, RecordRow, VerifyResult } from "../port.ts";
+import type { BlockRow, PeerChainRow, RecordRow, VerifyResult } from "../port.ts";
 import { type Html, utc } from "./layout.ts";
 
 /** Rows shown per table. */
@@ -71,15 +72,60 @@ function recordsTable(records: readonly RecordRow[]): Html {
   `;
 }
 
+function chainsTable(chains: readonly PeerChainRow[]): Html {
+  if (chains.length === 0) return html`<p>No peer has sent its chain yet.</p>`;
+  const rows = chains.map((c) =>
+    html`
+      <tr>
+        <td class="mono">${c.peer}</td>
+        <td>${c.height}</td>
+        <td class="mono">${c.headHash}</td>
+        <td>${c.totalTokens}</td>
+        <td>${c.bodiesHeight}</td>
+        <td>${c.rejectedReason === null
+          ? html`<span class="ok">verified</span>`
+          : html`<span class="bad">rejected: ${c.rejectedReason}</span>`}</td>
+        <td>${utc(c.updatedMs)}</td>
+      </tr>
+    `
+  );
+  return html`
+    <div class="scroll">
+      <table>
+        <caption>${chains.length} peer chain(s): verified headers kept here</caption>
+        <thead>
+          <tr>
+            <th scope="col">Peer</th>
+            <th scope="col">Height</th>
+            <th scope="col">Head</th>
+            <th scope="col">Tokens</th>
+            <th scope="col">Blocks checked to</th>
+            <th scope="col">Status</th>
+            <th scope="col">Updated</th>
+          </tr>
+        </thead>
+        <tbody>${rows}</tbody>
+      </table>
+    </div>
+  `;
+}
+
 /**
- * The blocks and records (the fragment htmx refreshes).
+ * The blocks, records and peers' chains (the fragment htmx refreshes).
  *
  * @param blocks newest first.
  * @param records newest first.
+ * @param chains the peers' chains (undefined: the node keeps none, the section is left out).
  * @returns the fragment.
  */
-export function ledgerLive(blocks: readonly BlockRow[], records: readonly RecordRow[]): Html {
-  return html`<h2>Blocks</h2>${blocksTable(blocks)}<h2>Records</h2>${recordsTable(records)}`;
+export function ledgerLive(
+  blocks: readonly BlockRow[],
+  records: readonly RecordRow[],
+  chains?: readonly PeerChainRow[],
+): Html {
+  return html`<h2>Blocks</h2>${blocksTable(blocks)}<h2>Records</h2>${recordsTable(records)}${
+    chains === undefined ? "" : html`<h2>Peers' chains</h2>${chainsTable(chains)}`
+  }`;
 }
 
 /**
@@ -99,9 +145,14 @@ export function verifyResult(r: VerifyResult): Html {
  *
  * @param blocks newest first.
  * @param records newest first.
+ * @param chains the peers' chains, when the node keeps them.
  * @returns the page body.
  */
-export function ledgerPage(blocks: readonly BlockRow[], records: readonly RecordRow[]): Html {
+export function ledgerPage(
+  blocks: readonly BlockRow[],
+  records: readonly RecordRow[],
+  chains?: readonly PeerChainRow[],
+): Html {
   return html`
     <form class="stack" hx-post="/ledger/verify" hx-target="#verify-result" action="/ledger/verify"
       method="post">
@@ -111,7 +162,7 @@ export function ledgerPage(blocks: readonly BlockRow[], records: readonly Record
     </form>
     <div id="verify-result"></div>
     <section id="ledger-live" hx-get="/ledger" hx-trigger="every 5s" hx-swap="innerHTML">
-    ${ledgerLive(blocks, records)}
+    ${ledgerLive(blocks, records, chains)}
     </section>
   `;
 }
