@@ -274,7 +274,22 @@ static void matmul_worker(void * arg, int ith, int nth) {
             for (int32_t i = 0; i < t->n; i += ARIA_MULTI_MAX) {
                 const int       ny = t->n - i < ARIA_MULTI_MAX ? t->n - i : ARIA_MULTI_MAX;
                 const uint8_t * a  = ctx->act + (uint64_t)i * ctx->act_row_bytes;
-                for (int64_t r = r_tile; r < r_end; r++) {
+                int64_t r = r_tile;
+                if (w->type == ARIA_TYPE_TQ2_0) {
+                    /* pairs of rows through the 2-row micro-kernel (bit-identical to the 1-row
+                     * kernel per row, so the pairing does not change any output) */
+                    for (; r + 1 < r_end; r += 2) {
+                        const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+                        float           s2[2 * ARIA_MULTI_MAX];
+                        kt->vec_dot_tq2_0_q8_K_2x(K, s2, (const block_tq2_0 *)row, (int64_t)w->row_bytes,
+                                                  (const block_q8_K *)a, stride, ny);
+                        for (int j = 0; j < ny; j++) {
+                            t->y[(int64_t)(i + j) * w->n_out + r]     = s2[j] * w->out_scale;
+                            t->y[(int64_t)(i + j) * w->n_out + r + 1] = s2[ARIA_MULTI_MAX + j] * w->out_scale;
+                        }
+                    }
+                }
+                for (; r < r_end; r++) {  /* the other types, and an odd last TQ2_0 row */
                     const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
                     float           s[ARIA_MULTI_MAX];
                     if (w->type == ARIA_TYPE_TQ2_0) {
