@@ -3,7 +3,8 @@
  * by cpu.c). Same signatures and results as kernels-ref.c:
  *  - ternary dots (TQ2_0, TQ1_0 x Q8_K; I2_S x int8): the integer sums are exact, and the TQ
  *    kernels then accumulate (float)sum_block * (d_x * d_y) in block order exactly like _ref, so
- *    all three are bit-identical to _ref;
+ *    all three are bit-identical to _ref; the multi-row TQ kernels accumulate per f32 lane (within
+ *    f32 rounding of _ref), and the 2-row kernels (_2x) are bit-identical to the multi-row ones;
  *  - quantizers: byte-identical output (same absmax search, same 1.5*2^23 rounding trick, same
  *    truncation to int8);
  *  - f16 / f32 dots: 32 lanes of FMA partial sums, so they differ from _ref by summation order only
@@ -419,6 +420,79 @@ void aria_vec_dot_i2_s_i8_multi_avx2(int64_t n, int32_t * restrict s, const uint
     }
 }
 
+/* Codes of elements 32k .. 32k + 31 of an I2_S block (k = 0..3, a constant after inlining): bits
+ * 7-6 first. */
+static inline __attribute__((always_inline)) __m256i i2_s_codes(const uint8_t * x, const int k, __m256i m3) {
+    const __m256i b = _mm256_loadu_si256((const __m256i *) x);
+    switch (k) {
+        case 0: return _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+        case 1: return _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+        case 2: return _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+        default: return _mm256_and_si256(b, m3);
+    }
+}
+
+/* Blocks whose int16 sums one accumulator lane holds before it is widened: each block adds 4
+ * maddubs lanes of |c q + c q| <= 2 * 3 * 128 = 768, so 8 blocks stay <= 24576 < 32767. */
+#define I2S_BLOCKS_PER_WIDEN 8
+
+/* Two I2_S rows x NY int8 rows: per 32-element chunk, each row's codes are unpacked once and each
+ * activation chunk is loaded once for both rows (2 x NY int16 accumulators), widened to int32
+ * every I2S_BLOCKS_PER_WIDEN blocks. Integer sums are exact, so every output equals i2_s_multi's. */
+static inline __attribute__((always_inline)) void i2_s_2x(int64_t n, int32_t * restrict s,
+                                                          const uint8_t * restrict x0, const uint8_t * restrict x1,
+                                                          const int8_t * restrict y, int64_t y_stride, const int NY) {
+    const __m256i m3   = _mm256_set1_epi8(3);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb   = n / QK_I2S;
+    __m256i       acc32[2][ARIA_MULTI_MAX];
+    for (int j = 0; j < NY; j++) {
+        acc32[0][j] = _mm256_setzero_si256();
+        acc32[1][j] = _mm256_setzero_si256();
+    }
+    for (int64_t i0 = 0; i0 < nb; i0 += I2S_BLOCKS_PER_WIDEN) {
+        const int64_t i1 = i0 + I2S_BLOCKS_PER_WIDEN < nb ? i0 + I2S_BLOCKS_PER_WIDEN : nb;
+        __m256i       acc[2][ARIA_MULTI_MAX];
+        for (int j = 0; j < NY; j++) {
+            acc[0][j] = _mm256_setzero_si256();
+            acc[1][j] = _mm256_setzero_si256();
+        }
+        for (int64_t i = i0; i < i1; i++) {
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const __m256i c0 = i2_s_codes(x0 + 32 * i, k, m3);
+                const __m256i c1 = i2_s_codes(x1 + 32 * i, k, m3);
+#pragma GCC unroll 4
+                for (int j = 0; j < NY; j++) {
+                    const __m256i q = _mm256_loadu_si256((const __m256i *) (y + j * y_stride + QK_I2S * i + 32 * k));
+                    acc[0][j]       = _mm256_add_epi16(acc[0][j], _mm256_maddubs_epi16(c0, q));
+                    acc[1][j]       = _mm256_add_epi16(acc[1][j], _mm256_maddubs_epi16(c1, q));
+                    __asm__("" : "+x"(acc[0][j]), "+x"(acc[1][j]));  /* see tq2_0_2x */
+                }
+            }
+        }
+        for (int j = 0; j < NY; j++) {
+            acc32[0][j] = _mm256_add_epi32(acc32[0][j], _mm256_madd_epi16(acc[0][j], ones));
+            acc32[1][j] = _mm256_add_epi32(acc32[1][j], _mm256_madd_epi16(acc[1][j], ones));
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j]                  = hsum_i32(acc32[0][j]);
+        s[ARIA_MULTI_MAX + j] = hsum_i32(acc32[1][j]);
+    }
+}
+
+void aria_vec_dot_i2_s_i8_2x_avx2(int64_t n, int32_t * restrict s, const uint8_t * restrict x, int64_t x_stride,
+                                  const int8_t * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_I2S == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: i2_s_2x(n, s, x, x + x_stride, y, y_stride, 1); break;
+        case 2: i2_s_2x(n, s, x, x + x_stride, y, y_stride, 2); break;
+        case 3: i2_s_2x(n, s, x, x + x_stride, y, y_stride, 3); break;
+        default: i2_s_2x(n, s, x, x + x_stride, y, y_stride, 4); break;
+    }
+}
+
 /* ---- int8 head x Q8_K --------------------------------------------------------------------- */
 
 /* maddubs needs an unsigned operand: |y| (as unsigned bytes, so -128 becomes 128) times x with
@@ -625,6 +699,7 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_tq1_0_q8_K_multi = aria_vec_dot_tq1_0_q8_K_multi_avx2,
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
     .vec_dot_tq2_0_q8_K_2x    = aria_vec_dot_tq2_0_q8_K_2x_avx2,
+    .vec_dot_i2_s_i8_2x       = aria_vec_dot_i2_s_i8_2x_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,

@@ -232,4 +232,12 @@ static void vec_dot_i2_s_i8_multi(int64_t n, int32_t * restrict s, const uint8_t
     }
 }
 
+/* Two weight rows: the multi-row kernel once per row (exact int32 either way). */
+static void vec_dot_i2_s_i8_2x(int64_t n, int32_t * restrict s, const uint8_t * restrict x, int64_t x_stride,
+                               const int8_t * restrict y, int64_t y_stride, int ny) {
+    for (int r = 0; r < 2; r++) {
+        vec_dot_i2_s_i8_multi(n, s + r * ARIA_MULTI_MAX, x + r * x_stride, y, y_stride, ny);
+    }
+}
+
 #endif /* ARIA_KERNELS_NEON_TERNARY_H */

@@ -243,6 +243,7 @@ const aria_kernel_table aria_kernels_neon = {
     .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi,
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi,
     .vec_dot_tq2_0_q8_K_2x    = vec_dot_tq2_0_q8_K_2x,
+    .vec_dot_i2_s_i8_2x       = vec_dot_i2_s_i8_2x,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_neon,
     .axpy_f32                 = aria_axpy_f32_neon,
     .axpy_f16                 = aria_axpy_f16_neon,
