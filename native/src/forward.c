@@ -250,6 +250,44 @@ static int is_ternary(const aria_matrix * w) {
 #    define ARIA_MATMUL_TILE_BYTES (256 * 1024)
 #endif
 
+/* Ternary rows r .. r_end - 1 against activation rows i .. i + ny - 1, two weight rows at a time
+ * through the 2-row micro-kernels (TQ2_0, I2_S). Each output equals the 1-row kernel's bit for
+ * bit (kernels.h), so how rows pair up (it depends on the thread split and the tile) changes
+ * nothing. Returns the first row not done: r_end - 1 for an odd count, r for TQ1_0 (no 2-row
+ * kernel). */
+static int64_t matmul_row_pairs(const matmul_task * t, int64_t r, int64_t r_end, int32_t i, int ny) {
+    const struct aria_ctx *   ctx    = t->ctx;
+    const aria_matrix *       w      = t->w;
+    const aria_kernel_table * kt     = ctx->kt;
+    const int64_t             stride = (int64_t)ctx->act_row_bytes;
+    const uint8_t *           a      = ctx->act + (uint64_t)i * ctx->act_row_bytes;
+    if (w->type != ARIA_TYPE_TQ2_0 && w->type != ARIA_TYPE_I2_S) {
+        return r;
+    }
+    for (; r + 1 < r_end; r += 2) {
+        const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+        float           s[2 * ARIA_MULTI_MAX];  /* s[rr * ARIA_MULTI_MAX + j]: row r + rr, token i + j */
+        if (w->type == ARIA_TYPE_TQ2_0) {
+            kt->vec_dot_tq2_0_q8_K_2x(w->n_in, s, (const block_tq2_0 *)row, (int64_t)w->row_bytes,
+                                      (const block_q8_K *)a, stride, ny);
+        } else {
+            int32_t d[2 * ARIA_MULTI_MAX];
+            kt->vec_dot_i2_s_i8_2x(w->n_in, d, row, (int64_t)w->row_bytes, (const int8_t *)a, stride, ny);
+            for (int rr = 0; rr < 2; rr++) {
+                for (int j = 0; j < ny; j++) {  /* the 1-row path's expression, for the same floats */
+                    const int e = rr * ARIA_MULTI_MAX + j;
+                    s[e]        = (float)(d[e] - ctx->act_sum[i + j]) / ctx->act_scale[i + j] * w->i2s_scale;
+                }
+            }
+        }
+        for (int j = 0; j < ny; j++) {
+            t->y[(int64_t)(i + j) * w->n_out + r]     = s[j] * w->out_scale;
+            t->y[(int64_t)(i + j) * w->n_out + r + 1] = s[ARIA_MULTI_MAX + j] * w->out_scale;
+        }
+    }
+    return r;
+}
+
 static void matmul_worker(void * arg, int ith, int nth) {
     matmul_task *             t   = arg;
     struct aria_ctx *         ctx = t->ctx;
@@ -264,8 +302,9 @@ static void matmul_worker(void * arg, int ith, int nth) {
          * run against each group of up to ARIA_MULTI_MAX tokens in turn, so a group's quantized
          * activations are fetched once per tile and reused from L1 for every row of it, instead of
          * streaming all the batch's activations from L2 again for every row. Each output is still
-         * one kernel call over the same data: the result does not depend on the tiling. For one
-         * group (decode) this is the plain row loop. */
+         * one kernel call over the same data: the result does not depend on the tiling. Within a
+         * tile, rows go in pairs through the 2-row kernels (matmul_row_pairs), equal per row to the
+         * 1-row ones. For one group (decode) this is the plain row loop. */
         const int64_t stride = (int64_t)ctx->act_row_bytes;
         int64_t       tile   = (int64_t)(ARIA_MATMUL_TILE_BYTES / w->row_bytes);
         tile                 = tile < 1 ? 1 : tile;
@@ -274,7 +313,8 @@ static void matmul_worker(void * arg, int ith, int nth) {
             for (int32_t i = 0; i < t->n; i += ARIA_MULTI_MAX) {
                 const int       ny = t->n - i < ARIA_MULTI_MAX ? t->n - i : ARIA_MULTI_MAX;
                 const uint8_t * a  = ctx->act + (uint64_t)i * ctx->act_row_bytes;
-                for (int64_t r = r_tile; r < r_end; r++) {
+                int64_t r = matmul_row_pairs(t, r_tile, r_end, i, ny);
+                for (; r < r_end; r++) {  /* TQ1_0, and an odd last row */
                     const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
                     float           s[ARIA_MULTI_MAX];
                     if (w->type == ARIA_TYPE_TQ2_0) {

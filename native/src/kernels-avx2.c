@@ -3,7 +3,8 @@
  * by cpu.c). Same signatures and results as kernels-ref.c:
  *  - ternary dots (TQ2_0, TQ1_0 x Q8_K; I2_S x int8): the integer sums are exact, and the TQ
  *    kernels then accumulate (float)sum_block * (d_x * d_y) in block order exactly like _ref, so
- *    all three are bit-identical to _ref;
+ *    all three are bit-identical to _ref; the multi-row TQ kernels accumulate per f32 lane (within
+ *    f32 rounding of _ref), and the 2-row kernels (_2x) are bit-identical to the multi-row ones;
  *  - quantizers: byte-identical output (same absmax search, same 1.5*2^23 rounding trick, same
  *    truncation to int8);
  *  - f16 / f32 dots: 32 lanes of FMA partial sums, so they differ from _ref by summation order only
@@ -135,6 +136,101 @@ void aria_vec_dot_tq2_0_q8_K_multi_avx2(int64_t n, float * restrict s, const blo
         case 2: tq2_0_multi(n, s, x, y, y_stride, 2); break;
         case 3: tq2_0_multi(n, s, x, y, y_stride, 3); break;
         default: tq2_0_multi(n, s, x, y, y_stride, 4); break;
+    }
+}
+
+/* The 2-row kernels read two rows side by side: two short streams that start afresh at every
+ * pair, which the hardware prefetchers follow worse than the 1-row kernels' single sequential
+ * stream through the matrix (1-thread decode, weights from DRAM, was ~35% slower). So each block
+ * step also prefetches the same bytes of the next pair's two rows (2 x_stride further; a
+ * prefetch past the matrix is harmless: it never faults). */
+static inline __attribute__((always_inline)) void prefetch_next_pair(const char * x0, int64_t x_stride, int64_t off,
+                                                                    int64_t bytes) {
+    for (int64_t b = 0; b < bytes; b += 64) {
+        _mm_prefetch(x0 + 2 * x_stride + off + b, _MM_HINT_T0);
+        _mm_prefetch(x0 + 3 * x_stride + off + b, _MM_HINT_T0);
+    }
+}
+
+/* Codes of elements 32k .. 32k + 31 of a TQ2_0 block (k = 0..7; k is a constant after inlining):
+ * half k / 4, bits 2 (k % 4) .. 2 (k % 4) + 1 of each byte. */
+static inline __attribute__((always_inline)) __m256i tq2_0_codes(const uint8_t * qs, const int k, __m256i m3) {
+    const __m256i b = _mm256_loadu_si256((const __m256i *) (qs + 32 * (k / 4)));
+    switch (k % 4) {
+        case 0: return _mm256_and_si256(b, m3);
+        case 1: return _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+        case 2: return _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+        default: return _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+    }
+}
+
+/* Two TQ2_0 rows x NY Q8_K rows, one block at a time, in chunk order: for each of the 8 code
+ * chunks, each row's codes are unpacked once and each activation chunk is loaded once and used
+ * for both rows (2 x NY int16 accumulators; 16 ymm registers hold 8 of them plus the operands).
+ * Bit-identical to tq2_0_multi for each row: every int16 lane ends with the same exact sum (only
+ * the order of exact integer adds differs: |lane| <= 8 * 2 * 3 * 128 = 6144, no overflow), and the
+ * widening, the bsums subtraction, the f32 scaling (dx * dy rounded as a scalar) and the FMA into
+ * 8 f32 lanes, then hsum_f32, are the same operations in the same order. */
+static inline __attribute__((always_inline)) void tq2_0_2x(int64_t n, float * restrict s,
+                                                           const block_tq2_0 * restrict x0, int64_t x_stride,
+                                                           const block_q8_K * restrict y, int64_t y_stride,
+                                                           const int NY) {
+    const block_tq2_0 * x1 = (const block_tq2_0 *) ((const char *) x0 + x_stride);
+    const __m256i      m3   = _mm256_set1_epi8(3);
+    const __m256i      ones = _mm256_set1_epi16(1);
+    const block_q8_K * yr[ARIA_MULTI_MAX];
+    __m256             accf[2][ARIA_MULTI_MAX];
+    for (int j = 0; j < NY; j++) {
+        yr[j]      = (const block_q8_K *) ((const char *) y + j * y_stride);
+        accf[0][j] = _mm256_setzero_ps();
+        accf[1][j] = _mm256_setzero_ps();
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        /* block i spans bytes [66 i, 66 i + 66): its (at most) two cache lines */
+        prefetch_next_pair((const char *) x0, x_stride, (int64_t) sizeof(block_tq2_0) * i, (int64_t) sizeof(block_tq2_0));
+        __m256i acc[2][ARIA_MULTI_MAX];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m256i c0 = tq2_0_codes(x0[i].qs, k, m3);
+            const __m256i c1 = tq2_0_codes(x1[i].qs, k, m3);
+#pragma GCC unroll 4
+            for (int j = 0; j < NY; j++) {
+                const __m256i q  = _mm256_loadu_si256((const __m256i *) (yr[j][i].qs + 32 * k));
+                const __m256i p0 = _mm256_maddubs_epi16(c0, q);
+                const __m256i p1 = _mm256_maddubs_epi16(c1, q);
+                acc[0][j]        = k == 0 ? p0 : _mm256_add_epi16(acc[0][j], p0);
+                acc[1][j]        = k == 0 ? p1 : _mm256_add_epi16(acc[1][j], p1);
+                /* keep each accumulator one register: without this gcc 12 reassociates the adds
+                 * into trees and spills the partial products to the stack */
+                __asm__("" : "+x"(acc[0][j]), "+x"(acc[1][j]));
+            }
+        }
+        const float dx0 = _cvtsh_ss(x0[i].d);
+        const float dx1 = _cvtsh_ss(x1[i].d);
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            const __m256i qsum = q8_K_sum(&yr[j][i]);
+            const float   dy   = yr[j][i].d;
+            const __m256i sum0 = _mm256_sub_epi32(_mm256_madd_epi16(acc[0][j], ones), qsum);
+            const __m256i sum1 = _mm256_sub_epi32(_mm256_madd_epi16(acc[1][j], ones), qsum);
+            accf[0][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum0), _mm256_set1_ps(dx0 * dy), accf[0][j]);
+            accf[1][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum1), _mm256_set1_ps(dx1 * dy), accf[1][j]);
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j]                  = hsum_f32(accf[0][j]);
+        s[ARIA_MULTI_MAX + j] = hsum_f32(accf[1][j]);
+    }
+}
+
+void aria_vec_dot_tq2_0_q8_K_2x_avx2(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
+                                     int64_t x_stride, const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: tq2_0_2x(n, s, x, x_stride, y, y_stride, 1); break;
+        case 2: tq2_0_2x(n, s, x, x_stride, y, y_stride, 2); break;
+        case 3: tq2_0_2x(n, s, x, x_stride, y, y_stride, 3); break;
+        default: tq2_0_2x(n, s, x, x_stride, y, y_stride, 4); break;
     }
 }
 
@@ -335,6 +431,83 @@ void aria_vec_dot_i2_s_i8_multi_avx2(int64_t n, int32_t * restrict s, const uint
         case 2: i2_s_multi(n, s, x, y, y_stride, 2); break;
         case 3: i2_s_multi(n, s, x, y, y_stride, 3); break;
         default: i2_s_multi(n, s, x, y, y_stride, 4); break;
+    }
+}
+
+/* Codes of elements 32k .. 32k + 31 of an I2_S block (k = 0..3, a constant after inlining): bits
+ * 7-6 first. */
+static inline __attribute__((always_inline)) __m256i i2_s_codes(const uint8_t * x, const int k, __m256i m3) {
+    const __m256i b = _mm256_loadu_si256((const __m256i *) x);
+    switch (k) {
+        case 0: return _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
+        case 1: return _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
+        case 2: return _mm256_and_si256(_mm256_srli_epi16(b, 2), m3);
+        default: return _mm256_and_si256(b, m3);
+    }
+}
+
+/* Blocks whose int16 sums one accumulator lane holds before it is widened: each block adds 4
+ * maddubs lanes of |c q + c q| <= 2 * 3 * 128 = 768, so 8 blocks stay <= 24576 < 32767. */
+#define I2S_BLOCKS_PER_WIDEN 8
+
+/* Two I2_S rows x NY int8 rows: per 32-element chunk, each row's codes are unpacked once and each
+ * activation chunk is loaded once for both rows (2 x NY int16 accumulators), widened to int32
+ * every I2S_BLOCKS_PER_WIDEN blocks. Integer sums are exact, so every output equals i2_s_multi's. */
+static inline __attribute__((always_inline)) void i2_s_2x(int64_t n, int32_t * restrict s,
+                                                          const uint8_t * restrict x0, int64_t x_stride,
+                                                          const int8_t * restrict y, int64_t y_stride, const int NY) {
+    const uint8_t * x1 = x0 + x_stride;
+    const __m256i m3   = _mm256_set1_epi8(3);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb   = n / QK_I2S;
+    __m256i       acc32[2][ARIA_MULTI_MAX];
+    for (int j = 0; j < NY; j++) {
+        acc32[0][j] = _mm256_setzero_si256();
+        acc32[1][j] = _mm256_setzero_si256();
+    }
+    for (int64_t i0 = 0; i0 < nb; i0 += I2S_BLOCKS_PER_WIDEN) {
+        const int64_t i1 = i0 + I2S_BLOCKS_PER_WIDEN < nb ? i0 + I2S_BLOCKS_PER_WIDEN : nb;
+        __m256i       acc[2][ARIA_MULTI_MAX];
+        for (int j = 0; j < NY; j++) {
+            acc[0][j] = _mm256_setzero_si256();
+            acc[1][j] = _mm256_setzero_si256();
+        }
+        for (int64_t i = i0; i < i1; i++) {
+            if (i % 2 == 0) {  /* two 32-byte blocks per cache line (if 64-aligned) */
+                prefetch_next_pair((const char *) x0, x_stride, 32 * i, 64);
+            }
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const __m256i c0 = i2_s_codes(x0 + 32 * i, k, m3);
+                const __m256i c1 = i2_s_codes(x1 + 32 * i, k, m3);
+#pragma GCC unroll 4
+                for (int j = 0; j < NY; j++) {
+                    const __m256i q = _mm256_loadu_si256((const __m256i *) (y + j * y_stride + QK_I2S * i + 32 * k));
+                    acc[0][j]       = _mm256_add_epi16(acc[0][j], _mm256_maddubs_epi16(c0, q));
+                    acc[1][j]       = _mm256_add_epi16(acc[1][j], _mm256_maddubs_epi16(c1, q));
+                    __asm__("" : "+x"(acc[0][j]), "+x"(acc[1][j]));  /* see tq2_0_2x */
+                }
+            }
+        }
+        for (int j = 0; j < NY; j++) {
+            acc32[0][j] = _mm256_add_epi32(acc32[0][j], _mm256_madd_epi16(acc[0][j], ones));
+            acc32[1][j] = _mm256_add_epi32(acc32[1][j], _mm256_madd_epi16(acc[1][j], ones));
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j]                  = hsum_i32(acc32[0][j]);
+        s[ARIA_MULTI_MAX + j] = hsum_i32(acc32[1][j]);
+    }
+}
+
+void aria_vec_dot_i2_s_i8_2x_avx2(int64_t n, int32_t * restrict s, const uint8_t * restrict x, int64_t x_stride,
+                                  const int8_t * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_I2S == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: i2_s_2x(n, s, x, x_stride, y, y_stride, 1); break;
+        case 2: i2_s_2x(n, s, x, x_stride, y, y_stride, 2); break;
+        case 3: i2_s_2x(n, s, x, x_stride, y, y_stride, 3); break;
+        default: i2_s_2x(n, s, x, x_stride, y, y_stride, 4); break;
     }
 }
 
@@ -543,6 +716,8 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_tq2_0_q8_K_multi = aria_vec_dot_tq2_0_q8_K_multi_avx2,
     .vec_dot_tq1_0_q8_K_multi = aria_vec_dot_tq1_0_q8_K_multi_avx2,
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
+    .vec_dot_tq2_0_q8_K_2x    = aria_vec_dot_tq2_0_q8_K_2x_avx2,
+    .vec_dot_i2_s_i8_2x       = aria_vec_dot_i2_s_i8_2x_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,

@@ -163,6 +163,16 @@ static void vec_dot_tq2_0_q8_K_multi(int64_t n, float * restrict s, const block_
     }
 }
 
+/* Two weight rows: the multi-row kernel once per row (no register blocking on NEON yet), so
+ * bit-identical to it by construction. */
+static void vec_dot_tq2_0_q8_K_2x(int64_t n, float * restrict s, const block_tq2_0 * restrict x, int64_t x_stride,
+                                  const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    for (int r = 0; r < 2; r++) {
+        vec_dot_tq2_0_q8_K_multi(n, s + r * ARIA_MULTI_MAX, (const block_tq2_0 *) ((const char *) x + r * x_stride),
+                                 y, y_stride, ny);
+    }
+}
+
 static void vec_dot_tq1_0_q8_K_multi(int64_t n, float * restrict s, const block_tq1_0 * restrict x,
                                      const block_q8_K * restrict y, int64_t y_stride, int ny) {
     assert(ny >= 1 && ny <= ARIA_MULTI_MAX);
@@ -219,6 +229,14 @@ static void vec_dot_i2_s_i8_multi(int64_t n, int32_t * restrict s, const uint8_t
         case 2: i2_s_multi(n, s, x, y, y_stride, 2); break;
         case 3: i2_s_multi(n, s, x, y, y_stride, 3); break;
         default: i2_s_multi(n, s, x, y, y_stride, 4); break;
+    }
+}
+
+/* Two weight rows: the multi-row kernel once per row (exact int32 either way). */
+static void vec_dot_i2_s_i8_2x(int64_t n, int32_t * restrict s, const uint8_t * restrict x, int64_t x_stride,
+                               const int8_t * restrict y, int64_t y_stride, int ny) {
+    for (int r = 0; r < 2; r++) {
+        vec_dot_i2_s_i8_multi(n, s + r * ARIA_MULTI_MAX, x + r * x_stride, y, y_stride, ny);
     }
 }
 

@@ -242,6 +242,24 @@ static void vec_dot_i2_s_i8_multi_ref(int64_t n, int32_t * restrict s, const uin
     }
 }
 
+/* Two weight rows: the multi-row kernel once per weight row (the definition the SIMD versions must
+ * match bit for bit against their own multi-row kernel). */
+static void vec_dot_tq2_0_q8_K_2x_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
+                                      int64_t x_stride, const block_q8_K * restrict y, int64_t y_stride,
+                                      int ny) {
+    for (int r = 0; r < 2; r++) {
+        vec_dot_tq2_0_q8_K_multi_ref(n, s + r * ARIA_MULTI_MAX,
+                                     (const block_tq2_0 *) ((const char *) x + r * x_stride), y, y_stride, ny);
+    }
+}
+
+static void vec_dot_i2_s_i8_2x_ref(int64_t n, int32_t * restrict s, const uint8_t * restrict x, int64_t x_stride,
+                                   const int8_t * restrict y, int64_t y_stride, int ny) {
+    for (int r = 0; r < 2; r++) {
+        vec_dot_i2_s_i8_multi_ref(n, s + r * ARIA_MULTI_MAX, x + r * x_stride, y, y_stride, ny);
+    }
+}
+
 const aria_kernel_table aria_kernels_ref = {
     .name               = "ref",
     .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_ref,
@@ -250,6 +268,8 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_tq2_0_q8_K_multi = vec_dot_tq2_0_q8_K_multi_ref,
     .vec_dot_tq1_0_q8_K_multi = vec_dot_tq1_0_q8_K_multi_ref,
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi_ref,
+    .vec_dot_tq2_0_q8_K_2x    = vec_dot_tq2_0_q8_K_2x_ref,
+    .vec_dot_i2_s_i8_2x       = vec_dot_i2_s_i8_2x_ref,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_ref,
     .axpy_f32                 = axpy_f32_ref,
     .axpy_f16                 = axpy_f16_ref,

@@ -37,6 +37,16 @@ typedef struct aria_kernel_table {
                                      int64_t y_stride, int ny);
     void (*vec_dot_i2_s_i8_multi)(int64_t n, int32_t * s, const uint8_t * x, const int8_t * y, int64_t y_stride,
                                   int ny);
+    /* Two TQ2_0 weight rows (row r at (const char *) x + r * x_stride bytes) against ny activation
+     * rows: s[r * ARIA_MULTI_MAX + j] = vec_dot_tq2_0_q8_K_multi(row r, y_j), BIT-IDENTICAL to that
+     * entry of the same table (same integer lane sums, same f32 operations in the same order), so
+     * a matmul gives the same floats however it pairs rows. Register blocking: each unpacked weight
+     * vector serves ny tokens and each activation load serves both rows. ny in 1..ARIA_MULTI_MAX. */
+    void (*vec_dot_tq2_0_q8_K_2x)(int64_t n, float * s, const block_tq2_0 * x, int64_t x_stride,
+                                  const block_q8_K * y, int64_t y_stride, int ny);
+    /* The same for I2_S: s[r * ARIA_MULTI_MAX + j] = vec_dot_i2_s_i8_multi(row r, y_j) (exact int32). */
+    void (*vec_dot_i2_s_i8_2x)(int64_t n, int32_t * s, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                               int64_t y_stride, int ny);
     /* int8 output head (block_q8_W) x Q8_K: s = sum over blocks of (sum_i qx_i qy_i) * d_x * d_y,
      * accumulated in f32 in block order */
     void (*vec_dot_q8_W_q8_K)(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y);

@@ -145,6 +145,17 @@ describe("NativeContext.decode()", () => {
     expect(Buffer.from(three.buffer).equals(Buffer.from(one.buffer))).toBe(true);
   });
 
+  test("gives bitwise identical logits at 1, 2 and 3 threads with TQ2_0 weights", async () => {
+    // TQ2_0 rows go through the 2-row kernel in pairs, paired differently for each thread count's
+    // row split (odd rows through the 1-row kernel); 7 tokens: groups of 4 and 3 activation rows
+    const tokens = PROMPT.slice(0, 7);
+    const one = await lastLogits(bitnetPath, tokens, { nThreads: 1 });
+    const two = await lastLogits(bitnetPath, tokens, { nThreads: 2 });
+    const three = await lastLogits(bitnetPath, tokens, { nThreads: 3 });
+    expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    expect(Buffer.from(three.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+  });
+
   test("a prompt in one batch equals the same prompt token by token", async () => {
     using model = await openModel(bitnetPath);
     using ctx = model.createContext({ nCtx: 64, nThreads: 2 });

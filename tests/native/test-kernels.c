@@ -464,6 +464,104 @@ static void test_multi_dots(const aria_kernel_table * k) {
     }
 }
 
+/* Two-row kernel: for every pair of weight kinds (the two rows differ), awkward lengths, ny = 1..4
+ * activation rows of different kinds (with raw all -128 / all 127 rows), a weight row stride that
+ * is not the packed row size: every output must be BIT-IDENTICAL to the same table's multi-row
+ * kernel on that weight row (what keeps matmul's floats independent of how rows are paired; the
+ * multi-row kernel itself is checked against _ref above), and outputs past ny stay untouched. */
+static void test_2x_dots(const aria_kernel_table * k) {
+    int ok = 1, untouched = 1, cases = 0;
+    for (int w = 0; w < W_COUNT; w++) {
+        for (int li = 0; li < COUNT(k_tq_lengths); li++) {
+            const int64_t n        = k_tq_lengths[li];
+            const int64_t nb       = n / QK_K;
+            const int64_t x_stride = nb * (int64_t) sizeof(block_tq2_0) + 6;  /* bytes, 2-aligned */
+            const int64_t y_stride = nb * (int64_t) sizeof(block_q8_K) + 12;
+            char *        x        = xmalloc((size_t) (2 * x_stride));
+            char *        y        = xmalloc((size_t) (y_stride * ARIA_MULTI_MAX));
+            make_tq2_0((block_tq2_0 *) x, nb, w);
+            make_tq2_0((block_tq2_0 *) (x + x_stride), nb, (w + 1 + li) % W_COUNT);
+            for (int a = 0; a < TQ_ACT_KINDS; a++) {
+                for (int j = 0; j < ARIA_MULTI_MAX; j++) {
+                    make_tq_act((block_q8_K *) (y + j * y_stride), n, (a + j) % TQ_ACT_KINDS);
+                }
+                for (int ny = 1; ny <= ARIA_MULTI_MAX; ny++, cases++) {
+                    float s2[2 * ARIA_MULTI_MAX], s1[ARIA_MULTI_MAX];
+                    for (int e = 0; e < 2 * ARIA_MULTI_MAX; e++) {
+                        s2[e] = -12345.0f;  /* sentinel for the outputs past ny */
+                    }
+                    k->vec_dot_tq2_0_q8_K_2x(n, s2, (const block_tq2_0 *) x, x_stride, (const block_q8_K *) y,
+                                             y_stride, ny);
+                    for (int r = 0; r < 2; r++) {
+                        k->vec_dot_tq2_0_q8_K_multi(n, s1, (const block_tq2_0 *) (x + r * x_stride),
+                                                    (const block_q8_K *) y, y_stride, ny);
+                        for (int j = 0; j < ARIA_MULTI_MAX; j++) {
+                            if (j < ny) {
+                                ok &= same_float(s2[r * ARIA_MULTI_MAX + j], s1[j]);
+                            } else {
+                                untouched &= s2[r * ARIA_MULTI_MAX + j] == -12345.0f;
+                            }
+                        }
+                    }
+                }
+            }
+            free(x);
+            free(y);
+        }
+    }
+    check(ok, "%s vec_dot_tq2_0_q8_K_2x: %d cases bit-identical to vec_dot_tq2_0_q8_K_multi row by row", k->name,
+          cases);
+    check(untouched, "%s vec_dot_tq2_0_q8_K_2x: outputs past ny untouched", k->name);
+}
+
+/* The I2_S two-row kernel against the same table's multi-row kernel: exact int32 sums, so equal.
+ * Lengths cross the kernel's widening period (8 blocks of 128) with and without a remainder;
+ * weights include all code 3 (0xff) and activations all -128 / all 127, the int16 worst cases. */
+static void test_i2_s_2x(const aria_kernel_table * k) {
+    static const int64_t lengths[] = { 128, 384, 1024, 1152, 2560, 6912 };
+    int ok = 1, untouched = 1, cases = 0;
+    for (int w = 0; w < W_COUNT; w++) {
+        for (int li = 0; li < COUNT(lengths); li++) {
+            const int64_t n        = lengths[li];
+            const int64_t x_stride = n / 4 + 3;  /* bytes: not the packed row size */
+            const int64_t y_stride = n + 8;
+            uint8_t *     x        = xmalloc((size_t) (2 * x_stride));
+            int8_t *      y        = xmalloc((size_t) (y_stride * ARIA_MULTI_MAX));
+            make_i2_s(x, n, w);
+            make_i2_s(x + x_stride, n, (w + 1 + li) % W_COUNT);
+            for (int a = 0; a < 3; a++) {  /* random, all -128, all 127 */
+                for (int j = 0; j < ARIA_MULTI_MAX; j++) {
+                    for (int64_t e = 0; e < n; e++) {
+                        const int kind    = (a + j) % 3;
+                        y[j * y_stride + e] = kind == 0 ? (int8_t) rnd() : kind == 1 ? -128 : 127;
+                    }
+                }
+                for (int ny = 1; ny <= ARIA_MULTI_MAX; ny++, cases++) {
+                    int32_t s2[2 * ARIA_MULTI_MAX], s1[ARIA_MULTI_MAX];
+                    for (int e = 0; e < 2 * ARIA_MULTI_MAX; e++) {
+                        s2[e] = -12345;  /* sentinel for the outputs past ny */
+                    }
+                    k->vec_dot_i2_s_i8_2x(n, s2, x, x_stride, y, y_stride, ny);
+                    for (int r = 0; r < 2; r++) {
+                        k->vec_dot_i2_s_i8_multi(n, s1, x + r * x_stride, y, y_stride, ny);
+                        for (int j = 0; j < ARIA_MULTI_MAX; j++) {
+                            if (j < ny) {
+                                ok &= s2[r * ARIA_MULTI_MAX + j] == s1[j];
+                            } else {
+                                untouched &= s2[r * ARIA_MULTI_MAX + j] == -12345;
+                            }
+                        }
+                    }
+                }
+            }
+            free(x);
+            free(y);
+        }
+    }
+    check(ok, "%s vec_dot_i2_s_i8_2x: %d cases equal to vec_dot_i2_s_i8_multi row by row", k->name, cases);
+    check(untouched, "%s vec_dot_i2_s_i8_2x: outputs past ny untouched", k->name);
+}
+
 /* int8 head: the quantizer's round trip is within half a step, and the dot is bit-identical to ref
  * for every activation kind (including raw all -128 rows never written by the quantizer: only
  * the weights' |q| <= 127 matters for the int16 pair bound). */
@@ -542,6 +640,8 @@ static void test_table(const aria_kernel_table * k) {
     test_axpy(k);
     test_q8_W(k);
     test_multi_dots(k);
+    test_2x_dots(k);
+    test_i2_s_2x(k);
     test_float_dots(k);
     test_quantizers(k);
     test_tq_dots(k);
