@@ -49,7 +49,7 @@ static inline __m256i q8_K_sum(const block_q8_K * y) {
  * once; the hardware prefetcher alone leaves one core's compute and memory time adding up instead
  * of overlapping. Override with -DARIA_PREFETCH_BYTES=...; 0 disables. */
 #ifndef ARIA_PREFETCH_BYTES
-#    define ARIA_PREFETCH_BYTES 2048
+#    define ARIA_PREFETCH_BYTES 8192
 #endif
 #define ARIA_PREFETCH(p)                                                               \
     do {                                                                               \
