@@ -1,10 +1,12 @@
 /**
  * @module What the engine benchmarks share: the generated model files (made on first use with the
- * real tensor names and types) and the median of a list of runs.
+ * real tensor names and types), the bytes a decoded token reads, and the median of a list of runs.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeModel } from "../../scripts/make-model.ts";
+import { kvString } from "../../src/model/gguf-reader.ts";
+import { openGguf } from "../../src/model/open.ts";
 
 const MODELS_DIR = join(import.meta.dir, "..", "models");
 
@@ -28,4 +30,20 @@ export async function modelFile(spec: string): Promise<string> {
     await makeModel({ preset, arch: "bitnet", type, out: path });
   }
   return path;
+}
+
+/** Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd). */
+export function bytesPerToken(path: string, int8Head: boolean): number {
+  const { file } = openGguf(path);
+  let bytes = 0;
+  let head = file.tensors.find((t) => t.name === "output.weight");
+  if (kvString(file, "general.architecture") === "bitnet" || head === undefined) {
+    head = file.tensors.find((t) => t.name === "token_embd.weight");
+  }
+  for (const t of file.tensors) if (t.name.startsWith("blk.")) bytes += t.byteSize;
+  if (head !== undefined) {
+    const [nIn = 0, nOut = 0] = head.dims;
+    bytes += int8Head && head.type === 1 ? (nIn / 256) * 260 * nOut : head.byteSize;
+  }
+  return bytes;
 }

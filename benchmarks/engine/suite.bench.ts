@@ -21,9 +21,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { median, modelFile } from "./_files.ts";
-import { kvString } from "../../src/model/gguf-reader.ts";
-import { openGguf } from "../../src/model/open.ts";
+import { bytesPerToken, median, modelFile } from "./_files.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -43,22 +41,6 @@ const tg = Number(values.tg);
 const reps = Number(values.reps);
 const threadList = values.threads!.split(",").map(Number);
 const engines = values.engines!.split(",");
-
-/** Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd). */
-function bytesPerToken(path: string, int8Head: boolean): number {
-  const { file } = openGguf(path);
-  let bytes = 0;
-  let head = file.tensors.find((t) => t.name === "output.weight");
-  if (kvString(file, "general.architecture") === "bitnet" || head === undefined) {
-    head = file.tensors.find((t) => t.name === "token_embd.weight");
-  }
-  for (const t of file.tensors) if (t.name.startsWith("blk.")) bytes += t.byteSize;
-  if (head !== undefined) {
-    const [nIn = 0, nOut = 0] = head.dims;
-    bytes += int8Head && head.type === 1 ? (nIn / 256) * 260 * nOut : head.byteSize;
-  }
-  return bytes;
-}
 
 function bandwidth(): Record<string, number> {
   const exe = join(ROOT, "node_modules", ".cache", "aria-bench", "bandwidth");
