@@ -105,6 +105,21 @@ const perToken = (g: Record<string, number>, n: number) =>
 
 const exe = buildDriver();
 const rows: Record<string, unknown>[] = [];
+const commit = run(["git", "rev-parse", "--short", "HEAD"]).trim();
+const outPath = values.out!.startsWith("/") ? values.out! : join(ROOT, values.out!);
+/** Written after every row: a run cut short keeps what it measured. */
+function save(): void {
+  const result = {
+    date: new Date().toISOString(),
+    commit,
+    cpu: cpus()[0]?.model ?? "unknown",
+    command: `bun benchmarks/engine/profile.bench.ts ${Bun.argv.slice(2).join(" ")}`.trim(),
+    steps,
+    prefill,
+    rows,
+  };
+  writeFileSync(outPath, JSON.stringify(result, null, 1) + "\n");
+}
 for (const spec of values.files!.split(",")) {
   const path = await modelFile(spec);
   const cases: { name: string; args: string[]; tokens: number; bytes?: number }[] = [
@@ -139,22 +154,10 @@ for (const spec of values.files!.split(",")) {
         : {}),
     };
     rows.push(row);
+    save();
   }
 }
 
-const result = {
-  date: new Date().toISOString(),
-  commit: run(["git", "rev-parse", "--short", "HEAD"]).trim(),
-  cpu: cpus()[0]?.model ?? "unknown",
-  command: `bun benchmarks/engine/profile.bench.ts ${Bun.argv.slice(2).join(" ")}`.trim(),
-  steps,
-  prefill,
-  rows,
-};
-writeFileSync(
-  values.out!.startsWith("/") ? values.out! : join(ROOT, values.out!),
-  JSON.stringify(result, null, 1) + "\n",
-);
 const M = (x: number | undefined) => ((x ?? 0) / 1e6).toFixed(1);
 console.log(
   "| file | case | M instr/token | ternary kernel | output head | quantize | attention | matmul loop | other | instr/byte |",
