@@ -472,10 +472,8 @@ static inline __attribute__((always_inline)) void i2_s_2x(int64_t n, int32_t * r
             acc[0][j] = _mm256_setzero_si256();
             acc[1][j] = _mm256_setzero_si256();
         }
+        prefetch_next_pair((const char *) x0, x_stride, 32 * i0, 32 * (i1 - i0));  /* this group's bytes */
         for (int64_t i = i0; i < i1; i++) {
-            if (i % 2 == 0) {  /* two 32-byte blocks per cache line (if 64-aligned) */
-                prefetch_next_pair((const char *) x0, x_stride, 32 * i, 64);
-            }
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 const __m256i c0 = i2_s_codes(x0 + 32 * i, k, m3);
