@@ -146,9 +146,11 @@ void aria_vec_dot_tq2_0_q8_K_multi_avx2(int64_t n, float * restrict s, const blo
  * prefetch past the matrix is harmless: it never faults). */
 static inline __attribute__((always_inline)) void prefetch_next_pair(const char * x0, int64_t x_stride, int64_t off,
                                                                     int64_t bytes) {
+    /* integer address arithmetic: a pointer past the end of the matrix would be undefined in C */
+    const uintptr_t p = (uintptr_t) x0 + (uintptr_t) (2 * x_stride + off);
     for (int64_t b = 0; b < bytes; b += 64) {
-        _mm_prefetch(x0 + 2 * x_stride + off + b, _MM_HINT_T0);
-        _mm_prefetch(x0 + 3 * x_stride + off + b, _MM_HINT_T0);
+        _mm_prefetch((const char *) (p + (uintptr_t) b), _MM_HINT_T0);
+        _mm_prefetch((const char *) (p + (uintptr_t) (x_stride + b)), _MM_HINT_T0);
     }
 }
 
