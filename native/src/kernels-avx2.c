@@ -474,8 +474,10 @@ static inline __attribute__((always_inline)) void i2_s_2x(int64_t n, int32_t * r
             acc[0][j] = _mm256_setzero_si256();
             acc[1][j] = _mm256_setzero_si256();
         }
-        prefetch_next_pair((const char *) x0, x_stride, 32 * i0, 32 * (i1 - i0));  /* this group's bytes */
         for (int64_t i = i0; i < i1; i++) {
+            /* the line holding block i (2 blocks per line: each line asked for twice, which is
+             * cheaper than a test per block or a prefetch loop per group; callgrind) */
+            prefetch_next_pair((const char *) x0, x_stride, 32 * i, 1);
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 const __m256i c0 = i2_s_codes(x0 + 32 * i, k, m3);
