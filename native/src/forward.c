@@ -254,14 +254,16 @@ static int is_ternary(const aria_matrix * w) {
  * through the 2-row micro-kernels (TQ2_0, I2_S). Each output equals the 1-row kernel's bit for
  * bit (kernels.h), so how rows pair up (it depends on the thread split and the tile) changes
  * nothing. Returns the first row not done: r_end - 1 for an odd count, r for TQ1_0 (no 2-row
- * kernel). */
+ * kernel) and for a single token. */
 static int64_t matmul_row_pairs(const matmul_task * t, int64_t r, int64_t r_end, int32_t i, int ny) {
     const struct aria_ctx *   ctx    = t->ctx;
     const aria_matrix *       w      = t->w;
     const aria_kernel_table * kt     = ctx->kt;
     const int64_t             stride = (int64_t)ctx->act_row_bytes;
     const uint8_t *           a      = ctx->act + (uint64_t)i * ctx->act_row_bytes;
-    if (w->type != ARIA_TYPE_TQ2_0 && w->type != ARIA_TYPE_I2_S) {
+    /* One token (decode) gains nothing from sharing its activation loads, and two rows read side
+     * by side stream worse from DRAM than one (kernels-avx2.c prefetch_next_pair): 1-row kernels */
+    if ((w->type != ARIA_TYPE_TQ2_0 && w->type != ARIA_TYPE_I2_S) || ny < 2) {
         return r;
     }
     for (; r + 1 < r_end; r += 2) {
