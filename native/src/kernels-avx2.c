@@ -52,13 +52,16 @@ static inline __m256i q8_K_sum(const block_q8_K * y) {
 #ifndef ARIA_PREFETCH_BYTES
 #    define ARIA_PREFETCH_BYTES 8192
 #endif
-#define ARIA_PREFETCH(p)                                                               \
-    do {                                                                               \
-        if (ARIA_PREFETCH_BYTES > 0) {                                                 \
-            _mm_prefetch((const char *) (p) + ARIA_PREFETCH_BYTES, _MM_HINT_T0);       \
-            _mm_prefetch((const char *) (p) + ARIA_PREFETCH_BYTES + 64, _MM_HINT_T0);  \
-        }                                                                              \
-    } while (0)
+/* Prefetches `lines` cache lines ARIA_PREFETCH_BYTES past p. Integer address arithmetic: a
+ * pointer past the end of the matrix would be undefined in C (a prefetch there never faults). */
+static inline __attribute__((always_inline)) void prefetch_ahead(const void * p, int lines) {
+    if (ARIA_PREFETCH_BYTES > 0) {
+        const uintptr_t a = (uintptr_t) p + (uintptr_t) ARIA_PREFETCH_BYTES;
+        for (int l = 0; l < lines; l++) {
+            _mm_prefetch((const char *) (a + (uintptr_t) (64 * l)), _MM_HINT_T0);
+        }
+    }
+}
 
 void aria_vec_dot_tq2_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
                                   const block_q8_K * restrict y) {
@@ -109,7 +112,7 @@ static inline __attribute__((always_inline)) void tq2_0_multi(int64_t n, float *
         accf[j] = _mm256_setzero_ps();
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
-        ARIA_PREFETCH(x + i);
+        prefetch_ahead(x + i, 2); /* a block spans at most two lines */
         __m256i c[8];
         for (int h = 0; h < 2; h++) {
             const __m256i b = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * h));
@@ -366,7 +369,7 @@ static inline __attribute__((always_inline)) void tq1_0_multi(int64_t n, float *
         accf[j] = _mm256_setzero_ps();
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
-        ARIA_PREFETCH(x + i);
+        prefetch_ahead(x + i, 2); /* a block spans at most two lines */
         __m256i c[8];  /* c[k]: codes of elements 32k .. 32k + 31 */
         __m256i p = _mm256_loadu_si256((const __m256i *) x[i].qs);
         for (int t = 0; t < 5; t++) {
@@ -420,9 +423,7 @@ static inline __attribute__((always_inline)) void i2_s_multi(int64_t n, int32_t 
         acc32[j] = _mm256_setzero_si256();
     }
     for (int64_t i = 0; i < nb; i++) {
-        if (ARIA_PREFETCH_BYTES > 0) { /* one 64-byte line per two 32-byte blocks */
-            _mm_prefetch((const char *) (x + 32 * i) + ARIA_PREFETCH_BYTES, _MM_HINT_T0);
-        }
+        prefetch_ahead(x + 32 * i, 1); /* one 64-byte line per two 32-byte blocks */
         const __m256i b  = _mm256_loadu_si256((const __m256i *) (x + 32 * i));
         const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(b, 6), m3);
         const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(b, 4), m3);
@@ -546,8 +547,8 @@ void aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * restrict s, const block_q8_W
     for (int64_t i = 0; i < n / QK_K; i++) {
         __m256i acc = _mm256_setzero_si256();
         for (int k = 0; k < QK_K; k += 32) {
-            if (ARIA_PREFETCH_BYTES > 0 && k % 64 == 0) {
-                _mm_prefetch((const char *) (x[i].qs + k) + ARIA_PREFETCH_BYTES, _MM_HINT_T0);
+            if (k % 64 == 0) {
+                prefetch_ahead(x[i].qs + k, 1);
             }
             const __m256i a = _mm256_loadu_si256((const __m256i *) (x[i].qs + k));
             const __m256i b = _mm256_loadu_si256((const __m256i *) (y[i].qs + k));
@@ -595,9 +596,7 @@ void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * r
     int64_t i  = 0;
 #define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + (off))))
     for (; i + 32 <= n; i += 32) {
-        if (ARIA_PREFETCH_BYTES > 0) {
-            _mm_prefetch((const char *) (x + i) + ARIA_PREFETCH_BYTES, _MM_HINT_T0);
-        }
+        prefetch_ahead(x + i, 1);
         a0 = _mm256_fmadd_ps(F16X8(0), _mm256_loadu_ps(y + i), a0);
         a1 = _mm256_fmadd_ps(F16X8(8), _mm256_loadu_ps(y + i + 8), a1);
         a2 = _mm256_fmadd_ps(F16X8(16), _mm256_loadu_ps(y + i + 16), a2);

@@ -14,9 +14,9 @@ import type {
   CompletionRequest,
   CompletionResult,
   ConsentCheck,
-  ConsentTicket,
   ProvenanceReceipt,
 } from "./port.ts";
+import { metered } from "./metered.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 
 /** A running completion. */
@@ -281,44 +281,6 @@ export interface RouteAnswer {
   stream: boolean;
   whole(gen: Generation, hooks: RunHooks, bytesOf: TokenBytes | undefined): Promise<Response>;
   framer(bytesOf: TokenBytes | undefined): StreamFramer;
-}
-
-/**
- * Wraps a backend generator so that the consent ticket counts its tokens and is released exactly
- * once however the completion ends: finished, thrown, or returned early (client disconnect, which
- * `streamResponse` turns into `gen.return()`). Tokens: each chunk's token ids as they are
- * produced, topped up to prompt + completion tokens at the end (backends that report no token
- * ids, such as an external upstream, are counted at the end only).
- *
- * @param gen the backend's generator.
- * @param ticket the admitted request's ticket.
- * @returns a generator with the same chunks and result.
- */
-export async function* metered(gen: Generation, ticket: ConsentTicket): Generation {
-  let counted = 0;
-  let done = false;
-  try {
-    for (;;) {
-      const r = await gen.next();
-      if (r.done) {
-        done = true;
-        const total = r.value.usage.promptTokens + r.value.usage.completionTokens;
-        if (total > counted) ticket.addTokens(total - counted);
-        return r.value;
-      }
-      counted += r.value.tokens.length;
-      ticket.addTokens(r.value.tokens.length);
-      yield r.value;
-    }
-  } catch (err: unknown) {
-    done = true; // the backend's generator has already ended by throwing
-    throw err;
-  } finally {
-    ticket.release();
-    // Returned early: finish the backend's generator too, so it frees its slot.
-    // Terminated: an error while closing is the backend's to log; nobody waits for this result.
-    if (!done) await gen.return(undefined as unknown as CompletionResult).catch(() => {});
-  }
 }
 
 /**

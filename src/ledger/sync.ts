@@ -75,22 +75,20 @@ export function receiveHeaders(
   headers: readonly SignedHeader[],
   view: PeerChainView,
 ): HeadersDecision {
-  const head = () => {
+  // nothing new: the stored chain stays as it is (its head re-read, so a gap is still caught)
+  const unchanged = (): HeadersDecision => {
     const top = view.height === 0 ? GENESIS_HEADER : view.headerAt(view.height)?.header;
-    return top === undefined ? undefined : hashHeader(top);
-  };
-  const first = headers[0];
-  if (first === undefined) {
-    const headHash = head();
-    if (headHash === undefined) return { type: "reject", reason: "the stored chain has a gap" };
+    if (top === undefined) return { type: "reject", reason: "the stored chain has a gap" };
     return {
       type: "accept",
       headers: [],
       height: view.height,
-      headHash,
+      headHash: hashHeader(top),
       totalTokens: view.totalTokens,
     };
-  }
+  };
+  const first = headers[0];
+  if (first === undefined) return unchanged();
   const producer = producerProblem(peer, headers);
   if (producer !== undefined) return { type: "reject", reason: producer };
   const from = first.header.height;
@@ -113,17 +111,7 @@ export function receiveHeaders(
   const rewrite = rewriteProblem(headers, view);
   if (rewrite !== undefined) return { type: "reject", reason: rewrite };
   const fresh = headers.filter((h) => h.header.height > view.height);
-  if (fresh.length === 0) {
-    const headHash = head();
-    if (headHash === undefined) return { type: "reject", reason: "the stored chain has a gap" };
-    return {
-      type: "accept",
-      headers: [],
-      height: view.height,
-      headHash,
-      totalTokens: view.totalTokens,
-    };
-  }
+  if (fresh.length === 0) return unchanged();
   const totalTokens = fresh.reduce((sum, h) => sum + h.header.totalTokens, view.totalTokens);
   return {
     type: "accept",

@@ -86,7 +86,6 @@ export {
   meteredBackend,
   type PeerConsent,
   type PeerProvenance,
-  type PeerTicket,
   serveFromBackend,
 } from "./serve-peer.ts";
 export { formatPeerTable, type PeerRow, peerTable } from "./peer-table.ts";

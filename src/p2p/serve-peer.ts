@@ -4,28 +4,27 @@
  * `error` (NO_MODEL, BUSY, CONSENT_DENIED, INTERNAL). A peer's request is only ever served
  * locally, never forwarded again, so requests cannot loop. Pure given the backend (types only).
  */
-import type { CompletionBackend, CompletionRequest, CompletionResult } from "../api/port.ts";
+import type {
+  CompletionBackend,
+  CompletionRequest,
+  CompletionResult,
+  ConsentTicket,
+} from "../api/port.ts";
+import { metered } from "../api/metered.ts";
 import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 
 /**
- * A peer request admitted by the owner's consent gate: it holds a place among the node's
- * concurrent requests until `release`, and its tokens count against the daily quota.
- */
-export interface PeerTicket {
-  addTokens(n: number): void;
-  release(): void;
-}
-
-/**
- * Consent check for a peer's request (the consent module plugs in here). A refusal says why, and
- * whether it is the policy (CONSENT_DENIED) or the node being at capacity (BUSY).
+ * Consent check for a peer's request (the consent module plugs in here). An admission's ticket
+ * holds a place among the node's concurrent requests until the generation ends, and its tokens
+ * count against the daily quota. A refusal says why, and whether it is the policy
+ * (CONSENT_DENIED) or the node being at capacity (BUSY).
  */
 export type PeerConsent = (
   peer: string,
   body: CompleteRequestBody,
   requestId: string,
 ) =>
-  | { allow: true; ticket?: PeerTicket }
+  | { allow: true; ticket?: ConsentTicket }
   | { allow: false; reason: string; code?: "CONSENT_DENIED" | "BUSY" };
 
 /**
@@ -167,14 +166,7 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
     if (decision && !decision.allow) {
       return fail(decision.code ?? "CONSENT_DENIED", decision.reason.slice(0, 400));
     }
-    // the admission is held for the whole generation and released exactly once (finally)
     const ticket = decision?.ticket;
-    let released = false;
-    const release = () => {
-      if (!released) ticket?.release();
-      released = true;
-    };
-    let counted = 0;
     let pending: { text: string; tokens: number[]; servedBy?: string[] } | null = null;
     let lastSent = -Infinity;
     let output = "";
@@ -186,7 +178,17 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
     };
     try {
       const request = requestFromWire(requestId, body);
-      const gen = backend.complete(request, signal);
+      // the admission is held for the whole generation, its tokens counted, and released once
+      // however it ends (api/metered.ts): before the record is made, so the energy measured for
+      // the request is known to the ledger (as for the API)
+      let started: ReturnType<CompletionBackend["complete"]>;
+      try {
+        started = backend.complete(request, signal);
+      } catch (err: unknown) {
+        ticket?.release(); // converted below; a backend that refuses at once frees the admission
+        throw err;
+      }
+      const gen = ticket === undefined ? started : metered(started, ticket);
       let step = await gen.next();
       for (; !step.done; step = await gen.next()) {
         const c = step.value;
@@ -194,19 +196,12 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
         pending.text += c.text;
         pending.tokens.push(...c.tokens);
         output += c.text;
-        counted += c.tokens.length;
-        ticket?.addTokens(c.tokens.length);
         if (c.servedBy) pending.servedBy = [...c.servedBy];
         const due = !options.clock || options.clock.nowMs() - lastSent >= flushMs;
         if (due && !flush()) return void gen.return(undefined as never);
       }
       const r = step.value;
       output += r.tail;
-      // the quota counts prompt + generated tokens; the admission ends before the record is
-      // made, so the energy measured for the request is known to the ledger (as for the API)
-      const total = r.usage.promptTokens + r.usage.completionTokens;
-      if (total > counted) ticket?.addTokens(total - counted);
-      release();
       const receipt = recordOrNothing(options, request, r, output);
       flush();
       reply({
@@ -228,8 +223,6 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
         codeOf(err),
         codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
       );
-    } finally {
-      release(); // once: covers errors, aborts and a requester gone mid-stream
     }
   };
 }

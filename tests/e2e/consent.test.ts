@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listeningUrl } from "../helpers/serve-proc.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
@@ -22,15 +23,7 @@ async function serve(): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: strin
     [BUN, "src/main.ts", "serve", "--backend", "simulation", "--port", "0", "--data-dir", dir],
     { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
   );
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`aria serve exited before listening: ${out}`);
-    out += new TextDecoder().decode(value);
-    const m = /ARIA listening on (http:\/\/\S+)/.exec(out);
-    if (m) return { proc, url: m[1]! };
-  }
+  return { proc, url: await listeningUrl(proc) };
 }
 
 const post = (body: unknown) => ({

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listeningUrl } from "../helpers/serve-proc.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
@@ -23,14 +24,8 @@ async function serve(): Promise<ReturnType<typeof Bun.spawn>> {
     [BUN, "src/main.ts", "serve", "--backend", "simulation", "--port", "0", "--data-dir", dir],
     { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
   );
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`aria serve exited before listening: ${out}`);
-    out += new TextDecoder().decode(value);
-    if (/ARIA listening on/.test(out)) return proc;
-  }
+  await listeningUrl(proc);
+  return proc;
 }
 
 const policyHash = () => JSON.parse(aria(["consent", "show", "--json"]).out).policyHash;

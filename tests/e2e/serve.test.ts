@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { basename, join } from "node:path";
 import { testModel } from "../helpers/models.ts";
+import { listeningUrl } from "../helpers/serve-proc.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
@@ -21,15 +22,7 @@ async function serve(args: string[]): Promise<Served> {
     stderr: "inherit",
     env: { ...process.env, ARIA_HOME: join(ROOT, "tests", "fixtures", "generated", "no-home") },
   });
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`aria serve exited before listening: ${out}`);
-    out += new TextDecoder().decode(value);
-    const m = /ARIA listening on (http:\/\/\S+)/.exec(out);
-    if (m) return { proc, url: m[1]! };
-  }
+  return { proc, url: await listeningUrl(proc) };
 }
 
 let model = "";

@@ -1,6 +1,7 @@
 /**
  * @module Step-by-step comparison of ARIA with llama.cpp on one model and prompt (used by
- * tests/oracle/parity.test.ts and by benchmarks that report the measured differences).
+ * tests/oracle/parity.test.ts and by benchmarks that report the measured differences), and the
+ * logit comparison and prompt logits the forward and converter tests share.
  */
 import { openModel } from "../../src/engine/index.ts";
 import { llamaGreedy } from "./llama-oracle.ts";
@@ -71,4 +72,32 @@ export async function compareWithLlama(path: string, prompt: number[]): Promise<
     ctx.decode([oracle.tokens[i]!]);
   }
   return steps;
+}
+
+/** Largest |a − b| relative to the range of `ref`, and whether the argmaxes agree. */
+export function compareLogits(
+  ref: Float32Array,
+  got: Float32Array,
+): { relative: number; sameArgmax: boolean } {
+  let diff = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
+    lo = Math.min(lo, ref[i]!);
+    hi = Math.max(hi, ref[i]!);
+    if (ref[i]! > ref[a]!) a = i;
+    if (got[i]! > got[b]!) b = i;
+  }
+  return { relative: diff / (hi - lo), sameArgmax: a === b };
+}
+
+/** ARIA's logits for every position of `prompt` (one batch, 2 threads). */
+export async function ariaPromptLogits(path: string, prompt: number[]): Promise<Float32Array[]> {
+  using model = await openModel(path);
+  using ctx = model.createContext({ nCtx: 64, nThreads: 2 });
+  ctx.decode(prompt, { logits: "all" });
+  return prompt.map((_, i) => ctx.logits(i).slice());
 }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openModel } from "../../src/engine/index.ts";
+import { ariaPromptLogits, compareLogits } from "../helpers/parity.ts";
 import { convertCheckpoint } from "../../src/model/convert-files.ts";
 import { GgmlType } from "../../src/model/gguf-format.ts";
 import { kvString, parseGguf, tensorData } from "../../src/model/gguf-reader.ts";
@@ -237,31 +237,6 @@ describe("converted tensors", () => {
   });
 });
 
-/** Largest |a − b| relative to the range of `ref`, and whether the argmaxes agree. */
-function compare(ref: Float32Array, got: Float32Array): { relative: number; sameArgmax: boolean } {
-  let diff = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
-  let a = 0;
-  let b = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
-    lo = Math.min(lo, ref[i]!);
-    hi = Math.max(hi, ref[i]!);
-    if (ref[i]! > ref[a]!) a = i;
-    if (got[i]! > got[b]!) b = i;
-  }
-  return { relative: diff / (hi - lo), sameArgmax: a === b };
-}
-
-/** ARIA's logits for every prompt position. */
-async function ariaLogits(path: string): Promise<Float32Array[]> {
-  using model = await openModel(path);
-  using ctx = model.createContext({ nCtx: 64, nThreads: 2 });
-  ctx.decode(PROMPT, { logits: "all" });
-  return PROMPT.map((_, i) => ctx.logits(i).slice());
-}
-
 describe("the converted model runs in ARIA", () => {
   // Tolerances as tests/native/forward.test.ts: 1e-4 of the logit range at position 0 (only the
   // float summation order differs), 3e-2 later (an int8 rounding flip). forward.test.ts is strict
@@ -270,12 +245,12 @@ describe("the converted model runs in ARIA", () => {
   // every position), so only position 0 is held to 1e-4.
   for (const key of ["master-tq2_0", "master-tq1_0", "master-i2_s", "relu2-tq2_0"]) {
     test(`${key}: native logits match the reference forward`, async () => {
-      const ours = await ariaLogits(files[key]!);
+      const ours = await ariaPromptLogits(files[key]!, PROMPT);
       const ref = ReferenceModel.fromBytes(new Uint8Array(readFileSync(files[key]!)))
         .newSequence()
         .evalTokens(PROMPT);
       ours.forEach((row, i) => {
-        const { relative, sameArgmax } = compare(ref[i]!, row);
+        const { relative, sameArgmax } = compareLogits(ref[i]!, row);
         expect(relative).toBeLessThan(i === 0 ? 1e-4 : 3e-2);
         if (i === 0) expect(sameArgmax).toBe(true);
       });
@@ -283,15 +258,15 @@ describe("the converted model runs in ARIA", () => {
   }
 
   test.skipIf(!hasLlamaOracle())("master-tq2_0: native logits match llama.cpp's", async () => {
-    const ours = await ariaLogits(files["master-tq2_0"]!);
+    const ours = await ariaPromptLogits(files["master-tq2_0"]!, PROMPT);
     const theirs = llamaPromptLogits(files["master-tq2_0"]!, PROMPT, { threads: 2 });
     // llama.cpp quantizes activations per 256-block (Q8_K) like ARIA's TQ path; it sums in
     // another order, so the same 3e-2-of-range bound as a rounding flip applies
     ours.forEach((row, i) => {
-      const { relative } = compare(theirs[i]!, row);
+      const { relative } = compareLogits(theirs[i]!, row);
       expect(relative).toBeLessThan(3e-2);
     });
-    expect(compare(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
+    expect(compareLogits(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
   });
 });
 

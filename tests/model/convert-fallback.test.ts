@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openModel } from "../../src/engine/index.ts";
+import { ariaPromptLogits, compareLogits } from "../helpers/parity.ts";
 import { absmeanTernarize } from "../../src/model/convert.ts";
 import { convertCheckpoint } from "../../src/model/convert-files.ts";
 import { GgmlType } from "../../src/model/gguf-format.ts";
@@ -117,43 +118,19 @@ describe("fallback tensors", () => {
   });
 });
 
-/** Largest |a − b| relative to the range of `ref`, and whether the argmaxes agree. */
-function compare(ref: Float32Array, got: Float32Array): { relative: number; sameArgmax: boolean } {
-  let diff = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
-  let a = 0;
-  let b = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
-    lo = Math.min(lo, ref[i]!);
-    hi = Math.max(hi, ref[i]!);
-    if (ref[i]! > ref[a]!) a = i;
-    if (got[i]! > got[b]!) b = i;
-  }
-  return { relative: diff / (hi - lo), sameArgmax: a === b };
-}
-
-async function ariaLogits(path: string): Promise<Float32Array[]> {
-  using model = await openModel(path);
-  using ctx = model.createContext({ nCtx: 64, nThreads: 2 });
-  ctx.decode(PROMPT, { logits: "all" });
-  return PROMPT.map((_, i) => ctx.logits(i).slice());
-}
-
 describe("the converted model runs in ARIA", () => {
   for (const key of Object.keys(EXPECTED)) {
     test(`${key}: native logits match the reference forward`, async () => {
-      const ours = await ariaLogits(files[key]!);
+      const ours = await ariaPromptLogits(files[key]!, PROMPT);
       const bytes = new Uint8Array(readFileSync(files[key]!));
       const ref = ReferenceModel.fromBytes(bytes).newSequence().evalTokens(PROMPT);
       const f32 = ReferenceModel.fromBytes(bytes, { activations: "f32" }).newSequence()
         .evalTokens(PROMPT);
       const worst = { ref: 0, f32: 0 };
       ours.forEach((row, i) => {
-        const r = compare(ref[i]!, row);
+        const r = compareLogits(ref[i]!, row);
         worst.ref = Math.max(worst.ref, r.relative);
-        worst.f32 = Math.max(worst.f32, compare(f32[i]!, row).relative);
+        worst.f32 = Math.max(worst.f32, compareLogits(f32[i]!, row).relative);
         expect(r.relative).toBeLessThan(i === 0 ? 1e-4 : 3e-2);
         if (i === 0) expect(r.sameArgmax).toBe(true);
       });
@@ -170,15 +147,15 @@ describe("the converted model runs in ARIA", () => {
 
   for (const key of ["awkward-tq2_0", "awkward-tq1_0", "odd-tq2_0"]) {
     test.skipIf(!hasLlamaOracle())(`${key}: native logits match llama.cpp's`, async () => {
-      const ours = await ariaLogits(files[key]!);
+      const ours = await ariaPromptLogits(files[key]!, PROMPT);
       const theirs = llamaPromptLogits(files[key]!, PROMPT, { threads: 2 });
       const bytes = new Uint8Array(readFileSync(files[key]!));
       const f32 = ReferenceModel.fromBytes(bytes, { activations: "f32" }).newSequence()
         .evalTokens(PROMPT);
       const worst = { aria: 0, f32: 0 };
       ours.forEach((row, i) => {
-        worst.aria = Math.max(worst.aria, compare(theirs[i]!, row).relative);
-        worst.f32 = Math.max(worst.f32, compare(f32[i]!, theirs[i]!).relative);
+        worst.aria = Math.max(worst.aria, compareLogits(theirs[i]!, row).relative);
+        worst.f32 = Math.max(worst.f32, compareLogits(f32[i]!, theirs[i]!).relative);
       });
       console.log(
         `${key}: llama.cpp vs ARIA ${worst.aria.toExponential(2)}, vs f32 reference ${
@@ -189,7 +166,7 @@ describe("the converted model runs in ARIA", () => {
       // int8 row: it differs from ARIA by about the effect of the row quantization itself
       // (measured 2.0e-2 of the logit range here; ARIA vs an f32-input reference: 1.6e-2)
       expect(worst.aria).toBeLessThan(3e-2);
-      expect(compare(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
+      expect(compareLogits(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
     });
   }
 });

@@ -20,6 +20,7 @@ import { kernelInfo, type KernelSet, openModel, setKernels } from "../../src/eng
 import { ReferenceModel, type RefTrace } from "../helpers/reference-forward.ts";
 import { ARCHS, GENERATED_DIR, TERNARY_TYPES, testModel } from "../helpers/models.ts";
 import { makeBitnetVariant } from "../helpers/bitnet-variant.ts";
+import { compareLogits } from "../helpers/parity.ts";
 
 /** Token ids valid in both the Llama-2 (32000) and Llama-3 (128256) vocabularies. */
 const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086];
@@ -55,26 +56,9 @@ afterAll(async () => {
   await setKernels("auto");
 });
 
-/** Largest |a − b| relative to the range of `ref`, and whether the argmaxes agree. */
-function compare(ref: Float32Array, got: Float32Array): { relative: number; sameArgmax: boolean } {
-  let diff = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  let refBest = 0;
-  let gotBest = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
-    min = Math.min(min, ref[i]!);
-    max = Math.max(max, ref[i]!);
-    if (ref[i]! > ref[refBest]!) refBest = i;
-    if (got[i]! > got[gotBest]!) gotBest = i;
-  }
-  return { relative: diff / (max - min), sameArgmax: refBest === gotBest };
-}
-
 function expectClose(ref: Float32Array, got: Float32Array, position: number): void {
   expect(got.length).toBe(ref.length);
-  const { relative, sameArgmax } = compare(ref, got);
+  const { relative, sameArgmax } = compareLogits(ref, got);
   expect(relative).toBeLessThan(position < STRICT_POSITIONS ? RELATIVE_TOLERANCE : FLIP_TOLERANCE);
   if (position < STRICT_POSITIONS) expect(sameArgmax).toBe(true);
 }
