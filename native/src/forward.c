@@ -438,9 +438,11 @@ static void attn_worker(void * arg, int ith, int nth) {
     const int32_t             group  = m->n_head / m->n_head_kv;
     const float               kscale = 1.0f / sqrtf((float)hd);
     float *                   sc     = ctx->scores + (int64_t)ith * ctx->n_ctx;
-    int64_t                   b, e;
-    aria_tp_range((int64_t)t->n * m->n_head, ith, nth, &b, &e);
-    for (int64_t task = b; task < e; task++) {
+    /* Tasks (token, head) are dealt round-robin, not in contiguous ranges: in a causal prefill a
+     * token's cost grows with its position, so contiguous ranges gave the last thread most of the
+     * work (2B-4T pp128, 2 threads: 0.07 s against 0.21 s per 30 layers). Each task is still
+     * computed whole by one thread with the same code, so the output does not depend on nth. */
+    for (int64_t task = ith; task < (int64_t)t->n * m->n_head; task += nth) {
         const int32_t i   = (int32_t)(task / m->n_head);
         const int32_t h   = (int32_t)(task % m->n_head);
         const int32_t kvh = h / group;
