@@ -290,6 +290,38 @@ static int64_t matmul_row_pairs(const matmul_task * t, int64_t r, int64_t r_end,
     return r;
 }
 
+/* Ternary rows r .. r_end - 1 against the one activation row i (decode, or a batch's last token
+ * group of one): one rows-kernel call for the whole range, each output equal to the multi-row
+ * kernel's with ny = 1 (kernels.h), then the same scaling as the row loop in matmul_worker. */
+static void matmul_rows_one_token(const matmul_task * t, int64_t r, int64_t r_end, int32_t i) {
+    const struct aria_ctx *   ctx = t->ctx;
+    const aria_matrix *       w   = t->w;
+    const aria_kernel_table * kt  = ctx->kt;
+    const uint8_t *           a   = ctx->act + (uint64_t)i * ctx->act_row_bytes;
+    float *                   y   = t->y + (int64_t)i * w->n_out;
+    const uint8_t *           row = w->data + (uint64_t)r * w->row_bytes;
+    if (w->type == ARIA_TYPE_TQ2_0) {
+        kt->vec_dot_tq2_0_q8_K_rows(w->n_in, r_end - r, y + r, (const block_tq2_0 *)row, (int64_t)w->row_bytes,
+                                    (const block_q8_K *)a);
+    } else if (w->type == ARIA_TYPE_TQ1_0) {
+        kt->vec_dot_tq1_0_q8_K_rows(w->n_in, r_end - r, y + r, (const block_tq1_0 *)row, (int64_t)w->row_bytes,
+                                    (const block_q8_K *)a);
+    } else {
+        for (int64_t r0 = r; r0 < r_end; r0 += 256) {  /* int32 sums in chunks of 256 rows */
+            const int64_t nr = r_end - r0 < 256 ? r_end - r0 : 256;
+            int32_t       d[256];
+            kt->vec_dot_i2_s_i8_rows(w->n_in, nr, d, w->data + (uint64_t)r0 * w->row_bytes, (int64_t)w->row_bytes,
+                                     (const int8_t *)a);
+            for (int64_t k = 0; k < nr; k++) {  /* the multi-row path's expression, for the same floats */
+                y[r0 + k] = (float)(d[k] - ctx->act_sum[i]) / ctx->act_scale[i] * w->i2s_scale;
+            }
+        }
+    }
+    for (int64_t k = r; k < r_end; k++) {
+        y[k] = y[k] * w->out_scale;
+    }
+}
+
 static void matmul_worker(void * arg, int ith, int nth) {
     matmul_task *             t   = arg;
     struct aria_ctx *         ctx = t->ctx;
@@ -316,6 +348,10 @@ static void matmul_worker(void * arg, int ith, int nth) {
                 const int       ny = t->n - i < ARIA_MULTI_MAX ? t->n - i : ARIA_MULTI_MAX;
                 const uint8_t * a  = ctx->act + (uint64_t)i * ctx->act_row_bytes;
                 int64_t r = matmul_row_pairs(t, r_tile, r_end, i, ny);
+                if (ny == 1) {
+                    matmul_rows_one_token(t, r, r_end, i);
+                    r = r_end;
+                }
                 for (; r < r_end; r++) {  /* TQ1_0, and an odd last row */
                     const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
                     float           s[ARIA_MULTI_MAX];

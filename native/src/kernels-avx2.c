@@ -533,6 +533,34 @@ void aria_vec_dot_i2_s_i8_2x_avx2(int64_t n, int32_t * restrict s, const uint8_t
     }
 }
 
+/* ---- rows: one activation row against a range of weight rows (decode) ---------------------- */
+
+/* The multi-row kernels' NY = 1 code inlined in a loop over rows (so the same operations, and the
+ * constants set up once per call instead of once per row). */
+void aria_vec_dot_tq2_0_q8_K_rows_avx2(int64_t n, int64_t nr, float * restrict s, const block_tq2_0 * restrict x,
+                                       int64_t x_stride, const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    for (int64_t r = 0; r < nr; r++) {
+        tq2_0_multi(n, s + r, (const block_tq2_0 *) ((const char *) x + r * x_stride), y, 0, 1);
+    }
+}
+
+void aria_vec_dot_tq1_0_q8_K_rows_avx2(int64_t n, int64_t nr, float * restrict s, const block_tq1_0 * restrict x,
+                                       int64_t x_stride, const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    for (int64_t r = 0; r < nr; r++) {
+        tq1_0_multi(n, s + r, (const block_tq1_0 *) ((const char *) x + r * x_stride), y, 0, 1);
+    }
+}
+
+void aria_vec_dot_i2_s_i8_rows_avx2(int64_t n, int64_t nr, int32_t * restrict s, const uint8_t * restrict x,
+                                    int64_t x_stride, const int8_t * restrict y) {
+    assert(n % QK_I2S == 0);
+    for (int64_t r = 0; r < nr; r++) {
+        i2_s_multi(n, s + r, x + r * x_stride, y, 0, 1);
+    }
+}
+
 /* ---- int8 head x Q8_K --------------------------------------------------------------------- */
 
 /* maddubs needs an unsigned operand: |y| (as unsigned bytes, so -128 becomes 128) times x with
@@ -744,6 +772,9 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_i2_s_i8_multi    = aria_vec_dot_i2_s_i8_multi_avx2,
     .vec_dot_tq2_0_q8_K_2x    = aria_vec_dot_tq2_0_q8_K_2x_avx2,
     .vec_dot_i2_s_i8_2x       = aria_vec_dot_i2_s_i8_2x_avx2,
+    .vec_dot_tq2_0_q8_K_rows  = aria_vec_dot_tq2_0_q8_K_rows_avx2,
+    .vec_dot_tq1_0_q8_K_rows  = aria_vec_dot_tq1_0_q8_K_rows_avx2,
+    .vec_dot_i2_s_i8_rows     = aria_vec_dot_i2_s_i8_rows_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,

@@ -240,4 +240,26 @@ static void vec_dot_i2_s_i8_2x(int64_t n, int32_t * restrict s, const uint8_t * 
     }
 }
 
+/* Rows (decode): the multi-row kernels' NY = 1 code once per weight row, so bit-identical to them. */
+static void vec_dot_tq2_0_q8_K_rows(int64_t n, int64_t nr, float * restrict s, const block_tq2_0 * restrict x,
+                                    int64_t x_stride, const block_q8_K * restrict y) {
+    for (int64_t r = 0; r < nr; r++) {
+        tq_multi(n, s + r, (const char *) x + r * x_stride, y, 0, 1, 0);
+    }
+}
+
+static void vec_dot_tq1_0_q8_K_rows(int64_t n, int64_t nr, float * restrict s, const block_tq1_0 * restrict x,
+                                    int64_t x_stride, const block_q8_K * restrict y) {
+    for (int64_t r = 0; r < nr; r++) {
+        tq_multi(n, s + r, (const char *) x + r * x_stride, y, 0, 1, 1);
+    }
+}
+
+static void vec_dot_i2_s_i8_rows(int64_t n, int64_t nr, int32_t * restrict s, const uint8_t * restrict x,
+                                 int64_t x_stride, const int8_t * restrict y) {
+    for (int64_t r = 0; r < nr; r++) {
+        i2_s_multi(n, s + r, x + r * x_stride, y, 0, 1);
+    }
+}
+
 #endif /* ARIA_KERNELS_NEON_TERNARY_H */

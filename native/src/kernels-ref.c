@@ -260,6 +260,28 @@ static void vec_dot_i2_s_i8_2x_ref(int64_t n, int32_t * restrict s, const uint8_
     }
 }
 
+/* Rows: the multi-row kernel with one activation row, once per weight row. */
+static void vec_dot_tq2_0_q8_K_rows_ref(int64_t n, int64_t nr, float * restrict s, const block_tq2_0 * restrict x,
+                                        int64_t x_stride, const block_q8_K * restrict y) {
+    for (int64_t r = 0; r < nr; r++) {
+        vec_dot_tq2_0_q8_K_multi_ref(n, s + r, (const block_tq2_0 *) ((const char *) x + r * x_stride), y, 0, 1);
+    }
+}
+
+static void vec_dot_tq1_0_q8_K_rows_ref(int64_t n, int64_t nr, float * restrict s, const block_tq1_0 * restrict x,
+                                        int64_t x_stride, const block_q8_K * restrict y) {
+    for (int64_t r = 0; r < nr; r++) {
+        vec_dot_tq1_0_q8_K_multi_ref(n, s + r, (const block_tq1_0 *) ((const char *) x + r * x_stride), y, 0, 1);
+    }
+}
+
+static void vec_dot_i2_s_i8_rows_ref(int64_t n, int64_t nr, int32_t * restrict s, const uint8_t * restrict x,
+                                     int64_t x_stride, const int8_t * restrict y) {
+    for (int64_t r = 0; r < nr; r++) {
+        vec_dot_i2_s_i8_multi_ref(n, s + r, x + r * x_stride, y, 0, 1);
+    }
+}
+
 const aria_kernel_table aria_kernels_ref = {
     .name               = "ref",
     .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_ref,
@@ -270,6 +292,9 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_i2_s_i8_multi    = vec_dot_i2_s_i8_multi_ref,
     .vec_dot_tq2_0_q8_K_2x    = vec_dot_tq2_0_q8_K_2x_ref,
     .vec_dot_i2_s_i8_2x       = vec_dot_i2_s_i8_2x_ref,
+    .vec_dot_tq2_0_q8_K_rows  = vec_dot_tq2_0_q8_K_rows_ref,
+    .vec_dot_tq1_0_q8_K_rows  = vec_dot_tq1_0_q8_K_rows_ref,
+    .vec_dot_i2_s_i8_rows     = vec_dot_i2_s_i8_rows_ref,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_ref,
     .axpy_f32                 = axpy_f32_ref,
     .axpy_f16                 = axpy_f16_ref,

@@ -47,6 +47,16 @@ typedef struct aria_kernel_table {
     /* The same for I2_S: s[r * ARIA_MULTI_MAX + j] = vec_dot_i2_s_i8_multi(row r, y_j) (exact int32). */
     void (*vec_dot_i2_s_i8_2x)(int64_t n, int32_t * s, const uint8_t * x, int64_t x_stride, const int8_t * y,
                                int64_t y_stride, int ny);
+    /* Decode: one activation row y against nr weight rows (row r at (const char *) x + r * x_stride
+     * bytes): s[r] = the same table's multi-row kernel on (row r, y, ny = 1), BIT-IDENTICAL. One
+     * call per range of rows instead of one per row: the per-call set-up and the caller's row loop
+     * were about 7% of a decoded token's instructions (callgrind, 2B-4T TQ2_0). */
+    void (*vec_dot_tq2_0_q8_K_rows)(int64_t n, int64_t nr, float * s, const block_tq2_0 * x, int64_t x_stride,
+                                    const block_q8_K * y);
+    void (*vec_dot_tq1_0_q8_K_rows)(int64_t n, int64_t nr, float * s, const block_tq1_0 * x, int64_t x_stride,
+                                    const block_q8_K * y);
+    void (*vec_dot_i2_s_i8_rows)(int64_t n, int64_t nr, int32_t * s, const uint8_t * x, int64_t x_stride,
+                                 const int8_t * y);
     /* int8 output head (block_q8_W) x Q8_K: s = sum over blocks of (sum_i qx_i qy_i) * d_x * d_y,
      * accumulated in f32 in block order */
     void (*vec_dot_q8_W_q8_K)(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y);

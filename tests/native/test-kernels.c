@@ -636,12 +636,89 @@ static void test_axpy(const aria_kernel_table * k) {
     check(ok, "%s axpy_f16: %d lengths bit-identical to ref, y[0] untouched", k->name, cases);
 }
 
+/* Rows kernels (decode): nr = 1, 2, 3, 7 weight rows of mixed kinds at a stride that is not the
+ * packed row size; every output must be BIT-IDENTICAL to the same table's multi-row kernel with
+ * ny = 1 on that row (what keeps a token's logits the same whether matmul takes the rows path or
+ * the row loop), and nothing past nr is written. */
+static void test_rows(const aria_kernel_table * k) {
+    static const int64_t tq_n[] = { 256, 768, 2560 };
+    static const int64_t i2_n[] = { 128, 384, 2560 };
+    static const int64_t nrs[]  = { 1, 2, 3, 7 };
+    int ok2 = 1, ok1 = 1, oki = 1, untouched = 1, cases = 0;
+    for (int li = 0; li < COUNT(tq_n); li++) {
+        for (int ni = 0; ni < COUNT(nrs); ni++) {
+            const int64_t nr = nrs[ni];
+            /* TQ1_0 and TQ2_0 */
+            const int64_t n  = tq_n[li], nb = n / QK_K;
+            const int64_t s2 = nb * (int64_t) sizeof(block_tq2_0) + 10, s1 = nb * (int64_t) sizeof(block_tq1_0) + 6;
+            char *        x2 = xmalloc((size_t) (s2 * nr));
+            char *        x1 = xmalloc((size_t) (s1 * nr));
+            block_q8_K *  y  = xmalloc((size_t) nb * sizeof(block_q8_K));
+            for (int64_t r = 0; r < nr; r++) {
+                make_tq2_0((block_tq2_0 *) (x2 + r * s2), nb, (int) ((r + li) % W_COUNT));
+                make_tq1_0((block_tq1_0 *) (x1 + r * s1), nb, (int) ((r + ni) % W_COUNT));
+            }
+            make_tq_act(y, n, (li + ni) % TQ_ACT_KINDS);
+            float out2[8], out1[8], want;
+            for (int e = 0; e < 8; e++) {
+                out2[e] = out1[e] = -12345.0f;
+            }
+            k->vec_dot_tq2_0_q8_K_rows(n, nr, out2, (const block_tq2_0 *) x2, s2, y);
+            k->vec_dot_tq1_0_q8_K_rows(n, nr, out1, (const block_tq1_0 *) x1, s1, y);
+            for (int64_t r = 0; r < 8; r++) {
+                if (r >= nr) {
+                    untouched &= out2[r] == -12345.0f && out1[r] == -12345.0f;
+                    continue;
+                }
+                k->vec_dot_tq2_0_q8_K_multi(n, &want, (const block_tq2_0 *) (x2 + r * s2), y, 0, 1);
+                ok2 &= same_float(out2[r], want);
+                k->vec_dot_tq1_0_q8_K_multi(n, &want, (const block_tq1_0 *) (x1 + r * s1), y, 0, 1);
+                ok1 &= same_float(out1[r], want);
+            }
+            free(x2);
+            free(x1);
+            free(y);
+            /* I2_S */
+            const int64_t m  = i2_n[li], si = m / 4 + 5;
+            uint8_t *     xi = xmalloc((size_t) (si * nr));
+            int8_t *      q  = xmalloc((size_t) m);
+            for (int64_t r = 0; r < nr; r++) {
+                make_i2_s(xi + r * si, m, (int) ((r + li + ni) % W_COUNT));
+            }
+            for (int64_t e = 0; e < m; e++) {
+                q[e] = (int8_t) rnd();
+            }
+            int32_t outi[8], wi;
+            for (int e = 0; e < 8; e++) {
+                outi[e] = -12345;
+            }
+            k->vec_dot_i2_s_i8_rows(m, nr, outi, xi, si, q);
+            for (int64_t r = 0; r < 8; r++) {
+                if (r >= nr) {
+                    untouched &= outi[r] == -12345;
+                    continue;
+                }
+                k->vec_dot_i2_s_i8_multi(m, &wi, xi + r * si, q, 0, 1);
+                oki &= outi[r] == wi;
+            }
+            free(xi);
+            free(q);
+            cases++;
+        }
+    }
+    check(ok2, "%s vec_dot_tq2_0_q8_K_rows: %d cases bit-identical to the multi-row kernel (ny 1)", k->name, cases);
+    check(ok1, "%s vec_dot_tq1_0_q8_K_rows: %d cases bit-identical to the multi-row kernel (ny 1)", k->name, cases);
+    check(oki, "%s vec_dot_i2_s_i8_rows: %d cases equal to the multi-row kernel (ny 1)", k->name, cases);
+    check(untouched, "%s rows kernels: outputs past nr untouched", k->name);
+}
+
 static void test_table(const aria_kernel_table * k) {
     test_axpy(k);
     test_q8_W(k);
     test_multi_dots(k);
     test_2x_dots(k);
     test_i2_s_2x(k);
+    test_rows(k);
     test_float_dots(k);
     test_quantizers(k);
     test_tq_dots(k);
