@@ -94,6 +94,10 @@ int aria_dequantize_row(int32_t type, const void * x, float * y, int64_t n);
 /* I2_S row: codes at x (n/4 bytes), w = (c - 1) * scale */
 void aria_dequantize_row_i2_s(const uint8_t * x, float scale, float * y, int64_t n);
 
+/* TQ1_0 blocks -> TQ2_0 blocks with the same codes and the same f16 scale (aria_model_repack):
+ * dequantizing, and every dot kernel, give the same numbers for both. nb blocks; scalar. */
+void aria_repack_tq1_0_to_tq2_0(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
+
 /* The int8 head format (block_q8_W): quantize at load, dequantize for tests. n % 256 == 0. */
 void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n);
 void aria_dequantize_row_q8_W(const block_q8_W * x, float * y, int64_t n);

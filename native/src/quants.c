@@ -259,6 +259,51 @@ static void dequant_tq1_0(const block_tq1_0 * x, float * y, int64_t n) {
     }
 }
 
+/* TQ1_0 -> TQ2_0, block by block: the same 256 codes (each TQ1_0 byte decoded by the formula of
+ * tq1_0_code, so even bytes 243..255, which no encoder writes, give what the TQ1_0 kernels read)
+ * and the f16 scale copied bit for bit. TQ2_0 byte m of half h holds elements 128h + m + 32k
+ * (k = 0..3). Where they come from in TQ1_0 (§2.2):
+ *   half 0, byte m:           elements m + 32k       = trits 0..3 of qs[m]
+ *   half 1, byte m < 16:      128 + m (qs[m] trit 4), 160 + m (qs[32 + m] trit 0),
+ *                             192 + m (qs[32 + m] trit 2), 224 + m (qs[32 + m] trit 4)
+ *   half 1, byte 16 + m:      144 + m (qs[16 + m] trit 4), 176 + m (qs[32 + m] trit 1),
+ *                             208 + m (qs[32 + m] trit 3), 240 + m (qh[m % 4] trit m / 4)
+ * Written as fixed-length byte loops the compiler vectorises (about 1 ns per block here). */
+static inline uint8_t tq1_trit_at(uint8_t b, uint8_t pow3) {
+    return (uint8_t) (((uint8_t) (b * pow3) * 3) >> 8);
+}
+
+void aria_repack_tq1_0_to_tq2_0(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t * qs = x[i].qs;
+        const uint8_t * qh = x[i].qh;
+        uint8_t *       o  = y[i].qs;
+        for (int m = 0; m < 32; m++) {
+            const uint8_t b = qs[m];
+            o[m] = (uint8_t) (tq1_trit_at(b, 1) | tq1_trit_at(b, 3) << 2 | tq1_trit_at(b, 9) << 4 |
+                              tq1_trit_at(b, 27) << 6);
+        }
+        for (int m = 0; m < 16; m++) {
+            const uint8_t a = qs[32 + m];
+            o[32 + m] = (uint8_t) (tq1_trit_at(qs[m], 81) | tq1_trit_at(a, 1) << 2 | tq1_trit_at(a, 9) << 4 |
+                                   tq1_trit_at(a, 81) << 6);
+        }
+        uint8_t tail[16];  /* elements 240 + m: qh[m % 4], trit m / 4 */
+        for (int j = 0; j < 4; j++) {
+            tail[j]      = tq1_trit_at(qh[j], 1);
+            tail[4 + j]  = tq1_trit_at(qh[j], 3);
+            tail[8 + j]  = tq1_trit_at(qh[j], 9);
+            tail[12 + j] = tq1_trit_at(qh[j], 27);
+        }
+        for (int m = 0; m < 16; m++) {
+            const uint8_t a = qs[32 + m];
+            o[48 + m] = (uint8_t) (tq1_trit_at(qs[16 + m], 81) | tq1_trit_at(a, 3) << 2 | tq1_trit_at(a, 27) << 4 |
+                                   tail[m] << 6);
+        }
+        y[i].d = x[i].d;
+    }
+}
+
 int aria_dequantize_row(int32_t type, const void * x, float * y, int64_t n) {
     const int64_t block = aria_type_block_elems(type);
     if (block == 0 || type == ARIA_TYPE_I2_S || n < 0 || n % block != 0) {
