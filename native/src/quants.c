@@ -262,43 +262,42 @@ static void dequant_tq1_0(const block_tq1_0 * x, float * y, int64_t n) {
 /* TQ1_0 -> TQ2_0, block by block: the same 256 codes (each TQ1_0 byte decoded by the formula of
  * tq1_0_code, so even bytes 243..255, which no encoder writes, give what the TQ1_0 kernels read)
  * and the f16 scale copied bit for bit. TQ2_0 byte m of half h holds elements 128h + m + 32k
- * (k = 0..3). Where they come from in TQ1_0 (§2.2):
+ * (k = 0..3) in bits 2k..2k+1. Where they come from in TQ1_0 (§2.2):
  *   half 0, byte m:           elements m + 32k       = trits 0..3 of qs[m]
  *   half 1, byte m < 16:      128 + m (qs[m] trit 4), 160 + m (qs[32 + m] trit 0),
  *                             192 + m (qs[32 + m] trit 2), 224 + m (qs[32 + m] trit 4)
  *   half 1, byte 16 + m:      144 + m (qs[16 + m] trit 4), 176 + m (qs[32 + m] trit 1),
  *                             208 + m (qs[32 + m] trit 3), 240 + m (qh[m % 4] trit m / 4)
- * Written as fixed-length byte loops the compiler vectorises (about 1 ns per block here). */
-static inline uint8_t tq1_trit_at(uint8_t b, uint8_t pow3) {
-    return (uint8_t) (((uint8_t) (b * pow3) * 3) >> 8);
-}
-
+ * Each output byte is an OR of table entries indexed by source bytes (tables built per call from
+ * tq1_0_code: 1 KiB, nothing shared between threads). Decoding the trits one by one with the
+ * multiply formula took ~200 ns per block; the tables take ~25 (benchmarks/engine/METHODOLOGY.md,
+ * "Repacking TQ1_0"). */
 void aria_repack_tq1_0_to_tq2_0(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb) {
+    uint8_t low4[256];  /* codes of trits 0..3 in bits 0-1, 2-3, 4-5, 6-7 */
+    uint8_t t4[256];    /* code of trit 4 in bits 0-1 */
+    uint8_t even[256];  /* trits 0, 2, 4 in bits 2-3, 4-5, 6-7 */
+    uint8_t odd[256];   /* trits 1, 3 in bits 2-3, 4-5 */
+    for (int b = 0; b < 256; b++) {
+        int c[5];
+        for (int n = 0; n < 5; n++) {
+            c[n] = tq1_0_code((uint8_t) b, n);
+        }
+        low4[b] = (uint8_t) (c[0] | c[1] << 2 | c[2] << 4 | c[3] << 6);
+        t4[b]   = (uint8_t) c[4];
+        even[b] = (uint8_t) (c[0] << 2 | c[2] << 4 | c[4] << 6);
+        odd[b]  = (uint8_t) (c[1] << 2 | c[3] << 4);
+    }
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t * qs = x[i].qs;
         const uint8_t * qh = x[i].qh;
         uint8_t *       o  = y[i].qs;
         for (int m = 0; m < 32; m++) {
-            const uint8_t b = qs[m];
-            o[m] = (uint8_t) (tq1_trit_at(b, 1) | tq1_trit_at(b, 3) << 2 | tq1_trit_at(b, 9) << 4 |
-                              tq1_trit_at(b, 27) << 6);
+            o[m] = low4[qs[m]];
         }
+        const uint8_t h[4] = { low4[qh[0]], low4[qh[1]], low4[qh[2]], low4[qh[3]] };
         for (int m = 0; m < 16; m++) {
-            const uint8_t a = qs[32 + m];
-            o[32 + m] = (uint8_t) (tq1_trit_at(qs[m], 81) | tq1_trit_at(a, 1) << 2 | tq1_trit_at(a, 9) << 4 |
-                                   tq1_trit_at(a, 81) << 6);
-        }
-        uint8_t tail[16];  /* elements 240 + m: qh[m % 4], trit m / 4 */
-        for (int j = 0; j < 4; j++) {
-            tail[j]      = tq1_trit_at(qh[j], 1);
-            tail[4 + j]  = tq1_trit_at(qh[j], 3);
-            tail[8 + j]  = tq1_trit_at(qh[j], 9);
-            tail[12 + j] = tq1_trit_at(qh[j], 27);
-        }
-        for (int m = 0; m < 16; m++) {
-            const uint8_t a = qs[32 + m];
-            o[48 + m] = (uint8_t) (tq1_trit_at(qs[16 + m], 81) | tq1_trit_at(a, 3) << 2 | tq1_trit_at(a, 27) << 4 |
-                                   tail[m] << 6);
+            o[32 + m] = (uint8_t) (t4[qs[m]] | even[qs[32 + m]]);
+            o[48 + m] = (uint8_t) (t4[qs[16 + m]] | odd[qs[32 + m]] | ((h[m & 3] >> (2 * (m >> 2))) & 3) << 6);
         }
         y[i].d = x[i].d;
     }
