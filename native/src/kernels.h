@@ -65,6 +65,10 @@ typedef struct aria_kernel_table {
     /* bitnet.cpp's per-row int8: amax = max(max|x|, 1e-5), s = 127/amax,
      * q = clamp(round-half-even(x*s), -128, 127); returns s, *sum = sum of q. */
     float (*quantize_row_i8)(int64_t n, int8_t * y, int32_t * sum, const float * x);
+
+    /* nb TQ1_0 blocks -> TQ2_0 blocks of the same codes and f16 scale (aria_model_repack); the
+     * same bytes in every table, for every input byte (aria_repack_tq1_0_to_tq2_0 is the ref). */
+    void (*repack_tq1_0_tq2_0)(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
 } aria_kernel_table;
 
 extern const aria_kernel_table aria_kernels_ref;

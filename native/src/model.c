@@ -543,6 +543,7 @@ int32_t aria_model_repack_impl(struct aria_model * m) {
         return ARIA_STATUS_NO_MEMORY;
     }
     uint8_t * buf = raw + (ARIA_REPACK_ALIGN - (uintptr_t)raw % ARIA_REPACK_ALIGN) % ARIA_REPACK_ALIGN;
+    const aria_kernel_table * kt = aria_kernels_current();  /* the same bytes from every table */
 #if !defined(_WIN32)
     const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 #endif
@@ -558,7 +559,7 @@ int32_t aria_model_repack_impl(struct aria_model * m) {
             const int64_t  nb    = w->n_out * (w->n_in / QK_K);
             const uint64_t bytes = (uint64_t)nb * sizeof(block_tq2_0);
             uint8_t *      dst   = buf + at;
-            aria_repack_tq1_0_to_tq2_0((const block_tq1_0 *)w->data, (block_tq2_0 *)dst, nb);
+            kt->repack_tq1_0_tq2_0((const block_tq1_0 *)w->data, (block_tq2_0 *)dst, nb);
 #if !defined(_WIN32)
             if (!m->map_is_malloc && page > 0) {
                 /* only pages wholly inside this tensor: its neighbours stay as they are */

@@ -636,7 +636,29 @@ static void test_axpy(const aria_kernel_table * k) {
     check(ok, "%s axpy_f16: %d lengths bit-identical to ref, y[0] untouched", k->name, cases);
 }
 
+/* The table's TQ1_0 -> TQ2_0 repack writes the ref's bytes for every kind of block (raw bytes
+ * 243..255 and 0xff included), over lengths of 1 to 33 blocks. */
+static void test_repack(const aria_kernel_table * k) {
+    enum { NB = 33 };
+    block_tq1_0 * x    = xmalloc(sizeof(block_tq1_0) * NB);
+    block_tq2_0 * got  = xmalloc(sizeof(block_tq2_0) * NB);
+    block_tq2_0 * want = xmalloc(sizeof(block_tq2_0) * NB);
+    for (int kind = 0; kind < W_COUNT; kind++) {
+        make_tq1_0(x, NB, kind);
+        for (int64_t nb = 1; nb <= NB; nb += 8) {
+            memset(got, 0x5a, sizeof(block_tq2_0) * NB);
+            memset(want, 0x5a, sizeof(block_tq2_0) * NB);
+            k->repack_tq1_0_tq2_0(x, got, nb);
+            aria_kernels_ref.repack_tq1_0_tq2_0(x, want, nb);
+            check(memcmp(got, want, sizeof(block_tq2_0) * NB) == 0, "%s repack_tq1_0_tq2_0 %s nb=%lld: ref's bytes",
+                  k->name, w_name[kind], (long long) nb);
+        }
+    }
+    free(x), free(got), free(want);
+}
+
 static void test_table(const aria_kernel_table * k) {
+    test_repack(k);
     test_axpy(k);
     test_q8_W(k);
     test_multi_dots(k);
