@@ -99,6 +99,7 @@ export class NativeBackend implements CompletionBackend {
     const ctx = model.createContext(o.threads ? { ...sizes, nThreads: o.threads } : sizes);
     const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
     this.#card.contextLength = nCtx;
+    this.#card.weightTypes = model.info.matrixTypes;
     this.#loaded = { model, ctx, tokenizer, template, scheduler };
   }
 
