@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeModel } from "../../scripts/make-model.ts";
+import { GgmlType } from "../../src/model/gguf-format.ts";
 import { kvString } from "../../src/model/gguf-reader.ts";
 import { openGguf } from "../../src/model/open.ts";
 
@@ -32,15 +33,22 @@ export async function modelFile(spec: string): Promise<string> {
   return path;
 }
 
-/** Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd). */
-export function bytesPerToken(path: string, int8Head: boolean): number {
+/**
+ * Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd).
+ * `repacked`: TQ1_0 block tensors count as the TQ2_0 copies ARIA makes at load (66 bytes per 256
+ * weights instead of 54).
+ */
+export function bytesPerToken(path: string, int8Head: boolean, repacked = false): number {
   const { file } = openGguf(path);
   let bytes = 0;
   let head = file.tensors.find((t) => t.name === "output.weight");
   if (kvString(file, "general.architecture") === "bitnet" || head === undefined) {
     head = file.tensors.find((t) => t.name === "token_embd.weight");
   }
-  for (const t of file.tensors) if (t.name.startsWith("blk.")) bytes += t.byteSize;
+  for (const t of file.tensors) {
+    if (!t.name.startsWith("blk.")) continue;
+    bytes += repacked && t.type === GgmlType.TQ1_0 ? (t.byteSize / 54) * 66 : t.byteSize;
+  }
   if (head !== undefined) {
     const [nIn = 0, nOut = 0] = head.dims;
     bytes += int8Head && head.type === 1 ? (nIn / 256) * 260 * nOut : head.byteSize;

@@ -8,12 +8,14 @@
  * roofline from a STREAM-like read-bandwidth probe (bandwidth.c) measured in the same run, the
  * share of it reached, and each process's peak RSS.
  *
- * Engines: `aria` (the file as it is), `aria-int8head` (`--output-head int8`: the F16 head
- * requantized to int8 at load), `llama.cpp` (node-llama-cpp's prebuilt CPU build through
- * tests/helpers/llama-oracle.ts, llama-bench's defaults: F16 KV cache, flash attention auto).
+ * Engines: `aria` (the file as it is, but TQ1_0 repacked to TQ2_0 at load, the default),
+ * `aria-int8head` (`--output-head int8`: the F16 head requantized to int8 at load),
+ * `aria-int8head-norepack` (TQ1_0 files only: the same with `--no-repack`, the TQ1_0 kernels),
+ * `llama.cpp` (node-llama-cpp's prebuilt CPU build through tests/helpers/llama-oracle.ts,
+ * llama-bench's defaults: F16 KV cache, flash attention auto).
  *
  * Usage: bun benchmarks/engine/suite.bench.ts [--files 2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0]
- *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,llama.cpp]
+ *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,aria-int8head-norepack,llama.cpp]
  *          [--out benchmarks/results/engine-suite.json]
  * Writes the results (default benchmarks/results/engine-suite.json) and prints a Markdown table.
  */
@@ -32,7 +34,7 @@ const { values } = parseArgs({
     pp: { type: "string", default: "128" },
     tg: { type: "string", default: "64" },
     reps: { type: "string", default: "5" },
-    engines: { type: "string", default: "aria,aria-int8head,llama.cpp" },
+    engines: { type: "string", default: "aria,aria-int8head,aria-int8head-norepack,llama.cpp" },
     out: { type: "string", default: "benchmarks/results/engine-suite.json" },
   },
 });
@@ -93,8 +95,14 @@ function ariaBench(
   return { ...r, rss: p.resourceUsage?.maxRSS ?? 0 };
 }
 
-function runAria(path: string, threads: number, int8Head: boolean, s: Sample): void {
-  const r = ariaBench(path, threads, int8Head, pp, []);
+function runAria(
+  path: string,
+  threads: number,
+  int8Head: boolean,
+  repack: boolean,
+  s: Sample,
+): void {
+  const r = ariaBench(path, threads, int8Head, pp, repack ? [] : ["--no-repack"]);
   if (r.pp_tps !== null) s.pp.push(r.pp_tps);
   if (r.tg_tps !== null) s.tg.push(r.tg_tps);
   s.rss.push(r.rss);
@@ -120,7 +128,10 @@ const rows: Record<string, unknown>[] = [];
 for (const spec of values.files!.split(",")) {
   const path = await modelFile(spec);
   const type = spec.split(":")[1]!;
-  const here = engines.filter((e) => e !== "llama.cpp" || type !== "i2_s");
+  // no I2_S in llama.cpp; the no-repack row only where there is something to repack
+  const here = engines.filter((e) =>
+    (e !== "llama.cpp" || type !== "i2_s") && (e !== "aria-int8head-norepack" || type === "tq1_0")
+  );
   for (const threads of threadList) {
     const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [], tg4: [] } as Sample]));
     for (let r = 0; r < reps; r++) {
@@ -128,18 +139,21 @@ for (const spec of values.files!.split(",")) {
       for (const e of order) {
         const s = samples.get(e)!;
         if (e === "llama.cpp") runLlama(path, threads, s);
-        else runAria(path, threads, e === "aria-int8head", s);
+        else runAria(path, threads, e !== "aria", e !== "aria-int8head-norepack", s);
       }
     }
     const llama = samples.get("llama.cpp");
     const gbs = bw[`threads_${threads}_gbs`] ?? NaN;
     for (const [engine, s] of samples) {
-      const bpt = bytesPerToken(path, engine === "aria-int8head");
+      // aria repacks TQ1_0 blocks to TQ2_0 (unless --no-repack): it reads those bytes
+      const repacked = engine.startsWith("aria") && engine !== "aria-int8head-norepack";
+      const bpt = bytesPerToken(path, engine.startsWith("aria-int8head"), repacked);
       const roofline = (gbs * 1e9) / bpt;
       const row = {
         file: spec,
         engine,
         threads,
+        repacked: repacked && type === "tq1_0",
         pp_tps: median(s.pp),
         tg_tps: median(s.tg),
         pp_vs_llama: llama ? median(s.pp) / median(llama.pp) : null,

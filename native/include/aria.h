@@ -19,6 +19,8 @@
  *
  * ABI version history:
  *   1  first version.
+ *   2  aria_ctx_init_kv.
+ *   3  aria_model_repack; aria_model_info_json gains "repacked", "repacked_bytes", "matrix_types".
  */
 #ifndef ARIA_H
 #define ARIA_H
@@ -36,7 +38,7 @@
 extern "C" {
 #endif
 
-#define ARIA_ABI_VERSION 2
+#define ARIA_ABI_VERSION 3
 
 /* Status codes. Append only. */
 enum aria_status {
@@ -121,6 +123,16 @@ ARIA_API void aria_model_free(struct aria_model * model);
  * n_embd % 256 != 0 (the head is left as it was); NO_MEMORY. Blocks; uses one thread. */
 ARIA_API int32_t aria_model_requantize_output(struct aria_model * model);
 
+/* Converts every TQ1_0 projection of the loaded blocks into an owned TQ2_0 copy made now (2 bits
+ * per weight instead of 1.6875: 66 bytes per 256 instead of 54), with exactly the same ternary
+ * values and f16 block scales, so the faster TQ2_0 kernels run on them and the results are those of
+ * a TQ2_0 file with the same values. Only the blocks of the loaded range; token_embd and the head
+ * are left as they are. The mapped TQ1_0 pages are released (madvise) once copied. Call before
+ * creating contexts; a second call does nothing. Returns 0 (also when there is no TQ1_0 matrix:
+ * nothing changes; aria_model_info_json's "repacked" counts the matrices converted); NO_MEMORY (the
+ * model is left as it was and still usable). Blocks; uses one thread. (ABI 3) */
+ARIA_API int32_t aria_model_repack(struct aria_model * model);
+
 /* Model facts. Never fail on a valid handle. */
 ARIA_API int32_t aria_model_n_vocab(const struct aria_model * model);
 ARIA_API int32_t aria_model_n_embd(const struct aria_model * model);
@@ -130,7 +142,8 @@ ARIA_API int32_t aria_model_layer_begin(const struct aria_model * model);
 ARIA_API int32_t aria_model_layer_end(const struct aria_model * model);
 
 /* Writes a NUL-terminated JSON object describing the model (arch, dims, heads, rope, activation,
- * tensor type counts, bytes) into buf. Returns the number of bytes written excluding the NUL, or
+ * tensor type counts as in the file, bytes; "matrix_types": the types the loaded blocks' projections
+ * run as now, after aria_model_repack; "repacked": how many it converted) into buf. Returns the number of bytes written excluding the NUL, or
  * the negated required size (including the NUL) when cap is too small (llama_tokenize style). */
 ARIA_API int64_t aria_model_info_json(const struct aria_model * model, char * buf, int64_t cap);
 

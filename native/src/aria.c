@@ -74,6 +74,10 @@ int32_t aria_model_requantize_output(struct aria_model * m) {
     return m ? aria_model_requantize_output_impl(m) : ARIA_STATUS_INVALID_ARG;
 }
 
+int32_t aria_model_repack(struct aria_model * m) {
+    return m ? aria_model_repack_impl(m) : ARIA_STATUS_INVALID_ARG;
+}
+
 int32_t aria_model_n_vocab(const struct aria_model * m) { return m ? m->n_vocab : 0; }
 int32_t aria_model_n_embd(const struct aria_model * m) { return m ? m->n_embd : 0; }
 int32_t aria_model_n_layer(const struct aria_model * m) { return m ? m->n_layer : 0; }
@@ -95,12 +99,34 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
             used += w > 0 ? (size_t)w : 0;
         }
     }
+    /* the run-time types of the loaded blocks' projections (after aria_model_repack) */
+    int32_t mat_counts[64] = { 0 };
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        const aria_layer *  l    = &m->layers[il];
+        const aria_matrix * ws[] = { &l->wq, &l->wk, &l->wv, &l->wo, &l->gate, &l->up, &l->down };
+        for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++) {
+            if (ws[k]->type >= 0 && ws[k]->type < 64) {
+                mat_counts[ws[k]->type]++;
+            }
+        }
+    }
+    char   mtypes[512] = "";
+    size_t mused       = 0;
+    for (int t = 0; t < 64; t++) {
+        if (mat_counts[t] > 0 && mused < sizeof mtypes) {
+            const char * name = aria_type_name(t);
+            int w = snprintf(mtypes + mused, sizeof mtypes - mused, "%s\"%s\":%d", mused ? "," : "", name ? name : "?",
+                             mat_counts[t]);
+            mused += w > 0 ? (size_t)w : 0;
+        }
+    }
     const char * fmt =
         "{\"arch\":\"%s\",\"n_vocab\":%d,\"n_embd\":%d,\"n_ff\":%d,\"n_layer\":%d,\"n_head\":%d,"
         "\"n_head_kv\":%d,\"head_dim\":%d,\"n_rot\":%d,\"n_ctx_train\":%d,\"rope_base\":%.9g,"
         "\"rope_neox\":%s,\"norm_eps\":%.9g,\"activation\":\"%s\",\"layer_begin\":%d,\"layer_end\":%d,"
         "\"output_tied\":%s,\"embd_type\":\"%s\",\"output_type\":\"%s\",\"tensor_types\":{%s},"
-        "\"weight_bytes\":%llu,\"file_bytes\":%llu}";
+        "\"weight_bytes\":%llu,\"file_bytes\":%llu,\"matrix_types\":{%s},\"repacked\":%d,"
+        "\"repacked_bytes\":%llu}";
     const char * embd_type = m->has_embd ? aria_type_name(m->tok_embd.type) : "";
     const char * out_type  = !m->has_output                    ? ""
                              : m->output.type == ARIA_TYPE_Q8_W ? "Q8_W"  /* requantized at load, not a file type */
@@ -110,7 +136,8 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
                      m->rope_neox ? "true" : "false", (double)m->norm_eps, m->act == ARIA_ACT_RELU2 ? "relu2" : "silu",
                      m->layer_begin, m->layer_end, m->output_tied ? "true" : "false", embd_type ? embd_type : "",
                      out_type ? out_type : "", types, (unsigned long long)m->weight_bytes,
-                     (unsigned long long)m->map_size);
+                     (unsigned long long)m->map_size, mtypes, m->n_repacked,
+                     (unsigned long long)m->repacked_bytes);
     if (n < 0) {
         return ARIA_STATUS_INTERNAL;
     }

@@ -357,6 +357,38 @@ void aria_vec_dot_i2_s_i8_avx2(int64_t n, int32_t * restrict s, const uint8_t * 
     *s = hsum_i32(acc32);
 }
 
+/* The codes of one TQ1_0 block, c[k] = elements 32k .. 32k + 31 (0, 1, 2), as tq1_0_multi decodes them. */
+static inline __attribute__((always_inline)) void tq1_0_codes(const block_tq1_0 * x, __m256i c[8]) {
+    __m256i p = _mm256_loadu_si256((const __m256i *) x->qs);
+    for (int t = 0; t < 5; t++) {
+        c[t] = top_trit(p);
+        p    = mul3_u8(p);
+    }
+    const __m128i x1 = _mm_loadu_si128((const __m128i *) (x->qs + 32));
+    p                = _mm256_set_m128i(mul3_u8_128(x1), x1);
+    c[5]             = top_trit(p);
+    p                = mul3_u8(mul3_u8(p));
+    c[6]             = top_trit(p);
+    p                = mul3_u8(mul3_u8(p));
+    c[7]             = top_trit(tq1_0_tail(_mm256_castsi256_si128(p), x->qh));
+}
+
+/* TQ1_0 -> TQ2_0: byte m of half h = c[4h][m] | c[4h+1][m] << 2 | c[4h+2][m] << 4 | c[4h+3][m] << 6
+ * (codes <= 2, so the 16-bit shifts never carry into the next byte). Same bytes as the ref. */
+void aria_repack_tq1_0_tq2_0_avx2(const block_tq1_0 * restrict x, block_tq2_0 * restrict y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        __m256i c[8];
+        tq1_0_codes(&x[i], c);
+        for (int h = 0; h < 2; h++) {
+            const __m256i b = _mm256_or_si256(
+                _mm256_or_si256(c[4 * h], _mm256_slli_epi16(c[4 * h + 1], 2)),
+                _mm256_or_si256(_mm256_slli_epi16(c[4 * h + 2], 4), _mm256_slli_epi16(c[4 * h + 3], 6)));
+            _mm256_storeu_si256((__m256i *) (y[i].qs + 32 * h), b);
+        }
+        y[i].d = x[i].d;
+    }
+}
+
 /* Several Q8_K rows against one TQ1_0 row: the base-3 decode of a block (8 vectors of 32 codes,
  * for elements 0..255 in order) is done once and used for every row; exact integer block sums,
  * f32 lane accumulation as in tq2_0_multi. */
@@ -371,19 +403,8 @@ static inline __attribute__((always_inline)) void tq1_0_multi(int64_t n, float *
     for (int64_t i = 0; i < n / QK_K; i++) {
         prefetch_ahead(x + i, 2); /* a block spans at most two lines */
         __m256i c[8];  /* c[k]: codes of elements 32k .. 32k + 31 */
-        __m256i p = _mm256_loadu_si256((const __m256i *) x[i].qs);
-        for (int t = 0; t < 5; t++) {
-            c[t] = top_trit(p);
-            p    = mul3_u8(p);
-        }
-        const __m128i x1 = _mm_loadu_si128((const __m128i *) (x[i].qs + 32));
-        p                = _mm256_set_m128i(mul3_u8_128(x1), x1);
-        c[5]             = top_trit(p);
-        p                = mul3_u8(mul3_u8(p));
-        c[6]             = top_trit(p);
-        p                = mul3_u8(mul3_u8(p));
-        c[7]             = top_trit(tq1_0_tail(_mm256_castsi256_si128(p), x[i].qh));
-        const float dx   = _cvtsh_ss(x[i].d);
+        tq1_0_codes(&x[i], c);
+        const float dx = _cvtsh_ss(x[i].d);
         for (int j = 0; j < NY; j++) {
             const block_q8_K * yj  = (const block_q8_K *) ((const char *) y + j * y_stride) + i;
             __m256i            acc = _mm256_setzero_si256();
@@ -782,4 +803,5 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_f32        = aria_vec_dot_f32_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
+    .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,
 };

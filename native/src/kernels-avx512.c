@@ -203,4 +203,5 @@ const aria_kernel_table aria_kernels_avx512 = {
     .vec_dot_f32        = vec_dot_f32_avx512,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
+    .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,
 };

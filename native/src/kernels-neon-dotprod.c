@@ -65,4 +65,5 @@ const aria_kernel_table aria_kernels_neon_dotprod = {
     .vec_dot_f32              = aria_vec_dot_f32_neon,
     .quantize_row_q8_K        = aria_quantize_row_q8_K_neon,
     .quantize_row_i8          = aria_quantize_row_i8_neon,
+    .repack_tq1_0_tq2_0       = aria_repack_tq1_0_to_tq2_0,  /* scalar tables: load time only */
 };

@@ -302,4 +302,5 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_f32        = vec_dot_f32_ref,
     .quantize_row_q8_K  = quantize_row_q8_K_ref,
     .quantize_row_i8    = quantize_row_i8_ref,
+    .repack_tq1_0_tq2_0 = aria_repack_tq1_0_to_tq2_0,
 };

@@ -34,6 +34,7 @@ void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const 
 void  aria_vec_dot_f32_avx2(int64_t n, float * s, const float * x, const float * y);
 void  aria_quantize_row_q8_K_avx2(int64_t n, block_q8_K * y, const float * x);
 float aria_quantize_row_i8_avx2(int64_t n, int8_t * y, int32_t * sum, const float * x);
+void  aria_repack_tq1_0_tq2_0_avx2(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
 #endif
 
 #endif /* ARIA_KERNELS_X86_H */

@@ -75,6 +75,10 @@ typedef struct aria_kernel_table {
     /* bitnet.cpp's per-row int8: amax = max(max|x|, 1e-5), s = 127/amax,
      * q = clamp(round-half-even(x*s), -128, 127); returns s, *sum = sum of q. */
     float (*quantize_row_i8)(int64_t n, int8_t * y, int32_t * sum, const float * x);
+
+    /* nb TQ1_0 blocks -> TQ2_0 blocks of the same codes and f16 scale (aria_model_repack); the
+     * same bytes in every table, for every input byte (aria_repack_tq1_0_to_tq2_0 is the ref). */
+    void (*repack_tq1_0_tq2_0)(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
 } aria_kernel_table;
 
 extern const aria_kernel_table aria_kernels_ref;
@@ -103,6 +107,10 @@ const aria_kernel_table * aria_kernels_current(void);
 int aria_dequantize_row(int32_t type, const void * x, float * y, int64_t n);
 /* I2_S row: codes at x (n/4 bytes), w = (c - 1) * scale */
 void aria_dequantize_row_i2_s(const uint8_t * x, float scale, float * y, int64_t n);
+
+/* TQ1_0 blocks -> TQ2_0 blocks with the same codes and the same f16 scale (aria_model_repack):
+ * dequantizing, and every dot kernel, give the same numbers for both. nb blocks; scalar. */
+void aria_repack_tq1_0_to_tq2_0(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
 
 /* The int8 head format (block_q8_W): quantize at load, dequantize for tests. n % 256 == 0. */
 void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n);

@@ -495,11 +495,99 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m) {
     return ARIA_STATUS_OK;
 }
 
+/* The seven projections of a loaded block. */
+static void layer_matrices(aria_layer * l, aria_matrix * ws[7]) {
+    ws[0] = &l->wq;
+    ws[1] = &l->wk;
+    ws[2] = &l->wv;
+    ws[3] = &l->wo;
+    ws[4] = &l->gate;
+    ws[5] = &l->up;
+    ws[6] = &l->down;
+}
+
+#define ARIA_REPACK_ALIGN 64  /* each copy starts on a cache line (the file aligns tensors to 32) */
+
+/* Converts every TQ1_0 projection of the loaded blocks to TQ2_0 in one owned buffer (formats.md
+ * §2.1, §2.2; aria_repack_tq1_0_to_tq2_0 keeps the codes and the scales), so the TQ2_0 kernels,
+ * 2-row prefill kernels included, run on them. Once a matrix is copied, its mapped pages are
+ * dropped from this process (MADV_DONTNEED; the file mapping is read-only and shared, so a later
+ * read would only fault them in again from the page cache): the resident size then holds the
+ * copy instead of both. token_embd and the head are not ternary matrices of a block and are left
+ * as they are. */
+int32_t aria_model_repack_impl(struct aria_model * m) {
+    if (m->repacked) {
+        return ARIA_STATUS_OK;
+    }
+    uint64_t total = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            if (ws[k]->type == ARIA_TYPE_TQ1_0) {
+                const uint64_t bytes = (uint64_t)ws[k]->n_out * (uint64_t)(ws[k]->n_in / QK_K) * sizeof(block_tq2_0);
+                total += (bytes + ARIA_REPACK_ALIGN - 1) / ARIA_REPACK_ALIGN * ARIA_REPACK_ALIGN;
+            }
+        }
+    }
+    if (total == 0) {
+        return ARIA_STATUS_OK;  /* no TQ1_0 matrix: nothing changes */
+    }
+    /* allocation failure is handled here: NO_MEMORY, and the model keeps its TQ1_0 matrices
+     * (nothing was changed yet), so the caller may go on without repacking */
+    if (total > (uint64_t)SIZE_MAX - ARIA_REPACK_ALIGN) {
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    uint8_t * raw = malloc((size_t)(total + ARIA_REPACK_ALIGN));  /* malloc: portable, freed by free() */
+    if (!raw) {
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    uint8_t * buf = raw + (ARIA_REPACK_ALIGN - (uintptr_t)raw % ARIA_REPACK_ALIGN) % ARIA_REPACK_ALIGN;
+    const aria_kernel_table * kt = aria_kernels_current();  /* the same bytes from every table */
+#if !defined(_WIN32)
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+#endif
+    uint64_t at = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            aria_matrix * w = ws[k];
+            if (w->type != ARIA_TYPE_TQ1_0) {
+                continue;
+            }
+            const int64_t  nb    = w->n_out * (w->n_in / QK_K);
+            const uint64_t bytes = (uint64_t)nb * sizeof(block_tq2_0);
+            uint8_t *      dst   = buf + at;
+            kt->repack_tq1_0_tq2_0((const block_tq1_0 *)w->data, (block_tq2_0 *)dst, nb);
+#if !defined(_WIN32)
+            if (!m->map_is_malloc && page > 0) {
+                /* only pages wholly inside this tensor: its neighbours stay as they are */
+                const uintptr_t lo = ((uintptr_t)w->data + page - 1) / page * page;
+                const uintptr_t hi = ((uintptr_t)w->data + (uint64_t)nb * sizeof(block_tq1_0)) / page * page;
+                if (hi > lo) {
+                    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);  /* advice only: a failure costs memory, not results */
+                }
+            }
+#endif
+            w->type      = ARIA_TYPE_TQ2_0;
+            w->data      = dst;
+            w->row_bytes = aria_type_row_bytes(ARIA_TYPE_TQ2_0, w->n_in);
+            at += (bytes + ARIA_REPACK_ALIGN - 1) / ARIA_REPACK_ALIGN * ARIA_REPACK_ALIGN;
+            m->n_repacked++;
+        }
+    }
+    m->repacked       = raw;
+    m->repacked_bytes = total;
+    return ARIA_STATUS_OK;
+}
+
 void aria_model_free_impl(struct aria_model * m) {
     if (!m) {
         return;
     }
     free(m->output_q8);
+    free(m->repacked);
     if (m->layers) {
         for (int il = 0; il < m->n_layer; il++) {
             aria_layer * l = &m->layers[il];

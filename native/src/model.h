@@ -86,6 +86,10 @@ struct aria_model {
     aria_matrix     output;         /* (n_embd -> n_vocab); token_embd when tied */
     int32_t         output_tied;
     uint8_t *       output_q8;      /* owned int8 head (aria_model_requantize_output) or NULL */
+    uint8_t *       repacked;       /* owned (malloc'd) buffer of the TQ2_0 copies of the TQ1_0 layer
+                                     * matrices (aria_model_repack), or NULL */
+    uint64_t        repacked_bytes; /* their size */
+    int32_t         n_repacked;     /* matrices converted TQ1_0 -> TQ2_0 */
 
     uint64_t        weight_bytes;   /* bytes of the loaded tensors */
     int32_t         type_counts[64];/* loaded tensors per type id (< 64) */
@@ -96,6 +100,7 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
                              char * err, size_t err_cap, struct aria_model ** out);
 void    aria_model_free_impl(struct aria_model * model);
 int32_t aria_model_requantize_output_impl(struct aria_model * model);
+int32_t aria_model_repack_impl(struct aria_model * model);
 
 /* Dequantizes row r of m into out (n_in floats). */
 void    aria_matrix_row_f32(const aria_matrix * m, int64_t r, float * out);

@@ -259,6 +259,50 @@ static void dequant_tq1_0(const block_tq1_0 * x, float * y, int64_t n) {
     }
 }
 
+/* TQ1_0 -> TQ2_0, block by block: the same 256 codes (each TQ1_0 byte decoded by the formula of
+ * tq1_0_code, so even bytes 243..255, which no encoder writes, give what the TQ1_0 kernels read)
+ * and the f16 scale copied bit for bit. TQ2_0 byte m of half h holds elements 128h + m + 32k
+ * (k = 0..3) in bits 2k..2k+1. Where they come from in TQ1_0 (§2.2):
+ *   half 0, byte m:           elements m + 32k       = trits 0..3 of qs[m]
+ *   half 1, byte m < 16:      128 + m (qs[m] trit 4), 160 + m (qs[32 + m] trit 0),
+ *                             192 + m (qs[32 + m] trit 2), 224 + m (qs[32 + m] trit 4)
+ *   half 1, byte 16 + m:      144 + m (qs[16 + m] trit 4), 176 + m (qs[32 + m] trit 1),
+ *                             208 + m (qs[32 + m] trit 3), 240 + m (qh[m % 4] trit m / 4)
+ * Each output byte is an OR of table entries indexed by source bytes (tables built per call from
+ * tq1_0_code: 1 KiB, nothing shared between threads). The reference and the NEON tables' entry;
+ * AVX2 has its own (kernels-avx2.c). One thread, shared 2-core VM: ~200 ns per block decoding trit
+ * by trit with the multiply formula, 46-70 with these tables, 13-15 for AVX2. */
+void aria_repack_tq1_0_to_tq2_0(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb) {
+    uint8_t low4[256];  /* codes of trits 0..3 in bits 0-1, 2-3, 4-5, 6-7 */
+    uint8_t t4[256];    /* code of trit 4 in bits 0-1 */
+    uint8_t even[256];  /* trits 0, 2, 4 in bits 2-3, 4-5, 6-7 */
+    uint8_t odd[256];   /* trits 1, 3 in bits 2-3, 4-5 */
+    for (int b = 0; b < 256; b++) {
+        int c[5];
+        for (int n = 0; n < 5; n++) {
+            c[n] = tq1_0_code((uint8_t) b, n);
+        }
+        low4[b] = (uint8_t) (c[0] | c[1] << 2 | c[2] << 4 | c[3] << 6);
+        t4[b]   = (uint8_t) c[4];
+        even[b] = (uint8_t) (c[0] << 2 | c[2] << 4 | c[4] << 6);
+        odd[b]  = (uint8_t) (c[1] << 2 | c[3] << 4);
+    }
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t * qs = x[i].qs;
+        const uint8_t * qh = x[i].qh;
+        uint8_t *       o  = y[i].qs;
+        for (int m = 0; m < 32; m++) {
+            o[m] = low4[qs[m]];
+        }
+        const uint8_t h[4] = { low4[qh[0]], low4[qh[1]], low4[qh[2]], low4[qh[3]] };
+        for (int m = 0; m < 16; m++) {
+            o[32 + m] = (uint8_t) (t4[qs[m]] | even[qs[32 + m]]);
+            o[48 + m] = (uint8_t) (t4[qs[16 + m]] | odd[qs[32 + m]] | ((h[m & 3] >> (2 * (m >> 2))) & 3) << 6);
+        }
+        y[i].d = x[i].d;
+    }
+}
+
 int aria_dequantize_row(int32_t type, const void * x, float * y, int64_t n) {
     const int64_t block = aria_type_block_elems(type);
     if (block == 0 || type == ARIA_TYPE_I2_S || n < 0 || n % block != 0) {

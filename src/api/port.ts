@@ -90,6 +90,9 @@ export interface ModelCard {
   created: number;
   ownedBy: string;
   contextLength: number;
+  /** Local models: the types the blocks' projections run as, e.g. {"TQ2_0": 210} for a TQ1_0
+   * file repacked at load (reported as `weight_types`). */
+  weightTypes?: Record<string, number>;
 }
 
 /** Live numbers for /metrics and the dashboard. */

@@ -1,20 +1,23 @@
 /**
  * @module Opening the model of a CLI verb: the --kernels choice, then the model with the
- * --output-head choice (shared by run, bench and perplexity).
+ * --output-head and --no-repack choices (shared by run, bench and perplexity).
  */
 import { type KernelSet, type NativeModel, openModel, setKernels } from "../engine/index.ts";
 import type { OutputHead } from "../config/schema.ts";
 
 /**
- * Applies --kernels and opens --model with --output-head.
+ * Applies --kernels and opens --model with --output-head and --no-repack.
  *
  * @param cmd the verb's options.
  * @returns The model (the caller disposes of it).
  * @throws {EngineError} For a bad model file.
  */
 export async function openCliModel(
-  cmd: Readonly<{ model: string; kernels?: string; outputHead: OutputHead }>,
+  cmd: Readonly<{ model: string; kernels?: string; outputHead: OutputHead; repack: boolean }>,
 ): Promise<NativeModel> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
-  return await openModel(cmd.model, { outputInt8: cmd.outputHead === "int8" });
+  return await openModel(cmd.model, {
+    outputInt8: cmd.outputHead === "int8",
+    repack: cmd.repack,
+  });
 }

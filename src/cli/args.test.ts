@@ -7,6 +7,7 @@ describe("parseCommand()", () => {
       verb: "run",
       model: "m.gguf",
       outputHead: "int8",
+      repack: true,
       prompt: "Hi",
       maxTokens: 128,
       temperature: 0.8,
@@ -88,6 +89,7 @@ describe("parseCommand()", () => {
         verb: "bench",
         model: "m.gguf",
         outputHead: "int8",
+        repack: true,
         pp: 64,
         tg: 0,
         seqs: 1,
@@ -103,6 +105,21 @@ describe("parseCommand()", () => {
     expect(() => parseCommand(["bench", "--kv-type", "q8"])).toThrow(
       /--kv-type "q8": expected f32 or f16/,
     );
+  });
+
+  test("--no-repack keeps TQ1_0 as it is in run, bench, perplexity and serve", () => {
+    expect(parseCommand(["run", "--prompt", "x", "--no-repack"])).toMatchObject({ repack: false });
+    expect(parseCommand(["bench", "--no-repack"])).toMatchObject({ repack: false });
+    expect(parseCommand(["perplexity", "--file", "t.txt", "--no-repack"])).toMatchObject({
+      repack: false,
+    });
+    expect(parseCommand(["perplexity", "--file", "t.txt"])).toMatchObject({ repack: true });
+    expect(parseCommand(["serve", "--no-repack"])).toEqual({
+      verb: "serve",
+      flags: { repack: "false" },
+    });
+    expect(parseCommand(["serve"])).toEqual({ verb: "serve", flags: {} });
+    expect(() => parseCommand(["bench", "--no-repack=yes"])).toThrow(UsageError);
   });
 
   test("answers help for no verb, help and --help", () => {

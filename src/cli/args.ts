@@ -52,6 +52,8 @@ export interface RunCommand {
   kernels?: string;
   /** The output head at run time (--output-head): as in the file, or requantized to int8. */
   outputHead: OutputHead;
+  /** Repack TQ1_0 weights to TQ2_0 at load (default; --no-repack keeps them as they are). */
+  repack: boolean;
 }
 
 /** `aria bench`: prefill and decode speed. */
@@ -72,6 +74,8 @@ export interface BenchCommand {
   kernels?: string;
   /** The output head at run time (--output-head): as in the file, or requantized to int8. */
   outputHead: OutputHead;
+  /** Repack TQ1_0 weights to TQ2_0 at load (default; --no-repack keeps them as they are). */
+  repack: boolean;
 }
 
 /** `aria perplexity`: perplexity of a model on a text file (llama-perplexity style). */
@@ -87,6 +91,8 @@ export interface PerplexityCommand {
   kernels?: string;
   /** The output head at run time (--output-head): as in the file, or requantized to int8. */
   outputHead: OutputHead;
+  /** Repack TQ1_0 weights to TQ2_0 at load (default; --no-repack keeps them as they are). */
+  repack: boolean;
 }
 
 /** `aria tokenize`: token ids of a text or a conversation. */
@@ -124,6 +130,8 @@ export interface ServeCommand {
     upstream?: string;
     dataDir?: string;
     outputHead?: string;
+    /** "false" when --no-repack is given. */
+    repack?: string;
     kvType?: string;
     tdpWatts?: string;
     /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
@@ -238,6 +246,8 @@ Options:
   --kernels K           auto | ref | avx2 | avx512 (default auto)
   --output-head H       float | int8: keep an F16/F32/BF16 output head, or requantize it to int8
                         at load (half its bytes per token; default ${DEFAULT_OUTPUT_HEAD})
+  --no-repack           keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for
+                        the faster TQ2_0 kernels; 22% more weight memory)
   --json                print one JSON object: text, tokens, prompt_tokens, finish_reason,
                         stop_reason, prefill_ms, decode_ms, …
 
@@ -262,6 +272,8 @@ Options:
   --kernels K      auto | ref | avx2 | avx512 (default auto)
   --output-head H  float | int8: keep a float output head or requantize it to int8 at load
                    (default ${DEFAULT_OUTPUT_HEAD})
+  --no-repack      keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for the
+                   faster TQ2_0 kernels; 22% more weight memory)
   --json           print one JSON object: pp_tps, tg_tps, runs, model, threads
 
 Example:
@@ -281,6 +293,8 @@ Options:
   --kernels K      auto | ref | avx2 | avx512 (default auto)
   --output-head H  float | int8: keep a float output head or requantize it to int8 at load
                    (default ${DEFAULT_OUTPUT_HEAD})
+  --no-repack      keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for the
+                   faster TQ2_0 kernels; 22% more weight memory)
   --json           print {"perplexity", "stderr", "tokens", "chunks", "ctx", "seconds", …}
 
 Example:
@@ -331,6 +345,8 @@ Options:
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
   --output-head H     float | int8: keep a float output head or requantize it to int8 at load
                       (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
+  --no-repack         keep TQ1_0 weights as they are (ARIA_REPACK=false); by default they are
+                      repacked to TQ2_0 at load, for the faster TQ2_0 kernels (22% more memory)
   --kv-type T         f32 | f16: KV cache element type (ARIA_KV_TYPE; default f32; f16 halves
                       the cache and is faster from a few hundred tokens of context)
   --tdp-watts W       package power of all CPUs (the maker's TDP), for energy estimates when
@@ -497,6 +513,7 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     ctx: { type: "string", short: "c" },
     kernels: { type: "string" },
     "output-head": { type: "string" },
+    "no-repack": { type: "boolean" },
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "run" };
@@ -515,6 +532,7 @@ function parseRun(args: string[]): RunCommand | HelpCommand {
     verb: "run",
     model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
     outputHead: outputHead(v["output-head"]),
+    repack: v["no-repack"] !== true,
     maxTokens: int("max-tokens", v["max-tokens"] as string | undefined, 128, 0),
     temperature: real("temperature", v.temperature as string | undefined, 0.8, 0, 100),
     topK: int("top-k", v["top-k"] as string | undefined, 40, 0),
@@ -569,6 +587,7 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
     reps: { type: "string", short: "r" },
     kernels: { type: "string" },
     "output-head": { type: "string" },
+    "no-repack": { type: "boolean" },
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "bench" };
@@ -576,6 +595,7 @@ function parseBench(args: string[]): BenchCommand | HelpCommand {
     verb: "bench",
     model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
     outputHead: outputHead(v["output-head"]),
+    repack: v["no-repack"] !== true,
     pp: int("pp", v.pp as string | undefined, 128, 0),
     tg: int("tg", v.tg as string | undefined, 64, 0),
     seqs: int("seqs", v.seqs as string | undefined, 1, 1),
@@ -644,6 +664,7 @@ function parsePerplexity(args: string[]): PerplexityCommand | HelpCommand {
     threads: { type: "string", short: "t" },
     kernels: { type: "string" },
     "output-head": { type: "string" },
+    "no-repack": { type: "boolean" },
     json: { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "perplexity" };
@@ -656,6 +677,7 @@ function parsePerplexity(args: string[]): PerplexityCommand | HelpCommand {
     verb: "perplexity",
     model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
     outputHead: outputHead(v["output-head"]),
+    repack: v["no-repack"] !== true,
     file: v.file,
     json: v.json === true,
   };
@@ -726,9 +748,11 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
   const v = parseVerb(args, {
     ...Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }])),
     pipeline: { type: "boolean" },
+    "no-repack": { type: "boolean" },
   });
   if (v.help) return { verb: "help", topic: "serve" };
   const flags: ServeCommand["flags"] = v.pipeline === true ? { pipeline: "true" } : {};
+  if (v["no-repack"] === true) flags.repack = "false";
   for (const [flag, key] of Object.entries(SERVE_FLAGS)) {
     const value = v[flag];
     if (typeof value === "string") flags[key] = value;

@@ -22,6 +22,12 @@ export interface BenchResult {
   /** Tokens in the cache before each test. */
   depth: number;
   kv_type: string;
+  /** Whether TQ1_0 repacking was asked for (--no-repack turns it off). */
+  repack: boolean;
+  /** Projections repacked TQ1_0 -> TQ2_0 at load (0: none, or none was TQ1_0). */
+  repacked: number;
+  /** Run-time types of the block projections, e.g. {"TQ2_0": 210}. */
+  weight_types: Record<string, number>;
   reps: number;
   pp_tps: number | null;
   tg_tps: number | null;
@@ -131,6 +137,9 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
     seqs,
     depth,
     kv_type: cmd.kvType,
+    repack: cmd.repack,
+    repacked: model.info.repacked,
+    weight_types: model.info.matrixTypes,
     reps: cmd.reps,
     pp_tps: median(pp),
     tg_tps: median(tg),
@@ -139,12 +148,19 @@ export async function runBench(cmd: BenchCommand): Promise<BenchResult> {
   };
 }
 
+/** The weights' run-time types, and whether TQ1_0 was repacked ("TQ2_0 (210 repacked from TQ1_0)"). */
+function weightsText(r: BenchResult): string {
+  const types = Object.keys(r.weight_types).join("+") || "none";
+  if (r.repacked > 0) return `${types} (${r.repacked} repacked from TQ1_0)`;
+  return `${types}${!r.repack && "TQ1_0" in r.weight_types ? " (--no-repack)" : ""}`;
+}
+
 /** Human-readable table of a bench result, llama-bench style. */
 export function formatBench(r: BenchResult): string {
   const rows = [
     `model: ${r.model} (${r.arch})  threads: ${r.threads}  kernels: ${r.kernels}  kv: ${r.kv_type}${
       r.depth > 0 ? `  depth: ${r.depth}` : ""
-    }`,
+    }  weights: ${weightsText(r)}`,
     `| test  | tokens/s |`,
     `| ----- | -------- |`,
   ];

@@ -68,6 +68,7 @@ export async function openStage(
     layerBegin: range.begin,
     layerEnd: range.end,
     outputInt8: config.outputHead === "int8",
+    repack: config.repack,
     nSessions: config.parallel,
     maxFrameBytes: MAX_STAGE_TENSOR_BYTES,
     ...(config.ctx !== undefined ? { nCtx: config.ctx } : {}),

@@ -109,6 +109,7 @@ async function createBackend(
       return new NativeBackend({
         modelPath: modelPath ?? await resolveModelPath(config.model, config.dataDir),
         outputInt8: config.outputHead === "int8",
+        repack: config.repack,
         kvType: config.kvType,
         modelId: config.model === undefined || config.model === BUILTIN_MODEL_NAME
           ? BUILTIN_MODEL_NAME

@@ -12,6 +12,7 @@ describe("resolveConfig", () => {
       dataDir: "/d",
       outputHead: "int8",
       kvType: "f32",
+      repack: true,
     });
   });
   test("flags > env > file > defaults", () => {
@@ -36,6 +37,14 @@ describe("resolveConfig", () => {
     expect(resolveConfig([{ kvType: "f32" }, configFromEnv({ ARIA_KV_TYPE: "f16" })], "/d").kvType)
       .toBe("f32");
     expect(() => resolveConfig([{ kvType: "q8_0" }], "/d")).toThrow(ConfigError);
+  });
+  test("repack is on by default; --no-repack, ARIA_REPACK or config.json turn it off", () => {
+    expect(resolveConfig([{ repack: "false" }, configFromEnv({ ARIA_REPACK: "1" })], "/d").repack)
+      .toBe(false);
+    expect(resolveConfig([configFromEnv({ ARIA_REPACK: "0" })], "/d").repack).toBe(false);
+    expect(resolveConfig([configFromEnv({ ARIA_REPACK: "true" })], "/d").repack).toBe(true);
+    expect(resolveConfig([{}, {}, { repack: false }], "/d").repack).toBe(false);
+    expect(() => resolveConfig([configFromEnv({ ARIA_REPACK: "no" })], "/d")).toThrow(ConfigError);
   });
   test("errors name the field", () => {
     expect(() => resolveConfig([{ port: "x" }], "/d")).toThrow(ConfigError);

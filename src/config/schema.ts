@@ -54,6 +54,11 @@ export const serveConfigSchema = z.object({
   dataDir: z.string().min(1),
   outputHead: z.enum(["float", "int8"]).default(DEFAULT_OUTPUT_HEAD),
   kvType: z.enum(["f32", "f16"]).default("f32"),
+  /** Repack TQ1_0 weights to TQ2_0 at load (the faster kernels; llama.cpp repacks by default
+   * too). --no-repack / ARIA_REPACK=false keeps them as the file has them. */
+  repack: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .default(true),
   /** Package power of all CPUs (W, the maker's TDP) for the energy estimate when RAPL is
    * unreadable; unset = detected from RAPL PL1 or no estimate (docs/consent-energy.md). */
   tdpWatts: z.coerce.number().positive().finite().optional(),
@@ -91,6 +96,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   upstream: "ARIA_UPSTREAM",
   outputHead: "ARIA_OUTPUT_HEAD",
   kvType: "ARIA_KV_TYPE",
+  repack: "ARIA_REPACK",
   tdpWatts: "ARIA_TDP_WATTS",
   layers: "ARIA_LAYERS",
   pipeline: "ARIA_PIPELINE",

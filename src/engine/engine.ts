@@ -64,6 +64,12 @@ export async function openModel(
      * the head is not float or n_embd is not a multiple of 256.
      */
     outputInt8?: boolean;
+    /**
+     * Repack TQ1_0 projections of the loaded blocks to TQ2_0 at load (aria_model_repack): the
+     * same values, run by the faster TQ2_0 kernels, for 22% more weight memory. Nothing changes
+     * for other files. `info.repacked` counts the matrices converted.
+     */
+    repack?: boolean;
   }> = {},
 ): Promise<NativeModel> {
   const lib = await openLibrary(options.libraryPath);
@@ -81,6 +87,17 @@ export async function openModel(
     throw toEngineError(status, "Cannot load model", readCString(err));
   }
   const handle = pointerOf(out);
+  if (options.repack) {
+    const s = lib.aria_model_repack(handle);
+    if (s !== 0) {
+      lib.aria_model_free(handle);
+      throw toEngineError(
+        s,
+        "Cannot repack the TQ1_0 weights to TQ2_0",
+        "load the model with repacking off (--no-repack) or free memory",
+      );
+    }
+  }
   if (options.outputInt8) {
     const s = lib.aria_model_requantize_output(handle);
     if (s !== 0 && s !== ARIA_STATUS.UNSUPPORTED) {
@@ -146,6 +163,9 @@ export class NativeModel {
       tensorTypes: raw.tensor_types as Record<string, number>,
       weightBytes: Number(raw.weight_bytes),
       fileBytes: Number(raw.file_bytes),
+      matrixTypes: raw.matrix_types as Record<string, number>,
+      repacked: Number(raw.repacked),
+      repackedBytes: Number(raw.repacked_bytes),
     };
   }
 

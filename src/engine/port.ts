@@ -46,4 +46,10 @@ export interface ModelInfo {
   tensorTypes: Record<string, number>;
   weightBytes: number;
   fileBytes: number;
+  /** Run-time types of the loaded blocks' projections (after repacking), e.g. {"TQ2_0": 210}. */
+  matrixTypes: Record<string, number>;
+  /** Projections repacked TQ1_0 -> TQ2_0 at load (0: none). */
+  repacked: number;
+  /** Bytes of the repacked copies. */
+  repackedBytes: number;
 }

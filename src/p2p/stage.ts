@@ -76,20 +76,27 @@ export class StageServer {
    *
    * @param path the GGUF file.
    * @param options the block range (`layerBegin`, `layerEnd`; -1 = to the last), the sizes, and
-   *   `outputInt8` (requantize a float head at load, as `aria serve --output-head int8`).
+   *   `outputInt8` (requantize a float head at load, as `aria serve --output-head int8`) and
+   *   `repack` (TQ1_0 blocks repacked to TQ2_0 at load, as `aria serve` does unless --no-repack).
    * @returns the stage; `close()` it when done.
    * @throws {EngineError} when the file or the range cannot be loaded.
    */
   static async open(
     path: string,
     options: Readonly<
-      StageServerOptions & { layerBegin: number; layerEnd: number; outputInt8?: boolean }
+      StageServerOptions & {
+        layerBegin: number;
+        layerEnd: number;
+        outputInt8?: boolean;
+        repack?: boolean;
+      }
     >,
   ): Promise<StageServer> {
     const model = await openModel(path, {
       layerBegin: options.layerBegin,
       layerEnd: options.layerEnd,
       outputInt8: options.outputInt8 === true,
+      repack: options.repack === true,
     });
     try {
       return new StageServer(model, options);

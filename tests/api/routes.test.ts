@@ -20,6 +20,19 @@ describe("models", () => {
     expect(one.status).toBe(200);
     expect((await one.json()).id).toBe("org/bitnet-2b");
   });
+
+  test("a local model's run-time weight types are reported as weight_types", async () => {
+    const card = {
+      id: "m",
+      created: 1,
+      ownedBy: "aria",
+      contextLength: 64,
+      weightTypes: { TQ2_0: 14 },
+    };
+    const { app } = makeApp({ models: [card] });
+    const body = await (await app.request("/v1/models/m")).json();
+    expect(body.weight_types).toEqual({ TQ2_0: 14 });
+  });
 });
 
 describe("health", () => {

@@ -199,6 +199,39 @@ describe("aria bench", () => {
     expect(out.tg_tps).toBeGreaterThan(0);
     expect(out.pp_runs_tps).toHaveLength(2);
   });
+
+  test("a TQ1_0 file is repacked to TQ2_0 by default and kept with --no-repack", async () => {
+    const tq1 = await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq1_0" });
+    const args = [
+      "bench",
+      "--model",
+      tq1,
+      "--pp",
+      "4",
+      "--tg",
+      "2",
+      "--reps",
+      "1",
+      "--threads",
+      "1",
+    ];
+    const on = aria(...args, "--json");
+    expect(on.code).toBe(0);
+    expect(JSON.parse(on.stdout)).toMatchObject({
+      repack: true,
+      repacked: 14,
+      weight_types: { TQ2_0: 14 },
+    });
+    const off = aria(...args, "--json", "--no-repack");
+    expect(off.code).toBe(0);
+    expect(JSON.parse(off.stdout)).toMatchObject({
+      repack: false,
+      repacked: 0,
+      weight_types: { TQ1_0: 14 },
+    });
+    const text = aria(...args);
+    expect(text.stdout).toContain("weights: TQ2_0 (14 repacked from TQ1_0)");
+  });
 });
 
 test("aria --help lists the commands", () => {

@@ -184,6 +184,27 @@ static void test_truncated(const char * path) {
     free(bytes);
 }
 
+/* aria_model_repack on the whole model (decoded through test_decode) and on a stage (only its
+ * blocks): under ASan this checks the copies' bounds and that aria_model_free releases them. */
+static void test_repack(const char * path) {
+    struct aria_model * m = NULL;
+    char                err[256];
+    CHECK(aria_model_repack(NULL) == ARIA_STATUS_INVALID_ARG, "repack of no model");
+    CHECK(aria_model_load(path, 0, -1, err, sizeof err, &m) == 0, "load for repack: %s", err);
+    if (m) {
+        CHECK(aria_model_repack(m) == 0 && aria_model_repack(m) == 0, "repack, twice");
+        test_decode(m);
+        aria_model_free(m);
+    }
+    m = NULL;
+    CHECK(aria_model_load(path, 1, -1, err, sizeof err, &m) == 0, "load a stage for repack: %s", err);
+    if (m) {
+        char info[2048];
+        CHECK(aria_model_repack(m) == 0 && aria_model_info_json(m, info, sizeof info) > 0, "repack a stage");
+        aria_model_free(m);
+    }
+}
+
 int main(int argc, char ** argv) {
     if (argc < 2) {
         printf("usage: test-forward MODEL.gguf [MODEL.gguf ...]\n");
@@ -202,6 +223,7 @@ int main(int argc, char ** argv) {
         CHECK(aria_model_info_json(model, info, 8) < -8, "info reports the size needed");
         test_decode(model);
         test_pipeline(argv[i], model);
+        test_repack(argv[i]);
         test_truncated(argv[i]);
         aria_model_free(model);
         printf("ok %s\n", argv[i]);

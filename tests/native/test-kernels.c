@@ -712,7 +712,29 @@ static void test_rows(const aria_kernel_table * k) {
     check(untouched, "%s rows kernels: outputs past nr untouched", k->name);
 }
 
+/* The table's TQ1_0 -> TQ2_0 repack writes the ref's bytes for every kind of block (raw bytes
+ * 243..255 and 0xff included), over lengths of 1 to 33 blocks. */
+static void test_repack(const aria_kernel_table * k) {
+    enum { NB = 33 };
+    block_tq1_0 * x    = xmalloc(sizeof(block_tq1_0) * NB);
+    block_tq2_0 * got  = xmalloc(sizeof(block_tq2_0) * NB);
+    block_tq2_0 * want = xmalloc(sizeof(block_tq2_0) * NB);
+    for (int kind = 0; kind < W_COUNT; kind++) {
+        make_tq1_0(x, NB, kind);
+        for (int64_t nb = 1; nb <= NB; nb += 8) {
+            memset(got, 0x5a, sizeof(block_tq2_0) * NB);
+            memset(want, 0x5a, sizeof(block_tq2_0) * NB);
+            k->repack_tq1_0_tq2_0(x, got, nb);
+            aria_kernels_ref.repack_tq1_0_tq2_0(x, want, nb);
+            check(memcmp(got, want, sizeof(block_tq2_0) * NB) == 0, "%s repack_tq1_0_tq2_0 %s nb=%lld: ref's bytes",
+                  k->name, w_name[kind], (long long) nb);
+        }
+    }
+    free(x), free(got), free(want);
+}
+
 static void test_table(const aria_kernel_table * k) {
+    test_repack(k);
     test_axpy(k);
     test_q8_W(k);
     test_multi_dots(k);
@@ -815,6 +837,66 @@ static void test_known_ternary(void) {
         for (int n = 0; n < 5; n++) ok &= y[7 + 32 * n] == (float) (c[n] - 1);
     }
     check(ok, "TQ1_0 all 243 trit groups decode back");
+}
+
+/* aria_repack_tq1_0_to_tq2_0 (aria_model_repack): a TQ1_0 block becomes the TQ2_0 block of the same
+ * codes and scale. Encoder-made blocks: byte for byte what the test-local TQ2_0 packer makes of the
+ * same trits. Every kind (also bytes 243..255 and 0xff, which no encoder writes): the same
+ * dequantized values bit for bit, the f16 scale copied as bits (NaN, inf, -0 too), and the reference
+ * TQ2_0 dot of the copy equal to the reference TQ1_0 dot of the original (same integer sums, same
+ * float operations). */
+static void test_repack_tq1_0(void) {
+    enum { NB = 24 };
+    block_tq1_0 * x   = xmalloc(sizeof(block_tq1_0) * NB);
+    block_tq2_0 * y   = xmalloc(sizeof(block_tq2_0) * NB);
+    block_tq2_0 * ref = xmalloc(sizeof(block_tq2_0) * NB);
+    block_q8_K *  a   = xmalloc(sizeof(block_q8_K) * NB);
+    float *       f1  = xmalloc(sizeof(float) * NB * QK_K);
+    float *       f2  = xmalloc(sizeof(float) * NB * QK_K);
+    int8_t        t[QK_K];
+    for (int kind = 0; kind < W_COUNT; kind++) {
+        const int encoded = kind != W_RAW && kind != W_FF;
+        for (int i = 0; i < NB; i++) {
+            for (int j = 0; j < QK_K; j++) t[j] = ternary_for(kind);
+            const aria_f16 d = rnd_scale_f16();
+            pack_tq1_0(&x[i], t, d);
+            pack_tq2_0(&ref[i], t, d);
+            if (!encoded) {
+                for (int j = 0; j < 48; j++) x[i].qs[j] = kind == W_FF ? 0xff : (uint8_t) rnd();
+                for (int j = 0; j < 4; j++) x[i].qh[j] = kind == W_FF ? 0xff : (uint8_t) rnd();
+            }
+        }
+        memset(y, 0xa5, sizeof(block_tq2_0) * NB);  /* every byte must be written */
+        aria_repack_tq1_0_to_tq2_0(x, y, NB);
+        if (encoded) {
+            check(memcmp(y, ref, sizeof(block_tq2_0) * NB) == 0,
+                  "repack TQ1_0 -> TQ2_0 %s: bytes equal the TQ2_0 packer's", w_name[kind]);
+        }
+        aria_dequantize_row(ARIA_TYPE_TQ1_0, x, f1, NB * QK_K);
+        aria_dequantize_row(ARIA_TYPE_TQ2_0, y, f2, NB * QK_K);
+        int64_t first_bad = -1;
+        for (int64_t j = 0; j < NB * QK_K && first_bad < 0; j++) {
+            if (memcmp(&f1[j], &f2[j], sizeof(float)) != 0) first_bad = j;
+        }
+        check(first_bad < 0, "repack TQ1_0 -> TQ2_0 %s: dequantized values equal (first bad %lld)",
+              w_name[kind], (long long) first_bad);
+        make_q8_K_raw(a, NB, 0);
+        float s1 = 0.0f, s2 = 0.0f;
+        aria_kernels_ref.vec_dot_tq1_0_q8_K(NB * QK_K, &s1, x, a);
+        aria_kernels_ref.vec_dot_tq2_0_q8_K(NB * QK_K, &s2, y, a);
+        check(same_float(s1, s2), "repack TQ1_0 -> TQ2_0 %s: reference dots equal (%.9g, %.9g)", w_name[kind],
+              (double) s1, (double) s2);
+    }
+    /* the scale's bits, whatever they are */
+    const aria_f16 scales[] = { 0x7e00, 0x7c00, 0xfc00, 0x8000, 0x0001, 0x3c00 };
+    int            ok       = 1;
+    for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
+        x[0].d = scales[k];
+        aria_repack_tq1_0_to_tq2_0(x, y, 1);
+        ok &= y[0].d == scales[k];
+    }
+    check(ok, "repack TQ1_0 -> TQ2_0: the f16 scale is copied bit for bit (NaN, inf, -0, subnormal)");
+    free(x), free(y), free(ref), free(a), free(f1), free(f2);
 }
 
 #if defined(__x86_64__)
@@ -1098,6 +1180,7 @@ static void test_selection(void) {
 int main(void) {
     printf("cpu features: %s\n", aria_cpu_features_str());
     test_known_ternary();
+    test_repack_tq1_0();
     test_known_f16();
     test_known_scalar_types();
     test_type_facts();

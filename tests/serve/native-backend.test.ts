@@ -43,6 +43,22 @@ async function run(
 }
 
 describe("NativeBackend", () => {
+  test("repack (aria serve's default) serves a TQ1_0 file as TQ2_0; /v1/models says so", async () => {
+    const tq1 = await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq1_0" });
+    for (const repack of [true, false]) {
+      const backend = new NativeBackend({
+        modelPath: tq1,
+        nodeId: "n1",
+        parallel: 1,
+        queue: 1,
+        repack,
+      });
+      await backend.ready;
+      expect(backend.listModels()[0]!.weightTypes).toEqual(repack ? { TQ2_0: 14 } : { TQ1_0: 14 });
+      await backend.close();
+    }
+  });
+
   test("kvType f16 (aria serve --kv-type f16) serves, and batching stays exact with it", async () => {
     const backend = new NativeBackend({
       modelPath,

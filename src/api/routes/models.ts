@@ -1,6 +1,7 @@
 /**
  * @module GET /v1/models and GET /v1/models/:id: the backend's models in OpenAI's `model`
- * shape (plus `context_length`, as llama.cpp's server reports it). Model ids may contain "/",
+ * shape (plus `context_length`, as llama.cpp's server reports it, and for a local model
+ * `weight_types`, the types its weights run as after repacking). Model ids may contain "/",
  * so `:id` matches the rest of the path. Pure given the backend.
  */
 import { Hono } from "hono";
@@ -15,6 +16,7 @@ function wire(m: ModelCard) {
     created: m.created,
     owned_by: m.ownedBy,
     context_length: m.contextLength,
+    ...(m.weightTypes !== undefined ? { weight_types: m.weightTypes } : {}),
   };
 }
 
