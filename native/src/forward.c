@@ -201,6 +201,9 @@ typedef struct {
     const float *       x;
     float *             y;
     int32_t             n;
+    int64_t             chunk_rows;  /* rows per chunk handed out by matmul_worker (even) */
+    int64_t             n_chunks;
+    atomic_int_fast64_t next_chunk;  /* the next chunk to take */
 } matmul_task;
 
 /* The I2_S activation row (docs/engine.md: amax = max(max|x|, 1e-5), s = 127/amax,
@@ -248,6 +251,12 @@ static int is_ternary(const aria_matrix * w) {
  * benchmarks/engine/suite.bench.ts (pp128); override with -DARIA_MATMUL_TILE_BYTES=... */
 #ifndef ARIA_MATMUL_TILE_BYTES
 #    define ARIA_MATMUL_TILE_BYTES (256 * 1024)
+#endif
+/* Bytes of weight rows per chunk of a one-token ternary matmul (decode): a few chunks per matrix
+ * for the threads to even out, and few enough (~4000 per 2B-4T token) that taking one (an atomic
+ * add on a shared line, well under a microsecond) costs well under 1% of the token. */
+#ifndef ARIA_MATMUL_CHUNK_BYTES
+#    define ARIA_MATMUL_CHUNK_BYTES (128 * 1024)
 #endif
 
 /* Ternary rows r .. r_end - 1 against activation rows i .. i + ny - 1, two weight rows at a time
@@ -322,15 +331,13 @@ static void matmul_rows_one_token(const matmul_task * t, int64_t r, int64_t r_en
     }
 }
 
-static void matmul_worker(void * arg, int ith, int nth) {
-    matmul_task *             t   = arg;
+/* Output rows r0 .. r1 - 1 of a matmul for all its tokens, on thread ith (its scratch row). */
+static void matmul_rows(matmul_task * t, int ith, int64_t r0, int64_t r1) {
     struct aria_ctx *         ctx = t->ctx;
     const aria_matrix *       w   = t->w;
     const aria_kernel_table * kt  = ctx->kt;
     const int64_t             K   = w->n_in;
-    int64_t                   r0, r1;
-    aria_tp_range(w->n_out, ith, nth, &r0, &r1);
-    float * deq = ctx->deq + (int64_t)ith * ctx->max_n_in;
+    float *                   deq = ctx->deq + (int64_t)ith * ctx->max_n_in;
     if (is_ternary(w)) {
         /* Cache blocking (a GEMM's loop order): a tile of weight rows small enough to stay in L2 is
          * run against each group of up to ARIA_MULTI_MAX tokens in turn, so a group's quantized
@@ -411,6 +418,24 @@ static void matmul_worker(void * arg, int ith, int nth) {
     }
 }
 
+/* Rows are handed out in chunks from a shared counter rather than split in fixed halves: a thread
+ * that is descheduled (a busy machine, a noisy VM) or slower leaves its remaining chunks to the
+ * others instead of making them wait at the barrier. Every output row is still computed by one
+ * thread with the same code, and chunks start at even rows fixed by the matrix and the batch, so
+ * row pairs (matmul_row_pairs) and the floats do not depend on the thread count or on timing. */
+static void matmul_worker(void * arg, int ith, int nth) {
+    matmul_task * t = arg;
+    (void)nth;
+    for (;;) {
+        const int64_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
+        if (c >= t->n_chunks) {
+            break;
+        }
+        const int64_t r0 = c * t->chunk_rows;
+        matmul_rows(t, ith, r0, r0 + t->chunk_rows < t->w->n_out ? r0 + t->chunk_rows : t->w->n_out);
+    }
+}
+
 /* Whether a quantized activation made for `a` also serves `b`: the same input width and the same
  * activation format (Q8_K for TQ1_0/TQ2_0, per-row int8 for I2_S). */
 static int same_activation(const aria_matrix * a, const aria_matrix * b) {
@@ -423,7 +448,15 @@ static int same_activation(const aria_matrix * a, const aria_matrix * b) {
  * matmul read the same input: Q/K/V, gate/up), so it is not quantized again. */
 static void matmul_q(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w,
                      int quantized) {
-    matmul_task t = { ctx, w, x, y, n };
+    matmul_task t = { .ctx = ctx, .w = w, .x = x, .y = y, .n = n };
+    /* Chunks: one cache tile of rows (matmul_rows' blocking for a batch; the output head), smaller
+     * pieces for one token's ternary matrices so the threads can even out; even row counts */
+    const int64_t bytes = is_ternary(w) && n == 1 ? ARIA_MATMUL_CHUNK_BYTES : ARIA_MATMUL_TILE_BYTES;
+    int64_t       rows  = bytes / (int64_t)w->row_bytes;
+    rows                = rows < 2 ? 2 : rows & ~(int64_t)1;
+    t.chunk_rows        = rows;
+    t.n_chunks          = (w->n_out + rows - 1) / rows;
+    atomic_init(&t.next_chunk, 0);
     if ((is_ternary(w) || w->type == ARIA_TYPE_Q8_W || w->act_i8) && !quantized) {
         if (n >= 4) {
             aria_tp_run(ctx->tp, quantize_worker, &t);

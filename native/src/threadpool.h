@@ -3,9 +3,10 @@
  * aria_tp_run(tp, fn, arg) runs fn(arg, ith, nth) on every thread (the caller is ith 0) and returns
  * when all are done. Workers spin briefly on a generation counter, then sleep on a condition
  * variable, so back-to-back runs (one per matmul) don't pay a wake-up each time.
- * Work splitting is the callee's job: split by ith/nth into fixed, contiguous ranges so that each
- * output element is computed by exactly one thread with the same code, whatever nth is — this is
- * what makes results bitwise identical across thread counts.
+ * Work splitting is the callee's job: fixed ranges by ith/nth (aria_tp_range), or chunks taken
+ * from a shared counter (matmul), as long as each output element is computed by exactly one thread
+ * with the same code, whatever nth is — this is what makes results bitwise identical across thread
+ * counts.
  */
 #ifndef ARIA_THREADPOOL_H
 #define ARIA_THREADPOOL_H
