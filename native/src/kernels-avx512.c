@@ -194,6 +194,8 @@ const aria_kernel_table aria_kernels_avx512 = {
     .vec_dot_tq2_0_q8_K_2x    = aria_vec_dot_tq2_0_q8_K_2x_avx2,  /* matches the AVX2 multi kernel above */
     .vec_dot_i2_s_i8_2x       = aria_vec_dot_i2_s_i8_2x_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
+    .vec_dot_q8_W_q8_K_multi  = aria_vec_dot_q8_W_q8_K_multi_avx2,
+    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_avx2,  /* AVX2's: rows equal its ny = 1 */
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,
     .vec_dot_f16_f32    = vec_dot_f16_f32_avx512,
