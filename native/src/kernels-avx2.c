@@ -573,6 +573,7 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
                 const __m256i q = _mm256_loadu_si256((const __m256i *) (yr[j][i].qs + 32 * k));
                 const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(q, xv)), ones);
                 acc[j]          = k == 0 ? p : _mm256_add_epi32(acc[j], p);
+                __asm__("" : "+x"(acc[j]));  /* one register per row, as in tq2_0_2x (else spills) */
             }
         }
         const float dx = x[i].d;
@@ -641,13 +642,9 @@ void aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * restrict x, float *
 static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                                            const float * restrict y0, const float * restrict y1,
                                                            const int NY, const int prefetch) {
-    const float * yr[2] = { y0, y1 };
-    __m256        a[2][4];
-    for (int j = 0; j < NY; j++) {
-        for (int l = 0; l < 4; l++) {
-            a[j][l] = _mm256_setzero_ps();
-        }
-    }
+    /* accumulators a[row][k] as named registers: gcc keeps an indexed array of them on the stack */
+    __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
+    __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
     int64_t i = 0;
 #define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + (off))))
     for (; i + 32 <= n; i += 32) {
@@ -655,32 +652,37 @@ static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * re
             prefetch_ahead(x + i, 1);
         }
         const __m256 x0 = F16X8(0), x1 = F16X8(8), x2 = F16X8(16), x3 = F16X8(24);
-        for (int j = 0; j < NY; j++) {
-            a[j][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(yr[j] + i), a[j][0]);
-            a[j][1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(yr[j] + i + 8), a[j][1]);
-            a[j][2] = _mm256_fmadd_ps(x2, _mm256_loadu_ps(yr[j] + i + 16), a[j][2]);
-            a[j][3] = _mm256_fmadd_ps(x3, _mm256_loadu_ps(yr[j] + i + 24), a[j][3]);
+        a00 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y0 + i), a00);
+        a01 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y0 + i + 8), a01);
+        a02 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(y0 + i + 16), a02);
+        a03 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(y0 + i + 24), a03);
+        if (NY == 2) {
+            a10 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y1 + i), a10);
+            a11 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y1 + i + 8), a11);
+            a12 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(y1 + i + 16), a12);
+            a13 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(y1 + i + 24), a13);
         }
     }
     for (; i + 8 <= n; i += 8) {
         const __m256 x0 = F16X8(0);
-        for (int j = 0; j < NY; j++) {
-            a[j][0] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(yr[j] + i), a[j][0]);
+        a00             = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y0 + i), a00);
+        if (NY == 2) {
+            a10 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y1 + i), a10);
         }
     }
 #undef F16X8
-    float sum[2];
-    for (int j = 0; j < NY; j++) {
-        sum[j] = hsum_f32(_mm256_add_ps(_mm256_add_ps(a[j][0], a[j][1]), _mm256_add_ps(a[j][2], a[j][3])));
-    }
+    float sum0 = hsum_f32(_mm256_add_ps(_mm256_add_ps(a00, a01), _mm256_add_ps(a02, a03)));
+    float sum1 = NY == 2 ? hsum_f32(_mm256_add_ps(_mm256_add_ps(a10, a11), _mm256_add_ps(a12, a13))) : 0.0f;
     for (; i < n; i++) {
         const float xf = _cvtsh_ss(x[i]);
-        for (int j = 0; j < NY; j++) {
-            sum[j] += xf * yr[j][i];
+        sum0 += xf * y0[i];
+        if (NY == 2) {
+            sum1 += xf * y1[i];
         }
     }
-    for (int j = 0; j < NY; j++) {
-        s[j] = sum[j];
+    s[0] = sum0;
+    if (NY == 2) {
+        s[1] = sum1;
     }
 }
 
@@ -694,21 +696,20 @@ void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * r
 void aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                      const float * restrict y, int64_t y_stride, int ny) {
     assert(ny >= 1 && ny <= ARIA_MULTI_MAX);
-    for (int j = 0; j < ny; j += 2) {
-        const float * y0 = (const float *) ((const char *) y + j * y_stride);
-        if (j + 1 < ny) {
-            const float * y1 = (const float *) ((const char *) y + (j + 1) * y_stride);
-            if (j == 0) {
-                f16_rows(n, s + j, x, y0, y1, 2, 1);
-            } else {
-                f16_rows(n, s + j, x, y0, y1, 2, 0);
-            }
-        } else if (j == 0) {
-            f16_rows(n, s + j, x, y0, y0, 1, 1);
-        } else {
-            f16_rows(n, s + j, x, y0, y0, 1, 0);
-        }
+#define ROW(j) ((const float *) ((const char *) y + (j) * y_stride))
+    switch (ny) {
+        case 1: f16_rows(n, s, x, ROW(0), ROW(0), 1, 1); break;
+        case 2: f16_rows(n, s, x, ROW(0), ROW(1), 2, 1); break;
+        case 3:
+            f16_rows(n, s, x, ROW(0), ROW(1), 2, 1);
+            f16_rows(n, s + 2, x, ROW(2), ROW(2), 1, 0);
+            break;
+        default:
+            f16_rows(n, s, x, ROW(0), ROW(1), 2, 1);
+            f16_rows(n, s + 2, x, ROW(2), ROW(3), 2, 0);
+            break;
     }
+#undef ROW
 }
 
 void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
