@@ -36,28 +36,34 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
                                                              const int NY) {
     const block_q8_K * yr[ARIA_MULTI_MAX];
     float              sumf[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         yr[j]   = (const block_q8_K *) ((const char *) y + j * y_stride);
         sumf[j] = 0.0f;
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         int32x4_t acc0[ARIA_MULTI_MAX], acc1[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             acc0[j] = vdupq_n_s32(0);
             acc1[j] = vdupq_n_s32(0);
         }
+#pragma GCC unroll 8
         for (int k = 0; k < QK_K; k += 32) {
             const int8x16_t a0 = vld1q_s8(x[i].qs + k);
             const int8x16_t a1 = vld1q_s8(x[i].qs + k + 16);
+#pragma GCC unroll 4
             for (int j = 0; j < NY; j++) {
                 acc0[j] = vdotq_s32(acc0[j], a0, vld1q_s8(yr[j][i].qs + k));
                 acc1[j] = vdotq_s32(acc1[j], a1, vld1q_s8(yr[j][i].qs + k + 16));
             }
         }
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             sumf[j] += (float) vaddvq_s32(vaddq_s32(acc0[j], acc1[j])) * (x[i].d * yr[j][i].d);
         }
     }
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         s[j] = sumf[j];
     }

@@ -52,12 +52,14 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
                                                              const int NY) {
     const block_q8_K * yr[ARIA_MULTI_MAX];
     float              sumf[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         yr[j]   = (const block_q8_K *) ((const char *) y + j * y_stride);
         sumf[j] = 0.0f;
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         int32x4_t acc0[ARIA_MULTI_MAX], acc1[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             acc0[j] = vdupq_n_s32(0);
             acc1[j] = vdupq_n_s32(0);
@@ -65,6 +67,7 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
         for (int k = 0; k < QK_K; k += 32) {
             const int8x16_t a0 = vld1q_s8(x[i].qs + k);
             const int8x16_t a1 = vld1q_s8(x[i].qs + k + 16);
+#pragma GCC unroll 4
             for (int j = 0; j < NY; j++) {
                 const int8x16_t b0 = vld1q_s8(yr[j][i].qs + k);
                 const int8x16_t b1 = vld1q_s8(yr[j][i].qs + k + 16);
@@ -72,10 +75,12 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
                 acc1[j] = vpadalq_s16(acc1[j], vmlal_high_s8(vmull_s8(vget_low_s8(a1), vget_low_s8(b1)), a1, b1));
             }
         }
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             sumf[j] += (float) vaddvq_s32(vaddq_s32(acc0[j], acc1[j])) * (x[i].d * yr[j][i].d);
         }
     }
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         s[j] = sumf[j];
     }
@@ -145,8 +150,10 @@ static inline __attribute__((always_inline)) void f16_multi(int64_t n, float * r
                                                             const float * restrict y, int64_t y_stride, const int NY) {
     const float * yr[ARIA_MULTI_MAX];
     float32x4_t   a[ARIA_MULTI_MAX][4];
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         yr[j] = (const float *) ((const char *) y + j * y_stride);
+#pragma GCC unroll 4
         for (int l = 0; l < 4; l++) {
             a[j][l] = vdupq_n_f32(0.0f);
         }
@@ -156,6 +163,7 @@ static inline __attribute__((always_inline)) void f16_multi(int64_t n, float * r
         float32x4_t x0, x1, x2, x3;
         f16x8_to_f32(x + i, &x0, &x1);
         f16x8_to_f32(x + i + 8, &x2, &x3);
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             a[j][0] = vfmaq_f32(a[j][0], x0, vld1q_f32(yr[j] + i));
             a[j][1] = vfmaq_f32(a[j][1], x1, vld1q_f32(yr[j] + i + 4));
@@ -165,20 +173,24 @@ static inline __attribute__((always_inline)) void f16_multi(int64_t n, float * r
     }
     for (; i + 4 <= n; i += 4) {
         const float32x4_t x0 = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i)));
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             a[j][0] = vfmaq_f32(a[j][0], x0, vld1q_f32(yr[j] + i));
         }
     }
     float sum[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         sum[j] = vaddvq_f32(vaddq_f32(vaddq_f32(a[j][0], a[j][1]), vaddq_f32(a[j][2], a[j][3])));
     }
     for (; i < n; i++) {
         const float xf = neon_f16_to_f32(x[i]);
+#pragma GCC unroll 4
         for (int j = 0; j < NY; j++) {
             sum[j] += xf * yr[j][i];
         }
     }
+#pragma GCC unroll 4
     for (int j = 0; j < NY; j++) {
         s[j] = sum[j];
     }
