@@ -3,8 +3,10 @@
  * around the measured work, so model loading and the first touch of the mapped file are not
  * counted.
  *
- *   profile-driver decode FILE STEPS SEQS INT8HEAD   STEPS decode steps of SEQS sequences
- *   profile-driver prefill FILE TOKENS INT8HEAD      one batch of TOKENS prompt tokens
+ *   profile-driver decode FILE STEPS SEQS INT8HEAD [ALL]  STEPS decode steps of SEQS sequences;
+ *                                                      ALL = 1: logits for every sequence (batched
+ *                                                      decode as the API runs it), else the last only
+ *   profile-driver prefill FILE TOKENS INT8HEAD           one batch of TOKENS prompt tokens
  *
  * One thread: callgrind serialises threads anyway, and instruction counts do not depend on the
  * thread count (the work is split, not changed). */
@@ -20,13 +22,14 @@ static int32_t token_at(const struct aria_model * m, int i) {
 
 int main(int argc, char ** argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s decode FILE STEPS SEQS INT8HEAD | prefill FILE TOKENS INT8HEAD\n", argv[0]);
+        fprintf(stderr, "usage: %s decode FILE STEPS SEQS INT8HEAD [ALL] | prefill FILE TOKENS INT8HEAD\n", argv[0]);
         return 2;
     }
     const int decode = strcmp(argv[1], "decode") == 0;
     const int n      = atoi(argv[3]);
     const int seqs   = decode ? atoi(argv[4]) : 1;
     const int int8   = atoi(argv[decode ? 5 : 4]);
+    const int all    = decode && argc > 6 && atoi(argv[6]) != 0;
     struct aria_model * m;
     char                err[256];
     if (aria_model_load(argv[2], 0, -1, err, sizeof err, &m)) {
@@ -45,6 +48,10 @@ int main(int argc, char ** argv) {
     int32_t * tok = malloc(sizeof(int32_t) * (size_t)batch);
     int32_t * pos = malloc(sizeof(int32_t) * (size_t)batch);
     int32_t * seq = malloc(sizeof(int32_t) * (size_t)batch);
+    int32_t * want = malloc(sizeof(int32_t) * (size_t)batch);
+    for (int s = 0; s < batch; s++) {
+        want[s] = 1;
+    }
     /* warm-up: one step (decode) or one token (prefill) touches every weight once */
     for (int s = 0; s < batch; s++) {
         tok[s] = token_at(m, s);
@@ -64,7 +71,7 @@ int main(int argc, char ** argv) {
                 tok[s] = token_at(m, step * seqs + s);
                 pos[s] = step;
             }
-            if (aria_ctx_decode(c, seqs, tok, pos, seq, NULL)) {
+            if (aria_ctx_decode(c, seqs, tok, pos, seq, all ? want : NULL)) {
                 return 1;
             }
         }
@@ -81,6 +88,7 @@ int main(int argc, char ** argv) {
     free(tok);
     free(pos);
     free(seq);
+    free(want);
     aria_ctx_free(c);
     aria_model_free(m);
     return 0;

@@ -1,7 +1,8 @@
 /**
  * @module Where the engine's instructions go, counted by valgrind's callgrind (this machine has no
  * `perf`): decode of one sequence with the F16 head and with the int8 head, decode of 4 sequences
- * together, and a prefill batch, per file. Instrumentation is on only around the measured work
+ * together (logits of the last only, then of all four with each head), and a prefill batch, per
+ * file. Instrumentation is on only around the measured work
  * (benchmarks/engine/profile-driver.c: the model load and a warm-up step are not counted), so the
  * counts are per token and do not depend on the load of the machine. Instructions are grouped by
  * function: the ternary kernels, the output head, activation quantization, attention, the matmul
@@ -138,6 +139,18 @@ for (const spec of values.files!.split(",")) {
     {
       name: "decode, 4 sequences",
       args: ["decode", path, String(steps), "4", "0"],
+      tokens: 4 * steps,
+    },
+    // batched decode as the API's continuous batching runs it: logits for every sequence, so the
+    // head runs for 4 tokens per step (the multi-token head kernels)
+    {
+      name: "decode, 4 sequences, all logits, F16 head",
+      args: ["decode", path, String(steps), "4", "0", "1"],
+      tokens: 4 * steps,
+    },
+    {
+      name: "decode, 4 sequences, all logits, int8 head",
+      args: ["decode", path, String(steps), "4", "1", "1"],
       tokens: 4 * steps,
     },
     { name: `prefill ${prefill}`, args: ["prefill", path, String(prefill), "0"], tokens: prefill },

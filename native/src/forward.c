@@ -383,11 +383,37 @@ static void matmul_rows(matmul_task * t, int ith, int64_t r0, int64_t r1) {
         }
         return;
     }
+    if (!w->act_i8 && (w->type == ARIA_TYPE_Q8_W || w->type == ARIA_TYPE_F16)) {
+        /* The output head (int8 or F16) and other F16 matrices: each row against the tokens in
+         * groups of up to ARIA_MULTI_MAX through the multi-row kernels, so a row is read (and for
+         * F16 converted) once per group instead of once per token. One token is a group of one:
+         * each output equals the kernel's ny = 1 call for that token (kernels.h), so a token's
+         * logits do not depend on how many other tokens share its batch. */
+        const int64_t q_stride = (int64_t)ctx->act_row_bytes;
+        const int64_t f_stride = K * (int64_t)sizeof(float);
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
+            for (int32_t i = 0; i < t->n; i += ARIA_MULTI_MAX) {
+                const int ny = t->n - i < ARIA_MULTI_MAX ? t->n - i : ARIA_MULTI_MAX;
+                float     s[ARIA_MULTI_MAX];
+                if (w->type == ARIA_TYPE_Q8_W) {
+                    kt->vec_dot_q8_W_q8_K_multi(K, s, (const block_q8_W *)row,
+                                                (const block_q8_K *)(ctx->act + (uint64_t)i * ctx->act_row_bytes),
+                                                q_stride, ny);
+                } else {
+                    kt->vec_dot_f16_f32_multi(K, s, (const aria_f16 *)row, t->x + i * K, f_stride, ny);
+                }
+                for (int j = 0; j < ny; j++) {
+                    t->y[(int64_t)(i + j) * w->n_out + r] = s[j] * w->out_scale;
+                }
+            }
+        }
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
         for (int32_t i = 0; i < t->n; i++) {
-            const uint8_t * a = ctx->act + (uint64_t)i * ctx->act_row_bytes;
-            float           s = 0.0f;
+            float s = 0.0f;
             if (w->act_i8) { /* fallback projection: (Σ w_i q_i) / s over the dequantized row */
                 if (i == 0) {
                     aria_matrix_row_f32(w, r, deq);
@@ -396,13 +422,7 @@ static void matmul_rows(matmul_task * t, int ith, int64_t r0, int64_t r1) {
                 t->y[(int64_t)i * w->n_out + r] = s / ctx->act_scale[i] * w->out_scale;
                 continue;
             }
-            switch (w->type) {  /* ternary types took the multi-row path above */
-                case ARIA_TYPE_Q8_W:
-                    kt->vec_dot_q8_W_q8_K(K, &s, (const block_q8_W *)row, (const block_q8_K *)a);
-                    break;
-                case ARIA_TYPE_F16:
-                    kt->vec_dot_f16_f32(K, &s, (const aria_f16 *)row, t->x + i * K);
-                    break;
+            switch (w->type) {  /* ternary, Q8_W and F16 matrices took the multi-row paths above */
                 case ARIA_TYPE_F32:
                     kt->vec_dot_f32(K, &s, (const float *)row, t->x + i * K);
                     break;

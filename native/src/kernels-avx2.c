@@ -7,8 +7,12 @@
  *    f32 rounding of _ref), and the 2-row kernels (_2x) are bit-identical to the multi-row ones;
  *  - quantizers: byte-identical output (same absmax search, same 1.5*2^23 rounding trick, same
  *    truncation to int8);
+ *  - int8 head dot (q8_W x Q8_K), single and multi-row: exact integer block sums accumulated per
+ *    f32 lane (within f32 rounding of _ref, the bound in kernels.h); each row of the multi-row
+ *    kernel is bit-identical to the single-row call;
  *  - f16 / f32 dots: 32 lanes of FMA partial sums, so they differ from _ref by summation order only
- *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks).
+ *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks); the multi-row f16 dot is
+ *    bit-identical per row to the single-row one.
  * The TQ block sums rely on bsums being the sums of qs, as quantize_row_q8_K writes them.
  * gcc must not contract mul + add into FMA in the quantizers: -std=c11 sets -ffp-contract=off.
  */
@@ -584,29 +588,81 @@ void aria_vec_dot_i2_s_i8_rows_avx2(int64_t n, int64_t nr, int32_t * restrict s,
 
 /* ---- int8 head x Q8_K --------------------------------------------------------------------- */
 
-/* maddubs needs an unsigned operand: |y| (as unsigned bytes, so -128 becomes 128) times x with
- * y's sign moved onto x. Negating x is safe because quantize_row_q8_W keeps |x| <= 127; a pair
- * sum is then at most 2 * 128 * 127 = 32512 < 32767 for any int8 y. Integer sums are exact and
- * the float accumulation is _ref's. */
+/* One q8_W row x NY Q8_K rows (NY a compile-time constant at each call below). maddubs needs an
+ * unsigned operand: |x| (per weight chunk, so shared by the NY rows) times y with x's sign moved
+ * onto y (one vpsignb per row). Pair sums stay within int16: |x| <= 127 (quantize_row_q8_W) and
+ * |y| <= 127 (quantize_row_q8_K never writes -128, the precondition in kernels.h; -128 with a
+ * negative x would come out as -128 instead of 128), so |x0 y0 + x1 y1| <= 32258 < 32767. The 8
+ * chunks of a block are summed exactly in 8 int32 lanes, then scaled by d_x d_y (rounded as a
+ * scalar, as _ref does) and added to 8 f32 lanes with one FMA per block; one horizontal sum at the
+ * end. Every row goes through the same operations in the same order whatever NY is, so each
+ * output is bit-identical to the NY = 1 call (which is also the single-row entry). Against _ref's
+ * block order: the bound in kernels.h. Callgrind, 2B-4T head (128256 x 2560), instructions per
+ * token: 178 M (0.54 per weight: a horizontal int32 sum and a scalar multiply-add per block) -> 82 M
+ * for one token, 71 M each for 4 tokens together. */
+static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * restrict s,
+                                                             const block_q8_W * restrict x,
+                                                             const block_q8_K * restrict y, int64_t y_stride,
+                                                             const int NY) {
+    const __m256i      ones = _mm256_set1_epi16(1);
+    const block_q8_K * yr[ARIA_MULTI_MAX];
+    __m256             accf[ARIA_MULTI_MAX];
+    for (int j = 0; j < NY; j++) {
+        yr[j]   = (const block_q8_K *) ((const char *) y + j * y_stride);
+        accf[j] = _mm256_setzero_ps();
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        prefetch_ahead(x[i].qs, 4); /* the block's 260 bytes: the lines of qs + 0, 64, 128, 192 */
+        __m256i acc[ARIA_MULTI_MAX];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m256i xv = _mm256_loadu_si256((const __m256i *) (x[i].qs + 32 * k));
+            const __m256i ax = _mm256_abs_epi8(xv);
+#pragma GCC unroll 4
+            for (int j = 0; j < NY; j++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *) (yr[j][i].qs + 32 * k));
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(q, xv)), ones);
+                acc[j]          = k == 0 ? p : _mm256_add_epi32(acc[j], p);
+                __asm__("" : "+x"(acc[j]));  /* one register per row, as in tq2_0_2x (else spills) */
+            }
+        }
+        const float dx = x[i].d;
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            accf[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j]), _mm256_set1_ps(dx * yr[j][i].d), accf[j]);
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        s[j] = hsum_f32(accf[j]);
+    }
+}
+
 void aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * restrict s, const block_q8_W * restrict x,
                                  const block_q8_K * restrict y) {
     assert(n % QK_K == 0);
-    const __m256i ones = _mm256_set1_epi16(1);
-    float         sumf = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        __m256i acc = _mm256_setzero_si256();
-        for (int k = 0; k < QK_K; k += 32) {
-            if (k % 64 == 0) {
-                prefetch_ahead(x[i].qs + k, 1);
-            }
-            const __m256i a = _mm256_loadu_si256((const __m256i *) (x[i].qs + k));
-            const __m256i b = _mm256_loadu_si256((const __m256i *) (y[i].qs + k));
-            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(b, b), _mm256_sign_epi8(a, b));
-            acc             = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
-        }
-        sumf += (float) hsum_i32(acc) * (x[i].d * y[i].d);
+    q8_W_multi(n, s, x, y, 0, 1);
+}
+
+static __attribute__((noinline)) void vec_dot_q8_W_q8_K_multi_2_4(int64_t n, float * restrict s,
+                                                                  const block_q8_W * restrict x,
+                                                                  const block_q8_K * restrict y, int64_t y_stride,
+                                                                  int ny) {
+    switch (ny) {
+        case 2: q8_W_multi(n, s, x, y, y_stride, 2); break;
+        case 3: q8_W_multi(n, s, x, y, y_stride, 3); break;
+        default: q8_W_multi(n, s, x, y, y_stride, 4); break;
     }
-    *s = sumf;
+}
+
+/* ny = 1 is the single-row function (the same code; a tail call, as for the f16 dot below) */
+void aria_vec_dot_q8_W_q8_K_multi_avx2(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                       const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    if (ny == 1) {
+        aria_vec_dot_q8_W_q8_K_avx2(n, s, x, y);
+    } else {
+        vec_dot_q8_W_q8_K_multi_2_4(n, s, x, y, y_stride, ny);
+    }
 }
 
 /* ---- axpy --------------------------------------------------------------------------------- */
@@ -638,28 +694,94 @@ void aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * restrict x, float *
 
 /* ---- f16 / f32 dots ----------------------------------------------------------------------- */
 
-void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
-                               const float * restrict y) {
-    __m256  a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256  a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int64_t i  = 0;
+/* One f16 row x NY (1 or 2) f32 rows, each row with the operations of the single-row dot (which is
+ * NY = 1): 4 accumulators of 8 lanes over 32-element steps, an 8-element tail into the first, one
+ * reduction, a scalar tail; so each output is bit-identical to the single-row call. Each x chunk
+ * is converted once for both rows. Two rows at most: 4 accumulators each plus the 4 converted vectors fill 12 of
+ * the 16 ymm registers (4 rows would need 16 accumulators and spill). `prefetch` is 0 on a second
+ * pass over a row that the first pass already brought in. */
+static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                                           const float * restrict y0, const float * restrict y1,
+                                                           const int NY, const int prefetch) {
+    /* accumulators a[row][k] as named registers: gcc keeps an indexed array of them on the stack */
+    __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
+    __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
+    int64_t i = 0;
 #define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + (off))))
     for (; i + 32 <= n; i += 32) {
-        prefetch_ahead(x + i, 1);
-        a0 = _mm256_fmadd_ps(F16X8(0), _mm256_loadu_ps(y + i), a0);
-        a1 = _mm256_fmadd_ps(F16X8(8), _mm256_loadu_ps(y + i + 8), a1);
-        a2 = _mm256_fmadd_ps(F16X8(16), _mm256_loadu_ps(y + i + 16), a2);
-        a3 = _mm256_fmadd_ps(F16X8(24), _mm256_loadu_ps(y + i + 24), a3);
+        if (prefetch) {
+            prefetch_ahead(x + i, 1);
+        }
+        const __m256 x0 = F16X8(0), x1 = F16X8(8), x2 = F16X8(16), x3 = F16X8(24);
+        a00 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y0 + i), a00);
+        a01 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y0 + i + 8), a01);
+        a02 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(y0 + i + 16), a02);
+        a03 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(y0 + i + 24), a03);
+        if (NY == 2) {
+            a10 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y1 + i), a10);
+            a11 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y1 + i + 8), a11);
+            a12 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(y1 + i + 16), a12);
+            a13 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(y1 + i + 24), a13);
+        }
     }
     for (; i + 8 <= n; i += 8) {
-        a0 = _mm256_fmadd_ps(F16X8(0), _mm256_loadu_ps(y + i), a0);
+        const __m256 x0 = F16X8(0);
+        a00             = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y0 + i), a00);
+        if (NY == 2) {
+            a10 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y1 + i), a10);
+        }
     }
 #undef F16X8
-    float sum = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    float sum0 = hsum_f32(_mm256_add_ps(_mm256_add_ps(a00, a01), _mm256_add_ps(a02, a03)));
+    float sum1 = NY == 2 ? hsum_f32(_mm256_add_ps(_mm256_add_ps(a10, a11), _mm256_add_ps(a12, a13))) : 0.0f;
     for (; i < n; i++) {
-        sum += _cvtsh_ss(x[i]) * y[i];
+        const float xf = _cvtsh_ss(x[i]);
+        sum0 += xf * y0[i];
+        if (NY == 2) {
+            sum1 += xf * y1[i];
+        }
     }
-    *s = sum;
+    s[0] = sum0;
+    if (NY == 2) {
+        s[1] = sum1;
+    }
+}
+
+void aria_vec_dot_f16_f32_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                               const float * restrict y) {
+    f16_rows(n, s, x, y, y, 1, 1);
+}
+
+/* Rows in pairs: the first pair streams the weight row from memory (with prefetches), a second
+ * pair (ny 3, 4) reads it again from L1/L2. */
+static __attribute__((noinline)) void vec_dot_f16_f32_multi_2_4(int64_t n, float * restrict s,
+                                                                const aria_f16 * restrict x, const float * restrict y,
+                                                                int64_t y_stride, int ny) {
+#define ROW(j) ((const float *) ((const char *) y + (j) * y_stride))
+    switch (ny) {
+        case 2: f16_rows(n, s, x, ROW(0), ROW(1), 2, 1); break;
+        case 3:
+            f16_rows(n, s, x, ROW(0), ROW(1), 2, 1);
+            f16_rows(n, s + 2, x, ROW(2), ROW(2), 1, 0);
+            break;
+        default:
+            f16_rows(n, s, x, ROW(0), ROW(1), 2, 1);
+            f16_rows(n, s + 2, x, ROW(2), ROW(3), 2, 0);
+            break;
+    }
+#undef ROW
+}
+
+/* ny = 1 is the single-row function itself (tail calls: this function saves no registers, so a
+ * decoded token's head pays nothing for the dispatch). */
+void aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                     const float * restrict y, int64_t y_stride, int ny) {
+    assert(ny >= 1 && ny <= ARIA_MULTI_MAX);
+    if (ny == 1) {
+        aria_vec_dot_f16_f32_avx2(n, s, x, y);
+    } else {
+        vec_dot_f16_f32_multi_2_4(n, s, x, y, y_stride, ny);
+    }
 }
 
 void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
@@ -797,6 +919,8 @@ const aria_kernel_table aria_kernels_avx2 = {
     .vec_dot_tq1_0_q8_K_rows  = aria_vec_dot_tq1_0_q8_K_rows_avx2,
     .vec_dot_i2_s_i8_rows     = aria_vec_dot_i2_s_i8_rows_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
+    .vec_dot_q8_W_q8_K_multi  = aria_vec_dot_q8_W_q8_K_multi_avx2,
+    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,
     .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,

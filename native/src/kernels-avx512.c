@@ -197,6 +197,8 @@ const aria_kernel_table aria_kernels_avx512 = {
     .vec_dot_tq1_0_q8_K_rows  = aria_vec_dot_tq1_0_q8_K_rows_avx2,
     .vec_dot_i2_s_i8_rows     = aria_vec_dot_i2_s_i8_rows_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
+    .vec_dot_q8_W_q8_K_multi  = aria_vec_dot_q8_W_q8_K_multi_avx2,
+    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_avx2,  /* AVX2's: rows equal its ny = 1 */
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,
     .vec_dot_f16_f32    = vec_dot_f16_f32_avx512,

@@ -28,21 +28,62 @@ static inline int32x4_t dot_widen(int32x4_t v, dot_acc a, dot_acc b) { return va
 
 #include "kernels-neon-ternary.h"
 
-/* int8 head x Q8_K: SDOT block sums (exact in int32), _ref's f32 order. */
+/* int8 head, one q8_W row x NY Q8_K rows: SDOT block sums (exact in int32), _ref's f32 order for
+ * every row (bit-identical to _ref); each weight chunk is loaded once for all NY rows. */
+static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * restrict s,
+                                                             const block_q8_W * restrict x,
+                                                             const block_q8_K * restrict y, int64_t y_stride,
+                                                             const int NY) {
+    const block_q8_K * yr[ARIA_MULTI_MAX];
+    float              sumf[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        yr[j]   = (const block_q8_K *) ((const char *) y + j * y_stride);
+        sumf[j] = 0.0f;
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32x4_t acc0[ARIA_MULTI_MAX], acc1[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            acc0[j] = vdupq_n_s32(0);
+            acc1[j] = vdupq_n_s32(0);
+        }
+#pragma GCC unroll 8
+        for (int k = 0; k < QK_K; k += 32) {
+            const int8x16_t a0 = vld1q_s8(x[i].qs + k);
+            const int8x16_t a1 = vld1q_s8(x[i].qs + k + 16);
+#pragma GCC unroll 4
+            for (int j = 0; j < NY; j++) {
+                acc0[j] = vdotq_s32(acc0[j], a0, vld1q_s8(yr[j][i].qs + k));
+                acc1[j] = vdotq_s32(acc1[j], a1, vld1q_s8(yr[j][i].qs + k + 16));
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            sumf[j] += (float) vaddvq_s32(vaddq_s32(acc0[j], acc1[j])) * (x[i].d * yr[j][i].d);
+        }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        s[j] = sumf[j];
+    }
+}
+
+static void vec_dot_q8_W_q8_K_multi_dotprod(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                            const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: q8_W_multi(n, s, x, y, y_stride, 1); break;
+        case 2: q8_W_multi(n, s, x, y, y_stride, 2); break;
+        case 3: q8_W_multi(n, s, x, y, y_stride, 3); break;
+        default: q8_W_multi(n, s, x, y, y_stride, 4); break;
+    }
+}
+
 static void vec_dot_q8_W_q8_K_dotprod(int64_t n, float * restrict s, const block_q8_W * restrict x,
                                       const block_q8_K * restrict y) {
     assert(n % QK_K == 0);
-    float sumf = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        int32x4_t acc0 = vdupq_n_s32(0);
-        int32x4_t acc1 = vdupq_n_s32(0);
-        for (int k = 0; k < QK_K; k += 32) {
-            acc0 = vdotq_s32(acc0, vld1q_s8(x[i].qs + k), vld1q_s8(y[i].qs + k));
-            acc1 = vdotq_s32(acc1, vld1q_s8(x[i].qs + k + 16), vld1q_s8(y[i].qs + k + 16));
-        }
-        sumf += (float) vaddvq_s32(vaddq_s32(acc0, acc1)) * (x[i].d * y[i].d);
-    }
-    *s = sumf;
+    q8_W_multi(n, s, x, y, 0, 1);
 }
 
 const aria_kernel_table aria_kernels_neon_dotprod = {
@@ -59,6 +100,8 @@ const aria_kernel_table aria_kernels_neon_dotprod = {
     .vec_dot_tq1_0_q8_K_rows  = vec_dot_tq1_0_q8_K_rows,
     .vec_dot_i2_s_i8_rows     = vec_dot_i2_s_i8_rows,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_dotprod,
+    .vec_dot_q8_W_q8_K_multi  = vec_dot_q8_W_q8_K_multi_dotprod,
+    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_neon,
     .axpy_f32                 = aria_axpy_f32_neon,
     .axpy_f16                 = aria_axpy_f16_neon,
     .vec_dot_f16_f32          = aria_vec_dot_f16_f32_neon,

@@ -4,12 +4,13 @@
  * Same signatures and results as kernels-ref.c:
  *  - ternary dots (kernels-neon-ternary.h, int8 x int8 -> int16 multiply-accumulate here): exact
  *    integer block sums, f32 accumulation in _ref's order: bit-identical to _ref, multi-row too;
- *  - int8 head dot: exact int32 block sums, _ref's f32 order: bit-identical;
+ *  - int8 head dot: exact int32 block sums, _ref's f32 order: bit-identical, multi-row too;
  *  - quantizers: byte-identical (same absmax search with NaN skipped, same 1.5*2^23 rounding
  *    trick, same truncation to int8);
  *  - axpy: a separate multiply and add per element: bit-identical;
  *  - f16 / f32 dots: 16 lanes of FMA partial sums, so they differ from _ref by summation order only
- *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks).
+ *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks); the multi-row f16 dot is
+ *    bit-identical per row to the single-row one.
  * gcc must not contract mul + add into FMA where _ref has two roundings (quantizers, axpy):
  * -std=c11 sets -ffp-contract=off, and vfmaq_f32 below is the only fused operation.
  */
@@ -41,24 +42,65 @@ static inline int32x4_t dot_widen(int32x4_t v, dot_acc a, dot_acc b) { return vp
 
 /* ---- int8 head x Q8_K ----------------------------------------------------------------------- */
 
-/* Per 16 bytes: two products per int16 lane, |x| <= 127 (quantize_row_q8_W) times |y| <= 128:
- * <= 32512 < 32767, then widened pairwise into int32 at once. Exact block sums, _ref's f32 order. */
+/* One q8_W row x NY Q8_K rows (NY a constant after inlining). Per 16 bytes: two products per int16
+ * lane, |x| <= 127 (quantize_row_q8_W) times |y| <= 128: <= 32512 < 32767, then widened pairwise
+ * into int32 at once. Exact block sums, _ref's f32 order, for every row: bit-identical to _ref,
+ * and each weight chunk is loaded once for all NY rows. */
+static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * restrict s,
+                                                             const block_q8_W * restrict x,
+                                                             const block_q8_K * restrict y, int64_t y_stride,
+                                                             const int NY) {
+    const block_q8_K * yr[ARIA_MULTI_MAX];
+    float              sumf[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        yr[j]   = (const block_q8_K *) ((const char *) y + j * y_stride);
+        sumf[j] = 0.0f;
+    }
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int32x4_t acc0[ARIA_MULTI_MAX], acc1[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            acc0[j] = vdupq_n_s32(0);
+            acc1[j] = vdupq_n_s32(0);
+        }
+        for (int k = 0; k < QK_K; k += 32) {
+            const int8x16_t a0 = vld1q_s8(x[i].qs + k);
+            const int8x16_t a1 = vld1q_s8(x[i].qs + k + 16);
+#pragma GCC unroll 4
+            for (int j = 0; j < NY; j++) {
+                const int8x16_t b0 = vld1q_s8(yr[j][i].qs + k);
+                const int8x16_t b1 = vld1q_s8(yr[j][i].qs + k + 16);
+                acc0[j] = vpadalq_s16(acc0[j], vmlal_high_s8(vmull_s8(vget_low_s8(a0), vget_low_s8(b0)), a0, b0));
+                acc1[j] = vpadalq_s16(acc1[j], vmlal_high_s8(vmull_s8(vget_low_s8(a1), vget_low_s8(b1)), a1, b1));
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            sumf[j] += (float) vaddvq_s32(vaddq_s32(acc0[j], acc1[j])) * (x[i].d * yr[j][i].d);
+        }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        s[j] = sumf[j];
+    }
+}
+
+static void vec_dot_q8_W_q8_K_multi_neon(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                         const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: q8_W_multi(n, s, x, y, y_stride, 1); break;
+        case 2: q8_W_multi(n, s, x, y, y_stride, 2); break;
+        case 3: q8_W_multi(n, s, x, y, y_stride, 3); break;
+        default: q8_W_multi(n, s, x, y, y_stride, 4); break;
+    }
+}
+
 static void vec_dot_q8_W_q8_K_neon(int64_t n, float * restrict s, const block_q8_W * restrict x,
                                    const block_q8_K * restrict y) {
     assert(n % QK_K == 0);
-    float sumf = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        int32x4_t acc0 = vdupq_n_s32(0);
-        int32x4_t acc1 = vdupq_n_s32(0);
-        for (int k = 0; k < QK_K; k += 32) {
-            const int8x16_t a0 = vld1q_s8(x[i].qs + k), b0 = vld1q_s8(y[i].qs + k);
-            const int8x16_t a1 = vld1q_s8(x[i].qs + k + 16), b1 = vld1q_s8(y[i].qs + k + 16);
-            acc0 = vpadalq_s16(acc0, vmlal_high_s8(vmull_s8(vget_low_s8(a0), vget_low_s8(b0)), a0, b0));
-            acc1 = vpadalq_s16(acc1, vmlal_high_s8(vmull_s8(vget_low_s8(a1), vget_low_s8(b1)), a1, b1));
-        }
-        sumf += (float) vaddvq_s32(vaddq_s32(acc0, acc1)) * (x[i].d * y[i].d);
-    }
-    *s = sumf;
+    q8_W_multi(n, s, x, y, 0, 1);
 }
 
 /* ---- axpy --------------------------------------------------------------------------------- */
@@ -100,28 +142,74 @@ void aria_axpy_f16_neon(int64_t n, float a, const aria_f16 * restrict x, float *
     }
 }
 
-void aria_vec_dot_f16_f32_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
-                               const float * restrict y) {
-    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
-    float32x4_t a2 = vdupq_n_f32(0.0f), a3 = vdupq_n_f32(0.0f);
-    int64_t     i  = 0;
+/* One f16 row x NY f32 rows (NY a constant after inlining), each row with the same operations (4
+ * accumulators of 4 lanes over 16-element steps, a 4-element tail into the first, one reduction, a
+ * scalar tail), so every output is bit-identical to the single-row call (NY = 1); each x chunk is
+ * converted once for all rows (4 rows: 16 accumulators + 4 converted vectors of 32 registers). */
+static inline __attribute__((always_inline)) void f16_multi(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                                            const float * restrict y, int64_t y_stride, const int NY) {
+    const float * yr[ARIA_MULTI_MAX];
+    float32x4_t   a[ARIA_MULTI_MAX][4];
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        yr[j] = (const float *) ((const char *) y + j * y_stride);
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) {
+            a[j][l] = vdupq_n_f32(0.0f);
+        }
+    }
+    int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
         float32x4_t x0, x1, x2, x3;
         f16x8_to_f32(x + i, &x0, &x1);
         f16x8_to_f32(x + i + 8, &x2, &x3);
-        a0 = vfmaq_f32(a0, x0, vld1q_f32(y + i));
-        a1 = vfmaq_f32(a1, x1, vld1q_f32(y + i + 4));
-        a2 = vfmaq_f32(a2, x2, vld1q_f32(y + i + 8));
-        a3 = vfmaq_f32(a3, x3, vld1q_f32(y + i + 12));
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            a[j][0] = vfmaq_f32(a[j][0], x0, vld1q_f32(yr[j] + i));
+            a[j][1] = vfmaq_f32(a[j][1], x1, vld1q_f32(yr[j] + i + 4));
+            a[j][2] = vfmaq_f32(a[j][2], x2, vld1q_f32(yr[j] + i + 8));
+            a[j][3] = vfmaq_f32(a[j][3], x3, vld1q_f32(yr[j] + i + 12));
+        }
     }
     for (; i + 4 <= n; i += 4) {
-        a0 = vfmaq_f32(a0, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))), vld1q_f32(y + i));
+        const float32x4_t x0 = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i)));
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            a[j][0] = vfmaq_f32(a[j][0], x0, vld1q_f32(yr[j] + i));
+        }
     }
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
+    float sum[ARIA_MULTI_MAX];
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        sum[j] = vaddvq_f32(vaddq_f32(vaddq_f32(a[j][0], a[j][1]), vaddq_f32(a[j][2], a[j][3])));
+    }
     for (; i < n; i++) {
-        sum += neon_f16_to_f32(x[i]) * y[i];
+        const float xf = neon_f16_to_f32(x[i]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NY; j++) {
+            sum[j] += xf * yr[j][i];
+        }
     }
-    *s = sum;
+#pragma GCC unroll 4
+    for (int j = 0; j < NY; j++) {
+        s[j] = sum[j];
+    }
+}
+
+void aria_vec_dot_f16_f32_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                               const float * restrict y) {
+    f16_multi(n, s, x, y, 0, 1);
+}
+
+void aria_vec_dot_f16_f32_multi_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                     const float * restrict y, int64_t y_stride, int ny) {
+    assert(ny >= 1 && ny <= ARIA_MULTI_MAX);
+    switch (ny) {
+        case 1: f16_multi(n, s, x, y, y_stride, 1); break;
+        case 2: f16_multi(n, s, x, y, y_stride, 2); break;
+        case 3: f16_multi(n, s, x, y, y_stride, 3); break;
+        default: f16_multi(n, s, x, y, y_stride, 4); break;
+    }
 }
 
 void aria_vec_dot_f32_neon(int64_t n, float * restrict s, const float * restrict x, const float * restrict y) {
@@ -248,6 +336,8 @@ const aria_kernel_table aria_kernels_neon = {
     .vec_dot_tq1_0_q8_K_rows  = vec_dot_tq1_0_q8_K_rows,
     .vec_dot_i2_s_i8_rows     = vec_dot_i2_s_i8_rows,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_neon,
+    .vec_dot_q8_W_q8_K_multi  = vec_dot_q8_W_q8_K_multi_neon,
+    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_neon,
     .axpy_f32                 = aria_axpy_f32_neon,
     .axpy_f16                 = aria_axpy_f16_neon,
     .vec_dot_f16_f32          = aria_vec_dot_f16_f32_neon,

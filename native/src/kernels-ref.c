@@ -242,6 +242,20 @@ static void vec_dot_i2_s_i8_multi_ref(int64_t n, int32_t * restrict s, const uin
     }
 }
 
+static void vec_dot_q8_W_q8_K_multi_ref(int64_t n, float * restrict s, const block_q8_W * restrict x,
+                                        const block_q8_K * restrict y, int64_t y_stride, int ny) {
+    for (int j = 0; j < ny; j++) {
+        vec_dot_q8_W_q8_K_ref(n, s + j, x, (const block_q8_K *) ((const char *) y + j * y_stride));
+    }
+}
+
+static void vec_dot_f16_f32_multi_ref(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                      const float * restrict y, int64_t y_stride, int ny) {
+    for (int j = 0; j < ny; j++) {
+        vec_dot_f16_f32_ref(n, s + j, x, (const float *) ((const char *) y + j * y_stride));
+    }
+}
+
 /* Two weight rows: the multi-row kernel once per weight row (the definition the SIMD versions must
  * match bit for bit against their own multi-row kernel). */
 static void vec_dot_tq2_0_q8_K_2x_ref(int64_t n, float * restrict s, const block_tq2_0 * restrict x,
@@ -296,6 +310,8 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_tq1_0_q8_K_rows  = vec_dot_tq1_0_q8_K_rows_ref,
     .vec_dot_i2_s_i8_rows     = vec_dot_i2_s_i8_rows_ref,
     .vec_dot_q8_W_q8_K        = vec_dot_q8_W_q8_K_ref,
+    .vec_dot_q8_W_q8_K_multi  = vec_dot_q8_W_q8_K_multi_ref,
+    .vec_dot_f16_f32_multi    = vec_dot_f16_f32_multi_ref,
     .axpy_f32                 = axpy_f32_ref,
     .axpy_f16                 = axpy_f16_ref,
     .vec_dot_f16_f32    = vec_dot_f16_f32_ref,

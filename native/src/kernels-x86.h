@@ -28,6 +28,10 @@ void  aria_vec_dot_tq1_0_q8_K_rows_avx2(int64_t n, int64_t nr, float * s, const 
 void  aria_vec_dot_i2_s_i8_rows_avx2(int64_t n, int64_t nr, int32_t * s, const uint8_t * x, int64_t x_stride,
                                      const int8_t * y);
 void  aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y);
+void  aria_vec_dot_q8_W_q8_K_multi_avx2(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y,
+                                       int64_t y_stride, int ny);
+void  aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * s, const aria_f16 * x, const float * y, int64_t y_stride,
+                                      int ny);
 void  aria_axpy_f32_avx2(int64_t n, float a, const float * x, float * y);
 void  aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * x, float * y);
 void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const float * y);

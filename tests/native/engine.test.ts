@@ -192,6 +192,28 @@ describe("NativeContext.decode()", () => {
     expect(maxAbsDiff(bLast, await lastLogits(bitnetPath, b))).toBeLessThan(1e-4);
   });
 
+  for (const outputInt8 of [false, true]) {
+    test(`a sequence's logits do not depend on its batch, bit for bit (${outputInt8 ? "int8" : "F16"} head)`, async () => {
+      // 5 sequences decode one token each in one batch (head and ternary kernels in token groups
+      // of 4 and 1), against each sequence decoded alone: the multi-token kernels must give every
+      // token exactly the float its 1-token call gives
+      using model = await openModel(bitnetPath, { outputInt8 });
+      expect(model.info.outputType).toBe(outputInt8 ? "Q8_W" : "F16");
+      const prompts = [[1, 450, 7483], [1, 3444], [1, 338, 263, 4086], [1, 29871], [1, 13, 450]];
+      const next = [310, 7483, 29871, 338, 263];
+      using together = model.createContext({ nCtx: 64, nSeq: 5, nThreads: 2 });
+      prompts.forEach((p, s) => together.decode(p, { seq: s, logits: "none" }));
+      expect(together.decode(next, { seq: [0, 1, 2, 3, 4], logits: "all" })).toBe(5);
+      for (let s = 0; s < 5; s++) {
+        using alone = model.createContext({ nCtx: 64, nThreads: 2 });
+        alone.decode(prompts[s]!, { logits: "none" });
+        alone.decode([next[s]!]);
+        const want = Buffer.from(alone.logits(0).slice().buffer);
+        expect(Buffer.from(together.logits(s).slice().buffer).equals(want)).toBe(true);
+      }
+    });
+  }
+
   test("rewinding a sequence and decoding again reproduces the logits", async () => {
     using model = await openModel(bitnetPath);
     using ctx = model.createContext({ nCtx: 64, nThreads: 2 });

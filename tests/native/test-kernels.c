@@ -268,6 +268,7 @@ static void test_float_dots(const aria_kernel_table * k) {
 
 static void test_quantizers(const aria_kernel_table * k) {
     const aria_kernel_table * r = &aria_kernels_ref;
+    int no_m128 = 1;
     for (int kind = 0; kind <= ACT_COUNT + 1; kind++) {  /* + NaN-sprinkled, + infinities */
         int ok_k = 1, ok_8 = 1;
         for (int li = 0; li < COUNT(k_i2s_lengths); li++) {
@@ -288,6 +289,11 @@ static void test_quantizers(const aria_kernel_table * k) {
                 k->quantize_row_q8_K(n, a, x);
                 r->quantize_row_q8_K(n, b, x);
                 ok_k &= memcmp(a, b, (size_t) nb * sizeof(block_q8_K)) == 0;
+                for (int64_t e = 0; e < nb; e++) {
+                    for (int j = 0; j < QK_K; j++) {
+                        no_m128 &= a[e].qs[j] != -128;
+                    }
+                }
                 free(a);
                 free(b);
             }
@@ -305,6 +311,8 @@ static void test_quantizers(const aria_kernel_table * k) {
         check(ok_k, "%s quantize_row_q8_K %s: byte-identical to ref", k->name, what);
         check(ok_8, "%s quantize_row_i8 %s: byte-identical to ref (q, sum, scale bits)", k->name, what);
     }
+    check(no_m128, "%s quantize_row_q8_K never writes -128, for any input above (the q8_W dots' precondition)",
+          k->name);
 }
 
 /* Activation sets for the TQ dots: the quantizer's output for each float pattern, and raw int8. */
@@ -562,19 +570,64 @@ static void test_i2_s_2x(const aria_kernel_table * k) {
     check(untouched, "%s vec_dot_i2_s_i8_2x: outputs past ny untouched", k->name);
 }
 
-/* int8 head: the quantizer's round trip is within half a step, and the dot is bit-identical to ref
- * for every activation kind (including raw all -128 rows never written by the quantizer: only
- * the weights' |q| <= 127 matters for the int16 pair bound). */
+/* Q8_K activations for the int8 head dots: make_tq_act's kinds with -128 (which quantize_row_q8_K
+ * never writes, the kernels' precondition) replaced by -127: so raw random rows, all -127 and all
+ * 127 rows (the int16 pair-sum worst cases against |qx| = 127 weights). */
+static void make_q8_W_act(block_q8_K * y, int64_t n, int kind) {
+    make_tq_act(y, n, kind);
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) {
+                int8_t * q = &y[b].qs[16 * g + j];
+                *q         = *q == -128 ? -127 : *q;
+                sum += *q;
+            }
+            y[b].bsums[g] = (int16_t) sum;
+        }
+    }
+}
+
+/* The int8 head dot against _ref: exact integer block sums, f32 accumulation in another order.
+ * Each order's error is at most about (nb + 3) 2^-24 times the sum of |partial sums| it adds
+ * (nb block steps + a 3-level lane reduction), and every partial sum of block b is at most
+ * |d_x d_y| sum_{i in b} |qx_i qy_i|: so |got - ref| <= (2 nb + 4) 2^-24 sum_b |d_x d_y| sum |qx qy|
+ * (kernels.h); 1e-37 absorbs subnormal results. Returns -1 when some f32 d_x * d_y is not finite
+ * (huge x huge: inf/NaN arithmetic, not a rounding question: the case is skipped), else 1 / 0. */
+static int q8_W_close(float got, float want, const block_q8_W * x, const block_q8_K * y, int64_t n) {
+    const int64_t nb  = n / QK_K;
+    double        abs = 0.0;
+    for (int64_t b = 0; b < nb; b++) {
+        const float dd = x[b].d * y[b].d;
+        if (!isfinite(dd)) {
+            return -1;
+        }
+        double sq = 0.0;
+        for (int j = 0; j < QK_K; j++) {
+            sq += fabs((double) x[b].qs[j] * y[b].qs[j]);
+        }
+        abs += fabs((double) dd) * sq;
+    }
+    const double tol = (double) (2 * nb + 4) * 0x1p-24 * abs + 1e-37;
+    return same_float(got, want) || fabs((double) got - (double) want) <= tol;
+}
+
+/* int8 head: the quantizer's round trip is within half a step; the dot is within the bound above
+ * of ref for every weight and activation kind; the multi-row dot, for ny = 1..4 activation rows of
+ * different kinds at a stride that is not the packed row size, gives for each row exactly the
+ * single-row dot's float (and the ny = 1 call's), and leaves outputs past ny alone. */
 static void test_q8_W(const aria_kernel_table * k) {
     const aria_kernel_table * r = &aria_kernels_ref;
-    int ok_rt = 1, ok = 1, cases = 0;
+    int ok_rt = 1, ok = 1, ok_multi = 1, ok_multi_ref = 1, untouched = 1, cases = 0, skipped = 0, multi_cases = 0;
     for (int li = 0; li < COUNT(k_tq_lengths); li++) {
-        const int64_t n  = k_tq_lengths[li];
-        const int64_t nb = n / QK_K;
-        float *       w  = xmalloc((size_t) n * sizeof(float));
-        float *       back = xmalloc((size_t) n * sizeof(float));
-        block_q8_W *  x  = xmalloc((size_t) nb * sizeof(block_q8_W));
-        block_q8_K *  y  = xmalloc((size_t) nb * sizeof(block_q8_K));
+        const int64_t n      = k_tq_lengths[li];
+        const int64_t nb     = n / QK_K;
+        const int64_t stride = nb * (int64_t) sizeof(block_q8_K) + 20;  /* bytes, 4-aligned */
+        float *       w      = xmalloc((size_t) n * sizeof(float));
+        float *       back   = xmalloc((size_t) n * sizeof(float));
+        block_q8_W *  x      = xmalloc((size_t) nb * sizeof(block_q8_W));
+        block_q8_K *  y      = xmalloc((size_t) nb * sizeof(block_q8_K));
+        char *        ym     = xmalloc((size_t) (stride * ARIA_MULTI_MAX));
         for (int a = 0; a < ACT_COUNT; a++) {
             fill_act(w, n, a);
             aria_quantize_row_q8_W(w, x, n);
@@ -583,21 +636,126 @@ static void test_q8_W(const aria_kernel_table * k) {
                 ok_rt &= fabsf(back[i] - w[i]) <= 0.5f * x[i / QK_K].d * 1.0001f + 1e-30f;
                 ok_rt &= x[i / QK_K].qs[i % QK_K] >= -127;
             }
-            for (int b = 0; b < TQ_ACT_KINDS; b++, cases++) {
-                make_tq_act(y, n, b);
+            for (int b = 0; b < TQ_ACT_KINDS; b++) {
+                make_q8_W_act(y, n, b);
                 float s_k, s_r;
                 k->vec_dot_q8_W_q8_K(n, &s_k, x, y);
                 r->vec_dot_q8_W_q8_K(n, &s_r, x, y);
-                ok &= same_float(s_k, s_r);
+                const int close = q8_W_close(s_k, s_r, x, y, n);
+                if (close < 0) {
+                    skipped++;
+                } else {
+                    ok &= close;
+                    cases++;
+                }
+                /* multi-row: rows of kinds b, b + 1, ... */
+                for (int j = 0; j < ARIA_MULTI_MAX; j++) {
+                    make_q8_W_act((block_q8_K *) (ym + j * stride), n, (b + j) % TQ_ACT_KINDS);
+                }
+                for (int ny = 1; ny <= ARIA_MULTI_MAX; ny++, multi_cases++) {
+                    float s[ARIA_MULTI_MAX + 1];
+                    for (int j = 0; j <= ARIA_MULTI_MAX; j++) {
+                        s[j] = -12345.0f;  /* sentinel for the outputs past ny */
+                    }
+                    k->vec_dot_q8_W_q8_K_multi(n, s, x, (const block_q8_K *) ym, stride, ny);
+                    for (int j = 0; j <= ARIA_MULTI_MAX; j++) {
+                        if (j >= ny) {
+                            untouched &= s[j] == -12345.0f;
+                            continue;
+                        }
+                        const block_q8_K * yj = (const block_q8_K *) (ym + j * stride);
+                        float              one, single, want;
+                        k->vec_dot_q8_W_q8_K_multi(n, &one, x, yj, stride, 1);
+                        k->vec_dot_q8_W_q8_K(n, &single, x, yj);
+                        r->vec_dot_q8_W_q8_K(n, &want, x, yj);
+                        ok_multi &= same_float(s[j], one) && same_float(s[j], single);
+                        ok_multi_ref &= q8_W_close(s[j], want, x, yj, n) != 0;
+                    }
+                }
             }
         }
         free(w);
         free(back);
         free(x);
         free(y);
+        free(ym);
     }
     check(ok_rt, "%s quantize_row_q8_W: round trip within half a step, |q| <= 127", k->name);
-    check(ok, "%s vec_dot_q8_W_q8_K: %d cases bit-identical to ref", k->name, cases);
+    check(ok, "%s vec_dot_q8_W_q8_K: %d cases within (2 nb + 4) 2^-24 sum|d_x d_y q_x q_y| of ref (%d with "
+              "d_x d_y overflowing f32 skipped)", k->name, cases, skipped);
+    check(ok_multi, "%s vec_dot_q8_W_q8_K_multi: %d cases (ny = 1..4), each row bit-identical to its ny = 1 call "
+                    "and to vec_dot_q8_W_q8_K", k->name, multi_cases);
+    check(ok_multi_ref, "%s vec_dot_q8_W_q8_K_multi: every row within the bound of ref", k->name);
+    check(untouched, "%s vec_dot_q8_W_q8_K_multi: outputs past ny untouched", k->name);
+}
+
+/* The multi-row f16 dot: awkward lengths (k_float_lengths), ny = 1..4 f32 rows of different
+ * kinds, unaligned, at a stride that is not the row size; each row's float must equal the same
+ * kernel's ny = 1 call (AVX2 / NEON / ref: also vec_dot_f16_f32 of the table), be within the
+ * summation-order bound of ref, and outputs past ny stay untouched. */
+static void test_f16_multi(const aria_kernel_table * k) {
+    const aria_kernel_table * r    = &aria_kernels_ref;
+    const int                 same = strcmp(k->name, "avx512") != 0;  /* avx512: AVX2's multi, own single */
+    int ok_one = 1, ok_single = 1, ok_ref = 1, untouched = 1, cases = 0;
+    for (int kind = 0; kind < ACT_COUNT; kind++) {
+        if (kind == ACT_HUGE || kind == ACT_TINY) {
+            continue;  /* products overflow / underflow f32, as in test_float_dots */
+        }
+        for (int li = 0; li < COUNT(k_float_lengths); li++) {
+            const int64_t n      = k_float_lengths[li];
+            const int64_t stride = n + 3;  /* floats */
+            aria_f16 *    xh     = xmalloc((size_t) (n + 1) * sizeof(aria_f16));
+            float *       xf     = xmalloc((size_t) (n + 1) * sizeof(float));
+            float *       y      = xmalloc((size_t) (stride * ARIA_MULTI_MAX + 1) * sizeof(float));
+            fill_act(xf, n + 1, kind);
+            for (int64_t i = 0; i <= n; i++) {
+                uint16_t h;
+                do {
+                    h = (uint16_t) rnd();
+                } while ((h & 0x7c00) == 0x7c00);  /* finite halves only */
+                xh[i] = kind == ACT_RANDOM ? h : aria_f32_to_f16(xf[i]);
+            }
+            for (int j = 0; j < ARIA_MULTI_MAX; j++) {
+                const int yk = (kind + j) % ACT_COUNT;
+                fill_act(y + 1 + j * stride, stride, yk == ACT_HUGE || yk == ACT_TINY ? ACT_RANDOM : yk);
+            }
+            for (int ny = 1; ny <= ARIA_MULTI_MAX; ny++, cases++) {
+                float s[ARIA_MULTI_MAX + 1];
+                for (int j = 0; j <= ARIA_MULTI_MAX; j++) {
+                    s[j] = -12345.0f;
+                }
+                /* xh + 1, y + 1: unaligned on purpose */
+                k->vec_dot_f16_f32_multi(n, s, xh + 1, y + 1, stride * (int64_t) sizeof(float), ny);
+                for (int j = 0; j <= ARIA_MULTI_MAX; j++) {
+                    if (j >= ny) {
+                        untouched &= s[j] == -12345.0f;
+                        continue;
+                    }
+                    const float * yj = y + 1 + j * stride;
+                    float         one, single, want;
+                    k->vec_dot_f16_f32_multi(n, &one, xh + 1, yj, 8, 1);  /* stride unused for ny = 1 */
+                    k->vec_dot_f16_f32(n, &single, xh + 1, yj);
+                    r->vec_dot_f16_f32(n, &want, xh + 1, yj);
+                    double abs = 0.0;
+                    for (int64_t i = 0; i < n; i++) {
+                        abs += fabs((double) aria_f16_to_f32(xh[i + 1]) * yj[i]);
+                    }
+                    ok_one &= same_float(s[j], one);
+                    ok_single &= !same || same_float(s[j], single);
+                    ok_ref &= float_dot_close(s[j], want, n, abs);
+                }
+            }
+            free(xh);
+            free(xf);
+            free(y);
+        }
+    }
+    check(ok_one, "%s vec_dot_f16_f32_multi: %d cases (lengths 0..4097, ny = 1..4), each row bit-identical to its "
+                  "ny = 1 call", k->name, cases);
+    check(ok_single, "%s vec_dot_f16_f32_multi: rows bit-identical to vec_dot_f16_f32%s", k->name,
+          same ? "" : " (not required of this table)");
+    check(ok_ref, "%s vec_dot_f16_f32_multi: every row within 2n 2^-24 sum|xy| of ref", k->name);
+    check(untouched, "%s vec_dot_f16_f32_multi: outputs past ny untouched", k->name);
 }
 
 static void test_axpy(const aria_kernel_table * k) {
@@ -737,6 +895,7 @@ static void test_table(const aria_kernel_table * k) {
     test_repack(k);
     test_axpy(k);
     test_q8_W(k);
+    test_f16_multi(k);
     test_multi_dots(k);
     test_2x_dots(k);
     test_i2_s_2x(k);
