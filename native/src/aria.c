@@ -126,7 +126,7 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
         "\"rope_neox\":%s,\"norm_eps\":%.9g,\"activation\":\"%s\",\"layer_begin\":%d,\"layer_end\":%d,"
         "\"output_tied\":%s,\"embd_type\":\"%s\",\"output_type\":\"%s\",\"tensor_types\":{%s},"
         "\"weight_bytes\":%llu,\"file_bytes\":%llu,\"matrix_types\":{%s},\"repacked\":%d,"
-        "\"repacked_bytes\":%llu}";
+        "\"repacked_bytes\":%llu,\"x16\":%d}";
     const char * embd_type = m->has_embd ? aria_type_name(m->tok_embd.type) : "";
     const char * out_type  = !m->has_output                    ? ""
                              : m->output.type == ARIA_TYPE_Q8_W ? "Q8_W"  /* requantized at load, not a file type */
@@ -137,7 +137,7 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
                      m->layer_begin, m->layer_end, m->output_tied ? "true" : "false", embd_type ? embd_type : "",
                      out_type ? out_type : "", types, (unsigned long long)m->weight_bytes,
                      (unsigned long long)m->map_size, mtypes, m->n_repacked,
-                     (unsigned long long)m->repacked_bytes);
+                     (unsigned long long)m->repacked_bytes, m->n_x16);
     if (n < 0) {
         return ARIA_STATUS_INTERNAL;
     }

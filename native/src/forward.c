@@ -331,6 +331,69 @@ static void matmul_rows_one_token(const matmul_task * t, int64_t r, int64_t r_en
     }
 }
 
+/* Output rows r0 .. r1 - 1 (r0 a multiple of 16) of an x16 matrix (kernels.h) for all its tokens:
+ * a tile of groups small enough to stay in L2 against each group of up to ARIA_X16_MAX_NY tokens
+ * in turn (the cache blocking of matmul_rows), each call writing its tokens' outputs in place; a
+ * last group with padding rows (n_out not a multiple of 16) goes through a local buffer. Every
+ * output equals the reference row kernel's (kernels.h), so neither tiling, token grouping nor
+ * the thread split changes a float. */
+static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
+    struct aria_ctx *         ctx   = t->ctx;
+    const aria_matrix *       w     = t->w;
+    const aria_kernel_table * kt    = ctx->kt;
+    const int64_t             K     = w->n_in;
+    const int64_t             ys    = (int64_t)ctx->act_row_bytes;
+    const int64_t             full  = r1 - r0 < w->n_out - r0 ? r1 - r0 : w->n_out - r0;
+    int64_t                   tile  = (int64_t)(ARIA_MATMUL_TILE_BYTES / w->x16_group);
+    tile                            = tile < 1 ? 1 : tile;
+    for (int64_t g0 = r0 / ARIA_X16_ROWS; g0 * ARIA_X16_ROWS < r0 + full; g0 += tile) {
+        const int64_t g1 = g0 + tile < (r0 + full + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS ? g0 + tile
+                                                                                       : (r0 + full + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
+        /* groups [g0, g_whole) have 16 real rows; a last partial group is g_whole */
+        const int64_t g_whole = (g1 * ARIA_X16_ROWS <= w->n_out) ? g1 : g1 - 1;
+        for (int32_t i = 0; i < t->n; i += ARIA_X16_MAX_NY) {
+            const int       ny  = t->n - i < ARIA_X16_MAX_NY ? t->n - i : ARIA_X16_MAX_NY;
+            const uint8_t * a   = ctx->act + (uint64_t)i * ctx->act_row_bytes;
+            for (int part = 0; part < 2; part++) {
+                const int64_t   ga = part == 0 ? g0 : g_whole;
+                const int64_t   ng = part == 0 ? g_whole - g0 : g1 - g_whole;
+                if (ng <= 0) {
+                    continue;
+                }
+                const uint8_t * x  = w->data + (uint64_t)ga * w->x16_group;
+                float           pad[ARIA_X16_MAX_NY * ARIA_X16_ROWS];
+                /* whole groups: straight into y; the partial one: into pad, stride 16 */
+                float *         out = part == 0 ? t->y + (int64_t)i * w->n_out + ga * ARIA_X16_ROWS : pad;
+                const int64_t   os  = part == 0 ? w->n_out : ARIA_X16_ROWS;
+                if (w->type == ARIA_TYPE_I2_S) {
+                    /* int32 sums written over the float outputs, then turned into floats in place
+                     * with the row kernels' expression */
+                    kt->gemm_i2_s_x16(K, ng, x, (int64_t)w->x16_group, (const int8_t *)a, ys, ny, (int32_t *)out, os);
+                    for (int j = 0; j < ny; j++) {
+                        int32_t * d  = (int32_t *)(out + j * os);
+                        float *   yo = out + j * os;
+                        for (int64_t k = 0; k < ng * ARIA_X16_ROWS; k++) {
+                            yo[k] = (float)(d[k] - ctx->act_sum[i + j]) / ctx->act_scale[i + j] * w->i2s_scale;
+                        }
+                    }
+                } else if (w->type == ARIA_TYPE_Q8_W) {
+                    kt->gemm_q8_W_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
+                } else {
+                    kt->gemm_tq2_0_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
+                }
+                const int64_t rb = ga * ARIA_X16_ROWS;
+                const int64_t re = (ga + ng) * ARIA_X16_ROWS < w->n_out ? (ga + ng) * ARIA_X16_ROWS : w->n_out;
+                for (int j = 0; j < ny; j++) {
+                    float * y = t->y + (int64_t)(i + j) * w->n_out;
+                    for (int64_t r = rb; r < re; r++) {
+                        y[r] = (part == 0 ? y[r] : pad[j * ARIA_X16_ROWS + (r - rb)]) * w->out_scale;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* Output rows r0 .. r1 - 1 of a matmul for all its tokens, on thread ith (its scratch row). */
 static void matmul_rows(matmul_task * t, int ith, int64_t r0, int64_t r1) {
     struct aria_ctx *         ctx = t->ctx;
@@ -338,6 +401,10 @@ static void matmul_rows(matmul_task * t, int ith, int64_t r0, int64_t r1) {
     const aria_kernel_table * kt  = ctx->kt;
     const int64_t             K   = w->n_in;
     float *                   deq = ctx->deq + (int64_t)ith * ctx->max_n_in;
+    if (w->x16_group) {
+        matmul_rows_x16(t, r0, r1);
+        return;
+    }
     if (is_ternary(w)) {
         /* Cache blocking (a GEMM's loop order): a tile of weight rows small enough to stay in L2 is
          * run against each group of up to ARIA_MULTI_MAX tokens in turn, so a group's quantized
@@ -474,6 +541,10 @@ static void matmul_q(struct aria_ctx * ctx, float * y, const float * x, int32_t 
     const int64_t bytes = is_ternary(w) && n == 1 ? ARIA_MATMUL_CHUNK_BYTES : ARIA_MATMUL_TILE_BYTES;
     int64_t       rows  = bytes / (int64_t)w->row_bytes;
     rows                = rows < 2 ? 2 : rows & ~(int64_t)1;
+    if (w->x16_group) {  /* whole groups of 16 rows */
+        rows = (int64_t)(bytes / w->x16_group) * ARIA_X16_ROWS;
+        rows = rows < ARIA_X16_ROWS ? ARIA_X16_ROWS : rows;
+    }
     t.chunk_rows        = rows;
     t.n_chunks          = (w->n_out + rows - 1) / rows;
     atomic_init(&t.next_chunk, 0);

@@ -928,4 +928,8 @@ const aria_kernel_table aria_kernels_avx2 = {
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,
+    .x16_preferred            = 0,  /* the scalar x16 kernels: only for a model repacked under another table */
+    .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
+    .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
+    .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
 };

@@ -183,6 +183,269 @@ static void vec_dot_f32_avx512(int64_t n, float * restrict s, const float * rest
     *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
+/* ---- x16 layout (kernels.h): one output row per int32 lane ------------------------------------
+ * A 64-byte chunk holds 16 rows x 4 consecutive weights per unpacked vector; vpdpbusd multiplies
+ * each lane's 4 weight bytes (unsigned: codes 0..2, or q + 128 for Q8_W) by the same 4 activation
+ * bytes, broadcast from memory, so no lane is ever summed with another. At the end of a 256-block
+ * the lanes hold the exact integer block sums of 16 rows, and the f32 steps are the reference's,
+ * lane by lane: sumf += (float) sumi * (d_x * d_y) with a multiply and an add (no FMA), so each
+ * output equals vec_dot_*_ref bit for bit.
+ *
+ * The bodies are always_inline with the token count NY and the accumulators per token NA as
+ * constants, so gcc keeps every accumulator in a register. NA > 1 splits a token's sum over
+ * independent dependency chains (vpdpbusd has a latency of several cycles): a decode step (one
+ * token) would otherwise wait on one chain. Integer sums, so the split changes nothing. */
+
+#define X16_INLINE static inline __attribute__((always_inline))
+
+static inline int32_t load_i32(const void * p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* sum of the 256 q of a Q8_K block, from its 16 bsums */
+static inline int32_t q8_K_sum(const block_q8_K * b) {
+    const __m256i p = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *) b->bsums), _mm256_set1_epi16(1));
+    __m128i       h = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    h               = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h               = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    return _mm_cvtsi128_si32(h);
+}
+
+#ifndef ARIA_X16_PREFETCH
+#    define ARIA_X16_PREFETCH 4096  /* bytes ahead of the weight stream; 0: none */
+#endif
+
+/* One TQ2_0 group (16 rows) against NY tokens. tot[j * nb + b]: sum q of token j's block b. */
+X16_INLINE void tq2_0_x16_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
+                                const int32_t * restrict tot, float * restrict s, int64_t s_stride, const int NY,
+                                const int NA) {
+    const __m512i    m3 = _mm512_set1_epi8(3);
+    const aria_f16 * dx = (const aria_f16 *) (xg + nb * QK_K * 4);
+    __m512           accf[ARIA_X16_MAX_NY];
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        accf[j] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i         acc[ARIA_X16_MAX_NY][4];
+        const uint8_t * wb = xg + b * 1024;
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            _Pragma("GCC unroll 8")
+            for (int a = 0; a < NA; a++) {
+                acc[j][a] = _mm512_setzero_si512();
+            }
+        }
+        for (int c = 0; c < 16; c++) {
+            if (ARIA_X16_PREFETCH > 0) {
+                _mm_prefetch((const char *) ((uintptr_t) (wb + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
+            }
+            const __m512i w    = _mm512_loadu_si512(wb + 64 * c);
+            const __m512i u[4] = {
+                _mm512_and_si512(w, m3),
+                _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
+                _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
+                _mm512_and_si512(_mm512_srli_epi16(w, 6), m3),
+            };
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                const int8_t * q = yj[j][b].qs + 16 * c;
+                _Pragma("GCC unroll 8")
+                for (int k = 0; k < 4; k++) {
+                    acc[j][k % NA] = _mm512_dpbusd_epi32(acc[j][k % NA], u[k], _mm512_set1_epi32(load_i32(q + 4 * k)));
+                }
+            }
+        }
+        const __m512 dxv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (dx + 16 * b)));
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            __m512i sum = acc[j][0];
+            _Pragma("GCC unroll 8")
+            for (int a = 1; a < NA; a++) {
+                sum = _mm512_add_epi32(sum, acc[j][a]);
+            }
+            const __m512i sumi = _mm512_sub_epi32(sum, _mm512_set1_epi32(tot[j * nb + b]));
+            const __m512  sc   = _mm512_mul_ps(dxv, _mm512_set1_ps(yj[j][b].d));
+            accf[j]            = _mm512_add_ps(accf[j], _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), sc));
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        _mm512_storeu_ps(s + j * s_stride, accf[j]);
+    }
+}
+
+/* One Q8_W group: bytes q + 128 (unsigned), so sum (q + 128) y - 128 sum y = sum q y. */
+X16_INLINE void q8_W_x16_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
+                               const int32_t * restrict tot, float * restrict s, int64_t s_stride, const int NY,
+                               const int NA) {
+    const float * dx = (const float *) (xg + nb * QK_K * 16);
+    __m512        accf[ARIA_X16_MAX_NY];
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        accf[j] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i         acc[ARIA_X16_MAX_NY][4];
+        const uint8_t * wb = xg + b * 4096;
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            _Pragma("GCC unroll 8")
+            for (int a = 0; a < NA; a++) {
+                acc[j][a] = _mm512_setzero_si512();
+            }
+        }
+        for (int c = 0; c < 64; c++) {
+            if (ARIA_X16_PREFETCH > 0) {
+                _mm_prefetch((const char *) ((uintptr_t) (wb + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
+            }
+            const __m512i w = _mm512_loadu_si512(wb + 64 * c);
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                acc[j][c % NA] = _mm512_dpbusd_epi32(acc[j][c % NA], w, _mm512_set1_epi32(load_i32(yj[j][b].qs + 4 * c)));
+            }
+        }
+        const __m512 dxv = _mm512_loadu_ps(dx + 16 * b);
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            __m512i sum = acc[j][0];
+            _Pragma("GCC unroll 8")
+            for (int a = 1; a < NA; a++) {
+                sum = _mm512_add_epi32(sum, acc[j][a]);
+            }
+            const __m512i sumi = _mm512_sub_epi32(sum, _mm512_set1_epi32(128 * tot[j * nb + b]));
+            const __m512  sc   = _mm512_mul_ps(dxv, _mm512_set1_ps(yj[j][b].d));
+            accf[j]            = _mm512_add_ps(accf[j], _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), sc));
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        _mm512_storeu_ps(s + j * s_stride, accf[j]);
+    }
+}
+
+/* One I2_S group: raw codes times int8 activations, one int32 sum per row over the whole row. */
+X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int8_t * const * yj,
+                               int32_t * restrict s, int64_t s_stride, const int NY, const int NA) {
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512i       acc[ARIA_X16_MAX_NY][4];
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        _Pragma("GCC unroll 8")
+        for (int a = 0; a < NA; a++) {
+            acc[j][a] = _mm512_setzero_si512();
+        }
+    }
+    for (int64_t c = 0; c < n / 16; c++) {
+        if (ARIA_X16_PREFETCH > 0) {
+            _mm_prefetch((const char *) ((uintptr_t) (xg + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
+        }
+        const __m512i w    = _mm512_loadu_si512(xg + 64 * c);
+        const __m512i u[4] = {
+            _mm512_and_si512(w, m3),
+            _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
+            _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
+            _mm512_and_si512(_mm512_srli_epi16(w, 6), m3),
+        };
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            const int8_t * q = yj[j] + 16 * c;
+            _Pragma("GCC unroll 8")
+            for (int k = 0; k < 4; k++) {
+                acc[j][k % NA] = _mm512_dpbusd_epi32(acc[j][k % NA], u[k], _mm512_set1_epi32(load_i32(q + 4 * k)));
+            }
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        __m512i sum = acc[j][0];
+        _Pragma("GCC unroll 8")
+        for (int a = 1; a < NA; a++) {
+            sum = _mm512_add_epi32(sum, acc[j][a]);
+        }
+        _mm512_storeu_si512(s + j * s_stride, sum);
+    }
+}
+
+/* Accumulators per token for NY tokens: enough independent vpdpbusd chains (8) in flight. */
+#define X16_NA(NY) ((NY) == 1 ? 4 : (NY) <= 3 ? 2 : 1)
+
+/* One function per token count, so that every loop over j and a has constant bounds. */
+#define X16_TERNARY_VARIANTS(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8)
+
+#define X16_TQ2_0(NY)                                                                                           \
+    static void tq2_0_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                   \
+                                 const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            tq2_0_x16_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY));                \
+        }                                                                                                       \
+    }
+#define X16_Q8_W(NY)                                                                                            \
+    static void q8_W_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                    \
+                                const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            q8_W_x16_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY));                 \
+        }                                                                                                       \
+    }
+#define X16_I2_S(NY)                                                                                            \
+    static void i2_s_x16_ny##NY(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,                     \
+                                const int8_t * const * yj, int32_t * s, int64_t s_stride) {                     \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            i2_s_x16_group(n, x + g * x_stride, yj, s + 16 * g, s_stride, NY, X16_NA(NY));                       \
+        }                                                                                                       \
+    }
+X16_TERNARY_VARIANTS(X16_TQ2_0)
+X16_TERNARY_VARIANTS(X16_Q8_W)
+X16_TERNARY_VARIANTS(X16_I2_S)
+
+typedef void (*x16_q8_K_fn)(int64_t, int64_t, const uint8_t *, int64_t, const block_q8_K * const *,
+                            const int32_t *, float *, int64_t);
+#define X16_NAME_TQ(NY) tq2_0_x16_ny##NY,
+#define X16_NAME_W(NY)  q8_W_x16_ny##NY,
+#define X16_NAME_I(NY)  i2_s_x16_ny##NY,
+static const x16_q8_K_fn k_tq2_0_x16[ARIA_X16_MAX_NY] = { X16_TERNARY_VARIANTS(X16_NAME_TQ) };
+static const x16_q8_K_fn k_q8_W_x16[ARIA_X16_MAX_NY]  = { X16_TERNARY_VARIANTS(X16_NAME_W) };
+static void (*const k_i2_s_x16[ARIA_X16_MAX_NY])(int64_t, int64_t, const uint8_t *, int64_t, const int8_t * const *,
+                                                  int32_t *, int64_t) = { X16_TERNARY_VARIANTS(X16_NAME_I) };
+
+/* The activation rows and their block sums (the same for every group of the call). */
+static void x16_q8_K_call(const x16_q8_K_fn * fns, int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,
+                          const block_q8_K * y, int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int64_t      nb = n / QK_K;
+    const block_q8_K * yj[ARIA_X16_MAX_NY];
+    int32_t            tot[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK_K)];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
+        for (int64_t b = 0; b < nb; b++) {
+            tot[j * nb + b] = q8_K_sum(&yj[j][b]);
+        }
+    }
+    fns[ny - 1](nb, ng, x, x_stride, yj, tot, s, s_stride);
+}
+
+static void gemm_tq2_0_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                                  int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    x16_q8_K_call(k_tq2_0_x16, n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
+}
+
+static void gemm_q8_W_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                                 int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    x16_q8_K_call(k_q8_W_x16, n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
+}
+
+static void gemm_i2_s_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                                 int64_t y_stride, int ny, int32_t * s, int64_t s_stride) {
+    assert(n % QK_I2S == 0 && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int8_t * yj[ARIA_X16_MAX_NY];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const int8_t *) ((const char *) y + j * y_stride);
+    }
+    k_i2_s_x16[ny - 1](n, ng, x, x_stride, yj, s, s_stride);
+}
+
 const aria_kernel_table aria_kernels_avx512 = {
     .name               = "avx512",
     .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_avx512,
@@ -206,4 +469,8 @@ const aria_kernel_table aria_kernels_avx512 = {
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,
+    .x16_preferred      = 1,
+    .gemm_tq2_0_x16     = gemm_tq2_0_x16_avx512,
+    .gemm_i2_s_x16      = gemm_i2_s_x16_avx512,
+    .gemm_q8_W_x16      = gemm_q8_W_x16_avx512,
 };

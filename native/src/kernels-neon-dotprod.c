@@ -109,4 +109,8 @@ const aria_kernel_table aria_kernels_neon_dotprod = {
     .quantize_row_q8_K        = aria_quantize_row_q8_K_neon,
     .quantize_row_i8          = aria_quantize_row_i8_neon,
     .repack_tq1_0_tq2_0       = aria_repack_tq1_0_to_tq2_0,  /* scalar tables: load time only */
+    .x16_preferred            = 0,  /* the scalar x16 kernels: only for a model repacked under another table */
+    .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
+    .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
+    .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
 };

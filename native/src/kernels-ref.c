@@ -296,6 +296,82 @@ static void vec_dot_i2_s_i8_rows_ref(int64_t n, int64_t nr, int32_t * restrict s
     }
 }
 
+/* ---- x16 layout (kernels.h): one row per lane; the same sums and float steps as the row kernels
+ * above, so every x16 result equals vec_dot_*_ref of the same row. Also the x16 entries of the
+ * tables whose own kernels do not read the layout (AVX2, NEON). */
+
+/* The code of row r at element k of a ternary group. */
+static inline int x16_code(const uint8_t * g, int r, int64_t k) {
+    return (g[(k / 16) * 64 + 4 * r + k % 4] >> (2 * ((k % 16) / 4))) & 3;
+}
+
+void aria_gemm_tq2_0_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, int64_t x_stride,
+                             const block_q8_K * restrict y, int64_t y_stride, int ny, float * restrict s,
+                             int64_t s_stride) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t *  xg = x + g * x_stride;
+        const aria_f16 * dx = (const aria_f16 *) (xg + n * 4);
+        for (int j = 0; j < ny; j++) {
+            const block_q8_K * yj = (const block_q8_K *) ((const char *) y + j * y_stride);
+            for (int r = 0; r < ARIA_X16_ROWS; r++) {
+                float sumf = 0.0f;
+                for (int64_t b = 0; b < n / QK_K; b++) {
+                    int32_t sumi = 0;
+                    for (int i = 0; i < QK_K; i++) {
+                        sumi += (x16_code(xg, r, b * QK_K + i) - 1) * yj[b].qs[i];
+                    }
+                    sumf += (float) sumi * (aria_f16_to_f32(dx[16 * b + r]) * yj[b].d);
+                }
+                s[j * s_stride + 16 * g + r] = sumf;
+            }
+        }
+    }
+}
+
+void aria_gemm_i2_s_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, int64_t x_stride,
+                            const int8_t * restrict y, int64_t y_stride, int ny, int32_t * restrict s,
+                            int64_t s_stride) {
+    assert(n % QK_I2S == 0 && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    for (int64_t g = 0; g < ng; g++) {
+        for (int j = 0; j < ny; j++) {
+            const int8_t * yj = (const int8_t *) ((const char *) y + j * y_stride);
+            for (int r = 0; r < ARIA_X16_ROWS; r++) {
+                int32_t sum = 0;
+                for (int64_t k = 0; k < n; k++) {
+                    sum += x16_code(x + g * x_stride, r, k) * yj[k];
+                }
+                s[j * s_stride + 16 * g + r] = sum;
+            }
+        }
+    }
+}
+
+void aria_gemm_q8_W_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, int64_t x_stride,
+                            const block_q8_K * restrict y, int64_t y_stride, int ny, float * restrict s,
+                            int64_t s_stride) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t * xg = x + g * x_stride;
+        const float *   dx = (const float *) (xg + n * 16);
+        for (int j = 0; j < ny; j++) {
+            const block_q8_K * yj = (const block_q8_K *) ((const char *) y + j * y_stride);
+            for (int r = 0; r < ARIA_X16_ROWS; r++) {
+                float sumf = 0.0f;
+                for (int64_t b = 0; b < n / QK_K; b++) {
+                    int32_t sumi = 0;
+                    for (int i = 0; i < QK_K; i++) {
+                        const int64_t k = b * QK_K + i;
+                        sumi += ((int32_t) xg[(k / 4) * 64 + 4 * r + k % 4] - 128) * yj[b].qs[i];
+                    }
+                    sumf += (float) sumi * (dx[16 * b + r] * yj[b].d);
+                }
+                s[j * s_stride + 16 * g + r] = sumf;
+            }
+        }
+    }
+}
+
 const aria_kernel_table aria_kernels_ref = {
     .name               = "ref",
     .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_ref,
@@ -319,4 +395,8 @@ const aria_kernel_table aria_kernels_ref = {
     .quantize_row_q8_K  = quantize_row_q8_K_ref,
     .quantize_row_i8    = quantize_row_i8_ref,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_to_tq2_0,
+    .x16_preferred      = 0,
+    .gemm_tq2_0_x16     = aria_gemm_tq2_0_x16_ref,
+    .gemm_i2_s_x16      = aria_gemm_i2_s_x16_ref,
+    .gemm_q8_W_x16      = aria_gemm_q8_W_x16_ref,
 };

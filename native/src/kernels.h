@@ -94,10 +94,61 @@ typedef struct aria_kernel_table {
      * q = clamp(round-half-even(x*s), -128, 127); returns s, *sum = sum of q. */
     float (*quantize_row_i8)(int64_t n, int8_t * y, int32_t * sum, const float * x);
 
+    /* ---- x16 layout (kernels.h "x16 layout" below): rows in groups of 16, one output row per
+     * 32-bit SIMD lane. x16_preferred: this table's x16 kernels are faster than its row kernels,
+     * so aria_model_repack converts the matrices it can (the other tables still run x16 matrices,
+     * through the scalar kernels). For g < ng, r < 16, j < ny (ny in 1..ARIA_X16_MAX_NY):
+     * s[j * s_stride + 16 g + r] = the dot of row 16 g + r of groups x, x + x_stride, ... with
+     * activation row j at (const char *) y + j * y_stride bytes, BIT-IDENTICAL to the reference
+     * row kernel (vec_dot_tq2_0_q8_K / vec_dot_q8_W_q8_K of aria_kernels_ref: the same exact
+     * integer block sums, then sumf += (float) sumi * (d_x * d_y) block by block); I2_S: the raw
+     * code sum of vec_dot_i2_s_i8, exact. n: TQ2_0 / Q8_W n % 256 == 0 and n <= ARIA_X16_MAX_N,
+     * I2_S n % 128 == 0. */
+    int x16_preferred;
+    void (*gemm_tq2_0_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                           int64_t y_stride, int ny, float * s, int64_t s_stride);
+    void (*gemm_i2_s_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                          int64_t y_stride, int ny, int32_t * s, int64_t s_stride);
+    void (*gemm_q8_W_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                          int64_t y_stride, int ny, float * s, int64_t s_stride);
+
     /* nb TQ1_0 blocks -> TQ2_0 blocks of the same codes and f16 scale (aria_model_repack); the
      * same bytes in every table, for every input byte (aria_repack_tq1_0_to_tq2_0 is the ref). */
     void (*repack_tq1_0_tq2_0)(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
 } aria_kernel_table;
+
+/* ---- x16 layout ------------------------------------------------------------------------------
+ * Rows in groups of ARIA_X16_ROWS (the last group padded with zero bytes: code 0 and scale 0, so a
+ * padding row's dot is 0 for finite activations), each group aria_x16_group_bytes(type, n) bytes,
+ * a multiple of 64. A kernel keeps row r of a group in 32-bit lane r and multiplies 4 consecutive
+ * weights by 4 activation bytes broadcast to every lane (vpdpbusd), so it never sums across lanes.
+ *   TQ2_0, I2_S (codes 0..2 = -1, 0, +1): chunk c (elements k = 16c .. 16c + 15) is 64 bytes; byte
+ *     4r + j holds in bits 2s..2s+1 the code of row r at k = 16c + 4s + j. n / 16 chunks; TQ2_0
+ *     then the f16 scale of row r for block b at index 16b + r, padded to 64 bytes.
+ *   Q8_W: chunk c (k = 4c .. 4c + 3) is 64 bytes; byte 4r + j = q(row r, k = 4c + j) + 128 as u8.
+ *     n / 4 chunks, then the f32 scale of row r for block b at index 16b + r, padded to 64 bytes. */
+#define ARIA_X16_ROWS   16
+#define ARIA_X16_MAX_NY 8
+#define ARIA_X16_MAX_N  32768  /* TQ2_0 / Q8_W: the kernels keep n / 256 block sums per token */
+
+/* Bytes of one group of a type (TQ2_0, I2_S, Q8_W) with n elements per row; 0 if the type has no
+ * x16 form or n does not fit it. */
+uint64_t aria_x16_group_bytes(int32_t type, int64_t n);
+/* Packs nr <= 16 rows of the type's row layout (row r at src + r * row_bytes) into one group at
+ * dst (group_bytes bytes, rows nr..15 zero). scratch: n bytes (ternary types; unused for Q8_W). */
+void     aria_x16_pack_group(int32_t type, int64_t n, const uint8_t * src, uint64_t row_bytes, int64_t nr,
+                             uint8_t * dst, uint8_t * scratch);
+/* Row r (< 16) of a group back to the type's row layout (row_bytes = aria_type_row_bytes; Q8_W:
+ * n / 256 blocks): the inverse of aria_x16_pack_group. */
+void     aria_x16_unpack_row(int32_t type, int64_t n, const uint8_t * group, int r, uint8_t * dst);
+
+/* The reference x16 kernels (kernels-ref.c), shared by the tables without their own. */
+void aria_gemm_tq2_0_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                             int64_t y_stride, int ny, float * s, int64_t s_stride);
+void aria_gemm_i2_s_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                            int64_t y_stride, int ny, int32_t * s, int64_t s_stride);
+void aria_gemm_q8_W_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                            int64_t y_stride, int ny, float * s, int64_t s_stride);
 
 extern const aria_kernel_table aria_kernels_ref;
 #if defined(__x86_64__) || defined(_M_X64)

@@ -476,19 +476,38 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m) {
         return ARIA_STATUS_UNSUPPORTED;
     }
     const uint64_t row_bytes = (uint64_t)(o->n_in / QK_K) * sizeof(block_q8_W);
-    uint8_t *      q         = malloc(row_bytes * (uint64_t)o->n_out);
-    float *        row       = malloc(sizeof(float) * (size_t)o->n_in);
-    if (!q || !row) {
-        free(q);
+    /* after aria_model_repack chose x16 (and when the rows fit it), the head is made in x16 groups,
+     * 16 rows quantized at a time, so no full copy in the row layout is ever held */
+    const uint64_t group = m->x16 ? aria_x16_group_bytes(ARIA_TYPE_Q8_W, o->n_in) : 0;
+    const int64_t  ng    = (o->n_out + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
+    const uint64_t bytes = group ? group * (uint64_t)ng : row_bytes * (uint64_t)o->n_out;
+    uint8_t *      raw   = malloc((size_t)bytes + 64);  /* q: raw rounded up to a cache line */
+    uint8_t *      q     = raw ? raw + (64 - (uintptr_t)raw % 64) % 64 : NULL;
+    uint8_t *      rows  = group ? malloc((size_t)(row_bytes * ARIA_X16_ROWS)) : NULL;
+    float *        row   = malloc(sizeof(float) * (size_t)o->n_in);
+    if (!q || !row || (group && !rows)) {  /* allocation failure: NO_MEMORY, the head stays as it is */
+        free(raw);
+        free(rows);
         free(row);
         return ARIA_STATUS_NO_MEMORY;
     }
     for (int64_t r = 0; r < o->n_out; r++) {
+        const int64_t i = r % ARIA_X16_ROWS;
         aria_matrix_row_f32(o, r, row);
-        aria_quantize_row_q8_W(row, (block_q8_W *)(q + (uint64_t)r * row_bytes), o->n_in);
+        aria_quantize_row_q8_W(row, (block_q8_W *)(group ? rows + (uint64_t)i * row_bytes : q + (uint64_t)r * row_bytes),
+                               o->n_in);
+        if (group && (i == ARIA_X16_ROWS - 1 || r == o->n_out - 1)) {
+            aria_x16_pack_group(ARIA_TYPE_Q8_W, o->n_in, rows, row_bytes, i + 1,
+                                q + (uint64_t)(r / ARIA_X16_ROWS) * group, NULL);
+        }
     }
+    free(rows);
     free(row);
-    m->output_q8   = q;
+    if (group) {
+        o->x16_group = group;
+        m->n_x16++;
+    }
+    m->output_q8   = raw;
     o->type        = ARIA_TYPE_Q8_W;
     o->data        = q;
     o->row_bytes   = row_bytes;
@@ -508,77 +527,153 @@ static void layer_matrices(aria_layer * l, aria_matrix * ws[7]) {
 
 #define ARIA_REPACK_ALIGN 64  /* each copy starts on a cache line (the file aligns tensors to 32) */
 
-/* Converts every TQ1_0 projection of the loaded blocks to TQ2_0 in one owned buffer (formats.md
- * §2.1, §2.2; aria_repack_tq1_0_to_tq2_0 keeps the codes and the scales), so the TQ2_0 kernels,
- * 2-row prefill kernels included, run on them. Once a matrix is copied, its mapped pages are
- * dropped from this process (MADV_DONTNEED; the file mapping is read-only and shared, so a later
- * read would only fault them in again from the page cache): the resident size then holds the
- * copy instead of both. token_embd and the head are not ternary matrices of a block and are left
- * as they are. */
+/* Whether a loaded projection goes to the x16 layout (kernels.h): its type has one (TQ1_0 through
+ * TQ2_0) and its rows fit it. The converter's fallback projections (act_i8) keep their layout. */
+static uint64_t x16_group_for(const aria_matrix * w) {
+    if (w->act_i8) {
+        return 0;
+    }
+    const int32_t type = w->type == ARIA_TYPE_TQ1_0 ? ARIA_TYPE_TQ2_0 : w->type;
+    return type == ARIA_TYPE_TQ2_0 || type == ARIA_TYPE_I2_S ? aria_x16_group_bytes(type, w->n_in) : 0;
+}
+
+static uint64_t align_up(uint64_t b) {
+    return (b + ARIA_REPACK_ALIGN - 1) / ARIA_REPACK_ALIGN * ARIA_REPACK_ALIGN;
+}
+
+/* Bytes of a projection's converted copy: x16 groups, or TQ2_0 rows for TQ1_0; 0: left as it is. */
+static uint64_t repacked_size(const aria_matrix * w, int x16) {
+    const uint64_t group = x16 ? x16_group_for(w) : 0;
+    if (group) {
+        return (uint64_t)((w->n_out + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS) * group;
+    }
+    if (w->type == ARIA_TYPE_TQ1_0) {
+        return (uint64_t)w->n_out * (uint64_t)(w->n_in / QK_K) * sizeof(block_tq2_0);
+    }
+    return 0;
+}
+
+/* Drops the mapped pages wholly inside [p, p + bytes) once their contents were copied. */
+static void release_mapped(const struct aria_model * m, const uint8_t * p, uint64_t bytes) {
+#if !defined(_WIN32)
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (!m->map_is_malloc && page > 0) {
+        /* only pages wholly inside this tensor: its neighbours stay as they are */
+        const uintptr_t lo = ((uintptr_t)p + page - 1) / page * page;
+        const uintptr_t hi = ((uintptr_t)p + bytes) / page * page;
+        if (hi > lo) {
+            (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);  /* advice only: a failure costs memory, not results */
+        }
+    }
+#else
+    (void)m, (void)p, (void)bytes;
+#endif
+}
+
+/* Packs the n_out rows at src (row layout of `type`, row_bytes each) into x16 groups at dst.
+ * tq1_0: src holds TQ1_0 rows, converted 16 at a time to TQ2_0 in rows16 first. scratch: n_in bytes. */
+static void pack_x16(const aria_kernel_table * kt, int32_t type, int64_t n_in, int64_t n_out, const uint8_t * src,
+                     uint64_t row_bytes, int tq1_0, uint64_t group, uint8_t * dst, uint8_t * rows16, uint8_t * scratch) {
+    const uint64_t tq2_row = aria_type_row_bytes(ARIA_TYPE_TQ2_0, n_in);
+    for (int64_t g = 0; g * ARIA_X16_ROWS < n_out; g++) {
+        const int64_t   r0  = g * ARIA_X16_ROWS;
+        const int64_t   nr  = n_out - r0 < ARIA_X16_ROWS ? n_out - r0 : ARIA_X16_ROWS;
+        const uint8_t * rows = src + (uint64_t)r0 * row_bytes;
+        uint64_t        rb   = row_bytes;
+        if (tq1_0) {
+            kt->repack_tq1_0_tq2_0((const block_tq1_0 *)rows, (block_tq2_0 *)rows16, nr * (n_in / QK_K));
+            rows = rows16;
+            rb   = tq2_row;
+        }
+        aria_x16_pack_group(type, n_in, rows, rb, nr, dst + (uint64_t)g * group, scratch);
+    }
+}
+
+/* Converts the loaded blocks' projections, in one owned buffer, into the layout the current kernel
+ * table runs best: the x16 groups (kernels.h) where the table prefers them (AVX-512), TQ1_0 to
+ * TQ2_0 rows otherwise (formats.md §2.1, §2.2; aria_repack_tq1_0_to_tq2_0 keeps the codes and
+ * the scales), so the TQ2_0 kernels run on them. Every layout holds the same codes and scales, and
+ * the kernels give the same results on them as on the file's rows (kernels.h). Once a matrix is
+ * copied, its mapped pages are dropped from this process (MADV_DONTNEED; the file mapping is
+ * read-only and shared, so a later read would only fault them in again from the page cache): the
+ * resident size then holds the copy instead of both. token_embd and the head are not projections
+ * of a block and are left as they are (the int8 head is made in the x16 layout after this). */
 int32_t aria_model_repack_impl(struct aria_model * m) {
-    if (m->repacked) {
+    if (m->repacked || m->x16) {
         return ARIA_STATUS_OK;
     }
+    const aria_kernel_table * kt  = aria_kernels_current();  /* TQ1_0 -> TQ2_0: the same bytes from every table */
+    const int                 x16 = kt->x16_preferred;
     uint64_t total = 0;
     for (int il = m->layer_begin; il < m->layer_end; il++) {
         aria_matrix * ws[7];
         layer_matrices(&m->layers[il], ws);
         for (int k = 0; k < 7; k++) {
-            if (ws[k]->type == ARIA_TYPE_TQ1_0) {
-                const uint64_t bytes = (uint64_t)ws[k]->n_out * (uint64_t)(ws[k]->n_in / QK_K) * sizeof(block_tq2_0);
-                total += (bytes + ARIA_REPACK_ALIGN - 1) / ARIA_REPACK_ALIGN * ARIA_REPACK_ALIGN;
-            }
+            total += align_up(repacked_size(ws[k], x16));
         }
     }
     if (total == 0) {
-        return ARIA_STATUS_OK;  /* no TQ1_0 matrix: nothing changes */
+        m->x16 = x16;
+        return ARIA_STATUS_OK;  /* nothing to convert: the layers stay as they are */
     }
-    /* allocation failure is handled here: NO_MEMORY, and the model keeps its TQ1_0 matrices
+    /* allocation failure is handled here: NO_MEMORY, and the model keeps its matrices as they are
      * (nothing was changed yet), so the caller may go on without repacking */
     if (total > (uint64_t)SIZE_MAX - ARIA_REPACK_ALIGN) {
         return ARIA_STATUS_NO_MEMORY;
     }
-    uint8_t * raw = malloc((size_t)(total + ARIA_REPACK_ALIGN));  /* malloc: portable, freed by free() */
-    if (!raw) {
-        return ARIA_STATUS_NO_MEMORY;
-    }
-    uint8_t * buf = raw + (ARIA_REPACK_ALIGN - (uintptr_t)raw % ARIA_REPACK_ALIGN) % ARIA_REPACK_ALIGN;
-    const aria_kernel_table * kt = aria_kernels_current();  /* the same bytes from every table */
-#if !defined(_WIN32)
-    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-#endif
-    uint64_t at = 0;
+    uint8_t * raw     = malloc((size_t)(total + ARIA_REPACK_ALIGN));  /* malloc: portable, freed by free() */
+    uint8_t * rows16  = malloc((size_t)(ARIA_X16_ROWS * aria_type_row_bytes(ARIA_TYPE_TQ2_0, ARIA_X16_MAX_N)));
+    uint8_t * scratch = NULL;
+    int64_t   max_in  = 0;
     for (int il = m->layer_begin; il < m->layer_end; il++) {
         aria_matrix * ws[7];
         layer_matrices(&m->layers[il], ws);
         for (int k = 0; k < 7; k++) {
-            aria_matrix * w = ws[k];
-            if (w->type != ARIA_TYPE_TQ1_0) {
-                continue;
-            }
-            const int64_t  nb    = w->n_out * (w->n_in / QK_K);
-            const uint64_t bytes = (uint64_t)nb * sizeof(block_tq2_0);
-            uint8_t *      dst   = buf + at;
-            kt->repack_tq1_0_tq2_0((const block_tq1_0 *)w->data, (block_tq2_0 *)dst, nb);
-#if !defined(_WIN32)
-            if (!m->map_is_malloc && page > 0) {
-                /* only pages wholly inside this tensor: its neighbours stay as they are */
-                const uintptr_t lo = ((uintptr_t)w->data + page - 1) / page * page;
-                const uintptr_t hi = ((uintptr_t)w->data + (uint64_t)nb * sizeof(block_tq1_0)) / page * page;
-                if (hi > lo) {
-                    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);  /* advice only: a failure costs memory, not results */
-                }
-            }
-#endif
-            w->type      = ARIA_TYPE_TQ2_0;
-            w->data      = dst;
-            w->row_bytes = aria_type_row_bytes(ARIA_TYPE_TQ2_0, w->n_in);
-            at += (bytes + ARIA_REPACK_ALIGN - 1) / ARIA_REPACK_ALIGN * ARIA_REPACK_ALIGN;
-            m->n_repacked++;
+            max_in = ws[k]->n_in > max_in ? ws[k]->n_in : max_in;
         }
     }
+    scratch = malloc((size_t)max_in);
+    if (!raw || !rows16 || !scratch) {
+        free(raw), free(rows16), free(scratch);
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    uint8_t * buf = raw + (ARIA_REPACK_ALIGN - (uintptr_t)raw % ARIA_REPACK_ALIGN) % ARIA_REPACK_ALIGN;
+    uint64_t  at  = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            aria_matrix *  w     = ws[k];
+            const uint64_t bytes = repacked_size(w, x16);
+            if (bytes == 0) {
+                continue;
+            }
+            uint8_t *      dst   = buf + at;
+            const uint64_t group = x16 ? x16_group_for(w) : 0;
+            const int      tq1   = w->type == ARIA_TYPE_TQ1_0;
+            const uint64_t src_bytes = (uint64_t)w->n_out * w->row_bytes;
+            if (group) {
+                const int32_t type = tq1 ? ARIA_TYPE_TQ2_0 : w->type;
+                pack_x16(kt, type, w->n_in, w->n_out, w->data, w->row_bytes, tq1, group, dst, rows16, scratch);
+                w->type      = type;
+                w->x16_group = group;
+                m->n_x16++;
+            } else {
+                kt->repack_tq1_0_tq2_0((const block_tq1_0 *)w->data, (block_tq2_0 *)dst, w->n_out * (w->n_in / QK_K));
+                w->type = ARIA_TYPE_TQ2_0;
+            }
+            release_mapped(m, w->data, src_bytes);
+            w->data      = dst;
+            w->row_bytes = aria_type_row_bytes(w->type, w->n_in);
+            at += align_up(bytes);
+            m->n_repacked += tq1;
+        }
+    }
+    free(rows16);
+    free(scratch);
     m->repacked       = raw;
     m->repacked_bytes = total;
+    m->x16            = x16;
     return ARIA_STATUS_OK;
 }
 
@@ -606,6 +701,21 @@ void aria_model_free_impl(struct aria_model * m) {
 }
 
 void aria_matrix_row_f32(const aria_matrix * w, int64_t r, float * out) {
+    if (w->x16_group) {  /* not on any hot path: the row is unpacked to its row layout first */
+        uint8_t * tmp = malloc((size_t)w->row_bytes);
+        if (!tmp) {
+            memset(out, 0, sizeof(float) * (size_t)w->n_in);
+            return;
+        }
+        aria_x16_unpack_row(w->type, w->n_in, w->data + (uint64_t)(r / ARIA_X16_ROWS) * w->x16_group,
+                            (int)(r % ARIA_X16_ROWS), tmp);
+        aria_matrix plain = *w;
+        plain.x16_group   = 0;
+        plain.data        = tmp;
+        aria_matrix_row_f32(&plain, 0, out);
+        free(tmp);
+        return;
+    }
     const uint8_t * row = w->data + (uint64_t)r * w->row_bytes;
     if (w->type == ARIA_TYPE_I2_S) {
         aria_dequantize_row_i2_s(row, w->i2s_scale, out, w->n_in);

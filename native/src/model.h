@@ -35,6 +35,9 @@ typedef struct aria_matrix {
     int32_t         act_i8;     /* 1: a ternary-valued projection stored in a non-ternary type (the
                                  * converter's fallback, `aria.fallback_activation` = "i8"): its input
                                  * is quantized to one int8 row per token, as I2_S does */
+    uint64_t        x16_group;  /* 0: rows as above; else the x16 layout (kernels.h, aria_model_repack):
+                                 * groups of 16 rows of this many bytes each from data, row_bytes
+                                 * still the row layout's size */
 } aria_matrix;
 
 typedef struct aria_layer {
@@ -85,11 +88,15 @@ struct aria_model {
     float *         output_norm;    /* (n_embd) */
     aria_matrix     output;         /* (n_embd -> n_vocab); token_embd when tied */
     int32_t         output_tied;
-    uint8_t *       output_q8;      /* owned int8 head (aria_model_requantize_output) or NULL */
+    uint8_t *       output_q8;      /* owned int8 head (aria_model_requantize_output; output.data is
+                                     * this rounded up to 64 bytes) or NULL */
     uint8_t *       repacked;       /* owned (malloc'd) buffer of the TQ2_0 copies of the TQ1_0 layer
                                      * matrices (aria_model_repack), or NULL */
     uint64_t        repacked_bytes; /* their size */
     int32_t         n_repacked;     /* matrices converted TQ1_0 -> TQ2_0 */
+    int32_t         x16;            /* aria_model_repack chose the x16 layout (the kernel table's
+                                     * x16_preferred): the int8 head is made in it too */
+    int32_t         n_x16;          /* matrices in the x16 layout (the int8 head included) */
 
     uint64_t        weight_bytes;   /* bytes of the loaded tensors */
     int32_t         type_counts[64];/* loaded tensors per type id (< 64) */

@@ -166,6 +166,7 @@ export class NativeModel {
       matrixTypes: raw.matrix_types as Record<string, number>,
       repacked: Number(raw.repacked),
       repackedBytes: Number(raw.repacked_bytes),
+      x16: Number(raw.x16 ?? 0),
     };
   }
 

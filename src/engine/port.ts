@@ -50,6 +50,12 @@ export interface ModelInfo {
   matrixTypes: Record<string, number>;
   /** Projections repacked TQ1_0 -> TQ2_0 at load (0: none). */
   repacked: number;
-  /** Bytes of the repacked copies. */
+  /** Bytes of the repacked copies (TQ2_0 rows, or x16 groups). */
   repackedBytes: number;
+  /**
+   * Matrices in the x16 layout (groups of 16 rows, one per SIMD lane: native/src/kernels.h),
+   * the int8 output head included: what repacking makes where the kernel table prefers it
+   * (AVX-512); 0 elsewhere or without repacking.
+   */
+  x16: number;
 }

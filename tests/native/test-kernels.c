@@ -891,7 +891,124 @@ static void test_repack(const aria_kernel_table * k) {
     free(x), free(got), free(want);
 }
 
+/* The x16 layout (kernels.h): rows of every weight kind, packed into groups (the last one partial,
+ * n_rows = 16 ng - 5), unpack back to the same bytes; the table's x16 kernels, for ny = 1..8
+ * activation rows of different kinds (raw -128 / 127 included) at a stride that is not the row
+ * size, give for every real row exactly the float (TQ2_0, Q8_W) or integer (I2_S) of the reference
+ * row kernel on the file's layout, and write nothing past 16 ng outputs or past ny rows. */
+enum { X16_T_TQ2_0, X16_T_I2_S, X16_T_Q8_W, X16_T_COUNT };
+
+static void test_x16(const aria_kernel_table * k) {
+    static const int32_t types[X16_T_COUNT] = { ARIA_TYPE_TQ2_0, ARIA_TYPE_I2_S, ARIA_TYPE_Q8_W };
+    static const char *  names[X16_T_COUNT] = { "tq2_0", "i2_s", "q8_W" };
+    static const int64_t tq_n[]             = { 256, 768, 2560, 6912 };
+    static const int64_t i2_n[]             = { 128, 384, 2560, 6912 };
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int ti = 0; ti < X16_T_COUNT; ti++) {
+        const int32_t type = types[ti];
+        int ok_rt = 1, ok = 1, untouched = 1, cases = 0;
+        for (int li = 0; li < 4; li++) {
+            const int64_t  n      = type == ARIA_TYPE_I2_S ? i2_n[li] : tq_n[li];
+            const int64_t  nb     = n / QK_K;
+            const int64_t  ng     = 1 + li % 3;
+            const int64_t  nrows  = 16 * ng - 5;
+            const uint64_t row_b  = type == ARIA_TYPE_TQ2_0 ? (uint64_t) nb * sizeof(block_tq2_0)
+                                    : type == ARIA_TYPE_I2_S ? (uint64_t) n / 4
+                                                             : (uint64_t) nb * sizeof(block_q8_W);
+            const uint64_t gb     = aria_x16_group_bytes(type, n);
+            uint8_t *      rows   = xmalloc(row_b * (uint64_t) nrows);
+            uint8_t *      groups = xmalloc(gb * (uint64_t) ng);
+            uint8_t *      back   = xmalloc(row_b);
+            uint8_t *      scr    = xmalloc((size_t) n);
+            for (int64_t rr = 0; rr < nrows; rr++) {
+                uint8_t * row = rows + row_b * (uint64_t) rr;
+                if (type == ARIA_TYPE_TQ2_0) {
+                    make_tq2_0((block_tq2_0 *) row, nb, (int) ((rr + li) % W_COUNT));
+                } else if (type == ARIA_TYPE_I2_S) {
+                    make_i2_s(row, n, (int) ((rr + li) % W_COUNT));
+                } else {
+                    block_q8_W * b = (block_q8_W *) row;
+                    for (int64_t ib = 0; ib < nb; ib++) {
+                        b[ib].d = rnd_unit() * 0.05f;
+                        for (int j = 0; j < QK_K; j++) {
+                            b[ib].qs[j] = (int8_t) (rr % 5 == 1 ? (j & 1 ? 127 : -127) : rnd_int(255) - 127);
+                        }
+                    }
+                }
+            }
+            for (int64_t g = 0; g < ng; g++) {
+                const int64_t nr = nrows - 16 * g < 16 ? nrows - 16 * g : 16;
+                aria_x16_pack_group(type, n, rows + row_b * (uint64_t) (16 * g), row_b, nr, groups + gb * (uint64_t) g,
+                                    scr);
+            }
+            for (int64_t rr = 0; rr < nrows; rr++) {
+                aria_x16_unpack_row(type, n, groups + gb * (uint64_t) (rr / 16), (int) (rr % 16), back);
+                ok_rt &= memcmp(back, rows + row_b * (uint64_t) rr, row_b) == 0;
+            }
+            /* activations: Q8_K rows (TQ2_0, Q8_W) or int8 rows (I2_S), each of another kind */
+            const int64_t ys = type == ARIA_TYPE_I2_S ? n + 12 : nb * (int64_t) sizeof(block_q8_K) + 20;
+            char *        ym = xmalloc((size_t) (ys * ARIA_X16_MAX_NY));
+            for (int j = 0; j < ARIA_X16_MAX_NY; j++) {
+                if (type == ARIA_TYPE_I2_S) {
+                    for (int64_t e = 0; e < n; e++) {
+                        ym[j * ys + e] = (char) (j == 2 ? -128 : j == 3 ? 127 : (int8_t) rnd());
+                    }
+                } else {
+                    make_tq_act((block_q8_K *) (ym + j * ys), n, (li + j) % TQ_ACT_KINDS);
+                }
+            }
+            const int64_t ss  = 16 * ng + 3;
+            const int64_t cap = ss * (ARIA_X16_MAX_NY + 1);
+            float *       sf  = xmalloc(sizeof(float) * (size_t) cap);
+            int32_t *     si  = xmalloc(sizeof(int32_t) * (size_t) cap);
+            for (int ny = 1; ny <= ARIA_X16_MAX_NY; ny++, cases++) {
+                for (int64_t e = 0; e < cap; e++) {
+                    sf[e] = -12345.0f;
+                    si[e] = -12345;
+                }
+                if (type == ARIA_TYPE_TQ2_0) {
+                    k->gemm_tq2_0_x16(n, ng, groups, (int64_t) gb, (const block_q8_K *) ym, ys, ny, sf, ss);
+                } else if (type == ARIA_TYPE_Q8_W) {
+                    k->gemm_q8_W_x16(n, ng, groups, (int64_t) gb, (const block_q8_K *) ym, ys, ny, sf, ss);
+                } else {
+                    k->gemm_i2_s_x16(n, ng, groups, (int64_t) gb, (const int8_t *) ym, ys, ny, si, ss);
+                }
+                for (int64_t e = 0; e < cap; e++) {
+                    const int64_t j = e / ss, rr = e % ss;
+                    if (j >= ny || rr >= 16 * ng) {
+                        untouched &= type == ARIA_TYPE_I2_S ? si[e] == -12345 : sf[e] == -12345.0f;
+                        continue;
+                    }
+                    if (rr >= nrows) {
+                        continue;  /* padding rows: any value */
+                    }
+                    const uint8_t * row = rows + row_b * (uint64_t) rr;
+                    if (type == ARIA_TYPE_I2_S) {
+                        int32_t want;
+                        r->vec_dot_i2_s_i8(n, &want, row, (const int8_t *) (ym + j * ys));
+                        ok &= si[e] == want;
+                    } else {
+                        float want;
+                        if (type == ARIA_TYPE_TQ2_0) {
+                            r->vec_dot_tq2_0_q8_K(n, &want, (const block_tq2_0 *) row, (const block_q8_K *) (ym + j * ys));
+                        } else {
+                            r->vec_dot_q8_W_q8_K(n, &want, (const block_q8_W *) row, (const block_q8_K *) (ym + j * ys));
+                        }
+                        ok &= same_float(sf[e], want);
+                    }
+                }
+            }
+            free(rows), free(groups), free(back), free(scr), free(ym), free(sf), free(si);
+        }
+        check(ok_rt, "%s x16 %s: packed groups unpack to the same row bytes", k->name, names[ti]);
+        check(ok, "%s gemm_%s_x16: %d cases (n, ny = 1..8, a partial group), every row bit-identical to ref's row kernel",
+              k->name, names[ti], cases);
+        check(untouched, "%s gemm_%s_x16: nothing written past the groups' rows or past ny", k->name, names[ti]);
+    }
+}
+
 static void test_table(const aria_kernel_table * k) {
+    test_x16(k);
     test_repack(k);
     test_axpy(k);
     test_q8_W(k);
