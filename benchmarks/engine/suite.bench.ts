@@ -21,7 +21,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bytesPerToken, median, modelFile } from "./_files.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
@@ -187,7 +187,7 @@ const result = {
 };
 mkdirSync(join(ROOT, "benchmarks", "results"), { recursive: true });
 writeFileSync(
-  join(ROOT, values.out!),
+  resolve(ROOT, values.out!),
   JSON.stringify(result, null, 1) + "\n",
 );
 

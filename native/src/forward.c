@@ -201,9 +201,8 @@ typedef struct {
     const float *       x;
     float *             y;
     int32_t             n;
-    int64_t             chunk_rows;  /* rows per chunk handed out by matmul_worker (even) */
+    int64_t             chunk_rows;  /* rows per chunk handed out by matmul_set_worker (even) */
     int64_t             n_chunks;
-    atomic_int_fast64_t next_chunk;  /* the next chunk to take */
 } matmul_task;
 
 /* The I2_S activation row (docs/engine.md: amax = max(max|x|, 1e-5), s = 127/amax,
@@ -505,20 +504,55 @@ static void matmul_rows(matmul_task * t, int ith, int64_t r0, int64_t r1) {
     }
 }
 
-/* Rows are handed out in chunks from a shared counter rather than split in fixed halves: a thread
- * that is descheduled (a busy machine, a noisy VM) or slower leaves its remaining chunks to the
- * others instead of making them wait at the barrier. Every output row is still computed by one
- * thread with the same code, and chunks start at even rows fixed by the matrix and the batch, so
+/* Up to three matmuls of one input (Q, K, V; gate, up) run as one set: their row chunks are handed
+ * out together, so the pool starts and waits once for all of them (a decode step of 2B-4T runs 210
+ * ternary matmuls of 7-110 microseconds each) and a thread that finishes one matrix goes on with
+ * the next.
+ *
+ * Rows are handed out in chunks rather than split in fixed halves: a thread that is descheduled
+ * (a busy machine, a noisy VM) or slower leaves its remaining chunks to the others instead of
+ * making them wait at the barrier (take_chunk). Every output row is still computed by one thread with the same
+ * code, and chunks start at rows fixed by the matrix and the batch (even; x16: whole groups), so
  * row pairs (matmul_row_pairs) and the floats do not depend on the thread count or on timing. */
-static void matmul_worker(void * arg, int ith, int nth) {
-    matmul_task * t = arg;
+typedef struct {
+    matmul_task *    t[3];
+    int              count;
+    int64_t          first[4];  /* chunk number where matrix k starts; first[count]: the total */
+    _Atomic uint64_t ends;      /* the chunks not yet taken: [low 32 bits, high 32 bits) */
+} matmul_set;
+
+/* Takes the next chunk from the front (even threads) or the back (odd threads) of the chunks not
+ * yet taken, or returns -1 when none is left. Two threads thus each stream one run of chunks in
+ * order, one from each end (a long sequential read that the prefetchers follow), and meet
+ * wherever their speeds put the boundary, one small chunk apart at most. */
+static int64_t take_chunk(matmul_set * g, int from_back) {
+    uint64_t e = atomic_load_explicit(&g->ends, memory_order_relaxed);
+    for (;;) {
+        const uint64_t lo = e & 0xffffffffu, hi = e >> 32;
+        if (lo >= hi) {
+            return -1;
+        }
+        const uint64_t next = from_back ? lo | (hi - 1) << 32 : (lo + 1) | hi << 32;
+        if (atomic_compare_exchange_weak_explicit(&g->ends, &e, next, memory_order_relaxed, memory_order_relaxed)) {
+            return (int64_t)(from_back ? hi - 1 : lo);
+        }
+    }
+}
+
+static void matmul_set_worker(void * arg, int ith, int nth) {
+    matmul_set * g = arg;
     (void)nth;
     for (;;) {
-        const int64_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
-        if (c >= t->n_chunks) {
+        const int64_t c = take_chunk(g, ith & 1);
+        if (c < 0) {
             break;
         }
-        const int64_t r0 = c * t->chunk_rows;
+        int k = 0;
+        while (c >= g->first[k + 1]) {
+            k++;
+        }
+        matmul_task * t  = g->t[k];
+        const int64_t r0 = (c - g->first[k]) * t->chunk_rows;
         matmul_rows(t, ith, r0, r0 + t->chunk_rows < t->w->n_out ? r0 + t->chunk_rows : t->w->n_out);
     }
 }
@@ -531,35 +565,74 @@ static int same_activation(const aria_matrix * a, const aria_matrix * b) {
     return is_ternary(a) && is_ternary(b) && a_i8 == b_i8 && a->n_in == b->n_in;
 }
 
-/* y = x W^T. `quantized` says ctx->act already holds x in w's activation format (the previous
- * matmul read the same input: Q/K/V, gate/up), so it is not quantized again. */
-static void matmul_q(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w,
-                     int quantized) {
-    matmul_task t = { .ctx = ctx, .w = w, .x = x, .y = y, .n = n };
-    /* Chunks: one cache tile of rows (matmul_rows' blocking for a batch; the output head), smaller
-     * pieces for one token's ternary matrices so the threads can even out; even row counts */
-    const int64_t bytes = is_ternary(w) && n == 1 ? ARIA_MATMUL_CHUNK_BYTES : ARIA_MATMUL_TILE_BYTES;
+/* The chunking of one matmul (matmul_set): one cache tile of rows (matmul_rows' blocking for a
+ * batch; the output head), smaller pieces for one token's ternary matrices so the threads can even
+ * out; even row counts, whole groups of 16 for x16 matrices. */
+static void matmul_prepare(matmul_task * t, struct aria_ctx * ctx, float * y, const float * x, int32_t n,
+                           const aria_matrix * w) {
+    t->ctx                 = ctx;
+    t->w                   = w;
+    t->x                   = x;
+    t->y                   = y;
+    t->n                   = n;
+    const int64_t bytes = (is_ternary(w) || w->x16_group) && n == 1 ? ARIA_MATMUL_CHUNK_BYTES : ARIA_MATMUL_TILE_BYTES;
     int64_t       rows  = bytes / (int64_t)w->row_bytes;
     rows                = rows < 2 ? 2 : rows & ~(int64_t)1;
-    if (w->x16_group) {  /* whole groups of 16 rows */
+    if (w->x16_group) {
         rows = (int64_t)(bytes / w->x16_group) * ARIA_X16_ROWS;
         rows = rows < ARIA_X16_ROWS ? ARIA_X16_ROWS : rows;
     }
-    t.chunk_rows        = rows;
-    t.n_chunks          = (w->n_out + rows - 1) / rows;
-    atomic_init(&t.next_chunk, 0);
-    if ((is_ternary(w) || w->type == ARIA_TYPE_Q8_W || w->act_i8) && !quantized) {
-        if (n >= 4) {
-            aria_tp_run(ctx->tp, quantize_worker, &t);
+    t->chunk_rows = rows;
+    t->n_chunks   = (w->n_out + rows - 1) / rows;
+}
+
+/* Quantizes x into ctx->act in w's activation format, when w reads one. */
+static void matmul_quantize(struct aria_ctx * ctx, matmul_task * t) {
+    const aria_matrix * w = t->w;
+    if (is_ternary(w) || w->type == ARIA_TYPE_Q8_W || w->act_i8) {
+        if (t->n >= 4) {
+            aria_tp_run(ctx->tp, quantize_worker, t);
         } else {
-            quantize_worker(&t, 0, 1);
+            quantize_worker(t, 0, 1);
         }
     }
-    aria_tp_run(ctx->tp, matmul_worker, &t);
+}
+
+/* ys[k] = x ws[k]^T for count (1..3) matrices of one input x. When they all read the same quantized
+ * activation (same_activation), x is quantized once and they run as one set; otherwise one by one,
+ * each quantizing x in its own format unless the previous one had the same. */
+static void matmul_many(struct aria_ctx * ctx, const float * x, int32_t n, int count, const aria_matrix * const * ws,
+                        float * const * ys) {
+    int shared = 1;
+    for (int k = 1; k < count; k++) {
+        shared &= same_activation(ws[0], ws[k]);
+    }
+    matmul_task ts[3];
+    matmul_set  g = { .count = 0 };
+    for (int k = 0; k < count; k++) {
+        matmul_prepare(&ts[k], ctx, ys[k], x, n, ws[k]);
+        if (!shared) {  /* one at a time */
+            if (k == 0 || !same_activation(ws[k - 1], ws[k])) {
+                matmul_quantize(ctx, &ts[k]);
+            }
+            matmul_set one = { .t = { &ts[k] }, .count = 1, .first = { 0, ts[k].n_chunks } };
+            atomic_init(&one.ends, (uint64_t)ts[k].n_chunks << 32);
+            aria_tp_run(ctx->tp, matmul_set_worker, &one);
+            continue;
+        }
+        g.t[k]         = &ts[k];
+        g.first[k + 1] = g.first[k] + ts[k].n_chunks;
+        g.count        = k + 1;
+    }
+    if (shared) {
+        matmul_quantize(ctx, &ts[0]);
+        atomic_init(&g.ends, (uint64_t)g.first[count] << 32);
+        aria_tp_run(ctx->tp, matmul_set_worker, &g);
+    }
 }
 
 static void matmul(struct aria_ctx * ctx, float * y, const float * x, int32_t n, const aria_matrix * w) {
-    matmul_q(ctx, y, x, n, w, 0);
+    matmul_many(ctx, x, n, 1, &w, &y);
 }
 
 /* ---- attention --------------------------------------------------------------------------------- */
@@ -572,21 +645,31 @@ typedef struct {
     const int32_t *   seq;
 } attn_task;
 
-/* element offset of row (layer, s, p) of a cache; its address depends on the element type */
-static int64_t kv_off(const struct aria_ctx * ctx, int32_t layer, int32_t s, int32_t p) {
-    return (((int64_t)layer * ctx->n_seq + s) * ctx->n_ctx + p) * kv_dim(ctx->model);
+/* Element offset of (layer, s, kv head h, position p) in a cache; its address depends on the
+ * element type. Head-major: the positions of one kv head are consecutive rows of head_dim, so the
+ * attention of a head streams one contiguous run (the weights streamed in between evict the whole
+ * cache from every level each token, and a sequential run is what the prefetchers follow). */
+static int64_t kv_off(const struct aria_ctx * ctx, int32_t layer, int32_t s, int32_t h, int32_t p) {
+    const struct aria_model * m = ctx->model;
+    return ((((int64_t)layer * ctx->n_seq + s) * m->n_head_kv + h) * ctx->n_ctx + p) * m->head_dim;
 }
 
-/* writes one row of kv_dim floats into a cache, converting to f16 if the cache is f16 */
-static void kv_store(struct aria_ctx * ctx, void * cache, int64_t off, const float * src) {
-    const int64_t kvd = kv_dim(ctx->model);
-    if (ctx->kv_f16) {
-        aria_f16 * d = (aria_f16 *)cache + off;
-        for (int64_t i = 0; i < kvd; i++) {
-            d[i] = aria_f32_to_f16(src[i]);
+/* writes one position's kv_dim floats (all kv heads) into a cache, converting to f16 if the cache
+ * is f16 */
+static void kv_store(struct aria_ctx * ctx, void * cache, int32_t layer, int32_t s, int32_t p, const float * src) {
+    const struct aria_model * m  = ctx->model;
+    const int64_t             hd = m->head_dim;
+    for (int32_t h = 0; h < m->n_head_kv; h++) {
+        const int64_t off = kv_off(ctx, layer, s, h, p);
+        const float * x   = src + h * hd;
+        if (ctx->kv_f16) {
+            aria_f16 * d = (aria_f16 *)cache + off;
+            for (int64_t i = 0; i < hd; i++) {
+                d[i] = aria_f32_to_f16(x[i]);
+            }
+        } else {
+            memcpy((float *)cache + off, x, sizeof(float) * (size_t)hd);
         }
-    } else {
-        memcpy((float *)cache + off, src, sizeof(float) * (size_t)kvd);
     }
 }
 
@@ -611,8 +694,8 @@ static void attn_worker(void * arg, int ith, int nth) {
         const float * q   = ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * hd;
         float *       out = ctx->att + (int64_t)i * q_dim(m) + (int64_t)h * hd;
         float         mx  = -INFINITY;
-        const int64_t kvd  = kv_dim(m);
-        const int64_t base = kv_off(ctx, t->layer, s, 0) + (int64_t)kvh * hd;
+        const int64_t kvd  = hd;  /* row stride of one head's positions (kv_off) */
+        const int64_t base = kv_off(ctx, t->layer, s, kvh, 0);
         for (int32_t j = 0; j <= p; j++) {
             float dot = 0.0f;
             if (ctx->kv_f16) {
@@ -664,14 +747,14 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     const int32_t             li  = il - m->layer_begin;
 
     norm_rows(ctx, ctx->xb, x, l->attn_norm, E, n);
-    matmul(ctx, ctx->q, ctx->xb, n, &l->wq);
-    matmul_q(ctx, ctx->k, ctx->xb, n, &l->wk, same_activation(&l->wq, &l->wk));
-    matmul_q(ctx, ctx->v, ctx->xb, n, &l->wv, same_activation(&l->wk, &l->wv) && same_activation(&l->wq, &l->wk));
+    const aria_matrix * qkv[3]  = { &l->wq, &l->wk, &l->wv };
+    float * const       qkv_y[3] = { ctx->q, ctx->k, ctx->v };
+    matmul_many(ctx, ctx->xb, n, 3, qkv, qkv_y);
     for (int32_t i = 0; i < n; i++) {
         rope(ctx, ctx->q + i * qd, m->n_head, pos[i]);
         rope(ctx, ctx->k + i * kvd, m->n_head_kv, pos[i]);
-        kv_store(ctx, ctx->k_cache, kv_off(ctx, li, seq[i], pos[i]), ctx->k + i * kvd);
-        kv_store(ctx, ctx->v_cache, kv_off(ctx, li, seq[i], pos[i]), ctx->v + i * kvd);
+        kv_store(ctx, ctx->k_cache, li, seq[i], pos[i], ctx->k + i * kvd);
+        kv_store(ctx, ctx->v_cache, li, seq[i], pos[i], ctx->v + i * kvd);
     }
     attn_task at = { ctx, li, n, pos, seq };
     aria_tp_run(ctx->tp, attn_worker, &at);
@@ -702,12 +785,14 @@ typedef struct {
 
 enum { ROWS_NORM, ROWS_FFN_ACT };
 
-static void ffn_act_row(struct aria_ctx * ctx, const aria_layer * l, int32_t i) {
+/* act(g) * u for elements j0 .. j1 - 1 of row i (each element on its own: any split of a row over
+ * threads gives the same floats) */
+static void ffn_act_span(struct aria_ctx * ctx, int32_t i, int64_t j0, int64_t j1) {
     const struct aria_model * m  = ctx->model;
     const int64_t             F  = m->n_ff;
     float *                   h  = ctx->hb + (int64_t)i * F;
     const float *             h2 = ctx->hb2 + (int64_t)i * F;
-    for (int64_t j = 0; j < F; j++) {
+    for (int64_t j = j0; j < j1; j++) {
         const float g = h[j];
         float       a;
         if (m->act == ARIA_ACT_RELU2) {
@@ -718,8 +803,26 @@ static void ffn_act_row(struct aria_ctx * ctx, const aria_layer * l, int32_t i) 
         }
         h[j] = a * h2[j];
     }
+}
+
+static void ffn_act_row(struct aria_ctx * ctx, const aria_layer * l, int32_t i) {
+    const struct aria_model * m = ctx->model;
+    ffn_act_span(ctx, i, 0, m->n_ff);
     if (l->ffn_sub_norm) {
-        rmsnorm(h, h, l->ffn_sub_norm, F, m->norm_eps);
+        float * h = ctx->hb + (int64_t)i * m->n_ff;
+        rmsnorm(h, h, l->ffn_sub_norm, m->n_ff, m->norm_eps);
+    }
+}
+
+/* A few tokens (decode): each row's activation split over the threads in equal spans (SiLU's expf
+ * over n_ff elements is too long for one thread while the others wait); the sub-norm after it
+ * needs the whole row and runs on the caller (ffn_block). */
+static void ffn_act_split_worker(void * arg, int ith, int nth) {
+    rows_task * t = arg;
+    int64_t     b, e;
+    aria_tp_range(t->ctx->model->n_ff, ith, nth, &b, &e);
+    for (int32_t i = 0; i < t->n; i++) {
+        ffn_act_span(t->ctx, i, b, e);
     }
 }
 
@@ -758,10 +861,19 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
     const int64_t             E = m->n_embd;
 
     norm_rows(ctx, ctx->xb, x, l->ffn_norm, E, n);
-    matmul(ctx, ctx->hb, ctx->xb, n, &l->gate);
-    matmul_q(ctx, ctx->hb2, ctx->xb, n, &l->up, same_activation(&l->gate, &l->up));
+    const aria_matrix * gu[2]   = { &l->gate, &l->up };
+    float * const       gu_y[2] = { ctx->hb, ctx->hb2 };
+    matmul_many(ctx, ctx->xb, n, 2, gu, gu_y);
     rows_task act = { ctx, l, n, NULL, NULL, NULL, 0, ROWS_FFN_ACT };  /* act(g) * u, then ffn_sub_norm */
-    run_rows(ctx, &act);
+    if (n >= 4) {
+        aria_tp_run(ctx->tp, rows_worker, &act);
+    } else {
+        aria_tp_run(ctx->tp, ffn_act_split_worker, &act);
+        for (int32_t i = 0; i < n && l->ffn_sub_norm; i++) {
+            float * h = ctx->hb + (int64_t)i * m->n_ff;
+            rmsnorm(h, h, l->ffn_sub_norm, m->n_ff, m->norm_eps);
+        }
+    }
     matmul(ctx, ctx->tmp, ctx->hb, n, &l->down);
     for (int64_t j = 0; j < (int64_t)n * E; j++) {
         x[j] += ctx->tmp[j];
