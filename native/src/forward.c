@@ -654,22 +654,45 @@ static int64_t kv_off(const struct aria_ctx * ctx, int32_t layer, int32_t s, int
     return ((((int64_t)layer * ctx->n_seq + s) * m->n_head_kv + h) * ctx->n_ctx + p) * m->head_dim;
 }
 
-/* writes one position's kv_dim floats (all kv heads) into a cache, converting to f16 if the cache
- * is f16 */
-static void kv_store(struct aria_ctx * ctx, void * cache, int32_t layer, int32_t s, int32_t p, const float * src) {
-    const struct aria_model * m  = ctx->model;
-    const int64_t             hd = m->head_dim;
-    for (int32_t h = 0; h < m->n_head_kv; h++) {
-        const int64_t off = kv_off(ctx, layer, s, h, p);
-        const float * x   = src + h * hd;
-        if (ctx->kv_f16) {
-            aria_f16 * d = (aria_f16 *)cache + off;
-            for (int64_t i = 0; i < hd; i++) {
-                d[i] = aria_f32_to_f16(x[i]);
-            }
-        } else {
-            memcpy((float *)cache + off, x, sizeof(float) * (size_t)hd);
+/* writes kv head h of one position (head_dim floats at src) into a cache, converting to f16 if the
+ * cache is f16 */
+static void kv_store(struct aria_ctx * ctx, void * cache, int32_t layer, int32_t s, int32_t h, int32_t p,
+                     const float * src) {
+    const int64_t hd  = ctx->model->head_dim;
+    const int64_t off = kv_off(ctx, layer, s, h, p);
+    if (ctx->kv_f16) {
+        aria_f16 * d = (aria_f16 *)cache + off;
+        for (int64_t i = 0; i < hd; i++) {
+            d[i] = aria_f32_to_f16(src[i]);
         }
+    } else {
+        memcpy((float *)cache + off, src, sizeof(float) * (size_t)hd);
+    }
+}
+
+/* RoPE on every query and key head of the batch, and the keys and values into the cache: tasks
+ * (token, head) over n_head query heads then n_head_kv kv heads, split over the threads (each
+ * task's floats are the same whoever runs it). The attention that reads them is the next pool
+ * run, after this one's barrier. */
+static void rope_kv_worker(void * arg, int ith, int nth) {
+    attn_task *               t   = arg;
+    struct aria_ctx *         ctx = t->ctx;
+    const struct aria_model * m   = ctx->model;
+    const int32_t             per = m->n_head + m->n_head_kv;
+    int64_t                   b, e;
+    aria_tp_range((int64_t)t->n * per, ith, nth, &b, &e);
+    for (int64_t task = b; task < e; task++) {
+        const int32_t i = (int32_t)(task / per);
+        const int32_t h = (int32_t)(task % per);
+        if (h < m->n_head) {
+            rope(ctx, ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * m->head_dim, 1, t->pos[i]);
+            continue;
+        }
+        const int32_t kvh = h - m->n_head;
+        const int64_t at  = (int64_t)i * kv_dim(m) + (int64_t)kvh * m->head_dim;
+        rope(ctx, ctx->k + at, 1, t->pos[i]);
+        kv_store(ctx, ctx->k_cache, t->layer, t->seq[i], kvh, t->pos[i], ctx->k + at);
+        kv_store(ctx, ctx->v_cache, t->layer, t->seq[i], kvh, t->pos[i], ctx->v + at);
     }
 }
 
@@ -684,8 +707,16 @@ static void attn_worker(void * arg, int ith, int nth) {
     /* Tasks (token, head) are dealt round-robin, not in contiguous ranges: in a causal prefill a
      * token's cost grows with its position, so contiguous ranges gave the last thread most of the
      * work (2B-4T pp128, 2 threads: 0.07 s against 0.21 s per 30 layers). Each task is still
-     * computed whole by one thread with the same code, so the output does not depend on nth. */
-    for (int64_t task = ith; task < (int64_t)t->n * m->n_head; task += nth) {
+     * computed whole by one thread with the same code, so the output does not depend on nth.
+     * One token (decode): contiguous ranges of heads instead, so the query heads that share a KV
+     * head mostly fall to one thread, which reads that head's cache once for all of them (the
+     * cache comes from DRAM every token: the weights streamed in between evict it). */
+    int64_t task0 = ith, task1 = (int64_t)t->n * m->n_head, step = nth;
+    if (t->n == 1) {
+        aria_tp_range(m->n_head, ith, nth, &task0, &task1);
+        step = 1;
+    }
+    for (int64_t task = task0; task < task1; task += step) {
         const int32_t i   = (int32_t)(task / m->n_head);
         const int32_t h   = (int32_t)(task % m->n_head);
         const int32_t kvh = h / group;
@@ -743,20 +774,14 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     const aria_layer *        l   = &m->layers[il];
     const int64_t             E   = m->n_embd;
     const int64_t             qd  = q_dim(m);
-    const int64_t             kvd = kv_dim(m);
     const int32_t             li  = il - m->layer_begin;
 
     norm_rows(ctx, ctx->xb, x, l->attn_norm, E, n);
     const aria_matrix * qkv[3]  = { &l->wq, &l->wk, &l->wv };
     float * const       qkv_y[3] = { ctx->q, ctx->k, ctx->v };
     matmul_many(ctx, ctx->xb, n, 3, qkv, qkv_y);
-    for (int32_t i = 0; i < n; i++) {
-        rope(ctx, ctx->q + i * qd, m->n_head, pos[i]);
-        rope(ctx, ctx->k + i * kvd, m->n_head_kv, pos[i]);
-        kv_store(ctx, ctx->k_cache, li, seq[i], pos[i], ctx->k + i * kvd);
-        kv_store(ctx, ctx->v_cache, li, seq[i], pos[i], ctx->v + i * kvd);
-    }
     attn_task at = { ctx, li, n, pos, seq };
+    aria_tp_run(ctx->tp, rope_kv_worker, &at);
     aria_tp_run(ctx->tp, attn_worker, &at);
     const float * o_in = ctx->att;
     if (l->attn_sub_norm) {

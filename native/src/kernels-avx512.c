@@ -297,14 +297,18 @@ X16_INLINE void q8_W_x16_group(int64_t nb, const uint8_t * restrict xg, const bl
                 acc[j][a] = _mm512_setzero_si512();
             }
         }
-        for (int c = 0; c < 64; c++) {
-            if (ARIA_X16_PREFETCH > 0) {
-                _mm_prefetch((const char *) ((uintptr_t) (wb + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
-            }
-            const __m512i w = _mm512_loadu_si512(wb + 64 * c);
-            _Pragma("GCC unroll 8")
-            for (int j = 0; j < NY; j++) {
-                acc[j][c % NA] = _mm512_dpbusd_epi32(acc[j][c % NA], w, _mm512_set1_epi32(load_i32(yj[j][b].qs + 4 * c)));
+        for (int c0 = 0; c0 < 64; c0 += 4) {  /* 4 chunks per step: chunk c0 + k feeds accumulator k % NA */
+            _Pragma("GCC unroll 4")
+            for (int k = 0; k < 4; k++) {
+                const int c = c0 + k;
+                if (ARIA_X16_PREFETCH > 0) {
+                    _mm_prefetch((const char *) ((uintptr_t) (wb + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
+                }
+                const __m512i w = _mm512_loadu_si512(wb + 64 * c);
+                _Pragma("GCC unroll 8")
+                for (int j = 0; j < NY; j++) {
+                    acc[j][k % NA] = _mm512_dpbusd_epi32(acc[j][k % NA], w, _mm512_set1_epi32(load_i32(yj[j][b].qs + 4 * c)));
+                }
             }
         }
         const __m512 dxv = _mm512_loadu_ps(dx + 16 * b);
@@ -370,7 +374,7 @@ X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int
 }
 
 /* Accumulators per token for NY tokens: enough independent vpdpbusd chains (8) in flight. */
-#define X16_NA(NY) ((NY) == 1 ? 4 : (NY) <= 3 ? 2 : 1)
+#define X16_NA(NY) ((NY) <= 2 ? 4 : (NY) == 3 ? 3 : (NY) == 4 ? 2 : 1)
 
 /* One function per token count, so that every loop over j and a has constant bounds. */
 #define X16_TERNARY_VARIANTS(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8)

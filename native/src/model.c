@@ -467,6 +467,27 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
     return ARIA_STATUS_OK;
 }
 
+/* An owned weight buffer of `bytes` (malloc'd: freed by free(*raw)), returned rounded up to 2 MiB
+ * and, on Linux, advised to be backed by transparent huge pages: a decoded token streams every
+ * weight once, and with 4 KiB pages that is a TLB miss every 4 KiB. Advice only: where the kernel
+ * keeps 4 KiB pages the results are the same. NULL (and *raw NULL) when out of memory. */
+#define ARIA_WEIGHT_ALIGN ((uint64_t)2 << 20)
+static uint8_t * alloc_weights(uint64_t bytes, uint8_t ** raw) {
+    *raw = NULL;
+    if (bytes > (uint64_t)SIZE_MAX - ARIA_WEIGHT_ALIGN) {
+        return NULL;
+    }
+    *raw = malloc((size_t)(bytes + ARIA_WEIGHT_ALIGN));
+    if (!*raw) {
+        return NULL;
+    }
+    uint8_t * p = *raw + (ARIA_WEIGHT_ALIGN - (uintptr_t)*raw % ARIA_WEIGHT_ALIGN) % ARIA_WEIGHT_ALIGN;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    (void)madvise(p, (size_t)((bytes + ARIA_WEIGHT_ALIGN - 1) / ARIA_WEIGHT_ALIGN * ARIA_WEIGHT_ALIGN), MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 int32_t aria_model_requantize_output_impl(struct aria_model * m) {
     aria_matrix * o = &m->output;
     if (!m->has_output || m->output_q8 != NULL) {
@@ -481,8 +502,8 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m) {
     const uint64_t group = m->x16 ? aria_x16_group_bytes(ARIA_TYPE_Q8_W, o->n_in) : 0;
     const int64_t  ng    = (o->n_out + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
     const uint64_t bytes = group ? group * (uint64_t)ng : row_bytes * (uint64_t)o->n_out;
-    uint8_t *      raw   = malloc((size_t)bytes + 64);  /* q: raw rounded up to a cache line */
-    uint8_t *      q     = raw ? raw + (64 - (uintptr_t)raw % 64) % 64 : NULL;
+    uint8_t *      raw;
+    uint8_t *      q     = alloc_weights(bytes, &raw);
     uint8_t *      rows  = group ? malloc((size_t)(row_bytes * ARIA_X16_ROWS)) : NULL;
     float *        row   = malloc(sizeof(float) * (size_t)o->n_in);
     if (!q || !row || (group && !rows)) {  /* allocation failure: NO_MEMORY, the head stays as it is */
@@ -618,10 +639,8 @@ int32_t aria_model_repack_impl(struct aria_model * m) {
     }
     /* allocation failure is handled here: NO_MEMORY, and the model keeps its matrices as they are
      * (nothing was changed yet), so the caller may go on without repacking */
-    if (total > (uint64_t)SIZE_MAX - ARIA_REPACK_ALIGN) {
-        return ARIA_STATUS_NO_MEMORY;
-    }
-    uint8_t * raw     = malloc((size_t)(total + ARIA_REPACK_ALIGN));  /* malloc: portable, freed by free() */
+    uint8_t * raw;
+    uint8_t * buf     = alloc_weights(total, &raw);
     uint8_t * rows16  = malloc((size_t)(ARIA_X16_ROWS * aria_type_row_bytes(ARIA_TYPE_TQ2_0, ARIA_X16_MAX_N)));
     uint8_t * scratch = NULL;
     int64_t   max_in  = 0;
@@ -633,11 +652,10 @@ int32_t aria_model_repack_impl(struct aria_model * m) {
         }
     }
     scratch = malloc((size_t)max_in);
-    if (!raw || !rows16 || !scratch) {
+    if (!buf || !rows16 || !scratch) {
         free(raw), free(rows16), free(scratch);
         return ARIA_STATUS_NO_MEMORY;
     }
-    uint8_t * buf = raw + (ARIA_REPACK_ALIGN - (uintptr_t)raw % ARIA_REPACK_ALIGN) % ARIA_REPACK_ALIGN;
     uint64_t  at  = 0;
     for (int il = m->layer_begin; il < m->layer_end; il++) {
         aria_matrix * ws[7];

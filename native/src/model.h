@@ -89,7 +89,7 @@ struct aria_model {
     aria_matrix     output;         /* (n_embd -> n_vocab); token_embd when tied */
     int32_t         output_tied;
     uint8_t *       output_q8;      /* owned int8 head (aria_model_requantize_output; output.data is
-                                     * this rounded up to 64 bytes) or NULL */
+                                     * this rounded up to 2 MiB) or NULL */
     uint8_t *       repacked;       /* owned (malloc'd) buffer of the TQ2_0 copies of the TQ1_0 layer
                                      * matrices (aria_model_repack), or NULL */
     uint64_t        repacked_bytes; /* their size */
