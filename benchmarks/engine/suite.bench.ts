@@ -106,9 +106,9 @@ function runAria(
   if (r.pp_tps !== null) s.pp.push(r.pp_tps);
   if (r.tg_tps !== null) s.tg.push(r.tg_tps);
   s.rss.push(r.rss);
-  if (!int8Head) {
-    // batched decode: 4 sequences, one token each per step (the tokens count as 4)
-    const b = ariaBench(path, threads, false, 0, ["--seqs", "4"]);
+  if (repack) {
+    // batched decode: 4 sequences, one token each per step (the tokens count as 4), same head
+    const b = ariaBench(path, threads, int8Head, 0, ["--seqs", "4"]);
     if (b.tg_tps !== null) s.tg4.push(b.tg_tps);
   }
 }
