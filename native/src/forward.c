@@ -817,16 +817,13 @@ static void ffn_act_span(struct aria_ctx * ctx, int32_t i, int64_t j0, int64_t j
     const int64_t             F  = m->n_ff;
     float *                   h  = ctx->hb + (int64_t)i * F;
     const float *             h2 = ctx->hb2 + (int64_t)i * F;
+    if (m->act != ARIA_ACT_RELU2) {  /* SiLU: g / (1 + exp(-g)), each element on its own (kernels.h) */
+        ctx->kt->silu_mul_f32(j1 - j0, h + j0, h2 + j0);
+        return;
+    }
     for (int64_t j = j0; j < j1; j++) {
-        const float g = h[j];
-        float       a;
-        if (m->act == ARIA_ACT_RELU2) {
-            const float r = g > 0.0f ? g : 0.0f;
-            a             = r * r;
-        } else {
-            a = g / (1.0f + expf(-g));
-        }
-        h[j] = a * h2[j];
+        const float r = h[j] > 0.0f ? h[j] : 0.0f;
+        h[j]          = r * r * h2[j];
     }
 }
 

@@ -18,6 +18,7 @@
  */
 #include <assert.h>
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "kernels-x86.h"
@@ -668,6 +669,50 @@ void aria_vec_dot_q8_W_q8_K_multi_avx2(int64_t n, float * restrict s, const bloc
 /* ---- axpy --------------------------------------------------------------------------------- */
 
 /* y += a x with a separate multiply and add (as _ref, so bit-identical), 8 lanes at a time. */
+/* exp(x) for 8 floats: Cephes' expf (x = k ln 2 + r, |r| <= ln 2 / 2, degree-6 polynomial in r,
+ * about 1 ulp), x clamped to [-87.34, 88.38] so that 2^k stays a normal float; below the range the
+ * result is 0 (where expf gives a subnormal: 1 + it is 1 all the same), above 88.72 it is +inf. */
+static inline __m256 exp8(__m256 x) {
+    const __m256 hi  = _mm256_set1_ps(88.3762626647949f);
+    const __m256 lo  = _mm256_set1_ps(-87.3365447504019f);
+    const __m256 xc  = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    const __m256 k   = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256       r   = _mm256_sub_ps(xc, _mm256_mul_ps(k, _mm256_set1_ps(0.693359375f)));
+    r                = _mm256_sub_ps(r, _mm256_mul_ps(k, _mm256_set1_ps(-2.12194440e-4f)));
+    __m256       p   = _mm256_set1_ps(1.9875691500e-4f);
+    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p                = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e  = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+    __m256       y   = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    y                = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+    y                = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));  /* NaN stays NaN */
+}
+
+static inline __m256 silu_mul8(__m256 g, __m256 u) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+
+void aria_silu_mul_f32_avx2(int64_t n, float * restrict h, const float * restrict u) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(h + i, silu_mul8(_mm256_loadu_ps(h + i), _mm256_loadu_ps(u + i)));
+    }
+    if (i < n) {  /* the tail through the same vector code (padded with zeros) */
+        float hb[8] = { 0 }, ub[8] = { 0 };
+        memcpy(hb, h + i, sizeof(float) * (size_t) (n - i));
+        memcpy(ub, u + i, sizeof(float) * (size_t) (n - i));
+        _mm256_storeu_ps(hb, silu_mul8(_mm256_loadu_ps(hb), _mm256_loadu_ps(ub)));
+        memcpy(h + i, hb, sizeof(float) * (size_t) (n - i));
+    }
+}
+
 void aria_axpy_f32_avx2(int64_t n, float a, const float * restrict x, float * restrict y) {
     const __m256 va = _mm256_set1_ps(a);
     int64_t      i  = 0;
@@ -932,4 +977,5 @@ const aria_kernel_table aria_kernels_avx2 = {
     .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
     .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
     .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
+    .silu_mul_f32             = aria_silu_mul_f32_avx2,
 };

@@ -477,4 +477,5 @@ const aria_kernel_table aria_kernels_avx512 = {
     .gemm_tq2_0_x16     = gemm_tq2_0_x16_avx512,
     .gemm_i2_s_x16      = gemm_i2_s_x16_avx512,
     .gemm_q8_W_x16      = gemm_q8_W_x16_avx512,
+    .silu_mul_f32       = aria_silu_mul_f32_avx2,
 };

@@ -208,6 +208,13 @@ static void vec_dot_q8_W_q8_K_ref(int64_t n, float * restrict s, const block_q8_
     *s = sumf;
 }
 
+static void silu_mul_f32_ref(int64_t n, float * restrict h, const float * restrict u) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = h[i];
+        h[i]          = g / (1.0f + expf(-g)) * u[i];
+    }
+}
+
 static void axpy_f32_ref(int64_t n, float a, const float * restrict x, float * restrict y) {
     for (int64_t i = 0; i < n; i++) {
         y[i] += a * x[i];
@@ -305,6 +312,10 @@ static inline int x16_code(const uint8_t * g, int r, int64_t k) {
     return (g[(k / 16) * 64 + 4 * r + k % 4] >> (2 * ((k % 16) / 4))) & 3;
 }
 
+void aria_silu_mul_f32_ref(int64_t n, float * h, const float * u) {
+    silu_mul_f32_ref(n, h, u);
+}
+
 void aria_gemm_tq2_0_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, int64_t x_stride,
                              const block_q8_K * restrict y, int64_t y_stride, int ny, float * restrict s,
                              int64_t s_stride) {
@@ -389,6 +400,7 @@ const aria_kernel_table aria_kernels_ref = {
     .vec_dot_q8_W_q8_K_multi  = vec_dot_q8_W_q8_K_multi_ref,
     .vec_dot_f16_f32_multi    = vec_dot_f16_f32_multi_ref,
     .axpy_f32                 = axpy_f32_ref,
+    .silu_mul_f32             = silu_mul_f32_ref,
     .axpy_f16                 = axpy_f16_ref,
     .vec_dot_f16_f32    = vec_dot_f16_f32_ref,
     .vec_dot_f32        = vec_dot_f32_ref,

@@ -32,6 +32,7 @@ void  aria_vec_dot_q8_W_q8_K_multi_avx2(int64_t n, float * s, const block_q8_W *
                                        int64_t y_stride, int ny);
 void  aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * s, const aria_f16 * x, const float * y, int64_t y_stride,
                                       int ny);
+void  aria_silu_mul_f32_avx2(int64_t n, float * h, const float * u);
 void  aria_axpy_f32_avx2(int64_t n, float a, const float * x, float * y);
 void  aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * x, float * y);
 void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const float * y);

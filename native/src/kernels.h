@@ -87,6 +87,11 @@ typedef struct aria_kernel_table {
     /* y_i += a * f32(x_i) for f16 x (the f16 KV cache), multiply then add: identical in every table */
     void (*axpy_f16)(int64_t n, float a, const aria_f16 * x, float * y);
 
+    /* h_i = silu(h_i) * u_i with silu(g) = g / (1 + exp(-g)) (the gated FFN's SiLU, docs/engine.md).
+     * _ref uses expf; the SIMD versions a polynomial exp (Cephes' expf) on every element, the
+     * tail included, so an element's float never depends on where a split of the row falls: within
+     * 1e-6 relative (1e-30 absolute) of _ref, and the same infinities and NaNs. */
+    void (*silu_mul_f32)(int64_t n, float * h, const float * u);
     /* llama.cpp's quantize_row_q8_K_ref: per 256 block, signed absmax m, iscale = -127/m,
      * q = round-half-even(iscale*x) clamped to <= 127, d = 1/iscale, bsums of 16. */
     void (*quantize_row_q8_K)(int64_t n, block_q8_K * y, const float * x);
@@ -142,6 +147,8 @@ void     aria_x16_pack_group(int32_t type, int64_t n, const uint8_t * src, uint6
  * n / 256 blocks): the inverse of aria_x16_pack_group. */
 void     aria_x16_unpack_row(int32_t type, int64_t n, const uint8_t * group, int r, uint8_t * dst);
 
+/* The reference SiLU (NEON tables use it) */
+void aria_silu_mul_f32_ref(int64_t n, float * h, const float * u);
 /* The reference x16 kernels (kernels-ref.c), shared by the tables without their own. */
 void aria_gemm_tq2_0_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                              int64_t y_stride, int ny, float * s, int64_t s_stride);

@@ -53,6 +53,19 @@ export const PRESETS: Readonly<Record<string, SyntheticPreset>> = {
     extraSpmTokens: [],
     defaultArch: "bitnet-b1.58",
   },
+  /** tiny with 1bitLLM-large's 32002-token vocabulary (bitnet): 32002 is not a multiple of 16, so
+   * an output head in the x16 layout ends in a partial group (tests/native/repack.test.ts). */
+  "tiny-vocab32002": {
+    nEmbd: 256,
+    nFf: 768,
+    nLayer: 2,
+    nHead: 4,
+    nHeadKv: 2,
+    nHeadKvBitnet: 4,
+    nCtx: 512,
+    extraSpmTokens: ["<pad>", "<mask>"],
+    defaultArch: "bitnet",
+  },
   small: {
     nEmbd: 512,
     nFf: 1536,

@@ -157,6 +157,35 @@ describe("repack TQ1_0 -> TQ2_0", () => {
     }
   });
 
+  test("an int8 head of 32002 rows (not a multiple of 16): its last, partial x16 group gives the reference kernels' logits", async () => {
+    const path = await testModel({ preset: "tiny-vocab32002", arch: "bitnet", type: "tq2_0" });
+    using x16 = await openModel(path, { repack: true, outputInt8: true });
+    using rows = await openModel(path, { outputInt8: true });
+    expect(x16.info.nVocab).toBe(32002);
+    expect(x16.info.x16).toBe((await prefersX16()) ? 7 * x16.info.nLayer + 1 : 0);
+    const a = logitsAndTokens(x16);
+    let b: ReturnType<typeof logitsAndTokens>;
+    await setKernels("ref"); // the x16 kernels compute what the reference ones do (kernels.h)
+    try {
+      b = logitsAndTokens(rows);
+    } finally {
+      await setKernels("auto");
+    }
+    expect(a.tokens).toEqual(b.tokens);
+    let worst = 0;
+    for (let i = 0; i < a.logits.length; i++) {
+      const x = a.logits[i]!;
+      const y = b.logits[i]!;
+      expect(x.length).toBe(32002);
+      for (let j = 0; j < x.length; j++) {
+        worst = Math.max(worst, Math.abs(x[j]! - y[j]!) / Math.max(1, Math.abs(y[j]!)));
+      }
+      expect(Number.isFinite(x[32001]!)).toBe(true);
+      expect(x[32001]).not.toBe(0);
+    }
+    expect(worst).toBeLessThan(1e-4);
+  });
+
   test("the int8 head is made in the x16 layout after an x16 repack, and in rows otherwise", async () => {
     const path = await testModel({ preset: "tiny", arch: "llama", type: "tq2_0" });
     using both = await openModel(path, { repack: true, outputInt8: true });
