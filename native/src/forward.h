@@ -20,8 +20,9 @@ struct aria_ctx {
     const aria_kernel_table * kt;          /* captured at the start of each evaluation */
 
     /* KV cache: (n_layer_loaded, n_seq, n_ctx, kv_dim), f32 or f16 (kv_f16) */
-    void *                    k_cache;
+    void *                    k_cache;     /* aria_alloc_pages, written through at creation */
     void *                    v_cache;
+    uint8_t *                 kv_raw[2];   /* what free() takes for k_cache, v_cache */
     int32_t                   kv_f16;      /* 1: cache rows are f16 (half the memory and bytes read) */
     int32_t *                 seq_len;     /* (n_seq) positions cached per sequence */
     int32_t *                 seq_next;    /* (n_seq) scratch for batch validation */

@@ -467,12 +467,8 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
     return ARIA_STATUS_OK;
 }
 
-/* An owned weight buffer of `bytes` (malloc'd: freed by free(*raw)), returned rounded up to 2 MiB
- * and, on Linux, advised to be backed by transparent huge pages: a decoded token streams every
- * weight once, and with 4 KiB pages that is a TLB miss every 4 KiB. Advice only: where the kernel
- * keeps 4 KiB pages the results are the same. NULL (and *raw NULL) when out of memory. */
 #define ARIA_WEIGHT_ALIGN ((uint64_t)2 << 20)
-static uint8_t * alloc_weights(uint64_t bytes, uint8_t ** raw) {
+uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw) {
     *raw = NULL;
     if (bytes > (uint64_t)SIZE_MAX - ARIA_WEIGHT_ALIGN) {
         return NULL;
@@ -503,7 +499,7 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m) {
     const int64_t  ng    = (o->n_out + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
     const uint64_t bytes = group ? group * (uint64_t)ng : row_bytes * (uint64_t)o->n_out;
     uint8_t *      raw;
-    uint8_t *      q     = alloc_weights(bytes, &raw);
+    uint8_t *      q     = aria_alloc_pages(bytes, &raw);
     uint8_t *      rows  = group ? malloc((size_t)(row_bytes * ARIA_X16_ROWS)) : NULL;
     float *        row   = malloc(sizeof(float) * (size_t)o->n_in);
     if (!q || !row || (group && !rows)) {  /* allocation failure: NO_MEMORY, the head stays as it is */
@@ -640,7 +636,7 @@ int32_t aria_model_repack_impl(struct aria_model * m) {
     /* allocation failure is handled here: NO_MEMORY, and the model keeps its matrices as they are
      * (nothing was changed yet), so the caller may go on without repacking */
     uint8_t * raw;
-    uint8_t * buf     = alloc_weights(total, &raw);
+    uint8_t * buf     = aria_alloc_pages(total, &raw);
     uint8_t * rows16  = malloc((size_t)(ARIA_X16_ROWS * aria_type_row_bytes(ARIA_TYPE_TQ2_0, ARIA_X16_MAX_N)));
     uint8_t * scratch = NULL;
     int64_t   max_in  = 0;

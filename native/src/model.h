@@ -109,6 +109,13 @@ void    aria_model_free_impl(struct aria_model * model);
 int32_t aria_model_requantize_output_impl(struct aria_model * model);
 int32_t aria_model_repack_impl(struct aria_model * model);
 
+/* A large owned buffer of `bytes` (malloc'd: freed by free(*raw)), returned rounded up to 2 MiB
+ * and, on Linux, advised to be backed by transparent huge pages: a decoded token streams every
+ * weight once, and with 4 KiB pages that is a TLB miss every 4 KiB (weights, the KV cache). Advice
+ * only: where the kernel keeps 4 KiB pages the results are the same. NULL (and *raw NULL) when out
+ * of memory. */
+uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw);
+
 /* Dequantizes row r of m into out (n_in floats). */
 void    aria_matrix_row_f32(const aria_matrix * m, int64_t r, float * out);
 
