@@ -33,11 +33,11 @@ const prefill = Number(values.prefill);
 
 /** Function-name groups, first match wins. */
 const GROUPS: [string, RegExp][] = [
-  ["ternary kernel", /vec_dot_(tq2_0|tq1_0|i2_s)/],
-  ["output head", /vec_dot_(f16_f32|q8_W)/],
+  ["ternary kernel", /vec_dot_(tq2_0|tq1_0|i2_s)|(tq2_0|i2_s)_x16/],
+  ["output head", /vec_dot_(f16_f32|q8_W)|q8_W_x16/],
   ["quantize activations", /quantize_(row|worker)/],
   ["attention", /axpy|attn_worker|vec_dot_f32|softmax/],
-  ["matmul loop", /matmul_worker|matmul_q/],
+  ["matmul loop", /matmul_(set_)?worker|matmul_q|matmul_rows|matmul_many|x16_q8_K_call/],
 ];
 
 function run(cmd: string[]): string {

@@ -14,6 +14,27 @@
 
 #include "aria.h"
 
+/* Phase timers for benchmarks/engine/phases.bench.ts: built only with -DARIA_PHASE_TIMES (a separate
+ * build; the library proper has none of this). aria_phase_seconds[k] accumulates the wall time of
+ * phase k on the calling thread, pool runs included; the driver reads and resets it. */
+#ifdef ARIA_PHASE_TIMES
+#    include <time.h>
+double aria_phase_seconds[ARIA_PHASE_COUNT];
+static double phase_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+#    define PHASE(k, stmt)                                   \
+        do {                                                 \
+            const double phase_t0_ = phase_now();            \
+            stmt;                                            \
+            aria_phase_seconds[k] += phase_now() - phase_t0_; \
+        } while (0)
+#else
+#    define PHASE(k, stmt) stmt
+#endif
+
 static int64_t max64(int64_t a, int64_t b) {
     return a > b ? a : b;
 }
@@ -633,9 +654,10 @@ static void matmul_many(struct aria_ctx * ctx, const float * x, int32_t n, int c
         g.count        = k + 1;
     }
     if (shared) {
-        matmul_quantize(ctx, &ts[0]);
+        PHASE(ARIA_PHASE_QUANTIZE, matmul_quantize(ctx, &ts[0]));
         atomic_init(&g.ends, (uint64_t)g.first[count] << 32);
-        aria_tp_run(ctx->tp, matmul_set_worker, &g);
+        PHASE(ws[0] == &ctx->model->output ? ARIA_PHASE_HEAD : ARIA_PHASE_MATMUL,
+              aria_tp_run(ctx->tp, matmul_set_worker, &g));
     }
 }
 
@@ -789,8 +811,8 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     float * const       qkv_y[3] = { ctx->q, ctx->k, ctx->v };
     matmul_many(ctx, ctx->xb, n, 3, qkv, qkv_y);
     attn_task at = { ctx, li, n, pos, seq };
-    aria_tp_run(ctx->tp, rope_kv_worker, &at);
-    aria_tp_run(ctx->tp, attn_worker, &at);
+    PHASE(ARIA_PHASE_ROPE_KV, aria_tp_run(ctx->tp, rope_kv_worker, &at));
+    PHASE(ARIA_PHASE_ATTENTION, aria_tp_run(ctx->tp, attn_worker, &at));
     const float * o_in = ctx->att;
     if (l->attn_sub_norm) {
         norm_rows(ctx, ctx->xb, ctx->att, l->attn_sub_norm, qd, n);
@@ -882,7 +904,7 @@ static void run_rows(struct aria_ctx * ctx, rows_task * t) {
 static void norm_rows(struct aria_ctx * ctx, float * out, const float * in, const float * w, int64_t width,
                       int32_t n) {
     rows_task t = { ctx, NULL, n, in, out, w, width, ROWS_NORM };
-    run_rows(ctx, &t);
+    PHASE(ARIA_PHASE_NORM, run_rows(ctx, &t));
 }
 
 static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
@@ -896,12 +918,12 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
     matmul_many(ctx, ctx->xb, n, 2, gu, gu_y);
     rows_task act = { ctx, l, n, NULL, NULL, NULL, 0, ROWS_FFN_ACT };  /* act(g) * u, then ffn_sub_norm */
     if (n >= 4) {
-        aria_tp_run(ctx->tp, rows_worker, &act);
+        PHASE(ARIA_PHASE_FFN_ACT, aria_tp_run(ctx->tp, rows_worker, &act));
     } else {
-        aria_tp_run(ctx->tp, ffn_act_split_worker, &act);
+        PHASE(ARIA_PHASE_FFN_ACT, aria_tp_run(ctx->tp, ffn_act_split_worker, &act));
         for (int32_t i = 0; i < n && l->ffn_sub_norm; i++) {
             float * h = ctx->hb + (int64_t)i * m->n_ff;
-            rmsnorm(h, h, l->ffn_sub_norm, m->n_ff, m->norm_eps);
+            PHASE(ARIA_PHASE_NORM, rmsnorm(h, h, l->ffn_sub_norm, m->n_ff, m->norm_eps));
         }
     }
     matmul(ctx, ctx->tmp, ctx->hb, n, &l->down);

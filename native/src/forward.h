@@ -71,4 +71,20 @@ int32_t aria_forward_layers(struct aria_ctx * ctx, int32_t n, const int32_t * po
 /* final norm + head for n rows of hidden (compact), into logits (n, n_vocab) */
 void    aria_forward_output(struct aria_ctx * ctx, int32_t n, const float * hidden, float * logits);
 
+/* Phases timed by a -DARIA_PHASE_TIMES build (forward.c): matmuls of the blocks, the output head
+ * (float or int8), activation quantization, RoPE + KV stores, attention, SiLU / ReLU² * up, norms. */
+enum {
+    ARIA_PHASE_MATMUL,
+    ARIA_PHASE_HEAD,
+    ARIA_PHASE_QUANTIZE,
+    ARIA_PHASE_ROPE_KV,
+    ARIA_PHASE_ATTENTION,
+    ARIA_PHASE_FFN_ACT,
+    ARIA_PHASE_NORM,
+    ARIA_PHASE_COUNT
+};
+#ifdef ARIA_PHASE_TIMES
+extern double aria_phase_seconds[ARIA_PHASE_COUNT];
+#endif
+
 #endif
