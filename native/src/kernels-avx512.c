@@ -217,20 +217,39 @@ static inline int32_t q8_K_sum(const block_q8_K * b) {
 #    define ARIA_X16_PREFETCH 4096  /* bytes ahead of the weight stream; 0: none */
 #endif
 
-/* One TQ2_0 group (16 rows) against NY tokens. tot[j * nb + b]: sum q of token j's block b. */
-X16_INLINE void tq2_0_x16_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
-                                const int32_t * restrict tot, float * restrict s, int64_t s_stride, const int NY,
-                                const int NA) {
-    const __m512i    m3 = _mm512_set1_epi8(3);
-    const aria_f16 * dx = (const aria_f16 *) (xg + nb * QK_K * 4);
-    __m512           accf[ARIA_X16_MAX_NY];
+/* The 4 code vectors of a 64-byte ternary chunk: u[k] byte 4r + j = code of row r at k-offset 4k + j. */
+static inline void x16_unpack(__m512i w, __m512i u[4]) {
+    const __m512i m3 = _mm512_set1_epi8(3);
+    u[0]             = _mm512_and_si512(w, m3);
+    u[1]             = _mm512_and_si512(_mm512_srli_epi16(w, 2), m3);
+    u[2]             = _mm512_and_si512(_mm512_srli_epi16(w, 4), m3);
+    u[3]             = _mm512_and_si512(_mm512_srli_epi16(w, 6), m3);
+}
+
+static inline void x16_prefetch(const uint8_t * p) {
+    if (ARIA_X16_PREFETCH > 0) {
+        _mm_prefetch((const char *) ((uintptr_t) p + ARIA_X16_PREFETCH), _MM_HINT_T0);
+    }
+}
+
+/* One group (16 rows) of TQ2_0 codes (INT8 = 0) or of the int8 head's q + 128 bytes (INT8 = 1)
+ * against NY tokens of Q8_K. Either way, step c of a block gives 4 vectors u[k] of 16 rows x 4
+ * weights at k-offsets 16c + 4k (TQ2_0: one chunk unpacked; Q8_W: 4 chunks), multiplied by the 4
+ * activation bytes there. tot[j * nb + b]: sum q of token j's block b, which the unsigned weights
+ * add once (TQ2_0 codes are value + 1) or 128 times (Q8_W bytes are value + 128). */
+X16_INLINE void x16_q8_K_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
+                               const int32_t * restrict tot, float * restrict s, int64_t s_stride, const int NY,
+                               const int NA, const int INT8) {
+    const int64_t block_bytes = INT8 ? 4096 : 1024;
+    const uint8_t * scales    = xg + nb * block_bytes;  /* f16 (TQ2_0) or f32 (Q8_W), [b][r] */
+    __m512          accf[ARIA_X16_MAX_NY];
     _Pragma("GCC unroll 8")
     for (int j = 0; j < NY; j++) {
         accf[j] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < nb; b++) {
         __m512i         acc[ARIA_X16_MAX_NY][4];
-        const uint8_t * wb = xg + b * 1024;
+        const uint8_t * wb = xg + b * block_bytes;
         _Pragma("GCC unroll 8")
         for (int j = 0; j < NY; j++) {
             _Pragma("GCC unroll 8")
@@ -239,16 +258,17 @@ X16_INLINE void tq2_0_x16_group(int64_t nb, const uint8_t * restrict xg, const b
             }
         }
         for (int c = 0; c < 16; c++) {
-            if (ARIA_X16_PREFETCH > 0) {
-                _mm_prefetch((const char *) ((uintptr_t) (wb + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
+            __m512i u[4];
+            if (INT8) {
+                _Pragma("GCC unroll 4")
+                for (int k = 0; k < 4; k++) {
+                    x16_prefetch(wb + 64 * (4 * c + k));
+                    u[k] = _mm512_loadu_si512(wb + 64 * (4 * c + k));
+                }
+            } else {
+                x16_prefetch(wb + 64 * c);
+                x16_unpack(_mm512_loadu_si512(wb + 64 * c), u);
             }
-            const __m512i w    = _mm512_loadu_si512(wb + 64 * c);
-            const __m512i u[4] = {
-                _mm512_and_si512(w, m3),
-                _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
-                _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
-                _mm512_and_si512(_mm512_srli_epi16(w, 6), m3),
-            };
             _Pragma("GCC unroll 8")
             for (int j = 0; j < NY; j++) {
                 const int8_t * q = yj[j][b].qs + 16 * c;
@@ -258,7 +278,8 @@ X16_INLINE void tq2_0_x16_group(int64_t nb, const uint8_t * restrict xg, const b
                 }
             }
         }
-        const __m512 dxv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (dx + 16 * b)));
+        const __m512 dxv = INT8 ? _mm512_loadu_ps((const float *) scales + 16 * b)
+                                : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const aria_f16 *) scales + 16 * b)));
         _Pragma("GCC unroll 8")
         for (int j = 0; j < NY; j++) {
             __m512i sum = acc[j][0];
@@ -266,60 +287,7 @@ X16_INLINE void tq2_0_x16_group(int64_t nb, const uint8_t * restrict xg, const b
             for (int a = 1; a < NA; a++) {
                 sum = _mm512_add_epi32(sum, acc[j][a]);
             }
-            const __m512i sumi = _mm512_sub_epi32(sum, _mm512_set1_epi32(tot[j * nb + b]));
-            const __m512  sc   = _mm512_mul_ps(dxv, _mm512_set1_ps(yj[j][b].d));
-            accf[j]            = _mm512_add_ps(accf[j], _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), sc));
-        }
-    }
-    _Pragma("GCC unroll 8")
-    for (int j = 0; j < NY; j++) {
-        _mm512_storeu_ps(s + j * s_stride, accf[j]);
-    }
-}
-
-/* One Q8_W group: bytes q + 128 (unsigned), so sum (q + 128) y - 128 sum y = sum q y. */
-X16_INLINE void q8_W_x16_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
-                               const int32_t * restrict tot, float * restrict s, int64_t s_stride, const int NY,
-                               const int NA) {
-    const float * dx = (const float *) (xg + nb * QK_K * 16);
-    __m512        accf[ARIA_X16_MAX_NY];
-    _Pragma("GCC unroll 8")
-    for (int j = 0; j < NY; j++) {
-        accf[j] = _mm512_setzero_ps();
-    }
-    for (int64_t b = 0; b < nb; b++) {
-        __m512i         acc[ARIA_X16_MAX_NY][4];
-        const uint8_t * wb = xg + b * 4096;
-        _Pragma("GCC unroll 8")
-        for (int j = 0; j < NY; j++) {
-            _Pragma("GCC unroll 8")
-            for (int a = 0; a < NA; a++) {
-                acc[j][a] = _mm512_setzero_si512();
-            }
-        }
-        for (int c0 = 0; c0 < 64; c0 += 4) {  /* 4 chunks per step: chunk c0 + k feeds accumulator k % NA */
-            _Pragma("GCC unroll 4")
-            for (int k = 0; k < 4; k++) {
-                const int c = c0 + k;
-                if (ARIA_X16_PREFETCH > 0) {
-                    _mm_prefetch((const char *) ((uintptr_t) (wb + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
-                }
-                const __m512i w = _mm512_loadu_si512(wb + 64 * c);
-                _Pragma("GCC unroll 8")
-                for (int j = 0; j < NY; j++) {
-                    acc[j][k % NA] = _mm512_dpbusd_epi32(acc[j][k % NA], w, _mm512_set1_epi32(load_i32(yj[j][b].qs + 4 * c)));
-                }
-            }
-        }
-        const __m512 dxv = _mm512_loadu_ps(dx + 16 * b);
-        _Pragma("GCC unroll 8")
-        for (int j = 0; j < NY; j++) {
-            __m512i sum = acc[j][0];
-            _Pragma("GCC unroll 8")
-            for (int a = 1; a < NA; a++) {
-                sum = _mm512_add_epi32(sum, acc[j][a]);
-            }
-            const __m512i sumi = _mm512_sub_epi32(sum, _mm512_set1_epi32(128 * tot[j * nb + b]));
+            const __m512i sumi = _mm512_sub_epi32(sum, _mm512_set1_epi32((INT8 ? 128 : 1) * tot[j * nb + b]));
             const __m512  sc   = _mm512_mul_ps(dxv, _mm512_set1_ps(yj[j][b].d));
             accf[j]            = _mm512_add_ps(accf[j], _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), sc));
         }
@@ -333,8 +301,7 @@ X16_INLINE void q8_W_x16_group(int64_t nb, const uint8_t * restrict xg, const bl
 /* One I2_S group: raw codes times int8 activations, one int32 sum per row over the whole row. */
 X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int8_t * const * yj,
                                int32_t * restrict s, int64_t s_stride, const int NY, const int NA) {
-    const __m512i m3 = _mm512_set1_epi8(3);
-    __m512i       acc[ARIA_X16_MAX_NY][4];
+    __m512i acc[ARIA_X16_MAX_NY][4];
     _Pragma("GCC unroll 8")
     for (int j = 0; j < NY; j++) {
         _Pragma("GCC unroll 8")
@@ -343,16 +310,9 @@ X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int
         }
     }
     for (int64_t c = 0; c < n / 16; c++) {
-        if (ARIA_X16_PREFETCH > 0) {
-            _mm_prefetch((const char *) ((uintptr_t) (xg + 64 * c) + ARIA_X16_PREFETCH), _MM_HINT_T0);
-        }
-        const __m512i w    = _mm512_loadu_si512(xg + 64 * c);
-        const __m512i u[4] = {
-            _mm512_and_si512(w, m3),
-            _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
-            _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
-            _mm512_and_si512(_mm512_srli_epi16(w, 6), m3),
-        };
+        __m512i u[4];
+        x16_prefetch(xg + 64 * c);
+        x16_unpack(_mm512_loadu_si512(xg + 64 * c), u);
         _Pragma("GCC unroll 8")
         for (int j = 0; j < NY; j++) {
             const int8_t * q = yj[j] + 16 * c;
@@ -383,14 +343,14 @@ X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int
     static void tq2_0_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                   \
                                  const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
         for (int64_t g = 0; g < ng; g++) {                                                                      \
-            tq2_0_x16_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY));                \
+            x16_q8_K_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY), 0);              \
         }                                                                                                       \
     }
 #define X16_Q8_W(NY)                                                                                            \
     static void q8_W_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                    \
                                 const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
         for (int64_t g = 0; g < ng; g++) {                                                                      \
-            q8_W_x16_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY));                 \
+            x16_q8_K_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY), 1);              \
         }                                                                                                       \
     }
 #define X16_I2_S(NY)                                                                                            \

@@ -40,32 +40,24 @@ export interface SyntheticPreset {
   readonly vocab?: "llama2" | "llama3";
 }
 
+const TINY: SyntheticPreset = {
+  nEmbd: 256,
+  nFf: 768,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nHeadKvBitnet: 4,
+  nCtx: 512,
+  extraSpmTokens: [],
+  defaultArch: "bitnet-b1.58",
+};
+
 /** The presets: tiny and small for tests, large = 1bitLLM bitnet_b1_58-large, 2b-4t = BitNet 2B-4T. */
 export const PRESETS: Readonly<Record<string, SyntheticPreset>> = {
-  tiny: {
-    nEmbd: 256,
-    nFf: 768,
-    nLayer: 2,
-    nHead: 4,
-    nHeadKv: 2,
-    nHeadKvBitnet: 4,
-    nCtx: 512,
-    extraSpmTokens: [],
-    defaultArch: "bitnet-b1.58",
-  },
+  tiny: TINY,
   /** tiny with 1bitLLM-large's 32002-token vocabulary (bitnet): 32002 is not a multiple of 16, so
    * an output head in the x16 layout ends in a partial group (tests/native/repack.test.ts). */
-  "tiny-vocab32002": {
-    nEmbd: 256,
-    nFf: 768,
-    nLayer: 2,
-    nHead: 4,
-    nHeadKv: 2,
-    nHeadKvBitnet: 4,
-    nCtx: 512,
-    extraSpmTokens: ["<pad>", "<mask>"],
-    defaultArch: "bitnet",
-  },
+  "tiny-vocab32002": { ...TINY, extraSpmTokens: ["<pad>", "<mask>"], defaultArch: "bitnet" },
   small: {
     nEmbd: 512,
     nFf: 1536,

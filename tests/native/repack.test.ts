@@ -37,6 +37,18 @@ function logitsAndTokens(model: NativeModel): { logits: Float32Array[]; tokens: 
   return { logits, tokens };
 }
 
+/** Largest |x - y| / max(1, |x|) over every logit of every row. */
+function worstRelative(xs: readonly Float32Array[], ys: readonly Float32Array[]): number {
+  let worst = 0;
+  xs.forEach((x, i) => {
+    const y = ys[i]!;
+    for (let j = 0; j < x.length; j++) {
+      worst = Math.max(worst, Math.abs(x[j]! - y[j]!) / Math.max(1, Math.abs(x[j]!)));
+    }
+  });
+  return worst;
+}
+
 function sameBits(a: readonly Float32Array[], b: readonly Float32Array[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((x, i) => Buffer.from(x.buffer).equals(Buffer.from(b[i]!.buffer)));
@@ -96,15 +108,7 @@ describe("repack TQ1_0 -> TQ2_0", () => {
       }
       expect(other.tokens).toEqual(b.tokens);
     }
-    let worst = 0;
-    for (let i = 0; i < other.logits.length; i++) {
-      const x = other.logits[i]!;
-      const y = b.logits[i]!;
-      for (let j = 0; j < x.length; j++) {
-        worst = Math.max(worst, Math.abs(x[j]! - y[j]!) / Math.max(1, Math.abs(x[j]!)));
-      }
-    }
-    expect(worst).toBeLessThan(1e-4);
+    expect(worstRelative(other.logits, b.logits)).toBeLessThan(1e-4);
   });
 
   test("the copies take 66 bytes per 256 weights (x16: the groups' size), and only the blocks of a layer range are repacked", async () => {
@@ -172,18 +176,12 @@ describe("repack TQ1_0 -> TQ2_0", () => {
       await setKernels("auto");
     }
     expect(a.tokens).toEqual(b.tokens);
-    let worst = 0;
-    for (let i = 0; i < a.logits.length; i++) {
-      const x = a.logits[i]!;
-      const y = b.logits[i]!;
+    for (const x of a.logits) {
       expect(x.length).toBe(32002);
-      for (let j = 0; j < x.length; j++) {
-        worst = Math.max(worst, Math.abs(x[j]! - y[j]!) / Math.max(1, Math.abs(y[j]!)));
-      }
       expect(Number.isFinite(x[32001]!)).toBe(true);
       expect(x[32001]).not.toBe(0);
     }
-    expect(worst).toBeLessThan(1e-4);
+    expect(worstRelative(b.logits, a.logits)).toBeLessThan(1e-4);
   });
 
   test("the int8 head is made in the x16 layout after an x16 repack, and in rows otherwise", async () => {
