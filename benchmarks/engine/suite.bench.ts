@@ -44,15 +44,20 @@ const reps = Number(values.reps);
 const threadList = values.threads!.split(",").map(Number);
 const engines = values.engines!.split(",");
 
-function bandwidth(): Record<string, number> {
-  const exe = join(ROOT, "node_modules", ".cache", "aria-bench", "bandwidth");
-  mkdirSync(join(exe, ".."), { recursive: true });
+const BANDWIDTH_EXE = join(ROOT, "node_modules", ".cache", "aria-bench", "bandwidth");
+
+function buildBandwidth(): void {
+  mkdirSync(join(BANDWIDTH_EXE, ".."), { recursive: true });
   const cc = Bun.spawnSync(
-    ["cc", "-O2", "-mavx2", "-pthread", join(import.meta.dir, "bandwidth.c"), "-o", exe],
+    ["cc", "-O2", "-mavx2", "-pthread", join(import.meta.dir, "bandwidth.c"), "-o", BANDWIDTH_EXE],
     { stderr: "inherit" },
   );
   if (cc.exitCode !== 0) throw new Error("cannot build bandwidth.c");
-  const run = Bun.spawnSync([exe, "1024", "5", ...threadList.map(String)]);
+}
+
+/** Read bandwidth in GB/s at each of the given thread counts (bandwidth.c, best of 5 passes). */
+function bandwidth(threads: readonly number[]): Record<string, number> {
+  const run = Bun.spawnSync([BANDWIDTH_EXE, "1024", "5", ...threads.map(String)]);
   return JSON.parse(run.stdout.toString()) as Record<string, number>;
 }
 
@@ -122,7 +127,8 @@ function runLlama(path: string, threads: number, s: Sample): void {
 
 const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout
   .toString().trim();
-const bw = bandwidth();
+buildBandwidth();
+const bw = bandwidth(threadList);
 console.error(`read bandwidth: ${JSON.stringify(bw)}`);
 const rows: Record<string, unknown>[] = [];
 for (const spec of values.files!.split(",")) {
@@ -134,7 +140,11 @@ for (const spec of values.files!.split(",")) {
   );
   for (const threads of threadList) {
     const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [], tg4: [] } as Sample]));
+    // the machine's bandwidth drifts on a shared host: measured again before each repetition, and
+    // the roofline of these rows uses the median of those measurements
+    const gbsRuns: number[] = [];
     for (let r = 0; r < reps; r++) {
+      gbsRuns.push(bandwidth([threads])[`threads_${threads}_gbs`] ?? NaN);
       const order = here.map((_, i) => here[(i + r) % here.length]!);
       for (const e of order) {
         const s = samples.get(e)!;
@@ -143,7 +153,7 @@ for (const spec of values.files!.split(",")) {
       }
     }
     const llama = samples.get("llama.cpp");
-    const gbs = bw[`threads_${threads}_gbs`] ?? NaN;
+    const gbs = median(gbsRuns);
     for (const [engine, s] of samples) {
       // aria repacks TQ1_0 blocks to TQ2_0 (unless --no-repack): it reads those bytes
       const repacked = engine.startsWith("aria") && engine !== "aria-int8head-norepack";
@@ -159,6 +169,8 @@ for (const spec of values.files!.split(",")) {
         pp_vs_llama: llama ? median(s.pp) / median(llama.pp) : null,
         tg_vs_llama: llama ? median(s.tg) / median(llama.tg) : null,
         bytes_per_token: bpt,
+        bandwidth_gbs: gbs,
+        bandwidth_runs_gbs: gbsRuns,
         roofline_tg_tps: roofline,
         pct_roofline: (100 * median(s.tg)) / roofline,
         peak_rss_mib: Math.round(Math.max(...s.rss) / 2 ** 20),
