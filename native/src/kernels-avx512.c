@@ -339,20 +339,16 @@ X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int
 /* One function per token count, so that every loop over j and a has constant bounds. */
 #define X16_TERNARY_VARIANTS(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8)
 
-#define X16_TQ2_0(NY)                                                                                           \
-    static void tq2_0_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                   \
-                                 const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
+/* NAME_x16_nyNY: groups of TQ2_0 codes (INT8 0) or int8-head bytes (INT8 1) against NY tokens */
+#define X16_Q8_K_FN(NAME, INT8, NY)                                                                             \
+    static void NAME##_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                 \
+                                  const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
         for (int64_t g = 0; g < ng; g++) {                                                                      \
-            x16_q8_K_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY), 0);              \
+            x16_q8_K_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY), INT8);           \
         }                                                                                                       \
     }
-#define X16_Q8_W(NY)                                                                                            \
-    static void q8_W_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                    \
-                                const block_q8_K * const * yj, const int32_t * tot, float * s, int64_t s_stride) { \
-        for (int64_t g = 0; g < ng; g++) {                                                                      \
-            x16_q8_K_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, X16_NA(NY), 1);              \
-        }                                                                                                       \
-    }
+#define X16_TQ2_0(NY) X16_Q8_K_FN(tq2_0, 0, NY)
+#define X16_Q8_W(NY)  X16_Q8_K_FN(q8_W, 1, NY)
 #define X16_I2_S(NY)                                                                                            \
     static void i2_s_x16_ny##NY(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,                     \
                                 const int8_t * const * yj, int32_t * s, int64_t s_stride) {                     \
