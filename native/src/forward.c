@@ -371,14 +371,13 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
     const aria_kernel_table * kt    = ctx->kt;
     const int64_t             K     = w->n_in;
     const int64_t             ys    = (int64_t)ctx->act_row_bytes;
-    const int64_t             full  = r1 - r0 < w->n_out - r0 ? r1 - r0 : w->n_out - r0;
+    const int64_t             g_end = (r1 + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;  /* r1 <= n_out */
     int64_t                   tile  = (int64_t)(ARIA_MATMUL_TILE_BYTES / w->x16_group);
     tile                            = tile < 1 ? 1 : tile;
-    for (int64_t g0 = r0 / ARIA_X16_ROWS; g0 * ARIA_X16_ROWS < r0 + full; g0 += tile) {
-        const int64_t g1 = g0 + tile < (r0 + full + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS ? g0 + tile
-                                                                                       : (r0 + full + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
-        /* groups [g0, g_whole) have 16 real rows; a last partial group is g_whole */
-        const int64_t g_whole = (g1 * ARIA_X16_ROWS <= w->n_out) ? g1 : g1 - 1;
+    for (int64_t g0 = r0 / ARIA_X16_ROWS; g0 < g_end; g0 += tile) {
+        const int64_t g1 = g0 + tile < g_end ? g0 + tile : g_end;
+        /* groups [g0, g_whole) have 16 real rows; only the matrix's last group can be partial */
+        const int64_t g_whole = g1 < w->n_out / ARIA_X16_ROWS ? g1 : w->n_out / ARIA_X16_ROWS;
         for (int32_t i = 0; i < t->n; i += ARIA_X16_MAX_NY) {
             const int       ny  = t->n - i < ARIA_X16_MAX_NY ? t->n - i : ARIA_X16_MAX_NY;
             const uint8_t * a   = ctx->act + (uint64_t)i * ctx->act_row_bytes;
@@ -627,37 +626,38 @@ static void matmul_quantize(struct aria_ctx * ctx, matmul_task * t) {
     }
 }
 
+/* Runs count (1..3) prepared matmuls, whose activations are already quantized, as one set. */
+static void run_set(struct aria_ctx * ctx, matmul_task * ts, int count) {
+    matmul_set g = { .count = count };
+    for (int k = 0; k < count; k++) {
+        g.t[k]         = &ts[k];
+        g.first[k + 1] = g.first[k] + ts[k].n_chunks;
+    }
+    atomic_init(&g.ends, (uint64_t)g.first[count] << 32);
+    PHASE(ts[0].w == &ctx->model->output ? ARIA_PHASE_HEAD : ARIA_PHASE_MATMUL, aria_tp_run(ctx->tp, matmul_set_worker, &g));
+}
+
 /* ys[k] = x ws[k]^T for count (1..3) matrices of one input x. When they all read the same quantized
  * activation (same_activation), x is quantized once and they run as one set; otherwise one by one,
  * each quantizing x in its own format unless the previous one had the same. */
 static void matmul_many(struct aria_ctx * ctx, const float * x, int32_t n, int count, const aria_matrix * const * ws,
                         float * const * ys) {
-    int shared = 1;
-    for (int k = 1; k < count; k++) {
-        shared &= same_activation(ws[0], ws[k]);
-    }
     matmul_task ts[3];
-    matmul_set  g = { .count = 0 };
+    int         shared = 1;
     for (int k = 0; k < count; k++) {
         matmul_prepare(&ts[k], ctx, ys[k], x, n, ws[k]);
-        if (!shared) {  /* one at a time */
-            if (k == 0 || !same_activation(ws[k - 1], ws[k])) {
-                matmul_quantize(ctx, &ts[k]);
-            }
-            matmul_set one = { .t = { &ts[k] }, .count = 1, .first = { 0, ts[k].n_chunks } };
-            atomic_init(&one.ends, (uint64_t)ts[k].n_chunks << 32);
-            aria_tp_run(ctx->tp, matmul_set_worker, &one);
-            continue;
-        }
-        g.t[k]         = &ts[k];
-        g.first[k + 1] = g.first[k] + ts[k].n_chunks;
-        g.count        = k + 1;
+        shared &= k == 0 || same_activation(ws[0], ws[k]);
     }
     if (shared) {
         PHASE(ARIA_PHASE_QUANTIZE, matmul_quantize(ctx, &ts[0]));
-        atomic_init(&g.ends, (uint64_t)g.first[count] << 32);
-        PHASE(ws[0] == &ctx->model->output ? ARIA_PHASE_HEAD : ARIA_PHASE_MATMUL,
-              aria_tp_run(ctx->tp, matmul_set_worker, &g));
+        run_set(ctx, ts, count);
+        return;
+    }
+    for (int k = 0; k < count; k++) {
+        if (k == 0 || !same_activation(ws[k - 1], ws[k])) {
+            PHASE(ARIA_PHASE_QUANTIZE, matmul_quantize(ctx, &ts[k]));
+        }
+        run_set(ctx, &ts[k], 1);
     }
 }
 
