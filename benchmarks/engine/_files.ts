@@ -8,6 +8,7 @@ import { makeModel } from "../../scripts/make-model.ts";
 import { GgmlType } from "../../src/model/gguf-format.ts";
 import { kvString } from "../../src/model/gguf-reader.ts";
 import { openGguf } from "../../src/model/open.ts";
+import type { OutputHead } from "../../src/engine/index.ts";
 
 const MODELS_DIR = join(import.meta.dir, "..", "models");
 
@@ -35,23 +36,28 @@ export async function modelFile(spec: string): Promise<string> {
 
 /**
  * Bytes a decoded token reads: every block's tensors and the output head (tied: token_embd).
- * `repacked`: TQ1_0 block tensors count as the TQ2_0 copies ARIA makes at load (66 bytes per 256
- * weights instead of 54).
+ * `head`: an F16 head counts as ARIA's int8 copy (260 bytes per 256 weights) or int4 copy (18
+ * bytes per 32). `repacked`: TQ1_0 block tensors count as the TQ2_0 copies ARIA makes at load (66
+ * bytes per 256 weights instead of 54).
  */
-export function bytesPerToken(path: string, int8Head: boolean, repacked = false): number {
+export function bytesPerToken(path: string, head: OutputHead, repacked = false): number {
   const { file } = openGguf(path);
   let bytes = 0;
-  let head = file.tensors.find((t) => t.name === "output.weight");
-  if (kvString(file, "general.architecture") === "bitnet" || head === undefined) {
-    head = file.tensors.find((t) => t.name === "token_embd.weight");
+  let headTensor = file.tensors.find((t) => t.name === "output.weight");
+  if (kvString(file, "general.architecture") === "bitnet" || headTensor === undefined) {
+    headTensor = file.tensors.find((t) => t.name === "token_embd.weight");
   }
   for (const t of file.tensors) {
     if (!t.name.startsWith("blk.")) continue;
     bytes += repacked && t.type === GgmlType.TQ1_0 ? (t.byteSize / 54) * 66 : t.byteSize;
   }
-  if (head !== undefined) {
-    const [nIn = 0, nOut = 0] = head.dims;
-    bytes += int8Head && head.type === 1 ? (nIn / 256) * 260 * nOut : head.byteSize;
+  if (headTensor !== undefined) {
+    const [nIn = 0, nOut = 0] = headTensor.dims;
+    bytes += headTensor.type !== 1 || head === "float"
+      ? headTensor.byteSize
+      : head === "int8"
+      ? (nIn / 256) * 260 * nOut
+      : (nIn / 32) * 18 * nOut;
   }
   return bytes;
 }

@@ -2,7 +2,7 @@
  * @module Where a decode step's time goes, phase by phase: libbitnet built with forward.c's phase
  * timers (-DARIA_PHASE_TIMES, into native/build/phases; the library proper has no timers) and
  * benchmarks/engine/phases.c, on the suite's generated files loaded as `aria serve` loads them
- * (repacked, int8 head). For each thread count and sequence count: STEPS decode steps (one token
+ * (repacked, int8 head unless --head says float or int4). For each thread count and sequence count: STEPS decode steps (one token
  * per sequence, logits for all) after 2 warm-up steps, in a fresh process per repetition, the
  * median over repetitions of each phase's milliseconds per step: the blocks' matmuls, the output
  * head, activation quantization, RoPE + KV stores, attention, the FFN activation, the norms, and
@@ -10,7 +10,7 @@
  * Wall time on a shared machine: compare phases within one run, not across runs.
  *
  * Usage: bun benchmarks/engine/phases.bench.ts [--files 2b-4t:tq2_0] [--threads 1,2] [--seqs 1,4]
- *          [--steps 32] [--reps 3] [--out benchmarks/results/engine-phases.json]
+ *          [--steps 32] [--reps 3] [--head int8] [--out benchmarks/results/engine-phases.json]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     seqs: { type: "string", default: "1,4" },
     steps: { type: "string", default: "32" },
     reps: { type: "string", default: "3" },
+    head: { type: "string", default: "int8" },
     out: { type: "string", default: "benchmarks/results/engine-phases.json" },
   },
 });
@@ -72,7 +73,7 @@ for (const spec of values.files!.split(",")) {
     for (const seqs of values.seqs!.split(",").map(Number)) {
       const runs: Row["runs"] = [];
       for (let r = 0; r < Number(values.reps); r++) {
-        const out = run([exe, path, String(threads), String(seqs), values.steps!, "int8"]);
+        const out = run([exe, path, String(threads), String(seqs), values.steps!, values.head!]);
         const j = JSON.parse(out) as { tps: number; ms_per_step: Record<string, number> };
         runs.push({ tps: j.tps, ms_per_step: j.ms_per_step });
       }
@@ -102,6 +103,7 @@ writeFileSync(
       commit,
       cpu: cpus()[0]?.model ?? "unknown",
       command: `bun benchmarks/engine/phases.bench.ts ${Bun.argv.slice(2).join(" ")}`.trim(),
+      head: values.head,
       rows,
     },
     null,

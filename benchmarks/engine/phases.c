@@ -1,6 +1,6 @@
 /* Phase-time driver for benchmarks/engine/phases.bench.ts: linked against a libbitnet built with
  * -DARIA_PHASE_TIMES (forward.c's timers; the library proper has none). Loads a model as `aria
- * serve` does (repacked, int8 head unless HEAD is "float"), decodes STEPS steps of SEQS sequences
+ * serve` does (repacked, the head HEAD: float, int8 as serve's default, or int4), decodes STEPS steps of SEQS sequences
  * (one token each, every token asking for logits) after 2 warm-up steps, and prints one JSON object:
  * tokens/s and the milliseconds per step of each phase, "other" being the rest of the step.
  *
@@ -22,19 +22,20 @@ static double now_s(void) {
 
 int main(int argc, char ** argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s FILE THREADS SEQS STEPS int8|float\n", argv[0]);
+        fprintf(stderr, "usage: %s FILE THREADS SEQS STEPS float|int8|int4\n", argv[0]);
         return 2;
     }
     const int threads = atoi(argv[2]), seqs = atoi(argv[3]), steps = atoi(argv[4]);
-    const int int8 = strcmp(argv[5], "float") != 0;
-    if (threads < 1 || seqs < 1 || seqs > 64 || steps < 1) {
+    const char *  head = argv[5];
+    const int32_t type = strcmp(head, "int8") == 0 ? ARIA_TYPE_Q8_W : strcmp(head, "int4") == 0 ? ARIA_TYPE_Q4_W : 0;
+    if (threads < 1 || seqs < 1 || seqs > 64 || steps < 1 || (type == 0 && strcmp(head, "float") != 0)) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
     char                err[512];
     struct aria_model * m;
     if (aria_model_load(argv[1], 0, -1, err, sizeof err, &m) || aria_model_repack(m) ||
-        (int8 && aria_model_requantize_output(m))) {
+        (type != 0 && aria_model_requantize_output_to(m, type))) {
         fprintf(stderr, "cannot load %s: %s\n", argv[1], err);
         return 1;
     }
@@ -68,7 +69,7 @@ int main(int argc, char ** argv) {
                                                     "norm" };
     double other = total;
     printf("{\"threads\":%d,\"seqs\":%d,\"steps\":%d,\"head\":\"%s\",\"tps\":%.3f,\"ms_per_step\":{", threads, seqs, steps,
-           int8 ? "int8" : "float", seqs * steps / total);
+           type != 0 ? head : "float", seqs * steps / total);
     for (int k = 0; k < ARIA_PHASE_COUNT; k++) {
         other -= aria_phase_seconds[k];
         printf("\"%s\":%.4f,", names[k], 1e3 * aria_phase_seconds[k] / steps);

@@ -128,13 +128,13 @@ for (const spec of values.files!.split(",")) {
       name: "decode, F16 head",
       args: ["decode", path, String(steps), "1", "0"],
       tokens: steps,
-      bytes: bytesPerToken(path, false),
+      bytes: bytesPerToken(path, "float"),
     },
     {
       name: "decode, int8 head",
       args: ["decode", path, String(steps), "1", "1"],
       tokens: steps,
-      bytes: bytesPerToken(path, true),
+      bytes: bytesPerToken(path, "int8"),
     },
     {
       name: "decode, 4 sequences",

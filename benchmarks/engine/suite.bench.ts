@@ -9,13 +9,14 @@
  * share of it reached, and each process's peak RSS.
  *
  * Engines: `aria` (the file as it is, but TQ1_0 repacked to TQ2_0 at load, the default),
- * `aria-int8head` (`--output-head int8`: the F16 head requantized to int8 at load),
- * `aria-int8head-norepack` (TQ1_0 files only: the same with `--no-repack`, the TQ1_0 kernels),
+ * `aria-int8head` (`--output-head int8`: the F16 head requantized to int8 at load, serve's default),
+ * `aria-int4head` (`--output-head int4`: requantized to int4, an option with an accuracy cost),
+ * `aria-int8head-norepack` (TQ1_0 files only: the int8 head with `--no-repack`, the TQ1_0 kernels),
  * `llama.cpp` (node-llama-cpp's prebuilt CPU build through tests/helpers/llama-oracle.ts,
  * llama-bench's defaults: F16 KV cache, flash attention auto).
  *
  * Usage: bun benchmarks/engine/suite.bench.ts [--files 2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0]
- *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,aria-int8head-norepack,llama.cpp]
+ *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp]
  *          [--out benchmarks/results/engine-suite.json]
  * Writes the results (default benchmarks/results/engine-suite.json) and prints a Markdown table.
  */
@@ -24,6 +25,7 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bytesPerToken, median, modelFile } from "./_files.ts";
+import type { OutputHead } from "../../src/engine/index.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -34,7 +36,10 @@ const { values } = parseArgs({
     pp: { type: "string", default: "128" },
     tg: { type: "string", default: "64" },
     reps: { type: "string", default: "5" },
-    engines: { type: "string", default: "aria,aria-int8head,aria-int8head-norepack,llama.cpp" },
+    engines: {
+      type: "string",
+      default: "aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp",
+    },
     out: { type: "string", default: "benchmarks/results/engine-suite.json" },
   },
 });
@@ -43,6 +48,15 @@ const tg = Number(values.tg);
 const reps = Number(values.reps);
 const threadList = values.threads!.split(",").map(Number);
 const engines = values.engines!.split(",");
+
+/** The output head each ARIA engine runs with. */
+function headOf(engine: string): OutputHead {
+  return engine.startsWith("aria-int8head")
+    ? "int8"
+    : engine === "aria-int4head"
+    ? "int4"
+    : "float";
+}
 
 const BANDWIDTH_EXE = join(ROOT, "node_modules", ".cache", "aria-bench", "bandwidth");
 
@@ -72,7 +86,7 @@ interface Sample {
 function ariaBench(
   path: string,
   threads: number,
-  int8Head: boolean,
+  head: OutputHead,
   ppTokens: number,
   extra: string[],
 ) {
@@ -92,7 +106,7 @@ function ariaBench(
     "1",
     "--json",
     "--output-head",
-    int8Head ? "int8" : "float",
+    head,
   ];
   const p = Bun.spawnSync([...args, ...extra], { stderr: "inherit" });
   if (p.exitCode !== 0) throw new Error(`aria bench failed on ${path}`);
@@ -103,17 +117,17 @@ function ariaBench(
 function runAria(
   path: string,
   threads: number,
-  int8Head: boolean,
+  head: OutputHead,
   repack: boolean,
   s: Sample,
 ): void {
-  const r = ariaBench(path, threads, int8Head, pp, repack ? [] : ["--no-repack"]);
+  const r = ariaBench(path, threads, head, pp, repack ? [] : ["--no-repack"]);
   if (r.pp_tps !== null) s.pp.push(r.pp_tps);
   if (r.tg_tps !== null) s.tg.push(r.tg_tps);
   s.rss.push(r.rss);
   if (repack) {
     // batched decode: 4 sequences, one token each per step (the tokens count as 4), same head
-    const b = ariaBench(path, threads, int8Head, 0, ["--seqs", "4"]);
+    const b = ariaBench(path, threads, head, 0, ["--seqs", "4"]);
     if (b.tg_tps !== null) s.tg4.push(b.tg_tps);
   }
 }
@@ -149,7 +163,7 @@ for (const spec of values.files!.split(",")) {
       for (const e of order) {
         const s = samples.get(e)!;
         if (e === "llama.cpp") runLlama(path, threads, s);
-        else runAria(path, threads, e !== "aria", e !== "aria-int8head-norepack", s);
+        else runAria(path, threads, headOf(e), e !== "aria-int8head-norepack", s);
       }
     }
     const llama = samples.get("llama.cpp");
@@ -157,7 +171,7 @@ for (const spec of values.files!.split(",")) {
     for (const [engine, s] of samples) {
       // aria repacks TQ1_0 blocks to TQ2_0 (unless --no-repack): it reads those bytes
       const repacked = engine.startsWith("aria") && engine !== "aria-int8head-norepack";
-      const bpt = bytesPerToken(path, engine.startsWith("aria-int8head"), repacked);
+      const bpt = bytesPerToken(path, engine === "llama.cpp" ? "float" : headOf(engine), repacked);
       const roofline = (gbs * 1e9) / bpt;
       const row = {
         file: spec,

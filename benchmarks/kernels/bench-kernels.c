@@ -59,12 +59,13 @@ typedef struct {
 } job;
 
 enum { B_TQ2, B_TQ2M1, B_TQ2M4, B_TQ1, B_TQ1M4, B_I2S, B_I2SM4, B_Q8W, B_F16, B_F32, B_Q8K, B_I8, B_TQ2X1, B_TQ2X4,
-       B_TQ2X8, B_I2SX1, B_I2SX8, B_Q8WX1, B_Q8WX4, B_COUNT };
+       B_TQ2X8, B_I2SX1, B_I2SX8, B_Q8WX1, B_Q8WX4, B_Q4WX1, B_Q4WX4, B_COUNT };
 static const char * bench_name[B_COUNT] = { "tq2_0 x q8_K", "tq2_0 multi x1", "tq2_0 multi x4", "tq1_0 x q8_K",
                                             "tq1_0 multi x4", "i2_s x i8", "i2_s multi x4", "q8_W x q8_K",
                                             "f16 x f32", "f32 x f32", "quantize q8_K", "quantize i8",
                                             "tq2_0 x16 x1", "tq2_0 x16 x4", "tq2_0 x16 x8", "i2_s x16 x1",
-                                            "i2_s x16 x8", "q8_W x16 x1", "q8_W x16 x4" };
+                                            "i2_s x16 x8", "q8_W x16 x1", "q8_W x16 x4", "q4_W x16 x1",
+                                            "q4_W x16 x4" };
 
 /* x16 entries (kernels.h): the whole matrix as groups of 16 rows, in chunks of 12 groups (what a
  * decode step hands a thread at a time); x4, x8: 4 or 8 activation rows, all the same row (GB/s of
@@ -73,7 +74,7 @@ static void run_x16(const job * j, uint64_t group) {
     static float   sf[8 * 16 * 12];
     static int32_t si[8 * 16 * 12];
     const int      ny = j->which == B_TQ2X8 || j->which == B_I2SX8                                 ? 8
-                        : j->which == B_TQ2X4 || j->which == B_Q8WX4 ? 4
+                        : j->which == B_TQ2X4 || j->which == B_Q8WX4 || j->which == B_Q4WX4 ? 4
                                                                                              : 1;
     const int64_t  ng = j->rows / 16;
     for (int64_t g = 0; g < ng; g += 12) {
@@ -83,6 +84,8 @@ static void run_x16(const job * j, uint64_t group) {
             j->k->gemm_tq2_0_x16(K, n, x, (int64_t) group, j->act, 0, ny, sf, 16 * 12);
         } else if (j->which == B_Q8WX1 || j->which == B_Q8WX4) {
             j->k->gemm_q8_W_x16(K, n, x, (int64_t) group, j->act, 0, ny, sf, 16 * 12);
+        } else if (j->which == B_Q4WX1 || j->which == B_Q4WX4) {
+            j->k->gemm_q4_W_x16(K, n, x, (int64_t) group, j->act, 0, ny, sf, 16 * 12);
         } else {
             j->k->gemm_i2_s_x16(K, n, x, (int64_t) group, j->act, 0, ny, si, 16 * 12);
         }
@@ -93,7 +96,10 @@ static void run_x16(const job * j, uint64_t group) {
 static void run(const job * j) {
     const unsigned char * w = j->w;
     if (j->which >= B_TQ2X1) {
-        const int32_t type = j->which >= B_Q8WX1 ? ARIA_TYPE_Q8_W : j->which >= B_I2SX1 ? ARIA_TYPE_I2_S : ARIA_TYPE_TQ2_0;
+        const int32_t type = j->which >= B_Q4WX1   ? ARIA_TYPE_Q4_W
+                             : j->which >= B_Q8WX1 ? ARIA_TYPE_Q8_W
+                             : j->which >= B_I2SX1 ? ARIA_TYPE_I2_S
+                                                   : ARIA_TYPE_TQ2_0;
         run_x16(j, aria_x16_group_bytes(type, K));
         return;
     }
@@ -154,7 +160,7 @@ int main(void) {
     /* rows per kernel: weight matrices of ~60-85 MB (multi x4: GB/s of weights, each used 4 times) (> L3); quantizers: 4096 rows of K f32 */
     const int64_t rows[B_COUNT]      = { 110592, 110592, 110592, 110592, 110592, 110592, 110592,
                                          32768,  16384,  8192,   4096,   4096, 110592, 110592, 110592, 110592, 110592,
-                                         32768, 32768 };
+                                         32768, 32768, 65536, 65536 };
     const size_t  tq2 = K / 256 * sizeof(block_tq2_0), tq1 = K / 256 * sizeof(block_tq1_0);
     const size_t  row_bytes[B_COUNT] = { tq2, tq2, tq2, tq1, tq1, K / 4, K / 4, K / 256 * sizeof(block_q8_W),
                                          K * 2, K * 4, K * 4, K * 4,
@@ -164,7 +170,9 @@ int main(void) {
                                          aria_x16_group_bytes(ARIA_TYPE_I2_S, K) / 16,
                                          aria_x16_group_bytes(ARIA_TYPE_I2_S, K) / 16,
                                          aria_x16_group_bytes(ARIA_TYPE_Q8_W, K) / 16,
-                                         aria_x16_group_bytes(ARIA_TYPE_Q8_W, K) / 16 };
+                                         aria_x16_group_bytes(ARIA_TYPE_Q8_W, K) / 16,
+                                         aria_x16_group_bytes(ARIA_TYPE_Q4_W, K) / 16,
+                                         aria_x16_group_bytes(ARIA_TYPE_Q4_W, K) / 16 };
     float *       xf                 = alloc_random(K * sizeof(float));
     for (int i = 0; i < K; i++) xf[i] = (float) (i % 17) - 8.0f;
     block_q8_K * q8k = malloc(K / 256 * sizeof(block_q8_K));
@@ -199,12 +207,19 @@ int main(void) {
                 ((block_q8_W *) w)[i].d = 0.01f;
             }
         }
-        const int x16_q8k = b == B_TQ2X1 || b == B_TQ2X4 || b == B_TQ2X8 || b == B_Q8WX1 || b == B_Q8WX4;
+        const int x16_q8k = b == B_TQ2X1 || b == B_TQ2X4 || b == B_TQ2X8 || b == B_Q8WX1 || b == B_Q8WX4 ||
+                            b == B_Q4WX1 || b == B_Q4WX4;
         if (x16_q8k) {  /* sane scales after the codes of each group */
-            const int32_t  type  = b >= B_Q8WX1 ? ARIA_TYPE_Q8_W : ARIA_TYPE_TQ2_0;
+            const int32_t  type  = b >= B_Q4WX1 ? ARIA_TYPE_Q4_W : b >= B_Q8WX1 ? ARIA_TYPE_Q8_W : ARIA_TYPE_TQ2_0;
             const uint64_t group = aria_x16_group_bytes(type, K);
             const uint64_t codes = type == ARIA_TYPE_Q8_W ? K * 16 : K * 4;
             for (int64_t g = 0; g < rows[b] / 16; g++) {
+                if (type == ARIA_TYPE_Q4_W) {  /* the scales follow every 512 code bytes (kernels.h) */
+                    for (uint64_t s = 0; s < group / 576; s++) {
+                        memset((unsigned char *) w + (uint64_t) g * group + 576 * s + 512, 0, 64);
+                    }
+                    continue;
+                }
                 memset((unsigned char *) w + (uint64_t) g * group + codes, 0, group - codes);
             }
         }

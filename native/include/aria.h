@@ -21,6 +21,7 @@
  *   1  first version.
  *   2  aria_ctx_init_kv.
  *   3  aria_model_repack; aria_model_info_json gains "repacked", "repacked_bytes", "matrix_types".
+ *   4  aria_model_requantize_output_to (the int4 head, ARIA_TYPE_Q4_W).
  */
 #ifndef ARIA_H
 #define ARIA_H
@@ -38,7 +39,7 @@
 extern "C" {
 #endif
 
-#define ARIA_ABI_VERSION 3
+#define ARIA_ABI_VERSION 4
 
 /* Status codes. Append only. */
 enum aria_status {
@@ -67,6 +68,7 @@ enum aria_type {
     ARIA_TYPE_TQ2_0 = 35,
     ARIA_TYPE_I2_S  = 36,   /* bitnet.cpp; 38 (TL1) and 39 (TL2 / MXFP4) are refused by name */
     ARIA_TYPE_Q8_W  = 1000, /* ARIA's in-memory int8 output head (aria_model_requantize_output); never in files */
+    ARIA_TYPE_Q4_W  = 1001, /* ARIA's in-memory int4 output head (aria_model_requantize_output_to); never in files */
 };
 
 /* Kernel sets (aria_kernels_set). Append only. */
@@ -122,6 +124,15 @@ ARIA_API void aria_model_free(struct aria_model * model);
  * contexts. Returns 0; UNSUPPORTED if the model has no head, the head is not a float type, or
  * n_embd % 256 != 0 (the head is left as it was); NO_MEMORY. Blocks; uses one thread. */
 ARIA_API int32_t aria_model_requantize_output(struct aria_model * model);
+
+/* aria_model_requantize_output with a choice of format: type ARIA_TYPE_Q8_W is exactly
+ * aria_model_requantize_output; ARIA_TYPE_Q4_W makes an int4 copy instead: blocks of 32 values with
+ * an f16 scale (4.5 bits per weight; a quarter of an F16 head's bytes, 55% of the int8 head's), in
+ * the x16 layout whatever the kernel table (kernels.h), dotted with Q8_K-quantized hidden states.
+ * It costs more accuracy than int8 (docs/engine.md gives the perplexity change). Same returns as
+ * aria_model_requantize_output, plus INVALID_ARG for another type; once a head was requantized,
+ * a second call returns OK and changes nothing. (ABI 4) */
+ARIA_API int32_t aria_model_requantize_output_to(struct aria_model * model, int32_t type);
 
 /* Converts every TQ1_0 projection of the loaded blocks into an owned TQ2_0 copy made now (2 bits
  * per weight instead of 1.6875: 66 bytes per 256 instead of 54), with exactly the same ternary

@@ -71,7 +71,11 @@ void aria_model_free(struct aria_model * model) {
 }
 
 int32_t aria_model_requantize_output(struct aria_model * m) {
-    return m ? aria_model_requantize_output_impl(m) : ARIA_STATUS_INVALID_ARG;
+    return m ? aria_model_requantize_output_impl(m, ARIA_TYPE_Q8_W) : ARIA_STATUS_INVALID_ARG;
+}
+
+int32_t aria_model_requantize_output_to(struct aria_model * m, int32_t type) {
+    return m ? aria_model_requantize_output_impl(m, type) : ARIA_STATUS_INVALID_ARG;
 }
 
 int32_t aria_model_repack(struct aria_model * m) {
@@ -129,7 +133,8 @@ int64_t aria_model_info_json(const struct aria_model * m, char * buf, int64_t ca
         "\"repacked_bytes\":%llu,\"x16\":%d}";
     const char * embd_type = m->has_embd ? aria_type_name(m->tok_embd.type) : "";
     const char * out_type  = !m->has_output                    ? ""
-                             : m->output.type == ARIA_TYPE_Q8_W ? "Q8_W"  /* requantized at load, not a file type */
+                             : m->output.type == ARIA_TYPE_Q8_W ? "Q8_W"  /* requantized at load, not file types */
+                             : m->output.type == ARIA_TYPE_Q4_W ? "Q4_W"
                                                                 : aria_type_name(m->output.type);
     int n = snprintf(buf, cap > 0 ? (size_t)cap : 0, fmt, m->arch_name, m->n_vocab, m->n_embd, m->n_ff, m->n_layer,
                      m->n_head, m->n_head_kv, m->head_dim, m->n_rot, m->n_ctx_train, (double)m->rope_base,

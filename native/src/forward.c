@@ -405,6 +405,8 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
                     }
                 } else if (w->type == ARIA_TYPE_Q8_W) {
                     kt->gemm_q8_W_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
+                } else if (w->type == ARIA_TYPE_Q4_W) {
+                    kt->gemm_q4_W_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
                 } else {
                     kt->gemm_tq2_0_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
                 }
@@ -617,7 +619,7 @@ static void matmul_prepare(matmul_task * t, struct aria_ctx * ctx, float * y, co
 /* Quantizes x into ctx->act in w's activation format, when w reads one. */
 static void matmul_quantize(struct aria_ctx * ctx, matmul_task * t) {
     const aria_matrix * w = t->w;
-    if (is_ternary(w) || w->type == ARIA_TYPE_Q8_W || w->act_i8) {
+    if (is_ternary(w) || w->type == ARIA_TYPE_Q8_W || w->type == ARIA_TYPE_Q4_W || w->act_i8) {
         if (t->n >= 4) {
             aria_tp_run(ctx->tp, quantize_worker, t);
         } else {

@@ -335,6 +335,63 @@ X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int
     }
 }
 
+/* One group of the int4 head (Q4_W) against NY tokens of Q8_K. A 64-byte chunk holds 8 weights of
+ * each row, 4 in the low nibbles and the next 4 in the high ones: two vpdpbusd per chunk, each with
+ * 4 activation bytes broadcast. The scales sit in the stream after every 8 chunks (kernels.h), so
+ * the group is one sequential read. Per 32-value block (4 chunks) the lanes hold sum (q + 8) * y; the
+ * block's activation sum tot32 (two Q8_K bsums) times 8 is taken off, leaving the exact sum q * y,
+ * then the f32 steps of aria_vec_dot_q4_W_q8_K_ref lane by lane (a multiply and an add, no FMA). */
+X16_INLINE void q4_W_x16_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
+                               const int32_t * restrict tot32, float * restrict s, int64_t s_stride, const int NY,
+                               const int NA) {
+    const __m512i    m15    = _mm512_set1_epi8(15);
+    __m512           accf[ARIA_X16_MAX_NY];
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        accf[j] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb * (QK_K / QK4_W); b++) {
+        __m512i         acc[ARIA_X16_MAX_NY][4];
+        const uint8_t * wb = xg + (b / 2) * 576 + (b % 2) * 256;  /* kernels.h: 512 code bytes, 64 scale bytes */
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            _Pragma("GCC unroll 8")
+            for (int a = 0; a < NA; a++) {
+                acc[j][a] = _mm512_setzero_si512();
+            }
+        }
+        _Pragma("GCC unroll 4")
+        for (int c = 0; c < 4; c++) {
+            x16_prefetch(wb + 64 * c);
+            const __m512i w  = _mm512_loadu_si512(wb + 64 * c);
+            const __m512i lo = _mm512_and_si512(w, m15);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m15);
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                const int8_t * q = yj[j][b / 8].qs + 32 * (b % 8) + 8 * c;
+                acc[j][(2 * c) % NA]     = _mm512_dpbusd_epi32(acc[j][(2 * c) % NA], lo, _mm512_set1_epi32(load_i32(q)));
+                acc[j][(2 * c + 1) % NA] = _mm512_dpbusd_epi32(acc[j][(2 * c + 1) % NA], hi, _mm512_set1_epi32(load_i32(q + 4)));
+            }
+        }
+        const __m512 dxv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (xg + (b / 2) * 576 + 512 + (b % 2) * 32)));
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            __m512i sum = acc[j][0];
+            _Pragma("GCC unroll 8")
+            for (int a = 1; a < NA; a++) {
+                sum = _mm512_add_epi32(sum, acc[j][a]);
+            }
+            const __m512i sumi = _mm512_sub_epi32(sum, _mm512_set1_epi32(8 * tot32[j * nb * 8 + b]));
+            const __m512  sc   = _mm512_mul_ps(dxv, _mm512_set1_ps(yj[j][b / 8].d));
+            accf[j]            = _mm512_add_ps(accf[j], _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), sc));
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        _mm512_storeu_ps(s + j * s_stride, accf[j]);
+    }
+}
+
 /* Accumulators per token for NY tokens: enough independent vpdpbusd chains (8) in flight. */
 #define X16_NA(NY) ((NY) <= 2 ? 4 : (NY) == 3 ? 3 : (NY) == 4 ? 2 : 1)
 
@@ -358,8 +415,16 @@ X16_INLINE void i2_s_x16_group(int64_t n, const uint8_t * restrict xg, const int
             i2_s_x16_group(n, x + g * x_stride, yj, s + 16 * g, s_stride, NY, X16_NA(NY));                       \
         }                                                                                                       \
     }
+#define X16_Q4_W(NY)                                                                                            \
+    static void q4_W_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                    \
+                                const block_q8_K * const * yj, const int32_t * tot32, float * s, int64_t s_stride) { \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            q4_W_x16_group(nb, x + g * x_stride, yj, tot32, s + 16 * g, s_stride, NY, X16_NA(NY));              \
+        }                                                                                                       \
+    }
 X16_TERNARY_VARIANTS(X16_TQ2_0)
 X16_TERNARY_VARIANTS(X16_Q8_W)
+X16_TERNARY_VARIANTS(X16_Q4_W)
 X16_TERNARY_VARIANTS(X16_I2_S)
 
 typedef void (*x16_q8_K_fn)(int64_t, int64_t, const uint8_t *, int64_t, const block_q8_K * const *,
@@ -367,8 +432,10 @@ typedef void (*x16_q8_K_fn)(int64_t, int64_t, const uint8_t *, int64_t, const bl
 #define X16_NAME_TQ(NY) tq2_0_x16_ny##NY,
 #define X16_NAME_W(NY)  q8_W_x16_ny##NY,
 #define X16_NAME_I(NY)  i2_s_x16_ny##NY,
+#define X16_NAME_4(NY)  q4_W_x16_ny##NY,
 static const x16_q8_K_fn k_tq2_0_x16[ARIA_X16_MAX_NY] = { X16_TERNARY_VARIANTS(X16_NAME_TQ) };
 static const x16_q8_K_fn k_q8_W_x16[ARIA_X16_MAX_NY]  = { X16_TERNARY_VARIANTS(X16_NAME_W) };
+static const x16_q8_K_fn k_q4_W_x16[ARIA_X16_MAX_NY]  = { X16_TERNARY_VARIANTS(X16_NAME_4) };
 static void (*const k_i2_s_x16[ARIA_X16_MAX_NY])(int64_t, int64_t, const uint8_t *, int64_t, const int8_t * const *,
                                                   int32_t *, int64_t) = { X16_TERNARY_VARIANTS(X16_NAME_I) };
 
@@ -396,6 +463,24 @@ static void gemm_tq2_0_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int6
 static void gemm_q8_W_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                                  int64_t y_stride, int ny, float * s, int64_t s_stride) {
     x16_q8_K_call(k_q8_W_x16, n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
+}
+
+/* The int4 head: the activation sum of every 32-value block (two Q8_K bsums), the same for every
+ * group of the call. */
+static void gemm_q4_W_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                                 int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int64_t      nb = n / QK_K;
+    const block_q8_K * yj[ARIA_X16_MAX_NY];
+    int32_t            tot32[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK4_W)];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
+        for (int64_t b = 0; b < nb * 8; b++) {
+            const int16_t * bs = yj[j][b / 8].bsums + 2 * (b % 8);
+            tot32[j * nb * 8 + b] = bs[0] + bs[1];
+        }
+    }
+    k_q4_W_x16[ny - 1](nb, ng, x, x_stride, yj, tot32, s, s_stride);
 }
 
 static void gemm_i2_s_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
@@ -435,5 +520,6 @@ const aria_kernel_table aria_kernels_avx512 = {
     .gemm_tq2_0_x16     = gemm_tq2_0_x16_avx512,
     .gemm_i2_s_x16      = gemm_i2_s_x16_avx512,
     .gemm_q8_W_x16      = gemm_q8_W_x16_avx512,
+    .gemm_q4_W_x16      = gemm_q4_W_x16_avx512,
     .silu_mul_f32       = aria_silu_mul_f32_avx2,
 };

@@ -349,5 +349,6 @@ const aria_kernel_table aria_kernels_neon = {
     .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
     .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
     .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
+    .gemm_q4_W_x16            = aria_gemm_q4_W_x16_ref,
     .silu_mul_f32             = aria_silu_mul_f32_ref,
 };

@@ -383,6 +383,54 @@ void aria_gemm_q8_W_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, i
     }
 }
 
+void aria_vec_dot_q4_W_q8_K_ref(int64_t n, float * restrict s, const block_q4_W * restrict x,
+                                const block_q8_K * restrict y) {
+    assert(n % QK_K == 0);
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / QK4_W; b++) {
+        const block_q8_K * yb   = &y[b / (QK_K / QK4_W)];
+        const int8_t *     q    = yb->qs + (b % (QK_K / QK4_W)) * QK4_W;
+        int32_t            sumi = 0;
+        for (int j = 0; j < QK4_W / 2; j++) {
+            sumi += ((x[b].qs[j] & 15) - 8) * q[j] + ((x[b].qs[j] >> 4) - 8) * q[j + QK4_W / 2];
+        }
+        sumf += (float) sumi * (aria_f16_to_f32(x[b].d) * yb->d);
+    }
+    *s = sumf;
+}
+
+/* The same sums as aria_vec_dot_q4_W_q8_K_ref, read from the x16 layout. */
+void aria_gemm_q4_W_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, int64_t x_stride,
+                            const block_q8_K * restrict y, int64_t y_stride, int ny, float * restrict s,
+                            int64_t s_stride) {
+    assert(n % QK_K == 0 && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t * xg = x + g * x_stride;
+        for (int j = 0; j < ny; j++) {
+            const block_q8_K * yj = (const block_q8_K *) ((const char *) y + j * y_stride);
+            for (int r = 0; r < ARIA_X16_ROWS; r++) {
+                float sumf = 0.0f;
+                for (int64_t b = 0; b < n / QK4_W; b++) {
+                    const block_q8_K * yb   = &yj[b / (QK_K / QK4_W)];
+                    const int8_t *     q    = yb->qs + (b % (QK_K / QK4_W)) * QK4_W;
+                    int32_t            sumi = 0;
+                    const uint8_t * sb = xg + (b / 2) * 576;  /* kernels.h: 8 chunks, then 32 scales */
+                    aria_f16        dx;
+                    memcpy(&dx, sb + 512 + (b % 2) * 32 + 2 * r, sizeof dx);
+                    for (int c = 0; c < QK4_W / 8; c++) {
+                        const uint8_t * w = sb + (b % 2) * 256 + c * 64 + 4 * r;
+                        for (int i = 0; i < 4; i++) {
+                            sumi += ((w[i] & 15) - 8) * q[8 * c + i] + ((w[i] >> 4) - 8) * q[8 * c + 4 + i];
+                        }
+                    }
+                    sumf += (float) sumi * (aria_f16_to_f32(dx) * yb->d);
+                }
+                s[j * s_stride + 16 * g + r] = sumf;
+            }
+        }
+    }
+}
+
 const aria_kernel_table aria_kernels_ref = {
     .name               = "ref",
     .vec_dot_tq2_0_q8_K = vec_dot_tq2_0_q8_K_ref,
@@ -411,4 +459,5 @@ const aria_kernel_table aria_kernels_ref = {
     .gemm_tq2_0_x16     = aria_gemm_tq2_0_x16_ref,
     .gemm_i2_s_x16      = aria_gemm_i2_s_x16_ref,
     .gemm_q8_W_x16      = aria_gemm_q8_W_x16_ref,
+    .gemm_q4_W_x16      = aria_gemm_q4_W_x16_ref,
 };

@@ -116,6 +116,9 @@ typedef struct aria_kernel_table {
                           int64_t y_stride, int ny, int32_t * s, int64_t s_stride);
     void (*gemm_q8_W_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                           int64_t y_stride, int ny, float * s, int64_t s_stride);
+    /* The int4 head (Q4_W, x16 only): BIT-IDENTICAL to aria_vec_dot_q4_W_q8_K_ref row by row. */
+    void (*gemm_q4_W_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                          int64_t y_stride, int ny, float * s, int64_t s_stride);
 
     /* nb TQ1_0 blocks -> TQ2_0 blocks of the same codes and f16 scale (aria_model_repack); the
      * same bytes in every table, for every input byte (aria_repack_tq1_0_to_tq2_0 is the ref). */
@@ -131,20 +134,24 @@ typedef struct aria_kernel_table {
  *     4r + j holds in bits 2s..2s+1 the code of row r at k = 16c + 4s + j. n / 16 chunks; TQ2_0
  *     then the f16 scale of row r for block b at index 16b + r, padded to 64 bytes.
  *   Q8_W: chunk c (k = 4c .. 4c + 3) is 64 bytes; byte 4r + j = q(row r, k = 4c + j) + 128 as u8.
- *     n / 4 chunks, then the f32 scale of row r for block b at index 16b + r, padded to 64 bytes. */
+ *     n / 4 chunks, then the f32 scale of row r for block b at index 16b + r, padded to 64 bytes.
+ *   Q4_W: per 64 values (two 32-value blocks b = 2s, 2s + 1) 576 bytes: 8 chunks of 64 bytes, chunk
+ *     c (k = 64s + 8c .. + 7) byte 4r + j = (q(r, k + j) + 8) in bits 0-3 and (q(r, k + 4 + j) + 8)
+ *     in bits 4-7; then 64 bytes of f16 scales, row r of block 2s at index r, of block 2s + 1 at
+ *     16 + r. The scales are in the stream (one sequential read): 9n bytes per group. */
 #define ARIA_X16_ROWS   16
 #define ARIA_X16_MAX_NY 8
-#define ARIA_X16_MAX_N  32768  /* TQ2_0 / Q8_W: the kernels keep n / 256 block sums per token */
+#define ARIA_X16_MAX_N  32768  /* TQ2_0 / Q8_W / Q4_W: the kernels keep n / 256 block sums per token */
 
-/* Bytes of one group of a type (TQ2_0, I2_S, Q8_W) with n elements per row; 0 if the type has no
+/* Bytes of one group of a type (TQ2_0, I2_S, Q8_W, Q4_W) with n elements per row; 0 if the type has no
  * x16 form or n does not fit it. */
 uint64_t aria_x16_group_bytes(int32_t type, int64_t n);
 /* Packs nr <= 16 rows of the type's row layout (row r at src + r * row_bytes) into one group at
- * dst (group_bytes bytes, rows nr..15 zero). scratch: n bytes (ternary types; unused for Q8_W). */
+ * dst (group_bytes bytes, rows nr..15 zero). scratch: n bytes (ternary types; unused for Q8_W and Q4_W). */
 void     aria_x16_pack_group(int32_t type, int64_t n, const uint8_t * src, uint64_t row_bytes, int64_t nr,
                              uint8_t * dst, uint8_t * scratch);
 /* Row r (< 16) of a group back to the type's row layout (row_bytes = aria_type_row_bytes; Q8_W:
- * n / 256 blocks): the inverse of aria_x16_pack_group. */
+ * n / 256 blocks; Q4_W: n / 32 blocks): the inverse of aria_x16_pack_group. */
 void     aria_x16_unpack_row(int32_t type, int64_t n, const uint8_t * group, int r, uint8_t * dst);
 
 /* The reference SiLU (NEON tables use it) */
@@ -156,6 +163,12 @@ void aria_gemm_i2_s_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_
                             int64_t y_stride, int ny, int32_t * s, int64_t s_stride);
 void aria_gemm_q8_W_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                             int64_t y_stride, int ny, float * s, int64_t s_stride);
+void aria_gemm_q4_W_x16_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                            int64_t y_stride, int ny, float * s, int64_t s_stride);
+/* The int4 head's row product, the definition the x16 kernels reproduce: per 32-value block,
+ * sumi = sum (q_x * q_y) exactly, then sumf += (float) sumi * (d_x * d_y) in block order (d_y is the
+ * Q8_K block's). n % 256 == 0. */
+void aria_vec_dot_q4_W_q8_K_ref(int64_t n, float * s, const block_q4_W * x, const block_q8_K * y);
 
 extern const aria_kernel_table aria_kernels_ref;
 #if defined(__x86_64__) || defined(_M_X64)
@@ -191,6 +204,9 @@ void aria_repack_tq1_0_to_tq2_0(const block_tq1_0 * x, block_tq2_0 * y, int64_t 
 /* The int8 head format (block_q8_W): quantize at load, dequantize for tests. n % 256 == 0. */
 void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n);
 void aria_dequantize_row_q8_W(const block_q8_W * x, float * y, int64_t n);
+/* The int4 head format (block_q4_W): quantize at load, dequantize for tests. n % 32 == 0. */
+void aria_quantize_row_q4_W(const float * x, block_q4_W * y, int64_t n);
+void aria_dequantize_row_q4_W(const block_q4_W * x, float * y, int64_t n);
 
 /* Bytes taken by n elements of a type (n a multiple of its block size); 0 for an unknown type.
  * For I2_S this is n/4 (the per-tensor scale is added by the GGUF reader). */

@@ -484,18 +484,25 @@ uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw) {
     return p;
 }
 
-int32_t aria_model_requantize_output_impl(struct aria_model * m) {
+int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
     aria_matrix * o = &m->output;
+    if (type != ARIA_TYPE_Q8_W && type != ARIA_TYPE_Q4_W) {
+        return ARIA_STATUS_INVALID_ARG;
+    }
     if (!m->has_output || m->output_q8 != NULL) {
         return m->output_q8 != NULL ? ARIA_STATUS_OK : ARIA_STATUS_UNSUPPORTED;
     }
-    if ((o->type != ARIA_TYPE_F32 && o->type != ARIA_TYPE_F16 && o->type != ARIA_TYPE_BF16) || o->n_in % QK_K != 0) {
+    if ((o->type != ARIA_TYPE_F32 && o->type != ARIA_TYPE_F16 && o->type != ARIA_TYPE_BF16) || o->n_in % QK_K != 0 ||
+        (type == ARIA_TYPE_Q4_W && o->n_in > ARIA_X16_MAX_N)) {
         return ARIA_STATUS_UNSUPPORTED;
     }
-    const uint64_t row_bytes = (uint64_t)(o->n_in / QK_K) * sizeof(block_q8_W);
+    const int      q4        = type == ARIA_TYPE_Q4_W;
+    const uint64_t row_bytes = q4 ? (uint64_t)(o->n_in / QK4_W) * sizeof(block_q4_W)
+                                  : (uint64_t)(o->n_in / QK_K) * sizeof(block_q8_W);
     /* after aria_model_repack chose x16 (and when the rows fit it), the head is made in x16 groups,
-     * 16 rows quantized at a time, so no full copy in the row layout is ever held */
-    const uint64_t group = m->x16 ? aria_x16_group_bytes(ARIA_TYPE_Q8_W, o->n_in) : 0;
+     * 16 rows quantized at a time, so no full copy in the row layout is ever held; the int4 head
+     * exists only in x16 groups (every table has a kernel for them) */
+    const uint64_t group = m->x16 || q4 ? aria_x16_group_bytes(type, o->n_in) : 0;
     const int64_t  ng    = (o->n_out + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
     const uint64_t bytes = group ? group * (uint64_t)ng : row_bytes * (uint64_t)o->n_out;
     uint8_t *      raw;
@@ -511,10 +518,14 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m) {
     for (int64_t r = 0; r < o->n_out; r++) {
         const int64_t i = r % ARIA_X16_ROWS;
         aria_matrix_row_f32(o, r, row);
-        aria_quantize_row_q8_W(row, (block_q8_W *)(group ? rows + (uint64_t)i * row_bytes : q + (uint64_t)r * row_bytes),
-                               o->n_in);
+        uint8_t * dst = group ? rows + (uint64_t)i * row_bytes : q + (uint64_t)r * row_bytes;
+        if (q4) {
+            aria_quantize_row_q4_W(row, (block_q4_W *)dst, o->n_in);
+        } else {
+            aria_quantize_row_q8_W(row, (block_q8_W *)dst, o->n_in);
+        }
         if (group && (i == ARIA_X16_ROWS - 1 || r == o->n_out - 1)) {
-            aria_x16_pack_group(ARIA_TYPE_Q8_W, o->n_in, rows, row_bytes, i + 1,
+            aria_x16_pack_group(type, o->n_in, rows, row_bytes, i + 1,
                                 q + (uint64_t)(r / ARIA_X16_ROWS) * group, NULL);
         }
     }
@@ -525,7 +536,7 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m) {
         m->n_x16++;
     }
     m->output_q8   = raw;
-    o->type        = ARIA_TYPE_Q8_W;
+    o->type        = type;
     o->data        = q;
     o->row_bytes   = row_bytes;
     return ARIA_STATUS_OK;
@@ -735,6 +746,8 @@ void aria_matrix_row_f32(const aria_matrix * w, int64_t r, float * out) {
         aria_dequantize_row_i2_s(row, w->i2s_scale, out, w->n_in);
     } else if (w->type == ARIA_TYPE_Q8_W) {
         aria_dequantize_row_q8_W((const block_q8_W *)row, out, w->n_in);
+    } else if (w->type == ARIA_TYPE_Q4_W) {
+        aria_dequantize_row_q4_W((const block_q4_W *)row, out, w->n_in);
     } else {
         aria_dequantize_row(w->type, row, out, w->n_in);
     }

@@ -88,8 +88,8 @@ struct aria_model {
     float *         output_norm;    /* (n_embd) */
     aria_matrix     output;         /* (n_embd -> n_vocab); token_embd when tied */
     int32_t         output_tied;
-    uint8_t *       output_q8;      /* owned int8 head (aria_model_requantize_output; output.data is
-                                     * this rounded up to 2 MiB) or NULL */
+    uint8_t *       output_q8;      /* owned int8 or int4 head (aria_model_requantize_output_to;
+                                     * output.data is this rounded up to 2 MiB) or NULL */
     uint8_t *       repacked;       /* owned (malloc'd) buffer of the TQ2_0 copies of the TQ1_0 layer
                                      * matrices (aria_model_repack), or NULL */
     uint64_t        repacked_bytes; /* their size */
@@ -106,7 +106,7 @@ struct aria_model {
 int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end,
                              char * err, size_t err_cap, struct aria_model ** out);
 void    aria_model_free_impl(struct aria_model * model);
-int32_t aria_model_requantize_output_impl(struct aria_model * model);
+int32_t aria_model_requantize_output_impl(struct aria_model * model, int32_t type);  /* Q8_W or Q4_W */
 int32_t aria_model_repack_impl(struct aria_model * model);
 
 /* A large owned buffer of `bytes` (malloc'd: freed by free(*raw)), returned rounded up to 2 MiB

@@ -360,6 +360,44 @@ void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n) {
     }
 }
 
+/* The int4 output-head format (block_q4_W): per 32 values, m = the value of largest magnitude
+ * (sign kept), d = f16(m / -8), q = round-half-even(x / d) clamped to -8..7, so m itself is -8 and
+ * the other side reaches +7 (Q4_0's choice: one more level on m's side than a symmetric -7..7 step
+ * of |m| / 7); the f16-rounded d is the one used to divide, so dequantizing gives d * q exactly. An
+ * all-zero block has d = 0 and q = 0. */
+void aria_quantize_row_q4_W(const float * x, block_q4_W * y, int64_t n) {
+    for (int64_t i = 0; i < n / QK4_W; i++, x += QK4_W) {
+        float amax = 0.0f;
+        float m    = 0.0f;
+        for (int j = 0; j < QK4_W; j++) {
+            if (fabsf(x[j]) > amax) {
+                amax = fabsf(x[j]);
+                m    = x[j];
+            }
+        }
+        y[i].d          = aria_f32_to_f16(m / -8.0f);
+        const float d   = aria_f16_to_f32(y[i].d);
+        const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < QK4_W / 2; j++) {
+            long a = lrintf(x[j] * inv);  /* the default rounding mode: half to even */
+            long b = lrintf(x[j + QK4_W / 2] * inv);
+            a      = a > 7 ? 7 : a < -8 ? -8 : a;
+            b      = b > 7 ? 7 : b < -8 ? -8 : b;
+            y[i].qs[j] = (uint8_t) ((a + 8) | (b + 8) << 4);
+        }
+    }
+}
+
+void aria_dequantize_row_q4_W(const block_q4_W * x, float * y, int64_t n) {
+    for (int64_t i = 0; i < n / QK4_W; i++) {
+        const float d = aria_f16_to_f32(x[i].d);
+        for (int j = 0; j < QK4_W / 2; j++) {
+            y[i * QK4_W + j]             = d * (float) ((x[i].qs[j] & 15) - 8);
+            y[i * QK4_W + j + QK4_W / 2] = d * (float) ((x[i].qs[j] >> 4) - 8);
+        }
+    }
+}
+
 void aria_dequantize_row_q8_W(const block_q8_W * x, float * y, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++) {
         for (int j = 0; j < QK_K; j++) {

@@ -48,6 +48,16 @@ typedef struct {
 } block_q8_W;
 static_assert(sizeof(block_q8_W) == 260, "block_q8_W is 260 bytes");
 
+/* ARIA's own int4 row format for a requantized output head (not a GGUF type; the bytes of Q4_0):
+ * per 32 values an f16 d and q in -8..7 stored as q + 8, qs[i] holding element i in bits 0-3 and
+ * element i + 16 in bits 4-7; value = d * q. Only ever held in the x16 layout (kernels.h). */
+#define QK4_W 32
+typedef struct {
+    aria_f16 d;
+    uint8_t  qs[QK4_W / 2];
+} block_q4_W;
+static_assert(sizeof(block_q4_W) == 18, "block_q4_W is 18 bytes");
+
 typedef struct {
     aria_f16 d;
     int8_t   qs[QK8_0];

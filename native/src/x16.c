@@ -1,7 +1,8 @@
 /*
  * x16.c — the x16 weight layout (kernels.h): sizes, and conversion of rows in the file's layout to
  * groups of 16 and back. Scalar; it runs at load (aria_model_repack, the int8 head) and in tests.
- * The row layouts read here are formats.md §2.1 (TQ2_0), §3.1 (I2_S) and ternary.h (block_q8_W).
+ * The row layouts read here are formats.md §2.1 (TQ2_0), §3.1 (I2_S) and ternary.h (block_q8_W,
+ * block_q4_W).
  */
 #include <string.h>
 
@@ -23,9 +24,21 @@ uint64_t aria_x16_group_bytes(int32_t type, int64_t n) {
             return n % QK_I2S == 0 ? (uint64_t)n * 4 : 0;
         case ARIA_TYPE_Q8_W:   /* bytes of 16 rows, then 16 f32 scales per block */
             return n % QK_K == 0 && n <= ARIA_X16_MAX_N ? (uint64_t)n * 16 + pad64((uint64_t)(n / QK_K) * 64) : 0;
+        case ARIA_TYPE_Q4_W:   /* nibbles of 16 rows, then 16 f16 scales per 32 values */
+            return n % QK_K == 0 && n <= ARIA_X16_MAX_N ? (uint64_t)n * 9 : 0;
         default:
             return 0;
     }
+}
+
+/* Q4_W groups (kernels.h): the byte holding element k of row r (low nibble if k % 8 < 4), and the
+ * first byte of row r's f16 scale of 32-value block b; 576 bytes per 64 values. */
+static uint64_t q4_W_code_byte(int64_t k, int r) {
+    return (uint64_t)(k / 64) * 576 + (uint64_t)((k % 64) / 8) * 64 + 4 * (uint64_t)r + (uint64_t)(k % 4);
+}
+
+static uint64_t q4_W_scale_byte(int64_t b, int r) {
+    return (uint64_t)(b / 2) * 576 + 512 + (uint64_t)(b % 2) * 32 + 2 * (uint64_t)r;
 }
 
 /* The codes (0..3 as stored; 3 is never written) of one row in element order: TQ2_0 block of 256,
@@ -74,6 +87,17 @@ void aria_x16_pack_group(int32_t type, int64_t n, const uint8_t * src, uint64_t 
             }
             continue;
         }
+        if (type == ARIA_TYPE_Q4_W) {
+            const block_q4_W * b  = (const block_q4_W *)row;
+            for (int64_t k = 0; k < n; k++) {  /* nibble of element k: qs[k % 16] of block k / 32 */
+                const uint8_t v = (uint8_t)((b[k / QK4_W].qs[k % 16] >> (4 * ((k % QK4_W) / 16))) & 15);
+                dst[q4_W_code_byte(k, r)] |= (uint8_t)(v << (4 * ((k % 8) / 4)));
+            }
+            for (int64_t ib = 0; ib < n / QK4_W; ib++) {
+                memcpy(dst + q4_W_scale_byte(ib, r), &b[ib].d, sizeof(aria_f16));
+            }
+            continue;
+        }
         row_codes(type, n, row, scratch);
         for (int64_t c = 0; c < n / 16; c++) {
             const uint8_t * k = scratch + 16 * c;
@@ -100,6 +124,18 @@ void aria_x16_unpack_row(int32_t type, int64_t n, const uint8_t * group, int r, 
         }
         for (int64_t ib = 0; ib < n / QK_K; ib++) {
             b[ib].d = ds[16 * ib + r];
+        }
+        return;
+    }
+    if (type == ARIA_TYPE_Q4_W) {
+        block_q4_W *     b  = (block_q4_W *)dst;
+        memset(dst, 0, (size_t)(n / QK4_W) * sizeof(block_q4_W));
+        for (int64_t k = 0; k < n; k++) {
+            const uint8_t v = (uint8_t)((group[q4_W_code_byte(k, r)] >> (4 * ((k % 8) / 4))) & 15);
+            b[k / QK4_W].qs[k % 16] |= (uint8_t)(v << (4 * ((k % QK4_W) / 16)));
+        }
+        for (int64_t ib = 0; ib < n / QK4_W; ib++) {
+            memcpy(&b[ib].d, group + q4_W_scale_byte(ib, r), sizeof(aria_f16));
         }
         return;
     }

@@ -17,7 +17,7 @@ export async function openCliModel(
 ): Promise<NativeModel> {
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
   return await openModel(cmd.model, {
-    outputInt8: cmd.outputHead === "int8",
+    outputHead: cmd.outputHead,
     repack: cmd.repack,
   });
 }

@@ -122,6 +122,23 @@ describe("parseCommand()", () => {
     expect(() => parseCommand(["bench", "--no-repack=yes"])).toThrow(UsageError);
   });
 
+  test("--output-head takes float, int8 or int4 in run, bench, perplexity and serve", () => {
+    expect(parseCommand(["bench", "--output-head", "int4"])).toMatchObject({ outputHead: "int4" });
+    expect(parseCommand(["run", "--prompt", "x", "--output-head", "int4"])).toMatchObject({
+      outputHead: "int4",
+    });
+    expect(parseCommand(["perplexity", "--file", "t.txt", "--output-head", "float"]))
+      .toMatchObject({ outputHead: "float" });
+    expect(parseCommand(["perplexity", "--file", "t.txt"])).toMatchObject({ outputHead: "int8" });
+    expect(parseCommand(["serve", "--output-head", "int4"])).toEqual({
+      verb: "serve",
+      flags: { outputHead: "int4" },
+    });
+    expect(() => parseCommand(["bench", "--output-head", "int2"])).toThrow(
+      /--output-head "int2": expected float, int8 or int4/,
+    );
+  });
+
   test("answers help for no verb, help and --help", () => {
     expect(parseCommand([])).toEqual({ verb: "help" });
     expect(parseCommand(["help", "run"])).toEqual({ verb: "help", topic: "run" });
@@ -158,7 +175,7 @@ describe("parseCommand()", () => {
       ["run", "--model", "m", "--prompt", "x", "--logit-bias", "-1=5"],
       ["run", "--model", "m", "--prompt", "x", "--logprobs", "21"],
       ["bench", "--model", "m", "--reps", "0"],
-      ["bench", "--output-head", "int4"],
+      ["bench", "--output-head", "q4"],
     ];
     for (const argv of bad) expect(() => parseCommand(argv)).toThrow(UsageError);
   });

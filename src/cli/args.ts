@@ -50,7 +50,7 @@ export interface RunCommand {
   ctx?: number;
   json: boolean;
   kernels?: string;
-  /** The output head at run time (--output-head): as in the file, or requantized to int8. */
+  /** The output head at run time (--output-head): as in the file, or requantized (int8, int4). */
   outputHead: OutputHead;
   /** Repack TQ1_0 weights to TQ2_0 at load (default; --no-repack keeps them as they are). */
   repack: boolean;
@@ -72,7 +72,7 @@ export interface BenchCommand {
   reps: number;
   json: boolean;
   kernels?: string;
-  /** The output head at run time (--output-head): as in the file, or requantized to int8. */
+  /** The output head at run time (--output-head): as in the file, or requantized (int8, int4). */
   outputHead: OutputHead;
   /** Repack TQ1_0 weights to TQ2_0 at load (default; --no-repack keeps them as they are). */
   repack: boolean;
@@ -89,7 +89,7 @@ export interface PerplexityCommand {
   threads?: number;
   json: boolean;
   kernels?: string;
-  /** The output head at run time (--output-head): as in the file, or requantized to int8. */
+  /** The output head at run time (--output-head): as in the file, or requantized (int8, int4). */
   outputHead: OutputHead;
   /** Repack TQ1_0 weights to TQ2_0 at load (default; --no-repack keeps them as they are). */
   repack: boolean;
@@ -244,8 +244,9 @@ Options:
   --threads N           worker threads (default: all cores)
   --ctx N               context size (default: min(model's, 2048))
   --kernels K           auto | ref | avx2 | avx512 (default auto)
-  --output-head H       float | int8: keep an F16/F32/BF16 output head, or requantize it to int8
-                        at load (half its bytes per token; default ${DEFAULT_OUTPUT_HEAD})
+  --output-head H       float | int8 | int4: keep an F16/F32/BF16 output head, or requantize it
+                        at load to int8 (half its bytes per token) or int4 (a quarter, less
+                        exact); default ${DEFAULT_OUTPUT_HEAD}
   --no-repack           keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for
                         the faster TQ2_0 kernels; 22% more weight memory)
   --json                print one JSON object: text, tokens, prompt_tokens, finish_reason,
@@ -270,8 +271,8 @@ Options:
   --kv-type T      f32 | f16: KV cache element type (default f32; f16 halves its memory)
   --reps N         repetitions (default 5)
   --kernels K      auto | ref | avx2 | avx512 (default auto)
-  --output-head H  float | int8: keep a float output head or requantize it to int8 at load
-                   (default ${DEFAULT_OUTPUT_HEAD})
+  --output-head H  float | int8 | int4: keep a float output head, or requantize it at load to
+                   int8 or int4 (smaller, less exact); default ${DEFAULT_OUTPUT_HEAD}
   --no-repack      keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for the
                    faster TQ2_0 kernels; 22% more weight memory)
   --json           print one JSON object: pp_tps, tg_tps, runs, model, threads
@@ -291,8 +292,8 @@ Options:
   --chunks N       score only the first N chunks
   --threads N      worker threads (default: all cores)
   --kernels K      auto | ref | avx2 | avx512 (default auto)
-  --output-head H  float | int8: keep a float output head or requantize it to int8 at load
-                   (default ${DEFAULT_OUTPUT_HEAD})
+  --output-head H  float | int8 | int4: keep a float output head, or requantize it at load to
+                   int8 or int4 (smaller, less exact); default ${DEFAULT_OUTPUT_HEAD}
   --no-repack      keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for the
                    faster TQ2_0 kernels; 22% more weight memory)
   --json           print {"perplexity", "stderr", "tokens", "chunks", "ctx", "seconds", …}
@@ -343,8 +344,9 @@ Options:
                       simulation answers canned "[simulation]" text, for protocol tests only
   --upstream URL      OpenAI-compatible server for --backend external (ARIA_UPSTREAM)
   --data-dir DIR      data directory with config.json (ARIA_HOME; default ~/.aria)
-  --output-head H     float | int8: keep a float output head or requantize it to int8 at load
-                      (ARIA_OUTPUT_HEAD; default ${DEFAULT_OUTPUT_HEAD})
+  --output-head H     float | int8 | int4: keep a float output head, or requantize it at load
+                      to int8 or to the smaller, less exact int4 (ARIA_OUTPUT_HEAD; default
+                      ${DEFAULT_OUTPUT_HEAD})
   --no-repack         keep TQ1_0 weights as they are (ARIA_REPACK=false); by default they are
                       repacked to TQ2_0 at load, for the faster TQ2_0 kernels (22% more memory)
   --kv-type T         f32 | f16: KV cache element type (ARIA_KV_TYPE; default f32; f16 halves
@@ -408,8 +410,8 @@ export function expandAlias(argv: readonly string[]): string[] {
 
 function outputHead(value: unknown): OutputHead {
   if (value === undefined) return DEFAULT_OUTPUT_HEAD;
-  if (value === "float" || value === "int8") return value;
-  throw new UsageError(`Invalid --output-head "${String(value)}": expected float or int8`);
+  if (value === "float" || value === "int8" || value === "int4") return value;
+  throw new UsageError(`Invalid --output-head "${String(value)}": expected float, int8 or int4`);
 }
 
 function int(name: string, value: string | undefined, def: number, min: number): number {

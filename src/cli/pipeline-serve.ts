@@ -67,7 +67,7 @@ export async function openStage(
   return await StageServer.open(modelPath, {
     layerBegin: range.begin,
     layerEnd: range.end,
-    outputInt8: config.outputHead === "int8",
+    outputHead: config.outputHead,
     repack: config.repack,
     nSessions: config.parallel,
     maxFrameBytes: MAX_STAGE_TENSOR_BYTES,

@@ -108,7 +108,7 @@ async function createBackend(
     case "native": {
       return new NativeBackend({
         modelPath: modelPath ?? await resolveModelPath(config.model, config.dataDir),
-        outputInt8: config.outputHead === "int8",
+        outputHead: config.outputHead,
         repack: config.repack,
         kvType: config.kvType,
         modelId: config.model === undefined || config.model === BUILTIN_MODEL_NAME

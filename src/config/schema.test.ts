@@ -26,11 +26,19 @@ describe("resolveConfig", () => {
     );
     expect([c.port, c.parallel, c.queue]).toEqual([1, 3, 6]);
   });
-  test("ARIA_OUTPUT_HEAD picks the head; anything but float / int8 is refused", () => {
+  test("ARIA_OUTPUT_HEAD picks the head; anything but float / int8 / int4 is refused", () => {
     expect(resolveConfig([configFromEnv({ ARIA_OUTPUT_HEAD: "float" })], "/d").outputHead).toBe(
       "float",
     );
-    expect(() => resolveConfig([{ outputHead: "int4" }], "/d")).toThrow(ConfigError);
+    expect(resolveConfig([configFromEnv({ ARIA_OUTPUT_HEAD: "int4" })], "/d").outputHead).toBe(
+      "int4",
+    );
+    expect(resolveConfig([{ outputHead: "int4" }, { outputHead: "float" }], "/d").outputHead)
+      .toBe("int4");
+    expect(() => resolveConfig([{ outputHead: "int2" }], "/d")).toThrow(ConfigError);
+    expect(() => resolveConfig([configFromEnv({ ARIA_OUTPUT_HEAD: "q4" })], "/d")).toThrow(
+      /Invalid configuration "outputHead": .*"float"\|"int8"\|"int4"/,
+    );
   });
   test("ARIA_KV_TYPE / --kv-type pick the KV cache type; anything but f32 / f16 is refused", () => {
     expect(resolveConfig([configFromEnv({ ARIA_KV_TYPE: "f16" })], "/d").kvType).toBe("f16");

@@ -16,6 +16,7 @@ export const ARIA_SYMBOLS = {
   aria_cpu_features: { args: [], returns: cstring },
   aria_model_load: { args: [ptr, i32, i32, ptr, i64, ptr], returns: i32 },
   aria_model_requantize_output: { args: [ptr], returns: i32 },
+  aria_model_requantize_output_to: { args: [ptr, i32], returns: i32 },
   aria_model_repack: { args: [ptr], returns: i32 },
   aria_model_free: { args: [ptr], returns: none },
   aria_model_n_vocab: { args: [ptr], returns: i32 },
@@ -41,4 +42,4 @@ export const ARIA_SYMBOLS = {
 } as const;
 
 /** The ABI version this TypeScript side was written for (`ARIA_ABI_VERSION` in aria.h). */
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;

@@ -6,10 +6,18 @@
 import { type Pointer, toArrayBuffer } from "bun:ffi";
 import { type AriaLibrary, openLibrary } from "./library.ts";
 import { ARIA_STATUS, EngineError, toEngineError } from "./status.ts";
-import type { ContextOptions, KernelSet, ModelInfo } from "./port.ts";
+import type { ContextOptions, KernelSet, ModelInfo, OutputHead } from "./port.ts";
 
 const KERNELS: Record<KernelSet, number> = { auto: 0, ref: 1, avx2: 2, avx512: 3, neon: 4 };
 const KERNEL_NAMES = ["auto", "ref", "avx2", "avx512", "neon"] as const;
+/** `enum aria_type` ids of the in-memory output heads (aria_model_requantize_output_to). */
+const ARIA_TYPE_Q8_W = 1000;
+const ARIA_TYPE_Q4_W = 1001;
+/** The type each requantized head choice asks for ("float" keeps the file's head). */
+const OUTPUT_HEAD_TYPES: Record<Exclude<OutputHead, "float">, number> = {
+  int8: ARIA_TYPE_Q8_W,
+  int4: ARIA_TYPE_Q4_W,
+};
 
 function cString(s: string): Buffer {
   return Buffer.from(`${s}\0`, "utf8");
@@ -59,11 +67,14 @@ export async function openModel(
     layerEnd?: number;
     libraryPath?: string;
     /**
-     * Requantize a float output head (F32 / F16 / BF16) to int8 at load: half the bytes per
-     * decoded token for an F16 head (aria_model_requantize_output). Silently kept as it is when
-     * the head is not float or n_embd is not a multiple of 256.
+     * The output head (aria_model_requantize_output_to). "float" (the default) keeps the file's
+     * head. "int8" requantizes a float head (F32 / F16 / BF16) to int8 at load: half an F16
+     * head's bytes per decoded token. "int4" requantizes it to int4 (blocks of 32 with an f16
+     * scale): a quarter of an F16 head's bytes, for a small accuracy cost (docs/engine.md gives
+     * the measured perplexity change), so it is not the default anywhere. The head is silently
+     * kept as it is when it is not float or n_embd is not a multiple of 256.
      */
-    outputInt8?: boolean;
+    outputHead?: OutputHead;
     /**
      * Repack TQ1_0 projections of the loaded blocks to TQ2_0 at load (aria_model_repack): the
      * same values, run by the faster TQ2_0 kernels, for 22% more weight memory. Nothing changes
@@ -98,11 +109,12 @@ export async function openModel(
       );
     }
   }
-  if (options.outputInt8) {
-    const s = lib.aria_model_requantize_output(handle);
+  const head = options.outputHead ?? "float";
+  if (head !== "float") {
+    const s = lib.aria_model_requantize_output_to(handle, OUTPUT_HEAD_TYPES[head]);
     if (s !== 0 && s !== ARIA_STATUS.UNSUPPORTED) {
       lib.aria_model_free(handle);
-      throw toEngineError(s, "Cannot requantize the output head", "");
+      throw toEngineError(s, `Cannot requantize the output head to "${head}"`, "");
     }
   }
   return new NativeModel(lib, handle, path);

@@ -22,6 +22,12 @@ export interface ContextOptions {
 /** KV cache element types libbitnet offers. */
 export type KvType = "f32" | "f16";
 
+/**
+ * The output head at run time: "float" keeps the file's head; "int8" and "int4" requantize a
+ * float head at load (half and a quarter of an F16 head's bytes per decoded token).
+ */
+export type OutputHead = "float" | "int8" | "int4";
+
 /** What libbitnet reports about a loaded model. */
 export interface ModelInfo {
   arch: string;

@@ -16,7 +16,13 @@
  * FRAME_INVALID, BAD_REQUEST, WRONG_LAYERS, SESSION_GAP, BUSY, CTX_FULL, ENGINE, CLOSED.
  * One FFI call per frame, bounded by `nBatch` rows.
  */
-import { EngineError, type NativeContext, type NativeModel, openModel } from "../engine/index.ts";
+import {
+  EngineError,
+  type NativeContext,
+  type NativeModel,
+  openModel,
+  type OutputHead,
+} from "../engine/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { StageLink } from "./pipeline.ts";
 import {
@@ -76,7 +82,8 @@ export class StageServer {
    *
    * @param path the GGUF file.
    * @param options the block range (`layerBegin`, `layerEnd`; -1 = to the last), the sizes, and
-   *   `outputInt8` (requantize a float head at load, as `aria serve --output-head int8`) and
+   *   `outputHead` (the file's head, or a float head requantized at load to "int8" or "int4", as
+   *   `aria serve --output-head`; default "float") and
    *   `repack` (TQ1_0 blocks repacked to TQ2_0 at load, as `aria serve` does unless --no-repack).
    * @returns the stage; `close()` it when done.
    * @throws {EngineError} when the file or the range cannot be loaded.
@@ -87,7 +94,7 @@ export class StageServer {
       StageServerOptions & {
         layerBegin: number;
         layerEnd: number;
-        outputInt8?: boolean;
+        outputHead?: OutputHead;
         repack?: boolean;
       }
     >,
@@ -95,7 +102,7 @@ export class StageServer {
     const model = await openModel(path, {
       layerBegin: options.layerBegin,
       layerEnd: options.layerEnd,
-      outputInt8: options.outputInt8 === true,
+      outputHead: options.outputHead ?? "float",
       repack: options.repack === true,
     });
     try {

@@ -13,7 +13,12 @@ import type {
   CompletionResult,
   ModelCard,
 } from "../api/port.ts";
-import { type NativeContext, type NativeModel, openModel } from "../engine/index.ts";
+import {
+  type NativeContext,
+  type NativeModel,
+  openModel,
+  type OutputHead,
+} from "../engine/index.ts";
 import { createRng, createSequence } from "../generation/index.ts";
 import { openGguf } from "../model/open.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
@@ -29,8 +34,8 @@ import { Scheduler } from "./scheduler.ts";
 /** Options of {@link NativeBackend}. */
 export interface NativeBackendOptions {
   modelPath: string;
-  /** Requantize a float output head to int8 at load. */
-  outputInt8?: boolean | undefined;
+  /** The output head: the file's ("float", the default), or requantized at load to int8 or int4. */
+  outputHead?: OutputHead | undefined;
   /** Repack TQ1_0 weights to TQ2_0 at load (the faster kernels; nothing changes for other files). */
   repack?: boolean | undefined;
   /** The id /v1/models reports (default: the file name without .gguf). */
@@ -88,7 +93,7 @@ export class NativeBackend implements CompletionBackend {
   async #load(): Promise<void> {
     const o = this.#options;
     const model = await openModel(o.modelPath, {
-      outputInt8: o.outputInt8 === true,
+      outputHead: o.outputHead ?? "float",
       repack: o.repack === true,
     });
     const { file } = openGguf(o.modelPath);

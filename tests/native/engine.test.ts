@@ -197,7 +197,7 @@ describe("NativeContext.decode()", () => {
       // 5 sequences decode one token each in one batch (head and ternary kernels in token groups
       // of 4 and 1), against each sequence decoded alone: the multi-token kernels must give every
       // token exactly the float its 1-token call gives
-      using model = await openModel(bitnetPath, { outputInt8 });
+      using model = await openModel(bitnetPath, { outputHead: outputInt8 ? "int8" : "float" });
       expect(model.info.outputType).toBe(outputInt8 ? "Q8_W" : "F16");
       const prompts = [[1, 450, 7483], [1, 3444], [1, 338, 263, 4086], [1, 29871], [1, 13, 450]];
       const next = [310, 7483, 29871, 338, 263];

@@ -163,8 +163,8 @@ describe("repack TQ1_0 -> TQ2_0", () => {
 
   test("an int8 head of 32002 rows (not a multiple of 16): its last, partial x16 group gives the reference kernels' logits", async () => {
     const path = await testModel({ preset: "tiny-vocab32002", arch: "bitnet", type: "tq2_0" });
-    using x16 = await openModel(path, { repack: true, outputInt8: true });
-    using rows = await openModel(path, { outputInt8: true });
+    using x16 = await openModel(path, { repack: true, outputHead: "int8" });
+    using rows = await openModel(path, { outputHead: "int8" });
     expect(x16.info.nVocab).toBe(32002);
     expect(x16.info.x16).toBe((await prefersX16()) ? 7 * x16.info.nLayer + 1 : 0);
     const a = logitsAndTokens(x16);
@@ -186,8 +186,8 @@ describe("repack TQ1_0 -> TQ2_0", () => {
 
   test("the int8 head is made in the x16 layout after an x16 repack, and in rows otherwise", async () => {
     const path = await testModel({ preset: "tiny", arch: "llama", type: "tq2_0" });
-    using both = await openModel(path, { repack: true, outputInt8: true });
-    using rows = await openModel(path, { outputInt8: true });
+    using both = await openModel(path, { repack: true, outputHead: "int8" });
+    using rows = await openModel(path, { outputHead: "int8" });
     expect(both.info.outputType).toBe("Q8_W");
     expect(both.info.x16).toBe((await prefersX16()) ? 7 * both.info.nLayer + 1 : 0);
     expect(rows.info.x16).toBe(0);

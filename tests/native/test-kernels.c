@@ -932,11 +932,11 @@ static void test_repack(const aria_kernel_table * k) {
  * activation rows of different kinds (raw -128 / 127 included) at a stride that is not the row
  * size, give for every real row exactly the float (TQ2_0, Q8_W) or integer (I2_S) of the reference
  * row kernel on the file's layout, and write nothing past 16 ng outputs or past ny rows. */
-enum { X16_T_TQ2_0, X16_T_I2_S, X16_T_Q8_W, X16_T_COUNT };
+enum { X16_T_TQ2_0, X16_T_I2_S, X16_T_Q8_W, X16_T_Q4_W, X16_T_COUNT };
 
 static void test_x16(const aria_kernel_table * k) {
-    static const int32_t types[X16_T_COUNT] = { ARIA_TYPE_TQ2_0, ARIA_TYPE_I2_S, ARIA_TYPE_Q8_W };
-    static const char *  names[X16_T_COUNT] = { "tq2_0", "i2_s", "q8_W" };
+    static const int32_t types[X16_T_COUNT] = { ARIA_TYPE_TQ2_0, ARIA_TYPE_I2_S, ARIA_TYPE_Q8_W, ARIA_TYPE_Q4_W };
+    static const char *  names[X16_T_COUNT] = { "tq2_0", "i2_s", "q8_W", "q4_W" };
     static const int64_t tq_n[]             = { 256, 768, 2560, 6912 };
     static const int64_t i2_n[]             = { 128, 384, 2560, 6912 };
     const aria_kernel_table * r = &aria_kernels_ref;
@@ -950,6 +950,7 @@ static void test_x16(const aria_kernel_table * k) {
             const int64_t  nrows  = 16 * ng - 5;
             const uint64_t row_b  = type == ARIA_TYPE_TQ2_0 ? (uint64_t) nb * sizeof(block_tq2_0)
                                     : type == ARIA_TYPE_I2_S ? (uint64_t) n / 4
+                                    : type == ARIA_TYPE_Q4_W ? (uint64_t) (n / QK4_W) * sizeof(block_q4_W)
                                                              : (uint64_t) nb * sizeof(block_q8_W);
             const uint64_t gb     = aria_x16_group_bytes(type, n);
             uint8_t *      rows   = xmalloc(row_b * (uint64_t) nrows);
@@ -962,6 +963,15 @@ static void test_x16(const aria_kernel_table * k) {
                     make_tq2_0((block_tq2_0 *) row, nb, (int) ((rr + li) % W_COUNT));
                 } else if (type == ARIA_TYPE_I2_S) {
                     make_i2_s(row, n, (int) ((rr + li) % W_COUNT));
+                } else if (type == ARIA_TYPE_Q4_W) {
+                    /* random nibbles, or every nibble 0 (q = -8) or 15 (q = +7): the extremes */
+                    block_q4_W * b = (block_q4_W *) row;
+                    for (int64_t ib = 0; ib < n / QK4_W; ib++) {
+                        b[ib].d = rnd_scale_f16();
+                        for (int j = 0; j < QK4_W / 2; j++) {
+                            b[ib].qs[j] = (uint8_t) (rr % 5 == 1 ? 0x00 : rr % 5 == 2 ? 0xff : rnd_int(256));
+                        }
+                    }
                 } else {
                     block_q8_W * b = (block_q8_W *) row;
                     for (int64_t ib = 0; ib < nb; ib++) {
@@ -1006,6 +1016,8 @@ static void test_x16(const aria_kernel_table * k) {
                     k->gemm_tq2_0_x16(n, ng, groups, (int64_t) gb, (const block_q8_K *) ym, ys, ny, sf, ss);
                 } else if (type == ARIA_TYPE_Q8_W) {
                     k->gemm_q8_W_x16(n, ng, groups, (int64_t) gb, (const block_q8_K *) ym, ys, ny, sf, ss);
+                } else if (type == ARIA_TYPE_Q4_W) {
+                    k->gemm_q4_W_x16(n, ng, groups, (int64_t) gb, (const block_q8_K *) ym, ys, ny, sf, ss);
                 } else {
                     k->gemm_i2_s_x16(n, ng, groups, (int64_t) gb, (const int8_t *) ym, ys, ny, si, ss);
                 }
@@ -1027,6 +1039,8 @@ static void test_x16(const aria_kernel_table * k) {
                         float want;
                         if (type == ARIA_TYPE_TQ2_0) {
                             r->vec_dot_tq2_0_q8_K(n, &want, (const block_tq2_0 *) row, (const block_q8_K *) (ym + j * ys));
+                        } else if (type == ARIA_TYPE_Q4_W) {
+                            aria_vec_dot_q4_W_q8_K_ref(n, &want, (const block_q4_W *) row, (const block_q8_K *) (ym + j * ys));
                         } else {
                             r->vec_dot_q8_W_q8_K(n, &want, (const block_q8_W *) row, (const block_q8_K *) (ym + j * ys));
                         }
@@ -1375,6 +1389,72 @@ static void test_type_facts(void) {
           aria_type_name_any(39));
 }
 
+/* The int4 head format: the quantizer (every q in -8..7; the block's largest-magnitude value maps to
+ * -8 up to the f16 rounding of d; every other value within half a step, or one step where +8 was
+ * clamped to +7; an all-zero block gives d = 0), the x16 groups of aria_model_requantize_output_to
+ * (made by quantize + aria_x16_pack_group), and the reference row dot against the f64 sum of the
+ * dequantized weights times the Q8_K values (the int sums are exact; f32 rounding only). */
+static void test_q4_W_format(void) {
+    static const int64_t lengths[] = { 256, 512, 2560 };
+    int ok_range = 1, ok_rt = 1, ok_zero = 1, ok_dot = 1;
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        const int64_t n  = lengths[li];
+        float *       w  = xmalloc(sizeof(float) * (size_t) n);
+        float *       bk = xmalloc(sizeof(float) * (size_t) n);
+        block_q4_W *  x  = xmalloc(sizeof(block_q4_W) * (size_t) (n / QK4_W));
+        block_q8_K *  y  = xmalloc(sizeof(block_q8_K) * (size_t) (n / QK_K));
+        for (int a = 0; a < ACT_COUNT; a++) {
+            fill_act(w, n, a);
+            for (int64_t i = 0; i < QK4_W; i++) {
+                w[i] = a == 0 ? 0.0f : w[i];  /* the first block all zero for one kind */
+            }
+            aria_quantize_row_q4_W(w, x, n);
+            aria_dequantize_row_q4_W(x, bk, n);
+            for (int64_t b = 0; b < n / QK4_W; b++) {
+                const float d    = aria_f16_to_f32(x[b].d);
+                float       amax = 0.0f;
+                for (int j = 0; j < QK4_W; j++) {
+                    amax = fabsf(w[b * QK4_W + j]) > amax ? fabsf(w[b * QK4_W + j]) : amax;
+                }
+                if (amax == 0.0f) {
+                    ok_zero &= d == 0.0f && bk[b * QK4_W] == 0.0f;
+                    continue;
+                }
+                if (!isfinite(d) || d == 0.0f) {
+                    continue;  /* |m| / 8 outside f16's range (the "huge" kind): not a rounding question */
+                }
+                for (int j = 0; j < QK4_W; j++) {
+                    const float v = w[b * QK4_W + j];
+                    const float e = fabsf(bk[b * QK4_W + j] - v);
+                    const int   q = (int) lrintf(bk[b * QK4_W + j] / d);
+                    ok_range &= q >= -8 && q <= 7;
+                    ok_rt &= fabsf(v) == amax && v * d < 0.0f ? e <= amax * 0x1p-10f + 1e-30f
+                           : q == 7 ? e <= fabsf(d) * 1.0001f
+                                    : e <= 0.5001f * fabsf(d) + 1e-30f;
+                }
+            }
+            make_tq_act(y, n, a % TQ_ACT_KINDS);
+            double want = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                const double p = (double) bk[i] * y[i / QK_K].qs[i % QK_K] * y[i / QK_K].d;
+                want += p;
+                mag += fabs(p);
+            }
+            float got;
+            aria_vec_dot_q4_W_q8_K_ref(n, &got, x, y);
+            if (isfinite(mag) && isfinite(got)) {
+                ok_dot &= fabs((double) got - want) <= (double) (n / QK4_W + 4) * 0x1p-23 * mag + 1e-30;
+            }
+        }
+        free(w), free(bk), free(x), free(y);
+    }
+    check(ok_range, "quantize_row_q4_W: every q in -8..7");
+    check(ok_rt, "quantize_row_q4_W: the block's extreme within f16 rounding, others within half a step (one where "
+                 "+8 was clamped)");
+    check(ok_zero, "quantize_row_q4_W: an all-zero block has d = 0");
+    check(ok_dot, "aria_vec_dot_q4_W_q8_K_ref: the f64 sum of dequantized products within f32 rounding");
+}
+
 /* ---- (c) dots vs dequantized operands ---------------------------------------------------- */
 
 /* Ternary dots: per block the integer sum is exact and is scaled once by d_x*d_y (one rounding),
@@ -1497,6 +1577,7 @@ int main(void) {
     test_known_f16();
     test_known_scalar_types();
     test_type_facts();
+    test_q4_W_format();
     test_selection();
     test_table(&aria_kernels_ref);  /* ref vs ref: the harness itself (must trivially agree) */
     test_against_dequant(&aria_kernels_ref);

@@ -66,7 +66,7 @@ describe("PipelineBackend", () => {
   test("complete() gives the native backend's greedy text and names the stages", async () => {
     const native = new NativeBackend({
       modelPath: NANO,
-      outputInt8: false,
+      outputHead: "float",
       nodeId: "local",
       threads: 1,
       parallel: 1,

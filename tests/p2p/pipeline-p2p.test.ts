@@ -58,7 +58,7 @@ const BODY = {
 async function singleNodeText(): Promise<string> {
   const native = new NativeBackend({
     modelPath: NANO,
-    outputInt8: false,
+    outputHead: "float",
     nodeId: "local",
     threads: 1,
     parallel: 1,
