@@ -950,6 +950,106 @@ float aria_quantize_row_i8_avx2(int64_t n, int8_t * restrict y, int32_t * restri
     return s;
 }
 
+/* ---- the int4 head in the x16 layout (kernels.h: Q4_W) ---------------------------------------
+ * A 64-byte chunk is 8 weights of 16 rows: rows 0-7 in its first 32 bytes, 8-15 in the second,
+ * each row's 4 bytes holding 4 weights in the low nibbles and the next 4 in the high ones. vpmaddubsw
+ * multiplies the nibbles (0..15, unsigned) by 4 activation bytes broadcast to every row and adds
+ * pairs into int16: at most 2 * 15 * 128 = 3840 in magnitude, and the 8 such sums of a 32-value
+ * block stay within 30720, so int16 holds them exactly; vpmaddwd with ones then adds each row's
+ * two int16 into its int32 lane. 8 x the block's activation sum is taken off (the nibbles are
+ * q + 8), and the f32 steps are aria_vec_dot_q4_W_q8_K_ref's lane by lane (multiply, then add):
+ * bit-identical to it. */
+static inline __attribute__((always_inline)) void q4_W_x16_group_avx2(int64_t nb, const uint8_t * restrict xg,
+                                                                     const block_q8_K * const * yj,
+                                                                     const int32_t * restrict tot32,
+                                                                     float * restrict s, int64_t s_stride,
+                                                                     const int NY) {
+    const __m256i m15  = _mm256_set1_epi8(15);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256        accf[ARIA_X16_MAX_NY][2];
+    for (int j = 0; j < NY; j++) {
+        accf[j][0] = _mm256_setzero_ps();
+        accf[j][1] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb * (QK_K / QK4_W); b++) {
+        const uint8_t * wb = xg + (b / 2) * 576 + (b % 2) * 256;
+        __m256i         acc[ARIA_X16_MAX_NY][2];
+        for (int j = 0; j < NY; j++) {
+            acc[j][0] = _mm256_setzero_si256();
+            acc[j][1] = _mm256_setzero_si256();
+        }
+        prefetch_ahead(wb, 4);
+        for (int c = 0; c < 4; c++) {
+            const __m256i w0 = _mm256_loadu_si256((const __m256i *) (wb + 64 * c));
+            const __m256i w1 = _mm256_loadu_si256((const __m256i *) (wb + 64 * c + 32));
+            const __m256i l0 = _mm256_and_si256(w0, m15), h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), m15);
+            const __m256i l1 = _mm256_and_si256(w1, m15), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), m15);
+            for (int j = 0; j < NY; j++) {
+                const int8_t * q = yj[j][b / 8].qs + 32 * (b % 8) + 8 * c;
+                int32_t        qa, qb;
+                memcpy(&qa, q, 4);
+                memcpy(&qb, q + 4, 4);
+                const __m256i ya = _mm256_set1_epi32(qa), yb = _mm256_set1_epi32(qb);
+                acc[j][0] = _mm256_add_epi16(acc[j][0], _mm256_add_epi16(_mm256_maddubs_epi16(l0, ya), _mm256_maddubs_epi16(h0, yb)));
+                acc[j][1] = _mm256_add_epi16(acc[j][1], _mm256_add_epi16(_mm256_maddubs_epi16(l1, ya), _mm256_maddubs_epi16(h1, yb)));
+            }
+        }
+        const __m128i sc  = _mm_loadu_si128((const __m128i *) (xg + (b / 2) * 576 + 512 + (b % 2) * 32));
+        const __m128i sc1 = _mm_loadu_si128((const __m128i *) (xg + (b / 2) * 576 + 512 + (b % 2) * 32 + 16));
+        const __m256  dx0 = _mm256_cvtph_ps(sc), dx1 = _mm256_cvtph_ps(sc1);
+        for (int j = 0; j < NY; j++) {
+            const __m256i off = _mm256_set1_epi32(8 * tot32[j * nb * 8 + b]);
+            const __m256  dy  = _mm256_set1_ps(yj[j][b / 8].d);
+            const __m256i s0  = _mm256_sub_epi32(_mm256_madd_epi16(acc[j][0], ones), off);
+            const __m256i s1  = _mm256_sub_epi32(_mm256_madd_epi16(acc[j][1], ones), off);
+            accf[j][0] = _mm256_add_ps(accf[j][0], _mm256_mul_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(dx0, dy)));
+            accf[j][1] = _mm256_add_ps(accf[j][1], _mm256_mul_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(dx1, dy)));
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        _mm256_storeu_ps(s + j * s_stride, accf[j][0]);
+        _mm256_storeu_ps(s + j * s_stride + 8, accf[j][1]);
+    }
+}
+
+/* One function per token count (the loops over j unrolled with constant bounds). */
+#define Q4_W_X16_AVX2(NY)                                                                                        \
+    static void q4_W_x16_avx2_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                \
+                                     const block_q8_K * const * yj, const int32_t * tot32, float * s,           \
+                                     int64_t s_stride) {                                                        \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            q4_W_x16_group_avx2(nb, x + g * x_stride, yj, tot32, s + 16 * g, s_stride, NY);                      \
+        }                                                                                                       \
+    }
+Q4_W_X16_AVX2(1)
+Q4_W_X16_AVX2(2)
+Q4_W_X16_AVX2(3)
+Q4_W_X16_AVX2(4)
+Q4_W_X16_AVX2(5)
+Q4_W_X16_AVX2(6)
+Q4_W_X16_AVX2(7)
+Q4_W_X16_AVX2(8)
+
+static void gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                               int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    static void (*const fns[ARIA_X16_MAX_NY])(int64_t, int64_t, const uint8_t *, int64_t, const block_q8_K * const *,
+                                              const int32_t *, float *, int64_t) = {
+        q4_W_x16_avx2_ny1, q4_W_x16_avx2_ny2, q4_W_x16_avx2_ny3, q4_W_x16_avx2_ny4,
+        q4_W_x16_avx2_ny5, q4_W_x16_avx2_ny6, q4_W_x16_avx2_ny7, q4_W_x16_avx2_ny8,
+    };
+    assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int64_t      nb = n / QK_K;
+    const block_q8_K * yj[ARIA_X16_MAX_NY];
+    int32_t            tot32[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK4_W)];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
+        for (int64_t b = 0; b < nb * 8; b++) {
+            tot32[j * nb * 8 + b] = yj[j][b / 8].bsums[2 * (b % 8)] + yj[j][b / 8].bsums[2 * (b % 8) + 1];
+        }
+    }
+    fns[ny - 1](nb, ng, x, x_stride, yj, tot32, s, s_stride);
+}
+
 const aria_kernel_table aria_kernels_avx2 = {
     .name               = "avx2",
     .vec_dot_tq2_0_q8_K = aria_vec_dot_tq2_0_q8_K_avx2,
@@ -977,6 +1077,6 @@ const aria_kernel_table aria_kernels_avx2 = {
     .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
     .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
     .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
-    .gemm_q4_W_x16            = aria_gemm_q4_W_x16_ref,
+    .gemm_q4_W_x16            = gemm_q4_W_x16_avx2,  /* the int4 head is x16 on every table */
     .silu_mul_f32             = aria_silu_mul_f32_avx2,
 };

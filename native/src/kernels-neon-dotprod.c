@@ -26,6 +26,9 @@ static inline int32_t dot_sum(dot_acc a, dot_acc b) { return vaddvq_s32(vaddq_s3
 
 static inline int32x4_t dot_widen(int32x4_t v, dot_acc a, dot_acc b) { return vaddq_s32(v, vaddq_s32(a, b)); }
 
+/* SDOT adds each 4-byte lane's 4 products into that int32 lane: the row dot as it is. */
+static inline int32x4_t row_dot(int32x4_t v, int8x16_t a, int8x16_t b) { return vdotq_s32(v, a, b); }
+
 #include "kernels-neon-ternary.h"
 
 /* int8 head, one q8_W row x NY Q8_K rows: SDOT block sums (exact in int32), _ref's f32 order for
@@ -113,6 +116,6 @@ const aria_kernel_table aria_kernels_neon_dotprod = {
     .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
     .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
     .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
-    .gemm_q4_W_x16            = aria_gemm_q4_W_x16_ref,
+    .gemm_q4_W_x16            = gemm_q4_W_x16,
     .silu_mul_f32             = aria_silu_mul_f32_ref,
 };

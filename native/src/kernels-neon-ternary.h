@@ -10,6 +10,8 @@
  *   dot_acc   dot_mla(acc, a, b)   acc + the 16 products a_i * b_i (int8x16_t each)
  *   int32_t   dot_sum(acc0, acc1)  sum of every lane of both accumulators, exact
  *   int32x4_t dot_widen(v, acc0, acc1)  v + the lanes of both accumulators, exact
+ *   int32x4_t row_dot(v, a, b)     v + per lane r the 4 products a_i * b_i, i = 4r .. 4r + 3,
+ *                                  exact for |a_i| <= 15 (the int4 head's nibbles)
  * Every accumulator below takes at most 8 dot_mla steps before it is summed or widened; the
  * including file states why its type cannot overflow in 8 steps.
  *
@@ -260,6 +262,106 @@ static void vec_dot_i2_s_i8_rows(int64_t n, int64_t nr, int32_t * restrict s, co
     for (int64_t r = 0; r < nr; r++) {
         i2_s_multi(n, s + r, x + r * x_stride, y, 0, 1);
     }
+}
+
+/* ---- the int4 head in the x16 layout (kernels.h: Q4_W) ----------------------------------------
+ * A 64-byte chunk is 8 weights of 16 rows, 4 rows per 16 bytes, each row's 4 bytes holding 4
+ * weights in the low nibbles and the next 4 in the high ones. row_dot multiplies the nibbles (q + 8,
+ * 0..15) by 4 activation bytes repeated for every row, keeping row r in int32 lane r; 8 x the
+ * block's activation sum is taken off, then the f32 steps of aria_vec_dot_q4_W_q8_K_ref lane by
+ * lane (multiply, then add): bit-identical to it. */
+static inline __attribute__((always_inline)) void q4_W_x16_group(int64_t nb, const uint8_t * restrict xg,
+                                                                const block_q8_K * const * yj,
+                                                                const int32_t * restrict tot32, float * restrict s,
+                                                                int64_t s_stride, const int NY) {
+    const uint8x16_t m15 = vdupq_n_u8(15);
+    float32x4_t      accf[ARIA_X16_MAX_NY][4];
+    for (int j = 0; j < NY; j++) {
+        for (int v = 0; v < 4; v++) {
+            accf[j][v] = vdupq_n_f32(0.0f);
+        }
+    }
+    for (int64_t b = 0; b < nb * (QK_K / QK4_W); b++) {
+        const uint8_t * sb = xg + (b / 2) * 576;  /* 8 chunks of codes, then 64 bytes of scales */
+        const uint8_t * wb = sb + (b % 2) * 256;
+        int32x4_t       acc[ARIA_X16_MAX_NY][4];
+        for (int j = 0; j < NY; j++) {
+            for (int v = 0; v < 4; v++) {
+                acc[j][v] = vdupq_n_s32(0);
+            }
+        }
+        for (int c = 0; c < 4; c++) {
+            int8x16_t lo[4], hi[4];
+            for (int v = 0; v < 4; v++) {
+                const uint8x16_t w = vld1q_u8(wb + 64 * c + 16 * v);
+                lo[v]              = vreinterpretq_s8_u8(vandq_u8(w, m15));
+                hi[v]              = vreinterpretq_s8_u8(vshrq_n_u8(w, 4));
+            }
+            for (int j = 0; j < NY; j++) {
+                const int8_t * q = yj[j][b / 8].qs + 32 * (b % 8) + 8 * c;
+                int32_t        qa, qb;
+                memcpy(&qa, q, 4);
+                memcpy(&qb, q + 4, 4);
+                const int8x16_t ya = vreinterpretq_s8_s32(vdupq_n_s32(qa));
+                const int8x16_t yb = vreinterpretq_s8_s32(vdupq_n_s32(qb));
+                for (int v = 0; v < 4; v++) {
+                    acc[j][v] = row_dot(row_dot(acc[j][v], lo[v], ya), hi[v], yb);
+                }
+            }
+        }
+        float32x4_t dx[4];
+        for (int v = 0; v < 4; v++) {
+            dx[v] = vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(sb + 512 + (b % 2) * 32 + 8 * v)));
+        }
+        for (int j = 0; j < NY; j++) {
+            const int32x4_t off = vdupq_n_s32(8 * tot32[j * nb * 8 + b]);
+            const float     dy  = yj[j][b / 8].d;
+            for (int v = 0; v < 4; v++) {
+                const float32x4_t si = vcvtq_f32_s32(vsubq_s32(acc[j][v], off));
+                accf[j][v]           = vaddq_f32(accf[j][v], vmulq_f32(si, vmulq_n_f32(dx[v], dy)));
+            }
+        }
+    }
+    for (int j = 0; j < NY; j++) {
+        for (int v = 0; v < 4; v++) {
+            vst1q_f32(s + j * s_stride + 4 * v, accf[j][v]);
+        }
+    }
+}
+
+#define Q4_W_X16_NEON(NY)                                                                                        \
+    static void q4_W_x16_ny##NY(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride,                    \
+                                const block_q8_K * const * yj, const int32_t * tot32, float * s, int64_t s_stride) { \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            q4_W_x16_group(nb, x + g * x_stride, yj, tot32, s + 16 * g, s_stride, NY);                           \
+        }                                                                                                       \
+    }
+Q4_W_X16_NEON(1)
+Q4_W_X16_NEON(2)
+Q4_W_X16_NEON(3)
+Q4_W_X16_NEON(4)
+Q4_W_X16_NEON(5)
+Q4_W_X16_NEON(6)
+Q4_W_X16_NEON(7)
+Q4_W_X16_NEON(8)
+
+static void gemm_q4_W_x16(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                          int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    static void (*const fns[ARIA_X16_MAX_NY])(int64_t, int64_t, const uint8_t *, int64_t, const block_q8_K * const *,
+                                              const int32_t *, float *, int64_t) = {
+        q4_W_x16_ny1, q4_W_x16_ny2, q4_W_x16_ny3, q4_W_x16_ny4, q4_W_x16_ny5, q4_W_x16_ny6, q4_W_x16_ny7, q4_W_x16_ny8,
+    };
+    assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int64_t      nb = n / QK_K;
+    const block_q8_K * yj[ARIA_X16_MAX_NY];
+    int32_t            tot32[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK4_W)];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
+        for (int64_t b = 0; b < nb * 8; b++) {
+            tot32[j * nb * 8 + b] = yj[j][b / 8].bsums[2 * (b % 8)] + yj[j][b / 8].bsums[2 * (b % 8) + 1];
+        }
+    }
+    fns[ny - 1](nb, ng, x, x_stride, yj, tot32, s, s_stride);
 }
 
 #endif /* ARIA_KERNELS_NEON_TERNARY_H */

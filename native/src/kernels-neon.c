@@ -38,6 +38,14 @@ static inline int32_t dot_sum(dot_acc a, dot_acc b) { return vaddlvq_s16(vaddq_s
 
 static inline int32x4_t dot_widen(int32x4_t v, dot_acc a, dot_acc b) { return vpadalq_s16(v, vaddq_s16(a, b)); }
 
+/* Per 4-byte lane: SMULL/SMULL2 give each row's 4 products in int16 (|a| <= 15, |b| <= 128:
+ * <= 1920), ADDP adds them in pairs (<= 3840, exact), SADALP adds each row's two pairs into its
+ * int32 lane. */
+static inline int32x4_t row_dot(int32x4_t v, int8x16_t a, int8x16_t b) {
+    const int16x8_t p = vpaddq_s16(vmull_s8(vget_low_s8(a), vget_low_s8(b)), vmull_high_s8(a, b));
+    return vpadalq_s16(v, p);
+}
+
 #include "kernels-neon-ternary.h"
 
 /* ---- int8 head x Q8_K ----------------------------------------------------------------------- */
@@ -349,6 +357,6 @@ const aria_kernel_table aria_kernels_neon = {
     .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
     .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
     .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
-    .gemm_q4_W_x16            = aria_gemm_q4_W_x16_ref,
+    .gemm_q4_W_x16            = gemm_q4_W_x16,
     .silu_mul_f32             = aria_silu_mul_f32_ref,
 };
