@@ -3,10 +3,14 @@
  * around the measured work, so model loading and the first touch of the mapped file are not
  * counted.
  *
- *   profile-driver decode FILE STEPS SEQS INT8HEAD [ALL]  STEPS decode steps of SEQS sequences;
- *                                                      ALL = 1: logits for every sequence (batched
- *                                                      decode as the API runs it), else the last only
- *   profile-driver prefill FILE TOKENS INT8HEAD           one batch of TOKENS prompt tokens
+ *   profile-driver decode FILE STEPS SEQS HEAD [ALL]  STEPS decode steps of SEQS sequences;
+ *                                                  ALL = 1: logits for every sequence (batched
+ *                                                  decode as the API runs it), else the last only
+ *   profile-driver prefill FILE TOKENS HEAD           one batch of TOKENS prompt tokens
+ * HEAD: 0 the file's head, 1 requantized to int8, 4 to int4.
+ *
+ * valgrind runs no AVX-512: under it libbitnet picks the AVX2 table (no x16 layout but the int4
+ * head's), so these counts are the AVX2 path's.
  *
  * One thread: callgrind serialises threads anyway, and instruction counts do not depend on the
  * thread count (the work is split, not changed). */
@@ -22,13 +26,14 @@ static int32_t token_at(const struct aria_model * m, int i) {
 
 int main(int argc, char ** argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: %s decode FILE STEPS SEQS INT8HEAD [ALL] | prefill FILE TOKENS INT8HEAD\n", argv[0]);
+        fprintf(stderr, "usage: %s decode FILE STEPS SEQS HEAD [ALL] | prefill FILE TOKENS HEAD\n"
+                        "  HEAD: 0 the file's, 1 int8, 4 int4\n", argv[0]);
         return 2;
     }
     const int decode = strcmp(argv[1], "decode") == 0;
     const int n      = atoi(argv[3]);
     const int seqs   = decode ? atoi(argv[4]) : 1;
-    const int int8   = atoi(argv[decode ? 5 : 4]);
+    const int head   = atoi(argv[decode ? 5 : 4]);
     const int all    = decode && argc > 6 && atoi(argv[6]) != 0;
     struct aria_model * m;
     char                err[256];
@@ -36,7 +41,7 @@ int main(int argc, char ** argv) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    if (int8 && aria_model_requantize_output(m)) {
+    if (head != 0 && aria_model_requantize_output_to(m, head == 4 ? ARIA_TYPE_Q4_W : ARIA_TYPE_Q8_W)) {
         fprintf(stderr, "cannot requantize the output head\n");
         return 1;
     }

@@ -1,10 +1,11 @@
 /**
- * @module Where the engine's instructions go, counted by valgrind's callgrind (this machine has no
- * `perf`): decode of one sequence with the F16 head and with the int8 head, decode of 4 sequences
- * together (logits of the last only, then of all four with each head), and a prefill batch, per
- * file. Instrumentation is on only around the measured work
- * (benchmarks/engine/profile-driver.c: the model load and a warm-up step are not counted), so the
- * counts are per token and do not depend on the load of the machine. Instructions are grouped by
+ * @module Where the engine's instructions go, counted by valgrind's callgrind (`perf stat` here
+ * counts no hardware events: "instructions <not supported>"): decode of one sequence with the F16,
+ * the int8 and the int4 head, decode of 4 sequences together (logits of the last only, then of all
+ * four with each head), and a prefill batch, per file. Instrumentation is on only around the
+ * measured work (benchmarks/engine/profile-driver.c: the model load and a warm-up step are not
+ * counted; valgrind runs no AVX-512, so these are the AVX2 kernels' counts), so the counts are per
+ * token and do not depend on the load of the machine. Instructions are grouped by
  * function: the ternary kernels, the output head, activation quantization, attention, the matmul
  * loop around the kernels, and the rest. Decode rows also give instructions per byte of weights
  * read, the figure that says whether one core can keep up with memory.
@@ -34,7 +35,7 @@ const prefill = Number(values.prefill);
 /** Function-name groups, first match wins. */
 const GROUPS: [string, RegExp][] = [
   ["ternary kernel", /vec_dot_(tq2_0|tq1_0|i2_s)|(tq2_0|i2_s)_x16/],
-  ["output head", /vec_dot_(f16_f32|q8_W)|q8_W_x16/],
+  ["output head", /vec_dot_(f16_f32|q8_W)|q[84]_W_x16/],
   ["quantize activations", /quantize_(row|worker)/],
   ["attention", /axpy|attn_worker|vec_dot_f32|softmax/],
   ["matmul loop", /matmul_(set_)?worker|matmul_q|matmul_rows|matmul_many|x16_q8_K_call/],
@@ -135,6 +136,12 @@ for (const spec of values.files!.split(",")) {
       args: ["decode", path, String(steps), "1", "1"],
       tokens: steps,
       bytes: bytesPerToken(path, "int8"),
+    },
+    {
+      name: "decode, int4 head",
+      args: ["decode", path, String(steps), "1", "4"],
+      tokens: steps,
+      bytes: bytesPerToken(path, "int4"),
     },
     {
       name: "decode, 4 sequences",

@@ -19,20 +19,10 @@
 
 #include "aria.h"
 #include "kernels.h"
+#include "timing.h"
 
 #define K      2560
 #define REPS   5
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
-static int cmp_double(const void * a, const void * b) {
-    const double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
 
 static void * alloc_random(size_t n) {
     unsigned char * p = malloc(n);

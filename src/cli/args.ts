@@ -11,6 +11,7 @@ import {
   type OutputHead,
 } from "../config/schema.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
+import { OUTPUT_HEADS } from "../engine/port.ts";
 import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.ts";
 import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
 import { LEDGER_USAGE, type LedgerCommand, parseLedgerCommand } from "./ledger-args.ts";
@@ -410,7 +411,8 @@ export function expandAlias(argv: readonly string[]): string[] {
 
 function outputHead(value: unknown): OutputHead {
   if (value === undefined) return DEFAULT_OUTPUT_HEAD;
-  if (value === "float" || value === "int8" || value === "int4") return value;
+  const known = OUTPUT_HEADS.find((h) => h === value);
+  if (known !== undefined) return known;
   throw new UsageError(`Invalid --output-head "${String(value)}": expected float, int8 or int4`);
 }
 

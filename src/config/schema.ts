@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { AriaError } from "../shared/errors.ts";
 import { energyBaselineSchema } from "../consent/attestation.ts";
+import { OUTPUT_HEADS, type OutputHead } from "../engine/port.ts";
 
 /** Invalid configuration: the message names the field and the source. */
 export class ConfigError extends AriaError {
@@ -21,8 +22,8 @@ const positive = z.coerce.number().int().min(1);
 /** Name of the built-in model (src/model/builtin.ts), the default of every --model. */
 export const BUILTIN_MODEL_NAME = "aria-nano";
 
-/** The output head at run time: as the file has it, or requantized at load to int8 or int4. */
-export type OutputHead = "float" | "int8" | "int4";
+/** The output head at run time (engine/port.ts): as the file has it, or requantized at load. */
+export type { OutputHead };
 
 /** KV cache element type: f32 (exact) or f16 (half the memory; llama.cpp's default). */
 export type KvType = "f32" | "f16";
@@ -52,7 +53,7 @@ export const serveConfigSchema = z.object({
   backend: z.enum(["native", "external", "simulation"]).default("native"),
   upstream: z.string().url().optional(),
   dataDir: z.string().min(1),
-  outputHead: z.enum(["float", "int8", "int4"]).default(DEFAULT_OUTPUT_HEAD),
+  outputHead: z.enum(OUTPUT_HEADS).default(DEFAULT_OUTPUT_HEAD),
   kvType: z.enum(["f32", "f16"]).default("f32"),
   /** Repack TQ1_0 weights to TQ2_0 at load (the faster kernels; llama.cpp repacks by default
    * too). --no-repack / ARIA_REPACK=false keeps them as the file has them. */

@@ -23,10 +23,12 @@ export interface ContextOptions {
 export type KvType = "f32" | "f16";
 
 /**
- * The output head at run time: "float" keeps the file's head; "int8" and "int4" requantize a
+ * The output heads at run time: "float" keeps the file's head; "int8" and "int4" requantize a
  * float head at load (half and a quarter of an F16 head's bytes per decoded token).
  */
-export type OutputHead = "float" | "int8" | "int4";
+export const OUTPUT_HEADS = ["float", "int8", "int4"] as const;
+/** One of {@link OUTPUT_HEADS}. */
+export type OutputHead = (typeof OUTPUT_HEADS)[number];
 
 /** What libbitnet reports about a loaded model. */
 export interface ModelInfo {
