@@ -1038,16 +1038,10 @@ static void gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t
         q4_W_x16_avx2_ny5, q4_W_x16_avx2_ny6, q4_W_x16_avx2_ny7, q4_W_x16_avx2_ny8,
     };
     assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
-    const int64_t      nb = n / QK_K;
     const block_q8_K * yj[ARIA_X16_MAX_NY];
     int32_t            tot32[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK4_W)];
-    for (int j = 0; j < ny; j++) {
-        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
-        for (int64_t b = 0; b < nb * 8; b++) {
-            tot32[j * nb * 8 + b] = yj[j][b / 8].bsums[2 * (b % 8)] + yj[j][b / 8].bsums[2 * (b % 8) + 1];
-        }
-    }
-    fns[ny - 1](nb, ng, x, x_stride, yj, tot32, s, s_stride);
+    aria_x16_q4_W_act(n, y, y_stride, ny, yj, tot32);
+    fns[ny - 1](n / QK_K, ng, x, x_stride, yj, tot32, s, s_stride);
 }
 
 const aria_kernel_table aria_kernels_avx2 = {

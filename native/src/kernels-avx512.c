@@ -465,22 +465,15 @@ static void gemm_q8_W_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64
     x16_q8_K_call(k_q8_W_x16, n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
 }
 
-/* The int4 head: the activation sum of every 32-value block (two Q8_K bsums), the same for every
- * group of the call. */
+/* The int4 head: the activation rows and their 32-value block sums (aria_x16_q4_W_act), then the
+ * entry point for ny tokens. */
 static void gemm_q4_W_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                                  int64_t y_stride, int ny, float * s, int64_t s_stride) {
     assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
-    const int64_t      nb = n / QK_K;
     const block_q8_K * yj[ARIA_X16_MAX_NY];
     int32_t            tot32[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK4_W)];
-    for (int j = 0; j < ny; j++) {
-        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
-        for (int64_t b = 0; b < nb * 8; b++) {
-            const int16_t * bs = yj[j][b / 8].bsums + 2 * (b % 8);
-            tot32[j * nb * 8 + b] = bs[0] + bs[1];
-        }
-    }
-    k_q4_W_x16[ny - 1](nb, ng, x, x_stride, yj, tot32, s, s_stride);
+    aria_x16_q4_W_act(n, y, y_stride, ny, yj, tot32);
+    k_q4_W_x16[ny - 1](n / QK_K, ng, x, x_stride, yj, tot32, s, s_stride);
 }
 
 static void gemm_i2_s_x16_avx512(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,

@@ -154,6 +154,13 @@ void     aria_x16_pack_group(int32_t type, int64_t n, const uint8_t * src, uint6
  * n / 256 blocks; Q4_W: n / 32 blocks): the inverse of aria_x16_pack_group. */
 void     aria_x16_unpack_row(int32_t type, int64_t n, const uint8_t * group, int r, uint8_t * dst);
 
+/* Before a Q4_W x16 kernel call (every table's): yj[j] = activation row j at (const char *) y +
+ * j * y_stride, and tot32[j * n / 32 + b] = the sum of its q over 32-value block b (two Q8_K
+ * bsums), the same for every group of the call. n % 256 == 0, n <= ARIA_X16_MAX_N, ny in
+ * 1..ARIA_X16_MAX_NY; tot32 holds ny * n / 32 entries. */
+void aria_x16_q4_W_act(int64_t n, const block_q8_K * y, int64_t y_stride, int ny, const block_q8_K ** yj,
+                       int32_t * tot32);
+
 /* The reference SiLU (NEON tables use it) */
 void aria_silu_mul_f32_ref(int64_t n, float * h, const float * u);
 /* The reference x16 kernels (kernels-ref.c), shared by the tables without their own. */

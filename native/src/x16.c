@@ -41,6 +41,18 @@ static uint64_t q4_W_scale_byte(int64_t b, int r) {
     return (uint64_t)(b / 2) * 576 + 512 + (uint64_t)(b % 2) * 32 + 2 * (uint64_t)r;
 }
 
+void aria_x16_q4_W_act(int64_t n, const block_q8_K * y, int64_t y_stride, int ny, const block_q8_K ** yj,
+                       int32_t * tot32) {
+    const int64_t n32 = n / QK4_W;
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const block_q8_K *)((const char *)y + j * y_stride);
+        for (int64_t b = 0; b < n32; b++) {
+            const int16_t * bs = yj[j][b / 8].bsums + 2 * (b % 8);
+            tot32[j * n32 + b] = bs[0] + bs[1];
+        }
+    }
+}
+
 /* The codes (0..3 as stored; 3 is never written) of one row in element order: TQ2_0 block of 256,
  * byte m of half h holds elements 128h + 32k + m in bits 2k..2k+1; I2_S block of 128 in 32 bytes,
  * byte b holds element b in bits 7-6, b + 32 in 5-4, b + 64 in 3-2, b + 96 in 1-0. */

@@ -8,14 +8,9 @@
 import { describe, expect, test } from "bun:test";
 import { type NativeModel, openModel, setKernels } from "../../src/engine/index.ts";
 import { testModel } from "../helpers/models.ts";
+import { compareLogits } from "../helpers/parity.ts";
 
 const TOKENS = [1, 450, 7483, 310, 3444, 338, 29871, 13];
-
-function argmax(x: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
-  return best;
-}
 
 function logitRows(model: NativeModel): Float32Array[] {
   using ctx = model.createContext({ nCtx: 64, nThreads: 2 });
@@ -23,23 +18,15 @@ function logitRows(model: NativeModel): Float32Array[] {
   return TOKENS.map((_, i) => ctx.logits(i).slice());
 }
 
-/** Per row: the largest |x - y| as a share of x's logit range, and whether the top tokens agree. */
+/** Over the rows: the largest |x - y| as a share of x's logit range, and the rows whose top tokens agree. */
 function compare(xs: Float32Array[], ys: Float32Array[]): { worst: number; sameTop: number } {
   let worst = 0;
   let sameTop = 0;
   xs.forEach((x, i) => {
-    const y = ys[i]!;
-    let lo = Infinity;
-    let hi = -Infinity;
-    let diff = 0;
-    for (let j = 0; j < x.length; j++) {
-      lo = Math.min(lo, x[j]!);
-      hi = Math.max(hi, x[j]!);
-      diff = Math.max(diff, Math.abs(x[j]! - y[j]!));
-    }
-    expect(diff).toBeGreaterThan(0); // it really is another head
-    worst = Math.max(worst, diff / (hi - lo));
-    if (argmax(x) === argmax(y)) sameTop++;
+    const { relative, sameArgmax } = compareLogits(x, ys[i]!);
+    expect(relative).toBeGreaterThan(0); // it really is another head
+    worst = Math.max(worst, relative);
+    if (sameArgmax) sameTop++;
   });
   return { worst, sameTop };
 }
