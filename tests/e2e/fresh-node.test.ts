@@ -37,6 +37,12 @@ afterAll(() => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The text of an HTML-escaped element (hono's `html` escapes these five). */
+function unescapeHtml(s: string): string {
+  return s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+}
+
 /** The server's JSON log lines so far are read when the process has ended (afterAll order). */
 async function errorLines(): Promise<string[]> {
   proc.kill();
@@ -60,12 +66,10 @@ describe("a fresh node's dashboard", () => {
   });
 
   test("saving the policy from the dashboard says saved and records the change", async () => {
-    const current = JSON.parse(await (await fetch(`${url}/consent`)).text().then((page) => {
-      const m = /<pre id="policy-current"[^>]*>([\s\S]*?)<\/pre>/.exec(page);
-      if (!m) throw new Error("the consent page shows no policy");
-      return m[1]!.replaceAll("&quot;", '"').replaceAll("&amp;", "&").replaceAll("&lt;", "<")
-        .replaceAll("&gt;", ">").replaceAll("&#39;", "'");
-    })) as Record<string, unknown>;
+    const page = await (await fetch(`${url}/consent`)).text();
+    const shown = /<pre id="policy-current"[^>]*>([\s\S]*?)<\/pre>/.exec(page)?.[1];
+    if (shown === undefined) throw new Error("the consent page shows no policy");
+    const current = JSON.parse(unescapeHtml(shown)) as Record<string, unknown>;
     const edited = { ...current, maxThreads: 1 };
     const res = await fetch(`${url}/consent`, {
       method: "POST",
