@@ -110,6 +110,19 @@ export interface ModelDetails {
   chatTemplate: { source: string; template: string };
 }
 
+/** Text <-> tokens of a served model. */
+export interface ModelText {
+  readonly vocabSize: number;
+  /** `addSpecial`: BOS/EOS as the vocabulary wants; `parseSpecial`: "<|eot_id|>" is one token. */
+  encode(text: string, options: { addSpecial: boolean; parseSpecial: boolean }): number[];
+  /** Ids to text; special tokens render as their text. Ids must be in 0..vocabSize-1. */
+  decode(ids: readonly number[]): string;
+  /** The bytes of one token's text (may be a partial UTF-8 sequence). */
+  piece(id: number): Uint8Array;
+  /** The prompt the chat template renders (with the assistant's turn header). */
+  applyTemplate(messages: readonly ChatMessage[]): string;
+}
+
 /** Live numbers for /metrics and the dashboard. */
 export interface BackendStats {
   queueDepth: number;
@@ -139,6 +152,11 @@ export interface CompletionBackend {
    * API reports logprob tokens as `""`.
    */
   tokenBytes?(model: string, token: number): Uint8Array;
+  /**
+   * The tokenizer and chat template of a served model (llama-server's /tokenize, /detokenize,
+   * /apply-template); undefined while loading or for backends without one (external, peers).
+   */
+  text?(model: string): ModelText | undefined;
   complete(
     request: CompletionRequest,
     signal: AbortSignal,

@@ -13,6 +13,7 @@ import type {
   CompletionResult,
   ModelCard,
   ModelDetails,
+  ModelText,
 } from "../api/port.ts";
 import {
   type ModelInfo,
@@ -136,6 +137,29 @@ export class NativeBackend implements CompletionBackend {
 
   listModels(): readonly ModelCard[] {
     return [this.#card];
+  }
+
+  tokenBytes(model: string, token: number): Uint8Array {
+    const text = this.text(model);
+    return text === undefined ? new Uint8Array() : text.piece(token);
+  }
+
+  text(model: string): ModelText | undefined {
+    const loaded = this.#loaded;
+    if (loaded === undefined || model !== this.#card.id) return undefined;
+    const { tokenizer, template } = loaded;
+    return {
+      vocabSize: tokenizer.nVocab,
+      encode: (text, o) =>
+        tokenizer.encode(text, {
+          addBos: o.addSpecial,
+          addEos: o.addSpecial ? undefined : false,
+          parseSpecial: o.parseSpecial,
+        }),
+      decode: (ids) => tokenizer.decode(ids, { renderSpecial: true }),
+      piece: (id) => tokenizer.tokenBytes(id),
+      applyTemplate: (messages) => encodeChat(tokenizer, messages, { template }).prompt,
+    };
   }
 
   health(): "ready" | "loading" {

@@ -85,6 +85,15 @@ export interface Tokenizer {
    */
   tokenPiece(id: number): string;
   /**
+   * The bytes of one token's text, special tokens rendered (may be a partial UTF-8 sequence):
+   * OpenAI's logprob `bytes`, llama-server's token pieces.
+   *
+   * @param id a token id
+   * @returns the bytes
+   * @throws {RangeError} if the id is out of range
+   */
+  tokenBytes(id: number): Uint8Array;
+  /**
    * Starts a streaming decode that emits only complete UTF-8 characters.
    *
    * @param options rendering options, as for `decode`
@@ -159,6 +168,9 @@ export function createTokenizer(
     createStreamDecoder: detokenizer.createStreamDecoder,
     tokenPiece(id: number): string {
       return pieceDecoder.decode(detokenizer.tokenBytes(id, true));
+    },
+    tokenBytes(id: number): Uint8Array {
+      return detokenizer.tokenBytes(id, true).slice(); // a copy: the detokenizer caches its own
     },
     isEog(id: number): boolean {
       return vocab.eogIds.has(id);
