@@ -30,6 +30,7 @@ const PURE = [
   "src/engine/status.ts",
   "src/engine/port.ts",
   "src/api/",
+  "src/contract/",
   "src/serve/plan.ts",
   "src/config/schema.ts",
   "src/identity/identity.ts",

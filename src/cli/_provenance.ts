@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { ProvenanceSink } from "../api/port.ts";
+import type { ProvenanceSink } from "../contract/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import {
   type Block,

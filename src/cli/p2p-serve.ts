@@ -6,7 +6,7 @@
  */
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
-import type { CompletionBackend } from "../api/port.ts";
+import type { CompletionBackend } from "../contract/index.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import { type NodeIdentity, verifySignature } from "../identity/index.ts";
 import {

@@ -9,7 +9,7 @@
  * Bun.serve. Prints the URLs when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
  * exit 0.
  */
-import type { CompletionBackend } from "../api/port.ts";
+import type { CompletionBackend } from "../contract/index.ts";
 import { hubSettings, loadServeConfig } from "../config/load.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import { createApp, createMetrics } from "../api/index.ts";

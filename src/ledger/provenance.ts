@@ -2,7 +2,7 @@
  * @module From a completed inference to a signed, stored record and its receipt: the prompt
  * and output hashes, the record fields, signing, appending through a `LedgerWriter` port, and
  * the receipt (with the block and inclusion proof when this append sealed one). Its
- * `record(input)` matches the API's `ProvenanceSink` port (src/api/port.ts) structurally, so
+ * `record(input)` matches the API's `ProvenanceSink` port (src/contract/completion.ts) structurally, so
  * the ledger does not import the API. Pure given the injected identity, writer and clock.
  */
 import type { NodeIdentity } from "../identity/identity.ts";

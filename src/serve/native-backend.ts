@@ -12,7 +12,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import {
   type NativeContext,
   type NativeModel,

@@ -15,7 +15,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { createRng, generate } from "../generation/index.ts";
 import { openGguf } from "../model/open.ts";
 import { kvNumber, kvString } from "../model/gguf-reader.ts";
