@@ -46,7 +46,7 @@ import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
-import { createStageHandler, STAGE_PATH } from "../p2p/index.ts";
+import { createStageHandler, STAGE_PATH } from "../pipeline/index.ts";
 import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
 import { dashboardPorts } from "./_dashboard-ports.ts";
 import {
@@ -465,7 +465,7 @@ export async function runServe(
  * --peers it joins the peer network, advertises its blocks and answers tensor frames from
  * authenticated peers, each session admitted by the consent gate (src/cli/pipeline-serve.ts).
  * POST /stage answers the same frames on 127.0.0.1 only, whatever --host says: it has no
- * authentication (src/p2p/stage-http.ts). The OpenAI API is not served: a partial model cannot
+ * authentication (src/pipeline/stage-http.ts). The OpenAI API is not served: a partial model cannot
  * complete a prompt on its own. Runs until SIGINT / SIGTERM.
  *
  * @returns the exit code (0 after a signal).
