@@ -83,8 +83,8 @@ const PURE = [
   "src/p2p/peer-table.ts",
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
-  "src/cli/_dashboard-map.ts",
-  "src/cli/_answer-provenance.ts",
+  "src/node/dashboard-map.ts",
+  "src/node/answer-provenance.ts",
 ];
 
 const FORBIDDEN_IN_PURE = ["Bun.", "process.env", "Date.now(", "Math.random(", "console."];

@@ -24,8 +24,8 @@ import {
   StageWire,
 } from "../pipeline/index.ts";
 import { PipelineBackend } from "../serve/pipeline-backend.ts";
-import { nodeBase, sha256File, startNode } from "./p2p-serve.ts";
-import type { LayerRange } from "./layers-args.ts";
+import { nodeBase, sha256File, startNode } from "./peers.ts";
+import type { LayerRange } from "../cli/layers-args.ts";
 
 /** Planning interval of a stage node (ms); also how often idle sessions are swept. */
 const TICK_MS = 1000;

@@ -22,7 +22,7 @@ import {
 } from "../p2p/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { LedgerStore } from "../ledger/index.ts";
-import { ANNOUNCE_MS, LedgerSync } from "./_ledger-sync.ts";
+import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
 /** The running peer network. */
 export interface PeerNetwork {
