@@ -70,7 +70,7 @@ const PURE = [
   "src/dashboard/_models.ts",
   "src/dashboard/views/",
   "src/cli/peers-args.ts",
-  "src/p2p/_result.ts",
+  "src/shared/result.ts",
   "src/p2p/_reply-stream.ts",
   "src/p2p/protocol.ts",
   "src/p2p/handshake.ts",
