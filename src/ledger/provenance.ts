@@ -23,6 +23,7 @@ import {
 import { buildReceipt, verifyReceipt } from "./receipt.ts";
 import { signRecord } from "./sign.ts";
 import type { Receipt } from "./wire.ts";
+import type { Result } from "../shared/result.ts";
 
 /** What the prompt was: a chat (messages after validation) or a raw prompt. */
 export type PromptInput =
@@ -208,7 +209,7 @@ export interface RelayExpectation {
 export function checkRelayedReceipt(
   receipt: unknown,
   expect: RelayExpectation,
-): { ok: true; value: { recordHash: string; receipt: Receipt } } | { ok: false; error: string } {
+): Result<{ recordHash: string; receipt: Receipt }, string> {
   const checked = verifyReceipt(receipt);
   if (!checked.ok) return checked;
   const { record } = (receipt as Receipt).record;
