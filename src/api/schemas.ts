@@ -21,7 +21,7 @@
  * chat has no default (until the context is full).
  */
 import { z } from "zod";
-import type { ChatMessage, CompletionRequest } from "./port.ts";
+import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
 
 /** top_k when the client sends none (see the module header). */
 export const DEFAULT_TOP_K = 40;

@@ -41,7 +41,7 @@
  *        checks it before passing it to its client). Optional, so 1.0-1.2 nodes interoperate.
  */
 import { z } from "zod";
-import type { Result } from "./_result.ts";
+import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
 export const PROTOCOL_VERSION = { major: 1, minor: 3 } as const;

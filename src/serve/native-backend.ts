@@ -14,7 +14,7 @@ import type {
   ModelCard,
   ModelDetails,
   ModelText,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import {
   type ModelInfo,
   type NativeContext,

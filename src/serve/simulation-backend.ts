@@ -10,7 +10,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 
 /** Canned, labelled completions. */
 export class SimulationBackend implements CompletionBackend {

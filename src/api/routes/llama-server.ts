@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { type AppEnv, readBody, type RouteDeps } from "../_context.ts";
 import { ApiError, modelLoading, modelNotFound } from "../errors.ts";
-import type { CompletionBackend, ModelCard, ModelText } from "../port.ts";
+import type { CompletionBackend, ModelCard, ModelText } from "../../contract/index.ts";
 import { chatMessage, DEFAULT_TEMPERATURE, DEFAULT_TOP_K, toMessage } from "../schemas.ts";
 
 const model = z.string().min(1).max(256).optional();
