@@ -85,6 +85,15 @@ export interface Tokenizer {
    */
   tokenPiece(id: number): string;
   /**
+   * The bytes a token adds to generated text (CONTROL/UNKNOWN tokens: none; no space-prefix
+   * stripping), which may be part of a UTF-8 character: what a grammar constraint matches.
+   *
+   * @param id a token id
+   * @returns the bytes (shared; do not modify)
+   * @throws {RangeError} if the id is out of range
+   */
+  tokenBytes(id: number): Uint8Array;
+  /**
    * Starts a streaming decode that emits only complete UTF-8 characters.
    *
    * @param options rendering options, as for `decode`
@@ -159,6 +168,9 @@ export function createTokenizer(
     createStreamDecoder: detokenizer.createStreamDecoder,
     tokenPiece(id: number): string {
       return pieceDecoder.decode(detokenizer.tokenBytes(id, true));
+    },
+    tokenBytes(id: number): Uint8Array {
+      return detokenizer.tokenBytes(id, false);
     },
     isEog(id: number): boolean {
       return vocab.eogIds.has(id);
