@@ -5,8 +5,8 @@
  */
 import type { TokenConstraint } from "../generation/port.ts";
 import { GrammarRuntime, type MatchState } from "./matcher.ts";
-import { type Grammar, GrammarError } from "./parse.ts";
-import { allowedTokens, stepToken, type VocabTrie } from "./trie.ts";
+import { type Grammar, GrammarError, parseGrammar } from "./parse.ts";
+import { allowedTokens, createVocabTrie, stepToken, type VocabTrie } from "./trie.ts";
 
 /**
  * Starts constraining one generation.
@@ -62,4 +62,43 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
       checkedState = null;
     },
   };
+}
+
+/** What building a trie needs from a tokenizer (`Tokenizer` of src/tokenizer fits). */
+export interface TrieTokenizer {
+  readonly nVocab: number;
+  tokenBytes(id: number): Uint8Array;
+  isEog(id: number): boolean;
+}
+
+/**
+ * Builds a model's vocabulary trie from its tokenizer (once per model: about a second for a
+ * 128k vocabulary, see benchmarks/grammar).
+ *
+ * @param tokenizer the model's tokenizer.
+ * @returns the trie.
+ */
+export function vocabTrieOf(tokenizer: TrieTokenizer): VocabTrie {
+  const bytes = Array.from({ length: tokenizer.nVocab }, (_, id) => tokenizer.tokenBytes(id));
+  return createVocabTrie(bytes, (id) => tokenizer.isEog(id));
+}
+
+/**
+ * Compiles a request's grammar into a fresh constraint, already past `forced` tokens (the
+ * fail-over continuation another node generated).
+ *
+ * @param grammarText GBNF text.
+ * @param trie the model's trie.
+ * @param forced tokens already generated under the same grammar.
+ * @returns the constraint.
+ * @throws {GrammarError} for a bad grammar, or forced tokens it refuses.
+ */
+export function constraintFor(
+  grammarText: string,
+  trie: VocabTrie,
+  forced: readonly number[] = [],
+): TokenConstraint {
+  const c = createGrammarConstraint(parseGrammar(grammarText), trie);
+  for (const t of forced) c.accept(t);
+  return c;
 }

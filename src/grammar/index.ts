@@ -19,7 +19,12 @@ export {
   stepToken,
   type VocabTrie,
 } from "./trie.ts";
-export { createGrammarConstraint } from "./constraint.ts";
+export {
+  constraintFor,
+  createGrammarConstraint,
+  type TrieTokenizer,
+  vocabTrieOf,
+} from "./constraint.ts";
 export {
   gbnfLiteral,
   JSON_OBJECT_GRAMMAR,

@@ -92,6 +92,9 @@ const FORMATS: Record<string, string> = {
   uuid: "uuid-part",
 };
 
+/** Deepest schema nesting (why: bounds the converter's recursion on attacker input). */
+const MAX_SCHEMA_DEPTH = 64;
+
 /** Largest integer bound accepted (why: beyond 2^53 JSON numbers lose precision in JS). */
 const MAX_INTEGER_BOUND = 1e15;
 
@@ -101,6 +104,7 @@ class Converter {
   readonly rules = new Map<string, string>();
   readonly #refs = new Map<string, string>();
   #count = 0;
+  #depth = 0;
 
   constructor(readonly root: Schema) {}
 
@@ -121,6 +125,19 @@ class Converter {
   }
 
   visit(schema: unknown, path: string): string {
+    if (++this.#depth > MAX_SCHEMA_DEPTH) {
+      throw new JsonSchemaError(
+        `Unsupported JSON Schema at ${path}: nested deeper than ${MAX_SCHEMA_DEPTH}`,
+      );
+    }
+    try {
+      return this.#visit(schema, path);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #visit(schema: unknown, path: string): string {
     if (schema === true) return this.use("value");
     if (!isObject(schema)) {
       throw new JsonSchemaError(`Cannot convert JSON Schema at ${path}: expected an object`);

@@ -20,6 +20,7 @@ import {
   type OutputHead,
 } from "../engine/index.ts";
 import { createRng, createSequence } from "../generation/index.ts";
+import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import { openGguf } from "../model/open.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import {
@@ -68,6 +69,8 @@ export class NativeBackend implements CompletionBackend {
   readonly #options: NativeBackendOptions;
   readonly #card: ModelCard;
   #loaded: Loaded | undefined;
+  /** The vocabulary trie, built at the first request with a grammar. */
+  #trie: VocabTrie | undefined;
   /** Settles when loading ends (rejects if it failed). */
   readonly ready: Promise<void>;
 
@@ -135,7 +138,14 @@ export class NativeBackend implements CompletionBackend {
       ...(request.continueFrom ?? []),
     ];
     const nCtx = ctx.options.nCtx;
+    // a grammar: compiled per request (a GrammarError is this request's 400, nobody else's)
+    let constraint;
+    if (request.grammar !== undefined) {
+      this.#trie ??= vocabTrieOf(tokenizer);
+      constraint = constraintFor(request.grammar, this.#trie, request.continueFrom);
+    }
     const stepper = createSequence(tokenizer, ids, nCtx, {
+      ...(constraint ? { constraint } : {}),
       maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),
       sampling: request.sampling,
       rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
