@@ -36,6 +36,9 @@ const PRIMITIVES: Record<string, string> = {
   null: '"null" space',
   char: '[^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F]{4})',
   string: '"\\"" char* "\\"" space',
+  // one code point: no surrogate escapes, so that length bounds count what JSON Schema counts
+  "char-cp":
+    '[^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" ([0-9a-cA-Ce-fE-F] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2}))',
   "integral-part": "[0] | [1-9] [0-9]{0,15}",
   "decimal-part": "[0-9]{1,16}",
   integer: '"-"? integral-part space',
@@ -382,9 +385,9 @@ class Converter {
       throw new JsonSchemaError(`Cannot convert JSON Schema at ${path}: minLength > maxLength`);
     }
     if (min === 0 && max === Infinity) return this.use("string");
-    this.use("char");
+    this.use("char-cp");
     this.use("space");
-    return `"\\"" char{${min},${max === Infinity ? "" : max}} "\\"" space`;
+    return `"\\"" char-cp{${min},${max === Infinity ? "" : max}} "\\"" space`;
   }
 
   #integer(schema: Schema, path: string): string {

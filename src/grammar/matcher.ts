@@ -265,7 +265,7 @@ export class GrammarRuntime {
     const remaining = state.remaining - 1;
     const lo = state.lo | ((b & 0x3f) << (6 * remaining));
     if (remaining > 0) {
-      const hi = lo | ((1 << (6 * remaining)) - 1);
+      const hi = Math.min(lo | ((1 << (6 * remaining)) - 1), 0x10ffff);
       if (!this.canTake(state.set, lo, hi)) return null;
       return { set: state.set, remaining, lo, hi };
     }
@@ -295,17 +295,19 @@ export class GrammarRuntime {
  * @returns continuation bytes still to come and the code point range.
  */
 export function utf8Lead(b: number): { remaining: number; lo: number; hi: number } | null {
+  // lo starts at the smallest valid code point of the length: the bits the continuation bytes
+  // add always include it for a valid sequence, so OR-ing them in stays exact
   if (b >= 0xc2 && b <= 0xdf) {
     const lo = (b & 0x1f) << 6;
     return { remaining: 1, lo, hi: lo | 0x3f };
   }
   if (b >= 0xe0 && b <= 0xef) {
     const lo = (b & 0x0f) << 12;
-    return { remaining: 2, lo, hi: lo | 0xfff };
+    return { remaining: 2, lo: Math.max(lo, 0x800), hi: lo | 0xfff };
   }
   if (b >= 0xf0 && b <= 0xf4) {
     const lo = (b & 0x07) << 18;
-    return { remaining: 3, lo, hi: lo | 0x3ffff };
+    return { remaining: 3, lo: Math.max(lo, 0x10000), hi: Math.min(lo | 0x3ffff, 0x10ffff) };
   }
   return null; // ASCII is not a lead; 0x80-0xC1 and 0xF5-0xFF never start a character
 }
