@@ -69,7 +69,10 @@ function typeOk(v: unknown, t: string): boolean {
   if (t === "null") return v === null;
   if (t === "array") return Array.isArray(v);
   if (t === "object") return typeof v === "object" && v !== null && !Array.isArray(v);
-  return typeof v === t;
+  if (t === "string") return typeof v === "string";
+  if (t === "number") return typeof v === "number";
+  if (t === "boolean") return typeof v === "boolean";
+  throw new Error(`Unknown type ${t}`);
 }
 
 const CLOSERS = new Set([0x22, 0x5d, 0x7d]); // " ] }
