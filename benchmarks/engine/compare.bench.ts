@@ -75,6 +75,9 @@ for (const threads of values.threads!.split(",").map(Number)) {
         reps: 1,
         json: true,
         outputHead: "float",
+        repack: true,
+        depth: 0,
+        kvType: "f32",
       });
       if (a.pp_tps !== null) aria.pp.push(a.pp_tps);
       if (a.tg_tps !== null) aria.tg.push(a.tg_tps);

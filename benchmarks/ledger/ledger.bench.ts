@@ -146,7 +146,7 @@ try {
     JSON.stringify({ kind: "aria.ledger.export", version: 1, height: chain.length - 1, headHash }),
     ...chain.map((block) => JSON.stringify({ kind: "block", block })),
   ];
-  using store = openLedger(join(dir, "chain.sqlite"), {});
+  using store = openLedger(join(dir, "chain.sqlite"), { clock: { nowMs: () => Date.now() } });
   store.importLines(lines);
   const storeVerifyS = secondsOf(() => {
     const r = store.verify();

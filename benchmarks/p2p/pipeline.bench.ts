@@ -301,7 +301,9 @@ const p2pStage = async (name: string, layers: string) => {
     "256",
   ]);
   // ready when its advert (with the file hash) has reached the coordinator
-  for (let i = 0; !wire.network().adverts(fileHash).some((x) => x.nodeId === n.id); i++) {
+  const advertised = async () =>
+    (await wire.network().adverts(fileHash)).some((x) => x.nodeId === n.id);
+  for (let i = 0; !(await advertised()); i++) {
     if (i > 400) throw new Error(`Stage ${name} never advertised to the coordinator`);
     await Bun.sleep(25);
   }

@@ -56,6 +56,8 @@ async function ariaPpl(model: string, chunks: number | undefined): Promise<numbe
     file: HELDOUT,
     ctx: PPL_CTX,
     json: true,
+    outputHead: "float", // the model's own head: the figure compared with PyTorch's
+    repack: true,
   };
   if (chunks !== undefined) cmd.chunks = chunks;
   return (await runPerplexity(cmd, () => {})).perplexity;

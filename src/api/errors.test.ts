@@ -27,7 +27,7 @@ describe("toOpenAIError", () => {
     ];
     for (const [err, status, type, code] of rows) {
       const m = toOpenAIError(err);
-      expect([m.status, m.body.error.type, m.body.error.code, m.internal])
+      expect<unknown[]>([m.status, m.body.error.type, m.body.error.code, m.internal])
         .toEqual([status, type, code, false]);
     }
   });

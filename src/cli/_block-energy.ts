@@ -34,7 +34,7 @@ const BASIS = "ledger record";
  * @returns one entry per inference record, in block order.
  */
 export function blockEnergyRecords(block: Block): EnergyRecord[] {
-  return block.records.flatMap(({ record: r }) => {
+  return block.records.flatMap(({ record: r }): EnergyRecord[] => {
     if (isPolicyChange(r)) return [];
     const tokens = r.promptTokens + r.completionTokens;
     const durationMs = r.timings.queueMs + r.timings.promptMs + r.timings.decodeMs;

@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { fixedIdentity, makeChain, makeRecord, makeSigned } from "../../tests/helpers/ledger.ts";
+import {
+  fixedIdentity,
+  inferenceOf,
+  makeChain,
+  makePolicyChange,
+  makeRecord,
+  makeSigned,
+} from "../../tests/helpers/ledger.ts";
 import { defaultPolicy } from "../consent/policy.ts";
-import { hashHeader, hashRecord } from "../ledger/entry.ts";
+import { hashHeader, hashRecord, type Hex32, ZERO_HASH } from "../ledger/entry.ts";
 import { buildReceipt } from "../ledger/receipt.ts";
 import type { RegistryEntry } from "../model/registry.ts";
 import type { peerTable } from "../p2p/peer-table.ts";
@@ -105,7 +112,7 @@ describe("ledger rows", () => {
   });
 
   test("a receipt is checked with the ledger's verifier: sealed, pending, tampered, not JSON", () => {
-    const sealed = buildReceipt(chain[2]!.records[1]!, chain[2]!);
+    const sealed = buildReceipt(inferenceOf(chain[2]!.records[1]), chain[2]!);
     const ok = checkReceiptText(JSON.stringify(sealed));
     expect(ok).toEqual({
       ok: true,
@@ -146,6 +153,21 @@ describe("energyPoints", () => {
       },
     ]);
     expect(energyPoints([])).toEqual([]);
+  });
+
+  test("a policy change (written at every first start) holds no work: it is left out", () => {
+    const a = makeRecord(node, 2, { energyMj: 240, energySource: "measured" });
+    const change = makePolicyChange(node, ZERO_HASH, "a".repeat(64) as Hex32).record;
+    expect(energyPoints([change, a]).map((p) => p.timeMs)).toEqual([a.timestampMs]);
+  });
+});
+
+describe("policy records on the ledger page", () => {
+  test("a policy change is summarised as one, with no inference fields", () => {
+    const change = makePolicyChange(node, ZERO_HASH, "ab".repeat(32) as Hex32);
+    const line = recordSummary({ signed: change, height: null });
+    expect(line).toBe("consent policy changed: none recorded → abababababab, pending");
+    expect(recordRows([{ signed: change, height: 3 }], 1)[0]!.kind).toBe("policy change");
   });
 });
 

@@ -16,8 +16,16 @@ import type {
 } from "../dashboard/port.ts";
 import type { ConsentPolicy } from "../consent/policy.ts";
 import { parsePolicy } from "../consent/policy.ts";
-import { type Block, hashHeader, hashRecord, type InferenceRecord } from "../ledger/entry.ts";
-import type { SignedRecord } from "../ledger/entry.ts";
+import {
+  type Block,
+  hashHeader,
+  hashRecord,
+  type InferenceRecord,
+  isPolicyChange,
+  type LedgerRecord,
+  type SignedLedgerRecord,
+  ZERO_HASH,
+} from "../ledger/entry.ts";
 import { verifyReceipt } from "../ledger/receipt.ts";
 import type { peerTable } from "../p2p/peer-table.ts";
 import { displaySize, installedFileName, type RegistryEntry } from "../model/registry.ts";
@@ -69,7 +77,7 @@ export function blockRows(blocks: readonly Block[], limit: number): BlockRow[] {
 
 /** A record and where it is: the height of its block, or null while pending. */
 export interface PlacedRecord {
-  signed: SignedRecord;
+  signed: SignedLedgerRecord;
   height: number | null;
 }
 
@@ -82,12 +90,17 @@ export interface PlacedRecord {
  */
 export function placeRecords(
   blocks: readonly Block[],
-  pending: readonly SignedRecord[],
+  pending: readonly SignedLedgerRecord[],
 ): PlacedRecord[] {
   return [
     ...blocks.flatMap((b) => b.records.map((signed) => ({ signed, height: b.header.height }))),
     ...pending.map((signed) => ({ signed, height: null })),
   ];
+}
+
+/** The first 12 hex digits of a hash, as the pages show hashes in running text. */
+function shortHash(h: string): string {
+  return h.slice(0, 12);
 }
 
 /**
@@ -99,6 +112,11 @@ export function placeRecords(
 export function recordSummary(p: PlacedRecord): string {
   const r = p.signed.record;
   const place = p.height === null ? "pending" : `block ${p.height}`;
+  // a consent policy change carries no model, tokens or energy: it names the policies
+  if (isPolicyChange(r)) {
+    const from = r.oldHash === ZERO_HASH ? "none recorded" : shortHash(r.oldHash);
+    return `consent policy changed: ${from} → ${shortHash(r.newHash)}, ${place}`;
+  }
   return `${r.modelId}: ${r.promptTokens} prompt + ${r.completionTokens} generated tokens, ` +
     `${r.energyMj} mJ ${r.energySource}, ${place}, request ${r.requestId}`;
 }
@@ -114,7 +132,7 @@ export function recordRows(records: readonly PlacedRecord[], limit: number): Rec
   if (limit <= 0) return []; // slice(-0) would keep everything
   return records.slice(-limit).reverse().map((p) => ({
     hash: hashRecord(p.signed.record),
-    kind: "inference",
+    kind: isPolicyChange(p.signed.record) ? "policy change" : "inference",
     timeMs: p.signed.record.timestampMs,
     summary: recordSummary(p),
   }));
@@ -152,8 +170,10 @@ export function checkReceiptText(text: string): VerifyResult {
  * @param records ledger records, in any order.
  * @returns the points.
  */
-export function energyPoints(records: readonly InferenceRecord[]): EnergyPoint[] {
-  return [...records].sort((a, b) => a.timestampMs - b.timestampMs).map((r) => {
+export function energyPoints(records: readonly LedgerRecord[]): EnergyPoint[] {
+  // only inference records carry work and energy; policy changes are left out
+  const work = records.filter((r): r is InferenceRecord => !isPolicyChange(r));
+  return work.sort((a, b) => a.timestampMs - b.timestampMs).map((r) => {
     const tokens = r.promptTokens + r.completionTokens;
     return {
       timeMs: r.timestampMs,

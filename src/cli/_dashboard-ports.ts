@@ -20,7 +20,7 @@ import type {
 } from "../dashboard/index.ts";
 import { type ConsentPolicy, type PolicyChangedEvent, savePolicy } from "../consent/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
-import type { LedgerStore, SignedRecord } from "../ledger/index.ts";
+import type { LedgerStore, SignedLedgerRecord } from "../ledger/index.ts";
 import { builtinModelBytes } from "../model/builtin.ts";
 import { type HubSettings, modelsDir, pullModel } from "../model/download.ts";
 import { findModel, REGISTRY, type RegistryEntry } from "../model/registry.ts";
@@ -65,7 +65,7 @@ const BLOCK_BATCH = 32;
  * @returns the records.
  */
 function recentRecords(store: LedgerStore, n: number) {
-  const pending: SignedRecord[] = store.pending().map((p) => p.signed);
+  const pending: SignedLedgerRecord[] = store.pending().map((p) => p.signed);
   let placed = placeRecords([], pending);
   let top = store.head().height;
   while (placed.length < n && top >= 1) {

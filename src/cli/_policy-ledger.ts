@@ -56,7 +56,7 @@ export function recordPolicyInLedger(
  */
 export function recordConsentChange(
   dataDir: string,
-  event: PolicyChangedEvent,
+  event: Pick<PolicyChangedEvent, "newHash" | "atMs">,
   log: (entry: Record<string, unknown>) => void,
 ): string | undefined {
   let store: LedgerStore;

@@ -448,7 +448,7 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 function parseVerb(
   args: string[],
-  options: Parameters<typeof parseArgs>[0]["options"],
+  options: NonNullable<Parameters<typeof parseArgs>[0]>["options"],
 ): Values {
   try {
     const { values } = parseArgs({
@@ -716,7 +716,6 @@ function parseTokenize(args: string[]): TokenizeCommand | HelpCommand {
   const cmd: TokenizeCommand = {
     verb: "tokenize",
     model: typeof v.model === "string" ? v.model : DEFAULT_MODEL,
-    outputHead: outputHead(v["output-head"]),
     bos: v["no-bos"] !== true,
     special: v.special === true,
     json: v.json === true,

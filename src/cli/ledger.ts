@@ -4,6 +4,7 @@
  * exports, imports, prints and checks receipts. Exit codes: 0 ok, 1 the ledger or receipt does
  * not verify or a file cannot be used.
  */
+import { systemClock } from "../shared/clock.ts";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultDataDir } from "../config/load.ts";
@@ -42,7 +43,7 @@ function openExisting(cmd: LedgerCommand): LedgerStore {
       `Cannot find a ledger at "${path}": aria serve makes one, or pass --data-dir`,
     );
   }
-  return openLedger(path, {});
+  return openLedger(path, { clock: systemClock });
 }
 
 /** Handled here: an unreadable or non-JSON file is an error naming the file. */
@@ -236,7 +237,7 @@ function importFrom(cmd: LedgerCommand & { action: "import" }, io: LedgerIo): nu
       cause: err,
     });
   }
-  using store = openLedger(ledgerPath(cmd), {});
+  using store = openLedger(ledgerPath(cmd), { clock: systemClock });
   const r = store.importLines(text.split("\n"));
   io.out(`Imported height ${r.height}, head ${r.headHash}, into ${ledgerPath(cmd)}`);
   return 0;

@@ -64,7 +64,13 @@ function fail(message: string): never {
   throw new AriaError("USAGE", message);
 }
 
-function values(args: string[], options: Record<string, { type: "string" | "boolean" }>) {
+/** Option values as node:util gives them (strings, booleans), by option name. */
+type OptionValues = Record<string, string | boolean | undefined>;
+
+function values(
+  args: string[],
+  options: Record<string, { type: "string" | "boolean" }>,
+): { values: OptionValues; positionals: string[] } {
   try {
     return parseArgs({
       args,

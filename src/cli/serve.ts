@@ -56,7 +56,7 @@ import {
   type StagePeer,
   startStagePeer,
 } from "./pipeline-serve.ts";
-import { recordPolicyInLedger } from "./_policy-ledger.ts";
+import { recordConsentChange, recordPolicyInLedger } from "./_policy-ledger.ts";
 import { blockAttester } from "./_block-energy.ts";
 import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
 import { join } from "node:path";
@@ -216,7 +216,8 @@ export async function runServe(
   // first instead of accumulating.
   const work = new Map<string, RequestEnergy>();
   const meteredGate = withEnergy(gate, meter, (used) => {
-    work.set(used.request.requestId, used);
+    // a request without an id gets no ledger record, so its energy is only logged
+    if (used.request.requestId !== undefined) work.set(used.request.requestId, used);
     if (work.size > MAX_PENDING_WORK) work.delete(work.keys().next().value!);
     log({
       level: "info",
@@ -333,7 +334,8 @@ export async function runServe(
         ...(ledger
           ? {
             provenance: (request, result, output) =>
-              ledger.sink.record({ request, result, output }).receipt,
+              // null: nothing was recorded (the sink says why in the log); no receipt is sent
+              ledger.sink.record({ request, result, output })?.receipt,
           }
           : {}),
         // block headers are exchanged with peers and each peer's verified chain kept here
@@ -373,7 +375,12 @@ export async function runServe(
         identity,
         clock,
         gate,
-        onChange: (event) => recordPolicyChange(event, log),
+        // a dashboard edit is logged and recorded in the ledger at once, at the time it took
+        // effect (the file watcher would see it only on its next poll, and merge quick edits)
+        onChange: (event) => {
+          logPolicyChange(event, log);
+          recordPolicyInLedger(policyLedger, event.newHash, event.atMs, log);
+        },
       },
       models: { dataDir: config.dataDir, hub: hubSettings(), servedPath: modelPath ?? null },
     }),
@@ -486,7 +493,11 @@ async function serveStage(
   const threads = engineThreads(gate.policy, config.threads);
   const stage = await openStage(config, { modelPath, range, threads });
   const modelId = modelIdOf(config, modelPath);
-  const stopWatching = watchPolicy(config.dataDir, identity, gate, log);
+  // a stage keeps no provenance ledger open: each change is recorded in the node's ledger file
+  // by opening it for that one record (as `aria consent set` does)
+  const stopWatching = watchPolicy(config.dataDir, identity, gate, log, (policyHash) => {
+    recordConsentChange(config.dataDir, { newHash: policyHash, atMs: Date.now() }, log);
+  });
   let peer: StagePeer | null = null;
   try {
     if (config.p2pPort !== undefined || config.peers !== undefined) {

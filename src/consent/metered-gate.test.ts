@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ConsentDeniedError } from "../shared/errors.ts";
-import { SOURCE_RAPL } from "./energy.ts";
+import { type EnergyMeasurement, SOURCE_RAPL } from "./energy.ts";
 import { PolicyGate } from "./gate.ts";
 import { type RequestEnergy, withEnergy } from "./metered-gate.ts";
 import { defaultPolicy, policyHash } from "./policy.ts";
@@ -14,7 +14,14 @@ describe("withEnergy", () => {
     const meter = {
       start() {
         started++;
-        return { stop: () => ({ source: SOURCE_RAPL, mj: ++mj, durationMs: 1, basis: "fake" }) };
+        return {
+          stop: (): EnergyMeasurement => ({
+            source: SOURCE_RAPL,
+            mj: ++mj,
+            durationMs: 1,
+            basis: "fake",
+          }),
+        };
       },
     };
     const seen: RequestEnergy[] = [];

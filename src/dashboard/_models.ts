@@ -68,13 +68,13 @@ export function mountModels(
     if (job.state === "done") c.header("hx-trigger", "models-changed");
     return send(c, pullRow(job));
   });
-  app.post("/models/pulls/:id/cancel", (c) => {
+  app.post("/models/pulls/:id/cancel", async (c) => {
     const job = jobs.get(c.req.param("id"));
     if (!job) return send(c, html`<li role="alert">That pull is no longer tracked.</li>`, 404);
     // handled: cancelling a finished pull changes nothing; the row shows its final state
     aborts.get(job.id)?.abort(new Error("Cancelled."));
     if (job.state === "running") Object.assign(job, { state: "failed", error: "cancelled" });
-    return wantsFragment(c) ? send(c, pullRow(job)) : c.redirect("/models", 303);
+    return wantsFragment(c) ? await send(c, pullRow(job)) : c.redirect("/models", 303);
   });
   app.post("/models/delete", async (c) => {
     if (!models) return send(c, none, 404);

@@ -36,7 +36,7 @@ export { wantsFragment } from "./_http.ts";
 
 /** A static file. */
 export interface Asset {
-  body: Uint8Array | ReadableStream<Uint8Array> | Blob;
+  body: Uint8Array<ArrayBuffer>;
   contentType: string;
 }
 
@@ -158,7 +158,7 @@ function mountStatic(app: Hono, assets: AssetSource): void {
     const cache = c.req.param("name") === "htmx.min.js"
       ? "public, max-age=31536000, immutable"
       : "no-cache";
-    return c.body(asset.body as Uint8Array, 200, {
+    return c.body(asset.body, 200, {
       "content-type": asset.contentType,
       "cache-control": cache,
       "x-content-type-options": "nosniff",

@@ -21,7 +21,8 @@ describe("verifyHeadAttestation()", () => {
     const a = attestHead(makeChain(alice, [1, 1]));
     expect(verifyHeadAttestation(a)).toBe(true);
     expect(verifyHeadAttestation({ ...a, height: 1 })).toBe(false);
-    expect(verifyHeadAttestation({ ...a, witness: alice.nodeId as typeof a.witness })).toBe(false);
+    expect(verifyHeadAttestation({ ...a, witness: alice.nodeId as string as typeof a.witness }))
+      .toBe(false);
     expect(verifyHeadAttestation({ ...a, timestampMs: 1.5 })).toBe(false);
   });
 });
@@ -48,7 +49,7 @@ describe("findRewrite()", () => {
     }
     expect(findRewrite(rewritten.map((b) => b.header), [a])).toEqual({
       height: 2,
-      witness: witness.nodeId as typeof a.witness,
+      witness: witness.nodeId as string as typeof a.witness,
       reason: `block 2 differs from the one witness ${witness.nodeId} countersigned`,
     });
     expect(findRewrite([GENESIS_BLOCK.header], [a])?.reason).toMatch(/ends below height 2/);

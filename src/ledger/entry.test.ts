@@ -55,7 +55,7 @@ describe("encodeRecord()", () => {
 
 describe("hashRecord()", () => {
   test("hashRecord() is SHA-256 of the domain prefix and the canonical bytes", () => {
-    expect(hashRecord(RECORD)).toBe(nodeSha256("aria.ledger.record.v1\n", RECORD_JSON));
+    expect<string>(hashRecord(RECORD)).toBe(nodeSha256("aria.ledger.record.v1\n", RECORD_JSON));
   });
   test("hashRecord() changes when any field changes", () => {
     const h = hashRecord(RECORD);
@@ -87,9 +87,11 @@ describe("recordProblem()", () => {
 describe("hashHeader()", () => {
   test("hashHeader() of the genesis header is the pinned genesis hash", () => {
     const json = `[1,0,"${ZERO_HASH}","${ZERO_HASH}",0,"${ZERO_HASH}",0,0]`;
-    expect(hashHeader(GENESIS_HEADER)).toBe(nodeSha256("aria.ledger.block.v1\n", json));
+    expect<string>(hashHeader(GENESIS_HEADER)).toBe(nodeSha256("aria.ledger.block.v1\n", json));
     // Pinned: changing the genesis or the encoding must fail loudly (docs/ledger.md).
-    expect(GENESIS_HASH).toBe("0102bcda92b0950c85271a7f13aa54d7c13ea3d663c6d0c9b6332d46cb102d32");
+    expect<string>(GENESIS_HASH).toBe(
+      "0102bcda92b0950c85271a7f13aa54d7c13ea3d663c6d0c9b6332d46cb102d32",
+    );
   });
 });
 
@@ -104,6 +106,6 @@ describe("recordSigningMessage()", () => {
 
 describe("sha256Text()", () => {
   test("sha256Text() hashes UTF-8", () => {
-    expect(sha256Text("é🙂")).toBe(nodeSha256(Buffer.from("é🙂", "utf8")));
+    expect<string>(sha256Text("é🙂")).toBe(nodeSha256(Buffer.from("é🙂", "utf8")));
   });
 });

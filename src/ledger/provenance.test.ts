@@ -36,7 +36,7 @@ const base = {
 describe("promptHash()", () => {
   test("promptHash() is SHA-256 of the documented JSON", () => {
     const json = '["chat",[["user","Hi é"]]]';
-    expect(promptHash(input.request.input)).toBe(
+    expect<string>(promptHash(input.request.input)).toBe(
       createHash("sha256").update(json, "utf8").digest("hex"),
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { fixedIdentity, makeChain, makeSigned } from "../../tests/helpers/ledger.ts";
+import { fixedIdentity, inferenceOf, makeChain, makeSigned } from "../../tests/helpers/ledger.ts";
 import { hashHeader, hashRecord } from "./entry.ts";
 import { buildReceipt, verifyReceipt } from "./receipt.ts";
 
@@ -16,7 +16,7 @@ describe("verifyReceipt()", () => {
   test("verifyReceipt() accepts a sealed receipt for every record of a block", () => {
     const block = makeChain(alice, [5])[1]!;
     for (const r of block.records) {
-      const check = verifyReceipt(JSON.parse(JSON.stringify(buildReceipt(r, block))));
+      const check = verifyReceipt(JSON.parse(JSON.stringify(buildReceipt(inferenceOf(r), block))));
       expect(check.ok && check.value.block).toEqual({
         height: 1,
         hash: hashHeader(block.header),
@@ -26,7 +26,7 @@ describe("verifyReceipt()", () => {
   });
   test("verifyReceipt() fails when any part is altered", () => {
     const block = makeChain(alice, [3])[1]!;
-    const good = buildReceipt(block.records[1]!, block);
+    const good = buildReceipt(inferenceOf(block.records[1]), block);
     const alter = (f: (r: typeof good) => void) => {
       const copy = structuredClone(good);
       f(copy);

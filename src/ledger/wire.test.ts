@@ -22,7 +22,7 @@ describe("ledgerMessageSchema", () => {
       },
     ];
     for (const m of msgs) {
-      expect(ledgerMessageSchema.parse(JSON.parse(JSON.stringify(m)))).toEqual(m);
+      expect<unknown>(ledgerMessageSchema.parse(JSON.parse(JSON.stringify(m)))).toEqual(m);
     }
   });
   test("ledgerMessageSchema rejects unknown kinds, extra fields and floats", () => {

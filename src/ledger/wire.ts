@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type {
   Block,
+  BlockHeader,
   Hex32,
   PolicyChangeRecord,
   SignedHeader,
@@ -77,7 +78,7 @@ const headerFields = {
 };
 
 /** A block header: version 1, or version 2 with `inferenceCount` (entry.ts). */
-export const headerSchema = z.union([
+export const headerSchema: z.ZodType<BlockHeader> = z.union([
   z.strictObject({ version: z.literal(1), ...headerFields }),
   z.strictObject({ version: z.literal(2), ...headerFields, inferenceCount: count }),
 ]);

@@ -48,7 +48,7 @@ describe("packTernaryQ4_0()", () => {
     t[31] = 1;
     const out = packTernaryQ4_0(t, 1); // k = 1, d = 1.0
     expect(out).toHaveLength(18);
-    expect(out[0] | (out[1]! << 8)).toBe(0x3c00);
+    expect(out[0]! | (out[1]! << 8)).toBe(0x3c00);
     expect(out[2]).toBe(9 | (7 << 4));
     expect(out[17]).toBe(8 | (9 << 4));
     expect(out[3]).toBe(8 | (8 << 4));

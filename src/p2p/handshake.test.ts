@@ -106,7 +106,7 @@ describe("handshake", () => {
   for (const [name, run, code] of refusals) {
     test(`refused: ${name} (${code})`, () => {
       const step = run(startHandshake(B.nodeId, chB, null));
-      expect(step.state.refused?.code).toBe(code);
+      expect<string | undefined>(step.state.refused?.code).toBe(code);
       expect(step.state.refused?.reason.length).toBeGreaterThan(0);
     });
   }

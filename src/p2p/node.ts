@@ -651,7 +651,7 @@ export function bunTransport(options: BunTransportOptions): Transport {
   return {
     start(h: TransportHandlers): Promise<string | null> {
       type Data = { conn: Connection | null };
-      server = Bun.serve({
+      server = Bun.serve<Data>({
         port: options.port,
         hostname: options.hostname,
         ...(options.tls
@@ -721,7 +721,9 @@ function dialWs(
     ws.binaryType = "arraybuffer";
     const conn: Connection = {
       key: key(),
-      send: (d) => ws.readyState === WebSocket.OPEN && ws.send(d),
+      // a browser-style WebSocket takes ArrayBuffer-backed views; frames are built in fresh buffers
+      send: (d) =>
+        ws.readyState === WebSocket.OPEN && ws.send(d as string | Uint8Array<ArrayBuffer>),
       close: (code, reason) => ws.close(code, reason),
     };
     let opened = false;

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { applyPeerEvent, initialPeerState } from "./peer-state.ts";
+import { applyPeerEvent, initialPeerState, type PeerEvent } from "./peer-state.ts";
 import { formatPeerTable, peerTable } from "./peer-table.ts";
 
 describe("peerTable", () => {
   const P = "p".repeat(64);
-  const s = [
+  const events: PeerEvent[] = [
     {
       type: "connected",
       id: P,
@@ -31,7 +31,8 @@ describe("peerTable", () => {
         listen: null,
       },
     } as const,
-  ].reduce(applyPeerEvent, initialPeerState("s".repeat(64), "ws://s:1"));
+  ];
+  const s = events.reduce(applyPeerEvent, initialPeerState("s".repeat(64), "ws://s:1"));
 
   test("rows", () => {
     const t = peerTable(s, 350);

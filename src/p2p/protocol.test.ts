@@ -87,7 +87,7 @@ describe("parseFrame", () => {
     test(`${name} -> ${code}`, () => {
       const r = parseFrame(text);
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.error.code).toBe(code);
+      if (!r.ok) expect<string>(r.error.code).toBe(code);
     });
   }
 
@@ -135,7 +135,7 @@ describe("checkEnvelope", () => {
     test(`${name} -> ${code}`, () => {
       const r = checkEnvelope(parsed(make()), ctx());
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.error.code).toBe(code);
+      if (!r.ok) expect<string>(r.error.code).toBe(code);
     });
   }
 

@@ -113,7 +113,8 @@ describe("serveFromBackend", () => {
   });
 
   test("an external backend refuses continuations (it cannot take token ids)", async () => {
-    const external = Object.assign(new CountingBackend(["m"], "a"), { kind: "external" as const });
+    const external = new CountingBackend(["m"], "a");
+    external.kind = "external";
     const sent: { kind: CoreKind; body: unknown }[] = [];
     await serveFromBackend(external)(
       "p",

@@ -59,7 +59,8 @@ export function createStageHandler(
     if (body.length > MAX_TENSOR_FRAME_BYTES) {
       return new Response("Frame too large", { status: 413 });
     }
-    return new Response(stage.handle(body), {
+    // frames are built in fresh ArrayBuffers (tensor-frame.ts), never shared memory
+    return new Response(stage.handle(body) as Uint8Array<ArrayBuffer>, {
       headers: { "content-type": "application/octet-stream" },
     });
   };
@@ -79,7 +80,7 @@ export function createHttpStageLink(nodeId: string, baseUrl: string): StageLink 
     async request(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
       const res = await fetch(url, {
         method: "POST",
-        body: frame,
+        body: frame as Uint8Array<ArrayBuffer>, // see the route above: a fresh buffer
         headers: { "content-type": "application/octet-stream" },
         signal,
       });

@@ -170,7 +170,9 @@ describe("chooseChatTemplate()", () => {
       [info("llama", "gpt2", "  "), "builtin:llama3"],
       [info("llama", "llama"), "builtin:plain"],
     ];
-    expect(cases.map(([i]) => chooseChatTemplate(i).source)).toEqual(cases.map(([, s]) => s));
+    expect<string[]>(cases.map(([i]) => chooseChatTemplate(i).source)).toEqual(
+      cases.map(([, s]) => s),
+    );
     expect(chooseChatTemplate(info("llama", "gpt2", own)).template).toBe(own);
     expect(chooseChatTemplate(info("llama", "gpt2")).template).toBe(BUILTIN_CHAT_TEMPLATES.llama3);
   });

@@ -97,7 +97,7 @@ describe("createVocab()", () => {
     const v = createVocab(src);
     const eot = v.tokenToId.get("<|eot_id|>")!;
     const imEnd = v.tokenToId.get("<|im_end|>")!;
-    expect({
+    expect<unknown>({
       eot: v.eotId,
       eog: [...v.eogIds].sort((a, b) => a - b),
       types: [v.types[eot], v.types[imEnd]],

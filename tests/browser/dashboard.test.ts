@@ -240,7 +240,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
       await page.evaluate(() => {
         const el = document.getElementById("chat-answer")!;
         (globalThis as { __growths?: number }).__growths = 0;
-        new MutationObserver(() => (globalThis as { __growths: number }).__growths++)
+        new MutationObserver(() => (globalThis as unknown as { __growths: number }).__growths++)
           .observe(el, { childList: true });
       });
       await page.locator("#chat-message").fill("Once upon a time");
@@ -340,7 +340,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in chromium", () => {
       // the receipt under the answer is the real one: a record signed by this node's identity
       const receiptText = (await page.locator("#chat-receipt").textContent()) ?? "";
       const receipt = JSON.parse(receiptText) as { record: SignedRecord };
-      expect(receipt.record.record.signer).toBe(identity.nodeId);
+      expect<string>(receipt.record.record.signer).toBe(identity.nodeId);
       const hash = hashRecord(receipt.record.record);
       expect(ledger.store.findRecord(hash)).toBeDefined();
       await page.goto(`${base}/ledger`);

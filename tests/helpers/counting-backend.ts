@@ -14,7 +14,8 @@ import type {
 
 /** Token-by-token deterministic backend. */
 export class CountingBackend implements CompletionBackend {
-  readonly kind = "simulation" as const;
+  /** "external" makes it stand for a backend that takes text only (no token continuations). */
+  kind: "simulation" | "external" = "simulation";
   readonly requests: CompletionRequest[] = [];
   #dieAfter: { n: number; f: () => void } | null = null;
   active = 0;

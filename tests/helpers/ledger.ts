@@ -8,6 +8,7 @@ import {
   type Block,
   type Hex32,
   type InferenceRecord,
+  isPolicyChange,
   type PolicyChangeRecord,
   sha256Text,
   type SignedLedgerRecord,
@@ -81,4 +82,18 @@ export function makePolicyChange(
     signer: signer.nodeId as string as Hex32,
   };
   return signRecord(record, signer).signed;
+}
+
+/**
+ * The inference record a test put in a block (makeChain makes only those); a policy change there
+ * is a mistake in the test, so it throws.
+ *
+ * @param r a record of a block.
+ * @returns it, typed as an inference record.
+ */
+export function inferenceOf(r: SignedLedgerRecord | undefined): SignedRecord {
+  if (r === undefined || isPolicyChange(r.record)) {
+    throw new Error("test setup: expected an inference record");
+  }
+  return { record: r.record, signature: r.signature };
 }

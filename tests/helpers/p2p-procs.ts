@@ -118,7 +118,12 @@ function drain(reader: ReadableStreamDefaultReader<Uint8Array>): void {
 /** What /v1/aria/peers returns (the fields the tests read). */
 export interface PeersJson {
   self: string;
-  peers: { id: string; ok: number; url: string | null; models: { id: string }[] }[];
+  peers: {
+    id: string;
+    ok: number;
+    url: string | null;
+    models: { id: string; sha256?: string; layers?: [number, number] | null }[];
+  }[];
   refused: Record<string, number>;
 }
 

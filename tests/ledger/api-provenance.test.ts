@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { makeApp, post, sseEvents } from "../helpers/api.ts";
-import { fixedIdentity } from "../helpers/ledger.ts";
+import { fixedIdentity, inferenceOf } from "../helpers/ledger.ts";
 import { createProvenanceRecorder, promptHash } from "../../src/ledger/provenance.ts";
 import { openLedger } from "../../src/ledger/store.ts";
 import { sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
@@ -36,7 +36,7 @@ describe("provenance on /v1/chat/completions", () => {
     const check = verifyReceipt(body.provenance);
     expect(check.ok).toBe(true);
     expect(res.headers.get("x-aria-provenance")).toBe(check.ok ? check.value.recordHash : "none");
-    const stored = store.pending()[0]!.signed.record;
+    const stored = inferenceOf(store.pending()[0]?.signed).record;
     expect(stored.outputHash).toBe(sha256Text(body.choices[0]!.message.content));
     expect(stored.promptHash).toBe(promptHash({ kind: "chat", messages: CHAT.messages }));
     expect(stored.energySource).toBe("estimated");

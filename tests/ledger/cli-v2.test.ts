@@ -69,7 +69,10 @@ describe("aria consent set records in the ledger", () => {
     const second = readPolicy(dir, loadOrCreateIdentity(dir))!.policyHash;
     const changes = held.pending().map((p) => p.signed.record);
     // first run writes the default policy (recorded), then two real changes
-    expect(changes.map((c) => "newHash" in c && c.newHash).slice(-2)).toEqual([first, second]);
+    expect<unknown[]>(changes.map((c) => "newHash" in c && c.newHash).slice(-2)).toEqual([
+      first,
+      second,
+    ]);
     expect(changes).toHaveLength(3);
     expect(held.lastPolicyHash()).toBe(second as never);
     const shown = JSON.parse(run(["show", "--data-dir", dir, "--json"]).out[0]!);

@@ -60,7 +60,10 @@ const cdn = Bun.serve({
     const body = FILE.subarray(start);
     const headers: Record<string, string> = { "content-length": String(body.length) };
     if (start > 0) headers["content-range"] = `bytes ${start}-${FILE.length - 1}/${FILE.length}`;
-    return new Response(body, { status: start > 0 ? 206 : 200, headers });
+    return new Response(body as Uint8Array<ArrayBuffer>, {
+      status: start > 0 ? 206 : 200,
+      headers,
+    });
   },
 });
 
@@ -174,7 +177,7 @@ describe("pullModel against a fake hub", () => {
     expect(r.path).toBe(installedPath(entry(SHA), d));
     expect(r.sha256).toBe(SHA);
     expect(r.resumedFrom).toBe(0);
-    expect(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
+    expect<Uint8Array>(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
     expect(seen.at(-1)).toBe(FILE.length);
     expect(state.requests.map((q) => [q.server, q.auth])).toEqual([
       ["hub", "Bearer secret-token"],
@@ -210,7 +213,7 @@ describe("pullModel against a fake hub", () => {
     const r = await pullModel(entry(SHA, FILE.length), { dataDir: d, hub: hubSettings() });
     expect(r.resumedFrom).toBe(kept);
     expect(state.requests.find((q) => q.server === "cdn")?.range).toBe(`bytes=${kept}-`);
-    expect(new Uint8Array(readFileSync(dest))).toEqual(FILE);
+    expect<Uint8Array>(new Uint8Array(readFileSync(dest))).toEqual(FILE);
     expect(existsSync(part)).toBe(false);
   });
 
@@ -236,7 +239,7 @@ describe("pullModel against a fake hub", () => {
     state.ignoreRange = true;
     const r = await pullModel(entry(SHA), { dataDir: d, hub: hubSettings() });
     expect(r.resumedFrom).toBe(0);
-    expect(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
+    expect<Uint8Array>(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
   });
 
   test("a complete partial file (416 to its Range) is verified and installed", async () => {
@@ -250,7 +253,7 @@ describe("pullModel against a fake hub", () => {
     rmSync(installedPath(entry(SHA), d));
     const r = await pullModel(entry(SHA), { dataDir: d, hub: hubSettings() });
     expect(r.sha256).toBe(SHA);
-    expect(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
+    expect<Uint8Array>(new Uint8Array(readFileSync(r.path))).toEqual(FILE);
   });
 
   test("a pull running in another process locks the file; a lock of a dead process is taken over", async () => {
@@ -308,7 +311,7 @@ describe("aria model pull | list | rm (CLI, HF_ENDPOINT = the fake hub)", () => 
     expect(pulled.code).toBe(0);
     expect(pulled.stdout).toContain("installed falcon3-10b-1.58bit");
     const path = join(home, "models", "falcon3-10b-1.58bit.gguf");
-    expect(new Uint8Array(readFileSync(path))).toEqual(FILE);
+    expect<Uint8Array>(new Uint8Array(readFileSync(path))).toEqual(FILE);
 
     const list = JSON.parse((await aria(home, "model", "list", "--json")).stdout);
     const row = list.models.find((m: { name: string }) => m.name === "falcon3-10b-1.58bit");

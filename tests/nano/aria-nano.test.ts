@@ -52,6 +52,8 @@ describe("held-out perplexity", () => {
       ctx: expected.ctx,
       chunks: expected.test_chunks,
       json: true,
+      outputHead: "float", // the model's own head, as PyTorch computes it
+      repack: true,
     }, () => {});
     expect(r.chunks).toBe(expected.test_chunks);
     const torch = expected.perplexity["torch_test_chunks"]!;
@@ -67,6 +69,8 @@ describe("held-out perplexity", () => {
       ctx: expected.ctx,
       chunks: 8,
       json: true,
+      outputHead: "float",
+      repack: true,
     }, () => {});
     const theirs = llamaPerplexity(MODEL, tokens, expected.ctx, tokens[0], 8);
     expect(theirs.tokens).toBe(ours.tokens);

@@ -30,7 +30,9 @@ describe("aria.h ↔ aria-symbols.ts", () => {
       Object.entries(ARIA_SYMBOLS).map(([name, def]) => [name, def.args.length]),
     );
     expect(fromHeader.size).toBeGreaterThan(20);
-    expect(Object.fromEntries(fromTs)).toEqual(Object.fromEntries(fromHeader));
+    expect<Record<string, number>>(Object.fromEntries(fromTs)).toEqual(
+      Object.fromEntries(fromHeader),
+    );
   });
 
   test("the ABI version constants agree", () => {

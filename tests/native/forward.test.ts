@@ -108,7 +108,7 @@ for (const arch of ARCHS) {
           const trace = traces[pos]!;
           const hidden = new Float32Array(trace.embedding.length);
           ctx.embed([token], hidden);
-          expect(hidden).toEqual(trace.embedding); // a table lookup: exact
+          expect<Float32Array>(hidden).toEqual(trace.embedding); // a table lookup: exact
           for (let l = 0; l < trace.layers.length; l++) {
             // Explicit position: the native sequence length moves on after the first block.
             ctx.evalLayers(hidden, { begin: l, end: l + 1 }, { pos: [pos] });

@@ -71,7 +71,7 @@ describe("f16 KV cache", () => {
       runs.push(Float32Array.from(c.logits(0)));
       c.truncate(0, 40);
       c.decode(tokens.slice(40));
-      expect(Float32Array.from(c.logits(0))).toEqual(runs[runs.length - 1]!);
+      expect<Float32Array>(Float32Array.from(c.logits(0))).toEqual(runs[runs.length - 1]!);
     }
     expect(runs[1]).toEqual(runs[0]!);
     expect(runs[2]).toEqual(runs[0]!);

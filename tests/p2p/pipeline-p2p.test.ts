@@ -38,7 +38,9 @@ beforeAll(async () => {
   await until(async () => {
     const seen = (await peers(coordinator)).peers;
     return seen.length === 4 &&
-      seen.every((p) => p.models.some((m) => m.layers !== null && m.sha256 !== ""));
+      seen.every((p) =>
+        p.models.some((m) => m.layers != null && m.sha256 !== undefined && m.sha256 !== "")
+      );
   }, "the coordinator to hold four stage adverts with the model hash");
 }, 60_000);
 
@@ -131,7 +133,7 @@ describe("pipeline over the peer network (processes)", () => {
     const { record } = (got.provenance as Receipt).record;
     expect(record.signer as string).toBe(coordinator.id);
     expect(record.outputHash).toBe(sha256Text(got.text));
-    expect(record.nodes.map((n) => [name(n.nodeId), n.layerStart, n.layerEnd])).toEqual([
+    expect<unknown[]>(record.nodes.map((n) => [name(n.nodeId), n.layerStart, n.layerEnd])).toEqual([
       ["coordinator", 6, 7],
       ["a", 0, 2],
       [route[2], 2, 4],
@@ -186,7 +188,7 @@ describe("pipeline over the peer network (processes)", () => {
       kind: "tokens",
       tokens: Int32Array.of(1, 2, 3),
     });
-    ws.send(encodeStageMessage({ type: "request", id: 1, frame }));
+    ws.send(encodeStageMessage({ type: "request", id: 1, frame }) as Uint8Array<ArrayBuffer>);
     await until(() => Promise.resolve(errors.length > 0), "the refusal");
     expect(errors).toEqual(["UNAUTHENTICATED"]);
     expect([binaries, await stageSessions(a)]).toEqual([0, 0]);

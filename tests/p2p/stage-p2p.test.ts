@@ -95,9 +95,9 @@ async function stageNode(
   return s;
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 2000; i++) {
-    if (check()) return;
+    if (await check()) return;
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`Timed out waiting for ${what}`);
@@ -121,7 +121,7 @@ beforeAll(async () => {
   wire.attach(coordinator);
   await coordinator.start();
   await until(
-    () => wire.network().adverts(TEST_MODEL_HASH).length === 4,
+    async () => (await wire.network().adverts(TEST_MODEL_HASH)).length === 4,
     "the coordinator to hold the four stage adverts",
   );
 });
