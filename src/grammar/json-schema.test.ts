@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import Ajv2020 from "ajv/dist/2020.js";
 import { createRng, type Rng } from "../generation/rng.ts";
 import { JSON_OBJECT_GRAMMAR, JsonSchemaError, jsonSchemaToGrammar } from "./json-schema.ts";
 import { GrammarRuntime } from "./matcher.ts";
@@ -8,8 +9,8 @@ import { testVocab } from "./trie.test.ts";
 
 const utf8 = new TextEncoder();
 
-function accepts(grammar: string, text: string): boolean {
-  const rt = new GrammarRuntime(parseGrammar(grammar));
+function accepts(grammar: string | GrammarRuntime, text: string): boolean {
+  const rt = typeof grammar === "string" ? new GrammarRuntime(parseGrammar(grammar)) : grammar;
   const s = rt.stepBytes(rt.start, utf8.encode(text));
   return s !== null && s.remaining === 0 && s.set.accepting;
 }
@@ -196,12 +197,18 @@ describe("jsonSchemaToGrammar()", () => {
   for (const [name, schema] of SCHEMAS) {
     test(`jsonSchemaToGrammar() output parses and validates when sampled at random: ${name}`, () => {
       const grammar = jsonSchemaToGrammar(schema);
+      // a second opinion: ajv (formats are checked by `validate` above)
+      const ajv = new Ajv2020({ strict: false, validateFormats: false }).compile(schema);
       const rng = createRng(name.length * 31 + 1);
       for (let i = 0; i < 25; i++) {
         const text = sample(grammar, trie, eos, rng);
         let value: unknown;
         expect(() => (value = JSON.parse(text))).not.toThrow();
-        expect({ text, valid: validate(value, schema) }).toEqual({ text, valid: true });
+        expect({ text, valid: validate(value, schema), ajv: ajv(value) }).toEqual({
+          text,
+          valid: true,
+          ajv: true,
+        });
       }
     });
   }
@@ -222,7 +229,7 @@ describe("jsonSchemaToGrammar()", () => {
       const schema: S = { type: "integer" };
       if (min !== undefined) schema.minimum = min;
       if (max !== undefined) schema.maximum = max;
-      const g = jsonSchemaToGrammar(schema);
+      const g = new GrammarRuntime(parseGrammar(jsonSchemaToGrammar(schema)));
       for (let v = -1200; v <= 1200; v++) {
         const inRange = (min === undefined || v >= min) && (max === undefined || v <= max);
         if (accepts(g, String(v)) !== inRange) {
