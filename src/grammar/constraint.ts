@@ -4,9 +4,12 @@
  * src/generation/port.ts over a compiled grammar and a vocabulary trie. Pure.
  */
 import type { TokenConstraint } from "../generation/port.ts";
-import { GrammarRuntime, type MatchState } from "./matcher.ts";
+import { GrammarRuntime, type MatchState, type StackSet } from "./matcher.ts";
 import { type Grammar, GrammarError, parseGrammar } from "./parse.ts";
 import { allowedTokens, createVocabTrie, stepToken, type VocabTrie } from "./trie.ts";
+
+/** Allowed lists kept per sequence (why 4: up to 2 MiB with a 128k vocabulary). */
+const MASK_CACHE_SETS = 4;
 
 /**
  * Starts constraining one generation.
@@ -24,6 +27,9 @@ import { allowedTokens, createVocabTrie, stepToken, type VocabTrie } from "./tri
 export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): TokenConstraint {
   const runtime = new GrammarRuntime(grammar);
   let state: MatchState = runtime.start;
+  // the allowed lists of the last few sets (at a character boundary the list depends on the set
+  // alone): a refused token in a long string costs one trie walk, not one per refusal
+  const masks = new Map<StackSet, Int32Array>();
   // the last single-token check, reused by accept()
   let checked = -1;
   let checkedState: MatchState | null = null;
@@ -44,11 +50,23 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
       return check(token) !== null;
     },
     allowed(out: Int32Array): number {
+      const boundary = state.remaining === 0;
+      const hit = boundary ? masks.get(state.set) : undefined;
+      if (hit !== undefined) {
+        masks.delete(state.set); // most recent last
+        masks.set(state.set, hit);
+        out.set(hit);
+        return hit.length;
+      }
       const n = allowedTokens(trie, runtime, state, out);
       if (n === 0) {
         throw new GrammarError(
           "Cannot continue generation: the grammar allows no token of the vocabulary here",
         );
+      }
+      if (boundary) {
+        masks.set(state.set, out.slice(0, n));
+        if (masks.size > MASK_CACHE_SETS) masks.delete(masks.keys().next().value!);
       }
       return n;
     },

@@ -14,6 +14,7 @@ export {
 export { GrammarRuntime, MATCHER_LIMITS, type MatchState, type StackSet } from "./matcher.ts";
 export {
   allowedTokens,
+  allowedTokensRef,
   createVocabTrie,
   MAX_TOKEN_BYTES,
   stepToken,

@@ -50,6 +50,8 @@ export interface StackSet {
   readonly other: Map<number, StackSet | null>;
   /** Cache of partial-character checks, keyed lo * 2^21 + hi. */
   readonly partial: Map<number, boolean>;
+  /** ASCII bytes that lead back to this same set (4 x 32 bits), computed on first use. */
+  selfLoop?: Uint32Array;
 }
 
 /**
@@ -214,6 +216,24 @@ export class GrammarRuntime {
     if (cp < 128) set.ascii[cp] = next;
     else set.other.set(cp, next);
     return next;
+  }
+
+  /**
+   * The ASCII bytes after which the set is itself again (e.g. ordinary characters inside a JSON
+   * string), as a 128-bit mask; cached on the set.
+   *
+   * @param set the set.
+   * @returns 4 words, bit b of word b >> 5 set when advance(set, b) === set.
+   * @throws {GrammarError} past MATCHER_LIMITS.
+   */
+  selfLoop(set: StackSet): Uint32Array {
+    if (set.selfLoop) return set.selfLoop;
+    const mask = new Uint32Array(4);
+    for (let b = 0; b < 128; b++) {
+      if (this.advance(set, b) === set) mask[b >> 5]! |= 1 << (b & 31);
+    }
+    set.selfLoop = mask;
+    return mask;
   }
 
   /**

@@ -4,7 +4,7 @@ import { createGrammarConstraint } from "./constraint.ts";
 import { JSON_OBJECT_GRAMMAR } from "./json-schema.ts";
 import { GrammarRuntime, type MatchState } from "./matcher.ts";
 import { GrammarError, parseGrammar } from "./parse.ts";
-import { allowedTokens, createVocabTrie, stepToken } from "./trie.ts";
+import { allowedTokens, allowedTokensRef, createVocabTrie, stepToken } from "./trie.ts";
 
 const utf8 = new TextEncoder();
 
@@ -76,6 +76,8 @@ describe("allowedTokens()", () => {
         const n = allowedTokens(trie, rt, s, out);
         const fast = [...out.subarray(0, n)].sort((a, b) => a - b);
         expect(fast).toEqual(bruteForce(rt, s));
+        const ref = out.subarray(0, allowedTokensRef(trie, rt, s, out));
+        expect([...ref].sort((a, b) => a - b)).toEqual(fast);
         const choices = fast.filter((id) => id !== eos);
         if (choices.length === 0) break;
         s = stepToken(trie, rt, s, choices[Math.floor(rng() * choices.length)]!)!;

@@ -12,7 +12,7 @@
  * Tokens with no bytes (control tokens such as BOS) are never allowed; end-of-generation tokens
  * are allowed exactly when the grammar accepts the text so far (llama.cpp does the same).
  */
-import type { GrammarRuntime, MatchState } from "./matcher.ts";
+import type { GrammarRuntime, MatchState, StackSet } from "./matcher.ts";
 
 /** A vocabulary's byte trie (immutable; built once per model and shared by every request). */
 export interface VocabTrie {
@@ -31,6 +31,10 @@ export interface VocabTrie {
   readonly tokenBytes: readonly Uint8Array[];
   /** Deepest node (longest token in bytes). */
   readonly maxDepth: number;
+  /** The ASCII bytes in each node's subtree (itself included): 4 words per node, bit b set. */
+  readonly subtreeAscii: Uint32Array;
+  /** 1 when a byte >= 0x80 occurs in the node's subtree. */
+  readonly subtreeHigh: Uint8Array;
 }
 
 /** Longest token accepted in the trie (bytes). Why: real vocabularies stay under 256. */
@@ -63,7 +67,36 @@ export function createVocabTrie(
   }
   ids.sort((a, b) => compareBytes(tokenBytes[a]!, tokenBytes[b]!) || a - b);
   const nodes = buildNodes(ids, tokenBytes);
-  return { nVocab: n, ...nodes, eog: Int32Array.from(eog), tokenBytes };
+  return {
+    nVocab: n,
+    ...nodes,
+    ...subtreeBytes(nodes.bytes, nodes.depth),
+    eog: Int32Array.from(eog),
+    tokenBytes,
+  };
+}
+
+// The bytes of every subtree: a node's own byte OR-ed into its parent's, children first
+// (reverse preorder visits every child before its parent).
+function subtreeBytes(bytes: Uint8Array, depth: Uint16Array) {
+  const n = bytes.length;
+  const parent = new Int32Array(n);
+  const lastAt: number[] = [0];
+  for (let i = 1; i < n; i++) {
+    parent[i] = lastAt[depth[i]! - 1]!;
+    lastAt[depth[i]!] = i;
+  }
+  const ascii = new Uint32Array(4 * n);
+  const high = new Uint8Array(n);
+  for (let i = n - 1; i > 0; i--) {
+    const b = bytes[i]!;
+    if (b < 0x80) ascii[4 * i + (b >> 5)]! |= 1 << (b & 31);
+    else high[i] = 1;
+    const p = parent[i]!;
+    for (let w = 0; w < 4; w++) ascii[4 * p + w]! |= ascii[4 * i + w]!;
+    high[p]! |= high[i]!;
+  }
+  return { subtreeAscii: ascii, subtreeHigh: high };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -146,21 +179,96 @@ export function allowedTokens(
   if (state.set.accepting && state.remaining === 0) {
     for (const id of trie.eog) out[count++] = id;
   }
+  // one state per depth; at a character boundary (the common case) only the set is kept and an
+  // ASCII byte is one cached lookup, inlined here (this loop runs once per trie node)
   const states: (MatchState | null)[] = new Array(trie.maxDepth + 1);
+  const sets: (StackSet | null)[] = new Array(trie.maxDepth + 1);
   states[0] = state;
-  const { bytes, depth, end, tokenStart, tokenIds } = trie;
+  sets[0] = state.remaining === 0 ? state.set : null;
+  const { bytes, depth, end, tokenStart, tokenIds, subtreeAscii, subtreeHigh } = trie;
   const nNodes = bytes.length;
   for (let i = 1; i < nNodes;) {
-    const next = runtime.step(states[depth[i]! - 1]!, bytes[i]!);
-    if (next === null) {
-      i = end[i]!;
-      continue;
+    const d = depth[i]!;
+    const b = bytes[i]!;
+    const parentSet = sets[d - 1]!;
+    if (parentSet !== null && b < 0x80) {
+      // a subtree of bytes that all lead back to the same set (plain text inside a string):
+      // every token in it is allowed, without walking it
+      const loop = runtime.selfLoop(parentSet);
+      const at = 4 * i;
+      if (
+        subtreeHigh[i] === 0 && (subtreeAscii[at]! & ~loop[0]!) === 0 &&
+        (subtreeAscii[at + 1]! & ~loop[1]!) === 0 && (subtreeAscii[at + 2]! & ~loop[2]!) === 0 &&
+        (subtreeAscii[at + 3]! & ~loop[3]!) === 0
+      ) {
+        const stop = end[i]!;
+        for (let t = tokenStart[i]!; t < tokenStart[stop]!; t++) out[count++] = tokenIds[t]!;
+        i = stop;
+        continue;
+      }
+      let next = parentSet.ascii[b];
+      if (next === undefined) next = runtime.advance(parentSet, b);
+      if (next === null) {
+        i = end[i]!;
+        continue;
+      }
+      sets[d] = next;
+      states[d] = null; // made on demand below from sets[d]
+    } else {
+      const parent = states[d - 1] ?? boundary(parentSet!);
+      const next = runtime.step(parent, b);
+      if (next === null) {
+        i = end[i]!;
+        continue;
+      }
+      states[d] = next;
+      sets[d] = next.remaining === 0 ? next.set : null;
     }
-    states[depth[i]!] = next;
     for (let t = tokenStart[i]!; t < tokenStart[i + 1]!; t++) out[count++] = tokenIds[t]!;
     i++;
   }
   return count;
+}
+
+/**
+ * The plain version of {@link allowedTokens} (one `runtime.step` per trie node): the oracle in
+ * tests and the baseline in benchmarks/grammar.
+ *
+ * @param trie the vocabulary.
+ * @param runtime the request's matcher.
+ * @param state where the text is.
+ * @param out receives the allowed ids.
+ * @returns how many were written.
+ */
+export function allowedTokensRef(
+  trie: VocabTrie,
+  runtime: GrammarRuntime,
+  state: MatchState,
+  out: Int32Array,
+): number {
+  let count = 0;
+  if (state.set.accepting && state.remaining === 0) {
+    for (const id of trie.eog) out[count++] = id;
+  }
+  const states: (MatchState | null)[] = new Array(trie.maxDepth + 1);
+  states[0] = state;
+  for (let i = 1; i < trie.bytes.length;) {
+    const next = runtime.step(states[trie.depth[i]! - 1]!, trie.bytes[i]!);
+    if (next === null) {
+      i = trie.end[i]!;
+      continue;
+    }
+    states[trie.depth[i]!] = next;
+    for (let t = trie.tokenStart[i]!; t < trie.tokenStart[i + 1]!; t++) {
+      out[count++] = trie.tokenIds[t]!;
+    }
+    i++;
+  }
+  return count;
+}
+
+function boundary(set: StackSet): MatchState {
+  return { set, remaining: 0, lo: 0, hi: 0 };
 }
 
 /**
