@@ -50,8 +50,16 @@ export interface StackSet {
   readonly other: Map<number, StackSet | null>;
   /** Cache of partial-character checks, keyed lo * 2^21 + hi. */
   readonly partial: Map<number, boolean>;
-  /** ASCII bytes that lead back to this same set (4 x 32 bits), computed on first use. */
-  selfLoop?: Uint32Array;
+  /** The most common live successor over ASCII bytes and which bytes lead to it (on first use). */
+  uniform?: UniformStep;
+}
+
+/** A set's most common live successor by ASCII bytes (e.g. "one more string character"). */
+export interface UniformStep {
+  /** The bytes that lead to `next`: bit b of word b >> 5. */
+  readonly mask: Uint32Array;
+  /** The successor (the set itself for a loop such as `char*`); null when no byte is live. */
+  readonly next: StackSet | null;
 }
 
 /**
@@ -219,21 +227,30 @@ export class GrammarRuntime {
   }
 
   /**
-   * The ASCII bytes after which the set is itself again (e.g. ordinary characters inside a JSON
-   * string), as a 128-bit mask; cached on the set.
+   * The successor most ASCII bytes lead to, and those bytes (cached on the set). Inside a JSON
+   * string it is the set itself (`char*`) or the next position of a counted `char{0,n}`; the trie
+   * walk uses it to take whole subtrees of ordinary characters at once.
    *
    * @param set the set.
-   * @returns 4 words, bit b of word b >> 5 set when advance(set, b) === set.
+   * @returns the bytes and their common successor.
    * @throws {GrammarError} past MATCHER_LIMITS.
    */
-  selfLoop(set: StackSet): Uint32Array {
-    if (set.selfLoop) return set.selfLoop;
-    const mask = new Uint32Array(4);
+  uniform(set: StackSet): UniformStep {
+    if (set.uniform) return set.uniform;
+    const counts = new Map<StackSet, number>();
     for (let b = 0; b < 128; b++) {
-      if (this.advance(set, b) === set) mask[b >> 5]! |= 1 << (b & 31);
+      const n = this.advance(set, b);
+      if (n !== null) counts.set(n, (counts.get(n) ?? 0) + 1);
     }
-    set.selfLoop = mask;
-    return mask;
+    let next: StackSet | null = null;
+    let best = 0;
+    for (const [n, c] of counts) if (c > best) [next, best] = [n, c];
+    const mask = new Uint32Array(4);
+    for (let b = 0; b < 128 && next !== null; b++) {
+      if (set.ascii[b] === next) mask[b >> 5]! |= 1 << (b & 31);
+    }
+    set.uniform = { mask, next };
+    return set.uniform;
   }
 
   /**

@@ -35,6 +35,8 @@ export interface VocabTrie {
   readonly subtreeAscii: Uint32Array;
   /** 1 when a byte >= 0x80 occurs in the node's subtree. */
   readonly subtreeHigh: Uint8Array;
+  /** Levels in the node's subtree, itself included (capped at 255). */
+  readonly subtreeHeight: Uint8Array;
 }
 
 /** Longest token accepted in the trie (bytes). Why: real vocabularies stay under 256. */
@@ -88,15 +90,18 @@ function subtreeBytes(bytes: Uint8Array, depth: Uint16Array) {
   }
   const ascii = new Uint32Array(4 * n);
   const high = new Uint8Array(n);
+  const height = new Uint8Array(n).fill(1);
   for (let i = n - 1; i > 0; i--) {
     const b = bytes[i]!;
+    const h = Math.min(255, height[i]! + 1);
+    if (h > height[parent[i]!]!) height[parent[i]!] = h;
     if (b < 0x80) ascii[4 * i + (b >> 5)]! |= 1 << (b & 31);
     else high[i] = 1;
     const p = parent[i]!;
     for (let w = 0; w < 4; w++) ascii[4 * p + w]! |= ascii[4 * i + w]!;
     high[p]! |= high[i]!;
   }
-  return { subtreeAscii: ascii, subtreeHigh: high };
+  return { subtreeAscii: ascii, subtreeHigh: high, subtreeHeight: height };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -185,21 +190,19 @@ export function allowedTokens(
   const sets: (StackSet | null)[] = new Array(trie.maxDepth + 1);
   states[0] = state;
   sets[0] = state.remaining === 0 ? state.set : null;
-  const { bytes, depth, end, tokenStart, tokenIds, subtreeAscii, subtreeHigh } = trie;
+  const { bytes, depth, end, tokenStart, tokenIds, subtreeAscii, subtreeHigh, subtreeHeight } =
+    trie;
   const nNodes = bytes.length;
   for (let i = 1; i < nNodes;) {
     const d = depth[i]!;
     const b = bytes[i]!;
     const parentSet = sets[d - 1]!;
     if (parentSet !== null && b < 0x80) {
-      // a subtree of bytes that all lead back to the same set (plain text inside a string):
-      // every token in it is allowed, without walking it
-      const loop = runtime.selfLoop(parentSet);
-      const at = 4 * i;
+      // a subtree of ordinary characters (plain or counted string content): when at each of its
+      // levels all its bytes lead to the one common successor, every token in it is allowed
       if (
-        subtreeHigh[i] === 0 && (subtreeAscii[at]! & ~loop[0]!) === 0 &&
-        (subtreeAscii[at + 1]! & ~loop[1]!) === 0 && (subtreeAscii[at + 2]! & ~loop[2]!) === 0 &&
-        (subtreeAscii[at + 3]! & ~loop[3]!) === 0
+        subtreeHigh[i] === 0 &&
+        wholeSubtree(runtime, parentSet, subtreeAscii, 4 * i, subtreeHeight[i]!)
       ) {
         const stop = end[i]!;
         for (let t = tokenStart[i]!; t < tokenStart[stop]!; t++) out[count++] = tokenIds[t]!;
@@ -265,6 +268,28 @@ export function allowedTokensRef(
     i++;
   }
   return count;
+}
+
+// whether the bytes in ascii[at .. at + 4) keep a live common successor for `levels` steps from set
+function wholeSubtree(
+  runtime: GrammarRuntime,
+  set: StackSet,
+  ascii: Uint32Array,
+  at: number,
+  levels: number,
+): boolean {
+  let s = set;
+  for (let level = 0; level < levels; level++) {
+    const u = runtime.uniform(s);
+    const m = u.mask;
+    if (
+      u.next === null || (ascii[at]! & ~m[0]!) !== 0 || (ascii[at + 1]! & ~m[1]!) !== 0 ||
+      (ascii[at + 2]! & ~m[2]!) !== 0 || (ascii[at + 3]! & ~m[3]!) !== 0
+    ) return false;
+    if (u.next === s) return true; // a loop: every deeper level is the same
+    s = u.next;
+  }
+  return true;
 }
 
 function boundary(set: StackSet): MatchState {
