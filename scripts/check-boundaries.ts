@@ -25,6 +25,7 @@ const PURE = [
   "src/model/synthetic.ts",
   "src/tokenizer/",
   "src/generation/",
+  "src/grammar/",
   "src/cli/args.ts",
   "src/cli/ledger-args.ts",
   "src/engine/status.ts",
