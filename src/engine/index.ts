@@ -4,6 +4,7 @@
 export {
   defaultThreads,
   kernelInfo,
+  numericsContract,
   NativeContext,
   NativeModel,
   openModel,
