@@ -50,7 +50,9 @@ export async function setKernels(kernels: KernelSet): Promise<void> {
  * follow (`aria_numerics_contract`; 2: bit-identical logits on every kernel set, thread count,
  * batch and CPU, docs/engine.md), so that a receipt can name it.
  */
-export async function kernelInfo(): Promise<{ kernels: KernelSet; cpuFeatures: string; numericsContract: number }> {
+export async function kernelInfo(): Promise<
+  { kernels: KernelSet; cpuFeatures: string; numericsContract: number }
+> {
   const lib = await openLibrary();
   const k = lib.aria_kernels_get();
   return {

@@ -4,9 +4,9 @@
 export {
   defaultThreads,
   kernelInfo,
-  numericsContract,
   NativeContext,
   NativeModel,
+  numericsContract,
   openModel,
   setKernels,
 } from "./engine.ts";

@@ -102,7 +102,13 @@ async function runLogits(
     using model = await openModel(path, { outputHead: head, repack: run.repack ?? false });
     const nCtx = Math.min(240, model.info.nCtxTrain);
     const seqs = sequences(model.info.nVocab, nCtx);
-    using ctx = model.createContext({ nCtx, nSeq: 3, nBatch: 64, nThreads: run.threads, kvType: kv });
+    using ctx = model.createContext({
+      nCtx,
+      nSeq: 3,
+      nBatch: 64,
+      nThreads: run.threads,
+      kvType: kv,
+    });
     const plan = run.schedule === "one"
       ? oneByOne(seqs)
       : run.schedule === "whole"
@@ -161,7 +167,9 @@ function variants(): Run[] {
     runs.push({ kernels: k, threads: 1, schedule: "mixed" });
     runs.push({ kernels: k, threads: 3, schedule: "whole", repack: true });
   }
-  if (TABLES.includes("avx512")) runs.push({ kernels: "avx512", threads: 2, schedule: "mixed", repack: true });
+  if (TABLES.includes("avx512")) {
+    runs.push({ kernels: "avx512", threads: 2, schedule: "mixed", repack: true });
+  }
   return runs;
 }
 
@@ -174,60 +182,83 @@ test("the library reports numerics contract 2", async () => {
 });
 
 describe("logits bit-identical across tables, threads, batches and layouts", () => {
-  const cases: Array<{ name: string; model: () => Promise<string>; head: OutputHead; kv: KvType }> = [
-    {
-      name: "TQ2_0 bitnet-b1.58 (ReLU²), F16 head, f32 KV",
-      model: () => testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0" }),
-      head: "float",
-      kv: "f32",
-    },
-    {
-      name: "TQ1_0 bitnet (SiLU), int8 head, f16 KV",
-      model: () => testModel({ preset: "tiny", arch: "bitnet", type: "tq1_0" }),
-      head: "int8",
-      kv: "f16",
-    },
-    {
-      name: "I2_S llama (own F32 output), f32 KV",
-      model: () => testModel({ preset: "tiny", arch: "llama", type: "i2_s", embdType: "f32" }),
-      head: "float",
-      kv: "f32",
-    },
-    {
-      name: "TQ2_0 bitnet, int4 head (x16), f16 KV",
-      model: () => testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" }),
-      head: "int4",
-      kv: "f16",
-    },
-    {
-      name: "I2_S bitnet-b1.58, int8 head, f32 KV",
-      model: () => testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "i2_s" }),
-      head: "int8",
-      kv: "f32",
-    },
-    {
-      name: "fallback Q4_0 projections (hidden 384, FFN 864, TQ2_0 conversion), f16 KV",
-      model: () => {
-        writeHfCheckpoint(join(root, "awkward"), { nEmbd: 384, nFf: 864, nLayer: 2, nHead: 4, nHeadKv: 2, nVocab: 300 });
-        return Promise.resolve(convertCheckpoint(join(root, "awkward"), join(root, "awkward.gguf"), "tq2_0").out);
+  const cases: Array<{ name: string; model: () => Promise<string>; head: OutputHead; kv: KvType }> =
+    [
+      {
+        name: "TQ2_0 bitnet-b1.58 (ReLU²), F16 head, f32 KV",
+        model: () => testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0" }),
+        head: "float",
+        kv: "f32",
       },
-      head: "float",
-      kv: "f16",
-    },
-    {
-      name: "fallback F16 ffn_down (hidden 256, FFN 872), int8 head, f32 KV",
-      model: () => {
-        writeHfCheckpoint(join(root, "odd"), { nEmbd: 256, nFf: 872, nLayer: 2, nHead: 4, nHeadKv: 2, nVocab: 300 });
-        return Promise.resolve(convertCheckpoint(join(root, "odd"), join(root, "odd.gguf"), "tq2_0").out);
+      {
+        name: "TQ1_0 bitnet (SiLU), int8 head, f16 KV",
+        model: () => testModel({ preset: "tiny", arch: "bitnet", type: "tq1_0" }),
+        head: "int8",
+        kv: "f16",
       },
-      head: "int8",
-      kv: "f32",
-    },
-  ];
+      {
+        name: "I2_S llama (own F32 output), f32 KV",
+        model: () => testModel({ preset: "tiny", arch: "llama", type: "i2_s", embdType: "f32" }),
+        head: "float",
+        kv: "f32",
+      },
+      {
+        name: "TQ2_0 bitnet, int4 head (x16), f16 KV",
+        model: () => testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" }),
+        head: "int4",
+        kv: "f16",
+      },
+      {
+        name: "I2_S bitnet-b1.58, int8 head, f32 KV",
+        model: () => testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "i2_s" }),
+        head: "int8",
+        kv: "f32",
+      },
+      {
+        name: "fallback Q4_0 projections (hidden 384, FFN 864, TQ2_0 conversion), f16 KV",
+        model: () => {
+          writeHfCheckpoint(join(root, "awkward"), {
+            nEmbd: 384,
+            nFf: 864,
+            nLayer: 2,
+            nHead: 4,
+            nHeadKv: 2,
+            nVocab: 300,
+          });
+          return Promise.resolve(
+            convertCheckpoint(join(root, "awkward"), join(root, "awkward.gguf"), "tq2_0").out,
+          );
+        },
+        head: "float",
+        kv: "f16",
+      },
+      {
+        name: "fallback F16 ffn_down (hidden 256, FFN 872), int8 head, f32 KV",
+        model: () => {
+          writeHfCheckpoint(join(root, "odd"), {
+            nEmbd: 256,
+            nFf: 872,
+            nLayer: 2,
+            nHead: 4,
+            nHeadKv: 2,
+            nVocab: 300,
+          });
+          return Promise.resolve(
+            convertCheckpoint(join(root, "odd"), join(root, "odd.gguf"), "tq2_0").out,
+          );
+        },
+        head: "int8",
+        kv: "f32",
+      },
+    ];
   for (const c of cases) {
     test(c.name, async () => {
       const path = await c.model();
-      const want = await runLogits(path, c.head, c.kv, { kernels: "ref", threads: 1, schedule: "one" });
+      const want = await runLogits(path, c.head, c.kv, {
+        kernels: "ref",
+        threads: 1,
+        schedule: "one",
+      });
       expect(want.size).toBeGreaterThan(10);
       for (const run of variants()) {
         const got = await runLogits(path, c.head, c.kv, run);
@@ -235,13 +266,19 @@ describe("logits bit-identical across tables, threads, batches and layouts", () 
           expectSame(got, want);
         } catch (err: unknown) {
           // converts the failure into one that names the run
-          throw new Error(`Logits differ from the reference run: ${JSON.stringify(run)}`, { cause: err });
+          throw new Error(`Logits differ from the reference run: ${JSON.stringify(run)}`, {
+            cause: err,
+          });
         }
       }
       // the prompt-cache reuse path (truncate to a prefix, evaluate the rest again), on the
       // fastest table: the re-evaluated positions give the same logits again
       const fast = TABLES[TABLES.length - 1]!;
-      const reused = await runLogits(path, c.head, c.kv, { kernels: fast, threads: 2, schedule: "mixed" }, true);
+      const reused = await runLogits(path, c.head, c.kv, {
+        kernels: fast,
+        threads: 2,
+        schedule: "mixed",
+      }, true);
       expectSame(reused, want);
     });
   }
