@@ -4,6 +4,8 @@
  * No allocation happens here after aria_forward_init: every buffer is sized for n_batch tokens.
  * Heavy loops (matmuls, attention) run on the context's threadpool; each output element is
  * computed by exactly one thread with the same code, so results do not depend on n_threads.
+ * Every float here follows engine numerics contract v2 (numerics.h, docs/engine.md): the kernels
+ * give _ref's bits, exp is aria_expf, the RoPE table is our own, sums run in a fixed order.
  */
 #include "forward.h"
 
