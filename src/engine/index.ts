@@ -11,5 +11,5 @@ export {
   setKernels,
 } from "./engine.ts";
 export { EngineError } from "./status.ts";
-export type { ContextOptions, KernelSet, ModelInfo, OutputHead } from "./port.ts";
+export type { ContextOptions, KernelSet, KvType, ModelInfo, OutputHead } from "./port.ts";
 export { createGenerationEngine, type GenerationEngineOptions } from "./generation-adapter.ts";
