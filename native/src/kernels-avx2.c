@@ -713,55 +713,10 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
     }
 }
 
-/* One q8_W block x one Q8_K block: 8 int32 lanes whose total is the exact block sum (as in
- * q8_W_multi). */
-static inline __attribute__((always_inline)) __m256i q8_W_block8(const block_q8_W * xb, const block_q8_K * yb,
-                                                                 __m256i ones) {
-    __m256i acc = _mm256_setzero_si256();
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k++) {
-        const __m256i xv = _mm256_loadu_si256((const __m256i *) (xb->qs + 32 * k));
-        const __m256i q  = _mm256_loadu_si256((const __m256i *) (yb->qs + 32 * k));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(q, xv)), ones));
-    }
-    return acc;
-}
-
-/* One row (decode): the block sums reduced four at a time as in tq2_0_one, then _ref's f32 steps
- * in block order (callgrind, 2B-4T int8 head: one horizontal sum per block cost about 2% of a
- * decoded token's instructions). */
 void aria_vec_dot_q8_W_q8_K_avx2(int64_t n, float * restrict s, const block_q8_W * restrict x,
                                  const block_q8_K * restrict y) {
     assert(n % QK_K == 0);
-    const __m256i ones = _mm256_set1_epi16(1);
-    const int64_t nb   = n / QK_K;
-    float         sumf = 0.0f;
-    int64_t       i    = 0;
-    for (; i + 4 <= nb; i += 4) {
-        prefetch_ahead(x[i].qs, 4);
-        const __m256i v0 = q8_W_block8(&x[i], &y[i], ones);
-        prefetch_ahead(x[i + 1].qs, 4);
-        const __m256i v1 = q8_W_block8(&x[i + 1], &y[i + 1], ones);
-        prefetch_ahead(x[i + 2].qs, 4);
-        const __m256i v2 = q8_W_block8(&x[i + 2], &y[i + 2], ones);
-        prefetch_ahead(x[i + 3].qs, 4);
-        const __m256i v3 = q8_W_block8(&x[i + 3], &y[i + 3], ones);
-        const __m256i h  = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
-        const __m128i t  = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        const __m128  d  = _mm_setr_ps(x[i].d * y[i].d, x[i + 1].d * y[i + 1].d, x[i + 2].d * y[i + 2].d,
-                                       x[i + 3].d * y[i + 3].d);
-        float p[4];
-        _mm_storeu_ps(p, _mm_mul_ps(_mm_cvtepi32_ps(t), d));
-        sumf = sumf + p[0];
-        sumf = sumf + p[1];
-        sumf = sumf + p[2];
-        sumf = sumf + p[3];
-    }
-    for (; i < nb; i++) {
-        prefetch_ahead(x[i].qs, 4);
-        sumf = sumf + (float) hsum_i32(q8_W_block8(&x[i], &y[i], ones)) * (x[i].d * y[i].d);
-    }
-    *s = sumf;
+    q8_W_multi(n, s, x, y, 0, 1);
 }
 
 static __attribute__((noinline)) void vec_dot_q8_W_q8_K_multi_2_4(int64_t n, float * restrict s,
