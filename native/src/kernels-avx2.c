@@ -7,11 +7,11 @@
  *  - quantizers: byte-identical output (same absmax search, same 1.5*2^23 rounding trick, same
  *    truncation to int8);
  *  - int8 head dot (q8_W x Q8_K), single and multi-row: exact integer block sums, block order;
- *  - f16 / f32 dots: numerics.h's 32 partial sums (four 8-lane registers), a multiply then an add
- *    per element, the tail zero-padded, reduced in aria_dot_lanes_reduce's order;
+ *  - f16 / f32 dots: numerics.h's 32 partial sums (four 8-lane registers), one FMA per element
+ *    (as _ref's fmaf), the tail zero-padded, reduced in aria_dot_lanes_reduce's order;
  *  - exp / SiLU: numerics.h aria_expf lane by lane (no FMA).
- * FMA is used nowhere on a float (the -mfma flag only lets F16C / AVX2 code build); the library is
- * built with -ffp-contract=off, so gcc does not contract a multiply and an add either.
+ * FMA is used only in the float dots, where _ref uses fmaf; the library is built with
+ * -ffp-contract=off, so gcc does not contract a multiply and an add anywhere else.
  * The TQ block sums rely on bsums being the sums of qs, as quantize_row_q8_K writes them.
  * gcc must not contract mul + add into FMA in the quantizers: -std=c11 sets -ffp-contract=off.
  */
@@ -824,7 +824,7 @@ static inline float reduce_lanes32(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 }
 
 /* One f16 row x NY (1 or 2) f32 rows in contract v2's order (numerics.h): element i goes to partial
- * sum i % 32 as a multiply then an add; register k of a row holds sums 8k .. 8k + 7. The last
+ * sum i % 32 as one FMA (as _ref's fmaf); register k of a row holds sums 8k .. 8k + 7. The last
  * n % 32 elements go through the same step from zero-padded copies (a padded product is +0, which
  * leaves a sum unchanged: no sum is ever -0). So each output is bit-identical to _ref, whatever
  * NY. Each x chunk is converted once for both rows. Two rows at most: 4 sums each plus the 4
@@ -838,7 +838,7 @@ static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * re
     __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
     const int64_t n32 = n - n % 32;
 #define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (xp + (off))))
-#define MULADD(acc, a, b) acc = _mm256_add_ps(acc, _mm256_mul_ps((a), (b)))
+#define MULADD(acc, a, b) acc = _mm256_fmadd_ps((a), (b), acc)
 #define STEP32()                                                                \
     do {                                                                        \
         const __m256 x0 = F16X8(0), x1 = F16X8(8), x2 = F16X8(16), x3 = F16X8(24); \
@@ -920,7 +920,7 @@ void aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * restrict s, const aria_f
     }
 }
 
-/* f32 x f32 in contract v2's order, as f16_rows (zero-padded tail). */
+/* f32 x f32 in contract v2's order (one FMA per element), as f16_rows (zero-padded tail). */
 void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
                            const float * restrict y) {
     __m256        a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -928,10 +928,10 @@ void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict
     const int64_t n32 = n - n % 32;
 #define STEP32(xp, yp)                                                                              \
     do {                                                                                            \
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(xp), _mm256_loadu_ps(yp)));            \
-        a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps((xp) + 8), _mm256_loadu_ps((yp) + 8)));   \
-        a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps((xp) + 16), _mm256_loadu_ps((yp) + 16))); \
-        a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps((xp) + 24), _mm256_loadu_ps((yp) + 24))); \
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), _mm256_loadu_ps(yp), a0);                         \
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps((xp) + 8), _mm256_loadu_ps((yp) + 8), a1);             \
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps((xp) + 16), _mm256_loadu_ps((yp) + 16), a2);           \
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps((xp) + 24), _mm256_loadu_ps((yp) + 24), a3);           \
     } while (0)
     for (int64_t i = 0; i < n32; i += 32) {
         STEP32(x + i, y + i);

@@ -8,10 +8,11 @@
  *  - quantizers: byte-identical (same absmax search with NaN skipped, same 1.5*2^23 rounding
  *    trick, same truncation to int8);
  *  - axpy: a separate multiply and add per element: bit-identical;
- *  - f16 / f32 dots: numerics.h's 32 partial sums, a multiply then an add each: bit-identical;
+ *  - f16 / f32 dots: numerics.h's 32 partial sums, one fused multiply-add each: bit-identical;
  *  - SiLU: the reference (numerics.h aria_expf, scalar).
  * Every kernel is thus bit-identical to _ref (engine contract v2). gcc must not contract mul + add
- * into FMA: the library is built with -ffp-contract=off, and no float FMA intrinsic is used.
+ * into FMA elsewhere: the library is built with -ffp-contract=off, and vfmaq_f32 appears only in
+ * the float dots, where _ref uses fmaf.
  */
 #include <arm_neon.h>
 #include <assert.h>
@@ -160,7 +161,7 @@ static inline float reduce_lanes32(const float32x4_t v[8]) {
 }
 
 /* One f16 row x NY (1 or 2) f32 rows in contract v2's order (numerics.h): element i into partial
- * sum i % 32 as a multiply then an add (vmulq, vaddq: never vfmaq), the last n % 32 elements from
+ * sum i % 32 as one fused multiply-add (vfmaq, as _ref's fmaf), the last n % 32 elements from
  * zero-padded copies (a padded product is +0, which leaves a sum unchanged). Bit-identical to
  * _ref whatever NY; each x chunk is converted once for both rows (16 sums + 8 converted vectors of
  * the 32 registers). */
@@ -197,9 +198,9 @@ static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * re
         }
 #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) {
-            a0[l] = vaddq_f32(a0[l], vmulq_f32(xv[l], vld1q_f32(yp0 + 4 * l)));
+            a0[l] = vfmaq_f32(a0[l], xv[l], vld1q_f32(yp0 + 4 * l));
             if (NY == 2) {
-                a1[l] = vaddq_f32(a1[l], vmulq_f32(xv[l], vld1q_f32(yp1 + 4 * l)));
+                a1[l] = vfmaq_f32(a1[l], xv[l], vld1q_f32(yp1 + 4 * l));
             }
         }
     }
@@ -255,7 +256,7 @@ void aria_vec_dot_f32_neon(int64_t n, float * restrict s, const float * restrict
         }
 #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) {
-            a[l] = vaddq_f32(a[l], vmulq_f32(vld1q_f32(xp + 4 * l), vld1q_f32(yp + 4 * l)));
+            a[l] = vfmaq_f32(a[l], vld1q_f32(xp + 4 * l), vld1q_f32(yp + 4 * l));
         }
     }
     *s = reduce_lanes32(a);

@@ -5,8 +5,9 @@
  * table of docs/engine.md.
  *
  * Floating point: these kernels DEFINE engine contract v2 (numerics.h, docs/engine.md): block sums
- * in block order, float dots in 32 partial sums, every step a multiply then an add (no FMA: the
- * library is built with -ffp-contract=off). Every SIMD kernel gives these floats bit for bit.
+ * in block order, float dots in 32 partial sums of fused multiply-adds (fmaf), every other step a
+ * multiply then an add (the library is built with -ffp-contract=off, so the compiler fuses
+ * nothing itself). Every SIMD kernel gives these floats bit for bit.
  */
 #include <assert.h>
 #include <math.h>
@@ -114,13 +115,14 @@ static void vec_dot_i2_s_i8_ref(int64_t n, int32_t * restrict s, const uint8_t *
     *s = sum;
 }
 
-/* The float dots of contract v2 (numerics.h): element i into partial sum i % 32 (a multiply, then
- * an add), the 32 sums combined by aria_dot_lanes_reduce. Every SIMD table reproduces this. */
+/* The float dots of contract v2 (numerics.h): element i into partial sum i % 32 as one fused
+ * multiply-add (fmaf: exact product, one rounding), the 32 sums combined by
+ * aria_dot_lanes_reduce. Every SIMD table reproduces this. */
 static void vec_dot_f16_f32_ref(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                 const float * restrict y) {
     float acc[ARIA_DOT_LANES] = { 0 };
     for (int64_t i = 0; i < n; i++) {
-        acc[i % ARIA_DOT_LANES] = acc[i % ARIA_DOT_LANES] + aria_f16_to_f32(x[i]) * y[i];
+        acc[i % ARIA_DOT_LANES] = fmaf(aria_f16_to_f32(x[i]), y[i], acc[i % ARIA_DOT_LANES]);
     }
     *s = aria_dot_lanes_reduce(acc);
 }
@@ -129,7 +131,7 @@ static void vec_dot_f32_ref(int64_t n, float * restrict s, const float * restric
                             const float * restrict y) {
     float acc[ARIA_DOT_LANES] = { 0 };
     for (int64_t i = 0; i < n; i++) {
-        acc[i % ARIA_DOT_LANES] = acc[i % ARIA_DOT_LANES] + x[i] * y[i];
+        acc[i % ARIA_DOT_LANES] = fmaf(x[i], y[i], acc[i % ARIA_DOT_LANES]);
     }
     *s = aria_dot_lanes_reduce(acc);
 }

@@ -69,8 +69,8 @@ typedef struct aria_kernel_table {
      * (and its |qx| taken) once for all ny rows. */
     void (*vec_dot_q8_W_q8_K_multi)(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y,
                                     int64_t y_stride, int ny);
-    /* s = sum_i f16(x_i) * y_i in numerics.h's 32 partial sums (a multiply then an add each, then
-     * aria_dot_lanes_reduce): bit-identical in every table */
+    /* s = sum_i f16(x_i) * y_i in numerics.h's 32 partial sums (one fused multiply-add each, as
+     * _ref's fmaf, then aria_dot_lanes_reduce): bit-identical in every table */
     void (*vec_dot_f16_f32)(int64_t n, float * s, const aria_f16 * x, const float * y);
     /* One f16 row against ny f32 rows (y_j at (const char *) y + j * y_stride BYTES), any n, ny in
      * 1..ARIA_MULTI_MAX: s[j] is BIT-IDENTICAL to vec_dot_f16_f32 on y_j (and so to _ref). Each

@@ -4,9 +4,10 @@
  * so that every kernel table, thread count and batch gives the same logits bit for bit.
  *
  * The rules:
- *  - only IEEE-754 single operations (+, -, *, /, sqrt, conversions), each rounded to nearest
- *    even; never a fused multiply-add (the library is built with -ffp-contract=off, and no kernel
- *    uses an FMA instruction on a float that reaches the logits);
+ *  - only IEEE-754 single operations (+, -, *, /, sqrt, fused multiply-add, conversions), each
+ *    rounded to nearest even; a fused multiply-add only where the reference writes fmaf (the float
+ *    dots' partial sums), never one the compiler chose (the library is built with
+ *    -ffp-contract=off);
  *  - every float sum has one order, written here: dot products in ARIA_DOT_LANES partial sums
  *    combined by aria_dot_lanes_reduce, block sums in block order, the rest element by element;
  *  - exp is aria_expf (below) everywhere, never libm's expf; the RoPE angles come from
@@ -24,9 +25,10 @@
 #define ARIA_NUMERICS_CONTRACT 2
 
 /* Float dot products (f32 x f32, f16 x f32): element i is added to partial sum i % 32 as
- * acc = acc + x_i * y_i (a multiply, then an add), every partial sum starting at +0. 32 lanes:
- * four 8-lane AVX2 registers, two AVX-512 ones or eight NEON ones, enough independent adds to hide
- * their latency. */
+ * acc = fmaf(x_i, y_i, acc) (the exact product, one rounding), every partial sum starting at +0.
+ * 32 lanes: four 8-lane AVX2 registers, two AVX-512 ones or eight NEON ones, enough independent
+ * FMAs to hide their latency. (Every CPU with AVX2 or NEON has FMA; the scalar reference calls
+ * the C library's fmaf, which C99 requires to be correctly rounded.) */
 #define ARIA_DOT_LANES 32
 
 /* The 32 partial sums to one float: for h = 16, 8, 4, 2, 1 in turn, acc[l] = acc[l] + acc[l + h]

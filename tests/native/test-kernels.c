@@ -1644,7 +1644,7 @@ static void test_numerics(void) {
     for (int i = 0; i < 70; i++) {
         x[i] = rnd_unit() * 1000.0f;
         y[i] = rnd_unit();
-        acc[i % 32] = acc[i % 32] + x[i] * y[i];
+        acc[i % 32] = fmaf(x[i], y[i], acc[i % 32]);
     }
     for (int h = 16; h >= 1; h /= 2) {
         for (int l = 0; l < h; l++) {
