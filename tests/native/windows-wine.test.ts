@@ -5,9 +5,12 @@
  * generated models of every architecture (test-forward). This is the Windows build of the same
  * code the Windows binary embeds: its threads (winpthreads), file I/O and printf (mingw's C99 one)
  * run for real. Skipped, with a message, where mingw-w64 or wine is missing (apt-get install
- * mingw-w64 wine). Wine keeps its state in native/build/wine-prefix (created on first use, ~30 s).
+ * mingw-w64 wine). Wine keeps its state in <tmpdir>/aria-wine-prefix (created on first use, ~30 s);
+ * never inside the checkout: a prefix holds the link dosdevices/z: -> /, which `bun test`'s file
+ * discovery would follow into the whole filesystem.
  */
 import { describe, expect, test } from "bun:test";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testModel } from "../helpers/models.ts";
 
@@ -33,7 +36,7 @@ function run(cmd: string[]): { code: number; out: string } {
     stderr: "pipe",
     env: {
       ...process.env,
-      WINEPREFIX: join(ROOT, "native", "build", "wine-prefix"),
+      WINEPREFIX: join(tmpdir(), "aria-wine-prefix"),
       WINEDEBUG: "-all", // wine's own fixme lines are not the program's output
       WINEDLLOVERRIDES: "mscoree,mshtml=", // no Mono / Gecko install prompts in a new prefix
     },
