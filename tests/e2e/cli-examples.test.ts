@@ -118,13 +118,34 @@ export function readmeBlocks(readme: string): { heading: string; lines: string[]
       continue;
     }
     const joined = m[2]!.replace(/\\\n\s*/g, "");
-    const lines = joined.split("\n")
-      .map((l) => l.replace(/\s+#(?!!).*$/, "").trim()) // "  # comment" (not '#' inside a word)
+    const lines = logicalLines(joined)
+      // "  # comment" at the end of a one-line command (not '#' inside a word)
+      .map((l) => (l.includes("\n") ? l : l.replace(/\s+#(?!!).*$/, "")).trim())
       .map((l) => l.replaceAll("node_modules/.bin/bun src/main.ts ", "aria "))
       .filter((l) => l.startsWith("aria ") || l.startsWith("curl "));
     if (lines.length > 0) blocks.push({ heading, lines });
   }
   return blocks;
+}
+
+/** Splits shell text into commands: a line break inside 'quotes' or "quotes" continues one. */
+export function logicalLines(text: string): string[] {
+  const out: string[] = [];
+  let pending: string | null = null;
+  for (const line of text.split("\n")) {
+    pending = pending === null ? line : `${pending}\n${line}`;
+    let quote = "";
+    for (const ch of pending) {
+      if (quote === "" && (ch === "'" || ch === '"')) quote = ch;
+      else if (ch === quote) quote = "";
+    }
+    if (quote === "") {
+      out.push(pending);
+      pending = null;
+    }
+  }
+  if (pending !== null) out.push(pending); // an unclosed quote: kept, and the example fails
+  return out;
 }
 
 /** Splits a command line into words: spaces, "double" and 'single' quotes (no escapes needed). */
@@ -275,6 +296,25 @@ async function runScenario(examples: readonly Example[]): Promise<void> {
     }
   }
 }
+
+test("the example reader: help sections, README continuations and comments, quotes over lines", () => {
+  const helpText =
+    "Usage: x\n\nExamples:\n  aria a --x 1        (a comment)\n  aria b\n\nMore:\n  aria c\n";
+  expect(helpExamples(helpText)).toEqual(["aria a --x 1", "aria b"]);
+  const readme =
+    "# T\n## H\n```sh\nnode_modules/.bin/bun src/main.ts run \\\n    --x 1   # note\n" +
+    "curl http://h -d '{\n  \"a\": 1}'\n# aria-nano: x\nbun other\n```\n";
+  expect(readmeBlocks(readme)).toEqual([
+    { heading: "H", lines: ["aria run --x 1", "curl http://h -d '{\n  \"a\": 1}'"] },
+  ]);
+  expect(words(`curl -d '{\n "a": "b c"}' "x y" z`)).toEqual([
+    "curl",
+    "-d",
+    '{\n "a": "b c"}',
+    "x y",
+    "z",
+  ]);
+});
 
 describe("every documented example of the aria command line", () => {
   const all = scenarios();
