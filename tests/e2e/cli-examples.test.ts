@@ -118,9 +118,7 @@ export function readmeBlocks(readme: string): { heading: string; lines: string[]
       continue;
     }
     const joined = m[2]!.replace(/\\\n\s*/g, "");
-    const lines = logicalLines(joined)
-      // "  # comment" at the end of a one-line command (not '#' inside a word)
-      .map((l) => (l.includes("\n") ? l : l.replace(/\s+#(?!!).*$/, "")).trim())
+    const lines = logicalLines(joined).map((l) => l.trim())
       .map((l) => l.replaceAll("node_modules/.bin/bun src/main.ts ", "aria "))
       .filter((l) => l.startsWith("aria ") || l.startsWith("curl "));
     if (lines.length > 0) blocks.push({ heading, lines });
@@ -128,17 +126,24 @@ export function readmeBlocks(readme: string): { heading: string; lines: string[]
   return blocks;
 }
 
-/** Splits shell text into commands: a line break inside 'quotes' or "quotes" continues one. */
+/**
+ * Splits shell text into commands: a line break inside 'quotes' or "quotes" continues one; a `#`
+ * outside quotes at a word's start begins a comment, dropped to the end of its line.
+ */
 export function logicalLines(text: string): string[] {
   const out: string[] = [];
   let pending: string | null = null;
+  let quote = "";
   for (const line of text.split("\n")) {
-    pending = pending === null ? line : `${pending}\n${line}`;
-    let quote = "";
-    for (const ch of pending) {
+    let kept = "";
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i]!;
+      if (quote === "" && ch === "#" && (i === 0 || /\s/.test(line[i - 1]!))) break;
       if (quote === "" && (ch === "'" || ch === '"')) quote = ch;
       else if (ch === quote) quote = "";
+      kept += ch;
     }
+    pending = pending === null ? kept : `${pending}\n${kept}`;
     if (quote === "") {
       out.push(pending);
       pending = null;
@@ -303,9 +308,13 @@ test("the example reader: help sections, README continuations and comments, quot
   expect(helpExamples(helpText)).toEqual(["aria a --x 1", "aria b"]);
   const readme =
     "# T\n## H\n```sh\nnode_modules/.bin/bun src/main.ts run \\\n    --x 1   # note\n" +
-    "curl http://h -d '{\n  \"a\": 1}'\n# aria-nano: x\nbun other\n```\n";
+    "curl http://h -d '{\n  \"a\": 1}'\n# aria-nano: x\nbun other\n" +
+    "aria keys show   # this node's id\n\n```\n";
   expect(readmeBlocks(readme)).toEqual([
-    { heading: "H", lines: ["aria run --x 1", "curl http://h -d '{\n  \"a\": 1}'"] },
+    {
+      heading: "H",
+      lines: ["aria run --x 1", "curl http://h -d '{\n  \"a\": 1}'", "aria keys show"],
+    },
   ]);
   expect(words(`curl -d '{\n "a": "b c"}' "x y" z`)).toEqual([
     "curl",
@@ -330,6 +339,10 @@ describe("every documented example of the aria command line", () => {
     const parts = new Set([...documented].flatMap((t) => t.split(" && ")));
     expect([...SKIPPED.keys()].filter((k) => !documented.has(k))).toEqual([]);
     expect([...ADJUSTED.keys()].filter((k) => !parts.has(k))).toEqual([]);
+    for (const [example, why] of SKIPPED) console.warn(`skipped example: ${example}\n  (${why})`);
+    for (const [example, a] of ADJUSTED) {
+      console.warn(`example run with ${a.append.join(" ")} appended: ${example}\n  (${a.why})`);
+    }
   });
 
   for (const s of all) {
