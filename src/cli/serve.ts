@@ -187,6 +187,11 @@ export async function runServe(
   hooks: ServeHooks = {},
 ): Promise<number> {
   const config = loadServeConfig(cmd.flags);
+  // Listening for the stop signals before anything is printed: a supervisor that sends SIGTERM as
+  // soon as it reads "listening" gets the orderly shutdown (ledger sealed, exit 0), not the
+  // default action (killed, 143), which is what happened when they were installed after the last
+  // line (tests/e2e/cli-examples.test.ts found it).
+  const stopped = stopSignal();
   const log = (entry: Record<string, unknown>) => console.error(JSON.stringify(entry));
   const clock = { nowMs: () => Date.now() };
   const identity = loadOrCreateIdentity(config.dataDir);
@@ -202,7 +207,7 @@ export async function runServe(
         "Cannot serve a pipeline stage: the consent policy does not allow pipeline stages; allow them with: aria consent set pipeline-stages yes",
       );
     }
-    return await serveStage(config, { identity, gate, log }, print);
+    return await serveStage(config, { identity, gate, log }, print, stopped);
   }
   const power = sysfsPowerSource();
   const meter = new EnergyMeter(
@@ -444,10 +449,7 @@ export async function runServe(
     }`,
   );
   print(`ARIA dashboard: ${url}/`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
+  await stopped;
   print("ARIA shutting down");
   stopWatching();
   const stopping = server.stop(); // stop accepting; in-flight streams end when the backend closes
@@ -480,6 +482,7 @@ async function serveStage(
     log: (entry: Record<string, unknown>) => void;
   }>,
   print: (line: string) => void,
+  stopped: Promise<void>,
 ): Promise<number> {
   const range = parseLayerRange(config.layers!);
   if (config.backend !== "native") {
@@ -524,14 +527,19 @@ async function serveStage(
   print(
     `ARIA stage listening on http://127.0.0.1:${server.port}${STAGE_PATH} (blocks ${stage.layerBegin}-${stage.layerEnd} of ${stage.nLayer}, node ${nodeId})`,
   );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
+  await stopped;
   print("ARIA shutting down");
   stopWatching();
   await peer?.stop();
   await server.stop(true);
   stage.close();
   return 0;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; listens from the call on. */
+function stopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
 }

@@ -8,7 +8,8 @@
  * resolve URLs, SHA-256, atomic install) pulling from a local fake hub, with a test registry whose
  * entries name that hub's files and their real hashes. The peers page uses a PORT FAKE (tests/
  * helpers/dashboard-ports.ts): a peer id containing markup (a real peer could not advertise that
- * id). Without chromium the tests skip with a message.
+ * id). Without chromium the tests skip with a message. The same pages of real `aria serve`
+ * processes, started as the README says, are tested by tests/e2e/browser-serve.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";

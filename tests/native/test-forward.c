@@ -170,7 +170,14 @@ static void test_truncated(const char * path) {
     fclose(f);
     const long cuts[] = { 10, 100, 4000, size / 2, size - 1 };
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        char tmp[] = "/tmp/aria-test-forward-XXXXXX";
+        char tmp[512];
+#ifdef _WIN32
+        /* Windows has no /tmp: the user's temp folder (wine maps it too) */
+        const char * tmp_dir = getenv("TEMP") ? getenv("TEMP") : ".";
+        snprintf(tmp, sizeof tmp, "%s\\aria-test-forward-XXXXXX", tmp_dir);
+#else
+        snprintf(tmp, sizeof tmp, "/tmp/aria-test-forward-XXXXXX");
+#endif
         int  fd    = mkstemp(tmp);
         FILE * out = fdopen(fd, "wb");
         fwrite(bytes, 1, (size_t)cuts[i], out);

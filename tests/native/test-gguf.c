@@ -17,7 +17,15 @@
 
 static int n_pass, n_fail;
 
-__attribute__((format(printf, 2, 3)))
+/* mingw: with __USE_MINGW_ANSI_STDIO (set by the Makefile for Windows) printf is the C99 one
+ * (%zu), which gcc checks as gnu_printf; plain `printf` there means msvcrt's. */
+#ifdef __MINGW32__
+#define CHECK_PRINTF_FORMAT gnu_printf
+#else
+#define CHECK_PRINTF_FORMAT printf
+#endif
+
+__attribute__((format(CHECK_PRINTF_FORMAT, 2, 3)))
 static int check(int ok, const char * fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
