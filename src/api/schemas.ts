@@ -33,7 +33,7 @@ import {
   parseGrammar,
 } from "../grammar/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
-import type { ChatMessage, CompletionRequest } from "./port.ts";
+import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
 
 /** top_k when the client sends none (see the module header). */
 export const DEFAULT_TOP_K = 40;
@@ -44,7 +44,8 @@ export const DEFAULT_COMPLETIONS_MAX_TOKENS = 16;
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
-const message = z.object({
+/** One chat message as OpenAI sends it (also llama-server's /apply-template). */
+export const chatMessage = z.object({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   content: z.union([z.string(), z.array(textPart)], {
     error: "expected a string or an array of text parts",
@@ -103,7 +104,7 @@ const common = {
 /** POST /v1/chat/completions body. */
 export const chatCompletionBody = z.object({
   ...common,
-  messages: z.array(message).min(1),
+  messages: z.array(chatMessage).min(1),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().min(0).max(20).nullish(),
 }).refine((b) => b.top_logprobs == null || b.logprobs === true, {
@@ -133,7 +134,13 @@ export interface WireOptions {
   includeUsage: boolean;
 }
 
-function toMessage(m: ChatCompletionBody["messages"][number]): ChatMessage {
+/**
+ * One validated wire message as the backend takes it (developer = system; parts joined).
+ *
+ * @param m the message.
+ * @returns it.
+ */
+export function toMessage(m: z.infer<typeof chatMessage>): ChatMessage {
   const role = m.role === "developer" ? "system" : m.role;
   const c = m.content;
   const content = c == null ? "" : typeof c === "string" ? c : c.map((p) => p.text).join("");

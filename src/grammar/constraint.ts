@@ -85,7 +85,8 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
 /** What building a trie needs from a tokenizer (`Tokenizer` of src/tokenizer fits). */
 export interface TrieTokenizer {
   readonly nVocab: number;
-  tokenBytes(id: number): Uint8Array;
+  /** The bytes a token adds to generated text (none for control tokens). */
+  outputBytes(id: number): Uint8Array;
   isEog(id: number): boolean;
 }
 
@@ -97,7 +98,7 @@ export interface TrieTokenizer {
  * @returns the trie.
  */
 export function vocabTrieOf(tokenizer: TrieTokenizer): VocabTrie {
-  const bytes = Array.from({ length: tokenizer.nVocab }, (_, id) => tokenizer.tokenBytes(id));
+  const bytes = Array.from({ length: tokenizer.nVocab }, (_, id) => tokenizer.outputBytes(id));
   return createVocabTrie(bytes, (id) => tokenizer.isEog(id));
 }
 

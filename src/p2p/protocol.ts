@@ -48,7 +48,7 @@
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";
-import type { Result } from "./_result.ts";
+import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
 export const PROTOCOL_VERSION = { major: 1, minor: 4 } as const;

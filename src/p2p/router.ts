@@ -1,5 +1,5 @@
 /**
- * @module The peer router: a CompletionBackend (src/api/port.ts) in front of this node's own
+ * @module The peer router: a CompletionBackend (src/contract/completion.ts) in front of this node's own
  * backend. A request for a model this node lacks, or while it is saturated, goes to the best peer
  * that advertises the model (score.ts); its tokens stream back through the local API. Fail-over
  * for whole requests: if the serving peer disconnects, times out or refuses mid-generation, the
@@ -14,7 +14,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { CapacityError } from "../shared/errors.ts";
 import type { Body, Envelope } from "./protocol.ts";
 import { type P2PNode, PeerRequestError } from "./node.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { CompletionRequest } from "../api/port.ts";
+import type { CompletionRequest } from "../contract/index.ts";
 import { CountingBackend } from "../../tests/helpers/counting-backend.ts";
 import {
   advertFromBackend,

@@ -9,7 +9,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ConsentTicket,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { metered } from "../api/metered.ts";
 import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 

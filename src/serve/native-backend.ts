@@ -12,8 +12,11 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+  ModelDetails,
+  ModelText,
+} from "../contract/index.ts";
 import {
+  type ModelInfo,
   type NativeContext,
   type NativeModel,
   openModel,
@@ -63,6 +66,29 @@ interface Loaded {
   scheduler: Scheduler;
 }
 
+/**
+ * The facts of the loaded file that Ollama's endpoints report.
+ *
+ * @param info the engine's model info.
+ * @param tensors the file's tensor infos.
+ * @param template the chat template in use.
+ * @returns the details.
+ */
+export function modelDetails(
+  info: ModelInfo,
+  tensors: readonly { dims: readonly number[] }[],
+  template: ChatTemplateChoice,
+): ModelDetails {
+  const byCount = Object.entries(info.matrixTypes).sort((a, b) => b[1] - a[1]);
+  return {
+    family: info.arch,
+    parameterCount: tensors.reduce((n, t) => n + t.dims.reduce((a, d) => a * d, 1), 0),
+    fileBytes: info.fileBytes,
+    quantization: byCount[0]?.[0] ?? info.embdType,
+    chatTemplate: { source: template.source, template: template.template },
+  };
+}
+
 /** libbitnet with continuous batching. */
 export class NativeBackend implements CompletionBackend {
   readonly kind = "native" as const;
@@ -108,12 +134,36 @@ export class NativeBackend implements CompletionBackend {
     const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
     this.#card.contextLength = nCtx;
     this.#card.weightTypes = model.info.matrixTypes;
+    this.#card.details = modelDetails(model.info, file.tensors, template);
     this.#trie = vocabTrieOf(tokenizer);
     this.#loaded = { model, ctx, tokenizer, template, scheduler };
   }
 
   listModels(): readonly ModelCard[] {
     return [this.#card];
+  }
+
+  tokenBytes(model: string, token: number): Uint8Array {
+    const text = this.text(model);
+    return text === undefined ? new Uint8Array() : text.piece(token);
+  }
+
+  text(model: string): ModelText | undefined {
+    const loaded = this.#loaded;
+    if (loaded === undefined || model !== this.#card.id) return undefined;
+    const { tokenizer, template } = loaded;
+    return {
+      vocabSize: tokenizer.nVocab,
+      encode: (text, o) =>
+        tokenizer.encode(text, {
+          addBos: o.addSpecial,
+          addEos: o.addSpecial ? undefined : false,
+          parseSpecial: o.parseSpecial,
+        }),
+      decode: (ids) => tokenizer.decode(ids, { renderSpecial: true }),
+      piece: (id) => tokenizer.tokenBytes(id),
+      applyTemplate: (messages) => encodeChat(tokenizer, messages, { template }).prompt,
+    };
   }
 
   health(): "ready" | "loading" {

@@ -1,6 +1,6 @@
 /**
  * @module Shell: the pipeline backend — the OpenAI API served by a coordinator whose model runs
- * on pipeline stages (src/p2p/pipeline.ts). The coordinator reads only the GGUF header (tokenizer,
+ * on pipeline stages (src/pipeline/pipeline.ts). The coordinator reads only the GGUF header (tokenizer,
  * chat template, block count); every block runs on the stages the route picks. One pipeline
  * session per request, driven by the ordinary generation loop; fail-over is invisible here.
  * Requests beyond `parallel` get a CapacityError (503): the stages' session slots are the real
@@ -15,7 +15,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { createRng, generate } from "../generation/index.ts";
 import { openGguf } from "../model/open.ts";
 import { kvNumber, kvString } from "../model/gguf-reader.ts";
@@ -24,7 +24,7 @@ import {
   type PipelineOptions,
   planRoute,
   type StageNetwork,
-} from "../p2p/index.ts";
+} from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";

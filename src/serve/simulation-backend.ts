@@ -10,7 +10,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
 
 /** Canned, labelled completions. */

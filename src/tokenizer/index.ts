@@ -85,14 +85,23 @@ export interface Tokenizer {
    */
   tokenPiece(id: number): string;
   /**
-   * The bytes a token adds to generated text (CONTROL/UNKNOWN tokens: none; no space-prefix
-   * stripping), which may be part of a UTF-8 character: what a grammar constraint matches.
+   * The bytes of one token's text, special tokens rendered (may be a partial UTF-8 sequence):
+   * OpenAI's logprob `bytes`, llama-server's token pieces.
+   *
+   * @param id a token id
+   * @returns the bytes
+   * @throws {RangeError} if the id is out of range
+   */
+  tokenBytes(id: number): Uint8Array;
+  /**
+   * The bytes a token adds to generated text: CONTROL/UNKNOWN tokens add none, no space-prefix
+   * stripping (may be part of a UTF-8 character). What a grammar constraint matches.
    *
    * @param id a token id
    * @returns the bytes (shared; do not modify)
    * @throws {RangeError} if the id is out of range
    */
-  tokenBytes(id: number): Uint8Array;
+  outputBytes(id: number): Uint8Array;
   /**
    * Starts a streaming decode that emits only complete UTF-8 characters.
    *
@@ -170,6 +179,9 @@ export function createTokenizer(
       return pieceDecoder.decode(detokenizer.tokenBytes(id, true));
     },
     tokenBytes(id: number): Uint8Array {
+      return detokenizer.tokenBytes(id, true).slice(); // a copy: the detokenizer caches its own
+    },
+    outputBytes(id: number): Uint8Array {
       return detokenizer.tokenBytes(id, false);
     },
     isEog(id: number): boolean {

@@ -20,7 +20,7 @@ import {
 } from "../../src/ledger/index.ts";
 import { type Connection, MemoryNetwork } from "../../src/p2p/transport.ts";
 import { encodeFrame, type Outgoing } from "../../src/p2p/protocol.ts";
-import type { CompletionBackend, CompletionRequest } from "../../src/api/port.ts";
+import type { CompletionBackend, CompletionRequest } from "../../src/contract/index.ts";
 import { CountingBackend } from "../helpers/counting-backend.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
 

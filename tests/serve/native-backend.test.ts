@@ -3,7 +3,7 @@
  * and with 7 others in the batch, abort frees the slot, the queue bound holds.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { CompletionRequest, CompletionResult } from "../../src/api/port.ts";
+import type { CompletionRequest, CompletionResult } from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
 import { CapacityError } from "../../src/shared/errors.ts";
 import { GrammarError, jsonSchemaToGrammar } from "../../src/grammar/index.ts";

@@ -99,6 +99,34 @@ export interface ModelCard {
   /** Local models: the types the blocks' projections run as, e.g. {"TQ2_0": 210} for a TQ1_0
    * file repacked at load (reported as `weight_types`). */
   weightTypes?: Record<string, number>;
+  /** Local models: facts of the file (Ollama's /api/tags, /api/show, /api/ps). */
+  details?: ModelDetails;
+}
+
+/** Facts of a local model file. */
+export interface ModelDetails {
+  /** GGUF `general.architecture`, e.g. "bitnet-b1.58". */
+  family: string;
+  /** Sum of the tensors' element counts. */
+  parameterCount: number;
+  fileBytes: number;
+  /** The type most of the blocks' projections run as, e.g. "TQ2_0". */
+  quantization: string;
+  /** The chat template in use (jinja source) and where it comes from ("file", "builtin:…"). */
+  chatTemplate: { source: string; template: string };
+}
+
+/** Text <-> tokens of a served model. */
+export interface ModelText {
+  readonly vocabSize: number;
+  /** `addSpecial`: BOS/EOS as the vocabulary wants; `parseSpecial`: "<|eot_id|>" is one token. */
+  encode(text: string, options: { addSpecial: boolean; parseSpecial: boolean }): number[];
+  /** Ids to text; special tokens render as their text. Ids must be in 0..vocabSize-1. */
+  decode(ids: readonly number[]): string;
+  /** The bytes of one token's text (may be a partial UTF-8 sequence). */
+  piece(id: number): Uint8Array;
+  /** The prompt the chat template renders (with the assistant's turn header). */
+  applyTemplate(messages: readonly ChatMessage[]): string;
 }
 
 /** Live numbers for /metrics and the dashboard. */
@@ -130,6 +158,11 @@ export interface CompletionBackend {
    * API reports logprob tokens as `""`.
    */
   tokenBytes?(model: string, token: number): Uint8Array;
+  /**
+   * The tokenizer and chat template of a served model (llama-server's /tokenize, /detokenize,
+   * /apply-template); undefined while loading or for backends without one (external, peers).
+   */
+  text?(model: string): ModelText | undefined;
   complete(
     request: CompletionRequest,
     signal: AbortSignal,
