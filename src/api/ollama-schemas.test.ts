@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { JSON_OBJECT_GRAMMAR, JsonSchemaError, jsonSchemaToGrammar } from "../grammar/index.ts";
 import {
   numCtxProblem,
   OLLAMA_DEFAULTS,
@@ -89,12 +90,29 @@ describe("ollama bodies", () => {
     expect(named.error?.issues[0]?.message).toBe(
       "options not supported by ARIA: mirostat, typical_p",
     );
-    for (const extra of [{ format: "json" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
+    for (const extra of [{ format: "xml" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
       expect(ollamaChatBody.safeParse({ ...chat, ...extra }).success).toBe(false);
     }
     expect(ollamaGenerateBody.safeParse({ model: "m", prompt: "x", context: [1] }).success).toBe(
       false,
     );
+  });
+
+  test("format: json and a schema become the request's grammar; a bad schema is refused", () => {
+    const chat = { model: "m", messages: [{ role: "user", content: "x" }] };
+    const json = ollamaChatRequest("r", "m", ollamaChatBody.parse({ ...chat, format: "json" }));
+    expect(json.grammar).toBe(JSON_OBJECT_GRAMMAR);
+    const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
+    const gen = ollamaGenerateRequest(
+      "r",
+      "m",
+      ollamaGenerateBody.parse({ model: "m", prompt: "x", format: schema }),
+    );
+    expect(gen.grammar).toBe(jsonSchemaToGrammar(schema));
+    const none = ollamaChatRequest("r", "m", ollamaChatBody.parse({ ...chat, format: "" }));
+    expect(none.grammar).toBeUndefined();
+    const bad = ollamaChatBody.parse({ ...chat, format: { type: "string", pattern: "a" } });
+    expect(() => ollamaChatRequest("r", "m", bad)).toThrow(JsonSchemaError);
   });
 
   test("generate: raw is the prompt as it is; otherwise one templated user turn", () => {
