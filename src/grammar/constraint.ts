@@ -36,6 +36,7 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
 
   const check = (token: number): MatchState | null => {
     if (token !== checked) {
+      runtime.beginStep();
       checkedState = stepToken(trie, runtime, state, token);
       checked = token;
     }
@@ -58,6 +59,7 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
         out.set(hit);
         return hit.length;
       }
+      runtime.beginStep();
       const n = allowedTokens(trie, runtime, state, out);
       if (n === 0) {
         throw new GrammarError(
