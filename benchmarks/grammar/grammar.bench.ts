@@ -121,7 +121,7 @@ function syntheticVocab(): Uint8Array[] {
 function loadVocab(path: string): { bytes: Uint8Array[]; isEog: (id: number) => boolean } {
   // the pre-tokenizer does not change token bytes: "default" lets any byte-level vocabulary load
   const tok = createTokenizer(vocabSourceFromGguf(openGguf(path).file), { preOverride: "default" });
-  const bytes = Array.from({ length: tok.nVocab }, (_, id) => tok.outputBytes(id));
+  const bytes = Array.from({ length: tok.nVocab }, (_, id) => tok.tokenBytes(id));
   return { bytes, isEog: (id) => tok.isEog(id) };
 }
 

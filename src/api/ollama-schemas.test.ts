@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { JSON_OBJECT_GRAMMAR, JsonSchemaError, jsonSchemaToGrammar } from "../grammar/index.ts";
 import {
   numCtxProblem,
   OLLAMA_DEFAULTS,
@@ -90,29 +89,12 @@ describe("ollama bodies", () => {
     expect(named.error?.issues[0]?.message).toBe(
       "options not supported by ARIA: mirostat, typical_p",
     );
-    for (const extra of [{ format: "xml" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
+    for (const extra of [{ format: "yaml" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
       expect(ollamaChatBody.safeParse({ ...chat, ...extra }).success).toBe(false);
     }
     expect(ollamaGenerateBody.safeParse({ model: "m", prompt: "x", context: [1] }).success).toBe(
       false,
     );
-  });
-
-  test("format: json and a schema become the request's grammar; a bad schema is refused", () => {
-    const chat = { model: "m", messages: [{ role: "user", content: "x" }] };
-    const json = ollamaChatRequest("r", "m", ollamaChatBody.parse({ ...chat, format: "json" }));
-    expect(json.grammar).toBe(JSON_OBJECT_GRAMMAR);
-    const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
-    const gen = ollamaGenerateRequest(
-      "r",
-      "m",
-      ollamaGenerateBody.parse({ model: "m", prompt: "x", format: schema }),
-    );
-    expect(gen.grammar).toBe(jsonSchemaToGrammar(schema));
-    const none = ollamaChatRequest("r", "m", ollamaChatBody.parse({ ...chat, format: "" }));
-    expect(none.grammar).toBeUndefined();
-    const bad = ollamaChatBody.parse({ ...chat, format: { type: "string", pattern: "a" } });
-    expect(() => ollamaChatRequest("r", "m", bad)).toThrow(JsonSchemaError);
   });
 
   test("generate: raw is the prompt as it is; otherwise one templated user turn", () => {
@@ -131,6 +113,21 @@ describe("ollama bodies", () => {
       kind: "chat",
       messages: [{ role: "system", content: "be brief" }, { role: "user", content: "abc" }],
     });
+  });
+
+  test("format: json or a schema becomes the request's grammar; a bad schema is refused", () => {
+    const none = ollamaChatRequest("c", "m", ollamaChatBody.parse(chat));
+    expect(none.grammar).toBeUndefined();
+    const json = ollamaChatRequest("c", "m", ollamaChatBody.parse({ ...chat, format: "json" }));
+    expect(json.grammar).toContain("root");
+    const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
+    const typed = ollamaChatRequest("c", "m", ollamaChatBody.parse({ ...chat, format: schema }));
+    expect(typed.grammar).not.toBe(json.grammar);
+    const bad = ollamaChatBody.parse({
+      ...chat,
+      format: { type: "object", patternProperties: {} },
+    });
+    expect(() => ollamaChatRequest("c", "m", bad)).toThrow(/patternProperties/);
   });
 
   test("show takes model or the older name", () => {

@@ -13,11 +13,9 @@
  *
  * Refused with a 400 naming them (never silently ignored): options that change the output and
  * that ARIA does not implement (mirostat, tfs_z, typical_p, penalize_newline, num_keep …), images,
- * `template` / `context` / `suffix` on generate, and `tools`.
- *
- * `format` ("json", or a JSON Schema object) becomes the request's grammar (src/grammar/), as
- * `response_format` does on the OpenAI endpoints; an unsupported schema keyword is a 400 naming
- * it. Defaults are Ollama's own (temperature 0.8, top_k 40, top_p 0.9,
+ * `template` / `context` / `suffix` on generate, and `tools` (not implemented yet). `format` is
+ * "json" (any JSON value, as Ollama) or a JSON Schema, enforced by the same grammar-constrained
+ * sampling as OpenAI's `response_format` (src/grammar/). Defaults are Ollama's own (temperature 0.8, top_k 40, top_p 0.9,
  * repeat_penalty 1.1 over the last 64 tokens), so a client gets what it would get from Ollama.
  */
 import { z } from "zod";
@@ -82,11 +80,11 @@ const refused = {
 };
 
 const common = {
-  model: z.string().min(1).max(256),
-  /** "json" (a JSON object, as Ollama gives) or a JSON Schema; "" = none. */
+  /** "json", or a JSON Schema object (src/grammar/ says which keywords it supports). */
   format: z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())], {
     error: 'expected "json" or a JSON Schema object',
   }).optional(),
+  model: z.string().min(1).max(256),
   stream: z.boolean().optional(),
   keep_alive: z.union([z.string(), z.number()]).optional(),
   options: options.optional(),
@@ -176,13 +174,25 @@ function sampling(o: OllamaChatBody["options"]): CompletionRequest["sampling"] {
   return s;
 }
 
+/**
+ * The grammar of a `format`: "json" is any JSON value as Ollama allows (ARIA's JSON-object
+ * grammar, which is what clients asking for JSON parse), a schema its own grammar; "" or absent:
+ * none. Checked once here, so a bad schema is a 400 before any work.
+ */
+function formatGrammar(format: OllamaChatBody["format"]): string | undefined {
+  if (format === undefined || format === "") return undefined;
+  const grammar = format === "json" ? JSON_OBJECT_GRAMMAR : jsonSchemaToGrammar(format);
+  parseGrammar(grammar); // throws GrammarError -> 400
+  return grammar;
+}
+
 function request(
   id: string,
   model: string,
-  b: Pick<OllamaChatBody, "options" | "format">,
+  b: { options?: OllamaChatBody["options"]; format?: OllamaChatBody["format"] },
   input: CompletionRequest["input"],
 ): CompletionRequest {
-  const { options: o, format } = b;
+  const o = b.options;
   const r: CompletionRequest = {
     id,
     model,
@@ -190,14 +200,11 @@ function request(
     sampling: sampling(o),
     stop: o?.stop ?? [],
   };
+  const grammar = formatGrammar(b.format);
+  if (grammar !== undefined) r.grammar = grammar;
   // num_predict: -1 = no limit, -2 = until the context is full (both: no max_tokens here)
   if (o?.num_predict !== undefined && o.num_predict >= 0) r.maxTokens = o.num_predict;
   if (o?.seed !== undefined) r.seed = o.seed;
-  if (format === "json") r.grammar = JSON_OBJECT_GRAMMAR;
-  else if (format !== undefined && format !== "") {
-    r.grammar = jsonSchemaToGrammar(format); // throws JsonSchemaError -> 400
-    parseGrammar(r.grammar); // throws GrammarError (limits) -> 400
-  }
   return r;
 }
 

@@ -26,6 +26,7 @@
  * chat has no default (until the context is full).
  */
 import { z } from "zod";
+import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
 import {
   GRAMMAR_LIMITS,
   JSON_OBJECT_GRAMMAR,
@@ -33,7 +34,6 @@ import {
   parseGrammar,
 } from "../grammar/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
-import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
 
 /** top_k when the client sends none (see the module header). */
 export const DEFAULT_TOP_K = 40;

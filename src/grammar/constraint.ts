@@ -88,7 +88,7 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
 export interface TrieTokenizer {
   readonly nVocab: number;
   /** The bytes a token adds to generated text (none for control tokens). */
-  outputBytes(id: number): Uint8Array;
+  tokenBytes(id: number): Uint8Array;
   isEog(id: number): boolean;
 }
 
@@ -100,7 +100,7 @@ export interface TrieTokenizer {
  * @returns the trie.
  */
 export function vocabTrieOf(tokenizer: TrieTokenizer): VocabTrie {
-  const bytes = Array.from({ length: tokenizer.nVocab }, (_, id) => tokenizer.outputBytes(id));
+  const bytes = Array.from({ length: tokenizer.nVocab }, (_, id) => tokenizer.tokenBytes(id));
   return createVocabTrie(bytes, (id) => tokenizer.isEog(id));
 }
 

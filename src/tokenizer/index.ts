@@ -85,23 +85,23 @@ export interface Tokenizer {
    */
   tokenPiece(id: number): string;
   /**
-   * The bytes of one token's text, special tokens rendered (may be a partial UTF-8 sequence):
-   * OpenAI's logprob `bytes`, llama-server's token pieces.
-   *
-   * @param id a token id
-   * @returns the bytes
-   * @throws {RangeError} if the id is out of range
-   */
-  tokenBytes(id: number): Uint8Array;
-  /**
-   * The bytes a token adds to generated text: CONTROL/UNKNOWN tokens add none, no space-prefix
-   * stripping (may be part of a UTF-8 character). What a grammar constraint matches.
+   * The bytes a token adds to generated text (CONTROL/UNKNOWN tokens: none; no space-prefix
+   * stripping), which may be part of a UTF-8 character: what a grammar constraint matches.
    *
    * @param id a token id
    * @returns the bytes (shared; do not modify)
    * @throws {RangeError} if the id is out of range
    */
-  outputBytes(id: number): Uint8Array;
+  tokenBytes(id: number): Uint8Array;
+  /**
+   * The bytes of one token's text with special tokens rendered (may be a partial UTF-8
+   * sequence): OpenAI's logprob `bytes`, llama-server's token pieces.
+   *
+   * @param id a token id
+   * @returns the bytes (a copy)
+   * @throws {RangeError} if the id is out of range
+   */
+  tokenPieceBytes(id: number): Uint8Array;
   /**
    * Starts a streaming decode that emits only complete UTF-8 characters.
    *
@@ -179,10 +179,10 @@ export function createTokenizer(
       return pieceDecoder.decode(detokenizer.tokenBytes(id, true));
     },
     tokenBytes(id: number): Uint8Array {
-      return detokenizer.tokenBytes(id, true).slice(); // a copy: the detokenizer caches its own
-    },
-    outputBytes(id: number): Uint8Array {
       return detokenizer.tokenBytes(id, false);
+    },
+    tokenPieceBytes(id: number): Uint8Array {
+      return detokenizer.tokenBytes(id, true).slice(); // a copy: the detokenizer caches its own
     },
     isEog(id: number): boolean {
       return vocab.eogIds.has(id);
