@@ -262,6 +262,8 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+let maxWork = 0;
+
 /** One pass over the document's positions; returns per-call wall µs and the pass's CPU ms. */
 function pass(walk: typeof allowedTokens | null): { us: number[]; cpu: number; allowed: number[] } {
   const us: number[] = [];
@@ -269,6 +271,7 @@ function pass(walk: typeof allowedTokens | null): { us: number[]; cpu: number; a
   const c0 = cpuMs();
   for (let k = 0; k < ids.length; k++) {
     const t = Bun.nanoseconds();
+    runtime.beginStep();
     if (walk) {
       const n = walk(trie, runtime, states[k]!, out);
       masked.fill(-Infinity);
@@ -276,6 +279,7 @@ function pass(walk: typeof allowedTokens | null): { us: number[]; cpu: number; a
       allowed.push(n);
     } else if (stepToken(trie, runtime, states[k]!, ids[k]!) === null) throw new Error("refused");
     us.push((Bun.nanoseconds() - t) / 1e3);
+    maxWork = Math.max(maxWork, runtime.work);
   }
   return { us, cpu: cpuMs() - c0, allowed };
 }
@@ -310,6 +314,8 @@ const row = {
   trieBuildMs: Number(buildMs.toFixed(1)),
   grammarParseMs: Number(parseMs.toFixed(2)),
   grammarRules: grammar.ruleNames.length,
+  matcherSets: runtime.setCount,
+  maxWorkPerStep: maxWork,
   allowedTokens: stats(allowedCounts),
   fullMaskRefUs: stats(runs.ref),
   fullMaskUs: stats(runs.opt),

@@ -36,6 +36,7 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
 
   const check = (token: number): MatchState | null => {
     if (token !== checked) {
+      runtime.beginStep();
       checkedState = stepToken(trie, runtime, state, token);
       checked = token;
     }
@@ -58,6 +59,7 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
         out.set(hit);
         return hit.length;
       }
+      runtime.beginStep();
       const n = allowedTokens(trie, runtime, state, out);
       if (n === 0) {
         throw new GrammarError(
@@ -85,6 +87,7 @@ export function createGrammarConstraint(grammar: Grammar, trie: VocabTrie): Toke
 /** What building a trie needs from a tokenizer (`Tokenizer` of src/tokenizer fits). */
 export interface TrieTokenizer {
   readonly nVocab: number;
+  /** The bytes a token adds to generated text (none for control tokens). */
   tokenBytes(id: number): Uint8Array;
   isEog(id: number): boolean;
 }

@@ -11,7 +11,13 @@ export {
   GrammarError,
   parseGrammar,
 } from "./parse.ts";
-export { GrammarRuntime, MATCHER_LIMITS, type MatchState, type StackSet } from "./matcher.ts";
+export {
+  GrammarRuntime,
+  MATCHER_LIMITS,
+  type MatchState,
+  type StackSet,
+  type StepGroups,
+} from "./matcher.ts";
 export {
   allowedTokens,
   allowedTokensRef,

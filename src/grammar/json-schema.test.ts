@@ -147,7 +147,10 @@ const SCHEMAS: [string, S][] = [
     anyOf: [
       {
         type: "object",
-        properties: { kind: { const: "circle" }, r: { type: "number", minimum: 0 } },
+        properties: {
+          kind: { type: "string", const: "circle" },
+          r: { type: "number", minimum: 0 },
+        },
         required: ["kind", "r"],
       },
       {

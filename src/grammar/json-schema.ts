@@ -150,7 +150,7 @@ class Converter {
       if (key in schema) return this.#anyOf(schema, key, path);
     }
     if ("const" in schema) {
-      this.#only(schema, path, ["const"]);
+      this.#only(schema, path, ["const", "type"]); // the value decides; a type beside it is common
       return this.#literals([schema.const], path);
     }
     if ("enum" in schema) {

@@ -31,8 +31,15 @@ export const MATCHER_LIMITS = {
   maxDepth: 3072,
   /** Stack nodes created over a whole generation. */
   maxNodes: 1 << 21,
-  /** Distinct stack sets over a whole generation. */
-  maxSets: 1 << 18,
+  /** Distinct stack sets over a whole generation (each holds step caches: about 1 KiB). */
+  maxSets: 1 << 16,
+  /**
+   * Stack expansions and class tests in one step (one token check or one vocabulary walk), about
+   * 1 µs each. Why this much: the nested-object schema of benchmarks/grammar needs under 7000, a
+   * 16-branch anyOf of objects about 94000 on a cold walk; a grammar built to make steps slow is
+   * stopped within about a second of CPU (its request fails; the batch waits that long once).
+   */
+  maxWorkPerStep: 1 << 20,
 } as const;
 
 /** An interned set of stacks. */
@@ -50,16 +57,18 @@ export interface StackSet {
   readonly other: Map<number, StackSet | null>;
   /** Cache of partial-character checks, keyed lo * 2^21 + hi. */
   readonly partial: Map<number, boolean>;
-  /** The most common live successor over ASCII bytes and which bytes lead to it (on first use). */
-  uniform?: UniformStep;
+  /** ASCII bytes grouped by the set they lead to (computed on first use). */
+  groups?: StepGroups;
 }
 
-/** A set's most common live successor by ASCII bytes (e.g. "one more string character"). */
-export interface UniformStep {
-  /** The bytes that lead to `next`: bit b of word b >> 5. */
-  readonly mask: Uint32Array;
-  /** The successor (the set itself for a loop such as `char*`); null when no byte is live. */
-  readonly next: StackSet | null;
+/** A set's ASCII bytes grouped by successor (e.g. "one more string character" vs `"`). */
+export interface StepGroups {
+  /** Group of each byte 0..127 (-1: the byte is refused). */
+  readonly groupOf: Int16Array;
+  /** 4 words per group: bit b of word b >> 5 set when byte b is in the group. */
+  readonly masks: Uint32Array;
+  /** The successor of each group. */
+  readonly next: readonly StackSet[];
 }
 
 /**
@@ -89,6 +98,7 @@ export class GrammarRuntime {
   #nNodes = 1;
   readonly #nodeIds = new Map<number, number>();
   readonly #sets = new Map<string, StackSet>();
+  #work = 0;
   /** The set before any text. */
   readonly start: MatchState;
 
@@ -162,6 +172,11 @@ export class GrammarRuntime {
   #expand(node: number, out: Set<number>, seen: Set<number>): void {
     if (seen.has(node)) return;
     seen.add(node);
+    if (++this.#work > MATCHER_LIMITS.maxWorkPerStep) {
+      throw new GrammarError(
+        "Cannot match grammar: one step needs more work than allowed (the grammar is too ambiguous)",
+      );
+    }
     if (node === EMPTY_STACK) {
       out.add(node);
       return;
@@ -201,6 +216,21 @@ export class GrammarRuntime {
     return set;
   }
 
+  /** Stack expansions and class tests since the last `beginStep()` (tests, benchmarks). */
+  get work(): number {
+    return this.#work;
+  }
+
+  /** Distinct stack sets so far. */
+  get setCount(): number {
+    return this.#sets.size;
+  }
+
+  /** Starts a step: the work bound (MATCHER_LIMITS.maxWorkPerStep) counts from here. */
+  beginStep(): void {
+    this.#work = 0;
+  }
+
   /**
    * The set after one code point (cached).
    *
@@ -214,6 +244,8 @@ export class GrammarRuntime {
     if (cached !== undefined) return cached;
     const out = new Set<number>();
     const seen = new Set<number>();
+    // each stack's class test counts as work too (a set of many stacks is costly to step)
+    this.#work += set.stacks.length;
     for (const node of set.stacks) {
       if (node === EMPTY_STACK) continue;
       const pos = this.#pos[node]!;
@@ -227,30 +259,33 @@ export class GrammarRuntime {
   }
 
   /**
-   * The successor most ASCII bytes lead to, and those bytes (cached on the set). Inside a JSON
-   * string it is the set itself (`char*`) or the next position of a counted `char{0,n}`; the trie
-   * walk uses it to take whole subtrees of ordinary characters at once.
+   * The set's ASCII bytes grouped by successor (cached on the set). Inside a JSON string, the
+   * ordinary characters form one group (leading back to the set for `char*`, or to the next
+   * position of a counted `char{0,n}`); the trie walk uses the groups to take whole subtrees of
+   * such characters at once.
    *
    * @param set the set.
-   * @returns the bytes and their common successor.
+   * @returns the groups.
    * @throws {GrammarError} past MATCHER_LIMITS.
    */
-  uniform(set: StackSet): UniformStep {
-    if (set.uniform) return set.uniform;
-    const counts = new Map<StackSet, number>();
+  groups(set: StackSet): StepGroups {
+    if (set.groups) return set.groups;
+    const groupOf = new Int16Array(128).fill(-1);
+    const next: StackSet[] = [];
     for (let b = 0; b < 128; b++) {
       const n = this.advance(set, b);
-      if (n !== null) counts.set(n, (counts.get(n) ?? 0) + 1);
+      if (n === null) continue;
+      let g = next.indexOf(n);
+      if (g < 0) g = next.push(n) - 1;
+      groupOf[b] = g;
     }
-    let next: StackSet | null = null;
-    let best = 0;
-    for (const [n, c] of counts) if (c > best) [next, best] = [n, c];
-    const mask = new Uint32Array(4);
-    for (let b = 0; b < 128 && next !== null; b++) {
-      if (set.ascii[b] === next) mask[b >> 5]! |= 1 << (b & 31);
+    const masks = new Uint32Array(4 * next.length);
+    for (let b = 0; b < 128; b++) {
+      const g = groupOf[b]!;
+      if (g >= 0) masks[4 * g + (b >> 5)]! |= 1 << (b & 31);
     }
-    set.uniform = { mask, next };
-    return set.uniform;
+    set.groups = { groupOf, masks, next };
+    return set.groups;
   }
 
   /**

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createRng } from "../generation/rng.ts";
 import { createGrammarConstraint } from "./constraint.ts";
 import { JSON_OBJECT_GRAMMAR, jsonSchemaToGrammar } from "./json-schema.ts";
-import { GrammarRuntime, type MatchState } from "./matcher.ts";
+import { GrammarRuntime, MATCHER_LIMITS, type MatchState } from "./matcher.ts";
 import { GrammarError, parseGrammar } from "./parse.ts";
 import { allowedTokens, allowedTokensRef, createVocabTrie, stepToken } from "./trie.ts";
 
@@ -138,6 +138,30 @@ describe("allowedTokens()", () => {
     const start = [...out.subarray(0, allowedTokens(trie, rt, rt.start, out))];
     expect(start).not.toContain(bos);
     expect(start).not.toContain(eos);
+  });
+});
+
+describe("MATCHER_LIMITS.maxWorkPerStep", () => {
+  test("allowedTokens() stops a grammar built to make each step slow", () => {
+    // 240 counters side by side: every position is a new set of 480 stacks
+    const n = 240;
+    const grammar = `root ::= ${Array.from({ length: n }, (_, i) => `r${i}`).join(" | ")}\n` +
+      Array.from(
+        { length: n },
+        (_, i) => `r${i} ::= [ab]{0,${40 + (i % 7)}} "${String.fromCharCode(0x100 + i)}"`,
+      )
+        .join("\n");
+    const rt = new GrammarRuntime(parseGrammar(grammar));
+    const vocab = Array.from(
+      { length: 60 },
+      (_, k) => utf8.encode("ab".repeat(k + 1).slice(0, k + 1)),
+    );
+    const small = createVocabTrie(vocab, () => false);
+    rt.beginStep();
+    expect(() => allowedTokens(small, rt, rt.start, new Int32Array(60))).toThrow(
+      /more work than allowed/,
+    );
+    expect(rt.work).toBeGreaterThan(MATCHER_LIMITS.maxWorkPerStep);
   });
 });
 

@@ -270,7 +270,8 @@ export function allowedTokensRef(
   return count;
 }
 
-// whether the bytes in ascii[at .. at + 4) keep a live common successor for `levels` steps from set
+// whether all the bytes in ascii[at .. at + 4) lead from `set` to one common successor, and from
+// it to one common successor again, for `levels` levels (then every token in the subtree lives)
 function wholeSubtree(
   runtime: GrammarRuntime,
   set: StackSet,
@@ -278,18 +279,30 @@ function wholeSubtree(
   at: number,
   levels: number,
 ): boolean {
+  const first = lowestByte(ascii, at);
   let s = set;
   for (let level = 0; level < levels; level++) {
-    const u = runtime.uniform(s);
-    const m = u.mask;
+    const { groupOf, masks, next } = runtime.groups(s);
+    const g = groupOf[first]!;
+    if (g < 0) return false;
+    const m = 4 * g;
     if (
-      u.next === null || (ascii[at]! & ~m[0]!) !== 0 || (ascii[at + 1]! & ~m[1]!) !== 0 ||
-      (ascii[at + 2]! & ~m[2]!) !== 0 || (ascii[at + 3]! & ~m[3]!) !== 0
+      (ascii[at]! & ~masks[m]!) !== 0 || (ascii[at + 1]! & ~masks[m + 1]!) !== 0 ||
+      (ascii[at + 2]! & ~masks[m + 2]!) !== 0 || (ascii[at + 3]! & ~masks[m + 3]!) !== 0
     ) return false;
-    if (u.next === s) return true; // a loop: every deeper level is the same
-    s = u.next;
+    if (next[g] === s) return true; // a loop: every deeper level is the same
+    s = next[g]!;
   }
   return true;
+}
+
+// the smallest byte in a 4-word mask (the subtree has at least its own byte)
+function lowestByte(ascii: Uint32Array, at: number): number {
+  for (let w = 0; w < 4; w++) {
+    const x = ascii[at + w]!;
+    if (x !== 0) return 32 * w + (31 - Math.clz32(x & -x));
+  }
+  return 0;
 }
 
 function boundary(set: StackSet): MatchState {
