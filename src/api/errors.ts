@@ -12,6 +12,7 @@
  * | invalid JSON               | 400    | invalid_request_error | invalid_json            |
  * | ContextOverflowError       | 400    | invalid_request_error | context_length_exceeded |
  * | ChatTemplateError          | 400    | invalid_request_error | null (param = messages) |
+ * | InvalidRequestError        | 400    | invalid_request_error | invalid_value (param)   |
  * | auth                       | 401    | authentication_error  | invalid_api_key         |
  * | ConsentDeniedError         | 403    | permission_error      | CONSENT_DENIED          |
  * | unknown model              | 404    | not_found_error       | model_not_found         |
@@ -28,7 +29,12 @@
  * state, not the caller's fault; both are retried by the official clients.
  */
 import { ZodError } from "zod";
-import { CapacityError, ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
+import {
+  CapacityError,
+  ConsentBusyError,
+  ConsentDeniedError,
+  InvalidRequestError,
+} from "../shared/errors.ts";
 import { ContextOverflowError } from "../generation/generate.ts";
 import { ChatTemplateError } from "../tokenizer/chat-template.ts";
 
@@ -160,6 +166,11 @@ export function toOpenAIError(err: unknown): MappedError {
   if (err instanceof ZodError) return zodMapping(err);
   if (err instanceof ContextOverflowError) {
     const b = body(err.message, "invalid_request_error", undefined, "context_length_exceeded");
+    return { status: 400, body: b, internal: false };
+  }
+  if (err instanceof InvalidRequestError) {
+    // the message names the parameter and the accepted range: no internals
+    const b = body(err.message, "invalid_request_error", err.param, "invalid_value");
     return { status: 400, body: b, internal: false };
   }
   if (err instanceof ChatTemplateError) {

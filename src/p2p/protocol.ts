@@ -78,6 +78,8 @@ export const ERROR_CODES = [
   "BUSY",
   "NO_MODEL",
   "UNAUTHENTICATED",
+  "INVALID_REQUEST",
+  "CONTEXT_LENGTH",
   "INTERNAL",
 ] as const;
 /** One error code. */
@@ -125,9 +127,11 @@ export type PeerHint = z.infer<typeof peerHintSchema>;
 const samplingSchema = z.object({
   temperature: z.number().min(0).max(100),
   topK: z.number().int().min(0).optional(),
-  topP: z.number().min(0).max(1).optional(),
+  topP: z.number().gt(0).max(1).optional(),
   minP: z.number().min(0).max(1).optional(),
-  repeatPenalty: z.number().optional(),
+  // ranges are the sampler's (generation/sampler.ts); the node checks them again, with the
+  // vocabulary, before the scheduler (generation/limits.ts)
+  repeatPenalty: z.number().gt(0).optional(),
   repeatLastN: z.number().int().min(-1).optional(),
   frequencyPenalty: z.number().optional(),
   presencePenalty: z.number().optional(),

@@ -15,7 +15,7 @@ import type {
   CompletionResult,
   ModelCard,
 } from "../api/port.ts";
-import { CapacityError } from "../shared/errors.ts";
+import { CapacityError, InvalidRequestError } from "../shared/errors.ts";
 import type { Body, Envelope } from "./protocol.ts";
 import { type P2PNode, PeerRequestError } from "./node.ts";
 import { providersOf } from "./peer-state.ts";
@@ -209,6 +209,10 @@ export class PeerBackend implements CompletionBackend {
           return { result: env.body, resumedFrom };
         } else if (env.kind === "error") {
           const { code, message } = env.body;
+          // handled here: the request itself is at fault (a parameter, a prompt longer than the
+          // context); another peer would refuse it too, so the client gets a 400 now
+          if (code === "INVALID_REQUEST") throw new InvalidRequestError("request", message);
+          if (code === "CONTEXT_LENGTH") throw new InvalidRequestError("messages", message);
           // a refusal (busy, no model, no consent) says nothing about the peer's reliability
           if (code !== "BUSY" && code !== "NO_MODEL" && code !== "CONSENT_DENIED") {
             this.#node.recordOutcome(peer, false);
@@ -217,6 +221,7 @@ export class PeerBackend implements CompletionBackend {
         }
       }
     } catch (error: unknown) {
+      if (error instanceof InvalidRequestError) throw error; // converted above: the client's 400
       if (signal.aborted) {
         this.#node.send(peer, { kind: "cancel", re: stream.id, body: {} });
         throw signal.reason;

@@ -20,6 +20,7 @@ import {
   type OutputHead,
 } from "../engine/index.ts";
 import { createRng, createSequence } from "../generation/index.ts";
+import { checkRequestLimits } from "../generation/limits.ts";
 import { openGguf } from "../model/open.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import {
@@ -126,7 +127,12 @@ export class NativeBackend implements CompletionBackend {
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
     await this.ready;
-    const { tokenizer, template, scheduler, ctx } = this.#loaded!;
+    const { tokenizer, template, scheduler, ctx, model } = this.#loaded!;
+    // handled here, before the shared batch: ids outside the vocabulary (a peer's continueFrom)
+    // or sampling values the sampler rejects fail this request alone (InvalidRequestError)
+    const sampling = checkRequestLimits(request, {
+      nVocab: Math.min(model.info.nVocab, tokenizer.nVocab),
+    });
     const ids = [
       ...(request.input.kind === "chat"
         ? encodeChat(tokenizer, request.input.messages, { template }).ids
@@ -137,7 +143,7 @@ export class NativeBackend implements CompletionBackend {
     const nCtx = ctx.options.nCtx;
     const stepper = createSequence(tokenizer, ids, nCtx, {
       maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),
-      sampling: request.sampling,
+      sampling,
       rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
       stop: request.stop,
       ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),

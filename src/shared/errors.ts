@@ -60,3 +60,18 @@ export class ConsentBusyError extends AriaError {
     super("BUSY", reason, options);
   }
 }
+
+/**
+ * A request's parameter is outside what this node accepts (a token id outside the vocabulary, a
+ * sampling value the sampler rejects): HTTP 400 / peer INVALID_REQUEST. `param` names the field.
+ */
+export class InvalidRequestError extends AriaError {
+  /**
+   * @param param the parameter, in the caller's naming (e.g. "continueFrom", "topP").
+   * @param message what is wrong, e.g. "Invalid token id 999999 in continueFrom: the vocabulary has 128256".
+   * @param options standard error options.
+   */
+  constructor(readonly param: string, message: string, options?: ErrorOptions) {
+    super("INVALID_REQUEST", message, options);
+  }
+}
