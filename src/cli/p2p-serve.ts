@@ -141,11 +141,21 @@ export async function startPeerNetwork(
 }
 
 /**
+ * The entries of a comma-separated setting (--allowed-host, --cors-origin).
+ *
+ * @param value e.g. "a.example, b.example:8443".
+ * @returns the trimmed, non-empty entries.
+ */
+export function listOf(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+}
+
+/**
  * What every node of `aria serve` shares: ed25519 crypto over the identity, the Bun WebSocket
  * transport on the peer port (wss with --p2p-cert / --p2p-key), clock, randomness, bootstrap
  * peers, agent and log.
  *
- * @param config peer port, host, TLS files, bootstrap peers.
+ * @param config peer port, host, allowed hosts, TLS files, bootstrap peers.
  * @param identity this node's key pair.
  * @returns the node dependencies without advert or request handler.
  */
@@ -161,6 +171,7 @@ export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
     transport: bunTransport({
       port: config.p2pPort ?? 0,
       hostname: config.host,
+      allowedHosts: listOf(config.allowedHosts),
       ...(config.p2pCert && config.p2pKey
         ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
         : {}),

@@ -40,6 +40,7 @@ import {
 import { NonceCache } from "./replay.ts";
 import { replyStream } from "./_reply-stream.ts";
 import { AriaError } from "../shared/errors.ts";
+import { networkInterfaces } from "node:os";
 
 /** Close codes (application range 4000-4999). */
 export const CLOSE = {
@@ -389,7 +390,10 @@ export class P2PNode {
       conn,
       dialedUrl,
       openedMs: now,
-      hs: startHandshake(this.id, this.#d.randomHex(32), null),
+      hs: startHandshake(this.id, this.#d.randomHex(32), null, {
+        role: dialedUrl !== null ? "dialer" : "listener",
+        channel: conn.channel ?? "",
+      }),
       peer: null,
       bucket: newBucket(this.#rate, now),
       binaryBucket: newBucket(this.#d.binaryRate ?? DEFAULT_BINARY_RATE, now),
@@ -636,6 +640,61 @@ export interface BunTransportOptions {
   tls?: { certPath: string; keyPath: string };
   /** Host name put in our URL (default: hostname). */
   publicHost?: string;
+  /**
+   * More names dialers may use to reach this node (`--allowed-host`: a name behind NAT or a port
+   * forward; "name" or "name:port"). The Host a dialer sends must be one of this node's names
+   * (loopback, hostname, publicHost, the machine's addresses when listening on all of them, and
+   * these) at the listening port, or it is refused: the Host is the channel binding of the
+   * handshake (issue 19, hole 2).
+   */
+  allowedHosts?: readonly string[];
+}
+
+/**
+ * "host:port", lowercased, with the scheme's default port when none is given: the channel
+ * binding both ends of a connection compute (the dialer from its URL, the listener from Host).
+ *
+ * @param authority "host[:port]" (IPv6 in brackets).
+ * @param tls wss (default port 443) or ws (80).
+ * @returns the normalised authority.
+ */
+export function channelOf(authority: string, tls: boolean): string {
+  let u: URL;
+  try {
+    u = new URL(`${tls ? "wss" : "ws"}://${authority.trim()}`);
+  } catch {
+    return ""; // handled here: not an authority; "" is no node's name, so it is refused
+  }
+  if (u.pathname !== "/" || u.username !== "" || u.search !== "") return "";
+  return `${u.hostname.toLowerCase()}:${u.port === "" ? (tls ? 443 : 80) : u.port}`;
+}
+
+/** This machine's names a dialer may use (no port). */
+function localNames(options: BunTransportOptions): Set<string> {
+  const names = new Set(["localhost", "127.0.0.1", "[::1]"]);
+  const add = (h: string) => names.add(h.includes(":") && !h.startsWith("[") ? `[${h}]` : h);
+  add(options.hostname.toLowerCase());
+  if (options.publicHost) add(options.publicHost.toLowerCase());
+  if (options.hostname === "0.0.0.0" || options.hostname === "::") {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const i of list ?? []) add(i.address.toLowerCase());
+    }
+  }
+  return names;
+}
+
+/**
+ * Whether a Host header names this node at its listening port (see allowedHosts).
+ *
+ * @param channel the normalised Host (channelOf).
+ * @param port the listening port.
+ * @param names this node's names (localNames) and allowed hosts.
+ * @returns true when accepted.
+ */
+export function hostIsOurs(channel: string, port: number, names: ReadonlySet<string>): boolean {
+  if (names.has(channel)) return true; // an allowed "name:port" (a port forward)
+  const i = channel.lastIndexOf(":");
+  return channel.slice(i + 1) === String(port) && names.has(channel.slice(0, i));
 }
 
 /**
@@ -650,7 +709,9 @@ export function bunTransport(options: BunTransportOptions): Transport {
   let next = 0;
   return {
     start(h: TransportHandlers): Promise<string | null> {
-      type Data = { conn: Connection | null };
+      type Data = { conn: Connection | null; channel: string };
+      const names = localNames(options);
+      for (const h of options.allowedHosts ?? []) names.add(h.toLowerCase());
       server = Bun.serve<Data>({
         port: options.port,
         hostname: options.hostname,
@@ -658,7 +719,13 @@ export function bunTransport(options: BunTransportOptions): Transport {
           ? { tls: { cert: Bun.file(options.tls.certPath), key: Bun.file(options.tls.keyPath) } }
           : {}),
         fetch(req, srv) {
-          if (srv.upgrade(req, { data: { conn: null } as Data })) return undefined;
+          // handled here: a Host that is not one of ours is refused before the handshake (it
+          // would be the channel binding, and a relay would name the relay's address)
+          const channel = channelOf(req.headers.get("host") ?? "", options.tls !== undefined);
+          if (!hostIsOurs(channel, srv.port ?? 0, names)) {
+            return new Response("ARIA peer port: unknown Host\n", { status: 421 });
+          }
+          if (srv.upgrade(req, { data: { conn: null, channel } as Data })) return undefined;
           return new Response("ARIA peer port: WebSocket only\n", { status: 426 });
         },
         websocket: {
@@ -669,6 +736,7 @@ export function bunTransport(options: BunTransportOptions): Transport {
           open(ws) {
             const conn: Connection = {
               key: `in-${next++}`,
+              channel: (ws.data as Data).channel,
               send: (d) => void ws.send(d),
               close: (code, reason) => ws.close(code, reason),
             };
@@ -721,6 +789,7 @@ function dialWs(
     ws.binaryType = "arraybuffer";
     const conn: Connection = {
       key: key(),
+      channel: channelOf(new URL(url).host, url.startsWith("wss:")),
       // a browser-style WebSocket takes ArrayBuffer-backed views; frames are built in fresh buffers
       send: (d) =>
         ws.readyState === WebSocket.OPEN && ws.send(d as string | Uint8Array<ArrayBuffer>),

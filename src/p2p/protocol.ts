@@ -39,12 +39,18 @@
  *   1.3  `complete.end` may carry `receipt`: the provenance receipt the serving node signed for
  *        its own ledger record of the request (src/ledger/wire.ts receiptSchema; the requester
  *        checks it before passing it to its client). Optional, so 1.0-1.2 nodes interoperate.
+ *   2.0  the handshake proof signs the transcript of the connection (handshake.ts: roles, channel
+ *        binding, both ids and both challenges; AUTH_DOMAIN "aria-p2p-auth/2"), so a relayed
+ *        handshake fails; a 1.x proof does not verify, hence a major bump (1.x peers are refused
+ *        with VERSION). Error codes INVALID_REQUEST (a parameter outside the serving node's
+ *        limits: a token id outside the vocabulary, a sampling value out of range) and
+ *        CONTEXT_LENGTH (the prompt does not fit the context); topP and repeatPenalty must be > 0.
  */
 import { z } from "zod";
 import type { Result } from "./_result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 1, minor: 3 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 0 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that

@@ -1,3 +1,4 @@
+import { transcriptBytes } from "../../src/p2p/handshake.ts";
 /**
  * The node over the in-memory transport: handshake, adverts, request/response correlation,
  * hostile frames answered with codes while the connection stays open, routing and fail-over.
@@ -19,7 +20,7 @@ import {
   type Hex32,
 } from "../../src/ledger/index.ts";
 import { type Connection, MemoryNetwork } from "../../src/p2p/transport.ts";
-import { encodeFrame, type Outgoing } from "../../src/p2p/protocol.ts";
+import { encodeFrame, type Outgoing, PROTOCOL_VERSION_STRING } from "../../src/p2p/protocol.ts";
 import type { CompletionBackend, CompletionRequest } from "../../src/api/port.ts";
 import { CountingBackend } from "../helpers/counting-backend.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
@@ -148,7 +149,7 @@ describe("P2PNode over memory", () => {
       id: "h",
       to: "",
       body: {
-        version: "1.0",
+        version: PROTOCOL_VERSION_STRING,
         nodeId: victim.nodeId,
         challenge: "c".repeat(64),
         listen: null,
@@ -160,7 +161,10 @@ describe("P2PNode over memory", () => {
     );
     const challenge = (raw.got[0]!.body as { challenge: string }).challenge;
     const proof = mallory.sign(
-      new TextEncoder().encode(`aria-p2p-auth/1\n${challenge}\n${victim.nodeId}\n${a.node.id}`),
+      transcriptBytes("dialer", { nodeId: victim.nodeId, challenge: "c".repeat(64) }, {
+        nodeId: a.node.id,
+        challenge,
+      }, url!),
     );
     raw.conn.send(
       encodeFrame({ kind: "auth", id: "a", to: a.node.id, body: { proof } }, {
