@@ -4,6 +4,7 @@
  * the local backend, and the /v1/aria/peers route. Hashes the model file (SHA-256) in the
  * background for the advert.
  */
+import { checkRelayedReceipt } from "../ledger/provenance.ts";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../api/port.ts";
@@ -130,6 +131,20 @@ export async function startPeerNetwork(
       local: metered.backend,
       node,
       ...(options.refuses ? { refuses: options.refuses } : {}),
+      // issue 19, hole 3: a peer's answer passes only with a receipt it signed for this request
+      // (and this output when it produced all of it); for the model this node has, peers must
+      // advertise its hash and answer the model challenge first
+      checkReceipt: ({ peer, request, receipt, output }) => {
+        if (receipt === undefined) return "no receipt";
+        const checked = checkRelayedReceipt(receipt, {
+          peer,
+          model: request.model,
+          input: request.input,
+          ...(output !== undefined ? { output } : {}),
+        });
+        return checked.ok ? undefined : checked.error;
+      },
+      localSha256: (model) => hashes.get(model),
     }),
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {

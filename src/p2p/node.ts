@@ -135,6 +135,9 @@ const HINTS_PER_REPLY = 16;
 /** Most open connections, authenticated or not. Why 256: eight times the peer cap of plan.ts,
  * room for handshakes in progress and peers being trimmed. */
 const MAX_SESSIONS = 256;
+/** Most peer ids remembered as banned. Why 1024: far more liars than one node meets; bounded so a
+ * flood of fresh keys cannot grow memory. */
+const MAX_BANNED = 1024;
 
 /** Binary frames per second per connection. Why a bucket of its own, larger than text's: a
  * pipeline sends one frame per token per stage (hundreds a second for a small model), a frame
@@ -151,6 +154,7 @@ export class P2PNode {
   readonly #rate: RateLimit;
   readonly #nonces = new NonceCache();
   readonly #sessions = new Map<string, Session>();
+  readonly #banned = new Set<string>();
   readonly #byPeer = new Map<string, Session>();
   readonly #pending = new Map<string, Pending>();
   readonly #serving = new Map<string, AbortController>();
@@ -293,6 +297,28 @@ export class P2PNode {
     if (!s) return false;
     s.conn.send(bytes);
     return true;
+  }
+
+  /**
+   * Drops a peer caught lying (an answer without a valid receipt, a failed model challenge):
+   * closes its connection and refuses its id from now on (handshakes with it are refused
+   * BAD_SIGNATURE until this process restarts). Bounded: the oldest ban goes past MAX_BANNED.
+   *
+   * @param peer the peer id.
+   * @param reason for the log and the close frame.
+   */
+  ban(peer: string, reason: string): void {
+    this.#banned.add(peer);
+    if (this.#banned.size > MAX_BANNED) this.#banned.delete(this.#banned.values().next().value!);
+    this.#d.log?.({ event: "p2p_peer_banned", peer, reason: reason.slice(0, 200) });
+    const s = this.#byPeer.get(peer);
+    this.#lose(peer, this.#d.clock.nowMs());
+    s?.conn.close(CLOSE.dropped, `Dropped: ${reason.slice(0, 100)}`);
+  }
+
+  /** True when `peer` was dropped for lying ({@link ban}). */
+  isBanned(peer: string): boolean {
+    return this.#banned.has(peer);
   }
 
   /** Records how a request to a peer ended (reliability in the score). */
@@ -530,6 +556,12 @@ export class P2PNode {
     }
     if (!step.state.authenticated || !step.state.hello) return;
     const peer = step.state.hello.nodeId;
+    if (this.#banned.has(peer)) {
+      // handled here: a peer dropped for lying stays out (ban)
+      this.refused["BAD_SIGNATURE"] = (this.refused["BAD_SIGNATURE"] ?? 0) + 1;
+      s.conn.close(CLOSE.refused, "Banned: this node caught the peer lying");
+      return;
+    }
     s.peer = peer;
     const existing = this.#byPeer.get(peer);
     if (existing) {
