@@ -18,6 +18,8 @@
  * | unknown model              | 404    | not_found_error       | model_not_found         |
  * | unknown route              | 404    | not_found_error       | null                    |
  * | body too large             | 413    | invalid_request_error | request_too_large       |
+ * | Host not a name of the node| 421    | invalid_request_error | host_not_allowed        |
+ * | Origin not allowed (/v1/*) | 403    | permission_error      | origin_not_allowed      |
  * | ConsentBusyError           | 503    | unavailable_error     | BUSY (Retry-After: 1)   |
  * | CapacityError              | 503    | unavailable_error     | null (Retry-After: 1)   |
  * | model still loading        | 503    | unavailable_error     | model_loading           |
@@ -45,7 +47,7 @@ export interface OpenAIErrorBody {
 
 /** What `toOpenAIError` returns. */
 export interface MappedError {
-  status: 400 | 401 | 403 | 404 | 413 | 500 | 503;
+  status: 400 | 401 | 403 | 404 | 413 | 421 | 500 | 503;
   body: OpenAIErrorBody;
   headers?: Record<string, string>;
   /** True when the error was unexpected: log the original with the request id. */
@@ -61,7 +63,7 @@ export class ApiError extends Error {
    * @param options param and code of the body, and `cause`.
    */
   constructor(
-    readonly status: 400 | 401 | 404 | 413 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 421 | 503,
     readonly type: string,
     message: string,
     readonly options: { param?: string; code?: string; cause?: unknown } = {},
@@ -121,6 +123,34 @@ export function bodyTooLarge(maxBytes: number): ApiError {
   return new ApiError(413, "invalid_request_error", `Request body exceeds ${maxBytes} bytes`, {
     code: "request_too_large",
   });
+}
+
+/**
+ * 421: the Host header is not one of the node's names (DNS rebinding; api/host.ts).
+ *
+ * @param host the header as sent (quoted, cut short).
+ */
+export function hostNotAllowed(host: string): ApiError {
+  return new ApiError(
+    421,
+    "invalid_request_error",
+    `Host "${host.slice(0, 100)}" is not a name of this node: add it with --allowed-host`,
+    { code: "host_not_allowed" },
+  );
+}
+
+/**
+ * 403: a browser page of an origin the owner did not allow (--cors-origin) called the API.
+ *
+ * @param origin the Origin header (cut short).
+ */
+export function crossOriginRefused(origin: string): ApiError {
+  return new ApiError(
+    403,
+    "permission_error",
+    `Origin "${origin.slice(0, 100)}" may not use this node's API: allow it with --cors-origin`,
+    { code: "origin_not_allowed" },
+  );
 }
 
 /** 503: the backend is still loading its model. */

@@ -23,7 +23,7 @@ import { openServeProvenance } from "./_provenance.ts";
 import { answerProvenance } from "./_answer-provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, networkInterfaces } from "node:os";
 import {
   consentPath,
   type ConsentPolicy,
@@ -47,7 +47,7 @@ import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
 import { createStageHandler, STAGE_PATH } from "../p2p/index.ts";
-import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
+import { listOf, type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
 import { dashboardPorts } from "./_dashboard-ports.ts";
 import {
   createCoordinator,
@@ -363,6 +363,8 @@ export async function runServe(
   const dashboard = createDashboard({
     backend,
     nodeId,
+    // the same-origin token of the dashboard's actions (issue 19, hole 4), fresh per process
+    csrfToken: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
     assets: embeddedAssets(),
     metrics,
     newId,
@@ -395,6 +397,10 @@ export async function runServe(
     dashboard,
     ...(provenance ? { provenance } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
+    // DNS rebinding and cross-site pages (issue 19, hole 4): Host must be one of our names;
+    // CORS only for the origins the owner lists
+    allowedHosts: servedNames(config),
+    corsOrigins: listOf(config.corsOrigins),
     newId,
     log,
     consent: meteredGate,
@@ -534,4 +540,22 @@ async function serveStage(
   await server.stop(true);
   stage.close();
   return 0;
+}
+
+/**
+ * The names the API and dashboard answer to besides loopback: --host (the machine's addresses
+ * when it listens on all of them) and --allowed-host.
+ *
+ * @param config host and allowed hosts.
+ * @returns lowercase names (IPv6 in brackets).
+ */
+function servedNames(config: ServeConfig): string[] {
+  const v6 = (h: string) => (h.includes(":") && !h.startsWith("[") ? `[${h}]` : h);
+  const names = [v6(config.host.toLowerCase()), ...listOf(config.allowedHosts)];
+  if (config.host === "0.0.0.0" || config.host === "::") {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const i of list ?? []) names.push(v6(i.address.toLowerCase()));
+    }
+  }
+  return names;
 }
