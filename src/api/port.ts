@@ -93,6 +93,21 @@ export interface ModelCard {
   /** Local models: the types the blocks' projections run as, e.g. {"TQ2_0": 210} for a TQ1_0
    * file repacked at load (reported as `weight_types`). */
   weightTypes?: Record<string, number>;
+  /** Local models: facts of the file (Ollama's /api/tags, /api/show, /api/ps). */
+  details?: ModelDetails;
+}
+
+/** Facts of a local model file. */
+export interface ModelDetails {
+  /** GGUF `general.architecture`, e.g. "bitnet-b1.58". */
+  family: string;
+  /** Sum of the tensors' element counts. */
+  parameterCount: number;
+  fileBytes: number;
+  /** The type most of the blocks' projections run as, e.g. "TQ2_0". */
+  quantization: string;
+  /** The chat template in use (jinja source) and where it comes from ("file", "builtin:…"). */
+  chatTemplate: { source: string; template: string };
 }
 
 /** Live numbers for /metrics and the dashboard. */

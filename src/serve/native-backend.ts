@@ -12,8 +12,10 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
+  ModelDetails,
 } from "../api/port.ts";
 import {
+  type ModelInfo,
   type NativeContext,
   type NativeModel,
   openModel,
@@ -63,6 +65,29 @@ interface Loaded {
   scheduler: Scheduler;
 }
 
+/**
+ * The facts of the loaded file that Ollama's endpoints report.
+ *
+ * @param info the engine's model info.
+ * @param tensors the file's tensor infos.
+ * @param template the chat template in use.
+ * @returns the details.
+ */
+export function modelDetails(
+  info: ModelInfo,
+  tensors: readonly { dims: readonly number[] }[],
+  template: ChatTemplateChoice,
+): ModelDetails {
+  const byCount = Object.entries(info.matrixTypes).sort((a, b) => b[1] - a[1]);
+  return {
+    family: info.arch,
+    parameterCount: tensors.reduce((n, t) => n + t.dims.reduce((a, d) => a * d, 1), 0),
+    fileBytes: info.fileBytes,
+    quantization: byCount[0]?.[0] ?? info.embdType,
+    chatTemplate: { source: template.source, template: template.template },
+  };
+}
+
 /** libbitnet with continuous batching. */
 export class NativeBackend implements CompletionBackend {
   readonly kind = "native" as const;
@@ -106,6 +131,7 @@ export class NativeBackend implements CompletionBackend {
     const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
     this.#card.contextLength = nCtx;
     this.#card.weightTypes = model.info.matrixTypes;
+    this.#card.details = modelDetails(model.info, file.tensors, template);
     this.#loaded = { model, ctx, tokenizer, template, scheduler };
   }
 
