@@ -121,23 +121,24 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     // a browser page of another origin may not even start work here (a "simple" text/plain
     // POST needs no preflight): refused unless its origin is allowed. Clients that are not
     // browsers send no Origin and pass.
-    app.use("/v1/*", async (c, next) => {
-      const origin = c.req.header("origin");
-      if (origin !== undefined && c.req.method !== "OPTIONS") {
-        const own = new URL(c.req.url).origin;
-        if (origin !== own && !origins.includes(origin)) throw crossOriginRefused(origin);
-      }
-      await next();
-    });
+    for (const path of ["/v1/*", "/api/*"]) {
+      app.use(path, async (c, next) => {
+        const origin = c.req.header("origin");
+        if (origin !== undefined && c.req.method !== "OPTIONS") {
+          const own = new URL(c.req.url).origin;
+          if (origin !== own && !origins.includes(origin)) throw crossOriginRefused(origin);
+        }
+        await next();
+      });
+    }
   }
   if (origins.length > 0) {
-    app.use(
-      "/v1/*",
-      cors({
-        origin: origins.includes("*") ? "*" : [...origins],
-        exposeHeaders: ["x-request-id", "x-aria-served-by", "x-aria-provenance"],
-      }),
-    );
+    const policy = cors({
+      origin: origins.includes("*") ? "*" : [...origins],
+      exposeHeaders: ["x-request-id", "x-aria-served-by", "x-aria-provenance"],
+    });
+    app.use("/v1/*", policy);
+    app.use("/api/*", policy);
   }
   app.use(
     "*",
