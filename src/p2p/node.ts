@@ -38,6 +38,7 @@ import {
   takeToken,
 } from "./rate-limit.ts";
 import { NonceCache } from "./replay.ts";
+import { admit, DEFAULT_ADMISSION, type PendingConnection } from "./admission.ts";
 import { replyStream } from "./_reply-stream.ts";
 import { AriaError } from "../shared/errors.ts";
 import { networkInterfaces } from "node:os";
@@ -108,6 +109,8 @@ export class PeerRequestError extends AriaError {
 interface Session {
   conn: Connection;
   dialedUrl: string | null;
+  /** The remote address of an inbound connection (admission limits), null when unknown. */
+  address: string | null;
   openedMs: number;
   hs: HandshakeState;
   peer: string | null;
@@ -134,7 +137,9 @@ const HINTS_PER_REPLY = 16;
 
 /** Most open connections, authenticated or not. Why 256: eight times the peer cap of plan.ts,
  * room for handshakes in progress and peers being trimmed. */
-const MAX_SESSIONS = 256;
+/** Why 3 s: an honest handshake is two messages each way (milliseconds on any link); a short
+ * deadline bounds how long an idle socket holds a pending slot (issue 19, hole 7). */
+const HANDSHAKE_TIMEOUT_MS = 3_000;
 /** Most peer ids remembered as banned. Why 1024: far more liars than one node meets; bounded so a
  * flood of fresh keys cannot grow memory. */
 const MAX_BANNED = 1024;
@@ -232,7 +237,7 @@ export class P2PNode {
       this.#advertJson = json;
       this.#apply({ type: "local_advert", advert });
     } else if (advert) this.#state = { ...this.#state, advert };
-    const limit = this.#d.handshakeTimeoutMs ?? 10_000;
+    const limit = this.#d.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     for (const s of this.#sessions.values()) {
       if (s.peer === null && now - s.openedMs > limit) {
         s.conn.close(CLOSE.handshakeTimeout, "Handshake timed out");
@@ -406,15 +411,33 @@ export class P2PNode {
 
   #onOpen(conn: Connection, dialedUrl: string | null): void {
     const now = this.#d.clock.nowMs();
-    // handled here: connections beyond the cap (e.g. many that never finish the handshake) are
-    // closed at once instead of each holding a session until its handshake times out
-    if (this.#sessions.size >= (this.#d.maxSessions ?? MAX_SESSIONS)) {
-      conn.close(CLOSE.dropped, "Too many connections");
+    // handled here (admission.ts): pending handshakes are limited per address and overall;
+    // at a limit the oldest pending one gives way, so idle sockets cannot keep newcomers out;
+    // when every slot holds an authenticated peer the newcomer is closed at once
+    const pending: PendingConnection[] = [];
+    let authenticated = 0;
+    for (const x of this.#sessions.values()) {
+      // connections we dialled are never evicted for an inbound newcomer: counted as held
+      if (x.peer !== null || x.dialedUrl !== null) authenticated++;
+      else pending.push({ key: x.conn.key, address: x.address, openedMs: x.openedMs });
+    }
+    const decision = admit(pending, authenticated, conn.remote ?? null, {
+      ...DEFAULT_ADMISSION,
+      ...(this.#d.maxSessions !== undefined ? { maxSessions: this.#d.maxSessions } : {}),
+    });
+    if (!decision.admit) {
+      conn.close(CLOSE.dropped, decision.reason);
       return;
+    }
+    for (const key of decision.evict) {
+      const old = this.#sessions.get(key);
+      this.#sessions.delete(key); // now: its close event may come later
+      old?.conn.close(CLOSE.dropped, "Evicted: handshake not finished");
     }
     const s: Session = {
       conn,
       dialedUrl,
+      address: conn.remote ?? null,
       openedMs: now,
       hs: startHandshake(this.id, this.#d.randomHex(32), null, {
         role: dialedUrl !== null ? "dialer" : "listener",
@@ -741,7 +764,7 @@ export function bunTransport(options: BunTransportOptions): Transport {
   let next = 0;
   return {
     start(h: TransportHandlers): Promise<string | null> {
-      type Data = { conn: Connection | null; channel: string };
+      type Data = { conn: Connection | null; channel: string; remote: string | null };
       const names = localNames(options);
       for (const h of options.allowedHosts ?? []) names.add(h.toLowerCase());
       server = Bun.serve<Data>({
@@ -757,7 +780,8 @@ export function bunTransport(options: BunTransportOptions): Transport {
           if (!hostIsOurs(channel, srv.port ?? 0, names)) {
             return new Response("ARIA peer port: unknown Host\n", { status: 421 });
           }
-          if (srv.upgrade(req, { data: { conn: null, channel } as Data })) return undefined;
+          const remote = srv.requestIP(req)?.address ?? null;
+          if (srv.upgrade(req, { data: { conn: null, channel, remote } as Data })) return undefined;
           return new Response("ARIA peer port: WebSocket only\n", { status: 426 });
         },
         websocket: {
@@ -769,6 +793,7 @@ export function bunTransport(options: BunTransportOptions): Transport {
             const conn: Connection = {
               key: `in-${next++}`,
               channel: (ws.data as Data).channel,
+              ...((ws.data as Data).remote !== null ? { remote: (ws.data as Data).remote! } : {}),
               send: (d) => void ws.send(d),
               close: (code, reason) => ws.close(code, reason),
             };

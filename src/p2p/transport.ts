@@ -17,6 +17,8 @@ export interface Connection {
    * listener's. A relay has two connections, with two channels. Absent: "" (no binding).
    */
   readonly channel?: string;
+  /** The remote address of an inbound connection (admission limits per address), if known. */
+  readonly remote?: string;
   send(data: string | Uint8Array): void;
   close(code: number, reason: string): void;
 }
