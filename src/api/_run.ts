@@ -15,7 +15,7 @@ import type {
   CompletionResult,
   ConsentCheck,
   ProvenanceReceipt,
-} from "./port.ts";
+} from "../contract/index.ts";
 import { metered } from "./metered.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 

@@ -5,8 +5,9 @@
  * Bearer auth on /v1/* (and Ollama's /api/*) when `apiKey` is set. One `onError` and one
  * `notFound`, both through `toOpenAIError` (B7.3), in Ollama's `{"error": …}` shape on /api/*;
  * unexpected errors are logged with the request id. Routes: OpenAI's /v1/*, /health, /metrics,
- * and Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/ps, /api/version
- * (routes/ollama.ts). Pure given the deps.
+ * Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/ps, /api/version
+ * (routes/ollama.ts), and llama-server's /tokenize, /detokenize, /apply-template, /props
+ * (routes/llama-server.ts). Pure given the deps.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -29,6 +30,7 @@ import { completionsRoute } from "./routes/completions.ts";
 import { healthRoute } from "./routes/health.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { modelsRoute } from "./routes/models.ts";
+import { llamaServerRoutes } from "./routes/llama-server.ts";
 import { ollamaRoutes } from "./routes/ollama.ts";
 
 export type { ApiDeps } from "./_context.ts";
@@ -48,6 +50,10 @@ const ROUTES = [
   "/api/show",
   "/api/ps",
   "/api/version",
+  "/tokenize",
+  "/detokenize",
+  "/apply-template",
+  "/props",
 ];
 
 /** The route label of a path for /metrics (bounded set: unknown paths are "other"). */
@@ -152,6 +158,10 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   if (deps.apiKey !== undefined) {
     app.use("/v1/*", bearerAuth(deps.apiKey));
     app.use("/api/*", bearerAuth(deps.apiKey)); // Ollama's routes run the same models
+    // llama-server's operational routes, which it guards with its key too
+    for (const path of ["/tokenize", "/detokenize", "/apply-template", "/props"]) {
+      app.use(path, bearerAuth(deps.apiKey));
+    }
   }
   app.route("/", modelsRoute(routeDeps));
   app.route("/", chatCompletionsRoute(routeDeps));
@@ -159,6 +169,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   app.route("/", healthRoute(routeDeps));
   app.route("/", metricsRoute(routeDeps));
   app.route("/", ollamaRoutes(routeDeps));
+  app.route("/", llamaServerRoutes(routeDeps));
   if (deps.dashboard !== undefined) app.route("/", deps.dashboard);
   app.notFound((c) => errorResponse(routeNotFound(c.req.method, c.req.path), c, routeDeps));
   app.onError((err, c) => errorResponse(err, c, routeDeps));

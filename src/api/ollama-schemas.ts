@@ -18,7 +18,7 @@
  * repeat_penalty 1.1 over the last 64 tokens), so a client gets what it would get from Ollama.
  */
 import { z } from "zod";
-import type { ChatMessage, CompletionRequest } from "./port.ts";
+import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
 
 /** Ollama's default sampling (its documented Modelfile defaults). */
 export const OLLAMA_DEFAULTS = {

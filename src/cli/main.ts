@@ -13,7 +13,7 @@ import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
-import { recordConsentChange } from "./_policy-ledger.ts";
+import { recordConsentChange } from "../node/policy-ledger.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
 import { runKeys, runPeers } from "./peers.ts";
@@ -56,7 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           editor: editorCommand(),
           print: (line) => console.log(line),
           nowMs: () => Date.now(),
-          // each change goes into the node's ledger (src/cli/_policy-ledger.ts)
+          // each change goes into the node's ledger (src/node/policy-ledger.ts)
           onChange: (event) => {
             const hash = recordConsentChange(cmd.dataDir ?? defaultDataDir(), event, (entry) => {
               if (entry.level === "error") console.error(`aria: ${entry.msg}: ${entry.error}`);

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { fixedIdentity, makeSigned } from "../helpers/ledger.ts";
 import { runLedger } from "../../src/cli/ledger.ts";
 import { parseLedgerCommand } from "../../src/cli/ledger-args.ts";
-import { blockAttester } from "../../src/cli/_block-energy.ts";
+import { blockAttester } from "../../src/node/block-energy.ts";
 import { LEDGER_FILE, openLedger } from "../../src/ledger/index.ts";
 
 const alice = fixedIdentity(1);

@@ -13,7 +13,11 @@ import {
   serveFromBackend,
 } from "../../src/p2p/serve-peer.ts";
 import { MemoryNetwork } from "../../src/p2p/transport.ts";
-import type { CompletionBackend, CompletionChunk, CompletionRequest } from "../../src/api/port.ts";
+import type {
+  CompletionBackend,
+  CompletionChunk,
+  CompletionRequest,
+} from "../../src/contract/index.ts";
 import { CountingBackend } from "../helpers/counting-backend.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
 

@@ -30,7 +30,12 @@ import {
   ollamaShowBody,
   servedModelId,
 } from "../ollama-schemas.ts";
-import type { CompletionBackend, CompletionRequest, CompletionResult, ModelCard } from "../port.ts";
+import type {
+  CompletionBackend,
+  CompletionRequest,
+  CompletionResult,
+  ModelCard,
+} from "../../contract/index.ts";
 import { VERSION } from "../../shared/version.ts";
 
 /** NDJSON: one object a line; the receipt on the last line; an error as `{"error": …}`. */

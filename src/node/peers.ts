@@ -7,7 +7,7 @@
 import { checkRelayedReceipt } from "../ledger/provenance.ts";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
-import type { CompletionBackend } from "../api/port.ts";
+import type { CompletionBackend } from "../contract/index.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import { type NodeIdentity, verifySignature } from "../identity/index.ts";
 import {
@@ -23,7 +23,7 @@ import {
 } from "../p2p/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { LedgerStore } from "../ledger/index.ts";
-import { ANNOUNCE_MS, LedgerSync } from "./_ledger-sync.ts";
+import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
 /** The running peer network. */
 export interface PeerNetwork {

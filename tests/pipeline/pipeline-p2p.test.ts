@@ -10,10 +10,10 @@
 import { type Receipt, sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { CompletionRequest } from "../../src/api/port.ts";
+import type { CompletionRequest } from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
-import { encodeStageMessage } from "../../src/p2p/stage-wire.ts";
-import { encodeTensorFrame } from "../../src/p2p/tensor-frame.ts";
+import { encodeStageMessage } from "../../src/pipeline/stage-wire.ts";
+import { encodeTensorFrame } from "../../src/pipeline/tensor-frame.ts";
 import { type Node, peers, ProcessGroup, until } from "../helpers/p2p-procs.ts";
 import { tokenizerOf } from "../helpers/pipeline.ts";
 

@@ -7,7 +7,7 @@ import {
   stageAdvertsFromPeers,
   UNMEASURED_TOKENS_PER_SECOND,
 } from "./stage-wire.ts";
-import type { Advert } from "./protocol.ts";
+import type { Advert } from "../p2p/protocol.ts";
 
 describe("encodeStageMessage()", () => {
   test("encodeStageMessage() writes the 12-byte envelope before the frame", () => {

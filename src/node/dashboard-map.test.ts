@@ -24,7 +24,7 @@ import {
   policyFromText,
   recordRows,
   recordSummary,
-} from "./_dashboard-map.ts";
+} from "./dashboard-map.ts";
 
 const node = fixedIdentity(1);
 

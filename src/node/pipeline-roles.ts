@@ -3,7 +3,7 @@
  *
  * - Stage (`--layers A-B` with `--p2p-port` / `--peers`): a node that advertises the model
  *   file's SHA-256, its block count and its block range, and answers tensor frames from
- *   authenticated peers through `StageWire` (src/p2p/stage-p2p.ts); every new session passes the
+ *   authenticated peers through `StageWire` (src/pipeline/stage-p2p.ts); every new session passes the
  *   consent gate (kind "pipeline-stage", fromPeer true).
  * - Coordinator (`--pipeline`): a `PipelineBackend` (src/serve/pipeline-backend.ts) whose network
  *   is the node's `StageWire`: routes come from the stage adverts it has received (planRoute),
@@ -15,18 +15,17 @@ import { basename } from "node:path";
 import type { ServeConfig } from "../config/schema.ts";
 import type { NodeIdentity } from "../identity/index.ts";
 import { BUILTIN_MODEL_NAME } from "../model/builtin.ts";
+import { type Advert, P2PNode } from "../p2p/index.ts";
 import {
-  type Advert,
   MAX_STAGE_TENSOR_BYTES,
-  P2PNode,
   type StageAdmit,
   stageAdvertModel,
   StageServer,
   StageWire,
-} from "../p2p/index.ts";
+} from "../pipeline/index.ts";
 import { PipelineBackend } from "../serve/pipeline-backend.ts";
-import { nodeBase, sha256File, startNode } from "./p2p-serve.ts";
-import type { LayerRange } from "./layers-args.ts";
+import { nodeBase, sha256File, startNode } from "./peers.ts";
+import type { LayerRange } from "../cli/layers-args.ts";
 
 /** Planning interval of a stage node (ms); also how often idle sessions are swept. */
 const TICK_MS = 1000;

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import type { CompletionResult, ProvenanceInput, ProvenanceSink } from "../api/port.ts";
+import type { CompletionResult, ProvenanceInput, ProvenanceSink } from "../contract/index.ts";
 import { createProvenanceRecorder, type Hex32, type RecordHash } from "../ledger/index.ts";
 import { fixedIdentity } from "../../tests/helpers/ledger.ts";
-import { answerProvenance } from "./_answer-provenance.ts";
+import { answerProvenance } from "./answer-provenance.ts";
 
 const self = fixedIdentity(1);
 const peer = fixedIdentity(2);

@@ -12,8 +12,8 @@ import {
   PipelineError,
   type PipelineEvent,
   type PipelineOptions,
-} from "../../src/p2p/pipeline.ts";
-import type { StageAdvert } from "../../src/p2p/pipeline-plan.ts";
+} from "../../src/pipeline/pipeline.ts";
+import type { StageAdvert } from "../../src/pipeline/pipeline-plan.ts";
 import type { Tokenizer } from "../../src/tokenizer/index.ts";
 import {
   closeStages,

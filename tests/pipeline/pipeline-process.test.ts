@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createPipelineEngine, type PipelineEvent } from "../../src/p2p/pipeline.ts";
-import type { StageAdvert } from "../../src/p2p/pipeline-plan.ts";
-import { createHttpStageLink } from "../../src/p2p/stage-http.ts";
+import { createPipelineEngine, type PipelineEvent } from "../../src/pipeline/pipeline.ts";
+import type { StageAdvert } from "../../src/pipeline/pipeline-plan.ts";
+import { createHttpStageLink } from "../../src/pipeline/stage-http.ts";
 import {
   generateIds,
   singleNodeIds,

@@ -7,16 +7,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { P2PNode } from "../../src/p2p/node.ts";
-import { createPipelineEngine, type PipelineEvent } from "../../src/p2p/pipeline.ts";
-import type { StageNetwork } from "../../src/p2p/pipeline.ts";
-import { StageServer } from "../../src/p2p/stage.ts";
-import { type StageTicket, StageWire } from "../../src/p2p/stage-p2p.ts";
+import { createPipelineEngine, type PipelineEvent } from "../../src/pipeline/pipeline.ts";
+import type { StageNetwork } from "../../src/pipeline/pipeline.ts";
+import { StageServer } from "../../src/pipeline/stage.ts";
+import { type StageTicket, StageWire } from "../../src/pipeline/stage-p2p.ts";
 import {
   decodeStageMessage,
   encodeStageMessage,
   stageAdvertModel,
-} from "../../src/p2p/stage-wire.ts";
-import { decodeTensorFrame, encodeTensorFrame } from "../../src/p2p/tensor-frame.ts";
+} from "../../src/pipeline/stage-wire.ts";
+import { decodeTensorFrame, encodeTensorFrame } from "../../src/pipeline/tensor-frame.ts";
 import { MemoryNetwork } from "../../src/p2p/transport.ts";
 import { ConsentDeniedError } from "../../src/shared/errors.ts";
 import { edCrypto, seededHex } from "../helpers/p2p.ts";

@@ -1,5 +1,5 @@
 /**
- * The dashboard's adapters (src/cli/_dashboard-ports.ts) over the REAL modules, through
+ * The dashboard's adapters (src/node/dashboard-ports.ts) over the REAL modules, through
  * `app.request()` (no dashboard socket): a real LedgerStore in a temp data dir filled by the
  * ledger's own recorder, a real signed policy file and PolicyGate, the real downloader pulling
  * from a local hub over HTTP, and two real p2p nodes over the in-memory transport.
@@ -31,7 +31,7 @@ import type { RegistryEntry } from "../../src/model/registry.ts";
 import { P2PNode } from "../../src/p2p/node.ts";
 import { advertFromBackend } from "../../src/p2p/serve-peer.ts";
 import { MemoryNetwork } from "../../src/p2p/transport.ts";
-import { dashboardPorts } from "../../src/cli/_dashboard-ports.ts";
+import { dashboardPorts } from "../../src/node/dashboard-ports.ts";
 import { FakeBackend } from "../helpers/fake-backend.ts";
 import { fixedIdentity, makeChain } from "../helpers/ledger.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";

@@ -3,12 +3,12 @@
  * and the node identity, hashes the GGUF file, reads its layer count, and builds the API's
  * `ProvenanceSink` (src/ledger/provenance.ts). Energy and consent come from an optional
  * `describeWork` function so the energy meter and the consent engine can be plugged in; without
- * it records say 0 mJ "estimated", never "measured". `_answer-provenance.ts` puts the receipts
+ * it records say 0 mJ "estimated", never "measured". `answer-provenance.ts` puts the receipts
  * of work done by peers next to it.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { ProvenanceSink } from "../api/port.ts";
+import type { ProvenanceSink } from "../contract/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import {
   type Block,

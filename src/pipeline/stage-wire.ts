@@ -22,7 +22,7 @@
  *   1  first version (protocol 1.1).
  */
 import type { StageAdvert } from "./pipeline-plan.ts";
-import { type Advert, MAX_BINARY_FRAME_BYTES } from "./protocol.ts";
+import { type Advert, MAX_BINARY_FRAME_BYTES } from "../p2p/protocol.ts";
 
 /** "ARSW" read as a little-endian u32. */
 export const STAGE_WIRE_MAGIC = 0x57535241;

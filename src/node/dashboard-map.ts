@@ -1,5 +1,5 @@
 /**
- * @module The pure half of the dashboard's adapters (the shell half is _dashboard-ports.ts):
+ * @module The pure half of the dashboard's adapters (the shell half is dashboard-ports.ts):
  * maps what the real modules hold — the p2p peer table, ledger blocks and records, receipts,
  * the consent policy text, the installed model files — to the dashboard's port rows
  * (src/dashboard/port.ts). Pure: it reads no database, file or clock; every input is passed in.

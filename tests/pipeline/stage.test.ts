@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { StageServer } from "../../src/p2p/stage.ts";
+import { StageServer } from "../../src/pipeline/stage.ts";
 import {
   decodeTensorFrame,
   encodeTensorFrame,
   type TensorFrame,
-} from "../../src/p2p/tensor-frame.ts";
+} from "../../src/pipeline/tensor-frame.ts";
 
 const NANO = join(import.meta.dir, "..", "..", "static", "models", "aria-nano.gguf");
 const S1 = "11".repeat(16);

@@ -2,7 +2,7 @@
  * @module Shell: the dashboard's ports (src/dashboard/port.ts) over the real modules of a running
  * node — the p2p node's peer table, the ledger file, the consent policy file and gate, and the
  * data dir's models/ folder with the hub downloader. The mapping itself is pure
- * (_dashboard-map.ts); this file only reads and writes: sqlite through the LedgerStore, the
+ * (dashboard-map.ts); this file only reads and writes: sqlite through the LedgerStore, the
  * policy file through consent/store.ts (temp file + rename), model files, the hub over HTTP.
  * A port whose module is not running on this node is left out, so its page says so.
  * Private to src/cli/.
@@ -39,7 +39,7 @@ import {
   placeRecords,
   policyFromText,
   recordRows,
-} from "./_dashboard-map.ts";
+} from "./dashboard-map.ts";
 
 type Clock = { nowMs(): number };
 

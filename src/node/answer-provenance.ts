@@ -3,7 +3,7 @@
  * (alone, or as a pipeline's coordinator), or the receipt the peer that did the work signed,
  * checked first. Pure: the sink of this node's ledger and the log are passed in.
  */
-import type { ProvenanceReceipt, ProvenanceSink } from "../api/port.ts";
+import type { ProvenanceReceipt, ProvenanceSink } from "../contract/index.ts";
 import { checkRelayedReceipt } from "../ledger/provenance.ts";
 
 /**

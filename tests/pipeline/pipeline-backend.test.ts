@@ -5,7 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { CompletionBackend, CompletionRequest, CompletionResult } from "../../src/api/port.ts";
+import type {
+  CompletionBackend,
+  CompletionRequest,
+  CompletionResult,
+} from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
 import { PipelineBackend } from "../../src/serve/pipeline-backend.ts";
 import { CapacityError } from "../../src/shared/errors.ts";
