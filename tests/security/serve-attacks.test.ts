@@ -28,9 +28,28 @@ const text = (prompt: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function completion(body: unknown): Promise<{ status: number; json: any }> {
+/** The fields of an OpenAI answer these tests read (loosely typed: a test reads what it asserts). */
+interface Answer {
+  error: { param: string };
+  choices: {
+    text: string;
+    message: { content: string };
+    logprobs: {
+      content: Piece[];
+      tokens: string[];
+      top_logprobs: Record<string, number>[];
+    };
+  }[];
+}
+interface Piece {
+  token: string;
+  bytes: number[];
+  top_logprobs: { token: string; bytes: number[] }[];
+}
+
+async function completion(body: unknown): Promise<{ status: number; json: Answer }> {
   const res = await fetch(`${a.api}/v1/completions`, json(body));
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: await res.json() as Answer };
 }
 
 describe("a hostile peer cannot fail honest requests (hole 1)", () => {
@@ -53,7 +72,7 @@ describe("a hostile peer cannot fail honest requests (hole 1)", () => {
       });
       const after = await honest;
       expect(after.status).toBe(200);
-      expect(after.json.choices[0].text).toBe(reference.json.choices[0].text);
+      expect(after.json.choices[0]!.text).toBe(reference.json.choices[0]!.text);
       await until(() => Promise.resolve(peer.replies(id).length > 0), "the peer's error");
       const err = peer.replies(id).find((m) => m.kind === "error");
       expect(err?.body["code"]).toBe("INVALID_REQUEST");
@@ -160,18 +179,18 @@ describe("logprobs carry the token's text and bytes (hole 9)", () => {
       }),
     );
     expect(res.status).toBe(200);
-    const body = await res.json() as any;
-    const content = body.choices[0].logprobs.content as any[];
+    const body = await res.json() as Answer;
+    const content = body.choices[0]!.logprobs.content;
     expect(content.length).toBe(8);
     const joined = content.map((c) => c.token).join("");
-    expect(joined).toBe(body.choices[0].message.content);
+    expect(joined).toBe(body.choices[0]!.message.content);
     for (const c of content) {
       // bytes are the token's UTF-8 (a token may hold part of a character: then only bytes)
       const decoded = new TextDecoder().decode(new Uint8Array(c.bytes));
       if (!decoded.includes("\uFFFD")) expect(decoded).toBe(c.token);
       expect(c.top_logprobs).toHaveLength(3);
-      expect(new Set(c.top_logprobs.map((t: any) => t.token)).size).toBe(3);
-      expect(c.top_logprobs.every((t: any) => Array.isArray(t.bytes) && t.bytes.length > 0)).toBe(
+      expect(new Set(c.top_logprobs.map((t) => t.token)).size).toBe(3);
+      expect(c.top_logprobs.every((t) => Array.isArray(t.bytes) && t.bytes.length > 0)).toBe(
         true,
       );
     }
@@ -181,8 +200,8 @@ describe("logprobs carry the token's text and bytes (hole 9)", () => {
   test("completions: tokens and top_logprobs with distinct keys", async () => {
     const r = await completion(text("Once upon a time", { max_tokens: 8, logprobs: 3 }));
     expect(r.status).toBe(200);
-    const lp = r.json.choices[0].logprobs;
-    expect(lp.tokens.join("")).toBe(r.json.choices[0].text);
+    const lp = r.json.choices[0]!.logprobs;
+    expect(lp.tokens.join("")).toBe(r.json.choices[0]!.text);
     for (const top of lp.top_logprobs) expect(Object.keys(top).length).toBe(3);
   }, 60_000);
 });
