@@ -22,7 +22,7 @@ import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
 import { openServeProvenance } from "../node/provenance.ts";
 import { answerProvenance } from "../node/answer-provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
-import { statSync } from "node:fs";
+import { existsSync, type FSWatcher, statSync, watch } from "node:fs";
 import { availableParallelism, networkInterfaces } from "node:os";
 import {
   consentPath,
@@ -59,7 +59,7 @@ import {
 import { recordConsentChange, recordPolicyInLedger } from "../node/policy-ledger.ts";
 import { blockAttester } from "../node/block-energy.ts";
 import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -125,8 +125,12 @@ async function createBackend(
 }
 
 /**
- * Re-reads the policy file when it changes and swaps it into the gate. A file that became
- * invalid is logged and the policy in force is kept (handled here: serving never stops on it).
+ * Re-reads the policy file when it changes and swaps it into the gate, at once: a file-system
+ * watch on the data dir wakes it on every write (an editor's rename included), and a poll every
+ * POLICY_POLL_MS catches what a watch can miss (network file systems). It compares the policy's
+ * hash, not the file's time, so every change that reaches the gate is handed to `onChange` when
+ * it takes effect, in order (issue 19, hole 8). A file that became invalid is logged and the
+ * policy in force is kept (handled here: serving never stops on it).
  */
 function watchPolicy(
   dataDir: string,
@@ -136,29 +140,47 @@ function watchPolicy(
   onChange: (policyHash: string) => void,
 ): () => void {
   const path = consentPath(dataDir);
-  let seen = statSync(path).mtimeMs;
-  const timer = setInterval(() => {
+  let seen = readPolicy(dataDir, identity)?.policyHash;
+  let failed = false;
+  const reload = () => {
     try {
-      // A removed file reads as mtime 0: logged once, and the policy in force stays.
-      const mtime = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-      if (mtime === seen) return;
-      seen = mtime;
-      const signed = readPolicy(dataDir, identity);
-      if (signed === undefined) {
-        log({ level: "error", msg: "consent policy file removed; the policy in force stays" });
+      if (!existsSync(path)) {
+        if (!failed) {
+          log({ level: "error", msg: "consent policy file removed; the policy in force stays" });
+        }
+        failed = true;
         return;
       }
+      const signed = readPolicy(dataDir, identity);
+      failed = false;
+      if (signed === undefined || signed.policyHash === seen) return;
+      seen = signed.policyHash;
       gate.setPolicy(signed.policy);
       log({ level: "info", msg: "consent policy reloaded", policyHash: signed.policyHash });
       onChange(signed.policyHash);
     } catch (err: unknown) {
-      // Terminated: logged once per change of the file; the policy in force stays until the
-      // file is fixed.
-      log({ level: "error", msg: "consent policy not reloaded", error: String(err) });
+      // Terminated: logged once per broken state; the policy in force stays until the file is
+      // fixed (a half-written file is read again on the next event).
+      if (!failed) log({ level: "error", msg: "consent policy not reloaded", error: String(err) });
+      failed = true;
     }
-  }, POLICY_POLL_MS);
+  };
+  const name = basename(path);
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), (_event, file) => {
+      if (file === null || file === name) reload();
+    });
+  } catch {
+    // handled here: no file-system watch (unsupported file system): the poll alone reloads
+    watcher = undefined;
+  }
+  const timer = setInterval(reload, POLICY_POLL_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    watcher?.close();
+  };
 }
 
 /**
