@@ -89,7 +89,7 @@ describe("ollama bodies", () => {
     expect(named.error?.issues[0]?.message).toBe(
       "options not supported by ARIA: mirostat, typical_p",
     );
-    for (const extra of [{ format: "json" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
+    for (const extra of [{ format: "yaml" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
       expect(ollamaChatBody.safeParse({ ...chat, ...extra }).success).toBe(false);
     }
     expect(ollamaGenerateBody.safeParse({ model: "m", prompt: "x", context: [1] }).success).toBe(
@@ -113,6 +113,21 @@ describe("ollama bodies", () => {
       kind: "chat",
       messages: [{ role: "system", content: "be brief" }, { role: "user", content: "abc" }],
     });
+  });
+
+  test("format: json or a schema becomes the request's grammar; a bad schema is refused", () => {
+    const none = ollamaChatRequest("c", "m", ollamaChatBody.parse(chat));
+    expect(none.grammar).toBeUndefined();
+    const json = ollamaChatRequest("c", "m", ollamaChatBody.parse({ ...chat, format: "json" }));
+    expect(json.grammar).toContain("root");
+    const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
+    const typed = ollamaChatRequest("c", "m", ollamaChatBody.parse({ ...chat, format: schema }));
+    expect(typed.grammar).not.toBe(json.grammar);
+    const bad = ollamaChatBody.parse({
+      ...chat,
+      format: { type: "object", patternProperties: {} },
+    });
+    expect(() => ollamaChatRequest("c", "m", bad)).toThrow(/patternProperties/);
   });
 
   test("show takes model or the older name", () => {

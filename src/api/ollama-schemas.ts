@@ -13,12 +13,14 @@
  *
  * Refused with a 400 naming them (never silently ignored): options that change the output and
  * that ARIA does not implement (mirostat, tfs_z, typical_p, penalize_newline, num_keep …), images,
- * `template` / `context` / `suffix` on generate, and `format` / `tools` until constrained decoding
- * reaches this endpoint. Defaults are Ollama's own (temperature 0.8, top_k 40, top_p 0.9,
+ * `template` / `context` / `suffix` on generate, and `tools` (not implemented yet). `format` is
+ * "json" (any JSON value, as Ollama) or a JSON Schema, enforced by the same grammar-constrained
+ * sampling as OpenAI's `response_format` (src/grammar/). Defaults are Ollama's own (temperature 0.8, top_k 40, top_p 0.9,
  * repeat_penalty 1.1 over the last 64 tokens), so a client gets what it would get from Ollama.
  */
 import { z } from "zod";
 import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
+import { JSON_OBJECT_GRAMMAR, jsonSchemaToGrammar, parseGrammar } from "../grammar/index.ts";
 
 /** Ollama's default sampling (its documented Modelfile defaults). */
 export const OLLAMA_DEFAULTS = {
@@ -71,7 +73,6 @@ const options = z.strictObject({
 /** Fields ARIA refuses on every endpoint until it implements them (a 400 names the field). */
 const refused = {
   images: z.never({ error: "images are not supported: ARIA serves text models" }).optional(),
-  format: z.never({ error: "format is not supported on the Ollama endpoints yet" }).optional(),
   tools: z.never({ error: "tools are not supported on the Ollama endpoints yet" }).optional(),
   think: z.union([z.literal(false), z.null()], {
     error: "think is not supported: ARIA's models have no reasoning mode",
@@ -79,6 +80,10 @@ const refused = {
 };
 
 const common = {
+  /** "json", or a JSON Schema object (src/grammar/ says which keywords it supports). */
+  format: z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())], {
+    error: 'expected "json" or a JSON Schema object',
+  }).optional(),
   model: z.string().min(1).max(256),
   stream: z.boolean().optional(),
   keep_alive: z.union([z.string(), z.number()]).optional(),
@@ -169,12 +174,25 @@ function sampling(o: OllamaChatBody["options"]): CompletionRequest["sampling"] {
   return s;
 }
 
+/**
+ * The grammar of a `format`: "json" is any JSON value as Ollama allows (ARIA's JSON-object
+ * grammar, which is what clients asking for JSON parse), a schema its own grammar; "" or absent:
+ * none. Checked once here, so a bad schema is a 400 before any work.
+ */
+function formatGrammar(format: OllamaChatBody["format"]): string | undefined {
+  if (format === undefined || format === "") return undefined;
+  const grammar = format === "json" ? JSON_OBJECT_GRAMMAR : jsonSchemaToGrammar(format);
+  parseGrammar(grammar); // throws GrammarError -> 400
+  return grammar;
+}
+
 function request(
   id: string,
   model: string,
-  o: OllamaChatBody["options"],
+  b: { options?: OllamaChatBody["options"]; format?: OllamaChatBody["format"] },
   input: CompletionRequest["input"],
 ): CompletionRequest {
+  const o = b.options;
   const r: CompletionRequest = {
     id,
     model,
@@ -182,6 +200,8 @@ function request(
     sampling: sampling(o),
     stop: o?.stop ?? [],
   };
+  const grammar = formatGrammar(b.format);
+  if (grammar !== undefined) r.grammar = grammar;
   // num_predict: -1 = no limit, -2 = until the context is full (both: no max_tokens here)
   if (o?.num_predict !== undefined && o.num_predict >= 0) r.maxTokens = o.num_predict;
   if (o?.seed !== undefined) r.seed = o.seed;
@@ -198,7 +218,7 @@ function request(
  */
 export function ollamaChatRequest(id: string, model: string, b: OllamaChatBody): CompletionRequest {
   const messages: ChatMessage[] = b.messages.map((m) => ({ role: m.role, content: m.content }));
-  return request(id, model, b.options, { kind: "chat", messages });
+  return request(id, model, b, { kind: "chat", messages });
 }
 
 /**
@@ -216,10 +236,10 @@ export function ollamaGenerateRequest(
   b: OllamaGenerateBody,
 ): CompletionRequest {
   const prompt = b.prompt ?? "";
-  if (b.raw === true) return request(id, model, b.options, { kind: "text", prompt });
+  if (b.raw === true) return request(id, model, b, { kind: "text", prompt });
   const messages: ChatMessage[] = [
     ...(b.system !== undefined ? [{ role: "system" as const, content: b.system }] : []),
     { role: "user", content: prompt },
   ];
-  return request(id, model, b.options, { kind: "chat", messages });
+  return request(id, model, b, { kind: "chat", messages });
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ajv } from "ajv";
 import { Ollama } from "ollama";
 import { listeningUrl } from "../helpers/serve-proc.ts";
 
@@ -101,6 +102,41 @@ describe("the ollama client against aria serve", () => {
     const loaded = await ollama.generate({ model: "aria-nano", prompt: "" });
     expect(loaded.done).toBe(true);
     expect(loaded.response).toBe("");
+  });
+
+  test("format with a JSON Schema: every answer parses and validates, streamed too", async () => {
+    const schema = {
+      type: "object",
+      properties: {
+        name: { type: "string", maxLength: 12 },
+        age: { type: "integer", minimum: 0, maximum: 120 },
+        tags: { type: "array", items: { enum: ["a", "b"] }, maxItems: 3 },
+      },
+      required: ["name", "age"],
+      additionalProperties: false,
+    };
+    const validate = new Ajv().compile(schema);
+    for (const seed of [1, 2, 3]) {
+      const r = await ollama.chat({
+        model: "aria-nano",
+        messages: [{ role: "user", content: "A person as JSON" }],
+        format: schema,
+        options: { temperature: 1, seed, num_predict: 200 },
+      });
+      const value: unknown = JSON.parse(r.message.content);
+      expect(validate(value)).toBe(true);
+    }
+    let text = "";
+    for await (
+      const part of await ollama.generate({
+        model: "aria-nano",
+        prompt: "JSON:",
+        format: schema, // bounded (unlike "json", which may outrun num_predict)
+        stream: true,
+        options: { seed: 4, num_predict: 200 },
+      })
+    ) text += part.response ?? "";
+    expect(validate(JSON.parse(text))).toBe(true);
   });
 
   test("errors come back in Ollama's shape with a status", async () => {
