@@ -23,7 +23,7 @@ import { openServeProvenance } from "../node/provenance.ts";
 import { answerProvenance } from "../node/answer-provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { existsSync, type FSWatcher, statSync, watch } from "node:fs";
-import { availableParallelism, networkInterfaces } from "node:os";
+import { availableParallelism, hostname, networkInterfaces } from "node:os";
 import {
   consentPath,
   type ConsentPolicy,
@@ -565,8 +565,8 @@ async function serveStage(
 }
 
 /**
- * The names the API and dashboard answer to besides loopback: --host (the machine's addresses
- * when it listens on all of them) and --allowed-host.
+ * The names the API and dashboard answer to besides loopback: --host (the machine's name and
+ * addresses when it listens on all of them) and --allowed-host.
  *
  * @param config host and allowed hosts.
  * @returns lowercase names (IPv6 in brackets).
@@ -575,6 +575,7 @@ function servedNames(config: ServeConfig): string[] {
   const v6 = (h: string) => (h.includes(":") && !h.startsWith("[") ? `[${h}]` : h);
   const names = [v6(config.host.toLowerCase()), ...listOf(config.allowedHosts)];
   if (config.host === "0.0.0.0" || config.host === "::") {
+    names.push(hostname().toLowerCase());
     for (const list of Object.values(networkInterfaces())) {
       for (const i of list ?? []) names.push(v6(i.address.toLowerCase()));
     }

@@ -41,7 +41,7 @@ import { NonceCache } from "./replay.ts";
 import { admit, DEFAULT_ADMISSION, type PendingConnection } from "./admission.ts";
 import { replyStream } from "./_reply-stream.ts";
 import { AriaError } from "../shared/errors.ts";
-import { networkInterfaces } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 
 /** Close codes (application range 4000-4999). */
 export const CLOSE = {
@@ -731,6 +731,8 @@ function localNames(options: BunTransportOptions): Set<string> {
   add(options.hostname.toLowerCase());
   if (options.publicHost) add(options.publicHost.toLowerCase());
   if (options.hostname === "0.0.0.0" || options.hostname === "::") {
+    // listening everywhere: the machine's own name and addresses are ours too
+    add(hostname().toLowerCase());
     for (const list of Object.values(networkInterfaces())) {
       for (const i of list ?? []) add(i.address.toLowerCase());
     }
