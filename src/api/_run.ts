@@ -262,12 +262,17 @@ export function usageOf(result: CompletionResult): {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
 } {
-  const { promptTokens, completionTokens } = result.usage;
+  const { promptTokens, completionTokens, cachedTokens } = result.usage;
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
+    // OpenAI's field: how much of the prompt the server did not have to evaluate again
+    ...(cachedTokens === undefined
+      ? {}
+      : { prompt_tokens_details: { cached_tokens: cachedTokens } }),
   };
 }
 

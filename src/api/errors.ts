@@ -200,7 +200,18 @@ export function toOpenAIError(err: unknown): MappedError {
   }
   if (err instanceof ZodError) return zodMapping(err);
   if (err instanceof ContextOverflowError) {
-    const b = body(err.message, "invalid_request_error", undefined, "context_length_exceeded");
+    const b = body(
+      err.message,
+      "invalid_request_error",
+      err.requestedTokens === undefined ? "messages" : "max_tokens",
+      "context_length_exceeded",
+    );
+    // llama-server's fields, so a client can shorten the prompt or max_tokens by the right amount
+    Object.assign(b.error, {
+      n_prompt_tokens: err.promptTokens,
+      n_ctx: err.nCtx,
+      ...(err.requestedTokens === undefined ? {} : { n_requested_tokens: err.requestedTokens }),
+    });
     return { status: 400, body: b, internal: false };
   }
   if (err instanceof InvalidRequestError) {

@@ -158,6 +158,13 @@ export function createMetrics(): Metrics {
         ...family("aria_slots", "gauge", "Sequence slots of the backend.", [
           `aria_slots ${stats.slots}`,
         ]),
+        // only backends that keep a KV cache across requests know it (native)
+        ...(stats.reusedTokens === undefined ? [] : family(
+          "aria_prompt_tokens_reused_total",
+          "counter",
+          "Prompt tokens served from a slot's KV cache instead of evaluated again.",
+          [`aria_prompt_tokens_reused_total ${stats.reusedTokens}`],
+        )),
       ];
       return lines.join("\n") + "\n";
     },

@@ -71,7 +71,12 @@ export interface CompletionResult {
   tail: string;
   finishReason: FinishReason;
   stopReason: StopReason;
-  usage: { promptTokens: number; completionTokens: number };
+  usage: {
+    promptTokens: number;
+    completionTokens: number;
+    /** Prompt tokens served from the KV cache instead of evaluated (backends that know it). */
+    cachedTokens?: number;
+  };
   timings: { queueMs: number; promptMs: number; decodeMs: number };
   /** Which nodes served it (this node's id for local work; peers after it routed). */
   servedBy: readonly string[];

@@ -82,11 +82,21 @@ export class ContextOverflowError extends AriaError {
   /**
    * @param promptTokens tokens in the prompt.
    * @param nCtx positions in the context.
+   * @param requestedTokens the tokens asked for (max_tokens) when the prompt fits but they
+   *   do not fit after it (OpenAI refuses such a request rather than cutting it short).
    */
-  constructor(readonly promptTokens: number, readonly nCtx: number) {
+  constructor(
+    readonly promptTokens: number,
+    readonly nCtx: number,
+    readonly requestedTokens?: number,
+  ) {
     super(
       "CONTEXT_OVERFLOW",
-      `Cannot generate: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`,
+      requestedTokens === undefined
+        ? `Cannot generate: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`
+        : `Cannot generate ${requestedTokens} tokens: the prompt has ${promptTokens} tokens and ` +
+          `the context holds ${nCtx}, so at most ${Math.max(0, nCtx - promptTokens)} can follow ` +
+          `it; ask for fewer (max_tokens)`,
     );
   }
 }

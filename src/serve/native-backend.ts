@@ -22,7 +22,7 @@ import {
   openModel,
   type OutputHead,
 } from "../engine/index.ts";
-import { createRng, createSequence } from "../generation/index.ts";
+import { ContextOverflowError, createRng, createSequence } from "../generation/index.ts";
 import { checkRequestLimits } from "../generation/limits.ts";
 import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import { openGguf } from "../model/open.ts";
@@ -195,6 +195,13 @@ export class NativeBackend implements CompletionBackend {
       ...(request.continueFrom ?? []),
     ];
     const nCtx = ctx.options.nCtx;
+    // handled: max_tokens that cannot fit after the prompt is this request's 400 (OpenAI's rule);
+    // a prompt that does not fit at all is refused by createSequence below
+    if (
+      request.maxTokens !== undefined && ids.length < nCtx && ids.length + request.maxTokens > nCtx
+    ) {
+      throw new ContextOverflowError(ids.length, nCtx, request.maxTokens);
+    }
     // a grammar: compiled per request (a GrammarError is this request's 400, nobody else's)
     let constraint;
     if (request.grammar !== undefined) {
@@ -226,7 +233,7 @@ export class NativeBackend implements CompletionBackend {
       tail: end.tail,
       finishReason: end.finishReason,
       stopReason: end.stopReason,
-      usage: end.usage,
+      usage: { ...end.usage, cachedTokens: end.cachedTokens },
       timings: end.timings,
       servedBy: [this.#options.nodeId],
     };

@@ -46,6 +46,8 @@ export interface SchedulerOptions {
 /** A sequence's end with its timings. */
 export interface ScheduledEnd extends SequenceEnd {
   timings: { queueMs: number; promptMs: number; decodeMs: number };
+  /** Prompt tokens found in the slot's KV cache and not evaluated again (prefix reuse). */
+  cachedTokens: number;
 }
 
 interface Live {
@@ -62,6 +64,8 @@ interface Live {
   readonly tSubmit: number;
   tJoin: number;
   tPrompt: number;
+  /** Prompt tokens reused from the slot's cache when the sequence joined. */
+  reused: number;
 }
 
 const defaultYield = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
@@ -138,6 +142,7 @@ export class Scheduler {
       chunks: [],
       tSubmit: this.#clock(),
       tJoin: 0,
+      reused: 0,
       tPrompt: 0,
     };
     this.#live.set(id, live);
@@ -222,6 +227,7 @@ export class Scheduler {
         this.#cached[join.slot]!.length = join.reuse;
         this.#reusedTokens += join.reuse;
         live.slot = join.slot;
+        live.reused = join.reuse;
         live.tJoin = this.#clock();
         this.#apply({ kind: "join", id: join.id, slot: join.slot, reuse: join.reuse });
       }
@@ -305,6 +311,7 @@ export class Scheduler {
             promptMs: live.tPrompt - live.tJoin,
             decodeMs: t - live.tPrompt,
           },
+          cachedTokens: live.reused,
         });
       } else if (step.chunk) live.pending = step.chunk.token;
     });

@@ -87,11 +87,26 @@ describe("error table", () => {
     const { app } = makeApp({ throwBefore: new ContextOverflowError(5000, 4096) });
     const res = await app.request("/v1/completions", post({ model: "fake-model", prompt: "x" }));
     expect(res.status).toBe(400);
-    expect(await errorOf(res)).toEqual({
+    // OpenAI's four fields plus llama-server's token counts
+    expect((await res.json()).error).toEqual({
       message: "Cannot generate: the prompt has 5000 tokens and the context holds 4096",
       type: "invalid_request_error",
-      param: null,
+      param: "messages",
       code: "context_length_exceeded",
+      n_prompt_tokens: 5000,
+      n_ctx: 4096,
+    });
+  });
+  test("ContextOverflowError for max_tokens names max_tokens and the tokens asked for", async () => {
+    const { app } = makeApp({ throwBefore: new ContextOverflowError(10, 512, 1000) });
+    const res = await app.request("/v1/completions", post({ model: "fake-model", prompt: "x" }));
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({
+      param: "max_tokens",
+      code: "context_length_exceeded",
+      n_prompt_tokens: 10,
+      n_ctx: 512,
+      n_requested_tokens: 1000,
     });
   });
   test("ChatTemplateError -> 400 with param messages", async () => {

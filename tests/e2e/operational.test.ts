@@ -99,4 +99,46 @@ describe("llama-server's operational endpoints", () => {
       expect(new Set(t.top_logprobs.map((a) => a.token)).size).toBe(3);
     }
   });
+
+  test("a repeated prompt reports its cached tokens; /metrics counts them", async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "none" });
+    const messages = [{
+      role: "user" as const,
+      content: "The jury said it was fine and the county would pay for the new roads. ".repeat(4),
+    }];
+    const first = await client.chat.completions.create({
+      model: "aria-nano",
+      messages,
+      max_tokens: 2,
+      temperature: 0,
+    });
+    const again = await client.chat.completions.create({
+      model: "aria-nano",
+      messages,
+      max_tokens: 2,
+      temperature: 0,
+    });
+    const cached = again.usage!.prompt_tokens_details!.cached_tokens!;
+    expect(first.usage!.prompt_tokens).toBe(again.usage!.prompt_tokens);
+    // all of the prompt but the last token (which must be evaluated for its logits)
+    expect(cached).toBe(again.usage!.prompt_tokens - 1);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const total = Number(/aria_prompt_tokens_reused_total (\d+)/.exec(metrics)?.[1]);
+    expect(total).toBeGreaterThanOrEqual(cached);
+  });
+
+  test("max_tokens beyond the room left is a 400 with n_prompt_tokens and n_ctx", async () => {
+    const props = await (await fetch(`${url}/props`)).json() as { n_ctx: number };
+    const r = await post("/v1/chat/completions", {
+      model: "aria-nano",
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: props.n_ctx,
+    });
+    expect(r.status).toBe(400);
+    const error = (r.json as { error: Record<string, unknown> }).error;
+    expect(error["code"]).toBe("context_length_exceeded");
+    expect(error["param"]).toBe("max_tokens");
+    expect(error["n_ctx"]).toBe(props.n_ctx);
+    expect(error["n_prompt_tokens"]).toBeGreaterThan(0);
+  });
 });

@@ -134,7 +134,7 @@ describe("NativeBackend", () => {
     const backend = new NativeBackend({ modelPath, nodeId: "n1", parallel: 1, queue: 1 });
     await backend.ready;
     const ac = new AbortController();
-    const first = backend.complete(request(0, 1000), ac.signal);
+    const first = backend.complete(request(0, 400), ac.signal); // long: aborted before its end
     await first.next();
     expect(backend.stats().activeSequences).toBe(1);
     const second = run(backend, request(1, 4));
