@@ -278,8 +278,10 @@ describe(`fuzzing a real aria serve (seed ${SEED})`, () => {
       expect(peerErrors).not.toContain("INTERNAL");
       expect(httpTotal).toBeGreaterThan(1000);
       expect(a.proc.exitCode).toBeNull(); // no crash
-      for (const t of honestTexts) expect(t).toBe(reference);
-      expect(honestTexts.length).toBeGreaterThan(3);
+      // an honest request is either served with the reference text or refused with the
+      // documented 503 when the queue is full (the fuzz fills it); never a different text
+      for (const t of honestTexts) expect(t === reference || t === "status 503").toBe(true);
+      expect(honestTexts.filter((t) => t === reference).length).toBeGreaterThan(3);
       // bounded memory: why 400 MB: the model and KV cache are resident from the start; what the
       // fuzz may add is queues and caches, all bounded far below this
       expect(rssKb(a.proc.pid) - rss0).toBeLessThan(400_000);
