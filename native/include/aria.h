@@ -39,7 +39,7 @@
 extern "C" {
 #endif
 
-#define ARIA_ABI_VERSION 4
+#define ARIA_ABI_VERSION 5
 
 /* Status codes. Append only. */
 enum aria_status {
@@ -99,6 +99,13 @@ ARIA_API int32_t aria_kernels_get(void);
 
 /* Static text naming the CPU features detected (e.g. "avx2 fma f16c avx512f avx512bw avx512vnni"). */
 ARIA_API const char * aria_cpu_features(void);
+
+/* The version of the numerics contract every evaluation of this library follows (docs/engine.md,
+ * "Numerics contract v2"): 2 = the logits are a function of the model file, the output-head
+ * choice, the KV-cache type and the tokens and positions alone, bit for bit, whatever the kernel
+ * set, thread count, batch or CPU. There is no faster mode outside the contract. Never fails. Any
+ * thread. */
+ARIA_API int32_t aria_numerics_contract(void);
 
 /* Loads a GGUF model file (memory-mapped, read only).
  *   path         : NUL-terminated file path (borrowed).

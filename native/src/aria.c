@@ -4,6 +4,7 @@
  * (aria_ctx_last_error / the load error buffer). Nothing here aborts or prints.
  */
 #include "aria.h"
+#include "numerics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,10 @@ int32_t aria_kernels_get(void) {
 
 const char * aria_cpu_features(void) {
     return aria_cpu_features_str();
+}
+
+int32_t aria_numerics_contract(void) {
+    return ARIA_NUMERICS_CONTRACT;
 }
 
 /* ---- model ------------------------------------------------------------------------------------- */

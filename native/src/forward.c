@@ -4,6 +4,8 @@
  * No allocation happens here after aria_forward_init: every buffer is sized for n_batch tokens.
  * Heavy loops (matmuls, attention) run on the context's threadpool; each output element is
  * computed by exactly one thread with the same code, so results do not depend on n_threads.
+ * Every float here follows engine numerics contract v2 (numerics.h, docs/engine.md): the kernels
+ * give _ref's bits, exp is aria_expf, the RoPE table is our own, sums run in a fixed order.
  */
 #include "forward.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "aria.h"
+#include "numerics.h"
 
 /* Phase timers for benchmarks/engine/phases.bench.ts: built only with -DARIA_PHASE_TIMES (a separate
  * build; the library proper has none of this). aria_phase_seconds[k] accumulates the wall time of
@@ -110,15 +113,8 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
         !ctx->act_scale || !ctx->act_sum || (m->fallback_i8 && !ctx->xq) || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
         return ARIA_STATUS_NO_MEMORY;
     }
-    /* the same float operations rope() used to do per head, once per position */
-    const int32_t half = m->n_rot / 2;
-    for (int32_t p = 0; p < n_ctx; p++) {
-        for (int32_t i = 0; i < half; i++) {
-            const float theta                         = (float)p * m->rope_inv_freq[i];
-            ctx->rope_cs[((int64_t)p * half + i) * 2]     = cosf(theta);
-            ctx->rope_cs[((int64_t)p * half + i) * 2 + 1] = sinf(theta);
-        }
-    }
+    /* cos / sin of every position's angles, once (numerics.h: our own sin / cos, not libm's) */
+    aria_rope_table(m->rope_inv_freq, m->n_rot / 2, n_ctx, ctx->rope_cs);
     return ARIA_STATUS_OK;
 }
 
@@ -771,7 +767,7 @@ static void attn_worker(void * arg, int ith, int nth) {
         }
         float sum = 0.0f;
         for (int32_t j = 0; j <= p; j++) {
-            sc[j] = expf(sc[j] - mx);
+            sc[j] = aria_expf(sc[j] - mx);  /* numerics.h: the one exp; the sum in position order */
             sum += sc[j];
         }
         const float inv = 1.0f / sum;

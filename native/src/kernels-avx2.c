@@ -1,18 +1,17 @@
 /*
  * kernels-avx2.c — AVX2 + FMA + F16C kernels (built with -mavx2 -mfma -mf16c, chosen at run time
  * by cpu.c). Same signatures and results as kernels-ref.c:
- *  - ternary dots (TQ2_0, TQ1_0 x Q8_K; I2_S x int8): the integer sums are exact, and the TQ
- *    kernels then accumulate (float)sum_block * (d_x * d_y) in block order exactly like _ref, so
- *    all three are bit-identical to _ref; the multi-row TQ kernels accumulate per f32 lane (within
- *    f32 rounding of _ref), and the 2-row kernels (_2x) are bit-identical to the multi-row ones;
+ * bit-identical to them on every input (engine contract v2, numerics.h):
+ *  - ternary dots (TQ2_0, TQ1_0 x Q8_K; I2_S x int8), single, multi-row and 2-row: the integer
+ *    block sums are exact and accumulated in f32 in block order exactly like _ref;
  *  - quantizers: byte-identical output (same absmax search, same 1.5*2^23 rounding trick, same
  *    truncation to int8);
- *  - int8 head dot (q8_W x Q8_K), single and multi-row: exact integer block sums accumulated per
- *    f32 lane (within f32 rounding of _ref, the bound in kernels.h); each row of the multi-row
- *    kernel is bit-identical to the single-row call;
- *  - f16 / f32 dots: 32 lanes of FMA partial sums, so they differ from _ref by summation order only
- *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks); the multi-row f16 dot is
- *    bit-identical per row to the single-row one.
+ *  - int8 head dot (q8_W x Q8_K), single and multi-row: exact integer block sums, block order;
+ *  - f16 / f32 dots: numerics.h's 32 partial sums (four 8-lane registers), one FMA per element
+ *    (as _ref's fmaf), the tail zero-padded, reduced in aria_dot_lanes_reduce's order;
+ *  - exp / SiLU: numerics.h aria_expf lane by lane (no FMA).
+ * FMA is used only in the float dots, where _ref uses fmaf; the library is built with
+ * -ffp-contract=off, so gcc does not contract a multiply and an add anywhere else.
  * The TQ block sums rely on bsums being the sums of qs, as quantize_row_q8_K writes them.
  * gcc must not contract mul + add into FMA in the quantizers: -std=c11 sets -ffp-contract=off.
  */
@@ -22,12 +21,22 @@
 #include <string.h>
 
 #include "kernels-x86.h"
+#include "numerics.h"
 
 static inline int32_t hsum_i32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s         = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s         = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
     return _mm_cvtsi128_si32(s);
+}
+
+/* The sums of two int32 vectors (exact, so the order of the adds does not matter). */
+static inline void hsum2_i32(__m256i a, __m256i b, int32_t * sa, int32_t * sb) {
+    const __m256i h = _mm256_hadd_epi32(a, b);  /* a01 a23 b01 b23 | a45 a67 b45 b67 */
+    __m128i       t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    t               = _mm_hadd_epi32(t, t);     /* a b a b */
+    *sa             = _mm_cvtsi128_si32(t);
+    *sb             = _mm_extract_epi32(t, 1);
 }
 
 static inline float hsum_f32(__m256 v) {
@@ -99,22 +108,88 @@ void aria_vec_dot_tq2_0_q8_K_avx2(int64_t n, float * restrict s, const block_tq2
     *s = sumf;
 }
 
+/* One TQ2_0 block against one Q8_K block: 8 int32 lanes whose total is the exact block sum of
+ * (c - 1) q (two int16 accumulators, |lane| <= 6144, then pairs widened, minus the bsums). */
+static inline __attribute__((always_inline)) __m256i tq2_0_block8(const block_tq2_0 * xb, const block_q8_K * yb,
+                                                                  __m256i m3, __m256i ones) {
+    __m256i acc0 = _mm256_setzero_si256();
+    __m256i acc1 = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        const __m256i  b = _mm256_loadu_si256((const __m256i *) (xb->qs + 32 * h));
+        const int8_t * q = yb->qs + 128 * h;
+        acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(_mm256_and_si256(b, m3), _mm256_loadu_si256((const __m256i *) q)));
+        acc1 = _mm256_add_epi16(acc1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(b, 2), m3),
+                                                           _mm256_loadu_si256((const __m256i *) (q + 32))));
+        acc0 = _mm256_add_epi16(acc0, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(b, 4), m3),
+                                                           _mm256_loadu_si256((const __m256i *) (q + 64))));
+        acc1 = _mm256_add_epi16(acc1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(b, 6), m3),
+                                                           _mm256_loadu_si256((const __m256i *) (q + 96))));
+    }
+    return _mm256_sub_epi32(_mm256_madd_epi16(_mm256_add_epi16(acc0, acc1), ones), q8_K_sum(yb));
+}
+
+/* One TQ2_0 row x one Q8_K row (decode), _ref's floats: the exact block sums are reduced four
+ * blocks at a time (three vphaddd and one add give the four totals: about 1.5 instructions per
+ * block instead of 7 for a horizontal sum each), converted and scaled by d_x d_y as four lanes
+ * (the same IEEE operations as _ref's scalar ones), then added to sumf one by one in block order.
+ * Callgrind, 2B-4T decode on the AVX2 path: the per-block horizontal sum had cost +13% of the
+ * ternary kernel's instructions against v1's f32 lanes. */
+static inline __attribute__((always_inline)) void tq2_0_one(int64_t n, float * restrict s,
+                                                            const block_tq2_0 * restrict x,
+                                                            const block_q8_K * restrict y) {
+    const __m256i m3   = _mm256_set1_epi8(3);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nb   = n / QK_K;
+    float         sumf = 0.0f;
+    int64_t       i    = 0;
+    for (; i + 4 <= nb; i += 4) {
+        prefetch_ahead(x + i, 2);
+        const __m256i v0 = tq2_0_block8(&x[i], &y[i], m3, ones);
+        prefetch_ahead(x + i + 1, 2);
+        const __m256i v1 = tq2_0_block8(&x[i + 1], &y[i + 1], m3, ones);
+        prefetch_ahead(x + i + 2, 2);
+        const __m256i v2 = tq2_0_block8(&x[i + 2], &y[i + 2], m3, ones);
+        prefetch_ahead(x + i + 3, 2);
+        const __m256i v3 = tq2_0_block8(&x[i + 3], &y[i + 3], m3, ones);
+        /* low half: lanes 0-3 of v0..v3 summed per block, high half: lanes 4-7 */
+        const __m256i h  = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+        const __m128i t  = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        const __m128  d  = _mm_setr_ps(_cvtsh_ss(x[i].d) * y[i].d, _cvtsh_ss(x[i + 1].d) * y[i + 1].d,
+                                       _cvtsh_ss(x[i + 2].d) * y[i + 2].d, _cvtsh_ss(x[i + 3].d) * y[i + 3].d);
+        float p[4];
+        _mm_storeu_ps(p, _mm_mul_ps(_mm_cvtepi32_ps(t), d));
+        sumf = sumf + p[0];
+        sumf = sumf + p[1];
+        sumf = sumf + p[2];
+        sumf = sumf + p[3];
+    }
+    for (; i < nb; i++) {
+        prefetch_ahead(x + i, 2);
+        sumf = sumf + (float) hsum_i32(tq2_0_block8(&x[i], &y[i], m3, ones)) * (_cvtsh_ss(x[i].d) * y[i].d);
+    }
+    *s = sumf;
+}
+
 /* Several Q8_K rows against one TQ2_0 row (what matmul uses, also for one row): the 8 code
- * vectors of a block are unpacked once and used for every row. The integer block sums are exact;
- * unlike the single-row kernel, each block's 8 int32 lane sums are scaled and accumulated in 8 f32
- * lanes (FMA) and reduced once at the end, as llama.cpp's kernel does: no horizontal sum per
- * block (bench-kernels, 1 thread, K 2560, noisy shared VM: TQ2_0 x1 8.4-9.2 -> 8.8-10.7 GB/s,
- * TQ1_0 x4 1.5-1.6 -> 2.0 GB/s), and the result differs from _ref only in f32 rounding (the bound checked
- * by test-kernels.c). NY is a compile-time constant at each call below. */
+ * vectors of a block are unpacked once and used for every row. The integer block sums are exact
+ * and accumulated in f32 in block order, as _ref: bit-identical to _ref (contract v2). (Until
+ * contract v2 they went into 8 f32 lanes with one FMA per block, as llama.cpp's kernel does, which
+ * saved the horizontal sum per block but gave other floats than _ref.) NY is a compile-time
+ * constant at each call below. */
 static inline __attribute__((always_inline)) void tq2_0_multi(int64_t n, float * restrict s,
                                                               const block_tq2_0 * restrict x,
                                                               const block_q8_K * restrict y, int64_t y_stride,
                                                               const int NY) {
+    if (NY == 1) {
+        tq2_0_one(n, s, x, y);
+        return;
+    }
     const __m256i m3   = _mm256_set1_epi8(3);
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256        accf[ARIA_MULTI_MAX];
+    float         sumf[ARIA_MULTI_MAX];
     for (int j = 0; j < NY; j++) {
-        accf[j] = _mm256_setzero_ps();
+        sumf[j] = 0.0f;
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         prefetch_ahead(x + i, 2); /* a block spans at most two lines */
@@ -141,13 +216,13 @@ static inline __attribute__((always_inline)) void tq2_0_multi(int64_t n, float *
                 acc1 = _mm256_add_epi16(acc1,
                                         _mm256_maddubs_epi16(c[4 * h + 3], _mm256_loadu_si256((const __m256i *) (q + 96))));
             }
-            /* 8 exact int32 partial sums of (c - 1) q, scaled and accumulated per lane in f32 */
+            /* the exact block sum of (c - 1) q, then _ref's block-order f32 step (contract v2) */
             const __m256i sum = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_add_epi16(acc0, acc1), ones), q8_K_sum(yj));
-            accf[j]           = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(dx * yj->d), accf[j]);
+            sumf[j]           = sumf[j] + (float) hsum_i32(sum) * (dx * yj->d);
         }
     }
     for (int j = 0; j < NY; j++) {
-        s[j] = hsum_f32(accf[j]);
+        s[j] = sumf[j];
     }
 }
 
@@ -194,8 +269,8 @@ static inline __attribute__((always_inline)) __m256i tq2_0_codes(const uint8_t *
  * for both rows (2 x NY int16 accumulators; 16 ymm registers hold 8 of them plus the operands).
  * Bit-identical to tq2_0_multi for each row: every int16 lane ends with the same exact sum (only
  * the order of exact integer adds differs: |lane| <= 8 * 2 * 3 * 128 = 6144, no overflow), and the
- * widening, the bsums subtraction, the f32 scaling (dx * dy rounded as a scalar) and the FMA into
- * 8 f32 lanes, then hsum_f32, are the same operations in the same order. */
+ * widening, the bsums subtraction, the exact block sum and _ref's block-order f32 step are the
+ * same operations in the same order. */
 static inline __attribute__((always_inline)) void tq2_0_2x(int64_t n, float * restrict s,
                                                            const block_tq2_0 * restrict x0, int64_t x_stride,
                                                            const block_q8_K * restrict y, int64_t y_stride,
@@ -204,11 +279,11 @@ static inline __attribute__((always_inline)) void tq2_0_2x(int64_t n, float * re
     const __m256i      m3   = _mm256_set1_epi8(3);
     const __m256i      ones = _mm256_set1_epi16(1);
     const block_q8_K * yr[ARIA_MULTI_MAX];
-    __m256             accf[2][ARIA_MULTI_MAX];
+    float              sumf[2][ARIA_MULTI_MAX];
     for (int j = 0; j < NY; j++) {
         yr[j]      = (const block_q8_K *) ((const char *) y + j * y_stride);
-        accf[0][j] = _mm256_setzero_ps();
-        accf[1][j] = _mm256_setzero_ps();
+        sumf[0][j] = 0.0f;
+        sumf[1][j] = 0.0f;
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         /* block i spans bytes [66 i, 66 i + 66): its (at most) two cache lines */
@@ -238,13 +313,15 @@ static inline __attribute__((always_inline)) void tq2_0_2x(int64_t n, float * re
             const float   dy   = yr[j][i].d;
             const __m256i sum0 = _mm256_sub_epi32(_mm256_madd_epi16(acc[0][j], ones), qsum);
             const __m256i sum1 = _mm256_sub_epi32(_mm256_madd_epi16(acc[1][j], ones), qsum);
-            accf[0][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum0), _mm256_set1_ps(dx0 * dy), accf[0][j]);
-            accf[1][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum1), _mm256_set1_ps(dx1 * dy), accf[1][j]);
+            int32_t       b0, b1;
+            hsum2_i32(sum0, sum1, &b0, &b1);
+            sumf[0][j] = sumf[0][j] + (float) b0 * (dx0 * dy);
+            sumf[1][j] = sumf[1][j] + (float) b1 * (dx1 * dy);
         }
     }
     for (int j = 0; j < NY; j++) {
-        s[j]                  = hsum_f32(accf[0][j]);
-        s[ARIA_MULTI_MAX + j] = hsum_f32(accf[1][j]);
+        s[j]                  = sumf[0][j];
+        s[ARIA_MULTI_MAX + j] = sumf[1][j];
     }
 }
 
@@ -396,14 +473,14 @@ void aria_repack_tq1_0_tq2_0_avx2(const block_tq1_0 * restrict x, block_tq2_0 * 
 
 /* Several Q8_K rows against one TQ1_0 row: the base-3 decode of a block (8 vectors of 32 codes,
  * for elements 0..255 in order) is done once and used for every row; exact integer block sums,
- * f32 lane accumulation as in tq2_0_multi. */
+ * block-order f32 accumulation as in tq2_0_multi (bit-identical to _ref). */
 static inline __attribute__((always_inline)) void tq1_0_multi(int64_t n, float * restrict s,
                                                               const block_tq1_0 * restrict x,
                                                               const block_q8_K * restrict y, int64_t y_stride,
                                                               const int NY) {
-    __m256 accf[ARIA_MULTI_MAX];
+    float sumf[ARIA_MULTI_MAX];
     for (int j = 0; j < NY; j++) {
-        accf[j] = _mm256_setzero_ps();
+        sumf[j] = 0.0f;
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         prefetch_ahead(x + i, 2); /* a block spans at most two lines */
@@ -417,11 +494,11 @@ static inline __attribute__((always_inline)) void tq1_0_multi(int64_t n, float *
                 acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *) (yj->qs + 32 * k))));
             }
             const __m256i sum = _mm256_sub_epi32(_mm256_madd_epi16(acc, _mm256_set1_epi16(1)), q8_K_sum(yj));
-            accf[j]           = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(dx * yj->d), accf[j]);
+            sumf[j]           = sumf[j] + (float) hsum_i32(sum) * (dx * yj->d);
         }
     }
     for (int j = 0; j < NY; j++) {
-        s[j] = hsum_f32(accf[j]);
+        s[j] = sumf[j];
     }
 }
 
@@ -594,23 +671,21 @@ void aria_vec_dot_i2_s_i8_rows_avx2(int64_t n, int64_t nr, int32_t * restrict s,
  * onto y (one vpsignb per row). Pair sums stay within int16: |x| <= 127 (quantize_row_q8_W) and
  * |y| <= 127 (quantize_row_q8_K never writes -128, the precondition in kernels.h; -128 with a
  * negative x would come out as -128 instead of 128), so |x0 y0 + x1 y1| <= 32258 < 32767. The 8
- * chunks of a block are summed exactly in 8 int32 lanes, then scaled by d_x d_y (rounded as a
- * scalar, as _ref does) and added to 8 f32 lanes with one FMA per block; one horizontal sum at the
- * end. Every row goes through the same operations in the same order whatever NY is, so each
- * output is bit-identical to the NY = 1 call (which is also the single-row entry). Against _ref's
- * block order: the bound in kernels.h. Callgrind, 2B-4T head (128256 x 2560), instructions per
- * token: 178 M (0.54 per weight: a horizontal int32 sum and a scalar multiply-add per block) -> 82 M
- * for one token, 71 M each for 4 tokens together. */
+ * chunks of a block are summed exactly in 8 int32 lanes, reduced to the block's exact sum, and
+ * accumulated in f32 in block order as _ref does (sumf + (float) sumi * (d_x d_y)): bit-identical
+ * to _ref (contract v2). Every row goes through the same operations whatever NY is. (Until contract
+ * v2 the block sums went into 8 f32 lanes with one FMA each, 82 M instead of 178 M instructions per
+ * token on 2B-4T's head by callgrind, but different floats from _ref.) */
 static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * restrict s,
                                                              const block_q8_W * restrict x,
                                                              const block_q8_K * restrict y, int64_t y_stride,
                                                              const int NY) {
     const __m256i      ones = _mm256_set1_epi16(1);
     const block_q8_K * yr[ARIA_MULTI_MAX];
-    __m256             accf[ARIA_MULTI_MAX];
+    float              sumf[ARIA_MULTI_MAX];
     for (int j = 0; j < NY; j++) {
         yr[j]   = (const block_q8_K *) ((const char *) y + j * y_stride);
-        accf[j] = _mm256_setzero_ps();
+        sumf[j] = 0.0f;
     }
     for (int64_t i = 0; i < n / QK_K; i++) {
         prefetch_ahead(x[i].qs, 4); /* the block's 260 bytes: the lines of qs + 0, 64, 128, 192 */
@@ -629,12 +704,12 @@ static inline __attribute__((always_inline)) void q8_W_multi(int64_t n, float * 
         }
         const float dx = x[i].d;
 #pragma GCC unroll 4
-        for (int j = 0; j < NY; j++) {
-            accf[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j]), _mm256_set1_ps(dx * yr[j][i].d), accf[j]);
+        for (int j = 0; j < NY; j++) {  /* _ref's block order: the exact block sum, then mul, add */
+            sumf[j] = sumf[j] + (float) hsum_i32(acc[j]) * (dx * yr[j][i].d);
         }
     }
     for (int j = 0; j < NY; j++) {
-        s[j] = hsum_f32(accf[j]);
+        s[j] = sumf[j];
     }
 }
 
@@ -669,31 +744,34 @@ void aria_vec_dot_q8_W_q8_K_multi_avx2(int64_t n, float * restrict s, const bloc
 /* ---- axpy --------------------------------------------------------------------------------- */
 
 /* y += a x with a separate multiply and add (as _ref, so bit-identical), 8 lanes at a time. */
-/* exp(x) for 8 floats: Cephes' expf (x = k ln 2 + r, |r| <= ln 2 / 2, degree-6 polynomial in r,
- * about 1 ulp), x clamped to [-87.34, 88.38] so that 2^k stays a normal float; below the range the
- * result is 0 (where expf gives a subnormal: 1 + it is 1 all the same), above 88.72 it is +inf. */
+/* exp(x) for 8 floats: numerics.h aria_expf lane by lane, the same operations in the same order
+ * (a separate multiply and add at every step, never an FMA), so bit-identical to it: x clamped to
+ * [LO, HI] so that 2^k stays a normal float; below LO the result is 0, above INF it is +inf. */
 static inline __m256 exp8(__m256 x) {
-    const __m256 hi  = _mm256_set1_ps(88.3762626647949f);
-    const __m256 lo  = _mm256_set1_ps(-87.3365447504019f);
+    const __m256 hi  = _mm256_set1_ps(ARIA_EXP_HI);
+    const __m256 lo  = _mm256_set1_ps(ARIA_EXP_LO);
     const __m256 xc  = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-    const __m256 k   = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+    const __m256 k   = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(ARIA_EXP_LOG2E)),
                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256       r   = _mm256_sub_ps(xc, _mm256_mul_ps(k, _mm256_set1_ps(0.693359375f)));
-    r                = _mm256_sub_ps(r, _mm256_mul_ps(k, _mm256_set1_ps(-2.12194440e-4f)));
-    __m256       p   = _mm256_set1_ps(1.9875691500e-4f);
-    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p                = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p                = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256       r   = _mm256_sub_ps(xc, _mm256_mul_ps(k, _mm256_set1_ps(ARIA_EXP_C1)));
+    r                = _mm256_sub_ps(r, _mm256_mul_ps(k, _mm256_set1_ps(ARIA_EXP_C2)));
+#define MULADD(a, b, c) _mm256_add_ps(_mm256_mul_ps((a), (b)), (c))
+    __m256       p   = _mm256_set1_ps(ARIA_EXP_P0);
+    p                = MULADD(p, r, _mm256_set1_ps(ARIA_EXP_P1));
+    p                = MULADD(p, r, _mm256_set1_ps(ARIA_EXP_P2));
+    p                = MULADD(p, r, _mm256_set1_ps(ARIA_EXP_P3));
+    p                = MULADD(p, r, _mm256_set1_ps(ARIA_EXP_P4));
+    p                = MULADD(p, r, _mm256_set1_ps(ARIA_EXP_P5));
+    p                = MULADD(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+#undef MULADD
     const __m256i e  = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
     __m256       y   = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
     y                = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
-    y                = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
+    y                = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(ARIA_EXP_INF), _CMP_GT_OQ));
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));  /* NaN stays NaN */
 }
 
+/* numerics.h aria_silu_mul: (g / (1 + exp(0 - g))) * u */
 static inline __m256 silu_mul8(__m256 g, __m256 u) {
     const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
     return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
@@ -739,56 +817,69 @@ void aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * restrict x, float *
 
 /* ---- f16 / f32 dots ----------------------------------------------------------------------- */
 
-/* One f16 row x NY (1 or 2) f32 rows, each row with the operations of the single-row dot (which is
- * NY = 1): 4 accumulators of 8 lanes over 32-element steps, an 8-element tail into the first, one
- * reduction, a scalar tail; so each output is bit-identical to the single-row call. Each x chunk
- * is converted once for both rows. Two rows at most: 4 accumulators each plus the 4 converted vectors fill 12 of
- * the 16 ymm registers (4 rows would need 16 accumulators and spill). `prefetch` is 0 on a second
- * pass over a row that the first pass already brought in. */
+/* The 32 partial sums of numerics.h in four registers (lanes 0-7, 8-15, 16-23, 24-31) to one
+ * float in aria_dot_lanes_reduce's order: h = 16, 8 as (a0 + a2) + (a1 + a3), then 4, 2, 1. */
+static inline float reduce_lanes32(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    return hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3)));
+}
+
+/* One f16 row x NY (1 or 2) f32 rows in contract v2's order (numerics.h): element i goes to partial
+ * sum i % 32 as one FMA (as _ref's fmaf); register k of a row holds sums 8k .. 8k + 7. The last
+ * n % 32 elements go through the same step from zero-padded copies (a padded product is +0, which
+ * leaves a sum unchanged: no sum is ever -0). So each output is bit-identical to _ref, whatever
+ * NY. Each x chunk is converted once for both rows. Two rows at most: 4 sums each plus the 4
+ * converted vectors fill 12 of the 16 ymm registers. `prefetch` is 0 on a second pass over a row
+ * that the first pass already brought in. */
 static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                                            const float * restrict y0, const float * restrict y1,
                                                            const int NY, const int prefetch) {
     /* accumulators a[row][k] as named registers: gcc keeps an indexed array of them on the stack */
     __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
     __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
-    int64_t i = 0;
-#define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i + (off))))
-    for (; i + 32 <= n; i += 32) {
+    const int64_t n32 = n - n % 32;
+#define F16X8(off) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (xp + (off))))
+#define MULADD(acc, a, b) acc = _mm256_fmadd_ps((a), (b), acc)
+#define STEP32()                                                                \
+    do {                                                                        \
+        const __m256 x0 = F16X8(0), x1 = F16X8(8), x2 = F16X8(16), x3 = F16X8(24); \
+        MULADD(a00, x0, _mm256_loadu_ps(yp0));                                  \
+        MULADD(a01, x1, _mm256_loadu_ps(yp0 + 8));                              \
+        MULADD(a02, x2, _mm256_loadu_ps(yp0 + 16));                             \
+        MULADD(a03, x3, _mm256_loadu_ps(yp0 + 24));                             \
+        if (NY == 2) {                                                          \
+            MULADD(a10, x0, _mm256_loadu_ps(yp1));                              \
+            MULADD(a11, x1, _mm256_loadu_ps(yp1 + 8));                          \
+            MULADD(a12, x2, _mm256_loadu_ps(yp1 + 16));                         \
+            MULADD(a13, x3, _mm256_loadu_ps(yp1 + 24));                         \
+        }                                                                       \
+    } while (0)
+    for (int64_t i = 0; i < n32; i += 32) {
+        const aria_f16 * xp  = x + i;
+        const float *    yp0 = y0 + i;
+        const float *    yp1 = y1 + i;
         if (prefetch) {
-            prefetch_ahead(x + i, 1);
+            prefetch_ahead(xp, 1);
         }
-        const __m256 x0 = F16X8(0), x1 = F16X8(8), x2 = F16X8(16), x3 = F16X8(24);
-        a00 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y0 + i), a00);
-        a01 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y0 + i + 8), a01);
-        a02 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(y0 + i + 16), a02);
-        a03 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(y0 + i + 24), a03);
-        if (NY == 2) {
-            a10 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y1 + i), a10);
-            a11 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y1 + i + 8), a11);
-            a12 = _mm256_fmadd_ps(x2, _mm256_loadu_ps(y1 + i + 16), a12);
-            a13 = _mm256_fmadd_ps(x3, _mm256_loadu_ps(y1 + i + 24), a13);
-        }
+        STEP32();
     }
-    for (; i + 8 <= n; i += 8) {
-        const __m256 x0 = F16X8(0);
-        a00             = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y0 + i), a00);
-        if (NY == 2) {
-            a10 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y1 + i), a10);
-        }
+    if (n32 < n) {  /* the tail, zero-padded to 32 */
+        aria_f16     xt[32] = { 0 };
+        float        yt0[32] = { 0 }, yt1[32] = { 0 };
+        const size_t left = (size_t) (n - n32);
+        memcpy(xt, x + n32, left * sizeof *xt);
+        memcpy(yt0, y0 + n32, left * sizeof *yt0);
+        memcpy(yt1, y1 + n32, left * sizeof *yt1);
+        const aria_f16 * xp  = xt;
+        const float *    yp0 = yt0;
+        const float *    yp1 = yt1;
+        STEP32();
     }
+#undef STEP32
+#undef MULADD
 #undef F16X8
-    float sum0 = hsum_f32(_mm256_add_ps(_mm256_add_ps(a00, a01), _mm256_add_ps(a02, a03)));
-    float sum1 = NY == 2 ? hsum_f32(_mm256_add_ps(_mm256_add_ps(a10, a11), _mm256_add_ps(a12, a13))) : 0.0f;
-    for (; i < n; i++) {
-        const float xf = _cvtsh_ss(x[i]);
-        sum0 += xf * y0[i];
-        if (NY == 2) {
-            sum1 += xf * y1[i];
-        }
-    }
-    s[0] = sum0;
+    s[0] = reduce_lanes32(a00, a01, a02, a03);
     if (NY == 2) {
-        s[1] = sum1;
+        s[1] = reduce_lanes32(a10, a11, a12, a13);
     }
 }
 
@@ -829,25 +920,30 @@ void aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * restrict s, const aria_f
     }
 }
 
+/* f32 x f32 in contract v2's order (one FMA per element), as f16_rows (zero-padded tail). */
 void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
                            const float * restrict y) {
-    __m256  a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256  a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int64_t i  = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+    __m256        a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256        a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    const int64_t n32 = n - n % 32;
+#define STEP32(xp, yp)                                                                              \
+    do {                                                                                            \
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), _mm256_loadu_ps(yp), a0);                         \
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps((xp) + 8), _mm256_loadu_ps((yp) + 8), a1);             \
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps((xp) + 16), _mm256_loadu_ps((yp) + 16), a2);           \
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps((xp) + 24), _mm256_loadu_ps((yp) + 24), a3);           \
+    } while (0)
+    for (int64_t i = 0; i < n32; i += 32) {
+        STEP32(x + i, y + i);
     }
-    for (; i + 8 <= n; i += 8) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    if (n32 < n) {  /* the tail, zero-padded to 32 */
+        float xt[32] = { 0 }, yt[32] = { 0 };
+        memcpy(xt, x + n32, (size_t) (n - n32) * sizeof *xt);
+        memcpy(yt, y + n32, (size_t) (n - n32) * sizeof *yt);
+        STEP32(xt, yt);
     }
-    float sum = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++) {
-        sum += x[i] * y[i];
-    }
-    *s = sum;
+#undef STEP32
+    *s = reduce_lanes32(a0, a1, a2, a3);
 }
 
 /* ---- quantizers ----------------------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * kernels-avx512.c — AVX-512 F/BW/VL + VNNI kernels (chosen at run time by cpu.c when the CPU
- * and OS support them). Results as kernels-avx2.c describes: the ternary dots are bit-identical
- * to _ref, the f16/f32 dots differ by summation order only. The quantizers are the AVX2 ones.
+ * and OS support them). Results as kernels-avx2.c describes: every kernel is bit-identical to _ref
+ * (engine contract v2, numerics.h). The quantizers, float dots and SiLU are the AVX2 ones.
  *
  * Ternary dots use vpdpbusd (u8 x s8 -> int32, formats.md §9.1): the codes 0..2 are the unsigned
  * operand, the activations the signed one, so sum c*q accumulates straight into int32 (no int16
@@ -132,56 +132,7 @@ static void vec_dot_i2_s_i8_avx512(int64_t n, int32_t * restrict s, const uint8_
     *s = _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
 }
 
-/* ---- f16 / f32 dots (masked tails: any n) ------------------------------------------------ */
-
-static inline __mmask16 tail_mask(int64_t left) {
-    return (__mmask16) ((1u << left) - 1);  /* left in 0..15 */
-}
-
-static void vec_dot_f16_f32_avx512(int64_t n, float * restrict s, const aria_f16 * restrict x,
-                                   const float * restrict y) {
-    __m512  a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512  a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t i  = 0;
-#define F16X16(off) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (x + i + (off))))
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(F16X16(0), _mm512_loadu_ps(y + i), a0);
-        a1 = _mm512_fmadd_ps(F16X16(16), _mm512_loadu_ps(y + i + 16), a1);
-        a2 = _mm512_fmadd_ps(F16X16(32), _mm512_loadu_ps(y + i + 32), a2);
-        a3 = _mm512_fmadd_ps(F16X16(48), _mm512_loadu_ps(y + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16) {
-        a0 = _mm512_fmadd_ps(F16X16(0), _mm512_loadu_ps(y + i), a0);
-    }
-#undef F16X16
-    if (i < n) {
-        const __mmask16 m  = tail_mask(n - i);
-        const __m512    xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
-        a1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, y + i), a1);
-    }
-    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
-static void vec_dot_f32_avx512(int64_t n, float * restrict s, const float * restrict x,
-                               const float * restrict y) {
-    __m512  a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512  a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t i  = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
-    }
-    if (i < n) {
-        const __mmask16 m = tail_mask(n - i);
-        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), a1);
-    }
-    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
+/* ---- f16 / f32 dots: the AVX2 table's (contract v2's 32 partial sums, numerics.h) ----------- */
 
 /* ---- x16 layout (kernels.h): one output row per int32 lane ------------------------------------
  * A 64-byte chunk holds 16 rows x 4 consecutive weights per unpacked vector; vpdpbusd multiplies
@@ -501,11 +452,11 @@ const aria_kernel_table aria_kernels_avx512 = {
     .vec_dot_i2_s_i8_rows     = aria_vec_dot_i2_s_i8_rows_avx2,
     .vec_dot_q8_W_q8_K        = aria_vec_dot_q8_W_q8_K_avx2,
     .vec_dot_q8_W_q8_K_multi  = aria_vec_dot_q8_W_q8_K_multi_avx2,
-    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_avx2,  /* AVX2's: rows equal its ny = 1 */
+    .vec_dot_f16_f32_multi    = aria_vec_dot_f16_f32_multi_avx2,
     .axpy_f32                 = aria_axpy_f32_avx2,
     .axpy_f16                 = aria_axpy_f16_avx2,
-    .vec_dot_f16_f32    = vec_dot_f16_f32_avx512,
-    .vec_dot_f32        = vec_dot_f32_avx512,
+    .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
+    .vec_dot_f32        = aria_vec_dot_f32_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,

@@ -8,11 +8,11 @@
  *  - quantizers: byte-identical (same absmax search with NaN skipped, same 1.5*2^23 rounding
  *    trick, same truncation to int8);
  *  - axpy: a separate multiply and add per element: bit-identical;
- *  - f16 / f32 dots: 16 lanes of FMA partial sums, so they differ from _ref by summation order only
- *    (|err| <= 2 n 2^-24 sum|x_i y_i|, the bound test-kernels.c checks); the multi-row f16 dot is
- *    bit-identical per row to the single-row one.
- * gcc must not contract mul + add into FMA where _ref has two roundings (quantizers, axpy):
- * -std=c11 sets -ffp-contract=off, and vfmaq_f32 below is the only fused operation.
+ *  - f16 / f32 dots: numerics.h's 32 partial sums, one fused multiply-add each: bit-identical;
+ *  - SiLU: the reference (numerics.h aria_expf, scalar).
+ * Every kernel is thus bit-identical to _ref (engine contract v2). gcc must not contract mul + add
+ * into FMA elsewhere: the library is built with -ffp-contract=off, and vfmaq_f32 appears only in
+ * the float dots, where _ref uses fmaf.
  */
 #include <arm_neon.h>
 #include <assert.h>
@@ -150,94 +150,116 @@ void aria_axpy_f16_neon(int64_t n, float a, const aria_f16 * restrict x, float *
     }
 }
 
-/* One f16 row x NY f32 rows (NY a constant after inlining), each row with the same operations (4
- * accumulators of 4 lanes over 16-element steps, a 4-element tail into the first, one reduction, a
- * scalar tail), so every output is bit-identical to the single-row call (NY = 1); each x chunk is
- * converted once for all rows (4 rows: 16 accumulators + 4 converted vectors of 32 registers). */
-static inline __attribute__((always_inline)) void f16_multi(int64_t n, float * restrict s, const aria_f16 * restrict x,
-                                                            const float * restrict y, int64_t y_stride, const int NY) {
-    const float * yr[ARIA_MULTI_MAX];
-    float32x4_t   a[ARIA_MULTI_MAX][4];
+/* The 32 partial sums of numerics.h in eight registers (v[k]: sums 4k .. 4k + 3) to one float in
+ * aria_dot_lanes_reduce's order: h = 16 (v[k] + v[k + 4]), 8, 4, then lanes 2, 1. */
+static inline float reduce_lanes32(const float32x4_t v[8]) {
+    const float32x4_t w0 = vaddq_f32(v[0], v[4]), w1 = vaddq_f32(v[1], v[5]);
+    const float32x4_t w2 = vaddq_f32(v[2], v[6]), w3 = vaddq_f32(v[3], v[7]);
+    const float32x4_t u  = vaddq_f32(vaddq_f32(w0, w2), vaddq_f32(w1, w3));
+    const float32x2_t h  = vadd_f32(vget_low_f32(u), vget_high_f32(u));  /* lanes l + (l + 2) */
+    return vget_lane_f32(h, 0) + vget_lane_f32(h, 1);
+}
+
+/* One f16 row x NY (1 or 2) f32 rows in contract v2's order (numerics.h): element i into partial
+ * sum i % 32 as one fused multiply-add (vfmaq, as _ref's fmaf), the last n % 32 elements from
+ * zero-padded copies (a padded product is +0, which leaves a sum unchanged). Bit-identical to
+ * _ref whatever NY; each x chunk is converted once for both rows (16 sums + 8 converted vectors of
+ * the 32 registers). */
+static inline __attribute__((always_inline)) void f16_rows(int64_t n, float * restrict s, const aria_f16 * restrict x,
+                                                           const float * restrict y0, const float * restrict y1,
+                                                           const int NY) {
+    float32x4_t a0[8], a1[8];
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; l++) {
+        a0[l] = vdupq_n_f32(0.0f);
+        a1[l] = vdupq_n_f32(0.0f);
+    }
+    const int64_t n32 = n - n % 32;
+    aria_f16      xt[32];
+    float         yt0[32], yt1[32];
+    for (int64_t i = 0; i < n; i += 32) {
+        const aria_f16 * xp  = x + i;
+        const float *    yp0 = y0 + i;
+        const float *    yp1 = y1 + i;
+        if (i == n32) {  /* the tail, zero-padded to 32 */
+            const size_t left = (size_t) (n - i);
+            memset(xt, 0, sizeof xt);
+            memset(yt0, 0, sizeof yt0);
+            memset(yt1, 0, sizeof yt1);
+            memcpy(xt, xp, left * sizeof *xt);
+            memcpy(yt0, yp0, left * sizeof *yt0);
+            memcpy(yt1, yp1, left * sizeof *yt1);
+            xp = xt, yp0 = yt0, yp1 = yt1;
+        }
+        float32x4_t xv[8];
 #pragma GCC unroll 4
-    for (int j = 0; j < NY; j++) {
-        yr[j] = (const float *) ((const char *) y + j * y_stride);
-#pragma GCC unroll 4
-        for (int l = 0; l < 4; l++) {
-            a[j][l] = vdupq_n_f32(0.0f);
+        for (int c = 0; c < 4; c++) {
+            f16x8_to_f32(xp + 8 * c, &xv[2 * c], &xv[2 * c + 1]);
+        }
+#pragma GCC unroll 8
+        for (int l = 0; l < 8; l++) {
+            a0[l] = vfmaq_f32(a0[l], xv[l], vld1q_f32(yp0 + 4 * l));
+            if (NY == 2) {
+                a1[l] = vfmaq_f32(a1[l], xv[l], vld1q_f32(yp1 + 4 * l));
+            }
         }
     }
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        float32x4_t x0, x1, x2, x3;
-        f16x8_to_f32(x + i, &x0, &x1);
-        f16x8_to_f32(x + i + 8, &x2, &x3);
-#pragma GCC unroll 4
-        for (int j = 0; j < NY; j++) {
-            a[j][0] = vfmaq_f32(a[j][0], x0, vld1q_f32(yr[j] + i));
-            a[j][1] = vfmaq_f32(a[j][1], x1, vld1q_f32(yr[j] + i + 4));
-            a[j][2] = vfmaq_f32(a[j][2], x2, vld1q_f32(yr[j] + i + 8));
-            a[j][3] = vfmaq_f32(a[j][3], x3, vld1q_f32(yr[j] + i + 12));
-        }
-    }
-    for (; i + 4 <= n; i += 4) {
-        const float32x4_t x0 = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i)));
-#pragma GCC unroll 4
-        for (int j = 0; j < NY; j++) {
-            a[j][0] = vfmaq_f32(a[j][0], x0, vld1q_f32(yr[j] + i));
-        }
-    }
-    float sum[ARIA_MULTI_MAX];
-#pragma GCC unroll 4
-    for (int j = 0; j < NY; j++) {
-        sum[j] = vaddvq_f32(vaddq_f32(vaddq_f32(a[j][0], a[j][1]), vaddq_f32(a[j][2], a[j][3])));
-    }
-    for (; i < n; i++) {
-        const float xf = neon_f16_to_f32(x[i]);
-#pragma GCC unroll 4
-        for (int j = 0; j < NY; j++) {
-            sum[j] += xf * yr[j][i];
-        }
-    }
-#pragma GCC unroll 4
-    for (int j = 0; j < NY; j++) {
-        s[j] = sum[j];
+    s[0] = reduce_lanes32(a0);
+    if (NY == 2) {
+        s[1] = reduce_lanes32(a1);
     }
 }
 
 void aria_vec_dot_f16_f32_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                const float * restrict y) {
-    f16_multi(n, s, x, y, 0, 1);
+    f16_rows(n, s, x, y, y, 1);
 }
 
+/* Rows in pairs (a second pair reads the weight row again, from L1 / L2). */
 void aria_vec_dot_f16_f32_multi_neon(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                      const float * restrict y, int64_t y_stride, int ny) {
     assert(ny >= 1 && ny <= ARIA_MULTI_MAX);
+#define ROW(j) ((const float *) ((const char *) y + (j) * y_stride))
     switch (ny) {
-        case 1: f16_multi(n, s, x, y, y_stride, 1); break;
-        case 2: f16_multi(n, s, x, y, y_stride, 2); break;
-        case 3: f16_multi(n, s, x, y, y_stride, 3); break;
-        default: f16_multi(n, s, x, y, y_stride, 4); break;
+        case 1: f16_rows(n, s, x, ROW(0), ROW(0), 1); break;
+        case 2: f16_rows(n, s, x, ROW(0), ROW(1), 2); break;
+        case 3:
+            f16_rows(n, s, x, ROW(0), ROW(1), 2);
+            f16_rows(n, s + 2, x, ROW(2), ROW(2), 1);
+            break;
+        default:
+            f16_rows(n, s, x, ROW(0), ROW(1), 2);
+            f16_rows(n, s + 2, x, ROW(2), ROW(3), 2);
+            break;
     }
+#undef ROW
 }
 
+/* f32 x f32 in contract v2's order, as f16_rows. */
 void aria_vec_dot_f32_neon(int64_t n, float * restrict s, const float * restrict x, const float * restrict y) {
-    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
-    float32x4_t a2 = vdupq_n_f32(0.0f), a3 = vdupq_n_f32(0.0f);
-    int64_t     i  = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
-        a1 = vfmaq_f32(a1, vld1q_f32(x + i + 4), vld1q_f32(y + i + 4));
-        a2 = vfmaq_f32(a2, vld1q_f32(x + i + 8), vld1q_f32(y + i + 8));
-        a3 = vfmaq_f32(a3, vld1q_f32(x + i + 12), vld1q_f32(y + i + 12));
+    float32x4_t a[8];
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; l++) {
+        a[l] = vdupq_n_f32(0.0f);
     }
-    for (; i + 4 <= n; i += 4) {
-        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(y + i));
+    const int64_t n32 = n - n % 32;
+    float         xt[32], yt[32];
+    for (int64_t i = 0; i < n; i += 32) {
+        const float * xp = x + i;
+        const float * yp = y + i;
+        if (i == n32) {
+            memset(xt, 0, sizeof xt);
+            memset(yt, 0, sizeof yt);
+            memcpy(xt, xp, (size_t) (n - i) * sizeof *xt);
+            memcpy(yt, yp, (size_t) (n - i) * sizeof *yt);
+            xp = xt, yp = yt;
+        }
+#pragma GCC unroll 8
+        for (int l = 0; l < 8; l++) {
+            a[l] = vfmaq_f32(a[l], vld1q_f32(xp + 4 * l), vld1q_f32(yp + 4 * l));
+        }
     }
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
-    for (; i < n; i++) {
-        sum += x[i] * y[i];
-    }
-    *s = sum;
+    *s = reduce_lanes32(a);
 }
 
 /* ---- quantizers ----------------------------------------------------------------------------- */

@@ -4,14 +4,17 @@
  * ../shared/docs/formats.md (§2.1 TQ2_0, §2.2 TQ1_0, §2.3 Q8_K, §3.1/§3.2 I2_S) and the matmul
  * table of docs/engine.md.
  *
- * Floating point: every sum is accumulated in f32 in element (or block) order, as a multiply then
- * an add (this file is built without FMA, and -std=c11 keeps gcc from contracting a*b+c).
+ * Floating point: these kernels DEFINE engine contract v2 (numerics.h, docs/engine.md): block sums
+ * in block order, float dots in 32 partial sums of fused multiply-adds (fmaf), every other step a
+ * multiply then an add (the library is built with -ffp-contract=off, so the compiler fuses
+ * nothing itself). Every SIMD kernel gives these floats bit for bit.
  */
 #include <assert.h>
 #include <math.h>
 #include <string.h>
 
 #include "kernels.h"
+#include "numerics.h"
 
 /* Round half to even for |f| <= 2^22 (llama.cpp's nearest_int): adding 1.5*2^23 leaves the
  * rounded integer in the low mantissa bits. Out of range (inf, nan, |f| > 2^22) it returns the
@@ -112,22 +115,25 @@ static void vec_dot_i2_s_i8_ref(int64_t n, int32_t * restrict s, const uint8_t *
     *s = sum;
 }
 
+/* The float dots of contract v2 (numerics.h): element i into partial sum i % 32 as one fused
+ * multiply-add (fmaf: exact product, one rounding), the 32 sums combined by
+ * aria_dot_lanes_reduce. Every SIMD table reproduces this. */
 static void vec_dot_f16_f32_ref(int64_t n, float * restrict s, const aria_f16 * restrict x,
                                 const float * restrict y) {
-    float sum = 0.0f;
+    float acc[ARIA_DOT_LANES] = { 0 };
     for (int64_t i = 0; i < n; i++) {
-        sum += aria_f16_to_f32(x[i]) * y[i];
+        acc[i % ARIA_DOT_LANES] = fmaf(aria_f16_to_f32(x[i]), y[i], acc[i % ARIA_DOT_LANES]);
     }
-    *s = sum;
+    *s = aria_dot_lanes_reduce(acc);
 }
 
 static void vec_dot_f32_ref(int64_t n, float * restrict s, const float * restrict x,
                             const float * restrict y) {
-    float sum = 0.0f;
+    float acc[ARIA_DOT_LANES] = { 0 };
     for (int64_t i = 0; i < n; i++) {
-        sum += x[i] * y[i];
+        acc[i % ARIA_DOT_LANES] = fmaf(x[i], y[i], acc[i % ARIA_DOT_LANES]);
     }
-    *s = sum;
+    *s = aria_dot_lanes_reduce(acc);
 }
 
 /* llama.cpp quantize_row_q8_K_ref. Per 256 block: m = the first element of largest |x| (with its
@@ -208,10 +214,10 @@ static void vec_dot_q8_W_q8_K_ref(int64_t n, float * restrict s, const block_q8_
     *s = sumf;
 }
 
+/* numerics.h aria_silu_mul: (g / (1 + aria_expf(0 - g))) * u, element by element */
 static void silu_mul_f32_ref(int64_t n, float * restrict h, const float * restrict u) {
     for (int64_t i = 0; i < n; i++) {
-        const float g = h[i];
-        h[i]          = g / (1.0f + expf(-g)) * u[i];
+        h[i] = aria_silu_mul(h[i], u[i]);
     }
 }
 

@@ -57,11 +57,9 @@ typedef struct aria_kernel_table {
                                     const block_q8_K * y);
     void (*vec_dot_i2_s_i8_rows)(int64_t n, int64_t nr, int32_t * s, const uint8_t * x, int64_t x_stride,
                                  const int8_t * y);
-    /* int8 output head (block_q8_W) x Q8_K: s = sum over blocks of (sum_i qx_i qy_i) * d_x * d_y.
-     * The integer sums are exact; they are accumulated in f32 in an order of the implementation's
-     * choosing: _ref (and NEON) in block order, AVX2 per f32 lane (8 int32 partial sums of a block
-     * scaled by one FMA into 8 f32 lanes, reduced at the end). So within
-     * |err| <= (2 nb + 4) 2^-24 sum_b |d_x d_y| sum_{i in b} |qx_i qy_i| of _ref, nb = n / 256.
+    /* int8 output head (block_q8_W) x Q8_K: s = sum over blocks of (sum_i qx_i qy_i) * d_x * d_y,
+     * the integer block sums exact, accumulated in f32 in block order (sumf + (float) sumi *
+     * (d_x * d_y)) in every table: bit-identical to _ref (contract v2, numerics.h).
      * Precondition: qy_i != -128 (quantize_row_q8_K writes -127..127 only; AVX2 multiplies |qx| by
      * qy with qx's sign, and -128 cannot be negated in int8). */
     void (*vec_dot_q8_W_q8_K)(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y);
@@ -71,26 +69,23 @@ typedef struct aria_kernel_table {
      * (and its |qx| taken) once for all ny rows. */
     void (*vec_dot_q8_W_q8_K_multi)(int64_t n, float * s, const block_q8_W * x, const block_q8_K * y,
                                     int64_t y_stride, int ny);
-    /* s = sum_i f16(x_i) * y_i, accumulated in f32 */
+    /* s = sum_i f16(x_i) * y_i in numerics.h's 32 partial sums (one fused multiply-add each, as
+     * _ref's fmaf, then aria_dot_lanes_reduce): bit-identical in every table */
     void (*vec_dot_f16_f32)(int64_t n, float * s, const aria_f16 * x, const float * y);
     /* One f16 row against ny f32 rows (y_j at (const char *) y + j * y_stride BYTES), any n, ny in
-     * 1..ARIA_MULTI_MAX: s[j] is BIT-IDENTICAL to the same entry called with ny = 1 on y_j (AVX2 and
-     * NEON: also to their vec_dot_f16_f32; the AVX-512 table uses the AVX2 entry, so there it
-     * differs from its 16-lane vec_dot_f16_f32 by summation order). Each chunk of x is converted
-     * once for up to two (AVX2) or four (NEON) rows. */
+     * 1..ARIA_MULTI_MAX: s[j] is BIT-IDENTICAL to vec_dot_f16_f32 on y_j (and so to _ref). Each
+     * chunk of x is converted once for up to two rows. */
     void (*vec_dot_f16_f32_multi)(int64_t n, float * s, const aria_f16 * x, const float * y, int64_t y_stride,
                                   int ny);
-    /* s = sum_i x_i * y_i, accumulated in f32 */
+    /* s = sum_i x_i * y_i in numerics.h's 32 partial sums: bit-identical in every table */
     void (*vec_dot_f32)(int64_t n, float * s, const float * x, const float * y);
     /* y_i += a * x_i, a multiply then an add per element (no FMA): identical in every table */
     void (*axpy_f32)(int64_t n, float a, const float * x, float * y);
     /* y_i += a * f32(x_i) for f16 x (the f16 KV cache), multiply then add: identical in every table */
     void (*axpy_f16)(int64_t n, float a, const aria_f16 * x, float * y);
 
-    /* h_i = silu(h_i) * u_i with silu(g) = g / (1 + exp(-g)) (the gated FFN's SiLU, docs/engine.md).
-     * _ref uses expf; the SIMD versions a polynomial exp (Cephes' expf) on every element, the
-     * tail included, so an element's float never depends on where a split of the row falls: within
-     * 1e-6 relative (1e-30 absolute) of _ref, and the same infinities and NaNs. */
+    /* h_i = (h_i / (1 + aria_expf(0 - h_i))) * u_i (the gated FFN's SiLU, numerics.h
+     * aria_silu_mul), element by element: bit-identical in every table, whatever the split of a row. */
     void (*silu_mul_f32)(int64_t n, float * h, const float * u);
     /* llama.cpp's quantize_row_q8_K_ref: per 256 block, signed absmax m, iscale = -127/m,
      * q = round-half-even(iscale*x) clamped to <= 127, d = 1/iscale, bsums of 16. */

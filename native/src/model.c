@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "numerics.h"
+
 #if defined(_WIN32)
 #    include <io.h>
 #else
@@ -234,9 +236,7 @@ static int32_t read_hparams(loader * L) {
     if (!m->rope_inv_freq) {
         return fail(L->err, L->cap, ARIA_STATUS_NO_MEMORY, "Cannot load model: out of memory");
     }
-    for (int i = 0; i < m->n_rot / 2; i++) {
-        m->rope_inv_freq[i] = powf(m->rope_base, -2.0f * (float)i / (float)m->n_rot);
-    }
+    aria_rope_inv_freq(m->rope_base, m->n_rot, m->rope_inv_freq);  /* numerics.h: not libm's powf */
     return ARIA_STATUS_OK;
 }
 

@@ -344,6 +344,18 @@ void aria_dequantize_row_i2_s(const uint8_t * x, float scale, float * y, int64_t
 /* The int8 output-head format (block_q8_W): per 256 values d = absmax / 127 and
  * q = round-half-even(x / d) (so |q| <= 127 and two products fit an int16 pair sum); an all-zero
  * block has d = 0 and q = 0. */
+/* Round half to even of v clamped to lo..hi (integers), NaN to 0: the clamp comes first because
+ * lrintf of a value past the range of long (inf, huge) is not specified (x86 gives LONG_MIN, arm64
+ * saturates), and the weights a head is requantized from must give the same bytes on every CPU
+ * (contract v2, docs/engine.md). For v in range this is lrintf then clamp. */
+static long round_clamp(float v, float lo, float hi) {
+    if (v != v) {
+        return 0;
+    }
+    v = v < lo ? lo : v > hi ? hi : v;
+    return lrintf(v);  /* the default rounding mode: half to even */
+}
+
 void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
         float amax = 0.0f;
@@ -354,8 +366,7 @@ void aria_quantize_row_q8_W(const float * x, block_q8_W * y, int64_t n) {
         y[i].d          = amax / 127.0f;
         const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
         for (int j = 0; j < QK_K; j++) {
-            const long q = lrintf(x[j] * inv);  /* the default rounding mode: half to even */
-            y[i].qs[j]   = (int8_t) (q > 127 ? 127 : q < -127 ? -127 : q);
+            y[i].qs[j] = (int8_t) round_clamp(x[j] * inv, -127.0f, 127.0f);
         }
     }
 }
@@ -379,10 +390,8 @@ void aria_quantize_row_q4_W(const float * x, block_q4_W * y, int64_t n) {
         const float d   = aria_f16_to_f32(y[i].d);
         const float inv = d != 0.0f ? 1.0f / d : 0.0f;
         for (int j = 0; j < QK4_W / 2; j++) {
-            long a = lrintf(x[j] * inv);  /* the default rounding mode: half to even */
-            long b = lrintf(x[j + QK4_W / 2] * inv);
-            a      = a > 7 ? 7 : a < -8 ? -8 : a;
-            b      = b > 7 ? 7 : b < -8 ? -8 : b;
+            const long a = round_clamp(x[j] * inv, -8.0f, 7.0f);
+            const long b = round_clamp(x[j + QK4_W / 2] * inv, -8.0f, 7.0f);
             y[i].qs[j] = (uint8_t) ((a + 8) | (b + 8) << 4);
         }
     }

@@ -14,6 +14,7 @@ export const ARIA_SYMBOLS = {
   aria_kernels_set: { args: [i32], returns: i32 },
   aria_kernels_get: { args: [], returns: i32 },
   aria_cpu_features: { args: [], returns: cstring },
+  aria_numerics_contract: { args: [], returns: i32 },
   aria_model_load: { args: [ptr, i32, i32, ptr, i64, ptr], returns: i32 },
   aria_model_requantize_output: { args: [ptr], returns: i32 },
   aria_model_requantize_output_to: { args: [ptr, i32], returns: i32 },
@@ -42,4 +43,4 @@ export const ARIA_SYMBOLS = {
 } as const;
 
 /** The ABI version this TypeScript side was written for (`ARIA_ABI_VERSION` in aria.h). */
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;

@@ -45,11 +45,31 @@ export async function setKernels(kernels: KernelSet): Promise<void> {
   }
 }
 
-/** The kernel set in use and the CPU features detected. */
-export async function kernelInfo(): Promise<{ kernels: KernelSet; cpuFeatures: string }> {
+/**
+ * The kernel set in use, the CPU features detected, and the numerics contract the engine's results
+ * follow (`aria_numerics_contract`; 2: bit-identical logits on every kernel set, thread count,
+ * batch and CPU, docs/engine.md), so that a receipt can name it.
+ */
+export async function kernelInfo(): Promise<
+  { kernels: KernelSet; cpuFeatures: string; numericsContract: number }
+> {
   const lib = await openLibrary();
   const k = lib.aria_kernels_get();
-  return { kernels: KERNEL_NAMES[k] ?? "auto", cpuFeatures: String(lib.aria_cpu_features()) };
+  return {
+    kernels: KERNEL_NAMES[k] ?? "auto",
+    cpuFeatures: String(lib.aria_cpu_features()),
+    numericsContract: lib.aria_numerics_contract(),
+  };
+}
+
+/**
+ * The numerics contract version of the loaded library (`aria_numerics_contract`, docs/engine.md).
+ * Receipts name it: two results with the same contract, model, head, KV type and tokens must be
+ * bit-identical.
+ */
+export async function numericsContract(): Promise<number> {
+  const lib = await openLibrary();
+  return lib.aria_numerics_contract();
 }
 
 /**

@@ -6,9 +6,10 @@ export {
   kernelInfo,
   NativeContext,
   NativeModel,
+  numericsContract,
   openModel,
   setKernels,
 } from "./engine.ts";
 export { EngineError } from "./status.ts";
-export type { ContextOptions, KernelSet, ModelInfo, OutputHead } from "./port.ts";
+export type { ContextOptions, KernelSet, KvType, ModelInfo, OutputHead } from "./port.ts";
 export { createGenerationEngine, type GenerationEngineOptions } from "./generation-adapter.ts";

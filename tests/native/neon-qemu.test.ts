@@ -3,13 +3,14 @@
  * scalar reference (tests/native/test-kernels.c), once on an emulated CPU with dotprod (`-cpu max`:
  * both the ARMv8.0 and the dotprod tables) and once without (`-cpu cortex-a53`: the ARMv8.0 table,
  * chosen at run time), and a whole forward pass with NEON against the same pass with the
- * reference kernels (tests/native/neon-forward.c). Skipped, with a message, where the Debian cross
+ * reference kernels and against this machine's x86 build, bit for bit (tests/native/neon-forward.c). Skipped, with a message, where the Debian cross
  * compiler (gcc-aarch64-linux-gnu) or qemu-user is missing. Emulated timings are meaningless here:
  * this checks results only.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { openModel } from "../../src/engine/index.ts";
 import { testModel } from "../helpers/models.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -36,6 +37,24 @@ if (missing.length > 0) {
 function run(cmd: string[]): { code: number; out: string } {
   const p = Bun.spawnSync(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   return { code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() };
+}
+
+/** FNV-1a (32 bits) of bytes, as neon-forward.c computes it. */
+function fnv1a32(bytes: Uint8Array): string {
+  let h = 2166136261;
+  for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+/** The x86 (this machine's) logits of neon-forward.c's prompt, one batch, every row, hashed. */
+async function x86LogitsHash(model: string, head: "float" | "int8"): Promise<string> {
+  const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086]; // neon-forward.c PROMPT
+  using m = await openModel(model, { outputHead: head });
+  using ctx = m.createContext({ nCtx: 16, nSeq: 1, nBatch: PROMPT.length, nThreads: 1 });
+  ctx.decode(PROMPT, { logits: "all" });
+  const all = new Float32Array(PROMPT.length * m.info.nVocab);
+  PROMPT.forEach((_, i) => all.set(ctx.logits(i), i * m.info.nVocab));
+  return fnv1a32(new Uint8Array(all.buffer));
 }
 
 /** Runs an arm64 program under qemu with the given emulated CPU model. */
@@ -79,11 +98,19 @@ describe.skipIf(missing.length > 0)("libbitnet on arm64 (qemu)", () => {
     expect(ran.code).toBe(0);
   });
 
-  test("a forward pass with NEON kernels matches the reference kernels (float and int8 heads)", async () => {
-    const model = await testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" });
-    const ran = qemu("max", "neon-forward", [model]);
-    if (ran.code !== 0) console.error(ran.out);
-    expect(ran.out).toMatch(/\n4 passed, 0 failed\n$/);
-    expect(ran.code).toBe(0);
-  });
+  // Contract v2 (docs/engine.md): NEON (with and without dotprod) gives the reference kernels'
+  // logits bit for bit, and the arm64 build gives the x86 build's logits bit for bit.
+  for (const cpu of ["max", "cortex-a53"]) {
+    test(`a forward pass with NEON kernels (-cpu ${cpu}) gives the reference kernels' logits and the x86 build's, bit for bit`, async () => {
+      const model = await testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" });
+      const ran = qemu(cpu, "neon-forward", [model]);
+      if (ran.code !== 0) console.error(ran.out);
+      expect(ran.out).toMatch(/\n4 passed, 0 failed\n$/);
+      expect(ran.code).toBe(0);
+      for (const head of ["float", "int8"] as const) {
+        const m = ran.out.match(new RegExp(`^logits fnv1a32 ${head} head ([0-9a-f]{8})$`, "m"));
+        expect(m?.[1]).toBe(await x86LogitsHash(model, head));
+      }
+    });
+  }
 });
