@@ -68,6 +68,7 @@ const PURE = [
   "src/dashboard/routes.ts",
   "src/dashboard/_chat.ts",
   "src/dashboard/_http.ts",
+  "src/dashboard/_csrf.ts",
   "src/dashboard/_models.ts",
   "src/dashboard/views/",
   "src/cli/peers-args.ts",

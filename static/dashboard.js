@@ -5,14 +5,25 @@
 (function () {
   var KEY = "aria-api-key";
 
+  // The node's same-origin token (src/dashboard/_csrf.ts): every page carries it in a meta tag;
+  // every state-changing request sends it back.
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="aria-csrf"]');
+    return meta ? meta.getAttribute("content") : null;
+  }
+
   function authHeaders() {
     var key = sessionStorage.getItem(KEY);
-    return key ? { authorization: "Bearer " + key } : {};
+    var h = key ? { authorization: "Bearer " + key } : {};
+    var token = csrfToken();
+    if (token) h["x-aria-csrf"] = token;
+    return h;
   }
 
   document.addEventListener("htmx:configRequest", function (e) {
     var h = authHeaders();
     if (h.authorization) e.detail.headers.authorization = h.authorization;
+    if (h["x-aria-csrf"]) e.detail.headers["x-aria-csrf"] = h["x-aria-csrf"];
   });
 
   function setupKeyForm() {

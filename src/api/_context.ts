@@ -15,6 +15,17 @@ export interface ApiDeps {
   clock: { nowMs(): number };
   /** When set, `/v1/*` requires `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /**
+   * The names requests may give in `Host` (host.ts; loopback names are always added): any other
+   * Host is refused with 421 on every route, API and dashboard (DNS rebinding). Unset: no check
+   * (in-process tests); `aria serve` always sets it.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins whose pages may read `/v1/*` answers (CORS allow-list; "*" = any). Default none: no
+   * CORS headers, so a page on another site cannot read the API's answers.
+   */
+  corsOrigins?: readonly string[];
   /** Structured log sink (the shell passes shared/log.ts); default: drop. */
   log?: (entry: Record<string, unknown>) => void;
   /** Request id generator (the shell passes a random one); default: a counter. */

@@ -12,11 +12,18 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { hostAllowed, LOOPBACK_NAMES } from "./host.ts";
 import type { Context } from "hono";
 import type { ApiDeps, AppEnv, RouteDeps } from "./_context.ts";
 import { logInternal } from "./_run.ts";
 import { bearerAuth } from "./auth.ts";
-import { bodyTooLarge, routeNotFound, toOpenAIError } from "./errors.ts";
+import {
+  bodyTooLarge,
+  crossOriginRefused,
+  hostNotAllowed,
+  routeNotFound,
+  toOpenAIError,
+} from "./errors.ts";
 import { createMetrics } from "./metrics.ts";
 import { chatCompletionsRoute } from "./routes/chat-completions.ts";
 import { completionsRoute } from "./routes/completions.ts";
@@ -104,10 +111,41 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     c.header("x-request-id", requestId);
     routeDeps.metrics.recordRequest(routeLabel(c.req.path), c.res.status);
   });
-  app.use(
-    "*",
-    cors({ origin: "*", exposeHeaders: ["x-request-id", "x-aria-served-by", "x-aria-provenance"] }),
-  );
+  if (deps.allowedHosts !== undefined) {
+    const names = new Set([...LOOPBACK_NAMES, ...deps.allowedHosts.map((h) => h.toLowerCase())]);
+    app.use("*", async (_c, next) => {
+      const host = _c.req.header("host");
+      // handled: refused before any route runs (DNS rebinding: issue 19, hole 4)
+      if (!hostAllowed(host, names)) throw hostNotAllowed(host ?? "");
+      await next();
+    });
+  }
+  // CORS only for the origins the owner allowed (none by default): a page on another site can
+  // then neither read answers nor send JSON with a preflight
+  const origins = deps.corsOrigins ?? [];
+  if (deps.allowedHosts !== undefined && !origins.includes("*")) {
+    // a browser page of another origin may not even start work here (a "simple" text/plain
+    // POST needs no preflight): refused unless its origin is allowed. Clients that are not
+    // browsers send no Origin and pass.
+    for (const path of ["/v1/*", "/api/*"]) {
+      app.use(path, async (c, next) => {
+        const origin = c.req.header("origin");
+        if (origin !== undefined && c.req.method !== "OPTIONS") {
+          const own = new URL(c.req.url).origin;
+          if (origin !== own && !origins.includes(origin)) throw crossOriginRefused(origin);
+        }
+        await next();
+      });
+    }
+  }
+  if (origins.length > 0) {
+    const policy = cors({
+      origin: origins.includes("*") ? "*" : [...origins],
+      exposeHeaders: ["x-request-id", "x-aria-served-by", "x-aria-provenance"],
+    });
+    app.use("/v1/*", policy);
+    app.use("/api/*", policy);
+  }
   app.use(
     "*",
     bodyLimit({

@@ -12,6 +12,7 @@
  * | invalid JSON               | 400    | invalid_request_error | invalid_json            |
  * | ContextOverflowError       | 400    | invalid_request_error | context_length_exceeded |
  * | ChatTemplateError          | 400    | invalid_request_error | null (param = messages) |
+ * | InvalidRequestError        | 400    | invalid_request_error | invalid_value (param)   |
  * | GrammarError               | 400    | invalid_request_error | invalid_grammar         |
  * | JsonSchemaError            | 400    | invalid_request_error | unsupported_parameter   |
  * | UnsupportedParameterError  | 400    | invalid_request_error | unsupported_parameter   |
@@ -20,6 +21,8 @@
  * | unknown model              | 404    | not_found_error       | model_not_found         |
  * | unknown route              | 404    | not_found_error       | null                    |
  * | body too large             | 413    | invalid_request_error | request_too_large       |
+ * | Host not a name of the node| 421    | invalid_request_error | host_not_allowed        |
+ * | Origin not allowed (/v1/*) | 403    | permission_error      | origin_not_allowed      |
  * | ConsentBusyError           | 503    | unavailable_error     | BUSY (Retry-After: 1)   |
  * | CapacityError              | 503    | unavailable_error     | null (Retry-After: 1)   |
  * | model still loading        | 503    | unavailable_error     | model_loading           |
@@ -35,6 +38,7 @@ import {
   CapacityError,
   ConsentBusyError,
   ConsentDeniedError,
+  InvalidRequestError,
   UnsupportedParameterError,
 } from "../shared/errors.ts";
 import { GrammarError, JsonSchemaError } from "../grammar/index.ts";
@@ -48,7 +52,7 @@ export interface OpenAIErrorBody {
 
 /** What `toOpenAIError` returns. */
 export interface MappedError {
-  status: 400 | 401 | 403 | 404 | 413 | 500 | 503;
+  status: 400 | 401 | 403 | 404 | 413 | 421 | 500 | 503;
   body: OpenAIErrorBody;
   headers?: Record<string, string>;
   /** True when the error was unexpected: log the original with the request id. */
@@ -64,7 +68,7 @@ export class ApiError extends Error {
    * @param options param and code of the body, and `cause`.
    */
   constructor(
-    readonly status: 400 | 401 | 404 | 413 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 421 | 503,
     readonly type: string,
     message: string,
     readonly options: { param?: string; code?: string; cause?: unknown } = {},
@@ -126,6 +130,34 @@ export function bodyTooLarge(maxBytes: number): ApiError {
   });
 }
 
+/**
+ * 421: the Host header is not one of the node's names (DNS rebinding; api/host.ts).
+ *
+ * @param host the header as sent (quoted, cut short).
+ */
+export function hostNotAllowed(host: string): ApiError {
+  return new ApiError(
+    421,
+    "invalid_request_error",
+    `Host "${host.slice(0, 100)}" is not a name of this node: add it with --allowed-host`,
+    { code: "host_not_allowed" },
+  );
+}
+
+/**
+ * 403: a browser page of an origin the owner did not allow (--cors-origin) called the API.
+ *
+ * @param origin the Origin header (cut short).
+ */
+export function crossOriginRefused(origin: string): ApiError {
+  return new ApiError(
+    403,
+    "permission_error",
+    `Origin "${origin.slice(0, 100)}" may not use this node's API: allow it with --cors-origin`,
+    { code: "origin_not_allowed" },
+  );
+}
+
 /** 503: the backend is still loading its model. */
 export function modelLoading(): ApiError {
   return new ApiError(503, "unavailable_error", "The model is loading: retry shortly", {
@@ -180,6 +212,11 @@ export function toOpenAIError(err: unknown): MappedError {
       n_ctx: err.nCtx,
       ...(err.requestedTokens === undefined ? {} : { n_requested_tokens: err.requestedTokens }),
     });
+    return { status: 400, body: b, internal: false };
+  }
+  if (err instanceof InvalidRequestError) {
+    // the message names the parameter and the accepted range: no internals
+    const b = body(err.message, "invalid_request_error", err.param, "invalid_value");
     return { status: 400, body: b, internal: false };
   }
   if (err instanceof ChatTemplateError) {

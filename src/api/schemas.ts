@@ -24,6 +24,13 @@
  * and drops only the far tail (llama.cpp's server uses the same default). `top_k: 0` asks for
  * the full vocabulary. /v1/completions defaults max_tokens to 16, as OpenAI's legacy API does;
  * chat has no default (until the context is full).
+ *
+ * Sampling ranges admit exactly what the sampler accepts (issue 19, hole 5), with two
+ * conversions (decisions): `top_p: 0` is the nucleus of the top token alone (OpenAI accepts 0;
+ * llama.cpp keeps at least one token), sent to the sampler as top_k 1; `top_k` above the
+ * vocabulary keeps every token (clamped by the backend, generation/limits.ts, so a huge k never
+ * allocates more than the vocabulary). `repeat_penalty` must be > 0 (0 would divide by zero);
+ * anything else out of range is a 400 naming the field.
  */
 import { z } from "zod";
 import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
@@ -96,9 +103,9 @@ const common = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   user: z.string().nullish(),
-  top_k: z.int().min(0).nullish(),
+  top_k: z.int().min(0).max(2 ** 53 - 1).nullish(),
   min_p: z.number().min(0).max(1).nullish(),
-  repeat_penalty: z.number().min(0).nullish(),
+  repeat_penalty: z.number().gt(0, { error: "expected a number > 0" }).max(1e6).nullish(),
 };
 
 /** POST /v1/chat/completions body. */
@@ -153,6 +160,8 @@ function sampling(b: Common): CompletionRequest["sampling"] {
     topP: b.top_p ?? 1,
     topK: b.top_k ?? DEFAULT_TOP_K,
   };
+  // top_p 0: the smallest nucleus, the top token alone (see the module header)
+  if (b.top_p === 0) Object.assign(s, { topP: 1, topK: 1 });
   if (b.min_p != null) s.minP = b.min_p;
   if (b.repeat_penalty != null) s.repeatPenalty = b.repeat_penalty;
   if (b.presence_penalty != null) s.presencePenalty = b.presence_penalty;

@@ -118,6 +118,8 @@ export interface ServeCommand {
     model?: string;
     port?: string;
     host?: string;
+    allowedHosts?: string;
+    corsOrigins?: string;
     p2pPort?: string;
     peers?: string;
     p2pCert?: string;
@@ -333,6 +335,12 @@ Options:
                       when this or --peers is given (then the default is any free port)
   --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS); the API
                       then also answers GET /v1/aria/peers (aria peers)
+  --allowed-host NAME another name this node is reached by (repeatable, or comma-separated
+                      ARIA_ALLOWED_HOSTS; "name" or "name:port"): the API, the dashboard and
+                      the peer port refuse any other Host than loopback names, --host and these
+                      (DNS rebinding, handshake relays)
+  --cors-origin URL   an origin whose pages may call /v1/* (repeatable, or comma-separated
+                      ARIA_CORS_ORIGINS; default none: no CORS, "*" allows every origin)
   --p2p-cert PATH     PEM certificate: serve wss:// on the peer port (ARIA_P2P_CERT; with
   --p2p-key PATH      the PEM key, ARIA_P2P_KEY)
   --threads N         worker threads (ARIA_THREADS; default and cap: the consent policy's
@@ -752,6 +760,8 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
     ...Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }])),
     pipeline: { type: "boolean" },
     "no-repack": { type: "boolean" },
+    "allowed-host": { type: "string", multiple: true },
+    "cors-origin": { type: "string", multiple: true },
   });
   if (v.help) return { verb: "help", topic: "serve" };
   const flags: ServeCommand["flags"] = v.pipeline === true ? { pipeline: "true" } : {};
@@ -760,6 +770,11 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
     const value = v[flag];
     if (typeof value === "string") flags[key] = value;
   }
+  // repeatable: joined like their ARIA_* variables (comma-separated)
+  const hosts = v["allowed-host"];
+  if (Array.isArray(hosts) && hosts.length > 0) flags.allowedHosts = hosts.join(",");
+  const origins = v["cors-origin"];
+  if (Array.isArray(origins) && origins.length > 0) flags.corsOrigins = origins.join(",");
   return { verb: "serve", flags };
 }
 

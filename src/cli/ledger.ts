@@ -92,7 +92,8 @@ function sideChecks(store: LedgerStore, blocks: readonly Block[]) {
 function verify(cmd: LedgerCommand, io: LedgerIo): number {
   using store = openExisting(cmd);
   const r = store.verify();
-  const pending = store.pending().length;
+  // read only once verified: a malformed row is named by verify, not thrown by this read
+  const pending = r.ok ? store.pending().length : 0;
   const side = r.ok ? sideChecks(store, r.value.blocks) : undefined;
   if (!r.ok || (side && "fault" in side)) {
     const fault = r.ok ? undefined : r.error;

@@ -22,8 +22,8 @@ import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
 import { openServeProvenance } from "../node/provenance.ts";
 import { answerProvenance } from "../node/answer-provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
-import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { existsSync, type FSWatcher, statSync, watch } from "node:fs";
+import { availableParallelism, hostname, networkInterfaces } from "node:os";
 import {
   consentPath,
   type ConsentPolicy,
@@ -47,7 +47,7 @@ import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
 import { createStageHandler, STAGE_PATH } from "../pipeline/index.ts";
-import { type PeerNetwork, startPeerNetwork } from "../node/peers.ts";
+import { listOf, type PeerNetwork, startPeerNetwork } from "../node/peers.ts";
 import { dashboardPorts } from "../node/dashboard-ports.ts";
 import {
   createCoordinator,
@@ -59,7 +59,7 @@ import {
 import { recordConsentChange, recordPolicyInLedger } from "../node/policy-ledger.ts";
 import { blockAttester } from "../node/block-energy.ts";
 import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** What a caller can plug into `aria serve` (tests: a fixed energy figure). */
 export interface ServeHooks {
@@ -125,8 +125,12 @@ async function createBackend(
 }
 
 /**
- * Re-reads the policy file when it changes and swaps it into the gate. A file that became
- * invalid is logged and the policy in force is kept (handled here: serving never stops on it).
+ * Re-reads the policy file when it changes and swaps it into the gate, at once: a file-system
+ * watch on the data dir wakes it on every write (an editor's rename included), and a poll every
+ * POLICY_POLL_MS catches what a watch can miss (network file systems). It compares the policy's
+ * hash, not the file's time, so every change that reaches the gate is handed to `onChange` when
+ * it takes effect, in order (issue 19, hole 8). A file that became invalid is logged and the
+ * policy in force is kept (handled here: serving never stops on it).
  */
 function watchPolicy(
   dataDir: string,
@@ -136,29 +140,47 @@ function watchPolicy(
   onChange: (policyHash: string) => void,
 ): () => void {
   const path = consentPath(dataDir);
-  let seen = statSync(path).mtimeMs;
-  const timer = setInterval(() => {
+  let seen = readPolicy(dataDir, identity)?.policyHash;
+  let failed = false;
+  const reload = () => {
     try {
-      // A removed file reads as mtime 0: logged once, and the policy in force stays.
-      const mtime = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-      if (mtime === seen) return;
-      seen = mtime;
-      const signed = readPolicy(dataDir, identity);
-      if (signed === undefined) {
-        log({ level: "error", msg: "consent policy file removed; the policy in force stays" });
+      if (!existsSync(path)) {
+        if (!failed) {
+          log({ level: "error", msg: "consent policy file removed; the policy in force stays" });
+        }
+        failed = true;
         return;
       }
+      const signed = readPolicy(dataDir, identity);
+      failed = false;
+      if (signed === undefined || signed.policyHash === seen) return;
+      seen = signed.policyHash;
       gate.setPolicy(signed.policy);
       log({ level: "info", msg: "consent policy reloaded", policyHash: signed.policyHash });
       onChange(signed.policyHash);
     } catch (err: unknown) {
-      // Terminated: logged once per change of the file; the policy in force stays until the
-      // file is fixed.
-      log({ level: "error", msg: "consent policy not reloaded", error: String(err) });
+      // Terminated: logged once per broken state; the policy in force stays until the file is
+      // fixed (a half-written file is read again on the next event).
+      if (!failed) log({ level: "error", msg: "consent policy not reloaded", error: String(err) });
+      failed = true;
     }
-  }, POLICY_POLL_MS);
+  };
+  const name = basename(path);
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), (_event, file) => {
+      if (file === null || file === name) reload();
+    });
+  } catch {
+    // handled here: no file-system watch (unsupported file system): the poll alone reloads
+    watcher = undefined;
+  }
+  const timer = setInterval(reload, POLICY_POLL_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    watcher?.close();
+  };
 }
 
 /**
@@ -368,6 +390,8 @@ export async function runServe(
   const dashboard = createDashboard({
     backend,
     nodeId,
+    // the same-origin token of the dashboard's actions (issue 19, hole 4), fresh per process
+    csrfToken: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex"),
     assets: embeddedAssets(),
     metrics,
     newId,
@@ -400,6 +424,10 @@ export async function runServe(
     dashboard,
     ...(provenance ? { provenance } : {}),
     ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
+    // DNS rebinding and cross-site pages (issue 19, hole 4): Host must be one of our names;
+    // CORS only for the origins the owner lists
+    allowedHosts: servedNames(config),
+    corsOrigins: listOf(config.corsOrigins),
     newId,
     log,
     consent: meteredGate,
@@ -542,4 +570,23 @@ function stopSignal(): Promise<void> {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
+}
+
+/**
+ * The names the API and dashboard answer to besides loopback: --host (the machine's name and
+ * addresses when it listens on all of them) and --allowed-host.
+ *
+ * @param config host and allowed hosts.
+ * @returns lowercase names (IPv6 in brackets).
+ */
+function servedNames(config: ServeConfig): string[] {
+  const v6 = (h: string) => (h.includes(":") && !h.startsWith("[") ? `[${h}]` : h);
+  const names = [v6(config.host.toLowerCase()), ...listOf(config.allowedHosts)];
+  if (config.host === "0.0.0.0" || config.host === "::") {
+    names.push(hostname().toLowerCase());
+    for (const list of Object.values(networkInterfaces())) {
+      for (const i of list ?? []) names.push(v6(i.address.toLowerCase()));
+    }
+  }
+  return names;
 }

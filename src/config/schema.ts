@@ -42,6 +42,18 @@ export const serveConfigSchema = z.object({
   peers: z.string().regex(/^\s*(wss?:\/\/[^\s,]+\s*)(,\s*wss?:\/\/[^\s,]+\s*)*$/, {
     message: "expected comma-separated ws:// or wss:// URLs",
   }).optional(),
+  /** More names the node is reached by, comma-separated ("name" or "name:port"): the Host
+   * check of the API, dashboard and peer port (issue 19, holes 2 and 4). */
+  allowedHosts: z.string().regex(/^[A-Za-z0-9.\-:\[\],\s]*$/, {
+    message: "expected comma-separated host names",
+  }).optional(),
+  /** Origins whose pages may call /v1/* (CORS allow-list), comma-separated; "*" = any. */
+  corsOrigins: z.string().regex(
+    /^(\s*(\*|https?:\/\/[^\s,/]+)\s*)(,\s*(\*|https?:\/\/[^\s,/]+)\s*)*$/,
+    {
+      message: 'expected comma-separated origins such as "https://app.example" or "*"',
+    },
+  ).optional(),
   /** PEM certificate and key for a wss:// peer port (both or neither). */
   p2pCert: z.string().min(1).optional(),
   p2pKey: z.string().min(1).optional(),
@@ -86,6 +98,8 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   host: "ARIA_HOST",
   p2pPort: "ARIA_P2P_PORT",
   peers: "ARIA_PEERS",
+  allowedHosts: "ARIA_ALLOWED_HOSTS",
+  corsOrigins: "ARIA_CORS_ORIGINS",
   p2pCert: "ARIA_P2P_CERT",
   p2pKey: "ARIA_P2P_KEY",
   threads: "ARIA_THREADS",

@@ -21,6 +21,7 @@ import {
   type ProvenanceSink,
 } from "../api/index.ts";
 import type { DashboardPorts, MaybePromise, NodeStatus } from "./port.ts";
+import { csrfGuard } from "./_csrf.ts";
 import { chatPage } from "./views/chat.ts";
 import { consentPage, consentResult } from "./views/consent.ts";
 import { energyLive, energyPage } from "./views/energy.ts";
@@ -56,6 +57,11 @@ export interface DashboardDeps {
   ports?: DashboardPorts;
   /** When set, non-GET routes require `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /**
+   * The same-origin token (`_csrf.ts`): when set, every non-GET route requires it and every page
+   * carries it. `aria serve` always sets one (random per process).
+   */
+  csrfToken?: string;
   /** Id generator for chat requests and pulls (the shell passes a random one). */
   newId?: () => string;
   /** The node owner's consent gate: playground chats are admitted by it, as API requests are. */
@@ -101,8 +107,8 @@ function keyGuard(apiKey: string): MiddlewareHandler {
 }
 
 /**
- * Refuses cross-site requests that change something (CSRF): the API's CORS policy allows any
- * origin, and a plain HTML form on another site could otherwise post to a node on localhost.
+ * Refuses cross-site requests that change something (CSRF): a plain HTML form on another site
+ * could otherwise post to a node on localhost. A first line before the token (_csrf.ts).
  * Browsers send `Sec-Fetch-Site`; older ones only `Origin`. Clients that send neither (curl,
  * scripts) are not browsers acting for another site, so they pass.
  */
@@ -142,6 +148,7 @@ export function createDashboard(deps: DashboardDeps): Hono {
   const render = pages(deps.apiKey !== undefined);
   const app = new Hono();
   app.use("*", sameOriginGuard());
+  if (deps.csrfToken !== undefined) app.use("*", csrfGuard(deps.csrfToken));
   if (deps.apiKey !== undefined) app.use("*", keyGuard(deps.apiKey));
   mountStatic(app, deps.assets);
   mountOverviewAndChat(app, deps, newId, render);

@@ -316,7 +316,9 @@ const TOP_P_FIRST_K = 64;
 
 /** Steps 5 of the pipeline (temperature > 0), with reusable buffers. */
 function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float32Array) => number {
-  let sel = createSelection(Math.max(o.topK, TOP_P_FIRST_K));
+  // sized for top-k only once a vocabulary is seen: a top_k far above the vocabulary (a client's
+  // 2147483648) never allocates more than the vocabulary (issue 19, hole 5)
+  let sel = createSelection(TOP_P_FIRST_K);
   let weights = new Float64Array(0);
   let whole = new Float64Array(0); // weights of the whole vocabulary (top-p alone, no truncation)
   let nucleusCut = false; // set when `nucleus` already applied top-p
@@ -327,6 +329,7 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float3
     const v = l.length;
     nucleusCut = false;
     if (o.topK > 0 && o.topK < v) {
+      sel = ensure(sel, o.topK);
       selectTopK(l, o.topK, sel);
       return o.topK;
     }

@@ -160,6 +160,12 @@ export interface PeerChain {
 const exportLineSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("block"), block: blockSchema }),
   z.strictObject({ kind: z.literal("pending"), record: signedLedgerRecordSchema }),
+  // a block's stored attestation (e.g. its energy attestation), checked by `ledger verify`
+  z.strictObject({
+    kind: z.literal("attestation"),
+    height: z.number().int().min(1),
+    attestation: z.unknown(),
+  }),
 ]);
 
 /**
@@ -353,11 +359,17 @@ export class LedgerStore {
         "Cannot seal a block: the ledger was opened without a node identity",
       );
     }
-    const block = sealBlock(this.head(), pending.map((p) => p.signed), {
+    // handled here: a pending record this node did not sign (written to the file by someone
+    // else) is never sealed into this node's signed block; it stays pending and `verify` names it
+    const own = pending.filter((p) =>
+      (p.signed.record.signer as string) === (identity.nodeId as string)
+    );
+    if (!own.some((p) => !isPolicyChange(p.signed.record))) return undefined;
+    const block = sealBlock(this.head(), own.map((p) => p.signed), {
       identity,
       timestampMs: Math.round(this.#options.clock.nowMs()),
     });
-    this.#insertBlock(block, pending.map((p) => p.hash));
+    this.#insertBlock(block, own.map((p) => p.hash));
     const attestation = this.#options.attestBlock?.(block);
     if (attestation !== undefined) this.#putAttestation(block.header.height, attestation);
     return block;
@@ -606,12 +618,23 @@ export class LedgerStore {
    *   height = head + 1 with their index).
    */
   verify(): Result<VerifiedChain, ChainFault> {
+    // rows that cannot even be read (malformed JSON, a record in a block that does not exist)
+    // are named first, instead of failing the reads below with a stack trace (issue 19, hole 6)
+    const unreadable = this.#rowFault();
+    if (unreadable !== undefined) return { ok: false, error: unreadable };
     const result = verifyChain(this.blocks());
     if (!result.ok) return result;
     const height = result.value.height + 1;
     const pending = this.pending();
+    // whose ledger this is: the producer of its blocks, else the identity it was opened with,
+    // else the signer of its first record (the first-start policy record is the node's own)
+    const owner = result.value.blocks.findLast((b) => b.header.height > 0)?.header.producer ??
+      (this.#options.identity?.nodeId as string | undefined) ?? pending[0]?.signed.record.signer;
     for (const [i, p] of pending.entries()) {
-      const problem = pendingProblem(p);
+      const problem = pendingProblem(p) ??
+        (p.signed.record.signer !== owner
+          ? `record ${p.hash} is signed by ${p.signed.record.signer}, not by this ledger's node ${owner}`
+          : undefined);
       if (problem !== undefined) {
         return { ok: false, error: { height, recordIndex: i, reason: `pending: ${problem}` } };
       }
@@ -624,8 +647,49 @@ export class LedgerStore {
     return result;
   }
 
+  /** The first stored row that cannot be read or points nowhere, named (see `verify`). */
+  #rowFault(): ChainFault | undefined {
+    const blockRows = this.#db.query<{ height: number; header_json: string }, []>(
+      "SELECT height, header_json FROM blocks ORDER BY height",
+    ).all();
+    const heights = new Set<number>();
+    for (const row of blockRows) {
+      heights.add(row.height);
+      const ok = safeJson(row.header_json, (v) => signedHeaderSchema.safeParse(v).success);
+      if (!ok) {
+        return {
+          height: row.height,
+          reason: `the stored header of block ${row.height} is malformed`,
+        };
+      }
+    }
+    const recordRows = this.#db.query<
+      { seq: number; hash: string; signed_json: string; block_height: number | null },
+      []
+    >("SELECT seq, hash, signed_json, block_height FROM records ORDER BY seq").all();
+    const head = blockRows.at(-1)?.height ?? 0;
+    for (const row of recordRows) {
+      const at = row.block_height ?? head + 1;
+      if (!safeJson(row.signed_json, (v) => signedLedgerRecordSchema.safeParse(v).success)) {
+        return {
+          height: at,
+          reason: `record ${row.hash} (row ${row.seq}): its stored JSON is malformed`,
+        };
+      }
+      if (row.block_height !== null && !heights.has(row.block_height)) {
+        return {
+          height: row.block_height,
+          reason:
+            `record ${row.hash} (row ${row.seq}) points to block ${row.block_height}, which does not exist`,
+        };
+      }
+    }
+    return undefined;
+  }
+
   /**
    * The export lines (JSON lines): a head line, one line per block from genesis, one line per
+   * block attestation (the energy attestations, so an export is lossless), one line per
    * pending record.
    *
    * @returns the lines, without newlines.
@@ -643,6 +707,12 @@ export class LedgerStore {
     return [
       JSON.stringify({ kind: "aria.ledger.export", version: v2 ? 2 : 1, height, headHash }),
       ...blocks.map((block) => JSON.stringify({ kind: "block", block })),
+      ...blocks.flatMap((b) => {
+        const attestation = this.blockAttestation(b.header.height);
+        return attestation === undefined
+          ? []
+          : [JSON.stringify({ kind: "attestation", height: b.header.height, attestation })];
+      }),
       ...pending.map((p) => JSON.stringify({ kind: "pending", record: p.signed })),
     ];
   }
@@ -683,6 +753,7 @@ export class LedgerStore {
         this.#insertBlock(block, hashes);
       }
       for (const p of parsed.pending) this.#insertRecord(hashRecord(p.record), p);
+      for (const a of parsed.attestations) this.#putAttestation(a.height, a.attestation);
     }).immediate();
     return { height: result.value.height, headHash: result.value.headHash };
   }
@@ -711,6 +782,15 @@ function migrate(db: Database): void {
         Date.now(),
       );
     }).immediate();
+  }
+}
+
+/** Handled here: JSON that does not parse, or fails `valid`, is false (the caller names the row). */
+function safeJson(text: string, valid: (v: unknown) => boolean): boolean {
+  try {
+    return valid(JSON.parse(text));
+  } catch {
+    return false;
   }
 }
 
@@ -798,9 +878,19 @@ function parseExport(lines: readonly string[]) {
   const head = parseLine(exportHeadSchema, first);
   const blocks: Block[] = [];
   const pending: SignedLedgerRecord[] = [];
+  const attestations: { height: number; attestation: unknown }[] = [];
   for (const x of nonEmpty.slice(1)) {
     const line = parseLine(exportLineSchema, x);
-    if (line.kind === "block") {
+    if (line.kind === "attestation") {
+      // handled here: an attestation for a block the file does not hold is refused
+      if (!blocks.some((b) => b.header.height === line.height)) {
+        throw new AriaError(
+          "LEDGER_IMPORT",
+          `Cannot import: line ${x.n} attests block ${line.height}, which the file does not hold before it`,
+        );
+      }
+      attestations.push({ height: line.height, attestation: line.attestation });
+    } else if (line.kind === "block") {
       if (pending.length > 0) {
         throw new AriaError(
           "LEDGER_IMPORT",
@@ -810,5 +900,5 @@ function parseExport(lines: readonly string[]) {
       blocks.push(line.block);
     } else pending.push(line.record);
   }
-  return { head, blocks, pending };
+  return { head, blocks, pending, attestations };
 }

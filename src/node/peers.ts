@@ -4,6 +4,7 @@
  * the local backend, and the /v1/aria/peers route. Hashes the model file (SHA-256) in the
  * background for the advert.
  */
+import { checkRelayedReceipt } from "../ledger/provenance.ts";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../contract/index.ts";
@@ -130,6 +131,20 @@ export async function startPeerNetwork(
       local: metered.backend,
       node,
       ...(options.refuses ? { refuses: options.refuses } : {}),
+      // issue 19, hole 3: a peer's answer passes only with a receipt it signed for this request
+      // (and this output when it produced all of it); for the model this node has, peers must
+      // advertise its hash and answer the model challenge first
+      checkReceipt: ({ peer, request, receipt, output }) => {
+        if (receipt === undefined) return "no receipt";
+        const checked = checkRelayedReceipt(receipt, {
+          peer,
+          model: request.model,
+          input: request.input,
+          ...(output !== undefined ? { output } : {}),
+        });
+        return checked.ok ? undefined : checked.error;
+      },
+      localSha256: (model) => hashes.get(model),
     }),
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {
@@ -141,11 +156,21 @@ export async function startPeerNetwork(
 }
 
 /**
+ * The entries of a comma-separated setting (--allowed-host, --cors-origin).
+ *
+ * @param value e.g. "a.example, b.example:8443".
+ * @returns the trimmed, non-empty entries.
+ */
+export function listOf(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+}
+
+/**
  * What every node of `aria serve` shares: ed25519 crypto over the identity, the Bun WebSocket
  * transport on the peer port (wss with --p2p-cert / --p2p-key), clock, randomness, bootstrap
  * peers, agent and log.
  *
- * @param config peer port, host, TLS files, bootstrap peers.
+ * @param config peer port, host, allowed hosts, TLS files, bootstrap peers.
  * @param identity this node's key pair.
  * @returns the node dependencies without advert or request handler.
  */
@@ -161,6 +186,7 @@ export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
     transport: bunTransport({
       port: config.p2pPort ?? 0,
       hostname: config.host,
+      allowedHosts: listOf(config.allowedHosts),
       ...(config.p2pCert && config.p2pKey
         ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
         : {}),

@@ -63,7 +63,7 @@ export async function openStage(
   options: Readonly<{ modelPath: string; range: LayerRange; threads: number | undefined }>,
 ): Promise<StageServer> {
   const { modelPath, range, threads } = options;
-  return await StageServer.open(modelPath, {
+  const stage = await StageServer.open(modelPath, {
     layerBegin: range.begin,
     layerEnd: range.end,
     outputHead: config.outputHead,
@@ -73,6 +73,14 @@ export async function openStage(
     ...(config.ctx !== undefined ? { nCtx: config.ctx } : {}),
     ...(threads !== undefined ? { nThreads: threads } : {}),
   });
+  if (stage.contextCapped !== undefined) {
+    const { asked, used } = stage.contextCapped;
+    console.error(JSON.stringify({
+      level: "warn",
+      msg: `--ctx ${asked} is above the model's context: capped to ${used}`,
+    }));
+  }
+  return stage;
 }
 
 /** A stage node on the peer network. */

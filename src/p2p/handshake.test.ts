@@ -6,6 +6,7 @@ import {
   type HandshakeState,
   helloMessage,
   startHandshake,
+  transcriptBytes,
 } from "./handshake.ts";
 import type { Outgoing } from "./protocol.ts";
 
@@ -44,7 +45,10 @@ describe("handshake", () => {
     const hello = { ...helloMessage(startHandshake(A.nodeId, chA, null), null, "x") };
     b = deliver(b, hello, A.nodeId, cryptoOf(B)).state;
     const forged = M.sign(
-      new TextEncoder().encode(`aria-p2p-auth/1\n${chB}\n${A.nodeId}\n${B.nodeId}`),
+      transcriptBytes("dialer", { nodeId: A.nodeId, challenge: chA }, {
+        nodeId: B.nodeId,
+        challenge: chB,
+      }, ""),
     );
     const step = applyHandshake(
       b,
@@ -63,7 +67,7 @@ describe("handshake", () => {
         applyHandshake(s, {
           kind: "hello",
           from: A.nodeId,
-          body: { version: "2.0", nodeId: A.nodeId, challenge: chA, listen: null, agent: "x" },
+          body: { version: "3.0", nodeId: A.nodeId, challenge: chA, listen: null, agent: "x" },
         }, cryptoOf(B)),
       "VERSION",
     ],
@@ -73,7 +77,7 @@ describe("handshake", () => {
         applyHandshake(s, {
           kind: "hello",
           from: M.nodeId,
-          body: { version: "1.0", nodeId: A.nodeId, challenge: chA, listen: null, agent: "x" },
+          body: { version: "2.0", nodeId: A.nodeId, challenge: chA, listen: null, agent: "x" },
         }, cryptoOf(B)),
       "BAD_SIGNATURE",
     ],
@@ -83,7 +87,7 @@ describe("handshake", () => {
         applyHandshake(s, {
           kind: "hello",
           from: B.nodeId,
-          body: { version: "1.0", nodeId: B.nodeId, challenge: chA, listen: null, agent: "x" },
+          body: { version: "2.0", nodeId: B.nodeId, challenge: chA, listen: null, agent: "x" },
         }, cryptoOf(B)),
       "BAD_SIGNATURE",
     ],
@@ -116,7 +120,7 @@ describe("handshake", () => {
     const step = applyHandshake(s, {
       kind: "hello",
       from: M.nodeId,
-      body: { version: "1.0", nodeId: M.nodeId, challenge: chB, listen: null, agent: "x" },
+      body: { version: "2.0", nodeId: M.nodeId, challenge: chB, listen: null, agent: "x" },
     }, cryptoOf(A));
     expect(step.state.refused?.code).toBe("BAD_SIGNATURE");
   });
@@ -126,8 +130,72 @@ describe("handshake", () => {
     const step = applyHandshake(s, {
       kind: "hello",
       from: A.nodeId,
-      body: { version: "1.7", nodeId: A.nodeId, challenge: chA, listen: null, agent: "x" },
+      body: { version: "2.7", nodeId: A.nodeId, challenge: chA, listen: null, agent: "x" },
     }, cryptoOf(B));
     expect(step.state.refused).toBeNull();
+  });
+
+  // issue 19, hole 2: mallory opens one connection to A and one to B and forwards each hello and
+  // each proof to the other side; neither A nor B may accept it as the other
+  const relayCases: [
+    string,
+    { a: "dialer" | "listener"; b: "dialer" | "listener" },
+    string,
+    string,
+  ][] = [
+    ["mallory dials both (roles swapped)", { a: "listener", b: "listener" }, "ws://a", "ws://b"],
+    [
+      "A dials mallory, mallory dials B (channels differ)",
+      { a: "dialer", b: "listener" },
+      "ws://m",
+      "ws://b",
+    ],
+    [
+      "on the path (one channel): a wire, not a peer",
+      { a: "dialer", b: "listener" },
+      "ws://b",
+      "ws://b",
+    ],
+  ];
+  for (const [name, roles, chanA, chanB] of relayCases) {
+    test(`a relayed handshake fails: ${name}`, () => {
+      // A's connection is with mallory, B's is with mallory; mallory forwards hellos verbatim
+      let a = startHandshake(A.nodeId, chA, null, { role: roles.a, channel: chanA });
+      let b = startHandshake(B.nodeId, chB, null, { role: roles.b, channel: chanB });
+      // mallory's hello to A claims B but must carry a challenge: B's own (forwarded), or one
+      // of mallory's choosing; it gets A's proof over what A saw, and forwards it to B
+      const toA = helloMessage(startHandshake(B.nodeId, chB, null), null, "x");
+      const toB = helloMessage(startHandshake(A.nodeId, chA, null), null, "x");
+      const stepA = deliver(a, toA, B.nodeId, cryptoOf(A));
+      const stepB = deliver(b, toB, A.nodeId, cryptoOf(B));
+      a = stepA.state;
+      b = stepB.state;
+      // forward A's proof to B and B's proof to A
+      const atB = deliver(b, stepA.send[0]!, A.nodeId, cryptoOf(B));
+      const atA = deliver(a, stepB.send[0]!, B.nodeId, cryptoOf(A));
+      if (chanA === chanB && roles.a !== roles.b) {
+        // the one arrangement that verifies: A dialled B's own address and mallory sits on the
+        // network path. Then A and B authenticate EACH OTHER (not mallory), and every later
+        // message is signed from one to the other: mallory is a wire that can drop or read
+        // (use wss to hide the text), never speak as either (docs/protocol.md)
+        expect(atB.state.authenticated && atA.state.authenticated).toBe(true);
+        expect(atB.state.hello?.nodeId).toBe(A.nodeId);
+        return;
+      }
+      expect(atB.state.authenticated).toBe(false);
+      expect(atA.state.authenticated).toBe(false);
+      expect(atB.state.refused?.code).toBe("BAD_SIGNATURE");
+    });
+  }
+
+  test("a hello reflecting our own challenge is refused", () => {
+    const b = startHandshake(B.nodeId, chB, null);
+    const step = deliver(
+      b,
+      helloMessage(startHandshake(A.nodeId, chB, null), null, "x"),
+      A.nodeId,
+      cryptoOf(B),
+    );
+    expect(step.state.refused?.code).toBe("BAD_SIGNATURE");
   });
 });

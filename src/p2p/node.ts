@@ -38,8 +38,10 @@ import {
   takeToken,
 } from "./rate-limit.ts";
 import { NonceCache } from "./replay.ts";
+import { admit, DEFAULT_ADMISSION, type PendingConnection } from "./admission.ts";
 import { replyStream } from "./_reply-stream.ts";
 import { AriaError } from "../shared/errors.ts";
+import { hostname, networkInterfaces } from "node:os";
 
 /** Close codes (application range 4000-4999). */
 export const CLOSE = {
@@ -107,6 +109,8 @@ export class PeerRequestError extends AriaError {
 interface Session {
   conn: Connection;
   dialedUrl: string | null;
+  /** The remote address of an inbound connection (admission limits), null when unknown. */
+  address: string | null;
   openedMs: number;
   hs: HandshakeState;
   peer: string | null;
@@ -133,7 +137,12 @@ const HINTS_PER_REPLY = 16;
 
 /** Most open connections, authenticated or not. Why 256: eight times the peer cap of plan.ts,
  * room for handshakes in progress and peers being trimmed. */
-const MAX_SESSIONS = 256;
+/** Why 3 s: an honest handshake is two messages each way (milliseconds on any link); a short
+ * deadline bounds how long an idle socket holds a pending slot (issue 19, hole 7). */
+const HANDSHAKE_TIMEOUT_MS = 3_000;
+/** Most peer ids remembered as banned. Why 1024: far more liars than one node meets; bounded so a
+ * flood of fresh keys cannot grow memory. */
+const MAX_BANNED = 1024;
 
 /** Binary frames per second per connection. Why a bucket of its own, larger than text's: a
  * pipeline sends one frame per token per stage (hundreds a second for a small model), a frame
@@ -150,6 +159,7 @@ export class P2PNode {
   readonly #rate: RateLimit;
   readonly #nonces = new NonceCache();
   readonly #sessions = new Map<string, Session>();
+  readonly #banned = new Set<string>();
   readonly #byPeer = new Map<string, Session>();
   readonly #pending = new Map<string, Pending>();
   readonly #serving = new Map<string, AbortController>();
@@ -227,7 +237,7 @@ export class P2PNode {
       this.#advertJson = json;
       this.#apply({ type: "local_advert", advert });
     } else if (advert) this.#state = { ...this.#state, advert };
-    const limit = this.#d.handshakeTimeoutMs ?? 10_000;
+    const limit = this.#d.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     for (const s of this.#sessions.values()) {
       if (s.peer === null && now - s.openedMs > limit) {
         s.conn.close(CLOSE.handshakeTimeout, "Handshake timed out");
@@ -292,6 +302,28 @@ export class P2PNode {
     if (!s) return false;
     s.conn.send(bytes);
     return true;
+  }
+
+  /**
+   * Drops a peer caught lying (an answer without a valid receipt, a failed model challenge):
+   * closes its connection and refuses its id from now on (handshakes with it are refused
+   * BAD_SIGNATURE until this process restarts). Bounded: the oldest ban goes past MAX_BANNED.
+   *
+   * @param peer the peer id.
+   * @param reason for the log and the close frame.
+   */
+  ban(peer: string, reason: string): void {
+    this.#banned.add(peer);
+    if (this.#banned.size > MAX_BANNED) this.#banned.delete(this.#banned.values().next().value!);
+    this.#d.log?.({ event: "p2p_peer_banned", peer, reason: reason.slice(0, 200) });
+    const s = this.#byPeer.get(peer);
+    this.#lose(peer, this.#d.clock.nowMs());
+    s?.conn.close(CLOSE.dropped, `Dropped: ${reason.slice(0, 100)}`);
+  }
+
+  /** True when `peer` was dropped for lying ({@link ban}). */
+  isBanned(peer: string): boolean {
+    return this.#banned.has(peer);
   }
 
   /** Records how a request to a peer ended (reliability in the score). */
@@ -379,17 +411,38 @@ export class P2PNode {
 
   #onOpen(conn: Connection, dialedUrl: string | null): void {
     const now = this.#d.clock.nowMs();
-    // handled here: connections beyond the cap (e.g. many that never finish the handshake) are
-    // closed at once instead of each holding a session until its handshake times out
-    if (this.#sessions.size >= (this.#d.maxSessions ?? MAX_SESSIONS)) {
-      conn.close(CLOSE.dropped, "Too many connections");
+    // handled here (admission.ts): pending handshakes are limited per address and overall;
+    // at a limit the oldest pending one gives way, so idle sockets cannot keep newcomers out;
+    // when every slot holds an authenticated peer the newcomer is closed at once
+    const pending: PendingConnection[] = [];
+    let authenticated = 0;
+    for (const x of this.#sessions.values()) {
+      // connections we dialled are never evicted for an inbound newcomer: counted as held
+      if (x.peer !== null || x.dialedUrl !== null) authenticated++;
+      else pending.push({ key: x.conn.key, address: x.address, openedMs: x.openedMs });
+    }
+    const decision = admit(pending, authenticated, conn.remote ?? null, {
+      ...DEFAULT_ADMISSION,
+      ...(this.#d.maxSessions !== undefined ? { maxSessions: this.#d.maxSessions } : {}),
+    });
+    if (!decision.admit) {
+      conn.close(CLOSE.dropped, decision.reason);
       return;
+    }
+    for (const key of decision.evict) {
+      const old = this.#sessions.get(key);
+      this.#sessions.delete(key); // now: its close event may come later
+      old?.conn.close(CLOSE.dropped, "Evicted: handshake not finished");
     }
     const s: Session = {
       conn,
       dialedUrl,
+      address: conn.remote ?? null,
       openedMs: now,
-      hs: startHandshake(this.id, this.#d.randomHex(32), null),
+      hs: startHandshake(this.id, this.#d.randomHex(32), null, {
+        role: dialedUrl !== null ? "dialer" : "listener",
+        channel: conn.channel ?? "",
+      }),
       peer: null,
       bucket: newBucket(this.#rate, now),
       binaryBucket: newBucket(this.#d.binaryRate ?? DEFAULT_BINARY_RATE, now),
@@ -526,6 +579,12 @@ export class P2PNode {
     }
     if (!step.state.authenticated || !step.state.hello) return;
     const peer = step.state.hello.nodeId;
+    if (this.#banned.has(peer)) {
+      // handled here: a peer dropped for lying stays out (ban)
+      this.refused["BAD_SIGNATURE"] = (this.refused["BAD_SIGNATURE"] ?? 0) + 1;
+      s.conn.close(CLOSE.refused, "Banned: this node caught the peer lying");
+      return;
+    }
     s.peer = peer;
     const existing = this.#byPeer.get(peer);
     if (existing) {
@@ -636,6 +695,63 @@ export interface BunTransportOptions {
   tls?: { certPath: string; keyPath: string };
   /** Host name put in our URL (default: hostname). */
   publicHost?: string;
+  /**
+   * More names dialers may use to reach this node (`--allowed-host`: a name behind NAT or a port
+   * forward; "name" or "name:port"). The Host a dialer sends must be one of this node's names
+   * (loopback, hostname, publicHost, the machine's addresses when listening on all of them, and
+   * these) at the listening port, or it is refused: the Host is the channel binding of the
+   * handshake (issue 19, hole 2).
+   */
+  allowedHosts?: readonly string[];
+}
+
+/**
+ * "host:port", lowercased, with the scheme's default port when none is given: the channel
+ * binding both ends of a connection compute (the dialer from its URL, the listener from Host).
+ *
+ * @param authority "host[:port]" (IPv6 in brackets).
+ * @param tls wss (default port 443) or ws (80).
+ * @returns the normalised authority.
+ */
+export function channelOf(authority: string, tls: boolean): string {
+  let u: URL;
+  try {
+    u = new URL(`${tls ? "wss" : "ws"}://${authority.trim()}`);
+  } catch {
+    return ""; // handled here: not an authority; "" is no node's name, so it is refused
+  }
+  if (u.pathname !== "/" || u.username !== "" || u.search !== "") return "";
+  return `${u.hostname.toLowerCase()}:${u.port === "" ? (tls ? 443 : 80) : u.port}`;
+}
+
+/** This machine's names a dialer may use (no port). */
+function localNames(options: BunTransportOptions): Set<string> {
+  const names = new Set(["localhost", "127.0.0.1", "[::1]"]);
+  const add = (h: string) => names.add(h.includes(":") && !h.startsWith("[") ? `[${h}]` : h);
+  add(options.hostname.toLowerCase());
+  if (options.publicHost) add(options.publicHost.toLowerCase());
+  if (options.hostname === "0.0.0.0" || options.hostname === "::") {
+    // listening everywhere: the machine's own name and addresses are ours too
+    add(hostname().toLowerCase());
+    for (const list of Object.values(networkInterfaces())) {
+      for (const i of list ?? []) add(i.address.toLowerCase());
+    }
+  }
+  return names;
+}
+
+/**
+ * Whether a Host header names this node at its listening port (see allowedHosts).
+ *
+ * @param channel the normalised Host (channelOf).
+ * @param port the listening port.
+ * @param names this node's names (localNames) and allowed hosts.
+ * @returns true when accepted.
+ */
+export function hostIsOurs(channel: string, port: number, names: ReadonlySet<string>): boolean {
+  if (names.has(channel)) return true; // an allowed "name:port" (a port forward)
+  const i = channel.lastIndexOf(":");
+  return channel.slice(i + 1) === String(port) && names.has(channel.slice(0, i));
 }
 
 /**
@@ -650,7 +766,9 @@ export function bunTransport(options: BunTransportOptions): Transport {
   let next = 0;
   return {
     start(h: TransportHandlers): Promise<string | null> {
-      type Data = { conn: Connection | null };
+      type Data = { conn: Connection | null; channel: string; remote: string | null };
+      const names = localNames(options);
+      for (const h of options.allowedHosts ?? []) names.add(h.toLowerCase());
       server = Bun.serve<Data>({
         port: options.port,
         hostname: options.hostname,
@@ -658,7 +776,14 @@ export function bunTransport(options: BunTransportOptions): Transport {
           ? { tls: { cert: Bun.file(options.tls.certPath), key: Bun.file(options.tls.keyPath) } }
           : {}),
         fetch(req, srv) {
-          if (srv.upgrade(req, { data: { conn: null } as Data })) return undefined;
+          // handled here: a Host that is not one of ours is refused before the handshake (it
+          // would be the channel binding, and a relay would name the relay's address)
+          const channel = channelOf(req.headers.get("host") ?? "", options.tls !== undefined);
+          if (!hostIsOurs(channel, srv.port ?? 0, names)) {
+            return new Response("ARIA peer port: unknown Host\n", { status: 421 });
+          }
+          const remote = srv.requestIP(req)?.address ?? null;
+          if (srv.upgrade(req, { data: { conn: null, channel, remote } as Data })) return undefined;
           return new Response("ARIA peer port: WebSocket only\n", { status: 426 });
         },
         websocket: {
@@ -669,6 +794,8 @@ export function bunTransport(options: BunTransportOptions): Transport {
           open(ws) {
             const conn: Connection = {
               key: `in-${next++}`,
+              channel: (ws.data as Data).channel,
+              ...((ws.data as Data).remote !== null ? { remote: (ws.data as Data).remote! } : {}),
               send: (d) => void ws.send(d),
               close: (code, reason) => ws.close(code, reason),
             };
@@ -721,6 +848,7 @@ function dialWs(
     ws.binaryType = "arraybuffer";
     const conn: Connection = {
       key: key(),
+      channel: channelOf(new URL(url).host, url.startsWith("wss:")),
       // a browser-style WebSocket takes ArrayBuffer-backed views; frames are built in fresh buffers
       send: (d) =>
         ws.readyState === WebSocket.OPEN && ws.send(d as string | Uint8Array<ArrayBuffer>),

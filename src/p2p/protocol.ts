@@ -45,13 +45,20 @@
  *        the API). Adverts may list `features`; "grammar" = this node enforces `grammar`. An
  *        older node would drop the field it does not know, so requesters send a grammar only to
  *        nodes that advertise the feature.
+ *   2.0  the handshake proof signs the transcript of the connection (handshake.ts: roles, channel
+ *        binding, both ids and both challenges; AUTH_DOMAIN "aria-p2p-auth/2"), so a relayed
+ *        handshake fails; a 1.x proof does not verify, hence a major bump (1.x peers are refused
+ *        with VERSION); 1.4's `grammar` and `features` are kept. Error codes INVALID_REQUEST (a
+ *        parameter outside the serving node's limits: a token id outside the vocabulary, a
+ *        sampling value out of range) and CONTEXT_LENGTH (the prompt does not fit the context);
+ *        topP and repeatPenalty must be > 0.
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";
 import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 1, minor: 4 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 0 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
@@ -85,6 +92,8 @@ export const ERROR_CODES = [
   "BUSY",
   "NO_MODEL",
   "UNAUTHENTICATED",
+  "INVALID_REQUEST",
+  "CONTEXT_LENGTH",
   "INTERNAL",
 ] as const;
 /** One error code. */
@@ -134,9 +143,11 @@ export type PeerHint = z.infer<typeof peerHintSchema>;
 const samplingSchema = z.object({
   temperature: z.number().min(0).max(100),
   topK: z.number().int().min(0).optional(),
-  topP: z.number().min(0).max(1).optional(),
+  topP: z.number().gt(0).max(1).optional(),
   minP: z.number().min(0).max(1).optional(),
-  repeatPenalty: z.number().optional(),
+  // ranges are the sampler's (generation/sampler.ts); the node checks them again, with the
+  // vocabulary, before the scheduler (generation/limits.ts)
+  repeatPenalty: z.number().gt(0).optional(),
   repeatLastN: z.number().int().min(-1).optional(),
   frequencyPenalty: z.number().optional(),
   presencePenalty: z.number().optional(),

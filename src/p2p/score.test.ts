@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type PeerMetrics, rankPeers, scorePeer } from "./score.ts";
+import { type PeerMetrics, rankPeers, scorePeer, trustedSpeed, UNKNOWN_SPEED } from "./score.ts";
 
 const base: PeerMetrics = {
   rttMs: 10,
@@ -45,5 +45,22 @@ describe("scorePeer", () => {
       { id: "b", metrics: base },
       { id: "a", metrics: base },
     ])).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("trustedSpeed (issue 19, hole 3)", () => {
+  test("an unmeasured claim is capped; a measurement wins over a larger claim", () => {
+    expect(trustedSpeed(1e9, undefined)).toBe(UNKNOWN_SPEED);
+    expect(trustedSpeed(5, undefined)).toBe(5);
+    expect(trustedSpeed(1e9, 12)).toBe(12);
+    expect(trustedSpeed(8, 12)).toBe(8);
+    expect(trustedSpeed(0, 12)).toBe(12);
+  });
+  test("an absurd advertised speed does not outrank a measured honest peer", () => {
+    const base = { rttMs: 5, slots: 4, freeSlots: 4, inflight: 0, ok: 0, failed: 0 };
+    const honest = { ...base, tokensPerSecond: trustedSpeed(30, 30) };
+    const liar = { ...base, tokensPerSecond: trustedSpeed(1e9, undefined) };
+    expect(rankPeers([{ id: "liar", metrics: liar }, { id: "honest", metrics: honest }])[0])
+      .toBe("honest");
   });
 });

@@ -57,3 +57,18 @@ export function rankPeers(candidates: readonly { id: string; metrics: PeerMetric
     .sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((c) => c.id);
 }
+
+/**
+ * The speed the score may use for a peer: what this node measured on the peer's answers, never
+ * more than the peer claims, and an unmeasured claim never above UNKNOWN_SPEED (a peer that
+ * advertises an absurd speed gets no more traffic than an unknown one until measured: issue 19,
+ * hole 3).
+ *
+ * @param advertised the peer's advert (tokens/s; 0 = not measured by the peer).
+ * @param measured this node's measurement (tokens/s over the peer's answers), if any.
+ * @returns tokens/s for {@link scorePeer} (0 = unknown).
+ */
+export function trustedSpeed(advertised: number, measured: number | undefined): number {
+  if (measured === undefined || !(measured > 0)) return Math.min(advertised, UNKNOWN_SPEED);
+  return advertised > 0 ? Math.min(advertised, measured) : measured;
+}

@@ -1,7 +1,7 @@
 /**
  * @module Serving a peer's `complete.request` from this node's own backend: converts the wire
  * body to a `CompletionRequest`, streams `complete.chunk`s back and ends with `complete.end` or an
- * `error` (NO_MODEL, BUSY, CONSENT_DENIED, INTERNAL). A peer's request is only ever served
+ * `error` (NO_MODEL, BUSY, CONSENT_DENIED, INVALID_REQUEST, CONTEXT_LENGTH, INTERNAL). A peer's request is only ever served
  * locally, never forwarded again, so requests cannot loop. Pure given the backend (types only).
  */
 import type {
@@ -118,9 +118,25 @@ function recordOrNothing(
   }
 }
 
-function codeOf(err: unknown): ErrorCode {
+/**
+ * The error reply for a failure: the requester's own fault (a parameter out of range, a prompt
+ * longer than the context) comes back as INVALID_REQUEST / CONTEXT_LENGTH with the message (it
+ * names the parameter, no internals); a full queue as BUSY; anything else as INTERNAL with a
+ * fixed message (issue 19, hole 5).
+ */
+function replyOf(err: unknown): { code: ErrorCode; message: string } {
   const code = (err as { code?: unknown })?.code;
-  return code === "CAPACITY" ? "BUSY" : "INTERNAL";
+  if (code === "CAPACITY") return { code: "BUSY", message: "This node is busy: try another" };
+  if (code === "CONTEXT_OVERFLOW" && err instanceof Error) {
+    return { code: "CONTEXT_LENGTH", message: err.message.slice(0, 400) };
+  }
+  if (
+    (code === "INVALID_REQUEST" || code === "GRAMMAR_INVALID" || code === "SCHEMA_UNSUPPORTED") &&
+    err instanceof Error
+  ) {
+    return { code: "INVALID_REQUEST", message: err.message.slice(0, 400) };
+  }
+  return { code: "INTERNAL", message: "Cannot complete on this node" };
 }
 
 /** Options of {@link serveFromBackend}. */
@@ -221,10 +237,16 @@ export function serveFromBackend(backend: CompletionBackend, options: ServeOptio
       // converted: a backend failure becomes an error reply; the requester fails over
       if (signal.aborted) return;
       flush(); // the tokens made so far, so the requester can continue after them
-      fail(
-        codeOf(err),
-        codeOf(err) === "BUSY" ? "This node is busy: try another" : "Cannot complete on this node",
-      );
+      const { code, message } = replyOf(err);
+      if (code === "INTERNAL") {
+        options.log?.({
+          level: "error",
+          msg: "peer request failed",
+          id: requestId,
+          error: String(err),
+        });
+      }
+      fail(code, message);
     }
   };
 }

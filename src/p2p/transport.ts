@@ -10,6 +10,15 @@
 export interface Connection {
   /** Unique per transport (for logs and maps). */
   readonly key: string;
+  /**
+   * Channel binding for the handshake (handshake.ts transcript): what the dialer dialled, as both
+   * ends see it — the dialled URL's authority on the dialer's side, the authority named by the
+   * dialer (the Host header, checked by the transport against the listener's own names) on the
+   * listener's. A relay has two connections, with two channels. Absent: "" (no binding).
+   */
+  readonly channel?: string;
+  /** The remote address of an inbound connection (admission limits per address), if known. */
+  readonly remote?: string;
   send(data: string | Uint8Array): void;
   close(code: number, reason: string): void;
 }
@@ -99,12 +108,14 @@ export class MemoryNetwork {
     };
     const local: Connection = {
       key: `mem-${id}-out`,
+      channel: url,
       send: (data) =>
         !closing && this.enqueue(() => (this.delivered++, remote.onMessage(far, data))),
       close: shut,
     };
     const far: Connection = {
       key: `mem-${id}-in`,
+      channel: url,
       send: (data) =>
         !closing && this.enqueue(() => (this.delivered++, from.onMessage(local, data))),
       close: shut,

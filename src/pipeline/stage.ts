@@ -114,6 +114,9 @@ export class StageServer {
     }
   }
 
+  /** Set when the asked context was above the model's and was capped to it. */
+  readonly contextCapped?: { asked: number; used: number };
+
   /**
    * @param model a model loaded with a block range; the stage owns it from now on.
    * @param options sizes, idle time, clock.
@@ -122,8 +125,13 @@ export class StageServer {
   constructor(model: NativeModel, options: Readonly<StageServerOptions> = {}) {
     const nSessions = options.nSessions ?? 4;
     this.#model = model;
+    // handled here: a --ctx above the model's context is capped to it, as `aria serve` does
+    // (issue 19, hole 10); the caller reports `contextCapped` as a warning
+    const asked = options.nCtx ?? 2048;
+    const nCtx = Math.min(asked, model.info.nCtxTrain);
+    if (options.nCtx !== undefined && asked > nCtx) this.contextCapped = { asked, used: nCtx };
     this.#ctx = model.createContext({
-      nCtx: options.nCtx ?? Math.min(model.info.nCtxTrain, 2048),
+      nCtx,
       nSeq: nSessions,
       nBatch: options.nBatch ?? 256,
       ...(options.nThreads !== undefined ? { nThreads: options.nThreads } : {}),

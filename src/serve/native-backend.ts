@@ -23,6 +23,7 @@ import {
   type OutputHead,
 } from "../engine/index.ts";
 import { ContextOverflowError, createRng, createSequence } from "../generation/index.ts";
+import { checkRequestLimits } from "../generation/limits.ts";
 import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import { openGguf } from "../model/open.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
@@ -180,7 +181,12 @@ export class NativeBackend implements CompletionBackend {
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
     await this.ready;
-    const { tokenizer, template, scheduler, ctx } = this.#loaded!;
+    const { tokenizer, template, scheduler, ctx, model } = this.#loaded!;
+    // handled here, before the shared batch: ids outside the vocabulary (a peer's continueFrom)
+    // or sampling values the sampler rejects fail this request alone (InvalidRequestError)
+    const sampling = checkRequestLimits(request, {
+      nVocab: Math.min(model.info.nVocab, tokenizer.nVocab),
+    });
     const ids = [
       ...(request.input.kind === "chat"
         ? encodeChat(tokenizer, request.input.messages, { template }).ids
@@ -205,7 +211,7 @@ export class NativeBackend implements CompletionBackend {
     const stepper = createSequence(tokenizer, ids, nCtx, {
       ...(constraint ? { constraint } : {}),
       maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),
-      sampling: request.sampling,
+      sampling,
       rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
       stop: request.stop,
       ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),

@@ -7,6 +7,7 @@
  * limit and they answer BUSY rather than queue. So does a request when the adverts make no route
  * (no stages yet, or a block no stage covers).
  */
+import { checkRequestLimits } from "../generation/limits.ts";
 import { basename } from "node:path";
 import type {
   BackendStats,
@@ -151,7 +152,8 @@ export class PipelineBackend implements CompletionBackend {
     try {
       const gen = generate({ engine, tokenizer: this.#tokenizer }, ids, {
         maxTokens: Math.min(request.maxTokens ?? this.#nCtx, Math.max(0, this.#nCtx - ids.length)),
-        sampling: request.sampling,
+        // handled here: out-of-range sampling values fail this request alone, with a 400
+        sampling: checkRequestLimits(request, { nVocab: this.#tokenizer.nVocab }),
         rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
         stop: request.stop,
         clock: () => performance.now(),

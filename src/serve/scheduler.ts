@@ -271,8 +271,16 @@ export class Scheduler {
     try {
       this.#ctx.decode(tokens, { seq, logits: want });
     } catch (err: unknown) {
-      // terminated: the batch failed, so do its sequences (each request gets the error)
-      for (const entry of batch) this.#fail(bySlot.get(entry.slot)!, err);
+      // handled here: the engine rejected the batch (a failed decode leaves the KV cache as it
+      // was). One sequence alone is the culprit: it fails. Several: each is retried alone, so
+      // only the offending one fails and the others go on (results do not depend on the batch,
+      // docs/engine.md), and a hostile request cannot fail its neighbours (issue 19, hole 1).
+      if (batch.length === 1) this.#fail(bySlot.get(batch[0]!.slot)!, err);
+      else {
+        for (const entry of batch) {
+          if (this.#live.has(bySlot.get(entry.slot)!.id)) this.#step([entry]);
+        }
+      }
       return;
     }
     this.#apply({ kind: "evaluated", batch });

@@ -61,6 +61,21 @@ export class ConsentBusyError extends AriaError {
   }
 }
 
+/**
+ * A request's parameter is outside what this node accepts (a token id outside the vocabulary, a
+ * sampling value the sampler rejects): HTTP 400 / peer INVALID_REQUEST. `param` names the field.
+ */
+export class InvalidRequestError extends AriaError {
+  /**
+   * @param param the parameter, in the caller's naming (e.g. "continueFrom", "topP").
+   * @param message what is wrong, e.g. "Invalid token id 999999 in continueFrom: the vocabulary has 128256".
+   * @param options standard error options.
+   */
+  constructor(readonly param: string, message: string, options?: ErrorOptions) {
+    super("INVALID_REQUEST", message, options);
+  }
+}
+
 /** A request field ARIA does not implement, or a backend that cannot honour it: HTTP 400
  * `unsupported_parameter` naming the field (never silently ignored). */
 export class UnsupportedParameterError extends AriaError {

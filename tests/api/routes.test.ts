@@ -85,8 +85,16 @@ describe("metrics", () => {
 });
 
 describe("CORS", () => {
-  test("preflight is 204 with allow headers, even with an API key", async () => {
+  test("off by default: a preflight gets no allow headers (issue 19, hole 4)", async () => {
     const { app } = makeApp({}, { apiKey: "k" });
+    const res = await app.request("/v1/chat/completions", {
+      method: "OPTIONS",
+      headers: { origin: "http://example.com", "access-control-request-method": "POST" },
+    });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+  test("--cors-origin '*': preflight is 204 with allow headers, even with an API key", async () => {
+    const { app } = makeApp({}, { apiKey: "k", corsOrigins: ["*"] });
     const res = await app.request("/v1/chat/completions", {
       method: "OPTIONS",
       headers: {

@@ -31,6 +31,9 @@ const chatCases: [string, Record<string, unknown>][] = [
   ["top_k", { top_k: -1 }],
   ["min_p", { min_p: 2 }],
   ["repeat_penalty", { repeat_penalty: -1 }],
+  // issue 19, hole 5: the sampler rejects 0 (a division by zero), so the schema does too
+  ["repeat_penalty", { repeat_penalty: 0 }],
+  ["top_k", { top_k: 2 ** 60 }],
 ];
 
 describe("validation", () => {
@@ -65,6 +68,15 @@ describe("validation", () => {
       expect((await res.json()).error.param).toBe(param);
     });
   }
+  test("top_p 0 is the top token alone; a huge top_k reaches the backend (clamped there)", async () => {
+    const { app, backend } = makeApp();
+    const r1 = await app.request("/v1/chat/completions", post(chat({ top_p: 0 })));
+    expect(r1.status).toBe(200);
+    expect(backend.requests[0]!.sampling).toMatchObject({ topP: 1, topK: 1 });
+    const r2 = await app.request("/v1/chat/completions", post(chat({ top_k: 2147483648 })));
+    expect(r2.status).toBe(200);
+    expect(backend.requests[1]!.sampling.topK).toBe(2147483648);
+  });
   test("unknown fields are ignored; nulls are absent; empty tools and a text format are no-ops", async () => {
     const { app, backend } = makeApp();
     const res = await app.request(

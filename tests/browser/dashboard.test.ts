@@ -129,6 +129,8 @@ beforeAll(async () => {
   const dashboard = createDashboard({
     backend,
     nodeId: "node-browser",
+    // as aria serve does: every action must carry the page's same-origin token (issue 19, hole 4)
+    csrfToken: "c5".repeat(32),
     assets: embeddedAssets(),
     metrics,
     consent: gate,
@@ -152,7 +154,13 @@ beforeAll(async () => {
       }),
     },
   });
-  const app = createApp({ backend, clock: { nowMs: () => Date.now() }, metrics, dashboard });
+  const app = createApp({
+    backend,
+    clock: { nowMs: () => Date.now() },
+    metrics,
+    dashboard,
+    allowedHosts: [],
+  });
   server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch: app.fetch });
   base = `http://127.0.0.1:${server.port}`;
   profile = mkdtempSync(join(tmpdir(), "aria-chromium-"));

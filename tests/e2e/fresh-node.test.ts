@@ -71,9 +71,15 @@ describe("a fresh node's dashboard", () => {
     if (shown === undefined) throw new Error("the consent page shows no policy");
     const current = JSON.parse(unescapeHtml(shown)) as Record<string, unknown>;
     const edited = { ...current, maxThreads: 1 };
+    // the page's same-origin token, as the dashboard's script sends it (issue 19, hole 4)
+    const token = /<meta name="aria-csrf" content="([0-9a-f]{64})">/.exec(page)?.[1] ?? "";
     const res = await fetch(`${url}/consent`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "hx-request": "true" },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "hx-request": "true",
+        "x-aria-csrf": token,
+      },
       body: new URLSearchParams({ policy: JSON.stringify(edited) }),
     });
     expect(res.status).toBe(200);

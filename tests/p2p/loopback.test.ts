@@ -8,8 +8,18 @@
 import { promptHash, type Receipt, sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { applyHandshake, helloMessage, startHandshake } from "../../src/p2p/handshake.ts";
-import { encodeFrame, MAX_FRAME_BYTES, type Outgoing } from "../../src/p2p/protocol.ts";
+import {
+  applyHandshake,
+  helloMessage,
+  startHandshake,
+  transcriptBytes,
+} from "../../src/p2p/handshake.ts";
+import {
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  type Outgoing,
+  PROTOCOL_VERSION_STRING,
+} from "../../src/p2p/protocol.ts";
 import { edCrypto } from "../helpers/p2p.ts";
 import { type Node, peers, ProcessGroup, until } from "../helpers/p2p-procs.ts";
 import { sseChunks } from "../helpers/api.ts";
@@ -120,11 +130,20 @@ describe("peer network on loopback", () => {
       kind: "hello",
       id: "h",
       to: "",
-      body: { version: "1.0", nodeId: b.id, challenge: "e".repeat(64), listen: null, agent: "x" },
+      body: {
+        version: PROTOCOL_VERSION_STRING,
+        nodeId: b.id,
+        challenge: "e".repeat(64),
+        listen: null,
+        agent: "x",
+      },
     };
     ws.send(encodeFrame(hello, { from: b.id, ts: Date.now(), nonce: "0".repeat(32), sign: null }));
     const proof = mallory.sign(
-      new TextEncoder().encode(`aria-p2p-auth/1\n${challenge}\n${b.id}\n${a.id}`),
+      transcriptBytes("dialer", { nodeId: b.id, challenge: "e".repeat(64) }, {
+        nodeId: a.id,
+        challenge,
+      }, new URL(a.ws).host),
     );
     ws.send(
       encodeFrame({ kind: "auth", id: "a", to: a.id, body: { proof } }, {
@@ -152,18 +171,18 @@ describe("peer network on loopback", () => {
         id: "h",
         to: "",
         body: {
-          version: "1.0",
+          version: PROTOCOL_VERSION_STRING,
           nodeId: eve.nodeId,
           challenge: "e".repeat(64),
           listen: null,
           agent: "x",
         },
       }, { from: eve.nodeId, ts: Date.now(), nonce: "0".repeat(32), sign: null }).replace(
-        '"version\\":\\"1.0',
-        '"version\\":\\"2.0',
+        `"version\\":\\"${PROTOCOL_VERSION_STRING}`,
+        '"version\\":\\"9.0',
       ),
     );
-    await until(() => Promise.resolve(v2closed !== 0), "the 2.0 peer to be closed");
+    await until(() => Promise.resolve(v2closed !== 0), "the 9.0 peer to be closed");
     expect(v2got.find((m) => m.kind === "error")?.body.code).toBe("VERSION");
 
     // an authenticated peer that replays a message and then floods
@@ -172,7 +191,9 @@ describe("peer network on loopback", () => {
     const cgot: { kind: string; re?: string; body: { code?: string; challenge?: string } }[] = [];
     conn.onmessage = (e) => cgot.push(JSON.parse(JSON.parse(e.data as string).msg));
     await new Promise((r) => (conn.onopen = r));
-    let hs = startHandshake(honestKey.nodeId, "f".repeat(64), a.id);
+    let hs = startHandshake(honestKey.nodeId, "f".repeat(64), a.id, {
+      channel: new URL(a.ws).host,
+    });
     const signer = { sign: honestKey.sign, verify: honestKey.verify };
     conn.send(
       encodeFrame(helloMessage(hs, null, "test"), {

@@ -117,6 +117,22 @@ describe("StageServer", () => {
     expect(first.sweep()).toBe(0);
   });
 
+  test("a --ctx above the model's context is capped, as serve does (issue 19, hole 10)", async () => {
+    const s = await StageServer.open(NANO, {
+      layerBegin: 0,
+      layerEnd: 3,
+      nThreads: 1,
+      nCtx: 10_000_000,
+      nSessions: 1,
+    });
+    expect(s.contextCapped?.asked).toBe(10_000_000);
+    expect(s.contextCapped!.used).toBeLessThan(10_000_000);
+    // it serves: a token through the capped context
+    expect(errorCode(decodeTensorFrame(s.handle(tokens(S1, 0, [1]))))).toBe("no error (hidden)");
+    s.close();
+    expect(first.contextCapped).toBeUndefined(); // 32 fits: no warning
+  });
+
   test("evalStage() on a closed stage is refused with CLOSED", async () => {
     const s = await StageServer.open(NANO, { layerBegin: 0, layerEnd: 1, nThreads: 1, nCtx: 8 });
     s.close();

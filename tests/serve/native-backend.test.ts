@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { CompletionRequest, CompletionResult } from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
-import { CapacityError } from "../../src/shared/errors.ts";
+import { CapacityError, InvalidRequestError } from "../../src/shared/errors.ts";
 import { GrammarError, jsonSchemaToGrammar } from "../../src/grammar/index.ts";
 import { testModel } from "../helpers/models.ts";
 
@@ -192,6 +192,41 @@ describe("NativeBackend", () => {
       expect(["x", "y"]).toContain(value.b);
       expect([...value.c].length).toBeLessThanOrEqual(4);
     }
+    await backend.close();
+  });
+});
+
+describe("NativeBackend: hostile parameters (issue 19, holes 1 and 5)", () => {
+  test("continueFrom outside the vocabulary fails alone; honest requests in the batch finish identically", async () => {
+    const backend = new NativeBackend({ modelPath, nodeId: "n1", parallel: 4, queue: 8 });
+    await backend.ready;
+    const alone = await run(backend, request(0));
+    const honest = [run(backend, request(0)), run(backend, request(2))];
+    const hostile = run(backend, { ...request(4), continueFrom: [1, 999_999] })
+      .then(() => null, (e: unknown) => e);
+    const [a, b] = await Promise.all(honest);
+    const err = await hostile;
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect((err as InvalidRequestError).param).toBe("continueFrom");
+    expect(a!.tokens).toEqual(alone.tokens);
+    expect(b!.tokens.length).toBe(24);
+    await backend.close();
+  });
+
+  test("top_k far above the vocabulary is clamped; repeat_penalty 0 is refused by name", async () => {
+    const backend = new NativeBackend({ modelPath, nodeId: "n1", parallel: 1, queue: 2 });
+    await backend.ready;
+    const huge = await run(backend, {
+      ...request(0, 4),
+      sampling: { temperature: 1, topK: 2 ** 31 },
+    });
+    expect(huge.tokens.length).toBe(4);
+    const err = await run(backend, {
+      ...request(0),
+      sampling: { temperature: 1, repeatPenalty: 0 },
+    })
+      .then(() => null, (e: unknown) => e);
+    expect((err as InvalidRequestError).param).toBe("repeatPenalty");
     await backend.close();
   });
 });
