@@ -272,6 +272,8 @@ export interface MetadataOptions {
   readonly name: string;
   /** Omit `tokenizer.ggml.pre` for gpt2 vocabularies (imitates the official 2B-4T file). */
   readonly noPre?: boolean;
+  /** `tokenizer.ggml.pre` for gpt2 vocabularies; default "llama-bpe" (Falcon-E: "falcon_e"). */
+  readonly pre?: string;
   /** `tokenizer.chat_template`; default: bitnet.cpp's template for bitnet-b1.58, none otherwise. */
   readonly chatTemplate?: string;
 }
@@ -328,7 +330,7 @@ function tokenizerMetadata(
   };
   const kv: [string, GgufValue][] = [["tokenizer.ggml.model", str(vocab.model)]];
   if (vocab.model === "gpt2" && options.noPre !== true) {
-    kv.push(["tokenizer.ggml.pre", str("llama-bpe")]);
+    kv.push(["tokenizer.ggml.pre", str(options.pre ?? "llama-bpe")]);
   }
   kv.push(
     ["tokenizer.ggml.tokens", arr(GgufValueType.STRING, vocab.tokens)],
