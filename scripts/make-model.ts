@@ -46,6 +46,10 @@ export interface MakeModelOptions {
   readonly seed?: number;
   /** Omit tokenizer.ggml.pre (imitates the official 2B-4T file). */
   readonly noPre?: boolean;
+  /** tokenizer.ggml.pre of a Llama-3 vocabulary; default "llama-bpe" (e.g. "falcon_e", "qwen2"). */
+  readonly pre?: string;
+  /** Vocabulary; default: the preset's, else Llama-2 for `bitnet`, Llama-3 otherwise. */
+  readonly vocab?: "llama2" | "llama3";
   /** Output path; default `aria-<preset>-<arch>-<type>.gguf` in the working directory. */
   readonly out?: string;
 }
@@ -78,7 +82,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
   const out = options.out ?? `aria-${options.preset}-${arch}-${options.type}.gguf`;
 
   const { vocab, chatTemplate } = await loadVocab(
-    preset.vocab ?? (arch === "bitnet" ? "llama2" : "llama3"),
+    options.vocab ?? preset.vocab ?? (arch === "bitnet" ? "llama2" : "llama3"),
     preset.extraSpmTokens,
   );
   const kv = buildMetadata(preset, vocab, {
@@ -86,6 +90,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     ternary: options.type,
     name: `aria-synthetic-${options.preset}`,
     ...(options.noPre === true ? { noPre: true } : {}),
+    ...(options.pre !== undefined ? { pre: options.pre } : {}),
     ...(arch === "llama" && chatTemplate !== undefined ? { chatTemplate } : {}),
   });
   const tensors = planTensors(preset, {

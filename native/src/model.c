@@ -155,6 +155,51 @@ static int32_t read_real(loader * L, const char * suffix, double def, double lo,
     return ARIA_STATUS_OK;
 }
 
+/*
+ * The FFN activation (formats.md §5a/§5b, docs/models.md "Activation"):
+ * 1. `<arch>.hidden_activation` when present: "silu", or "relu2" / "relu_sqr" (ReLU²); any other
+ *    value is refused.
+ * 2. Absent, `bitnet` and `llama`: SiLU (llama.cpp's default).
+ * 3. Absent, `bitnet-b1.58` / `bitnet-25`: bitnet.cpp's converter writes this arch for both
+ *    BitNetForCausalLM (2B-4T lineage, ReLU², Llama-3 byte-level BPE vocabulary) and, since mid
+ *    2026, BitnetForCausalLM (1bitLLM lineage, SiLU, Llama-2 SentencePiece vocabulary) with no
+ *    activation key. Sub-norms, tied embeddings and RoPE are the same in both, so the vocabulary
+ *    type is the signal: `tokenizer.ggml.model` "llama" (SentencePiece) → SiLU, anything else
+ *    (gpt2, or no tokenizer) → ReLU², the arch's own graph in bitnet.cpp.
+ */
+static int32_t read_activation(loader * L, int32_t def) {
+    struct aria_model * m = L->m;
+    char                key[64];
+    char                act[32] = "";
+    snprintf(key, sizeof key, "%s.hidden_activation", m->arch_name);
+    const int rc = gguf_get_str(m->gguf, key, act, sizeof act);
+    if (rc < 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is not a string", key);
+    }
+    if (rc == 0) {
+        m->act = def;
+        return ARIA_STATUS_OK;
+    }
+    if (strcmp(act, "relu2") == 0 || strcmp(act, "relu_sqr") == 0) {
+        m->act = ARIA_ACT_RELU2;
+    } else if (strcmp(act, "silu") == 0) {
+        m->act = ARIA_ACT_SILU;
+    } else {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: %s \"%s\" is not supported (silu, relu2)", key, act);
+    }
+    return ARIA_STATUS_OK;
+}
+
+/* Rule 3 of read_activation: the default activation of a `bitnet-b1.58` file without the key. */
+static int32_t b158_default_activation(const struct aria_model * m) {
+    char model[16] = "";
+    if (gguf_get_str(m->gguf, "tokenizer.ggml.model", model, sizeof model) > 0 && strcmp(model, "llama") == 0) {
+        return ARIA_ACT_SILU;
+    }
+    return ARIA_ACT_RELU2;
+}
+
 static int32_t read_arch(loader * L) {
     struct aria_model * m  = L->m;
     int                 rc = gguf_get_str(m->gguf, "general.architecture", m->arch_name, sizeof m->arch_name);
@@ -162,31 +207,27 @@ static int32_t read_arch(loader * L) {
         return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
                     "Cannot load model: key \"general.architecture\" is %s", rc == 0 ? "missing" : "not a string");
     }
+    int32_t def_act;
     if (strcmp(m->arch_name, "bitnet") == 0) {
-        m->arch = ARIA_ARCH_BITNET;
-        m->act  = ARIA_ACT_SILU;
-        char act[32] = "";
-        if (gguf_get_str(m->gguf, "bitnet.hidden_activation", act, sizeof act) > 0) {
-            if (strcmp(act, "relu2") == 0 || strcmp(act, "relu_sqr") == 0) {
-                m->act = ARIA_ACT_RELU2;
-            } else if (strcmp(act, "silu") != 0) {
-                return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
-                            "Cannot load model: bitnet.hidden_activation \"%s\" is not supported (silu, relu2)", act);
-            }
-        }
+        m->arch      = ARIA_ARCH_BITNET;
+        def_act      = ARIA_ACT_SILU;
         m->rope_neox = 1;
     } else if (strcmp(m->arch_name, "bitnet-b1.58") == 0 || strcmp(m->arch_name, "bitnet-25") == 0) {
         m->arch      = ARIA_ARCH_BITNET_B158;
-        m->act       = ARIA_ACT_RELU2;
+        def_act      = b158_default_activation(m);
         m->rope_neox = 1;
     } else if (strcmp(m->arch_name, "llama") == 0) {
         m->arch      = ARIA_ARCH_LLAMA;
-        m->act       = ARIA_ACT_SILU;
+        def_act      = ARIA_ACT_SILU;
         m->rope_neox = 0;
     } else {
         return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
                     "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama)",
                     m->arch_name);
+    }
+    const int32_t s = read_activation(L, def_act);
+    if (s) {
+        return s;
     }
     /* written by `aria model convert` when a projection fell back to a non-ternary type
      * (docs/engine.md, "Fallback projections"); an unknown value is refused here */

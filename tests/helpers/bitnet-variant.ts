@@ -21,8 +21,8 @@ export const SCALED_MATRICES = [
 
 /** Options of {@link makeBitnetVariant}. */
 export interface BitnetVariantOptions {
-  /** Value of `bitnet.hidden_activation`; omitted: no key (SiLU). */
-  readonly hiddenActivation?: "silu" | "relu2";
+  /** Value of `<arch>.hidden_activation`; omitted: no key (the arch's default). */
+  readonly hiddenActivation?: "silu" | "relu2" | "relu_sqr" | "gelu";
   /** The `.scale` value of matrix `m` (index in SCALED_MATRICES) of block `l`; omitted: none. */
   readonly scale?: (l: number, m: number) => number;
 }
@@ -30,7 +30,7 @@ export interface BitnetVariantOptions {
 /**
  * A copy of a `bitnet` GGUF file with the activation key and `.scale` tensors added (each
  * right after its matrix); every other key and tensor byte is kept.
- * @throws {RangeError} if the file is not a `bitnet` model
+ * @throws {RangeError} if the file is not a `bitnet`, `bitnet-b1.58` or `llama` model
  */
 export function makeBitnetVariant(
   bytes: Uint8Array,
@@ -38,14 +38,13 @@ export function makeBitnetVariant(
 ): Uint8Array {
   const file = parseGguf(bytes);
   const arch = file.kv.get("general.architecture")?.value;
-  if (arch !== "bitnet") {
+  if (arch !== "bitnet" && arch !== "bitnet-b1.58" && arch !== "llama") {
     throw new RangeError(`Cannot make a bitnet variant: architecture is "${String(arch)}"`);
   }
-  const kv = [...file.kv.entries()].filter(([k]) =>
-    k !== "general.alignment" && k !== "bitnet.hidden_activation"
-  );
+  const actKey = `${arch}.hidden_activation`;
+  const kv = [...file.kv.entries()].filter(([k]) => k !== "general.alignment" && k !== actKey);
   if (options.hiddenActivation !== undefined) {
-    kv.push(["bitnet.hidden_activation", str(options.hiddenActivation)]);
+    kv.push([actKey, str(options.hiddenActivation)]);
   }
   const tensors: GgufTensorWithData[] = [];
   for (const info of file.tensors) {

@@ -26,6 +26,8 @@ export function testModel(options: Readonly<Omit<MakeModelOptions, "out">>): Pro
     options.embdType ?? "f16",
     `s${options.seed ?? 1}`,
     options.noPre ? "nopre" : "pre",
+    ...(options.pre !== undefined ? [options.pre] : []),
+    ...(options.vocab !== undefined ? [options.vocab] : []),
   ].join("-");
   const out = join(GENERATED_DIR, `${name}.gguf`);
   const known = pending.get(out);

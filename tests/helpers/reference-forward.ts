@@ -359,15 +359,16 @@ export class ReferenceModel {
     }
     const tiedOutput = !tensors.has("output.weight");
     const isBitnet = arch !== "llama";
-    let activation: "silu" | "relu2" = arch === "bitnet-b1.58" || arch === "bitnet-25"
-      ? "relu2"
-      : "silu";
-    if (arch === "bitnet") {
-      const act = kvString(file, "bitnet.hidden_activation");
-      if (act === "relu2") activation = "relu2";
-      else if (act !== undefined && act !== "silu") {
-        throw new Error(`Cannot build the reference model: hidden_activation "${act}" is unknown`);
-      }
+    // docs/models.md "Activation": the key, else SiLU, except bitnet-b1.58 without the key:
+    // SiLU for a SentencePiece vocabulary (1bitLLM lineage), ReLU² otherwise (2B-4T lineage).
+    const b158 = arch === "bitnet-b1.58" || arch === "bitnet-25";
+    const spm = kvString(file, "tokenizer.ggml.model") === "llama";
+    let activation: "silu" | "relu2" = b158 && !spm ? "relu2" : "silu";
+    const act = kvString(file, `${arch}.hidden_activation`);
+    if (act === "relu2" || act === "relu_sqr") activation = "relu2";
+    else if (act === "silu") activation = "silu";
+    else if (act !== undefined) {
+      throw new Error(`Cannot build the reference model: hidden_activation "${act}" is unknown`);
     }
     const hparams: RefHparams = {
       arch,

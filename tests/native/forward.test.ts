@@ -155,3 +155,57 @@ describe("native forward pass with other embedding / output types", () => {
     }
   }
 });
+
+describe("bitnet-b1.58 activation (docs/models.md, Activation)", () => {
+  /** A tiny bitnet-b1.58 tq2_0 model with the given vocabulary, optionally an activation key. */
+  async function variant(
+    vocab: "llama2" | "llama3",
+    key: "silu" | "relu2" | "relu_sqr" | "gelu" | undefined,
+  ): Promise<{ path: string; bytes: Uint8Array }> {
+    const base = readFileSync(
+      await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0", vocab }),
+    );
+    const bytes = makeBitnetVariant(base, key === undefined ? {} : { hiddenActivation: key });
+    const path = join(GENERATED_DIR, `tiny-b158-${vocab}-act-${key ?? "none"}.gguf`);
+    writeFileSync(path, bytes);
+    return { path, bytes };
+  }
+
+  const cases = [
+    { vocab: "llama3", key: undefined, want: "relu2" }, // 2B-4T lineage, the official file
+    { vocab: "llama2", key: undefined, want: "silu" }, // 1bitLLM converted by bitnet.cpp
+    { vocab: "llama3", key: "silu", want: "silu" },
+    { vocab: "llama2", key: "relu2", want: "relu2" },
+    { vocab: "llama2", key: "relu_sqr", want: "relu2" },
+  ] as const;
+  for (const c of cases) {
+    test(`a ${c.vocab} vocabulary with key ${c.key ?? "(none)"} runs ${c.want}, matching the reference`, async () => {
+      const { path, bytes } = await variant(c.vocab, c.key);
+      await setKernels("ref");
+      {
+        using model = await openModel(path);
+        expect(model.info.activation).toBe(c.want);
+      }
+      const seq = ReferenceModel.fromBytes(bytes).newSequence();
+      await expectDecodeMatches(path, PROMPT.map((token) => seq.evalTrace(token)));
+    });
+  }
+
+  test("the two activations give different logits (the rule is observable)", async () => {
+    await setKernels("ref");
+    const logits = async (key: "silu" | "relu2") => {
+      using model = await openModel((await variant("llama2", key)).path);
+      using ctx = model.createContext({ nCtx: 32, nThreads: 1 });
+      ctx.decode(PROMPT.slice(0, 3));
+      return Float32Array.from(ctx.logits(0));
+    };
+    expect(compareLogits(await logits("silu"), await logits("relu2")).relative).toBeGreaterThan(
+      1e-2,
+    );
+  });
+
+  test("an unknown hidden_activation is refused with a clear error", async () => {
+    const { path } = await variant("llama3", "gelu");
+    await expect(openModel(path)).rejects.toThrow(/hidden_activation "gelu" is not supported/);
+  });
+});
