@@ -667,6 +667,68 @@ static void pack_x16(const aria_kernel_table * kt, int32_t type, int64_t n_in, i
  * read-only and shared, so a later read would only fault them in again from the page cache): the
  * resident size then holds the copy instead of both. token_embd and the head are not projections
  * of a block and are left as they are (the int8 head is made in the x16 layout after this). */
+/* ---- I2_S layouts (docs/models.md, "I2_S layouts") ------------------------------------------ */
+
+/* Rewrites n codes (n % 128 == 0) from the ARM layout (64-value blocks of 16 bytes) to the x86
+ * layout (128-value blocks of 32 bytes). In a block of g bytes, byte b holds elements b, b+g, b+2g,
+ * b+3g in bits 7-6, 5-4, 3-2, 1-0; element e of a 128-value window sits in ARM half e/64. */
+static void i2s_arm_to_x86(const uint8_t * src, uint8_t * dst, int64_t n) {
+    memset(dst, 0, (size_t)(n / 4));
+    for (int64_t e = 0; e < n; e++) {
+        const int64_t ja   = e % 64;
+        const int     code = (src[(e / 64) * 16 + ja % 16] >> (6 - 2 * (ja / 16))) & 3;
+        const int64_t jx   = e % 128;
+        dst[(e / 128) * 32 + jx % 32] |= (uint8_t)(code << (6 - 2 * (jx / 32)));
+    }
+}
+
+int32_t aria_model_set_i2s_layout_impl(struct aria_model * m, int32_t layout) {
+    if (layout != ARIA_I2S_X86 && layout != ARIA_I2S_ARM) {
+        return ARIA_STATUS_INVALID_ARG;
+    }
+    if (layout == ARIA_I2S_X86) {
+        return ARIA_STATUS_OK;
+    }
+    /* converting twice, or after repack chose new layouts, would scramble the codes: refused here */
+    if (m->i2s_relaid || m->repacked || m->x16 || m->n_x16) {
+        return ARIA_STATUS_INVALID_ARG;
+    }
+    uint64_t total = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            total += ws[k]->type == ARIA_TYPE_I2_S ? align_up((uint64_t)(ws[k]->n_in * ws[k]->n_out / 4)) : 0;
+        }
+    }
+    if (total == 0) {
+        return ARIA_STATUS_OK;
+    }
+    uint8_t * raw;
+    uint8_t * buf = aria_alloc_pages(total, &raw);
+    if (!buf) { /* allocation failure: NO_MEMORY, nothing was changed */
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    uint64_t at = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            aria_matrix * w = ws[k];
+            if (w->type != ARIA_TYPE_I2_S) {
+                continue;
+            }
+            const int64_t n = w->n_in * w->n_out;
+            i2s_arm_to_x86(w->data, buf + at, n);
+            release_mapped(m, w->data, (uint64_t)(n / 4));
+            w->data = buf + at;
+            at += align_up((uint64_t)(n / 4));
+        }
+    }
+    m->i2s_relaid = raw;
+    return ARIA_STATUS_OK;
+}
+
 int32_t aria_model_repack_impl(struct aria_model * m) {
     if (m->repacked || m->x16) {
         return ARIA_STATUS_OK;
@@ -749,6 +811,7 @@ void aria_model_free_impl(struct aria_model * m) {
     }
     free(m->output_q8);
     free(m->repacked);
+    free(m->i2s_relaid);
     if (m->layers) {
         for (int il = 0; il < m->n_layer; il++) {
             aria_layer * l = &m->layers[il];

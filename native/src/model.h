@@ -93,6 +93,8 @@ struct aria_model {
     uint8_t *       repacked;       /* owned (malloc'd) buffer of the TQ2_0 copies of the TQ1_0 layer
                                      * matrices (aria_model_repack), or NULL */
     uint64_t        repacked_bytes; /* their size */
+    uint8_t *       i2s_relaid;     /* owned (malloc'd, aria_alloc_pages) x86-layout copies of the I2_S layer matrices
+                                     * of an ARM-layout file (aria_model_set_i2s_layout), or NULL */
     int32_t         n_repacked;     /* matrices converted TQ1_0 -> TQ2_0 */
     int32_t         x16;            /* aria_model_repack chose the x16 layout (the kernel table's
                                      * x16_preferred): the int8 head is made in it too */
@@ -108,6 +110,7 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
 void    aria_model_free_impl(struct aria_model * model);
 int32_t aria_model_requantize_output_impl(struct aria_model * model, int32_t type);  /* Q8_W or Q4_W */
 int32_t aria_model_repack_impl(struct aria_model * model);
+int32_t aria_model_set_i2s_layout_impl(struct aria_model * model, int32_t layout);
 
 /* A large owned buffer of `bytes` (malloc'd: freed by free(*raw)), returned rounded up to 2 MiB
  * and, on Linux, advised to be backed by transparent huge pages: a decoded token streams every

@@ -18,6 +18,7 @@ export const ARIA_SYMBOLS = {
   aria_model_requantize_output: { args: [ptr], returns: i32 },
   aria_model_requantize_output_to: { args: [ptr, i32], returns: i32 },
   aria_model_repack: { args: [ptr], returns: i32 },
+  aria_model_set_i2s_layout: { args: [ptr, i32], returns: i32 },
   aria_model_free: { args: [ptr], returns: none },
   aria_model_n_vocab: { args: [ptr], returns: i32 },
   aria_model_n_embd: { args: [ptr], returns: i32 },
@@ -42,4 +43,4 @@ export const ARIA_SYMBOLS = {
 } as const;
 
 /** The ABI version this TypeScript side was written for (`ARIA_ABI_VERSION` in aria.h). */
-export const EXPECTED_ABI_VERSION = 4;
+export const EXPECTED_ABI_VERSION = 5;

@@ -7,6 +7,7 @@
 import { parseGguf, tensorData } from "../../src/model/gguf-reader.ts";
 import { encodeGguf, type GgufTensorWithData, str } from "../../src/model/gguf-writer.ts";
 import { GgmlType } from "../../src/model/gguf-format.ts";
+import { type I2sLayout, relayoutI2S } from "../../src/model/quants.ts";
 
 /** The seven matrices of a block that may carry a `.scale`. */
 export const SCALED_MATRICES = [
@@ -66,4 +67,20 @@ export function makeBitnetVariant(
     });
   }
   return encodeGguf(kv, tensors, { alignment: file.alignment });
+}
+
+/**
+ * A copy of a GGUF file with the codes of every I2_S tensor rewritten from one I2_S layout to
+ * the other (src/model/quants.ts `relayoutI2S`); nothing else changes, offsets included.
+ */
+export function relayoutI2sFile(bytes: Uint8Array, from: I2sLayout, to: I2sLayout): Uint8Array {
+  const file = parseGguf(bytes);
+  const out = Uint8Array.from(bytes);
+  for (const info of file.tensors) {
+    if (info.type !== GgmlType.I2_S) continue;
+    const data = tensorData(file, bytes, info);
+    const n = info.dims.reduce((a, b) => a * b, 1);
+    out.set(relayoutI2S(data, n, from, to), data.byteOffset - bytes.byteOffset);
+  }
+  return out;
 }

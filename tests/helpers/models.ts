@@ -28,6 +28,7 @@ export function testModel(options: Readonly<Omit<MakeModelOptions, "out">>): Pro
     options.noPre ? "nopre" : "pre",
     ...(options.pre !== undefined ? [options.pre] : []),
     ...(options.vocab !== undefined ? [options.vocab] : []),
+    ...(options.i2sLayout === "arm" ? ["i2s-arm"] : []),
   ].join("-");
   const out = join(GENERATED_DIR, `${name}.gguf`);
   const known = pending.get(out);
