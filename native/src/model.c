@@ -465,6 +465,49 @@ static int32_t bind_tensors(loader * L) {
     return ARIA_STATUS_OK;
 }
 
+/*
+ * Every tensor of the file must be one this architecture reads (docs/models.md, "Tensors ARIA
+ * refuses"): a tensor it would skip changes what the model computes (a bias, llama-3.1's
+ * `rope_freqs` frequency factors, a sub-norm in a `llama` file), so skipping it silently would give
+ * wrong logits. Checked by name for the whole file, whatever layer range is loaded. Accepted:
+ * token_embd / output_norm / output (.weight), blk.N.{attn_norm, attn_q, attn_k, attn_v,
+ * attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}.weight, the two sub-norms (not for llama)
+ * and blk.N.<projection>.scale. `bitnet` files may hold an output.weight that llama.cpp does not
+ * read either (the arch is tied by definition).
+ */
+static int32_t check_tensor_names(loader * L) {
+    static const char * const block[] = { "attn_norm.weight", "attn_q.weight",   "attn_k.weight",
+                                          "attn_v.weight",    "attn_output.weight", "ffn_norm.weight",
+                                          "ffn_gate.weight",  "ffn_up.weight",   "ffn_down.weight",
+                                          "attn_q.scale",     "attn_k.scale",    "attn_v.scale",
+                                          "attn_output.scale", "ffn_gate.scale", "ffn_up.scale",
+                                          "ffn_down.scale" };
+    static const char * const subln[] = { "attn_sub_norm.weight", "ffn_sub_norm.weight" };
+    const struct aria_model * m       = L->m;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const char * name = m->gguf->tensors[i].name;
+        int          ok   = strcmp(name, "token_embd.weight") == 0 || strcmp(name, "output_norm.weight") == 0 ||
+                 strcmp(name, "output.weight") == 0;
+        int il = -1, at = 0;
+        if (!ok && sscanf(name, "blk.%d.%n", &il, &at) == 1 && at > 0 && il >= 0 && il < m->n_layer) {
+            const char * rest = name + at;
+            for (size_t k = 0; k < sizeof block / sizeof block[0] && !ok; k++) {
+                ok = strcmp(rest, block[k]) == 0;
+            }
+            for (size_t k = 0; k < 2 && !ok && m->arch != ARIA_ARCH_LLAMA; k++) {
+                ok = strcmp(rest, subln[k]) == 0;
+            }
+        }
+        if (!ok) {
+            return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                        "Cannot load model: tensor \"%s\" is not part of architecture \"%s\" as libbitnet runs it "
+                        "(biases, rope_freqs and other extra tensors would change the results, so the file is refused)",
+                        name, m->arch_name);
+        }
+    }
+    return ARIA_STATUS_OK;
+}
+
 int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end, char * err, size_t err_cap,
                              struct aria_model ** out) {
     *out = NULL;
@@ -496,6 +539,9 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
         }
         m->layer_begin = layer_begin;
         m->layer_end   = layer_end;
+    }
+    if (!s) {
+        s = check_tensor_names(&L);
     }
     if (!s) {
         s = bind_tensors(&L);

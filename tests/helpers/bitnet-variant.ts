@@ -84,3 +84,18 @@ export function relayoutI2sFile(bytes: Uint8Array, from: I2sLayout, to: I2sLayou
   }
   return out;
 }
+
+/** A copy of a GGUF file with one more F32 tensor (zeros) of the given name and shape. */
+export function withExtraTensor(bytes: Uint8Array, name: string, dims: number[]): Uint8Array {
+  const file = parseGguf(bytes);
+  const kv = [...file.kv.entries()].filter(([k]) => k !== "general.alignment");
+  const tensors: GgufTensorWithData[] = file.tensors.map((info) => ({
+    name: info.name,
+    dims: info.dims,
+    type: info.type,
+    data: tensorData(file, bytes, info),
+  }));
+  const n = dims.reduce((a, b) => a * b, 1);
+  tensors.push({ name, dims, type: GgmlType.F32, data: new Uint8Array(4 * n) });
+  return encodeGguf(kv, tensors, { alignment: file.alignment });
+}
