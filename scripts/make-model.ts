@@ -52,11 +52,15 @@ export interface MakeModelOptions {
   readonly vocab?: "llama2" | "llama3";
   /** I2_S code layout (docs/models.md): x86 (default, published files) or arm (64/16 blocks). */
   readonly i2sLayout?: I2sLayout;
+  /** A separate output.weight for an arch that is otherwise tied (qwen3). */
+  readonly untiedOutput?: boolean;
+  /** RoPE scaling keys (llama.cpp's `<arch>.rope.scaling.*`). */
+  readonly ropeScaling?: Readonly<{ type: "linear" | "yarn"; factor: number; nCtxOrig?: number }>;
   /** Output path; default `aria-<preset>-<arch>-<type>.gguf` in the working directory. */
   readonly out?: string;
 }
 
-const ARCHS: readonly SyntheticArch[] = ["bitnet", "bitnet-b1.58", "llama"];
+const ARCHS: readonly SyntheticArch[] = ["bitnet", "bitnet-b1.58", "llama", "qwen3"];
 const CHUNK_ELEMENTS = 1 << 22; // embedding rows are generated ~16 MB of f32 at a time
 
 /**
@@ -93,6 +97,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     name: `aria-synthetic-${options.preset}`,
     ...(options.noPre === true ? { noPre: true } : {}),
     ...(options.pre !== undefined ? { pre: options.pre } : {}),
+    ...(options.ropeScaling !== undefined ? { ropeScaling: options.ropeScaling } : {}),
     ...(arch === "llama" && chatTemplate !== undefined ? { chatTemplate } : {}),
   });
   const tensors = planTensors(preset, {
@@ -100,6 +105,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     ternary: options.type,
     embedding,
     nVocab: vocab.tokens.length,
+    ...(options.untiedOutput === true ? { untiedOutput: true } : {}),
   });
   const { header, offsets, sizes } = encodeGgufHeader(kv, tensors);
 

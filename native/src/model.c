@@ -220,9 +220,13 @@ static int32_t read_arch(loader * L) {
         m->arch      = ARIA_ARCH_LLAMA;
         def_act      = ARIA_ACT_SILU;
         m->rope_neox = 0;
+    } else if (strcmp(m->arch_name, "qwen3") == 0) {
+        m->arch      = ARIA_ARCH_QWEN3;  /* llama.cpp: LLM_ARCH_QWEN3 is in the NEOX rope group */
+        def_act      = ARIA_ACT_SILU;
+        m->rope_neox = 1;
     } else {
         return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
-                    "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama)",
+                    "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama, qwen3)",
                     m->arch_name);
     }
     const int32_t s = read_activation(L, def_act);
@@ -239,6 +243,70 @@ static int32_t read_arch(loader * L) {
         }
         m->fallback_i8 = 1;
     }
+    return ARIA_STATUS_OK;
+}
+
+/*
+ * RoPE scaling (docs/models.md "RoPE scaling"), as llama.cpp's ggml_rope_ext computes it with
+ * freq_scale = 1 / `<arch>.rope.scaling.factor`:
+ * - absent or "none": nothing.
+ * - "linear": theta = freq_scale * pos * base^(-2i/n_rot), i.e. each inverse frequency times
+ *   freq_scale.
+ * - "yarn": ext_factor 1, beta_fast 32, beta_slow 1, n_ctx_orig =
+ *   `<arch>.rope.scaling.original_context_length` (else context_length); for dimension pair i,
+ *   ramp = 1 - clamp((i - low) / max(0.001, high - low), 0, 1) with low / high =
+ *   floor / ceil of n_rot·ln(n_ctx_orig / (beta·2π)) / (2 ln base) (clamped to 0 .. n_rot - 1),
+ *   theta = pos·inv_freq·(freq_scale·(1 - ramp) + ramp), and cos / sin are multiplied by
+ *   mscale = 1 + 0.1·ln(1 / freq_scale) (`<arch>.rope.scaling.attn_factor` multiplies it when
+ *   present).
+ * Any other type is refused.
+ */
+static int32_t read_rope_scaling(loader * L) {
+    struct aria_model * m = L->m;
+    char                key[128];
+    char                type[32] = "";
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch_name);
+    const int rc = gguf_get_str(m->gguf, key, type, sizeof type);
+    if (rc < 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is not a string", key);
+    }
+    if (rc == 0 || strcmp(type, "none") == 0) {
+        return ARIA_STATUS_OK;
+    }
+    const int linear = strcmp(type, "linear") == 0;
+    const int yarn   = strcmp(type, "yarn") == 0;
+    if (!linear && !yarn) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: rope scaling \"%s\" is not supported (none, linear, yarn)", type);
+    }
+    float   factor = 1.0f, attn_factor = 1.0f;
+    int32_t n_ctx_orig = m->n_ctx_train;
+    int32_t s;
+    if ((s = read_real(L, "rope.scaling.factor", 1.0, 1e-3, 1e6, &factor)) ||
+        (s = read_real(L, "rope.scaling.attn_factor", 1.0, 1e-3, 1e3, &attn_factor)) ||
+        (s = read_dim(L, "rope.scaling.original_context_length", m->n_ctx_train, 1, 1 << 24, &n_ctx_orig))) {
+        return s;
+    }
+    const float freq_scale = 1.0f / factor;
+    const int   half       = m->n_rot / 2;
+    if (linear) {
+        for (int i = 0; i < half; i++) {
+            m->rope_inv_freq[i] *= freq_scale;
+        }
+        return ARIA_STATUS_OK;
+    }
+    const float pi   = 3.14159265358979323846f;
+    const float nd   = (float)m->n_rot;
+    const float lo_f = nd * logf((float)n_ctx_orig / (32.0f * 2.0f * pi)) / (2.0f * logf(m->rope_base));
+    const float hi_f = nd * logf((float)n_ctx_orig / (1.0f * 2.0f * pi)) / (2.0f * logf(m->rope_base));
+    const float low  = fmaxf(0.0f, floorf(lo_f));
+    const float high = fminf(nd - 1.0f, ceilf(hi_f));
+    for (int i = 0; i < half; i++) {
+        const float y    = ((float)i - low) / fmaxf(0.001f, high - low);
+        const float ramp = 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+        m->rope_inv_freq[i] *= freq_scale * (1.0f - ramp) + ramp;
+    }
+    m->rope_mscale = attn_factor * (1.0f + 0.1f * logf(1.0f / freq_scale));
     return ARIA_STATUS_OK;
 }
 
@@ -278,7 +346,8 @@ static int32_t read_hparams(loader * L) {
     for (int i = 0; i < m->n_rot / 2; i++) {
         m->rope_inv_freq[i] = powf(m->rope_base, -2.0f * (float)i / (float)m->n_rot);
     }
-    return ARIA_STATUS_OK;
+    m->rope_mscale = 1.0f;
+    return read_rope_scaling(L);
 }
 
 /* ---- tensors --------------------------------------------------------------------------------- */
@@ -391,7 +460,8 @@ static int32_t bind_layer(loader * L, int il) {
     aria_layer *        l      = &m->layers[il];
     const int64_t       q_dim  = (int64_t)m->n_head * m->head_dim;
     const int64_t       kv_dim = (int64_t)m->n_head_kv * m->head_dim;
-    const int           subln  = m->arch != ARIA_ARCH_LLAMA;
+    const int           subln  = m->arch != ARIA_ARCH_LLAMA && m->arch != ARIA_ARCH_QWEN3;
+    const int           qknorm = m->arch == ARIA_ARCH_QWEN3;
     char                name[GGUF_MAX_NAME];
     int32_t             s;
 #define N(suffix) (snprintf(name, sizeof name, "blk.%d." suffix, il), name)
@@ -399,6 +469,8 @@ static int32_t bind_layer(loader * L, int il) {
         (s = bind_matrix(L, N("attn_q.weight"), m->n_embd, q_dim, &l->wq)) ||
         (s = bind_matrix(L, N("attn_k.weight"), m->n_embd, kv_dim, &l->wk)) ||
         (s = bind_matrix(L, N("attn_v.weight"), m->n_embd, kv_dim, &l->wv)) ||
+        (qknorm && (s = bind_vector(L, N("attn_q_norm.weight"), m->head_dim, 1, &l->attn_q_norm))) ||
+        (qknorm && (s = bind_vector(L, N("attn_k_norm.weight"), m->head_dim, 1, &l->attn_k_norm))) ||
         (s = bind_vector(L, N("attn_sub_norm.weight"), q_dim, subln, &l->attn_sub_norm)) ||
         (s = bind_matrix(L, N("attn_output.weight"), q_dim, m->n_embd, &l->wo)) ||
         (s = bind_vector(L, N("ffn_norm.weight"), m->n_embd, 1, &l->ffn_norm)) ||
@@ -494,8 +566,11 @@ static int32_t check_tensor_names(loader * L) {
             for (size_t k = 0; k < sizeof block / sizeof block[0] && !ok; k++) {
                 ok = strcmp(rest, block[k]) == 0;
             }
-            for (size_t k = 0; k < 2 && !ok && m->arch != ARIA_ARCH_LLAMA; k++) {
+            for (size_t k = 0; k < 2 && !ok && m->arch != ARIA_ARCH_LLAMA && m->arch != ARIA_ARCH_QWEN3; k++) {
                 ok = strcmp(rest, subln[k]) == 0;
+            }
+            if (!ok && m->arch == ARIA_ARCH_QWEN3) {
+                ok = strcmp(rest, "attn_q_norm.weight") == 0 || strcmp(rest, "attn_k_norm.weight") == 0;
             }
         }
         if (!ok) {
@@ -863,6 +938,8 @@ void aria_model_free_impl(struct aria_model * m) {
             aria_layer * l = &m->layers[il];
             free(l->attn_norm);
             free(l->attn_sub_norm);
+            free(l->attn_q_norm);
+            free(l->attn_k_norm);
             free(l->ffn_norm);
             free(l->ffn_sub_norm);
         }

@@ -15,6 +15,8 @@ enum aria_arch {
     ARIA_ARCH_BITNET     = 0,  /* sub-norms, SiLU (or ReLU² by key), NEOX RoPE, tied embeddings */
     ARIA_ARCH_BITNET_B158 = 1, /* sub-norms, ReLU², NEOX RoPE, tied unless output.weight exists */
     ARIA_ARCH_LLAMA      = 2,  /* no sub-norms, SiLU, adjacent-pair RoPE, separate output */
+    ARIA_ARCH_QWEN3      = 3,  /* no sub-norms, per-head q/k RMS norms, SiLU, NEOX RoPE, tied unless
+                                * output.weight exists (docs/models.md "qwen3") */
 };
 
 enum aria_act {
@@ -45,6 +47,8 @@ typedef struct aria_layer {
     aria_matrix wq;             /* (n_embd -> n_head * head_dim) */
     aria_matrix wk;             /* (n_embd -> n_head_kv * head_dim) */
     aria_matrix wv;             /* (n_embd -> n_head_kv * head_dim) */
+    float *     attn_q_norm;    /* qwen3: (head_dim), on each query head before RoPE; else NULL */
+    float *     attn_k_norm;    /* qwen3: (head_dim), on each key head before RoPE; else NULL */
     float *     attn_sub_norm;  /* (n_head * head_dim) or NULL */
     aria_matrix wo;             /* (n_head * head_dim -> n_embd) */
     float *     ffn_norm;       /* (n_embd) */
@@ -77,7 +81,9 @@ struct aria_model {
     int32_t         rope_neox;      /* 1: pairs (i, i + n_rot/2); 0: pairs (2i, 2i+1) */
     float           rope_base;
     float           norm_eps;
-    float *         rope_inv_freq;  /* (n_rot/2) base^(-2i/n_rot) */
+    float *         rope_inv_freq;  /* (n_rot/2) base^(-2i/n_rot), times the rope scaling of each
+                                     * dimension (docs/models.md "RoPE scaling") */
+    float           rope_mscale;    /* YaRN magnitude factor of cos / sin; 1 otherwise */
 
     int32_t         layer_begin;    /* loaded blocks [layer_begin, layer_end) */
     int32_t         layer_end;
