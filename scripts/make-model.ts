@@ -8,14 +8,14 @@
  * Usage:
  *   bun scripts/make-model.ts --preset tiny|small|large|2b-4t --type tq2_0|tq1_0|i2_s
  *     [--arch bitnet|bitnet-b1.58|llama] [--embd-type f16|f32|bf16|q8_0|q6_k] [--seed N]
- *     [--no-pre] [--out PATH]
+ *     [--no-pre] [--pre NAME] [--vocab llama2|llama3] [--i2s-layout x86|arm] [--out PATH]
  */
 
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { alignOffset, GGUF_DEFAULT_ALIGNMENT } from "../src/model/gguf-format.ts";
 import { encodeGgufHeader } from "../src/model/gguf-writer.ts";
-import { packI2S, packTq1_0, packTq2_0, quantizeRow } from "../src/model/quants.ts";
+import { type I2sLayout, packI2S, packTq1_0, packTq2_0, quantizeRow } from "../src/model/quants.ts";
 import {
   buildMetadata,
   EMBEDDING_FORMATS,
@@ -46,11 +46,21 @@ export interface MakeModelOptions {
   readonly seed?: number;
   /** Omit tokenizer.ggml.pre (imitates the official 2B-4T file). */
   readonly noPre?: boolean;
+  /** tokenizer.ggml.pre of a Llama-3 vocabulary; default "llama-bpe" (e.g. "falcon_e", "qwen2"). */
+  readonly pre?: string;
+  /** Vocabulary; default: the preset's, else Llama-2 for `bitnet`, Llama-3 otherwise. */
+  readonly vocab?: "llama2" | "llama3";
+  /** I2_S code layout (docs/models.md): x86 (default, published files) or arm (64/16 blocks). */
+  readonly i2sLayout?: I2sLayout;
+  /** A separate output.weight for an arch that is otherwise tied (qwen3). */
+  readonly untiedOutput?: boolean;
+  /** RoPE scaling keys (llama.cpp's `<arch>.rope.scaling.*`). */
+  readonly ropeScaling?: Readonly<{ type: "linear" | "yarn"; factor: number; nCtxOrig?: number }>;
   /** Output path; default `aria-<preset>-<arch>-<type>.gguf` in the working directory. */
   readonly out?: string;
 }
 
-const ARCHS: readonly SyntheticArch[] = ["bitnet", "bitnet-b1.58", "llama"];
+const ARCHS: readonly SyntheticArch[] = ["bitnet", "bitnet-b1.58", "llama", "qwen3"];
 const CHUNK_ELEMENTS = 1 << 22; // embedding rows are generated ~16 MB of f32 at a time
 
 /**
@@ -78,7 +88,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
   const out = options.out ?? `aria-${options.preset}-${arch}-${options.type}.gguf`;
 
   const { vocab, chatTemplate } = await loadVocab(
-    preset.vocab ?? (arch === "bitnet" ? "llama2" : "llama3"),
+    options.vocab ?? preset.vocab ?? (arch === "bitnet" ? "llama2" : "llama3"),
     preset.extraSpmTokens,
   );
   const kv = buildMetadata(preset, vocab, {
@@ -86,6 +96,8 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     ternary: options.type,
     name: `aria-synthetic-${options.preset}`,
     ...(options.noPre === true ? { noPre: true } : {}),
+    ...(options.pre !== undefined ? { pre: options.pre } : {}),
+    ...(options.ropeScaling !== undefined ? { ropeScaling: options.ropeScaling } : {}),
     ...(arch === "llama" && chatTemplate !== undefined ? { chatTemplate } : {}),
   });
   const tensors = planTensors(preset, {
@@ -93,6 +105,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     ternary: options.type,
     embedding,
     nVocab: vocab.tokens.length,
+    ...(options.untiedOutput === true ? { untiedOutput: true } : {}),
   });
   const { header, offsets, sizes } = encodeGgufHeader(kv, tensors);
 
@@ -102,7 +115,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     writeAll(fd, header, 0);
     tensors.forEach((t, i) => {
       const at = header.length + offsets[i]!;
-      const written = writeTensor(fd, at, t, seed);
+      const written = writeTensor(fd, at, t, seed, options.i2sLayout ?? "x86");
       if (written !== sizes[i]) {
         throw new Error(`Cannot write "${t.name}": ${written} bytes, expected ${sizes[i]}`);
       }
@@ -127,11 +140,17 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   }
 }
 
-function writeTensor(fd: number, at: number, t: PlannedTensor, seed: number): number {
+function writeTensor(
+  fd: number,
+  at: number,
+  t: PlannedTensor,
+  seed: number,
+  i2sLayout: I2sLayout,
+): number {
   if (t.role === "ternary") {
     const { values, scale } = synthesizeTernary(seed, t);
     const packed = t.type === TERNARY_FORMATS.i2_s.type
-      ? packI2S(values, scale)
+      ? packI2S(values, scale, i2sLayout)
       : t.type === TERNARY_FORMATS.tq1_0.type
       ? packTq1_0(values, scale)
       : packTq2_0(values, scale);
@@ -189,6 +208,9 @@ if (import.meta.main) {
       "embd-type": { type: "string" },
       seed: { type: "string" },
       "no-pre": { type: "boolean" },
+      pre: { type: "string" },
+      vocab: { type: "string" },
+      "i2s-layout": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -196,7 +218,8 @@ if (import.meta.main) {
   if (values.help === true) {
     console.log(
       "bun scripts/make-model.ts --preset tiny|small|large|2b-4t --type tq2_0|tq1_0|i2_s\n" +
-        "  [--arch bitnet|bitnet-b1.58|llama] [--embd-type f16|f32|bf16|q8_0|q6_k] [--seed N] [--no-pre] [--out PATH]",
+        "  [--arch bitnet|bitnet-b1.58|llama] [--embd-type f16|f32|bf16|q8_0|q6_k] [--seed N] [--no-pre]\n" +
+        "  [--pre NAME] [--vocab llama2|llama3] [--i2s-layout x86|arm] [--out PATH]",
     );
   } else {
     const started = performance.now();
@@ -209,6 +232,11 @@ if (import.meta.main) {
         : {}),
       ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
       ...(values["no-pre"] === true ? { noPre: true } : {}),
+      ...(values.pre !== undefined ? { pre: values.pre } : {}),
+      ...(values.vocab !== undefined ? { vocab: values.vocab as "llama2" | "llama3" } : {}),
+      ...(values["i2s-layout"] !== undefined
+        ? { i2sLayout: values["i2s-layout"] as I2sLayout }
+        : {}),
       ...(values.out !== undefined ? { out: values.out } : {}),
     });
     console.log(`Wrote ${path} in ${((performance.now() - started) / 1000).toFixed(2)} s`);

@@ -22,6 +22,7 @@
  *   2  aria_ctx_init_kv.
  *   3  aria_model_repack; aria_model_info_json gains "repacked", "repacked_bytes", "matrix_types".
  *   4  aria_model_requantize_output_to (the int4 head, ARIA_TYPE_Q4_W).
+ *   5  aria_model_set_i2s_layout (I2_S files quantized by bitnet.cpp on ARM).
  */
 #ifndef ARIA_H
 #define ARIA_H
@@ -150,6 +151,22 @@ ARIA_API int32_t aria_model_requantize_output_to(struct aria_model * model, int3
  * nothing changes; aria_model_info_json's "repacked" counts the matrices converted); NO_MEMORY (the
  * model is left as it was and still usable). Blocks; uses one thread. (ABI 3) */
 ARIA_API int32_t aria_model_repack(struct aria_model * model);
+
+/* I2_S code layouts (docs/models.md, "I2_S layouts"). Both use type id 36 and the same size, and
+ * nothing in a file says which one it has. */
+enum aria_i2s_layout {
+    ARIA_I2S_X86 = 0, /* blocks of 128 values = 32 bytes: published files, bitnet.cpp on x86 */
+    ARIA_I2S_ARM = 1, /* blocks of 64 values = 16 bytes: bitnet.cpp's ARM NEON quantizer */
+};
+
+/* Declares the I2_S layout of the file. ARIA_I2S_X86 (what aria_model_load assumes) changes
+ * nothing. ARIA_I2S_ARM rewrites every I2_S projection of the loaded blocks into an owned copy in
+ * the x86 layout made now (the same values; the mapped pages are released), so every kernel runs
+ * on it unchanged. Call right after aria_model_load, before aria_model_repack and before creating
+ * contexts. Returns 0 (also when there is no I2_S matrix); INVALID_ARG for another layout value, or
+ * when the model was already repacked or converted; NO_MEMORY (the model is left as it was).
+ * Blocks; uses one thread. (ABI 5) */
+ARIA_API int32_t aria_model_set_i2s_layout(struct aria_model * model, int32_t layout);
 
 /* Model facts. Never fail on a valid handle. */
 ARIA_API int32_t aria_model_n_vocab(const struct aria_model * model);

@@ -83,6 +83,10 @@ int32_t aria_model_requantize_output_to(struct aria_model * m, int32_t type) {
     return m ? aria_model_requantize_output_impl(m, type) : ARIA_STATUS_INVALID_ARG;
 }
 
+int32_t aria_model_set_i2s_layout(struct aria_model * m, int32_t layout) {
+    return m ? aria_model_set_i2s_layout_impl(m, layout) : ARIA_STATUS_INVALID_ARG;
+}
+
 int32_t aria_model_repack(struct aria_model * m) {
     return m ? aria_model_repack_impl(m) : ARIA_STATUS_INVALID_ARG;
 }

@@ -52,6 +52,24 @@ static int64_t kv_dim(const struct aria_model * m) {
 
 /* ---- context lifetime ------------------------------------------------------------------------ */
 
+/* ---- qwen3 additions (docs/models.md "qwen3", "RoPE scaling"): kept apart from the shared steps */
+
+/* cos / sin times the YaRN magnitude factor (model.c read_rope_scaling); mscale 1 leaves the
+ * value as it is, so models without YaRN get exactly the table they had */
+static float rope_scaled(float v, float mscale) {
+    return mscale == 1.0f ? v : v * mscale;
+}
+
+static void rmsnorm(float * out, const float * x, const float * w, int64_t n, float eps);
+
+/* qwen3: RMS norm of one query or key head (head_dim values, in place) with its weight, before
+ * RoPE, as llama.cpp's build_qwen3 does (ggml_rms_norm then ggml_mul); no-op when w is NULL */
+static void qk_head_norm(const struct aria_model * m, float * head, const float * w) {
+    if (w) {
+        rmsnorm(head, head, w, m->head_dim, m->norm_eps);
+    }
+}
+
 int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t n_ctx, int32_t n_seq, int32_t n_batch,
                           int32_t n_threads, int32_t kv_f16) {
     ctx->model   = m;
@@ -113,8 +131,14 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
         !ctx->act_scale || !ctx->act_sum || (m->fallback_i8 && !ctx->xq) || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
         return ARIA_STATUS_NO_MEMORY;
     }
-    /* cos / sin of every position's angles, once (numerics.h: our own sin / cos, not libm's) */
+    /* cos / sin of every position's angles, once (numerics.h: our own sin / cos, not libm's),
+     * times YaRN's magnitude scale when the model has one */
     aria_rope_table(m->rope_inv_freq, m->n_rot / 2, n_ctx, ctx->rope_cs);
+    if (m->rope_mscale != 1.0f) {
+        for (int64_t i = 0; i < (int64_t)n_ctx * m->n_rot; i++) {
+            ctx->rope_cs[i] = rope_scaled(ctx->rope_cs[i], m->rope_mscale);
+        }
+    }
     return ARIA_STATUS_OK;
 }
 
@@ -709,15 +733,19 @@ static void rope_kv_worker(void * arg, int ith, int nth) {
     const int32_t             per = m->n_head + m->n_head_kv;
     int64_t                   b, e;
     aria_tp_range((int64_t)t->n * per, ith, nth, &b, &e);
+    const aria_layer *        l   = &m->layers[m->layer_begin + t->layer];
     for (int64_t task = b; task < e; task++) {
         const int32_t i = (int32_t)(task / per);
         const int32_t h = (int32_t)(task % per);
         if (h < m->n_head) {
-            rope(ctx, ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * m->head_dim, 1, t->pos[i]);
+            float * qh = ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * m->head_dim;
+            qk_head_norm(m, qh, l->attn_q_norm);
+            rope(ctx, qh, 1, t->pos[i]);
             continue;
         }
         const int32_t kvh = h - m->n_head;
         const int64_t at  = (int64_t)i * kv_dim(m) + (int64_t)kvh * m->head_dim;
+        qk_head_norm(m, ctx->k + at, l->attn_k_norm);
         rope(ctx, ctx->k + at, 1, t->pos[i]);
         kv_store(ctx, ctx->k_cache, t->layer, t->seq[i], kvh, t->pos[i], ctx->k + at);
         kv_store(ctx, ctx->v_cache, t->layer, t->seq[i], kvh, t->pos[i], ctx->v + at);

@@ -157,6 +157,51 @@ static int32_t read_real(loader * L, const char * suffix, double def, double lo,
     return ARIA_STATUS_OK;
 }
 
+/*
+ * The FFN activation (formats.md §5a/§5b, docs/models.md "Activation"):
+ * 1. `<arch>.hidden_activation` when present: "silu", or "relu2" / "relu_sqr" (ReLU²); any other
+ *    value is refused.
+ * 2. Absent, `bitnet` and `llama`: SiLU (llama.cpp's default).
+ * 3. Absent, `bitnet-b1.58` / `bitnet-25`: bitnet.cpp's converter writes this arch for both
+ *    BitNetForCausalLM (2B-4T lineage, ReLU², Llama-3 byte-level BPE vocabulary) and, since mid
+ *    2026, BitnetForCausalLM (1bitLLM lineage, SiLU, Llama-2 SentencePiece vocabulary) with no
+ *    activation key. Sub-norms, tied embeddings and RoPE are the same in both, so the vocabulary
+ *    type is the signal: `tokenizer.ggml.model` "llama" (SentencePiece) → SiLU, anything else
+ *    (gpt2, or no tokenizer) → ReLU², the arch's own graph in bitnet.cpp.
+ */
+static int32_t read_activation(loader * L, int32_t def) {
+    struct aria_model * m = L->m;
+    char                key[64];
+    char                act[32] = "";
+    snprintf(key, sizeof key, "%s.hidden_activation", m->arch_name);
+    const int rc = gguf_get_str(m->gguf, key, act, sizeof act);
+    if (rc < 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is not a string", key);
+    }
+    if (rc == 0) {
+        m->act = def;
+        return ARIA_STATUS_OK;
+    }
+    if (strcmp(act, "relu2") == 0 || strcmp(act, "relu_sqr") == 0) {
+        m->act = ARIA_ACT_RELU2;
+    } else if (strcmp(act, "silu") == 0) {
+        m->act = ARIA_ACT_SILU;
+    } else {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: %s \"%s\" is not supported (silu, relu2)", key, act);
+    }
+    return ARIA_STATUS_OK;
+}
+
+/* Rule 3 of read_activation: the default activation of a `bitnet-b1.58` file without the key. */
+static int32_t b158_default_activation(const struct aria_model * m) {
+    char model[16] = "";
+    if (gguf_get_str(m->gguf, "tokenizer.ggml.model", model, sizeof model) > 0 && strcmp(model, "llama") == 0) {
+        return ARIA_ACT_SILU;
+    }
+    return ARIA_ACT_RELU2;
+}
+
 static int32_t read_arch(loader * L) {
     struct aria_model * m  = L->m;
     int                 rc = gguf_get_str(m->gguf, "general.architecture", m->arch_name, sizeof m->arch_name);
@@ -164,31 +209,31 @@ static int32_t read_arch(loader * L) {
         return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT,
                     "Cannot load model: key \"general.architecture\" is %s", rc == 0 ? "missing" : "not a string");
     }
+    int32_t def_act;
     if (strcmp(m->arch_name, "bitnet") == 0) {
-        m->arch = ARIA_ARCH_BITNET;
-        m->act  = ARIA_ACT_SILU;
-        char act[32] = "";
-        if (gguf_get_str(m->gguf, "bitnet.hidden_activation", act, sizeof act) > 0) {
-            if (strcmp(act, "relu2") == 0 || strcmp(act, "relu_sqr") == 0) {
-                m->act = ARIA_ACT_RELU2;
-            } else if (strcmp(act, "silu") != 0) {
-                return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
-                            "Cannot load model: bitnet.hidden_activation \"%s\" is not supported (silu, relu2)", act);
-            }
-        }
+        m->arch      = ARIA_ARCH_BITNET;
+        def_act      = ARIA_ACT_SILU;
         m->rope_neox = 1;
     } else if (strcmp(m->arch_name, "bitnet-b1.58") == 0 || strcmp(m->arch_name, "bitnet-25") == 0) {
         m->arch      = ARIA_ARCH_BITNET_B158;
-        m->act       = ARIA_ACT_RELU2;
+        def_act      = b158_default_activation(m);
         m->rope_neox = 1;
     } else if (strcmp(m->arch_name, "llama") == 0) {
         m->arch      = ARIA_ARCH_LLAMA;
-        m->act       = ARIA_ACT_SILU;
+        def_act      = ARIA_ACT_SILU;
         m->rope_neox = 0;
+    } else if (strcmp(m->arch_name, "qwen3") == 0) {
+        m->arch      = ARIA_ARCH_QWEN3;  /* llama.cpp: LLM_ARCH_QWEN3 is in the NEOX rope group */
+        def_act      = ARIA_ACT_SILU;
+        m->rope_neox = 1;
     } else {
         return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
-                    "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama)",
+                    "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama, qwen3)",
                     m->arch_name);
+    }
+    const int32_t s = read_activation(L, def_act);
+    if (s) {
+        return s;
     }
     /* written by `aria model convert` when a projection fell back to a non-ternary type
      * (docs/engine.md, "Fallback projections"); an unknown value is refused here */
@@ -200,6 +245,70 @@ static int32_t read_arch(loader * L) {
         }
         m->fallback_i8 = 1;
     }
+    return ARIA_STATUS_OK;
+}
+
+/*
+ * RoPE scaling (docs/models.md "RoPE scaling"), as llama.cpp's ggml_rope_ext computes it with
+ * freq_scale = 1 / `<arch>.rope.scaling.factor`:
+ * - absent or "none": nothing.
+ * - "linear": theta = freq_scale * pos * base^(-2i/n_rot), i.e. each inverse frequency times
+ *   freq_scale.
+ * - "yarn": ext_factor 1, beta_fast 32, beta_slow 1, n_ctx_orig =
+ *   `<arch>.rope.scaling.original_context_length` (else context_length); for dimension pair i,
+ *   ramp = 1 - clamp((i - low) / max(0.001, high - low), 0, 1) with low / high =
+ *   floor / ceil of n_rot·ln(n_ctx_orig / (beta·2π)) / (2 ln base) (clamped to 0 .. n_rot - 1),
+ *   theta = pos·inv_freq·(freq_scale·(1 - ramp) + ramp), and cos / sin are multiplied by
+ *   mscale = 1 + 0.1·ln(1 / freq_scale) (`<arch>.rope.scaling.attn_factor` multiplies it when
+ *   present).
+ * Any other type is refused.
+ */
+static int32_t read_rope_scaling(loader * L) {
+    struct aria_model * m = L->m;
+    char                key[128];
+    char                type[32] = "";
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch_name);
+    const int rc = gguf_get_str(m->gguf, key, type, sizeof type);
+    if (rc < 0) {
+        return fail(L->err, L->cap, ARIA_STATUS_BAD_FORMAT, "Cannot load model: key \"%s\" is not a string", key);
+    }
+    if (rc == 0 || strcmp(type, "none") == 0) {
+        return ARIA_STATUS_OK;
+    }
+    const int linear = strcmp(type, "linear") == 0;
+    const int yarn   = strcmp(type, "yarn") == 0;
+    if (!linear && !yarn) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: rope scaling \"%s\" is not supported (none, linear, yarn)", type);
+    }
+    float   factor = 1.0f, attn_factor = 1.0f;
+    int32_t n_ctx_orig = m->n_ctx_train;
+    int32_t s;
+    if ((s = read_real(L, "rope.scaling.factor", 1.0, 1e-3, 1e6, &factor)) ||
+        (s = read_real(L, "rope.scaling.attn_factor", 1.0, 1e-3, 1e3, &attn_factor)) ||
+        (s = read_dim(L, "rope.scaling.original_context_length", m->n_ctx_train, 1, 1 << 24, &n_ctx_orig))) {
+        return s;
+    }
+    const float freq_scale = 1.0f / factor;
+    const int   half       = m->n_rot / 2;
+    if (linear) {
+        for (int i = 0; i < half; i++) {
+            m->rope_inv_freq[i] *= freq_scale;
+        }
+        return ARIA_STATUS_OK;
+    }
+    const float pi   = 3.14159265358979323846f;
+    const float nd   = (float)m->n_rot;
+    const float lo_f = nd * (float)aria_log_f64((double)((float)n_ctx_orig / (32.0f * 2.0f * pi))) / (2.0f * (float)aria_log_f64((double)m->rope_base));
+    const float hi_f = nd * (float)aria_log_f64((double)((float)n_ctx_orig / (1.0f * 2.0f * pi))) / (2.0f * (float)aria_log_f64((double)m->rope_base));
+    const float low  = fmaxf(0.0f, floorf(lo_f));
+    const float high = fminf(nd - 1.0f, ceilf(hi_f));
+    for (int i = 0; i < half; i++) {
+        const float y    = ((float)i - low) / fmaxf(0.001f, high - low);
+        const float ramp = 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+        m->rope_inv_freq[i] *= freq_scale * (1.0f - ramp) + ramp;
+    }
+    m->rope_mscale = attn_factor * (1.0f + 0.1f * (float)aria_log_f64((double)(1.0f / freq_scale)));
     return ARIA_STATUS_OK;
 }
 
@@ -237,7 +346,8 @@ static int32_t read_hparams(loader * L) {
         return fail(L->err, L->cap, ARIA_STATUS_NO_MEMORY, "Cannot load model: out of memory");
     }
     aria_rope_inv_freq(m->rope_base, m->n_rot, m->rope_inv_freq);  /* numerics.h: not libm's powf */
-    return ARIA_STATUS_OK;
+    m->rope_mscale = 1.0f;
+    return read_rope_scaling(L);
 }
 
 /* ---- tensors --------------------------------------------------------------------------------- */
@@ -350,7 +460,8 @@ static int32_t bind_layer(loader * L, int il) {
     aria_layer *        l      = &m->layers[il];
     const int64_t       q_dim  = (int64_t)m->n_head * m->head_dim;
     const int64_t       kv_dim = (int64_t)m->n_head_kv * m->head_dim;
-    const int           subln  = m->arch != ARIA_ARCH_LLAMA;
+    const int           subln  = m->arch != ARIA_ARCH_LLAMA && m->arch != ARIA_ARCH_QWEN3;
+    const int           qknorm = m->arch == ARIA_ARCH_QWEN3;
     char                name[GGUF_MAX_NAME];
     int32_t             s;
 #define N(suffix) (snprintf(name, sizeof name, "blk.%d." suffix, il), name)
@@ -358,6 +469,8 @@ static int32_t bind_layer(loader * L, int il) {
         (s = bind_matrix(L, N("attn_q.weight"), m->n_embd, q_dim, &l->wq)) ||
         (s = bind_matrix(L, N("attn_k.weight"), m->n_embd, kv_dim, &l->wk)) ||
         (s = bind_matrix(L, N("attn_v.weight"), m->n_embd, kv_dim, &l->wv)) ||
+        (qknorm && (s = bind_vector(L, N("attn_q_norm.weight"), m->head_dim, 1, &l->attn_q_norm))) ||
+        (qknorm && (s = bind_vector(L, N("attn_k_norm.weight"), m->head_dim, 1, &l->attn_k_norm))) ||
         (s = bind_vector(L, N("attn_sub_norm.weight"), q_dim, subln, &l->attn_sub_norm)) ||
         (s = bind_matrix(L, N("attn_output.weight"), q_dim, m->n_embd, &l->wo)) ||
         (s = bind_vector(L, N("ffn_norm.weight"), m->n_embd, 1, &l->ffn_norm)) ||
@@ -424,6 +537,52 @@ static int32_t bind_tensors(loader * L) {
     return ARIA_STATUS_OK;
 }
 
+/*
+ * Every tensor of the file must be one this architecture reads (docs/models.md, "Tensors ARIA
+ * refuses"): a tensor it would skip changes what the model computes (a bias, llama-3.1's
+ * `rope_freqs` frequency factors, a sub-norm in a `llama` file), so skipping it silently would give
+ * wrong logits. Checked by name for the whole file, whatever layer range is loaded. Accepted:
+ * token_embd / output_norm / output (.weight), blk.N.{attn_norm, attn_q, attn_k, attn_v,
+ * attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}.weight, the two sub-norms (not for llama)
+ * and blk.N.<projection>.scale. `bitnet` files may hold an output.weight that llama.cpp does not
+ * read either (the arch is tied by definition).
+ */
+static int32_t check_tensor_names(loader * L) {
+    static const char * const block[] = { "attn_norm.weight", "attn_q.weight",   "attn_k.weight",
+                                          "attn_v.weight",    "attn_output.weight", "ffn_norm.weight",
+                                          "ffn_gate.weight",  "ffn_up.weight",   "ffn_down.weight",
+                                          "attn_q.scale",     "attn_k.scale",    "attn_v.scale",
+                                          "attn_output.scale", "ffn_gate.scale", "ffn_up.scale",
+                                          "ffn_down.scale" };
+    static const char * const subln[] = { "attn_sub_norm.weight", "ffn_sub_norm.weight" };
+    const struct aria_model * m       = L->m;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const char * name = m->gguf->tensors[i].name;
+        int          ok   = strcmp(name, "token_embd.weight") == 0 || strcmp(name, "output_norm.weight") == 0 ||
+                 strcmp(name, "output.weight") == 0;
+        int il = -1, at = 0;
+        if (!ok && sscanf(name, "blk.%d.%n", &il, &at) == 1 && at > 0 && il >= 0 && il < m->n_layer) {
+            const char * rest = name + at;
+            for (size_t k = 0; k < sizeof block / sizeof block[0] && !ok; k++) {
+                ok = strcmp(rest, block[k]) == 0;
+            }
+            for (size_t k = 0; k < 2 && !ok && m->arch != ARIA_ARCH_LLAMA && m->arch != ARIA_ARCH_QWEN3; k++) {
+                ok = strcmp(rest, subln[k]) == 0;
+            }
+            if (!ok && m->arch == ARIA_ARCH_QWEN3) {
+                ok = strcmp(rest, "attn_q_norm.weight") == 0 || strcmp(rest, "attn_k_norm.weight") == 0;
+            }
+        }
+        if (!ok) {
+            return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                        "Cannot load model: tensor \"%s\" is not part of architecture \"%s\" as libbitnet runs it "
+                        "(biases, rope_freqs and other extra tensors would change the results, so the file is refused)",
+                        name, m->arch_name);
+        }
+    }
+    return ARIA_STATUS_OK;
+}
+
 int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end, char * err, size_t err_cap,
                              struct aria_model ** out) {
     *out = NULL;
@@ -455,6 +614,9 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
         }
         m->layer_begin = layer_begin;
         m->layer_end   = layer_end;
+    }
+    if (!s) {
+        s = check_tensor_names(&L);
     }
     if (!s) {
         s = bind_tensors(&L);
@@ -626,6 +788,68 @@ static void pack_x16(const aria_kernel_table * kt, int32_t type, int64_t n_in, i
  * read-only and shared, so a later read would only fault them in again from the page cache): the
  * resident size then holds the copy instead of both. token_embd and the head are not projections
  * of a block and are left as they are (the int8 head is made in the x16 layout after this). */
+/* ---- I2_S layouts (docs/models.md, "I2_S layouts") ------------------------------------------ */
+
+/* Rewrites n codes (n % 128 == 0) from the ARM layout (64-value blocks of 16 bytes) to the x86
+ * layout (128-value blocks of 32 bytes). In a block of g bytes, byte b holds elements b, b+g, b+2g,
+ * b+3g in bits 7-6, 5-4, 3-2, 1-0; element e of a 128-value window sits in ARM half e/64. */
+static void i2s_arm_to_x86(const uint8_t * src, uint8_t * dst, int64_t n) {
+    memset(dst, 0, (size_t)(n / 4));
+    for (int64_t e = 0; e < n; e++) {
+        const int64_t ja   = e % 64;
+        const int     code = (src[(e / 64) * 16 + ja % 16] >> (6 - 2 * (ja / 16))) & 3;
+        const int64_t jx   = e % 128;
+        dst[(e / 128) * 32 + jx % 32] |= (uint8_t)(code << (6 - 2 * (jx / 32)));
+    }
+}
+
+int32_t aria_model_set_i2s_layout_impl(struct aria_model * m, int32_t layout) {
+    if (layout != ARIA_I2S_X86 && layout != ARIA_I2S_ARM) {
+        return ARIA_STATUS_INVALID_ARG;
+    }
+    if (layout == ARIA_I2S_X86) {
+        return ARIA_STATUS_OK;
+    }
+    /* converting twice, or after repack chose new layouts, would scramble the codes: refused here */
+    if (m->i2s_relaid || m->repacked || m->x16 || m->n_x16) {
+        return ARIA_STATUS_INVALID_ARG;
+    }
+    uint64_t total = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            total += ws[k]->type == ARIA_TYPE_I2_S ? align_up((uint64_t)(ws[k]->n_in * ws[k]->n_out / 4)) : 0;
+        }
+    }
+    if (total == 0) {
+        return ARIA_STATUS_OK;
+    }
+    uint8_t * raw;
+    uint8_t * buf = aria_alloc_pages(total, &raw);
+    if (!buf) { /* allocation failure: NO_MEMORY, nothing was changed */
+        return ARIA_STATUS_NO_MEMORY;
+    }
+    uint64_t at = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            aria_matrix * w = ws[k];
+            if (w->type != ARIA_TYPE_I2_S) {
+                continue;
+            }
+            const int64_t n = w->n_in * w->n_out;
+            i2s_arm_to_x86(w->data, buf + at, n);
+            release_mapped(m, w->data, (uint64_t)(n / 4));
+            w->data = buf + at;
+            at += align_up((uint64_t)(n / 4));
+        }
+    }
+    m->i2s_relaid = raw;
+    return ARIA_STATUS_OK;
+}
+
 int32_t aria_model_repack_impl(struct aria_model * m) {
     if (m->repacked || m->x16) {
         return ARIA_STATUS_OK;
@@ -708,11 +932,14 @@ void aria_model_free_impl(struct aria_model * m) {
     }
     free(m->output_q8);
     free(m->repacked);
+    free(m->i2s_relaid);
     if (m->layers) {
         for (int il = 0; il < m->n_layer; il++) {
             aria_layer * l = &m->layers[il];
             free(l->attn_norm);
             free(l->attn_sub_norm);
+            free(l->attn_q_norm);
+            free(l->attn_k_norm);
             free(l->ffn_norm);
             free(l->ffn_sub_norm);
         }

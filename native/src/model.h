@@ -15,6 +15,8 @@ enum aria_arch {
     ARIA_ARCH_BITNET     = 0,  /* sub-norms, SiLU (or ReLU² by key), NEOX RoPE, tied embeddings */
     ARIA_ARCH_BITNET_B158 = 1, /* sub-norms, ReLU², NEOX RoPE, tied unless output.weight exists */
     ARIA_ARCH_LLAMA      = 2,  /* no sub-norms, SiLU, adjacent-pair RoPE, separate output */
+    ARIA_ARCH_QWEN3      = 3,  /* no sub-norms, per-head q/k RMS norms, SiLU, NEOX RoPE, tied unless
+                                * output.weight exists (docs/models.md "qwen3") */
 };
 
 enum aria_act {
@@ -45,6 +47,8 @@ typedef struct aria_layer {
     aria_matrix wq;             /* (n_embd -> n_head * head_dim) */
     aria_matrix wk;             /* (n_embd -> n_head_kv * head_dim) */
     aria_matrix wv;             /* (n_embd -> n_head_kv * head_dim) */
+    float *     attn_q_norm;    /* qwen3: (head_dim), on each query head before RoPE; else NULL */
+    float *     attn_k_norm;    /* qwen3: (head_dim), on each key head before RoPE; else NULL */
     float *     attn_sub_norm;  /* (n_head * head_dim) or NULL */
     aria_matrix wo;             /* (n_head * head_dim -> n_embd) */
     float *     ffn_norm;       /* (n_embd) */
@@ -77,7 +81,9 @@ struct aria_model {
     int32_t         rope_neox;      /* 1: pairs (i, i + n_rot/2); 0: pairs (2i, 2i+1) */
     float           rope_base;
     float           norm_eps;
-    float *         rope_inv_freq;  /* (n_rot/2) base^(-2i/n_rot) */
+    float *         rope_inv_freq;  /* (n_rot/2) base^(-2i/n_rot), times the rope scaling of each
+                                     * dimension (docs/models.md "RoPE scaling") */
+    float           rope_mscale;    /* YaRN magnitude factor of cos / sin; 1 otherwise */
 
     int32_t         layer_begin;    /* loaded blocks [layer_begin, layer_end) */
     int32_t         layer_end;
@@ -93,6 +99,8 @@ struct aria_model {
     uint8_t *       repacked;       /* owned (malloc'd) buffer of the TQ2_0 copies of the TQ1_0 layer
                                      * matrices (aria_model_repack), or NULL */
     uint64_t        repacked_bytes; /* their size */
+    uint8_t *       i2s_relaid;     /* owned (malloc'd, aria_alloc_pages) x86-layout copies of the I2_S layer matrices
+                                     * of an ARM-layout file (aria_model_set_i2s_layout), or NULL */
     int32_t         n_repacked;     /* matrices converted TQ1_0 -> TQ2_0 */
     int32_t         x16;            /* aria_model_repack chose the x16 layout (the kernel table's
                                      * x16_preferred): the int8 head is made in it too */
@@ -108,6 +116,7 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
 void    aria_model_free_impl(struct aria_model * model);
 int32_t aria_model_requantize_output_impl(struct aria_model * model, int32_t type);  /* Q8_W or Q4_W */
 int32_t aria_model_repack_impl(struct aria_model * model);
+int32_t aria_model_set_i2s_layout_impl(struct aria_model * model, int32_t layout);
 
 /* A large owned buffer of `bytes` (malloc'd: freed by free(*raw)), returned rounded up to 2 MiB
  * and, on Linux, advised to be backed by transparent huge pages: a decoded token streams every

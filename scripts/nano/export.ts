@@ -104,6 +104,8 @@ function main(): void {
   // the checkpoint is an HF-named BitNet model: the same plan and tensor data as
   // `aria model convert` (src/model/hf-convert.ts), only the vocabulary metadata is nano's own
   const hp: HfHparams = {
+    arch: "bitnet",
+    headDim: c.n_embd / c.n_head,
     nVocab: c.n_vocab,
     nEmbd: c.n_embd,
     nFf: c.n_ff,

@@ -136,6 +136,7 @@ export interface ServeCommand {
     /** "false" when --no-repack is given. */
     repack?: string;
     kvType?: string;
+    i2sLayout?: string;
     tdpWatts?: string;
     /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
     layers?: string;
@@ -360,6 +361,8 @@ Options:
                       repacked to TQ2_0 at load, for the faster TQ2_0 kernels (22% more memory)
   --kv-type T         f32 | f16: KV cache element type (ARIA_KV_TYPE; default f32; f16 halves
                       the cache and is faster from a few hundred tokens of context)
+  --i2s-layout L      x86 | arm: the I2_S code layout of the model file (ARIA_I2S_LAYOUT; default
+                      x86, the published files); arm for files quantized by bitnet.cpp on ARM
   --tdp-watts W       package power of all CPUs (the maker's TDP), for energy estimates when
                       RAPL counters are unreadable (ARIA_TDP_WATTS; default: RAPL PL1 if readable)
 
@@ -751,6 +754,7 @@ const SERVE_FLAGS = {
   "data-dir": "dataDir",
   "output-head": "outputHead",
   "kv-type": "kvType",
+  "i2s-layout": "i2sLayout",
   "tdp-watts": "tdpWatts",
   layers: "layers",
 } as const;

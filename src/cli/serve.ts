@@ -111,6 +111,7 @@ async function createBackend(
         outputHead: config.outputHead,
         repack: config.repack,
         kvType: config.kvType,
+        i2sLayout: config.i2sLayout,
         modelId: config.model === undefined || config.model === BUILTIN_MODEL_NAME
           ? BUILTIN_MODEL_NAME
           : undefined,

@@ -12,8 +12,14 @@ describe("resolveConfig", () => {
       dataDir: "/d",
       outputHead: "int8",
       kvType: "f32",
+      i2sLayout: "x86",
       repack: true,
     });
+  });
+
+  test("i2sLayout accepts x86 and arm (ARIA_I2S_LAYOUT) and refuses anything else", () => {
+    expect(resolveConfig([configFromEnv({ ARIA_I2S_LAYOUT: "arm" })], "/d").i2sLayout).toBe("arm");
+    expect(() => resolveConfig([{ i2sLayout: "mips" }], "/d")).toThrow(ConfigError);
   });
   test("flags > env > file > defaults", () => {
     const c = resolveConfig(

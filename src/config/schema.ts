@@ -67,6 +67,9 @@ export const serveConfigSchema = z.object({
   dataDir: z.string().min(1),
   outputHead: z.enum(OUTPUT_HEADS).default(DEFAULT_OUTPUT_HEAD),
   kvType: z.enum(["f32", "f16"]).default("f32"),
+  /** I2_S code layout of the model file (docs/models.md, "I2_S layouts"): x86 (published
+   * files) or arm (quantized by an ARM build of bitnet.cpp; nothing in the file says so). */
+  i2sLayout: z.enum(["x86", "arm"]).default("x86"),
   /** Repack TQ1_0 weights to TQ2_0 at load (the faster kernels; llama.cpp repacks by default
    * too). --no-repack / ARIA_REPACK=false keeps them as the file has them. */
   repack: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -111,6 +114,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   upstream: "ARIA_UPSTREAM",
   outputHead: "ARIA_OUTPUT_HEAD",
   kvType: "ARIA_KV_TYPE",
+  i2sLayout: "ARIA_I2S_LAYOUT",
   repack: "ARIA_REPACK",
   tdpWatts: "ARIA_TDP_WATTS",
   layers: "ARIA_LAYERS",

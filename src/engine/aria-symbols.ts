@@ -19,6 +19,7 @@ export const ARIA_SYMBOLS = {
   aria_model_requantize_output: { args: [ptr], returns: i32 },
   aria_model_requantize_output_to: { args: [ptr, i32], returns: i32 },
   aria_model_repack: { args: [ptr], returns: i32 },
+  aria_model_set_i2s_layout: { args: [ptr, i32], returns: i32 },
   aria_model_free: { args: [ptr], returns: none },
   aria_model_n_vocab: { args: [ptr], returns: i32 },
   aria_model_n_embd: { args: [ptr], returns: i32 },

@@ -72,6 +72,12 @@ export async function numericsContract(): Promise<number> {
   return lib.aria_numerics_contract();
 }
 
+/** I2_S code layouts (aria.h `enum aria_i2s_layout`). */
+export type I2sLayout = "x86" | "arm";
+
+/** `enum aria_i2s_layout` values. */
+const I2S_LAYOUT_IDS: Readonly<Record<I2sLayout, number>> = { x86: 0, arm: 1 };
+
 /**
  * Loads a GGUF model file.
  *
@@ -101,6 +107,13 @@ export async function openModel(
      * for other files. `info.repacked` counts the matrices converted.
      */
     repack?: boolean;
+    /**
+     * The I2_S code layout of the file (docs/models.md, "I2_S layouts"): "x86" (the default:
+     * published files and every x86 build of bitnet.cpp) or "arm" (files quantized by an ARM
+     * build of bitnet.cpp since Nov 2025; nothing in the file says so). "arm" rewrites the
+     * loaded I2_S projections into the x86 layout at load (aria_model_set_i2s_layout).
+     */
+    i2sLayout?: I2sLayout;
   }> = {},
 ): Promise<NativeModel> {
   const lib = await openLibrary(options.libraryPath);
@@ -118,6 +131,17 @@ export async function openModel(
     throw toEngineError(status, "Cannot load model", readCString(err));
   }
   const handle = pointerOf(out);
+  if ((options.i2sLayout ?? "x86") !== "x86") {
+    const s = lib.aria_model_set_i2s_layout(handle, I2S_LAYOUT_IDS[options.i2sLayout!]);
+    if (s !== 0) {
+      lib.aria_model_free(handle);
+      throw toEngineError(
+        s,
+        `Cannot convert the I2_S weights from the "${options.i2sLayout}" layout`,
+        "",
+      );
+    }
+  }
   if (options.repack) {
     const s = lib.aria_model_repack(handle);
     if (s !== 0) {

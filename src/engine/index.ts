@@ -3,6 +3,7 @@
  */
 export {
   defaultThreads,
+  type I2sLayout,
   kernelInfo,
   NativeContext,
   NativeModel,

@@ -28,7 +28,7 @@ import {
 import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DownloadError, planTransfer, requestHeaders, resolveUrl, sameDigest } from "./hub.ts";
-import { installedFileName, type RegistryEntry } from "./registry.ts";
+import { entryRevision, installedFileName, isPinned, type RegistryEntry } from "./registry.ts";
 
 /** Redirects followed before giving up (the hub needs one or two). */
 const MAX_REDIRECTS = 10;
@@ -328,7 +328,7 @@ export async function pullModel(entry: RegistryEntry, o: PullOptions): Promise<D
     };
   }
   const opts: DownloadOptions = {
-    url: resolveUrl(o.hub.endpoint, entry.repo, entry.revision ?? "main", entry.file),
+    url: resolveUrl(o.hub.endpoint, entry.repo, entryRevision(entry), entry.file),
     dest,
     partialDir: join(modelsDir(o.dataDir), ".partial"),
     ...(o.noVerify === true || entry.sha256 === undefined ? {} : { sha256: entry.sha256 }),
@@ -337,5 +337,24 @@ export async function pullModel(entry: RegistryEntry, o: PullOptions): Promise<D
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
-  return await downloadFile(opts);
+  try {
+    return await downloadFile(opts);
+  } catch (err: unknown) {
+    // converted: a size or hash mismatch of a file fetched at "main" (no pinned commit) gets
+    // the likely reason; everything else is rethrown as it is
+    if (
+      err instanceof DownloadError && (err.code === "HUB_HASH" || err.code === "HUB_SIZE") &&
+      !isPinned(entry)
+    ) {
+      throw new DownloadError(
+        err.code,
+        `${err.message}. ${entry.name} is fetched at "${
+          entryRevision(entry)
+        }" (no commit is pinned), so the ` +
+          `file may have been re-uploaded since its hash was recorded; check ` +
+          `${entry.repo}/${entry.file} and pass --no-verify only if you trust the new file`,
+      );
+    }
+    throw err;
+  }
 }

@@ -5,11 +5,18 @@ import {
   fallbackHint,
   fallbackSummary,
   hparamsFromConfig,
+  permuteRopeRows,
   planConversion,
   ternaryOf,
   unpackBitnetU8,
 } from "./hf-convert.ts";
 import { GgmlType } from "./gguf-format.ts";
+
+const TOKENIZER = {
+  model: { vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b"] },
+  added_tokens: [{ id: 3, content: "<s>", special: true }],
+  pre_tokenizer: { type: "Split", pattern: { Regex: "\\p{N}{1,3}" } },
+};
 
 const CONFIG = {
   architectures: ["BitNetForCausalLM"],
@@ -64,9 +71,55 @@ describe("hparamsFromConfig", () => {
     const { num_key_value_heads: _, ...noKv } = CONFIG;
     expect(hparamsFromConfig(noKv).nHeadKv).toBe(4);
   });
+  test("weight_scale divides unless linear_class is autobitlinear (BitNetQuantConfig's default is bitlinear)", () => {
+    const q = (quantization_config: unknown) =>
+      hparamsFromConfig({ ...CONFIG, quantization_config });
+    expect(q({ quant_method: "bitnet" }).scaleMode).toBe("divide");
+    expect(q({ quant_method: "bitnet", linear_class: "bitlinear" }).scaleMode).toBe("divide");
+    expect(q({ quant_method: "bitnet", linear_class: "autobitlinear" }).scaleMode).toBe("multiply");
+    expect(() => q({ linear_class: "fancy" })).toThrow(/linear_class "fancy"/);
+    expect(() => q({ linear_class: "autobitlinear", use_rms_norm: true })).toThrow(/use_rms_norm/);
+  });
+
+  test("rope_theta from the top level or transformers v5 rope_parameters; scaling is refused", () => {
+    const { rope_theta: _, ...noTheta } = CONFIG;
+    expect(hparamsFromConfig(noTheta).ropeBase).toBe(10000);
+    const v5 = { ...noTheta, rope_parameters: { rope_type: "default", rope_theta: 500000 } };
+    expect(hparamsFromConfig(v5).ropeBase).toBe(500000);
+    const yarn = { ...noTheta, rope_parameters: { rope_type: "yarn", rope_theta: 1e6, factor: 4 } };
+    expect(() => hparamsFromConfig(yarn)).toThrow(/rope scaling "yarn"/);
+    const llama3 = { ...CONFIG, rope_scaling: { rope_type: "llama3", factor: 8 } };
+    expect(() => hparamsFromConfig(llama3)).toThrow(/rope scaling "llama3"/);
+  });
+
+  test("head_dim from config.json sets the head size, rope dims and the attention shapes", () => {
+    const hp = hparamsFromConfig({ ...CONFIG, head_dim: 32 });
+    expect(hp.headDim).toBe(32);
+    const plan = planConversion(hp, names(1), "tq2_0");
+    const dims = (n: string) => plan.find((t) => t.name === n)!.dims;
+    expect(dims("blk.0.attn_q.weight")).toEqual([256, 128]);
+    expect(dims("blk.0.attn_k.weight")).toEqual([256, 64]);
+    expect(dims("blk.0.attn_output.weight")).toEqual([128, 256]);
+    expect(dims("blk.0.attn_sub_norm.weight")).toEqual([128]);
+    const kv = new Map(conversionMetadata(hp, "tq2_0", "m", { tokenizer: TOKENIZER }));
+    expect(kv.get("bitnet-b1.58.rope.dimension_count")?.value).toBe(32);
+    expect(kv.get("bitnet-b1.58.attention.key_length")?.value).toBe(32);
+  });
+
+  test("the architecture: bitnet-b1.58 for ReLU², bitnet for SiLU, llama for LlamaForCausalLM", () => {
+    expect(hparamsFromConfig(CONFIG).arch).toBe("bitnet-b1.58");
+    expect(hparamsFromConfig({ ...CONFIG, hidden_act: "silu" }).arch).toBe("bitnet");
+    const llama = { ...CONFIG, architectures: ["LlamaForCausalLM"], hidden_act: "silu" };
+    expect(hparamsFromConfig(llama).arch).toBe("llama");
+  });
+
   test("refuses other architectures, activations and missing sizes with a reason", () => {
-    expect(() => hparamsFromConfig({ ...CONFIG, architectures: ["LlamaForCausalLM"] })).toThrow(
+    const { quantization_config: _q, ...plain } = CONFIG;
+    expect(() => hparamsFromConfig({ ...plain, architectures: ["LlamaForCausalLM"] })).toThrow(
       /BitNet checkpoints/,
+    );
+    expect(() => hparamsFromConfig({ ...CONFIG, architectures: ["LlamaForCausalLM"] })).toThrow(
+      /LlamaForCausalLM with hidden_act "relu2"/,
     );
     expect(() => hparamsFromConfig({ ...CONFIG, hidden_act: "gelu" })).toThrow(/hidden_act/);
     expect(() => hparamsFromConfig({ ...CONFIG, hidden_size: "x" })).toThrow(/hidden_size/);
@@ -148,11 +201,65 @@ describe("planConversion", () => {
     expect(() => planConversion(hp, [...names(1), "model.extra.weight"], "tq2_0")).toThrow(
       /unknown checkpoint tensor "model.extra.weight"/,
     );
-    const untied = { ...hp, tied: false };
+    const untied = { ...hp, arch: "bitnet" as const, tied: false };
     expect(() => planConversion(untied, [...names(1), "lm_head.weight"], "tq2_0")).toThrow(
       /its own lm_head/,
     );
     expect(planConversion(hp, [...names(1), "lm_head.weight"], "tq2_0")).toHaveLength(13);
+    // bitnet-b1.58 reads output.weight: an untied head is kept
+    const b158 = planConversion({ ...hp, tied: false }, [...names(1), "lm_head.weight"], "tq2_0");
+    expect(b158.map((t) => t.name)).toContain("output.weight");
+  });
+});
+
+describe("LlamaForCausalLM BitLinear checkpoints (HF1BitLLM/Llama3-8B-1.58)", () => {
+  const LLAMA = {
+    ...CONFIG,
+    architectures: ["LlamaForCausalLM"],
+    hidden_act: "silu",
+    tie_word_embeddings: false,
+    quantization_config: { quant_method: "bitnet" },
+  };
+  const llamaNames = (layers: number) =>
+    [...names(layers), "lm_head.weight"].filter((n) => !/sub_norm/.test(n));
+
+  test("plan: no sub-norms, its own output head, Q and K permuted per head", () => {
+    const hp = hparamsFromConfig(LLAMA);
+    expect(hp).toMatchObject({ arch: "llama", scaleMode: "divide", tied: false });
+    const plan = planConversion(hp, llamaNames(1), "i2_s");
+    expect(plan.map((t) => t.name)).not.toContain("blk.0.attn_sub_norm.weight");
+    expect(plan.find((t) => t.name === "output.weight")?.type).toBe(GgmlType.F16);
+    expect(plan.find((t) => t.name === "blk.0.attn_q.weight")?.permuteHeads).toBe(4);
+    expect(plan.find((t) => t.name === "blk.0.attn_k.weight")?.permuteHeads).toBe(2);
+    expect(plan.find((t) => t.name === "blk.0.attn_v.weight")?.permuteHeads).toBeUndefined();
+    const kv = new Map(conversionMetadata(hp, "i2_s", "m", { tokenizer: TOKENIZER }));
+    expect(kv.get("general.architecture")?.value).toBe("llama");
+    expect(kv.has("llama.hidden_activation")).toBe(false);
+  });
+
+  test("permuteRopeRows() turns rotate-half RoPE into adjacent-pair RoPE exactly", () => {
+    // one head of d = 8 rows, one column: row j of the permuted matrix is HF row order[j]
+    const d = 8;
+    const order = permuteRopeRows(Int8Array.from({ length: d }, (_, i) => i), 1, 1);
+    expect(Array.from(order)).toEqual([0, 4, 1, 5, 2, 6, 3, 7]);
+    const q = [0.3, -1.2, 0.7, 2.1, -0.4, 0.9, 1.5, -0.8]; // a query as HF computes it
+    const pos = 5;
+    const theta = (i: number) => pos * Math.pow(10000, (-2 * i) / d);
+    const neox = new Array<number>(d); // HF: pairs (i, i + d/2)
+    const adjacent = new Array<number>(d); // GGUF llama on the permuted rows: pairs (2i, 2i + 1)
+    const pq = Array.from(order, (o) => q[o]!);
+    for (let i = 0; i < d / 2; i++) {
+      const [c, s] = [Math.cos(theta(i)), Math.sin(theta(i))];
+      neox[i] = q[i]! * c - q[i + d / 2]! * s;
+      neox[i + d / 2] = q[i]! * s + q[i + d / 2]! * c;
+      adjacent[2 * i] = pq[2 * i]! * c - pq[2 * i + 1]! * s;
+      adjacent[2 * i + 1] = pq[2 * i]! * s + pq[2 * i + 1]! * c;
+    }
+    // the same rotated vector in the permuted order: every q·k dot product is unchanged
+    for (let j = 0; j < d; j++) expect(adjacent[j]!).toBeCloseTo(neox[order[j]!]!, 12);
+    // two heads of d = 4 rows of 2 columns: whole rows move, within their head
+    expect(Array.from(permuteRopeRows(Int8Array.from({ length: 16 }, (_, i) => i), 2, 2)))
+      .toEqual([0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15]);
   });
 });
 
@@ -187,19 +294,16 @@ describe("packed weights", () => {
 });
 
 describe("conversionMetadata", () => {
-  const tokenizer = {
-    model: { vocab: { a: 0, b: 1, ab: 2 }, merges: ["a b"] },
-    added_tokens: [{ id: 3, content: "<s>", special: true }],
-    pre_tokenizer: { type: "Split", pattern: { Regex: "\\p{N}{1,3}" } },
-  };
+  const tokenizer = TOKENIZER;
   test("hparams, activation and a gpt2 vocabulary padded to vocab_size", () => {
     const hp = { ...hparamsFromConfig(CONFIG), bosId: 3 };
     const kv = new Map(
       conversionMetadata(hp, "tq2_0", "m", { tokenizer, config: { chat_template: "T" } }),
     );
-    expect(kv.get("general.architecture")?.value).toBe("bitnet");
-    expect(kv.get("bitnet.hidden_activation")?.value).toBe("relu2");
-    expect(kv.get("bitnet.attention.head_count_kv")?.value).toBe(2);
+    expect(kv.get("general.architecture")?.value).toBe("bitnet-b1.58");
+    expect(kv.get("bitnet-b1.58.hidden_activation")?.value).toBe("relu2");
+    expect(kv.get("bitnet-b1.58.attention.head_count_kv")?.value).toBe(2);
+    expect(kv.has("bitnet-b1.58.attention.key_length")).toBe(false);
     expect(kv.get("general.file_type")?.value).toBe(37);
     expect(kv.get("tokenizer.ggml.pre")?.value).toBe("llama-bpe");
     expect(kv.get("tokenizer.ggml.tokens")?.value).toEqual(

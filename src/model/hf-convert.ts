@@ -1,8 +1,12 @@
 /**
- * @module Hugging Face BitNet b1.58 checkpoints -> a ternary GGUF of architecture `bitnet`
- * (formats.md §4, §5a, §5b): config.json -> hyper-parameters, the tensor plan, the data of each
- * tensor, and the metadata (tokenizer.json -> GGUF vocabulary through synthetic.ts). Two weight
- * layouts are read:
+ * @module Hugging Face BitNet b1.58 checkpoints -> a ternary GGUF (formats.md §4, §5a-c,
+ * docs/models.md "aria model convert"): config.json -> hyper-parameters, the tensor plan, the
+ * data of each tensor, and the metadata (tokenizer.json -> GGUF vocabulary through synthetic.ts).
+ * Architectures written: `bitnet` (1bitLLM, SiLU), `bitnet-b1.58` (ReLU², the 2B-4T lineage, the
+ * name bitnet.cpp uses, so other engines run it with ReLU²) and `llama` (LlamaForCausalLM with
+ * BitLinear layers, e.g. HF1BitLLM/Llama3-8B-1.58-100B-tokens: no sub-norms, its own lm_head,
+ * Q/K rows permuted for adjacent-pair RoPE as llama.cpp's converter does). Two weight layouts are
+ * read:
  * - master weights (F32 / F16 / BF16 `*.weight`): absmean-ternarized here, exactly as training
  *   does (convert.ts);
  * - packed weights (U8 `*.weight` of shape [out/4, in] plus `*.weight_scale`): 2-bit fields
@@ -44,8 +48,15 @@ const TYPE_INFO: Readonly<Record<ConvertType, { ggml: number; fileType: number; 
   i2_s: { ggml: GgmlType.I2_S, fileType: 40, row: 128 },
 };
 
+/** GGUF architectures the converter writes. */
+export type ConvertArch = "bitnet" | "bitnet-b1.58" | "llama";
+
 /** Hyper-parameters read from config.json. */
 export interface HfHparams {
+  /** The GGUF architecture written (docs/models.md "aria model convert"). */
+  readonly arch: ConvertArch;
+  /** Per-head size: config.json `head_dim`, else hidden_size / num_attention_heads. */
+  readonly headDim: number;
   readonly nVocab: number;
   readonly nEmbd: number;
   readonly nFf: number;
@@ -72,47 +83,48 @@ function need(c: Record<string, unknown>, key: string): number {
 }
 
 /**
- * Reads config.json of a BitNet checkpoint (BitnetForCausalLM of 1bitLLM, BitNetForCausalLM
- * of microsoft/bitnet-b1.58-2B-4T).
+ * Reads config.json of a BitNet checkpoint: BitnetForCausalLM (1bitLLM), BitNetForCausalLM
+ * (microsoft/bitnet-b1.58-2B-4T) or a LlamaForCausalLM with `quantization_config.quant_method`
+ * "bitnet" (HF1BitLLM/Llama3-8B-1.58-100B-tokens).
  *
  * @param json the parsed config.json.
  * @returns The hyper-parameters.
- * @throws {ConvertError} For another architecture, a missing or bad value, or an activation
- * other than silu / relu2.
+ * @throws {ConvertError} For another architecture, a missing or bad value, an activation other
+ * than silu / relu2, a quantization_config transformers would refuse or ARIA cannot run
+ * (use_rms_norm), or rope scaling.
  */
 export function hparamsFromConfig(json: unknown): HfHparams {
   if (typeof json !== "object" || json === null) {
     throw new ConvertError("Cannot convert: config.json is not a JSON object");
   }
   const c = json as Record<string, unknown>;
-  const archs = Array.isArray(c["architectures"]) ? c["architectures"] as unknown[] : [];
-  if (!archs.some((a) => typeof a === "string" && /^bitnetforcausallm$/i.test(a))) {
-    throw new ConvertError(
-      `Cannot convert architecture ${JSON.stringify(archs)}: aria model convert reads BitNet ` +
-        "checkpoints (BitnetForCausalLM, BitNetForCausalLM); for Falcon3 1.58-bit use the " +
-        "published GGUF (aria model pull falcon3-1b)",
-    );
-  }
+  const q = (c["quantization_config"] ?? {}) as Record<string, unknown>;
+  const family = checkpointFamily(c, q);
   const act = c["hidden_act"] ?? "silu";
   if (act !== "silu" && act !== "relu2") {
     throw new ConvertError(`Cannot convert: hidden_act "${String(act)}" (expected silu or relu2)`);
   }
-  const q = (c["quantization_config"] ?? {}) as Record<string, unknown>;
+  if (family === "llama" && act !== "silu") {
+    throw new ConvertError(`Cannot convert: a LlamaForCausalLM with hidden_act "${act}"`);
+  }
   const nHead = need(c, "num_attention_heads");
+  const nEmbd = need(c, "hidden_size");
+  const headDim = typeof c["head_dim"] === "number" ? need(c, "head_dim") : nEmbd / nHead;
   const hp: HfHparams = {
+    arch: family === "llama" ? "llama" : act === "relu2" ? "bitnet-b1.58" : "bitnet",
+    headDim,
     nVocab: need(c, "vocab_size"),
-    nEmbd: need(c, "hidden_size"),
+    nEmbd,
     nFf: need(c, "intermediate_size"),
     nLayer: need(c, "num_hidden_layers"),
     nHead,
     nHeadKv: typeof c["num_key_value_heads"] === "number" ? c["num_key_value_heads"] : nHead,
     nCtx: need(c, "max_position_embeddings"),
     eps: typeof c["rms_norm_eps"] === "number" ? c["rms_norm_eps"] : 1e-5,
-    ropeBase: typeof c["rope_theta"] === "number" ? c["rope_theta"] : 10000,
+    ropeBase: ropeTheta(c),
     activation: act,
     tied: c["tie_word_embeddings"] !== false,
-    // formats.md §4: AutoBitLinear (2B-4T) multiplies, BitLinear divides
-    scaleMode: q["linear_class"] === "bitlinear" ? "divide" : "multiply",
+    scaleMode: scaleModeOf(q),
   };
   const bos = c["bos_token_id"];
   const eos = c["eos_token_id"];
@@ -121,6 +133,66 @@ export function hparamsFromConfig(json: unknown): HfHparams {
     ...(typeof bos === "number" ? { bosId: bos } : {}),
     ...(typeof eos === "number" ? { eosId: eos } : {}),
   };
+}
+
+/** Which kind of checkpoint config.json describes; refuses what is not a BitNet checkpoint. */
+function checkpointFamily(
+  c: Record<string, unknown>,
+  q: Record<string, unknown>,
+): "bitnet" | "llama" {
+  const archs = Array.isArray(c["architectures"]) ? c["architectures"] as unknown[] : [];
+  if (archs.some((a) => typeof a === "string" && /^bitnetforcausallm$/i.test(a))) return "bitnet";
+  if (archs.includes("LlamaForCausalLM") && q["quant_method"] === "bitnet") return "llama";
+  throw new ConvertError(
+    `Cannot convert architecture ${JSON.stringify(archs)}: aria model convert reads BitNet ` +
+      "checkpoints (BitnetForCausalLM, BitNetForCausalLM, or LlamaForCausalLM with " +
+      'quantization_config.quant_method "bitnet"); for Falcon3 1.58-bit use the published GGUF ' +
+      "(aria model pull falcon3-1b)",
+  );
+}
+
+/**
+ * How a packed weight_scale applies, as transformers decides it (integrations/bitnet.py):
+ * `linear_class` "autobitlinear" builds AutoBitLinear, which multiplies the output by
+ * weight_scale; anything else builds BitLinear, which divides by it, and BitNetQuantConfig's
+ * default linear_class is "bitlinear". So only an explicit "autobitlinear" multiplies.
+ */
+function scaleModeOf(q: Record<string, unknown>): "multiply" | "divide" {
+  const lc = q["linear_class"] ?? "bitlinear";
+  if (lc !== "bitlinear" && lc !== "autobitlinear") {
+    throw new ConvertError(
+      `Cannot convert: quantization_config.linear_class "${
+        String(lc)
+      }" (expected bitlinear or autobitlinear)`,
+    );
+  }
+  // use_rms_norm: AutoBitLinear normalizes its input before quantizing it, a step no GGUF
+  // architecture has; refused rather than converted into a model that computes something else
+  if (q["use_rms_norm"] === true) {
+    throw new ConvertError(
+      "Cannot convert: quantization_config.use_rms_norm true is not supported",
+    );
+  }
+  return lc === "autobitlinear" ? "multiply" : "divide";
+}
+
+/**
+ * The RoPE base: `rope_theta` (transformers v4), else `rope_parameters.rope_theta` (v5), else
+ * 10000. Rope scaling (`rope_scaling`, or `rope_parameters.rope_type` other than "default") is
+ * refused: the converter writes no scaling keys.
+ */
+function ropeTheta(c: Record<string, unknown>): number {
+  const rp = (c["rope_parameters"] ?? {}) as Record<string, unknown>;
+  const scaling = (c["rope_scaling"] ?? null) as Record<string, unknown> | null;
+  const type = rp["rope_type"] ?? scaling?.["rope_type"] ?? scaling?.["type"] ?? "default";
+  if (type !== "default") {
+    throw new ConvertError(`Cannot convert: rope scaling "${String(type)}" is not supported`);
+  }
+  const theta = c["rope_theta"] ?? rp["rope_theta"] ?? 10000;
+  if (typeof theta !== "number" || !(theta > 0) || !Number.isFinite(theta)) {
+    throw new ConvertError(`Cannot convert: rope_theta is ${JSON.stringify(theta)}`);
+  }
+  return theta;
 }
 
 /** A tensor as the checkpoint stores it. */
@@ -140,6 +212,8 @@ export interface ConvertItem {
   readonly role: "embedding" | "norm" | "ternary";
   /** Why a ternary tensor is stored in a fallback type (ternary-fallback.ts), if it is. */
   readonly fallback?: string;
+  /** `llama` Q / K: permute the rows of each of this many heads for adjacent-pair RoPE. */
+  readonly permuteHeads?: number;
 }
 
 /**
@@ -166,17 +240,18 @@ export function planConversion(
     if (g === undefined) throw new ConvertError(`Cannot convert: unknown checkpoint tensor "${n}"`);
     byGguf.set(g, n);
   }
-  if (hp.nEmbd % hp.nHead !== 0 || hp.nHead % hp.nHeadKv !== 0) {
+  if (!Number.isInteger(hp.headDim) || hp.headDim % 2 !== 0 || hp.nHead % hp.nHeadKv !== 0) {
     throw new ConvertError(
-      `Cannot convert: hidden_size ${hp.nEmbd}, num_attention_heads ${hp.nHead} and ` +
-        `num_key_value_heads ${hp.nHeadKv} do not divide into whole heads`,
+      `Cannot convert: head size ${hp.headDim} (hidden_size ${hp.nEmbd}, num_attention_heads ` +
+        `${hp.nHead}, head_dim) and num_key_value_heads ${hp.nHeadKv} do not make whole heads`,
     );
   }
-  const headDim = hp.nEmbd / hp.nHead;
-  const kv = headDim * hp.nHeadKv;
+  const qDim = hp.headDim * hp.nHead;
+  const kv = hp.headDim * hp.nHeadKv;
+  const llama = hp.arch === "llama";
   const info = TYPE_INFO[type];
   const out: ConvertItem[] = [];
-  const add = (name: string, dims: number[], role: ConvertItem["role"]) => {
+  const add = (name: string, dims: number[], role: ConvertItem["role"], permuteHeads = 0) => {
     const hf = byGguf.get(name);
     if (hf === undefined) throw new ConvertError(`Cannot convert: the checkpoint lacks ${name}`);
     byGguf.delete(name);
@@ -194,31 +269,34 @@ export function planConversion(
       hf,
       role,
       ...(s.reason === undefined ? {} : { fallback: `${s.reason} (${type.toUpperCase()})` }),
+      ...(permuteHeads > 0 ? { permuteHeads } : {}),
     });
   };
   add("token_embd.weight", [hp.nEmbd, hp.nVocab], "embedding");
   for (let l = 0; l < hp.nLayer; l++) {
     const p = `blk.${l}.`;
     add(`${p}attn_norm.weight`, [hp.nEmbd], "norm");
-    add(`${p}attn_q.weight`, [hp.nEmbd, hp.nEmbd], "ternary");
-    add(`${p}attn_k.weight`, [hp.nEmbd, kv], "ternary");
+    add(`${p}attn_q.weight`, [hp.nEmbd, qDim], "ternary", llama ? hp.nHead : 0);
+    add(`${p}attn_k.weight`, [hp.nEmbd, kv], "ternary", llama ? hp.nHeadKv : 0);
     add(`${p}attn_v.weight`, [hp.nEmbd, kv], "ternary");
-    add(`${p}attn_sub_norm.weight`, [hp.nEmbd], "norm");
-    add(`${p}attn_output.weight`, [hp.nEmbd, hp.nEmbd], "ternary");
+    if (!llama) add(`${p}attn_sub_norm.weight`, [qDim], "norm");
+    add(`${p}attn_output.weight`, [qDim, hp.nEmbd], "ternary");
     add(`${p}ffn_norm.weight`, [hp.nEmbd], "norm");
     add(`${p}ffn_gate.weight`, [hp.nEmbd, hp.nFf], "ternary");
     add(`${p}ffn_up.weight`, [hp.nEmbd, hp.nFf], "ternary");
-    add(`${p}ffn_sub_norm.weight`, [hp.nFf], "norm");
+    if (!llama) add(`${p}ffn_sub_norm.weight`, [hp.nFf], "norm");
     add(`${p}ffn_down.weight`, [hp.nFf, hp.nEmbd], "ternary");
   }
   add("output_norm.weight", [hp.nEmbd], "norm");
-  if (byGguf.has("output.weight") && !hp.tied) {
+  if (!hp.tied && hp.arch === "bitnet") {
     // the `bitnet` architecture always ties the head (llama.cpp and ARIA ignore output.weight)
     throw new ConvertError(
       "Cannot convert: the checkpoint has its own lm_head (tie_word_embeddings false), and the " +
         "bitnet GGUF architecture always uses token_embd as the output head",
     );
   }
+  // bitnet-b1.58 and llama read output.weight when the file has it (an untied head)
+  if (!hp.tied) add("output.weight", [hp.nEmbd, hp.nVocab], "embedding");
   byGguf.delete("output.weight"); // a tied checkpoint may still store lm_head: the same values
   if (byGguf.size > 0) {
     throw new ConvertError(`Cannot convert: unused checkpoint tensors ${[...byGguf.values()]}`);
@@ -336,8 +414,12 @@ export function convertTensor(
   const w = read(item.hf)!;
   let data: Uint8Array;
   if (item.role === "ternary") {
-    const { values, gamma } = ternaryOf(w, read(`${item.hf}_scale`), hp, item.hf);
-    checkCount(values.length, item);
+    const t = ternaryOf(w, read(`${item.hf}_scale`), hp, item.hf);
+    checkCount(t.values.length, item);
+    const gamma = t.gamma;
+    const values = item.permuteHeads === undefined
+      ? t.values
+      : permuteRopeRows(t.values, item.permuteHeads, item.dims[0]!);
     data = packFallback(item, values, gamma) ?? packTernary(type, values, gamma);
   } else {
     const x = floatValues(w, item.hf);
@@ -345,6 +427,31 @@ export function convertTensor(
     data = item.type === GgmlType.F16 ? quantizeF16(x) : new Uint8Array(x.buffer);
   }
   return data;
+}
+
+/**
+ * Reorders the rows of a Q or K projection from HF's rotate-half RoPE pairing (row i with
+ * i + d/2 within each head of d rows) to GGUF `llama`'s adjacent pairing (rows 2i, 2i+1), as
+ * llama.cpp's converter `permute` does: HF row h·d + s·d/2 + i becomes row h·d + 2i + s.
+ *
+ * @param values row-major [nHeads·d, cols].
+ * @param nHeads heads in the matrix.
+ * @param cols row length.
+ * @returns The permuted copy.
+ */
+export function permuteRopeRows(values: Int8Array, nHeads: number, cols: number): Int8Array {
+  const rows = values.length / cols;
+  const d = rows / nHeads;
+  const out = new Int8Array(values.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let s = 0; s < 2; s++) {
+      for (let i = 0; i < d / 2; i++) {
+        const from = (h * d + s * (d / 2) + i) * cols;
+        out.set(values.subarray(from, from + cols), (h * d + 2 * i + s) * cols);
+      }
+    }
+  }
+  return out;
 }
 
 /** The data of a fallback tensor, undefined for one stored in the ternary type. */
@@ -446,23 +553,32 @@ export function conversionMetadata(
   tok: TokenizerFiles,
   hasFallback = false,
 ): [string, GgufValue][] {
+  const a = hp.arch;
   const kv: [string, GgufValue][] = [
-    ["general.architecture", str("bitnet")],
+    ["general.architecture", str(a)],
     ["general.name", str(name)],
-    ["bitnet.vocab_size", u32(hp.nVocab)],
-    ["bitnet.context_length", u32(hp.nCtx)],
-    ["bitnet.embedding_length", u32(hp.nEmbd)],
-    ["bitnet.block_count", u32(hp.nLayer)],
-    ["bitnet.feed_forward_length", u32(hp.nFf)],
-    ["bitnet.rope.dimension_count", u32(hp.nEmbd / hp.nHead)],
-    ["bitnet.attention.head_count", u32(hp.nHead)],
-    ["bitnet.attention.head_count_kv", u32(hp.nHeadKv)],
-    ["bitnet.attention.layer_norm_rms_epsilon", f32(hp.eps)],
-    ["bitnet.rope.freq_base", f32(hp.ropeBase)],
-    ["bitnet.hidden_activation", str(hp.activation)],
+    [`${a}.vocab_size`, u32(hp.nVocab)],
+    [`${a}.context_length`, u32(hp.nCtx)],
+    [`${a}.embedding_length`, u32(hp.nEmbd)],
+    [`${a}.block_count`, u32(hp.nLayer)],
+    [`${a}.feed_forward_length`, u32(hp.nFf)],
+    [`${a}.rope.dimension_count`, u32(hp.headDim)],
+    [`${a}.attention.head_count`, u32(hp.nHead)],
+    [`${a}.attention.head_count_kv`, u32(hp.nHeadKv)],
+    [`${a}.attention.layer_norm_rms_epsilon`, f32(hp.eps)],
+    [`${a}.rope.freq_base`, f32(hp.ropeBase)],
+  ];
+  if (hp.headDim * hp.nHead !== hp.nEmbd) {
+    // an explicit head_dim (llama.cpp's keys; read by ARIA's loader as the head size)
+    kv.push([`${a}.attention.key_length`, u32(hp.headDim)]);
+    kv.push([`${a}.attention.value_length`, u32(hp.headDim)]);
+  }
+  // explicit for every reader (docs/models.md "Activation"); llama's SiLU is every reader's default
+  if (a !== "llama") kv.push([`${a}.hidden_activation`, str(hp.activation)]);
+  kv.push(
     ["general.file_type", u32(TYPE_INFO[type].fileType)],
     ["general.quantization_version", u32(2)],
-  ];
+  );
   // docs/engine.md "Fallback projections"; other readers (llama.cpp) ignore the key
   if (hasFallback) kv.push(["aria.fallback_activation", str("i8")]);
   return kv.concat(tokenizerKv(hp, tok));

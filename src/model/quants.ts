@@ -211,27 +211,76 @@ export function packTq1_0(t: Int8Array, blockScales: Float32Array | number): Uin
 }
 
 /**
- * Pack a whole tensor into I2_S (bitnet.cpp): n/4 code bytes in blocks of 128 elements =
- * 32 bytes, byte b of a block holding elements b, b+32, b+64, b+96 in bits 7-6, 5-4, 3-2,
- * 1-0 (most significant first; codes -1, 0, 1 -> 0, 1, 2), then the f32 tensor scale at byte
- * n/4, then 28 zero bytes: n/4 + 32 bytes in all.
+ * The two I2_S code layouts bitnet.cpp writes under the same type id (docs/models.md, "I2_S
+ * layouts"): `"x86"` blocks of 128 elements = 32 bytes (the published files, and every x86 build),
+ * `"arm"` blocks of 64 elements = 16 bytes (files quantized by an ARM NEON build since Nov 2025).
+ * In a block of `g` bytes, byte b holds elements b, b+g, b+2g, b+3g in bits 7-6, 5-4, 3-2, 1-0.
+ */
+export type I2sLayout = "x86" | "arm";
+
+/** Bytes per I2_S block (the interleave group) of each layout. */
+export const I2S_GROUP_BYTES: Readonly<Record<I2sLayout, number>> = { x86: 32, arm: 16 };
+
+/**
+ * Pack a whole tensor into I2_S (bitnet.cpp): n/4 code bytes in blocks of 4·g elements = g
+ * bytes (g = 32 for the x86 layout, 16 for the ARM one), byte b of a block holding elements
+ * b, b+g, b+2g, b+3g in bits 7-6, 5-4, 3-2, 1-0 (most significant first; codes -1, 0, 1 -> 0, 1,
+ * 2), then the f32 tensor scale at byte n/4, then 28 zero bytes: n/4 + 32 bytes in all.
  *
  * @param t ternary values of the whole tensor, length a multiple of 128.
  * @param scale the tensor scale (dequantized weight = t · scale).
+ * @param layout the code layout; default x86 (the on-disk contract of published files).
  * @returns The packed bytes.
  * @throws {RangeError} On a bad length or a value outside {-1, 0, 1}.
  */
-export function packI2S(t: Int8Array, scale: number): Uint8Array {
+export function packI2S(t: Int8Array, scale: number, layout: I2sLayout = "x86"): Uint8Array {
   assertBlocks(t.length, 128, "pack I2_S");
+  const g = I2S_GROUP_BYTES[layout];
   const out = new Uint8Array(t.length / 4 + 32);
-  for (let x = 0; x < t.length; x += 128) {
+  for (let x = 0; x < t.length; x += 4 * g) {
     const o = x / 4;
-    for (let b = 0; b < 32; b++) {
-      out[o + b] = (ternaryCode(t, x + b) << 6) | (ternaryCode(t, x + b + 32) << 4) |
-        (ternaryCode(t, x + b + 64) << 2) | ternaryCode(t, x + b + 96);
+    for (let b = 0; b < g; b++) {
+      out[o + b] = (ternaryCode(t, x + b) << 6) | (ternaryCode(t, x + b + g) << 4) |
+        (ternaryCode(t, x + b + 2 * g) << 2) | ternaryCode(t, x + b + 3 * g);
     }
   }
   new DataView(out.buffer).setFloat32(t.length / 4, scale, true);
+  return out;
+}
+
+/**
+ * Rewrite the n/4 code bytes of an I2_S tensor from one layout to the other (the scale and
+ * tail, if present, are copied unchanged). The same permutation as native/src/model.c
+ * `i2s_arm_to_x86`.
+ *
+ * @param data the tensor bytes (at least n/4).
+ * @param n elements, a multiple of 128.
+ * @param from the layout of `data`.
+ * @param to the layout wanted.
+ * @returns A new buffer of data.length bytes.
+ * @throws {RangeError} On a bad length.
+ */
+export function relayoutI2S(
+  data: Uint8Array,
+  n: number,
+  from: I2sLayout,
+  to: I2sLayout,
+): Uint8Array {
+  assertBlocks(n, 128, "relayout I2_S");
+  if (data.length < n / 4) throw new RangeError(`Cannot relayout I2_S: ${data.length} bytes`);
+  const out = Uint8Array.from(data);
+  if (from === to) return out;
+  const gf = I2S_GROUP_BYTES[from];
+  const gt = I2S_GROUP_BYTES[to];
+  out.fill(0, 0, n / 4);
+  for (let e = 0; e < n; e++) {
+    const bf = Math.floor(e / (4 * gf));
+    const jf = e % (4 * gf);
+    const code = (data[bf * gf + (jf % gf)]! >> (6 - 2 * Math.floor(jf / gf))) & 3;
+    const bt = Math.floor(e / (4 * gt));
+    const jt = e % (4 * gt);
+    out[bt * gt + (jt % gt)]! |= code << (6 - 2 * Math.floor(jt / gt));
+  }
   return out;
 }
 

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { displaySize, findModel, formatBytes, installedFileName, REGISTRY } from "./registry.ts";
+import {
+  displaySize,
+  entryRevision,
+  findModel,
+  formatBytes,
+  installedFileName,
+  isPinned,
+  REGISTRY,
+} from "./registry.ts";
 
 describe("registry", () => {
   test("names and aliases are unique (case-insensitive), so a lookup is never ambiguous", () => {
@@ -15,15 +23,20 @@ describe("registry", () => {
     expect(findModel("gpt-5")).toBeUndefined();
   });
 
-  test("every downloadable entry names repo, revision and file; hashes are 64 hex digits", () => {
+  test("every downloadable entry names repo and file; hashes are 64 hex digits; each says what was verified", () => {
     for (const e of REGISTRY.filter((x) => !x.builtin)) {
       expect(e.repo).toMatch(/^[\w.-]+\/[\w.-]+$/);
-      expect(e.revision).toBeDefined();
+      // a revision, when given, is a commit: a branch name would not pin anything
+      if (e.revision !== undefined) expect(isPinned(e)).toBe(true);
+      expect(entryRevision(e)).toBe(e.revision ?? "main");
+      expect(e.verified?.length).toBeGreaterThan(10);
       expect(e.file).toMatch(/\.gguf$/);
       if (e.sha256 !== undefined) expect(e.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
-    // the one model whose hash could not be found is marked unknown, not guessed
+    // models whose hash could not be found are marked unknown, not guessed
     expect(findModel("falcon3-10b")?.sha256).toBeUndefined();
+    expect(findModel("falcon-e-1b")?.sha256).toBeUndefined();
+    expect(findModel("falcon-e-3b")?.repo).toBe("tiiuae/Falcon-E-3B-Instruct-GGUF");
   });
 
   test("sizes: exact bytes when known, the hub's text otherwise", () => {

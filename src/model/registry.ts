@@ -12,7 +12,15 @@
  *   is unknown and left undefined (the hash still pins the content).
  * - tiiuae/Falcon3-10B-Instruct-1.58bit-GGUF: no hash could be found; `sha256` is undefined,
  *   so `aria model pull` refuses it unless the user passes --no-verify.
- * Nothing here is invented: an unknown value is `undefined`, never a guess.
+ * - tiiuae/Falcon-E-{1B,3B}-Instruct-GGUF (checked 2026-12): the 3B repo and its file
+ *   `ggml-model-i2_s.gguf` are named on its model card; the 1B repo follows the same pattern in
+ *   bitnet.cpp's setup_env.py list (tiiuae/Falcon-E-1B-Instruct) but its GGUF page was not seen.
+ *   No size or hash was found for either: `sha256` undefined, pull refuses without --no-verify.
+ * Commits: no public source seen gives the commit of any of these files, so no entry pins one
+ * (`revision` undefined: fetched at "main"). A known SHA-256 still pins the content: a re-upload at
+ * "main" then fails the hash check (download.ts says so) instead of installing other bytes.
+ * Nothing here is invented: an unknown value is `undefined`, never a guess; `verified` says
+ * what was checked and how.
  */
 
 /** One model the registry knows. */
@@ -25,7 +33,8 @@ export interface RegistryEntry {
   readonly description: string;
   /** Hugging Face repository ("owner/name"); undefined for the built-in model. */
   readonly repo?: string;
-  /** Git revision (branch or commit) the file is fetched at. */
+  /** The Git revision the file is fetched at: a commit (40 hex digits) when a public source gives
+   * it, so a re-upload cannot change the bytes; undefined: "main" (see {@link entryRevision}). */
   readonly revision?: string;
   /** File path inside the repository. */
   readonly file?: string;
@@ -43,6 +52,9 @@ export interface RegistryEntry {
   readonly license: string;
   /** Where the size and hash come from. */
   readonly source: string;
+  /** What was verified about this entry, how, and what is unknown (every REGISTRY entry has it;
+   * optional for entries made elsewhere, e.g. test fixtures). */
+  readonly verified?: string;
   /** True for the model embedded in the executable (never downloaded). */
   readonly builtin?: boolean;
 }
@@ -59,6 +71,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
     ternaryType: "TQ2_0",
     license: "MIT",
     source: "embedded in the executable (docs/aria-nano.md)",
+    verified: "built in: no download",
     builtin: true,
   },
   {
@@ -66,7 +79,6 @@ export const REGISTRY: readonly RegistryEntry[] = [
     aliases: ["aria-2b-1bit", "bitnet-2b"],
     description: "Microsoft BitNet b1.58 2B-4T, the official bitnet.cpp I2_S file",
     repo: "microsoft/bitnet-b1.58-2B-4T-gguf",
-    revision: "main",
     file: "ggml-model-i2_s.gguf",
     size: 1_187_801_280,
     sha256: "4221b252fdd5fd25e15847adfeb5ee88886506ba50b8a34548374492884c2162",
@@ -74,13 +86,14 @@ export const REGISTRY: readonly RegistryEntry[] = [
     ternaryType: "I2_S",
     license: "MIT",
     source: "docs/formats.md §6; hub LFS SHA-256 of the same file",
+    verified:
+      "size and SHA-256 from two independent dumps and the hub's LFS details; commit unknown",
   },
   {
     name: "falcon3-1b-1.58bit",
     aliases: ["falcon3-1b", "Falcon3-1B-Instruct-1.58bit"],
     description: "TII Falcon3 1B Instruct, 1.58-bit (bitnet.cpp I2_S)",
     repo: "tiiuae/Falcon3-1B-Instruct-1.58bit-GGUF",
-    revision: "main",
     file: "ggml-model-i2_s.gguf",
     sizeText: "1.36 GB",
     sha256: "0ecef8ad9bcb1b7d3b73bac7b0237daf2faa962b60cbbaf62c86ff51a39444b4",
@@ -88,13 +101,13 @@ export const REGISTRY: readonly RegistryEntry[] = [
     ternaryType: "I2_S",
     license: FALCON_LICENSE,
     source: "hub file page, Git LFS details",
+    verified: "SHA-256 from the hub's LFS details; exact size and commit unknown",
   },
   {
     name: "falcon3-3b-1.58bit",
     aliases: ["falcon3-3b", "Falcon3-3B-Instruct-1.58bit"],
     description: "TII Falcon3 3B Instruct, 1.58-bit (bitnet.cpp I2_S)",
     repo: "tiiuae/Falcon3-3B-Instruct-1.58bit-GGUF",
-    revision: "main",
     file: "ggml-model-i2_s.gguf",
     sizeText: "2.22 GB",
     sha256: "2ee9723dc1abcc53f231ef1637bdd7c1ec1dbaf132c2c59873100cfb48b41455",
@@ -102,13 +115,13 @@ export const REGISTRY: readonly RegistryEntry[] = [
     ternaryType: "I2_S",
     license: FALCON_LICENSE,
     source: "hub file page, Git LFS details",
+    verified: "SHA-256 from the hub's LFS details; exact size and commit unknown",
   },
   {
     name: "falcon3-7b-1.58bit",
     aliases: ["falcon3-7b", "Falcon3-7B-Instruct-1.58bit"],
     description: "TII Falcon3 7B Instruct, 1.58-bit (bitnet.cpp I2_S)",
     repo: "tiiuae/Falcon3-7B-Instruct-1.58bit-GGUF",
-    revision: "main",
     file: "ggml-model-i2_s.gguf",
     sizeText: "3.28 GB",
     sha256: "612ab67d4c5fb77d9f810eb521eb4a477dae46df1a85ca501018490e2dac35c6",
@@ -116,20 +129,71 @@ export const REGISTRY: readonly RegistryEntry[] = [
     ternaryType: "I2_S",
     license: FALCON_LICENSE,
     source: "hub file page, Git LFS details",
+    verified: "SHA-256 from the hub's LFS details; exact size and commit unknown",
   },
   {
     name: "falcon3-10b-1.58bit",
     aliases: ["falcon3-10b", "Falcon3-10B-Instruct-1.58bit"],
     description: "TII Falcon3 10B Instruct, 1.58-bit (bitnet.cpp I2_S); hash unknown",
     repo: "tiiuae/Falcon3-10B-Instruct-1.58bit-GGUF",
-    revision: "main",
     file: "ggml-model-i2_s.gguf",
     arch: "llama",
     ternaryType: "I2_S",
     license: FALCON_LICENSE,
     source: "repo and file named in ik_llama.cpp PR #169; size and SHA-256 not found",
+    verified: "repo and file name only; size, SHA-256 and commit unknown",
+  },
+  {
+    name: "falcon-e-3b-instruct",
+    aliases: ["falcon-e-3b"],
+    description: "TII Falcon-E 3B Instruct (Falcon Edge), 1.58-bit (bitnet.cpp I2_S); hash unknown",
+    repo: "tiiuae/Falcon-E-3B-Instruct-GGUF",
+    file: "ggml-model-i2_s.gguf",
+    arch: "llama",
+    ternaryType: "I2_S",
+    license: FALCON_LICENSE,
+    source: "repo and file from the model card (huggingface-cli download line)",
+    verified:
+      "repo and file name from the model card; arch llama and pre-tokenizer falcon_e from " +
+      "bitnet.cpp's converter (Falcon models go through its LlamaModel), not from the file; " +
+      "size, SHA-256 and commit unknown",
+  },
+  {
+    name: "falcon-e-1b-instruct",
+    aliases: ["falcon-e-1b"],
+    description: "TII Falcon-E 1B Instruct (Falcon Edge), 1.58-bit (bitnet.cpp I2_S); hash unknown",
+    repo: "tiiuae/Falcon-E-1B-Instruct-GGUF",
+    file: "ggml-model-i2_s.gguf",
+    arch: "llama",
+    ternaryType: "I2_S",
+    license: FALCON_LICENSE,
+    source:
+      "bitnet.cpp setup_env.py lists tiiuae/Falcon-E-1B-Instruct; GGUF repo by the 3B's pattern",
+    verified:
+      "the GGUF repo name follows the 3B card's pattern and was not seen on a public page; " +
+      "size, SHA-256 and commit unknown",
   },
 ];
+
+/**
+ * The revision a registry file is fetched at: its pinned commit, else "main".
+ *
+ * @param entry the model.
+ * @returns A commit or "main".
+ */
+export function entryRevision(entry: RegistryEntry): string {
+  return entry.revision ?? "main";
+}
+
+/**
+ * Whether an entry is pinned to a commit (40 hex digits) rather than a branch.
+ *
+ * @param entry the model.
+ * @returns True for a commit.
+ */
+export function isPinned(entry: RegistryEntry): boolean {
+  return /^[0-9a-f]{40}$/.test(entry.revision ?? "");
+}
 
 /**
  * Finds a model by name or alias (case-insensitive).

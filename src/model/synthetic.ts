@@ -14,7 +14,7 @@ import { createPrng, fillNormalish, fillTernary, hashString, type Prng } from ".
 import { f16ToF32, f32ToF16 } from "./quants.ts";
 
 /** Architectures the generator writes. */
-export type SyntheticArch = "bitnet" | "bitnet-b1.58" | "llama";
+export type SyntheticArch = "bitnet" | "bitnet-b1.58" | "llama" | "qwen3";
 
 /** Ternary tensor formats the generator writes. */
 export type TernaryFormat = "tq1_0" | "tq2_0" | "i2_s";
@@ -38,6 +38,10 @@ export interface SyntheticPreset {
   readonly defaultArch: SyntheticArch;
   /** Vocabulary whatever the arch (2b-4t is Llama-3 sized even as `bitnet`); default: by arch. */
   readonly vocab?: "llama2" | "llama3";
+  /** Head size when it is not nEmbd / nHead (Qwen3: 128 whatever the width). */
+  readonly headDim?: number;
+  /** RoPE base; default 10000 for `bitnet`, 500000 otherwise. */
+  readonly ropeBase?: number;
 }
 
 const TINY: SyntheticPreset = {
@@ -92,6 +96,23 @@ export const PRESETS: Readonly<Record<string, SyntheticPreset>> = {
     defaultArch: "bitnet-b1.58",
     vocab: "llama3",
   },
+  /** The per-layer shapes of Qwen3-0.6B (hidden 1024, 16 query / 8 KV heads of 128, FFN 3072,
+   * RMS eps 1e-6, θ 1e6), with 2 blocks and the Llama-2 vocabulary to keep tests fast (the real
+   * 28 blocks and 151,936-token vocabulary change no code path). */
+  "qwen3-0.6b-2l": {
+    nEmbd: 1024,
+    nFf: 3072,
+    nLayer: 2,
+    nHead: 16,
+    nHeadKv: 8,
+    nHeadKvBitnet: 8,
+    nCtx: 40960,
+    extraSpmTokens: [],
+    defaultArch: "qwen3",
+    vocab: "llama2",
+    headDim: 128,
+    ropeBase: 1000000,
+  },
 };
 
 /** ggml type id of each ternary format, and the `general.file_type` it implies (bitnet.cpp table). */
@@ -128,6 +149,8 @@ export interface PlanOptions {
   readonly ternary: TernaryFormat;
   readonly embedding: EmbeddingFormat;
   readonly nVocab: number;
+  /** Write a separate output.weight for an arch that is otherwise tied (qwen3 8B-style). */
+  readonly untiedOutput?: boolean;
 }
 
 /**
@@ -143,10 +166,13 @@ export function planTensors(
   options: Readonly<PlanOptions>,
 ): PlannedTensor[] {
   const { nEmbd, nFf } = preset;
-  const nEmbdKv = (nEmbd / preset.nHead) * kvHeads(preset, options.arch);
+  const headDim = headDimOf(preset);
+  const nEmbdKv = headDim * kvHeads(preset, options.arch);
+  const nQ = headDim * preset.nHead;
   const tq = TERNARY_FORMATS[options.ternary].type;
   const emb = EMBEDDING_FORMATS[options.embedding];
-  const subNorms = options.arch !== "llama";
+  const subNorms = options.arch !== "llama" && options.arch !== "qwen3";
+  const qkNorms = options.arch === "qwen3";
   const out: PlannedTensor[] = [
     { name: "token_embd.weight", dims: [nEmbd, options.nVocab], type: emb, role: "embedding" },
   ];
@@ -157,11 +183,15 @@ export function planTensors(
   for (let l = 0; l < preset.nLayer; l++) {
     const p = `blk.${l}.`;
     norm(`${p}attn_norm.weight`, nEmbd);
-    ternary(`${p}attn_q.weight`, [nEmbd, nEmbd]);
+    ternary(`${p}attn_q.weight`, [nEmbd, nQ]);
     ternary(`${p}attn_k.weight`, [nEmbd, nEmbdKv]);
     ternary(`${p}attn_v.weight`, [nEmbd, nEmbdKv]);
-    if (subNorms) norm(`${p}attn_sub_norm.weight`, nEmbd);
-    ternary(`${p}attn_output.weight`, [nEmbd, nEmbd]);
+    if (qkNorms) {
+      norm(`${p}attn_q_norm.weight`, headDim);
+      norm(`${p}attn_k_norm.weight`, headDim);
+    }
+    if (subNorms) norm(`${p}attn_sub_norm.weight`, nQ);
+    ternary(`${p}attn_output.weight`, [nQ, nEmbd]);
     norm(`${p}ffn_norm.weight`, nEmbd);
     ternary(`${p}ffn_gate.weight`, [nEmbd, nFf]);
     ternary(`${p}ffn_up.weight`, [nEmbd, nFf]);
@@ -169,7 +199,7 @@ export function planTensors(
     ternary(`${p}ffn_down.weight`, [nFf, nEmbd]);
   }
   norm("output_norm.weight", nEmbd);
-  if (options.arch === "llama") {
+  if (options.arch === "llama" || options.untiedOutput === true) {
     out.push({
       name: "output.weight",
       dims: [nEmbd, options.nVocab],
@@ -178,6 +208,10 @@ export function planTensors(
     });
   }
   return out;
+}
+
+function headDimOf(preset: SyntheticPreset): number {
+  return preset.headDim ?? preset.nEmbd / preset.nHead;
 }
 
 function kvHeads(preset: SyntheticPreset, arch: SyntheticArch): number {
@@ -272,8 +306,12 @@ export interface MetadataOptions {
   readonly name: string;
   /** Omit `tokenizer.ggml.pre` for gpt2 vocabularies (imitates the official 2B-4T file). */
   readonly noPre?: boolean;
+  /** `tokenizer.ggml.pre` for gpt2 vocabularies; default "llama-bpe" (Falcon-E: "falcon_e"). */
+  readonly pre?: string;
   /** `tokenizer.chat_template`; default: bitnet.cpp's template for bitnet-b1.58, none otherwise. */
   readonly chatTemplate?: string;
+  /** `<arch>.rope.scaling.*` (llama.cpp's keys); default none. */
+  readonly ropeScaling?: Readonly<{ type: "linear" | "yarn"; factor: number; nCtxOrig?: number }>;
 }
 
 /** bitnet.cpp's embedded template (formats.md §6), written from its description. */
@@ -297,7 +335,7 @@ export function buildMetadata(
   options: Readonly<MetadataOptions>,
 ): [string, GgufValue][] {
   const a = options.arch;
-  const headDim = preset.nEmbd / preset.nHead;
+  const headDim = headDimOf(preset);
   const kv: [string, GgufValue][] = [
     ["general.architecture", str(a)],
     ["general.name", str(options.name)],
@@ -309,11 +347,24 @@ export function buildMetadata(
     [`${a}.rope.dimension_count`, u32(headDim)],
     [`${a}.attention.head_count`, u32(preset.nHead)],
     [`${a}.attention.head_count_kv`, u32(kvHeads(preset, a))],
-    [`${a}.attention.layer_norm_rms_epsilon`, f32(1e-5)],
-    [`${a}.rope.freq_base`, f32(a === "bitnet" ? 10000 : 500000)],
+    [`${a}.attention.layer_norm_rms_epsilon`, f32(a === "qwen3" ? 1e-6 : 1e-5)],
+    [`${a}.rope.freq_base`, f32(preset.ropeBase ?? (a === "bitnet" ? 10000 : 500000))],
     ["general.file_type", u32(TERNARY_FORMATS[options.ternary].fileType)],
     ["general.quantization_version", u32(2)],
   ];
+  if (headDim * preset.nHead !== preset.nEmbd) {
+    kv.push([`${a}.attention.key_length`, u32(headDim)], [
+      `${a}.attention.value_length`,
+      u32(headDim),
+    ]);
+  }
+  const rs = options.ropeScaling;
+  if (rs !== undefined) {
+    kv.push([`${a}.rope.scaling.type`, str(rs.type)], [`${a}.rope.scaling.factor`, f32(rs.factor)]);
+    if (rs.nCtxOrig !== undefined) {
+      kv.push([`${a}.rope.scaling.original_context_length`, u32(rs.nCtxOrig)]);
+    }
+  }
   return kv.concat(tokenizerMetadata(vocab, options));
 }
 
@@ -328,7 +379,7 @@ function tokenizerMetadata(
   };
   const kv: [string, GgufValue][] = [["tokenizer.ggml.model", str(vocab.model)]];
   if (vocab.model === "gpt2" && options.noPre !== true) {
-    kv.push(["tokenizer.ggml.pre", str("llama-bpe")]);
+    kv.push(["tokenizer.ggml.pre", str(options.pre ?? "llama-bpe")]);
   }
   kv.push(
     ["tokenizer.ggml.tokens", arr(GgufValueType.STRING, vocab.tokens)],

@@ -43,6 +43,8 @@ export interface NativeBackendOptions {
   outputHead?: OutputHead | undefined;
   /** Repack TQ1_0 weights to TQ2_0 at load (the faster kernels; nothing changes for other files). */
   repack?: boolean | undefined;
+  /** I2_S code layout of the file (docs/models.md): x86 (default) or arm. */
+  i2sLayout?: "x86" | "arm" | undefined;
   /** The id /v1/models reports (default: the file name without .gguf). */
   modelId?: string | undefined;
   /** This node's id, reported in `servedBy`. */
@@ -125,6 +127,7 @@ export class NativeBackend implements CompletionBackend {
     const model = await openModel(o.modelPath, {
       outputHead: o.outputHead ?? "float",
       repack: o.repack === true,
+      i2sLayout: o.i2sLayout ?? "x86",
     });
     const { file } = openGguf(o.modelPath);
     const tokenizer = createTokenizer(vocabSourceFromGguf(file));

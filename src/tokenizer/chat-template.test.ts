@@ -173,6 +173,13 @@ describe("chooseChatTemplate()", () => {
     expect<string[]>(cases.map(([i]) => chooseChatTemplate(i).source)).toEqual(
       cases.map(([, s]) => s),
     );
+    const qwen: ChatModelInfo = {
+      arch: "qwen3",
+      tokenizerModel: "gpt2",
+      hasToken: (t) => t === "<|im_start|>" || t === "<|im_end|>",
+    };
+    expect(chooseChatTemplate(qwen).source).toBe("builtin:chatml");
+    expect(chooseChatTemplate({ ...qwen, chatTemplate: own }).source).toBe("file");
     expect(chooseChatTemplate(info("llama", "gpt2", own)).template).toBe(own);
     expect(chooseChatTemplate(info("llama", "gpt2")).template).toBe(BUILTIN_CHAT_TEMPLATES.llama3);
   });

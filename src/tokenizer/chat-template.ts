@@ -12,6 +12,9 @@
  *     of the model's Hugging Face tokenizer_config — BOS, then "System: …<|eot_id|>",
  *     "User: …<|eot_id|>", "Assistant: …<|eot_id|>", generation prompt "Assistant: ";
  *   - `llama3`: any other Llama-3 vocabulary (`<|start_header_id|>` present): Llama-3 instruct;
+ *   - `chatml`: a vocabulary with `<|im_start|>` and `<|im_end|>` (Qwen, e.g. `qwen3` files
+ *     without a template): "<|im_start|>role\ncontent<|im_end|>\n" per message, generation
+ *     prompt "<|im_start|>assistant\n" (llama.cpp's "chatml" renders the same text);
  *   - `plain`: everything else, e.g. 1bitLLM's SentencePiece base models, which were never
  *     chat-tuned: "system\n\nUser: …\nAssistant: …\n", generation prompt "Assistant:" (no
  *     trailing space, so a SentencePiece model continues with its own "▁word" tokens).
@@ -37,7 +40,7 @@ export interface ChatMessage {
 }
 
 /** Names of the built-in templates. */
-export type BuiltinChatTemplate = "bitnet-b1.58" | "llama3" | "plain";
+export type BuiltinChatTemplate = "bitnet-b1.58" | "llama3" | "chatml" | "plain";
 
 /** Why a chat template failed. */
 export type ChatTemplateFailure = "parse" | "render" | "raise" | "content";
@@ -76,6 +79,12 @@ export const BUILTIN_CHAT_TEMPLATES: Readonly<Record<BuiltinChatTemplate, string
     "{% endfor %}" +
     "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}" +
     "{% endif %}",
+  // ChatML, the turn format of Qwen vocabularies (<|im_start|> / <|im_end|>), for a file that
+  // carries no template; llama.cpp renders the same text for its "chatml" family
+  chatml: "{% for message in messages %}" +
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}" +
+    "{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}",
   plain: "{{ bos_token }}{% for message in messages %}" +
     "{% if message['role'] == 'system' %}{{ message['content'] + '\\n\\n' }}" +
     "{% else %}{{ message['role'] | capitalize }}{{ ': ' + message['content'] + '\\n' }}" +
@@ -179,8 +188,11 @@ export function chooseChatTemplate(info: Readonly<ChatModelInfo>): ChatTemplateC
   const llama3Vocab = info.tokenizerModel === "gpt2" && info.hasToken("<|start_header_id|>") &&
     info.hasToken("<|eot_id|>");
   const bitnetArch = info.arch.startsWith("bitnet");
+  const chatmlVocab = info.hasToken("<|im_start|>") && info.hasToken("<|im_end|>");
   const name: BuiltinChatTemplate = llama3Vocab
     ? (bitnetArch ? "bitnet-b1.58" : "llama3")
+    : chatmlVocab
+    ? "chatml"
     : "plain";
   return { source: `builtin:${name}`, template: BUILTIN_CHAT_TEMPLATES[name] };
 }

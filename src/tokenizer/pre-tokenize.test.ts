@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { CORPUS } from "../../tests/tokenizer/corpus.ts";
-import { preTokenize, splitDefault, splitGpt2, splitLlama3 } from "./pre-tokenize.ts";
+import { preTokenize, splitDefault, splitGpt2, splitLlama3, splitQwen2 } from "./pre-tokenize.ts";
 
 describe("splitLlama3()", () => {
   test("splitLlama3() splits contractions, 1-3 digit groups and punctuation", () => {
@@ -33,6 +33,14 @@ describe("splitLlama3()", () => {
   });
 });
 
+describe("splitQwen2()", () => {
+  test("splitQwen2() splits digits one by one and otherwise splits like Llama-3", () => {
+    expect(splitQwen2("I'm 1234!")).toEqual(["I", "'m", " ", "1", "2", "3", "4", "!"]);
+    const digitFree = CORPUS.filter((s) => !/\p{N}/u.test(s));
+    expect(digitFree.map(splitQwen2)).toEqual(digitFree.map(splitLlama3));
+  });
+});
+
 describe("splitGpt2()", () => {
   test("splitGpt2() attaches one space to words, numbers and punctuation", () => {
     expect(splitGpt2("Hello  world 42 !!")).toEqual(["Hello", " ", " world", " 42", " !!"]);
@@ -49,7 +57,7 @@ describe("splitDefault()", () => {
 
 describe("preTokenize()", () => {
   test("preTokenize() pieces concatenate back to the input for every splitter", () => {
-    for (const kind of ["llama3", "gpt2", "default"] as const) {
+    for (const kind of ["llama3", "qwen2", "gpt2", "default"] as const) {
       expect(CORPUS.map((s) => preTokenize(kind, s).join(""))).toEqual([...CORPUS]);
     }
   });

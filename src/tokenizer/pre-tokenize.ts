@@ -7,6 +7,9 @@
  *
  * - `llama3`: `unicode_regex_split_custom_llama3`, i.e. the Llama-3 tokenizer.json regex
  *   `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
+ * - `qwen2`: LLAMA_VOCAB_PRE_TYPE_QWEN2, the Llama-3 regex with `\p{N}` in place of `\p{N}{1,3}`
+ *   (llama.cpp runs it through its generic regex path; tests/tokenizer/llama-parity.test.ts
+ *   checks that this splitter gives the same ids).
  * - `gpt2`: `unicode_regex_split_custom_gpt2`, the GPT-2 regex
  *   `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`.
  * - `default`: llama.cpp's DEFAULT set, four regexes applied in turn, each one cutting every
@@ -26,7 +29,7 @@ import {
 } from "./_unicode.ts";
 
 /** The pre-tokenizers this module implements. */
-export type PreTokenizer = "llama3" | "gpt2" | "default";
+export type PreTokenizer = "llama3" | "qwen2" | "gpt2" | "default";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -66,6 +69,26 @@ function contractionLength(cps: Uint32Array, pos: number, lower: boolean): numbe
  * ```
  */
 export function splitLlama3(text: string): string[] {
+  return splitLlama3Like(text, 3);
+}
+
+/**
+ * Splits text with the Qwen-2 pre-tokenizer (llama.cpp LLAMA_VOCAB_PRE_TYPE_QWEN2, used by Qwen2,
+ * Qwen2.5 and Qwen3 vocabularies): the Llama-3 regex with single digits (`\p{N}` for `\p{N}{1,3}`).
+ *
+ * @param text one raw fragment (special tokens already removed)
+ * @returns the pieces, in order; their concatenation is `text`
+ * @example
+ * ```ts
+ * splitQwen2("I'm 1234!") // ["I", "'m", " ", "1", "2", "3", "4", "!"]
+ * ```
+ */
+export function splitQwen2(text: string): string[] {
+  return splitLlama3Like(text, 1);
+}
+
+/** The Llama-3 splitter with digit runs cut every `maxDigits` code points (3 Llama-3, 1 Qwen-2). */
+function splitLlama3Like(text: string, maxDigits: number): string[] {
   const { cps, offsets } = toCodePoints(text);
   const n = cps.length;
   const out: string[] = [];
@@ -101,11 +124,11 @@ export function splitLlama3(text: string): string[] {
       }
     }
 
-    // \p{N}{1,3}
+    // \p{N}{1,3} (Llama-3) or \p{N} (Qwen-2)
     if ((flags & FLAG_NUMBER) !== 0) {
       let ini = pos;
       while ((flagsAt(pos) & FLAG_NUMBER) !== 0) {
-        if (++pos - ini >= 3) {
+        if (++pos - ini >= maxDigits) {
           addPiece(pos);
           ini = pos;
         }
@@ -299,6 +322,8 @@ export function preTokenize(kind: PreTokenizer, text: string): string[] {
   switch (kind) {
     case "llama3":
       return splitLlama3(text);
+    case "qwen2":
+      return splitQwen2(text);
     case "gpt2":
       return splitGpt2(text);
     case "default":

@@ -64,13 +64,9 @@ describe("createVocab()", () => {
 
   test("createVocab() maps pre names to splitters", () => {
     const pre = (name: string) => createVocab({ ...toyBpeSource([], []), pre: name }).pre;
-    expect(["llama3", "llama-bpe", "falcon3", "gpt-2", "default"].map(pre)).toEqual([
-      "llama3",
-      "llama3",
-      "llama3",
-      "gpt2",
-      "default",
-    ]);
+    expect(
+      ["llama3", "llama-bpe", "falcon3", "falcon_e", "qwen2", "gpt-2", "default"].map(pre),
+    ).toEqual(["llama3", "llama3", "llama3", "llama3", "qwen2", "gpt2", "default"]);
   });
 
   test("createVocab() throws RangeError on unusable metadata", () => {

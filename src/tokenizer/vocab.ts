@@ -63,11 +63,18 @@ const LLAMA3_PRE_NAMES: readonly string[] = [
   "llama-v3",
   "llama-bpe",
   "falcon3",
+  // Falcon-E (tiiuae/Falcon-E-*-GGUF): bitnet.cpp's converter writes "falcon_e" and bitnet.cpp /
+  // ik_llama.cpp map it to the Falcon-3 (= Llama-3) split; upstream llama.cpp does not know the
+  // name, so tests/tokenizer/llama-parity.test.ts compares it with llama.cpp's "falcon3".
+  "falcon_e",
   "falcon-h1",
   "pixtral",
   "midm-2.0",
   "lfm2",
 ];
+
+/** Names of `tokenizer.ggml.pre` that select the Qwen-2 split (llama.cpp's QWEN2 group). */
+const QWEN2_PRE_NAMES: readonly string[] = ["qwen2", "deepseek-r1-qwen"];
 
 /** Names of `tokenizer.ggml.pre` that select the plain GPT-2 regex (llama.cpp's GPT2 group). */
 const GPT2_PRE_NAMES: readonly string[] = [
@@ -188,6 +195,7 @@ function choosePre(
   // Absent `pre` (the official 2B-4T file): the Llama-3 split, see the module comment.
   if (pre === undefined || pre === "") return "llama3";
   if (LLAMA3_PRE_NAMES.includes(pre)) return "llama3";
+  if (QWEN2_PRE_NAMES.includes(pre)) return "qwen2";
   if (GPT2_PRE_NAMES.includes(pre)) return "gpt2";
   if (pre === "default") return "default";
   throw new RangeError(`Cannot build the tokenizer: unknown pre-tokenizer "${pre}"`);

@@ -26,6 +26,17 @@ export function testModel(options: Readonly<Omit<MakeModelOptions, "out">>): Pro
     options.embdType ?? "f16",
     `s${options.seed ?? 1}`,
     options.noPre ? "nopre" : "pre",
+    ...(options.pre !== undefined ? [options.pre] : []),
+    ...(options.vocab !== undefined ? [options.vocab] : []),
+    ...(options.i2sLayout === "arm" ? ["i2s-arm"] : []),
+    ...(options.untiedOutput === true ? ["untied"] : []),
+    ...(options.ropeScaling !== undefined
+      ? [
+        `rope-${options.ropeScaling.type}-${options.ropeScaling.factor}-${
+          options.ropeScaling.nCtxOrig ?? 0
+        }`,
+      ]
+      : []),
   ].join("-");
   const out = join(GENERATED_DIR, `${name}.gguf`);
   const known = pending.get(out);

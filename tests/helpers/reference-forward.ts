@@ -233,7 +233,17 @@ export function rmsNorm(x: Float32Array, w: Float32Array, eps: number): Float32A
 }
 
 /** The architectures the reference runs. */
-export type RefArch = "bitnet" | "bitnet-b1.58" | "bitnet-25" | "llama";
+export type RefArch = "bitnet" | "bitnet-b1.58" | "bitnet-25" | "llama" | "qwen3";
+
+/** RoPE scaling as llama.cpp defines it (docs/models.md "RoPE scaling"). */
+export interface RefRopeScaling {
+  readonly type: "linear" | "yarn";
+  readonly factor: number;
+  /** YaRN: the training context the ramp is computed for. */
+  readonly nCtxOrig: number;
+  /** YaRN: multiplies the magnitude factor. */
+  readonly attnFactor: number;
+}
 
 /** Hyper-parameters read from the GGUF metadata. */
 export interface RefHparams {
@@ -252,6 +262,9 @@ export interface RefHparams {
   readonly activation: "silu" | "relu2";
   readonly subNorms: boolean;
   readonly tiedOutput: boolean;
+  /** qwen3: an RMS norm on each query and key head before RoPE. */
+  readonly qkNorm?: boolean;
+  readonly ropeScaling?: RefRopeScaling;
 }
 
 /** The weights of one block. */
@@ -260,6 +273,8 @@ export interface RefLayer {
   readonly wq: RefMatrix;
   readonly wk: RefMatrix;
   readonly wv: RefMatrix;
+  readonly attnQNorm?: Float32Array;
+  readonly attnKNorm?: Float32Array;
   readonly attnSubNorm?: Float32Array;
   readonly wo: RefMatrix;
   readonly ffnNorm: Float32Array;
@@ -281,7 +296,7 @@ export interface RefTrace {
   readonly logits: Float32Array;
 }
 
-const ARCHES: readonly RefArch[] = ["bitnet", "bitnet-b1.58", "bitnet-25", "llama"];
+const ARCHES: readonly RefArch[] = ["bitnet", "bitnet-b1.58", "bitnet-25", "llama", "qwen3"];
 
 /** A model ready to run: hyper-parameters and f32 weights. Build it with `fromBytes`. */
 export class ReferenceModel {
@@ -358,16 +373,18 @@ export class ReferenceModel {
       throw new Error('Cannot build the reference model: tensor "token_embd.weight" is missing');
     }
     const tiedOutput = !tensors.has("output.weight");
-    const isBitnet = arch !== "llama";
-    let activation: "silu" | "relu2" = arch === "bitnet-b1.58" || arch === "bitnet-25"
-      ? "relu2"
-      : "silu";
-    if (arch === "bitnet") {
-      const act = kvString(file, "bitnet.hidden_activation");
-      if (act === "relu2") activation = "relu2";
-      else if (act !== undefined && act !== "silu") {
-        throw new Error(`Cannot build the reference model: hidden_activation "${act}" is unknown`);
-      }
+    const isBitnet = arch !== "llama" && arch !== "qwen3";
+    const isQwen3 = arch === "qwen3";
+    // docs/models.md "Activation": the key, else SiLU, except bitnet-b1.58 without the key:
+    // SiLU for a SentencePiece vocabulary (1bitLLM lineage), ReLU² otherwise (2B-4T lineage).
+    const b158 = arch === "bitnet-b1.58" || arch === "bitnet-25";
+    const spm = kvString(file, "tokenizer.ggml.model") === "llama";
+    let activation: "silu" | "relu2" = b158 && !spm ? "relu2" : "silu";
+    const act = kvString(file, `${arch}.hidden_activation`);
+    if (act === "relu2" || act === "relu_sqr") activation = "relu2";
+    else if (act === "silu") activation = "silu";
+    else if (act !== undefined) {
+      throw new Error(`Cannot build the reference model: hidden_activation "${act}" is unknown`);
     }
     const hparams: RefHparams = {
       arch,
@@ -381,10 +398,12 @@ export class ReferenceModel {
       nRot: num("rope.dimension_count", headDim),
       ropeBase: num("rope.freq_base", 10000),
       eps: num("attention.layer_norm_rms_epsilon"),
-      ropeStyle: isBitnet ? "neox" : "adjacent",
+      ropeStyle: isBitnet || isQwen3 ? "neox" : "adjacent",
       activation,
       subNorms: isBitnet,
       tiedOutput,
+      ...(isQwen3 ? { qkNorm: true } : {}),
+      ...ropeScalingOf(file, arch, num("context_length", 2048)),
     };
 
     const matrix = (name: string, scaleName?: string): RefMatrix => {
@@ -426,6 +445,12 @@ export class ReferenceModel {
           ? {
             attnSubNorm: vector(`${p}attn_sub_norm.weight`),
             ffnSubNorm: vector(`${p}ffn_sub_norm.weight`),
+          }
+          : {}),
+        ...(isQwen3
+          ? {
+            attnQNorm: vector(`${p}attn_q_norm.weight`),
+            attnKNorm: vector(`${p}attn_k_norm.weight`),
           }
           : {}),
       };
@@ -559,6 +584,8 @@ export class ReferenceSequence {
     const q = matmul(layer.wq, a, aq);
     const k = matmul(layer.wk, a, aq);
     const v = matmul(layer.wv, a, aq);
+    if (layer.attnQNorm !== undefined) headNorm(q, hp.nHead, layer.attnQNorm, hp);
+    if (layer.attnKNorm !== undefined) headNorm(k, hp.nHeadKv, layer.attnKNorm, hp);
     rope(q, hp.nHead, pos, hp);
     rope(k, hp.nHeadKv, pos, hp);
     keys.push(k);
@@ -627,18 +654,72 @@ function quantizeFor(ms: RefMatrix[], x: Float32Array): { q8k?: Q8KRow; i8?: I8R
   return out;
 }
 
+/** qwen3: RMS norm of each of `nHeads` heads of `v` (in place) with the head norm weight. */
+function headNorm(v: Float32Array, nHeads: number, w: Float32Array, hp: RefHparams): void {
+  for (let h = 0; h < nHeads; h++) {
+    const head = v.subarray(h * hp.headDim, (h + 1) * hp.headDim);
+    head.set(rmsNorm(head, w, hp.eps));
+  }
+}
+
+/** The `<arch>.rope.scaling.*` keys; none, or "none": no scaling. */
+function ropeScalingOf(
+  file: GgufFile,
+  arch: string,
+  nCtxTrain: number,
+): { ropeScaling?: RefRopeScaling } {
+  const type = kvString(file, `${arch}.rope.scaling.type`);
+  if (type === undefined || type === "none") return {};
+  if (type !== "linear" && type !== "yarn") {
+    throw new Error(`Cannot build the reference model: rope scaling "${type}"`);
+  }
+  return {
+    ropeScaling: {
+      type,
+      factor: kvNumber(file, `${arch}.rope.scaling.factor`) ?? 1,
+      nCtxOrig: kvNumber(file, `${arch}.rope.scaling.original_context_length`) ?? nCtxTrain,
+      attnFactor: kvNumber(file, `${arch}.rope.scaling.attn_factor`) ?? 1,
+    },
+  };
+}
+
+/**
+ * Per-pair multipliers of theta and the cos / sin magnitude, as llama.cpp's ggml_rope_ext with
+ * freq_scale = 1/factor: linear multiplies every theta by freq_scale; YaRN (ext_factor 1,
+ * beta_fast 32, beta_slow 1) mixes freq_scale·theta and theta by a ramp over the pairs between the
+ * correction dims and multiplies cos / sin by 1 + 0.1·ln(factor) (times attn_factor).
+ */
+function ropeScale(hp: RefHparams): { mult: Float64Array; mscale: number } {
+  const half = hp.nRot / 2;
+  const mult = new Float64Array(half).fill(1);
+  const s = hp.ropeScaling;
+  if (s === undefined) return { mult, mscale: 1 };
+  const freqScale = 1 / s.factor;
+  if (s.type === "linear") return { mult: mult.fill(freqScale), mscale: 1 };
+  const corr = (beta: number) =>
+    (hp.nRot * Math.log(s.nCtxOrig / (beta * 2 * Math.PI))) / (2 * Math.log(hp.ropeBase));
+  const low = Math.max(0, Math.floor(corr(32)));
+  const high = Math.min(hp.nRot - 1, Math.ceil(corr(1)));
+  for (let i = 0; i < half; i++) {
+    const ramp = 1 - Math.min(1, Math.max(0, (i - low) / Math.max(0.001, high - low)));
+    mult[i] = freqScale * (1 - ramp) + ramp;
+  }
+  return { mult, mscale: s.attnFactor * (1 + 0.1 * Math.log(1 / freqScale)) };
+}
+
 /**
  * RoPE in place on `nHeads` heads of `headDim`, over the first `nRot` dims of each head: pair `i`
  * rotated by `pos · base^(−2i/nRot)`; NEOX pairs `(i, i + nRot/2)` or adjacent pairs `(2i, 2i+1)`.
  */
 function rope(v: Float32Array, nHeads: number, pos: number, hp: RefHparams): void {
   const half = hp.nRot / 2;
+  const { mult, mscale } = ropeScale(hp);
   for (let h = 0; h < nHeads; h++) {
     const base = h * hp.headDim;
     for (let i = 0; i < half; i++) {
-      const theta = pos * Math.pow(hp.ropeBase, (-2 * i) / hp.nRot);
-      const cos = Math.cos(theta);
-      const sin = Math.sin(theta);
+      const theta = pos * Math.pow(hp.ropeBase, (-2 * i) / hp.nRot) * mult[i]!;
+      const cos = Math.cos(theta) * mscale;
+      const sin = Math.sin(theta) * mscale;
       const i0 = hp.ropeStyle === "neox" ? base + i : base + 2 * i;
       const i1 = hp.ropeStyle === "neox" ? base + i + half : base + 2 * i + 1;
       const x0 = v[i0]!;

@@ -119,12 +119,24 @@ const MASTER = masterWeights();
 function writeCheckpoint(
   name: string,
   layout: "master" | "packed",
-  opts: { act?: "silu" | "relu2"; linearClass?: "autobitlinear" | "bitlinear" } = {},
+  opts: {
+    act?: "silu" | "relu2";
+    /** "none": no linear_class key (transformers' default, bitlinear: divide). */
+    linearClass?: "autobitlinear" | "bitlinear" | "none";
+    /** A LlamaForCausalLM with BitLinear layers (HF1BitLLM style): no sub-norms, own lm_head. */
+    llama?: boolean;
+  } = {},
 ): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const config: Record<string, unknown> = {
-    architectures: [opts.act === "relu2" ? "BitNetForCausalLM" : "BitnetForCausalLM"],
+    architectures: [
+      opts.llama
+        ? "LlamaForCausalLM"
+        : opts.act === "relu2"
+        ? "BitNetForCausalLM"
+        : "BitnetForCausalLM",
+    ],
     hidden_size: N_EMBD,
     intermediate_size: N_FF,
     num_hidden_layers: N_LAYER,
@@ -135,20 +147,22 @@ function writeCheckpoint(
     rms_norm_eps: 1e-5,
     rope_theta: 10000,
     hidden_act: opts.act ?? "silu",
-    tie_word_embeddings: true,
+    tie_word_embeddings: opts.llama !== true,
     bos_token_id: 256,
     eos_token_id: 256,
   };
   if (layout === "packed") {
+    const lc = opts.linearClass ?? "autobitlinear";
     config["quantization_config"] = {
       quant_method: "bitnet",
-      linear_class: opts.linearClass ?? "autobitlinear",
+      ...(lc === "none" ? {} : { linear_class: lc }),
     };
   }
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson()));
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [hf, { shape, values }] of MASTER) {
+    if (opts.llama && hf.includes("sub_norm")) continue;
     const isProj = shape.length === 2 && hf !== "model.embed_tokens.weight";
     if (layout === "master" || !isProj) {
       tensors.set(hf, { dtype: "BF16", shape, data: bf16(values) });
@@ -157,12 +171,16 @@ function writeCheckpoint(
     const { t, gamma } = absmean(values);
     const [out, cols] = shape as [number, number];
     tensors.set(hf, { dtype: "U8", shape: [out / 4, cols], data: packU8(t, out, cols) });
-    const scale = opts.linearClass === "bitlinear" ? 1 / gamma : gamma;
+    const scale = (opts.linearClass ?? "autobitlinear") === "autobitlinear" ? gamma : 1 / gamma;
     tensors.set(hf.replace(/\.weight$/, ".weight_scale"), {
       dtype: "F32",
       shape: [1],
       data: f32Bytes([scale]),
     });
+  }
+  if (opts.llama) {
+    const head = fillNormalish(new Float32Array(N_VOCAB * N_EMBD), createPrng(43, 0), { std: 0.1 });
+    tensors.set("lm_head.weight", { dtype: "BF16", shape: [N_VOCAB, N_EMBD], data: bf16(head) });
   }
   writeSafetensors(join(dir, "model.safetensors"), tensors);
   return dir;
@@ -182,6 +200,11 @@ beforeAll(() => {
   files["divided-tq2_0"] = convertCheckpoint(divided, join(root, "divided.gguf"), "tq2_0").out;
   const relu = writeCheckpoint("relu2", "master", { act: "relu2" });
   files["relu2-tq2_0"] = convertCheckpoint(relu, join(root, "relu2.gguf"), "tq2_0").out;
+  const noClass = writeCheckpoint("packed-default", "packed", { linearClass: "none" });
+  files["default-tq2_0"] = convertCheckpoint(noClass, join(root, "default.gguf"), "tq2_0").out;
+  const llama = writeCheckpoint("llama-bitlinear", "packed", { llama: true, linearClass: "none" });
+  files["llama-tq2_0"] = convertCheckpoint(llama, join(root, "llama.gguf"), "tq2_0").out;
+  files["llama-i2_s"] = convertCheckpoint(llama, join(root, "llama-i2s.gguf"), "i2_s").out;
 });
 
 describe("converted tensors", () => {
@@ -218,6 +241,18 @@ describe("converted tensors", () => {
     };
     expect(data(readFileSync(files["packed-tq2_0"]!))).toEqual(data(master));
     expect(data(readFileSync(files["divided-tq2_0"]!))).toEqual(data(master));
+    // no linear_class: transformers builds BitLinear (divide), BitNetQuantConfig's default
+    expect(data(readFileSync(files["default-tq2_0"]!))).toEqual(data(master));
+  });
+
+  test("ReLU² checkpoints become bitnet-b1.58 files, LlamaForCausalLM ones llama files", () => {
+    const arch = (key: string) =>
+      kvString(parseGguf(new Uint8Array(readFileSync(files[key]!))), "general.architecture");
+    expect(arch("relu2-tq2_0")).toBe("bitnet-b1.58");
+    expect(arch("llama-tq2_0")).toBe("llama");
+    const llama = parseGguf(new Uint8Array(readFileSync(files["llama-tq2_0"]!)));
+    expect(llama.tensors.some((t) => t.name.includes("sub_norm"))).toBe(false);
+    expect(llama.tensors.find((t) => t.name === "output.weight")?.type).toBe(GgmlType.F16);
   });
 
   test("bad checkpoints fail with a message and leave no output file", () => {
@@ -243,7 +278,16 @@ describe("the converted model runs in ARIA", () => {
   // on two positions; here the TQ files flip one Q8_K activation at position 1 (measured 4.4e-3
   // of the range for TQ1_0 and TQ2_0 alike, while I2_S and the ReLU² model stay within 1.2e-7 at
   // every position), so only position 0 is held to 1e-4.
-  for (const key of ["master-tq2_0", "master-tq1_0", "master-i2_s", "relu2-tq2_0"]) {
+  for (
+    const key of [
+      "master-tq2_0",
+      "master-tq1_0",
+      "master-i2_s",
+      "relu2-tq2_0",
+      "llama-tq2_0",
+      "llama-i2_s",
+    ]
+  ) {
     test(`${key}: native logits match the reference forward`, async () => {
       const ours = await ariaPromptLogits(files[key]!, PROMPT);
       const ref = ReferenceModel.fromBytes(new Uint8Array(readFileSync(files[key]!)))
@@ -257,17 +301,19 @@ describe("the converted model runs in ARIA", () => {
     });
   }
 
-  test.skipIf(!hasLlamaOracle())("master-tq2_0: native logits match llama.cpp's", async () => {
-    const ours = await ariaPromptLogits(files["master-tq2_0"]!, PROMPT);
-    const theirs = llamaPromptLogits(files["master-tq2_0"]!, PROMPT, { threads: 2 });
-    // llama.cpp quantizes activations per 256-block (Q8_K) like ARIA's TQ path; it sums in
-    // another order, so the same 3e-2-of-range bound as a rounding flip applies
-    ours.forEach((row, i) => {
-      const { relative } = compareLogits(theirs[i]!, row);
-      expect(relative).toBeLessThan(3e-2);
+  for (const key of ["master-tq2_0", "llama-tq2_0"]) {
+    test.skipIf(!hasLlamaOracle())(`${key}: native logits match llama.cpp's`, async () => {
+      const ours = await ariaPromptLogits(files[key]!, PROMPT);
+      const theirs = llamaPromptLogits(files[key]!, PROMPT, { threads: 2 });
+      // llama.cpp quantizes activations per 256-block (Q8_K) like ARIA's TQ path; it sums in
+      // another order, so the same 3e-2-of-range bound as a rounding flip applies
+      ours.forEach((row, i) => {
+        const { relative } = compareLogits(theirs[i]!, row);
+        expect(relative).toBeLessThan(3e-2);
+      });
+      expect(compareLogits(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
     });
-    expect(compareLogits(theirs[0]!, ours[0]!).sameArgmax).toBe(true);
-  });
+  }
 });
 
 describe("aria model convert / info / run (CLI)", () => {

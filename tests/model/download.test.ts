@@ -228,6 +228,8 @@ describe("pullModel against a fake hub", () => {
     }
     expect((failure as DownloadError).code).toBe("HUB_HASH");
     expect((failure as Error).message).toContain(SHA);
+    // fetched at "main": the message names the likely cause, a re-upload
+    expect((failure as Error).message).toContain('fetched at "main" (no commit is pinned)');
     expect(existsSync(installedPath(entry(wrong), d))).toBe(false);
     expect(readdirSync(partialDir(d))).toEqual([]);
   });

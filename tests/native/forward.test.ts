@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { kernelInfo, type KernelSet, openModel, setKernels } from "../../src/engine/index.ts";
 import { ReferenceModel, type RefTrace } from "../helpers/reference-forward.ts";
 import { ARCHS, GENERATED_DIR, TERNARY_TYPES, testModel } from "../helpers/models.ts";
-import { makeBitnetVariant } from "../helpers/bitnet-variant.ts";
+import { makeBitnetVariant, relayoutI2sFile } from "../helpers/bitnet-variant.ts";
+import { packI2S, relayoutI2S } from "../../src/model/quants.ts";
 import { compareLogits } from "../helpers/parity.ts";
 
 /** Token ids valid in both the Llama-2 (32000) and Llama-3 (128256) vocabularies. */
@@ -154,4 +155,113 @@ describe("native forward pass with other embedding / output types", () => {
       });
     }
   }
+});
+
+describe("bitnet-b1.58 activation (docs/models.md, Activation)", () => {
+  /** A tiny bitnet-b1.58 tq2_0 model with the given vocabulary, optionally an activation key. */
+  async function variant(
+    vocab: "llama2" | "llama3",
+    key: "silu" | "relu2" | "relu_sqr" | "gelu" | undefined,
+  ): Promise<{ path: string; bytes: Uint8Array }> {
+    const base = readFileSync(
+      await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "tq2_0", vocab }),
+    );
+    const bytes = makeBitnetVariant(base, key === undefined ? {} : { hiddenActivation: key });
+    const path = join(GENERATED_DIR, `tiny-b158-${vocab}-act-${key ?? "none"}.gguf`);
+    writeFileSync(path, bytes);
+    return { path, bytes };
+  }
+
+  const cases = [
+    { vocab: "llama3", key: undefined, want: "relu2" }, // 2B-4T lineage, the official file
+    { vocab: "llama2", key: undefined, want: "silu" }, // 1bitLLM converted by bitnet.cpp
+    { vocab: "llama3", key: "silu", want: "silu" },
+    { vocab: "llama2", key: "relu2", want: "relu2" },
+    { vocab: "llama2", key: "relu_sqr", want: "relu2" },
+  ] as const;
+  for (const c of cases) {
+    test(`a ${c.vocab} vocabulary with key ${c.key ?? "(none)"} runs ${c.want}, matching the reference`, async () => {
+      const { path, bytes } = await variant(c.vocab, c.key);
+      await setKernels("ref");
+      {
+        using model = await openModel(path);
+        expect(model.info.activation).toBe(c.want);
+      }
+      const seq = ReferenceModel.fromBytes(bytes).newSequence();
+      await expectDecodeMatches(path, PROMPT.map((token) => seq.evalTrace(token)));
+    });
+  }
+
+  test("the two activations give different logits (the rule is observable)", async () => {
+    await setKernels("ref");
+    const logits = async (key: "silu" | "relu2") => {
+      using model = await openModel((await variant("llama2", key)).path);
+      using ctx = model.createContext({ nCtx: 32, nThreads: 1 });
+      ctx.decode(PROMPT.slice(0, 3));
+      return Float32Array.from(ctx.logits(0));
+    };
+    expect(compareLogits(await logits("silu"), await logits("relu2")).relative).toBeGreaterThan(
+      1e-2,
+    );
+  });
+
+  test("an unknown hidden_activation is refused with a clear error", async () => {
+    const { path } = await variant("llama3", "gelu");
+    await expect(openModel(path)).rejects.toThrow(/hidden_activation "gelu" is not supported/);
+  });
+});
+
+describe("I2_S layouts (docs/models.md, I2_S layouts)", () => {
+  // One arch: the layout is a property of the I2_S matrices, whatever graph runs them.
+  for (const arch of ["bitnet-b1.58"] as const) {
+    test(`an ARM-layout ${arch} file opened with i2sLayout "arm" matches the reference and the x86 file`, async () => {
+      const x86 = await testModel({ preset: "tiny", arch, type: "i2_s" });
+      const arm = await testModel({ preset: "tiny", arch, type: "i2_s", i2sLayout: "arm" });
+      const armBytes = readFileSync(arm);
+      // The two files hold the same values: only the code bytes are permuted.
+      expect(relayoutI2sFile(armBytes, "arm", "x86")).toEqual(new Uint8Array(readFileSync(x86)));
+      expect(armBytes).not.toEqual(readFileSync(x86));
+      const seq = ReferenceModel.fromBytes(relayoutI2sFile(armBytes, "arm", "x86")).newSequence();
+      const traces = PROMPT.map((token) => seq.evalTrace(token));
+      for (const kernels of kernelSets) {
+        await setKernels(kernels);
+        using a = await openModel(arm, { i2sLayout: "arm", repack: true });
+        using b = await openModel(x86, { repack: true });
+        using ca = a.createContext({ nCtx: 32, nThreads: 2 });
+        using cb = b.createContext({ nCtx: 32, nThreads: 2 });
+        ca.decode(PROMPT, { logits: "all" });
+        cb.decode(PROMPT, { logits: "all" });
+        for (let i = 0; i < PROMPT.length; i++) {
+          expect(ca.logits(i)).toEqual(cb.logits(i)); // the same weights: bit for bit
+          expectClose(traces[i]!.logits, ca.logits(i), i);
+        }
+      }
+    });
+  }
+
+  test("an ARM-layout file read as x86 gives different logits (nothing in the file tells them apart)", async () => {
+    await setKernels("ref");
+    const arm = await testModel({
+      preset: "tiny",
+      arch: "bitnet-b1.58",
+      type: "i2_s",
+      i2sLayout: "arm",
+    });
+    const run = async (i2sLayout: "x86" | "arm") => {
+      using model = await openModel(arm, { i2sLayout });
+      using ctx = model.createContext({ nCtx: 32, nThreads: 1 });
+      ctx.decode(PROMPT.slice(0, 3));
+      return Float32Array.from(ctx.logits(0));
+    };
+    expect(compareLogits(await run("arm"), await run("x86")).relative).toBeGreaterThan(1e-2);
+  });
+
+  test("relayoutI2S() round-trips and packI2S() layouts agree", () => {
+    const t = new Int8Array(512).map((_, i) => ((i * 7) % 3) - 1);
+    const x86 = packI2S(t, 0.5, "x86");
+    const arm = packI2S(t, 0.5, "arm");
+    expect(relayoutI2S(arm, t.length, "arm", "x86")).toEqual(x86);
+    expect(relayoutI2S(x86, t.length, "x86", "arm")).toEqual(arm);
+    expect(arm).not.toEqual(x86);
+  });
 });

@@ -148,3 +148,25 @@ describe.skipIf(!ORACLE)("chat templates vs llama_chat_apply_template", () => {
 function zip<T>(values: readonly T[], names: readonly string[] = NAMES): Record<string, T> {
   return Object.fromEntries(values.map((v, i) => [names[i]!, v]));
 }
+
+describe.skipIf(!ORACLE)("built-in chatml template (qwen3 files without one)", () => {
+  test("renderChat() with the built-in chatml template equals llama.cpp's chatml rendering", async () => {
+    const path = await testModel({ preset: "tiny", arch: "llama", type: "tq2_0" });
+    const conversations = Object.values(CONVERSATIONS);
+    for (const addGenerationPrompt of [true, false]) {
+      const theirs = llamaChatTemplateMany(path, conversations, {
+        template: "chatml",
+        addGenerationPrompt,
+      });
+      const ours = conversations.map((messages) =>
+        renderChat(messages, {
+          template: BUILTIN_CHAT_TEMPLATES.chatml,
+          bosToken: BOS,
+          eosToken: "<|end_of_text|>",
+          addGenerationPrompt,
+        })
+      );
+      expect(ours).toEqual(theirs);
+    }
+  });
+});

@@ -16,7 +16,20 @@ import { createTokenizer, type Tokenizer, type VocabSource } from "../../src/tok
 import { vocabSourceFromGguf } from "../../src/tokenizer/vocab.ts";
 
 /** The test vocabularies. */
-export type TestVocabName = "llama2" | "llama3" | "llama3-no-pre";
+export type TestVocabName =
+  | "llama2"
+  | "llama3"
+  | "llama3-no-pre"
+  | "llama3-falcon3"
+  | "llama3-falcon-e"
+  | "llama3-qwen2";
+
+/** `tokenizer.ggml.pre` of the Llama-3 test vocabularies that name one explicitly. */
+const PRE_OF: Partial<Record<TestVocabName, string>> = {
+  "llama3-falcon3": "falcon3",
+  "llama3-falcon-e": "falcon_e",
+  "llama3-qwen2": "qwen2",
+};
 
 const metadata = new Map<TestVocabName, [string, GgufValue][]>();
 const sources = new Map<TestVocabName, VocabSource>();
@@ -42,6 +55,7 @@ export function testVocabMetadata(name: TestVocabName): [string, GgufValue][] {
     ternary: "tq2_0",
     name: "aria-tokenizer-test",
     noPre: name === "llama3-no-pre",
+    ...(PRE_OF[name] !== undefined ? { pre: PRE_OF[name] } : {}),
   });
   metadata.set(name, kv);
   return kv;

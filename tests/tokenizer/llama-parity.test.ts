@@ -20,10 +20,18 @@ import { type TestVocabName, writeVocabOnlyGguf } from "./fixtures.ts";
 
 const ORACLE = hasLlamaOracle();
 
-const VOCABS: readonly { name: string; vocab: TestVocabName }[] = [
+/** `oracle`: the vocabulary llama.cpp tokenizes when it differs from ours (it does not know
+ * "falcon_e", which bitnet.cpp and ik_llama.cpp treat as "falcon3"). */
+const VOCABS: readonly { name: string; vocab: TestVocabName; oracle?: TestVocabName }[] = [
   { name: "llama2 (spm)", vocab: "llama2" },
   { name: "llama3 (gpt2, pre llama-bpe)", vocab: "llama3" },
   { name: "llama3 (gpt2, no pre, DEFAULT split)", vocab: "llama3-no-pre" },
+  {
+    name: "llama3 (gpt2, pre falcon_e vs llama.cpp falcon3)",
+    vocab: "llama3-falcon-e",
+    oracle: "llama3-falcon3",
+  },
+  { name: "llama3 (gpt2, pre qwen2)", vocab: "llama3-qwen2" },
 ];
 
 /** Code point ranges for fuzzing: ASCII, controls, Latin, marks, Greek, punctuation, CJK,
@@ -84,10 +92,16 @@ describe.skipIf(!ORACLE)("tokenizer parity with llama.cpp", () => {
     if (p === undefined) {
       if (dir === "") dir = mkdtempSync(join(tmpdir(), "aria-tok-parity-"));
       const path = writeVocabOnlyGguf(v.vocab, join(dir, `${v.vocab}.gguf`));
+      const oraclePath = v.oracle === undefined
+        ? path
+        : writeVocabOnlyGguf(v.oracle, join(dir, `${v.oracle}.gguf`));
       const source = vocabSourceFromGguf(parseGguf(new Uint8Array(readFileSync(path))));
       // No `pre`: llama.cpp uses DEFAULT, our default is Llama-3; ask for DEFAULT here.
       const noPre = v.vocab === "llama3-no-pre";
-      p = { path, tokenizer: createTokenizer(source, noPre ? { preOverride: "default" } : {}) };
+      p = {
+        path: oraclePath,
+        tokenizer: createTokenizer(source, noPre ? { preOverride: "default" } : {}),
+      };
       prepared.set(v.name, p);
     }
     return p;
