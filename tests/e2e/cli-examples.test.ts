@@ -298,7 +298,15 @@ async function runScenario(examples: readonly Example[]): Promise<void> {
           code: 0,
           out: "",
         });
-        if (program === "curl") expect(out).toContain('"choices"');
+        if (program === "curl") {
+          // curl exits 0 on an HTTP error too: the answer must be JSON without an error in it
+          const answer = JSON.parse(r.stdout.toString()) as Record<string, unknown>;
+          expect({ example: part, error: answer["error"] }).toEqual({
+            example: part,
+            error: undefined,
+          });
+          if (part.includes("/v1/chat/completions")) expect(answer["choices"]).toBeDefined();
+        }
       }
     }
   } finally {
