@@ -119,6 +119,7 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
         for (int j = 0; j < NY; j++) {
             acc[j] = _mm256_setzero_si256();
         }
+        _Pragma("GCC unroll 8")
         for (int64_t c = cw; c < cw + X16_256_WIDEN; c++) {
             if (h == 0) {
                 x16_256_prefetch(xg + 64 * c);
@@ -218,6 +219,7 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
         for (int j = 0; j < NY; j++) {
             q[j] = yj[j][b].qs;
         }
+        _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {  /* the block's bytes are read from L1 for the second half */
             __m256i sum[ARIA_X16_MAX_NY];
             if (INT8) {
@@ -253,6 +255,7 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         tot[j][1] = _mm256_setzero_si256();
     }
     for (int64_t c0 = 0; c0 < n / 16; c0 += 8) {
+        _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {
             __m256i sum[ARIA_X16_MAX_NY];
             x16_256_codes_sum(xg, c0, 8, h, yj, sum, NY);
