@@ -119,7 +119,7 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
         for (int j = 0; j < NY; j++) {
             acc[j] = _mm256_setzero_si256();
         }
-        _Pragma("GCC unroll 8")
+        _Pragma("GCC unroll 4")
         for (int64_t c = cw; c < cw + X16_256_WIDEN; c++) {
             if (h == 0) {
                 x16_256_prefetch(xg + 64 * c);
