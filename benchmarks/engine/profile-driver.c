@@ -8,9 +8,11 @@
  *                                                  decode as the API runs it), else the last only
  *   profile-driver prefill FILE TOKENS HEAD           one batch of TOKENS prompt tokens
  * HEAD: 0 the file's head, 1 requantized to int8, 4 to int4.
+ * ARIA_REPACK=1 in the environment: aria_model_repack first, as `aria serve` does (TQ1_0 -> TQ2_0,
+ * and the x16 layout where the table prefers it; the head is then made in it too).
  *
- * valgrind runs no AVX-512: under it libbitnet picks the AVX2 table (no x16 layout but the int4
- * head's), so these counts are the AVX2 path's.
+ * valgrind runs no AVX-512 and no AVX-VNNI: under it libbitnet picks the AVX2 table, so these
+ * counts are the AVX2 path's (its x16 kernels with ARIA_REPACK=1).
  *
  * One thread: callgrind serialises threads anyway, and instruction counts do not depend on the
  * thread count (the work is split, not changed). */
@@ -39,6 +41,11 @@ int main(int argc, char ** argv) {
     char                err[256];
     if (aria_model_load(argv[2], 0, -1, err, sizeof err, &m)) {
         fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    const char * repack = getenv("ARIA_REPACK");
+    if (repack != NULL && strcmp(repack, "1") == 0 && aria_model_repack(m) != 0) {
+        fprintf(stderr, "cannot repack\n");
         return 1;
     }
     if (head != 0 && aria_model_requantize_output_to(m, head == 4 ? ARIA_TYPE_Q4_W : ARIA_TYPE_Q8_W)) {

@@ -14,9 +14,15 @@
  * `aria-int8head-norepack` (TQ1_0 files only: the int8 head with `--no-repack`, the TQ1_0 kernels),
  * `llama.cpp` (node-llama-cpp's prebuilt CPU build through tests/helpers/llama-oracle.ts,
  * llama-bench's defaults: F16 KV cache, flash attention auto).
+ * Peers, when their builds are given (`--bitnet-cpp DIR`, `--ik-llama DIR`: the bin/ directories of
+ * builds made outside the repository with ../shared/peers/; _peers.ts): `bitnet.cpp` (I2_S, F16
+ * head) and `ik_llama.cpp:iq2_bn[_r4][-f16head]` (Q6_K or F16 head), on the I2_S files only (the
+ * same weights: bitnet.cpp reads ARIA's I2_S file as it is, ik_llama.cpp requantizes it). Each row
+ * also gets the ratio to the best peer of its file (the fastest of llama.cpp and these).
  *
  * Usage: bun benchmarks/engine/suite.bench.ts [--files 2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0]
  *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp]
+ *          [--kernels auto|avx2|avxvnni|avx512] [--bitnet-cpp DIR] [--ik-llama DIR]
  *          [--out benchmarks/results/engine-suite.json]
  * Writes the results (default benchmarks/results/engine-suite.json) and prints a Markdown table.
  */
@@ -27,6 +33,7 @@ import { parseArgs } from "node:util";
 import { bytesPerToken, median, modelFile } from "./_files.ts";
 import type { OutputHead } from "../../src/engine/index.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
+import { peerBench, peerModel, peerSpecs } from "./_peers.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({
@@ -41,13 +48,17 @@ const { values } = parseArgs({
       default: "aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp",
     },
     out: { type: "string", default: "benchmarks/results/engine-suite.json" },
+    kernels: { type: "string", default: "auto" },
+    "bitnet-cpp": { type: "string" },
+    "ik-llama": { type: "string" },
   },
 });
 const pp = Number(values.pp);
 const tg = Number(values.tg);
 const reps = Number(values.reps);
 const threadList = values.threads!.split(",").map(Number);
-const engines = values.engines!.split(",");
+const peers = peerSpecs(values["bitnet-cpp"], values["ik-llama"]);
+const engines = [...values.engines!.split(","), ...peers.map((p) => p.engine)];
 
 /** The output head each ARIA engine runs with. */
 function headOf(engine: string): OutputHead {
@@ -107,6 +118,8 @@ function ariaBench(
     "--json",
     "--output-head",
     head,
+    "--kernels",
+    values.kernels!,
   ];
   const p = Bun.spawnSync([...args, ...extra], { stderr: "inherit" });
   if (p.exitCode !== 0) throw new Error(`aria bench failed on ${path}`);
@@ -149,8 +162,14 @@ for (const spec of values.files!.split(",")) {
   const path = await modelFile(spec);
   const type = spec.split(":")[1]!;
   // no I2_S in llama.cpp; the no-repack row only where there is something to repack
+  // peers: the I2_S files only
   const here = engines.filter((e) =>
-    (e !== "llama.cpp" || type !== "i2_s") && (e !== "aria-int8head-norepack" || type === "tq1_0")
+    (e !== "llama.cpp" || type !== "i2_s") &&
+    (e !== "aria-int8head-norepack" || type === "tq1_0") &&
+    (!peers.some((p) => p.engine === e) || type === "i2_s")
+  );
+  const peerFiles = new Map(
+    peers.filter((p) => here.includes(p.engine)).map((p) => [p.engine, peerModel(p, path)]),
   );
   for (const threads of threadList) {
     const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [], tg4: [] } as Sample]));
@@ -162,16 +181,30 @@ for (const spec of values.files!.split(",")) {
       const order = here.map((_, i) => here[(i + r) % here.length]!);
       for (const e of order) {
         const s = samples.get(e)!;
-        if (e === "llama.cpp") runLlama(path, threads, s);
+        const peer = peers.find((p) => p.engine === e);
+        if (peer !== undefined) {
+          const r = peerBench(peer, peerFiles.get(e)!, threads, pp, tg);
+          s.pp.push(r.ppTps);
+          s.tg.push(r.tgTps);
+          s.rss.push(r.rss);
+        } else if (e === "llama.cpp") runLlama(path, threads, s);
         else runAria(path, threads, headOf(e), e !== "aria-int8head-norepack", s);
       }
     }
     const llama = samples.get("llama.cpp");
+    const peerNames = ["llama.cpp", ...peers.map((p) => p.engine)];
+    const peerRuns = [...samples].filter(([e]) => peerNames.includes(e)).map(([, s]) => s);
+    const bestPeerPp = peerRuns.length ? Math.max(...peerRuns.map((s) => median(s.pp))) : NaN;
+    const bestPeerTg = peerRuns.length ? Math.max(...peerRuns.map((s) => median(s.tg))) : NaN;
     const gbs = median(gbsRuns);
     for (const [engine, s] of samples) {
       // aria repacks TQ1_0 blocks to TQ2_0 (unless --no-repack): it reads those bytes
       const repacked = engine.startsWith("aria") && engine !== "aria-int8head-norepack";
-      const bpt = bytesPerToken(path, engine === "llama.cpp" ? "float" : headOf(engine), repacked);
+      const bpt = bytesPerToken(
+        path,
+        engine.startsWith("aria") ? headOf(engine) : "float",
+        repacked,
+      );
       const roofline = (gbs * 1e9) / bpt;
       const row = {
         file: spec,
@@ -182,6 +215,8 @@ for (const spec of values.files!.split(",")) {
         tg_tps: median(s.tg),
         pp_vs_llama: llama ? median(s.pp) / median(llama.pp) : null,
         tg_vs_llama: llama ? median(s.tg) / median(llama.tg) : null,
+        pp_vs_best_peer: peerRuns.length ? median(s.pp) / bestPeerPp : null,
+        tg_vs_best_peer: peerRuns.length ? median(s.tg) / bestPeerTg : null,
         bytes_per_token: bpt,
         bandwidth_gbs: gbs,
         bandwidth_runs_gbs: gbsRuns,
@@ -204,6 +239,7 @@ const result = {
   commit,
   cpu: cpus()[0]?.model ?? "unknown",
   cores: cpus().length,
+  kernels: values.kernels,
   pp,
   tg,
   reps,
@@ -219,16 +255,16 @@ writeFileSync(
 
 const f = (x: number | null, d = 1) => (x === null || Number.isNaN(x) ? "–" : x.toFixed(d));
 console.log(
-  "| file | engine | threads | pp t/s | × llama.cpp | tg t/s | × llama.cpp | % roofline | 4 seqs | peak RSS MiB |",
+  "| file | engine | threads | pp t/s | × llama.cpp | × best peer | tg t/s | × llama.cpp | × best peer | % roofline | 4 seqs | peak RSS MiB |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows as Array<Record<string, number | null | string>>) {
   console.log(
     `| ${r.file} | ${r.engine} | ${r.threads} | ${f(r.pp_tps as number)} | ${
       f(r.pp_vs_llama as number | null, 2)
-    } | ${f(r.tg_tps as number)} | ${f(r.tg_vs_llama as number | null, 2)} | ${
-      f(r.pct_roofline as number, 0)
-    } | ${
+    } | ${f(r.pp_vs_best_peer as number | null, 2)} | ${f(r.tg_tps as number)} | ${
+      f(r.tg_vs_llama as number | null, 2)
+    } | ${f(r.tg_vs_best_peer as number | null, 2)} | ${f(r.pct_roofline as number, 0)} | ${
       r.tg_4seq_scaling === null ? "–" : `${f(r.tg_4seq_scaling as number, 2)}×`
     } | ${r.peak_rss_mib} |`,
   );

@@ -138,11 +138,12 @@ static void run(const job * j) {
 }
 
 int main(void) {
-    const aria_kernel_table * tables[3];
+    const aria_kernel_table * tables[4];
     int                       n_tables = 0;
     tables[n_tables++]                 = &aria_kernels_ref;
 #if defined(__x86_64__)
     if (aria_cpu_has_avx2()) tables[n_tables++] = &aria_kernels_avx2;
+    if (aria_cpu_has_avxvnni()) tables[n_tables++] = &aria_kernels_avxvnni;
     if (aria_cpu_has_avx512()) tables[n_tables++] = &aria_kernels_avx512;
 #endif
     printf("cpu: %s; K = %d, 1 thread, median of %d\n", aria_cpu_features_str(), K, REPS);

@@ -74,11 +74,12 @@ enum aria_type {
 
 /* Kernel sets (aria_kernels_set). Append only. */
 enum aria_kernels {
-    ARIA_KERNELS_AUTO   = 0,  /* best available on this CPU (cpuid) */
-    ARIA_KERNELS_REF    = 1,  /* scalar reference kernels: the oracle */
-    ARIA_KERNELS_AVX2   = 2,
-    ARIA_KERNELS_AVX512 = 3,  /* AVX-512 F/BW/VL + VNNI */
-    ARIA_KERNELS_NEON   = 4,
+    ARIA_KERNELS_AUTO    = 0,  /* best available on this CPU (cpuid) */
+    ARIA_KERNELS_REF     = 1,  /* scalar reference kernels: the oracle */
+    ARIA_KERNELS_AVX2    = 2,
+    ARIA_KERNELS_AVX512  = 3,  /* AVX-512 F/BW/VL + VNNI */
+    ARIA_KERNELS_NEON    = 4,
+    ARIA_KERNELS_AVXVNNI = 5,  /* AVX2 + AVX-VNNI (vpdpbusd on 256-bit registers: Alder Lake+, Zen 5) */
 };
 
 struct aria_model;

@@ -29,6 +29,7 @@
 typedef struct {
     int  avx2;     /* AVX2 + FMA + F16C, YMM state saved by the OS */
     int  avx512;   /* AVX-512 F + BW + VL + VNNI, ZMM state saved by the OS (and avx2) */
+    int  avxvnni;  /* AVX-VNNI (VEX vpdpbusd on ymm), YMM state saved by the OS (and avx2) */
     int  neon;
     int  dotprod;  /* aarch64 SDOT/UDOT */
     char str[160]; /* space-separated names of the usable features */
@@ -68,6 +69,9 @@ static void probe_x86(cpu_features * f) {
     const int avx512bw = (b >> 30) & 1;
     const int avx512vl = (b >> 31) & 1;
     const int vnni     = (c >> 11) & 1;
+    unsigned  max_sub7 = a;  /* leaf 7 subleaf 0 EAX: the highest subleaf */
+    __cpuid_count(7, 1, a, b, c, d);
+    const int avxvnni = max_sub7 >= 1 && ((a >> 4) & 1);  /* leaf 7 subleaf 1 EAX bit 4 */
 
     const uint64_t xcr0   = osxsave ? read_xcr0() : 0;
     const int      ymm_ok = (xcr0 & 0x06) == 0x06;  /* SSE + AVX state */
@@ -77,6 +81,7 @@ static void probe_x86(cpu_features * f) {
         if (avx2) add_name(f->str, "avx2");
         if (fma) add_name(f->str, "fma");
         if (f16c) add_name(f->str, "f16c");
+        if (avxvnni) add_name(f->str, "avxvnni");
     }
     if (zmm_ok) {
         if (avx512f) add_name(f->str, "avx512f");
@@ -86,6 +91,7 @@ static void probe_x86(cpu_features * f) {
     }
     f->avx2   = ymm_ok && avx && avx2 && fma && f16c;
     f->avx512 = f->avx2 && zmm_ok && avx512f && avx512bw && avx512vl && vnni;
+    f->avxvnni = f->avx2 && avxvnni;
 }
 #endif
 
@@ -115,6 +121,7 @@ static const cpu_features * cpu(void) {
 
 int aria_cpu_has_avx2(void) { return cpu()->avx2; }
 int aria_cpu_has_avx512(void) { return cpu()->avx512; }
+int aria_cpu_has_avxvnni(void) { return cpu()->avxvnni; }
 int aria_cpu_has_neon(void) { return cpu()->neon; }
 int aria_cpu_has_dotprod(void) { return cpu()->dotprod; }
 const char * aria_cpu_features_str(void) { return cpu()->str; }
@@ -133,6 +140,8 @@ static const aria_kernel_table * table_for(int32_t kernels) {
             return aria_cpu_has_avx2() ? &aria_kernels_avx2 : NULL;
         case ARIA_KERNELS_AVX512:
             return aria_cpu_has_avx512() ? &aria_kernels_avx512 : NULL;
+        case ARIA_KERNELS_AVXVNNI:
+            return aria_cpu_has_avxvnni() ? &aria_kernels_avxvnni : NULL;
 #endif
 #if defined(__aarch64__)
         case ARIA_KERNELS_NEON:
@@ -145,7 +154,7 @@ static const aria_kernel_table * table_for(int32_t kernels) {
 }
 
 static const aria_kernel_table * best_table(void) {
-    static const int32_t order[] = { ARIA_KERNELS_AVX512, ARIA_KERNELS_AVX2, ARIA_KERNELS_NEON };
+    static const int32_t order[] = { ARIA_KERNELS_AVX512, ARIA_KERNELS_AVXVNNI, ARIA_KERNELS_AVX2, ARIA_KERNELS_NEON };
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         const aria_kernel_table * t = table_for(order[i]);
         if (t != NULL) {
@@ -156,7 +165,7 @@ static const aria_kernel_table * best_table(void) {
 }
 
 int aria_kernels_select(int32_t kernels) {
-    if (kernels < ARIA_KERNELS_AUTO || kernels > ARIA_KERNELS_NEON) {
+    if (kernels < ARIA_KERNELS_AUTO || kernels > ARIA_KERNELS_AVXVNNI) {
         return ARIA_STATUS_INVALID_ARG;
     }
     const aria_kernel_table * t = kernels == ARIA_KERNELS_AUTO ? best_table() : table_for(kernels);
@@ -186,6 +195,7 @@ int32_t aria_kernels_selected(void) {
 #if defined(__x86_64__)
     if (t == &aria_kernels_avx512) return ARIA_KERNELS_AVX512;
     if (t == &aria_kernels_avx2) return ARIA_KERNELS_AVX2;
+    if (t == &aria_kernels_avxvnni) return ARIA_KERNELS_AVXVNNI;
 #endif
 #if defined(__aarch64__)
     if (t == &aria_kernels_neon || t == &aria_kernels_neon_dotprod) return ARIA_KERNELS_NEON;

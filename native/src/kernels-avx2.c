@@ -1140,6 +1140,18 @@ static void gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t
     fns[ny - 1](n / QK_K, ng, x, x_stride, yj, tot32, s, s_stride);
 }
 
+/* ---- x16 layout: TQ2_0, I2_S and the int8 head (kernels-x16-256.h: vpmaddubsw, vpmaddwd) ------- */
+
+#define X16_256_VNNI   0
+#define X16_256_SUFFIX avx2
+#include "kernels-x16-256.h"
+
+/* For the AVX-VNNI table (kernels-avxvnni.c), which takes the int4 head from here. */
+void aria_gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                             int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    gemm_q4_W_x16_avx2(n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
+}
+
 const aria_kernel_table aria_kernels_avx2 = {
     .name               = "avx2",
     .vec_dot_tq2_0_q8_K = aria_vec_dot_tq2_0_q8_K_avx2,
@@ -1163,10 +1175,10 @@ const aria_kernel_table aria_kernels_avx2 = {
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,
-    .x16_preferred            = 0,  /* the scalar x16 kernels: only for a model repacked under another table */
-    .gemm_tq2_0_x16           = aria_gemm_tq2_0_x16_ref,
-    .gemm_i2_s_x16            = aria_gemm_i2_s_x16_ref,
-    .gemm_q8_W_x16            = aria_gemm_q8_W_x16_ref,
+    .x16_preferred            = 1,
+    .gemm_tq2_0_x16           = gemm_tq2_0_x16_avx2,
+    .gemm_i2_s_x16            = gemm_i2_s_x16_avx2,
+    .gemm_q8_W_x16            = gemm_q8_W_x16_avx2,
     .gemm_q4_W_x16            = gemm_q4_W_x16_avx2,  /* the int4 head is x16 on every table */
     .silu_mul_f32             = aria_silu_mul_f32_avx2,
 };

@@ -39,6 +39,8 @@ void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const 
 void  aria_vec_dot_f32_avx2(int64_t n, float * s, const float * x, const float * y);
 void  aria_quantize_row_q8_K_avx2(int64_t n, block_q8_K * y, const float * x);
 float aria_quantize_row_i8_avx2(int64_t n, int8_t * y, int32_t * sum, const float * x);
+void  aria_gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                              int64_t y_stride, int ny, float * s, int64_t s_stride);
 void  aria_repack_tq1_0_tq2_0_avx2(const block_tq1_0 * x, block_tq2_0 * y, int64_t nb);
 #endif
 

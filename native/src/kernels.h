@@ -176,6 +176,7 @@ extern const aria_kernel_table aria_kernels_ref;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const aria_kernel_table aria_kernels_avx2;
 extern const aria_kernel_table aria_kernels_avx512;
+extern const aria_kernel_table aria_kernels_avxvnni;  /* AVX2 + AVX-VNNI: its own x16 kernels */
 #endif
 #if defined(__aarch64__)
 extern const aria_kernel_table aria_kernels_neon;          /* ARMv8.0 NEON */
@@ -185,6 +186,7 @@ extern const aria_kernel_table aria_kernels_neon_dotprod;  /* + SDOT; ARIA_KERNE
 /* CPU feature probe (cpuid / getauxval), cached after the first call. */
 int                aria_cpu_has_avx2(void);    /* AVX2 + FMA + F16C, OS saves YMM state */
 int                aria_cpu_has_avx512(void);  /* AVX-512 F, BW, VL, VNNI, OS saves ZMM state */
+int                aria_cpu_has_avxvnni(void); /* AVX2 (as above) + AVX-VNNI (cpuid 7.1 EAX bit 4) */
 int                aria_cpu_has_neon(void);
 int                aria_cpu_has_dotprod(void); /* aarch64 SDOT/UDOT (HWCAP_ASIMDDP) */
 const char *       aria_cpu_features_str(void);

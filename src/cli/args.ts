@@ -247,7 +247,7 @@ Options:
                         (write negative values as --repeat-last-n=-1, --presence-penalty=-0.5)
   --threads N           worker threads (default: all cores)
   --ctx N               context size (default: min(model's, 2048))
-  --kernels K           auto | ref | avx2 | avx512 (default auto)
+  --kernels K           auto | ref | avx2 | avxvnni | avx512 (default auto)
   --output-head H       float | int8 | int4: keep an F16/F32/BF16 output head, or requantize it
                         at load to int8 (half its bytes per token) or int4 (a quarter, less
                         exact); default ${DEFAULT_OUTPUT_HEAD}
@@ -274,7 +274,7 @@ Options:
                    a given context length
   --kv-type T      f32 | f16: KV cache element type (default f32; f16 halves its memory)
   --reps N         repetitions (default 5)
-  --kernels K      auto | ref | avx2 | avx512 (default auto)
+  --kernels K      auto | ref | avx2 | avxvnni | avx512 (default auto)
   --output-head H  float | int8 | int4: keep a float output head, or requantize it at load to
                    int8 or int4 (smaller, less exact); default ${DEFAULT_OUTPUT_HEAD}
   --no-repack      keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for the
@@ -295,7 +295,7 @@ Options:
   --ctx N          chunk length (default: min(model's context, 512))
   --chunks N       score only the first N chunks
   --threads N      worker threads (default: all cores)
-  --kernels K      auto | ref | avx2 | avx512 (default auto)
+  --kernels K      auto | ref | avx2 | avxvnni | avx512 (default auto)
   --output-head H  float | int8 | int4: keep a float output head, or requantize it at load to
                    int8 or int4 (smaller, less exact); default ${DEFAULT_OUTPUT_HEAD}
   --no-repack      keep TQ1_0 weights as they are (default: repacked to TQ2_0 at load, for the

@@ -8,8 +8,15 @@ import { type AriaLibrary, openLibrary } from "./library.ts";
 import { ARIA_STATUS, EngineError, toEngineError } from "./status.ts";
 import type { ContextOptions, KernelSet, ModelInfo, OutputHead } from "./port.ts";
 
-const KERNELS: Record<KernelSet, number> = { auto: 0, ref: 1, avx2: 2, avx512: 3, neon: 4 };
-const KERNEL_NAMES = ["auto", "ref", "avx2", "avx512", "neon"] as const;
+const KERNELS: Record<KernelSet, number> = {
+  auto: 0,
+  ref: 1,
+  avx2: 2,
+  avx512: 3,
+  neon: 4,
+  avxvnni: 5,
+};
+const KERNEL_NAMES = ["auto", "ref", "avx2", "avx512", "neon", "avxvnni"] as const;
 /** `enum aria_type` ids of the in-memory output heads (aria_model_requantize_output_to). */
 const ARIA_TYPE_Q8_W = 1000;
 const ARIA_TYPE_Q4_W = 1001;
@@ -34,7 +41,8 @@ function pointerOf(out: BigUint64Array): Pointer {
 /**
  * Chooses the kernel set for evaluations from now on (process-wide).
  *
- * @param kernels "auto", "ref" (the scalar oracle), "avx2", "avx512" or "neon".
+ * @param kernels "auto", "ref" (the scalar oracle), "avx2", "avxvnni" (AVX2 + AVX-VNNI), "avx512"
+ *   or "neon".
  * @throws {EngineError} ENGINE_UNSUPPORTED when this CPU or build lacks that set.
  */
 export async function setKernels(kernels: KernelSet): Promise<void> {

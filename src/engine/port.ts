@@ -3,7 +3,7 @@
  */
 
 /** Kernel sets of libbitnet. */
-export type KernelSet = "auto" | "ref" | "avx2" | "avx512" | "neon";
+export type KernelSet = "auto" | "ref" | "avx2" | "avx512" | "neon" | "avxvnni";
 
 /** Sizes of an evaluation context. */
 export interface ContextOptions {

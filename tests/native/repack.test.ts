@@ -56,7 +56,7 @@ function sameBits(a: readonly Float32Array[], b: readonly Float32Array[]): boole
 
 /** Whether this machine's kernel table repacks to the x16 layout (kernels.h: x16_preferred). */
 async function prefersX16(): Promise<boolean> {
-  return (await kernelInfo()).kernels === "avx512";
+  return ["avx512", "avxvnni", "avx2"].includes((await kernelInfo()).kernels);
 }
 
 /** Bytes of one matrix (n_in -> n_out) in x16 groups: 2-bit codes, then f16 scales padded to 64. */

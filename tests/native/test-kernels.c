@@ -1566,9 +1566,18 @@ static void test_selection(void) {
     check(aria_kernels_select(ARIA_KERNELS_NEON) == ARIA_STATUS_UNSUPPORTED, "NEON is UNSUPPORTED on x86-64");
     check(aria_kernels_select(ARIA_KERNELS_AVX512) == (aria_cpu_has_avx512() ? 0 : ARIA_STATUS_UNSUPPORTED),
           "AVX512 selectable iff the probe says so (%d)", aria_cpu_has_avx512());
-    const int32_t best = aria_cpu_has_avx512() ? ARIA_KERNELS_AVX512
-                       : aria_cpu_has_avx2()   ? ARIA_KERNELS_AVX2
-                                               : ARIA_KERNELS_REF;
+    check(aria_kernels_select(ARIA_KERNELS_AVXVNNI) == (aria_cpu_has_avxvnni() ? 0 : ARIA_STATUS_UNSUPPORTED),
+          "AVXVNNI selectable iff the probe says so (%d)", aria_cpu_has_avxvnni());
+    check(!aria_cpu_has_avxvnni() || (aria_kernels_select(ARIA_KERNELS_AVXVNNI) == 0 &&
+                                      aria_kernels_selected() == ARIA_KERNELS_AVXVNNI &&
+                                      aria_kernels_current() == &aria_kernels_avxvnni),
+          "AVXVNNI selects the avxvnni table where the CPU has it");
+    check(aria_kernels_select(ARIA_KERNELS_AVXVNNI + 1) == ARIA_STATUS_INVALID_ARG,
+          "the value after the last kernel set is INVALID_ARG");
+    const int32_t best = aria_cpu_has_avx512()  ? ARIA_KERNELS_AVX512
+                       : aria_cpu_has_avxvnni() ? ARIA_KERNELS_AVXVNNI
+                       : aria_cpu_has_avx2()    ? ARIA_KERNELS_AVX2
+                                                : ARIA_KERNELS_REF;
 #elif defined(__aarch64__)
     check(aria_cpu_has_neon() && aria_kernels_select(ARIA_KERNELS_AVX2) == ARIA_STATUS_UNSUPPORTED &&
               aria_kernels_select(ARIA_KERNELS_AVX512) == ARIA_STATUS_UNSUPPORTED,
@@ -1668,9 +1677,9 @@ int main(void) {
     test_table(&aria_kernels_ref);  /* ref vs ref: the harness itself (must trivially agree) */
     test_against_dequant(&aria_kernels_ref);
 #if defined(__x86_64__)
-    const aria_kernel_table * simd[2]  = { &aria_kernels_avx2, &aria_kernels_avx512 };
-    const int                 avail[2] = { aria_cpu_has_avx2(), aria_cpu_has_avx512() };
-    for (int i = 0; i < 2; i++) {
+    const aria_kernel_table * simd[3]  = { &aria_kernels_avx2, &aria_kernels_avxvnni, &aria_kernels_avx512 };
+    const int                 avail[3] = { aria_cpu_has_avx2(), aria_cpu_has_avxvnni(), aria_cpu_has_avx512() };
+    for (int i = 0; i < 3; i++) {
         if (!avail[i]) {
             printf("skip %s: not supported by this CPU / OS\n", simd[i]->name);
             continue;

@@ -1,0 +1,354 @@
+/*
+ * kernels-x16-256.h — the x16 kernels (kernels.h "x16 layout") on 256-bit registers, included by
+ * kernels-avx2.c (X16_256_VNNI 0: vpmaddubsw + vpmaddwd) and kernels-avxvnni.c (X16_256_VNNI 1:
+ * AVX-VNNI vpdpbusd on ymm, Intel Alder Lake and later, Zen 5). Private to native/src; the includer
+ * defines X16_256_VNNI and X16_256_SUFFIX and is compiled with the matching -m flags.
+ *
+ * A 64-byte chunk of a group holds 4 consecutive weights of 16 rows: its first 32 bytes rows 0-7,
+ * its second rows 8-15, 4 bytes per row. A 256-bit register takes one half, so a kernel runs each
+ * half of a group in turn, row r of the half in 32-bit lane r: 4 activation bytes are broadcast to
+ * every lane and multiplied by the 4 weights of every row; nothing is ever summed across lanes.
+ *
+ * Exactness (every output BIT-IDENTICAL to the reference row kernel, kernels.h):
+ *  - VNNI: vpdpbusd adds 4 products u8 x s8 into each int32 lane; |lane| stays below 2^31 (at most
+ *    255 * 128 per product, 32768 products per row: ARIA_X16_MAX_N).
+ *  - AVX2: vpmaddubsw adds 2 products u8 x s8 into int16 without saturating as long as
+ *    |u0 y0 + u1 y1| <= 32767. Ternary codes are 0..3 (3 is never written but is read as +2, as the
+ *    reference does), so a pair is at most 2 * 3 * 128 = 768 and 8 chunks (4 pairs each) at most
+ *    24576: the int16 lanes are widened (vpmaddwd with ones: row r's two int16 into int32 lane r)
+ *    every 8 chunks. The int8 head's bytes q + 128 (up to 255) would overflow a pair, so they are
+ *    split into nibbles, u = 16 hi + lo (pairs at most 2 * 15 * 128 = 3840, 8 chunks 30720), and
+ *    the two int16 sums widened with multipliers 16 and 1.
+ * Then, as in kernels-avx512.c: the TQ2_0 codes are value + 1 and the head's bytes value + 128, so
+ * the block's activation sum (once, or 128 times) is taken off, and the f32 steps are the
+ * reference's lane by lane: sumf += (float) sumi * (d_x * d_y), a multiply then an add.
+ */
+#ifndef ARIA_KERNELS_X16_256_H
+#define ARIA_KERNELS_X16_256_H
+
+#include <assert.h>
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#if !defined(X16_256_VNNI) || !defined(X16_256_SUFFIX)
+#    error "define X16_256_VNNI (0 or 1) and X16_256_SUFFIX before including kernels-x16-256.h"
+#endif
+
+#define X16_256_INLINE static inline __attribute__((always_inline))
+#define X16_256_CAT2(a, b) a##b
+#define X16_256_CAT(a, b)  X16_256_CAT2(a, b)
+#define X16_256_NAME(base) X16_256_CAT(base, X16_256_SUFFIX)
+
+#ifndef ARIA_X16_PREFETCH
+#    define ARIA_X16_PREFETCH 4096  /* bytes ahead of the weight stream; 0: none (kernels-avx512.c) */
+#endif
+
+X16_256_INLINE int32_t x16_256_load_i32(const void * p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Prefetches the line ARIA_X16_PREFETCH bytes past p (integer arithmetic: a pointer past the
+ * matrix would be undefined in C; a prefetch never faults). */
+X16_256_INLINE void x16_256_prefetch(const uint8_t * p) {
+    if (ARIA_X16_PREFETCH > 0) {
+        _mm_prefetch((const char *) ((uintptr_t) p + ARIA_X16_PREFETCH), _MM_HINT_T0);
+    }
+}
+
+/* The codes of weights 4s .. 4s + 3 of a chunk half (s = 0..3, a constant after unrolling). */
+X16_256_INLINE __m256i x16_256_codes(__m256i w, const int s) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    return s == 0 ? _mm256_and_si256(w, m3) : _mm256_and_si256(_mm256_srli_epi16(w, 2 * s), m3);
+}
+
+#if X16_256_VNNI
+/* acc (int32 lanes) += sum of 4 products u * y per lane */
+#    define X16_256_MAC(acc, u, y) ((acc) = _mm256_dpbusd_avx_epi32((acc), (u), (y)))
+#else
+/* acc (int16 lanes) += sum of 2 products u * y per lane (exact within the bounds above). The empty
+ * asm keeps each accumulator one register: without it gcc 12 reassociates the adds of the unrolled
+ * loops into trees and spills the partial products to the stack (1.36 -> 1.58 G instructions for
+ * the matmuls of a 16-token prefill of the large shape, callgrind). */
+#    define X16_256_MAC(acc, u, y)                                                   \
+        do {                                                                         \
+            (acc) = _mm256_add_epi16((acc), _mm256_maddubs_epi16((u), (y)));         \
+            __asm__("" : "+x"(acc));                                                 \
+        } while (0)
+#endif
+
+/* Chunks between widenings of the int16 sums (AVX2; the bound in the header comment). */
+#define X16_256_WIDEN 8
+
+/* The exact integer sums of 2-bit codes times int8 activations over chunks c0 .. c0 + nc - 1 of one
+ * half (h) of a group, for NY tokens (token j's activations at q[j] + 16 c for chunk c): sum[j] lane
+ * r = sum over the chunks' elements of code(row 8h + r) * q. nc is a multiple of X16_256_WIDEN. */
+X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, int64_t nc, const int h,
+                                      const int8_t * const * q, __m256i * sum, const int NY) {
+#if X16_256_VNNI
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        sum[j] = _mm256_setzero_si256();
+    }
+    for (int64_t c = c0; c < c0 + nc; c++) {
+        if (h == 0) {
+            x16_256_prefetch(xg + 64 * c);
+        }
+        const __m256i w = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32 * h));
+        _Pragma("GCC unroll 4")
+        for (int s = 0; s < 4; s++) {
+            const __m256i u = x16_256_codes(w, s);
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                X16_256_MAC(sum[j], u, _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s)));
+            }
+        }
+    }
+#else
+    const __m256i ones = _mm256_set1_epi16(1);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        sum[j] = _mm256_setzero_si256();
+    }
+    for (int64_t cw = c0; cw < c0 + nc; cw += X16_256_WIDEN) {
+        __m256i acc[ARIA_X16_MAX_NY];
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            acc[j] = _mm256_setzero_si256();
+        }
+        _Pragma("GCC unroll 4")
+        for (int64_t c = cw; c < cw + X16_256_WIDEN; c++) {
+            if (h == 0) {
+                x16_256_prefetch(xg + 64 * c);
+            }
+            const __m256i w = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32 * h));
+            _Pragma("GCC unroll 4")
+            for (int s = 0; s < 4; s++) {
+                const __m256i u = x16_256_codes(w, s);
+                _Pragma("GCC unroll 8")
+                for (int j = 0; j < NY; j++) {
+                    X16_256_MAC(acc[j], u, _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s)));
+                }
+            }
+        }
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            sum[j] = _mm256_add_epi32(sum[j], _mm256_madd_epi16(acc[j], ones));
+        }
+    }
+#endif
+}
+
+/* The exact integer sums of the int8 head's bytes (q + 128) times int8 activations over the 64
+ * chunks of one block (at wb) for one half h, NY tokens (token j's block at q[j]). */
+X16_256_INLINE void x16_256_q8_W_sum(const uint8_t * restrict wb, const int h, const int8_t * const * q,
+                                     __m256i * sum, const int NY) {
+#if X16_256_VNNI
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        sum[j] = _mm256_setzero_si256();
+    }
+    for (int c = 0; c < 64; c++) {
+        if (h == 0) {
+            x16_256_prefetch(wb + 64 * c);
+        }
+        const __m256i u = _mm256_loadu_si256((const __m256i *) (wb + 64 * c + 32 * h));
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            X16_256_MAC(sum[j], u, _mm256_set1_epi32(x16_256_load_i32(q[j] + 4 * c)));
+        }
+    }
+#else
+    const __m256i m15     = _mm256_set1_epi8(15);
+    const __m256i ones    = _mm256_set1_epi16(1);
+    const __m256i sixteen = _mm256_set1_epi16(16);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        sum[j] = _mm256_setzero_si256();
+    }
+    for (int cw = 0; cw < 64; cw += X16_256_WIDEN) {
+        __m256i lo[ARIA_X16_MAX_NY], hi[ARIA_X16_MAX_NY];
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            lo[j] = _mm256_setzero_si256();
+            hi[j] = _mm256_setzero_si256();
+        }
+        for (int c = cw; c < cw + X16_256_WIDEN; c++) {
+            if (h == 0) {
+                x16_256_prefetch(wb + 64 * c);
+            }
+            const __m256i w  = _mm256_loadu_si256((const __m256i *) (wb + 64 * c + 32 * h));
+            const __m256i ul = _mm256_and_si256(w, m15);
+            const __m256i uh = _mm256_and_si256(_mm256_srli_epi16(w, 4), m15);
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 4 * c));
+                X16_256_MAC(lo[j], ul, y);
+                X16_256_MAC(hi[j], uh, y);
+            }
+        }
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            sum[j] = _mm256_add_epi32(sum[j], _mm256_add_epi32(_mm256_madd_epi16(hi[j], sixteen),
+                                                               _mm256_madd_epi16(lo[j], ones)));
+        }
+    }
+#endif
+}
+
+/* One group of TQ2_0 codes (INT8 0) or int8-head bytes (INT8 1) against NY Q8_K tokens: per 256
+ * block and half, the exact sums, minus the activation sum (x1 or x128), then the reference's f32
+ * steps lane by lane. tot[j * nb + b]: token j's sum of q over block b. */
+X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, const block_q8_K * const * yj,
+                                       const int32_t * restrict tot, float * restrict s, int64_t s_stride,
+                                       const int NY, const int INT8) {
+    const int64_t   block_bytes = INT8 ? 4096 : 1024;
+    const uint8_t * scales      = xg + nb * block_bytes;  /* f16 (TQ2_0) or f32 (Q8_W), [b][r] */
+    __m256          accf[ARIA_X16_MAX_NY][2];              /* [j][h]: rows 8h .. 8h + 7 */
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        accf[j][0] = _mm256_setzero_ps();
+        accf[j][1] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        const int8_t * q[ARIA_X16_MAX_NY];
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NY; j++) {
+            q[j] = yj[j][b].qs;
+        }
+        _Pragma("GCC unroll 2")
+        for (int h = 0; h < 2; h++) {  /* the block's bytes are read from L1 for the second half */
+            __m256i sum[ARIA_X16_MAX_NY];
+            if (INT8) {
+                x16_256_q8_W_sum(xg + b * block_bytes, h, q, sum, NY);
+            } else {
+                x16_256_codes_sum(xg + b * block_bytes, 0, 16, h, q, sum, NY);
+            }
+            const __m256 dxv = INT8 ? _mm256_loadu_ps((const float *) scales + 16 * b + 8 * h)
+                                    : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const aria_f16 *) scales + 16 * b + 8 * h)));
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                const __m256i sumi = _mm256_sub_epi32(sum[j], _mm256_set1_epi32((INT8 ? 128 : 1) * tot[j * nb + b]));
+                const __m256  sc   = _mm256_mul_ps(dxv, _mm256_set1_ps(yj[j][b].d));
+                accf[j][h]         = _mm256_add_ps(accf[j][h], _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), sc));
+            }
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        _mm256_storeu_ps(s + j * s_stride, accf[j][0]);
+        _mm256_storeu_ps(s + j * s_stride + 8, accf[j][1]);
+    }
+}
+
+/* One I2_S group: raw codes times int8 activations, one exact int32 sum per row over the whole row,
+ * in pieces of 128 elements (8 chunks) per half. */
+X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, const int8_t * const * yj,
+                                       int32_t * restrict s, int64_t s_stride, const int NY) {
+    __m256i tot[ARIA_X16_MAX_NY][2];
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        tot[j][0] = _mm256_setzero_si256();
+        tot[j][1] = _mm256_setzero_si256();
+    }
+    for (int64_t c0 = 0; c0 < n / 16; c0 += 8) {
+        _Pragma("GCC unroll 2")
+        for (int h = 0; h < 2; h++) {
+            __m256i sum[ARIA_X16_MAX_NY];
+            x16_256_codes_sum(xg, c0, 8, h, yj, sum, NY);
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < NY; j++) {
+                tot[j][h] = _mm256_add_epi32(tot[j][h], sum[j]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        _mm256_storeu_si256((__m256i *) (s + j * s_stride), tot[j][0]);
+        _mm256_storeu_si256((__m256i *) (s + j * s_stride + 8), tot[j][1]);
+    }
+}
+
+/* One function per token count, so that every loop over j has constant bounds. */
+#define X16_256_VARIANTS(F) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8)
+
+#define X16_256_Q8_K_FN(NAME, INT8, NY)                                                                         \
+    static void X16_256_NAME(NAME##_x16_ny##NY##_)(int64_t nb, int64_t ng, const uint8_t * x, int64_t x_stride, \
+                                                   const block_q8_K * const * yj, const int32_t * tot, float * s, \
+                                                   int64_t s_stride) {                                          \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            x16_256_q8_K_group(nb, x + g * x_stride, yj, tot, s + 16 * g, s_stride, NY, INT8);                   \
+        }                                                                                                       \
+    }
+#define X16_256_TQ2_0(NY) X16_256_Q8_K_FN(tq2_0, 0, NY)
+#define X16_256_Q8_W(NY)  X16_256_Q8_K_FN(q8_W, 1, NY)
+#define X16_256_I2_S(NY)                                                                                        \
+    static void X16_256_NAME(i2_s_x16_ny##NY##_)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,    \
+                                                 const int8_t * const * yj, int32_t * s, int64_t s_stride) {    \
+        for (int64_t g = 0; g < ng; g++) {                                                                      \
+            x16_256_i2_s_group(n, x + g * x_stride, yj, s + 16 * g, s_stride, NY);                              \
+        }                                                                                                       \
+    }
+X16_256_VARIANTS(X16_256_TQ2_0)
+X16_256_VARIANTS(X16_256_Q8_W)
+X16_256_VARIANTS(X16_256_I2_S)
+
+typedef void (*x16_256_q8_K_fn)(int64_t, int64_t, const uint8_t *, int64_t, const block_q8_K * const *,
+                                const int32_t *, float *, int64_t);
+#define X16_256_NAME_TQ(NY) X16_256_NAME(tq2_0_x16_ny##NY##_),
+#define X16_256_NAME_W(NY)  X16_256_NAME(q8_W_x16_ny##NY##_),
+#define X16_256_NAME_I(NY)  X16_256_NAME(i2_s_x16_ny##NY##_),
+
+/* The activation rows and their per-block sums (the same for every group of the call), then the
+ * entry point for ny tokens. */
+X16_256_INLINE void x16_256_q8_K_call(const x16_256_q8_K_fn * fns, int64_t n, int64_t ng, const uint8_t * x,
+                                      int64_t x_stride, const block_q8_K * y, int64_t y_stride, int ny, float * s,
+                                      int64_t s_stride) {
+    assert(n % QK_K == 0 && n <= ARIA_X16_MAX_N && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int64_t      nb = n / QK_K;
+    const block_q8_K * yj[ARIA_X16_MAX_NY];
+    int32_t            tot[ARIA_X16_MAX_NY * (ARIA_X16_MAX_N / QK_K)];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const block_q8_K *) ((const char *) y + j * y_stride);
+        for (int64_t b = 0; b < nb; b++) {
+            int32_t t = 0;
+            for (int k = 0; k < QK_K / 16; k++) {
+                t += yj[j][b].bsums[k];
+            }
+            tot[j * nb + b] = t;
+        }
+    }
+    fns[ny - 1](nb, ng, x, x_stride, yj, tot, s, s_stride);
+}
+
+static void X16_256_NAME(gemm_tq2_0_x16_)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,
+                                          const block_q8_K * y, int64_t y_stride, int ny, float * s,
+                                          int64_t s_stride) {
+    static const x16_256_q8_K_fn fns[ARIA_X16_MAX_NY] = { X16_256_VARIANTS(X16_256_NAME_TQ) };
+    x16_256_q8_K_call(fns, n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
+}
+
+static void X16_256_NAME(gemm_q8_W_x16_)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,
+                                         const block_q8_K * y, int64_t y_stride, int ny, float * s,
+                                         int64_t s_stride) {
+    static const x16_256_q8_K_fn fns[ARIA_X16_MAX_NY] = { X16_256_VARIANTS(X16_256_NAME_W) };
+    x16_256_q8_K_call(fns, n, ng, x, x_stride, y, y_stride, ny, s, s_stride);
+}
+
+static void X16_256_NAME(gemm_i2_s_x16_)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride,
+                                         const int8_t * y, int64_t y_stride, int ny, int32_t * s,
+                                         int64_t s_stride) {
+    static void (*const fns[ARIA_X16_MAX_NY])(int64_t, int64_t, const uint8_t *, int64_t, const int8_t * const *,
+                                              int32_t *, int64_t) = { X16_256_VARIANTS(X16_256_NAME_I) };
+    assert(n % QK_I2S == 0 && ny >= 1 && ny <= ARIA_X16_MAX_NY);
+    const int8_t * yj[ARIA_X16_MAX_NY];
+    for (int j = 0; j < ny; j++) {
+        yj[j] = (const int8_t *) ((const char *) y + j * y_stride);
+    }
+    fns[ny - 1](n, ng, x, x_stride, yj, s, s_stride);
+}
+
+#endif /* ARIA_KERNELS_X16_256_H */
