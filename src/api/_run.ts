@@ -121,6 +121,8 @@ export interface StreamEncoding {
   finish(end: unknown[], completionId: string, receipt: ProvenanceReceipt | null): string;
   /** A failure after the first byte: the error body (OpenAI's `{error: {…}}`) as the last frame. */
   error(body: { error: { message: string } }): string;
+  /** What closes a stream whose end was reached, after a receipt or a recording error. */
+  done: string;
 }
 
 /** OpenAI's streams: `data: …` events, the receipt as its own event, then `data: [DONE]`. */
@@ -131,6 +133,7 @@ export const SSE_ENCODING: StreamEncoding = {
     end.map(sseData).join("") + (receipt === null ? "" : sseData(provenanceEvent(id, receipt))) +
     SSE_DONE,
   error: sseData,
+  done: SSE_DONE,
 };
 
 /**
@@ -149,8 +152,8 @@ function finishStream(
     // null: a peer's answer without a receipt that checks out (never a receipt of ours)
     receipt = hooks.provenance?.(result, output) ?? null;
   } catch (err: unknown) {
-    // terminated: becomes the final error frame of the stream
-    return end.map(encoding.frame).join("") + errorFrame(encoding, err, hooks);
+    // terminated: becomes the final error frame of the stream, then its usual close
+    return end.map(encoding.frame).join("") + errorFrame(encoding, err, hooks) + encoding.done;
   }
   return encoding.finish(end, hooks.completionId, receipt);
 }

@@ -158,6 +158,7 @@ function expectSame(got: Map<string, Uint8Array>, want: Map<string, Uint8Array>)
 const features = (await kernelInfo()).cpuFeatures.split(" ");
 const TABLES: KernelSet[] = ["ref"];
 if (features.includes("avx2")) TABLES.push("avx2");
+if (features.includes("avxvnni")) TABLES.push("avxvnni");
 if (features.includes("avx512vnni")) TABLES.push("avx512");
 
 /** The runs compared with the reference run, covering tables x threads x schedules x layouts. */

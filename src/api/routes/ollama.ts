@@ -53,6 +53,7 @@ export const NDJSON_ENCODING: StreamEncoding = {
     ).join("");
   },
   error: (body) => `${JSON.stringify({ error: body.error.message })}\n`,
+  done: "",
 };
 
 /** What each answer of a request repeats: the model name as the client sent it. */
