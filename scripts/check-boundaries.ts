@@ -62,7 +62,7 @@ const PURE = [
   "src/pipeline/tensor-frame.ts",
   "src/pipeline/pipeline-plan.ts",
   "src/pipeline/stage-wire.ts",
-  "src/cli/layers-args.ts",
+  "src/pipeline/layer-range.ts",
   "src/dashboard/port.ts",
   "src/dashboard/routes.ts",
   "src/dashboard/_chat.ts",

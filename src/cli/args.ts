@@ -15,7 +15,7 @@ import { OUTPUT_HEADS } from "../engine/port.ts";
 import { MODEL_USAGE, type ModelCommand, parseModelCommand } from "./model-args.ts";
 import { CONSENT_USAGE, type ConsentCommand, parseConsent } from "./consent-args.ts";
 import { LEDGER_USAGE, type LedgerCommand, parseLedgerCommand } from "./ledger-args.ts";
-import { LAYERS_USAGE } from "./layers-args.ts";
+import { LAYERS_USAGE } from "../pipeline/layer-range.ts";
 import { type KeysCommand, P2P_USAGE, parseP2pCommand, type PeersCommand } from "./peers-args.ts";
 
 /** --model when none is given: the built-in model (src/model/builtin.ts resolves the name). */
@@ -135,9 +135,9 @@ export interface ServeCommand {
     repack?: string;
     kvType?: string;
     tdpWatts?: string;
-    /** Pipeline stage: blocks "A-B" (src/cli/layers-args.ts). */
+    /** Pipeline stage: blocks "A-B" (src/pipeline/layer-range.ts). */
     layers?: string;
-    /** Pipeline coordinator: "true" when --pipeline is given (src/cli/layers-args.ts). */
+    /** Pipeline coordinator: "true" when --pipeline is given (src/pipeline/layer-range.ts). */
     pipeline?: string;
   };
 }

@@ -23,7 +23,7 @@ import {
 } from "../ledger/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { describeAttestation } from "../consent/index.ts";
-import { checkBlockAttestation } from "../node/block-energy.ts";
+import { checkBlockAttestation } from "../node/index.ts";
 import type { LedgerCommand } from "./ledger-args.ts";
 
 /** Where output goes. */

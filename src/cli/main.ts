@@ -12,7 +12,7 @@ import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
-import { recordConsentChange } from "../node/policy-ledger.ts";
+import { recordConsentChange } from "../node/index.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
 import { runKeys, runPeers } from "./peers.ts";

@@ -24,8 +24,8 @@ import {
   StageWire,
 } from "../pipeline/index.ts";
 import { PipelineBackend } from "../serve/pipeline-backend.ts";
-import { nodeBase, sha256File, startNode } from "./peers.ts";
-import type { LayerRange } from "../cli/layers-args.ts";
+import { listenForPeers, nodeBase, sha256File } from "./peers.ts";
+import type { LayerRange } from "../pipeline/index.ts";
 
 /** Planning interval of a stage node (ms); also how often idle sessions are swept. */
 const TICK_MS = 1000;
@@ -125,7 +125,7 @@ export async function startStagePeer(
   });
   const node = new P2PNode({ ...base, advert });
   wire.attach(node);
-  const url = await startNode(node, config);
+  const url = await listenForPeers(node, config);
   const timer = setInterval(() => {
     node.tick();
     wire.sweep();
