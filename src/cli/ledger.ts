@@ -8,7 +8,7 @@ import { systemClock } from "../shared/clock.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
-import { defaultDataDir } from "../config/load.ts";
+import { defaultDataDir } from "../config/index.ts";
 import {
   type Block,
   buildReceipt,

@@ -3,9 +3,8 @@
  * Exit codes: 0 ok, 1 runtime failure (bad model file, download or hash failure, engine error),
  * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
-import { defaultDataDir, editorCommand } from "../config/load.ts";
-import { resolveModelPath } from "../model/builtin.ts";
-import { GgufFormatError } from "../model/gguf-error.ts";
+import { defaultDataDir, editorCommand } from "../config/index.ts";
+import { GgufFormatError, resolveModelPath } from "../model/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";

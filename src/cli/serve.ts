@@ -4,7 +4,7 @@
  * pipeline, HTTP, on one disposal stack), waits for SIGINT or SIGTERM, and stops it: stop
  * accepting, cancel in-flight generations, close the backend, seal the ledger, exit 0.
  */
-import { loadServeConfig } from "../config/load.ts";
+import { loadServeConfig } from "../config/index.ts";
 import { startNode, type StartOptions } from "../node/index.ts";
 import type { ServeCommand } from "./args.ts";
 

@@ -44,3 +44,9 @@ export {
   type StopScan,
   toFinishReason,
 } from "./stop.ts";
+export {
+  PerplexityAccumulator,
+  type PerplexityChunk,
+  perplexityChunks,
+  tokenNll,
+} from "./perplexity.ts";

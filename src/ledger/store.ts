@@ -21,7 +21,7 @@
  */
 import { Database } from "bun:sqlite";
 import { AriaError } from "../shared/errors.ts";
-import type { NodeIdentity } from "../identity/identity.ts";
+import type { NodeIdentity } from "../identity/index.ts";
 import {
   type ChainFault,
   GENESIS_BLOCK,

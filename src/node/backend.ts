@@ -4,13 +4,11 @@
  * serves it (native, external or simulation). Moved from src/cli/serve.ts unchanged.
  */
 import { statSync } from "node:fs";
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import { type ConsentPolicy, engineThreads, modelMemoryDenial } from "../consent/index.ts";
 import type { CompletionBackend } from "../contract/index.ts";
-import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
-import { ExternalBackend } from "../serve/external-backend.ts";
-import { NativeBackend } from "../serve/native-backend.ts";
-import { SimulationBackend } from "../serve/simulation-backend.ts";
+import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/index.ts";
+import { ExternalBackend, NativeBackend, SimulationBackend } from "../serve/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
 
 /** The model files a serving node uses. */

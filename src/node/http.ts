@@ -7,8 +7,7 @@
  * is called here only.
  */
 import { createApp, createMetrics } from "../api/index.ts";
-import { hubSettings } from "../config/load.ts";
-import type { ServeConfig } from "../config/schema.ts";
+import { hubSettings, type ServeConfig } from "../config/index.ts";
 import type { PolicyChangedEvent, PolicyGate } from "../consent/index.ts";
 import type { CompletionBackend, ConsentGate, ProvenanceSink } from "../contract/index.ts";
 import { createDashboard, embeddedAssets } from "../dashboard/index.ts";

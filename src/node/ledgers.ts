@@ -5,10 +5,15 @@
  * node's disposal stack. Moved from src/cli/serve.ts.
  */
 import { join } from "node:path";
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
-import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
-import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
+import {
+  type InferenceInput,
+  LEDGER_FILE,
+  type LedgerStore,
+  openLedger,
+  type WorkFacts,
+} from "../ledger/index.ts";
 import type { Clock } from "../shared/clock.ts";
 import { blockAttester } from "./block-energy.ts";
 import { openServeProvenance, type ServeProvenance } from "./provenance.ts";

@@ -13,7 +13,7 @@ import {
   sysfsPowerSource,
   withEnergy,
 } from "../consent/index.ts";
-import type { WorkFacts } from "../ledger/provenance.ts";
+import type { WorkFacts } from "../ledger/index.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Log } from "../shared/log.ts";
 

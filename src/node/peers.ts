@@ -7,7 +7,7 @@
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../contract/index.ts";
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import { type NodeIdentity, verifySignature } from "../identity/index.ts";
 import {
   advertFromBackend,

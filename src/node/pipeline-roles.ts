@@ -12,20 +12,20 @@
  * serve.ts composes these with the HTTP server.
  */
 import { basename } from "node:path";
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
-import { BUILTIN_MODEL_NAME } from "../model/builtin.ts";
+import { BUILTIN_MODEL_NAME } from "../model/index.ts";
 import { type Advert, P2PNode } from "../p2p/index.ts";
 import {
+  type LayerRange,
   MAX_STAGE_TENSOR_BYTES,
   type StageAdmit,
   stageAdvertModel,
   StageServer,
   StageWire,
 } from "../pipeline/index.ts";
-import { PipelineBackend } from "../serve/pipeline-backend.ts";
+import { PipelineBackend } from "../serve/index.ts";
 import { listenForPeers, nodeBase, sha256File } from "./peers.ts";
-import type { LayerRange } from "../pipeline/index.ts";
 
 /** Planning interval of a stage node (ms); also how often idle sessions are swept. */
 const TICK_MS = 1000;

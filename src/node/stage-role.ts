@@ -7,15 +7,13 @@
  * served: a partial model cannot complete a prompt on its own. Moved from src/cli/serve.ts
  * (`serveStage`); what it starts goes on the node's disposal stack.
  */
-import type { ServeConfig } from "../config/schema.ts";
-import { ConfigError } from "../config/schema.ts";
+import { ConfigError, type ServeConfig } from "../config/index.ts";
 import { engineThreads, type PolicyGate, policySummary } from "../consent/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
-import { resolveModelPath } from "../model/builtin.ts";
-import { createStageHandler, STAGE_PATH } from "../pipeline/index.ts";
+import { resolveModelPath } from "../model/index.ts";
+import { createStageHandler, parseLayerRange, STAGE_PATH } from "../pipeline/index.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Log } from "../shared/log.ts";
-import { parseLayerRange } from "../pipeline/index.ts";
 import { HttpListener } from "./http.ts";
 import { modelIdOf, openStage, startStagePeer } from "./pipeline-roles.ts";
 import { recordConsentChange } from "./policy-ledger.ts";

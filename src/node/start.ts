@@ -11,14 +11,13 @@
  * coordinator with --pipeline) and the pipeline stage (--layers, src/node/stage-role.ts).
  * It never waits for a signal or exits: src/cli/serve.ts does.
  */
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import { loadOrCreatePolicy, PolicyGate, policySummary, summaryRefusal } from "../consent/index.ts";
 import type { CompletionBackend } from "../contract/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
-import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
-import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
-import { ExternalBackend } from "../serve/external-backend.ts";
-import { NativeBackend } from "../serve/native-backend.ts";
+import type { InferenceInput, WorkFacts } from "../ledger/index.ts";
+import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/index.ts";
+import { ExternalBackend, NativeBackend } from "../serve/index.ts";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { type Log, logJson } from "../shared/log.ts";

@@ -17,8 +17,7 @@ import type {
   ModelCard,
 } from "../contract/index.ts";
 import { createRng, generate } from "../generation/index.ts";
-import { openGguf } from "../model/open.ts";
-import { kvNumber, kvString } from "../model/gguf-reader.ts";
+import { GgufFormatError, kvNumber, kvString, openGguf } from "../model/index.ts";
 import {
   createPipelineEngine,
   type PipelineOptions,
@@ -26,15 +25,15 @@ import {
   type StageNetwork,
 } from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
-import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
   chooseChatTemplate,
+  createTokenizer,
   encodeChat,
-} from "../tokenizer/chat-template.ts";
-import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
-import { GgufFormatError } from "../model/gguf-error.ts";
+  type Tokenizer,
+  vocabSourceFromGguf,
+} from "../tokenizer/index.ts";
 
 /** Options of {@link PipelineBackend}. */
 export interface PipelineBackendOptions {

@@ -165,3 +165,10 @@ export function createTokenizer(
     },
   };
 }
+export {
+  type ChatMessage,
+  type ChatTemplateChoice,
+  chatModelInfoFromGguf,
+  chooseChatTemplate,
+  encodeChat,
+} from "./chat-template.ts";
