@@ -37,6 +37,8 @@ const PURE = [
   "src/tokenizer/",
   "src/generation/",
   "src/cli/args.ts",
+  "src/cli/commands.ts",
+  "src/cli/usage.ts",
   "src/cli/ledger-args.ts",
   "src/engine/status.ts",
   "src/engine/port.ts",
