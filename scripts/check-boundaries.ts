@@ -72,6 +72,7 @@ const PURE = [
   "src/ledger/provenance.ts",
   "src/ledger/attest.ts",
   "src/ledger/sync.ts",
+  "src/ledger/store-format.ts",
   "src/pipeline/tensor-frame.ts",
   "src/pipeline/pipeline-plan.ts",
   "src/pipeline/stage-wire.ts",
