@@ -2,8 +2,8 @@
  * @module Shell: the peer node. Runs the handshake on every connection, checks every frame
  * (protocol.ts: size, JSON, shape, signature, freshness, replay; rate-limit.ts: flood), keeps the
  * peer table (peer-state.ts) and executes the planner's actions (plan.ts). Either side of a
- * connection can send requests; replies are matched by `re`. Also holds the Bun WebSocket
- * transport (the one place besides cli/serve.ts allowed to call Bun.serve). Handlers never throw:
+ * connection can send requests; replies are matched by `re`. The Bun WebSocket transport is in
+ * bun-transport.ts (re-exported here). Handlers never throw:
  * a peer's error becomes an `error` reply or a close with a 4000-4999 code (STYLE.md B7.4).
  */
 import { type Connection, type Transport, type TransportHandlers } from "./transport.ts";
@@ -40,6 +40,8 @@ import {
 import { NonceCache } from "./replay.ts";
 import { replyStream } from "./_reply-stream.ts";
 import { AriaError } from "../shared/errors.ts";
+
+export { bunTransport, type BunTransportOptions } from "./bun-transport.ts";
 
 /** Close codes (application range 4000-4999). */
 export const CLOSE = {
@@ -626,125 +628,4 @@ export class P2PNode {
       .catch((err: unknown) => this.#d.log?.({ event: "p2p_serve_error", error: String(err) }))
       .finally(() => this.#serving.delete(key));
   }
-}
-
-/** Options of the Bun WebSocket transport. */
-export interface BunTransportOptions {
-  port: number;
-  hostname: string;
-  /** PEM certificate and key paths: serve wss instead of ws. */
-  tls?: { certPath: string; keyPath: string };
-  /** Host name put in our URL (default: hostname). */
-  publicHost?: string;
-}
-
-/**
- * Bun's WebSocket server plus outbound WebSocket clients, as a Transport.
- *
- * @param options port, address, optional TLS.
- * @returns the transport.
- */
-export function bunTransport(options: BunTransportOptions): Transport {
-  let server: ReturnType<typeof Bun.serve> | null = null;
-  const open = new Set<WebSocket | { close(code: number, reason: string): void }>();
-  let next = 0;
-  return {
-    start(h: TransportHandlers): Promise<string | null> {
-      type Data = { conn: Connection | null };
-      server = Bun.serve<Data>({
-        port: options.port,
-        hostname: options.hostname,
-        ...(options.tls
-          ? { tls: { cert: Bun.file(options.tls.certPath), key: Bun.file(options.tls.keyPath) } }
-          : {}),
-        fetch(req, srv) {
-          if (srv.upgrade(req, { data: { conn: null } as Data })) return undefined;
-          return new Response("ARIA peer port: WebSocket only\n", { status: 426 });
-        },
-        websocket: {
-          // Frames up to 4x the protocol limit reach parseFrame and are answered FRAME_TOO_LARGE
-          // (the connection stays open); larger ones are closed by Bun with code 1009.
-          maxPayloadLength: MAX_BINARY_FRAME_BYTES,
-          idleTimeout: 120,
-          open(ws) {
-            const conn: Connection = {
-              key: `in-${next++}`,
-              send: (d) => void ws.send(d),
-              close: (code, reason) => ws.close(code, reason),
-            };
-            (ws.data as Data).conn = conn;
-            open.add(conn);
-            h.onOpen(conn, null);
-          },
-          message(ws, msg) {
-            if (ws.data.conn) {
-              h.onMessage(ws.data.conn, typeof msg === "string" ? msg : new Uint8Array(msg));
-            }
-          },
-          close(ws, code, reason) {
-            const conn = (ws.data as Data).conn;
-            if (!conn) return;
-            open.delete(conn);
-            h.onClose(conn, code, reason);
-          },
-        },
-      });
-      const scheme = options.tls ? "wss" : "ws";
-      const host = options.publicHost ?? options.hostname;
-      const shown = host.includes(":") ? `[${host}]` : host;
-      this.dial = (url: string) => dialWs(url, h, open, () => `out-${next++}`);
-      return Promise.resolve(`${scheme}://${shown}:${server.port}`);
-    },
-    dial(): Promise<Connection> {
-      return Promise.reject(new Error("Cannot dial: the transport is not started"));
-    },
-    async stop(): Promise<void> {
-      for (const c of [...open]) c.close(1001, "node stopping");
-      await server?.stop(true);
-    },
-  };
-}
-
-function dialWs(
-  url: string,
-  h: TransportHandlers,
-  open: Set<WebSocket | { close(code: number, reason: string): void }>,
-  key: () => string,
-): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(url);
-    } catch (err: unknown) {
-      return reject(err); // handled by the node: dial_failed
-    }
-    ws.binaryType = "arraybuffer";
-    const conn: Connection = {
-      key: key(),
-      // a browser-style WebSocket takes ArrayBuffer-backed views; frames are built in fresh buffers
-      send: (d) =>
-        ws.readyState === WebSocket.OPEN && ws.send(d as string | Uint8Array<ArrayBuffer>),
-      close: (code, reason) => ws.close(code, reason),
-    };
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
-      open.add(ws);
-      resolve(conn);
-      h.onOpen(conn, url);
-    };
-    ws.onmessage = (ev) =>
-      h.onMessage(
-        conn,
-        typeof ev.data === "string" ? ev.data : new Uint8Array(ev.data as ArrayBuffer),
-      );
-    ws.onerror = () => {
-      if (!opened) reject(new Error(`Cannot connect to ${url}`));
-    };
-    ws.onclose = (ev) => {
-      open.delete(ws);
-      if (!opened) reject(new Error(`Cannot connect to ${url}: closed (${ev.code})`));
-      else h.onClose(conn, ev.code, ev.reason);
-    };
-  });
 }

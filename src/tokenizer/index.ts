@@ -167,8 +167,8 @@ export function createTokenizer(
 }
 export {
   type ChatMessage,
-  type ChatTemplateChoice,
   chatModelInfoFromGguf,
+  type ChatTemplateChoice,
   chooseChatTemplate,
   encodeChat,
 } from "./chat-template.ts";
