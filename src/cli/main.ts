@@ -5,6 +5,7 @@
  */
 import { defaultDataDir, editorCommand } from "../config/index.ts";
 import { GgufFormatError, resolveModelPath } from "../model/index.ts";
+import { systemClock } from "../shared/clock.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
@@ -53,7 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           dataDir: defaultDataDir(),
           editor: editorCommand(),
           print: (line) => console.log(line),
-          nowMs: () => Date.now(),
+          nowMs: systemClock.nowMs,
           // each change goes into the node's ledger (src/node/policy-ledger.ts)
           onChange: (event) => {
             const hash = recordConsentChange(cmd.dataDir ?? defaultDataDir(), event, (entry) => {

@@ -36,7 +36,7 @@ export const serveConfigSchema = z.object({
   model: z.string().min(1).optional(),
   port: port.default(3000),
   host: z.string().min(1).default("127.0.0.1"),
-  /** The peer network starts when this or `peers` is set (src/cli/serve.ts). */
+  /** The peer network starts when this or `peers` is set (src/node/start.ts). */
   p2pPort: port.optional(),
   /** Bootstrap peers: comma-separated ws:// or wss:// URLs. */
   peers: z.string().regex(/^\s*(wss?:\/\/[^\s,]+\s*)(,\s*wss?:\/\/[^\s,]+\s*)*$/, {
