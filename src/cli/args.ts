@@ -16,7 +16,7 @@ import { OUTPUT_HEADS } from "../engine/port.ts";
 import { parseModelCommand } from "./model-args.ts";
 import { parseConsent } from "./consent-args.ts";
 import { parseLedgerCommand } from "./ledger-args.ts";
-import { P2P_USAGE, parseP2pCommand } from "./peers-args.ts";
+import { parseP2pCommand } from "./peers-args.ts";
 
 export type {
   BenchCommand,
