@@ -3,6 +3,7 @@
  * Exit codes: 0 ok, 1 runtime failure (bad model file, download or hash failure, engine error),
  * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
+import { VERSION } from "../shared/version.ts";
 import { defaultDataDir, editorCommand } from "../config/index.ts";
 import { GgufFormatError, resolveModelPath } from "../model/index.ts";
 import { systemClock } from "../shared/clock.ts";
@@ -20,7 +21,7 @@ import { formatTokenize, runTokenize } from "./tokenize.ts";
 import { runModel } from "./model.ts";
 
 /** Version of this build. */
-export const VERSION = "0.1.0";
+export { VERSION } from "../shared/version.ts";
 
 /**
  * Runs one command line.

@@ -25,6 +25,7 @@ import {
   type StageNetwork,
 } from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
+import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
@@ -64,6 +65,8 @@ export class PipelineBackend implements CompletionBackend {
   readonly #o: Readonly<PipelineBackendOptions>;
   readonly #card: ModelCard;
   readonly #tokenizer: Tokenizer;
+  /** The vocabulary trie, built at the first request with a grammar. */
+  #trie: VocabTrie | undefined;
   readonly #template: ChatTemplateChoice;
   readonly #nLayer: number;
   readonly #nCtx: number;
@@ -131,6 +134,12 @@ export class PipelineBackend implements CompletionBackend {
     const ids = request.input.kind === "chat"
       ? encodeChat(this.#tokenizer, request.input.messages, { template: this.#template }).ids
       : this.#tokenizer.encode(request.input.prompt, { addBos: true });
+    // a grammar: compiled per request (a GrammarError is this request's 400)
+    let constraint;
+    if (request.grammar !== undefined) {
+      this.#trie ??= vocabTrieOf(this.#tokenizer);
+      constraint = constraintFor(request.grammar, this.#trie);
+    }
     const engine = createPipelineEngine(this.#o.network, {
       ...this.#o.pipeline,
       modelHash: this.#o.modelHash,
@@ -145,6 +154,7 @@ export class PipelineBackend implements CompletionBackend {
         rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
         stop: request.stop,
         clock: () => performance.now(),
+        ...(constraint ? { constraint } : {}),
         ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
       });
       let first = true;
