@@ -1,6 +1,6 @@
 /*
  * gguf.c — bounds-checked GGUF v2/v3 reader over a byte buffer (see gguf.h; layout facts in
- * ../shared/docs/formats.md §1, I2_S sizes in §3.1 and §6).
+ * docs/formats.md §1, I2_S sizes in §3.1 and §6).
  *
  * Every length, count and offset in the file is attacker-controlled. The rules this file keeps:
  *  - the read position never exceeds size, and every read first checks `n <= size - pos`

@@ -1,6 +1,6 @@
 /*
  * gguf.h — a bounds-checked GGUF v2/v3 reader over a byte buffer (the mmapped file).
- * Layout facts: ../shared/docs/formats.md §1. Nothing here aborts or prints: every problem in the
+ * Layout facts: docs/formats.md §1. Nothing here aborts or prints: every problem in the
  * bytes becomes ARIA_STATUS_BAD_FORMAT (or UNSUPPORTED) with a message naming what and where.
  * Keys and names are copied (NUL-terminated); values of strings and arrays point into the buffer,
  * which must outlive the gguf_file.

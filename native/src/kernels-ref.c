@@ -1,7 +1,7 @@
 /*
  * kernels-ref.c — scalar reference kernels (suffix _ref): the oracle every SIMD table is tested
  * against (tests/native/test-kernels.c). Plain C, one element at a time, written to be read next to
- * ../shared/docs/formats.md (§2.1 TQ2_0, §2.2 TQ1_0, §2.3 Q8_K, §3.1/§3.2 I2_S) and the matmul
+ * docs/formats.md (§2.1 TQ2_0, §2.2 TQ1_0, §2.3 Q8_K, §3.1/§3.2 I2_S) and the matmul
  * table of docs/engine.md.
  *
  * Floating point: these kernels DEFINE engine contract v2 (numerics.h, docs/engine.md): block sums

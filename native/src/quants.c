@@ -1,6 +1,6 @@
 /*
  * quants.c — type facts (names, block sizes, row bytes) and scalar row dequantizers for every
- * tensor type libbitnet reads. Layouts: ../shared/docs/formats.md §1.4 (ids), §1.6 (F16, BF16,
+ * tensor type libbitnet reads. Layouts: docs/formats.md §1.4 (ids), §1.6 (F16, BF16,
  * Q4_0, Q8_0, Q4_K, Q6_K), §2 (TQ1_0, TQ2_0, Q8_K), §3.1 (I2_S).
  *
  * The dequantizers mirror llama.cpp's dequantize_row_* arithmetic (same float operations in the

@@ -1,6 +1,6 @@
 /*
  * ternary.h — block layouts of the tensor types libbitnet reads, and f16/bf16 conversions.
- * Facts: ../shared/docs/formats.md §1.4, §1.6, §2, §3. Every struct has its size asserted.
+ * Facts: docs/formats.md §1.4, §1.6, §2, §3. Every struct has its size asserted.
  */
 #ifndef ARIA_TERNARY_H
 #define ARIA_TERNARY_H

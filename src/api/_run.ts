@@ -16,7 +16,7 @@ import type {
   ConsentCheck,
   ProvenanceReceipt,
 } from "../contract/index.ts";
-import { metered } from "./metered.ts";
+import { metered } from "../contract/index.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 
 /** A running completion. */

@@ -1,6 +1,6 @@
 /**
  * @module `createApp(deps)`: the OpenAI-compatible HTTP API as a hono app (STYLE.md B8.6: web
- * standard Request -> Response, never listens; cli/serve.ts calls Bun.serve). Middleware, outer
+ * standard Request -> Response, never listens; src/node/http.ts calls Bun.serve). Middleware, outer
  * to inner: request id + request counting, CORS (OPTIONS -> 204 before auth), body limit (413),
  * Bearer auth on /v1/* (and Ollama's /api/*) when `apiKey` is set. One `onError` and one
  * `notFound`, both through `toOpenAIError` (B7.3), in Ollama's `{"error": …}` shape on /api/*;

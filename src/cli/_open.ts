@@ -3,7 +3,7 @@
  * --output-head and --no-repack choices (shared by run, bench and perplexity).
  */
 import { type KernelSet, type NativeModel, openModel, setKernels } from "../engine/index.ts";
-import type { OutputHead } from "../config/schema.ts";
+import type { OutputHead } from "../config/index.ts";
 
 /**
  * Applies --kernels and opens --model with --output-head and --no-repack.

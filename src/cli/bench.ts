@@ -5,7 +5,7 @@
  */
 import { defaultThreads, kernelInfo } from "../engine/index.ts";
 import { openCliModel } from "./_open.ts";
-import { createRng } from "../generation/rng.ts";
+import { createRng } from "../generation/index.ts";
 import type { BenchCommand } from "./args.ts";
 
 /** Result of `aria bench` (also its --json output). */

@@ -8,7 +8,7 @@ import { systemClock } from "../shared/clock.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
-import { defaultDataDir } from "../config/load.ts";
+import { defaultDataDir } from "../config/index.ts";
 import {
   type Block,
   buildReceipt,
@@ -23,7 +23,7 @@ import {
 } from "../ledger/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { describeAttestation } from "../consent/index.ts";
-import { checkBlockAttestation } from "../node/block-energy.ts";
+import { checkBlockAttestation } from "../node/index.ts";
 import type { LedgerCommand } from "./ledger-args.ts";
 
 /** Where output goes. */

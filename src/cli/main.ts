@@ -4,16 +4,16 @@
  * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
 import { VERSION } from "../shared/version.ts";
-import { defaultDataDir, editorCommand } from "../config/load.ts";
-import { resolveModelPath } from "../model/builtin.ts";
-import { GgufFormatError } from "../model/gguf-error.ts";
+import { defaultDataDir, editorCommand } from "../config/index.ts";
+import { GgufFormatError, resolveModelPath } from "../model/index.ts";
+import { systemClock } from "../shared/clock.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
-import { recordConsentChange } from "../node/policy-ledger.ts";
+import { recordConsentChange } from "../node/index.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
 import { runKeys, runPeers } from "./peers.ts";
@@ -55,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           dataDir: defaultDataDir(),
           editor: editorCommand(),
           print: (line) => console.log(line),
-          nowMs: () => Date.now(),
+          nowMs: systemClock.nowMs,
           // each change goes into the node's ledger (src/node/policy-ledger.ts)
           onChange: (event) => {
             const hash = recordConsentChange(cmd.dataDir ?? defaultDataDir(), event, (entry) => {

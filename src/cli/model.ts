@@ -5,21 +5,26 @@
  */
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { hubSettings } from "../config/load.ts";
-import { builtinModelBytes, resolveModelPath } from "../model/builtin.ts";
-import { convertCheckpoint } from "../model/convert-files.ts";
-import { installedPath, modelsDir, type Progress, pullModel } from "../model/download.ts";
-import { typeName } from "../model/gguf-format.ts";
-import { kvNumber, kvString } from "../model/gguf-reader.ts";
-import { progressLine } from "../model/hub.ts";
-import { openGguf } from "../model/open.ts";
+import { hubSettings } from "../config/index.ts";
 import {
+  builtinModelBytes,
+  convertCheckpoint,
   displaySize,
   findModel,
   formatBytes,
   installedFileName,
+  installedPath,
+  kvNumber,
+  kvString,
+  modelsDir,
+  openGguf,
+  type Progress,
+  progressLine,
+  pullModel,
   REGISTRY,
-} from "../model/registry.ts";
+  resolveModelPath,
+  typeName,
+} from "../model/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { ModelCommand } from "./model-args.ts";
 

@@ -2,7 +2,7 @@
  * @module Shell of `aria peers` (asks a running node's API for its peer table) and `aria keys
  * show` (loads or makes this node's key and prints its id and path).
  */
-import { defaultDataDir } from "../config/load.ts";
+import { defaultDataDir } from "../config/index.ts";
 import { identityPath, loadOrCreateIdentity } from "../identity/index.ts";
 import { formatPeerTable, type peerTable } from "../p2p/index.ts";
 import { AriaError } from "../shared/errors.ts";

@@ -6,10 +6,9 @@
 import { readFileSync } from "node:fs";
 import { defaultThreads } from "../engine/index.ts";
 import { openCliModel } from "./_open.ts";
-import { PerplexityAccumulator, perplexityChunks, tokenNll } from "../generation/perplexity.ts";
-import { openGguf } from "../model/open.ts";
-import { createTokenizer } from "../tokenizer/index.ts";
-import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
+import { PerplexityAccumulator, perplexityChunks, tokenNll } from "../generation/index.ts";
+import { openGguf } from "../model/index.ts";
+import { createTokenizer, vocabSourceFromGguf } from "../tokenizer/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { PerplexityCommand } from "./args.ts";
 

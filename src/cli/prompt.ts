@@ -5,14 +5,14 @@
  * (src/tokenizer/chat-template.ts: the file's template, or a built-in one when it has none).
  * Does no I/O itself: the caller opens the file.
  */
-import type { GgufFile } from "../model/gguf-reader.ts";
+import type { GgufFile } from "../model/index.ts";
 import {
   type ChatMessage,
   chatModelInfoFromGguf,
   chooseChatTemplate,
   encodeChat,
-} from "../tokenizer/chat-template.ts";
-import type { Tokenizer } from "../tokenizer/index.ts";
+  type Tokenizer,
+} from "../tokenizer/index.ts";
 
 /** Where a prompt comes from (the fields of `RunCommand` / `TokenizeCommand`). */
 export interface PromptSource {

@@ -12,9 +12,8 @@ import {
   type StopReason,
   type TokenLogprobs,
 } from "../generation/index.ts";
-import { openGguf } from "../model/open.ts";
-import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
-import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
+import { openGguf } from "../model/index.ts";
+import { createTokenizer, type Tokenizer, vocabSourceFromGguf } from "../tokenizer/index.ts";
 import type { RunCommand } from "./args.ts";
 import { buildPromptIds } from "./prompt.ts";
 

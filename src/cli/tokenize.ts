@@ -3,9 +3,8 @@
  * through the chat template, as the model's own tokenizer gives them. Reads only the GGUF
  * metadata (no native library, no weights).
  */
-import { openGguf } from "../model/open.ts";
-import { createTokenizer } from "../tokenizer/index.ts";
-import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
+import { openGguf } from "../model/index.ts";
+import { createTokenizer, vocabSourceFromGguf } from "../tokenizer/index.ts";
 import type { TokenizeCommand } from "./args.ts";
 import { buildPromptIds } from "./prompt.ts";
 

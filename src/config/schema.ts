@@ -36,7 +36,7 @@ export const serveConfigSchema = z.object({
   model: z.string().min(1).optional(),
   port: port.default(3000),
   host: z.string().min(1).default("127.0.0.1"),
-  /** The peer network starts when this or `peers` is set (src/cli/serve.ts). */
+  /** The peer network starts when this or `peers` is set (src/node/start.ts). */
   p2pPort: port.optional(),
   /** Bootstrap peers: comma-separated ws:// or wss:// URLs. */
   peers: z.string().regex(/^\s*(wss?:\/\/[^\s,]+\s*)(,\s*wss?:\/\/[^\s,]+\s*)*$/, {
@@ -80,7 +80,7 @@ export const serveConfigSchema = z.object({
   tdpWatts: z.coerce.number().positive().finite().optional(),
   /** A stated baseline for energy ratings, { name, ujPerToken, source } (config.json only). */
   energyBaseline: energyBaselineSchema.optional(),
-  /** Pipeline stage blocks "A-B" / "A-end"; parsed by src/cli/layers-args.ts. */
+  /** Pipeline stage blocks "A-B" / "A-end"; parsed by src/pipeline/layer-range.ts. */
   layers: z.string().regex(/^\s*\d{1,4}-(\d{1,4}|end)\s*$/, 'expected "A-B" or "A-end"').optional(),
   /** Pipeline coordinator: serve the model through the stages peers advertise (--pipeline). */
   pipeline: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
-import type { NodeIdentity } from "../identity/identity.ts";
+import type { NodeIdentity } from "../identity/index.ts";
 import { type PolicyChangedEvent, policyChangedEvent } from "./events.ts";
 import {
   type ConsentPolicy,

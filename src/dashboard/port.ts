@@ -3,7 +3,7 @@
  * consent/energy, peers, model manager) show in the browser. Types only; pure. Every port is
  * optional: a page whose port is absent says that the feature is not available on this node and
  * never shows made-up data. Adapters from the real modules are written where they are composed
- * (cli/serve.ts); the dashboard never imports those modules. Methods may answer synchronously
+ * (src/node/); the dashboard never imports those modules. Methods may answer synchronously
  * or with a promise.
  */
 

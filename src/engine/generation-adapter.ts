@@ -4,7 +4,7 @@
  * in batches of at most `nBatch` tokens, computing logits only for the last one, with a turn of
  * the event loop between batches (STYLE.md B2: keep each FFI call bounded).
  */
-import type { GenerationEngine } from "../generation/port.ts";
+import type { GenerationEngine } from "../generation/index.ts";
 import type { NativeContext } from "./engine.ts";
 
 /** Options of {@link createGenerationEngine}. */

@@ -45,3 +45,10 @@ export {
   type StopScan,
   toFinishReason,
 } from "./stop.ts";
+export {
+  PerplexityAccumulator,
+  type PerplexityChunk,
+  perplexityChunks,
+  tokenNll,
+} from "./perplexity.ts";
+export { checkRequestLimits, type LimitedRequest, type RequestLimits } from "./limits.ts";

@@ -21,7 +21,7 @@
  */
 import { Database } from "bun:sqlite";
 import { AriaError } from "../shared/errors.ts";
-import type { NodeIdentity } from "../identity/identity.ts";
+import type { NodeIdentity } from "../identity/index.ts";
 import {
   type ChainFault,
   GENESIS_BLOCK,
@@ -45,77 +45,24 @@ import {
   type SignedLedgerRecord,
   ZERO_HASH,
 } from "./entry.ts";
-import { sealBlock, signRecord, verifyRecordSignature } from "./sign.ts";
-import {
-  blockSchema,
-  exportHeadSchema,
-  headAttestationSchema,
-  signedHeaderSchema,
-  signedLedgerRecordSchema,
-} from "./wire.ts";
+import { sealBlock, signRecord } from "./sign.ts";
+import { headAttestationSchema, signedHeaderSchema, signedLedgerRecordSchema } from "./wire.ts";
 import type { HeadAttestation } from "./attest.ts";
-import { z } from "zod";
+import {
+  checkRecord,
+  integrityError,
+  invalidRecord,
+  parseExport,
+  parseSigned,
+  pendingProblem,
+  type StoredRecord,
+} from "./store-format.ts";
+import { migrate } from "./store-schema.ts";
+
+export { describeFault, integrityError, type StoredRecord } from "./store-format.ts";
 
 /** The ledger file's name inside the data dir. */
 export const LEDGER_FILE = "ledger.sqlite";
-
-/** Schema migrations, applied in order; never edit a shipped one, add the next. */
-const MIGRATIONS: readonly { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
-      CREATE TABLE blocks (
-        height INTEGER PRIMARY KEY CHECK (height >= 1),
-        hash TEXT NOT NULL UNIQUE,
-        header_json TEXT NOT NULL
-      ) STRICT;
-      CREATE TABLE records (
-        seq INTEGER PRIMARY KEY,
-        hash TEXT NOT NULL UNIQUE,
-        signed_json TEXT NOT NULL,
-        block_height INTEGER REFERENCES blocks(height),
-        leaf_index INTEGER,
-        CHECK ((block_height IS NULL) = (leaf_index IS NULL))
-      ) STRICT;
-      CREATE INDEX records_by_block ON records(block_height, leaf_index);
-    `,
-  },
-  {
-    version: 2,
-    sql: `
-      ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'inference';
-      CREATE INDEX records_by_kind ON records(kind, seq);
-      CREATE TABLE block_attestations (
-        height INTEGER PRIMARY KEY REFERENCES blocks(height),
-        json TEXT NOT NULL
-      ) STRICT;
-      CREATE TABLE peer_headers (
-        peer TEXT NOT NULL,
-        height INTEGER NOT NULL CHECK (height >= 1),
-        hash TEXT NOT NULL,
-        header_json TEXT NOT NULL,
-        PRIMARY KEY (peer, height)
-      ) STRICT;
-      CREATE TABLE peer_chains (
-        peer TEXT PRIMARY KEY,
-        height INTEGER NOT NULL,
-        head_hash TEXT NOT NULL,
-        total_tokens INTEGER NOT NULL,
-        rejected_reason TEXT,
-        bodies_height INTEGER NOT NULL DEFAULT 0,
-        updated_ms INTEGER NOT NULL
-      ) STRICT;
-      CREATE TABLE head_attestations (
-        producer TEXT NOT NULL,
-        height INTEGER NOT NULL,
-        witness TEXT NOT NULL,
-        head_hash TEXT NOT NULL,
-        json TEXT NOT NULL,
-        PRIMARY KEY (producer, height, witness)
-      ) STRICT;
-    `,
-  },
-];
 
 /** Options of {@link LedgerStore.open}. */
 export interface LedgerStoreOptions {
@@ -135,13 +82,6 @@ export interface LedgerStoreOptions {
 /** Why 16: a block per 16 inferences keeps proofs short and per-block signing cheap. */
 export const DEFAULT_SEAL_EVERY = 16;
 
-/** A record as read back, with the block that holds it once sealed. */
-export interface StoredRecord {
-  hash: RecordHash;
-  signed: SignedLedgerRecord;
-  block?: Block;
-}
-
 /** What the store knows about one peer's chain (see {@link LedgerStore.peerChains}). */
 export interface PeerChain {
   peer: string;
@@ -155,18 +95,6 @@ export interface PeerChain {
   bodiesHeight: number;
   updatedMs: number;
 }
-
-/** An export line after the head line. */
-const exportLineSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("block"), block: blockSchema }),
-  z.strictObject({ kind: z.literal("pending"), record: signedLedgerRecordSchema }),
-  // a block's stored attestation (e.g. its energy attestation), checked by `ledger verify`
-  z.strictObject({
-    kind: z.literal("attestation"),
-    height: z.number().int().min(1),
-    attestation: z.unknown(),
-  }),
-]);
 
 /**
  * Opens (or creates) a ledger file and applies pending migrations.
@@ -759,32 +687,6 @@ export class LedgerStore {
   }
 }
 
-function migrate(db: Database): void {
-  db.exec(
-    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL) STRICT",
-  );
-  const row = db.query<{ v: number | null }, []>("SELECT max(version) AS v FROM migrations").get();
-  const current = row?.v ?? 0;
-  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-  if (current > latest) {
-    throw new AriaError(
-      "LEDGER_OPEN",
-      `Cannot open the ledger: its schema version ${current} is newer than this ARIA (${latest}); upgrade ARIA`,
-    );
-  }
-  for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      // The migration time is metadata only (never hashed), so the wall clock is fine here.
-      db.query("INSERT INTO migrations (version, applied_ms) VALUES (?, ?)").run(
-        m.version,
-        Date.now(),
-      );
-    }).immediate();
-  }
-}
-
 /** Handled here: JSON that does not parse, or fails `valid`, is false (the caller names the row). */
 function safeJson(text: string, valid: (v: unknown) => boolean): boolean {
   try {
@@ -792,113 +694,4 @@ function safeJson(text: string, valid: (v: unknown) => boolean): boolean {
   } catch {
     return false;
   }
-}
-
-function parseSigned(json: string): SignedLedgerRecord {
-  return signedLedgerRecordSchema.parse(JSON.parse(json));
-}
-
-function invalidRecord(reason: string): AriaError {
-  return new AriaError("LEDGER_INVALID_RECORD", `Cannot append the record: ${reason}`);
-}
-
-/** Handled here: a malformed or badly signed record is refused before anything is written. */
-function checkRecord(signed: SignedLedgerRecord): RecordHash {
-  const parsed = signedLedgerRecordSchema.safeParse(signed);
-  if (!parsed.success) throw invalidRecord(parsed.error.issues[0]?.message ?? "malformed");
-  const problem = recordProblem(signed.record);
-  if (problem !== undefined) throw invalidRecord(problem);
-  const hash = hashRecord(signed.record);
-  if (!verifyRecordSignature(hash, signed.record.signer, signed.signature)) {
-    throw invalidRecord("the signature is invalid");
-  }
-  return hash;
-}
-
-function pendingProblem(p: StoredRecord): string | undefined {
-  const problem = recordProblem(p.signed.record);
-  if (problem !== undefined) return problem;
-  const hash = hashRecord(p.signed.record);
-  if (hash !== p.hash) return "the stored hash does not match the record";
-  if (!verifyRecordSignature(hash, p.signed.record.signer, p.signed.signature)) {
-    return "the signer's signature is invalid";
-  }
-  return undefined;
-}
-
-/**
- * An error for a chain fault.
- *
- * @param fault the fault.
- * @param code the error code.
- * @returns the error, naming the block and record.
- */
-export function integrityError(fault: ChainFault, code = "LEDGER_INTEGRITY"): AriaError {
-  return new AriaError(code, `The ledger does not verify: ${describeFault(fault)}`);
-}
-
-/**
- * A fault in words: "block 3, record 1: the signer's signature is invalid".
- *
- * @param fault the fault.
- * @returns the text.
- */
-export function describeFault(fault: ChainFault): string {
-  const where = fault.recordIndex === undefined
-    ? `block ${fault.height}`
-    : `block ${fault.height}, record ${fault.recordIndex}`;
-  return `${where}: ${fault.reason}`;
-}
-
-/** Handled here: every malformed line is refused with its line number, before any write. */
-function parseExport(lines: readonly string[]) {
-  const nonEmpty = lines.map((l, i) => ({ l: l.trim(), n: i + 1 })).filter((x) => x.l !== "");
-  const parseLine = <T>(schema: z.ZodType<T>, x: { l: string; n: number }): T => {
-    let json: unknown;
-    try {
-      json = JSON.parse(x.l);
-    } catch (err: unknown) {
-      // converted: the JSON error names the line
-      throw new AriaError("LEDGER_IMPORT", `Cannot import: line ${x.n} is not JSON`, {
-        cause: err,
-      });
-    }
-    const r = schema.safeParse(json);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new AriaError(
-        "LEDGER_IMPORT",
-        `Cannot import: line ${x.n} at "${issue?.path.join(".")}": ${issue?.message}`,
-      );
-    }
-    return r.data;
-  };
-  const first = nonEmpty[0];
-  if (first === undefined) throw new AriaError("LEDGER_IMPORT", "Cannot import: the file is empty");
-  const head = parseLine(exportHeadSchema, first);
-  const blocks: Block[] = [];
-  const pending: SignedLedgerRecord[] = [];
-  const attestations: { height: number; attestation: unknown }[] = [];
-  for (const x of nonEmpty.slice(1)) {
-    const line = parseLine(exportLineSchema, x);
-    if (line.kind === "attestation") {
-      // handled here: an attestation for a block the file does not hold is refused
-      if (!blocks.some((b) => b.header.height === line.height)) {
-        throw new AriaError(
-          "LEDGER_IMPORT",
-          `Cannot import: line ${x.n} attests block ${line.height}, which the file does not hold before it`,
-        );
-      }
-      attestations.push({ height: line.height, attestation: line.attestation });
-    } else if (line.kind === "block") {
-      if (pending.length > 0) {
-        throw new AriaError(
-          "LEDGER_IMPORT",
-          `Cannot import: line ${x.n} has a block after pending records`,
-        );
-      }
-      blocks.push(line.block);
-    } else pending.push(line.record);
-  }
-  return { head, blocks, pending, attestations };
 }

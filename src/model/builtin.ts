@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
 import nanoPath from "../../static/models/aria-nano.gguf" with { type: "file" };
-import { BUILTIN_MODEL_NAME } from "../config/schema.ts";
+import { BUILTIN_MODEL_NAME } from "../config/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { findModel, installedFileName } from "./registry.ts";
 

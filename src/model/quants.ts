@@ -3,7 +3,7 @@
  * quantizers (F16, BF16, Q8_0, Q6_K) and one reference dequantizer for every tensor type ARIA
  * reads. These are the readable oracles the native kernels are tested against, and what the
  * model generator writes with. Pure: no I/O. Block layouts are in
- * `/work/shared/docs/formats.md` §1.6, §2 and §3.1; each packer repeats its byte mapping.
+ * `docs/formats.md` §1.6, §2 and §3.1; each packer repeats its byte mapping.
  */
 
 import { GgmlType, typeName, typeTraits } from "./gguf-format.ts";

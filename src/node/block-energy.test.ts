@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { fixedIdentity, makePolicyChange, makeRecord } from "../../tests/helpers/ledger.ts";
-import { GENESIS_BLOCK, sealBlock, signRecord, ZERO_HASH } from "../ledger/index.ts";
-import type { Hex32 } from "../ledger/index.ts";
+import { GENESIS_BLOCK, type Hex32, sealBlock, signRecord, ZERO_HASH } from "../ledger/index.ts";
 import { blockAttester, blockEnergyRecords, checkBlockAttestation } from "./block-energy.ts";
 
 const alice = fixedIdentity(1);

@@ -7,11 +7,10 @@ import {
   makeRecord,
   makeSigned,
 } from "../../tests/helpers/ledger.ts";
-import { defaultPolicy } from "../consent/policy.ts";
-import { hashHeader, hashRecord, type Hex32, ZERO_HASH } from "../ledger/entry.ts";
-import { buildReceipt } from "../ledger/receipt.ts";
-import type { RegistryEntry } from "../model/registry.ts";
-import type { peerTable } from "../p2p/peer-table.ts";
+import { defaultPolicy } from "../consent/index.ts";
+import { buildReceipt, hashHeader, hashRecord, type Hex32, ZERO_HASH } from "../ledger/index.ts";
+import type { RegistryEntry } from "../model/index.ts";
+import type { peerTable } from "../p2p/index.ts";
 import {
   blockRows,
   checkReceiptText,

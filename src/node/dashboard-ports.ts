@@ -21,12 +21,16 @@ import type {
 import { type ConsentPolicy, type PolicyChangedEvent, savePolicy } from "../consent/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
 import type { LedgerStore, SignedLedgerRecord } from "../ledger/index.ts";
-import { builtinModelBytes } from "../model/builtin.ts";
-import { type HubSettings, modelsDir, pullModel } from "../model/download.ts";
-import { findModel, REGISTRY, type RegistryEntry } from "../model/registry.ts";
-import type { PeerState } from "../p2p/peer-state.ts";
-import { peerTable } from "../p2p/peer-table.ts";
-import { DEFAULT_PLAN } from "../p2p/plan.ts";
+import {
+  builtinModelBytes,
+  findModel,
+  type HubSettings,
+  modelsDir,
+  pullModel,
+  REGISTRY,
+  type RegistryEntry,
+} from "../model/index.ts";
+import { DEFAULT_PLAN, type PeerState, peerTable } from "../p2p/index.ts";
 import {
   blockRows,
   checkReceiptText,

@@ -4,11 +4,11 @@
  * the local backend, and the /v1/aria/peers route. Hashes the model file (SHA-256) in the
  * background for the advert.
  */
-import { checkRelayedReceipt } from "../ledger/provenance.ts";
+import { checkRelayedReceipt } from "../ledger/index.ts";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../contract/index.ts";
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import { type NodeIdentity, verifySignature } from "../identity/index.ts";
 import {
   advertFromBackend,
@@ -21,7 +21,9 @@ import {
   peersRoute,
   serveFromBackend,
 } from "../p2p/index.ts";
+import { systemClock } from "../shared/clock.ts";
 import { AriaError } from "../shared/errors.ts";
+import { logJson } from "../shared/log.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
@@ -91,7 +93,7 @@ export async function startPeerNetwork(
     // terminated: a model file that cannot be hashed is advertised without a hash
     if (id !== undefined) sha256File(modelPath).then((h) => hashes.set(id, h)).catch(() => {});
   }
-  const clock = { nowMs: () => Date.now() };
+  const clock = systemClock;
   const node = new P2PNode({
     ...nodeBase(config, identity),
     advert: () =>
@@ -102,26 +104,22 @@ export async function startPeerNetwork(
       }),
     onRequest: serveFromBackend(metered.backend, {
       clock,
-      log: (entry) => console.error(JSON.stringify(entry)),
+      log: logJson,
       ...(options.consent ? { consent: options.consent } : {}),
       ...(options.provenance ? { provenance: options.provenance } : {}),
     }),
   });
   options.extension?.attach(node);
-  let url: string | null;
-  try {
-    url = await startNode(node, config);
-  } catch (err: unknown) {
-    await local.close(); // converted: the backend is closed, the error goes on to main.ts
-    throw err;
-  }
+  // the backend is on the node's disposal stack (src/node/start.ts): a failure here leaves
+  // closing it to the stack
+  const url = await listenForPeers(node, config);
   const timer = setInterval(() => node.tick(), TICK_MS);
   const sync = options.ledger === undefined ? undefined : new LedgerSync({
     node,
     store: options.ledger,
     identity,
     clock,
-    log: (entry) => console.error(JSON.stringify(entry)),
+    log: logJson,
   });
   const announcer = sync && setInterval(() => sync.announce(), ANNOUNCE_MS);
   return {
@@ -191,11 +189,11 @@ export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
         ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
         : {}),
     }),
-    clock: { nowMs: () => Date.now() },
+    clock: systemClock,
     randomHex: (n: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(n))),
     bootstrap: (config.peers ?? "").split(",").map((u) => u.trim()).filter(Boolean),
     agent: "aria/0.1.0",
-    log: (entry: Record<string, unknown>) => console.error(JSON.stringify(entry)),
+    log: logJson,
   };
 }
 
@@ -205,7 +203,7 @@ export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
  * @returns where it listens.
  * @throws {AriaError} P2P_LISTEN when the peer port cannot be bound or the TLS files read.
  */
-export async function startNode(node: P2PNode, config: ServeConfig): Promise<string | null> {
+export async function listenForPeers(node: P2PNode, config: ServeConfig): Promise<string | null> {
   try {
     return await node.start();
   } catch (err: unknown) {

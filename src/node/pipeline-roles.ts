@@ -12,20 +12,20 @@
  * serve.ts composes these with the HTTP server.
  */
 import { basename } from "node:path";
-import type { ServeConfig } from "../config/schema.ts";
+import type { ServeConfig } from "../config/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
-import { BUILTIN_MODEL_NAME } from "../model/builtin.ts";
+import { BUILTIN_MODEL_NAME } from "../model/index.ts";
 import { type Advert, P2PNode } from "../p2p/index.ts";
 import {
+  type LayerRange,
   MAX_STAGE_TENSOR_BYTES,
   type StageAdmit,
   stageAdvertModel,
   StageServer,
   StageWire,
 } from "../pipeline/index.ts";
-import { PipelineBackend } from "../serve/pipeline-backend.ts";
-import { nodeBase, sha256File, startNode } from "./peers.ts";
-import type { LayerRange } from "../cli/layers-args.ts";
+import { PipelineBackend } from "../serve/index.ts";
+import { listenForPeers, nodeBase, sha256File } from "./peers.ts";
 
 /** Planning interval of a stage node (ms); also how often idle sessions are swept. */
 const TICK_MS = 1000;
@@ -133,7 +133,7 @@ export async function startStagePeer(
   });
   const node = new P2PNode({ ...base, advert });
   wire.attach(node);
-  const url = await startNode(node, config);
+  const url = await listenForPeers(node, config);
   const timer = setInterval(() => {
     node.tick();
     wire.sweep();

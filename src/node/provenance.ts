@@ -12,18 +12,15 @@ import type { ProvenanceSink } from "../contract/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import {
   type Block,
+  createProvenanceRecorder,
   type Hex32,
+  type InferenceInput,
   LEDGER_FILE,
   type LedgerStore,
   openLedger,
-} from "../ledger/index.ts";
-import {
-  createProvenanceRecorder,
-  type InferenceInput,
   type WorkFacts,
-} from "../ledger/provenance.ts";
-import { kvNumber, kvString } from "../model/gguf-reader.ts";
-import { openGguf } from "../model/open.ts";
+} from "../ledger/index.ts";
+import { kvNumber, kvString, openGguf } from "../model/index.ts";
 import { AriaError } from "../shared/errors.ts";
 
 /** The ledger side of a running server. */

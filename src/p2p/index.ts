@@ -31,3 +31,5 @@ export {
 } from "./serve-peer.ts";
 export { formatPeerTable, type PeerRow, peerTable } from "./peer-table.ts";
 export { peersRoute } from "./peers-route.ts";
+export { type PeerState } from "./peer-state.ts";
+export { DEFAULT_PLAN } from "./plan.ts";

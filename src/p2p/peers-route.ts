@@ -1,6 +1,6 @@
 /**
  * @module `GET /v1/aria/peers`: the node's peer table as JSON (peer-table.ts), mounted on the API
- * app by cli/serve.ts after createApp, so the API's auth and error handling apply. Pure given the
+ * app by src/node/start.ts after createApp, so the API's auth and error handling apply. Pure given the
  * node's state reader and clock.
  */
 import { Hono } from "hono";

@@ -10,7 +10,7 @@ import type {
   CompletionResult,
   ConsentTicket,
 } from "../contract/index.ts";
-import { metered } from "../api/metered.ts";
+import { metered } from "../contract/index.ts";
 import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 
 /**

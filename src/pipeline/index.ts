@@ -62,3 +62,4 @@ export {
   StageWire,
   type StageWireOptions,
 } from "./stage-p2p.ts";
+export { type LayerRange, parseLayerRange } from "./layer-range.ts";

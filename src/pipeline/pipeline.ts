@@ -24,7 +24,7 @@
  * Not pure (timers for time-outs, random session ids); everything else comes through the
  * `StageNetwork` port.
  */
-import type { GenerationEngine } from "../generation/port.ts";
+import type { GenerationEngine } from "../generation/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { planRoute, type Route, type RouteStage, type StageAdvert } from "./pipeline-plan.ts";
 import {

@@ -16,11 +16,9 @@
  * Never throws into the node (STYLE.md B7.4): a malformed message is counted and ignored (it has
  * no id to answer), a refused request gets an error frame.
  */
-import type { P2PNode } from "../p2p/node.ts";
-import { PeerRequestError } from "../p2p/node.ts";
+import { type Envelope, type P2PNode, PeerRequestError } from "../p2p/index.ts";
 import type { StageLink, StageNetwork } from "./pipeline.ts";
 import type { StageAdvert } from "./pipeline-plan.ts";
-import type { Envelope } from "../p2p/protocol.ts";
 import type { StageServer } from "./stage.ts";
 import {
   decodeStageMessage,

@@ -23,17 +23,18 @@ import {
   type OutputHead,
 } from "../engine/index.ts";
 import { ContextOverflowError, createRng, createSequence } from "../generation/index.ts";
-import { checkRequestLimits } from "../generation/limits.ts";
+import { checkRequestLimits } from "../generation/index.ts";
 import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
-import { openGguf } from "../model/open.ts";
-import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
+import { openGguf } from "../model/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
   chooseChatTemplate,
+  createTokenizer,
   encodeChat,
-} from "../tokenizer/chat-template.ts";
-import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
+  type Tokenizer,
+  vocabSourceFromGguf,
+} from "../tokenizer/index.ts";
 import { Scheduler } from "./scheduler.ts";
 
 /** Options of {@link NativeBackend}. */

@@ -7,7 +7,7 @@
  * limit and they answer BUSY rather than queue. So does a request when the adverts make no route
  * (no stages yet, or a block no stage covers).
  */
-import { checkRequestLimits } from "../generation/limits.ts";
+import { checkRequestLimits } from "../generation/index.ts";
 import { basename } from "node:path";
 import type {
   BackendStats,
@@ -18,8 +18,7 @@ import type {
   ModelCard,
 } from "../contract/index.ts";
 import { createRng, generate } from "../generation/index.ts";
-import { openGguf } from "../model/open.ts";
-import { kvNumber, kvString } from "../model/gguf-reader.ts";
+import { GgufFormatError, kvNumber, kvString, openGguf } from "../model/index.ts";
 import {
   createPipelineEngine,
   type PipelineOptions,
@@ -27,16 +26,16 @@ import {
   type StageNetwork,
 } from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
-import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
   chooseChatTemplate,
+  createTokenizer,
   encodeChat,
-} from "../tokenizer/chat-template.ts";
-import { vocabSourceFromGguf } from "../tokenizer/vocab.ts";
-import { GgufFormatError } from "../model/gguf-error.ts";
+  type Tokenizer,
+  vocabSourceFromGguf,
+} from "../tokenizer/index.ts";
 
 /** Options of {@link PipelineBackend}. */
 export interface PipelineBackendOptions {

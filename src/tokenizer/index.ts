@@ -189,3 +189,10 @@ export function createTokenizer(
     },
   };
 }
+export {
+  type ChatMessage,
+  chatModelInfoFromGguf,
+  type ChatTemplateChoice,
+  chooseChatTemplate,
+  encodeChat,
+} from "./chat-template.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, configFromEnv, resolveConfig } from "../config/schema.ts";
-import { parseCommand } from "./args.ts";
-import { parseLayerRange } from "./layers-args.ts";
+import { parseCommand } from "../cli/args.ts";
+import { parseLayerRange } from "./layer-range.ts";
 
 describe("parseLayerRange()", () => {
   test("parseLayerRange() reads half-open ranges and A-end", () => {
