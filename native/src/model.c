@@ -616,10 +616,10 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
         m->layer_end   = layer_end;
     }
     if (!s) {
-        s = check_tensor_names(&L);
-    }
-    if (!s) {
         s = bind_tensors(&L);
+    }
+    if (!s) { /* after binding, so a renamed tensor is reported as the one that is missing */
+        s = check_tensor_names(&L);
     }
     if (s) {
         aria_model_free_impl(m);
