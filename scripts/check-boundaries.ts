@@ -82,6 +82,7 @@ const PURE = [
   "src/p2p/peer-table.ts",
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
+  "src/p2p/dht/",
   "src/cli/_dashboard-map.ts",
   "src/cli/_answer-provenance.ts",
 ];
