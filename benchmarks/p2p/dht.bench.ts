@@ -53,7 +53,7 @@ function lookups(sim: DhtSim, count: number) {
     live.push(o.liveProviders);
     if (o.providers >= 20) ok++;
   }
-  const nm: number[] = [], nr: number[] = [], acc: number[] = [];
+  const nm: number[] = [], acc: number[] = [];
   for (let i = 0; i < count / 2; i++) {
     const before = sim.messages;
     const a = sim.lookupAccuracy(sim.randomNode(), sim.randomKey());
