@@ -83,6 +83,7 @@ const PURE = [
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
   "src/p2p/dht/",
+  "src/p2p/relay/",
   "src/cli/_dashboard-map.ts",
   "src/cli/_answer-provenance.ts",
 ];
