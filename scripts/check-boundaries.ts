@@ -83,7 +83,10 @@ const PURE = [
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
   "src/p2p/dht/",
-  "src/p2p/relay/",
+  "src/p2p/relay/relay.ts",
+  "src/p2p/relay/reachability.ts",
+  "src/p2p/relay/endpoint.ts",
+  "src/p2p/relay/wire.ts",
   "src/cli/_dashboard-map.ts",
   "src/cli/_answer-provenance.ts",
 ];

@@ -5,12 +5,12 @@
  * only `buildSeconds` is wall time. Phases, in one network:
  *  1. build: nodes join over 60 s (each through a random live node, then a self-lookup and bucket
  *     refreshes), 2 min warm-up; P providers per model publish their records;
- *  2. steady: 20 min with no churn: messages per node per minute, by purpose;
+ *  2. steady: 20 min (--steady-min) with no churn: messages per node per minute, by purpose;
  *  3. lookups: provider lookups (want k = 20 providers) and node lookups (accuracy = share of the
  *     true k closest live nodes found) from random nodes;
- *  4. churn: 10 min with 10 % of the nodes leaving and as many joining per minute (a leaving
+ *  4. churn: 10 min (--churn-min) with 10 % of the nodes leaving and as many joining per minute (a leaving
  *     provider's role goes to a newcomer): traffic, then lookups;
- *  5. partition: two random halves for 15 min, then healed; node-lookup accuracy every 5 s
+ *  5. partition: two random halves for 15 min (--partition-min), then healed; node-lookup accuracy every 5 s
  *     until it is back at >= 0.99 twice in a row.
  * One JSON object per run goes to benchmarks/results/dht.json (keyed by nodes and identities).
  *
@@ -28,12 +28,18 @@ const { values } = parseArgs({
     identities: { type: "string" },
     seed: { type: "string" },
     lookups: { type: "string" },
+    "steady-min": { type: "string" },
+    "churn-min": { type: "string" },
+    "partition-min": { type: "string" },
   },
 });
 const N = Number(values.nodes ?? 1000);
 const IDS = values.identities === "ed25519" ? "ed25519" : "stand-in";
 const SEED = Number(values.seed ?? 1);
 const LOOKUPS = Number(values.lookups ?? 200);
+const STEADY_MIN = Number(values["steady-min"] ?? 20);
+const CHURN_MIN = Number(values["churn-min"] ?? 10);
+const PARTITION_MIN = Number(values["partition-min"] ?? 15);
 const OUT = join(import.meta.dir, "..", "results", "dht.json");
 
 const stats = (xs: number[]) => {
@@ -85,21 +91,21 @@ const heapPerNode = Math.round((process.memoryUsage().heapUsed - heap0) / N);
 console.log(`built ${N} nodes in ${buildSeconds} s`);
 
 let mark = sim.resetTraffic();
-sim.advance(20 * 60_000);
+sim.advance(STEADY_MIN * 60_000);
 const steady = { traffic: sim.trafficSince(mark), tables: sim.tables(), ...lookups(sim, LOOKUPS) };
 console.log("steady", JSON.stringify(steady));
 
 mark = sim.resetTraffic();
-sim.advance(10 * 60_000, 0.1);
+sim.advance(CHURN_MIN * 60_000, 0.1);
 const churn = { traffic: sim.trafficSince(mark), tables: sim.tables(), ...lookups(sim, LOOKUPS) };
 console.log("churn", JSON.stringify(churn));
 
 sim.advance(60_000);
 sim.partition();
 const during: number[] = [];
-for (let m = 0; m < 15; m++) {
+for (let m = 0; m < PARTITION_MIN; m++) {
   sim.advance(60_000);
-  if (m % 5 === 4) {
+  if (m % 5 === 4 || m === PARTITION_MIN - 1) {
     let a = 0;
     for (let i = 0; i < 20; i++) a += sim.lookupAccuracy(sim.randomNode(), sim.randomKey());
     during.push(Math.round((a / 20) * 1000) / 1000);
@@ -115,7 +121,7 @@ for (let s = 5; s <= 600 && good < 2; s += 5) {
   after.push({ s, accuracy: Math.round((a / 20) * 1000) / 1000 });
   good = a / 20 >= 0.99 ? good + 1 : 0;
 }
-const partition = { minutes: 15, accuracyDuring: during, afterHeal: after };
+const partition = { minutes: PARTITION_MIN, accuracyDuring: during, afterHeal: after };
 console.log("partition", JSON.stringify(partition));
 
 const cpu = cpus()[0]?.model ?? "unknown";
@@ -135,7 +141,8 @@ const row = {
   buildMessagesPerNode,
   heapBytesPerNode: heapPerNode,
   steady,
-  churn: { perMinute: 0.1, minutes: 10, ...churn },
+  steadyMinutes: STEADY_MIN,
+  churn: { perMinute: 0.1, minutes: CHURN_MIN, ...churn },
   partition,
 };
 let all: Record<string, unknown> = {};

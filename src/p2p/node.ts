@@ -15,9 +15,11 @@ import {
   encodeFrame,
   type Envelope,
   type ErrorCode,
+  isOverlayKind,
   LEDGER_KIND_PREFIX,
   MAX_BINARY_FRAME_BYTES,
   type Outgoing,
+  type OverlayKind,
   parseFrame,
   PIPELINE_KIND_PREFIX,
 } from "./protocol.ts";
@@ -156,6 +158,7 @@ export class P2PNode {
   #state: PeerState;
   #extension: ExtensionHandler | null = null;
   #ledger: ExtensionHandler | null = null;
+  #overlay: ExtensionHandler | null = null;
   #advertJson = "";
   #seq = 0;
   readonly #idPrefix: string;
@@ -210,6 +213,11 @@ export class P2PNode {
     this.#ledger = handler;
   }
 
+  /** Plugs in the overlay namespaces `dht.*`, `reach.*`, `relay.*` (protocol 1.4). */
+  setOverlayHandler(handler: ExtensionHandler): void {
+    this.#overlay = handler;
+  }
+
   /** Ids of the authenticated peers connected now. */
   connectedPeers(): string[] {
     return [...this.#byPeer.keys()];
@@ -246,7 +254,11 @@ export class P2PNode {
    * @returns the request id, the replies (ends when `close` is called), a closer.
    * @throws {PeerRequestError} PEER_GONE when the peer is not connected.
    */
-  open(peer: string, kind: CoreKind | `pipe.${string}` | `ledger.${string}`, body: unknown): {
+  open(
+    peer: string,
+    kind: CoreKind | `pipe.${string}` | `ledger.${string}` | OverlayKind,
+    body: unknown,
+  ): {
     id: string;
     replies: AsyncGenerator<Envelope, void, void>;
     close(): void;
@@ -434,6 +446,7 @@ export class P2PNode {
       if (key.startsWith(`${peer}/`)) c.abort(new Error("Peer gone"));
     }
     this.#extension?.onPeerGone?.(peer);
+    this.#overlay?.onPeerGone?.(peer);
   }
 
   #refuse(s: Session, code: ErrorCode, message: string, re?: string): void {
@@ -597,6 +610,10 @@ export class P2PNode {
           this.#ledger.onMessage(peer, env);
           return;
         }
+        if (isOverlayKind(env.kind) && this.#overlay) {
+          this.#overlay.onMessage(peer, env);
+          return;
+        }
         if (env.kind === "error") {
           if (env.re !== undefined) return; // an error reply to a request we gave up on
           this.#d.log?.({ event: "p2p_peer_error", peer, code: (env.body as Body<"error">).code });
@@ -636,6 +653,8 @@ export interface BunTransportOptions {
   tls?: { certPath: string; keyPath: string };
   /** Host name put in our URL (default: hostname). */
   publicHost?: string;
+  /** false: accept no connections, only dial out (a node behind NAT; default true). */
+  listen?: boolean;
 }
 
 /**
@@ -650,6 +669,10 @@ export function bunTransport(options: BunTransportOptions): Transport {
   let next = 0;
   return {
     start(h: TransportHandlers): Promise<string | null> {
+      if (options.listen === false) {
+        this.dial = (url: string) => dialWs(url, h, open, () => `out-${next++}`);
+        return Promise.resolve(null);
+      }
       type Data = { conn: Connection | null };
       server = Bun.serve<Data>({
         port: options.port,

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { encodeFrame, parseFrame, PROTOCOL_VERSION_STRING } from "../protocol.ts";
 import { MAX_RELAYED_FRAME_CHARS, parseRelayMessage } from "./wire.ts";
 
 describe("reach and relay bodies", () => {
@@ -26,5 +27,20 @@ describe("reach and relay bodies", () => {
       false,
     );
     expect(parseRelayMessage("relay.constructor", {}).ok).toBe(false);
+  });
+
+  test("protocol 1.4 passes overlay kinds through parseFrame with their body unchecked", () => {
+    expect(PROTOCOL_VERSION_STRING).toBe("1.4");
+    const sender = { from: "ab".repeat(32), ts: 1, nonce: "0".repeat(32), sign: null };
+    for (const kind of ["dht.find_node", "reach.check", "relay.data"] as const) {
+      const f = parseFrame(
+        encodeFrame({ kind, id: "x", to: "cd".repeat(32), body: { any: 1 } }, sender),
+      );
+      expect(f.ok && f.value.envelope.kind).toBe(kind);
+    }
+    const other = parseFrame(
+      encodeFrame({ kind: "dhtx.y" as "dht.y", id: "x", to: "", body: {} }, sender),
+    );
+    expect(!other.ok && other.error.code).toBe("UNKNOWN_TYPE");
   });
 });
