@@ -4,6 +4,8 @@
  * the local backend, and the /v1/aria/peers route. Hashes the model file (SHA-256) in the
  * background for the advert.
  */
+import { renameSync } from "node:fs";
+import { join } from "node:path";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../api/port.ts";
@@ -20,6 +22,12 @@ import {
   peersRoute,
   serveFromBackend,
 } from "../p2p/index.ts";
+import {
+  type AddressBook,
+  parseAddressBook,
+  restoredBootstrap,
+  snapshotAddresses,
+} from "../p2p/address-book.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./_ledger-sync.ts";
@@ -36,6 +44,28 @@ export interface PeerNetwork {
 
 /** Planning interval (ms). Why 1 s: pings every 5 s and exchanges every 10 s need no finer tick. */
 const TICK_MS = 1000;
+/** Address book save interval (ms). Why 1 min: a crash loses at most a minute of learned peers. */
+const SAVE_MS = 60_000;
+
+/**
+ * Reads the saved address book (`<dataDir>/peers.json`).
+ *
+ * @returns the book, or null when there is none or it is malformed (logged; it is overwritten).
+ */
+async function loadAddressBook(path: string): Promise<AddressBook | null> {
+  const file = Bun.file(path);
+  if (!(await file.exists())) return null;
+  const parsed = parseAddressBook(await file.text());
+  if (parsed.ok) return parsed.value;
+  console.error(JSON.stringify({ event: "p2p_address_book_refused", path, reason: parsed.error }));
+  return null;
+}
+
+/** Writes the address book atomically (a temporary file renamed over the old one). */
+async function saveAddressBook(path: string, book: AddressBook): Promise<void> {
+  await Bun.write(`${path}.tmp`, JSON.stringify(book) + "\n");
+  renameSync(`${path}.tmp`, path);
+}
 
 /**
  * SHA-256 of a file, streamed.
@@ -91,8 +121,14 @@ export async function startPeerNetwork(
     if (id !== undefined) sha256File(modelPath).then((h) => hashes.set(id, h)).catch(() => {});
   }
   const clock = { nowMs: () => Date.now() };
+  const bookPath = join(config.dataDir, "peers.json");
+  const book = await loadAddressBook(bookPath);
+  const base = nodeBase(config, identity);
+  // the saved peers join the configured bootstrap list, so a restart finds the network it left
+  const restored = book ? restoredBootstrap(book, clock.nowMs(), base.bootstrap) : [];
   const node = new P2PNode({
-    ...nodeBase(config, identity),
+    ...base,
+    bootstrap: [...base.bootstrap, ...restored],
     advert: () =>
       advertFromBackend(metered.backend, {
         sha256: hashes,
@@ -115,6 +151,13 @@ export async function startPeerNetwork(
     throw err;
   }
   const timer = setInterval(() => node.tick(), TICK_MS);
+  const save = () =>
+    saveAddressBook(bookPath, snapshotAddresses(node.state, clock.nowMs(), book)).catch(
+      // terminated: a failed save is logged; the previous book stays in place
+      (err: unknown) =>
+        console.error(JSON.stringify({ event: "p2p_address_book_save", error: String(err) })),
+    );
+  const saver = setInterval(save, SAVE_MS);
   const sync = options.ledger === undefined ? undefined : new LedgerSync({
     node,
     store: options.ledger,
@@ -134,6 +177,8 @@ export async function startPeerNetwork(
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {
       clearInterval(timer);
+      clearInterval(saver);
+      await save();
       if (announcer) clearInterval(announcer);
       await node.stop();
     },
