@@ -26,7 +26,7 @@ import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import type { CompletionRequest } from "../../src/api/port.ts";
+import type { CompletionRequest } from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
 import { makeModel } from "../../scripts/make-model.ts";
 

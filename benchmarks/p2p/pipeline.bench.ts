@@ -35,13 +35,17 @@ import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { createGenerationEngine, openModel } from "../../src/engine/index.ts";
 import { argmax, type GenerationEngine } from "../../src/generation/index.ts";
-import { createPipelineEngine, type StageLink, type StageNetwork } from "../../src/p2p/pipeline.ts";
-import type { StageAdvert } from "../../src/p2p/pipeline-plan.ts";
-import { createInProcessLink, StageServer } from "../../src/p2p/stage.ts";
-import { createHttpStageLink } from "../../src/p2p/stage-http.ts";
+import {
+  createPipelineEngine,
+  type StageLink,
+  type StageNetwork,
+} from "../../src/pipeline/pipeline.ts";
+import type { StageAdvert } from "../../src/pipeline/pipeline-plan.ts";
+import { createInProcessLink, StageServer } from "../../src/pipeline/stage.ts";
+import { createHttpStageLink } from "../../src/pipeline/stage-http.ts";
 import { spawnStage, type StageProcess } from "../../tests/helpers/pipeline.ts";
 import { bunTransport, P2PNode } from "../../src/p2p/node.ts";
-import { StageWire } from "../../src/p2p/stage-p2p.ts";
+import { StageWire } from "../../src/pipeline/stage-p2p.ts";
 import { ProcessGroup } from "../../tests/helpers/p2p-procs.ts";
 import { edCrypto } from "../../tests/helpers/p2p.ts";
 

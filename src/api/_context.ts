@@ -7,7 +7,7 @@ import type { Context, Hono } from "hono";
 import type { z } from "zod";
 import { invalidJson, modelLoading, modelNotFound } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
-import type { CompletionBackend, ConsentGate, ProvenanceSink } from "./port.ts";
+import type { CompletionBackend, ConsentGate, ProvenanceSink } from "../contract/index.ts";
 
 /** What `createApp` needs. */
 export interface ApiDeps {

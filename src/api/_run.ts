@@ -15,7 +15,7 @@ import type {
   CompletionResult,
   ConsentCheck,
   ProvenanceReceipt,
-} from "./port.ts";
+} from "../contract/index.ts";
 import { metered } from "./metered.ts";
 import { SSE_DONE, SSE_HEADERS, sseData } from "./sse.ts";
 
@@ -107,25 +107,58 @@ export async function collect(gen: Generation, hooks: RunHooks): Promise<Collect
 }
 
 /**
- * The stream's final provenance event ("" without a sink). If recording fails, the stream ends
- * with an error event instead (handled here: the client learns the answer was not recorded).
+ * How a stream is written on the wire: OpenAI's server-sent events, or Ollama's NDJSON (one JSON
+ * object per line). The framer decides the payloads; the encoding frames them and ends the stream.
  */
-function provenanceOrError(hooks: RunHooks, result: CompletionResult, output: string): string {
-  if (hooks.provenance === undefined) return "";
-  try {
-    const receipt = hooks.provenance(result, output);
-    // a peer's answer without a receipt that checks out: no event (never a receipt of ours)
-    return receipt === null ? "" : sseData(provenanceEvent(hooks.completionId, receipt));
-  } catch (err: unknown) {
-    // terminated: becomes the final error event of the stream
-    return errorEvent(err, hooks);
-  }
+export interface StreamEncoding {
+  headers: Readonly<Record<string, string>>;
+  /** One payload as bytes-to-be (an SSE event, an NDJSON line). */
+  frame(payload: unknown): string;
+  /**
+   * The end of a stream: the framer's end payloads, then the receipt when the answer has one
+   * (SSE: an `aria.provenance` event and `[DONE]`; NDJSON: a `provenance` field on the last line).
+   */
+  finish(end: unknown[], completionId: string, receipt: ProvenanceReceipt | null): string;
+  /** A failure after the first byte: the error body (OpenAI's `{error: {…}}`) as the last frame. */
+  error(body: { error: { message: string } }): string;
 }
 
-function errorEvent(err: unknown, hooks: RunHooks): string {
+/** OpenAI's streams: `data: …` events, the receipt as its own event, then `data: [DONE]`. */
+export const SSE_ENCODING: StreamEncoding = {
+  headers: SSE_HEADERS,
+  frame: sseData,
+  finish: (end, id, receipt) =>
+    end.map(sseData).join("") + (receipt === null ? "" : sseData(provenanceEvent(id, receipt))) +
+    SSE_DONE,
+  error: sseData,
+};
+
+/**
+ * The stream's end through `encoding`. If recording the receipt fails, the stream ends with an
+ * error frame instead (handled here: the client learns the answer was not recorded).
+ */
+function finishStream(
+  encoding: StreamEncoding,
+  end: unknown[],
+  hooks: RunHooks,
+  result: CompletionResult,
+  output: string,
+): string {
+  let receipt: ProvenanceReceipt | null = null;
+  try {
+    // null: a peer's answer without a receipt that checks out (never a receipt of ours)
+    receipt = hooks.provenance?.(result, output) ?? null;
+  } catch (err: unknown) {
+    // terminated: becomes the final error frame of the stream
+    return end.map(encoding.frame).join("") + errorFrame(encoding, err, hooks);
+  }
+  return encoding.finish(end, hooks.completionId, receipt);
+}
+
+function errorFrame(encoding: StreamEncoding, err: unknown, hooks: RunHooks): string {
   const mapped = toOpenAIError(err);
   if (mapped.internal) logInternal(err, hooks);
-  return sseData(mapped.body);
+  return encoding.error(mapped.body);
 }
 
 /**
@@ -152,7 +185,8 @@ export function logInternal(err: unknown, hooks: Pick<RunHooks, "log" | "request
  * @param framer the route's payloads.
  * @param ctrl aborted when the client cancels the body (disconnect).
  * @param hooks request id, metrics and log.
- * @returns the SSE response.
+ * @param encoding SSE (OpenAI, the default) or NDJSON (Ollama).
+ * @returns the streamed response.
  */
 export function streamResponse(
   gen: Generation,
@@ -160,6 +194,7 @@ export function streamResponse(
   framer: StreamFramer,
   ctrl: AbortController,
   hooks: RunHooks,
+  encoding: StreamEncoding = SSE_ENCODING,
 ): Response {
   const encoder = new TextEncoder();
   let closed = false;
@@ -168,12 +203,13 @@ export function streamResponse(
     controller: ReadableStreamDefaultController<Uint8Array>,
     r: IteratorResult<CompletionChunk, CompletionResult>,
   ): boolean => {
-    const payloads = r.done ? framer.end(r.value) : framer.chunk(r.value);
     output += r.done ? r.value.tail : r.value.text;
-    let out = payloads.map(sseData).join("");
+    let out: string;
     if (r.done) {
       hooks.onDone(r.value);
-      out += provenanceOrError(hooks, r.value, output) + SSE_DONE;
+      out = finishStream(encoding, framer.end(r.value), hooks, r.value, output);
+    } else {
+      out = framer.chunk(r.value).map(encoding.frame).join("");
     }
     if (out !== "") controller.enqueue(encoder.encode(out));
     if (r.done) {
@@ -184,7 +220,8 @@ export function streamResponse(
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(encoder.encode(framer.start().map(sseData).join("")));
+      const start = framer.start().map(encoding.frame).join("");
+      if (start !== "") controller.enqueue(encoder.encode(start));
       step(controller, first);
     },
     async pull(controller) {
@@ -196,7 +233,7 @@ export function streamResponse(
         // Terminated: the client is gone (nothing to send) or gets a final error event.
         if (ctrl.signal.aborted) return;
         closed = true;
-        controller.enqueue(encoder.encode(errorEvent(err, hooks)));
+        controller.enqueue(encoder.encode(errorFrame(encoding, err, hooks)));
         controller.close();
       }
     },
@@ -210,8 +247,8 @@ export function streamResponse(
   }, { highWaterMark: 0 });
   const servedBy = first.value.servedBy;
   const headers = servedBy
-    ? { ...SSE_HEADERS, "x-aria-served-by": servedBy.join(",") }
-    : SSE_HEADERS;
+    ? { ...encoding.headers, "x-aria-served-by": servedBy.join(",") }
+    : encoding.headers;
   return new Response(body, { status: 200, headers });
 }
 
@@ -279,6 +316,8 @@ export function runHooks(
 /** How one completion route answers: the whole response, or the payloads around stream chunks. */
 export interface RouteAnswer {
   stream: boolean;
+  /** How the stream is written (default: SSE). */
+  encoding?: StreamEncoding;
   whole(gen: Generation, hooks: RunHooks, bytesOf: TokenBytes | undefined): Promise<Response>;
   framer(bytesOf: TokenBytes | undefined): StreamFramer;
 }
@@ -326,7 +365,7 @@ export async function runCompletion(
   try {
     if (!answer.stream) return await answer.whole(gen, hooks, bytesOf);
     const first = await gen.next();
-    return streamResponse(gen, first, answer.framer(bytesOf), ctrl, hooks);
+    return streamResponse(gen, first, answer.framer(bytesOf), ctrl, hooks, answer.encoding);
   } catch (err: unknown) {
     // The metered wrapper has released the ticket already (its finally ran); release() is
     // idempotent, and covers a wrapper that never started.

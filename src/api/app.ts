@@ -2,8 +2,12 @@
  * @module `createApp(deps)`: the OpenAI-compatible HTTP API as a hono app (STYLE.md B8.6: web
  * standard Request -> Response, never listens; cli/serve.ts calls Bun.serve). Middleware, outer
  * to inner: request id + request counting, CORS (OPTIONS -> 204 before auth), body limit (413),
- * Bearer auth on /v1/* when `apiKey` is set. One `onError` and one `notFound`, both through
- * `toOpenAIError` (B7.3); unexpected errors are logged with the request id. Pure given the deps.
+ * Bearer auth on /v1/* (and Ollama's /api/*) when `apiKey` is set. One `onError` and one
+ * `notFound`, both through `toOpenAIError` (B7.3), in Ollama's `{"error": …}` shape on /api/*;
+ * unexpected errors are logged with the request id. Routes: OpenAI's /v1/*, /health, /metrics,
+ * Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/ps, /api/version
+ * (routes/ollama.ts), and llama-server's /tokenize, /detokenize, /apply-template, /props
+ * (routes/llama-server.ts). Pure given the deps.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -19,6 +23,8 @@ import { completionsRoute } from "./routes/completions.ts";
 import { healthRoute } from "./routes/health.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { modelsRoute } from "./routes/models.ts";
+import { llamaServerRoutes } from "./routes/llama-server.ts";
+import { ollamaRoutes } from "./routes/ollama.ts";
 
 export type { ApiDeps } from "./_context.ts";
 
@@ -31,6 +37,16 @@ const ROUTES = [
   "/v1/models",
   "/health",
   "/metrics",
+  "/api/chat",
+  "/api/generate",
+  "/api/tags",
+  "/api/show",
+  "/api/ps",
+  "/api/version",
+  "/tokenize",
+  "/detokenize",
+  "/apply-template",
+  "/props",
 ];
 
 /** The route label of a path for /metrics (bounded set: unknown paths are "other"). */
@@ -49,6 +65,10 @@ function errorResponse(err: unknown, c: Context<AppEnv>, deps: RouteDeps): Respo
   const mapped = toOpenAIError(err);
   if (mapped.internal) logInternal(err, { log: deps.log, requestId: c.get("requestId") });
   for (const [k, v] of Object.entries(mapped.headers ?? {})) c.header(k, v);
+  // Ollama's routes answer errors in Ollama's shape, with the same status
+  if (c.req.path.startsWith("/api/")) {
+    return c.json({ error: mapped.body.error.message }, mapped.status);
+  }
   return c.json(mapped.body, mapped.status);
 }
 
@@ -97,12 +117,21 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
       },
     }),
   );
-  if (deps.apiKey !== undefined) app.use("/v1/*", bearerAuth(deps.apiKey));
+  if (deps.apiKey !== undefined) {
+    app.use("/v1/*", bearerAuth(deps.apiKey));
+    app.use("/api/*", bearerAuth(deps.apiKey)); // Ollama's routes run the same models
+    // llama-server's operational routes, which it guards with its key too
+    for (const path of ["/tokenize", "/detokenize", "/apply-template", "/props"]) {
+      app.use(path, bearerAuth(deps.apiKey));
+    }
+  }
   app.route("/", modelsRoute(routeDeps));
   app.route("/", chatCompletionsRoute(routeDeps));
   app.route("/", completionsRoute(routeDeps));
   app.route("/", healthRoute(routeDeps));
   app.route("/", metricsRoute(routeDeps));
+  app.route("/", ollamaRoutes(routeDeps));
+  app.route("/", llamaServerRoutes(routeDeps));
   if (deps.dashboard !== undefined) app.route("/", deps.dashboard);
   app.notFound((c) => errorResponse(routeNotFound(c.req.method, c.req.path), c, routeDeps));
   app.onError((err, c) => errorResponse(err, c, routeDeps));

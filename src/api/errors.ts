@@ -12,6 +12,9 @@
  * | invalid JSON               | 400    | invalid_request_error | invalid_json            |
  * | ContextOverflowError       | 400    | invalid_request_error | context_length_exceeded |
  * | ChatTemplateError          | 400    | invalid_request_error | null (param = messages) |
+ * | GrammarError               | 400    | invalid_request_error | invalid_grammar         |
+ * | JsonSchemaError            | 400    | invalid_request_error | unsupported_parameter   |
+ * | UnsupportedParameterError  | 400    | invalid_request_error | unsupported_parameter   |
  * | auth                       | 401    | authentication_error  | invalid_api_key         |
  * | ConsentDeniedError         | 403    | permission_error      | CONSENT_DENIED          |
  * | unknown model              | 404    | not_found_error       | model_not_found         |
@@ -28,7 +31,13 @@
  * state, not the caller's fault; both are retried by the official clients.
  */
 import { ZodError } from "zod";
-import { CapacityError, ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
+import {
+  CapacityError,
+  ConsentBusyError,
+  ConsentDeniedError,
+  UnsupportedParameterError,
+} from "../shared/errors.ts";
+import { GrammarError, JsonSchemaError } from "../grammar/index.ts";
 import { ContextOverflowError } from "../generation/generate.ts";
 import { ChatTemplateError } from "../tokenizer/chat-template.ts";
 
@@ -165,6 +174,23 @@ export function toOpenAIError(err: unknown): MappedError {
   if (err instanceof ChatTemplateError) {
     const msg = `Cannot apply the chat template: ${err.message}`;
     return { status: 400, body: body(msg, "invalid_request_error", "messages"), internal: false };
+  }
+  if (err instanceof GrammarError) {
+    const b = body(err.message, "invalid_request_error", "grammar", "invalid_grammar");
+    return { status: 400, body: b, internal: false };
+  }
+  if (err instanceof JsonSchemaError) {
+    const b = body(
+      err.message,
+      "invalid_request_error",
+      "response_format",
+      "unsupported_parameter",
+    );
+    return { status: 400, body: b, internal: false };
+  }
+  if (err instanceof UnsupportedParameterError) {
+    const b = body(err.message, "invalid_request_error", err.param, "unsupported_parameter");
+    return { status: 400, body: b, internal: false };
   }
   if (err instanceof ConsentDeniedError) {
     // The reason is the owner's policy in words: it tells the client what to change, no internals.

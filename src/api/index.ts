@@ -5,4 +5,4 @@
 export { type ApiDeps, createApp, DEFAULT_MAX_BODY_BYTES } from "./app.ts";
 export { constantTimeEqual } from "./auth.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";
-export type * from "./port.ts";
+export type * from "../contract/index.ts";

@@ -3,7 +3,7 @@
  * is released exactly once. Shared by the API's routes (_run.ts) and by the peer server
  * (src/p2p/serve-peer.ts), which hold an admission for the same reasons. Pure.
  */
-import type { CompletionChunk, CompletionResult, ConsentTicket } from "./port.ts";
+import type { CompletionChunk, CompletionResult, ConsentTicket } from "../contract/index.ts";
 
 type Generation = AsyncGenerator<CompletionChunk, CompletionResult, void>;
 

@@ -4,7 +4,7 @@
  * tokens per model, decode time per model (tokens/s = completion tokens / decode seconds over
  * completed requests), and the backend's live queue depth and active sequences. Pure.
  */
-import type { BackendStats } from "./port.ts";
+import type { BackendStats } from "../contract/index.ts";
 
 /** Per-model totals. */
 interface ModelTotals {

@@ -12,6 +12,11 @@
  * frequency_penalty -2..2, logit_bias ({"token id": -100..100}), n (only 1), logprobs (chat: a
  * boolean, with top_logprobs 0..20; completions: an integer 0..5), stream,
  * stream_options.include_usage, user; llama.cpp extras top_k, min_p, repeat_penalty.
+ * Output constraints (one at most): response_format {type: "text" | "json_object" |
+ * "json_schema", json_schema: {name, schema, strict}}, llama-server's `grammar` (GBNF) and
+ * `json_schema`; converted to one GBNF grammar here (src/grammar/), a bad or unsupported one is
+ * a 400 naming it. `tools` (non-empty) and `tool_choice` (other than "none") are a 400
+ * unsupported_parameter: tool calling is not implemented, and is never silently ignored.
  *
  * Default sampling (decision to review): OpenAI's temperature 1 and top_p 1, plus top_k 40
  * unless the client sends top_k. Why: with no truncation the sampler sorts the whole
@@ -21,7 +26,14 @@
  * chat has no default (until the context is full).
  */
 import { z } from "zod";
-import type { ChatMessage, CompletionRequest } from "./port.ts";
+import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
+import {
+  GRAMMAR_LIMITS,
+  JSON_OBJECT_GRAMMAR,
+  jsonSchemaToGrammar,
+  parseGrammar,
+} from "../grammar/index.ts";
+import { UnsupportedParameterError } from "../shared/errors.ts";
 
 /** top_k when the client sends none (see the module header). */
 export const DEFAULT_TOP_K = 40;
@@ -32,7 +44,8 @@ export const DEFAULT_COMPLETIONS_MAX_TOKENS = 16;
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
-const message = z.object({
+/** One chat message as OpenAI sends it (also llama-server's /apply-template). */
+export const chatMessage = z.object({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   content: z.union([z.string(), z.array(textPart)], {
     error: "expected a string or an array of text parts",
@@ -41,8 +54,31 @@ const message = z.object({
 
 const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 
+const jsonSchema = z.record(z.string(), z.unknown());
+
+const responseFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }),
+  z.object({ type: z.literal("json_object"), schema: jsonSchema.nullish() }),
+  z.object({
+    type: z.literal("json_schema"),
+    json_schema: z.object({
+      name: z.string().max(256).nullish(),
+      description: z.string().nullish(),
+      schema: jsonSchema.nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
 /** Fields shared by both endpoints. */
 const common = {
+  response_format: responseFormat.nullish(),
+  /** llama-server: a GBNF grammar. */
+  grammar: z.string().max(GRAMMAR_LIMITS.maxChars).nullish(),
+  /** llama-server: a JSON Schema (as response_format json_schema). */
+  json_schema: jsonSchema.nullish(),
+  tools: z.array(z.unknown()).nullish(),
+  tool_choice: z.unknown().nullish(),
   model: z.string().min(1),
   max_tokens: z.int().min(1).nullish(),
   max_completion_tokens: z.int().min(1).nullish(),
@@ -68,7 +104,7 @@ const common = {
 /** POST /v1/chat/completions body. */
 export const chatCompletionBody = z.object({
   ...common,
-  messages: z.array(message).min(1),
+  messages: z.array(chatMessage).min(1),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().min(0).max(20).nullish(),
 }).refine((b) => b.top_logprobs == null || b.logprobs === true, {
@@ -98,7 +134,13 @@ export interface WireOptions {
   includeUsage: boolean;
 }
 
-function toMessage(m: ChatCompletionBody["messages"][number]): ChatMessage {
+/**
+ * One validated wire message as the backend takes it (developer = system; parts joined).
+ *
+ * @param m the message.
+ * @returns it.
+ */
+export function toMessage(m: z.infer<typeof chatMessage>): ChatMessage {
   const role = m.role === "developer" ? "system" : m.role;
   const c = m.content;
   const content = c == null ? "" : typeof c === "string" ? c : c.map((p) => p.text).join("");
@@ -139,7 +181,54 @@ function base(
   if (max !== undefined) r.maxTokens = max;
   if (b.seed != null) r.seed = b.seed;
   if (b.user != null) r.user = b.user;
+  const grammar = constraintOf(b);
+  if (grammar !== undefined) r.grammar = grammar;
   return r;
+}
+
+/**
+ * The grammar a body asks for (`grammar`, `json_schema` or `response_format`), compiled once here
+ * so that a bad one is a 400 before any work. Refuses what is not implemented (tools).
+ */
+function constraintOf(b: Common): string | undefined {
+  if (b.tools != null && b.tools.length > 0) {
+    throw new UnsupportedParameterError(
+      "tools",
+      'Unsupported parameter "tools": tool calling is not implemented yet',
+    );
+  }
+  if (b.tool_choice != null && b.tool_choice !== "none") {
+    throw new UnsupportedParameterError(
+      "tool_choice",
+      'Unsupported parameter "tool_choice": tool calling is not implemented yet',
+    );
+  }
+  const rf = b.response_format;
+  const sources: [string, string][] = [];
+  if (b.grammar != null) sources.push(["grammar", b.grammar]);
+  if (b.json_schema != null) sources.push(["json_schema", jsonSchemaToGrammar(b.json_schema)]);
+  if (rf?.type === "json_object") {
+    sources.push([
+      "response_format",
+      rf.schema != null ? jsonSchemaToGrammar(rf.schema) : JSON_OBJECT_GRAMMAR,
+    ]);
+  }
+  if (rf?.type === "json_schema") {
+    const schema = rf.json_schema.schema;
+    sources.push([
+      "response_format",
+      schema != null ? jsonSchemaToGrammar(schema) : JSON_OBJECT_GRAMMAR,
+    ]);
+  }
+  if (sources.length > 1) {
+    throw new UnsupportedParameterError(
+      sources[1]![0],
+      `Cannot combine "${sources[0]![0]}" with "${sources[1]![0]}": give one output constraint`,
+    );
+  }
+  const grammar = sources[0]?.[1];
+  if (grammar !== undefined) parseGrammar(grammar); // throws GrammarError -> 400
+  return grammar;
 }
 
 function wire(b: Common): WireOptions {

@@ -5,7 +5,8 @@
  * not verify or a file cannot be used.
  */
 import { systemClock } from "../shared/clock.ts";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
 import { defaultDataDir } from "../config/load.ts";
 import {
@@ -22,7 +23,7 @@ import {
 } from "../ledger/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { describeAttestation } from "../consent/index.ts";
-import { checkBlockAttestation } from "./_block-energy.ts";
+import { checkBlockAttestation } from "../node/block-energy.ts";
 import type { LedgerCommand } from "./ledger-args.ts";
 
 /** Where output goes. */
@@ -219,9 +220,7 @@ function exportTo(cmd: LedgerCommand & { action: "export" }, io: LedgerIo): numb
   using store = openExisting(cmd);
   const lines = store.exportLines();
   // Written to a temporary name then renamed: an interrupted export leaves no partial file.
-  const tmp = `${cmd.file}.${process.pid}.tmp`;
-  writeFileSync(tmp, lines.join("\n") + "\n");
-  renameSync(tmp, cmd.file);
+  writeFileAtomic(cmd.file, lines.join("\n") + "\n");
   const head = JSON.parse(lines[0]!) as { height: number; headHash: string };
   io.out(`Exported height ${head.height}, head ${head.headHash}, to ${cmd.file}`);
   return 0;

@@ -3,6 +3,7 @@
  * Exit codes: 0 ok, 1 runtime failure (bad model file, download or hash failure, engine error),
  * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
+import { VERSION } from "../shared/version.ts";
 import { defaultDataDir, editorCommand } from "../config/load.ts";
 import { resolveModelPath } from "../model/builtin.ts";
 import { GgufFormatError } from "../model/gguf-error.ts";
@@ -12,7 +13,7 @@ import { formatBench, runBench } from "./bench.ts";
 import { formatPerplexity, runPerplexity } from "./perplexity.ts";
 import { runGenerate } from "./run.ts";
 import { runConsent } from "./consent.ts";
-import { recordConsentChange } from "./_policy-ledger.ts";
+import { recordConsentChange } from "../node/policy-ledger.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
 import { runKeys, runPeers } from "./peers.ts";
@@ -20,7 +21,7 @@ import { formatTokenize, runTokenize } from "./tokenize.ts";
 import { runModel } from "./model.ts";
 
 /** Version of this build. */
-export const VERSION = "0.1.0";
+export { VERSION } from "../shared/version.ts";
 
 /**
  * Runs one command line.
@@ -55,7 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           editor: editorCommand(),
           print: (line) => console.log(line),
           nowMs: () => Date.now(),
-          // each change goes into the node's ledger (src/cli/_policy-ledger.ts)
+          // each change goes into the node's ledger (src/node/policy-ledger.ts)
           onChange: (event) => {
             const hash = recordConsentChange(cmd.dataDir ?? defaultDataDir(), event, (entry) => {
               if (entry.level === "error") console.error(`aria: ${entry.msg}: ${entry.error}`);

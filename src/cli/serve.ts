@@ -5,11 +5,11 @@
  * seconds so `aria consent set` takes effect without a restart, except for threads), sets up the
  * energy meter (RAPL, else CPU time × W/core), builds the backend (native, external or simulation;
  * `--pipeline`: a coordinator whose blocks run on stages found on the peer network; `--layers`: a
- * pipeline stage, src/cli/pipeline-serve.ts), the HTTP app with the consent gate, and calls
+ * pipeline stage, src/node/pipeline-roles.ts), the HTTP app with the consent gate, and calls
  * Bun.serve. Prints the URLs when ready. SIGINT / SIGTERM: stop accepting, cancel in-flight generations, close the backend,
  * exit 0.
  */
-import type { CompletionBackend } from "../api/port.ts";
+import type { CompletionBackend } from "../contract/index.ts";
 import { hubSettings, loadServeConfig } from "../config/load.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import { createApp, createMetrics } from "../api/index.ts";
@@ -19,8 +19,8 @@ import { NativeBackend } from "../serve/native-backend.ts";
 import { SimulationBackend } from "../serve/simulation-backend.ts";
 import type { ServeCommand } from "./args.ts";
 import type { InferenceInput, WorkFacts } from "../ledger/provenance.ts";
-import { openServeProvenance } from "./_provenance.ts";
-import { answerProvenance } from "./_answer-provenance.ts";
+import { openServeProvenance } from "../node/provenance.ts";
+import { answerProvenance } from "../node/answer-provenance.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/builtin.ts";
 import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -46,18 +46,18 @@ import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";
 import { ConfigError } from "../config/schema.ts";
 import { parseLayerRange } from "./layers-args.ts";
-import { createStageHandler, STAGE_PATH } from "../p2p/index.ts";
-import { type PeerNetwork, startPeerNetwork } from "./p2p-serve.ts";
-import { dashboardPorts } from "./_dashboard-ports.ts";
+import { createStageHandler, STAGE_PATH } from "../pipeline/index.ts";
+import { type PeerNetwork, startPeerNetwork } from "../node/peers.ts";
+import { dashboardPorts } from "../node/dashboard-ports.ts";
 import {
   createCoordinator,
   modelIdOf,
   openStage,
   type StagePeer,
   startStagePeer,
-} from "./pipeline-serve.ts";
-import { recordConsentChange, recordPolicyInLedger } from "./_policy-ledger.ts";
-import { blockAttester } from "./_block-energy.ts";
+} from "../node/pipeline-roles.ts";
+import { recordConsentChange, recordPolicyInLedger } from "../node/policy-ledger.ts";
+import { blockAttester } from "../node/block-energy.ts";
 import { LEDGER_FILE, type LedgerStore, openLedger } from "../ledger/index.ts";
 import { join } from "node:path";
 
@@ -163,7 +163,7 @@ function watchPolicy(
 
 /**
  * Logs a "policy changed" event (first run: the default policy was written). The ledger record
- * of the change is made by `recordPolicyInLedger` (src/cli/_policy-ledger.ts).
+ * of the change is made by `recordPolicyInLedger` (src/node/policy-ledger.ts).
  */
 function logPolicyChange(
   event: PolicyChangedEvent,
@@ -285,10 +285,10 @@ export async function runServe(
     (hash) => recordPolicyInLedger(policyLedger, hash, clock.nowMs(), log),
   );
   let local: CompletionBackend;
-  // the peer network starts only when asked for (--p2p-port / --peers): src/cli/p2p-serve.ts
+  // the peer network starts only when asked for (--p2p-port / --peers): src/node/peers.ts
   let p2p: PeerNetwork | null = null;
   try {
-    // the pipeline coordinator: stages found on the peer network (src/cli/pipeline-serve.ts)
+    // the pipeline coordinator: stages found on the peer network (src/node/pipeline-roles.ts)
     const coordinator = config.pipeline === true
       ? await createCoordinator(config, {
         nodeId,
@@ -357,7 +357,7 @@ export async function runServe(
     : undefined;
   const metrics = createMetrics(); // shared: the dashboard's overview reads the API's counters
   const newId = () => crypto.randomUUID();
-  // The dashboard's pages over the running modules (src/cli/_dashboard-ports.ts): peers only
+  // The dashboard's pages over the running modules (src/node/dashboard-ports.ts): peers only
   // with the peer network, ledger and energy only with the ledger (native backend); its
   // playground chats pass the same consent gate and are recorded in the same ledger as the API's.
   const dashboard = createDashboard({
@@ -463,9 +463,9 @@ export async function runServe(
 /**
  * `aria serve --layers A-B`: the pipeline-stage role. Loads only those blocks. With --p2p-port /
  * --peers it joins the peer network, advertises its blocks and answers tensor frames from
- * authenticated peers, each session admitted by the consent gate (src/cli/pipeline-serve.ts).
+ * authenticated peers, each session admitted by the consent gate (src/node/pipeline-roles.ts).
  * POST /stage answers the same frames on 127.0.0.1 only, whatever --host says: it has no
- * authentication (src/p2p/stage-http.ts). The OpenAI API is not served: a partial model cannot
+ * authentication (src/pipeline/stage-http.ts). The OpenAI API is not served: a partial model cannot
  * complete a prompt on its own. Runs until SIGINT / SIGTERM.
  *
  * @returns the exit code (0 after a signal).

@@ -2,7 +2,7 @@
  * @module `PolicyGate`: enforces a consent policy on live traffic. It keeps the counters
  * `evaluateConsent` needs (requests in flight, tokens used on the current UTC day), admits or
  * refuses each request, and hands out a ticket that counts tokens and frees the slot once.
- * Implements the API's `ConsentGate` port (src/api/port.ts) and serves peers the same way.
+ * Implements the API's `ConsentGate` port (src/contract/completion.ts) and serves peers the same way.
  * Pure given the injected clock: in-memory state only, no I/O.
  */
 import { ConsentBusyError, ConsentDeniedError } from "../shared/errors.ts";

@@ -8,7 +8,8 @@
  * Each change (the first policy included) returns a signed `PolicyChangedEvent` for the caller
  * to append to the ledger.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import type { NodeIdentity } from "../identity/identity.ts";
@@ -84,9 +85,7 @@ export function readPolicy(dataDir: string, identity: NodeIdentity): SignedPolic
 function writeAtomic(dataDir: string, signed: SignedPolicy): void {
   mkdirSync(dataDir, { recursive: true });
   const path = consentPath(dataDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o644 });
 }
 
 /**

@@ -13,7 +13,7 @@
  * sampled but not evaluated (its logits would be unused), and generation then ends with
  * "context_full".
  */
-import type { ClockMs, GenerationEngine, GenerationTokenizer } from "./port.ts";
+import type { ClockMs, GenerationEngine, GenerationTokenizer, TokenConstraint } from "./port.ts";
 import type { Rng } from "./rng.ts";
 import type { SamplerOptions, TokenLogprobs } from "./sampler.ts";
 import { createSequence } from "./step.ts";
@@ -35,6 +35,10 @@ export interface GenerateOptions {
   logprobs?: number;
   /** Milliseconds, for `timings` (default: a clock that always reads 0). */
   clock?: ClockMs;
+  /** Only tokens it allows are sampled (see SequenceOptions). */
+  constraint?: TokenConstraint;
+  /** How the constraint is applied (see SequenceOptions; default "lazy"). */
+  constraintMode?: "lazy" | "full";
 }
 
 /** One generated token. */

@@ -23,6 +23,7 @@ export type {
   GenerationEngine,
   GenerationStreamDecoder,
   GenerationTokenizer,
+  TokenConstraint,
 } from "./port.ts";
 export { createRng, type Rng } from "./rng.ts";
 export {

@@ -49,5 +49,37 @@ export interface GenerationTokenizer {
   ): GenerationStreamDecoder;
 }
 
+/**
+ * A constraint on which tokens may come next (a grammar, src/grammar/constraint.ts). The
+ * generation loop samples, asks `allows`, and masks the logits with `allowed` only when the
+ * sampled token is refused (or always, in "full" mode).
+ */
+export interface TokenConstraint {
+  /** True when nothing can follow the text so far: generation ends ("stop"). */
+  readonly done: boolean;
+  /**
+   * Whether a token may come next (an end-of-generation token: whether the text may end here).
+   *
+   * @param token a token id.
+   * @returns true when allowed.
+   */
+  allows(token: number): boolean;
+  /**
+   * Writes every allowed token id.
+   *
+   * @param out receives the ids (capacity >= n_vocab).
+   * @returns how many (at least one).
+   * @throws {Error} (the grammar's error class) when no token is allowed.
+   */
+  allowed(out: Int32Array): number;
+  /**
+   * Moves past a token that `allows` accepted.
+   *
+   * @param token the token.
+   * @throws {Error} (the grammar's error class) if it is not allowed.
+   */
+  accept(token: number): void;
+}
+
 /** Milliseconds from an arbitrary origin (monotonic), for timings. */
 export type ClockMs = () => number;

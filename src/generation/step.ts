@@ -4,11 +4,12 @@
  * continuous-batching scheduler (many sequences, one batch per step). Pure: the engine is not
  * called here; the caller evaluates the returned token and passes the next logits in.
  */
-import type { GenerationTokenizer } from "./port.ts";
+import type { GenerationTokenizer, TokenConstraint } from "./port.ts";
 import { createRng, type Rng } from "./rng.ts";
 import {
   createSampler,
   MAX_TOP_LOGPROBS,
+  type Sampler,
   type SamplerOptions,
   type TokenLogprobs,
   tokenLogprobs,
@@ -28,6 +29,15 @@ export interface SequenceOptions {
   stop?: readonly string[];
   /** Report each token's logprob and this many top alternatives (0..20; default: none). */
   logprobs?: number;
+  /** Only tokens it allows are sampled; when it is done, the sequence ends ("stop"). */
+  constraint?: TokenConstraint;
+  /**
+   * "lazy" (default): sample as usual, and mask the logits and sample again only when the
+   * constraint refuses the token (llama.cpp's way; exact for greedy, and with temperature the
+   * distribution leans slightly towards tokens the model already preferred). "full": always
+   * sample from the masked logits (exact, costs a vocabulary walk per token).
+   */
+  constraintMode?: "lazy" | "full";
 }
 
 /** One generated token. */
@@ -103,6 +113,9 @@ export function createSequence(
     options.sampling ?? { temperature: 0 },
     options.rng ?? createRng(0),
   );
+  const pick = options.constraint
+    ? createConstrainedPick(sampler, options.constraint, options.constraintMode ?? "lazy")
+    : (logits: Float32Array) => sampler.sample(logits);
   sampler.acceptPrompt(prompt);
   const decoder = tokenizer.createStreamDecoder({ stripSpacePrefix: false });
   const matcher = createStopMatcher(options.stop ?? []);
@@ -132,13 +145,15 @@ export function createSequence(
       : prompt.length + tokens.length >= nCtx
       ? "context_full"
       : undefined;
+  // the constraint's end counts as an end of generation (finish_reason "stop")
+  const limitOrDone = (): StopReason | undefined => options.constraint?.done ? "eog" : limit();
 
   return {
     step(logits: Float32Array): SequenceStep {
       if (ended) return { end: ended };
-      const before = limit();
+      const before = limitOrDone();
       if (before) return { end: end(before, "") };
-      const token = sampler.sample(logits);
+      const token = pick(logits);
       const lp = options.logprobs === undefined
         ? undefined
         : tokenLogprobs(logits, token, options.logprobs);
@@ -148,9 +163,10 @@ export function createSequence(
         return { end: end("eog", scan.text + matcher.flush()) };
       }
       sampler.accept(token);
+      options.constraint?.accept(token);
       tokens.push(token);
       if (lp) logprobs.push(lp);
-      const after = limit();
+      const after = limitOrDone();
       const scan = matcher.push(decoder.push(token) + (after ? decoder.flush() : ""));
       const released = scan.text + (after && scan.stop === undefined ? matcher.flush() : "");
       text += released;
@@ -161,6 +177,38 @@ export function createSequence(
       if (after) return { chunk, end: end(after, "") };
       return { chunk };
     },
+  };
+}
+
+/**
+ * Sampling under a constraint: the sampler's pick if the constraint allows it ("lazy"), else a
+ * pick from the logits with every refused token at -Infinity. Buffers are reused across steps.
+ */
+function createConstrainedPick(
+  sampler: Sampler,
+  constraint: TokenConstraint,
+  mode: "lazy" | "full",
+): (logits: Float32Array) => number {
+  let ids = new Int32Array(0);
+  let masked = new Float32Array(0);
+  return (logits: Float32Array): number => {
+    if (mode === "lazy") {
+      const token = sampler.sample(logits);
+      if (constraint.allows(token)) return token;
+    }
+    if (ids.length !== logits.length) {
+      ids = new Int32Array(logits.length);
+      masked = new Float32Array(logits.length);
+    }
+    const n = constraint.allowed(ids);
+    masked.fill(-Infinity);
+    for (let i = 0; i < n; i++) masked[ids[i]!] = logits[ids[i]!]!;
+    const token = sampler.sample(masked);
+    if (constraint.allows(token)) return token;
+    // every allowed logit was -Infinity or truncated away by rounding: take the best allowed
+    let best = ids[0]!;
+    for (let i = 1; i < n; i++) if (masked[ids[i]!]! > masked[best]!) best = ids[i]!;
+    return best;
   };
 }
 

@@ -4,15 +4,8 @@
  * A new key is written to a temporary file and renamed into place, so a killed process never
  * leaves a half-written key behind.
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { AriaError } from "../shared/errors.ts";
@@ -37,10 +30,7 @@ export function loadOrCreateIdentity(dataDir: string): NodeIdentity {
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true });
     const secret = newSecretKey();
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${bytesToHex(secret)}\n`, { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, path);
+    writeFileAtomic(path, `${bytesToHex(secret)}\n`, { mode: 0o600, exactMode: true });
     return identityFromSecret(secret);
   }
   const mode = statSync(path).mode & 0o777;

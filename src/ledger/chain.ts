@@ -21,10 +21,11 @@ import {
   ZERO_HASH,
 } from "./entry.ts";
 import { merkleRoot } from "./merkle.ts";
+import type { Result } from "../shared/result.ts";
 import { verifyHeaderSignature, verifyRecordSignature } from "./sign.ts";
 
-/** `{ ok: true, value }` or `{ ok: false, error }`. */
-export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+/** `{ ok: true, value }` or `{ ok: false, error }` (the one definition is src/shared/result.ts). */
+export type { Result } from "../shared/result.ts";
 
 /**
  * The genesis header, the same on every node: every field zero (no producer, no records, no

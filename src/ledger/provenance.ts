@@ -2,7 +2,7 @@
  * @module From a completed inference to a signed, stored record and its receipt: the prompt
  * and output hashes, the record fields, signing, appending through a `LedgerWriter` port, and
  * the receipt (with the block and inclusion proof when this append sealed one). Its
- * `record(input)` matches the API's `ProvenanceSink` port (src/api/port.ts) structurally, so
+ * `record(input)` matches the API's `ProvenanceSink` port (src/contract/completion.ts) structurally, so
  * the ledger does not import the API. Pure given the injected identity, writer and clock.
  */
 import type { NodeIdentity } from "../identity/identity.ts";
@@ -23,6 +23,7 @@ import {
 import { buildReceipt, verifyReceipt } from "./receipt.ts";
 import { signRecord } from "./sign.ts";
 import type { Receipt } from "./wire.ts";
+import type { Result } from "../shared/result.ts";
 
 /** What the prompt was: a chat (messages after validation) or a raw prompt. */
 export type PromptInput =
@@ -208,7 +209,7 @@ export interface RelayExpectation {
 export function checkRelayedReceipt(
   receipt: unknown,
   expect: RelayExpectation,
-): { ok: true; value: { recordHash: string; receipt: Receipt } } | { ok: false; error: string } {
+): Result<{ recordHash: string; receipt: Receipt }, string> {
   const checked = verifyReceipt(receipt);
   if (!checked.ok) return checked;
   const { record } = (receipt as Receipt).record;

@@ -4,7 +4,7 @@
  * Accept the new headers, ask for missing ones, or reject the chain with a reason (a header that
  * does not verify, a block produced by another node, or a rewrite of a block the peer showed
  * before). Also which of our headers to announce and to send on request. Pure: the stored view
- * comes in as a value and a lookup function; store.ts keeps it, src/cli/_ledger-sync.ts runs it.
+ * comes in as a value and a lookup function; store.ts keeps it, src/node/ledger-sync.ts runs it.
  */
 import { GENESIS_HEADER, verifyHeaders } from "./chain.ts";
 import { type BlockHeader, hashHeader, type SignedHeader } from "./entry.ts";

@@ -6,7 +6,8 @@
  * (written to a temporary name, then renamed: an interrupted copy leaves nothing half-written).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
 import nanoPath from "../../static/models/aria-nano.gguf" with { type: "file" };
 import { BUILTIN_MODEL_NAME } from "../config/schema.ts";
@@ -60,8 +61,6 @@ export async function resolveModelPath(
   const dest = join(dir, `${BUILTIN_MODEL_NAME}.${digest}.gguf`);
   if (existsSync(dest) && statSync(dest).size === bytes.length) return dest;
   mkdirSync(dir, { recursive: true });
-  const tmp = `${dest}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, dest);
+  writeFileAtomic(dest, bytes);
   return dest;
 }

@@ -10,7 +10,7 @@
  * newest first, at most MAX_SAVED entries.
  */
 import { z } from "zod";
-import type { Result } from "./_result.ts";
+import type { Result } from "../shared/result.ts";
 import type { PeerState } from "./peer-state.ts";
 
 /** Entries saved. Why 128: enough to rejoin a large network, a few KB on disk. */

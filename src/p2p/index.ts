@@ -1,52 +1,7 @@
 /**
  * @module The peer-to-peer network's public surface: protocol, node, transport, routing of whole
- * requests (docs/protocol.md), and pipeline parallelism — tensor frames, route planning, stage
- * servers, the coordinator and its transport interface (docs/pipeline.md).
+ * requests (docs/protocol.md). Pipeline parallelism is src/pipeline/.
  */
-export {
-  crc32,
-  decodeTensorFrame,
-  encodeTensorFrame,
-  MAX_TENSOR_FRAME_BYTES,
-  TENSOR_FRAME_KIND,
-  type TensorFrame,
-  TensorFrameError,
-  type TensorFrameHeader,
-  type TensorFrameKind,
-} from "./tensor-frame.ts";
-export {
-  DEFAULT_MAX_HOPS,
-  type IgnoredAdvert,
-  isCompleteRoute,
-  planRoute,
-  type PlanRouteOptions,
-  type Route,
-  type RoutePlan,
-  type RouteStage,
-  type StageAdvert,
-} from "./pipeline-plan.ts";
-export {
-  createInProcessLink,
-  DEFAULT_STAGE_IDLE_MS,
-  StageError,
-  StageServer,
-  type StageServerOptions,
-} from "./stage.ts";
-export {
-  createPipelineEngine,
-  type PipelineEngine,
-  PipelineError,
-  type PipelineEvent,
-  type PipelineOptions,
-  type StageLink,
-  type StageNetwork,
-} from "./pipeline.ts";
-export {
-  createHttpStageLink,
-  createStageHandler,
-  STAGE_PATH,
-  type StageInfo,
-} from "./stage-http.ts";
 export {
   type Advert,
   type Envelope,
@@ -65,20 +20,6 @@ export {
   P2PNode,
   PeerRequestError,
 } from "./node.ts";
-export {
-  decodeStageMessage,
-  encodeStageMessage,
-  MAX_STAGE_TENSOR_BYTES,
-  stageAdvertModel,
-  stageAdvertsFromPeers,
-  type StageOffer,
-} from "./stage-wire.ts";
-export {
-  type StageAdmit,
-  type StageTicket,
-  StageWire,
-  type StageWireOptions,
-} from "./stage-p2p.ts";
 export { type Connection, MemoryNetwork, type Transport } from "./transport.ts";
 export { PeerBackend } from "./router.ts";
 export {

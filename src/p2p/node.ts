@@ -213,7 +213,7 @@ export class P2PNode {
     this.#ledger = handler;
   }
 
-  /** Plugs in the overlay namespaces `dht.*`, `reach.*`, `relay.*` (protocol 1.4). */
+  /** Plugs in the overlay namespaces `dht.*`, `reach.*`, `relay.*` (protocol 1.5). */
   setOverlayHandler(handler: ExtensionHandler): void {
     this.#overlay = handler;
   }

@@ -39,15 +39,22 @@
  *   1.3  `complete.end` may carry `receipt`: the provenance receipt the serving node signed for
  *        its own ledger record of the request (src/ledger/wire.ts receiptSchema; the requester
  *        checks it before passing it to its client). Optional, so 1.0-1.2 nodes interoperate.
- *   1.4  the overlay namespaces "dht." (provider lookup, src/p2p/dht/wire.ts), "reach." and
+ *   1.4  `complete.request` may carry `grammar`: GBNF text (at most GRAMMAR_LIMITS.maxChars
+ *        characters; the serving node compiles it under the same limits as the API and fails the
+ *        request alone if it is bad) that the output must match (response_format / grammar of
+ *        the API). Adverts may list `features`; "grammar" = this node enforces `grammar`. An
+ *        older node would drop the field it does not know, so requesters send a grammar only to
+ *        nodes that advertise the feature.
+ *   1.5  the overlay namespaces "dht." (provider lookup, src/p2p/dht/wire.ts), "reach." and
  *        "relay." (reachability and relays, src/p2p/relay/wire.ts): signed and checked like every
  *        kind, bodies validated by their modules. Older nodes answer UNKNOWN_TYPE.
  */
 import { z } from "zod";
-import type { Result } from "./_result.ts";
+import { GRAMMAR_LIMITS } from "../grammar/index.ts";
+import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 1, minor: 4 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 5 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
@@ -121,6 +128,8 @@ export const advertSchema = z.object({
   consent: z.record(z.string(), z.unknown()),
   /** Where this node accepts connections (null = it does not listen). */
   listen: url.nullable(),
+  /** 1.4: optional capabilities, e.g. "grammar" (enforces complete.request `grammar`). */
+  features: z.array(shortText).max(32).optional(),
 });
 /** A node's advert. */
 export type Advert = z.infer<typeof advertSchema>;
@@ -165,6 +174,8 @@ const completeRequestSchema = z.object({
   stop: z.array(z.string().max(200)).max(16),
   /** Fail-over: tokens already generated elsewhere; continue after them. */
   continueFrom: z.array(z.number().int().min(0)).max(131072).optional(),
+  /** 1.4: GBNF the output must match (the serving node compiles it under GRAMMAR_LIMITS). */
+  grammar: z.string().min(1).max(GRAMMAR_LIMITS.maxChars).optional(),
 });
 
 /** Body schema of every core kind. */

@@ -1,5 +1,5 @@
 /**
- * @module The peer router: a CompletionBackend (src/api/port.ts) in front of this node's own
+ * @module The peer router: a CompletionBackend (src/contract/completion.ts) in front of this node's own
  * backend. A request for a model this node lacks, or while it is saturated, goes to the best peer
  * that advertises the model (score.ts); its tokens stream back through the local API. Fail-over
  * for whole requests: if the serving peer disconnects, times out or refuses mid-generation, the
@@ -14,7 +14,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { CapacityError } from "../shared/errors.ts";
 import type { Body, Envelope } from "./protocol.ts";
 import { type P2PNode, PeerRequestError } from "./node.ts";
@@ -90,10 +90,14 @@ export class PeerBackend implements CompletionBackend {
     return this.#local.stats();
   }
 
-  /** Peers serving `model` whole whose advertised consent does not refuse it, best first. */
-  candidates(model: string, exclude: ReadonlySet<string> = new Set()): string[] {
+  /**
+   * Peers serving `model` whole whose advertised consent does not refuse it, best first; with
+   * `grammar`, only peers that advertise enforcing one (an older node would drop the field).
+   */
+  candidates(model: string, exclude: ReadonlySet<string> = new Set(), grammar = false): string[] {
     const peers = providersOf(this.#node.state, model).filter((p) =>
-      !exclude.has(p.id) && p.advert!.models.some((m) => m.id === model && m.layers === null) &&
+      !exclude.has(p.id) && (!grammar || p.advert!.features?.includes("grammar") === true) &&
+      p.advert!.models.some((m) => m.id === model && m.layers === null) &&
       this.#refuses?.(p.advert!.consent, model) === undefined
     );
     return rankPeers(peers.map((p) => ({
@@ -113,7 +117,7 @@ export class PeerBackend implements CompletionBackend {
   complete(request: CompletionRequest, signal: AbortSignal): Gen {
     const localHas = this.#local.listModels().some((m) => m.id === request.model);
     if (localHas && !saturated(this.#local.stats())) return this.#local.complete(request, signal);
-    const peers = this.candidates(request.model);
+    const peers = this.candidates(request.model, new Set(), request.grammar !== undefined);
     if (localHas && peers.length === 0) return this.#local.complete(request, signal);
     return this.#remote(request, signal, localHas);
   }
@@ -127,7 +131,7 @@ export class PeerBackend implements CompletionBackend {
     let lastError: unknown = null;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       signal.throwIfAborted();
-      const peer = this.candidates(request.model, tried)[0];
+      const peer = this.candidates(request.model, tried, request.grammar !== undefined)[0];
       if (peer === undefined) break;
       tried.add(peer);
       const outcome = yield* this.#attempt(peer, request, generated, servedBy, signal);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { CompletionRequest } from "../api/port.ts";
+import type { CompletionRequest } from "../contract/index.ts";
 import { CountingBackend } from "../../tests/helpers/counting-backend.ts";
 import {
   advertFromBackend,
@@ -8,7 +8,8 @@ import {
   requestToWire,
   serveFromBackend,
 } from "./serve-peer.ts";
-import type { CoreKind, Envelope } from "./protocol.ts";
+import { BODY_SCHEMAS, type CoreKind, type Envelope } from "./protocol.ts";
+import { GRAMMAR_LIMITS } from "../grammar/index.ts";
 
 const req: CompletionRequest = {
   id: "r",
@@ -55,6 +56,18 @@ describe("wire conversion", () => {
     const back = requestFromWire("x", wire);
     expect(back.sampling.logitBias).toEqual(new Map([[5, -100]]));
     expect({ ...back, id: "r", sampling: req.sampling }).toEqual(req);
+  });
+
+  test("a grammar travels with the request, within the protocol's size limit", () => {
+    const grammar = 'root ::= "yes" | "no"';
+    const wire = requestToWire({ ...req, grammar }, []);
+    expect(wire.grammar).toBe(grammar);
+    expect(requestFromWire("x", wire).grammar).toBe(grammar);
+    const schema = BODY_SCHEMAS["complete.request"];
+    expect(schema.safeParse(wire).success).toBe(true);
+    const huge = { ...wire, grammar: "x".repeat(GRAMMAR_LIMITS.maxChars + 1) };
+    expect(schema.safeParse(huge).success).toBe(false);
+    expect(schema.safeParse({ ...wire, grammar: "" }).success).toBe(false);
   });
 
   test("a continuation counts the tokens already made out of maxTokens", () => {
@@ -230,6 +243,13 @@ describe("advert and meter", () => {
       consent: {},
       listen: null,
     });
+  });
+
+  test("advert lists the grammar feature only for backends that sample locally", () => {
+    const b = new CountingBackend(["m"], "a", 4);
+    expect(advertFromBackend(b).features).toBeUndefined();
+    const native = Object.assign(Object.create(b) as CountingBackend, { kind: "native" });
+    expect(advertFromBackend(native).features).toEqual(["grammar"]);
   });
 
   test("the meter averages decode speed from results", async () => {

@@ -9,7 +9,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ConsentTicket,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { metered } from "../api/metered.ts";
 import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 
@@ -58,6 +58,7 @@ export function requestFromWire(id: string, body: CompleteRequestBody): Completi
   if (body.continueFrom !== undefined && body.continueFrom.length > 0) {
     req.continueFrom = body.continueFrom;
   }
+  if (body.grammar !== undefined) req.grammar = body.grammar;
   return req;
 }
 
@@ -89,6 +90,7 @@ export function requestToWire(
   }
   if (req.seed !== undefined) body.seed = req.seed;
   if (continueFrom.length > 0) body.continueFrom = [...continueFrom];
+  if (req.grammar !== undefined) body.grammar = req.grammar;
   return body;
 }
 
@@ -259,6 +261,8 @@ export function advertFromBackend(
     tokensPerSecond: Math.round((extra.tokensPerSecond ?? 0) * 10) / 10,
     consent: extra.consent ?? {},
     listen: extra.listen ?? null,
+    // 1.4: these backends sample here, so they enforce a request's grammar
+    ...(backend.kind === "native" || backend.kind === "pipeline" ? { features: ["grammar"] } : {}),
   };
 }
 

@@ -10,8 +10,8 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
-import { AriaError } from "../shared/errors.ts";
+} from "../contract/index.ts";
+import { AriaError, UnsupportedParameterError } from "../shared/errors.ts";
 
 /** Options of {@link ExternalBackend}. */
 export interface ExternalBackendOptions {
@@ -76,6 +76,13 @@ export class ExternalBackend implements CompletionBackend {
     request: CompletionRequest,
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    if (request.grammar !== undefined) {
+      // handled here: the output could not be held to it, so refuse rather than ignore (400)
+      throw new UnsupportedParameterError(
+        "response_format",
+        'Unsupported parameter "response_format" / "grammar": an external upstream cannot enforce a grammar',
+      );
+    }
     const chat = request.input.kind === "chat";
     const body: Json = {
       model: request.model,

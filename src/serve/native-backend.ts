@@ -12,14 +12,18 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+  ModelDetails,
+  ModelText,
+} from "../contract/index.ts";
 import {
+  type ModelInfo,
   type NativeContext,
   type NativeModel,
   openModel,
   type OutputHead,
 } from "../engine/index.ts";
 import { createRng, createSequence } from "../generation/index.ts";
+import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import { openGguf } from "../model/open.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
 import {
@@ -62,12 +66,37 @@ interface Loaded {
   scheduler: Scheduler;
 }
 
+/**
+ * The facts of the loaded file that Ollama's endpoints report.
+ *
+ * @param info the engine's model info.
+ * @param tensors the file's tensor infos.
+ * @param template the chat template in use.
+ * @returns the details.
+ */
+export function modelDetails(
+  info: ModelInfo,
+  tensors: readonly { dims: readonly number[] }[],
+  template: ChatTemplateChoice,
+): ModelDetails {
+  const byCount = Object.entries(info.matrixTypes).sort((a, b) => b[1] - a[1]);
+  return {
+    family: info.arch,
+    parameterCount: tensors.reduce((n, t) => n + t.dims.reduce((a, d) => a * d, 1), 0),
+    fileBytes: info.fileBytes,
+    quantization: byCount[0]?.[0] ?? info.embdType,
+    chatTemplate: { source: template.source, template: template.template },
+  };
+}
+
 /** libbitnet with continuous batching. */
 export class NativeBackend implements CompletionBackend {
   readonly kind = "native" as const;
   readonly #options: NativeBackendOptions;
   readonly #card: ModelCard;
   #loaded: Loaded | undefined;
+  /** The vocabulary trie for grammars (built at load: ~1 s for 128k tokens, off the request path). */
+  #trie: VocabTrie | undefined;
   /** Settles when loading ends (rejects if it failed). */
   readonly ready: Promise<void>;
 
@@ -105,11 +134,36 @@ export class NativeBackend implements CompletionBackend {
     const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
     this.#card.contextLength = nCtx;
     this.#card.weightTypes = model.info.matrixTypes;
+    this.#card.details = modelDetails(model.info, file.tensors, template);
+    this.#trie = vocabTrieOf(tokenizer);
     this.#loaded = { model, ctx, tokenizer, template, scheduler };
   }
 
   listModels(): readonly ModelCard[] {
     return [this.#card];
+  }
+
+  tokenBytes(model: string, token: number): Uint8Array {
+    const text = this.text(model);
+    return text === undefined ? new Uint8Array() : text.piece(token);
+  }
+
+  text(model: string): ModelText | undefined {
+    const loaded = this.#loaded;
+    if (loaded === undefined || model !== this.#card.id) return undefined;
+    const { tokenizer, template } = loaded;
+    return {
+      vocabSize: tokenizer.nVocab,
+      encode: (text, o) =>
+        tokenizer.encode(text, {
+          addBos: o.addSpecial,
+          addEos: o.addSpecial ? undefined : false,
+          parseSpecial: o.parseSpecial,
+        }),
+      decode: (ids) => tokenizer.decode(ids, { renderSpecial: true }),
+      piece: (id) => tokenizer.tokenPieceBytes(id),
+      applyTemplate: (messages) => encodeChat(tokenizer, messages, { template }).prompt,
+    };
   }
 
   health(): "ready" | "loading" {
@@ -135,7 +189,14 @@ export class NativeBackend implements CompletionBackend {
       ...(request.continueFrom ?? []),
     ];
     const nCtx = ctx.options.nCtx;
+    // a grammar: compiled per request (a GrammarError is this request's 400, nobody else's)
+    let constraint;
+    if (request.grammar !== undefined) {
+      this.#trie ??= vocabTrieOf(tokenizer);
+      constraint = constraintFor(request.grammar, this.#trie, request.continueFrom);
+    }
     const stepper = createSequence(tokenizer, ids, nCtx, {
+      ...(constraint ? { constraint } : {}),
       maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),
       sampling: request.sampling,
       rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),

@@ -1,6 +1,6 @@
 /**
  * @module Shell: the pipeline backend — the OpenAI API served by a coordinator whose model runs
- * on pipeline stages (src/p2p/pipeline.ts). The coordinator reads only the GGUF header (tokenizer,
+ * on pipeline stages (src/pipeline/pipeline.ts). The coordinator reads only the GGUF header (tokenizer,
  * chat template, block count); every block runs on the stages the route picks. One pipeline
  * session per request, driven by the ordinary generation loop; fail-over is invisible here.
  * Requests beyond `parallel` get a CapacityError (503): the stages' session slots are the real
@@ -15,7 +15,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
 import { createRng, generate } from "../generation/index.ts";
 import { openGguf } from "../model/open.ts";
 import { kvNumber, kvString } from "../model/gguf-reader.ts";
@@ -24,9 +24,10 @@ import {
   type PipelineOptions,
   planRoute,
   type StageNetwork,
-} from "../p2p/index.ts";
+} from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
 import { createTokenizer, type Tokenizer } from "../tokenizer/index.ts";
+import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
@@ -65,6 +66,8 @@ export class PipelineBackend implements CompletionBackend {
   readonly #o: Readonly<PipelineBackendOptions>;
   readonly #card: ModelCard;
   readonly #tokenizer: Tokenizer;
+  /** The vocabulary trie, built at the first request with a grammar. */
+  #trie: VocabTrie | undefined;
   readonly #template: ChatTemplateChoice;
   readonly #nLayer: number;
   readonly #nCtx: number;
@@ -132,6 +135,12 @@ export class PipelineBackend implements CompletionBackend {
     const ids = request.input.kind === "chat"
       ? encodeChat(this.#tokenizer, request.input.messages, { template: this.#template }).ids
       : this.#tokenizer.encode(request.input.prompt, { addBos: true });
+    // a grammar: compiled per request (a GrammarError is this request's 400)
+    let constraint;
+    if (request.grammar !== undefined) {
+      this.#trie ??= vocabTrieOf(this.#tokenizer);
+      constraint = constraintFor(request.grammar, this.#trie);
+    }
     const engine = createPipelineEngine(this.#o.network, {
       ...this.#o.pipeline,
       modelHash: this.#o.modelHash,
@@ -146,6 +155,7 @@ export class PipelineBackend implements CompletionBackend {
         rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
         stop: request.stop,
         clock: () => performance.now(),
+        ...(constraint ? { constraint } : {}),
         ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
       });
       let first = true;

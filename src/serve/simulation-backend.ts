@@ -10,7 +10,8 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../api/port.ts";
+} from "../contract/index.ts";
+import { UnsupportedParameterError } from "../shared/errors.ts";
 
 /** Canned, labelled completions. */
 export class SimulationBackend implements CompletionBackend {
@@ -39,6 +40,13 @@ export class SimulationBackend implements CompletionBackend {
     request: CompletionRequest,
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    if (request.grammar !== undefined) {
+      // handled here: the output could not be held to it, so refuse rather than ignore (400)
+      throw new UnsupportedParameterError(
+        "response_format",
+        'Unsupported parameter "response_format" / "grammar": the simulation backend cannot enforce a grammar',
+      );
+    }
     const source = request.input.kind === "chat"
       ? request.input.messages.at(-1)?.content ?? ""
       : request.input.prompt;

@@ -60,3 +60,16 @@ export class ConsentBusyError extends AriaError {
     super("BUSY", reason, options);
   }
 }
+
+/** A request field ARIA does not implement, or a backend that cannot honour it: HTTP 400
+ * `unsupported_parameter` naming the field (never silently ignored). */
+export class UnsupportedParameterError extends AriaError {
+  /**
+   * @param param the wire name of the field, e.g. "tools".
+   * @param message why, e.g. `"tools" is not supported yet`.
+   * @param options standard error options.
+   */
+  constructor(readonly param: string, message: string, options?: ErrorOptions) {
+    super("UNSUPPORTED_PARAMETER", message, options);
+  }
+}

@@ -85,6 +85,24 @@ export interface Tokenizer {
    */
   tokenPiece(id: number): string;
   /**
+   * The bytes a token adds to generated text (CONTROL/UNKNOWN tokens: none; no space-prefix
+   * stripping), which may be part of a UTF-8 character: what a grammar constraint matches.
+   *
+   * @param id a token id
+   * @returns the bytes (shared; do not modify)
+   * @throws {RangeError} if the id is out of range
+   */
+  tokenBytes(id: number): Uint8Array;
+  /**
+   * The bytes of one token's text with special tokens rendered (may be a partial UTF-8
+   * sequence): OpenAI's logprob `bytes`, llama-server's token pieces.
+   *
+   * @param id a token id
+   * @returns the bytes (a copy)
+   * @throws {RangeError} if the id is out of range
+   */
+  tokenPieceBytes(id: number): Uint8Array;
+  /**
    * Starts a streaming decode that emits only complete UTF-8 characters.
    *
    * @param options rendering options, as for `decode`
@@ -159,6 +177,12 @@ export function createTokenizer(
     createStreamDecoder: detokenizer.createStreamDecoder,
     tokenPiece(id: number): string {
       return pieceDecoder.decode(detokenizer.tokenBytes(id, true));
+    },
+    tokenBytes(id: number): Uint8Array {
+      return detokenizer.tokenBytes(id, false);
+    },
+    tokenPieceBytes(id: number): Uint8Array {
+      return detokenizer.tokenBytes(id, true).slice(); // a copy: the detokenizer caches its own
     },
     isEog(id: number): boolean {
       return vocab.eogIds.has(id);

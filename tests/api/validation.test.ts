@@ -1,6 +1,7 @@
 /** Each request field's validation through the real app: 400 with the field as `param`. */
 import { describe, expect, test } from "bun:test";
 import { chat, makeApp, post } from "../helpers/api.ts";
+import { JSON_OBJECT_GRAMMAR, jsonSchemaToGrammar } from "../../src/grammar/index.ts";
 
 const chatCases: [string, Record<string, unknown>][] = [
   ["model", { model: 5 }],
@@ -64,13 +65,112 @@ describe("validation", () => {
       expect((await res.json()).error.param).toBe(param);
     });
   }
-  test("unknown fields are ignored; nulls are absent", async () => {
+  test("unknown fields are ignored; nulls are absent; empty tools and a text format are no-ops", async () => {
     const { app, backend } = makeApp();
     const res = await app.request(
       "/v1/chat/completions",
-      post(chat({ tools: [], response_format: { type: "text" }, temperature: null })),
+      post(chat({ tools: [], response_format: { type: "text" }, temperature: null, foo: 1 })),
     );
     expect(res.status).toBe(200);
     expect(backend.requests[0]!.sampling.temperature).toBe(1);
+    expect(backend.requests[0]!.grammar).toBeUndefined();
+  });
+});
+
+describe("output constraints", () => {
+  const tool = { type: "function", function: { name: "f", parameters: { type: "object" } } };
+  const refusals: [string, Record<string, unknown>, string, string | null, RegExp][] = [
+    ["tools", { tools: [tool] }, "tools", "unsupported_parameter", /"tools"/],
+    [
+      "tool_choice",
+      { tool_choice: "required" },
+      "tool_choice",
+      "unsupported_parameter",
+      /"tool_choice"/,
+    ],
+    [
+      "an unsupported schema keyword",
+      {
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "x", schema: { type: "string", pattern: "a+" } },
+        },
+      },
+      "response_format",
+      "unsupported_parameter",
+      /keywords at #: pattern/,
+    ],
+    [
+      "a bad grammar",
+      { grammar: 'root ::= "a' },
+      "grammar",
+      "invalid_grammar",
+      /unterminated string/,
+    ],
+    ["a grammar without root", { grammar: 'x ::= "a"' }, "grammar", "invalid_grammar", /no "root"/],
+    [
+      "two constraints",
+      { grammar: 'root ::= "a"', response_format: { type: "json_object" } },
+      "response_format",
+      "unsupported_parameter",
+      /Cannot combine "grammar" with "response_format"/,
+    ],
+    [
+      "an unknown format type",
+      { response_format: { type: "xml" } },
+      "response_format.type",
+      null,
+      /./,
+    ],
+  ];
+  for (const [name, extra, param, code, message] of refusals) {
+    test(`chat: ${name} is a 400 naming ${param}`, async () => {
+      const { app, backend } = makeApp();
+      const res = await app.request("/v1/chat/completions", post(chat(extra)));
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.error).toMatchObject({ type: "invalid_request_error", param, code });
+      expect(body.error.message).toMatch(message);
+      expect(backend.requests.length).toBe(0);
+    });
+  }
+
+  test("response_format json_schema reaches the backend as a grammar", async () => {
+    const { app, backend } = makeApp();
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+    const res = await app.request(
+      "/v1/chat/completions",
+      post(
+        chat({
+          response_format: {
+            type: "json_schema",
+            json_schema: { name: "r", schema, strict: true },
+          },
+        }),
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(backend.requests[0]!.grammar).toBe(jsonSchemaToGrammar(schema));
+  });
+
+  test("json_object, llama-server grammar and json_schema fields reach the backend", async () => {
+    const { app, backend } = makeApp();
+    await app.request(
+      "/v1/chat/completions",
+      post(chat({ response_format: { type: "json_object" } })),
+    );
+    await app.request(
+      "/v1/completions",
+      post({ model: "fake-model", prompt: "x", grammar: 'root ::= "y"' }),
+    );
+    await app.request(
+      "/v1/completions",
+      post({ model: "fake-model", prompt: "x", json_schema: { type: "integer" } }),
+    );
+    expect(backend.requests.map((r) => r.grammar)).toEqual([
+      JSON_OBJECT_GRAMMAR,
+      'root ::= "y"',
+      jsonSchemaToGrammar({ type: "integer" }),
+    ]);
   });
 });

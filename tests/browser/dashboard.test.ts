@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser: playwright-core driving Debian's chromium (/usr/bin/chromium,
  * installed by .ci/run). The server runs in-process on port 0: the real aria-nano native backend
- * (chat) and the dashboard with the REAL adapters (src/cli/_dashboard-ports.ts) for the ledger,
+ * (chat) and the dashboard with the REAL adapters (src/node/dashboard-ports.ts) for the ledger,
  * energy and consent pages over a temp data dir — the ledger file `aria serve` opens
  * (openServeProvenance over aria-nano), the signed policy file and its PolicyGate, which admits
  * the playground's chats, and the models page over the REAL downloader (src/model/download.ts:
@@ -21,8 +21,8 @@ import { NativeBackend } from "../../src/serve/native-backend.ts";
 import { createHash } from "node:crypto";
 import { fakePeers } from "../helpers/dashboard-ports.ts";
 import type { RegistryEntry } from "../../src/model/registry.ts";
-import { openServeProvenance, type ServeProvenance } from "../../src/cli/_provenance.ts";
-import { dashboardPorts, modelsPort } from "../../src/cli/_dashboard-ports.ts";
+import { openServeProvenance, type ServeProvenance } from "../../src/node/provenance.ts";
+import { dashboardPorts, modelsPort } from "../../src/node/dashboard-ports.ts";
 import {
   consentPath,
   loadOrCreatePolicy,

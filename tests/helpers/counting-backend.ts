@@ -10,7 +10,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../../src/api/port.ts";
+} from "../../src/contract/index.ts";
 
 /** Token-by-token deterministic backend. */
 export class CountingBackend implements CompletionBackend {

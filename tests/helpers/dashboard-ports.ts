@@ -1,7 +1,7 @@
 /**
  * @module In-memory fakes of the dashboard's ports (src/dashboard/port.ts) for route and browser
  * tests — PORT FAKES, not the real ledger, consent, peer or model-manager modules (the real
- * adapters are src/cli/_dashboard-ports.ts, tested in tests/cli/dashboard-ports.test.ts). The
+ * adapters are src/node/dashboard-ports.ts, tested in tests/node/dashboard-ports.test.ts). The
  * fakes let route tests reach states the real modules cannot easily produce (a peer id with
  * markup). `httpModelsFake` pulls over real HTTP from a local server, so the progress the
  * dashboard shows comes from a real transfer.

@@ -11,7 +11,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
-} from "../../src/api/port.ts";
+} from "../../src/contract/index.ts";
 
 /** Settings of the fake. */
 export interface FakeBackendOptions {

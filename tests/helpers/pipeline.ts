@@ -11,9 +11,9 @@ import {
   type GenerationEngine,
 } from "../../src/generation/index.ts";
 import { openGguf } from "../../src/model/open.ts";
-import type { StageAdvert } from "../../src/p2p/pipeline-plan.ts";
-import type { StageLink, StageNetwork } from "../../src/p2p/pipeline.ts";
-import { createInProcessLink, StageServer } from "../../src/p2p/stage.ts";
+import type { StageAdvert } from "../../src/pipeline/pipeline-plan.ts";
+import type { StageLink, StageNetwork } from "../../src/pipeline/pipeline.ts";
+import { createInProcessLink, StageServer } from "../../src/pipeline/stage.ts";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.ts";
 import { vocabSourceFromGguf } from "../../src/tokenizer/vocab.ts";
 

@@ -7,7 +7,7 @@ import { createProvenanceRecorder, promptHash } from "../../src/ledger/provenanc
 import { openLedger } from "../../src/ledger/store.ts";
 import { sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
 import type { Hex32 } from "../../src/ledger/index.ts";
-import type { ProvenanceSink } from "../../src/api/port.ts";
+import type { ProvenanceSink } from "../../src/contract/index.ts";
 
 const alice = fixedIdentity(1);
 const clock = { nowMs: () => 1_700_000_000_000 };

@@ -13,7 +13,7 @@ import { fixedIdentity, makeChain, makeSigned } from "../helpers/ledger.ts";
 import { main } from "../../src/cli/main.ts";
 import { runLedger } from "../../src/cli/ledger.ts";
 import { parseLedgerCommand } from "../../src/cli/ledger-args.ts";
-import { blockAttester } from "../../src/cli/_block-energy.ts";
+import { blockAttester } from "../../src/node/block-energy.ts";
 import { loadOrCreateIdentity } from "../../src/identity/index.ts";
 import { readPolicy } from "../../src/consent/index.ts";
 import {

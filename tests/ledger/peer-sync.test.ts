@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { fixedIdentity, makeChain, makeSigned } from "../helpers/ledger.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
-import { LedgerSync } from "../../src/cli/_ledger-sync.ts";
+import { LedgerSync } from "../../src/node/ledger-sync.ts";
 import {
   type Block,
   findRewrite,

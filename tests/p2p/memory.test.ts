@@ -20,7 +20,7 @@ import {
 } from "../../src/ledger/index.ts";
 import { type Connection, MemoryNetwork } from "../../src/p2p/transport.ts";
 import { encodeFrame, type Outgoing } from "../../src/p2p/protocol.ts";
-import type { CompletionBackend, CompletionRequest } from "../../src/api/port.ts";
+import type { CompletionBackend, CompletionRequest } from "../../src/contract/index.ts";
 import { CountingBackend } from "../helpers/counting-backend.ts";
 import { edCrypto, ManualClock, seededHex } from "../helpers/p2p.ts";
 
@@ -274,6 +274,28 @@ describe("P2PNode over memory", () => {
     expect(resumed.continueFrom?.length).toBe(4);
     expect(resumed.maxTokens).toBe(6);
   });
+  test("a grammar request goes only to a peer that advertises enforcing it, grammar included", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const plain = new CountingBackend(["m"], "a"); // a simulation backend: no "grammar" feature
+    const enforcing = new CountingBackend(["m"], "b");
+    Object.defineProperty(enforcing, "kind", { value: "native" });
+    const a = makeNode(net, 1, plain);
+    const b = makeNode(net, 2, enforcing);
+    const c = makeNode(net, 3, null, [(await a.node.start())!, (await b.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({ local: new CountingBackend([], "c"), node: c.node });
+    expect(router.candidates("m").length).toBe(2);
+    expect(router.candidates("m", new Set(), true)).toEqual([b.node.id]);
+    const grammar = 'root ::= "x"';
+    const r = await collect(
+      router.complete({ ...request("m", 4), grammar }, new AbortController().signal),
+    );
+    expect(r.servedBy).toEqual([b.node.id]);
+    expect(enforcing.requests.at(-1)!.grammar).toBe(grammar);
+    expect(plain.requests.length).toBe(0);
+  });
+
   test("a silent peer times out and the request moves to another", async () => {
     const net = new MemoryNetwork({ auto: true });
     const backA = new CountingBackend(["m"], "a");

@@ -3,9 +3,10 @@
  * and with 7 others in the batch, abort frees the slot, the queue bound holds.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import type { CompletionRequest, CompletionResult } from "../../src/api/port.ts";
+import type { CompletionRequest, CompletionResult } from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
 import { CapacityError } from "../../src/shared/errors.ts";
+import { GrammarError, jsonSchemaToGrammar } from "../../src/grammar/index.ts";
 import { testModel } from "../helpers/models.ts";
 
 let modelPath = "";
@@ -145,6 +146,52 @@ describe("NativeBackend", () => {
     expect(backend.stats().activeSequences).toBe(0);
     const r = await second;
     expect(r.result.usage.completionTokens).toBeLessThanOrEqual(4);
+    await backend.close();
+  });
+
+  test("a json_schema grammar holds the model's output; a failing grammar fails its request alone", async () => {
+    const backend = new NativeBackend({ modelPath, nodeId: "n1", parallel: 3, queue: 4 });
+    await backend.ready;
+    const schema = {
+      type: "object",
+      properties: {
+        a: { type: "integer", minimum: 0, maximum: 99 },
+        b: { enum: ["x", "y"] },
+        c: { type: "string", maxLength: 4 },
+      },
+      required: ["a", "b", "c"],
+      additionalProperties: false,
+    };
+    const constrained = (i: number): CompletionRequest => ({
+      ...request(i, 200),
+      sampling: { temperature: 1, topK: 0 },
+      seed: i,
+      grammar: jsonSchemaToGrammar(schema),
+    });
+    // every "x" doubles the parses: the matcher gives up after about ten tokens
+    const failing = { ...request(9, 200), grammar: 'root ::= a\na ::= "x" a "y" | "x" a "z"' };
+    const plain = request(5);
+    const alone = await run(backend, plain);
+    const [bad, good, json] = await Promise.allSettled([
+      run(backend, failing),
+      run(backend, plain),
+      run(backend, constrained(1)),
+    ]);
+    expect(bad.status).toBe("rejected");
+    expect((bad as PromiseRejectedResult).reason).toBeInstanceOf(GrammarError);
+    expect((good as PromiseFulfilledResult<Awaited<ReturnType<typeof run>>>).value.tokens).toEqual(
+      alone.tokens,
+    );
+    const outputs = [(json as PromiseFulfilledResult<Awaited<ReturnType<typeof run>>>).value];
+    for (let i = 2; i <= 4; i++) outputs.push(await run(backend, constrained(i)));
+    for (const out of outputs) {
+      expect(out.result.finishReason).toBe("stop");
+      const value = JSON.parse(out.text);
+      expect(Object.keys(value)).toEqual(["a", "b", "c"]);
+      expect(Number.isInteger(value.a) && value.a >= 0 && value.a <= 99).toBe(true);
+      expect(["x", "y"]).toContain(value.b);
+      expect([...value.c].length).toBeLessThanOrEqual(4);
+    }
     await backend.close();
   });
 });

@@ -16,7 +16,7 @@ import {
   usageOf,
   wholeProvenance,
 } from "../_run.ts";
-import type { CompletionRequest } from "../port.ts";
+import type { CompletionRequest } from "../../contract/index.ts";
 import { chatCompletionBody, toChatRequest, type WireOptions } from "../schemas.ts";
 
 type Head = {

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { AppEnv, RouteDeps } from "../_context.ts";
 import { modelNotFound } from "../errors.ts";
-import type { ModelCard } from "../port.ts";
+import type { ModelCard } from "../../contract/index.ts";
 
 function wire(m: ModelCard) {
   return {

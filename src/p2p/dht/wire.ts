@@ -1,5 +1,5 @@
 /**
- * @module Bodies of the `dht.*` kinds (protocol 1.4, docs/protocol.md "Provider lookup"). They
+ * @module Bodies of the `dht.*` kinds (protocol 1.5, docs/protocol.md "Provider lookup"). They
  * travel in the ordinary signed envelope (protocol.ts), so the sender of every request and reply
  * is authenticated; this file checks only the bodies. Pure.
  *
@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { providerRecordSchema } from "./providers.ts";
-import type { Result } from "../_result.ts";
+import type { Result } from "../../shared/result.ts";
 
 /** Most contacts or records in one reply. Why 20: k. */
 export const K_MAX = 20;

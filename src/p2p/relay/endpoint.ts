@@ -13,7 +13,7 @@ import {
   parseFrame,
   type ProtocolFault,
 } from "../protocol.ts";
-import type { Result } from "../_result.ts";
+import type { Result } from "../../shared/result.ts";
 
 /** A circuit as one end sees it. */
 export interface CircuitEnd {

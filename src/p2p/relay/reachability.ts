@@ -1,5 +1,5 @@
 /**
- * @module Reachability (protocol 1.4, docs/protocol.md "Reachability"), after libp2p AutoNAT: a
+ * @module Reachability (protocol 1.5, docs/protocol.md "Reachability"), after libp2p AutoNAT: a
  * node asks a few reachable peers to dial back the address it advertises; each peer dials it,
  * completes the ordinary handshake and sends `reach.dialback {nonce}`. The node counts a peer's
  * test as a success only when that nonce arrives on an inbound connection from that peer, its own

@@ -1,5 +1,5 @@
 /**
- * @module The relay's side of a relayed connection (protocol 1.4, docs/protocol.md "Relays"), in
+ * @module The relay's side of a relayed connection (protocol 1.5, docs/protocol.md "Relays"), in
  * the manner of libp2p circuit relay v2: a node that cannot be dialled (behind NAT) keeps a
  * connection to a reachable relay and holds a reservation there; a client asks the relay to
  * connect it to that node; the relay forwards end-to-end frames between them inside

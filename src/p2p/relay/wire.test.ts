@@ -29,8 +29,8 @@ describe("reach and relay bodies", () => {
     expect(parseRelayMessage("relay.constructor", {}).ok).toBe(false);
   });
 
-  test("protocol 1.4 passes overlay kinds through parseFrame with their body unchecked", () => {
-    expect(PROTOCOL_VERSION_STRING).toBe("1.4");
+  test("protocol 1.5 passes overlay kinds through parseFrame with their body unchecked", () => {
+    expect(PROTOCOL_VERSION_STRING).toBe("1.5");
     const sender = { from: "ab".repeat(32), ts: 1, nonce: "0".repeat(32), sign: null };
     for (const kind of ["dht.find_node", "reach.check", "relay.data"] as const) {
       const f = parseFrame(

@@ -1,5 +1,5 @@
 /**
- * @module Bodies of the `reach.*` and `relay.*` kinds (protocol 1.4, docs/protocol.md
+ * @module Bodies of the `reach.*` and `relay.*` kinds (protocol 1.5, docs/protocol.md
  * "Reachability" and "Relays"). They travel in the ordinary signed envelope, so the sender of
  * each is authenticated; this file checks only the bodies. Pure.
  *
@@ -13,7 +13,7 @@
  *   relay.closed   {circuit, reason}            relay -> the other end(s)
  */
 import { z } from "zod";
-import type { Result } from "../_result.ts";
+import type { Result } from "../../shared/result.ts";
 
 /** Largest end-to-end frame inside relay.data. Why: the outer frame must stay within 1 MiB
  * (MAX_FRAME_BYTES) with its envelope and the JSON escaping of the inner frame. */

@@ -1,0 +1,244 @@
+/**
+ * @module Shell: starts the peer network next to `aria serve` — the node (src/p2p) on the peer
+ * port with this node's ed25519 identity, the planner's tick every second, the router in front of
+ * the local backend, and the /v1/aria/peers route. Hashes the model file (SHA-256) in the
+ * background for the advert.
+ */
+import { join } from "node:path";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import type { Hono } from "hono";
+import type { CompletionBackend } from "../contract/index.ts";
+import type { ServeConfig } from "../config/schema.ts";
+import { type NodeIdentity, verifySignature } from "../identity/index.ts";
+import {
+  advertFromBackend,
+  bunTransport,
+  meteredBackend,
+  P2PNode,
+  PeerBackend,
+  type PeerConsent,
+  type PeerProvenance,
+  peersRoute,
+  serveFromBackend,
+} from "../p2p/index.ts";
+import {
+  type AddressBook,
+  parseAddressBook,
+  restoredBootstrap,
+  snapshotAddresses,
+} from "../p2p/address-book.ts";
+import { AriaError } from "../shared/errors.ts";
+import { writeFileAtomic } from "../shared/atomic-write.ts";
+import type { LedgerStore } from "../ledger/index.ts";
+import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
+
+/** The running peer network. */
+export interface PeerNetwork {
+  url: string;
+  node: P2PNode;
+  /** The router: what the API should use as its backend. */
+  backend: CompletionBackend;
+  route: Hono;
+  stop(): Promise<void>;
+}
+
+/** Planning interval (ms). Why 1 s: pings every 5 s and exchanges every 10 s need no finer tick. */
+const TICK_MS = 1000;
+/** Address book save interval (ms). Why 1 min: a crash loses at most a minute of learned peers. */
+const SAVE_MS = 60_000;
+
+/**
+ * Reads the saved address book (`<dataDir>/peers.json`).
+ *
+ * @returns the book, or null when there is none or it is malformed (logged; it is overwritten).
+ */
+async function loadAddressBook(path: string): Promise<AddressBook | null> {
+  const file = Bun.file(path);
+  if (!(await file.exists())) return null;
+  const parsed = parseAddressBook(await file.text());
+  if (parsed.ok) return parsed.value;
+  console.error(JSON.stringify({ event: "p2p_address_book_refused", path, reason: parsed.error }));
+  return null;
+}
+
+/** Writes the address book atomically (shared/atomic-write.ts). */
+function saveAddressBook(path: string, book: AddressBook): Promise<void> {
+  try {
+    writeFileAtomic(path, JSON.stringify(book) + "\n");
+    return Promise.resolve();
+  } catch (err: unknown) {
+    return Promise.reject(err); // converted: the caller logs it
+  }
+}
+
+/**
+ * SHA-256 of a file, streamed.
+ *
+ * @param path the file.
+ * @returns lowercase hex.
+ * @throws the read error when the file cannot be read.
+ */
+export async function sha256File(path: string): Promise<string> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  return hasher.digest("hex");
+}
+
+/**
+ * Starts the node.
+ *
+ * @param config peer port, bootstrap peers, TLS files, host.
+ * @param identity this node's key pair.
+ * @param local the local backend.
+ * @param modelPath the model file to hash for adverts (null = none).
+ * @param options the owner's consent: a check for each peer request and the summary adverts carry.
+ * @returns the network.
+ * @throws {AriaError} P2P_LISTEN when the peer port cannot be bound or the TLS files read.
+ */
+export async function startPeerNetwork(
+  config: ServeConfig,
+  identity: NodeIdentity,
+  local: CompletionBackend,
+  modelPath: string | null,
+  options: Readonly<{
+    consent?: PeerConsent;
+    consentSummary?: () => Record<string, unknown>;
+    /** Why a peer's advertised consent refuses a request for a model (router). */
+    refuses?: (summary: Readonly<Record<string, unknown>>, model: string) => string | undefined;
+    /** Records a peer request served here and returns its receipt (the native backend's ledger). */
+    provenance?: PeerProvenance;
+    /** Plugs into the node before it starts (the pipeline's StageWire). */
+    extension?: { attach(node: P2PNode): void };
+    /** The model file's SHA-256 when already known (not hashed again). */
+    sha256?: string;
+    /** The node's ledger: its headers are exchanged with peers and theirs kept in it. */
+    ledger?: LedgerStore;
+  }> = {},
+): Promise<PeerNetwork> {
+  const metered = meteredBackend(local);
+  const hashes = new Map<string, string>();
+  const known = local.listModels()[0]?.id;
+  if (options.sha256 !== undefined && known !== undefined) hashes.set(known, options.sha256);
+  else if (modelPath !== null) {
+    const id = known;
+    // terminated: a model file that cannot be hashed is advertised without a hash
+    if (id !== undefined) sha256File(modelPath).then((h) => hashes.set(id, h)).catch(() => {});
+  }
+  const clock = { nowMs: () => Date.now() };
+  const bookPath = join(config.dataDir, "peers.json");
+  const book = await loadAddressBook(bookPath);
+  const base = nodeBase(config, identity);
+  // the saved peers join the configured bootstrap list, so a restart finds the network it left
+  const restored = book ? restoredBootstrap(book, clock.nowMs(), base.bootstrap) : [];
+  const node = new P2PNode({
+    ...base,
+    bootstrap: [...base.bootstrap, ...restored],
+    advert: () =>
+      advertFromBackend(metered.backend, {
+        sha256: hashes,
+        tokensPerSecond: metered.tokensPerSecond(),
+        ...(options.consentSummary ? { consent: options.consentSummary() } : {}),
+      }),
+    onRequest: serveFromBackend(metered.backend, {
+      clock,
+      log: (entry) => console.error(JSON.stringify(entry)),
+      ...(options.consent ? { consent: options.consent } : {}),
+      ...(options.provenance ? { provenance: options.provenance } : {}),
+    }),
+  });
+  options.extension?.attach(node);
+  let url: string | null;
+  try {
+    url = await startNode(node, config);
+  } catch (err: unknown) {
+    await local.close(); // converted: the backend is closed, the error goes on to main.ts
+    throw err;
+  }
+  const timer = setInterval(() => node.tick(), TICK_MS);
+  const save = () =>
+    saveAddressBook(bookPath, snapshotAddresses(node.state, clock.nowMs(), book)).catch(
+      // terminated: a failed save is logged; the previous book stays in place
+      (err: unknown) =>
+        console.error(JSON.stringify({ event: "p2p_address_book_save", error: String(err) })),
+    );
+  const saver = setInterval(save, SAVE_MS);
+  const sync = options.ledger === undefined ? undefined : new LedgerSync({
+    node,
+    store: options.ledger,
+    identity,
+    clock,
+    log: (entry) => console.error(JSON.stringify(entry)),
+  });
+  const announcer = sync && setInterval(() => sync.announce(), ANNOUNCE_MS);
+  return {
+    url: url ?? "",
+    node,
+    backend: new PeerBackend({
+      local: metered.backend,
+      node,
+      ...(options.refuses ? { refuses: options.refuses } : {}),
+    }),
+    route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
+    async stop() {
+      clearInterval(timer);
+      clearInterval(saver);
+      await save();
+      if (announcer) clearInterval(announcer);
+      await node.stop();
+    },
+  };
+}
+
+/**
+ * What every node of `aria serve` shares: ed25519 crypto over the identity, the Bun WebSocket
+ * transport on the peer port (wss with --p2p-cert / --p2p-key), clock, randomness, bootstrap
+ * peers, agent and log.
+ *
+ * @param config peer port, host, TLS files, bootstrap peers.
+ * @param identity this node's key pair.
+ * @returns the node dependencies without advert or request handler.
+ */
+export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
+  return {
+    crypto: {
+      nodeId: identity.nodeId,
+      sign: (b: Uint8Array) => bytesToHex(identity.sign(b)),
+      // handled here: a signature that is not 128 hex chars is simply not valid
+      verify: (id: string, b: Uint8Array, sig: string) =>
+        /^[0-9a-f]{128}$/.test(sig) && verifySignature(id, b, hexToBytes(sig)),
+    },
+    transport: bunTransport({
+      port: config.p2pPort ?? 0,
+      hostname: config.host,
+      ...(config.p2pCert && config.p2pKey
+        ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
+        : {}),
+    }),
+    clock: { nowMs: () => Date.now() },
+    randomHex: (n: number) => bytesToHex(crypto.getRandomValues(new Uint8Array(n))),
+    bootstrap: (config.peers ?? "").split(",").map((u) => u.trim()).filter(Boolean),
+    agent: "aria/0.1.0",
+    log: (entry: Record<string, unknown>) => console.error(JSON.stringify(entry)),
+  };
+}
+
+/**
+ * Starts a node on the peer port.
+ *
+ * @returns where it listens.
+ * @throws {AriaError} P2P_LISTEN when the peer port cannot be bound or the TLS files read.
+ */
+export async function startNode(node: P2PNode, config: ServeConfig): Promise<string | null> {
+  try {
+    return await node.start();
+  } catch (err: unknown) {
+    // converted: a taken port or unreadable TLS file becomes a message naming them (exit 1)
+    throw new AriaError(
+      "P2P_LISTEN",
+      `Cannot listen for peers on ${config.host}:${config.p2pPort ?? 0}${
+        config.p2pCert ? ` with ${config.p2pCert}` : ""
+      }: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+}
