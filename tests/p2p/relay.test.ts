@@ -146,6 +146,22 @@ describe("relay over loopback", () => {
     );
   }, 30_000);
 
+  test("a node refuses circuits from a relay it holds no reservation at", async () => {
+    const net = await network({ ...DEFAULT_RELAY_POLICY, enabled: true });
+    const seen: string[] = [];
+    net.r.setOverlayHandler({ onMessage: (_peer, env) => void seen.push(env.kind) });
+    net.r.send(net.n.id, { kind: "relay.incoming", body: { circuit: "x1", from: net.c.id } });
+    await until(() => seen.length > 0);
+    expect(seen).toEqual(["relay.refuse"]);
+    // after reserving, the same relay's incoming circuit is accepted
+    net.r.setOverlayHandler(net.rs);
+    await net.ns.reserve(net.r.id);
+    net.r.setOverlayHandler({ onMessage: (_peer, env) => void seen.push(env.kind) });
+    net.r.send(net.n.id, { kind: "relay.incoming", body: { circuit: "x2", from: net.c.id } });
+    await until(() => seen.length > 1);
+    expect(seen).toEqual(["relay.refuse", "relay.accept"]);
+  }, 30_000);
+
   test("a relay that changes one character is caught by the client", async () => {
     // the dishonest relay rewrites "fox" in whatever it forwards
     const net = await network(

@@ -31,6 +31,10 @@ import {
 } from "./relay.ts";
 import { parseRelayMessage, type RelayMessage } from "./wire.ts";
 
+/** How long a client waits for the relay to connect a circuit (ms). Why 10 s: the relay asks the
+ * target and waits for its answer, two round trips even over slow home links. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /** The parts of a PeerNode the service uses. */
 export interface RelayNode {
   readonly id: string;
@@ -75,6 +79,8 @@ export class RelayService {
   readonly #replyTo = new Map<string, string>();
   readonly #ends = new Map<string, End>();
   readonly #nonces = new NonceCache();
+  /** Target role: relays we hold a reservation at (node id -> expiry). */
+  readonly #reservedAt = new Map<string, number>();
   /** Circuits closed, by reason (tests and logs). */
   readonly closed: Record<string, number> = {};
 
@@ -188,7 +194,10 @@ export class RelayService {
   }
 
   #incoming(relay: string, circuit: string, from: string): void {
-    if (!this.#d.onRequest || this.#ends.has(circuit)) {
+    // handled here: circuits are accepted only through relays we reserved at (nobody else may open
+    // one to us), only with a request handler, and never twice under one id
+    const reserved = (this.#reservedAt.get(relay) ?? 0) > this.#d.clock.nowMs();
+    if (!this.#d.onRequest || !reserved || this.#ends.has(circuit)) {
       this.#d.node.send(relay, { kind: "relay.refuse", body: { circuit } });
       return;
     }
@@ -307,7 +316,10 @@ export class RelayService {
     try {
       for await (const env of req.replies) {
         const m = parseRelayMessage(env.kind, env.body);
-        if (m.ok && m.value.kind === "relay.reserved") return m.value.body;
+        if (m.ok && m.value.kind === "relay.reserved") {
+          this.#reservedAt.set(relay, m.value.body.expiresMs);
+          return m.value.body;
+        }
         if (m.ok && m.value.kind === "relay.refused") {
           throw new PeerRequestError(
             "RELAY_REFUSED",
@@ -345,8 +357,14 @@ export class RelayService {
       fail: stream.fail,
     });
     const connect = this.#d.node.open(relay, "relay.connect", { target, circuit });
+    // a relay that never answers must not hang the client: give up after CONNECT_TIMEOUT_MS
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
+      timer = setTimeout(() => resolve({ done: true, value: undefined }), CONNECT_TIMEOUT_MS);
+    });
     try {
-      const first = await connect.replies.next();
+      const first = await Promise.race([connect.replies.next(), timeout]);
+      clearTimeout(timer);
       connect.close();
       const answer = first.done ? null : parseRelayMessage(first.value.kind, first.value.body);
       if (!answer?.ok || answer.value.kind !== "relay.connected") {
