@@ -100,6 +100,12 @@ const PURE = [
   "src/p2p/peer-table.ts",
   "src/p2p/serve-peer.ts",
   "src/p2p/peers-route.ts",
+  "src/p2p/dht/",
+  "src/p2p/address-book.ts",
+  "src/p2p/relay/relay.ts",
+  "src/p2p/relay/reachability.ts",
+  "src/p2p/relay/endpoint.ts",
+  "src/p2p/relay/wire.ts",
   "src/node/dashboard-map.ts",
   "src/node/answer-provenance.ts",
 ];

@@ -5,6 +5,7 @@
  * background for the advert.
  */
 import { checkRelayedReceipt } from "../ledger/index.ts";
+import { join } from "node:path";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../contract/index.ts";
@@ -24,6 +25,13 @@ import {
 import { systemClock } from "../shared/clock.ts";
 import { AriaError } from "../shared/errors.ts";
 import { logJson } from "../shared/log.ts";
+import {
+  type AddressBook,
+  parseAddressBook,
+  restoredBootstrap,
+  snapshotAddresses,
+} from "../p2p/index.ts";
+import { writeFileAtomic } from "../shared/atomic-write.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
@@ -39,6 +47,32 @@ export interface PeerNetwork {
 
 /** Planning interval (ms). Why 1 s: pings every 5 s and exchanges every 10 s need no finer tick. */
 const TICK_MS = 1000;
+/** Address book save interval (ms). Why 1 min: a crash loses at most a minute of learned peers. */
+const SAVE_MS = 60_000;
+
+/**
+ * Reads the saved address book (`<dataDir>/peers.json`).
+ *
+ * @returns the book, or null when there is none or it is malformed (logged; it is overwritten).
+ */
+async function loadAddressBook(path: string): Promise<AddressBook | null> {
+  const file = Bun.file(path);
+  if (!(await file.exists())) return null;
+  const parsed = parseAddressBook(await file.text());
+  if (parsed.ok) return parsed.value;
+  console.error(JSON.stringify({ event: "p2p_address_book_refused", path, reason: parsed.error }));
+  return null;
+}
+
+/** Writes the address book atomically (shared/atomic-write.ts). */
+function saveAddressBook(path: string, book: AddressBook): Promise<void> {
+  try {
+    writeFileAtomic(path, JSON.stringify(book) + "\n");
+    return Promise.resolve();
+  } catch (err: unknown) {
+    return Promise.reject(err); // converted: the caller logs it
+  }
+}
 
 /**
  * SHA-256 of a file, streamed.
@@ -94,8 +128,14 @@ export async function startPeerNetwork(
     if (id !== undefined) sha256File(modelPath).then((h) => hashes.set(id, h)).catch(() => {});
   }
   const clock = systemClock;
+  const bookPath = join(config.dataDir, "peers.json");
+  const book = await loadAddressBook(bookPath);
+  const base = nodeBase(config, identity);
+  // the saved peers join the configured bootstrap list, so a restart finds the network it left
+  const restored = book ? restoredBootstrap(book, clock.nowMs(), base.bootstrap) : [];
   const node = new P2PNode({
-    ...nodeBase(config, identity),
+    ...base,
+    bootstrap: [...base.bootstrap, ...restored],
     advert: () =>
       advertFromBackend(metered.backend, {
         sha256: hashes,
@@ -114,6 +154,13 @@ export async function startPeerNetwork(
   // closing it to the stack
   const url = await listenForPeers(node, config);
   const timer = setInterval(() => node.tick(), TICK_MS);
+  const save = () =>
+    saveAddressBook(bookPath, snapshotAddresses(node.state, clock.nowMs(), book)).catch(
+      // terminated: a failed save is logged; the previous book stays in place
+      (err: unknown) =>
+        console.error(JSON.stringify({ event: "p2p_address_book_save", error: String(err) })),
+    );
+  const saver = setInterval(save, SAVE_MS);
   const sync = options.ledger === undefined ? undefined : new LedgerSync({
     node,
     store: options.ledger,
@@ -147,6 +194,8 @@ export async function startPeerNetwork(
     route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
     async stop() {
       clearInterval(timer);
+      clearInterval(saver);
+      await save();
       if (announcer) clearInterval(announcer);
       await node.stop();
     },

@@ -15,6 +15,8 @@ export interface BunTransportOptions {
   tls?: { certPath: string; keyPath: string };
   /** Host name put in our URL (default: hostname). */
   publicHost?: string;
+  /** false: accept no connections, only dial out (a node behind NAT; default true). */
+  listen?: boolean;
   /**
    * More names dialers may use to reach this node (`--allowed-host`: a name behind NAT or a port
    * forward; "name" or "name:port"). The Host a dialer sends must be one of this node's names
@@ -86,6 +88,10 @@ export function bunTransport(options: BunTransportOptions): Transport {
   let next = 0;
   return {
     start(h: TransportHandlers): Promise<string | null> {
+      if (options.listen === false) {
+        this.dial = (url: string) => dialWs(url, h, open, () => `out-${next++}`);
+        return Promise.resolve(null);
+      }
       type Data = { conn: Connection | null; channel: string; remote: string | null };
       const names = localNames(options);
       for (const h of options.allowedHosts ?? []) names.add(h.toLowerCase());

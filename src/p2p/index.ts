@@ -33,3 +33,9 @@ export { formatPeerTable, type PeerRow, peerTable } from "./peer-table.ts";
 export { peersRoute } from "./peers-route.ts";
 export { type PeerState } from "./peer-state.ts";
 export { DEFAULT_PLAN } from "./plan.ts";
+export {
+  type AddressBook,
+  parseAddressBook,
+  restoredBootstrap,
+  snapshotAddresses,
+} from "./address-book.ts";

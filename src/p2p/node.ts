@@ -15,9 +15,11 @@ import {
   encodeFrame,
   type Envelope,
   type ErrorCode,
+  isOverlayKind,
   LEDGER_KIND_PREFIX,
   MAX_BINARY_FRAME_BYTES,
   type Outgoing,
+  type OverlayKind,
   parseFrame,
   PIPELINE_KIND_PREFIX,
 } from "./protocol.ts";
@@ -167,6 +169,7 @@ export class P2PNode {
   #state: PeerState;
   #extension: ExtensionHandler | null = null;
   #ledger: ExtensionHandler | null = null;
+  #overlay: ExtensionHandler | null = null;
   #advertJson = "";
   #seq = 0;
   readonly #idPrefix: string;
@@ -221,6 +224,11 @@ export class P2PNode {
     this.#ledger = handler;
   }
 
+  /** Plugs in the overlay namespaces `dht.*`, `reach.*`, `relay.*` (protocol 1.5). */
+  setOverlayHandler(handler: ExtensionHandler): void {
+    this.#overlay = handler;
+  }
+
   /** Ids of the authenticated peers connected now. */
   connectedPeers(): string[] {
     return [...this.#byPeer.keys()];
@@ -257,7 +265,11 @@ export class P2PNode {
    * @returns the request id, the replies (ends when `close` is called), a closer.
    * @throws {PeerRequestError} PEER_GONE when the peer is not connected.
    */
-  open(peer: string, kind: CoreKind | `pipe.${string}` | `ledger.${string}`, body: unknown): {
+  open(
+    peer: string,
+    kind: CoreKind | `pipe.${string}` | `ledger.${string}` | OverlayKind,
+    body: unknown,
+  ): {
     id: string;
     replies: AsyncGenerator<Envelope, void, void>;
     close(): void;
@@ -488,6 +500,7 @@ export class P2PNode {
       if (key.startsWith(`${peer}/`)) c.abort(new Error("Peer gone"));
     }
     this.#extension?.onPeerGone?.(peer);
+    this.#overlay?.onPeerGone?.(peer);
   }
 
   #refuse(s: Session, code: ErrorCode, message: string, re?: string): void {
@@ -655,6 +668,10 @@ export class P2PNode {
         }
         if (env.kind.startsWith(LEDGER_KIND_PREFIX) && this.#ledger) {
           this.#ledger.onMessage(peer, env);
+          return;
+        }
+        if (isOverlayKind(env.kind) && this.#overlay) {
+          this.#overlay.onMessage(peer, env);
           return;
         }
         if (env.kind === "error") {

@@ -52,13 +52,16 @@
  *        parameter outside the serving node's limits: a token id outside the vocabulary, a
  *        sampling value out of range) and CONTEXT_LENGTH (the prompt does not fit the context);
  *        topP and repeatPenalty must be > 0.
+ *   2.1  the overlay namespaces "dht." (provider lookup, src/p2p/dht/wire.ts), "reach." and
+ *        "relay." (reachability and relays, src/p2p/relay/wire.ts): signed and checked like every
+ *        kind, bodies validated by their modules. Older nodes answer UNKNOWN_TYPE.
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";
 import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 2, minor: 0 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 1 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
@@ -76,6 +79,15 @@ export const SIGN_DOMAIN = "aria-p2p/1\n";
 export const PIPELINE_KIND_PREFIX = "pipe.";
 /** Prefix of kinds owned by the ledger (bodies: src/ledger/wire.ts). */
 export const LEDGER_KIND_PREFIX = "ledger.";
+/** Prefixes of the overlay kinds (1.4): provider lookup, reachability, relays. */
+export const OVERLAY_KIND_PREFIXES = ["dht.", "reach.", "relay."] as const;
+/** An overlay kind. */
+export type OverlayKind = `dht.${string}` | `reach.${string}` | `relay.${string}`;
+
+/** True if `kind` belongs to an overlay namespace. */
+export function isOverlayKind(kind: string): kind is OverlayKind {
+  return OVERLAY_KIND_PREFIXES.some((p) => kind.startsWith(p));
+}
 
 /** Error codes of `error` replies (docs/protocol.md lists when each is sent). */
 export const ERROR_CODES = [
@@ -242,6 +254,7 @@ export type Envelope =
     | { [K in CoreKind]: { kind: K; body: Body<K> } }[CoreKind]
     | { kind: `pipe.${string}`; body: unknown }
     | { kind: `ledger.${string}`; body: unknown }
+    | { kind: OverlayKind; body: unknown }
   );
 
 /** A refused frame: the code and reason to reply with, and the id it answers if known. */
@@ -308,7 +321,10 @@ export function parseFrame(text: string): Result<ParsedFrame, ProtocolFault> {
   }
   const kind = env.data.kind;
   const signed = encoder.encode(SIGN_DOMAIN + frame.data.msg);
-  if (kind.startsWith(PIPELINE_KIND_PREFIX) || kind.startsWith(LEDGER_KIND_PREFIX)) {
+  if (
+    kind.startsWith(PIPELINE_KIND_PREFIX) || kind.startsWith(LEDGER_KIND_PREFIX) ||
+    isOverlayKind(kind)
+  ) {
     const envelope = { ...env.data, kind } as Envelope;
     return { ok: true, value: { envelope, sig: frame.data.sig, signed } };
   }
@@ -328,6 +344,7 @@ export type Outgoing =
     | { [K in CoreKind]: { kind: K; body: Body<K> } }[CoreKind]
     | { kind: `pipe.${string}`; body: unknown }
     | { kind: `ledger.${string}`; body: unknown }
+    | { kind: OverlayKind; body: unknown }
   );
 
 /** The sender's side of encoding: its id, clock reading, a fresh nonce and its signer. */
