@@ -88,15 +88,19 @@ export async function readBody<S extends z.ZodType>(
 }
 
 /**
- * Checks that the backend is ready and serves `model`.
+ * Checks that the backend is ready and serves `model` (its id or one of its aliases).
  *
  * @param backend the backend.
  * @param model the requested name.
+ * @returns the served model's id (what the backend and the responses use).
  * @throws {ApiError} 503 while loading, 404 model_not_found for an unknown model.
  */
-export function checkModel(backend: CompletionBackend, model: string): void {
+export function checkModel(backend: CompletionBackend, model: string): string {
   if (backend.health() !== "ready") throw modelLoading();
-  if (!backend.listModels().some((m) => m.id === model)) throw modelNotFound(model);
+  const cards = backend.listModels();
+  const card = cards.find((m) => m.id === model) ?? cards.find((m) => m.aliases?.includes(model));
+  if (card === undefined) throw modelNotFound(model);
+  return card.id;
 }
 
 /**

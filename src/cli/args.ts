@@ -426,6 +426,7 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
     "no-repack": { type: "boolean" },
     "allowed-host": { type: "string", multiple: true },
     "cors-origin": { type: "string", multiple: true },
+    alias: { type: "string", multiple: true },
   });
   if (v.help) return { verb: "help", topic: "serve" };
   const flags: ServeCommand["flags"] = v.pipeline === true ? { pipeline: "true" } : {};
@@ -439,6 +440,8 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
   if (Array.isArray(hosts) && hosts.length > 0) flags.allowedHosts = hosts.join(",");
   const origins = v["cors-origin"];
   if (Array.isArray(origins) && origins.length > 0) flags.corsOrigins = origins.join(",");
+  const aliases = v["alias"];
+  if (Array.isArray(aliases) && aliases.length > 0) flags.aliases = aliases.join(",");
   return { verb: "serve", flags };
 }
 

@@ -108,6 +108,7 @@ export interface ServeCommand {
     host?: string;
     allowedHosts?: string;
     corsOrigins?: string;
+    aliases?: string;
     p2pPort?: string;
     peers?: string;
     p2pCert?: string;

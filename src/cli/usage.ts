@@ -169,6 +169,9 @@ Options:
                       (DNS rebinding, handshake relays)
   --cors-origin URL   an origin whose pages may call /v1/* (repeatable, or comma-separated
                       ARIA_CORS_ORIGINS; default none: no CORS, "*" allows every origin)
+  --alias NAME        another name the served model answers to in "model" (repeatable, or
+                      comma-separated ARIA_ALIASES); /v1/models lists it. A registry name given
+                      to --model (aria-2b-1bit) is the model's id already
   --p2p-cert PATH     PEM certificate: serve wss:// on the peer port (ARIA_P2P_CERT; with
   --p2p-key PATH      the PEM key, ARIA_P2P_KEY)
   --threads N         worker threads (ARIA_THREADS; default and cap: the consent policy's

@@ -54,6 +54,11 @@ export const serveConfigSchema = z.object({
       message: 'expected comma-separated origins such as "https://app.example" or "*"',
     },
   ).optional(),
+  /** More names the served model answers to (`--alias`), comma-separated: listed by /v1/models
+   * and accepted in `model` as the model itself (llama-server's --alias, repeatable here). */
+  aliases: z.string().regex(/^\s*[^\s,]{1,128}\s*(,\s*[^\s,]{1,128}\s*)*$/, {
+    message: "expected comma-separated model names (no spaces, at most 128 characters each)",
+  }).optional(),
   /** PEM certificate and key for a wss:// peer port (both or neither). */
   p2pCert: z.string().min(1).optional(),
   p2pKey: z.string().min(1).optional(),
@@ -103,6 +108,7 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   peers: "ARIA_PEERS",
   allowedHosts: "ARIA_ALLOWED_HOSTS",
   corsOrigins: "ARIA_CORS_ORIGINS",
+  aliases: "ARIA_ALIASES",
   p2pCert: "ARIA_P2P_CERT",
   p2pKey: "ARIA_P2P_KEY",
   threads: "ARIA_THREADS",

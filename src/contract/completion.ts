@@ -104,6 +104,8 @@ export interface ModelCard {
   /** Local models: the types the blocks' projections run as, e.g. {"TQ2_0": 210} for a TQ1_0
    * file repacked at load (reported as `weight_types`). */
   weightTypes?: Record<string, number>;
+  /** More names that stand for this model in a request's `model` (`aria serve --alias`). */
+  aliases?: readonly string[];
   /** Local models: facts of the file (Ollama's /api/tags, /api/show, /api/ps). */
   details?: ModelDetails;
 }

@@ -10,6 +10,8 @@ import type { CompletionBackend } from "../contract/index.ts";
 import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/index.ts";
 import { ExternalBackend, NativeBackend, SimulationBackend } from "../serve/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
+import { listOf } from "./peers.ts";
+import { modelIdOf } from "./pipeline-roles.ts";
 
 /** The model files a serving node uses. */
 export interface ServedModel {
@@ -64,15 +66,15 @@ export async function createBackend(
     case "external":
       return new ExternalBackend({ upstream: config.upstream!, nodeId });
     case "native": {
+      const path = modelPath ?? await resolveModelPath(config.model, config.dataDir);
       return new NativeBackend({
-        modelPath: modelPath ?? await resolveModelPath(config.model, config.dataDir),
+        modelPath: path,
         outputHead: config.outputHead,
         repack: config.repack,
         kvType: config.kvType,
         i2sLayout: config.i2sLayout,
-        modelId: config.model === undefined || config.model === BUILTIN_MODEL_NAME
-          ? BUILTIN_MODEL_NAME
-          : undefined,
+        modelId: modelIdOf(config, path),
+        aliases: listOf(config.aliases),
         nodeId,
         threads: engineThreads(policy, config.threads),
         ctx: config.ctx,

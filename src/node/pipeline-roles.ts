@@ -11,10 +11,11 @@
  *
  * serve.ts composes these with the HTTP server.
  */
+import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import type { ServeConfig } from "../config/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
-import { BUILTIN_MODEL_NAME } from "../model/index.ts";
+import { BUILTIN_MODEL_NAME, findModel } from "../model/index.ts";
 import { type Advert, P2PNode } from "../p2p/index.ts";
 import {
   type LayerRange,
@@ -44,10 +45,11 @@ export const PIPELINE_TIMEOUT_MS = 10_000;
  * @param modelPath the resolved file.
  * @returns "aria-nano" for the built-in model, else the file name without .gguf.
  */
-export function modelIdOf(config: ServeConfig, modelPath: string): string {
-  return config.model === undefined || config.model === BUILTIN_MODEL_NAME
-    ? BUILTIN_MODEL_NAME
-    : basename(modelPath).replace(/\.gguf$/i, "");
+export function modelIdOf(config: Pick<ServeConfig, "model">, modelPath: string): string {
+  if (config.model === undefined || config.model === BUILTIN_MODEL_NAME) return BUILTIN_MODEL_NAME;
+  // a registry name (`--model aria-2b-1bit`, not a file of that name) is what users ask for
+  if (findModel(config.model) !== undefined && !existsSync(config.model)) return config.model;
+  return basename(modelPath).replace(/\.gguf$/i, "");
 }
 
 /**

@@ -48,6 +48,8 @@ export interface NativeBackendOptions {
   i2sLayout?: "x86" | "arm" | undefined;
   /** The id /v1/models reports (default: the file name without .gguf). */
   modelId?: string | undefined;
+  /** More names the model answers to (`--alias`). */
+  aliases?: readonly string[] | undefined;
   /** This node's id, reported in `servedBy`. */
   nodeId: string;
   /** Worker threads (default: all cores). */
@@ -116,6 +118,7 @@ export class NativeBackend implements CompletionBackend {
       created: Math.floor(statSync(options.modelPath).mtimeMs / 1000),
       ownedBy: "aria",
       contextLength: 0,
+      ...(options.aliases?.length ? { aliases: [...options.aliases] } : {}),
     };
     this.ready = this.#load();
     // the rejection is reported through `ready` to whoever awaits it (serve.ts)

@@ -24,8 +24,14 @@ const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086];
  * (an int8 rounding flip moves a block's output by one quantum). */
 const STRICT = 1e-4;
 const FLIP = 3e-2;
-/** As tests/oracle/parity.test.ts. */
-const LOGIT_TOLERANCE = 1e-2;
+/**
+ * Against llama.cpp: tests/oracle/parity.test.ts's 1e-2, doubled. Since numerics contract v2
+ * (canonical reduction order, our own RoPE table in double precision) ARIA's floats are no longer
+ * llama.cpp's, so an int8 activation rounding can flip where llama.cpp's does not (see FLIP); the
+ * largest measured on these four files is 1.14e-2 (TQ1_0, untied, a late step), the others stay
+ * under 1e-2. The exact check is against the reference forward pass above.
+ */
+const LOGIT_TOLERANCE = 2e-2;
 const MIN_CHECKED_STEPS = 12;
 
 type Variant = Omit<MakeModelOptions, "out">;

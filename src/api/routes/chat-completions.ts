@@ -95,8 +95,9 @@ async function whole(
 export function chatCompletionsRoute(deps: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/v1/chat/completions", async (c) => {
-    const body = await readBody(c, chatCompletionBody);
-    checkModel(deps.backend, body.model);
+    const asked = await readBody(c, chatCompletionBody);
+    // an alias names the model it stands for: the backend and the response use the model's id
+    const body = { ...asked, model: checkModel(deps.backend, asked.model) };
     const requestId = c.get("requestId");
     const { request, wire } = toChatRequest(`chatcmpl-${requestId}`, body);
     const head: Head = {

@@ -89,8 +89,9 @@ async function whole(
 export function completionsRoute(deps: RouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/v1/completions", async (c) => {
-    const body = await readBody(c, completionBody);
-    checkModel(deps.backend, body.model);
+    const asked = await readBody(c, completionBody);
+    // an alias names the model it stands for: the backend and the response use the model's id
+    const body = { ...asked, model: checkModel(deps.backend, asked.model) };
     const requestId = c.get("requestId");
     const { request, wire } = toTextRequest(`cmpl-${requestId}`, body);
     const head: Head = {

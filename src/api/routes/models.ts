@@ -28,13 +28,13 @@ function wire(m: ModelCard) {
  */
 export function modelsRoute(deps: Pick<RouteDeps, "backend">): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get(
-    "/v1/models",
-    (c) => c.json({ object: "list", data: deps.backend.listModels().map(wire) }),
-  );
+  // each alias is listed as a model of its own (same facts), as clients pick names from the list
+  const listed = () =>
+    deps.backend.listModels().flatMap((m) => [m, ...(m.aliases ?? []).map((id) => ({ ...m, id }))]);
+  app.get("/v1/models", (c) => c.json({ object: "list", data: listed().map(wire) }));
   app.get("/v1/models/:id{.+}", (c) => {
     const id = c.req.param("id");
-    const card = deps.backend.listModels().find((m) => m.id === id);
+    const card = listed().find((m) => m.id === id);
     if (!card) throw modelNotFound(id);
     return c.json(wire(card));
   });

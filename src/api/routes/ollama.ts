@@ -127,8 +127,9 @@ async function whole(
 function servedCard(backend: CompletionBackend, name: string): ModelCard {
   if (backend.health() !== "ready") throw modelLoading();
   const cards = backend.listModels();
-  const id = servedModelId(name, cards.map((m) => m.id));
-  const card = cards.find((m) => m.id === id);
+  const names = cards.flatMap((m) => [m.id, ...(m.aliases ?? [])]);
+  const id = servedModelId(name, names);
+  const card = cards.find((m) => m.id === id) ?? cards.find((m) => m.aliases?.includes(id ?? ""));
   if (!card) throw modelNotFound(name);
   return card;
 }
