@@ -122,7 +122,7 @@ static void vec_dot_f16_f32_ref(int64_t n, float * restrict s, const aria_f16 * 
                                 const float * restrict y) {
     float acc[ARIA_DOT_LANES] = { 0 };
     for (int64_t i = 0; i < n; i++) {
-        acc[i % ARIA_DOT_LANES] = fmaf(aria_f16_to_f32(x[i]), y[i], acc[i % ARIA_DOT_LANES]);
+        acc[i % ARIA_DOT_LANES] = aria_fmaf(aria_f16_to_f32(x[i]), y[i], acc[i % ARIA_DOT_LANES]);
     }
     *s = aria_dot_lanes_reduce(acc);
 }
@@ -131,7 +131,7 @@ static void vec_dot_f32_ref(int64_t n, float * restrict s, const float * restric
                             const float * restrict y) {
     float acc[ARIA_DOT_LANES] = { 0 };
     for (int64_t i = 0; i < n; i++) {
-        acc[i % ARIA_DOT_LANES] = fmaf(x[i], y[i], acc[i % ARIA_DOT_LANES]);
+        acc[i % ARIA_DOT_LANES] = aria_fmaf(x[i], y[i], acc[i % ARIA_DOT_LANES]);
     }
     *s = aria_dot_lanes_reduce(acc);
 }

@@ -28,8 +28,31 @@
  * acc = fmaf(x_i, y_i, acc) (the exact product, one rounding), every partial sum starting at +0.
  * 32 lanes: four 8-lane AVX2 registers, two AVX-512 ones or eight NEON ones, enough independent
  * FMAs to hide their latency. (Every CPU with AVX2 or NEON has FMA; the scalar reference calls
- * the C library's fmaf, which C99 requires to be correctly rounded.) */
+ * aria_fmaf below, correctly rounded by construction: C99 requires the C library's fmaf to be,
+ * but mingw-w64's is not, and its results differed from vfmadd's under wine.) */
 #define ARIA_DOT_LANES 32
+
+/* a * b + c with one rounding (what vfmadd and fmla compute), in portable C: the product of two
+ * floats is exact in double (48 significant bits); the sum is rounded to odd in double (the
+ * error-free TwoSum tells whether it was exact; if not, an even last bit is moved one step toward
+ * the lost part), and rounding that to float is then the correctly rounded result (Boldo and
+ * Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to
+ * odd", 2008: 53 >= 24 + 2). Infinities and NaNs pass through the plain double operations. */
+static inline float aria_fmaf(float a, float b, float c) {
+    const double p = (double)a * (double)b;
+    double s = p + (double)c;
+    const double bv = s - p;
+    const double err = (p - (s - bv)) + ((double)c - bv);
+    if (err != 0.0 && s - s == 0.0) { /* inexact, and s finite (s - s is NaN for inf / NaN) */
+        union { double d; uint64_t u; } v = { s };
+        if ((v.u & 1u) == 0) {
+            /* toward the lost part: away from zero when it has s's sign, else toward zero */
+            v.u = ((err > 0.0) == (s > 0.0)) ? v.u + 1u : v.u - 1u;
+            s = v.d;
+        }
+    }
+    return (float)s;
+}
 
 /* The 32 partial sums to one float: for h = 16, 8, 4, 2, 1 in turn, acc[l] = acc[l] + acc[l + h]
  * for l < h; the result is acc[0]. (AVX2: (a0 + a2) + (a1 + a3), then the halves, then pairs.) */

@@ -1596,6 +1596,64 @@ static void test_selection(void) {
 
 /* numerics.h: the one exp, and the RoPE helpers (our own, not libm's) against libm in double: the
  * contract only needs them to be the same everywhere, these bounds check that they are also right. */
+/* The CPU's own fused multiply-add (vfmadd on x86-64 with FMA, fmadd on arm64): the oracle of
+ * aria_fmaf. */
+#if defined(__x86_64__)
+__attribute__((target("fma")))
+#endif
+static float hw_fmaf(float a, float b, float c) {
+    return __builtin_fmaf(a, b, c);
+}
+
+static float bits_to_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* aria_fmaf (the reference's fused multiply-add, portable C) equals the hardware's bit for bit:
+ * random operands over the whole exponent range, products cancelling against c, results near
+ * halfway cases and in the subnormal range, infinities and NaNs. */
+static void test_fmaf(void) {
+#if defined(__x86_64__)
+    if (strstr(aria_cpu_features_str(), "fma") == NULL) {
+        printf("skip aria_fmaf against the CPU's FMA (no FMA on this CPU)\n");
+        return;
+    }
+#endif
+    long bad = 0;
+    long n   = 0;
+    for (int i = 0; i < 3000000; i++) {
+        const uint64_t r = rnd();
+        float a = bits_to_float((uint32_t) r);
+        float b = bits_to_float((uint32_t) (r >> 32));
+        float c = bits_to_float((uint32_t) rnd());
+        switch (i % 4) {
+        case 1: c = -(a * b) * (1.0f + (float) (i % 7) * 0x1p-23f); break; /* cancellation */
+        case 2: /* moderate exponents: ties and near-ties of the final rounding */
+            a = ldexpf((float) (r & 0xffffff), -(int) (r % 40));
+            b = ldexpf((float) ((r >> 24) & 0xffffff), -(int) ((r >> 48) % 40));
+            c = ldexpf((float) ((r >> 8) & 0xffffff), (int) ((r >> 56) % 16) - 40);
+            break;
+        case 3: /* results in the subnormal range */
+            a = ldexpf((float) (r & 0xffffff) + 1.0f, -90);
+            b = ldexpf((float) ((r >> 24) & 0xffffff) + 1.0f, -80);
+            c = ldexpf((float) ((r >> 40) & 0xffff), -149) * ((r >> 63) ? -1.0f : 1.0f);
+            break;
+        default: break;
+        }
+        const float want = hw_fmaf(a, b, c);
+        const float got  = aria_fmaf(a, b, c);
+        n++;
+        if (!(same_float(got, want) || (isnan(got) && isnan(want)))) {
+            if (bad < 3) printf("  aria_fmaf(%a, %a, %a) = %a, FMA gives %a\n", a, b, c, got, want);
+            bad++;
+        }
+    }
+    check(bad == 0, "aria_fmaf equals the CPU's fused multiply-add bit for bit (%ld triples, %ld differ)", n,
+          bad);
+}
+
 static void test_numerics(void) {
     double worst_exp = 0.0;
     int    ok_exp    = 1;
@@ -1653,7 +1711,7 @@ static void test_numerics(void) {
     for (int i = 0; i < 70; i++) {
         x[i] = rnd_unit() * 1000.0f;
         y[i] = rnd_unit();
-        acc[i % 32] = fmaf(x[i], y[i], acc[i % 32]);
+        acc[i % 32] = aria_fmaf(x[i], y[i], acc[i % 32]);
     }
     for (int h = 16; h >= 1; h /= 2) {
         for (int l = 0; l < h; l++) {
@@ -1666,6 +1724,7 @@ static void test_numerics(void) {
 
 int main(void) {
     printf("cpu features: %s\n", aria_cpu_features_str());
+    test_fmaf();
     test_numerics();
     test_known_ternary();
     test_repack_tq1_0();
