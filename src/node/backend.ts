@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import type { ServeConfig } from "../config/index.ts";
 import { type ConsentPolicy, engineThreads, modelMemoryDenial } from "../consent/index.ts";
 import type { CompletionBackend } from "../contract/index.ts";
-import { BUILTIN_MODEL_NAME, resolveModelPath } from "../model/index.ts";
+import { resolveModelPath } from "../model/index.ts";
 import { ExternalBackend, NativeBackend, SimulationBackend } from "../serve/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
 import { listOf } from "./peers.ts";

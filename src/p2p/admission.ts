@@ -27,11 +27,15 @@ export interface AdmissionLimits {
   maxPendingPerAddress: number;
 }
 
-/** Defaults. Why: 256 sessions is the node's historical cap; 64 pending handshakes and 16 per
- * address are far above what honest dialling needs (a node dials a few peers at a time). */
+/** Defaults. Why: 256 sessions is the node's historical cap; 16 pending handshakes per address
+ * are far above what honest dialling needs (a node dials a few peers at a time). Pending in all
+ * may fill every session: a bootstrap node meets flash crowds (tests/p2p/discovery.test.ts: 199
+ * nodes dialling it in the same instant), and 64 made it evict honest handshakes it would have
+ * finished in milliseconds; the flood protection is the per-address cap and the eviction of the
+ * oldest, which let a newcomer in whatever the limit. */
 export const DEFAULT_ADMISSION: AdmissionLimits = {
   maxSessions: 256,
-  maxPending: 64,
+  maxPending: 256,
   maxPendingPerAddress: 16,
 };
 

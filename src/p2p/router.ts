@@ -22,6 +22,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   ModelCard,
+  ModelText,
 } from "../contract/index.ts";
 import { CapacityError, InvalidRequestError } from "../shared/errors.ts";
 import type { Body, Envelope } from "./protocol.ts";
@@ -98,6 +99,8 @@ export class PeerBackend implements CompletionBackend {
   /** This node's own answer to the challenge, by model. */
   readonly #expected = new Map<string, Promise<number[]>>();
   readonly tokenBytes?: (model: string, token: number) => Uint8Array;
+  /** The local backend's tokenizer and template (llama-server's /tokenize …); none for peers'. */
+  readonly text?: (model: string) => ModelText | undefined;
 
   /** @param options local backend, node, limits. */
   constructor(options: PeerBackendOptions) {
@@ -111,6 +114,8 @@ export class PeerBackend implements CompletionBackend {
     this.#localSha256 = options.localSha256;
     const tb = options.local.tokenBytes?.bind(options.local);
     if (tb) this.tokenBytes = tb;
+    const text = options.local.text?.bind(options.local);
+    if (text) this.text = text;
   }
 
   listModels(): readonly ModelCard[] {

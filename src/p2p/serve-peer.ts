@@ -320,5 +320,6 @@ export function meteredBackend(
     close: () => backend.close(),
   };
   if (backend.tokenBytes) wrapped.tokenBytes = (m, t) => backend.tokenBytes!(m, t);
+  if (backend.text) wrapped.text = (m) => backend.text!(m);
   return { backend: wrapped, tokensPerSecond: () => speed };
 }
