@@ -219,6 +219,18 @@ export class LedgerStore {
   }
 
   /**
+   * The record hash of the newest policy change, if any (the record that says which policy is in
+   * force, whichever process wrote it).
+   *
+   * @returns its hash, or undefined when the ledger records no policy.
+   */
+  lastPolicyRecordHash(): string | undefined {
+    return this.#db.query<{ hash: string }, [string]>(
+      "SELECT hash FROM records WHERE kind = ? ORDER BY seq DESC LIMIT 1",
+    ).get(POLICY_CHANGE_KIND)?.hash;
+  }
+
+  /**
    * Records that the node's consent policy is now `newHash`, signed by the store's identity,
    * unless the newest policy change in the ledger already says so (another process — a server's
    * file watcher, \`aria consent set\` — may have recorded the same change first). The check and

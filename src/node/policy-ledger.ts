@@ -72,7 +72,13 @@ export function recordConsentChange(
     return undefined;
   }
   try {
-    return recordPolicyInLedger(store, event.newHash, event.atMs, log);
+    const hash = recordPolicyInLedger(store, event.newHash, event.atMs, log);
+    // a running node's file watch may have recorded the same change a moment earlier (it sees
+    // the file as soon as it is written): that record is the one this change has
+    if (hash === undefined && store.lastPolicyHash() === event.newHash) {
+      return store.lastPolicyRecordHash();
+    }
+    return hash;
   } finally {
     store.close();
   }
