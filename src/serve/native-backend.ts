@@ -152,8 +152,10 @@ export class NativeBackend implements CompletionBackend {
   }
 
   tokenBytes(model: string, token: number): Uint8Array {
-    const text = this.text(model);
-    return text === undefined ? new Uint8Array() : text.piece(token);
+    // called per logprob token: straight to the tokenizer, no ModelText built for each call
+    const loaded = this.#loaded;
+    if (loaded === undefined || model !== this.#card.id) return new Uint8Array();
+    return loaded.tokenizer.tokenPieceBytes(token);
   }
 
   text(model: string): ModelText | undefined {
