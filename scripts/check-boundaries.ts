@@ -96,6 +96,8 @@ const PURE = [
   "src/p2p/peer-state.ts",
   "src/p2p/plan.ts",
   "src/p2p/score.ts",
+  "src/p2p/audit-plan.ts",
+  "src/p2p/fraud-proof.ts",
   "src/p2p/transport.ts",
   "src/p2p/peer-table.ts",
   "src/p2p/serve-peer.ts",

@@ -19,6 +19,7 @@ describe("scorePeer", () => {
     ["our own load counts", { inflight: 0 }, { freeSlots: 1, inflight: 3 }],
     ["reliable", { ok: 20, failed: 0 }, { ok: 2, failed: 5 }],
     ["measured fast over unmeasured", { tokensPerSecond: 100 }, { tokensPerSecond: 0 }],
+    ["audited over unaudited (issue 20)", { trust: 0.9 }, { trust: 0.5 }],
   ];
   for (const [name, good, bad] of better) {
     test(name, () => {

@@ -16,6 +16,8 @@ export interface PeerMetrics {
   tokensPerSecond: number;
   ok: number;
   failed: number;
+  /** Audit trust factor, 0..1 (audit-plan.ts auditTrust); absent = 1 (no audits kept). */
+  trust?: number;
 }
 
 /** Assumed when not measured. Why: a pessimistic but plausible value (LAN RTT, slow CPU). */
@@ -29,7 +31,9 @@ export const TYPICAL_TOKENS = 64;
  * Scores a peer: expected requests per second it can finish for us, times its reliability.
  *
  * expected ms = rtt + TYPICAL_TOKENS / speed (x the queue ahead of us when no slot is free);
- * reliability = (ok + 1) / (ok + failed + 2) (Laplace: a new peer starts at 0.5).
+ * reliability = (ok + 1) / (ok + failed + 2) (Laplace: a new peer starts at 0.5), times the
+ * audit trust factor when given (a peer whose answers were re-executed and matched ranks higher;
+ * one that failed an audit is never ranked: the router drops it first).
  *
  * @param m the peer's numbers.
  * @returns a positive score; higher is better.
@@ -41,7 +45,7 @@ export function scorePeer(m: Readonly<PeerMetrics>): number {
   // no free slot: we wait for about (queue / slots) earlier requests to finish first
   const queueFactor = free > 0 ? 1 : 1 + (1 - free) / Math.max(1, m.slots);
   const expectedMs = rtt + (queueFactor * TYPICAL_TOKENS * 1000) / speed;
-  const reliability = (m.ok + 1) / (m.ok + m.failed + 2);
+  const reliability = ((m.ok + 1) / (m.ok + m.failed + 2)) * (m.trust ?? 1);
   return (reliability * 1000) / expectedMs;
 }
 

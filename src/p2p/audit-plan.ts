@@ -1,0 +1,140 @@
+/**
+ * @module The audit planner (issue 20, audits and reputation): which of a peer's answers this
+ * routing node re-executes, and what the outcomes say about the peer. Pure: the random draw, the
+ * clock and the re-execution are the shell's (src/p2p/auditor.ts).
+ *
+ * Rate. A peer's answer is audited with probability
+ *
+ *     rate = max(base, NEW_PEER_AUDITS / (NEW_PEER_AUDITS + passed))
+ *
+ * where `passed` is how many of its answers this node re-executed and found identical. A new
+ * identity's first answer is always audited, the next ones at 2/3, 1/2, 2/5 … until the rate
+ * reaches `base` (default 5%, `aria serve --audit-rate`): expected extra audits for a peer's
+ * first n answers are about 2 ln n, and a fresh key pair buys a cheater nothing but more audits.
+ * A peer that ever failed an audit is not routed to again (fraud proof), so its rate is moot.
+ *
+ * What can be audited: an answer produced whole by one peer (no fail-over continuation), under
+ * a seed (the router fixes one when the client gave none) or greedy, without a grammar (the
+ * receipt does not commit to one).
+ *
+ * Reputation. The outcomes feed the routing score (score.ts) as a trust factor
+ *
+ *     trust = 1/2 + 1/2 * passed / (passed + NEW_PEER_AUDITS)     (0 after a failed audit)
+ *
+ * so an audited peer is preferred over an equally fast unaudited one, by at most a factor 2.
+ */
+
+/** Default fraction of peers' answers re-executed once a peer is known. */
+export const DEFAULT_AUDIT_RATE = 0.05;
+/** Warm-up constant of a new identity's rate (see the module comment). Why 2: the first answer
+ * is always audited, and the warm-up costs ~2 ln n audits over a peer's first n answers. */
+export const NEW_PEER_AUDITS = 2;
+
+/** What this node knows of one peer's audits. */
+export interface AuditStats {
+  /** Whole answers the peer gave this node (auditable or not). */
+  answers: number;
+  /** Answers re-executed and found identical. */
+  passed: number;
+  /** Answers re-executed and found different (each made a fraud proof). */
+  failed: number;
+  /** Audits drawn but not run: the local backend busy, the consent policy refusing, no model. */
+  skipped: number;
+}
+
+/** A peer never seen. */
+export const NO_AUDITS: Readonly<AuditStats> = { answers: 0, passed: 0, failed: 0, skipped: 0 };
+
+/** The facts about one answer the decision needs. */
+export interface AnswerFacts {
+  /** Tokens came from more than one node (fail-over) or continue earlier ones. */
+  continued: boolean;
+  /** The request carried a grammar. */
+  grammar: boolean;
+  /** The request had a seed (set by the client or fixed by the router). */
+  seeded: boolean;
+  /** Sampling temperature (0 = greedy). */
+  temperature: number;
+  /** This node holds the model file the peer advertised (same SHA-256). */
+  haveModel: boolean;
+}
+
+/** The decision for one answer. */
+export type AuditDecision =
+  | { audit: true; rate: number }
+  | { audit: false; rate: number; reason: "not drawn" | "not auditable" | "no model" };
+
+/**
+ * The audit rate for a peer.
+ *
+ * @param stats the peer's audits so far.
+ * @param base the configured rate, 0..1 (values outside are clamped).
+ * @returns the probability that its next auditable answer is re-executed.
+ */
+export function auditRate(stats: Readonly<AuditStats>, base: number): number {
+  const b = Math.min(1, Math.max(0, Number.isFinite(base) ? base : DEFAULT_AUDIT_RATE));
+  if (stats.failed > 0) return 1;
+  return Math.max(b, NEW_PEER_AUDITS / (NEW_PEER_AUDITS + stats.passed));
+}
+
+/**
+ * Decides whether to re-execute one answer.
+ *
+ * @param stats the peer's audits so far.
+ * @param base the configured rate.
+ * @param answer what the answer was.
+ * @param draw a uniform random number in [0, 1) (the shell draws it from a CSPRNG, so a peer
+ *   cannot predict which answers are audited).
+ * @returns audit or not, with the rate used.
+ */
+export function decideAudit(
+  stats: Readonly<AuditStats>,
+  base: number,
+  answer: Readonly<AnswerFacts>,
+  draw: number,
+): AuditDecision {
+  const rate = auditRate(stats, base);
+  if (answer.continued || answer.grammar || (!answer.seeded && answer.temperature > 0)) {
+    return { audit: false, rate, reason: "not auditable" };
+  }
+  if (!answer.haveModel) return { audit: false, rate, reason: "no model" };
+  return draw < rate ? { audit: true, rate } : { audit: false, rate, reason: "not drawn" };
+}
+
+/** What happened to one answer. */
+export type AuditOutcome = "answered" | "passed" | "failed" | "skipped";
+
+/**
+ * Folds one outcome into a peer's stats (a new object; the input is not changed).
+ *
+ * @param stats the stats so far.
+ * @param outcome the event.
+ * @returns the new stats.
+ */
+export function applyAuditOutcome(
+  stats: Readonly<AuditStats>,
+  outcome: AuditOutcome,
+): AuditStats {
+  switch (outcome) {
+    case "answered":
+      return { ...stats, answers: stats.answers + 1 };
+    case "passed":
+      return { ...stats, passed: stats.passed + 1 };
+    case "failed":
+      return { ...stats, failed: stats.failed + 1 };
+    case "skipped":
+      return { ...stats, skipped: stats.skipped + 1 };
+  }
+}
+
+/**
+ * The routing score's trust factor for a peer (see the module comment).
+ *
+ * @param stats the peer's audits (undefined = never seen).
+ * @returns 0 after a failed audit, else 0.5 .. 1, growing with passed audits.
+ */
+export function auditTrust(stats: Readonly<AuditStats> | undefined): number {
+  if (stats === undefined) return 0.5;
+  if (stats.failed > 0) return 0;
+  return 0.5 + (0.5 * stats.passed) / (stats.passed + NEW_PEER_AUDITS);
+}
