@@ -98,6 +98,7 @@ const PURE = [
   "src/p2p/score.ts",
   "src/p2p/audit-plan.ts",
   "src/p2p/fraud-proof.ts",
+  "src/p2p/test-cheat.ts",
   "src/p2p/transport.ts",
   "src/p2p/peer-table.ts",
   "src/p2p/serve-peer.ts",

@@ -417,6 +417,8 @@ const SERVE_FLAGS = {
   "i2s-layout": "i2sLayout",
   "tdp-watts": "tdpWatts",
   layers: "layers",
+  kernels: "kernels",
+  "audit-rate": "auditRate",
 } as const;
 
 function parseServe(args: string[]): ServeCommand | HelpCommand {

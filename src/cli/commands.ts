@@ -129,6 +129,8 @@ export interface ServeCommand {
     tdpWatts?: string;
     /** Pipeline stage: blocks "A-B" (src/pipeline/layer-range.ts). */
     layers?: string;
+    kernels?: string;
+    auditRate?: string;
     /** Pipeline coordinator: "true" when --pipeline is given (src/pipeline/layer-range.ts). */
     pipeline?: string;
   };

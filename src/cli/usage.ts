@@ -163,6 +163,10 @@ Options:
                       when this or --peers is given (then the default is any free port)
   --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS); the API
                       then also answers GET /v1/aria/peers (aria peers)
+  --audit-rate X      fraction of peers' answers this node re-executes to check them
+                      (ARIA_AUDIT_RATE; default 0.05; new peers more; docs/protocol.md)
+  --kernels SET       kernel table: auto, ref, avx2, avxvnni, avx512, neon (ARIA_KERNELS;
+                      default auto; results are bit-identical on every table)
   --allowed-host NAME another name this node is reached by (repeatable, or comma-separated
                       ARIA_ALLOWED_HOSTS; "name" or "name:port"): the API, the dashboard and
                       the peer port refuse any other Host than loopback names, --host and these

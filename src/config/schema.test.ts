@@ -14,6 +14,8 @@ describe("resolveConfig", () => {
       kvType: "f32",
       i2sLayout: "x86",
       repack: true,
+      kernels: "auto",
+      auditRate: 0.05,
     });
   });
 

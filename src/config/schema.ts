@@ -91,6 +91,16 @@ export const serveConfigSchema = z.object({
   pipeline: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
     .transform((v) => v === true || v === "true" || v === "1")
     .optional(),
+  /** Kernel table of the native engine (--kernels): "auto" = the best this CPU has. Results
+   * are bit-identical on every table (numerics contract 2), so this only changes speed. */
+  kernels: z.enum(["auto", "ref", "avx2", "avx512", "neon", "avxvnni"]).default("auto"),
+  /** Fraction of peers' answers a routing node re-executes (issue 20 audits; new peers more:
+   * src/p2p/audit-plan.ts). */
+  auditRate: z.coerce.number().min(0).max(1).default(0.05),
+  /** TEST ONLY (env ARIA_TEST_ONLY_CHEAT_AFTER, no flag, never in config.json docs): a node that
+   * perturbs every output token after the first N of each answer it serves to a peer, and signs
+   * the perturbed answer, so the audit tests have a cheater (tests/p2p/audit.test.ts). */
+  testOnlyCheatAfter: z.coerce.number().int().min(0).optional(),
 }).strict();
 
 /** The validated configuration. */
@@ -125,6 +135,9 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   tdpWatts: "ARIA_TDP_WATTS",
   layers: "ARIA_LAYERS",
   pipeline: "ARIA_PIPELINE",
+  kernels: "ARIA_KERNELS",
+  auditRate: "ARIA_AUDIT_RATE",
+  testOnlyCheatAfter: "ARIA_TEST_ONLY_CHEAT_AFTER",
 };
 
 /**

@@ -8,6 +8,7 @@ import type { ServeConfig } from "../config/index.ts";
 import { type ConsentPolicy, engineThreads, modelMemoryDenial } from "../consent/index.ts";
 import type { CompletionBackend } from "../contract/index.ts";
 import { resolveModelPath } from "../model/index.ts";
+import { setKernels } from "../engine/index.ts";
 import { ExternalBackend, NativeBackend, SimulationBackend } from "../serve/index.ts";
 import { ConsentDeniedError } from "../shared/errors.ts";
 import { listOf } from "./peers.ts";
@@ -67,6 +68,8 @@ export async function createBackend(
       return new ExternalBackend({ upstream: config.upstream!, nodeId });
     case "native": {
       const path = modelPath ?? await resolveModelPath(config.model, config.dataDir);
+      // process-wide; refused (ENGINE_UNSUPPORTED) when this CPU or build lacks the table
+      if (config.kernels !== "auto") await setKernels(config.kernels);
       return new NativeBackend({
         modelPath: path,
         outputHead: config.outputHead,

@@ -34,6 +34,9 @@ import {
 import { writeFileAtomic } from "../shared/atomic-write.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
+import { Auditor, cheatingBackend } from "../p2p/index.ts";
+import type { CompletionRequest, ConsentTicket } from "../contract/index.ts";
+import { fraudProofStore } from "./fraud-proofs.ts";
 
 /** The running peer network. */
 export interface PeerNetwork {
@@ -42,6 +45,8 @@ export interface PeerNetwork {
   /** The router: what the API should use as its backend. */
   backend: CompletionBackend;
   route: Hono;
+  /** Audits of peers' answers and fraud proofs (issue 20). */
+  auditor: Auditor;
   stop(): Promise<void>;
 }
 
@@ -116,6 +121,8 @@ export async function startPeerNetwork(
     sha256?: string;
     /** The node's ledger: its headers are exchanged with peers and theirs kept in it. */
     ledger?: LedgerStore;
+    /** Admits an audit's re-execution under the owner's consent policy (throws to refuse). */
+    admitAudit?: (request: CompletionRequest) => ConsentTicket;
   }> = {},
 ): Promise<PeerNetwork> {
   const metered = meteredBackend(local);
@@ -142,7 +149,7 @@ export async function startPeerNetwork(
         tokensPerSecond: metered.tokensPerSecond(),
         ...(options.consentSummary ? { consent: options.consentSummary() } : {}),
       }),
-    onRequest: serveFromBackend(metered.backend, {
+    onRequest: serveFromBackend(servedToPeers(metered.backend, config), {
       clock,
       log: logJson,
       ...(options.consent ? { consent: options.consent } : {}),
@@ -169,6 +176,21 @@ export async function startPeerNetwork(
     log: logJson,
   });
   const announcer = sync && setInterval(() => sync.announce(), ANNOUNCE_MS);
+  // issue 20: peers' answers are re-executed here at the audit rate; a mismatch makes a fraud
+  // proof, kept in the data dir, and the convicted node's chain stops counting in this ledger
+  const auditor = new Auditor({
+    node,
+    local: metered.backend,
+    identity,
+    rate: config.auditRate,
+    localSha256: (model) => hashes.get(model),
+    ...(options.admitAudit ? { admit: options.admitAudit } : {}),
+    store: fraudProofStore(config.dataDir, logJson),
+    onConvicted: (accused, proofId) =>
+      options.ledger?.rejectPeer(accused, `fraud proof ${proofId}`, clock.nowMs()),
+    clock,
+    log: logJson,
+  });
   return {
     url: url ?? "",
     node,
@@ -190,8 +212,14 @@ export async function startPeerNetwork(
         return checked.ok ? undefined : checked.error;
       },
       localSha256: (model) => hashes.get(model),
+      auditor,
     }),
-    route: peersRoute(() => node.state, clock, () => ({ refused: node.refused })),
+    auditor,
+    route: peersRoute(() => node.state, clock, () => ({
+      refused: node.refused,
+      audits: { ...auditor.counters, rate: config.auditRate },
+      reputation: auditor.reputation(),
+    })),
     async stop() {
       clearInterval(timer);
       clearInterval(saver);
@@ -200,6 +228,17 @@ export async function startPeerNetwork(
       await node.stop();
     },
   };
+}
+
+/**
+ * What this node serves to peers: its backend, or under the TEST-ONLY switch
+ * ARIA_TEST_ONLY_CHEAT_AFTER (src/p2p/test-cheat.ts) a cheating wrapper, loudly logged.
+ */
+function servedToPeers(backend: CompletionBackend, config: ServeConfig): CompletionBackend {
+  const after = config.testOnlyCheatAfter;
+  if (after === undefined) return backend;
+  logJson({ level: "warn", event: "test_only_cheating", after });
+  return cheatingBackend(backend, after);
 }
 
 /**

@@ -286,6 +286,15 @@ async function startPeers(
       : {}),
     // block headers are exchanged with peers and each peer's verified chain kept here
     ledger: parts.ledgers.policy,
+    // an audit re-executes a peer's answer: work for the network, admitted like a peer's request
+    // (servePeers, schedule, quota, concurrency), so the owner's policy bounds it too
+    admitAudit: (request) =>
+      parts.metered.admit({
+        model: request.model,
+        kind: "peer-request",
+        fromPeer: true,
+        requestId: request.id,
+      }),
   });
 }
 

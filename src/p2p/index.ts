@@ -39,3 +39,13 @@ export {
   restoredBootstrap,
   snapshotAddresses,
 } from "./address-book.ts";
+export { type AuditCounters, Auditor, FRAUD_PROOF_KIND, type FraudProofStore } from "./auditor.ts";
+export {
+  type CheckedProof,
+  checkFraudProof,
+  type FraudProof,
+  fraudProofSchema,
+  verifyFraudProof,
+} from "./fraud-proof.ts";
+export { type AuditStats, DEFAULT_AUDIT_RATE } from "./audit-plan.ts";
+export { cheatingBackend } from "./test-cheat.ts";

@@ -9,6 +9,8 @@
 import { type Connection, type Transport, type TransportHandlers } from "./transport.ts";
 import {
   type Advert,
+  AUDIT_KIND_PREFIX,
+  type AuditKind,
   type Body,
   checkEnvelope,
   type CoreKind,
@@ -170,6 +172,7 @@ export class P2PNode {
   #extension: ExtensionHandler | null = null;
   #ledger: ExtensionHandler | null = null;
   #overlay: ExtensionHandler | null = null;
+  #audit: ExtensionHandler | null = null;
   #advertJson = "";
   #seq = 0;
   readonly #idPrefix: string;
@@ -229,6 +232,11 @@ export class P2PNode {
     this.#overlay = handler;
   }
 
+  /** Plugs in the `audit.*` namespace (fraud-proof gossip, src/p2p/auditor.ts). */
+  setAuditHandler(handler: ExtensionHandler): void {
+    this.#audit = handler;
+  }
+
   /** Ids of the authenticated peers connected now. */
   connectedPeers(): string[] {
     return [...this.#byPeer.keys()];
@@ -267,7 +275,7 @@ export class P2PNode {
    */
   open(
     peer: string,
-    kind: CoreKind | `pipe.${string}` | `ledger.${string}` | OverlayKind,
+    kind: CoreKind | `pipe.${string}` | `ledger.${string}` | OverlayKind | AuditKind,
     body: unknown,
   ): {
     id: string;
@@ -668,6 +676,10 @@ export class P2PNode {
         }
         if (env.kind.startsWith(LEDGER_KIND_PREFIX) && this.#ledger) {
           this.#ledger.onMessage(peer, env);
+          return;
+        }
+        if (env.kind.startsWith(AUDIT_KIND_PREFIX) && this.#audit) {
+          this.#audit.onMessage(peer, env);
           return;
         }
         if (isOverlayKind(env.kind) && this.#overlay) {

@@ -55,6 +55,10 @@
  *   2.1  the overlay namespaces "dht." (provider lookup, src/p2p/dht/wire.ts), "reach." and
  *        "relay." (reachability and relays, src/p2p/relay/wire.ts): signed and checked like every
  *        kind, bodies validated by their modules. Older nodes answer UNKNOWN_TYPE.
+ *   next  (not yet numbered: the lead bumps the minor at merge) the "audit." namespace:
+ *        `audit.fraud-proof` gossips a fraud proof (src/p2p/fraud-proof.ts; docs/protocol.md
+ *        "Audits and fraud proofs"). Signed and checked like every kind, the body validated by
+ *        the auditor. Older nodes answer UNKNOWN_TYPE, and nothing else changes.
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";
@@ -83,6 +87,11 @@ export const LEDGER_KIND_PREFIX = "ledger.";
 export const OVERLAY_KIND_PREFIXES = ["dht.", "reach.", "relay."] as const;
 /** An overlay kind. */
 export type OverlayKind = `dht.${string}` | `reach.${string}` | `relay.${string}`;
+
+/** Prefix of the audit kinds (issue 20): `audit.fraud-proof`, body src/p2p/fraud-proof.ts. */
+export const AUDIT_KIND_PREFIX = "audit.";
+/** An audit kind. */
+export type AuditKind = `audit.${string}`;
 
 /** True if `kind` belongs to an overlay namespace. */
 export function isOverlayKind(kind: string): kind is OverlayKind {
@@ -255,6 +264,7 @@ export type Envelope =
     | { kind: `pipe.${string}`; body: unknown }
     | { kind: `ledger.${string}`; body: unknown }
     | { kind: OverlayKind; body: unknown }
+    | { kind: AuditKind; body: unknown }
   );
 
 /** A refused frame: the code and reason to reply with, and the id it answers if known. */
@@ -323,7 +333,7 @@ export function parseFrame(text: string): Result<ParsedFrame, ProtocolFault> {
   const signed = encoder.encode(SIGN_DOMAIN + frame.data.msg);
   if (
     kind.startsWith(PIPELINE_KIND_PREFIX) || kind.startsWith(LEDGER_KIND_PREFIX) ||
-    isOverlayKind(kind)
+    isOverlayKind(kind) || kind.startsWith(AUDIT_KIND_PREFIX)
   ) {
     const envelope = { ...env.data, kind } as Envelope;
     return { ok: true, value: { envelope, sig: frame.data.sig, signed } };
@@ -345,6 +355,7 @@ export type Outgoing =
     | { kind: `pipe.${string}`; body: unknown }
     | { kind: `ledger.${string}`; body: unknown }
     | { kind: OverlayKind; body: unknown }
+    | { kind: AuditKind; body: unknown }
   );
 
 /** The sender's side of encoding: its id, clock reading, a fresh nonce and its signer. */

@@ -30,6 +30,8 @@ import { type P2PNode, PeerRequestError } from "./node.ts";
 import { providersOf } from "./peer-state.ts";
 import { rankPeers, trustedSpeed } from "./score.ts";
 import { requestToWire } from "./serve-peer.ts";
+import { type Auditor, randomSeed } from "./auditor.ts";
+import type { Receipt } from "../ledger/index.ts";
 
 /** Options of {@link PeerBackend}. */
 export interface PeerBackendOptions {
@@ -63,6 +65,12 @@ export interface PeerBackendOptions {
    * challenge before they get traffic. Unset: no challenge (protocol tests).
    */
   localSha256?: (model: string) => string | undefined;
+  /**
+   * Audits peers' answers (issue 20): every answer a peer produced whole, with a checked receipt,
+   * goes to it; convicted peers get no traffic, and audit trust weighs in the score. Unset: no
+   * audits (protocol tests).
+   */
+  auditor?: Auditor;
 }
 
 /** The model challenge: a short greedy completion whose tokens a peer must reproduce. */
@@ -92,6 +100,7 @@ export class PeerBackend implements CompletionBackend {
   readonly #refuses: PeerBackendOptions["refuses"];
   readonly #checkReceipt: PeerBackendOptions["checkReceipt"];
   readonly #localSha256: PeerBackendOptions["localSha256"];
+  readonly #auditor: Auditor | undefined;
   /** Measured decode speed of each peer (tokens/s, moving average over its answers). */
   readonly #speed = new Map<string, number>();
   /** Model challenges by "peer model": passed, running, or retry after a time (ms). */
@@ -112,6 +121,7 @@ export class PeerBackend implements CompletionBackend {
     this.#refuses = options.refuses;
     this.#checkReceipt = options.checkReceipt;
     this.#localSha256 = options.localSha256;
+    this.#auditor = options.auditor;
     const tb = options.local.tokenBytes?.bind(options.local);
     if (tb) this.tokenBytes = tb;
     const text = options.local.text?.bind(options.local);
@@ -150,6 +160,7 @@ export class PeerBackend implements CompletionBackend {
     const sha = this.#localSha256?.(model);
     const peers = providersOf(this.#node.state, model).filter((p) => {
       if (exclude.has(p.id) || this.#node.isBanned(p.id)) return false;
+      if (this.#auditor?.convicted(p.id) === true) return false; // a fraud proof names it
       if (grammar && p.advert!.features?.includes("grammar") !== true) return false;
       const m = p.advert!.models.find((x) => x.id === model && x.layers === null);
       if (!m || this.#refuses?.(p.advert!.consent, model) !== undefined) return false;
@@ -167,6 +178,7 @@ export class PeerBackend implements CompletionBackend {
         tokensPerSecond: trustedSpeed(p.advert!.tokensPerSecond, this.#speed.get(p.id)),
         ok: p.ok,
         failed: p.failed,
+        ...(this.#auditor ? { trust: this.#auditor.trust(p.id) } : {}),
       },
     })));
   }
@@ -251,7 +263,12 @@ export class PeerBackend implements CompletionBackend {
     if (localHas && !saturated(this.#local.stats())) return this.#local.complete(request, signal);
     const peers = this.candidates(request.model, new Set(), request.grammar !== undefined);
     if (localHas && peers.length === 0) return this.#local.complete(request, signal);
-    return this.#remote(request, signal, localHas);
+    // a sampled request without a seed gets one here, so that its answer can be re-executed
+    // exactly by an audit (the seed goes to the peer; any seed is as random as the backend's)
+    const seeded = request.seed === undefined && request.sampling.temperature > 0
+      ? { ...request, seed: randomSeed() }
+      : request;
+    return this.#remote(seeded, signal, localHas);
   }
 
   async *#remote(request: CompletionRequest, signal: AbortSignal, localHas: boolean): Gen {
@@ -354,6 +371,10 @@ export class PeerBackend implements CompletionBackend {
             resumedFrom === 0 ? text + env.body.tail : undefined,
           );
           this.#measure(peer, tokens, performance.now() - tFirst);
+          // checked above (a receipt for this request and output), and produced whole here
+          if (resumedFrom === 0 && env.body.receipt !== undefined && this.#checkReceipt) {
+            this.#auditor?.afterAnswer(peer, request, env.body.receipt as Receipt);
+          }
           this.#node.recordOutcome(peer, true);
           return { result: env.body, resumedFrom };
         } else if (env.kind === "error") {
