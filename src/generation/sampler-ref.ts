@@ -18,6 +18,14 @@
  */
 import type { Rng } from "./rng.ts";
 
+/**
+ * Version of the sampling pipeline, named in ledger records (docs/ledger.md, record version 2):
+ * the steps above, with the exact exp and log of exact-math.ts, the fast sampler's candidate walk
+ * and the rng of rng.ts. Bump it when a change could pick another token for the same logits,
+ * settings and seed.
+ */
+export const SAMPLER_VERSION = 1;
+
 /** Sampling settings (llama.cpp / OpenAI names in camelCase). */
 export interface SamplerOptions {
   /** 0 = greedy (argmax). */
