@@ -39,7 +39,7 @@
  *                            outputIdCount int, outputIdsHash hex32]
  *       contract        the engine's numerics contract (aria_numerics_contract(), >= 1)
  *       sampler         the sampling pipeline's version (1: src/generation/sampler-ref.ts with
- *                       the exact exp/log of src/generation/exact-math.ts)
+ *                       the portable exp/log of src/generation/portable-math.ts)
  *       head            output head the logits came from: "float" | "int8" | "int4"
  *       kvType          KV cache element type: "f32" | "f16"
  *       the 8 numbers   decimal texts as ECMAScript's Number::toString writes a double (the
