@@ -92,6 +92,33 @@ export interface CompletionResult {
    * [nLayers, nLayers + 1) (docs/ledger.md "Nodes"). Absent: this node ran every block.
    */
   layers?: readonly { nodeId: string; layerStart: number; layerEnd: number }[];
+  /**
+   * Set by backends that evaluate and sample locally (native, pipeline coordinator): what a
+   * re-execution of this answer needs besides the prompt (docs/ledger.md, record version 2).
+   */
+  replay?: CompletionReplay;
+}
+
+/** How an answer was computed, exactly enough to compute it again (record version 2). */
+export interface CompletionReplay {
+  /** The engine's numerics contract (`aria_numerics_contract()`). */
+  contract: number;
+  /** The sampling pipeline's version (src/generation `SAMPLER_VERSION`). */
+  sampler: number;
+  head: "float" | "int8" | "int4";
+  kvType: "f32" | "f16";
+  /** The sampler settings in force (after the backend's checks, defaults filled in). */
+  sampling: Readonly<Required<SamplerOptions>>;
+  /** The grammar the sampler enforced, if any. */
+  grammar?: string;
+  /** The seed of the sampler's rng (the one chosen when the client gave none), 0 .. 2^32-1. */
+  seed: number;
+  /** Every id evaluated before the first sampled token: the prompt, then `continueFrom`. */
+  promptIds: readonly number[];
+  /** How many of `promptIds` (the last ones) came from `continueFrom`. */
+  continued: number;
+  /** The ids this backend sampled. */
+  outputIds: readonly number[];
 }
 
 /** A model a backend serves. */

@@ -51,4 +51,5 @@ export {
   perplexityChunks,
   tokenNll,
 } from "./perplexity.ts";
+export { SAMPLER_VERSION } from "./sampler-ref.ts";
 export { checkRequestLimits, type LimitedRequest, type RequestLimits } from "./limits.ts";

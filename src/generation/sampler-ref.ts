@@ -12,11 +12,20 @@
  *    (count[t] > 0) * presence, where count[t] is how often t was generated (prompt excluded);
  * 4. temperature <= 0: the argmax (first index on ties);
  * 5. otherwise the candidates sorted by logit (descending, ties by lower id) get weights
- *    w = exp((l - lmax) / T); then top-k keeps the k first, min-p keeps w >= minP (the best has
- *    w = 1), top-p keeps the shortest prefix whose weight reaches topP of the kept total, and
+ *    w = exp((l - lmax) / T) (portableExp: the same bits on every engine); then top-k keeps the
+ *    k first, min-p keeps w >= minP (the best has w = 1), top-p keeps the shortest prefix whose weight reaches topP of the kept total, and
  *    one `rng()` draw picks among the kept candidates in proportion to w.
  */
+import { portableExp } from "./portable-math.ts";
 import type { Rng } from "./rng.ts";
+
+/**
+ * Version of the sampling pipeline, named in ledger records (docs/ledger.md, record version 2):
+ * the steps above, with the portable exp and log of portable-math.ts, the fast sampler's
+ * candidate walk and the rng of rng.ts. Bump it when a change could pick another token for the same logits,
+ * settings and seed.
+ */
+export const SAMPLER_VERSION = 1;
 
 /** Sampling settings (llama.cpp / OpenAI names in camelCase). */
 export interface SamplerOptions {
@@ -118,7 +127,7 @@ export function sampleTokenRef(
   if (!(temperature > 0)) return ids[0]!;
   const topK = options.topK ?? 0;
   let n = topK > 0 ? Math.min(topK, l.length) : l.length;
-  const w = ids.slice(0, n).map((id) => Math.exp((l[id]! - l[ids[0]!]!) / temperature));
+  const w = ids.slice(0, n).map((id) => portableExp((l[id]! - l[ids[0]!]!) / temperature));
   const minP = options.minP ?? 0;
   let keep = 1;
   while (keep < n && w[keep]! >= minP) keep++;

@@ -12,6 +12,7 @@
  * and truncation. They describe the model's distribution, as OpenAI's do (and llama.cpp's server
  * by default), so they do not change with the sampling settings.
  */
+import { portableExp, portableLog } from "./portable-math.ts";
 import type { Rng } from "./rng.ts";
 import { DEFAULT_SAMPLER_OPTIONS, type SamplerOptions } from "./sampler-ref.ts";
 
@@ -175,7 +176,7 @@ export function tokenLogprobs(logits: Float32Array, token: number, n: number): T
   const max = sel.values[0]!;
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += expNeg(max - logits[i]!);
-  const logZ = max + Math.log(sum);
+  const logZ = max + portableLog(sum);
   const topLogprobs: TokenLogprob[] = [];
   for (let i = 0; i < k; i++) {
     topLogprobs.push({ token: sel.ids[i]!, logprob: sel.values[i]! - logZ });
@@ -294,11 +295,13 @@ class Window {
 // exp(-x) for x >= 0 from a table of exp(-k/32) times a 4th-order Taylor series of the rest
 // (|f| <= 1/64, so the relative error is below 1e-11). About twice as fast as Math.exp in
 // JavaScriptCore, which matters in the passes over the whole vocabulary. 0 beyond x = 120:
-// e^-120 ~ 1e-52, invisible next to the best token's weight of 1.
+// e^-120 ~ 1e-52, invisible next to the best token's weight of 1. The table comes from
+// portableExp and the rest is `+ - * /` in a fixed order, so every engine gets the same bits
+// (seeded draws must not depend on the JavaScript engine: docs/ledger.md, record version 2).
 const EXP_STEPS = 32;
 const EXP_TABLE = Float64Array.from(
   { length: 120 * EXP_STEPS + 1 },
-  (_, k) => Math.exp(-k / EXP_STEPS),
+  (_, k) => portableExp(-k / EXP_STEPS),
 );
 
 function expNeg(x: number): number {
@@ -335,7 +338,7 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float3
     }
     if (o.minP > 0) {
       const max = l[argmax(l)]!;
-      const floor = max + t * Math.log(o.minP) - MIN_P_MARGIN;
+      const floor = max + t * portableLog(o.minP) - MIN_P_MARGIN;
       let n = 0;
       for (let i = 0; i < v; i++) {
         if (l[i]! < floor) continue;
@@ -364,7 +367,7 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float3
       selectTopK(l, k, sel);
       let acc = 0;
       for (let i = 0; i < k; i++) {
-        acc += Math.exp((sel.values[i]! - max) / t);
+        acc += portableExp((sel.values[i]! - max) / t);
         if (acc >= o.topP * total) return i + 1;
       }
       if (k === v) return v;
@@ -388,7 +391,7 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float3
     let keep = 0;
     let total = 0;
     for (; keep < n; keep++) {
-      const w = Math.exp((sel.values[keep]! - top) / t);
+      const w = portableExp((sel.values[keep]! - top) / t);
       if (keep > 0 && w < o.minP) break;
       weights[keep] = w;
       total += w;

@@ -4,7 +4,9 @@ import {
   encodeRecord,
   hashHeader,
   hashRecord,
+  hashTokenIds,
   type InferenceRecord,
+  numberText,
   recordProblem,
   recordSigningMessage,
   sha256Text,
@@ -36,6 +38,38 @@ const RECORD: InferenceRecord = {
 const RECORD_JSON = `[1,"chatcmpl-1","aria-nano","${B}","${B}","${B}",5,7,[["${A}",0,4]],` +
   `[1,2,30],1234,"measured","${ZERO_HASH}",1700000000000,"${A}"]`;
 
+const C = "c".repeat(64) as Hex32;
+const D = "d".repeat(64) as Hex32;
+const REPLAY = {
+  contract: 2,
+  sampler: 1,
+  head: "int8" as const,
+  kvType: "f16" as const,
+  sampling: {
+    temperature: "0.9",
+    topK: "40",
+    topP: "0.95",
+    minP: "0.05",
+    repeatPenalty: "1.1",
+    repeatLastN: "-1",
+    frequencyPenalty: "0",
+    presencePenalty: "1e-7",
+  },
+  logitBiasHash: ZERO_HASH,
+  grammarHash: B,
+  seed: 4294967295,
+  promptIdCount: 5,
+  promptIdsHash: C,
+  continued: 0,
+  outputIdCount: 7,
+  outputIdsHash: D,
+};
+const RECORD_V2: InferenceRecord = { ...RECORD, version: 2, replay: REPLAY };
+// Written by hand from the layout in entry.ts (field 15).
+const RECORD_V2_JSON = `[2${RECORD_JSON.slice(2, -1)},[2,1,"int8","f16",` +
+  `["0.9","40","0.95","0.05","1.1","-1","0","1e-7"],"${ZERO_HASH}","${B}",4294967295,` +
+  `5,"${C}",0,7,"${D}"]]`;
+
 function nodeSha256(...parts: (string | Uint8Array)[]): string {
   const h = createHash("sha256");
   for (const p of parts) h.update(p);
@@ -50,6 +84,42 @@ describe("encodeRecord()", () => {
     expect(() => encodeRecord({ ...RECORD, energyMj: 1.5 })).toThrow(TypeError);
     expect(() => encodeRecord({ ...RECORD, promptHash: "AB" as Hex32 })).toThrow(TypeError);
     expect(() => encodeRecord({ ...RECORD, modelId: 'a"b' })).toThrow(TypeError);
+  });
+});
+
+describe("record version 2", () => {
+  test("encodeRecord() appends the replay facts as item 15", () => {
+    expect(new TextDecoder().decode(encodeRecord(RECORD_V2))).toBe(RECORD_V2_JSON);
+    expect<string>(hashRecord(RECORD_V2)).toBe(
+      nodeSha256("aria.ledger.record.v1\n", RECORD_V2_JSON),
+    );
+  });
+  test("recordProblem() names each kind of malformed replay fact", () => {
+    const bad = (replay: object) =>
+      recordProblem({ ...RECORD_V2, replay: { ...REPLAY, ...replay } as typeof REPLAY });
+    expect(bad({ contract: 0 })).toMatch(/contract/);
+    expect(bad({ head: "f64" })).toMatch(/head/);
+    expect(bad({ kvType: "q8" })).toMatch(/kvType/);
+    expect(bad({ seed: 2 ** 32 })).toMatch(/seed/);
+    expect(bad({ seed: 1.5 })).toMatch(/seed/);
+    expect(bad({ promptIdCount: 0 })).toMatch(/promptIdCount/);
+    expect(bad({ continued: 6 })).toMatch(/continued/);
+    expect(bad({ outputIdsHash: "AB" })).toMatch(/outputIdsHash/);
+    // one value, one text: "0.90", "+1", "NaN" and floats as numbers are refused
+    for (const t of ["0.90", "+1", "NaN", ".5", "1E-7", 0.9]) {
+      expect(bad({ sampling: { ...REPLAY.sampling, topP: t } })).toMatch(/sampling\.topP/);
+    }
+  });
+  test("numberText() writes the shortest round-trip text; -0 is 0; NaN throws", () => {
+    expect([0.9, 40, -1, 1e-7, -0, 1 / 3].map(numberText))
+      .toEqual(["0.9", "40", "-1", "1e-7", "0", "0.3333333333333333"]);
+    expect(() => numberText(NaN)).toThrow(RangeError);
+  });
+  test("hashTokenIds() hashes 32-bit little-endian ids", () => {
+    const bytes = Uint8Array.from([1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 1, 0, 0]);
+    expect<string>(hashTokenIds([1, 0xffffffff, 256])).toBe(nodeSha256(bytes));
+    expect(() => hashTokenIds([-1])).toThrow(RangeError);
+    expect(() => hashTokenIds([2 ** 32])).toThrow(RangeError);
   });
 });
 
@@ -80,7 +150,9 @@ describe("recordProblem()", () => {
     expect(recordProblem({ ...RECORD, energySource: "guessed" as "measured" }))
       .toMatch(/energySource/);
     expect(recordProblem({ ...RECORD, timestampMs: -1 })).toMatch(/non-negative integer/);
-    expect(recordProblem({ ...RECORD, version: 2 as 1 })).toBe("unsupported record version 2");
+    expect(recordProblem({ ...RECORD, version: 3 as 1 })).toBe("unsupported record version 3");
+    expect(recordProblem({ ...RECORD, version: 2 })).toBe("a version 2 record needs replay");
+    expect(recordProblem({ ...RECORD, replay: REPLAY })).toBe("a version 1 record has no replay");
   });
 });
 

@@ -29,6 +29,35 @@
  *    13  timestampMs        int, Unix milliseconds when the record was made
  *    14  signer             hex32  node id (ed25519 public key) that signs; must be in `nodes`
  *
+ *   record array, version 2 (16 items: the 15 above with version 2, then the replay facts, what
+ *   a re-execution needs besides the prompt, which the requester keeps):
+ *    15  replay             [contract int, sampler int, head text, kvType text,
+ *                            [temperature, topK, topP, minP, repeatPenalty, repeatLastN,
+ *                             frequencyPenalty, presencePenalty] (8 texts, see below),
+ *                            logitBiasHash hex32, grammarHash hex32, seed int,
+ *                            promptIdCount int, promptIdsHash hex32, continued int,
+ *                            outputIdCount int, outputIdsHash hex32]
+ *       contract        the engine's numerics contract (aria_numerics_contract(), >= 1)
+ *       sampler         the sampling pipeline's version (1: src/generation/sampler-ref.ts with
+ *                       the portable exp/log of src/generation/portable-math.ts)
+ *       head            output head the logits came from: "float" | "int8" | "int4"
+ *       kvType          KV cache element type: "f32" | "f16"
+ *       the 8 numbers   decimal texts as ECMAScript's Number::toString writes a double (the
+ *                       shortest text that parses back to the same double; -0 is written "0"),
+ *                       e.g. "0.9", "40", "-1", "1e-7": no floats enter the canonical bytes
+ *       logitBiasHash   SHA-256 of utf8(JSON.stringify([[id, "bias"], ...])) over the bias
+ *                       entries sorted by id (bias as the decimal text above); all zero = none
+ *       grammarHash     SHA-256 of utf8(grammar), the GBNF text the sampler enforced; zero = none
+ *       seed            the seed the sampler's rng was made from, 0 .. 2^32-1 (also when the
+ *                       client gave none: the one the node chose)
+ *       promptIdCount   token ids evaluated before the first sampled token (>= 1)
+ *       promptIdsHash   SHA-256 of those ids as 32-bit little-endian unsigned integers
+ *       continued       how many of them (the last ones) are another node's output that this
+ *                       node continued after a fail-over (0 = none); the sampler took them
+ *                       in as prompt (penalty window, not counts)
+ *       outputIdCount   token ids this node sampled
+ *       outputIdsHash   SHA-256 of the sampled ids, 32-bit little-endian
+ *
  *   policy-change record array (6 items; encoding version 2, see below):
  *     0  kind               "policy-change" (a string: an inference array starts with the int 1)
  *     1  version            1 (version of this record kind)
@@ -74,12 +103,21 @@
  *   2  adds the policy-change record kind and version 2 headers (field 8, inferenceCount) for
  *      blocks that hold one. Inference records and version 1 headers are unchanged, byte for
  *      byte: every version 1 chain, record hash and block hash stays valid.
+ *   3  adds inference records of version 2 (field 15, the replay facts). Version 1 records stay
+ *      valid and are still verified; a node writes version 2 for every inference it runs.
+ *      Record hashes keep the same prefix (the array's first item tells the versions apart).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /** Version of the inference record layout and of a header whose records are all inferences. */
 export const LEDGER_VERSION = 1 as const;
+/** Version of an inference record that carries replay facts (field 15). */
+export const RECORD_V2 = 2 as const;
+/** Output heads a record may name (src/engine's OutputHead). */
+export const OUTPUT_HEADS = ["float", "int8", "int4"] as const;
+/** KV cache types a record may name. */
+export const KV_TYPES = ["f32", "f16"] as const;
 /** Header version of a block that also holds non-inference records (encoding version 2). */
 export const MIXED_HEADER_VERSION = 2 as const;
 /** The `kind` of a policy-change record. */
@@ -105,9 +143,50 @@ export interface NodeUse {
   layerEnd: number;
 }
 
-/** The unsigned content of an inference record. */
+/** The sampling settings of a replay, each as a decimal text (module comment, field 15). */
+export interface ReplaySampling {
+  temperature: string;
+  topK: string;
+  topP: string;
+  minP: string;
+  repeatPenalty: string;
+  repeatLastN: string;
+  frequencyPenalty: string;
+  presencePenalty: string;
+}
+
+/** The sampling settings in canonical order. */
+export const REPLAY_SAMPLING_KEYS = [
+  "temperature",
+  "topK",
+  "topP",
+  "minP",
+  "repeatPenalty",
+  "repeatLastN",
+  "frequencyPenalty",
+  "presencePenalty",
+] as const satisfies readonly (keyof ReplaySampling)[];
+
+/** What re-executing an inference needs besides the prompt (record version 2, field 15). */
+export interface ReplayFacts {
+  contract: number;
+  sampler: number;
+  head: (typeof OUTPUT_HEADS)[number];
+  kvType: (typeof KV_TYPES)[number];
+  sampling: ReplaySampling;
+  logitBiasHash: Hex32;
+  grammarHash: Hex32;
+  seed: number;
+  promptIdCount: number;
+  promptIdsHash: Hex32;
+  continued: number;
+  outputIdCount: number;
+  outputIdsHash: Hex32;
+}
+
+/** The unsigned content of an inference record (version 2 carries `replay`). */
 export interface InferenceRecord {
-  version: typeof LEDGER_VERSION;
+  version: typeof LEDGER_VERSION | typeof RECORD_V2;
   requestId: string;
   modelId: string;
   modelSha256: Hex32;
@@ -122,6 +201,8 @@ export interface InferenceRecord {
   consentHash: Hex32;
   timestampMs: number;
   signer: Hex32;
+  /** Version 2 only (required there). */
+  replay?: ReplayFacts;
 }
 
 /** A record with its signer's signature (128 hex characters). */
@@ -254,7 +335,14 @@ export function recordProblem(r: LedgerRecord): string | undefined {
   if ((r as { kind?: unknown }).kind !== undefined) {
     return `unknown record kind ${JSON.stringify((r as { kind?: unknown }).kind)}`;
   }
-  if (r.version !== LEDGER_VERSION) return `unsupported record version ${String(r.version)}`;
+  if (r.version !== LEDGER_VERSION && r.version !== RECORD_V2) {
+    return `unsupported record version ${String(r.version)}`;
+  }
+  if (r.version === LEDGER_VERSION && "replay" in r) return "a version 1 record has no replay";
+  if (r.version === RECORD_V2) {
+    const problem = replayProblem(r.replay);
+    if (problem !== undefined) return problem;
+  }
   if (!isLedgerText(r.requestId)) return "requestId is not 1..256 printable ASCII characters";
   if (!isLedgerText(r.modelId)) return "modelId is not 1..256 printable ASCII characters";
   for (const k of ["modelSha256", "promptHash", "outputHash", "consentHash", "signer"] as const) {
@@ -280,6 +368,92 @@ export function recordProblem(r: LedgerRecord): string | undefined {
   }
   if (!r.nodes.some((n) => n.nodeId === r.signer)) return "the signer is not among the nodes";
   return undefined;
+}
+
+// a decimal text as Number::toString writes a double: it parses back to a number whose text is
+// itself (so one value has one text)
+function isNumberText(s: unknown): s is string {
+  return typeof s === "string" && s.length <= 32 && s !== "NaN" && String(Number(s)) === s;
+}
+
+function replayProblem(f: ReplayFacts | undefined): string | undefined {
+  if (f === undefined || f === null || typeof f !== "object") {
+    return "a version 2 record needs replay";
+  }
+  if (!isCount(f.contract) || f.contract < 1) return "replay.contract is not an integer >= 1";
+  if (!isCount(f.sampler) || f.sampler < 1) return "replay.sampler is not an integer >= 1";
+  if (!(OUTPUT_HEADS as readonly unknown[]).includes(f.head)) return "replay.head is unknown";
+  if (!(KV_TYPES as readonly unknown[]).includes(f.kvType)) return "replay.kvType is unknown";
+  if (f.sampling === null || typeof f.sampling !== "object") return "replay.sampling is missing";
+  for (const k of REPLAY_SAMPLING_KEYS) {
+    if (!isNumberText(f.sampling[k])) return `replay.sampling.${k} is not a decimal number text`;
+  }
+  for (const k of ["logitBiasHash", "grammarHash", "promptIdsHash", "outputIdsHash"] as const) {
+    if (!isHex32(f[k])) return `replay.${k} is not 64 lowercase hex characters`;
+  }
+  if (!isCount(f.seed) || f.seed > 0xffffffff) return "replay.seed is not an integer 0..2^32-1";
+  if (![f.promptIdCount, f.continued, f.outputIdCount].every(isCount)) {
+    return "a replay count is not a non-negative integer";
+  }
+  if (f.promptIdCount < 1) return "replay.promptIdCount is 0: nothing was evaluated";
+  if (f.continued > f.promptIdCount) return "replay.continued exceeds replay.promptIdCount";
+  return undefined;
+}
+
+/**
+ * The canonical array of replay facts (field 15 of a version 2 record).
+ *
+ * @param f the facts.
+ * @returns the array that gets serialised.
+ */
+export function replayArray(f: ReplayFacts): unknown[] {
+  return [
+    f.contract,
+    f.sampler,
+    f.head,
+    f.kvType,
+    REPLAY_SAMPLING_KEYS.map((k) => f.sampling[k]),
+    f.logitBiasHash,
+    f.grammarHash,
+    f.seed,
+    f.promptIdCount,
+    f.promptIdsHash,
+    f.continued,
+    f.outputIdCount,
+    f.outputIdsHash,
+  ];
+}
+
+/**
+ * A double as a replay decimal text: Number::toString, with -0 written "0".
+ *
+ * @param x a number (NaN has no text).
+ * @returns the text.
+ * @throws {RangeError} for NaN.
+ */
+export function numberText(x: number): string {
+  if (Number.isNaN(x)) throw new RangeError("Cannot record NaN as a sampling setting");
+  return Object.is(x, -0) ? "0" : String(x);
+}
+
+/**
+ * SHA-256 of token ids as 32-bit little-endian unsigned integers (replay facts).
+ *
+ * @param ids token ids, each 0 .. 2^32-1.
+ * @returns the hash.
+ * @throws {RangeError} for an id outside 0 .. 2^32-1.
+ */
+export function hashTokenIds(ids: ArrayLike<number>): Hex32 {
+  const bytes = new Uint8Array(ids.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw new RangeError(`Cannot hash token id ${id}`);
+    }
+    view.setUint32(i * 4, id, true);
+  }
+  return bytesToHex(sha256(bytes)) as Hex32;
 }
 
 function policyChangeProblem(r: PolicyChangeRecord): string | undefined {
@@ -329,7 +503,7 @@ export function recordArray(r: LedgerRecord): unknown[] {
   if (isPolicyChange(r)) {
     return [r.kind, r.version, r.oldHash, r.newHash, r.timestampMs, r.signer];
   }
-  return [
+  const base = [
     r.version,
     r.requestId,
     r.modelId,
@@ -346,6 +520,7 @@ export function recordArray(r: LedgerRecord): unknown[] {
     r.timestampMs,
     r.signer,
   ];
+  return r.version === RECORD_V2 && r.replay ? [...base, replayArray(r.replay)] : base;
 }
 
 /**

@@ -7,10 +7,14 @@ import {
   buildRecord,
   checkRelayedReceipt,
   createProvenanceRecorder,
+  grammarHash,
+  logitBiasHash,
   promptHash,
   toLedgerText,
 } from "./provenance.ts";
-import { verifyReceipt } from "./receipt.ts";
+import { buildReceipt, verifyReceipt } from "./receipt.ts";
+import { hashTokenIds } from "./entry.ts";
+import { signRecord } from "./sign.ts";
 import { sealBlock } from "./sign.ts";
 
 const alice = fixedIdentity(1);
@@ -62,6 +66,72 @@ describe("buildRecord()", () => {
   test("toLedgerText() replaces characters the encoding forbids", () => {
     expect(toLedgerText('mödel "x"\\')).toBe("m_del _x__");
     expect(toLedgerText("")).toBe("_");
+  });
+});
+
+const replay = {
+  contract: 2,
+  sampler: 1,
+  head: "float" as const,
+  kvType: "f32" as const,
+  sampling: {
+    temperature: 0.9,
+    topK: 40,
+    topP: 0.95,
+    minP: 0,
+    repeatPenalty: 1,
+    repeatLastN: 64,
+    frequencyPenalty: -0,
+    presencePenalty: 0,
+    logitBias: new Map([[7, -100], [3, 2.5]]),
+  },
+  grammar: 'root ::= "a"',
+  seed: -1,
+  promptIds: [1, 2, 3, 4, 5],
+  continued: 0,
+  outputIds: [9, 8, 7, 6, 5, 4, 3],
+};
+
+describe("buildRecord() with replay facts (record version 2)", () => {
+  test("buildRecord() writes version 2 with the documented replay facts", () => {
+    const r = buildRecord({ ...input, result: { ...input.result, replay } }, base);
+    expect(r.version).toBe(2);
+    expect(r.replay).toEqual({
+      contract: 2,
+      sampler: 1,
+      head: "float",
+      kvType: "f32",
+      sampling: {
+        temperature: "0.9",
+        topK: "40",
+        topP: "0.95",
+        minP: "0",
+        repeatPenalty: "1",
+        repeatLastN: "64",
+        frequencyPenalty: "0",
+        presencePenalty: "0",
+      },
+      logitBiasHash: createHash("sha256").update('[[3,"2.5"],[7,"-100"]]').digest("hex") as Hex32,
+      grammarHash: createHash("sha256").update('root ::= "a"').digest("hex") as Hex32,
+      // the seed as the rng uses it: the low 32 bits
+      seed: 0xffffffff,
+      promptIdCount: 5,
+      promptIdsHash: hashTokenIds([1, 2, 3, 4, 5]),
+      continued: 0,
+      outputIdCount: 7,
+      outputIdsHash: hashTokenIds([9, 8, 7, 6, 5, 4, 3]),
+    });
+    expect(logitBiasHash(new Map())).toBe("0".repeat(64) as Hex32);
+    expect(grammarHash(undefined)).toBe("0".repeat(64) as Hex32);
+    // signed and wrapped, it is a receipt that verifies; v1 records stay valid beside it
+    const v2 = buildReceipt(signRecord(r, alice).signed);
+    expect(verifyReceipt(JSON.parse(JSON.stringify(v2))).ok).toBe(true);
+    const v1 = buildReceipt(signRecord(buildRecord(input, base), alice).signed);
+    expect(verifyReceipt(JSON.parse(JSON.stringify(v1))).ok).toBe(true);
+    // a changed replay fact breaks the signature
+    const forged = JSON.parse(JSON.stringify(v2));
+    forged.record.record.replay.seed = 1;
+    expect(verifyReceipt(forged).ok).toBe(false);
   });
 });
 

@@ -9,13 +9,17 @@ import type { NodeIdentity } from "../identity/identity.ts";
 import {
   type Block,
   type EnergySource,
+  hashTokenIds,
   type Hex32,
   type InferenceRecord,
   isHex32,
   isLedgerText,
   LEDGER_VERSION,
   type NodeUse,
+  numberText,
+  RECORD_V2,
   type RecordHash,
+  type ReplayFacts,
   sha256Text,
   type SignedRecord,
   ZERO_HASH,
@@ -30,6 +34,33 @@ export type PromptInput =
   | { kind: "chat"; messages: readonly { role: string; content: string }[] }
   | { kind: "text"; prompt: string };
 
+/** Sampler settings as the backend used them (src/generation's SamplerOptions, all set). */
+export interface ReplaySettings {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  repeatLastN: number;
+  frequencyPenalty: number;
+  presencePenalty: number;
+  logitBias: ReadonlyMap<number, number>;
+}
+
+/** How an answer was computed (the contract's CompletionReplay fits). */
+export interface ReplayInput {
+  contract: number;
+  sampler: number;
+  head: ReplayFacts["head"];
+  kvType: ReplayFacts["kvType"];
+  sampling: Readonly<ReplaySettings>;
+  grammar?: string;
+  seed: number;
+  promptIds: readonly number[];
+  continued: number;
+  outputIds: readonly number[];
+}
+
 /** The parts of a completed inference the ledger needs (the API's ProvenanceInput fits). */
 export interface InferenceInput {
   request: { id: string; model: string; input: PromptInput };
@@ -38,6 +69,8 @@ export interface InferenceInput {
     timings: { queueMs: number; promptMs: number; decodeMs: number };
     /** A pipeline's nodes and the blocks each ran (default: this node, every block). */
     layers?: readonly { nodeId: string; layerStart: number; layerEnd: number }[];
+    /** What re-running it needs: present, the record is version 2 (docs/ledger.md §2.4). */
+    replay?: ReplayInput;
   };
   output: string;
 }
@@ -103,6 +136,64 @@ export function toLedgerText(name: string): string {
 const ms = (x: number) => Math.max(0, Math.round(x));
 
 /**
+ * The hash of a logit bias: SHA-256 of `JSON.stringify([[id, "bias"], ...])`, entries sorted by
+ * id, each bias as a decimal text (entry.ts `numberText`); none or empty = all zero.
+ *
+ * @param bias token id -> bias.
+ * @returns the hash.
+ */
+export function logitBiasHash(bias: ReadonlyMap<number, number> | undefined): Hex32 {
+  if (bias === undefined || bias.size === 0) return ZERO_HASH;
+  const entries = [...bias].sort((a, b) => a[0] - b[0]).map(([id, b]) => [id, numberText(b)]);
+  return sha256Text(JSON.stringify(entries));
+}
+
+/**
+ * The hash of a grammar: SHA-256 of its UTF-8; none = all zero.
+ *
+ * @param grammar the GBNF text.
+ * @returns the hash.
+ */
+export function grammarHash(grammar: string | undefined): Hex32 {
+  return grammar === undefined ? ZERO_HASH : sha256Text(grammar);
+}
+
+/**
+ * The replay facts of a record (version 2, field 15) from how the backend computed the answer.
+ *
+ * @param r the backend's replay input.
+ * @returns the facts.
+ * @throws {RangeError} for a NaN setting or a token id outside 0 .. 2^32-1.
+ */
+export function replayFacts(r: Readonly<ReplayInput>): ReplayFacts {
+  const s = r.sampling;
+  return {
+    contract: r.contract,
+    sampler: r.sampler,
+    head: r.head,
+    kvType: r.kvType,
+    sampling: {
+      temperature: numberText(s.temperature),
+      topK: numberText(s.topK),
+      topP: numberText(s.topP),
+      minP: numberText(s.minP),
+      repeatPenalty: numberText(s.repeatPenalty),
+      repeatLastN: numberText(s.repeatLastN),
+      frequencyPenalty: numberText(s.frequencyPenalty),
+      presencePenalty: numberText(s.presencePenalty),
+    },
+    logitBiasHash: logitBiasHash(s.logitBias),
+    grammarHash: grammarHash(r.grammar),
+    seed: r.seed >>> 0,
+    promptIdCount: r.promptIds.length,
+    promptIdsHash: hashTokenIds(r.promptIds),
+    continued: r.continued,
+    outputIdCount: r.outputIds.length,
+    outputIdsHash: hashTokenIds(r.outputIds),
+  };
+}
+
+/**
  * A pipeline's layer map as record nodes.
  *
  * @throws {RangeError} when a node id is not a hex32 public key (the record would not verify).
@@ -140,9 +231,9 @@ export function buildRecord(
   const consentHash = facts.consentHash ?? ZERO_HASH;
   if (!isHex32(consentHash)) throw new RangeError("Cannot record a malformed consent hash");
   const signer = options.identity.nodeId as string as Hex32;
-  const { usage, timings } = input.result;
-  return {
-    version: LEDGER_VERSION,
+  const { usage, timings, replay } = input.result;
+  const record: InferenceRecord = {
+    version: replay ? RECORD_V2 : LEDGER_VERSION,
     requestId: toLedgerText(input.request.id),
     modelId: toLedgerText(input.request.model),
     modelSha256: options.modelSha256,
@@ -163,6 +254,8 @@ export function buildRecord(
     timestampMs: ms(options.clock.nowMs()),
     signer,
   };
+  if (replay) record.replay = replayFacts(replay);
+  return record;
 }
 
 /**

@@ -25,9 +25,37 @@ const signature = z.string().regex(/^[0-9a-f]{128}$/, "expected 128 lowercase he
 const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const text = z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,256}$/, "expected ledger text");
 
-/** An inference record (unsigned content). */
-export const recordSchema = z.strictObject({
-  version: z.literal(1),
+// a decimal text of a double (entry.ts, replay facts); entry.ts's recordProblem checks the
+// round trip
+const numberText = z.string().regex(/^[-+.0-9eInfinity]{1,32}$/, "expected a decimal number");
+
+/** The replay facts of a version 2 record (entry.ts, field 15). */
+export const replaySchema = z.strictObject({
+  contract: count,
+  sampler: count,
+  head: z.enum(["float", "int8", "int4"]),
+  kvType: z.enum(["f32", "f16"]),
+  sampling: z.strictObject({
+    temperature: numberText,
+    topK: numberText,
+    topP: numberText,
+    minP: numberText,
+    repeatPenalty: numberText,
+    repeatLastN: numberText,
+    frequencyPenalty: numberText,
+    presencePenalty: numberText,
+  }),
+  logitBiasHash: hex32,
+  grammarHash: hex32,
+  seed: z.int().min(0).max(0xffffffff),
+  promptIdCount: count,
+  promptIdsHash: hex32,
+  continued: count,
+  outputIdCount: count,
+  outputIdsHash: hex32,
+});
+
+const recordFields = {
   requestId: text,
   modelId: text,
   modelSha256: hex32,
@@ -43,7 +71,13 @@ export const recordSchema = z.strictObject({
   consentHash: hex32,
   timestampMs: count,
   signer: hex32,
-});
+};
+
+/** An inference record (unsigned content): version 1, or version 2 with replay facts. */
+export const recordSchema = z.union([
+  z.strictObject({ version: z.literal(1), ...recordFields }),
+  z.strictObject({ version: z.literal(2), ...recordFields, replay: replaySchema }),
+]);
 
 /** A signed inference record (receipts hold only these). */
 export const signedRecordSchema: z.ZodType<SignedRecord> = z.strictObject({

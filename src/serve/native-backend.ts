@@ -19,10 +19,17 @@ import {
   type ModelInfo,
   type NativeContext,
   type NativeModel,
+  numericsContract,
   openModel,
   type OutputHead,
 } from "../engine/index.ts";
-import { ContextOverflowError, createRng, createSequence } from "../generation/index.ts";
+import {
+  ContextOverflowError,
+  createRng,
+  createSequence,
+  DEFAULT_SAMPLER_OPTIONS,
+  SAMPLER_VERSION,
+} from "../generation/index.ts";
 import { checkRequestLimits } from "../generation/index.ts";
 import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
 import { openGguf } from "../model/index.ts";
@@ -70,6 +77,8 @@ interface Loaded {
   tokenizer: Tokenizer;
   template: ChatTemplateChoice;
   scheduler: Scheduler;
+  /** `aria_numerics_contract()`, named in each answer's replay facts. */
+  contract: number;
 }
 
 /**
@@ -144,7 +153,8 @@ export class NativeBackend implements CompletionBackend {
     this.#card.weightTypes = model.info.matrixTypes;
     this.#card.details = modelDetails(model.info, file.tensors, template);
     this.#trie = vocabTrieOf(tokenizer);
-    this.#loaded = { model, ctx, tokenizer, template, scheduler };
+    const contract = await numericsContract();
+    this.#loaded = { model, ctx, tokenizer, template, scheduler, contract };
   }
 
   listModels(): readonly ModelCard[] {
@@ -190,7 +200,7 @@ export class NativeBackend implements CompletionBackend {
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
     await this.ready;
-    const { tokenizer, template, scheduler, ctx, model } = this.#loaded!;
+    const { tokenizer, template, scheduler, ctx, model, contract } = this.#loaded!;
     // handled here, before the shared batch: ids outside the vocabulary (a peer's continueFrom)
     // or sampling values the sampler rejects fail this request alone (InvalidRequestError)
     const sampling = checkRequestLimits(request, {
@@ -217,19 +227,24 @@ export class NativeBackend implements CompletionBackend {
       this.#trie ??= vocabTrieOf(tokenizer);
       constraint = constraintFor(request.grammar, this.#trie, request.continueFrom);
     }
+    // the seed actually used (also when the client gave none): the record names it (only the low
+    // 32 bits reach the rng)
+    const seed = (request.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
     const stepper = createSequence(tokenizer, ids, nCtx, {
       ...(constraint ? { constraint } : {}),
       maxTokens: Math.min(request.maxTokens ?? nCtx, Math.max(0, nCtx - ids.length)),
       sampling,
-      rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
+      rng: createRng(seed),
       stop: request.stop,
       ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
     });
     const gen = scheduler.submit(request.id, ids, stepper, signal);
+    const outputIds: number[] = [];
     let step = await gen.next();
     let first = true;
     for (; !step.done; step = await gen.next()) {
       const c = step.value;
+      outputIds.push(c.token);
       const chunk: CompletionChunk = c.logprobs
         ? { text: c.text, tokens: [c.token], logprobs: [c.logprobs] }
         : { text: c.text, tokens: [c.token] };
@@ -245,6 +260,18 @@ export class NativeBackend implements CompletionBackend {
       usage: { ...end.usage, cachedTokens: end.cachedTokens },
       timings: end.timings,
       servedBy: [this.#options.nodeId],
+      replay: {
+        contract,
+        sampler: SAMPLER_VERSION,
+        head: this.#options.outputHead ?? "float",
+        kvType: this.#options.kvType ?? "f32",
+        sampling: { ...DEFAULT_SAMPLER_OPTIONS, ...sampling },
+        ...(request.grammar !== undefined ? { grammar: request.grammar } : {}),
+        seed,
+        promptIds: ids,
+        continued: request.continueFrom?.length ?? 0,
+        outputIds,
+      },
     };
   }
 
