@@ -9,13 +9,7 @@ import {
   NO_AUDITS,
 } from "./audit-plan.ts";
 
-const seeded: AnswerFacts = {
-  continued: false,
-  grammar: false,
-  seeded: true,
-  temperature: 0.9,
-  haveModel: true,
-};
+const seeded: AnswerFacts = { continued: false, replayable: true, haveModel: true };
 const passed = (n: number) => ({ ...NO_AUDITS, answers: n, passed: n });
 
 describe("auditRate", () => {
@@ -63,8 +57,7 @@ describe("decideAudit", () => {
   });
   const cases: [string, Partial<AnswerFacts>, string][] = [
     ["fail-over continuation", { continued: true }, "not auditable"],
-    ["grammar", { grammar: true }, "not auditable"],
-    ["unseeded sampling", { seeded: false }, "not auditable"],
+    ["a version 1 record (no replay facts)", { replayable: false }, "not auditable"],
     ["no local copy of the model", { haveModel: false }, "no model"],
   ];
   for (const [name, facts, reason] of cases) {
@@ -74,10 +67,6 @@ describe("decideAudit", () => {
       expect(d).toMatchObject({ reason });
     });
   }
-  test("greedy without a seed is auditable", () => {
-    expect(decideAudit(NO_AUDITS, 0, { ...seeded, seeded: false, temperature: 0 }, 0.5).audit)
-      .toBe(true);
-  });
 });
 
 describe("outcomes and trust", () => {

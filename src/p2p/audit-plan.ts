@@ -13,9 +13,9 @@
  * first n answers are about 2 ln n, and a fresh key pair buys a cheater nothing but more audits.
  * A peer that ever failed an audit is not routed to again (fraud proof), so its rate is moot.
  *
- * What can be audited: an answer produced whole by one peer (no fail-over continuation), under
- * a seed (the router fixes one when the client gave none) or greedy, without a grammar (the
- * receipt does not commit to one).
+ * What can be audited: an answer produced whole by one peer (no fail-over continuation) whose
+ * record carries replay facts (record version 2: sampling settings, the seed used, grammar and
+ * logit-bias hashes, prompt and output id hashes), on a model file this node holds.
  *
  * Reputation. The outcomes feed the routing score (score.ts) as a trust factor
  *
@@ -49,12 +49,8 @@ export const NO_AUDITS: Readonly<AuditStats> = { answers: 0, passed: 0, failed: 
 export interface AnswerFacts {
   /** Tokens came from more than one node (fail-over) or continue earlier ones. */
   continued: boolean;
-  /** The request carried a grammar. */
-  grammar: boolean;
-  /** The request had a seed (set by the client or fixed by the router). */
-  seeded: boolean;
-  /** Sampling temperature (0 = greedy). */
-  temperature: number;
+  /** The peer's record carries replay facts (version 2). */
+  replayable: boolean;
   /** This node holds the model file the peer advertised (same SHA-256). */
   haveModel: boolean;
 }
@@ -94,7 +90,7 @@ export function decideAudit(
   draw: number,
 ): AuditDecision {
   const rate = auditRate(stats, base);
-  if (answer.continued || answer.grammar || (!answer.seeded && answer.temperature > 0)) {
+  if (answer.continued || !answer.replayable) {
     return { audit: false, rate, reason: "not auditable" };
   }
   if (!answer.haveModel) return { audit: false, rate, reason: "no model" };

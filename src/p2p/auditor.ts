@@ -16,7 +16,7 @@
  */
 import type { CompletionBackend, CompletionRequest, ConsentTicket } from "../contract/index.ts";
 import { metered } from "../contract/index.ts";
-import { type Receipt, sha256Text } from "../ledger/index.ts";
+import { hashTokenIds, type Receipt, sha256Text } from "../ledger/index.ts";
 import {
   applyAuditOutcome,
   type AuditOutcome,
@@ -27,10 +27,13 @@ import {
   NO_AUDITS,
 } from "./audit-plan.ts";
 import {
+  bindRequest,
   buildFraudProof,
   type CheckedProof,
   checkFraudProof,
   type FraudProof,
+  judgeRerun,
+  type Rerun,
   verifyFraudProof,
 } from "./fraud-proof.ts";
 import type { P2PNode } from "./node.ts";
@@ -89,6 +92,9 @@ export interface AuditCounters {
   proofsAccepted: number;
   proofsForged: number;
 }
+
+/** What a local re-run produced: its whole text and replay facts (null: not run or no facts). */
+type RerunOutput = { text: string; replay: Rerun } | null;
 
 function cryptoDraw(): number {
   const b = crypto.getRandomValues(new Uint32Array(1));
@@ -166,20 +172,20 @@ export class Auditor {
    * @param peer the node that answered and signed the receipt.
    * @param request the request as sent (with the seed the router fixed).
    * @param receipt the peer's receipt, already checked against the request and output.
+   * @param output the text the peer sent (its chunks and tail).
    */
-  afterAnswer(peer: string, request: CompletionRequest, receipt: Receipt): void {
+  afterAnswer(peer: string, request: CompletionRequest, receipt: Receipt, output: string): void {
     this.counters.answers++;
     const stats = this.#bump(peer, "answered");
-    const model = receipt.record.record.modelSha256;
+    const record = receipt.record.record;
     const decision = decideAudit(stats, this.#o.rate ?? DEFAULT_AUDIT_RATE, {
       continued: (request.continueFrom?.length ?? 0) > 0,
-      grammar: request.grammar !== undefined,
-      seeded: request.seed !== undefined,
-      temperature: request.sampling.temperature,
-      haveModel: this.#o.localSha256(request.model) === model,
+      replayable: record.replay !== undefined,
+      haveModel: this.#o.localSha256(request.model) === record.modelSha256,
     }, (this.#o.draw ?? cryptoDraw)());
     if (!decision.audit) return;
-    if (!this.#enqueue(() => this.#audit(peer, request, receipt))) this.#skip(peer, "queue full");
+    const job = () => this.#audit(peer, request, receipt, output);
+    if (!this.#enqueue(job)) this.#skip(peer, "queue full");
   }
 
   #bump(peer: string, outcome: AuditOutcome): AuditStats {
@@ -220,10 +226,11 @@ export class Auditor {
   /**
    * Runs a request on the local backend under the consent policy.
    *
-   * @returns the whole output text, or null when refused by consent.
+   * @returns the whole output text and the replay facts of the run, or null when the consent
+   *   policy refuses it or the backend reports no replay facts (it cannot be compared).
    * @throws the backend's error.
    */
-  async #rerun(request: CompletionRequest): Promise<string | null> {
+  async #rerun(request: CompletionRequest): Promise<RerunOutput> {
     let ticket: ConsentTicket | undefined;
     try {
       ticket = this.#o.admit?.(request);
@@ -237,38 +244,55 @@ export class Auditor {
     let text = "";
     let step = await gen.next();
     for (; !step.done; step = await gen.next()) text += step.value.text;
-    const { usage } = step.value;
+    const { usage, replay } = step.value;
     this.counters.reexecutedTokens += usage.promptTokens + usage.completionTokens;
-    return text + step.value.tail;
+    return replay === undefined ? null : { text: text + step.value.tail, replay };
   }
 
-  async #audit(peer: string, request: CompletionRequest, receipt: Receipt): Promise<void> {
+  async #audit(
+    peer: string,
+    request: CompletionRequest,
+    receipt: Receipt,
+    output: string,
+  ): Promise<void> {
     if (this.#convicted.has(peer)) return;
-    let output: string | null;
+    const body = requestToWire(request, []);
+    const bound = bindRequest(body, receipt);
+    if (!bound.ok) return this.#skip(peer, bound.error);
+    let got: RerunOutput;
     try {
-      output = await this.#rerun({ ...request, id: `audit-${request.id}`.slice(0, 200) });
+      got = await this.#rerun({ ...bound.value.request, id: `audit-${request.id}`.slice(0, 200) });
     } catch (err: unknown) {
       // handled here: a busy or failing backend is no evidence either way; the audit is skipped
       return this.#skip(peer, `re-execution failed: ${String(err).slice(0, 200)}`);
     }
-    if (output === null) return this.#skip(peer, "consent refused");
+    if (got === null) return this.#skip(peer, "consent refused or no replay facts here");
     this.counters.audits++;
-    const observed = sha256Text(output);
-    if (observed === receipt.record.record.outputHash) {
+    const verdict = judgeRerun(bound.value, got.replay);
+    if (verdict === "unjudged") return this.#skip(peer, "another head, KV type or contract here");
+    if (verdict === "forged") {
+      // the ids reproduce. Without stop strings the re-run's text is the answer's text too: a
+      // peer that sent other text than its ids decode to is dropped here (not provable to others:
+      // stop strings are not in the record)
+      if (request.stop.length === 0 && sha256Text(got.text) !== sha256Text(output)) {
+        this.#bump(peer, "failed");
+        this.#o.node.ban(peer, "audit: its text is not what its token ids decode to");
+        return;
+      }
       this.#bump(peer, "passed");
       return;
     }
     this.#bump(peer, "failed");
     const proof = buildFraudProof({
       reporter: this.#o.identity.nodeId,
-      request: requestToWire(request, []),
+      request: body,
       receipt,
-      observed,
+      observed: hashTokenIds(got.replay.outputIds),
       timestampMs: this.#o.clock.nowMs(),
     }, (b) => this.#o.identity.sign(b));
     const checked = checkFraudProof(proof);
     if (!checked.ok) {
-      // handled here: cannot happen for a receipt the router checked; logged, nothing gossiped
+      // handled here: cannot happen for a receipt bound above; logged, nothing gossiped
       this.#o.log?.({ event: "audit_proof_invalid", peer, reason: checked.error });
       return;
     }
@@ -335,7 +359,13 @@ export class Auditor {
   async #judge(from: string, proof: FraudProof): Promise<void> {
     const v = await verifyFraudProof(proof, async (request, sha) => {
       if (this.#o.localSha256(request.model) !== sha) return null;
-      return await this.#rerun(request);
+      try {
+        return (await this.#rerun(request))?.replay ?? null;
+      } catch (err: unknown) {
+        // handled here: a failing backend judges nothing; the proof stays unjudged
+        this.#o.log?.({ event: "audit_rerun_failed", error: String(err).slice(0, 200) });
+        return null;
+      }
     });
     if (!v.ok) return; // checked on arrival; cannot change
     const { checked, verdict } = v.value;
@@ -364,10 +394,4 @@ export class Auditor {
     // unjudged: this node lacks the model file; it does not act on or pass on what it cannot check
     this.#o.log?.({ event: "audit_proof_unjudged", from, id: checked.id });
   }
-}
-
-/** A random seed for a routed request without one (so its answer can be audited). */
-export function randomSeed(): number {
-  const b = crypto.getRandomValues(new Uint32Array(1));
-  return b[0]!;
 }

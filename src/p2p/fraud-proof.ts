@@ -14,7 +14,8 @@
  *                sampling, seed, maxTokens, stop; no continueFrom, no grammar
  *     receipt    the accused's receipt for that request (src/ledger/wire.ts receiptSchema):
  *                its record, signed by the accused
- *     observed   hex32  SHA-256 of the output text the reporter's re-execution produced
+ *     observed   hex32  hash of the output ids the reporter's re-execution produced (32-bit
+ *                       little-endian, like the record's outputIdsHash)
  *     timestampMs int   when the reporter made the claim
  *   }
  *   signature = ed25519 by `reporter` over utf8(FRAUD_PROOF_DOMAIN) || SHA-256(utf8(claim))
@@ -27,20 +28,30 @@
  *   1. the proof and its claim parse (sizes bounded by MAX_CLAIM_CHARS and the schemas);
  *   2. the reporter's signature verifies; reporter != accused;
  *   3. the receipt verifies (record hash, the accused's record signature, any block proof);
- *   4. the record names the request: same model name, same prompt hash, and the request is one
- *      that re-executes deterministically (seeded or greedy, no grammar, no continuation).
- * Judging (judgeFraudProof): re-run the request on the model whose SHA-256 the record names and
- * hash the output text. A hash other than the record's outputHash convicts the accused ("fraud");
- * the record's own hash means the accused answered honestly and the claim is forged ("forged":
- * the reporter is penalised). Exact numerics (engine contract v2) and seeded sampling make the
- * re-run the same on every CPU, so an honest node is never convicted.
+ *   4. the record binds the request (bindRequest): a version 2 record (replay facts: a version 1
+ *      record commits to no sampling and cannot be re-executed), same model name, same prompt
+ *      hash, same grammar hash and logit-bias hash, no fail-over continuation.
+ * Re-execution (requestOfBinding): the prompt, grammar and logit bias of the request, and from
+ * the record's replay facts the sampling settings, the seed and the number of output ids
+ * (maxTokens); no stop strings (they are not in the record: a forger could add one to cut the
+ * re-run short; without them the same ids come out, and a stop string only ever ends an answer).
+ * Judging (judgeRerun), on the model file whose SHA-256 the record names:
+ *   - the re-run's numerics contract, sampler version, head or KV type differ from the record's,
+ *     or its prompt ids do: "unjudged" (this node cannot reproduce the setting; it accuses no one);
+ *   - the re-run's output ids hash to the record's outputIdsHash: "forged" (the accused's answer
+ *     reproduces; the reporter is penalised);
+ *   - otherwise "fraud": the accused signed ids its model does not produce.
+ * Exact numerics (engine contract 2) and seeded sampling make the re-run the same on every CPU
+ * and kernel table, so an honest node is never convicted. The text a node sent is not part of
+ * the verdict (stop strings shape it and are not committed); a requester that finds text and ids
+ * disagree drops the node itself (src/p2p/auditor.ts).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import type { CompletionRequest } from "../contract/index.ts";
-import { sha256Text } from "../ledger/entry.ts";
-import { promptHash, toLedgerText } from "../ledger/provenance.ts";
+import type { CompletionReplay, CompletionRequest } from "../contract/index.ts";
+import { hashTokenIds, RECORD_V2, type ReplayFacts } from "../ledger/entry.ts";
+import { grammarHash, logitBiasHash, promptHash, toLedgerText } from "../ledger/provenance.ts";
 import { verifyReceipt } from "../ledger/receipt.ts";
 import { verifyEd25519 } from "../ledger/sign.ts";
 import { type Receipt, receiptSchema } from "../ledger/wire.ts";
@@ -77,20 +88,33 @@ const claimSchema = z.strictObject({
 /** The signed content of a fraud proof. */
 export type FraudClaim = z.infer<typeof claimSchema>;
 
-/** What a well-formed proof says (checked signatures, unjudged). */
-export interface CheckedProof {
-  id: string;
-  claim: FraudClaim;
-  reporter: string;
+/** A request bound to the accused's record: what to re-run and what to compare. */
+export interface Binding {
   accused: string;
-  /** The accused's record hash named by the proof. */
+  /** The accused's record hash. */
   recordHash: string;
   /** The model file the request must be re-run on (the record's modelSha256). */
   modelSha256: string;
+  replay: ReplayFacts;
+  /** The request to re-run (requestOfBinding). */
+  request: CompletionRequest;
 }
 
-/** The verdict after re-running: the accused lied, or the claim is forged. */
-export type Verdict = "fraud" | "forged";
+/** What a well-formed proof says (checked signatures, unjudged). */
+export interface CheckedProof extends Binding {
+  id: string;
+  claim: FraudClaim;
+  reporter: string;
+}
+
+/** The verdict after re-running: the accused lied, the claim is forged, or no verdict here. */
+export type Verdict = "fraud" | "forged" | "unjudged";
+
+/** What a re-run produced (the native backend's CompletionResult.replay fits). */
+export type Rerun = Pick<
+  CompletionReplay,
+  "contract" | "sampler" | "head" | "kvType" | "promptIds" | "outputIds"
+>;
 
 /** The id of a proof: SHA-256 of its claim text (hex). */
 export function fraudProofId(claim: string): string {
@@ -103,20 +127,101 @@ export function signedBytes(claim: string): Uint8Array {
 }
 
 /**
- * Why a request cannot be used in a fraud proof (it would not re-execute the same), if so.
+ * Binds a request to the accused's receipt (step 3 and 4 of the module comment). Never throws.
  *
- * @param request the complete.request body.
- * @returns the reason, or undefined when it is deterministic.
+ * @param request the complete.request body the accused answered.
+ * @param receipt the accused's receipt (unchecked JSON).
+ * @returns what to re-run and compare, or why the pair cannot make a fraud proof.
  */
-export function notReExecutable(request: CompleteRequestBody): string | undefined {
-  if (request.continueFrom !== undefined && request.continueFrom.length > 0) {
-    return "the request continues another node's tokens";
+export function bindRequest(
+  request: CompleteRequestBody,
+  receipt: unknown,
+): Result<Binding, string> {
+  const checked = verifyReceipt(receipt);
+  if (!checked.ok) return { ok: false, error: `the receipt does not verify: ${checked.error}` };
+  const record = (receipt as Receipt).record.record;
+  if (record.version !== RECORD_V2 || record.replay === undefined) {
+    return { ok: false, error: "a version 1 record commits to no sampling: not re-executable" };
   }
-  if (request.grammar !== undefined) return "the request has a grammar";
-  if (request.seed === undefined && request.sampling.temperature > 0) {
-    return "the request samples without a seed";
+  if (record.modelId !== toLedgerText(request.model)) {
+    return { ok: false, error: "the record names another model than the request" };
   }
-  return undefined;
+  if (record.promptHash !== promptHash(request.input)) {
+    return { ok: false, error: "the record's prompt hash is not the request's" };
+  }
+  const replay = record.replay;
+  if (replay.continued !== 0 || (request.continueFrom?.length ?? 0) > 0) {
+    return { ok: false, error: "the answer continues another node's tokens: not re-executable" };
+  }
+  if (replay.grammarHash !== grammarHash(request.grammar)) {
+    return { ok: false, error: "the record's grammar hash is not the request's" };
+  }
+  const bias = request.sampling.logitBias ? new Map(request.sampling.logitBias) : undefined;
+  let biasHash: string;
+  try {
+    biasHash = logitBiasHash(bias);
+  } catch {
+    return { ok: false, error: "the request's logit bias cannot be hashed" }; // handled: NaN
+  }
+  if (replay.logitBiasHash !== biasHash) {
+    return { ok: false, error: "the record's logit-bias hash is not the request's" };
+  }
+  const binding = {
+    accused: record.signer,
+    recordHash: checked.value.recordHash,
+    modelSha256: record.modelSha256,
+    replay,
+  };
+  return { ok: true, value: { ...binding, request: requestOfBinding(request, replay) } };
+}
+
+/**
+ * The request a re-execution runs: the request's prompt, grammar and logit bias, the record's
+ * sampling settings and seed, as many tokens as the record has output ids, no stop strings.
+ */
+function requestOfBinding(body: CompleteRequestBody, replay: ReplayFacts): CompletionRequest {
+  const s = replay.sampling;
+  const sampling: CompleteRequestBody["sampling"] = {
+    temperature: Number(s.temperature),
+    topK: Number(s.topK),
+    topP: Number(s.topP),
+    minP: Number(s.minP),
+    repeatPenalty: Number(s.repeatPenalty),
+    repeatLastN: Number(s.repeatLastN),
+    frequencyPenalty: Number(s.frequencyPenalty),
+    presencePenalty: Number(s.presencePenalty),
+    ...(body.sampling.logitBias ? { logitBias: body.sampling.logitBias } : {}),
+  };
+  const { continueFrom: _c, ...rest } = body;
+  const wire: CompleteRequestBody = {
+    ...rest,
+    sampling,
+    seed: replay.seed,
+    maxTokens: replay.outputIdCount,
+    stop: [],
+  };
+  return requestFromWire(`audit-${replay.outputIdsHash.slice(0, 16)}`, wire);
+}
+
+/**
+ * Judges a binding by a re-run (see the module comment).
+ *
+ * @param binding the request bound to the accused's record.
+ * @param rerun what re-running `binding.request` on the record's model file produced.
+ * @returns the verdict.
+ */
+export function judgeRerun(binding: Binding, rerun: Readonly<Rerun>): Verdict {
+  const r = binding.replay;
+  if (
+    rerun.contract !== r.contract || rerun.sampler !== r.sampler || rerun.head !== r.head ||
+    rerun.kvType !== r.kvType
+  ) return "unjudged";
+  if (
+    rerun.promptIds.length !== r.promptIdCount || hashTokenIds(rerun.promptIds) !== r.promptIdsHash
+  ) {
+    return "unjudged";
+  }
+  return hashTokenIds(rerun.outputIds) === r.outputIdsHash ? "forged" : "fraud";
 }
 
 /**
@@ -180,75 +285,33 @@ export function checkFraudProof(input: unknown): Result<CheckedProof, string> {
   if (!verifyEd25519(claim.reporter, signedBytes(proof.data.claim), sig)) {
     return { ok: false, error: "the reporter's signature is invalid" };
   }
-  const receipt = verifyReceipt(claim.receipt);
-  if (!receipt.ok) return { ok: false, error: `the receipt does not verify: ${receipt.error}` };
-  const record = claim.receipt.record.record;
-  if (record.signer !== claim.accused) {
+  if (claim.receipt.record.record.signer !== claim.accused) {
     return { ok: false, error: "the receipt is signed by another node than the accused" };
   }
-  if (record.modelId !== toLedgerText(claim.request.model)) {
-    return { ok: false, error: "the record names another model than the request" };
-  }
-  if (record.promptHash !== promptHash(claim.request.input)) {
-    return { ok: false, error: "the record's prompt hash is not the request's" };
-  }
-  const why = notReExecutable(claim.request);
-  if (why !== undefined) return { ok: false, error: `not re-executable: ${why}` };
+  const bound = bindRequest(claim.request, claim.receipt);
+  if (!bound.ok) return bound;
   return {
     ok: true,
-    value: {
-      id: fraudProofId(proof.data.claim),
-      claim,
-      reporter: claim.reporter,
-      accused: claim.accused,
-      recordHash: receipt.value.recordHash,
-      modelSha256: record.modelSha256,
-    },
+    value: { ...bound.value, id: fraudProofId(proof.data.claim), claim, reporter: claim.reporter },
   };
-}
-
-/**
- * The request a proof's claim stands for, to re-run locally.
- *
- * @param checked a checked proof.
- * @returns the completion request (id "audit-" + the proof id's first 16 hex characters).
- */
-export function requestOfProof(checked: CheckedProof): CompletionRequest {
-  return requestFromWire(`audit-${checked.id.slice(0, 16)}`, checked.claim.request);
-}
-
-/**
- * Judges a checked proof by the output text of a re-run of its request.
- *
- * @param checked the checked proof.
- * @param output the whole output text the re-run produced (chunks + tail).
- * @returns "fraud" when the accused's record names another output, else "forged".
- */
-export function judgeFraudProof(checked: CheckedProof, output: string): Verdict {
-  return sha256Text(output) === checked.claim.receipt.record.record.outputHash ? "forged" : "fraud";
 }
 
 /**
  * Checks and judges a proof: {@link checkFraudProof}, then a re-run through `rerun` (the only
  * effect; it runs the request on the model file named by `modelSha256`, or returns null when
- * this node does not hold that file).
+ * this node does not hold that file or cannot run it now).
  *
  * @param input the parsed JSON of a proof.
- * @param rerun re-executes a request and returns its whole output text, or null.
- * @returns the verdict, "unjudged" when this node cannot re-run it, or why it is malformed.
+ * @param rerun re-executes a request and returns what it computed, or null.
+ * @returns the verdict ("unjudged" when this node cannot re-run it), or why it is malformed.
  */
 export async function verifyFraudProof(
   input: unknown,
-  rerun: (request: CompletionRequest, modelSha256: string) => Promise<string | null>,
-): Promise<
-  Result<{ checked: CheckedProof; verdict: Verdict | "unjudged" }, string>
-> {
+  rerun: (request: CompletionRequest, modelSha256: string) => Promise<Rerun | null>,
+): Promise<Result<{ checked: CheckedProof; verdict: Verdict }, string>> {
   const checked = checkFraudProof(input);
   if (!checked.ok) return checked;
-  const output = await rerun(requestOfProof(checked.value), checked.value.modelSha256);
-  if (output === null) return { ok: true, value: { checked: checked.value, verdict: "unjudged" } };
-  return {
-    ok: true,
-    value: { checked: checked.value, verdict: judgeFraudProof(checked.value, output) },
-  };
+  const got = await rerun(checked.value.request, checked.value.modelSha256);
+  const verdict = got === null ? "unjudged" : judgeRerun(checked.value, got);
+  return { ok: true, value: { checked: checked.value, verdict } };
 }

@@ -30,7 +30,7 @@ import { type P2PNode, PeerRequestError } from "./node.ts";
 import { providersOf } from "./peer-state.ts";
 import { rankPeers, trustedSpeed } from "./score.ts";
 import { requestToWire } from "./serve-peer.ts";
-import { type Auditor, randomSeed } from "./auditor.ts";
+import type { Auditor } from "./auditor.ts";
 import type { Receipt } from "../ledger/index.ts";
 
 /** Options of {@link PeerBackend}. */
@@ -263,12 +263,7 @@ export class PeerBackend implements CompletionBackend {
     if (localHas && !saturated(this.#local.stats())) return this.#local.complete(request, signal);
     const peers = this.candidates(request.model, new Set(), request.grammar !== undefined);
     if (localHas && peers.length === 0) return this.#local.complete(request, signal);
-    // a sampled request without a seed gets one here, so that its answer can be re-executed
-    // exactly by an audit (the seed goes to the peer; any seed is as random as the backend's)
-    const seeded = request.seed === undefined && request.sampling.temperature > 0
-      ? { ...request, seed: randomSeed() }
-      : request;
-    return this.#remote(seeded, signal, localHas);
+    return this.#remote(request, signal, localHas);
   }
 
   async *#remote(request: CompletionRequest, signal: AbortSignal, localHas: boolean): Gen {
@@ -373,7 +368,8 @@ export class PeerBackend implements CompletionBackend {
           this.#measure(peer, tokens, performance.now() - tFirst);
           // checked above (a receipt for this request and output), and produced whole here
           if (resumedFrom === 0 && env.body.receipt !== undefined && this.#checkReceipt) {
-            this.#auditor?.afterAnswer(peer, request, env.body.receipt as Receipt);
+            const output = text + env.body.tail;
+            this.#auditor?.afterAnswer(peer, request, env.body.receipt as Receipt, output);
           }
           this.#node.recordOutcome(peer, true);
           return { result: env.body, resumedFrom };

@@ -2,8 +2,8 @@
  * @module TEST ONLY: a cheating backend for the audit tests (issue 20). It is switched on by the
  * environment variable ARIA_TEST_ONLY_CHEAT_AFTER=N (config `testOnlyCheatAfter`, no flag) and
  * wraps only what a node serves to peers: every output token after the first N of an answer is
- * replaced by its neighbour id (t -> t - 1, 0 -> 1) and its text by that token's bytes, and the
- * node signs the perturbed answer as its own, like a node that saves work on long answers while
+ * replaced by its neighbour id (t -> t - 1, 0 -> 1) and its text by that token's bytes, the
+ * result's replay facts name the perturbed ids, and the node signs the perturbed answer as its own, like a node that saves work on long answers while
  * passing the 8-token model challenge (router.ts). An honest node never sets it. Pure.
  */
 import type {
@@ -28,10 +28,11 @@ export function cheatingBackend(backend: CompletionBackend, after: number): Comp
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
     const gen = backend.complete(request, signal);
     let seen = 0;
+    const perturb = (t: number, i: number) => (i < after ? t : t === 0 ? 1 : t - 1);
     let step = await gen.next();
     for (; !step.done; step = await gen.next()) {
       const chunk = step.value;
-      const tokens = chunk.tokens.map((t, i) => (seen + i < after ? t : t === 0 ? 1 : t - 1));
+      const tokens = chunk.tokens.map((t, i) => perturb(t, seen + i));
       const changed = tokens.some((t, i) => t !== chunk.tokens[i]);
       seen += tokens.length;
       if (!changed) {
@@ -42,7 +43,9 @@ export function cheatingBackend(backend: CompletionBackend, after: number): Comp
       const text = backend.tokenBytes ? decoder.decode(concat(bytes)) : `${chunk.text}~`;
       yield { ...chunk, tokens, text };
     }
-    return step.value;
+    const r = step.value;
+    if (r.replay === undefined) return r;
+    return { ...r, replay: { ...r.replay, outputIds: r.replay.outputIds.map(perturb) } };
   }
   const wrapped: CompletionBackend = {
     kind: backend.kind,
