@@ -9,7 +9,7 @@ import { AriaError } from "../shared/errors.ts";
 export type LedgerCommand =
   & { verb: "ledger"; dataDir?: string; json: boolean }
   & (
-    | { action: "verify" }
+    | { action: "verify"; fraudProofs?: string[] }
     | { action: "show"; blocks: number; peers?: true }
     | { action: "export"; file: string }
     | { action: "import"; file: string }
@@ -27,7 +27,10 @@ Actions:
   verify               check genesis, links, heights, signatures, Merkle roots, weights,
                        policy changes, each block's energy attestation, and the chain
                        against the heads peers countersigned; names the first bad block
-                       or record (exit 1 if the ledger is bad)
+                       or record (exit 1 if the ledger is bad); also exit 1 when the chain
+                       holds a record named in a valid fraud proof (the data dir's
+                       fraud-proofs/ and each --fraud-proof FILE) and lists peer chains
+                       whose producer such a proof convicted (their blocks do not count)
   show                 head, totals, the consent policy recorded, the newest blocks with
                        their energy attestations (--peers: the peers' chains as verified)
   export FILE          write the ledger as JSON lines (lossless; verifies first)
@@ -40,6 +43,7 @@ Options:
   --data-dir DIR       data directory holding ledger.sqlite (ARIA_HOME; default ~/.aria)
   --blocks N           show: how many of the newest blocks to list (default 10)
   --peers              show: each peer's chain (height, head, rejected and why)
+  --fraud-proof FILE   verify: also check against this fraud proof (repeatable)
   --json               machine-readable output
 
 Examples:
@@ -73,6 +77,7 @@ export function parseLedgerCommand(
         "data-dir": { type: "string" },
         blocks: { type: "string" },
         peers: { type: "boolean" },
+        "fraud-proof": { type: "string", multiple: true },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -102,9 +107,11 @@ export function parseLedgerCommand(
     if (arg !== undefined) throw usage(`Unexpected argument "${arg}" (aria help ledger)`);
   };
   switch (action) {
-    case "verify":
+    case "verify": {
       noArg();
-      return { ...base, action };
+      const files = values["fraud-proof"] ?? [];
+      return { ...base, action, ...(files.length > 0 ? { fraudProofs: files } : {}) };
+    }
     case "show": {
       noArg();
       const blocks = values.blocks === undefined ? DEFAULT_SHOW_BLOCKS : Number(values.blocks);

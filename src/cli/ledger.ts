@@ -23,7 +23,13 @@ import {
 } from "../ledger/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import { describeAttestation } from "../consent/index.ts";
-import { checkBlockAttestation } from "../node/index.ts";
+import { checkBlockAttestation, fraudProofStore } from "../node/index.ts";
+import {
+  type CheckedProof,
+  checkFraudProof,
+  type ConvictedRecord,
+  convictedRecords,
+} from "../p2p/index.ts";
 import type { LedgerCommand } from "./ledger-args.ts";
 
 /** Where output goes. */
@@ -89,7 +95,36 @@ function sideChecks(store: LedgerStore, blocks: readonly Block[]) {
   return { energyAttested, witnessed };
 }
 
-function verify(cmd: LedgerCommand, io: LedgerIo): number {
+/**
+ * The fraud proofs to check the chain against: the data dir's (accepted by the node after a
+ * re-run) and each --fraud-proof FILE. Each is checked again here (signatures, the accused's
+ * receipt, the binding to the request); one that fails is refused with its reason (exit 1).
+ */
+function fraudProofs(cmd: LedgerCommand & { action: "verify" }): CheckedProof[] {
+  const stored = fraudProofStore(cmd.dataDir ?? defaultDataDir()).list();
+  const given = (cmd.fraudProofs ?? []).map((file) => ({ file, json: readJsonFile(file) }));
+  const out: CheckedProof[] = [];
+  for (const { file, json } of [...stored.map((json) => ({ file: "", json })), ...given]) {
+    const c = checkFraudProof(json);
+    // handled here: a bad proof file is named; the data dir's are checked when written
+    if (!c.ok) throw new AriaError("FILE", `Cannot use fraud proof "${file}": ${c.error}`);
+    out.push(c.value);
+  }
+  return out;
+}
+
+/** The verdict lines about fraud: records of this chain named in proofs, convicted peers. */
+function fraudReport(store: LedgerStore, blocks: readonly Block[], proofs: CheckedProof[]) {
+  const records: ConvictedRecord[] = convictedRecords(blocks, proofs);
+  const accused = new Set(proofs.map((p) => p.accused));
+  const peers = store.peerChains().filter((c) => accused.has(c.peer)).map((c) => ({
+    peer: c.peer,
+    proofId: proofs.find((p) => p.accused === c.peer)!.id,
+  }));
+  return { records, peers };
+}
+
+function verify(cmd: LedgerCommand & { action: "verify" }, io: LedgerIo): number {
   using store = openExisting(cmd);
   const r = store.verify();
   // read only once verified: a malformed row is named by verify, not thrown by this read
@@ -107,6 +142,26 @@ function verify(cmd: LedgerCommand, io: LedgerIo): number {
   }
   const { height, headHash, recordCount, totalTokens } = r.value;
   const { energyAttested, witnessed } = side as { energyAttested: number; witnessed: number };
+  const fraud = fraudReport(store, r.value.blocks, fraudProofs(cmd));
+  for (const p of cmd.json ? [] : fraud.peers) {
+    io.out(
+      `Peer chain ${p.peer} does not count: fraud proof ${p.proofId} convicts its producer`,
+    );
+  }
+  if (fraud.records.length > 0) {
+    const first = fraud.records[0]!;
+    io.out(
+      cmd.json
+        ? JSON.stringify({
+          ok: false,
+          fault: { reason: "records named in fraud proofs" },
+          fraud: fraud.records,
+          convictedPeers: fraud.peers,
+        })
+        : `Ledger BAD: ${fraud.records.length} record(s) named in valid fraud proofs; the first, ${first.recordHash} in block ${first.height}, by fraud proof ${first.proofId} (its signer ${first.accused} signed output its model does not produce)`,
+    );
+    return 1;
+  }
   const summary = {
     ok: true,
     height,
@@ -116,6 +171,7 @@ function verify(cmd: LedgerCommand, io: LedgerIo): number {
     pending,
     energyAttested,
     headAttestations: witnessed,
+    convictedPeers: fraud.peers,
   };
   io.out(
     cmd.json

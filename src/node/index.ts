@@ -6,3 +6,4 @@
 export { type RunningNode, startNode, type StartOptions } from "./start.ts";
 export { recordConsentChange } from "./policy-ledger.ts";
 export { type AttestationCheck, checkBlockAttestation } from "./block-energy.ts";
+export { FRAUD_PROOF_DIR, fraudProofStore } from "./fraud-proofs.ts";

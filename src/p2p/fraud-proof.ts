@@ -50,7 +50,13 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import type { CompletionReplay, CompletionRequest } from "../contract/index.ts";
-import { hashTokenIds, RECORD_V2, type ReplayFacts } from "../ledger/entry.ts";
+import {
+  type Block,
+  hashRecord,
+  hashTokenIds,
+  RECORD_V2,
+  type ReplayFacts,
+} from "../ledger/entry.ts";
 import { grammarHash, logitBiasHash, promptHash, toLedgerText } from "../ledger/provenance.ts";
 import { verifyReceipt } from "../ledger/receipt.ts";
 import { verifyEd25519 } from "../ledger/sign.ts";
@@ -314,4 +320,39 @@ export async function verifyFraudProof(
   const got = await rerun(checked.value.request, checked.value.modelSha256);
   const verdict = got === null ? "unjudged" : judgeRerun(checked.value, got);
   return { ok: true, value: { checked: checked.value, verdict } };
+}
+
+/** A record of a chain that a fraud proof names. */
+export interface ConvictedRecord {
+  height: number;
+  recordHash: string;
+  proofId: string;
+  accused: string;
+}
+
+/**
+ * The records of a chain named in fraud proofs (`aria ledger verify`: such a chain holds work
+ * that does not count).
+ *
+ * @param blocks the chain, genesis first.
+ * @param proofs checked proofs (checkFraudProof; judged by re-run when they were accepted).
+ * @returns each named record with its block height and the proof naming it, in chain order.
+ */
+export function convictedRecords(
+  blocks: readonly Block[],
+  proofs: readonly CheckedProof[],
+): ConvictedRecord[] {
+  const named = new Map(proofs.map((p) => [p.recordHash, p]));
+  const out: ConvictedRecord[] = [];
+  if (named.size === 0) return out;
+  for (const b of blocks) {
+    for (const r of b.records) {
+      const hash = hashRecord(r.record);
+      const p = named.get(hash);
+      if (p) {
+        out.push({ height: b.header.height, recordHash: hash, proofId: p.id, accused: p.accused });
+      }
+    }
+  }
+  return out;
 }

@@ -43,6 +43,8 @@ export { type AuditCounters, Auditor, FRAUD_PROOF_KIND, type FraudProofStore } f
 export {
   type CheckedProof,
   checkFraudProof,
+  type ConvictedRecord,
+  convictedRecords,
   type FraudProof,
   fraudProofSchema,
   verifyFraudProof,
