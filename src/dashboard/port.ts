@@ -49,6 +49,8 @@ export interface PeerRow {
   models: readonly string[];
   layers: readonly LayerRange[];
   alive: boolean;
+  /** This node's audits of the peer's answers (issue 20); absent when it keeps none. */
+  audits?: { answers: number; passed: number; failed: number };
 }
 
 /** The peer table. */

@@ -36,11 +36,13 @@ import { displaySize, installedFileName, type RegistryEntry } from "../model/reg
  *
  * @param table from p2p `peerTable(state, now)`.
  * @param silenceMs the silence limit (p2p `DEFAULT_PLAN.silenceMs`).
+ * @param audits this node's audit stats of a peer (issue 20), if it keeps them.
  * @returns one row per connected peer, in the table's order.
  */
 export function peerRows(
   table: ReturnType<typeof peerTable>,
   silenceMs: number,
+  audits?: (peer: string) => { answers: number; passed: number; failed: number },
 ): PeerRow[] {
   return table.peers.map((p) => ({
     id: p.id,
@@ -53,7 +55,12 @@ export function peerRows(
       m.layers === null ? [] : [{ model: m.id, start: m.layers[0], end: m.layers[1] + 1 }]
     ),
     alive: p.lastSeenMsAgo < silenceMs,
+    ...(audits ? { audits: pickAudits(audits(p.id)) } : {}),
   }));
+}
+
+function pickAudits(a: { answers: number; passed: number; failed: number }) {
+  return { answers: a.answers, passed: a.passed, failed: a.failed };
 }
 
 /**

@@ -54,8 +54,15 @@ type Clock = { nowMs(): number };
  * @param clock for "last seen" ages.
  * @returns the port.
  */
-export function peersPort(node: { readonly state: PeerState }, clock: Clock): PeersView {
-  return { list: () => peerRows(peerTable(node.state, clock.nowMs()), DEFAULT_PLAN.silenceMs) };
+export function peersPort(
+  node: { readonly state: PeerState },
+  clock: Clock,
+  auditor?: { stats(peer: string): { answers: number; passed: number; failed: number } },
+): PeersView {
+  const audits = auditor && ((peer: string) => auditor.stats(peer));
+  return {
+    list: () => peerRows(peerTable(node.state, clock.nowMs()), DEFAULT_PLAN.silenceMs, audits),
+  };
 }
 
 /** Blocks read per query while walking back for records. Why 32: at most 512 records a query. */
@@ -284,6 +291,8 @@ export function modelsPort(s: ModelSources): ModelsView {
 export interface PortSources {
   /** The running p2p node, when the peer network is on. */
   peers?: { readonly state: PeerState };
+  /** Audits of the peers' answers (issue 20), shown on the peers page. */
+  auditor?: { stats(peer: string): { answers: number; passed: number; failed: number } };
   /** The node's ledger, when it keeps one. */
   ledger?: LedgerStore;
   consent?: ConsentSources;
@@ -299,7 +308,7 @@ export interface PortSources {
  */
 export function dashboardPorts(s: PortSources): DashboardPorts {
   return {
-    ...(s.peers ? { peers: peersPort(s.peers, s.clock) } : {}),
+    ...(s.peers ? { peers: peersPort(s.peers, s.clock, s.auditor) } : {}),
     ...(s.ledger ? { ledger: ledgerPort(s.ledger), energy: energyPort(s.ledger) } : {}),
     ...(s.consent ? { consent: consentPort(s.consent) } : {}),
     ...(s.models ? { models: modelsPort(s.models) } : {}),

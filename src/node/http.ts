@@ -13,7 +13,7 @@ import type { CompletionBackend, ConsentGate, ProvenanceSink } from "../contract
 import { createDashboard, embeddedAssets } from "../dashboard/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
-import type { P2PNode } from "../p2p/index.ts";
+import type { Auditor, P2PNode } from "../p2p/index.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Log } from "../shared/log.ts";
 import { hostname, networkInterfaces } from "node:os";
@@ -34,6 +34,8 @@ export interface NodeAppDeps {
   provenance: ProvenanceSink | undefined;
   /** The peer network's node (peers page), when it runs. */
   peers: P2PNode | undefined;
+  /** Audits of the peers' answers (peers page), when the peer network runs. */
+  auditor: Auditor | undefined;
   /** The provenance ledger's store (ledger and energy pages), when it is open. */
   ledger: LedgerStore | undefined;
   /** The model file this node loads (the models page marks it served). */
@@ -65,6 +67,7 @@ export function createNodeApp(deps: Readonly<NodeAppDeps>): ReturnType<typeof cr
     ports: dashboardPorts({
       clock,
       ...(deps.peers ? { peers: deps.peers } : {}),
+      ...(deps.auditor ? { auditor: deps.auditor } : {}),
       ...(deps.ledger ? { ledger: deps.ledger } : {}),
       consent: {
         dataDir: config.dataDir,

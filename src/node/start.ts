@@ -210,6 +210,7 @@ async function startApiRole(
     consent: metering.gate,
     provenance,
     peers: p2p?.node,
+    auditor: p2p?.auditor,
     ledger: ledger?.store,
     modelPath,
     onPolicyChange: (event) => {

@@ -50,4 +50,17 @@ describe("peerTable", () => {
     expect(lines[2]).toContain("m<b>?[2J[0-3]");
     expect(lines.join("\n")).not.toContain("\u001b");
   });
+
+  test("formatPeerTable shows audit reputation and convicted nodes (issue 20)", () => {
+    const C = "c".repeat(64);
+    const lines = formatPeerTable({
+      ...peerTable(s, 350),
+      reputation: {
+        [P]: { answers: 7, passed: 3, failed: 0, skipped: 0, convicted: null },
+        [C]: { answers: 2, passed: 0, failed: 1, skipped: 0, convicted: "f".repeat(64) },
+      },
+    });
+    expect(lines[2]).toContain("audits 3/7 passed");
+    expect(lines[3]).toBe(`${"c".repeat(16)}  CONVICTED by fraud proof ${"f".repeat(64)}`);
+  });
 });

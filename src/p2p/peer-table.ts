@@ -46,13 +46,27 @@ export function peerTable(
   return { self: state.self, url: state.selfUrl, peers, known: state.addresses.size };
 }
 
+/** A peer's audit reputation as /v1/aria/peers reports it (src/p2p/auditor.ts). */
+export interface PeerReputation {
+  answers: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** The id of the fraud proof that convicted it; null if none. */
+  convicted: string | null;
+}
+
 /**
  * The table as text lines for a terminal (control characters in peer strings are replaced).
+ * With `reputation` (the route adds it), each peer's audits are shown, and convicted nodes are
+ * listed after the peers (they are disconnected and never routed to).
  *
- * @param table from {@link peerTable} (or its JSON).
+ * @param table from {@link peerTable} (or its JSON), with the route's `reputation`.
  * @returns the lines.
  */
-export function formatPeerTable(table: ReturnType<typeof peerTable>): string[] {
+export function formatPeerTable(
+  table: ReturnType<typeof peerTable> & { reputation?: Record<string, PeerReputation> },
+): string[] {
   // deno-lint-ignore no-control-regex -- replacing control characters is the point
   const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   const lines = [
@@ -69,8 +83,18 @@ export function formatPeerTable(table: ReturnType<typeof peerTable>): string[] {
       } ms  ` +
         `slots ${p.freeSlots ?? "?"}/${p.slots ?? "?"}  ${
           p.tokensPerSecond ?? "?"
-        } t/s  models ${models}`,
+        } t/s  models ${models}${audits(table.reputation?.[p.id])}`,
     );
   }
+  for (const [id, r] of Object.entries(table.reputation ?? {})) {
+    if (r.convicted !== null) {
+      lines.push(`${clean(id).slice(0, 16)}  CONVICTED by fraud proof ${clean(r.convicted)}`);
+    }
+  }
   return lines;
+}
+
+function audits(r: PeerReputation | undefined): string {
+  if (r === undefined) return "";
+  return `  audits ${r.passed}/${r.answers} passed${r.failed > 0 ? `, ${r.failed} FAILED` : ""}`;
 }

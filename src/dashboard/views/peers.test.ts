@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { PeerRow } from "../port.ts";
-import { peerPosition, peersLive, peersPage, shortId, topologySvg } from "./peers.ts";
+import { auditText, peerPosition, peersLive, peersPage, shortId, topologySvg } from "./peers.ts";
 
 const EVIL = '<script>alert("x")</script>';
 
@@ -12,6 +12,7 @@ const peers: PeerRow[] = [
     models: ["aria-nano"],
     layers: [{ model: "aria-nano", start: 0, end: 4 }],
     alive: true,
+    audits: { answers: 20, passed: 4, failed: 0 },
   },
   {
     id: EVIL,
@@ -43,6 +44,11 @@ describe("peers view", () => {
     expect(out).toContain("<td>aria-nano 0–3</td>");
     expect(out).toContain("<caption>2 peer(s)</caption>");
     expect(out).toMatch(/<td>yes<\/td>[\s\S]*<td>no<\/td>/);
+    // issue 20: the audit reputation; a node that keeps no audits shows a dash
+    expect(out).toContain('<th scope="col">Audits</th>');
+    expect(out).toContain("<td>4 of 20 answers re-executed and matched</td>");
+    expect(auditText({ answers: 3, passed: 1, failed: 1 })).toContain("1 FAILED");
+    expect(auditText(undefined)).toBe("—");
   });
 
   test("topology: one group per peer, dead peers marked, this node in the middle", async () => {

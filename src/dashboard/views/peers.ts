@@ -1,5 +1,5 @@
 /**
- * @module The peers page: a table (id, address, latency, models, layer ranges, alive) and a
+ * @module The peers page: a table (id, address, latency, models, layer ranges, alive, audits) and a
  * server-rendered SVG topology (this node in the middle, peers on a circle, each link labelled
  * with its latency; dead peers drawn dashed). Every peer string came from the network and goes
  * through hono's `html` escaping, in the table and in the SVG alike. Pure.
@@ -30,6 +30,13 @@ export function shortId(id: string): string {
 
 function layerText(layers: readonly LayerRange[]): string {
   return layers.map((l) => `${l.model} ${l.start}–${l.end - 1}`).join(", ");
+}
+
+/** "passed/audited of answers", the audit reputation of a peer. */
+export function auditText(a: PeerRow["audits"]): string {
+  if (a === undefined) return "—";
+  const base = `${a.passed} of ${a.answers} answers re-executed and matched`;
+  return a.failed > 0 ? `${base}; ${a.failed} FAILED` : base;
 }
 
 function latency(ms: number | null): string {
@@ -89,6 +96,7 @@ export function peersLive(selfId: string, peers: readonly PeerRow[]): Html {
         <td>${p.models.join(", ")}</td>
         <td>${layerText(p.layers)}</td>
         <td>${p.alive ? "yes" : "no"}</td>
+        <td>${auditText(p.audits)}</td>
       </tr>
     `
   );
@@ -104,6 +112,7 @@ export function peersLive(selfId: string, peers: readonly PeerRow[]): Html {
             <th scope="col">Models</th>
             <th scope="col">Layers</th>
             <th scope="col">Alive</th>
+            <th scope="col">Audits</th>
           </tr>
         </thead>
         <tbody>${rows}</tbody>
