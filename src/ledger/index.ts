@@ -86,6 +86,16 @@ export {
   type WorkFacts,
 } from "./provenance.ts";
 export {
+  compareReplay,
+  parseReplayRequest,
+  planReplay,
+  type ReplayOutcome,
+  type ReplayPlan,
+  type ReplayRequest,
+  type ReplayRun,
+  type ReplaySamplerSettings,
+} from "./replay.ts";
+export {
   findRewrite,
   type HeadAttestation,
   signHeadAttestation,

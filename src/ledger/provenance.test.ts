@@ -133,6 +133,21 @@ describe("buildRecord() with replay facts (record version 2)", () => {
     forged.record.record.replay.seed = 1;
     expect(verifyReceipt(forged).ok).toBe(false);
   });
+  test("a receipt carries the output ids, checked against the signed hash", () => {
+    const r = buildRecord({ ...input, result: { ...input.result, replay } }, base);
+    const signed = signRecord(r, alice).signed;
+    const receipt = JSON.parse(JSON.stringify(buildReceipt(signed, undefined, replay.outputIds)));
+    expect(receipt.outputIds).toEqual(replay.outputIds);
+    expect(verifyReceipt(receipt).ok).toBe(true);
+    receipt.outputIds[3] = 1;
+    expect(verifyReceipt(receipt)).toEqual({
+      ok: false,
+      error: "the output ids are not the ones the record names",
+    });
+    expect(() => buildReceipt(signed, undefined, [1, 2])).toThrow(RangeError);
+    const v1 = signRecord(buildRecord(input, base), alice).signed;
+    expect(() => buildReceipt(v1, undefined, replay.outputIds)).toThrow(RangeError);
+  });
 });
 
 describe("createProvenanceRecorder()", () => {

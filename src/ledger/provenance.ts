@@ -272,7 +272,8 @@ export function createProvenanceRecorder(
     record(input) {
       const { signed } = signRecord(buildRecord(input, options), options.identity);
       const { hash, block } = options.writer.append(signed);
-      return { recordHash: hash, receipt: buildReceipt(signed, block) };
+      const ids = input.result.replay?.outputIds;
+      return { recordHash: hash, receipt: buildReceipt(signed, block, ids) };
     },
   };
 }
