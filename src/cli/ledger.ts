@@ -12,6 +12,7 @@ import { defaultDataDir } from "../config/index.ts";
 import {
   type Block,
   buildReceipt,
+  chainWeight,
   describeFault,
   findRewrite,
   hashHeader,
@@ -107,12 +108,17 @@ function verify(cmd: LedgerCommand, io: LedgerIo): number {
   }
   const { height, headHash, recordCount, totalTokens } = r.value;
   const { energyAttested, witnessed } = side as { energyAttested: number; witnessed: number };
+  // Proof of Useful Work with teeth (docs/ledger.md §3.2): only auditable tokens weigh
+  const { weight, auditableRecords, unauditableRecords } = chainWeight(r.value.blocks);
   const summary = {
     ok: true,
     height,
     headHash,
     records: recordCount,
     totalTokens,
+    weight,
+    auditableRecords,
+    unauditableRecords,
     pending,
     energyAttested,
     headAttestations: witnessed,
@@ -120,7 +126,8 @@ function verify(cmd: LedgerCommand, io: LedgerIo): number {
   io.out(
     cmd.json
       ? JSON.stringify(summary)
-      : `Ledger ok: height ${height}, ${recordCount} sealed records (${totalTokens} tokens), ${pending} pending, head ${headHash}; ${energyAttested} energy attestations and ${witnessed} peer countersignatures agree`,
+      : `Ledger ok: height ${height}, ${recordCount} sealed records (${totalTokens} tokens), ${pending} pending, head ${headHash}; ${energyAttested} energy attestations and ${witnessed} peer countersignatures agree\n` +
+        `Weight: ${weight} tokens open to audit (${auditableRecords} records of version 2; ${unauditableRecords} version 1 records weigh nothing)`,
   );
   return 0;
 }

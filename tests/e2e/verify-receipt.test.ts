@@ -142,4 +142,25 @@ describe("aria verify", () => {
     expect(m.code).toBe(1);
     expect(m.out).toContain("is not the one the record names");
   }, 120_000);
+
+  test("the node's chain weighs every one of these answers: all are open to audit", async () => {
+    const { code } = await served.stop(); // seals what is pending
+    expect(code).toBe(0);
+    const r = Bun.spawnSync(
+      [
+        process.execPath,
+        "src/main.ts",
+        "ledger",
+        "verify",
+        "--json",
+        "--data-dir",
+        join(dir, "node"),
+      ],
+      { cwd: ROOT },
+    );
+    const summary = JSON.parse(r.stdout.toString());
+    expect(summary).toMatchObject({ ok: true, unauditableRecords: 0, auditableRecords: 3 });
+    expect(summary.weight).toBe(summary.totalTokens);
+    expect(summary.weight).toBeGreaterThan(0);
+  }, 60_000);
 });
