@@ -6,6 +6,7 @@
  * samples with the recorded settings and seed.
  */
 import { createHash } from "node:crypto";
+import { chatCompletionBody, completionBody, toChatRequest, toTextRequest } from "../api/index.ts";
 import { readFileSync } from "node:fs";
 import { defaultDataDir } from "../config/index.ts";
 import {
@@ -24,9 +25,11 @@ import {
   planReplay,
   type ReplayOutcome,
   type ReplayPlan,
+  type ReplayRequest,
 } from "../ledger/index.ts";
 import { openGguf, resolveModelPath } from "../model/index.ts";
 import { AriaError } from "../shared/errors.ts";
+import type { Result } from "../shared/result.ts";
 import {
   chatModelInfoFromGguf,
   chooseChatTemplate,
@@ -85,6 +88,54 @@ function receiptOf(text: string): unknown {
 }
 
 /**
+ * The request a client kept. A whole OpenAI request body (`messages` or `prompt`) is read by the
+ * API's own schema and converter, as the server read it: content parts, `logit_bias`, `grammar`,
+ * `json_schema` and `response_format` give the same prompt, bias and grammar. Anything else (a
+ * messages array, raw text) goes to the ledger's `parseReplayRequest`.
+ */
+function requestOf(text: string): Result<ReplayRequest, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // handled: not JSON, the raw text of a completions prompt (parseReplayRequest says so)
+    return parseReplayRequest(text);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return parseReplayRequest(text);
+  }
+  const chat = "messages" in value;
+  if (!chat && !("prompt" in value)) return parseReplayRequest(text);
+  // the model name does not matter here (the record names the model): a body may omit it
+  const body = { model: "verify", ...value };
+  // handled: a body the server would have refused with a 400 cannot be the one it answered
+  const bad = (issues: readonly { path: PropertyKey[]; message: string }[]) => ({
+    ok: false as const,
+    error: `"${issues[0]?.path.join(".")}": ${issues[0]?.message}`,
+  });
+  try {
+    let request;
+    if (chat) {
+      const parsed = chatCompletionBody.safeParse(body);
+      if (!parsed.success) return bad(parsed.error.issues);
+      request = toChatRequest("chatcmpl-verify", parsed.data).request;
+    } else {
+      const parsed = completionBody.safeParse(body);
+      if (!parsed.success) return bad(parsed.error.issues);
+      request = toTextRequest("cmpl-verify", parsed.data).request;
+    }
+    const out: ReplayRequest = { input: request.input };
+    const bias = request.sampling.logitBias;
+    if (bias !== undefined && bias.size > 0) out.logitBias = bias;
+    if (request.grammar !== undefined) out.grammar = request.grammar;
+    return { ok: true, value: out };
+  } catch (err: unknown) {
+    // handled: what the server refuses (unsupported parameters, a bad grammar) is named here
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
  * Runs `aria verify`.
  *
  * @param cmd the parsed command.
@@ -105,7 +156,7 @@ export async function runVerify(cmd: VerifyCommand, out: (line: string) => void)
 }
 
 async function verifyReceiptByReplay(cmd: VerifyCommand): Promise<VerifyReport> {
-  const request = parseReplayRequest(readText(cmd.prompt, "prompt file"));
+  const request = requestOf(readText(cmd.prompt, "prompt file"));
   if (!request.ok) return { ok: false, reason: `the prompt file: ${request.error}` };
   const planned = planReplay(receiptOf(readText(cmd.receipt, "receipt")), request.value);
   if (!planned.ok) return { ok: false, reason: planned.error };

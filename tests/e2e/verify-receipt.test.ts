@@ -113,6 +113,36 @@ describe("aria verify", () => {
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, outcome: { kind: "reproduced" } });
   }, 120_000);
 
+  test(
+    "a request body with response_format and logit_bias, kept whole, is reproduced",
+    async () => {
+      const body = {
+        model: basename(modelPath, ".gguf"),
+        messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "JSON!" }] }],
+        max_tokens: 12,
+        temperature: 0.8,
+        seed: 7,
+        logit_bias: { "15": 5, "90": -100 },
+        response_format: { type: "json_object" as const },
+      };
+      const res = await client.chat.completions.create(body);
+      const receipt = join(dir, "json.response.json");
+      const prompt = join(dir, "json.request.json");
+      writeFileSync(receipt, JSON.stringify(res));
+      writeFileSync(prompt, JSON.stringify(body));
+      const record = (res as unknown as { provenance: { record: { record: Kept["record"] } } })
+        .provenance.record.record as Kept["record"] & { replay: { grammarHash: string } };
+      expect(record.replay.grammarHash).not.toBe("0".repeat(64));
+      const r = verify(["--receipt", receipt, "--prompt", prompt, "--model", modelPath]);
+      expect(r.out).toMatch(/^reproduced: \d+ tokens/);
+      // the same messages without the body's grammar and bias: the record names them
+      writeFileSync(prompt, JSON.stringify(body.messages));
+      const m = verify(["--receipt", receipt, "--prompt", prompt, "--model", modelPath]);
+      expect(m.out).toContain("NOT reproduced: the record names a logit bias");
+    },
+    120_000,
+  );
+
   test("a changed prompt or a changed receipt is a clear mismatch", async () => {
     const kept = await ask("tampered", { seed: 99 });
     const otherPrompt = join(dir, "other.messages.json");
@@ -159,7 +189,7 @@ describe("aria verify", () => {
       { cwd: ROOT },
     );
     const summary = JSON.parse(r.stdout.toString());
-    expect(summary).toMatchObject({ ok: true, unauditableRecords: 0, auditableRecords: 3 });
+    expect(summary).toMatchObject({ ok: true, unauditableRecords: 0, auditableRecords: 4 });
     expect(summary.weight).toBe(summary.totalTokens);
     expect(summary.weight).toBeGreaterThan(0);
   }, 60_000);
