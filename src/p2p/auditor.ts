@@ -11,7 +11,8 @@
  * record reproduces ("forged"), the reporter and the peer that sent it are banned.
  *
  * Bounds: at most MAX_QUEUE audits and proof checks wait (beyond, an audit is skipped and counted,
- * a received proof dropped); proofs already seen (by id) are ignored; only proofs this node judged
+ * a received proof dropped), and one received proof per sender at a time; proofs already seen
+ * (by id) or against a node already convicted are ignored; only proofs this node judged
  * itself are passed on, so a forged proof travels one hop.
  */
 import type { CompletionBackend, CompletionRequest, ConsentTicket } from "../contract/index.ts";
@@ -108,6 +109,8 @@ export class Auditor {
   /** Convicted node -> the proof id that convicted it. */
   readonly #convicted = new Map<string, string>();
   readonly #seen = new Set<string>();
+  /** Peers with a received proof waiting to be judged (one each: a re-run costs a generation). */
+  readonly #judging = new Set<string>();
   #queue: (() => Promise<void>)[] = [];
   #running: Promise<void> | null = null;
   readonly counters: AuditCounters = {
@@ -350,13 +353,27 @@ export class Auditor {
     this.#seen.add(id);
     if (this.#seen.size > MAX_SEEN) this.#seen.delete(this.#seen.values().next().value!);
     const proof = env.body as FraudProof;
-    if (!this.#enqueue(() => this.#judge(peer, proof))) {
-      this.#seen.delete(id); // handled here: dropped while busy; a later copy is checked
-      this.#o.log?.({ event: "audit_proof_dropped", peer, id, reason: "queue full" });
+    // handled here: one proof per sender waits at a time (each costs a re-run), and the queue is
+    // bounded; a dropped proof is forgotten, so a later copy is checked
+    const busy = this.#judging.has(peer);
+    if (busy || !this.#enqueue(() => this.#judge(peer, proof))) {
+      this.#seen.delete(id);
+      const reason = busy ? "one proof of this sender is being judged" : "queue full";
+      this.#o.log?.({ event: "audit_proof_dropped", peer, id, reason });
+      return;
     }
+    this.#judging.add(peer);
   }
 
   async #judge(from: string, proof: FraudProof): Promise<void> {
+    try {
+      await this.#judgeNow(from, proof);
+    } finally {
+      this.#judging.delete(from);
+    }
+  }
+
+  async #judgeNow(from: string, proof: FraudProof): Promise<void> {
     const v = await verifyFraudProof(proof, async (request, sha) => {
       if (this.#o.localSha256(request.model) !== sha) return null;
       try {

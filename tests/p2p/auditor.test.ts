@@ -211,6 +211,19 @@ describe("Auditor", () => {
     expect(t.store.saved.size).toBe(0);
   });
 
+  test("one proof per sender waits at a time; another sender's is judged", async () => {
+    const t = auditor();
+    const lie = (n: number) => signRecord(makeV2Record(cheater, n, [11, 99, 13]), cheater).signed;
+    const fair = signRecord(makeV2Record(honest, 7, TRUTH), honest).signed;
+    const other = fixedIdentity(5);
+    t.net.deliver(relay.nodeId, fraudProofAgainst(lie(1), relay));
+    t.net.deliver(relay.nodeId, fraudProofAgainst(lie(2), relay)); // dropped: one is waiting
+    t.net.deliver(other.nodeId, fraudProofAgainst(fair, other)); // judged (and found forged)
+    await t.a.idle();
+    expect(t.local.runs.length).toBe(2);
+    expect(t.a.counters).toMatchObject({ proofsAccepted: 1, proofsForged: 1 });
+  });
+
   test("hostile bodies are dropped without a re-run", async () => {
     const t = auditor();
     for (
