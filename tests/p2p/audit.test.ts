@@ -114,6 +114,20 @@ describe("a cheating peer", () => {
     );
     expect((await auditPeers(honest)).audits.proofsAccepted).toBe(1);
     expect(existsSync(join(procs.home, "honest", "fraud-proofs", `${proofId}.json`))).toBe(true);
+    // aria peers names the convicted node; the router's ledger no longer counts its chain
+    const cli = (...args: string[]) =>
+      Bun.spawnSync([process.execPath, "src/main.ts", ...args], {
+        cwd: join(import.meta.dir, "..", ".."),
+      }).stdout.toString();
+    expect(cli("peers", "--url", router.api)).toContain(
+      `${cheat.id.slice(0, 16)}  CONVICTED by fraud proof ${proofId}`,
+    );
+    const chains = JSON.parse(
+      cli("ledger", "show", "--peers", "--json", "--data-dir", join(procs.home, "router")),
+    ) as { peers: { peer: string; rejectedReason: string | null }[] };
+    expect(chains.peers.find((c) => c.peer === cheat.id)?.rejectedReason).toBe(
+      `fraud proof ${proofId}`,
+    );
     // neither routes to the cheater again
     for (const n of [router, honest]) {
       expect((await peers(n)).peers.map((p) => p.id)).not.toContain(cheat.id);
