@@ -90,36 +90,40 @@ describe("createSequence() with a constraint", () => {
     expect(lazy.text).toMatch(/^[a-z]+\.$/);
   });
 
-  test("createSequence() walk and full masking generate the same tokens across seeds and settings", () => {
-    const noisy = (seed: number) => {
-      const rng = createRng(seed);
-      return () => {
-        const l = new Float32Array(PIECES.length);
-        for (let i = 0; i < l.length; i++) l[i] = 3 * rng();
-        l[EOG] = 4;
-        l[id('"},')] = 3.5;
-        l[id("Hello")] = 5; // refused at most positions: the walk must look further down
-        return l;
+  test(
+    "createSequence() walk and full masking generate the same tokens across seeds and settings",
+    () => {
+      const noisy = (seed: number) => {
+        const rng = createRng(seed);
+        return () => {
+          const l = new Float32Array(PIECES.length);
+          for (let i = 0; i < l.length; i++) l[i] = 3 * rng();
+          l[EOG] = 4;
+          l[id('"},')] = 3.5;
+          l[id("Hello")] = 5; // refused at most positions: the walk must look further down
+          return l;
+        };
       };
-    };
-    const settings = [{ temperature: 0 }, { temperature: 1, topK: 40 }, {
-      temperature: 0.8,
-      minP: 0.05,
-    }, { temperature: 1 }];
-    for (const setting of settings) {
-      for (let seed = 1; seed <= 8; seed++) {
-        const walk = run(JSON_OBJECT_GRAMMAR, noisy(seed), { ...setting, seed, maxTokens: 300 });
-        const full = run(JSON_OBJECT_GRAMMAR, noisy(seed), {
-          ...setting,
-          seed,
-          maxTokens: 300,
-          mode: "full",
-        });
-        expect(walk.tokens).toEqual(full.tokens);
-        expect(walk.finishReason).toBe(full.finishReason);
+      const settings = [{ temperature: 0 }, { temperature: 1, topK: 40 }, {
+        temperature: 0.8,
+        minP: 0.05,
+      }, { temperature: 1 }];
+      for (const setting of settings) {
+        for (let seed = 1; seed <= 4; seed++) {
+          const walk = run(JSON_OBJECT_GRAMMAR, noisy(seed), { ...setting, seed, maxTokens: 150 });
+          const full = run(JSON_OBJECT_GRAMMAR, noisy(seed), {
+            ...setting,
+            seed,
+            maxTokens: 150,
+            mode: "full",
+          });
+          expect(walk.tokens).toEqual(full.tokens);
+          expect(walk.finishReason).toBe(full.finishReason);
+        }
       }
-    }
-  });
+    },
+    30_000,
+  );
 
   test("createSequence() ends with stop when the grammar is complete, without waiting for EOG", () => {
     const end = run('root ::= "Hello"', () => peaked(id("Hello")));

@@ -239,6 +239,12 @@ describe("Sampler.sampleAllowed()", () => {
             const walked = walker.sampleAllowed(logits, (t) => allowed.has(t));
             if (walked === null) handedBack++;
             else decided++;
+            // where half the vocabulary is allowed, top-k (up to 40), min-p with a near floor and
+            // greedy never need the mask (min-p 0.01 at T 1.3 keeps over 1024 tokens: it may)
+            const walkable = si <= 3 || si === 5 || si === 9;
+            if (walkable && density >= 0.5) {
+              expect({ si, density, null: walked === null }).toEqual({ si, density, null: false });
+            }
             const got = walked ?? walker.sample(masked);
             const want = masker.sample(masked);
             expect({ options: si, density, seed, step, token: got }).toEqual({
@@ -255,10 +261,9 @@ describe("Sampler.sampleAllowed()", () => {
         }
       }
     }
-    // both paths ran; the walk decided over a third of the picks (every one it can at density
-    // >= 0.1 with top-k, min-p or greedy)
+    // both paths ran
     expect(handedBack).toBeGreaterThan(0);
-    expect(decided).toBeGreaterThan((decided + handedBack) / 3);
+    expect(decided).toBeGreaterThan(0);
   });
 
   test("sampleAllowed() checks only the best candidates when the best is allowed", () => {

@@ -340,7 +340,11 @@ const MIN_P_MARGIN = 1e-3;
 const TOP_P_FIRST_K = 64;
 
 // Candidates checked by sampleAllowed before it gives up (the caller then masks the vocabulary):
-// 64, 256, then 1024 best tokens, each a top-k pass over the logits.
+// 64, then 256 and 1024 best tokens (each a top-k pass over the logits) while at least a quarter
+// of those seen are allowed. Why: where the grammar allows few tokens (after `{`, in a key) the
+// walk would check a thousand tokens for nothing, and there the mask is cheap (most of the trie
+// dies at its first byte); where it allows most (inside a string) the mask is costly and the walk
+// settles within the first candidates.
 const WALK_FIRST_K = 64;
 const WALK_MAX_K = 1024;
 
@@ -356,7 +360,7 @@ interface WalkBuffers {
  * `floor` (want = 0), every allowed token whose value is >= floor(max allowed value).
  * Results in w.out.ids/values[0..n).
  *
- * @returns n, or null when WALK_MAX_K candidates do not settle it, a candidate is not finite
+ * @returns n, or null when the candidates walked do not settle it, a candidate is not finite
  *   (-Infinity ties with the masked tokens, NaN has no order) or the vocabulary has too few
  *   allowed tokens for `want` (masking would pad with -Infinity tokens).
  */
@@ -387,6 +391,7 @@ function walkCandidates(
       if (n === 1) floor = floorOf(value);
     }
     if (k === v) return want === 0 && n > 0 ? n : null;
+    if (4 * n < k) return null;
   }
   return null;
 }
