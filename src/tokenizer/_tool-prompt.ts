@@ -44,11 +44,10 @@ export function toolLine(tool: ChatTool): string {
  * @returns the section's text.
  */
 export function toolsSection(tools: readonly ChatTool[]): string {
-  return "# Tools\n\nYou may call these functions:\n<tools>\n" +
-    tools.map(toolLine).join("\n") +
+  // short on purpose: small models have small contexts (aria-nano: 256 tokens)
+  return "# Tools\n\nFunctions:\n<tools>\n" + tools.map(toolLine).join("\n") +
     "\n</tools>\n\nTo call one, answer:\n" +
-    `${TOOL_CALL_OPEN}\n{"name": <function-name>, "arguments": <args-json-object>}\n` +
-    TOOL_CALL_CLOSE;
+    `${TOOL_CALL_OPEN}\n{"name": <name>, "arguments": <JSON object>}\n${TOOL_CALL_CLOSE}`;
 }
 
 /**
