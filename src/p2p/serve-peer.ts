@@ -79,7 +79,17 @@ export function requestToWire(
     input: req.input.kind === "chat"
       ? {
         kind: "chat",
-        messages: req.input.messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: req.input.messages.map((m) => ({
+          role: m.role,
+          content: m.content,
+          ...(m.toolCalls !== undefined && m.toolCalls.length > 0
+            ? { toolCalls: m.toolCalls.map((c) => ({ ...c })) }
+            : {}),
+          ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
+        })),
+        ...(req.input.tools !== undefined && req.input.tools.length > 0
+          ? { tools: req.input.tools.map((t) => ({ ...t })) }
+          : {}),
       }
       : { kind: "text", prompt: req.input.prompt },
     sampling: logitBias ? { ...sampling, logitBias: [...logitBias] } : sampling,
@@ -283,8 +293,11 @@ export function advertFromBackend(
     tokensPerSecond: Math.round((extra.tokensPerSecond ?? 0) * 10) / 10,
     consent: extra.consent ?? {},
     listen: extra.listen ?? null,
-    // 1.4: these backends sample here, so they enforce a request's grammar
-    ...(backend.kind === "native" || backend.kind === "pipeline" ? { features: ["grammar"] } : {}),
+    // 1.4: these backends sample here, so they enforce a request's grammar; they also render
+    // tools with their chat template (the "tools" feature, docs/protocol.md)
+    ...(backend.kind === "native" || backend.kind === "pipeline"
+      ? { features: ["grammar", "tools"] }
+      : {}),
   };
 }
 
