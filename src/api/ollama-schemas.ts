@@ -15,7 +15,7 @@
  * that ARIA does not implement (mirostat, tfs_z, typical_p, penalize_newline, num_keep …), images,
  * `template` / `context` / `suffix` and `tools` on generate. /api/chat takes `tools` (OpenAI's
  * shape), assistant messages' `tool_calls` (arguments objects) and tool messages' `tool_name`;
- * calls in the answer come back as `message.tool_calls` (docs/api.md "Tool calling"). `format` is
+ * calls in the answer come back as `message.tool_calls` (docs/tool-calling.md). `format` is
  * "json" (any JSON value, as Ollama) or a JSON Schema, enforced by the same grammar-constrained
  * sampling as OpenAI's `response_format` (src/grammar/). Defaults are Ollama's own (temperature 0.8, top_k 40, top_p 0.9,
  * repeat_penalty 1.1 over the last 64 tokens), so a client gets what it would get from Ollama.

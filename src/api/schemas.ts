@@ -17,7 +17,7 @@
  * `json_schema`; converted to one GBNF grammar here (src/grammar/), a bad or unsupported one is
  * a 400 naming it.
  *
- * Tool calling (chat only; docs/api.md "Tool calling"): `tools` (functions: name of 1-64
+ * Tool calling (chat only; docs/tool-calling.md): `tools` (functions: name of 1-64
  * [A-Za-z0-9_-], description, parameters schema, strict), `tool_choice` ("none": the tools are
  * not shown and no call is parsed; "auto", the default with tools: shown, calls parsed from the
  * output; "required" / `{type: "function", function: {name}}`: a grammar makes the output one or

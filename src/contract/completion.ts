@@ -43,7 +43,7 @@ export interface ToolDefinition {
 
 /**
  * What to complete: a chat (rendered with the model's chat template) or a raw prompt. `tools`
- * are shown to the model by the template (docs/api.md "Tool calling"); parsing the calls out of
+ * are shown to the model by the template (docs/tool-calling.md); parsing the calls out of
  * the output and enforcing their shape (a grammar) are the API's work, not the backend's.
  */
 export type CompletionInput =

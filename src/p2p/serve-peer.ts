@@ -140,8 +140,13 @@ function replyOf(err: unknown): { code: ErrorCode; message: string } {
   if (code === "CONTEXT_OVERFLOW" && err instanceof Error) {
     return { code: "CONTEXT_LENGTH", message: err.message.slice(0, 400) };
   }
+  // a chat the template refuses (special-token text in tool definitions, a template's own
+  // raise_exception over the messages) is the request's fault too
+  const reason = (err as { reason?: unknown })?.reason;
+  const badChat = code === "CHAT_TEMPLATE" && (reason === "content" || reason === "raise");
   if (
-    (code === "INVALID_REQUEST" || code === "GRAMMAR_INVALID" || code === "SCHEMA_UNSUPPORTED") &&
+    (code === "INVALID_REQUEST" || code === "GRAMMAR_INVALID" || code === "SCHEMA_UNSUPPORTED" ||
+      badChat) &&
     err instanceof Error
   ) {
     return { code: "INVALID_REQUEST", message: err.message.slice(0, 400) };
