@@ -12,15 +12,42 @@ import type { SamplerOptions } from "../generation/sampler-ref.ts";
 /** Which kind of backend answers: reported in responses (`system_fingerprint`) and /health. */
 export type BackendKind = "native" | "external" | "simulation" | "pipeline";
 
+/** A tool call of an earlier assistant turn (OpenAI's `tool_calls[i]`, flattened). */
+export interface ToolCall {
+  /** The call's id ("call_…"), echoed by the tool message that answers it. */
+  id: string;
+  /** The function's name. */
+  name: string;
+  /** The arguments as JSON text (OpenAI sends a string; Ollama's objects are stringified). */
+  arguments: string;
+}
+
 /** One chat message after validation (content parts already joined into one string). */
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool";
   content: string;
+  /** Assistant turns: the tools it called (rendered by the chat template). */
+  toolCalls?: readonly ToolCall[];
+  /** Tool turns: the id of the call this message answers. */
+  toolCallId?: string;
 }
 
-/** What to complete: a chat (rendered with the model's chat template) or a raw prompt. */
+/** A function the model may call (OpenAI's `tools[i].function`). */
+export interface ToolDefinition {
+  /** 1-64 characters of [A-Za-z0-9_-] (checked at the edge). */
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object (absent = any object). */
+  parameters?: Record<string, unknown>;
+}
+
+/**
+ * What to complete: a chat (rendered with the model's chat template) or a raw prompt. `tools`
+ * are shown to the model by the template (docs/tool-calling.md); parsing the calls out of
+ * the output and enforcing their shape (a grammar) are the API's work, not the backend's.
+ */
 export type CompletionInput =
-  | { kind: "chat"; messages: readonly ChatMessage[] }
+  | { kind: "chat"; messages: readonly ChatMessage[]; tools?: readonly ToolDefinition[] }
   | { kind: "text"; prompt: string };
 
 /** A validated completion request. */
@@ -159,8 +186,8 @@ export interface ModelText {
   decode(ids: readonly number[]): string;
   /** The bytes of one token's text (may be a partial UTF-8 sequence). */
   piece(id: number): Uint8Array;
-  /** The prompt the chat template renders (with the assistant's turn header). */
-  applyTemplate(messages: readonly ChatMessage[]): string;
+  /** The prompt the chat template renders (with the assistant's turn header), tools included. */
+  applyTemplate(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): string;
 }
 
 /** Live numbers for /metrics and the dashboard. */

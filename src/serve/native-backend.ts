@@ -182,7 +182,8 @@ export class NativeBackend implements CompletionBackend {
         }),
       decode: (ids) => tokenizer.decode(ids, { renderSpecial: true }),
       piece: (id) => tokenizer.tokenPieceBytes(id),
-      applyTemplate: (messages) => encodeChat(tokenizer, messages, { template }).prompt,
+      applyTemplate: (messages, tools) =>
+        encodeChat(tokenizer, messages, { template, tools }).prompt,
     };
   }
 
@@ -208,7 +209,8 @@ export class NativeBackend implements CompletionBackend {
     });
     const ids = [
       ...(request.input.kind === "chat"
-        ? encodeChat(tokenizer, request.input.messages, { template }).ids
+        ? encodeChat(tokenizer, request.input.messages, { template, tools: request.input.tools })
+          .ids
         : tokenizer.encode(request.input.prompt, { addBos: true })),
       // fail-over (src/p2p/router.ts): continue after the tokens another node already generated
       ...(request.continueFrom ?? []),

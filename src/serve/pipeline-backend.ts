@@ -133,7 +133,10 @@ export class PipelineBackend implements CompletionBackend {
       throw new CapacityError(`Cannot serve "${this.#card.id}" through a pipeline: ${plan.reason}`);
     }
     const ids = request.input.kind === "chat"
-      ? encodeChat(this.#tokenizer, request.input.messages, { template: this.#template }).ids
+      ? encodeChat(this.#tokenizer, request.input.messages, {
+        template: this.#template,
+        tools: request.input.tools,
+      }).ids
       : this.#tokenizer.encode(request.input.prompt, { addBos: true });
     // a grammar: compiled per request (a GrammarError is this request's 400)
     let constraint;
