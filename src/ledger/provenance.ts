@@ -33,8 +33,8 @@ import type { Result } from "../shared/result.ts";
 export interface PromptMessage {
   role: string;
   content: string;
-  toolCalls?: readonly { id: string; name: string; arguments: string }[];
-  toolCallId?: string;
+  toolCalls?: readonly { id: string; name: string; arguments: string }[] | undefined;
+  toolCallId?: string | undefined;
 }
 
 /** What the prompt was: a chat (messages after validation, tools) or a raw prompt. */
@@ -42,7 +42,9 @@ export type PromptInput =
   | {
     kind: "chat";
     messages: readonly PromptMessage[];
-    tools?: readonly { name: string; description?: string; parameters?: unknown }[];
+    tools?:
+      | readonly { name: string; description?: string | undefined; parameters?: unknown }[]
+      | undefined;
   }
   | { kind: "text"; prompt: string };
 
