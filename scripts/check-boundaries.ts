@@ -41,6 +41,7 @@ const PURE = [
   "src/cli/commands.ts",
   "src/cli/usage.ts",
   "src/cli/ledger-args.ts",
+  "src/cli/verify-args.ts",
   "src/engine/status.ts",
   "src/engine/port.ts",
   "src/api/",

@@ -17,6 +17,7 @@ import { parseModelCommand } from "./model-args.ts";
 import { parseConsent } from "./consent-args.ts";
 import { parseLedgerCommand } from "./ledger-args.ts";
 import { parseP2pCommand } from "./peers-args.ts";
+import { parseVerifyCommand } from "./verify-args.ts";
 
 export type {
   BenchCommand,
@@ -493,6 +494,8 @@ export function parseCommand(argv: readonly string[]): Command {
       return consentCommand(rest);
     case "ledger":
       return parseLedgerCommand(rest);
+    case "verify":
+      return parseVerifyCommand(rest);
     case "peers":
     case "keys":
       return parseP2pCommand(verb, rest, (m) => new UsageError(m));

@@ -8,6 +8,7 @@ import type { ModelCommand } from "./model-args.ts";
 import type { ConsentCommand } from "./consent-args.ts";
 import type { LedgerCommand } from "./ledger-args.ts";
 import type { KeysCommand, PeersCommand } from "./peers-args.ts";
+import type { VerifyCommand } from "./verify-args.ts";
 
 /** `aria run`: generate a continuation. */
 export interface RunCommand {
@@ -160,4 +161,5 @@ export type Command =
   | VersionCommand
   | ModelCommand
   | ConsentCommand
-  | LedgerCommand;
+  | LedgerCommand
+  | VerifyCommand;

@@ -12,6 +12,7 @@ import { defaultDataDir } from "../config/index.ts";
 import {
   type Block,
   buildReceipt,
+  chainWeight,
   describeFault,
   findRewrite,
   hashHeader,
@@ -143,6 +144,12 @@ function verify(cmd: LedgerCommand & { action: "verify" }, io: LedgerIo): number
   const { height, headHash, recordCount, totalTokens } = r.value;
   const { energyAttested, witnessed } = side as { energyAttested: number; witnessed: number };
   const fraud = fraudReport(store, r.value.blocks, fraudProofs(cmd));
+  // Proof of Useful Work with teeth (docs/ledger.md §3.2): only auditable tokens weigh, and a
+  // record named in a valid fraud proof weighs nothing (§11)
+  const disproved = new Set(fraud.records.map((x) => x.recordHash));
+  const { weight, auditableRecords, unauditableRecords } = chainWeight(r.value.blocks, {
+    disproved: (hash) => disproved.has(hash),
+  });
   for (const p of cmd.json ? [] : fraud.peers) {
     io.out(
       `Peer chain ${p.peer} does not count: fraud proof ${p.proofId} convicts its producer`,
@@ -157,8 +164,9 @@ function verify(cmd: LedgerCommand & { action: "verify" }, io: LedgerIo): number
           fault: { reason: "records named in fraud proofs" },
           fraud: fraud.records,
           convictedPeers: fraud.peers,
+          weight,
         })
-        : `Ledger BAD: ${fraud.records.length} record(s) named in valid fraud proofs; the first, ${first.recordHash} in block ${first.height}, by fraud proof ${first.proofId} (its signer ${first.accused} signed output its model does not produce)`,
+        : `Ledger BAD: ${fraud.records.length} record(s) named in valid fraud proofs; the first, ${first.recordHash} in block ${first.height}, by fraud proof ${first.proofId} (its signer ${first.accused} signed output its model does not produce); weight without them: ${weight} tokens`,
     );
     return 1;
   }
@@ -168,6 +176,9 @@ function verify(cmd: LedgerCommand & { action: "verify" }, io: LedgerIo): number
     headHash,
     records: recordCount,
     totalTokens,
+    weight,
+    auditableRecords,
+    unauditableRecords,
     pending,
     energyAttested,
     headAttestations: witnessed,
@@ -176,7 +187,8 @@ function verify(cmd: LedgerCommand & { action: "verify" }, io: LedgerIo): number
   io.out(
     cmd.json
       ? JSON.stringify(summary)
-      : `Ledger ok: height ${height}, ${recordCount} sealed records (${totalTokens} tokens), ${pending} pending, head ${headHash}; ${energyAttested} energy attestations and ${witnessed} peer countersignatures agree`,
+      : `Ledger ok: height ${height}, ${recordCount} sealed records (${totalTokens} tokens), ${pending} pending, head ${headHash}; ${energyAttested} energy attestations and ${witnessed} peer countersignatures agree\n` +
+        `Weight: ${weight} tokens open to audit (${auditableRecords} records of version 2; ${unauditableRecords} version 1 records weigh nothing)`,
   );
   return 0;
 }

@@ -16,6 +16,7 @@ import { runConsent } from "./consent.ts";
 import { recordConsentChange } from "../node/index.ts";
 import { runServe } from "./serve.ts";
 import { runLedger } from "./ledger.ts";
+import { runVerify } from "./verify.ts";
 import { runKeys, runPeers } from "./peers.ts";
 import { formatTokenize, runTokenize } from "./tokenize.ts";
 import { runModel } from "./model.ts";
@@ -84,6 +85,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
       case "ledger":
         return runLedger(cmd, { out: (line) => console.log(line) });
+      case "verify":
+        return await runVerify(cmd, (line) => console.log(line));
       case "tokenize": {
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));

@@ -8,6 +8,7 @@ import { MODEL_USAGE } from "./model-args.ts";
 import { CONSENT_USAGE } from "./consent-args.ts";
 import { LEDGER_USAGE } from "./ledger-args.ts";
 import { P2P_USAGE } from "./peers-args.ts";
+import { VERIFY_USAGE } from "./verify-args.ts";
 
 /** Usage text per verb. */
 export const USAGE: Record<string, string> = {
@@ -23,6 +24,7 @@ Commands:
   tokenize    print the token ids of a text or a chat (llama-tokenize style)
   model       list, pull, remove, inspect and convert models (aria model --help)
   ledger      show, verify, export and import the provenance ledger
+  verify      re-run the answer a receipt names and check it token for token
   peers       list the peers this node knows (also: aria network peers)
   consent     show or change the node owner's consent policy
   keys        show this node's identity (aria keys show)
@@ -223,4 +225,5 @@ Examples:
   aria help
   aria help model`,
   ledger: LEDGER_USAGE,
+  verify: VERIFY_USAGE,
 };

@@ -277,6 +277,19 @@ export function recordTokens(r: LedgerRecord): number {
   return isPolicyChange(r) ? 0 : r.promptTokens + r.completionTokens;
 }
 
+/**
+ * The tokens of a record that count towards a block's weight (Proof of Useful Work,
+ * docs/ledger.md §3.2): those of an inference record open to audit, that is of version 2, whose
+ * replay facts let anyone holding its prompt re-run it and compare token for token. A version 1
+ * record (no replay facts) and a policy change count nothing.
+ *
+ * @param r a record.
+ * @returns its weight.
+ */
+export function auditableTokens(r: LedgerRecord): number {
+  return isPolicyChange(r) || r.version !== RECORD_V2 ? 0 : r.promptTokens + r.completionTokens;
+}
+
 const HEX32_RE = /^[0-9a-f]{64}$/;
 const SIG_RE = /^[0-9a-f]{128}$/;
 const TEXT_RE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
@@ -342,6 +355,11 @@ export function recordProblem(r: LedgerRecord): string | undefined {
   if (r.version === RECORD_V2) {
     const problem = replayProblem(r.replay);
     if (problem !== undefined) return problem;
+    // the weight of a version 2 record is these counts, so each must be bound to a replayed hash
+    const f = r.replay!;
+    if (r.promptTokens !== f.promptIdCount || r.completionTokens !== f.outputIdCount) {
+      return "the token counts are not the replay facts' id counts";
+    }
   }
   if (!isLedgerText(r.requestId)) return "requestId is not 1..256 printable ASCII characters";
   if (!isLedgerText(r.modelId)) return "modelId is not 1..256 printable ASCII characters";

@@ -1,5 +1,6 @@
 /** @module The provenance ledger: records, blocks, chain verification, receipts, the store. */
 export {
+  auditableTokens,
   type Block,
   type BlockHash,
   type BlockHeader,
@@ -85,6 +86,22 @@ export {
   type ReplaySettings,
   type WorkFacts,
 } from "./provenance.ts";
+export {
+  type ChainWeight,
+  chainWeight,
+  type DisprovedRecord,
+  type WeightOptions,
+} from "./weight.ts";
+export {
+  compareReplay,
+  parseReplayRequest,
+  planReplay,
+  type ReplayOutcome,
+  type ReplayPlan,
+  type ReplayRequest,
+  type ReplayRun,
+  type ReplaySamplerSettings,
+} from "./replay.ts";
 export {
   findRewrite,
   type HeadAttestation,

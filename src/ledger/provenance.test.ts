@@ -164,6 +164,21 @@ describe("buildRecord() with replay facts (record version 2)", () => {
     forged.record.record.replay.seed = 1;
     expect(verifyReceipt(forged).ok).toBe(false);
   });
+  test("a receipt carries the output ids, checked against the signed hash", () => {
+    const r = buildRecord({ ...input, result: { ...input.result, replay } }, base);
+    const signed = signRecord(r, alice).signed;
+    const receipt = JSON.parse(JSON.stringify(buildReceipt(signed, undefined, replay.outputIds)));
+    expect(receipt.outputIds).toEqual(replay.outputIds);
+    expect(verifyReceipt(receipt).ok).toBe(true);
+    receipt.outputIds[3] = 1;
+    expect(verifyReceipt(receipt)).toEqual({
+      ok: false,
+      error: "the output ids are not the ones the record names",
+    });
+    expect(() => buildReceipt(signed, undefined, [1, 2])).toThrow(RangeError);
+    const v1 = signRecord(buildRecord(input, base), alice).signed;
+    expect(() => buildReceipt(v1, undefined, replay.outputIds)).toThrow(RangeError);
+  });
 });
 
 describe("createProvenanceRecorder()", () => {
@@ -258,5 +273,32 @@ describe("checkRelayedReceipt()", () => {
     });
     expect(checkRelayedReceipt("junk", expectBob).ok).toBe(false);
     expect(checkRelayedReceipt(null, expectBob).ok).toBe(false);
+  });
+
+  test("a version 2 receipt must name the seed, grammar, bias and settings the request asked", () => {
+    const { receipt: v2 } = recorder.record({ ...input, result: { ...input.result, replay } });
+    const asked = {
+      seed: -1, // the low 32 bits are what the rng used: 0xffffffff
+      grammar: replay.grammar,
+      settings: {
+        temperature: 0.9,
+        topP: 0.95,
+        topK: 999999, // clamped by a backend: not compared
+        logitBias: replay.sampling.logitBias,
+      },
+    };
+    expect(checkRelayedReceipt(v2, { ...expectBob, sampling: asked }).ok).toBe(true);
+    const cases: [object, string][] = [
+      [{ seed: 5 }, "another seed"],
+      [{ grammar: "root ::= [a-z]" }, "another grammar"],
+      [{ settings: { ...asked.settings, temperature: 0.8 } }, "another temperature"],
+      [{ settings: { ...asked.settings, logitBias: new Map() } }, "another logit bias"],
+    ];
+    for (const [change, what] of cases) {
+      expect(checkRelayedReceipt(v2, { ...expectBob, sampling: { ...asked, ...change } })).toEqual({
+        ok: false,
+        error: `the receipt's record names ${what} than the request`,
+      });
+    }
   });
 });

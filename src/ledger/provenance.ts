@@ -302,7 +302,8 @@ export function createProvenanceRecorder(
     record(input) {
       const { signed } = signRecord(buildRecord(input, options), options.identity);
       const { hash, block } = options.writer.append(signed);
-      return { recordHash: hash, receipt: buildReceipt(signed, block) };
+      const ids = input.result.replay?.outputIds;
+      return { recordHash: hash, receipt: buildReceipt(signed, block, ids) };
     },
   };
 }
@@ -317,6 +318,31 @@ export interface RelayExpectation {
   /** The text the client got, when the peer produced all of it (no fail-over): its hash must
    * be the record's output hash. */
   output?: string;
+  /**
+   * The sampling the request asked for: a version 2 record must name the same seed (when the
+   * client gave one), logit bias, grammar and the settings the request set (top-k aside: a
+   * backend clamps it to the vocabulary).
+   */
+  sampling?: {
+    seed?: number;
+    grammar?: string;
+    settings: Readonly<Partial<ReplaySettings>>;
+  };
+}
+
+// the first replay fact of a relayed version 2 record that is not what the request asked for
+function relayedReplayProblem(
+  facts: ReplayFacts,
+  asked: NonNullable<RelayExpectation["sampling"]>,
+): string | undefined {
+  if (asked.seed !== undefined && facts.seed !== asked.seed >>> 0) return "another seed";
+  if (facts.grammarHash !== grammarHash(asked.grammar)) return "another grammar";
+  const { logitBias, topK: _clamped, ...numbers } = asked.settings;
+  if (facts.logitBiasHash !== logitBiasHash(logitBias)) return "another logit bias";
+  for (const [k, v] of Object.entries(numbers) as [keyof typeof numbers, number][]) {
+    if (v !== undefined && facts.sampling[k] !== numberText(v)) return `another ${k}`;
+  }
+  return undefined;
 }
 
 /**
@@ -347,6 +373,12 @@ export function checkRelayedReceipt(
   }
   if (expect.output !== undefined && record.outputHash !== sha256Text(expect.output)) {
     return { ok: false, error: "the receipt's output hash is not the answer's" };
+  }
+  if (record.version === RECORD_V2 && record.replay && expect.sampling) {
+    const problem = relayedReplayProblem(record.replay, expect.sampling);
+    if (problem !== undefined) {
+      return { ok: false, error: `the receipt's record names ${problem} than the request` };
+    }
   }
   return { ok: true, value: { recordHash: checked.value.recordHash, receipt: receipt as Receipt } };
 }

@@ -8,6 +8,7 @@ import {
   type Block,
   hashHeader,
   hashRecord,
+  hashTokenIds,
   leafData,
   type RecordHash,
   recordProblem,
@@ -23,12 +24,22 @@ import { type Receipt, receiptSchema } from "./wire.ts";
  *
  * @param signed the signed record.
  * @param block the block holding it, if sealed.
+ * @param outputIds the sampled token ids of a version 2 record (must match its outputIdsHash).
  * @returns the receipt.
- * @throws {RangeError} when `block` does not hold the record.
+ * @throws {RangeError} when `block` does not hold the record, or the ids are not the record's.
  */
-export function buildReceipt(signed: SignedRecord, block?: Block): Receipt {
+export function buildReceipt(
+  signed: SignedRecord,
+  block?: Block,
+  outputIds?: readonly number[],
+): Receipt {
   const recordHash = hashRecord(signed.record);
   const receipt: Receipt = { kind: "aria.receipt", version: 1, recordHash, record: signed };
+  if (outputIds !== undefined) {
+    const problem = outputIdsProblem(signed.record, outputIds);
+    if (problem !== undefined) throw new RangeError(`Cannot build a receipt: ${problem}`);
+    receipt.outputIds = [...outputIds];
+  }
   if (block === undefined) return receipt;
   const index = block.records.findIndex((r) => hashRecord(r.record) === recordHash);
   if (index < 0) {
@@ -43,6 +54,18 @@ export function buildReceipt(signed: SignedRecord, block?: Block): Receipt {
   return receipt;
 }
 
+function outputIdsProblem(
+  record: SignedRecord["record"],
+  ids: readonly number[],
+): string | undefined {
+  const replay = record.replay;
+  if (record.version !== 2 || replay === undefined) return "output ids need a version 2 record";
+  if (ids.length !== replay.outputIdCount || hashTokenIds(ids) !== replay.outputIdsHash) {
+    return "the output ids are not the ones the record names";
+  }
+  return undefined;
+}
+
 /** What a valid receipt proves. */
 export interface ReceiptCheck {
   recordHash: string;
@@ -53,7 +76,7 @@ export interface ReceiptCheck {
 
 /**
  * Verifies a receipt offline: its shape, the record hash, the record's signature by a node it
- * names, and when a block is present the block hash, the producer's signature and the Merkle
+ * names, the output ids against the record's hash when the receipt carries them, and when a block is present the block hash, the producer's signature and the Merkle
  * inclusion proof against the block's root and record count. Never throws.
  *
  * @param input the parsed JSON of a receipt.
@@ -78,6 +101,9 @@ export function verifyReceipt(input: unknown): Result<ReceiptCheck, string> {
   if (!verifyRecordSignature(recordHash, signed.record.signer, signed.signature)) {
     return { ok: false, error: "the record signature is invalid" };
   }
+  const ids = parsed.data.outputIds;
+  const idsProblem = ids === undefined ? undefined : outputIdsProblem(signed.record, ids);
+  if (idsProblem !== undefined) return { ok: false, error: idsProblem };
   const check: ReceiptCheck = { recordHash, signer: signed.record.signer };
   if (block === undefined) return { ok: true, value: check };
   if (hashHeader(block.header) !== block.hash) {

@@ -137,12 +137,18 @@ export const proofSchema = z.strictObject({
   path: z.array(hex32).max(64),
 });
 
+/** Most output ids a receipt carries. Why 2^20: more than any context ARIA serves. */
+export const MAX_RECEIPT_OUTPUT_IDS = 1 << 20;
+
 /** A provenance receipt (receipt.ts). */
 export const receiptSchema = z.strictObject({
   kind: z.literal("aria.receipt"),
   version: z.literal(1),
   recordHash: hex32,
   record: signedRecordSchema,
+  // version 2 records: the sampled token ids themselves (not signed; receipt.ts checks them
+  // against the record's outputIdsHash), so that a replay can name the first differing token
+  outputIds: z.array(z.int().min(0).max(0xffffffff)).max(MAX_RECEIPT_OUTPUT_IDS).optional(),
   block: z.strictObject({
     hash: hex32,
     header: headerSchema,

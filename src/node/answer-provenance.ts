@@ -37,6 +37,12 @@ export function answerProvenance(
           model: request.model,
           input: request.input,
           ...(whole ? { output: input.output } : {}),
+          // a version 2 record must name the sampling this request asked for
+          sampling: {
+            ...(request.seed !== undefined ? { seed: request.seed } : {}),
+            ...(request.grammar !== undefined ? { grammar: request.grammar } : {}),
+            settings: request.sampling,
+          },
         });
         if (checked.ok) return checked.value;
         // handled here: a peer's bad receipt is reported and not passed on to the client

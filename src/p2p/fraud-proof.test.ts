@@ -68,6 +68,8 @@ function receiptFor(
     modelSha256: MODEL,
     promptHash: promptHash(request.input),
     outputHash: sha256Text("some text"),
+    promptTokens: PROMPT_IDS.length,
+    completionTokens: outputIds.length,
     replay,
   });
   return buildReceipt(signRecord(record, signer).signed);

@@ -241,12 +241,10 @@ export class NativeBackend implements CompletionBackend {
       ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
     });
     const gen = scheduler.submit(request.id, ids, stepper, signal);
-    const outputIds: number[] = [];
     let step = await gen.next();
     let first = true;
     for (; !step.done; step = await gen.next()) {
       const c = step.value;
-      outputIds.push(c.token);
       const chunk: CompletionChunk = c.logprobs
         ? { text: c.text, tokens: [c.token], logprobs: [c.logprobs] }
         : { text: c.text, tokens: [c.token] };
@@ -272,7 +270,8 @@ export class NativeBackend implements CompletionBackend {
         seed,
         promptIds: ids,
         continued: request.continueFrom?.length ?? 0,
-        outputIds,
+        // the list usage.completionTokens counts (the record requires the two to agree)
+        outputIds: end.tokens,
       },
     };
   }

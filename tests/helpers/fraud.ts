@@ -36,6 +36,9 @@ export function makeV2Record(
   return makeRecord(signer, n, {
     version: RECORD_V2,
     promptHash: promptHash(FRAUD_REQUEST.input),
+    // a version 2 record's counts are its replay facts' id counts
+    promptTokens: 3,
+    completionTokens: outputIds.length,
     replay: replayFacts({
       contract: 2,
       sampler: 1,

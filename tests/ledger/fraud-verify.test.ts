@@ -44,11 +44,15 @@ describe("aria ledger verify and fraud proofs", () => {
     const proof = fraudProofAgainst(signed[2]!, auditor);
     const file = join(dir, "proof.json");
     writeFileSync(file, JSON.stringify(proof));
-    expect(run(["verify", "--data-dir", dir]).code).toBe(0);
+    const ok = run(["verify", "--data-dir", dir, "--json"]);
+    expect(ok.code).toBe(0);
+    // 4 sealed records of 3 prompt + 3 output tokens, all open to audit
+    expect(JSON.parse(ok.out[0]!)).toMatchObject({ ok: true, weight: 24 });
     const bad = run(["verify", "--data-dir", dir, "--fraud-proof", file, "--json"]);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out[0]!)).toMatchObject({
       ok: false,
+      weight: 18, // the disproved record weighs nothing
       fraud: [{
         height: 2,
         recordHash: hashRecord(signed[2]!.record),

@@ -1,0 +1,169 @@
+import { describe, expect, test } from "bun:test";
+import { fixedIdentity } from "../../tests/helpers/ledger.ts";
+import type { Hex32 } from "./entry.ts";
+import { buildRecord } from "./provenance.ts";
+import { buildReceipt } from "./receipt.ts";
+import { compareReplay, parseReplayRequest, planReplay, type ReplayRequest } from "./replay.ts";
+import { signRecord } from "./sign.ts";
+
+const alice = fixedIdentity(1);
+const messages = [{ role: "user", content: "Hi" }];
+const replay = {
+  contract: 2,
+  sampler: 1,
+  head: "int8" as const,
+  kvType: "f32" as const,
+  sampling: {
+    temperature: 0.9,
+    topK: 0,
+    topP: 0.95,
+    minP: 0.05,
+    repeatPenalty: 1.1,
+    repeatLastN: -1,
+    frequencyPenalty: 0,
+    presencePenalty: 0,
+    logitBias: new Map([[5, -100]]),
+  },
+  grammar: 'root ::= "x"',
+  seed: 77,
+  promptIds: [1, 2, 3],
+  continued: 0,
+  outputIds: [10, 11, 12, 13],
+};
+const base = {
+  identity: alice,
+  clock: { nowMs: () => 1_700_000_000_000 },
+  modelSha256: "ab".repeat(32) as Hex32,
+  nLayers: 4,
+};
+
+function receiptOf(r: typeof replay = replay, withIds = true) {
+  const input = {
+    request: { id: "chatcmpl-1", model: "aria-nano", input: { kind: "chat" as const, messages } },
+    result: {
+      usage: { promptTokens: 3, completionTokens: 4 },
+      timings: { queueMs: 0, promptMs: 1, decodeMs: 2 },
+      replay: r,
+    },
+    output: "xyz",
+  };
+  const signed = signRecord(buildRecord(input, base), alice).signed;
+  return JSON.parse(
+    JSON.stringify(buildReceipt(signed, undefined, withIds ? r.outputIds : undefined)),
+  );
+}
+
+const request: ReplayRequest = {
+  input: { kind: "chat", messages },
+  logitBias: new Map([[5, -100]]),
+  grammar: 'root ::= "x"',
+};
+
+describe("parseReplayRequest()", () => {
+  test("parseReplayRequest() reads messages, chat bodies, completion bodies and raw text", () => {
+    expect(parseReplayRequest(JSON.stringify(messages))).toEqual({
+      ok: true,
+      value: { input: { kind: "chat", messages } },
+    });
+    const body = {
+      model: "m",
+      messages: [{
+        role: "user",
+        content: [{ type: "text", text: "H" }, { type: "text", text: "i" }],
+      }],
+      logit_bias: { "5": -100 },
+      grammar: 'root ::= "x"',
+    };
+    expect(parseReplayRequest(JSON.stringify(body))).toEqual({ ok: true, value: request });
+    expect(parseReplayRequest('{"prompt":"Once"}')).toEqual({
+      ok: true,
+      value: { input: { kind: "text", prompt: "Once" } },
+    });
+    expect(parseReplayRequest("Once upon")).toEqual({
+      ok: true,
+      value: { input: { kind: "text", prompt: "Once upon" } },
+    });
+  });
+  test("parseReplayRequest() names each bad shape", () => {
+    const err = (t: string) => {
+      const r = parseReplayRequest(t);
+      return r.ok ? "" : r.error;
+    };
+    expect(err('{"model":"m"}')).toMatch(/without "messages"/);
+    expect(err("[]")).toMatch(/no messages/);
+    expect(err('[{"role":"wizard","content":"x"}]')).toMatch(/message 0 has no role/);
+    expect(err('[{"role":"user","content":[{"type":"image_url"}]}]')).toMatch(/not text/);
+    expect(err('{"messages":[],"logit_bias":[1]}')).toMatch(/logit_bias/);
+    expect(err('{"messages":[],"logit_bias":{"-1":2}}')).toMatch(/logit_bias entry "-1"/);
+    expect(err('{"messages":[],"grammar":5}')).toMatch(/grammar is not a string/);
+  });
+});
+
+describe("planReplay()", () => {
+  test("planReplay() turns a verified v2 receipt and its request into a plan", () => {
+    const plan = planReplay(receiptOf(), request);
+    if (!plan.ok) throw new Error(plan.error);
+    expect(plan.value).toMatchObject({
+      contract: 2,
+      sampler: 1,
+      head: "int8",
+      kvType: "f32",
+      seed: 77,
+      grammar: 'root ::= "x"',
+      promptIdCount: 3,
+      outputIdCount: 4,
+      outputIds: [10, 11, 12, 13],
+    });
+    expect(plan.value.sampling).toEqual(replay.sampling);
+  });
+  test("planReplay() refuses a forged receipt, a v1 record, another prompt, bias or grammar", () => {
+    const err = (receipt: unknown, req: ReplayRequest) => {
+      const r = planReplay(receipt, req);
+      return r.ok ? "" : r.error;
+    };
+    const forged = receiptOf();
+    forged.record.record.replay.seed = 78;
+    expect(err(forged, request)).toMatch(/^the receipt does not verify: the record hash/);
+    const v1Input = {
+      request: { id: "chatcmpl-1", model: "aria-nano", input: { kind: "chat" as const, messages } },
+      result: {
+        usage: { promptTokens: 3, completionTokens: 4 },
+        timings: { queueMs: 0, promptMs: 1, decodeMs: 2 },
+      },
+      output: "xyz",
+    };
+    const v1 = buildReceipt(signRecord(buildRecord(v1Input, base), alice).signed);
+    expect(err(v1, request)).toMatch(/record is version 1: it names no replay facts/);
+    const other = {
+      ...request,
+      input: { kind: "chat" as const, messages: [{ role: "user", content: "Hi!" }] },
+    };
+    expect(err(receiptOf(), other)).toMatch(/prompt is not the one/);
+    expect(err(receiptOf(), { ...request, logitBias: new Map([[5, -99]]) })).toMatch(/logit_bias/);
+    const { grammar: _, ...noGrammar } = request;
+    expect(err(receiptOf(), noGrammar)).toMatch(/record names a grammar/);
+    expect(err(receiptOf({ ...replay, continued: 1 }), request)).toMatch(/continued 1 tokens/);
+  });
+});
+
+describe("compareReplay()", () => {
+  const plan = (withIds: boolean) => {
+    const p = planReplay(receiptOf(replay, withIds), request);
+    if (!p.ok) throw new Error(p.error);
+    return p.value;
+  };
+  test("compareReplay() says reproduced for the same ids", () => {
+    expect(compareReplay(plan(true), { promptIds: [1, 2, 3], outputIds: [10, 11, 12, 13] }))
+      .toEqual({ kind: "reproduced", tokens: 4 });
+  });
+  test("compareReplay() names the first differing token with both ids, or a prompt mismatch", () => {
+    expect(compareReplay(plan(true), { promptIds: [1, 2, 3], outputIds: [10, 11, 99, 13] }))
+      .toEqual({ kind: "output-differs", index: 2, expected: 12, actual: 99 });
+    expect(compareReplay(plan(true), { promptIds: [1, 2, 3], outputIds: [10, 11, 12] }))
+      .toEqual({ kind: "output-differs", index: 3, expected: 13 });
+    expect(compareReplay(plan(false), { promptIds: [1, 2, 3], outputIds: [10, 11, 99, 13] }))
+      .toEqual({ kind: "output-differs" });
+    expect(compareReplay(plan(true), { promptIds: [1, 2, 4], outputIds: [10, 11, 12, 13] }))
+      .toEqual({ kind: "prompt-differs", expectedCount: 3, actualCount: 3 });
+  });
+});
