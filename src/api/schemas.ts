@@ -173,6 +173,10 @@ export const chatCompletionBody = z.object({
   tools: z.array(toolSchema).max(128).nullish(),
   tool_choice: toolChoiceSchema.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
+  /** OpenAI's deprecated function calling: refused with a pointer to `tools` (never ignored). */
+  functions: z.never({ error: 'functions is not supported: use "tools"' }).nullish(),
+  function_call: z.never({ error: 'function_call is not supported: use "tool_choice"' })
+    .nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().min(0).max(20).nullish(),
 }).refine((b) => b.top_logprobs == null || b.logprobs === true, {

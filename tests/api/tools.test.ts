@@ -202,6 +202,8 @@ describe("OpenAI chat completions with tools", () => {
         }],
       }, "messages.0.tool_calls"],
       [{ tools: [WEATHER], tool_choice: "sometimes" }, "tool_choice"],
+      [{ functions: [WEATHER.function] }, "functions"],
+      [{ function_call: "auto" }, "function_call"],
     ];
     for (const [extra, param] of cases) {
       const res = await app.request("/v1/chat/completions", post(chat(extra)));
