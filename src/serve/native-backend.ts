@@ -24,7 +24,12 @@ import {
 } from "../engine/index.ts";
 import { ContextOverflowError, createRng, createSequence } from "../generation/index.ts";
 import { checkRequestLimits } from "../generation/index.ts";
-import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
+import {
+  constraintFor,
+  triggeredConstraintFor,
+  type VocabTrie,
+  vocabTrieOf,
+} from "../grammar/index.ts";
 import { openGguf } from "../model/index.ts";
 import {
   chatModelInfoFromGguf,
@@ -217,7 +222,14 @@ export class NativeBackend implements CompletionBackend {
     let constraint;
     if (request.grammar !== undefined) {
       this.#trie ??= vocabTrieOf(tokenizer);
-      constraint = constraintFor(request.grammar, this.#trie, request.continueFrom);
+      constraint = request.grammarTrigger === undefined
+        ? constraintFor(request.grammar, this.#trie, request.continueFrom)
+        : triggeredConstraintFor(
+          request.grammar,
+          this.#trie,
+          request.grammarTrigger,
+          request.continueFrom,
+        );
     }
     const stepper = createSequence(tokenizer, ids, nCtx, {
       ...(constraint ? { constraint } : {}),
