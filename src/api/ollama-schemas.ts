@@ -30,7 +30,8 @@ import {
 } from "../grammar/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
 import type { ToolParseOptions } from "./_tool-calls.ts";
-import { toolDefinition, toolName, toolSchema } from "./schemas.ts";
+import { toolDefinition, toolGrammar, toolName, toolSchema } from "./schemas.ts";
+import { TOOL_CALL_OPEN } from "../tokenizer/index.ts";
 
 /** Ollama's default sampling (its documented Modelfile defaults). */
 export const OLLAMA_DEFAULTS = {
@@ -253,11 +254,24 @@ export function ollamaChatRequest(id: string, model: string, b: OllamaChatBody):
     return out;
   });
   const tools = b.tools ?? [];
-  return request(id, model, b, {
+  const r = request(id, model, b, {
     kind: "chat",
     messages,
     ...(tools.length > 0 ? { tools: tools.map(toolDefinition) } : {}),
   });
+  if (tools.length > 0 && r.grammar === undefined) {
+    // as OpenAI's "auto": a call the model starts is held to the grammar (`format` wins)
+    r.grammar = toolGrammar(
+      tools.map((t) => ({
+        name: t.function.name,
+        parameters: t.function.parameters ?? undefined,
+        strict: t.function.strict ?? undefined,
+      })),
+      false,
+    );
+    r.grammarTrigger = TOOL_CALL_OPEN;
+  }
+  return r;
 }
 
 /**

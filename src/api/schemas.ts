@@ -52,6 +52,7 @@ import {
   type ToolGrammarFunction,
 } from "../grammar/index.ts";
 import type { ToolParseOptions } from "./_tool-calls.ts";
+import { TOOL_CALL_OPEN } from "../tokenizer/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
 
 /** top_k when the client sends none (see the module header). */
@@ -173,6 +174,10 @@ export const chatCompletionBody = z.object({
   tools: z.array(toolSchema).max(128).nullish(),
   tool_choice: toolChoiceSchema.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
+  /** OpenAI's deprecated function calling: refused with a pointer to `tools` (never ignored). */
+  functions: z.never({ error: 'functions is not supported: use "tools"' }).nullish(),
+  function_call: z.never({ error: 'function_call is not supported: use "tool_choice"' })
+    .nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().min(0).max(20).nullish(),
 }).refine((b) => b.top_logprobs == null || b.logprobs === true, {
@@ -250,7 +255,7 @@ function base(
   b: Common,
   input: CompletionRequest["input"],
   defaultMax?: number,
-  toolGrammar?: string,
+  tools?: Pick<ToolPlan, "grammar" | "lazyGrammar">,
 ): CompletionRequest {
   const r: CompletionRequest = {
     id,
@@ -264,8 +269,13 @@ function base(
   if (max !== undefined) r.maxTokens = max;
   if (b.seed != null) r.seed = b.seed;
   if (b.user != null) r.user = b.user;
-  const grammar = constraintOf(b, toolGrammar);
+  const grammar = constraintOf(b, tools?.grammar);
   if (grammar !== undefined) r.grammar = grammar;
+  else if (tools?.lazyGrammar !== undefined) {
+    // auto: a call the model starts is held to the grammar (another constraint wins)
+    r.grammar = tools.lazyGrammar;
+    r.grammarTrigger = TOOL_CALL_OPEN;
+  }
   return r;
 }
 
@@ -304,8 +314,15 @@ function constraintOf(b: Common, toolGrammar: string | undefined): string | unde
   return grammar;
 }
 
-/** The tool grammar; a parameters schema it cannot use is a 400 naming `tools`. */
-function toolGrammar(functions: ToolGrammarFunction[], parallel: boolean): string {
+/**
+ * The tool grammar; a parameters schema it cannot use is a 400 naming `tools`.
+ *
+ * @param functions the functions (name, parameters, strict).
+ * @param parallel several calls or one.
+ * @returns GBNF text.
+ * @throws {UnsupportedParameterError} for parameters the grammar cannot use.
+ */
+export function toolGrammar(functions: ToolGrammarFunction[], parallel: boolean): string {
   try {
     return toolCallGrammar(functions, { parallel });
   } catch (err: unknown) {
@@ -338,7 +355,7 @@ export function toChatRequest(
     messages: b.messages.map(toMessage),
     ...(plan !== undefined ? { tools: plan.definitions } : {}),
   };
-  const request = base(id, b, input, undefined, plan?.grammar);
+  const request = base(id, b, input, undefined, plan);
   if (b.logprobs === true) request.logprobs = b.top_logprobs ?? 0;
   return { request, wire: wire(b), ...(plan !== undefined ? { tools: plan.parse } : {}) };
 }
@@ -362,6 +379,8 @@ interface ToolPlan {
   parse: ToolParseOptions;
   /** Only for "required" and a named function. */
   grammar?: string;
+  /** "auto": one call's grammar, applied from `<tool_call>` on (src/grammar/triggered.ts). */
+  lazyGrammar?: string;
 }
 
 /**
@@ -412,7 +431,7 @@ function toolPlan(b: ChatCompletionBody): ToolPlan | undefined {
     }
     plan.grammar = toolGrammar([fn(named)], false);
     plan.parse = { names: new Set([named.function.name]), maxCalls: 1 };
-  }
+  } else plan.lazyGrammar = toolGrammar(tools.map(fn), false);
   return plan;
 }
 

@@ -45,3 +45,4 @@ export {
   type ToolGrammarFunction,
   type ToolGrammarOptions,
 } from "./tool-call.ts";
+export { createTriggeredConstraint, triggeredConstraintFor } from "./triggered.ts";

@@ -62,7 +62,8 @@
  *        Also 2.2, tool calling: a chat input may carry
  *        `tools` ([{name, description?, parameters?}]) and its messages `toolCalls`
  *        ([{id, name, arguments (JSON text)}]) and `toolCallId`; adverts list the feature
- *        "tools" when the node renders them. An older node would drop the fields, so requesters
+ *        "tools" when the node renders them; `grammarTrigger` (with `grammar`) = the grammar
+ *        applies from that text on (tool_choice "auto"). An older node would drop the fields, so requesters
  *        send such requests only to nodes advertising "tools". The calls in the output are parsed
  *        by the requesting node's API; "required" / named choices travel as `grammar`.
  */
@@ -224,6 +225,8 @@ const completeRequestSchema = z.object({
   continueFrom: z.array(z.number().int().min(0)).max(131072).optional(),
   /** 1.4: GBNF the output must match (the serving node compiles it under GRAMMAR_LIMITS). */
   grammar: z.string().min(1).max(GRAMMAR_LIMITS.maxChars).optional(),
+  /** tools feature: `grammar` applies only from this text on (a lazy grammar, "auto" tools). */
+  grammarTrigger: z.string().min(1).max(64).optional(),
 });
 
 /** Body schema of every core kind. */

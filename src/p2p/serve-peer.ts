@@ -59,6 +59,9 @@ export function requestFromWire(id: string, body: CompleteRequestBody): Completi
     req.continueFrom = body.continueFrom;
   }
   if (body.grammar !== undefined) req.grammar = body.grammar;
+  if (body.grammar !== undefined && body.grammarTrigger !== undefined) {
+    req.grammarTrigger = body.grammarTrigger;
+  }
   return req;
 }
 
@@ -101,6 +104,9 @@ export function requestToWire(
   if (req.seed !== undefined) body.seed = req.seed;
   if (continueFrom.length > 0) body.continueFrom = [...continueFrom];
   if (req.grammar !== undefined) body.grammar = req.grammar;
+  if (req.grammar !== undefined && req.grammarTrigger !== undefined) {
+    body.grammarTrigger = req.grammarTrigger;
+  }
   return body;
 }
 

@@ -31,7 +31,12 @@ import {
   SAMPLER_VERSION,
 } from "../generation/index.ts";
 import { checkRequestLimits } from "../generation/index.ts";
-import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
+import {
+  constraintFor,
+  triggeredConstraintFor,
+  type VocabTrie,
+  vocabTrieOf,
+} from "../grammar/index.ts";
 import { openGguf } from "../model/index.ts";
 import {
   chatModelInfoFromGguf,
@@ -227,7 +232,14 @@ export class NativeBackend implements CompletionBackend {
     let constraint;
     if (request.grammar !== undefined) {
       this.#trie ??= vocabTrieOf(tokenizer);
-      constraint = constraintFor(request.grammar, this.#trie, request.continueFrom);
+      constraint = request.grammarTrigger === undefined
+        ? constraintFor(request.grammar, this.#trie, request.continueFrom)
+        : triggeredConstraintFor(
+          request.grammar,
+          this.#trie,
+          request.grammarTrigger,
+          request.continueFrom,
+        );
     }
     // the seed actually used (also when the client gave none): the record names it (only the low
     // 32 bits reach the rng)

@@ -26,7 +26,12 @@ import {
   type StageNetwork,
 } from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
-import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
+import {
+  constraintFor,
+  triggeredConstraintFor,
+  type VocabTrie,
+  vocabTrieOf,
+} from "../grammar/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
@@ -142,7 +147,9 @@ export class PipelineBackend implements CompletionBackend {
     let constraint;
     if (request.grammar !== undefined) {
       this.#trie ??= vocabTrieOf(this.#tokenizer);
-      constraint = constraintFor(request.grammar, this.#trie);
+      constraint = request.grammarTrigger === undefined
+        ? constraintFor(request.grammar, this.#trie)
+        : triggeredConstraintFor(request.grammar, this.#trie, request.grammarTrigger);
     }
     const engine = createPipelineEngine(this.#o.network, {
       ...this.#o.pipeline,

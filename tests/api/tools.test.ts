@@ -72,13 +72,15 @@ describe("OpenAI chat completions with tools", () => {
     ]);
     expect(calls[0]!.id).toMatch(/^call_\w+$/);
     expect(new Set(calls.map((c) => c.id)).size).toBe(2);
-    // auto: the backend got the tools for the template, and no grammar
+    // auto: the backend got the tools for the template, and one call's grammar from the trigger on
     const input = backend.requests[0]!.input;
     expect(input.kind === "chat" && input.tools?.map((t) => t.name)).toEqual([
       "get_weather",
       "now",
     ]);
-    expect(backend.requests[0]!.grammar).toBeUndefined();
+    expect(backend.requests[0]!.grammarTrigger).toBe("<tool_call>");
+    expect(backend.requests[0]!.grammar).toContain('\\"get_weather\\"');
+    expect(backend.requests[0]!.grammar).not.toContain('("\\n" call)');
   });
 
   test("streamed at any piece size: the same calls as delta.tool_calls, content the same", async () => {
@@ -128,6 +130,17 @@ describe("OpenAI chat completions with tools", () => {
     expect(body.choices[0]!.finish_reason).toBe("stop");
     const input = backend.requests[0]!.input;
     expect(input.kind === "chat" && input.tools).toBeUndefined();
+  });
+
+  test("auto with response_format: the output constraint wins, no trigger", async () => {
+    const { app, backend } = makeApp({ pieces: ["{}"] });
+    const res = await app.request(
+      "/v1/chat/completions",
+      post(chat({ tools: [WEATHER], response_format: { type: "json_object" } })),
+    );
+    expect(res.status).toBe(200);
+    expect(backend.requests[0]!.grammarTrigger).toBeUndefined();
+    expect(backend.requests[0]!.grammar).not.toContain("get_weather");
   });
 
   test("required and named choices send a tool grammar to the backend", async () => {
@@ -202,6 +215,8 @@ describe("OpenAI chat completions with tools", () => {
         }],
       }, "messages.0.tool_calls"],
       [{ tools: [WEATHER], tool_choice: "sometimes" }, "tool_choice"],
+      [{ functions: [WEATHER.function] }, "functions"],
+      [{ function_call: "auto" }, "function_call"],
     ];
     for (const [extra, param] of cases) {
       const res = await app.request("/v1/chat/completions", post(chat(extra)));

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import { generateText, jsonSchema, stepCountIs, tool } from "ai";
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
 import Ajv2020 from "ajv/dist/2020.js";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
@@ -238,6 +238,33 @@ describe("tool calling against aria serve", () => {
     checkCall("add", JSON.stringify(executed[0]));
     expect(result.toolResults[0]!.output).toBe(Number(executed[0]!["n"]) + 2);
     expect(result.finishReason).toBe("tool-calls");
+  }, SLOW);
+
+  test("Vercel AI SDK: streamText assembles the streamed call and runs the tool", async () => {
+    const aria = createOpenAICompatible({ name: "aria", baseURL: `${url}/v1` });
+    const executed: { n: number }[] = [];
+    const result = streamText({
+      model: aria("aria-nano"),
+      prompt: "Add 1.",
+      tools: {
+        add: tool({
+          inputSchema: jsonSchema<{ n: number }>(ADD_PARAMS),
+          execute: (input) => {
+            executed.push(input);
+            return Promise.resolve(input.n + 2);
+          },
+        }),
+      },
+      toolChoice: { type: "tool", toolName: "add" },
+      maxOutputTokens: 60,
+      stopWhen: stepCountIs(1),
+    });
+    const parts: string[] = [];
+    for await (const part of result.fullStream) parts.push(part.type);
+    expect(parts).toContain("tool-call");
+    expect(await result.finishReason).toBe("tool-calls");
+    expect(executed).toHaveLength(1);
+    checkCall("add", JSON.stringify(executed[0]));
   }, SLOW);
 
   test("ollama client: chat with tools and a tool result in the history", async () => {
