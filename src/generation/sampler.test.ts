@@ -213,58 +213,66 @@ describe("Sampler.sampleAllowed()", () => {
   // the allowed sets: everything, dense, sparse, a handful, one token, one token far down
   const DENSITIES = [1, 0.5, 0.1, 0.01, 0.002, 0];
 
-  test("sampleAllowed() picks what masking then sampling picks, over 10 settings x 6 densities x 6 seeds", () => {
-    const n = 3000; // above the walk's 1024 candidates: its give-up path runs too
-    let decided = 0;
-    let handedBack = 0;
-    for (const [si, options] of SETTINGS.entries()) {
-      for (const density of DENSITIES) {
-        for (let seed = 1; seed <= 6; seed++) {
-          const walker = createSampler(options, createRng(seed));
-          const masker = createSampler(options, createRng(seed));
-          const pick = createRng(1000 * si + seed);
-          walker.acceptPrompt([7, 9, 11]);
-          masker.acceptPrompt([7, 9, 11]);
-          // several steps: the rng streams and penalty counts must stay in step
-          for (let step = 0; step < 4; step++) {
-            const logits = randomLogits(n, 31 * seed + step);
-            // ties, as quantized logits have
-            if (step % 2 === 1) {
-              for (let i = 0; i < n; i++) logits[i] = Math.round(logits[i]! * 2) / 2;
+  test(
+    "sampleAllowed() picks what masking then sampling picks, over 10 settings x 6 densities x 6 seeds",
+    () => {
+      const n = 3000; // above the walk's 1024 candidates: its give-up path runs too
+      let decided = 0;
+      let handedBack = 0;
+      for (const [si, options] of SETTINGS.entries()) {
+        for (const density of DENSITIES) {
+          for (let seed = 1; seed <= 6; seed++) {
+            const walker = createSampler(options, createRng(seed));
+            const masker = createSampler(options, createRng(seed));
+            const pick = createRng(1000 * si + seed);
+            walker.acceptPrompt([7, 9, 11]);
+            masker.acceptPrompt([7, 9, 11]);
+            // several steps: the rng streams and penalty counts must stay in step
+            for (let step = 0; step < 4; step++) {
+              const logits = randomLogits(n, 31 * seed + step);
+              // ties, as quantized logits have
+              if (step % 2 === 1) {
+                for (let i = 0; i < n; i++) logits[i] = Math.round(logits[i]! * 2) / 2;
+              }
+              const allowed = new Set<number>();
+              for (let i = 0; i < n; i++) if (pick() < density) allowed.add(i);
+              if (allowed.size === 0) allowed.add(n - 1 - Math.floor(pick() * 10));
+              const masked = logits.map((x, i) => (allowed.has(i) ? x : -Infinity));
+              const walked = walker.sampleAllowed(logits, (t) => allowed.has(t));
+              if (walked === null) handedBack++;
+              else decided++;
+              // where half the vocabulary is allowed, top-k (up to 40), min-p with a near floor and
+              // greedy never need the mask (min-p 0.01 at T 1.3 keeps over 1024 tokens: it may)
+              const walkable = si <= 3 || si === 5 || si === 9;
+              if (walkable && density >= 0.5) {
+                expect({ si, density, null: walked === null }).toEqual({
+                  si,
+                  density,
+                  null: false,
+                });
+              }
+              const got = walked ?? walker.sample(masked);
+              const want = masker.sample(masked);
+              expect({ options: si, density, seed, step, token: got }).toEqual({
+                options: si,
+                density,
+                seed,
+                step,
+                token: want,
+              });
+              expect(allowed.has(got)).toBe(true);
+              walker.accept(got);
+              masker.accept(want);
             }
-            const allowed = new Set<number>();
-            for (let i = 0; i < n; i++) if (pick() < density) allowed.add(i);
-            if (allowed.size === 0) allowed.add(n - 1 - Math.floor(pick() * 10));
-            const masked = logits.map((x, i) => (allowed.has(i) ? x : -Infinity));
-            const walked = walker.sampleAllowed(logits, (t) => allowed.has(t));
-            if (walked === null) handedBack++;
-            else decided++;
-            // where half the vocabulary is allowed, top-k (up to 40), min-p with a near floor and
-            // greedy never need the mask (min-p 0.01 at T 1.3 keeps over 1024 tokens: it may)
-            const walkable = si <= 3 || si === 5 || si === 9;
-            if (walkable && density >= 0.5) {
-              expect({ si, density, null: walked === null }).toEqual({ si, density, null: false });
-            }
-            const got = walked ?? walker.sample(masked);
-            const want = masker.sample(masked);
-            expect({ options: si, density, seed, step, token: got }).toEqual({
-              options: si,
-              density,
-              seed,
-              step,
-              token: want,
-            });
-            expect(allowed.has(got)).toBe(true);
-            walker.accept(got);
-            masker.accept(want);
           }
         }
       }
-    }
-    // both paths ran
-    expect(handedBack).toBeGreaterThan(0);
-    expect(decided).toBeGreaterThan(0);
-  });
+      // both paths ran
+      expect(handedBack).toBeGreaterThan(0);
+      expect(decided).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 
   test("sampleAllowed() checks only the best candidates when the best is allowed", () => {
     const logits = randomLogits(128_000, 5);

@@ -10,12 +10,20 @@
  * Sharing changes no result (the caches are memos of pure functions of the grammar), only cost.
  */
 import type { TokenConstraint } from "../generation/port.ts";
-import { GrammarRuntime, MATCHER_LIMITS, type MatchState, type StackSet } from "./matcher.ts";
+import { GrammarRuntime, type MatchState, type StackSet } from "./matcher.ts";
 import { type Grammar, GrammarError, parseGrammar } from "./parse.ts";
 import { allowedTokens, createVocabTrie, stepToken, type VocabTrie } from "./trie.ts";
 
 /** Grammars whose matcher is kept per vocabulary trie (least recently used dropped first). */
-const SHARED_GRAMMARS = 8;
+const SHARED_GRAMMARS = 4;
+/**
+ * A shared matcher past these sizes is replaced by a fresh one for new requests. Why: it bounds
+ * what stays in memory after the requests end (about 10 MiB per grammar with its allowed lists;
+ * a nested-object schema's whole document needs about 2300 sets), and leaves those already using
+ * it most of MATCHER_LIMITS as headroom, so that no request fails for the others' growth.
+ */
+const SHARED_MAX_SETS = 8192;
+const SHARED_MAX_NODES = 1 << 18;
 /** Allowed-list entries kept per grammar (why: 4 MiB, 8 whole 128k-token lists). */
 const MASK_CACHE_ENTRIES = 1 << 20;
 
@@ -34,12 +42,8 @@ function memoOf(grammar: Grammar): GrammarMemo {
 // shared matchers, per trie (a model's trie lives as long as the model)
 const sharedMemos = new WeakMap<VocabTrie, Map<string, GrammarMemo>>();
 
-// A shared matcher past half its limits is replaced by a fresh one for new requests: those
-// already using it keep the other half as headroom (a request never fails for others' growth
-// alone).
 function worn(runtime: GrammarRuntime): boolean {
-  return runtime.nodeCount > MATCHER_LIMITS.maxNodes / 2 ||
-    runtime.setCount > MATCHER_LIMITS.maxSets / 2;
+  return runtime.nodeCount > SHARED_MAX_NODES || runtime.setCount > SHARED_MAX_SETS;
 }
 
 function sharedMemo(grammarText: string, trie: VocabTrie): GrammarMemo {
