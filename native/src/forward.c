@@ -353,6 +353,9 @@ void aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens
     for (int32_t i = 0; i < n; i++) {
         aria_matrix_row_f32(&m->tok_embd, tokens[i], hidden + (int64_t)i * m->n_embd);
     }
+    if (aria_model_embd_dropped(m)) {  /* the embedding is not held resident (model.h): the rows read go again */
+        aria_model_embd_release_rows(m, n, tokens);
+    }
 }
 
 static void norm_rows(struct aria_ctx * ctx, float * out, const float * in, const float * w, int64_t width,

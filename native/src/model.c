@@ -646,6 +646,66 @@ uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw) {
     return p;
 }
 
+/* Page size of the file mapping's pages, or 0 where they cannot be released (the file was read into
+ * malloc'd memory: Windows). */
+static uint64_t mapped_page(const struct aria_model * m) {
+#if !defined(_WIN32)
+    const long page = sysconf(_SC_PAGESIZE);
+    return m->map_is_malloc || page <= 0 ? 0 : (uint64_t)page;
+#else
+    (void)m;
+    return 0;
+#endif
+}
+
+/* Whether p lies in the file mapping (not in a copy this process owns). */
+static int in_mapping(const struct aria_model * m, const uint8_t * p) {
+    return m->map && p >= (const uint8_t *)m->map && p < (const uint8_t *)m->map + m->map_size;
+}
+
+/* Drops the mapped pages in [lo, hi) (page-aligned) from this process: MADV_DONTNEED on the
+ * read-only shared file mapping; the page cache keeps them and a later read faults the same bytes
+ * back in, so results never depend on it. Advice only: a failure costs memory, not results. */
+static void drop_pages(uintptr_t lo, uintptr_t hi) {
+#if !defined(_WIN32)
+    if (hi > lo) {
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+#else
+    (void)lo, (void)hi;
+#endif
+}
+
+int aria_model_embd_dropped(const struct aria_model * m) {
+    /* a float head reading token_embd keeps its pages resident anyway: dropping them would only
+     * fault them in again on the next token */
+    return m->has_embd && mapped_page(m) != 0 && in_mapping(m, m->tok_embd.data) &&
+           !(m->has_output && m->output.data == m->tok_embd.data);
+}
+
+void aria_model_embd_release_rows(const struct aria_model * m, int32_t n, const int32_t * tokens) {
+    const uint64_t page = mapped_page(m);
+    if (page == 0) {
+        return;
+    }
+    /* Linux maps the cached pages around a faulting one too: fault-around (64 KiB windows by
+     * default) and, with large page-cache folios (Linux 6.18, ext4), up to a whole folio; with
+     * 64 KiB windows here a token still left ~2.4 KB resident, with 2 MiB none. So the aligned
+     * 2 MiB windows a row was read from are dropped (a page-table walk, microseconds a token). */
+    const uint64_t      win   = page > 2097152 ? page : 2097152;
+    const aria_matrix * e     = &m->tok_embd;
+    const uintptr_t     first = (uintptr_t)e->data / page * page;  /* the tensor's pages, rounded out */
+    const uintptr_t     last  = ((uintptr_t)e->data + (uint64_t)e->n_out * e->row_bytes + page - 1) / page * page;
+    for (int32_t i = 0; i < n; i++) {
+        /* also pages shared with neighbouring rows (or, at the tensor's ends, with the next
+         * tensor): they are all in the mapping, so a later read faults the same bytes back in */
+        const uintptr_t row = (uintptr_t)e->data + (uint64_t)tokens[i] * e->row_bytes;
+        uintptr_t       lo  = row / win * win;
+        uintptr_t       hi  = (row + e->row_bytes + win - 1) / win * win;
+        drop_pages(lo < first ? first : lo, hi > last ? last : hi);
+    }
+}
+
 int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
     aria_matrix * o = &m->output;
     if (type != ARIA_TYPE_Q8_W && type != ARIA_TYPE_Q4_W) {
@@ -677,9 +737,23 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
         free(row);
         return ARIA_STATUS_NO_MEMORY;
     }
+    /* The float rows are read once, in order; each whole page of them that was read is dropped
+     * from this process as the copy grows (docs/engine.md, "Memory"), so the peak holds the copy
+     * and a few pages of the float head, not both heads. A tied head's rows stay readable for
+     * token lookups (from the page cache; aria_model_embd_release_rows drops them again). */
+    const uint64_t  page     = in_mapping(m, o->data) ? mapped_page(m) : 0;
+    const uintptr_t src      = (uintptr_t)o->data;
+    uintptr_t       released = page ? (src + page - 1) / page * page : 0;
     for (int64_t r = 0; r < o->n_out; r++) {
         const int64_t i = r % ARIA_X16_ROWS;
         aria_matrix_row_f32(o, r, row);
+        if (page && (r % 64 == 63 || r == o->n_out - 1)) {
+            const uintptr_t done = (src + (uint64_t)(r + 1) * o->row_bytes) / page * page;
+            if (done > released) {
+                drop_pages(released, done);
+                released = done;
+            }
+        }
         uint8_t * dst = group ? rows + (uint64_t)i * row_bytes : q + (uint64_t)r * row_bytes;
         if (q4) {
             aria_quantize_row_q4_W(row, (block_q4_W *)dst, o->n_in);

@@ -125,6 +125,13 @@ int32_t aria_model_set_i2s_layout_impl(struct aria_model * model, int32_t layout
  * of memory. */
 uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw);
 
+/* Whether token_embd's rows are read from the file mapping without keeping them resident: its pages
+ * were dropped when the head was requantized (or no float head reads them), so each lookup drops
+ * the pages it touched again (aria_model_embd_release_rows). 0 where the file was read into memory. */
+int     aria_model_embd_dropped(const struct aria_model * model);
+/* Drops the mapped pages the token_embd rows of tokens touch (valid token ids). */
+void    aria_model_embd_release_rows(const struct aria_model * model, int32_t n, const int32_t * tokens);
+
 /* Dequantizes row r of m into out (n_in floats). */
 void    aria_matrix_row_f32(const aria_matrix * m, int64_t r, float * out);
 
