@@ -226,10 +226,28 @@ static int32_t read_arch(loader * L) {
         m->arch      = ARIA_ARCH_QWEN3;  /* llama.cpp: LLM_ARCH_QWEN3 is in the NEOX rope group */
         def_act      = ARIA_ACT_SILU;
         m->rope_neox = 1;
+    } else if (strcmp(m->arch_name, "gemma3") == 0) {
+        /* microsoft/bitnet-embedding-270m (docs/models.md "BitNet embedding models"): its converter
+         * writes no sliding-window size, no local RoPE base and no query_pre_attn_scalar, and the
+         * fork's build_gemma3 that decides them is not published with the docs, so how the file is
+         * meant to run cannot be pinned down */
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: architecture \"gemma3\" (BitNet embedding 270M) is not supported: the file "
+                    "does not say which layers use sliding-window attention, their window and RoPE base, or the "
+                    "attention scale, and no public source pins them down for this model");
     } else {
         return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
                     "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama, qwen3)",
                     m->arch_name);
+    }
+    /* llama.cpp's `<arch>.attention.causal` (false in bidirectional embedding models): ARIA's
+     * attention is causal only */
+    char causal_key[64];
+    int  causal = 1;
+    snprintf(causal_key, sizeof causal_key, "%s.attention.causal", m->arch_name);
+    if (gguf_get_bool(m->gguf, causal_key, &causal) > 0 && !causal) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: %s is false (bidirectional attention is not supported)", causal_key);
     }
     const int32_t s = read_activation(L, def_act);
     if (s) {

@@ -52,3 +52,11 @@ export {
   tokenNll,
 } from "./perplexity.ts";
 export { checkRequestLimits, type LimitedRequest, type RequestLimits } from "./limits.ts";
+export {
+  type EmbeddingNorm,
+  type EmbeddingPooling,
+  normalizeL2,
+  poolEmbedding,
+  rmsNormRow,
+  truncateEmbedding,
+} from "./embedding.ts";

@@ -28,7 +28,9 @@ import type { Result } from "../shared/result.ts";
 /** What the prompt was: a chat (messages after validation) or a raw prompt. */
 export type PromptInput =
   | { kind: "chat"; messages: readonly { role: string; content: string }[] }
-  | { kind: "text"; prompt: string };
+  | { kind: "text"; prompt: string }
+  /** embedding work (docs/ledger.md "Embeddings"): texts or token id arrays */
+  | { kind: "embed"; inputs: readonly (string | readonly number[])[] };
 
 /** The parts of a completed inference the ledger needs (the API's ProvenanceInput fits). */
 export interface InferenceInput {
@@ -84,6 +86,8 @@ export interface RecorderOptions {
 export function promptHash(input: PromptInput): Hex32 {
   const value = input.kind === "chat"
     ? ["chat", input.messages.map((m) => [m.role, m.content])]
+    : input.kind === "embed"
+    ? ["embed", input.inputs]
     : ["text", input.prompt];
   return sha256Text(JSON.stringify(value));
 }

@@ -13,9 +13,8 @@ import { readFileSync } from "node:fs";
 import { openModel, setKernels } from "../../src/engine/index.ts";
 import { kvBool, kvNumber, openGguf, typeName } from "../../src/model/index.ts";
 import { ReferenceModel } from "../helpers/reference-forward.ts";
-import { testModel } from "../helpers/models.ts";
+import { EMBEDDING_MODEL, testModel } from "../helpers/models.ts";
 import { compareLogits } from "../helpers/parity.ts";
-import type { MakeModelOptions } from "../../scripts/make-model.ts";
 
 setDefaultTimeout(300_000);
 
@@ -24,13 +23,6 @@ const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086];
 /** As tests/native/qwen3.test.ts: 1e-4 of the logit range at the first positions, 3e-2 later. */
 const STRICT = 1e-4;
 const FLIP = 3e-2;
-
-export const EMBEDDING_MODEL = {
-  preset: "bitnet-embedding-0.6b-2l",
-  arch: "qwen3",
-  type: "i2_s",
-  embeddingModel: { pooling: 3 },
-} as const satisfies Omit<MakeModelOptions, "out">;
 
 describe("BitNet embedding models (qwen3 with per-projection input norms)", () => {
   test("the file holds the seven input norms per block, F16, and no output.weight", async () => {
