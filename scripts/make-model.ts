@@ -60,7 +60,12 @@ export interface MakeModelOptions {
    * qwen3: a BitNet embedding model (per-projection input norms, F16 norms, pooling_type
    * `pooling`, add_eos_token) as microsoft/BitNet's embedding converter writes it.
    */
-  readonly embeddingModel?: { pooling: 1 | 2 | 3 };
+  readonly embeddingModel?: {
+    pooling: 1 | 2 | 3;
+    /** The seven per-projection input norms and F16 norms (default true); false: a plain
+     * qwen3 file with a pooling type, which llama.cpp can load too. */
+    inputNorms?: boolean;
+  };
   /** Output path; default `aria-<preset>-<arch>-<type>.gguf` in the working directory. */
   readonly out?: string;
 }
@@ -112,7 +117,9 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     embedding,
     nVocab: vocab.tokens.length,
     ...(options.untiedOutput === true ? { untiedOutput: true } : {}),
-    ...(options.embeddingModel !== undefined ? { projectionNorms: true } : {}),
+    ...(options.embeddingModel !== undefined && options.embeddingModel.inputNorms !== false
+      ? { projectionNorms: true }
+      : {}),
   });
   const { header, offsets, sizes } = encodeGgufHeader(kv, tensors);
 

@@ -30,7 +30,13 @@ export function testModel(options: Readonly<Omit<MakeModelOptions, "out">>): Pro
     ...(options.vocab !== undefined ? [options.vocab] : []),
     ...(options.i2sLayout === "arm" ? ["i2s-arm"] : []),
     ...(options.untiedOutput === true ? ["untied"] : []),
-    ...(options.embeddingModel !== undefined ? [`embed-p${options.embeddingModel.pooling}`] : []),
+    ...(options.embeddingModel !== undefined
+      ? [
+        `embed-p${options.embeddingModel.pooling}${
+          options.embeddingModel.inputNorms === false ? "-plain" : ""
+        }`,
+      ]
+      : []),
     ...(options.ropeScaling !== undefined
       ? [
         `rope-${options.ropeScaling.type}-${options.ropeScaling.factor}-${
