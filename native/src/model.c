@@ -226,10 +226,28 @@ static int32_t read_arch(loader * L) {
         m->arch      = ARIA_ARCH_QWEN3;  /* llama.cpp: LLM_ARCH_QWEN3 is in the NEOX rope group */
         def_act      = ARIA_ACT_SILU;
         m->rope_neox = 1;
+    } else if (strcmp(m->arch_name, "gemma3") == 0) {
+        /* microsoft/bitnet-embedding-270m (docs/models.md "BitNet embedding models"): its converter
+         * writes no sliding-window size, no local RoPE base and no query_pre_attn_scalar, and the
+         * fork's build_gemma3 that decides them is not published with the docs, so how the file is
+         * meant to run cannot be pinned down */
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: architecture \"gemma3\" (BitNet embedding 270M) is not supported: the file "
+                    "does not say which layers use sliding-window attention, their window and RoPE base, or the "
+                    "attention scale, and no public source pins them down for this model");
     } else {
         return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
                     "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama, qwen3)",
                     m->arch_name);
+    }
+    /* llama.cpp's `<arch>.attention.causal` (false in bidirectional embedding models): ARIA's
+     * attention is causal only */
+    char causal_key[64];
+    int  causal = 1;
+    snprintf(causal_key, sizeof causal_key, "%s.attention.causal", m->arch_name);
+    if (gguf_get_bool(m->gguf, causal_key, &causal) > 0 && !causal) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: %s is false (bidirectional attention is not supported)", causal_key);
     }
     const int32_t s = read_activation(L, def_act);
     if (s) {
@@ -471,16 +489,29 @@ static int32_t bind_layer(loader * L, int il) {
         (s = bind_matrix(L, N("attn_v.weight"), m->n_embd, kv_dim, &l->wv)) ||
         (qknorm && (s = bind_vector(L, N("attn_q_norm.weight"), m->head_dim, 1, &l->attn_q_norm))) ||
         (qknorm && (s = bind_vector(L, N("attn_k_norm.weight"), m->head_dim, 1, &l->attn_k_norm))) ||
-        (s = bind_vector(L, N("attn_sub_norm.weight"), q_dim, subln, &l->attn_sub_norm)) ||
+        /* qwen3 BitNet embeddings (docs/models.md): optional per-projection input norms, as the
+         * fork of llama.cpp in microsoft/BitNet loads them (TENSOR_NOT_REQUIRED); the one before Wo
+         * and the one before Wdown sit where bitnet's sub-norms do and are run as them */
+        (qknorm && (s = bind_vector(L, N("attn_q_norm_in.weight"), m->n_embd, 0, &l->q_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("attn_k_norm_in.weight"), m->n_embd, 0, &l->k_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("attn_v_norm_in.weight"), m->n_embd, 0, &l->v_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("ffn_gate_norm_in.weight"), m->n_embd, 0, &l->gate_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("ffn_up_norm_in.weight"), m->n_embd, 0, &l->up_norm_in))) ||
+        (s = bind_vector(L, qknorm ? N("attn_output_norm_in.weight") : N("attn_sub_norm.weight"), q_dim, subln,
+                         &l->attn_sub_norm)) ||
         (s = bind_matrix(L, N("attn_output.weight"), q_dim, m->n_embd, &l->wo)) ||
         (s = bind_vector(L, N("ffn_norm.weight"), m->n_embd, 1, &l->ffn_norm)) ||
         (s = bind_matrix(L, N("ffn_gate.weight"), m->n_embd, m->n_ff, &l->gate)) ||
         (s = bind_matrix(L, N("ffn_up.weight"), m->n_embd, m->n_ff, &l->up)) ||
-        (s = bind_vector(L, N("ffn_sub_norm.weight"), m->n_ff, subln, &l->ffn_sub_norm)) ||
+        (s = bind_vector(L, qknorm ? N("ffn_down_norm_in.weight") : N("ffn_sub_norm.weight"), m->n_ff, subln,
+                         &l->ffn_sub_norm)) ||
         (s = bind_matrix(L, N("ffn_down.weight"), m->n_ff, m->n_embd, &l->down))) {
         return s;
     }
 #undef N
+    if (l->q_norm_in || l->k_norm_in || l->v_norm_in || l->gate_norm_in || l->up_norm_in) {
+        m->has_norm_in = 1;
+    }
     if (m->fallback_i8) {
         aria_matrix * ws[] = { &l->wq, &l->wk, &l->wv, &l->wo, &l->gate, &l->up, &l->down };
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
@@ -569,8 +600,13 @@ static int32_t check_tensor_names(loader * L) {
             for (size_t k = 0; k < 2 && !ok && m->arch != ARIA_ARCH_LLAMA && m->arch != ARIA_ARCH_QWEN3; k++) {
                 ok = strcmp(rest, subln[k]) == 0;
             }
-            if (!ok && m->arch == ARIA_ARCH_QWEN3) {
-                ok = strcmp(rest, "attn_q_norm.weight") == 0 || strcmp(rest, "attn_k_norm.weight") == 0;
+            static const char * const qwen3[] = { "attn_q_norm.weight",      "attn_k_norm.weight",
+                                                  "attn_q_norm_in.weight",   "attn_k_norm_in.weight",
+                                                  "attn_v_norm_in.weight",   "attn_output_norm_in.weight",
+                                                  "ffn_gate_norm_in.weight", "ffn_up_norm_in.weight",
+                                                  "ffn_down_norm_in.weight" };
+            for (size_t k = 0; k < sizeof qwen3 / sizeof qwen3[0] && !ok && m->arch == ARIA_ARCH_QWEN3; k++) {
+                ok = strcmp(rest, qwen3[k]) == 0;
             }
         }
         if (!ok) {
@@ -1016,6 +1052,11 @@ void aria_model_free_impl(struct aria_model * m) {
             free(l->attn_k_norm);
             free(l->ffn_norm);
             free(l->ffn_sub_norm);
+            free(l->q_norm_in);
+            free(l->k_norm_in);
+            free(l->v_norm_in);
+            free(l->gate_norm_in);
+            free(l->up_norm_in);
         }
         free(m->layers);
     }

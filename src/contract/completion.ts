@@ -168,6 +168,8 @@ export interface ModelCard {
   aliases?: readonly string[];
   /** Local models: facts of the file (Ollama's /api/tags, /api/show, /api/ps). */
   details?: ModelDetails;
+  /** Set when the model is an embedding model (its file has `<arch>.pooling_type`). */
+  embedding?: EmbeddingCard;
 }
 
 /** Facts of a local model file. */
@@ -234,14 +236,60 @@ export interface CompletionBackend {
     request: CompletionRequest,
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void>;
+  /**
+   * Embeddings of the inputs (POST /v1/embeddings, Ollama /api/embed), for backends serving an
+   * embedding model; absent, or {@link ModelCard.embedding} unset, means the model has none.
+   * Errors: `ContextOverflowError` (an input longer than the context), `InvalidRequestError`,
+   * `CapacityError`, `EngineError`; aborting `signal` frees the work at once.
+   */
+  embed?(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
   /** Stops accepting, cancels or finishes in-flight work, frees everything. */
   close(): Promise<void>;
 }
 
-/** A request the consent gate decides (the API sends only its own two kinds). */
+/** One input of an embedding request: text, or token ids (OpenAI accepts both). */
+export type EmbeddingInput = string | readonly number[];
+
+/** A validated embedding request. */
+export interface EmbeddingRequest {
+  /** Request id (embd-…). */
+  id: string;
+  /** The served model's id. */
+  model: string;
+  /** One or more inputs (1..2048, none empty). */
+  inputs: readonly EmbeddingInput[];
+  /** Matryoshka truncation; only for models whose card says they support it. */
+  dimensions?: number;
+  /**
+   * An input longer than the context: cut to its first n_ctx tokens (Ollama's `truncate`, its
+   * default), instead of a 400 (OpenAI's behaviour, the default here).
+   */
+  truncate?: boolean;
+}
+
+/** Embeddings of every input, in order. */
+export interface EmbeddingResult {
+  /** One L2-normalized vector per input. */
+  vectors: readonly Float32Array[];
+  usage: { promptTokens: number };
+  timings: { queueMs: number; promptMs: number; decodeMs: number };
+  servedBy: readonly string[];
+}
+
+/** What a served embedding model offers (ModelCard.embedding). */
+export interface EmbeddingCard {
+  /** Length of its vectors. */
+  dimensions: number;
+  /** Pooling of the hidden states, from the file. */
+  pooling: "mean" | "cls" | "last";
+  /** Whether `dimensions` may truncate the vectors (Matryoshka training). */
+  truncatable: boolean;
+}
+
+/** A request the consent gate decides (the API sends only its own three kinds). */
 export interface ConsentCheck {
   model: string;
-  kind: "chat" | "completion";
+  kind: "chat" | "completion" | "embed";
   /** The completion's id (chatcmpl-… / cmpl-…), so that energy and ledger records can name it. */
   requestId: string;
 }
@@ -266,8 +314,12 @@ export interface ConsentGate {
 
 /** A completed inference, as the API hands it to the provenance ledger. */
 export interface ProvenanceInput {
-  request: CompletionRequest;
-  result: CompletionResult;
+  /** A completion's request, or an embedding request's (input kind "embed"). */
+  request:
+    | CompletionRequest
+    | { id: string; model: string; input: { kind: "embed"; inputs: readonly EmbeddingInput[] } };
+  /** What the ledger reads of a completion's result (an embedding's: completionTokens 0). */
+  result: Pick<CompletionResult, "usage" | "timings" | "servedBy" | "relayed" | "layers">;
   /** The whole output text (chunks and tail), exactly as sent to the client. */
   output: string;
 }

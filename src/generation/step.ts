@@ -85,16 +85,18 @@ export class ContextOverflowError extends AriaError {
    * @param nCtx positions in the context.
    * @param requestedTokens the tokens asked for (max_tokens) when the prompt fits but they
    *   do not fit after it (OpenAI refuses such a request rather than cutting it short).
+   * @param action what could not be done, for the message (default "generate"; "embed input 2").
    */
   constructor(
     readonly promptTokens: number,
     readonly nCtx: number,
     readonly requestedTokens?: number,
+    action = "generate",
   ) {
     super(
       "CONTEXT_OVERFLOW",
       requestedTokens === undefined
-        ? `Cannot generate: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`
+        ? `Cannot ${action}: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`
         : `Cannot generate ${requestedTokens} tokens: the prompt has ${promptTokens} tokens and ` +
           `the context holds ${nCtx}, so at most ${Math.max(0, nCtx - promptTokens)} can follow ` +
           `it; ask for fewer (max_tokens)`,

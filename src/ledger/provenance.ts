@@ -46,7 +46,9 @@ export type PromptInput =
       | readonly { name: string; description?: string | undefined; parameters?: unknown }[]
       | undefined;
   }
-  | { kind: "text"; prompt: string };
+  | { kind: "text"; prompt: string }
+  /** embedding work (docs/ledger.md "Embeddings"): texts or token id arrays */
+  | { kind: "embed"; inputs: readonly (string | readonly number[])[] };
 
 /** Sampler settings as the backend used them (src/generation's SamplerOptions, all set). */
 export interface ReplaySettings {
@@ -134,6 +136,7 @@ export interface RecorderOptions {
  */
 export function promptHash(input: PromptInput): Hex32 {
   if (input.kind === "text") return sha256Text(JSON.stringify(["text", input.prompt]));
+  if (input.kind === "embed") return sha256Text(JSON.stringify(["embed", input.inputs]));
   const messages = input.messages.map((m) =>
     (m.toolCalls?.length ?? 0) === 0 && m.toolCallId === undefined ? [m.role, m.content] : [
       m.role,

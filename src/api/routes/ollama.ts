@@ -164,7 +164,7 @@ async function whole(
  *
  * @throws {ApiError} 503 while loading, 404 for an unknown model.
  */
-function servedCard(backend: CompletionBackend, name: string): ModelCard {
+export function servedCard(backend: CompletionBackend, name: string): ModelCard {
   if (backend.health() !== "ready") throw modelLoading();
   const cards = backend.listModels();
   const names = cards.flatMap((m) => [m.id, ...(m.aliases ?? [])]);
