@@ -1,0 +1,263 @@
+/*
+ * kernels-lut-avx2.h — the lookup-table GEMM on x16 groups (kernels.h "x16 lookup tables") for
+ * AVX2, included by kernels-avx2.c after kernels-x16-256.h (whose multiply-add kernels it falls
+ * back to). Private to native/src.
+ *
+ * Why: the multiply-add kernel (vpmaddubsw) spends about 3 instructions (a broadcast, the multiply,
+ * an add) per 32 weight x token products for every token. Here the 16 tokens are in the vector:
+ * one table entry is 16 int16 sums (one ymm), the exact dot of 4 weights with each token, so one
+ * `vpaddw ymm, ymm, [table + offset]` adds 64 products, and the offsets come from the weight bytes
+ * 64 at a time (two vpshufb on nibbles, one per pair of codes). Tables cost about 180 instructions
+ * per 4 elements and are shared by every row of a call, so the call should cover many rows
+ * (matmul.c hands the LUT path chunks of ARIA_MATMUL_LUT_ROWS rows).
+ *
+ * Per 128 elements (8 chunks, 32 quads): the 16 tokens' activations are transposed to int16 lanes,
+ * the 32 quads' 81-entry tables built (2.6 KB each, 83 KB in all), then for each group the 64 bytes
+ * of every chunk become 64 table offsets (uint16, entry * 32), and each row is 32 lookups into two
+ * int16 accumulators. Exactness: kernels.h bounds the 128-element sums within int16 (two partial
+ * sums of 64 elements are at most 16384 in magnitude, the total at most 32768 and never +32768), then
+ * they are widened to int32; TQ2_0 adds the two halves of a 256-block and takes the reference's f32
+ * step lane by lane (sumf + (float) sumi * (d_x * d_y), a multiply then an add), I2_S adds the
+ * int32 sums of the whole row. A group with any code 3 (no table entry; never written by a
+ * quantizer) is computed again by the multiply-add kernel, which reads it as the reference does.
+ */
+#ifndef ARIA_KERNELS_LUT_AVX2_H
+#define ARIA_KERNELS_LUT_AVX2_H
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define LUT_NT         ARIA_X16_LUT_NY  /* tokens per table entry: 16 int16 lanes */
+#define LUT_QUADS      32               /* quads per 128 elements */
+#define LUT_QUAD_BYTES (81 * 32)        /* one quad's table: 81 entries of 32 bytes */
+
+#define LUT_INLINE static inline __attribute__((always_inline))
+
+/* at[k][t] = q_t[k] for the 128 activations of a half-block (token t's at q[t]; t >= ny: 0). */
+LUT_INLINE void lut_transpose(const int8_t * const * q, int ny, int16_t (*at)[LUT_NT]) {
+    for (int c = 0; c < 8; c++) {  /* 16 elements x 16 tokens at a time: a byte transpose in registers */
+        __m128i r[LUT_NT];
+        for (int t = 0; t < LUT_NT; t++) {
+            r[t] = t < ny ? _mm_loadu_si128((const __m128i *) (q[t] + 16 * c)) : _mm_setzero_si128();
+        }
+        /* 4 rounds of interleaves: after them, u[k] holds element k of tokens 0..15 */
+        __m128i a[LUT_NT], b[LUT_NT];
+        for (int i = 0; i < 8; i++) {
+            a[2 * i]     = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+            a[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 4; i++) {
+            for (int h = 0; h < 2; h++) {
+                b[4 * i + 2 * h]     = _mm_unpacklo_epi16(a[4 * i + h], a[4 * i + 2 + h]);
+                b[4 * i + 2 * h + 1] = _mm_unpackhi_epi16(a[4 * i + h], a[4 * i + 2 + h]);
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            for (int h = 0; h < 4; h++) {
+                a[8 * i + 2 * h]     = _mm_unpacklo_epi32(b[8 * i + h], b[8 * i + 4 + h]);
+                a[8 * i + 2 * h + 1] = _mm_unpackhi_epi32(b[8 * i + h], b[8 * i + 4 + h]);
+            }
+        }
+        for (int h = 0; h < 8; h++) {
+            b[2 * h]     = _mm_unpacklo_epi64(a[h], a[8 + h]);
+            b[2 * h + 1] = _mm_unpackhi_epi64(a[h], a[8 + h]);
+        }
+        /* round by round: a[2i + h] holds in 16-bit unit e element 8h + e of tokens 2i, 2i + 1;
+         * b[4i + 2h + l] in 32-bit unit e element 8h + 4l + e of tokens 4i..4i + 3; a[8i + m] in
+         * 64-bit unit e element 2m + e of tokens 8i..8i + 7; so b[m] is element m of all 16 */
+        for (int m = 0; m < 16; m++) {
+            _mm256_storeu_si256((__m256i *) at[16 * c + m], _mm256_cvtepi8_epi16(b[m]));
+        }
+    }
+}
+
+/* The 81 entries of quad qd (chunk qd / 4, byte qd % 4: elements 16 (qd / 4) + 4 s + qd % 4): entry
+ * c0 + 3 c1 + 9 c2 + 27 c3 = sum_s (c_s - off) a_s, 16 tokens per entry. */
+LUT_INLINE void lut_build_quad(const int16_t (*at)[LUT_NT], int qd, const int off, __m256i * tab) {
+    __m256i w[4][3];
+    for (int s = 0; s < 4; s++) {
+        const __m256i a = _mm256_loadu_si256((const __m256i *) at[16 * (qd / 4) + 4 * s + qd % 4]);
+        w[s][0]         = off ? _mm256_sub_epi16(_mm256_setzero_si256(), a) : _mm256_setzero_si256();
+        w[s][1]         = off ? _mm256_setzero_si256() : a;
+        w[s][2]         = off ? a : _mm256_add_epi16(a, a);
+    }
+    __m256i p01[9];
+    for (int i = 0; i < 9; i++) {
+        p01[i] = _mm256_add_epi16(w[0][i % 3], w[1][i / 3]);
+    }
+    for (int i23 = 0; i23 < 9; i23++) {
+        const __m256i p23 = _mm256_add_epi16(w[2][i23 % 3], w[3][i23 / 3]);
+        for (int i = 0; i < 9; i++) {
+            _mm256_store_si256(tab + i + 9 * i23, _mm256_add_epi16(p01[i], p23));
+        }
+    }
+}
+
+/* The table offsets of one group's 8 chunks of a half-block (at xg): ix[64 c + 4 r + j] = 32 x the
+ * entry of row r's byte j of chunk c. Returns nonzero if any byte holds a code 3. */
+LUT_INLINE int lut_offsets(const uint8_t * restrict xg, uint16_t * restrict ix) {
+    /* nibble (two codes c_lo + 4 c_hi) -> c_lo + 3 c_hi, and 9 x that for the high nibble; a code 3
+     * maps to 0 (a valid entry; the group is redone, below) */
+    const __m256i map_lo = _mm256_setr_epi8(0, 1, 2, 0, 3, 4, 5, 3, 6, 7, 8, 6, 0, 1, 2, 0,  //
+                                            0, 1, 2, 0, 3, 4, 5, 3, 6, 7, 8, 6, 0, 1, 2, 0);
+    const __m256i map_hi = _mm256_setr_epi8(0, 9, 18, 0, 27, 36, 45, 27, 54, 63, 72, 54, 0, 9, 18, 0,  //
+                                            0, 9, 18, 0, 27, 36, 45, 27, 54, 63, 72, 54, 0, 9, 18, 0);
+    const __m256i m15 = _mm256_set1_epi8(15), m55 = _mm256_set1_epi8(0x55);
+    __m256i       bad = _mm256_setzero_si256();
+    for (int c = 0; c < 16; c++) {  /* 8 chunks of two halves */
+        const __m256i w   = _mm256_loadu_si256((const __m256i *) (xg + 32 * c));
+        const __m256i lo  = _mm256_and_si256(w, m15);
+        const __m256i hi  = _mm256_and_si256(_mm256_srli_epi16(w, 4), m15);
+        const __m256i e   = _mm256_add_epi8(_mm256_shuffle_epi8(map_lo, lo), _mm256_shuffle_epi8(map_hi, hi));
+        bad               = _mm256_or_si256(bad, _mm256_and_si256(_mm256_and_si256(w, _mm256_srli_epi16(w, 1)), m55));
+        const __m256i e0  = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(e)), 5);
+        const __m256i e1  = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(e, 1)), 5);
+        _mm256_store_si256((__m256i *) (ix + 32 * c), e0);
+        _mm256_store_si256((__m256i *) (ix + 32 * c + 16), e1);
+    }
+    return !_mm256_testz_si256(bad, bad);
+}
+
+/* One row's exact sum over the half-block: 32 lookups (row r's offsets at ix + 4 r). */
+LUT_INLINE __m256i lut_row(const uint8_t * restrict tab, const uint16_t * restrict ix) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    _Pragma("GCC unroll 8")
+    for (int c = 0; c < 8; c++) {
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 4; j++) {
+            const __m256i v = _mm256_load_si256((const __m256i *) (tab + (4 * c + j) * LUT_QUAD_BYTES + ix[64 * c + j]));
+            if (j & 1) {
+                a1 = _mm256_add_epi16(a1, v);
+            } else {
+                a0 = _mm256_add_epi16(a0, v);
+            }
+        }
+    }
+    return _mm256_add_epi16(a0, a1);
+}
+
+/* off = 1: TQ2_0 (Q8_K rows y, float outputs sf); off = 0: I2_S (int8 rows y, int32 outputs si). */
+static void lut_gemm_avx2(const int off, int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const void * y,
+                          int64_t y_stride, int ny, float * sf, int32_t * si, int64_t s_stride) {
+    assert(ny >= 1 && ny <= LUT_NT && n % (off ? QK_K : QK_I2S) == 0 && (!off || n <= ARIA_X16_MAX_N));
+    /* one allocation: tables, transposed activations, offsets, per row 16 int32 and 16 float sums,
+     * per group a code-3 flag */
+    const size_t tab_b = (size_t) LUT_QUADS * LUT_QUAD_BYTES, at_b = 128 * LUT_NT * 2, ix_b = 8 * 64 * 2;
+    const size_t row_b = (size_t) ng * 16 * LUT_NT * 4;
+    uint8_t *    buf   = aligned_alloc(64, (tab_b + at_b + ix_b + 2 * row_b + (size_t) ng + 63) / 64 * 64);
+    if (!buf) {  /* no memory for tables: the multiply-add kernels, 8 tokens at a time (same outputs) */
+        for (int t0 = 0; t0 < ny; t0 += ARIA_X16_MAX_NY) {
+            const int nt = ny - t0 < ARIA_X16_MAX_NY ? ny - t0 : ARIA_X16_MAX_NY;
+            if (off) {
+                gemm_tq2_0_x16_avx2(n, ng, x, x_stride, (const block_q8_K *) ((const char *) y + t0 * y_stride),
+                                    y_stride, nt, sf + t0 * s_stride, s_stride);
+            } else {
+                gemm_i2_s_x16_avx2(n, ng, x, x_stride, (const int8_t *) y + t0 * y_stride, y_stride, nt,
+                                   si + t0 * s_stride, s_stride);
+            }
+        }
+        return;
+    }
+    uint8_t *  tab           = buf;
+    int16_t (*at)[LUT_NT]    = (int16_t (*)[LUT_NT]) (buf + tab_b);
+    uint16_t * ix            = (uint16_t *) (buf + tab_b + at_b);
+    int32_t *  isum          = (int32_t *) (buf + tab_b + at_b + ix_b);
+    float *    fsum          = (float *) (buf + tab_b + at_b + ix_b + row_b);
+    uint8_t *  bad           = buf + tab_b + at_b + ix_b + 2 * row_b;
+    memset(bad, 0, (size_t) ng);
+    memset(fsum, 0, row_b);  /* +0.0f */
+    if (!off) {
+        memset(isum, 0, row_b);
+    }
+    for (int64_t hb = 0; hb < n / 128; hb++) {
+        const int8_t * q[LUT_NT];
+        float          dyf[LUT_NT];
+        for (int t = 0; t < LUT_NT; t++) {
+            dyf[t] = 0.0f;
+            q[t]   = NULL;
+            if (t < ny && off) {
+                const block_q8_K * b = (const block_q8_K *) ((const char *) y + t * y_stride) + hb / 2;
+                q[t]                 = b->qs + 128 * (hb % 2);
+                dyf[t]               = b->d;
+            } else if (t < ny) {
+                q[t] = (const int8_t *) y + t * y_stride + 128 * hb;
+            }
+        }
+        const __m256 dy0 = _mm256_loadu_ps(dyf), dy1 = _mm256_loadu_ps(dyf + 8);
+        lut_transpose(q, ny, at);
+        for (int qd = 0; qd < LUT_QUADS; qd++) {
+            lut_build_quad((const int16_t (*)[LUT_NT]) at, qd, off, (__m256i *) (tab + qd * LUT_QUAD_BYTES));
+        }
+        for (int64_t g = 0; g < ng; g++) {
+            const uint8_t * xg = x + g * x_stride;
+            bad[g] |= (uint8_t) lut_offsets(xg + 512 * hb, ix);
+            const aria_f16 * dx = (const aria_f16 *) (xg + n * 4) + 16 * (hb / 2);
+            for (int r = 0; r < 16; r++) {
+                const __m256i acc = lut_row(tab, ix + 4 * r);
+                const __m256i lo  = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(acc));
+                const __m256i hi  = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(acc, 1));
+                int32_t *     is  = isum + (g * 16 + r) * LUT_NT;
+                if (off && hb % 2 == 0) {  /* first half of a 256-block */
+                    _mm256_storeu_si256((__m256i *) is, lo);
+                    _mm256_storeu_si256((__m256i *) (is + 8), hi);
+                    continue;
+                }
+                const __m256i s0 = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *) is), lo);
+                const __m256i s1 = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *) (is + 8)), hi);
+                if (!off) {
+                    _mm256_storeu_si256((__m256i *) is, s0);
+                    _mm256_storeu_si256((__m256i *) (is + 8), s1);
+                    continue;
+                }
+                /* the 256-block's f32 step, lane by lane: sumf + (float) sumi * (d_x * d_y) */
+                const __m256 d  = _mm256_set1_ps(_cvtsh_ss(dx[r]));
+                float *      fs = fsum + (g * 16 + r) * LUT_NT;
+                _mm256_storeu_ps(fs, _mm256_add_ps(_mm256_loadu_ps(fs),
+                                                   _mm256_mul_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(d, dy0))));
+                _mm256_storeu_ps(fs + 8, _mm256_add_ps(_mm256_loadu_ps(fs + 8),
+                                                       _mm256_mul_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(d, dy1))));
+            }
+        }
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        for (int t = 0; t < ny; t++) {
+            for (int r = 0; r < 16; r++) {
+                if (off) {
+                    sf[t * s_stride + 16 * g + r] = fsum[(g * 16 + r) * LUT_NT + t];
+                } else {
+                    si[t * s_stride + 16 * g + r] = isum[(g * 16 + r) * LUT_NT + t];
+                }
+            }
+        }
+        if (!bad[g]) {
+            continue;
+        }
+        for (int t0 = 0; t0 < ny; t0 += ARIA_X16_MAX_NY) {  /* a code 3 somewhere: the multiply-add kernel */
+            const int       nt = ny - t0 < ARIA_X16_MAX_NY ? ny - t0 : ARIA_X16_MAX_NY;
+            const uint8_t * xg = x + g * x_stride;
+            if (off) {
+                gemm_tq2_0_x16_avx2(n, 1, xg, x_stride, (const block_q8_K *) ((const char *) y + t0 * y_stride),
+                                    y_stride, nt, sf + t0 * s_stride + 16 * g, s_stride);
+            } else {
+                gemm_i2_s_x16_avx2(n, 1, xg, x_stride, (const int8_t *) y + t0 * y_stride, y_stride, nt,
+                                   si + t0 * s_stride + 16 * g, s_stride);
+            }
+        }
+    }
+    free(buf);
+}
+
+static void gemm_tq2_0_x16_lut_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                                    int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    lut_gemm_avx2(1, n, ng, x, x_stride, y, y_stride, ny, s, NULL, s_stride);
+}
+
+static void gemm_i2_s_x16_lut_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                                   int64_t y_stride, int ny, int32_t * s, int64_t s_stride) {
+    lut_gemm_avx2(0, n, ng, x, x_stride, y, y_stride, ny, NULL, s, s_stride);
+}
+
+#endif /* ARIA_KERNELS_LUT_AVX2_H */
