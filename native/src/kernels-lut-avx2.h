@@ -85,11 +85,15 @@ LUT_INLINE void lut_build_quad(const int16_t (*at)[LUT_NT], int qd, const int of
         w[s][2]         = off ? a : _mm256_add_epi16(a, a);
     }
     __m256i p01[9];
+    _Pragma("GCC unroll 9")
     for (int i = 0; i < 9; i++) {
         p01[i] = _mm256_add_epi16(w[0][i % 3], w[1][i / 3]);
     }
+    /* fully unrolled: 81 adds and stores, the pair sums in registers */
+    _Pragma("GCC unroll 9")
     for (int i23 = 0; i23 < 9; i23++) {
         const __m256i p23 = _mm256_add_epi16(w[2][i23 % 3], w[3][i23 / 3]);
+        _Pragma("GCC unroll 9")
         for (int i = 0; i < 9; i++) {
             _mm256_store_si256(tab + i + 9 * i23, _mm256_add_epi16(p01[i], p23));
         }
@@ -168,10 +172,6 @@ static void lut_gemm_avx2(const int off, int64_t n, int64_t ng, const uint8_t * 
     float *    fsum          = (float *) (buf + tab_b + at_b + ix_b + row_b);
     uint8_t *  bad           = buf + tab_b + at_b + ix_b + 2 * row_b;
     memset(bad, 0, (size_t) ng);
-    memset(fsum, 0, row_b);  /* +0.0f */
-    if (!off) {
-        memset(isum, 0, row_b);
-    }
     for (int64_t hb = 0; hb < n / 128; hb++) {
         const int8_t * q[LUT_NT];
         float          dyf[LUT_NT];
@@ -205,8 +205,10 @@ static void lut_gemm_avx2(const int off, int64_t n, int64_t ng, const uint8_t * 
                     _mm256_storeu_si256((__m256i *) (is + 8), hi);
                     continue;
                 }
-                const __m256i s0 = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *) is), lo);
-                const __m256i s1 = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *) (is + 8)), hi);
+                /* I2_S's first 128 elements and TQ2_0's second halves: the sums so far (0 for I2_S) */
+                const int     first = !off && hb == 0;
+                const __m256i s0 = first ? lo : _mm256_add_epi32(_mm256_loadu_si256((const __m256i *) is), lo);
+                const __m256i s1 = first ? hi : _mm256_add_epi32(_mm256_loadu_si256((const __m256i *) (is + 8)), hi);
                 if (!off) {
                     _mm256_storeu_si256((__m256i *) is, s0);
                     _mm256_storeu_si256((__m256i *) (is + 8), s1);
@@ -215,10 +217,10 @@ static void lut_gemm_avx2(const int off, int64_t n, int64_t ng, const uint8_t * 
                 /* the 256-block's f32 step, lane by lane: sumf + (float) sumi * (d_x * d_y) */
                 const __m256 d  = _mm256_set1_ps(_cvtsh_ss(dx[r]));
                 float *      fs = fsum + (g * 16 + r) * LUT_NT;
-                _mm256_storeu_ps(fs, _mm256_add_ps(_mm256_loadu_ps(fs),
-                                                   _mm256_mul_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(d, dy0))));
-                _mm256_storeu_ps(fs + 8, _mm256_add_ps(_mm256_loadu_ps(fs + 8),
-                                                       _mm256_mul_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(d, dy1))));
+                const __m256 f0 = hb == 1 ? _mm256_setzero_ps() : _mm256_loadu_ps(fs);  /* sumf starts at +0 */
+                const __m256 f1 = hb == 1 ? _mm256_setzero_ps() : _mm256_loadu_ps(fs + 8);
+                _mm256_storeu_ps(fs, _mm256_add_ps(f0, _mm256_mul_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(d, dy0))));
+                _mm256_storeu_ps(fs + 8, _mm256_add_ps(f1, _mm256_mul_ps(_mm256_cvtepi32_ps(s1), _mm256_mul_ps(d, dy1))));
             }
         }
     }

@@ -1164,8 +1164,10 @@ static void test_x16_lut(const aria_kernel_table * k) {
             check(ok_k, "%s gemm_%s_x16_lut: %d cases, every row bit-identical to ref's row kernel", k->name,
                   ti == 0 ? "tq2_0" : "i2_s", cases);
         }
-        check(untouched, "%s gemm_%s_x16_lut: nothing written past the groups' rows or past ny", k->name,
-              ti == 0 ? "tq2_0" : "i2_s");
+        if (k == r || k->gemm_tq2_0_x16_lut) {
+            check(untouched, "%s gemm_%s_x16_lut: nothing written past the groups' rows or past ny", k->name,
+                  ti == 0 ? "tq2_0" : "i2_s");
+        }
     }
 }
 
