@@ -1059,7 +1059,7 @@ static void test_x16(const aria_kernel_table * k) {
 }
 
 /* The x16 lookup-table GEMM (kernels.h "x16 lookup tables"): aria_gemm_*_x16_lut_ref and the table's
- * own LUT kernel (if any), for every ny = 1..16, row lengths that are not multiples of the 512 / 1024
+ * own LUT kernel (if any), for every ny = 1..32, row lengths that are not multiples of the 512 / 1024
  * elements of a table pass, 1..3 groups (the last partial), activations of every kind (raw -128 and
  * 127 included: the int16 bound's worst cases) at a stride that is not the row size: every real row
  * equals ref's row kernel bit for bit. Group 0 holds only codes 0..2 (the tables' path); the others
@@ -1157,7 +1157,7 @@ static void test_x16_lut(const aria_kernel_table * k) {
             free(rows), free(grp), free(scr), free(ym), free(sf), free(si);
         }
         if (k == r) {
-            check(ok_ref, "aria_gemm_%s_x16_lut_ref: %d cases (n, ny = 1..16, partial groups, codes 3), every row bit-identical to ref's row kernel",
+            check(ok_ref, "aria_gemm_%s_x16_lut_ref: %d cases (n, ny = 1..32, partial groups, codes 3), every row bit-identical to ref's row kernel",
                   ti == 0 ? "tq2_0" : "i2_s", cases);
         }
         if (k->gemm_tq2_0_x16_lut) {
