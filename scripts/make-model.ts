@@ -56,6 +56,16 @@ export interface MakeModelOptions {
   readonly untiedOutput?: boolean;
   /** RoPE scaling keys (llama.cpp's `<arch>.rope.scaling.*`). */
   readonly ropeScaling?: Readonly<{ type: "linear" | "yarn"; factor: number; nCtxOrig?: number }>;
+  /**
+   * qwen3: a BitNet embedding model (per-projection input norms, F16 norms, pooling_type
+   * `pooling`, add_eos_token) as microsoft/BitNet's embedding converter writes it.
+   */
+  readonly embeddingModel?: {
+    pooling: 1 | 2 | 3;
+    /** The seven per-projection input norms and F16 norms (default true); false: a plain
+     * qwen3 file with a pooling type, which llama.cpp can load too. */
+    inputNorms?: boolean;
+  };
   /** Output path; default `aria-<preset>-<arch>-<type>.gguf` in the working directory. */
   readonly out?: string;
 }
@@ -98,6 +108,7 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     ...(options.noPre === true ? { noPre: true } : {}),
     ...(options.pre !== undefined ? { pre: options.pre } : {}),
     ...(options.ropeScaling !== undefined ? { ropeScaling: options.ropeScaling } : {}),
+    ...(options.embeddingModel !== undefined ? { pooling: options.embeddingModel.pooling } : {}),
     ...(arch === "llama" && chatTemplate !== undefined ? { chatTemplate } : {}),
   });
   const tensors = planTensors(preset, {
@@ -106,6 +117,9 @@ export async function makeModel(options: Readonly<MakeModelOptions>): Promise<st
     embedding,
     nVocab: vocab.tokens.length,
     ...(options.untiedOutput === true ? { untiedOutput: true } : {}),
+    ...(options.embeddingModel !== undefined && options.embeddingModel.inputNorms !== false
+      ? { projectionNorms: true }
+      : {}),
   });
   const { header, offsets, sizes } = encodeGgufHeader(kv, tensors);
 
@@ -199,6 +213,13 @@ function loadVocab(
   return cached;
 }
 
+function poolingId(name: string): 1 | 2 | 3 {
+  if (name === "mean") return 1;
+  if (name === "cls") return 2;
+  if (name === "last") return 3;
+  throw new RangeError(`Cannot make model: pooling "${name}" is not mean, cls or last`);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
@@ -211,6 +232,7 @@ if (import.meta.main) {
       pre: { type: "string" },
       vocab: { type: "string" },
       "i2s-layout": { type: "string" },
+      "embedding-model": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -219,7 +241,8 @@ if (import.meta.main) {
     console.log(
       "bun scripts/make-model.ts --preset tiny|small|large|2b-4t --type tq2_0|tq1_0|i2_s\n" +
         "  [--arch bitnet|bitnet-b1.58|llama] [--embd-type f16|f32|bf16|q8_0|q6_k] [--seed N] [--no-pre]\n" +
-        "  [--pre NAME] [--vocab llama2|llama3] [--i2s-layout x86|arm] [--out PATH]",
+        "  [--pre NAME] [--vocab llama2|llama3] [--i2s-layout x86|arm] [--out PATH]\n" +
+        "  [--embedding-model last|mean|cls]  (qwen3: a BitNet embedding model with that pooling)",
     );
   } else {
     const started = performance.now();
@@ -236,6 +259,9 @@ if (import.meta.main) {
       ...(values.vocab !== undefined ? { vocab: values.vocab as "llama2" | "llama3" } : {}),
       ...(values["i2s-layout"] !== undefined
         ? { i2sLayout: values["i2s-layout"] as I2sLayout }
+        : {}),
+      ...(values["embedding-model"] !== undefined
+        ? { embeddingModel: { pooling: poolingId(values["embedding-model"]) } }
         : {}),
       ...(values.out !== undefined ? { out: values.out } : {}),
     });

@@ -92,6 +92,8 @@
             model: form.elements.model.value,
             message: form.elements.message.value,
             maxTokens: form.elements.maxTokens.value,
+            format: form.elements.format.value,
+            schema: form.elements.schema.value,
           }),
         });
         if (!res.ok) {

@@ -20,16 +20,18 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * The benchmark file for "preset:type" (e.g. "2b-4t:tq2_0"): `bitnet` with an F16 embedding,
- * in benchmarks/models/ (git-ignored), generated when missing.
+ * The benchmark file for "preset:type" (e.g. "2b-4t:tq2_0"): `bitnet` with an F16 embedding (or
+ * `embd`: "q6_k", the tied head llama.cpp's own quantizer writes), in benchmarks/models/
+ * (git-ignored), generated when missing. The same preset and seed give the same ternary weights
+ * whatever the type and embedding.
  */
-export async function modelFile(spec: string): Promise<string> {
+export async function modelFile(spec: string, embd: "f16" | "q6_k" = "f16"): Promise<string> {
   const [preset, type] = spec.split(":") as [string, "tq2_0" | "tq1_0" | "i2_s"];
-  const path = join(MODELS_DIR, `${preset}-bitnet-${type}-f16.gguf`);
+  const path = join(MODELS_DIR, `${preset}-bitnet-${type}-${embd}.gguf`);
   if (!existsSync(path)) {
     mkdirSync(MODELS_DIR, { recursive: true });
     console.error(`generating ${path} …`);
-    await makeModel({ preset, arch: "bitnet", type, out: path });
+    await makeModel({ preset, arch: "bitnet", type, embdType: embd, out: path });
   }
   return path;
 }

@@ -13,15 +13,18 @@
  * `aria-int4head` (`--output-head int4`: requantized to int4, an option with an accuracy cost),
  * `aria-int8head-norepack` (TQ1_0 files only: the int8 head with `--no-repack`, the TQ1_0 kernels),
  * `llama.cpp` (node-llama-cpp's prebuilt CPU build through tests/helpers/llama-oracle.ts,
- * llama-bench's defaults: F16 KV cache, flash attention auto).
+ * llama-bench's defaults: F16 KV cache, flash attention auto), `llama.cpp-q6khead` (the same on the
+ * file with a Q6_K embedding, the tied head llama.cpp's own quantizer writes).
  * Peers, when their builds are given (`--bitnet-cpp DIR`, `--ik-llama DIR`: the bin/ directories of
  * builds made outside the repository with ../shared/peers/; _peers.ts): `bitnet.cpp` (I2_S, F16
  * head) and `ik_llama.cpp:iq2_bn[_r4][-f16head]` (Q6_K or F16 head), on the I2_S files only (the
  * same weights: bitnet.cpp reads ARIA's I2_S file as it is, ik_llama.cpp requantizes it). Each row
- * also gets the ratio to the best peer of its file (the fastest of llama.cpp and these).
+ * also gets the ratio to the best peer of its file (the fastest of llama.cpp and these) and to the
+ * best peer of its shape (every file of a preset holds the same weights). All engines on all files
+ * of a preset run interleaved: one run of each per repetition, the order rotated.
  *
  * Usage: bun benchmarks/engine/suite.bench.ts [--files 2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s,large:tq2_0]
- *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp]
+ *          [--threads 1,2] [--pp 128] [--tg 64] [--reps 5] [--engines aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp,llama.cpp-q6khead]
  *          [--kernels auto|avx2|avxvnni|avx512] [--bitnet-cpp DIR] [--ik-llama DIR]
  *          [--out benchmarks/results/engine-suite.json]
  * Writes the results (default benchmarks/results/engine-suite.json) and prints a Markdown table.
@@ -45,7 +48,8 @@ const { values } = parseArgs({
     reps: { type: "string", default: "5" },
     engines: {
       type: "string",
-      default: "aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp",
+      default:
+        "aria,aria-int8head,aria-int4head,aria-int8head-norepack,llama.cpp,llama.cpp-q6khead",
     },
     out: { type: "string", default: "benchmarks/results/engine-suite.json" },
     kernels: { type: "string", default: "auto" },
@@ -158,65 +162,102 @@ buildBandwidth();
 const bw = bandwidth(threadList);
 console.error(`read bandwidth: ${JSON.stringify(bw)}`);
 const rows: Record<string, unknown>[] = [];
-for (const spec of values.files!.split(",")) {
-  const path = await modelFile(spec);
-  const type = spec.split(":")[1]!;
-  // no I2_S in llama.cpp; the no-repack row only where there is something to repack
-  // peers: the I2_S files only
-  const here = engines.filter((e) =>
-    (e !== "llama.cpp" || type !== "i2_s") &&
-    (e !== "aria-int8head-norepack" || type === "tq1_0") &&
-    (!peers.some((p) => p.engine === e) || type === "i2_s")
-  );
-  const peerFiles = new Map(
-    peers.filter((p) => here.includes(p.engine)).map((p) => [p.engine, peerModel(p, path)]),
-  );
+const specs = values.files!.split(",");
+/** One engine on one file: the unit the runs interleave. */
+interface Unit {
+  spec: string;
+  path: string;
+  type: string;
+  engine: string;
+}
+// The files of one preset hold the same weights (same seed; _files.ts): every engine on every file
+// of a shape runs interleaved with the others, and each row gets the ratio to the best peer of its
+// file and to the best peer of the shape (whatever its format).
+for (const preset of [...new Set(specs.map((s) => s.split(":")[0]!))]) {
+  const units: Unit[] = [];
+  for (const spec of specs.filter((s) => s.split(":")[0] === preset)) {
+    const type = spec.split(":")[1]!;
+    // no I2_S in llama.cpp; the no-repack row only where there is something to repack;
+    // peers: the I2_S files only
+    for (
+      const engine of engines.filter((e) =>
+        (!e.startsWith("llama.cpp") || type !== "i2_s") &&
+        (e !== "aria-int8head-norepack" || type === "tq1_0") &&
+        (!peers.some((p) => p.engine === e) || type === "i2_s")
+      )
+    ) {
+      const peer = peers.find((p) => p.engine === engine);
+      const base = await modelFile(spec, engine === "llama.cpp-q6khead" ? "q6_k" : "f16");
+      units.push({ spec, type, engine, path: peer ? peerModel(peer, base) : base });
+    }
+  }
   for (const threads of threadList) {
-    const samples = new Map(here.map((e) => [e, { pp: [], tg: [], rss: [], tg4: [] } as Sample]));
+    const samples = units.map(() => ({ pp: [], tg: [], rss: [], tg4: [] } as Sample));
     // the machine's bandwidth drifts on a shared host: measured again before each repetition, and
     // the roofline of these rows uses the median of those measurements
     const gbsRuns: number[] = [];
     for (let r = 0; r < reps; r++) {
       gbsRuns.push(bandwidth([threads])[`threads_${threads}_gbs`] ?? NaN);
-      const order = here.map((_, i) => here[(i + r) % here.length]!);
-      for (const e of order) {
-        const s = samples.get(e)!;
-        const peer = peers.find((p) => p.engine === e);
+      for (let k = 0; k < units.length; k++) {
+        const i = (k + r) % units.length; // rotated order each repetition
+        const u = units[i]!, s = samples[i]!;
+        const peer = peers.find((p) => p.engine === u.engine);
         if (peer !== undefined) {
-          const r = peerBench(peer, peerFiles.get(e)!, threads, pp, tg);
-          s.pp.push(r.ppTps);
-          s.tg.push(r.tgTps);
-          s.rss.push(r.rss);
-        } else if (e === "llama.cpp") runLlama(path, threads, s);
-        else runAria(path, threads, headOf(e), e !== "aria-int8head-norepack", s);
+          const b = peerBench(peer, u.path, threads, pp, tg);
+          s.pp.push(b.ppTps);
+          s.tg.push(b.tgTps);
+          s.rss.push(b.rss);
+        } else if (u.engine.startsWith("llama.cpp")) runLlama(u.path, threads, s);
+        else runAria(u.path, threads, headOf(u.engine), u.engine !== "aria-int8head-norepack", s);
       }
     }
-    const llama = samples.get("llama.cpp");
-    const peerNames = ["llama.cpp", ...peers.map((p) => p.engine)];
-    const peerRuns = [...samples].filter(([e]) => peerNames.includes(e)).map(([, s]) => s);
-    const bestPeerPp = peerRuns.length ? Math.max(...peerRuns.map((s) => median(s.pp))) : NaN;
-    const bestPeerTg = peerRuns.length ? Math.max(...peerRuns.map((s) => median(s.tg))) : NaN;
+    const isPeer = (e: string) => e.startsWith("llama.cpp") || peers.some((p) => p.engine === e);
+    /** The best peer's medians among the units of `keep`, and its name. */
+    const best = (keep: (u: Unit) => boolean) => {
+      const runs = units.map((u, i) => ({ u, s: samples[i]! })).filter(({ u }) =>
+        isPeer(u.engine) && keep(u)
+      );
+      // the fastest median (a NaN median, a failed measurement, never wins; none at all: NaN)
+      const by = (f: (s: Sample) => number[]) =>
+        runs.reduce<{ v: number; name: string | null }>(
+          (b, { u, s }) =>
+            median(f(s)) > b.v || (Number.isNaN(b.v) && !Number.isNaN(median(f(s))))
+              ? { v: median(f(s)), name: `${u.engine} (${u.spec})` }
+              : b,
+          { v: NaN, name: null },
+        );
+      return { pp: by((s) => s.pp), tg: by((s) => s.tg), any: runs.length > 0 };
+    };
+    const shapeBest = best(() => true);
     const gbs = median(gbsRuns);
-    for (const [engine, s] of samples) {
+    units.forEach((u, i) => {
+      const s = samples[i]!;
+      const fileBest = best((v) => v.spec === u.spec);
+      const llama = units.findIndex((v) => v.spec === u.spec && v.engine === "llama.cpp");
+      const ls = llama >= 0 ? samples[llama]! : undefined;
       // aria repacks TQ1_0 blocks to TQ2_0 (unless --no-repack): it reads those bytes
-      const repacked = engine.startsWith("aria") && engine !== "aria-int8head-norepack";
+      const repacked = u.engine.startsWith("aria") && u.engine !== "aria-int8head-norepack";
       const bpt = bytesPerToken(
-        path,
-        engine.startsWith("aria") ? headOf(engine) : "float",
+        u.path,
+        u.engine.startsWith("aria") ? headOf(u.engine) : "float",
         repacked,
       );
       const roofline = (gbs * 1e9) / bpt;
       const row = {
-        file: spec,
-        engine,
+        file: u.spec,
+        engine: u.engine,
         threads,
-        repacked: repacked && type === "tq1_0",
+        repacked: repacked && u.type === "tq1_0",
         pp_tps: median(s.pp),
         tg_tps: median(s.tg),
-        pp_vs_llama: llama ? median(s.pp) / median(llama.pp) : null,
-        tg_vs_llama: llama ? median(s.tg) / median(llama.tg) : null,
-        pp_vs_best_peer: peerRuns.length ? median(s.pp) / bestPeerPp : null,
-        tg_vs_best_peer: peerRuns.length ? median(s.tg) / bestPeerTg : null,
+        pp_vs_llama: ls ? median(s.pp) / median(ls.pp) : null,
+        tg_vs_llama: ls ? median(s.tg) / median(ls.tg) : null,
+        pp_vs_best_peer: fileBest.any ? median(s.pp) / fileBest.pp.v : null,
+        tg_vs_best_peer: fileBest.any ? median(s.tg) / fileBest.tg.v : null,
+        pp_vs_best_peer_shape: shapeBest.any ? median(s.pp) / shapeBest.pp.v : null,
+        tg_vs_best_peer_shape: shapeBest.any ? median(s.tg) / shapeBest.tg.v : null,
+        best_peer_shape_pp: shapeBest.pp.name,
+        best_peer_shape_tg: shapeBest.tg.name,
         bytes_per_token: bpt,
         bandwidth_gbs: gbs,
         bandwidth_runs_gbs: gbsRuns,
@@ -230,7 +271,7 @@ for (const spec of values.files!.split(",")) {
       };
       rows.push(row);
       console.error(JSON.stringify({ ...row, pp_runs: undefined, tg_runs: undefined }));
-    }
+    });
   }
 }
 
@@ -255,16 +296,20 @@ writeFileSync(
 
 const f = (x: number | null, d = 1) => (x === null || Number.isNaN(x) ? "–" : x.toFixed(d));
 console.log(
-  "| file | engine | threads | pp t/s | × llama.cpp | × best peer | tg t/s | × llama.cpp | × best peer | % roofline | 4 seqs | peak RSS MiB |",
+  "| file | engine | threads | pp t/s | × llama.cpp | × best peer (file) | × best peer (shape) | tg t/s | × llama.cpp | × best peer (file) | × best peer (shape) | % roofline | 4 seqs | peak RSS MiB |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log(
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+);
 for (const r of rows as Array<Record<string, number | null | string>>) {
   console.log(
     `| ${r.file} | ${r.engine} | ${r.threads} | ${f(r.pp_tps as number)} | ${
       f(r.pp_vs_llama as number | null, 2)
-    } | ${f(r.pp_vs_best_peer as number | null, 2)} | ${f(r.tg_tps as number)} | ${
-      f(r.tg_vs_llama as number | null, 2)
-    } | ${f(r.tg_vs_best_peer as number | null, 2)} | ${f(r.pct_roofline as number, 0)} | ${
+    } | ${f(r.pp_vs_best_peer as number | null, 2)} | ${
+      f(r.pp_vs_best_peer_shape as number | null, 2)
+    } | ${f(r.tg_tps as number)} | ${f(r.tg_vs_llama as number | null, 2)} | ${
+      f(r.tg_vs_best_peer as number | null, 2)
+    } | ${f(r.tg_vs_best_peer_shape as number | null, 2)} | ${f(r.pct_roofline as number, 0)} | ${
       r.tg_4seq_scaling === null ? "–" : `${f(r.tg_4seq_scaling as number, 2)}×`
     } | ${r.peak_rss_mib} |`,
   );

@@ -19,15 +19,28 @@
  *   lazy   the check of the sampled token (stepToken) as lazy sampling does when the model's
  *          choice is allowed, which is the common case;
  *   accept the matcher advance after the token.
- * Excluded: the sampler itself (benchmarks/generation/sampler.bench.ts) and the decode.
+ * Then the sampler as generation runs it (src/generation/step.ts), per token, CPU time over the
+ * document: `plain` = the unconstrained sampler; `walk` = Sampler.sampleAllowed (the sampler's
+ * best candidates checked against the grammar; a full mask + sample when it hands back) with the
+ * constraint from constraintFor, for `reps` requests with the same grammar: `cold` the first
+ * (grammar compiled, matcher caches empty), `warm` the later ones (shared matcher and allowed
+ * lists). The constraint's cost is walk - plain. Logits: seeded noise over the vocabulary with the document's
+ * token lifted (a model that mostly follows the schema); "stubborn" also lifts a token the
+ * grammar refuses above it at every 4th position (a model that fights the schema). Settings: the
+ * API's default (temperature 1, top_k 40) and greedy.
+ * Load-independent counts per token: grammar checks the walk made, bytes they matched, full masks
+ * it fell back to, and the trie nodes a plain full mask visits.
+ * Excluded: the decode.
  *
  * Usage: bun benchmarks/grammar/grammar.bench.ts [--reps 3] [--vocab path.gguf] [--json]
  */
 import { parseArgs } from "node:util";
 import { createRng } from "../../src/generation/rng.ts";
+import { createSampler, type SamplerOptions } from "../../src/generation/sampler.ts";
 import {
   allowedTokens,
   allowedTokensRef,
+  constraintFor,
   createVocabTrie,
   GrammarRuntime,
   jsonSchemaToGrammar,
@@ -46,7 +59,7 @@ const { values } = parseArgs({
   args: Bun.argv.slice(2),
   options: { reps: { type: "string" }, vocab: { type: "string" }, json: { type: "boolean" } },
 });
-const reps = Number(values.reps ?? 3);
+const reps = Math.max(2, Number(values.reps ?? 3));
 
 function syntheticVocab(): Uint8Array[] {
   const rng = createRng(1234);
@@ -300,6 +313,113 @@ for (let r = 0; r < reps; r++) {
   cpu.lazy += c.cpu;
   allowedCounts = b.allowed;
 }
+// trie nodes the plain walk (allowedTokensRef) visits from a state: every child of a live node
+function nodesVisited(state: MatchState): number {
+  const live: (MatchState | null)[] = new Array(trie.maxDepth + 1);
+  live[0] = state;
+  let visited = 0;
+  for (let i = 1; i < trie.bytes.length;) {
+    visited++;
+    const next = runtime.step(live[trie.depth[i]! - 1]!, trie.bytes[i]!);
+    if (next === null) {
+      i = trie.end[i]!;
+      continue;
+    }
+    live[trie.depth[i]!] = next;
+    i++;
+  }
+  return visited;
+}
+
+// the sampler along the document: logits lift the document's token (and, stubborn, a refused one)
+const noise = (() => {
+  const rng = createRng(99);
+  return Float32Array.from({ length: trie.nVocab }, () => 2 * (rng() + rng() + rng() - 1.5));
+})();
+function logitsAt(k: number, stubborn: boolean): Float32Array {
+  const l = noise.slice();
+  l[ids[k]!] = 9;
+  if (stubborn && k % 4 === 0) {
+    // the first token the grammar refuses here, lifted above the document's
+    for (let t = (k * 7919) % trie.nVocab;; t = (t + 1) % trie.nVocab) {
+      runtime.beginStep();
+      if (stepToken(trie, runtime, states[k]!, t) === null) {
+        l[t] = 11;
+        break;
+      }
+    }
+  }
+  return l;
+}
+
+interface WalkRun {
+  plainCpuUs: number;
+  /** The first request with the grammar (its matcher starts cold). */
+  coldWalkCpuUs: number;
+  /** Later requests with the same grammar (the shared matcher and allowed lists are warm). */
+  warmWalkCpuUs: number;
+  checksPerToken: number;
+  checkedBytesPerToken: number;
+  fullMasksPerToken: number;
+}
+
+// `reps` requests with the same grammar text, one after the other, through constraintFor (as the
+// backends call it): the first compiles the grammar and warms the shared matcher
+function samplerPass(options: SamplerOptions, stubborn: boolean): WalkRun {
+  const all = ids.map((_, k) => logitsAt(k, stubborn));
+  // a grammar text no other pass used: the first request here starts cold
+  const text = `${grammarText}\n# ${JSON.stringify(options)} ${stubborn}\n`;
+  let checks = 0;
+  let bytes = 0;
+  let fulls = 0;
+  let plainCpu = 0;
+  let coldCpu = 0;
+  let warmCpu = 0;
+  for (let r = 0; r < reps; r++) {
+    const plain = createSampler(options, createRng(r));
+    let c0 = cpuMs();
+    for (let k = 0; k < ids.length; k++) plain.sample(all[k]!);
+    plainCpu += cpuMs() - c0;
+    // the document's token is forced after each pick so that every request visits the same
+    // positions
+    c0 = cpuMs();
+    const constraint = constraintFor(text, trie);
+    const walker = createSampler(options, createRng(r));
+    const allows = (t: number): boolean => {
+      if (r === 0) {
+        checks++;
+        bytes += trie.tokenBytes[t]!.length;
+      }
+      return constraint.allows(t);
+    };
+    for (let k = 0; k < ids.length; k++) {
+      if (walker.sampleAllowed(all[k]!, allows) === null) {
+        if (r === 0) fulls++;
+        const n = constraint.allowed(out);
+        masked.fill(-Infinity);
+        for (let i = 0; i < n; i++) masked[out[i]!] = all[k]![out[i]!]!;
+        walker.sample(masked);
+      }
+      constraint.accept(ids[k]!);
+    }
+    if (r === 0) coldCpu += cpuMs() - c0;
+    else warmCpu += cpuMs() - c0;
+  }
+  const per = (x: number) => Number((x / ids.length).toFixed(2));
+  const us = (ms: number, n: number) => Number(((ms * 1000) / (n * ids.length)).toFixed(1));
+  return {
+    plainCpuUs: us(plainCpu, reps),
+    coldWalkCpuUs: us(coldCpu, 1),
+    warmWalkCpuUs: us(warmCpu, reps - 1),
+    checksPerToken: per(checks),
+    checkedBytesPerToken: per(bytes),
+    fullMasksPerToken: per(fulls),
+  };
+}
+
+let visited = 0;
+for (const state of states.slice(0, ids.length)) visited += nodesVisited(state);
+
 const perToken = (ms: number) => Number(((ms * 1000) / (reps * ids.length)).toFixed(1));
 
 const row = {
@@ -322,6 +442,23 @@ const row = {
   lazyCheckUs: stats(runs.lazy),
   cpuUsPerToken: { fullRef: perToken(cpu.ref), full: perToken(cpu.opt), lazy: perToken(cpu.lazy) },
   fullShareOf20msStep: Number((perToken(cpu.opt) / 1e3 / DECODE_STEP_MS).toFixed(4)),
+  fullRefTrieNodesPerToken: Math.round(visited / ids.length),
+  sampler: Object.fromEntries(
+    ([
+      ["topK40", { temperature: 1, topK: 40 }, false],
+      ["topK40Stubborn", { temperature: 1, topK: 40 }, true],
+      ["greedy", { temperature: 0 }, false],
+      ["greedyStubborn", { temperature: 0 }, true],
+    ] as const).map(([name, options, stubborn]) => {
+      const w = samplerPass(options, stubborn);
+      const share = (us: number) => Number(((us - w.plainCpuUs) / 1e3 / DECODE_STEP_MS).toFixed(4));
+      return [name, {
+        ...w,
+        coldShareOf20msStep: share(w.coldWalkCpuUs),
+        warmShareOf20msStep: share(w.warmWalkCpuUs),
+      }];
+    }),
+  ),
   lazyShareOf20msStep: Number((perToken(cpu.lazy) / 1e3 / DECODE_STEP_MS).toFixed(6)),
 };
 if (values.json) console.log(JSON.stringify(row));

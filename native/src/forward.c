@@ -100,6 +100,7 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->act        = malloc(nb * ctx->act_row_bytes);
     ctx->act_scale  = malloc(sizeof(float) * nb);
     ctx->act_sum    = malloc(sizeof(int32_t) * nb);
+    ctx->xn         = m->has_norm_in ? malloc(sizeof(float) * nb * (size_t)m->n_embd) : NULL;
     ctx->xq         = m->fallback_i8 ? malloc(sizeof(float) * nb * (size_t)ctx->max_n_in) : NULL;
     ctx->scores     = malloc(sizeof(float) * nt * (size_t)n_ctx);
     ctx->deq        = malloc(sizeof(float) * nt * (size_t)ctx->max_n_in);
@@ -108,7 +109,7 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->logits     = malloc(sizeof(float) * (size_t)ctx->logits_cap * (size_t)m->n_vocab);
     if (!ctx->k_cache || !ctx->v_cache || !ctx->seq_len || !ctx->seq_next || !ctx->seq_start || !ctx->x || !ctx->xb ||
         !ctx->q || !ctx->k || !ctx->v || !ctx->att || !ctx->tmp || !ctx->hb || !ctx->hb2 || !ctx->act ||
-        !ctx->act_scale || !ctx->act_sum || (m->fallback_i8 && !ctx->xq) || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
+        !ctx->act_scale || !ctx->act_sum || (m->fallback_i8 && !ctx->xq) || (m->has_norm_in && !ctx->xn) || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
         return ARIA_STATUS_NO_MEMORY;
     }
     /* cos / sin of every position's angles, once (numerics.h: our own sin / cos, not libm's),
@@ -142,6 +143,7 @@ void aria_forward_free(struct aria_ctx * ctx) {
     free(ctx->act_scale);
     free(ctx->act_sum);
     free(ctx->xq);
+    free(ctx->xn);
     free(ctx->scores);
     free(ctx->deq);
     free(ctx->logits);
@@ -353,10 +355,36 @@ void aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens
     for (int32_t i = 0; i < n; i++) {
         aria_matrix_row_f32(&m->tok_embd, tokens[i], hidden + (int64_t)i * m->n_embd);
     }
+    if (aria_model_embd_dropped(m)) {  /* the embedding is not held resident (model.h): the rows read go again */
+        aria_model_embd_release_rows(m, n, tokens);
+    }
 }
 
 static void norm_rows(struct aria_ctx * ctx, float * out, const float * in, const float * w, int64_t width,
                       int32_t n);
+
+/* y[j] = W[j] a for the projections that share the input a (n rows of n_embd), on one quantized
+ * copy of a; a projection j with an input norm (BitNet embeddings, model.h q_norm_in) instead gets
+ * rmsnorm(a, norm_in[j]), as the fork of llama.cpp in microsoft/BitNet computes it */
+static void projections(struct aria_ctx * ctx, const float * a, int32_t n, int32_t k, const aria_matrix * const * w,
+                        const float * const * norm_in, float * const * y) {
+    int any = 0;
+    for (int32_t j = 0; j < k; j++) {
+        any |= norm_in[j] != NULL;
+    }
+    if (!any) {
+        aria_matmul_many(ctx, a, n, k, w, y);
+        return;
+    }
+    for (int32_t j = 0; j < k; j++) {
+        const float * in = a;
+        if (norm_in[j]) {
+            norm_rows(ctx, ctx->xn, a, norm_in[j], ctx->model->n_embd, n);
+            in = ctx->xn;
+        }
+        aria_matmul(ctx, y[j], in, n, w[j]);
+    }
+}
 
 /* attention block of layer il for n tokens: x += Wo(subnorm(attn(rope(Wq a), rope(Wk a), Wv a))) */
 static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const int32_t * pos, const int32_t * seq,
@@ -370,7 +398,8 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     norm_rows(ctx, ctx->xb, x, l->attn_norm, E, n);
     const aria_matrix * qkv[3]  = { &l->wq, &l->wk, &l->wv };
     float * const       qkv_y[3] = { ctx->q, ctx->k, ctx->v };
-    aria_matmul_many(ctx, ctx->xb, n, 3, qkv, qkv_y);
+    const float * const qkv_in[3] = { l->q_norm_in, l->k_norm_in, l->v_norm_in };
+    projections(ctx, ctx->xb, n, 3, qkv, qkv_in, qkv_y);
     attn_task at = { ctx, li, n, pos, seq };
     PHASE(ARIA_PHASE_ROPE_KV, aria_tp_run(ctx->tp, rope_kv_worker, &at));
     PHASE(ARIA_PHASE_ATTENTION, aria_tp_run(ctx->tp, attn_worker, &at));
@@ -474,9 +503,10 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
     const int64_t             E = m->n_embd;
 
     norm_rows(ctx, ctx->xb, x, l->ffn_norm, E, n);
-    const aria_matrix * gu[2]   = { &l->gate, &l->up };
-    float * const       gu_y[2] = { ctx->hb, ctx->hb2 };
-    aria_matmul_many(ctx, ctx->xb, n, 2, gu, gu_y);
+    const aria_matrix * gu[2]    = { &l->gate, &l->up };
+    float * const       gu_y[2]  = { ctx->hb, ctx->hb2 };
+    const float * const gu_in[2] = { l->gate_norm_in, l->up_norm_in };
+    projections(ctx, ctx->xb, n, 2, gu, gu_in, gu_y);
     rows_task act = { ctx, l, n, NULL, NULL, NULL, 0, ROWS_FFN_ACT };  /* act(g) * u, then ffn_sub_norm */
     if (n >= 4) {
         PHASE(ARIA_PHASE_FFN_ACT, aria_tp_run(ctx->tp, rows_worker, &act));

@@ -31,6 +31,8 @@ struct aria_ctx {
     /* run state for n_batch tokens, allocated once in aria_ctx_init */
     float *                   x;           /* (n_batch, n_embd) hidden state of aria_ctx_decode */
     float *                   xb;          /* (n_batch, max(n_embd, q_dim)) normed input of a matmul */
+    float *                   xn;          /* (n_batch, n_embd) a per-projection input norm's output, or
+                                            * NULL when the model has none (model.h q_norm_in) */
     float *                   q;           /* (n_batch, q_dim) */
     float *                   k;           /* (n_batch, kv_dim) */
     float *                   v;           /* (n_batch, kv_dim) */

@@ -1146,6 +1146,9 @@ static void gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t
 #define X16_256_SUFFIX avx2
 #include "kernels-x16-256.h"
 
+/* ---- x16 lookup tables: TQ2_0 and I2_S for 9..16 tokens (prefill, batched decode) ---------------- */
+#include "kernels-lut-avx2.h"
+
 /* For the AVX-VNNI table (kernels-avxvnni.c), which takes the int4 head from here. */
 void aria_gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                              int64_t y_stride, int ny, float * s, int64_t s_stride) {
@@ -1180,5 +1183,7 @@ const aria_kernel_table aria_kernels_avx2 = {
     .gemm_i2_s_x16            = gemm_i2_s_x16_avx2,
     .gemm_q8_W_x16            = gemm_q8_W_x16_avx2,
     .gemm_q4_W_x16            = gemm_q4_W_x16_avx2,  /* the int4 head is x16 on every table */
+    .gemm_tq2_0_x16_lut       = gemm_tq2_0_x16_lut_avx2,
+    .gemm_i2_s_x16_lut        = gemm_i2_s_x16_lut_avx2,
     .silu_mul_f32             = aria_silu_mul_f32_avx2,
 };

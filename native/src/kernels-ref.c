@@ -11,6 +11,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -435,6 +436,104 @@ void aria_gemm_q4_W_x16_ref(int64_t n, int64_t ng, const uint8_t * restrict x, i
             }
         }
     }
+}
+
+/* ---- x16 lookup tables (kernels.h "x16 lookup tables"): the algorithm in plain C ------------- */
+
+/* One call of the LUT GEMM: off = 1 (TQ2_0, Q8_K activations y, float outputs sf) or 0 (I2_S, int8
+ * rows y, int32 code sums si). Every 128 elements: the 32 quads' tables from the tokens'
+ * activations, then each row's sum as 32 lookups (a byte with a code 3 as its 4 products). */
+static void gemm_x16_lut_ref(int off, int64_t n, int64_t ng, const uint8_t * restrict x, int64_t x_stride,
+                             const void * y, int64_t y_stride, int ny, float * sf, int32_t * si, int64_t s_stride) {
+    enum { NT = ARIA_X16_LUT_NY, QUADS = 32 };
+    assert(ny >= 1 && ny <= NT && n % (off ? QK_K : QK_I2S) == 0);
+    int32_t (*tab)[81][NT] = malloc(sizeof(int32_t[QUADS][81][NT]));  /* 166 KB: off the stack */
+    int32_t * isum         = calloc((size_t) (ng * 16 * NT), sizeof(int32_t));
+    float *   fsum         = calloc((size_t) (ng * 16 * NT), sizeof(float));
+    if (!tab || !isum || !fsum) {  /* a test oracle: no partial answer */
+        abort();
+    }
+    for (int64_t hb = 0; hb < n / 128; hb++) {
+        const int8_t * q[NT];
+        float          dy[NT];
+        for (int t = 0; t < NT; t++) {
+            q[t]  = NULL;
+            dy[t] = 0.0f;
+            if (t < ny && off) {
+                const block_q8_K * b = (const block_q8_K *) ((const char *) y + t * y_stride) + hb / 2;
+                q[t]  = b->qs + 128 * (hb % 2);
+                dy[t] = b->d;
+            } else if (t < ny) {
+                q[t] = (const int8_t *) y + t * y_stride + 128 * hb;
+            }
+        }
+        for (int qd = 0; qd < QUADS; qd++) {  /* quad qd = chunk qd / 4, byte qd % 4 */
+            for (int i = 0; i < 81; i++) {
+                for (int t = 0; t < NT; t++) {
+                    int32_t v = 0;
+                    for (int s = 0, p = i; s < 4; s++, p /= 3) {
+                        v += q[t] ? (p % 3 - off) * q[t][16 * (qd / 4) + 4 * s + qd % 4] : 0;
+                    }
+                    tab[qd][i][t] = v;
+                }
+            }
+        }
+        for (int64_t g = 0; g < ng; g++) {
+            const uint8_t * xg = x + g * x_stride + 64 * 8 * hb;
+            for (int r = 0; r < 16; r++) {
+                int32_t * acc = isum + (g * 16 + r) * NT;
+                for (int qd = 0; qd < QUADS; qd++) {
+                    const int byte = xg[64 * (qd / 4) + 4 * r + qd % 4];
+                    int       idx  = 0, code3 = 0;
+                    for (int s = 3; s >= 0; s--) {
+                        const int c = (byte >> (2 * s)) & 3;
+                        code3 |= c == 3;
+                        idx = 3 * idx + (c == 3 ? 0 : c);
+                    }
+                    for (int t = 0; t < NT; t++) {
+                        if (!code3) {
+                            acc[t] += tab[qd][idx][t];
+                            continue;
+                        }
+                        for (int s = 0; s < 4 && q[t]; s++) {
+                            acc[t] += (((byte >> (2 * s)) & 3) - off) * q[t][16 * (qd / 4) + 4 * s + qd % 4];
+                        }
+                    }
+                }
+                if (off && hb % 2 == 1) {  /* the end of a 256-block: the reference's f32 step */
+                    const float dx = aria_f16_to_f32(((const aria_f16 *) (x + g * x_stride + n * 4))[16 * (hb / 2) + r]);
+                    for (int t = 0; t < NT; t++) {
+                        fsum[(g * 16 + r) * NT + t] += (float) acc[t] * (dx * dy[t]);
+                        acc[t] = 0;
+                    }
+                }
+            }
+        }
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        for (int r = 0; r < 16; r++) {
+            for (int t = 0; t < ny; t++) {
+                if (off) {
+                    sf[t * s_stride + 16 * g + r] = fsum[(g * 16 + r) * NT + t];
+                } else {
+                    si[t * s_stride + 16 * g + r] = isum[(g * 16 + r) * NT + t];
+                }
+            }
+        }
+    }
+    free(tab);
+    free(isum);
+    free(fsum);
+}
+
+void aria_gemm_tq2_0_x16_lut_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                                 int64_t y_stride, int ny, float * s, int64_t s_stride) {
+    gemm_x16_lut_ref(1, n, ng, x, x_stride, y, y_stride, ny, s, NULL, s_stride);
+}
+
+void aria_gemm_i2_s_x16_lut_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                                int64_t y_stride, int ny, int32_t * s, int64_t s_stride) {
+    gemm_x16_lut_ref(0, n, ng, x, x_stride, y, y_stride, ny, NULL, s, s_stride);
 }
 
 const aria_kernel_table aria_kernels_ref = {

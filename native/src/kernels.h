@@ -114,6 +114,14 @@ typedef struct aria_kernel_table {
     /* The int4 head (Q4_W, x16 only): BIT-IDENTICAL to aria_vec_dot_q4_W_q8_K_ref row by row. */
     void (*gemm_q4_W_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                           int64_t y_stride, int ny, float * s, int64_t s_stride);
+    /* Lookup-table GEMM on the same x16 groups for 1..ARIA_X16_LUT_NY tokens at once (prefill
+     * chunks, batched decode; matmul.c takes it from ARIA_X16_LUT_MIN tokens on): the same outputs,
+     * BIT-IDENTICAL to gemm_tq2_0_x16 / gemm_i2_s_x16 (kernels.h "x16 lookup tables" below). NULL in
+     * the tables without one. */
+    void (*gemm_tq2_0_x16_lut)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                               int64_t y_stride, int ny, float * s, int64_t s_stride);
+    void (*gemm_i2_s_x16_lut)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                              int64_t y_stride, int ny, int32_t * s, int64_t s_stride);
 
     /* nb TQ1_0 blocks -> TQ2_0 blocks of the same codes and f16 scale (aria_model_repack); the
      * same bytes in every table, for every input byte (aria_repack_tq1_0_to_tq2_0 is the ref). */
@@ -137,6 +145,27 @@ typedef struct aria_kernel_table {
 #define ARIA_X16_ROWS   16
 #define ARIA_X16_MAX_NY 8
 #define ARIA_X16_MAX_N  32768  /* TQ2_0 / Q8_W / Q4_W: the kernels keep n / 256 block sums per token */
+
+/* ---- x16 lookup tables (gemm_*_x16_lut) -----------------------------------------------------
+ * A byte of a ternary x16 chunk holds the codes c0..c3 of one row at 4 elements k_s = 16c + 4s + j
+ * (s = 0..3). For each such set of 4 elements (a "quad": chunk c, byte j) and each of the 81 code
+ * patterns with c_s in 0..2, the table holds for every token t the exact integer
+ *   T[quad][c0 + 3 c1 + 9 c2 + 27 c3][t] = sum_s (c_s - off) q_t[k_s]
+ * (off = 1 for TQ2_0: ternary values; off = 0 for I2_S: raw codes, as gemm_i2_s_x16 sums them), so a
+ * row's dot over the quad is one lookup, and one lookup adds 4 weights x ARIA_X16_LUT_NY tokens.
+ * Tables are built per 128 elements (32 quads, 8 chunks) from the tokens' activations and reused for
+ * every row of the call. The sums of 128 elements fit in int16 (|c - off| <= 2, |q| <= 128: at most
+ * 32768 in magnitude, and -32768 is the only value reaching it), so a SIMD kernel adds lookups in
+ * int16 and widens to int32 every 128 elements; a TQ2_0 row then takes the reference's f32 step per
+ * 256-block (sumf += (float) sumi * (d_x * d_y)). A byte with a code 3 (never written; the reference
+ * reads it as +2) has no table entry: such rows are computed by the multiply-add kernels instead. */
+#define ARIA_X16_LUT_NY  32  /* tokens of one call (16 int16 lanes per ymm, one or two ymm per entry) */
+#define ARIA_X16_LUT_MIN 9   /* matmul.c: from this many tokens on, the LUT kernels (fewer: gemm_*_x16) */
+/* The scalar form of the algorithm above (kernels-ref.c), the oracle of the SIMD ones in tests. */
+void aria_gemm_tq2_0_x16_lut_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
+                                 int64_t y_stride, int ny, float * s, int64_t s_stride);
+void aria_gemm_i2_s_x16_lut_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,
+                                int64_t y_stride, int ny, int32_t * s, int64_t s_stride);
 
 /* Bytes of one group of a type (TQ2_0, I2_S, Q8_W, Q4_W) with n elements per row; 0 if the type has no
  * x16 form or n does not fit it. */

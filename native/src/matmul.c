@@ -153,6 +153,20 @@ static void matmul_rows_one_token(const matmul_task * t, int64_t r, int64_t r_en
     }
 }
 
+/* Rows of one call of an x16 lookup-table kernel (kernels.h "x16 lookup tables"): its tables (about
+ * 180 instructions per 4 elements for 16 tokens) are shared by the rows of a call, so a call takes
+ * many rows (at 1024 the tables cost about 7% of the lookups), more than a cache tile. */
+#ifndef ARIA_MATMUL_LUT_ROWS
+#    define ARIA_MATMUL_LUT_ROWS 1024
+#endif
+
+/* Whether the lookup-table kernels run w for a batch of n tokens: a ternary x16 matrix, a table that
+ * has them, and at least ARIA_X16_LUT_MIN tokens. */
+static int x16_lut(const aria_kernel_table * kt, const aria_matrix * w, int32_t n) {
+    return w->x16_group && (w->type == ARIA_TYPE_TQ2_0 || w->type == ARIA_TYPE_I2_S) && kt->gemm_tq2_0_x16_lut &&
+           kt->gemm_i2_s_x16_lut && n >= ARIA_X16_LUT_MIN;
+}
+
 /* Output rows r0 .. r1 - 1 (r0 a multiple of 16) of an x16 matrix (kernels.h) for all its tokens:
  * a tile of groups small enough to stay in L2 against each group of up to ARIA_X16_MAX_NY tokens
  * in turn (the cache blocking of matmul_rows), each call writing its tokens' outputs in place; a
@@ -168,12 +182,19 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
     const int64_t             g_end = (r1 + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;  /* r1 <= n_out */
     int64_t                   tile  = (int64_t)(ARIA_MATMUL_TILE_BYTES / w->x16_group);
     tile                            = tile < 1 ? 1 : tile;
+    if (x16_lut(kt, w, t->n)) {  /* one call per token group over the whole chunk: shared tables */
+        tile = ARIA_MATMUL_LUT_ROWS / ARIA_X16_ROWS;
+    }
     for (int64_t g0 = r0 / ARIA_X16_ROWS; g0 < g_end; g0 += tile) {
         const int64_t g1 = g0 + tile < g_end ? g0 + tile : g_end;
         /* groups [g0, g_whole) have 16 real rows; only the matrix's last group can be partial */
         const int64_t g_whole = g1 < w->n_out / ARIA_X16_ROWS ? g1 : w->n_out / ARIA_X16_ROWS;
-        for (int32_t i = 0; i < t->n; i += ARIA_X16_MAX_NY) {
-            const int       ny  = t->n - i < ARIA_X16_MAX_NY ? t->n - i : ARIA_X16_MAX_NY;
+        for (int32_t i = 0, ny = 0; i < t->n; i += ny) {
+            /* tokens of this call: up to 16 through the lookup tables while at least 9 are left,
+             * else up to 8 through the multiply-add kernels (the same outputs either way) */
+            const int       lut = x16_lut(kt, w, t->n - i);
+            const int       max = lut ? ARIA_X16_LUT_NY : ARIA_X16_MAX_NY;
+            ny                  = t->n - i < max ? t->n - i : max;
             const uint8_t * a   = ctx->act + (uint64_t)i * ctx->act_row_bytes;
             for (int part = 0; part < 2; part++) {
                 const int64_t   ga = part == 0 ? g0 : g_whole;
@@ -182,14 +203,15 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
                     continue;
                 }
                 const uint8_t * x  = w->data + (uint64_t)ga * w->x16_group;
-                float           pad[ARIA_X16_MAX_NY * ARIA_X16_ROWS];
+                float           pad[ARIA_X16_LUT_NY * ARIA_X16_ROWS];
                 /* whole groups: straight into y; the partial one: into pad, stride 16 */
                 float *         out = part == 0 ? t->y + (int64_t)i * w->n_out + ga * ARIA_X16_ROWS : pad;
                 const int64_t   os  = part == 0 ? w->n_out : ARIA_X16_ROWS;
                 if (w->type == ARIA_TYPE_I2_S) {
                     /* int32 sums written over the float outputs, then turned into floats in place
                      * with the row kernels' expression */
-                    kt->gemm_i2_s_x16(K, ng, x, (int64_t)w->x16_group, (const int8_t *)a, ys, ny, (int32_t *)out, os);
+                    (lut ? kt->gemm_i2_s_x16_lut : kt->gemm_i2_s_x16)(K, ng, x, (int64_t)w->x16_group, (const int8_t *)a,
+                                                                      ys, ny, (int32_t *)out, os);
                     for (int j = 0; j < ny; j++) {
                         int32_t * d  = (int32_t *)(out + j * os);
                         float *   yo = out + j * os;
@@ -202,7 +224,8 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
                 } else if (w->type == ARIA_TYPE_Q4_W) {
                     kt->gemm_q4_W_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
                 } else {
-                    kt->gemm_tq2_0_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
+                    (lut ? kt->gemm_tq2_0_x16_lut : kt->gemm_tq2_0_x16)(K, ng, x, (int64_t)w->x16_group,
+                                                                        (const block_q8_K *)a, ys, ny, out, os);
                 }
                 const int64_t rb = ga * ARIA_X16_ROWS;
                 const int64_t re = (ga + ng) * ARIA_X16_ROWS < w->n_out ? (ga + ng) * ARIA_X16_ROWS : w->n_out;
@@ -405,6 +428,9 @@ static void matmul_prepare(matmul_task * t, struct aria_ctx * ctx, float * y, co
     if (w->x16_group) {
         rows = (int64_t)(bytes / w->x16_group) * ARIA_X16_ROWS;
         rows = rows < ARIA_X16_ROWS ? ARIA_X16_ROWS : rows;
+    }
+    if (x16_lut(ctx->kt, w, n)) {  /* the lookup tables are built once per chunk: large chunks */
+        rows = ARIA_MATMUL_LUT_ROWS;
     }
     t->chunk_rows = rows;
     t->n_chunks   = (w->n_out + rows - 1) / rows;

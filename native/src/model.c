@@ -226,10 +226,28 @@ static int32_t read_arch(loader * L) {
         m->arch      = ARIA_ARCH_QWEN3;  /* llama.cpp: LLM_ARCH_QWEN3 is in the NEOX rope group */
         def_act      = ARIA_ACT_SILU;
         m->rope_neox = 1;
+    } else if (strcmp(m->arch_name, "gemma3") == 0) {
+        /* microsoft/bitnet-embedding-270m (docs/models.md "BitNet embedding models"): its converter
+         * writes no sliding-window size, no local RoPE base and no query_pre_attn_scalar, and the
+         * fork's build_gemma3 that decides them is not published with the docs, so how the file is
+         * meant to run cannot be pinned down */
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: architecture \"gemma3\" (BitNet embedding 270M) is not supported: the file "
+                    "does not say which layers use sliding-window attention, their window and RoPE base, or the "
+                    "attention scale, and no public source pins them down for this model");
     } else {
         return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
                     "Cannot load model: architecture \"%s\" is not supported (bitnet, bitnet-b1.58, bitnet-25, llama, qwen3)",
                     m->arch_name);
+    }
+    /* llama.cpp's `<arch>.attention.causal` (false in bidirectional embedding models): ARIA's
+     * attention is causal only */
+    char causal_key[64];
+    int  causal = 1;
+    snprintf(causal_key, sizeof causal_key, "%s.attention.causal", m->arch_name);
+    if (gguf_get_bool(m->gguf, causal_key, &causal) > 0 && !causal) {
+        return fail(L->err, L->cap, ARIA_STATUS_UNSUPPORTED,
+                    "Cannot load model: %s is false (bidirectional attention is not supported)", causal_key);
     }
     const int32_t s = read_activation(L, def_act);
     if (s) {
@@ -471,16 +489,29 @@ static int32_t bind_layer(loader * L, int il) {
         (s = bind_matrix(L, N("attn_v.weight"), m->n_embd, kv_dim, &l->wv)) ||
         (qknorm && (s = bind_vector(L, N("attn_q_norm.weight"), m->head_dim, 1, &l->attn_q_norm))) ||
         (qknorm && (s = bind_vector(L, N("attn_k_norm.weight"), m->head_dim, 1, &l->attn_k_norm))) ||
-        (s = bind_vector(L, N("attn_sub_norm.weight"), q_dim, subln, &l->attn_sub_norm)) ||
+        /* qwen3 BitNet embeddings (docs/models.md): optional per-projection input norms, as the
+         * fork of llama.cpp in microsoft/BitNet loads them (TENSOR_NOT_REQUIRED); the one before Wo
+         * and the one before Wdown sit where bitnet's sub-norms do and are run as them */
+        (qknorm && (s = bind_vector(L, N("attn_q_norm_in.weight"), m->n_embd, 0, &l->q_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("attn_k_norm_in.weight"), m->n_embd, 0, &l->k_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("attn_v_norm_in.weight"), m->n_embd, 0, &l->v_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("ffn_gate_norm_in.weight"), m->n_embd, 0, &l->gate_norm_in))) ||
+        (qknorm && (s = bind_vector(L, N("ffn_up_norm_in.weight"), m->n_embd, 0, &l->up_norm_in))) ||
+        (s = bind_vector(L, qknorm ? N("attn_output_norm_in.weight") : N("attn_sub_norm.weight"), q_dim, subln,
+                         &l->attn_sub_norm)) ||
         (s = bind_matrix(L, N("attn_output.weight"), q_dim, m->n_embd, &l->wo)) ||
         (s = bind_vector(L, N("ffn_norm.weight"), m->n_embd, 1, &l->ffn_norm)) ||
         (s = bind_matrix(L, N("ffn_gate.weight"), m->n_embd, m->n_ff, &l->gate)) ||
         (s = bind_matrix(L, N("ffn_up.weight"), m->n_embd, m->n_ff, &l->up)) ||
-        (s = bind_vector(L, N("ffn_sub_norm.weight"), m->n_ff, subln, &l->ffn_sub_norm)) ||
+        (s = bind_vector(L, qknorm ? N("ffn_down_norm_in.weight") : N("ffn_sub_norm.weight"), m->n_ff, subln,
+                         &l->ffn_sub_norm)) ||
         (s = bind_matrix(L, N("ffn_down.weight"), m->n_ff, m->n_embd, &l->down))) {
         return s;
     }
 #undef N
+    if (l->q_norm_in || l->k_norm_in || l->v_norm_in || l->gate_norm_in || l->up_norm_in) {
+        m->has_norm_in = 1;
+    }
     if (m->fallback_i8) {
         aria_matrix * ws[] = { &l->wq, &l->wk, &l->wv, &l->wo, &l->gate, &l->up, &l->down };
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
@@ -569,8 +600,13 @@ static int32_t check_tensor_names(loader * L) {
             for (size_t k = 0; k < 2 && !ok && m->arch != ARIA_ARCH_LLAMA && m->arch != ARIA_ARCH_QWEN3; k++) {
                 ok = strcmp(rest, subln[k]) == 0;
             }
-            if (!ok && m->arch == ARIA_ARCH_QWEN3) {
-                ok = strcmp(rest, "attn_q_norm.weight") == 0 || strcmp(rest, "attn_k_norm.weight") == 0;
+            static const char * const qwen3[] = { "attn_q_norm.weight",      "attn_k_norm.weight",
+                                                  "attn_q_norm_in.weight",   "attn_k_norm_in.weight",
+                                                  "attn_v_norm_in.weight",   "attn_output_norm_in.weight",
+                                                  "ffn_gate_norm_in.weight", "ffn_up_norm_in.weight",
+                                                  "ffn_down_norm_in.weight" };
+            for (size_t k = 0; k < sizeof qwen3 / sizeof qwen3[0] && !ok && m->arch == ARIA_ARCH_QWEN3; k++) {
+                ok = strcmp(rest, qwen3[k]) == 0;
             }
         }
         if (!ok) {
@@ -646,6 +682,66 @@ uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw) {
     return p;
 }
 
+/* Page size of the file mapping's pages, or 0 where they cannot be released (the file was read into
+ * malloc'd memory: Windows). */
+static uint64_t mapped_page(const struct aria_model * m) {
+#if !defined(_WIN32)
+    const long page = sysconf(_SC_PAGESIZE);
+    return m->map_is_malloc || page <= 0 ? 0 : (uint64_t)page;
+#else
+    (void)m;
+    return 0;
+#endif
+}
+
+/* Whether p lies in the file mapping (not in a copy this process owns). */
+static int in_mapping(const struct aria_model * m, const uint8_t * p) {
+    return m->map && p >= (const uint8_t *)m->map && p < (const uint8_t *)m->map + m->map_size;
+}
+
+/* Drops the mapped pages in [lo, hi) (page-aligned) from this process: MADV_DONTNEED on the
+ * read-only shared file mapping; the page cache keeps them and a later read faults the same bytes
+ * back in, so results never depend on it. Advice only: a failure costs memory, not results. */
+static void drop_pages(uintptr_t lo, uintptr_t hi) {
+#if !defined(_WIN32)
+    if (hi > lo) {
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+#else
+    (void)lo, (void)hi;
+#endif
+}
+
+int aria_model_embd_dropped(const struct aria_model * m) {
+    /* a float head reading token_embd keeps its pages resident anyway: dropping them would only
+     * fault them in again on the next token */
+    return m->has_embd && mapped_page(m) != 0 && in_mapping(m, m->tok_embd.data) &&
+           !(m->has_output && m->output.data == m->tok_embd.data);
+}
+
+void aria_model_embd_release_rows(const struct aria_model * m, int32_t n, const int32_t * tokens) {
+    const uint64_t page = mapped_page(m);
+    if (page == 0) {
+        return;
+    }
+    /* Linux maps the cached pages around a faulting one too: fault-around (64 KiB windows by
+     * default) and, with large page-cache folios (Linux 6.18, ext4), up to a whole folio; with
+     * 64 KiB windows here a token still left ~2.4 KB resident, with 2 MiB none. So the aligned
+     * 2 MiB windows a row was read from are dropped (a page-table walk, microseconds a token). */
+    const uint64_t      win   = page > 2097152 ? page : 2097152;
+    const aria_matrix * e     = &m->tok_embd;
+    const uintptr_t     first = (uintptr_t)e->data / page * page;  /* the tensor's pages, rounded out */
+    const uintptr_t     last  = ((uintptr_t)e->data + (uint64_t)e->n_out * e->row_bytes + page - 1) / page * page;
+    for (int32_t i = 0; i < n; i++) {
+        /* also pages shared with neighbouring rows (or, at the tensor's ends, with the next
+         * tensor): they are all in the mapping, so a later read faults the same bytes back in */
+        const uintptr_t row = (uintptr_t)e->data + (uint64_t)tokens[i] * e->row_bytes;
+        uintptr_t       lo  = row / win * win;
+        uintptr_t       hi  = (row + e->row_bytes + win - 1) / win * win;
+        drop_pages(lo < first ? first : lo, hi > last ? last : hi);
+    }
+}
+
 int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
     aria_matrix * o = &m->output;
     if (type != ARIA_TYPE_Q8_W && type != ARIA_TYPE_Q4_W) {
@@ -677,9 +773,23 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
         free(row);
         return ARIA_STATUS_NO_MEMORY;
     }
+    /* The float rows are read once, in order; each whole page of them that was read is dropped
+     * from this process as the copy grows (docs/engine.md, "Memory"), so the peak holds the copy
+     * and a few pages of the float head, not both heads. A tied head's rows stay readable for
+     * token lookups (from the page cache; aria_model_embd_release_rows drops them again). */
+    const uint64_t  page     = in_mapping(m, o->data) ? mapped_page(m) : 0;
+    const uintptr_t src      = (uintptr_t)o->data;
+    uintptr_t       released = page ? (src + page - 1) / page * page : 0;
     for (int64_t r = 0; r < o->n_out; r++) {
         const int64_t i = r % ARIA_X16_ROWS;
         aria_matrix_row_f32(o, r, row);
+        if (page && (r % 64 == 63 || r == o->n_out - 1)) {
+            const uintptr_t done = (src + (uint64_t)(r + 1) * o->row_bytes) / page * page;
+            if (done > released) {
+                drop_pages(released, done);
+                released = done;
+            }
+        }
         uint8_t * dst = group ? rows + (uint64_t)i * row_bytes : q + (uint64_t)r * row_bytes;
         if (q4) {
             aria_quantize_row_q4_W(row, (block_q4_W *)dst, o->n_in);
@@ -942,6 +1052,11 @@ void aria_model_free_impl(struct aria_model * m) {
             free(l->attn_k_norm);
             free(l->ffn_norm);
             free(l->ffn_sub_norm);
+            free(l->q_norm_in);
+            free(l->k_norm_in);
+            free(l->v_norm_in);
+            free(l->gate_norm_in);
+            free(l->up_norm_in);
         }
         free(m->layers);
     }

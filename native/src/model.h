@@ -49,12 +49,20 @@ typedef struct aria_layer {
     aria_matrix wv;             /* (n_embd -> n_head_kv * head_dim) */
     float *     attn_q_norm;    /* qwen3: (head_dim), on each query head before RoPE; else NULL */
     float *     attn_k_norm;    /* qwen3: (head_dim), on each key head before RoPE; else NULL */
-    float *     attn_sub_norm;  /* (n_head * head_dim) or NULL */
+    float *     attn_sub_norm;  /* (n_head * head_dim) or NULL; qwen3: attn_output_norm_in (the same
+                                 * RMS norm of the attention output before Wo) */
+    float *     q_norm_in;      /* qwen3 BitNet embeddings: (n_embd) RMS norm of the attn_norm output
+                                 * before Wq only (docs/models.md "BitNet embedding models"); or NULL */
+    float *     k_norm_in;      /* likewise before Wk */
+    float *     v_norm_in;      /* likewise before Wv */
     aria_matrix wo;             /* (n_head * head_dim -> n_embd) */
     float *     ffn_norm;       /* (n_embd) */
     aria_matrix gate;           /* (n_embd -> n_ff) */
     aria_matrix up;             /* (n_embd -> n_ff) */
-    float *     ffn_sub_norm;   /* (n_ff) or NULL */
+    float *     ffn_sub_norm;   /* (n_ff) or NULL; qwen3: ffn_down_norm_in (the same norm before Wdown) */
+    float *     gate_norm_in;   /* qwen3 BitNet embeddings: (n_embd) RMS norm of the ffn_norm output
+                                 * before Wgate only; or NULL */
+    float *     up_norm_in;     /* likewise before Wup */
     aria_matrix down;           /* (n_ff -> n_embd) */
 } aria_layer;
 
@@ -78,6 +86,7 @@ struct aria_model {
     int32_t         n_rot;
     int32_t         n_ctx_train;
     int32_t         fallback_i8;    /* `aria.fallback_activation` = "i8" (docs/engine.md) */
+    int32_t         has_norm_in;    /* some loaded block has a per-projection input norm (q/k/v/gate/up) */
     int32_t         rope_neox;      /* 1: pairs (i, i + n_rot/2); 0: pairs (2i, 2i+1) */
     float           rope_base;
     float           norm_eps;
@@ -124,6 +133,13 @@ int32_t aria_model_set_i2s_layout_impl(struct aria_model * model, int32_t layout
  * only: where the kernel keeps 4 KiB pages the results are the same. NULL (and *raw NULL) when out
  * of memory. */
 uint8_t * aria_alloc_pages(uint64_t bytes, uint8_t ** raw);
+
+/* Whether token_embd's rows are read from the file mapping without keeping them resident: its pages
+ * were dropped when the head was requantized (or no float head reads them), so each lookup drops
+ * the pages it touched again (aria_model_embd_release_rows). 0 where the file was read into memory. */
+int     aria_model_embd_dropped(const struct aria_model * model);
+/* Drops the mapped pages the token_embd rows of tokens touch (valid token ids). */
+void    aria_model_embd_release_rows(const struct aria_model * model, int32_t n, const int32_t * tokens);
 
 /* Dequantizes row r of m into out (n_in floats). */
 void    aria_matrix_row_f32(const aria_matrix * m, int64_t r, float * out);

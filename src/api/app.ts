@@ -27,6 +27,7 @@ import {
 import { createMetrics } from "./metrics.ts";
 import { chatCompletionsRoute } from "./routes/chat-completions.ts";
 import { completionsRoute } from "./routes/completions.ts";
+import { embeddingsRoute } from "./routes/embeddings.ts";
 import { healthRoute } from "./routes/health.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { modelsRoute } from "./routes/models.ts";
@@ -41,11 +42,13 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const ROUTES = [
   "/v1/chat/completions",
   "/v1/completions",
+  "/v1/embeddings",
   "/v1/models",
   "/health",
   "/metrics",
   "/api/chat",
   "/api/generate",
+  "/api/embed",
   "/api/tags",
   "/api/show",
   "/api/ps",
@@ -166,6 +169,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   app.route("/", modelsRoute(routeDeps));
   app.route("/", chatCompletionsRoute(routeDeps));
   app.route("/", completionsRoute(routeDeps));
+  app.route("/", embeddingsRoute(routeDeps));
   app.route("/", healthRoute(routeDeps));
   app.route("/", metricsRoute(routeDeps));
   app.route("/", ollamaRoutes(routeDeps));

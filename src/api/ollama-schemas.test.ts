@@ -89,7 +89,13 @@ describe("ollama bodies", () => {
     expect(named.error?.issues[0]?.message).toBe(
       "options not supported by ARIA: mirostat, typical_p",
     );
-    for (const extra of [{ format: "yaml" }, { tools: [] }, { images: ["x"] }, { think: true }]) {
+    for (
+      const extra of [{ format: "yaml" }, {
+        tools: [{ type: "function", function: { name: "a b" } }],
+      }, {
+        images: ["x"],
+      }, { think: true }]
+    ) {
       expect(ollamaChatBody.safeParse({ ...chat, ...extra }).success).toBe(false);
     }
     expect(ollamaGenerateBody.safeParse({ model: "m", prompt: "x", context: [1] }).success).toBe(

@@ -13,14 +13,25 @@
  *
  * Refused with a 400 naming them (never silently ignored): options that change the output and
  * that ARIA does not implement (mirostat, tfs_z, typical_p, penalize_newline, num_keep …), images,
- * `template` / `context` / `suffix` on generate, and `tools` (not implemented yet). `format` is
+ * `template` / `context` / `suffix` and `tools` on generate. /api/chat takes `tools` (OpenAI's
+ * shape), assistant messages' `tool_calls` (arguments objects) and tool messages' `tool_name`;
+ * calls in the answer come back as `message.tool_calls` (docs/tool-calling.md). `format` is
  * "json" (any JSON value, as Ollama) or a JSON Schema, enforced by the same grammar-constrained
  * sampling as OpenAI's `response_format` (src/grammar/). Defaults are Ollama's own (temperature 0.8, top_k 40, top_p 0.9,
  * repeat_penalty 1.1 over the last 64 tokens), so a client gets what it would get from Ollama.
  */
 import { z } from "zod";
 import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
-import { JSON_OBJECT_GRAMMAR, jsonSchemaToGrammar, parseGrammar } from "../grammar/index.ts";
+import {
+  JSON_OBJECT_GRAMMAR,
+  jsonSchemaToGrammar,
+  MAX_PARALLEL_TOOL_CALLS,
+  parseGrammar,
+} from "../grammar/index.ts";
+import { UnsupportedParameterError } from "../shared/errors.ts";
+import type { ToolParseOptions } from "./_tool-calls.ts";
+import { toolDefinition, toolGrammar, toolName, toolSchema } from "./schemas.ts";
+import { TOOL_CALL_OPEN } from "../tokenizer/index.ts";
 
 /** Ollama's default sampling (its documented Modelfile defaults). */
 export const OLLAMA_DEFAULTS = {
@@ -73,7 +84,6 @@ const options = z.strictObject({
 /** Fields ARIA refuses on every endpoint until it implements them (a 400 names the field). */
 const refused = {
   images: z.never({ error: "images are not supported: ARIA serves text models" }).optional(),
-  tools: z.never({ error: "tools are not supported on the Ollama endpoints yet" }).optional(),
   think: z.union([z.literal(false), z.null()], {
     error: "think is not supported: ARIA's models have no reasoning mode",
   }).optional(),
@@ -91,23 +101,37 @@ const common = {
   ...refused,
 };
 
+/** One call of an assistant message, Ollama's shape (arguments an object, no id). */
+const ollamaToolCall = z.object({
+  function: z.object({
+    name: toolName,
+    arguments: z.record(z.string(), z.unknown()).optional(),
+    index: z.int().min(0).optional(),
+  }),
+});
+
 const message = z.object({
   role: z.enum(["system", "user", "assistant", "tool"]),
   content: z.string(),
   images: refused.images,
-  tool_calls: z.never({ error: "tool_calls are not supported on the Ollama endpoints yet" })
-    .optional(),
+  /** Assistant messages: the calls it made. */
+  tool_calls: z.array(ollamaToolCall).max(128).optional(),
+  /** Tool messages: the function whose result this is (shown to no template: ids are ours). */
+  tool_name: z.string().max(256).optional(),
 });
 
 /** POST /api/chat body. */
 export const ollamaChatBody = z.object({
   ...common,
   messages: z.array(message).min(1),
+  /** Functions the model may call (OpenAI's `tools` shape, as Ollama takes it). */
+  tools: z.array(toolSchema).max(128).optional(),
 });
 
 /** POST /api/generate body. */
 export const ollamaGenerateBody = z.object({
   ...common,
+  tools: z.never({ error: "tools are only supported on /api/chat" }).optional(),
   prompt: z.string().optional(),
   system: z.string().optional(),
   raw: z.boolean().optional(),
@@ -217,8 +241,55 @@ function request(
  * @returns the backend request.
  */
 export function ollamaChatRequest(id: string, model: string, b: OllamaChatBody): CompletionRequest {
-  const messages: ChatMessage[] = b.messages.map((m) => ({ role: m.role, content: m.content }));
-  return request(id, model, b, { kind: "chat", messages });
+  let calls = 0; // Ollama's calls have no ids: number them across the conversation
+  const messages = b.messages.map((m): ChatMessage => {
+    const out: ChatMessage = { role: m.role, content: m.content };
+    if (m.tool_calls !== undefined && m.tool_calls.length > 0) {
+      out.toolCalls = m.tool_calls.map((t) => ({
+        id: `call_${calls++}`,
+        name: t.function.name,
+        arguments: JSON.stringify(t.function.arguments ?? {}),
+      }));
+    }
+    return out;
+  });
+  const tools = b.tools ?? [];
+  const r = request(id, model, b, {
+    kind: "chat",
+    messages,
+    ...(tools.length > 0 ? { tools: tools.map(toolDefinition) } : {}),
+  });
+  if (tools.length > 0 && r.grammar === undefined) {
+    // as OpenAI's "auto": a call the model starts is held to the grammar (`format` wins)
+    r.grammar = toolGrammar(
+      tools.map((t) => ({
+        name: t.function.name,
+        parameters: t.function.parameters ?? undefined,
+        strict: t.function.strict ?? undefined,
+      })),
+      false,
+    );
+    r.grammarTrigger = TOOL_CALL_OPEN;
+  }
+  return r;
+}
+
+/**
+ * How to find calls in an /api/chat answer (Ollama has no tool_choice: the model chooses, calls
+ * are parsed from its output), or undefined without tools.
+ *
+ * @param b the body.
+ * @returns the parse options.
+ * @throws {UnsupportedParameterError} for duplicate tool names (a 400 naming `tools`).
+ */
+export function ollamaToolParse(b: OllamaChatBody): ToolParseOptions | undefined {
+  const tools = b.tools ?? [];
+  if (tools.length === 0) return undefined;
+  const names = new Set(tools.map((t) => t.function.name));
+  if (names.size !== tools.length) {
+    throw new UnsupportedParameterError("tools", 'Invalid parameter "tools": duplicate names');
+  }
+  return { names, maxCalls: MAX_PARALLEL_TOOL_CALLS };
 }
 
 /**

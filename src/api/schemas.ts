@@ -15,8 +15,15 @@
  * Output constraints (one at most): response_format {type: "text" | "json_object" |
  * "json_schema", json_schema: {name, schema, strict}}, llama-server's `grammar` (GBNF) and
  * `json_schema`; converted to one GBNF grammar here (src/grammar/), a bad or unsupported one is
- * a 400 naming it. `tools` (non-empty) and `tool_choice` (other than "none") are a 400
- * unsupported_parameter: tool calling is not implemented, and is never silently ignored.
+ * a 400 naming it.
+ *
+ * Tool calling (chat only; docs/tool-calling.md): `tools` (functions: name of 1-64
+ * [A-Za-z0-9_-], description, parameters schema, strict), `tool_choice` ("none": the tools are
+ * not shown and no call is parsed; "auto", the default with tools: shown, calls parsed from the
+ * output; "required" / `{type: "function", function: {name}}`: a grammar makes the output one or
+ * more calls / one call of that function), `parallel_tool_calls` (false: at most one call);
+ * assistant messages' `tool_calls` (arguments must be JSON text or "") and tool messages'
+ * `tool_call_id`. On /v1/completions `tools` and `tool_choice` are a 400.
  *
  * Default sampling (decision to review): OpenAI's temperature 1 and top_p 1, plus top_k 40
  * unless the client sends top_k. Why: with no truncation the sampler sorts the whole
@@ -33,13 +40,19 @@
  * anything else out of range is a 400 naming the field.
  */
 import { z } from "zod";
-import type { ChatMessage, CompletionRequest } from "../contract/index.ts";
+import type { ChatMessage, CompletionRequest, ToolDefinition } from "../contract/index.ts";
 import {
   GRAMMAR_LIMITS,
   JSON_OBJECT_GRAMMAR,
+  JsonSchemaError,
   jsonSchemaToGrammar,
+  MAX_PARALLEL_TOOL_CALLS,
   parseGrammar,
+  toolCallGrammar,
+  type ToolGrammarFunction,
 } from "../grammar/index.ts";
+import type { ToolParseOptions } from "./_tool-calls.ts";
+import { TOOL_CALL_OPEN } from "../tokenizer/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
 
 /** top_k when the client sends none (see the module header). */
@@ -51,13 +64,61 @@ export const DEFAULT_COMPLETIONS_MAX_TOKENS = 16;
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
+/** A function name as OpenAI allows it (also what makes it safe in a grammar literal). */
+export const toolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+  error: "expected 1-64 characters of A-Z, a-z, 0-9, _ and -",
+});
+
+/** Arguments of an earlier call: JSON text, or "" for none (anything else is a 400 here). */
+const toolArguments = z.string().max(1 << 20).refine((t) => {
+  if (t.trim() === "") return true;
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    // handled: reported as this field's 400
+    return false;
+  }
+}, { error: "expected JSON text" });
+
+/** One call of an assistant message (OpenAI's shape). */
+const toolCallSchema = z.object({
+  id: z.string().min(1).max(256),
+  type: z.literal("function").nullish(),
+  function: z.object({ name: toolName, arguments: toolArguments }),
+});
+
 /** One chat message as OpenAI sends it (also llama-server's /apply-template). */
 export const chatMessage = z.object({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   content: z.union([z.string(), z.array(textPart)], {
     error: "expected a string or an array of text parts",
   }).nullish(),
+  /** Assistant messages: the calls it made. */
+  tool_calls: z.array(toolCallSchema).max(128).nullish(),
+  /** Tool messages: the call answered. */
+  tool_call_id: z.string().max(256).nullish(),
+}).refine((m) => m.tool_calls == null || m.role === "assistant", {
+  error: "only assistant messages carry tool_calls",
+  path: ["tool_calls"],
 });
+
+/** One entry of `tools` (only functions exist in the API). */
+export const toolSchema = z.object({
+  type: z.literal("function"),
+  function: z.object({
+    name: toolName,
+    description: z.string().max(1 << 16).nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+/** `tool_choice`: a mode, or one named function. */
+export const toolChoiceSchema = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.object({ type: z.literal("function"), function: z.object({ name: toolName }) }),
+]);
 
 const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 
@@ -84,8 +145,6 @@ const common = {
   grammar: z.string().max(GRAMMAR_LIMITS.maxChars).nullish(),
   /** llama-server: a JSON Schema (as response_format json_schema). */
   json_schema: jsonSchema.nullish(),
-  tools: z.array(z.unknown()).nullish(),
-  tool_choice: z.unknown().nullish(),
   model: z.string().min(1),
   max_tokens: z.int().min(1).nullish(),
   max_completion_tokens: z.int().min(1).nullish(),
@@ -112,6 +171,13 @@ const common = {
 export const chatCompletionBody = z.object({
   ...common,
   messages: z.array(chatMessage).min(1),
+  tools: z.array(toolSchema).max(128).nullish(),
+  tool_choice: toolChoiceSchema.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  /** OpenAI's deprecated function calling: refused with a pointer to `tools` (never ignored). */
+  functions: z.never({ error: 'functions is not supported: use "tools"' }).nullish(),
+  function_call: z.never({ error: 'function_call is not supported: use "tool_choice"' })
+    .nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().min(0).max(20).nullish(),
 }).refine((b) => b.top_logprobs == null || b.logprobs === true, {
@@ -122,6 +188,9 @@ export const chatCompletionBody = z.object({
 /** POST /v1/completions body. */
 export const completionBody = z.object({
   ...common,
+  /** Refused (a 400 naming them): calls need a chat. */
+  tools: z.array(z.unknown()).nullish(),
+  tool_choice: z.unknown().nullish(),
   prompt: z.union([z.string(), z.array(z.string()).length(1)], {
     error: "expected a string or an array of one string",
   }),
@@ -151,7 +220,16 @@ export function toMessage(m: z.infer<typeof chatMessage>): ChatMessage {
   const role = m.role === "developer" ? "system" : m.role;
   const c = m.content;
   const content = c == null ? "" : typeof c === "string" ? c : c.map((p) => p.text).join("");
-  return { role, content };
+  const out: ChatMessage = { role, content };
+  if (m.tool_calls != null && m.tool_calls.length > 0) {
+    out.toolCalls = m.tool_calls.map((t) => ({
+      id: t.id,
+      name: t.function.name,
+      arguments: t.function.arguments.trim() === "" ? "{}" : t.function.arguments,
+    }));
+  }
+  if (m.role === "tool" && m.tool_call_id != null) out.toolCallId = m.tool_call_id;
+  return out;
 }
 
 function sampling(b: Common): CompletionRequest["sampling"] {
@@ -177,6 +255,7 @@ function base(
   b: Common,
   input: CompletionRequest["input"],
   defaultMax?: number,
+  tools?: Pick<ToolPlan, "grammar" | "lazyGrammar">,
 ): CompletionRequest {
   const r: CompletionRequest = {
     id,
@@ -190,30 +269,25 @@ function base(
   if (max !== undefined) r.maxTokens = max;
   if (b.seed != null) r.seed = b.seed;
   if (b.user != null) r.user = b.user;
-  const grammar = constraintOf(b);
+  const grammar = constraintOf(b, tools?.grammar);
   if (grammar !== undefined) r.grammar = grammar;
+  else if (tools?.lazyGrammar !== undefined) {
+    // auto: a call the model starts is held to the grammar (another constraint wins)
+    r.grammar = tools.lazyGrammar;
+    r.grammarTrigger = TOOL_CALL_OPEN;
+  }
   return r;
 }
 
 /**
- * The grammar a body asks for (`grammar`, `json_schema` or `response_format`), compiled once here
- * so that a bad one is a 400 before any work. Refuses what is not implemented (tools).
+ * The grammar a body asks for (`grammar`, `json_schema`, `response_format`, or the tool grammar
+ * of `tool_choice` "required" / named), compiled once here so that a bad one is a 400 before any
+ * work; two of them together are a 400 too.
  */
-function constraintOf(b: Common): string | undefined {
-  if (b.tools != null && b.tools.length > 0) {
-    throw new UnsupportedParameterError(
-      "tools",
-      'Unsupported parameter "tools": tool calling is not implemented yet',
-    );
-  }
-  if (b.tool_choice != null && b.tool_choice !== "none") {
-    throw new UnsupportedParameterError(
-      "tool_choice",
-      'Unsupported parameter "tool_choice": tool calling is not implemented yet',
-    );
-  }
+function constraintOf(b: Common, toolGrammar: string | undefined): string | undefined {
   const rf = b.response_format;
   const sources: [string, string][] = [];
+  if (toolGrammar !== undefined) sources.push(["tool_choice", toolGrammar]);
   if (b.grammar != null) sources.push(["grammar", b.grammar]);
   if (b.json_schema != null) sources.push(["json_schema", jsonSchemaToGrammar(b.json_schema)]);
   if (rf?.type === "json_object") {
@@ -240,6 +314,26 @@ function constraintOf(b: Common): string | undefined {
   return grammar;
 }
 
+/**
+ * The tool grammar; a parameters schema it cannot use is a 400 naming `tools`.
+ *
+ * @param functions the functions (name, parameters, strict).
+ * @param parallel several calls or one.
+ * @returns GBNF text.
+ * @throws {UnsupportedParameterError} for parameters the grammar cannot use.
+ */
+export function toolGrammar(functions: ToolGrammarFunction[], parallel: boolean): string {
+  try {
+    return toolCallGrammar(functions, { parallel });
+  } catch (err: unknown) {
+    // converted: the schema error names the tool; the field is `tools`, not response_format
+    if (err instanceof JsonSchemaError) {
+      throw new UnsupportedParameterError("tools", err.message, { cause: err });
+    }
+    throw err;
+  }
+}
+
 function wire(b: Common): WireOptions {
   return { stream: b.stream === true, includeUsage: b.stream_options?.include_usage === true };
 }
@@ -254,10 +348,91 @@ function wire(b: Common): WireOptions {
 export function toChatRequest(
   id: string,
   b: ChatCompletionBody,
-): { request: CompletionRequest; wire: WireOptions } {
-  const request = base(id, b, { kind: "chat", messages: b.messages.map(toMessage) });
+): { request: CompletionRequest; wire: WireOptions; tools?: ToolParseOptions } {
+  const plan = toolPlan(b);
+  const input: CompletionRequest["input"] = {
+    kind: "chat",
+    messages: b.messages.map(toMessage),
+    ...(plan !== undefined ? { tools: plan.definitions } : {}),
+  };
+  const request = base(id, b, input, undefined, plan);
   if (b.logprobs === true) request.logprobs = b.top_logprobs ?? 0;
-  return { request, wire: wire(b) };
+  return { request, wire: wire(b), ...(plan !== undefined ? { tools: plan.parse } : {}) };
+}
+
+/**
+ * One wire tool as the template sees it.
+ *
+ * @param t a validated `tools` entry.
+ * @returns its definition.
+ */
+export function toolDefinition(t: z.infer<typeof toolSchema>): ToolDefinition {
+  const d: ToolDefinition = { name: t.function.name };
+  if (t.function.description != null) d.description = t.function.description;
+  if (t.function.parameters != null) d.parameters = t.function.parameters;
+  return d;
+}
+
+/** What a body's tools turn into: the definitions for the template, the parse, a grammar. */
+interface ToolPlan {
+  definitions: ToolDefinition[];
+  parse: ToolParseOptions;
+  /** Only for "required" and a named function. */
+  grammar?: string;
+  /** "auto": one call's grammar, applied from `<tool_call>` on (src/grammar/triggered.ts). */
+  lazyGrammar?: string;
+}
+
+/**
+ * The tool plan of a chat body, or undefined when no tool may be called (no tools, or
+ * `tool_choice: "none"`: then the tools are not shown to the model either).
+ *
+ * @throws {UnsupportedParameterError} a tool_choice without tools, a named function that is not
+ *   listed, duplicate names (400s naming the field).
+ * @throws {JsonSchemaError} a strict function whose parameters cannot be enforced.
+ */
+function toolPlan(b: ChatCompletionBody): ToolPlan | undefined {
+  const tools = b.tools ?? [];
+  const choice = b.tool_choice ?? "auto";
+  if (tools.length === 0) {
+    // handled: OpenAI refuses a tool_choice other than none without tools, so does ARIA
+    if (b.tool_choice != null && b.tool_choice !== "none") {
+      throw new UnsupportedParameterError(
+        "tool_choice",
+        'Invalid parameter "tool_choice": it requires "tools"',
+      );
+    }
+    return undefined;
+  }
+  const names = new Set(tools.map((t) => t.function.name));
+  if (names.size !== tools.length) {
+    throw new UnsupportedParameterError("tools", 'Invalid parameter "tools": duplicate names');
+  }
+  if (choice === "none") return undefined;
+  const definitions = tools.map(toolDefinition);
+  const parallel = b.parallel_tool_calls !== false;
+  const plan: ToolPlan = {
+    definitions,
+    parse: { names, maxCalls: parallel ? MAX_PARALLEL_TOOL_CALLS : 1 },
+  };
+  const fn = (t: (typeof tools)[number]) => ({
+    name: t.function.name,
+    parameters: t.function.parameters ?? undefined,
+    strict: t.function.strict ?? undefined,
+  });
+  if (choice === "required") plan.grammar = toolGrammar(tools.map(fn), parallel);
+  else if (typeof choice === "object") {
+    const named = tools.find((t) => t.function.name === choice.function.name);
+    if (named === undefined) {
+      throw new UnsupportedParameterError(
+        "tool_choice",
+        `Invalid parameter "tool_choice": no tool is named "${choice.function.name}"`,
+      );
+    }
+    plan.grammar = toolGrammar([fn(named)], false);
+    plan.parse = { names: new Set([named.function.name]), maxCalls: 1 };
+  } else plan.lazyGrammar = toolGrammar(tools.map(fn), false);
+  return plan;
 }
 
 /**
@@ -271,6 +446,19 @@ export function toTextRequest(
   id: string,
   b: CompletionBody,
 ): { request: CompletionRequest; wire: WireOptions } {
+  // handled: tools need a chat (a 400 naming the field, never ignored)
+  if (b.tools != null && b.tools.length > 0) {
+    throw new UnsupportedParameterError(
+      "tools",
+      'Unsupported parameter "tools": use /v1/chat/completions for tool calling',
+    );
+  }
+  if (b.tool_choice != null && b.tool_choice !== "none") {
+    throw new UnsupportedParameterError(
+      "tool_choice",
+      'Unsupported parameter "tool_choice": use /v1/chat/completions for tool calling',
+    );
+  }
   const prompt = typeof b.prompt === "string" ? b.prompt : b.prompt[0]!;
   const request = base(id, b, { kind: "text", prompt }, DEFAULT_COMPLETIONS_MAX_TOKENS);
   if (b.logprobs != null) request.logprobs = b.logprobs;

@@ -28,7 +28,7 @@ Commands:
   show [--json]     print the policy, its hash and signer (--json: the signed file as JSON)
   set KEY VALUE     change one setting:
       models           "*" or a list: aria-nano,bitnet-2b
-      kinds            list of chat, completion, pipeline-stage, peer-request
+      kinds            list of chat, completion, pipeline-stage, peer-request, embed
       window           "always" or "[DAYS ]HH:MM-HH:MM[; …]" in UTC, e.g. 22:00-06:00 (every
                        night, wraps past midnight) or "mon-fri 09:00-17:00; sat 10:00-12:00"
       max-threads      integer >= 1

@@ -225,6 +225,8 @@ function promptIdsOf(
   file: ReturnType<typeof openGguf>["file"],
 ): number[] {
   if (plan.input.kind === "text") return tokenizer.encode(plan.input.prompt, { addBos: true });
+  // handled here: an embedding record has no generated tokens to replay
+  if (plan.input.kind === "embed") throw new Error("an embedding record has nothing to replay");
   const template = chooseChatTemplate(chatModelInfoFromGguf(file));
   const messages = plan.input.messages.map((m) => ({
     role: m.role as "system" | "user" | "assistant" | "tool",

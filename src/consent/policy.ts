@@ -38,8 +38,18 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { AriaError } from "../shared/errors.ts";
 import { type NodeIdentity, verifySignature } from "../identity/identity.ts";
 
-/** Kinds of work a request can be. */
-export const TASK_KINDS = ["chat", "completion", "pipeline-stage", "peer-request"] as const;
+/**
+ * Kinds of work a request can be. Append only: the canonical encoding lists a policy's kinds in
+ * this order, so appending keeps every existing policy's hash ("embed": POST /v1/embeddings and
+ * Ollama's /api/embed, docs/consent-energy.md).
+ */
+export const TASK_KINDS = [
+  "chat",
+  "completion",
+  "pipeline-stage",
+  "peer-request",
+  "embed",
+] as const;
 /** One kind of work. */
 export type TaskKind = (typeof TASK_KINDS)[number];
 

@@ -6,3 +6,4 @@
  */
 export type * from "./completion.ts";
 export { metered } from "./metered.ts";
+export { usesTools } from "./tools.ts";

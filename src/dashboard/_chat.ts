@@ -7,7 +7,10 @@
  * Like the API, a playground request is first admitted by the node's consent gate (a refusal is
  * the 400's reason; its tokens count against the quota; its slot is freed however it ends), and
  * a finished completion is recorded in the provenance ledger, whose receipt the `done` event
- * carries. Pure given the backend, the gate and the sink.
+ * carries. The answer may be constrained to JSON: any object (`format: "json"`), or JSON valid
+ * under a pasted JSON Schema (`format: "schema"`, converted to a grammar by src/grammar/ as the
+ * API's `response_format` is); a schema that is not JSON or that the converter cannot enforce is
+ * the 400's reason, shown in the page. Pure given the backend, the gate and the sink.
  */
 import type { Context } from "hono";
 import type { SSEStreamingApi } from "hono/streaming";
@@ -21,13 +24,69 @@ import type {
   ProvenanceSink,
 } from "../api/index.ts";
 import { AriaError } from "../shared/errors.ts";
+import {
+  GRAMMAR_LIMITS,
+  JSON_OBJECT_GRAMMAR,
+  jsonSchemaToGrammar,
+  parseGrammar,
+} from "../grammar/index.ts";
 
 /** The playground's request body. */
 export const chatBody = z.object({
   model: z.string().min(1),
   message: z.string().min(1).max(32_768),
   maxTokens: z.coerce.number().int().min(1).max(4096),
+  /** The answer's form: free text (default), any JSON object, or JSON valid under `schema`. */
+  format: z.enum(["text", "json", "schema"]).default("text"),
+  /** A JSON Schema as pasted (read when format is "schema"). */
+  schema: z.string().max(GRAMMAR_LIMITS.maxChars).default(""),
 });
+
+/**
+ * The grammar a playground body asks for, or why it cannot be used.
+ *
+ * @param format the body's format.
+ * @param schemaText the pasted schema.
+ * @returns the GBNF text (undefined for free text), or the reason shown in the page.
+ */
+export function chatGrammar(
+  format: "text" | "json" | "schema",
+  schemaText: string,
+): { ok: true; grammar: string | undefined } | { ok: false; reason: string } {
+  if (format === "text") return { ok: true, grammar: undefined };
+  if (format === "json") return { ok: true, grammar: JSON_OBJECT_GRAMMAR };
+  // handled here, each a 400 whose reason the page shows: no schema, not JSON, not an object,
+  // keywords the converter cannot enforce (JsonSchemaError) or limits (GrammarError)
+  if (schemaText.trim() === "") {
+    return { ok: false, reason: "Paste a JSON schema for the answer, or choose another output." };
+  }
+  let schema: unknown;
+  try {
+    schema = JSON.parse(schemaText);
+  } catch (err: unknown) {
+    const why = err instanceof Error ? err.message : "not JSON";
+    return {
+      ok: false,
+      reason: `The JSON schema is not valid JSON (${why}): fix it and send again.`,
+    };
+  }
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+    return {
+      ok: false,
+      reason: 'The JSON schema must be a JSON object, such as {"type": "object"}.',
+    };
+  }
+  try {
+    const grammar = jsonSchemaToGrammar(schema);
+    parseGrammar(grammar);
+    return { ok: true, grammar };
+  } catch (err: unknown) {
+    if (err instanceof AriaError) {
+      return { ok: false, reason: `The JSON schema cannot be used: ${err.message}` };
+    }
+    throw err;
+  }
+}
 
 /** What a playground request goes through besides the backend (both optional). */
 export interface ChatGuards {
@@ -84,6 +143,8 @@ export async function startChat(
   if (!backend.listModels().some((m) => m.id === body.model)) {
     return { ok: false, reason: `This node does not serve the model "${body.model}".` };
   }
+  const constraint = chatGrammar(body.format, body.schema);
+  if (!constraint.ok) return constraint;
   const request: CompletionRequest = {
     id: `dash-${id}`,
     model: body.model,
@@ -91,6 +152,7 @@ export async function startChat(
     maxTokens: body.maxTokens,
     sampling: { temperature: 0 },
     stop: [],
+    ...(constraint.grammar === undefined ? {} : { grammar: constraint.grammar }),
   };
   let ticket: ConsentTicket | undefined;
   try {

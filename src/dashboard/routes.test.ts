@@ -177,6 +177,20 @@ describe("chat stream", () => {
       messages: [{ role: "user", content: "Hello <b>" }],
     });
     expect(backend.requests[0]!.maxTokens).toBe(64);
+    expect(backend.requests[0]!.grammar).toBeUndefined();
+  });
+
+  test("a chat asked as JSON against a pasted schema carries the schema's grammar", async () => {
+    const { app, backend } = makeDashboardApp();
+    const schema = '{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}';
+    const res = await app.request(
+      "/chat/stream",
+      chat({ model: "fake-model", message: "x", maxTokens: 8, format: "schema", schema }),
+    );
+    expect(res.status).toBe(200);
+    await events(res);
+    const { jsonSchemaToGrammar } = await import("../grammar/index.ts");
+    expect(backend.requests[0]!.grammar).toBe(jsonSchemaToGrammar(JSON.parse(schema)));
   });
 
   test("a chat is admitted by the consent gate and recorded by the provenance sink", async () => {
@@ -251,6 +265,10 @@ describe("chat stream", () => {
       [chat({ model: "fake-model", message: "", maxTokens: 4 }), "message field"],
       [chat({ model: "fake-model", message: "x", maxTokens: 0 }), "maxTokens field"],
       [chat({ model: "other", message: "x", maxTokens: 4 }), 'does not serve the model "other"'],
+      [
+        chat({ model: "fake-model", message: "x", maxTokens: 4, format: "schema", schema: "{" }),
+        "The JSON schema is not valid JSON",
+      ],
     ];
     for (const [init, reason] of cases) {
       const res = await app.request("/chat/stream", init);

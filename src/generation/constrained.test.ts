@@ -40,14 +40,25 @@ const TOKENIZER: GenerationTokenizer = {
 function run(
   grammar: string,
   next: (step: number) => Float32Array,
-  options: { mode?: "lazy" | "full"; maxTokens?: number; temperature?: number; seed?: number } = {},
+  options: {
+    mode?: "walk" | "full";
+    maxTokens?: number;
+    temperature?: number;
+    topK?: number;
+    minP?: number;
+    seed?: number;
+  } = {},
 ): SequenceEnd & { chunks: string[] } {
   const seq = createSequence(TOKENIZER, [1], 4096, {
     maxTokens: options.maxTokens ?? 400,
-    sampling: { temperature: options.temperature ?? 0 },
+    sampling: {
+      temperature: options.temperature ?? 0,
+      topK: options.topK ?? 0,
+      minP: options.minP ?? 0,
+    },
     rng: createRng(options.seed ?? 1),
     constraint: constraintFor(grammar, TRIE),
-    constraintMode: options.mode ?? "lazy",
+    constraintMode: options.mode ?? "walk",
     logprobs: 1,
   });
   const chunks: string[] = [];
@@ -66,8 +77,8 @@ function peaked(token: number): Float32Array {
 }
 
 describe("createSequence() with a constraint", () => {
-  test("createSequence() masks a refused token and takes the best allowed one (lazy = full)", () => {
-    for (const mode of ["lazy", "full"] as const) {
+  test("createSequence() masks a refused token and takes the best allowed one (walk = full)", () => {
+    for (const mode of ["walk", "full"] as const) {
       // the model always wants "Hello", then EOG; the grammar wants yes or no
       const end = run('root ::= "yes" | "no"', () => peaked(id("Hello")), { mode });
       expect(end.text === "yes" || end.text === "no").toBe(true);
@@ -78,6 +89,41 @@ describe("createSequence() with a constraint", () => {
     expect(lazy.text).toBe(full.text);
     expect(lazy.text).toMatch(/^[a-z]+\.$/);
   });
+
+  test(
+    "createSequence() walk and full masking generate the same tokens across seeds and settings",
+    () => {
+      const noisy = (seed: number) => {
+        const rng = createRng(seed);
+        return () => {
+          const l = new Float32Array(PIECES.length);
+          for (let i = 0; i < l.length; i++) l[i] = 3 * rng();
+          l[EOG] = 4;
+          l[id('"},')] = 3.5;
+          l[id("Hello")] = 5; // refused at most positions: the walk must look further down
+          return l;
+        };
+      };
+      const settings = [{ temperature: 0 }, { temperature: 1, topK: 40 }, {
+        temperature: 0.8,
+        minP: 0.05,
+      }, { temperature: 1 }];
+      for (const setting of settings) {
+        for (let seed = 1; seed <= 4; seed++) {
+          const walk = run(JSON_OBJECT_GRAMMAR, noisy(seed), { ...setting, seed, maxTokens: 150 });
+          const full = run(JSON_OBJECT_GRAMMAR, noisy(seed), {
+            ...setting,
+            seed,
+            maxTokens: 150,
+            mode: "full",
+          });
+          expect(walk.tokens).toEqual(full.tokens);
+          expect(walk.finishReason).toBe(full.finishReason);
+        }
+      }
+    },
+    30_000,
+  );
 
   test("createSequence() ends with stop when the grammar is complete, without waiting for EOG", () => {
     const end = run('root ::= "Hello"', () => peaked(id("Hello")));

@@ -37,8 +37,8 @@ export interface GenerateOptions {
   clock?: ClockMs;
   /** Only tokens it allows are sampled (see SequenceOptions). */
   constraint?: TokenConstraint;
-  /** How the constraint is applied (see SequenceOptions; default "lazy"). */
-  constraintMode?: "lazy" | "full";
+  /** How the constraint is applied (see SequenceOptions; default "walk"). */
+  constraintMode?: "walk" | "full";
 }
 
 /** One generated token. */

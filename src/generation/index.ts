@@ -53,3 +53,11 @@ export {
 } from "./perplexity.ts";
 export { SAMPLER_VERSION } from "./sampler-ref.ts";
 export { checkRequestLimits, type LimitedRequest, type RequestLimits } from "./limits.ts";
+export {
+  type EmbeddingNorm,
+  type EmbeddingPooling,
+  normalizeL2,
+  poolEmbedding,
+  rmsNormRow,
+  truncateEmbedding,
+} from "./embedding.ts";

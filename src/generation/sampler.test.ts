@@ -188,6 +188,115 @@ describe("createSampler()", () => {
   });
 });
 
+describe("Sampler.sampleAllowed()", () => {
+  // settings the walk decides (top-k, min-p, greedy, with penalties and bias) and the ones it
+  // hands back to masking (top-p alone, no truncation)
+  const SETTINGS: SamplerOptions[] = [
+    { temperature: 0 },
+    { temperature: 1, topK: 40 },
+    { temperature: 0.8, topK: 40, topP: 0.9, minP: 0.05 },
+    { temperature: 0.7, minP: 0.1 },
+    { temperature: 1.3, minP: 0.01, topP: 0.5 },
+    { temperature: 1, topK: 3 },
+    { temperature: 1, topK: 1500 },
+    { temperature: 1, topP: 0.9 },
+    { temperature: 1 },
+    {
+      temperature: 0.9,
+      topK: 20,
+      repeatPenalty: 1.3,
+      frequencyPenalty: 0.5,
+      presencePenalty: 0.2,
+      logitBias: new Map([[7, 5], [8, -100]]),
+    },
+  ];
+  // the allowed sets: everything, dense, sparse, a handful, one token, one token far down
+  const DENSITIES = [1, 0.5, 0.1, 0.01, 0.002, 0];
+
+  test(
+    "sampleAllowed() picks what masking then sampling picks, over 10 settings x 6 densities x 6 seeds",
+    () => {
+      const n = 3000; // above the walk's 1024 candidates: its give-up path runs too
+      let decided = 0;
+      let handedBack = 0;
+      for (const [si, options] of SETTINGS.entries()) {
+        for (const density of DENSITIES) {
+          for (let seed = 1; seed <= 6; seed++) {
+            const walker = createSampler(options, createRng(seed));
+            const masker = createSampler(options, createRng(seed));
+            const pick = createRng(1000 * si + seed);
+            walker.acceptPrompt([7, 9, 11]);
+            masker.acceptPrompt([7, 9, 11]);
+            // several steps: the rng streams and penalty counts must stay in step
+            for (let step = 0; step < 4; step++) {
+              const logits = randomLogits(n, 31 * seed + step);
+              // ties, as quantized logits have
+              if (step % 2 === 1) {
+                for (let i = 0; i < n; i++) logits[i] = Math.round(logits[i]! * 2) / 2;
+              }
+              const allowed = new Set<number>();
+              for (let i = 0; i < n; i++) if (pick() < density) allowed.add(i);
+              if (allowed.size === 0) allowed.add(n - 1 - Math.floor(pick() * 10));
+              const masked = logits.map((x, i) => (allowed.has(i) ? x : -Infinity));
+              const walked = walker.sampleAllowed(logits, (t) => allowed.has(t));
+              if (walked === null) handedBack++;
+              else decided++;
+              // where half the vocabulary is allowed, top-k (up to 40), min-p with a near floor and
+              // greedy never need the mask (min-p 0.01 at T 1.3 keeps over 1024 tokens: it may)
+              const walkable = si <= 3 || si === 5 || si === 9;
+              if (walkable && density >= 0.5) {
+                expect({ si, density, null: walked === null }).toEqual({
+                  si,
+                  density,
+                  null: false,
+                });
+              }
+              const got = walked ?? walker.sample(masked);
+              const want = masker.sample(masked);
+              expect({ options: si, density, seed, step, token: got }).toEqual({
+                options: si,
+                density,
+                seed,
+                step,
+                token: want,
+              });
+              expect(allowed.has(got)).toBe(true);
+              walker.accept(got);
+              masker.accept(want);
+            }
+          }
+        }
+      }
+      // both paths ran
+      expect(handedBack).toBeGreaterThan(0);
+      expect(decided).toBeGreaterThan(0);
+    },
+    60_000,
+  );
+
+  test("sampleAllowed() checks only the best candidates when the best is allowed", () => {
+    const logits = randomLogits(128_000, 5);
+    const sampler = createSampler({ temperature: 0.8, topK: 40 }, createRng(1));
+    let checks = 0;
+    const token = sampler.sampleAllowed(logits, () => (checks++, true));
+    expect(token).not.toBeNull();
+    expect(checks).toBe(40);
+    checks = 0;
+    const greedy = createSampler({ temperature: 0 }, createRng(1));
+    expect(greedy.sampleAllowed(logits, () => (checks++, true))).toBe(argmax(logits));
+    expect(checks).toBe(1);
+  });
+
+  test("sampleAllowed() hands back (null, no rng used) when no candidate is allowed", () => {
+    const logits = randomLogits(5000, 6);
+    let calls = 0;
+    const rng = () => (calls++, 0.5);
+    const sampler = createSampler({ temperature: 1, topK: 40 }, rng);
+    expect(sampler.sampleAllowed(logits, () => false)).toBeNull();
+    expect(calls).toBe(0);
+  });
+});
+
 describe("tokenLogprobs()", () => {
   test("tokenLogprobs() gives log-softmax of the raw logits, sorted alternatives", () => {
     const logits = randomLogits(5000, 4);

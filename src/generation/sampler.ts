@@ -42,6 +42,19 @@ export interface Sampler {
    * @returns the chosen token id.
    */
   sample(logits: Float32Array): number;
+  /**
+   * Picks the next token among those `allows` accepts, without masking the vocabulary: the
+   * candidates are walked best first (the order `sample` ranks them in) and only they are
+   * checked. Exactly the token `sample` would pick from the logits with every refused token
+   * at -Infinity, with the same use of the rng (proved against masking in sampler.test.ts).
+   *
+   * @param logits the model's scores (only read).
+   * @param allows whether a token may come next.
+   * @returns the token, or null when the walk cannot decide cheaply (top-p alone or no
+   *   truncation needs the whole allowed mass; too few allowed among the best candidates; a
+   *   non-finite candidate): then mask the logits and call `sample`. The rng is not used on null.
+   */
+  sampleAllowed(logits: Float32Array, allows: (token: number) => boolean): number | null;
   /** Records a generated token (repetition window and frequency/presence counts). */
   accept(token: number): void;
   /** Records prompt tokens: they enter the repetition window but are not counted as generated. */
@@ -204,7 +217,11 @@ export function createSampler(options: Readonly<SamplerOptions>, rng: Rng): Samp
   assertOptions(o);
   const window = new Window(o.repeatLastN);
   const counts = new Map<number, number>();
-  const draw = createDraw(o, rng);
+  const w: WalkBuffers = {
+    sel: createSelection(WALK_FIRST_K),
+    out: createSelection(WALK_FIRST_K),
+  };
+  const { draw, drawAllowed } = createDraw(o, rng, w);
   let scratch = new Float32Array(0);
 
   const adjusted = (logits: Float32Array): Float32Array => {
@@ -234,6 +251,14 @@ export function createSampler(options: Readonly<SamplerOptions>, rng: Rng): Samp
     sample(logits: Float32Array): number {
       const l = adjusted(logits);
       return o.temperature > 0 ? draw(l) : argmax(l);
+    },
+    sampleAllowed(logits: Float32Array, allows: (token: number) => boolean): number | null {
+      const l = adjusted(logits);
+      if (o.temperature > 0) return drawAllowed(l, allows);
+      // greedy: argmax of the masked logits = the first allowed token best first (ties: lower id)
+      const best = argmax(l);
+      if (l[best]! > -Infinity && allows(best)) return best;
+      return walkCandidates(w, l, 1, () => Infinity, allows) === null ? null : w.out.ids[0]!;
     },
     accept(token: number): void {
       window.push(token);
@@ -317,8 +342,68 @@ const MIN_P_MARGIN = 1e-3;
 // First candidate count tried for top-p alone; grown 4x until the nucleus fits.
 const TOP_P_FIRST_K = 64;
 
+// Candidates checked by sampleAllowed before it gives up (the caller then masks the vocabulary):
+// 64, then 256 and 1024 best tokens (each a top-k pass over the logits) while at least a quarter
+// of those seen are allowed. Why: where the grammar allows few tokens (after `{`, in a key) the
+// walk would check a thousand tokens for nothing, and there the mask is cheap (most of the trie
+// dies at its first byte); where it allows most (inside a string) the mask is costly and the walk
+// settles within the first candidates.
+const WALK_FIRST_K = 64;
+const WALK_MAX_K = 1024;
+
+/** sampleAllowed's buffers: the unmasked best candidates, and the allowed ones among them. */
+interface WalkBuffers {
+  sel: Selection;
+  out: Selection;
+}
+
+/**
+ * The best allowed tokens in the sampler's order (value descending, ties by lower id): what
+ * ranking the masked logits would give. With `want` > 0, the first `want` allowed tokens; with
+ * `floor` (want = 0), every allowed token whose value is >= floor(max allowed value).
+ * Results in w.out.ids/values[0..n).
+ *
+ * @returns n, or null when the candidates walked do not settle it, a candidate is not finite
+ *   (-Infinity ties with the masked tokens, NaN has no order) or the vocabulary has too few
+ *   allowed tokens for `want` (masking would pad with -Infinity tokens).
+ */
+function walkCandidates(
+  w: WalkBuffers,
+  l: Float32Array,
+  want: number,
+  floorOf: (max: number) => number,
+  allows: (token: number) => boolean,
+): number | null {
+  const v = l.length;
+  let n = 0;
+  let floor = Infinity;
+  let done = 0; // candidates already checked (a larger k keeps the same prefix: a total order)
+  for (let k = Math.min(WALK_FIRST_K, v); k <= WALK_MAX_K; k = Math.min(4 * k, v)) {
+    w.sel = ensure(w.sel, k);
+    selectTopK(l, k, w.sel);
+    for (; done < k; done++) {
+      const value = w.sel.values[done]!;
+      if (!(value > -Infinity)) return null;
+      if (want === 0 && n > 0 && value < floor) return n;
+      const id = w.sel.ids[done]!;
+      if (!allows(id)) continue;
+      w.out = ensure(w.out, n + 1);
+      w.out.ids[n] = id;
+      w.out.values[n++] = value;
+      if (n === want) return n;
+      if (n === 1) floor = floorOf(value);
+    }
+    if (k === v) return want === 0 && n > 0 ? n : null;
+    if (4 * n < k) return null;
+  }
+  return null;
+}
+
 /** Steps 5 of the pipeline (temperature > 0), with reusable buffers. */
-function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float32Array) => number {
+function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng, w: WalkBuffers): {
+  draw: (l: Float32Array) => number;
+  drawAllowed: (l: Float32Array, allows: (token: number) => boolean) => number | null;
+} {
   // sized for top-k only once a vocabulary is seen: a top_k far above the vocabulary (a client's
   // 2147483648) never allocates more than the vocabulary (issue 19, hole 5)
   let sel = createSelection(TOP_P_FIRST_K);
@@ -383,9 +468,42 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float3
     return argmax(l);
   };
 
-  return (l: Float32Array): number => {
-    let n = candidates(l);
-    if (n < 0) return fullDraw(l, -n);
+  // the candidates of the masked logits, found by walking the unmasked ones best first: top-k
+  // keeps the first topK allowed; min-p (alone) keeps the allowed ones above the floor set by the
+  // best allowed one, as `candidates` computes it from the masked maximum
+  const allowedCandidates = (
+    l: Float32Array,
+    allows: (token: number) => boolean,
+  ): number | null => {
+    nucleusCut = false;
+    const topK = o.topK > 0 && o.topK < l.length;
+    if (!topK && !(o.minP > 0)) return null; // top-p alone or nothing: needs the whole mass
+    const n = walkCandidates(
+      w,
+      l,
+      topK ? o.topK : 0,
+      (max) => max + t * Math.log(o.minP) - MIN_P_MARGIN,
+      allows,
+    );
+    if (n === null) return null;
+    sel = ensure(sel, n);
+    sel.ids.set(w.out.ids.subarray(0, n));
+    sel.values.set(w.out.values.subarray(0, n));
+    return n;
+  };
+
+  const draw = (l: Float32Array): number => {
+    const n = candidates(l);
+    return n < 0 ? fullDraw(l, -n) : drawFrom(n);
+  };
+  const drawAllowed = (l: Float32Array, allows: (token: number) => boolean): number | null => {
+    const n = allowedCandidates(l, allows);
+    return n === null ? null : drawFrom(n);
+  };
+  return { draw, drawAllowed };
+
+  // the draw among candidates sel.ids[0..n): min-p cut, top-p cut, one rng call
+  function drawFrom(n: number): number {
     if (weights.length < n) weights = new Float64Array(Math.max(n, 2 * weights.length));
     const top = sel.values[0]!;
     let keep = 0;
@@ -413,5 +531,5 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng): (l: Float3
       if (r < 0) return sel.ids[i]!;
     }
     return sel.ids[n - 1]!;
-  };
+  }
 }

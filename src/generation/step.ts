@@ -32,12 +32,13 @@ export interface SequenceOptions {
   /** Only tokens it allows are sampled; when it is done, the sequence ends ("stop"). */
   constraint?: TokenConstraint;
   /**
-   * "lazy" (default): sample as usual, and mask the logits and sample again only when the
-   * constraint refuses the token (llama.cpp's way; exact for greedy, and with temperature the
-   * distribution leans slightly towards tokens the model already preferred). "full": always
-   * sample from the masked logits (exact, costs a vocabulary walk per token).
+   * "walk" (default): the sampler walks its best candidates and checks only them against the
+   * constraint (`Sampler.sampleAllowed`), masking the vocabulary only when that cannot decide.
+   * "full": always masks the vocabulary, then samples. Both pick the same token for the same rng
+   * (constrained.test.ts compares them across seeds); "full" is the plain version, for tests and
+   * benchmarks/grammar.
    */
-  constraintMode?: "lazy" | "full";
+  constraintMode?: "walk" | "full";
 }
 
 /** One generated token. */
@@ -84,16 +85,18 @@ export class ContextOverflowError extends AriaError {
    * @param nCtx positions in the context.
    * @param requestedTokens the tokens asked for (max_tokens) when the prompt fits but they
    *   do not fit after it (OpenAI refuses such a request rather than cutting it short).
+   * @param action what could not be done, for the message (default "generate"; "embed input 2").
    */
   constructor(
     readonly promptTokens: number,
     readonly nCtx: number,
     readonly requestedTokens?: number,
+    action = "generate",
   ) {
     super(
       "CONTEXT_OVERFLOW",
       requestedTokens === undefined
-        ? `Cannot generate: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`
+        ? `Cannot ${action}: the prompt has ${promptTokens} tokens and the context holds ${nCtx}`
         : `Cannot generate ${requestedTokens} tokens: the prompt has ${promptTokens} tokens and ` +
           `the context holds ${nCtx}, so at most ${Math.max(0, nCtx - promptTokens)} can follow ` +
           `it; ask for fewer (max_tokens)`,
@@ -124,7 +127,7 @@ export function createSequence(
     options.rng ?? createRng(0),
   );
   const pick = options.constraint
-    ? createConstrainedPick(sampler, options.constraint, options.constraintMode ?? "lazy")
+    ? createConstrainedPick(sampler, options.constraint, options.constraintMode ?? "walk")
     : (logits: Float32Array) => sampler.sample(logits);
   sampler.acceptPrompt(prompt);
   const decoder = tokenizer.createStreamDecoder({ stripSpacePrefix: false });
@@ -191,20 +194,22 @@ export function createSequence(
 }
 
 /**
- * Sampling under a constraint: the sampler's pick if the constraint allows it ("lazy"), else a
- * pick from the logits with every refused token at -Infinity. Buffers are reused across steps.
+ * Sampling under a constraint: the sampler's walk over its best candidates ("walk"), else (or
+ * always, "full") a pick from the logits with every refused token at -Infinity. Buffers are
+ * reused across steps.
  */
 function createConstrainedPick(
   sampler: Sampler,
   constraint: TokenConstraint,
-  mode: "lazy" | "full",
+  mode: "walk" | "full",
 ): (logits: Float32Array) => number {
   let ids = new Int32Array(0);
   let masked = new Float32Array(0);
+  const allows = (token: number): boolean => constraint.allows(token);
   return (logits: Float32Array): number => {
-    if (mode === "lazy") {
-      const token = sampler.sample(logits);
-      if (constraint.allows(token)) return token;
+    if (mode === "walk") {
+      const token = sampler.sampleAllowed(logits, allows);
+      if (token !== null) return token;
     }
     if (ids.length !== logits.length) {
       ids = new Int32Array(logits.length);

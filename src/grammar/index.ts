@@ -38,3 +38,11 @@ export {
   JsonSchemaError,
   jsonSchemaToGrammar,
 } from "./json-schema.ts";
+export {
+  MAX_PARALLEL_TOOL_CALLS,
+  prefixRules,
+  toolCallGrammar,
+  type ToolGrammarFunction,
+  type ToolGrammarOptions,
+} from "./tool-call.ts";
+export { createTriggeredConstraint, triggeredConstraintFor } from "./triggered.ts";

@@ -226,6 +226,11 @@ export class GrammarRuntime {
     return this.#sets.size;
   }
 
+  /** Stack nodes so far. */
+  get nodeCount(): number {
+    return this.#nNodes;
+  }
+
   /** Starts a step: the work bound (MATCHER_LIMITS.maxWorkPerStep) counts from here. */
   beginStep(): void {
     this.#work = 0;

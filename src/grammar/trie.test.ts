@@ -152,13 +152,19 @@ describe("MATCHER_LIMITS.maxWorkPerStep", () => {
       )
         .join("\n");
     const rt = new GrammarRuntime(parseGrammar(grammar));
+    // 120 tokens under "a" (abab…, aaba…): a subtree large enough for the walk to group each
+    // set's bytes (the expensive path a grammar like this one would exploit)
     const vocab = Array.from(
-      { length: 60 },
-      (_, k) => utf8.encode("ab".repeat(k + 1).slice(0, k + 1)),
+      { length: 120 },
+      (_, k) =>
+        utf8.encode(k < 60 ? "ab".repeat(k + 1).slice(0, k + 1) : "a" + "ab".repeat(k)).slice(
+          0,
+          k - 58,
+        ),
     );
     const small = createVocabTrie(vocab, () => false);
     rt.beginStep();
-    expect(() => allowedTokens(small, rt, rt.start, new Int32Array(60))).toThrow(
+    expect(() => allowedTokens(small, rt, rt.start, new Int32Array(120))).toThrow(
       /more work than allowed/,
     );
     expect(rt.work).toBeGreaterThan(MATCHER_LIMITS.maxWorkPerStep);

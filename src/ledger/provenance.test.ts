@@ -44,6 +44,37 @@ describe("promptHash()", () => {
       createHash("sha256").update(json, "utf8").digest("hex"),
     );
   });
+  test("promptHash() covers tools, calls and call ids as documented", () => {
+    const sha = (json: string) => createHash("sha256").update(json, "utf8").digest("hex");
+    const call = { id: "call_1", name: "f", arguments: '{"a":1}' };
+    const chat = {
+      kind: "chat" as const,
+      messages: [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: "", toolCalls: [call] },
+        { role: "tool", content: "2", toolCallId: "call_1" },
+      ],
+    };
+    const messages = '[["user","Hi"],["assistant","",[["call_1","f","{\\"a\\":1}"]],null],' +
+      '["tool","2",[],"call_1"]]';
+    expect<string>(promptHash(chat)).toBe(sha(`["chat",${messages}]`));
+    const tools = [{ name: "f", parameters: { type: "object" } }];
+    expect<string>(promptHash({ ...chat, tools })).toBe(
+      sha(`["chat",${messages},[["f",null,{"type":"object"}]]]`),
+    );
+    // each part counts: another argument, call id or tool changes the hash
+    const other = {
+      ...chat,
+      messages: [chat.messages[0]!, {
+        ...chat.messages[1]!,
+        toolCalls: [{ ...call, arguments: "{}" }],
+      }],
+    };
+    expect(promptHash(other)).not.toBe(promptHash(chat));
+    expect(promptHash({ ...chat, tools: [{ name: "g" }] })).not.toBe(
+      promptHash({ ...chat, tools }),
+    );
+  });
 });
 
 describe("buildRecord()", () => {

@@ -29,10 +29,26 @@ import { signRecord } from "./sign.ts";
 import type { Receipt } from "./wire.ts";
 import type { Result } from "../shared/result.ts";
 
-/** What the prompt was: a chat (messages after validation) or a raw prompt. */
+/** One chat message as the prompt hash sees it (tool fields: tool calling). */
+export interface PromptMessage {
+  role: string;
+  content: string;
+  toolCalls?: readonly { id: string; name: string; arguments: string }[] | undefined;
+  toolCallId?: string | undefined;
+}
+
+/** What the prompt was: a chat (messages after validation, tools) or a raw prompt. */
 export type PromptInput =
-  | { kind: "chat"; messages: readonly { role: string; content: string }[] }
-  | { kind: "text"; prompt: string };
+  | {
+    kind: "chat";
+    messages: readonly PromptMessage[];
+    tools?:
+      | readonly { name: string; description?: string | undefined; parameters?: unknown }[]
+      | undefined;
+  }
+  | { kind: "text"; prompt: string }
+  /** embedding work (docs/ledger.md "Embeddings"): texts or token id arrays */
+  | { kind: "embed"; inputs: readonly (string | readonly number[])[] };
 
 /** Sampler settings as the backend used them (src/generation's SamplerOptions, all set). */
 export interface ReplaySettings {
@@ -109,15 +125,32 @@ export interface RecorderOptions {
 
 /**
  * The prompt hash: SHA-256 of the UTF-8 of `JSON.stringify(["chat", [[role, content], ...]])`
- * or `JSON.stringify(["text", prompt])`, so a client can recompute it from what it sent.
+ * or `JSON.stringify(["text", prompt])`, so a client can recompute it from what it sent. With
+ * tool calling (docs/ledger.md §2.1): a message with calls or a call id is
+ * `[role, content, [[id, name, arguments], ...], toolCallId or null]`, and a chat with tools
+ * ends with a third element `[[name, description or null, parameters or null], ...]`; without
+ * them the hash is what it always was.
  *
  * @param input the prompt.
  * @returns the hash.
  */
 export function promptHash(input: PromptInput): Hex32 {
-  const value = input.kind === "chat"
-    ? ["chat", input.messages.map((m) => [m.role, m.content])]
-    : ["text", input.prompt];
+  if (input.kind === "text") return sha256Text(JSON.stringify(["text", input.prompt]));
+  if (input.kind === "embed") return sha256Text(JSON.stringify(["embed", input.inputs]));
+  const messages = input.messages.map((m) =>
+    (m.toolCalls?.length ?? 0) === 0 && m.toolCallId === undefined ? [m.role, m.content] : [
+      m.role,
+      m.content,
+      (m.toolCalls ?? []).map((c) => [c.id, c.name, c.arguments]),
+      m.toolCallId ?? null,
+    ]
+  );
+  const tools = (input.tools ?? []).map((t) => [
+    t.name,
+    t.description ?? null,
+    t.parameters ?? null,
+  ]);
+  const value = tools.length === 0 ? ["chat", messages] : ["chat", messages, tools];
   return sha256Text(JSON.stringify(value));
 }
 

@@ -37,8 +37,10 @@ import {
   hashRecord,
   type Hex32,
   isPolicyChange,
+  type LedgerRecord,
   POLICY_CHANGE_KIND,
   type PolicyChangeRecord,
+  RECORD_V2,
   type RecordHash,
   recordProblem,
   type SignedHeader,
@@ -644,8 +646,14 @@ export class LedgerStore {
     // Version 2 only when the file needs it, so a version 1 ledger still exports as before.
     const v2 = blocks.some((b) => b.header.version !== 1) ||
       pending.some((p) => isPolicyChange(p.signed.record));
+    // Version 3 when it holds a version 2 inference record (docs/ledger.md §2.4), so an older
+    // reader refuses the file by its head line rather than on some record
+    const isV2Record = (r: LedgerRecord) => !isPolicyChange(r) && r.version === RECORD_V2;
+    const v3 = blocks.some((b) => b.records.some((r) => isV2Record(r.record))) ||
+      pending.some((p) => isV2Record(p.signed.record));
+    const version = v3 ? 3 : v2 ? 2 : 1;
     return [
-      JSON.stringify({ kind: "aria.ledger.export", version: v2 ? 2 : 1, height, headHash }),
+      JSON.stringify({ kind: "aria.ledger.export", version, height, headHash }),
       ...blocks.map((block) => JSON.stringify({ kind: "block", block })),
       ...blocks.flatMap((b) => {
         const attestation = this.blockAttestation(b.header.height);

@@ -157,10 +157,13 @@ export const receiptSchema = z.strictObject({
   }).optional(),
 });
 
-/** The first line of an export file (version 2: may hold policy changes, version 2 headers). */
+/**
+ * The first line of an export file (version 2: may hold policy changes, version 2 headers;
+ * version 3: may also hold version 2 inference records).
+ */
 export const exportHeadSchema = z.strictObject({
   kind: z.literal("aria.ledger.export"),
-  version: z.union([z.literal(1), z.literal(2)]),
+  version: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   height: count,
   headHash: hex32,
 });

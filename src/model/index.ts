@@ -12,6 +12,7 @@ export {
   type Progress,
   pullModel,
 } from "./download.ts";
+export { type EmbeddingSpec, embeddingSpecOf, type Pooling } from "./embedding-spec.ts";
 export { GgufFormatError } from "./gguf-error.ts";
 export { typeName } from "./gguf-format.ts";
 export { type GgufFile, kvBool, kvNumber, kvNumbers, kvString, kvStrings } from "./gguf-reader.ts";

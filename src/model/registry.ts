@@ -16,6 +16,16 @@
  *   `ggml-model-i2_s.gguf` are named on its model card; the 1B repo follows the same pattern in
  *   bitnet.cpp's setup_env.py list (tiiuae/Falcon-E-1B-Instruct) but its GGUF page was not seen.
  *   No size or hash was found for either: `sha256` undefined, pull refuses without --no-verify.
+ * - microsoft/bitnet-embedding-0.6b (checked 2026-12): repo and file name from the hub's generated
+ *   usage snippet on the model page (llama-cpp-python `filename=`); the license (MIT) and the
+ *   architecture (qwen3 with per-projection input norms, I2_S projections, last pooling) from
+ *   microsoft/BitNet's docs/bitnet-embeddings-*.md and its converter. No size or hash was found.
+ *   The 270M model (gemma3) has no entry: ARIA refuses its architecture (docs/models.md).
+ * - Ternary Bonsai (prism-ml/Ternary-Bonsai-{1.7B,4B,8B}-gguf, Ternary-Bonsai-27B / -2-*): no entry.
+ *   The official files use PrismML's own tensor types (Q2_0 as type id 42, Q2_0_g64, PQ2_0 and
+ *   PTQ1_0 with a rotated basis and a run-time Walsh-Hadamard transform), which ggml and ARIA do
+ *   not have; the community TQ2_0 conversions mentioned on public pages name no repository that
+ *   could be checked (docs/models.md "Ternary Bonsai files").
  * Commits: no public source seen gives the commit of any of these files, so no entry pins one
  * (`revision` undefined: fetched at "main"). A known SHA-256 still pins the content: a re-upload at
  * "main" then fails the hash check (download.ts says so) instead of installing other bytes.
@@ -172,6 +182,24 @@ export const REGISTRY: readonly RegistryEntry[] = [
     verified:
       "the GGUF repo name follows the 3B card's pattern and was not seen on a public page; " +
       "size, SHA-256 and commit unknown",
+  },
+  {
+    name: "bitnet-embedding-0.6b",
+    aliases: ["bitnet-embeddings-0.6b"],
+    description:
+      "Microsoft BitNet embedding 0.6B (Qwen3-based, 1024-d vectors, last pooling); hash unknown",
+    repo: "microsoft/bitnet-embedding-0.6b",
+    file: "bitnet-embeddings-0.6b-bf16-i2_s.gguf",
+    arch: "qwen3",
+    ternaryType: "I2_S",
+    license: "MIT",
+    source:
+      "repo and file from the hub's usage snippet on the model page; architecture and license " +
+      "from microsoft/BitNet docs/bitnet-embeddings-qwen3-gguf-conversion.md and its converter",
+    verified:
+      "the file was not downloaded: its keys and tensors are what microsoft/BitNet's converter " +
+      'writes (checked against ARIA on generated files with those keys and shapes); the "bf16" ' +
+      "in the name may mean BF16 norms, which ARIA reads too; size, SHA-256 and commit unknown",
   },
 ];
 

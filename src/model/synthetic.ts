@@ -99,6 +99,23 @@ export const PRESETS: Readonly<Record<string, SyntheticPreset>> = {
   /** The per-layer shapes of Qwen3-0.6B (hidden 1024, 16 query / 8 KV heads of 128, FFN 3072,
    * RMS eps 1e-6, θ 1e6), with 2 blocks and the Llama-2 vocabulary to keep tests fast (the real
    * 28 blocks and 151,936-token vocabulary change no code path). */
+  /** microsoft/bitnet-embedding-0.6b's shapes (its converter doc: Qwen3Model, hidden 1024, 16 / 8
+   * heads of 128, FFN 3072, θ 1e6, eps 1e-6, 32768 positions), 2 blocks and the Llama-2
+   * vocabulary as for qwen3-0.6b-2l; write it with `--embedding-model` (norms, pooling). */
+  "bitnet-embedding-0.6b-2l": {
+    nEmbd: 1024,
+    nFf: 3072,
+    nLayer: 2,
+    nHead: 16,
+    nHeadKv: 8,
+    nHeadKvBitnet: 8,
+    nCtx: 32768,
+    extraSpmTokens: [],
+    defaultArch: "qwen3",
+    vocab: "llama2",
+    headDim: 128,
+    ropeBase: 1000000,
+  },
   "qwen3-0.6b-2l": {
     nEmbd: 1024,
     nFf: 3072,
@@ -151,6 +168,12 @@ export interface PlanOptions {
   readonly nVocab: number;
   /** Write a separate output.weight for an arch that is otherwise tied (qwen3 8B-style). */
   readonly untiedOutput?: boolean;
+  /**
+   * qwen3 only: the seven per-projection input norms of Microsoft's BitNet embedding models
+   * (`blk.N.{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}_norm_in.weight`), and
+   * every norm in F16, as their converter writes them (docs/models.md "BitNet embedding models").
+   */
+  readonly projectionNorms?: boolean;
 }
 
 /**
@@ -176,8 +199,18 @@ export function planTensors(
   const out: PlannedTensor[] = [
     { name: "token_embd.weight", dims: [nEmbd, options.nVocab], type: emb, role: "embedding" },
   ];
+  const projNorms = options.projectionNorms === true;
+  if (projNorms && options.arch !== "qwen3") {
+    throw new RangeError(
+      `Cannot plan tensors: projection norms need arch qwen3, not ${options.arch}`,
+    );
+  }
+  const normType = projNorms ? GgmlType.F16 : GgmlType.F32;
   const norm = (name: string, n: number) =>
-    out.push({ name, dims: [n], type: GgmlType.F32, role: "norm" });
+    out.push({ name, dims: [n], type: normType, role: "norm" });
+  const normIn = (name: string, n: number) => {
+    if (projNorms) norm(name, n);
+  };
   const ternary = (name: string, dims: number[]) =>
     out.push({ name, dims, type: tq, role: "ternary" });
   for (let l = 0; l < preset.nLayer; l++) {
@@ -190,11 +223,18 @@ export function planTensors(
       norm(`${p}attn_q_norm.weight`, headDim);
       norm(`${p}attn_k_norm.weight`, headDim);
     }
+    normIn(`${p}attn_q_norm_in.weight`, nEmbd);
+    normIn(`${p}attn_k_norm_in.weight`, nEmbd);
+    normIn(`${p}attn_v_norm_in.weight`, nEmbd);
+    normIn(`${p}attn_output_norm_in.weight`, nQ);
     if (subNorms) norm(`${p}attn_sub_norm.weight`, nQ);
     ternary(`${p}attn_output.weight`, [nQ, nEmbd]);
     norm(`${p}ffn_norm.weight`, nEmbd);
     ternary(`${p}ffn_gate.weight`, [nEmbd, nFf]);
     ternary(`${p}ffn_up.weight`, [nEmbd, nFf]);
+    normIn(`${p}ffn_gate_norm_in.weight`, nEmbd);
+    normIn(`${p}ffn_up_norm_in.weight`, nEmbd);
+    normIn(`${p}ffn_down_norm_in.weight`, nFf);
     if (subNorms) norm(`${p}ffn_sub_norm.weight`, nFf);
     ternary(`${p}ffn_down.weight`, [nFf, nEmbd]);
   }
@@ -312,6 +352,12 @@ export interface MetadataOptions {
   readonly chatTemplate?: string;
   /** `<arch>.rope.scaling.*` (llama.cpp's keys); default none. */
   readonly ropeScaling?: Readonly<{ type: "linear" | "yarn"; factor: number; nCtxOrig?: number }>;
+  /**
+   * An embedding model as microsoft/BitNet's `convert-bitnet-embedding-to-gguf.py` writes it:
+   * `<arch>.pooling_type` (llama.cpp's enum: 1 mean, 2 cls, 3 last) and
+   * `tokenizer.ggml.add_eos_token` true (the token last pooling reads).
+   */
+  readonly pooling?: 1 | 2 | 3;
 }
 
 /** bitnet.cpp's embedded template (formats.md §6), written from its description. */
@@ -358,6 +404,7 @@ export function buildMetadata(
       u32(headDim),
     ]);
   }
+  if (options.pooling !== undefined) kv.push([`${a}.pooling_type`, u32(options.pooling)]);
   const rs = options.ropeScaling;
   if (rs !== undefined) {
     kv.push([`${a}.rope.scaling.type`, str(rs.type)], [`${a}.rope.scaling.factor`, f32(rs.factor)]);
@@ -406,7 +453,7 @@ function tokenizerMetadata(
   }
   kv.push(["tokenizer.ggml.add_bos_token", bool(true)], [
     "tokenizer.ggml.add_eos_token",
-    bool(false),
+    bool(options.pooling !== undefined),
   ]);
   const template = options.chatTemplate ??
     (options.arch === "bitnet-b1.58" ? BITNET_CHAT_TEMPLATE : undefined);

@@ -28,6 +28,9 @@ export function answerProvenance(
     record(input): ProvenanceReceipt | null {
       const { result, request } = input;
       if (result.relayed !== undefined) {
+        // handled here: embedding work is never routed to peers (the router carries completions
+        // only), so a relayed embedding result is not something to pass on
+        if (!("sampling" in request)) return null;
         const { from, receipt } = result.relayed;
         // the output hash is checked when one peer produced the whole answer; after a fail-over
         // the peer's record covers only the text it continued with

@@ -7,6 +7,7 @@
  * of work done by peers next to it.
  */
 import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { ProvenanceSink } from "../contract/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
@@ -35,6 +36,25 @@ export interface ServeProvenance {
 }
 
 /**
+ * SHA-256 of a file, read in 1 MiB chunks. Why not the mapped bytes: hashing a mapping faults
+ * every page of the file into this process, and they stay resident (counted in its RSS, beside
+ * the engine's own copies of the weights) until the mapping is collected.
+ */
+function sha256File(path: string): Hex32 {
+  const hash = createHash("sha256");
+  const chunk = new Uint8Array(1 << 20);
+  const fd = openSync(path, "r");
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) {
+      hash.update(chunk.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex") as Hex32;
+}
+
+/**
  * Opens the ledger for a server running a local GGUF model.
  *
  * @param dataDir the data directory.
@@ -56,7 +76,7 @@ export function openServeProvenance(
     attestBlock?: (block: Block) => unknown;
   }>,
 ): ServeProvenance {
-  const { bytes, file } = openGguf(modelPath);
+  const { file } = openGguf(modelPath);
   const arch = kvString(file, "general.architecture");
   const nLayers = arch === undefined ? undefined : kvNumber(file, `${arch}.block_count`);
   if (nLayers === undefined || !Number.isSafeInteger(nLayers) || nLayers < 1) {
@@ -65,8 +85,8 @@ export function openServeProvenance(
       `Cannot record provenance: "${modelPath}" does not state its layer count (<arch>.block_count)`,
     );
   }
-  // Why hash the mapped bytes once at start: the record names the exact file that served.
-  const modelSha256 = createHash("sha256").update(bytes).digest("hex") as Hex32;
+  // Why hash the file once at start: the record names the exact file that served.
+  const modelSha256 = sha256File(modelPath);
   const identity = options.identity ?? loadOrCreateIdentity(dataDir);
   const store = openLedger(join(dataDir, LEDGER_FILE), {
     identity,

@@ -55,17 +55,24 @@
  *   2.1  the overlay namespaces "dht." (provider lookup, src/p2p/dht/wire.ts), "reach." and
  *        "relay." (reachability and relays, src/p2p/relay/wire.ts): signed and checked like every
  *        kind, bodies validated by their modules. Older nodes answer UNKNOWN_TYPE.
- *   next  (not yet numbered: the lead bumps the minor at merge) the "audit." namespace:
+ *   2.2  the "audit." namespace:
  *        `audit.fraud-proof` gossips a fraud proof (src/p2p/fraud-proof.ts; docs/protocol.md
  *        "Audits and fraud proofs"). Signed and checked like every kind, the body validated by
  *        the auditor. Older nodes answer UNKNOWN_TYPE, and nothing else changes.
+ *        Also 2.2, tool calling: a chat input may carry
+ *        `tools` ([{name, description?, parameters?}]) and its messages `toolCalls`
+ *        ([{id, name, arguments (JSON text)}]) and `toolCallId`; adverts list the feature
+ *        "tools" when the node renders them; `grammarTrigger` (with `grammar`) = the grammar
+ *        applies from that text on (tool_choice "auto"). An older node would drop the fields, so requesters
+ *        send such requests only to nodes advertising "tools". The calls in the output are parsed
+ *        by the requesting node's API; "required" / named choices travel as `grammar`.
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";
 import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 2, minor: 1 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 2 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that
@@ -146,7 +153,10 @@ export const advertSchema = z.object({
   consent: z.record(z.string(), z.unknown()),
   /** Where this node accepts connections (null = it does not listen). */
   listen: url.nullable(),
-  /** 1.4: optional capabilities, e.g. "grammar" (enforces complete.request `grammar`). */
+  /**
+   * 1.4: optional capabilities: "grammar" (enforces complete.request `grammar`); "tools" (renders
+   * `tools`, `toolCalls` and `toolCallId` of a chat input with its chat template).
+   */
   features: z.array(shortText).max(32).optional(),
 });
 /** A node's advert. */
@@ -176,6 +186,19 @@ const samplingSchema = z.object({
   logitBias: z.array(z.tuple([z.number().int().min(0), z.number()])).max(1024).optional(),
 });
 
+/** Function names as the API accepts them (1-64 of [A-Za-z0-9_-]). */
+const toolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const toolCallSchema = z.object({
+  id: shortText.min(1),
+  name: toolName,
+  arguments: z.string(),
+});
+const toolDefinitionSchema = z.object({
+  name: toolName,
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+
 const completeRequestSchema = z.object({
   model: shortText.min(1),
   input: z.discriminatedUnion("kind", [
@@ -184,7 +207,13 @@ const completeRequestSchema = z.object({
       messages: z.array(z.object({
         role: z.enum(["system", "user", "assistant", "tool"]),
         content: z.string(),
+        /** tools feature: an assistant turn's calls (arguments as JSON text). */
+        toolCalls: z.array(toolCallSchema).max(128).optional(),
+        /** tools feature: the call a tool turn answers. */
+        toolCallId: shortText.optional(),
       })).min(1).max(1024),
+      /** tools feature: the functions the chat template shows the model. */
+      tools: z.array(toolDefinitionSchema).max(128).optional(),
     }),
     z.object({ kind: z.literal("text"), prompt: z.string() }),
   ]),
@@ -196,6 +225,8 @@ const completeRequestSchema = z.object({
   continueFrom: z.array(z.number().int().min(0)).max(131072).optional(),
   /** 1.4: GBNF the output must match (the serving node compiles it under GRAMMAR_LIMITS). */
   grammar: z.string().min(1).max(GRAMMAR_LIMITS.maxChars).optional(),
+  /** tools feature: `grammar` applies only from this text on (a lazy grammar, "auto" tools). */
+  grammarTrigger: z.string().min(1).max(64).optional(),
 });
 
 /** Body schema of every core kind. */

@@ -24,6 +24,7 @@ import type {
   ModelCard,
   ModelText,
 } from "../contract/index.ts";
+import { usesTools } from "../contract/index.ts";
 import { CapacityError, InvalidRequestError } from "../shared/errors.ts";
 import type { Body, Envelope } from "./protocol.ts";
 import { type P2PNode, PeerRequestError } from "./node.ts";
@@ -154,14 +155,21 @@ export class PeerBackend implements CompletionBackend {
    * Peers serving `model` whole whose advertised consent does not refuse it and, for a model this
    * node has, that advertise its hash and passed the model challenge (others are challenged in
    * the background), best first by a score that trusts only measured speed; with `grammar`, only
-   * peers that advertise enforcing one (an older node would drop the field).
+   * peers that advertise enforcing one (an older node would drop the field); with `tools`, only
+   * peers that advertise rendering them (feature "tools").
    */
-  candidates(model: string, exclude: ReadonlySet<string> = new Set(), grammar = false): string[] {
+  candidates(
+    model: string,
+    exclude: ReadonlySet<string> = new Set(),
+    grammar = false,
+    tools = false,
+  ): string[] {
     const sha = this.#localSha256?.(model);
     const peers = providersOf(this.#node.state, model).filter((p) => {
       if (exclude.has(p.id) || this.#node.isBanned(p.id)) return false;
       if (this.#auditor?.convicted(p.id) === true) return false; // a fraud proof names it
       if (grammar && p.advert!.features?.includes("grammar") !== true) return false;
+      if (tools && p.advert!.features?.includes("tools") !== true) return false;
       const m = p.advert!.models.find((x) => x.id === model && x.layers === null);
       if (!m || this.#refuses?.(p.advert!.consent, model) !== undefined) return false;
       if (sha === undefined) return true;
@@ -261,7 +269,12 @@ export class PeerBackend implements CompletionBackend {
   complete(request: CompletionRequest, signal: AbortSignal): Gen {
     const localHas = this.#local.listModels().some((m) => m.id === request.model);
     if (localHas && !saturated(this.#local.stats())) return this.#local.complete(request, signal);
-    const peers = this.candidates(request.model, new Set(), request.grammar !== undefined);
+    const peers = this.candidates(
+      request.model,
+      new Set(),
+      request.grammar !== undefined,
+      usesTools(request.input),
+    );
     if (localHas && peers.length === 0) return this.#local.complete(request, signal);
     return this.#remote(request, signal, localHas);
   }
@@ -275,7 +288,12 @@ export class PeerBackend implements CompletionBackend {
     let lastError: unknown = null;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       signal.throwIfAborted();
-      const peer = this.candidates(request.model, tried, request.grammar !== undefined)[0];
+      const peer = this.candidates(
+        request.model,
+        tried,
+        request.grammar !== undefined,
+        usesTools(request.input),
+      )[0];
       if (peer === undefined) break;
       tried.add(peer);
       const outcome = yield* this.#attempt(peer, request, generated, servedBy, signal);

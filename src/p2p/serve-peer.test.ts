@@ -70,6 +70,33 @@ describe("wire conversion", () => {
     expect(schema.safeParse({ ...wire, grammar: "" }).success).toBe(false);
   });
 
+  test("tools, calls and call ids travel with a chat request", () => {
+    const chat: CompletionRequest = {
+      ...req,
+      input: {
+        kind: "chat",
+        messages: [
+          { role: "user", content: "Hi" },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "call_1", name: "f", arguments: '{"a":1}' }],
+          },
+          { role: "tool", content: "2", toolCallId: "call_1" },
+        ],
+        tools: [{ name: "f", description: "F", parameters: { type: "object" } }],
+      },
+    };
+    const wire = requestToWire(chat, []);
+    const schema = BODY_SCHEMAS["complete.request"];
+    const parsed = schema.parse(JSON.parse(JSON.stringify(wire)));
+    expect(requestFromWire("x", parsed).input).toEqual(chat.input);
+    // a function name outside the API's rule is refused on the wire too
+    const bad = JSON.parse(JSON.stringify(wire));
+    bad.input.tools[0].name = "a b";
+    expect(schema.safeParse(bad).success).toBe(false);
+  });
+
   test("a continuation counts the tokens already made out of maxTokens", () => {
     const wire = requestToWire(req, [7, 8, 9]);
     expect(wire.continueFrom).toEqual([7, 8, 9]);
@@ -245,11 +272,11 @@ describe("advert and meter", () => {
     });
   });
 
-  test("advert lists the grammar feature only for backends that sample locally", () => {
+  test("advert lists the grammar and tools features only for backends that sample locally", () => {
     const b = new CountingBackend(["m"], "a", 4);
     expect(advertFromBackend(b).features).toBeUndefined();
     const native = Object.assign(Object.create(b) as CountingBackend, { kind: "native" });
-    expect(advertFromBackend(native).features).toEqual(["grammar"]);
+    expect(advertFromBackend(native).features).toEqual(["grammar", "tools"]);
   });
 
   test("the meter averages decode speed from results", async () => {

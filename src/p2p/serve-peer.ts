@@ -59,6 +59,9 @@ export function requestFromWire(id: string, body: CompleteRequestBody): Completi
     req.continueFrom = body.continueFrom;
   }
   if (body.grammar !== undefined) req.grammar = body.grammar;
+  if (body.grammar !== undefined && body.grammarTrigger !== undefined) {
+    req.grammarTrigger = body.grammarTrigger;
+  }
   return req;
 }
 
@@ -79,7 +82,17 @@ export function requestToWire(
     input: req.input.kind === "chat"
       ? {
         kind: "chat",
-        messages: req.input.messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: req.input.messages.map((m) => ({
+          role: m.role,
+          content: m.content,
+          ...(m.toolCalls !== undefined && m.toolCalls.length > 0
+            ? { toolCalls: m.toolCalls.map((c) => ({ ...c })) }
+            : {}),
+          ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
+        })),
+        ...(req.input.tools !== undefined && req.input.tools.length > 0
+          ? { tools: req.input.tools.map((t) => ({ ...t })) }
+          : {}),
       }
       : { kind: "text", prompt: req.input.prompt },
     sampling: logitBias ? { ...sampling, logitBias: [...logitBias] } : sampling,
@@ -91,6 +104,9 @@ export function requestToWire(
   if (req.seed !== undefined) body.seed = req.seed;
   if (continueFrom.length > 0) body.continueFrom = [...continueFrom];
   if (req.grammar !== undefined) body.grammar = req.grammar;
+  if (req.grammar !== undefined && req.grammarTrigger !== undefined) {
+    body.grammarTrigger = req.grammarTrigger;
+  }
   return body;
 }
 
@@ -130,8 +146,13 @@ function replyOf(err: unknown): { code: ErrorCode; message: string } {
   if (code === "CONTEXT_OVERFLOW" && err instanceof Error) {
     return { code: "CONTEXT_LENGTH", message: err.message.slice(0, 400) };
   }
+  // a chat the template refuses (special-token text in tool definitions, a template's own
+  // raise_exception over the messages) is the request's fault too
+  const reason = (err as { reason?: unknown })?.reason;
+  const badChat = code === "CHAT_TEMPLATE" && (reason === "content" || reason === "raise");
   if (
-    (code === "INVALID_REQUEST" || code === "GRAMMAR_INVALID" || code === "SCHEMA_UNSUPPORTED") &&
+    (code === "INVALID_REQUEST" || code === "GRAMMAR_INVALID" || code === "SCHEMA_UNSUPPORTED" ||
+      badChat) &&
     err instanceof Error
   ) {
     return { code: "INVALID_REQUEST", message: err.message.slice(0, 400) };
@@ -283,8 +304,11 @@ export function advertFromBackend(
     tokensPerSecond: Math.round((extra.tokensPerSecond ?? 0) * 10) / 10,
     consent: extra.consent ?? {},
     listen: extra.listen ?? null,
-    // 1.4: these backends sample here, so they enforce a request's grammar
-    ...(backend.kind === "native" || backend.kind === "pipeline" ? { features: ["grammar"] } : {}),
+    // 1.4: these backends sample here, so they enforce a request's grammar; they also render
+    // tools with their chat template (the "tools" feature, docs/protocol.md)
+    ...(backend.kind === "native" || backend.kind === "pipeline"
+      ? { features: ["grammar", "tools"] }
+      : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import type {
   CompletionChunk,
   CompletionRequest,
   CompletionResult,
+  EmbeddingRequest,
+  EmbeddingResult,
   ModelCard,
   ModelDetails,
   ModelText,
@@ -28,11 +30,19 @@ import {
   createRng,
   createSequence,
   DEFAULT_SAMPLER_OPTIONS,
+  poolEmbedding,
   SAMPLER_VERSION,
+  truncateEmbedding,
 } from "../generation/index.ts";
+import { InvalidRequestError } from "../shared/errors.ts";
 import { checkRequestLimits } from "../generation/index.ts";
-import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
-import { openGguf } from "../model/index.ts";
+import {
+  constraintFor,
+  triggeredConstraintFor,
+  type VocabTrie,
+  vocabTrieOf,
+} from "../grammar/index.ts";
+import { type EmbeddingSpec, embeddingSpecOf, openGguf } from "../model/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
@@ -79,6 +89,8 @@ interface Loaded {
   scheduler: Scheduler;
   /** `aria_numerics_contract()`, named in each answer's replay facts. */
   contract: number;
+  /** Set for an embedding model (the file's `<arch>.pooling_type`). */
+  embedding: EmbeddingSpec | undefined;
 }
 
 /**
@@ -142,19 +154,41 @@ export class NativeBackend implements CompletionBackend {
       repack: o.repack === true,
       i2sLayout: o.i2sLayout ?? "x86",
     });
-    const { file } = openGguf(o.modelPath);
+    const { file, bytes } = openGguf(o.modelPath);
+    // a pooling type the API cannot answer (none, rank) fails the load with the reason
+    const embedding = embeddingSpecOf(file, bytes);
     const tokenizer = createTokenizer(vocabSourceFromGguf(file));
     const template = chooseChatTemplate(chatModelInfoFromGguf(file));
     const nCtx = Math.min(o.ctx ?? 2048, model.info.nCtxTrain);
     const sizes = { nCtx, nSeq: o.parallel, nBatch: 256, kvType: o.kvType ?? "f32" };
     const ctx = model.createContext(o.threads ? { ...sizes, nThreads: o.threads } : sizes);
-    const scheduler = new Scheduler(ctx, { maxQueue: o.queue });
+    const nLayer = model.info.nLayer;
+    const staged = {
+      nEmbd: model.info.nEmbd,
+      nLayer,
+      embed: (tokens: ArrayLike<number>, hidden: Float32Array) => ctx.embed(tokens, hidden),
+      evalLayers: (
+        hidden: Float32Array,
+        range: Readonly<{ begin: number; end: number }>,
+        options: Readonly<{ seq: ArrayLike<number> }>,
+      ) => ctx.evalLayers(hidden, range, options),
+      output: (hidden: Float32Array) => ctx.output(hidden),
+    };
+    const scheduler = new Scheduler(ctx, { maxQueue: o.queue, staged });
     this.#card.contextLength = nCtx;
     this.#card.weightTypes = model.info.matrixTypes;
     this.#card.details = modelDetails(model.info, file.tensors, template);
     this.#trie = vocabTrieOf(tokenizer);
+    if (embedding) {
+      // no public source says these models were trained for Matryoshka truncation
+      this.#card.embedding = {
+        dimensions: model.info.nEmbd,
+        pooling: embedding.pooling,
+        truncatable: false,
+      };
+    }
     const contract = await numericsContract();
-    this.#loaded = { model, ctx, tokenizer, template, scheduler, contract };
+    this.#loaded = { model, ctx, tokenizer, template, scheduler, contract, embedding };
   }
 
   listModels(): readonly ModelCard[] {
@@ -182,7 +216,8 @@ export class NativeBackend implements CompletionBackend {
         }),
       decode: (ids) => tokenizer.decode(ids, { renderSpecial: true }),
       piece: (id) => tokenizer.tokenPieceBytes(id),
-      applyTemplate: (messages) => encodeChat(tokenizer, messages, { template }).prompt,
+      applyTemplate: (messages, tools) =>
+        encodeChat(tokenizer, messages, { template, tools }).prompt,
     };
   }
 
@@ -200,7 +235,16 @@ export class NativeBackend implements CompletionBackend {
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
     await this.ready;
-    const { tokenizer, template, scheduler, ctx, model, contract } = this.#loaded!;
+    const { tokenizer, template, scheduler, ctx, model, contract, embedding } = this.#loaded!;
+    // handled: an embedding model has no trained output head (its converter drops lm_head); what
+    // the tied embeddings would generate is meaningless, so completions are refused, as
+    // llama-server started with --embeddings does
+    if (embedding !== undefined) {
+      throw new InvalidRequestError(
+        "model",
+        `Model "${request.model}" is an embedding model: use POST /v1/embeddings or /api/embed`,
+      );
+    }
     // handled here, before the shared batch: ids outside the vocabulary (a peer's continueFrom)
     // or sampling values the sampler rejects fail this request alone (InvalidRequestError)
     const sampling = checkRequestLimits(request, {
@@ -208,7 +252,8 @@ export class NativeBackend implements CompletionBackend {
     });
     const ids = [
       ...(request.input.kind === "chat"
-        ? encodeChat(tokenizer, request.input.messages, { template }).ids
+        ? encodeChat(tokenizer, request.input.messages, { template, tools: request.input.tools })
+          .ids
         : tokenizer.encode(request.input.prompt, { addBos: true })),
       // fail-over (src/p2p/router.ts): continue after the tokens another node already generated
       ...(request.continueFrom ?? []),
@@ -225,7 +270,14 @@ export class NativeBackend implements CompletionBackend {
     let constraint;
     if (request.grammar !== undefined) {
       this.#trie ??= vocabTrieOf(tokenizer);
-      constraint = constraintFor(request.grammar, this.#trie, request.continueFrom);
+      constraint = request.grammarTrigger === undefined
+        ? constraintFor(request.grammar, this.#trie, request.continueFrom)
+        : triggeredConstraintFor(
+          request.grammar,
+          this.#trie,
+          request.grammarTrigger,
+          request.continueFrom,
+        );
     }
     // the seed actually used (also when the client gave none): the record names it (only the low
     // 32 bits reach the rng)
@@ -271,6 +323,93 @@ export class NativeBackend implements CompletionBackend {
         // the list usage.completionTokens counts (the record requires the two to agree)
         outputIds: end.tokens,
       },
+    };
+  }
+
+  async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+    await this.ready;
+    const { tokenizer, scheduler, ctx, model, embedding } = this.#loaded!;
+    // handled here (the API checks the card first; a peer's request arrives without it): each
+    // case is this request's 400, nobody else's
+    if (embedding === undefined) {
+      throw new InvalidRequestError("model", `Model "${request.model}" is not an embedding model`);
+    }
+    const nEmbd = model.info.nEmbd;
+    if (request.dimensions !== undefined && request.dimensions !== nEmbd) {
+      throw new InvalidRequestError(
+        "dimensions",
+        `Model "${request.model}" does not support dimensions: its vectors have ${nEmbd} values`,
+      );
+    }
+    const nVocab = Math.min(model.info.nVocab, tokenizer.nVocab);
+    const nCtx = ctx.options.nCtx;
+    const prompts = request.inputs.map((input, i) => {
+      let ids: number[];
+      if (typeof input === "string") {
+        // llama.cpp's embedding tokenization: add_special (BOS / EOS as the vocabulary says: the
+        // BitNet embedding files add EOS, the token last pooling reads) and parse_special
+        ids = tokenizer.encode(input, { parseSpecial: true });
+      } else {
+        ids = [...input];
+        const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= nVocab);
+        if (bad !== undefined) {
+          throw new InvalidRequestError(
+            "input",
+            `Invalid token id ${bad} in input ${i}: the vocabulary has ${nVocab}`,
+          );
+        }
+      }
+      if (ids.length === 0) throw new InvalidRequestError("input", `Input ${i} has no tokens`);
+      if (ids.length > nCtx) {
+        if (request.truncate !== true) {
+          throw new ContextOverflowError(ids.length, nCtx, undefined, `embed input ${i}`);
+        }
+        ids = ids.slice(0, nCtx);
+      }
+      return ids;
+    });
+    // the inputs go through the shared scheduler, at most one per slot at a time (a long list
+    // neither fills the queue nor takes every slot from other work); the first failure stops
+    // the rest
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const vectors: Float32Array[] = new Array(prompts.length);
+    let queueMs = 0;
+    let promptMs = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < prompts.length) {
+        const i = next++;
+        const { hidden, timings } = await scheduler.embed(
+          `${request.id}-${i}`,
+          prompts[i]!,
+          stop.signal,
+        );
+        const v = poolEmbedding(hidden, embedding);
+        vectors[i] = request.dimensions === undefined
+          ? v
+          : truncateEmbedding(v, request.dimensions);
+        queueMs = Math.max(queueMs, timings.queueMs);
+        promptMs = Math.max(promptMs, timings.promptMs);
+      }
+    };
+    try {
+      const workers = Array.from({ length: Math.min(ctx.options.nSeq, prompts.length) }, worker);
+      await Promise.all(workers.map((w) =>
+        w.catch((err: unknown) => {
+          stop.abort(err);
+          throw err;
+        })
+      ));
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    return {
+      vectors,
+      usage: { promptTokens: prompts.reduce((n, p) => n + p.length, 0) },
+      timings: { queueMs, promptMs, decodeMs: 0 },
+      servedBy: [this.#options.nodeId],
     };
   }
 

@@ -26,7 +26,12 @@ import {
   type StageNetwork,
 } from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
-import { constraintFor, type VocabTrie, vocabTrieOf } from "../grammar/index.ts";
+import {
+  constraintFor,
+  triggeredConstraintFor,
+  type VocabTrie,
+  vocabTrieOf,
+} from "../grammar/index.ts";
 import {
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
@@ -133,13 +138,18 @@ export class PipelineBackend implements CompletionBackend {
       throw new CapacityError(`Cannot serve "${this.#card.id}" through a pipeline: ${plan.reason}`);
     }
     const ids = request.input.kind === "chat"
-      ? encodeChat(this.#tokenizer, request.input.messages, { template: this.#template }).ids
+      ? encodeChat(this.#tokenizer, request.input.messages, {
+        template: this.#template,
+        tools: request.input.tools,
+      }).ids
       : this.#tokenizer.encode(request.input.prompt, { addBos: true });
     // a grammar: compiled per request (a GrammarError is this request's 400)
     let constraint;
     if (request.grammar !== undefined) {
       this.#trie ??= vocabTrieOf(this.#tokenizer);
-      constraint = constraintFor(request.grammar, this.#trie);
+      constraint = request.grammarTrigger === undefined
+        ? constraintFor(request.grammar, this.#trie)
+        : triggeredConstraintFor(request.grammar, this.#trie, request.grammarTrigger);
     }
     const engine = createPipelineEngine(this.#o.network, {
       ...this.#o.pipeline,

@@ -7,6 +7,13 @@
  * logits (sampling reads the zero-copy rows before the next decode). Between steps it yields to
  * the event loop so HTTP and WebSockets stay responsive (STYLE.md B2). Aborting a request's signal
  * frees its slot at once.
+ *
+ * Embedding requests (`embed`) take slots and prompt chunks like any other; a batch that holds one
+ * runs through the context's pipeline-stage calls instead of `decode` (embed → every block →
+ * the head for the rows that want logits only), which compose to exactly what `decode` computes
+ * (aria.h), and keeps the last block's hidden state of every embedding token. Such a request
+ * reuses no cached prefix (every token's hidden state is needed) and leaves its slot when its
+ * last prompt chunk is evaluated.
  */
 import { CapacityError } from "../shared/errors.ts";
 import type { SequenceChunk, SequenceEnd, SequenceStepper } from "../generation/index.ts";
@@ -31,8 +38,24 @@ export interface BatchContext {
   truncate(seq: number, keep?: number): void;
 }
 
+/** The pipeline-stage calls of `NativeContext` an embedding batch runs through. */
+export interface StagedContext {
+  readonly nEmbd: number;
+  readonly nLayer: number;
+  embed(tokens: ArrayLike<number>, hidden: Float32Array): void;
+  evalLayers(
+    hidden: Float32Array,
+    range: Readonly<{ begin: number; end: number }>,
+    options: Readonly<{ seq: ArrayLike<number> }>,
+  ): void;
+  /** Final norm and head of each row: n x n_vocab logits. */
+  output(hidden: Float32Array): Float32Array;
+}
+
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {
+  /** The context's stage calls; without them `embed` is refused. */
+  staged?: StagedContext;
   /** Most requests waiting for a slot (beyond: CapacityError). */
   maxQueue: number;
   /** Most prompt tokens per batch (default: min(nBatch, 64)). */
@@ -50,10 +73,21 @@ export interface ScheduledEnd extends SequenceEnd {
   cachedTokens: number;
 }
 
+/** An embedding request's hidden states and timings. */
+export interface EmbeddedPrompt {
+  /** promptLength x n_embd floats: the last block's output for each prompt token. */
+  hidden: Float32Array;
+  timings: { queueMs: number; promptMs: number; decodeMs: number };
+}
+
 interface Live {
   readonly id: string;
   readonly prompt: readonly number[];
-  readonly stepper: SequenceStepper;
+  /** null for an embedding request */
+  readonly stepper: SequenceStepper | null;
+  /** An embedding request's hidden states (prompt x n_embd), filled chunk by chunk. */
+  readonly hidden: Float32Array | null;
+  embedded?: boolean;
   slot: number;
   /** The last sampled token, to evaluate in the next batch. */
   pending: number;
@@ -77,6 +111,7 @@ export class Scheduler {
   readonly #maxPrefill: number;
   readonly #clock: () => number;
   readonly #yield: () => Promise<void>;
+  readonly #staged: StagedContext | undefined;
   #state: SchedulerState;
   readonly #live = new Map<string, Live>();
   /** Tokens in each slot's KV cache, in order (what a later request may reuse as a prefix). */
@@ -95,6 +130,7 @@ export class Scheduler {
     this.#maxPrefill = options.maxPrefill ?? Math.min(ctx.options.nBatch, 64);
     this.#clock = options.clock ?? (() => performance.now());
     this.#yield = options.yieldTurn ?? defaultYield;
+    this.#staged = options.staged;
     this.#state = initialSchedulerState(ctx.options.nSeq);
     this.#cached = Array.from({ length: ctx.options.nSeq }, () => []);
   }
@@ -125,6 +161,57 @@ export class Scheduler {
     stepper: SequenceStepper,
     signal: AbortSignal,
   ): AsyncGenerator<SequenceChunk, ScheduledEnd, void> {
+    const live = this.#enqueue(id, prompt, stepper, signal);
+    const onAbort = (): void => this.#fail(live, signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#kick();
+    return this.#stream(live, () => signal.removeEventListener("abort", onAbort));
+  }
+
+  /**
+   * Queues an embedding request: its prompt is evaluated in chunks like any other (sharing
+   * batches with generating sequences), and the last block's hidden state of every token is kept.
+   *
+   * @param id unique request id.
+   * @param prompt token ids, 1 .. nCtx (the caller checked).
+   * @param signal aborting it frees the slot; the promise then rejects with the signal's reason.
+   * @returns the hidden states and timings.
+   * @throws {CapacityError} when the queue is full or the scheduler is closed.
+   * @throws {RangeError} without stage calls (SchedulerOptions.staged), or for an empty prompt.
+   */
+  async embed(id: string, prompt: readonly number[], signal: AbortSignal): Promise<EmbeddedPrompt> {
+    const staged = this.#staged;
+    if (staged === undefined) throw new RangeError("Cannot embed: the context has no stage calls");
+    if (prompt.length === 0) throw new RangeError("Cannot embed an empty prompt");
+    const live = this.#enqueue(id, prompt, null, signal, staged.nEmbd);
+    const onAbort = (): void => this.#fail(live, signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#kick();
+    try {
+      for (;;) {
+        if (live.error !== undefined) throw live.error;
+        if (live.embedded) {
+          const t = this.#clock();
+          return {
+            hidden: live.hidden!,
+            timings: { queueMs: live.tJoin - live.tSubmit, promptMs: t - live.tJoin, decodeMs: 0 },
+          };
+        }
+        await new Promise<void>((resolve) => (live.wake = resolve));
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      if (this.#live.get(live.id) === live) this.#leave(live);
+    }
+  }
+
+  #enqueue(
+    id: string,
+    prompt: readonly number[],
+    stepper: SequenceStepper | null,
+    signal: AbortSignal,
+    nEmbd = 0,
+  ): Live {
     if (this.#closed) throw new CapacityError("Cannot queue request: the server is shutting down");
     if (!canQueue(this.#state, this.#maxQueue)) {
       throw new CapacityError(
@@ -137,6 +224,7 @@ export class Scheduler {
       id,
       prompt,
       stepper,
+      hidden: stepper === null ? new Float32Array(prompt.length * nEmbd) : null,
       slot: -1,
       pending: -1,
       chunks: [],
@@ -147,10 +235,7 @@ export class Scheduler {
     };
     this.#live.set(id, live);
     this.#apply({ kind: "submit", request: { id, promptLength: prompt.length } });
-    const onAbort = (): void => this.#fail(live, signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    this.#kick();
-    return this.#stream(live, () => signal.removeEventListener("abort", onAbort));
+    return live;
   }
 
   /** Fails every request and waits for the loop to stop. */
@@ -238,7 +323,10 @@ export class Scheduler {
   }
 
   #commonPrefix(id: string, slot: number): number {
-    const prompt = this.#live.get(id)?.prompt ?? [];
+    const live = this.#live.get(id);
+    // an embedding request needs every token's hidden state: nothing is reused
+    if (live?.hidden) return 0;
+    const prompt = live?.prompt ?? [];
     const cached = this.#cached[slot] ?? [];
     let n = 0;
     while (n < prompt.length && n < cached.length && prompt[n] === cached[n]) n++;
@@ -252,8 +340,19 @@ export class Scheduler {
     const seq: number[] = [];
     const want: number[] = [];
     const sampled: Live[] = [];
+    /** embedding entries: the live, its prompt range and where its rows start in the batch */
+    const embedded: { live: Live; from: number; to: number; at: number }[] = [];
     for (const entry of batch) {
       const live = bySlot.get(entry.slot)!;
+      if (live.hidden && entry.kind === "prefill") {
+        embedded.push({ live, from: entry.from, to: entry.to, at: tokens.length });
+        for (let i = entry.from; i < entry.to; i++) {
+          tokens.push(live.prompt[i]!);
+          seq.push(entry.slot);
+          want.push(0);
+        }
+        continue;
+      }
       if (entry.kind === "decode") {
         tokens.push(live.pending);
         seq.push(entry.slot);
@@ -268,8 +367,25 @@ export class Scheduler {
       }
       if (entry.logits) sampled.push(live);
     }
+    let logitsOf = (row: number): Float32Array => this.#ctx.logits(row);
+    let hidden: Float32Array | undefined;
     try {
-      this.#ctx.decode(tokens, { seq, logits: want });
+      if (embedded.length === 0) this.#ctx.decode(tokens, { seq, logits: want });
+      else {
+        const staged = this.#staged!; // embed() refuses to queue without it
+        const e = staged.nEmbd;
+        hidden = new Float32Array(tokens.length * e);
+        staged.embed(tokens, hidden);
+        staged.evalLayers(hidden, { begin: 0, end: staged.nLayer }, { seq });
+        const rows = want.flatMap((w, i) => (w ? [i] : []));
+        if (rows.length > 0) {
+          const picked = new Float32Array(rows.length * e);
+          rows.forEach((i, r) => picked.set(hidden!.subarray(i * e, (i + 1) * e), r * e));
+          const logits = staged.output(picked);
+          const v = logits.length / rows.length;
+          logitsOf = (row) => logits.subarray(row * v, (row + 1) * v);
+        }
+      }
     } catch (err: unknown) {
       // handled here: the engine rejected the batch (a failed decode leaves the KV cache as it
       // was). One sequence alone is the culprit: it fails. Several: each is retried alone, so
@@ -291,11 +407,20 @@ export class Scheduler {
       else cached.push(...bySlot.get(entry.slot)!.prompt.slice(entry.from, entry.to));
     });
     const now = this.#clock();
+    for (const { live, from, to, at } of embedded) {
+      const e = this.#staged!.nEmbd;
+      live.hidden!.set(hidden!.subarray(at * e, (at + to - from) * e), from * e);
+      if (to === live.prompt.length) {
+        live.embedded = true;
+        this.#leave(live);
+        live.wake?.();
+      }
+    }
     sampled.forEach((live, row) => {
       if (live.tPrompt === 0) live.tPrompt = now;
       let step;
       try {
-        step = live.stepper.step(this.#ctx.logits(row));
+        step = live.stepper!.step(logitsOf(row));
       } catch (err: unknown) {
         // terminated: a sampling failure ends this request only
         this.#fail(live, err);

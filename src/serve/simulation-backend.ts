@@ -11,6 +11,7 @@ import type {
   CompletionResult,
   ModelCard,
 } from "../contract/index.ts";
+import { usesTools } from "../contract/index.ts";
 import { UnsupportedParameterError } from "../shared/errors.ts";
 
 /** Canned, labelled completions. */
@@ -40,6 +41,13 @@ export class SimulationBackend implements CompletionBackend {
     request: CompletionRequest,
     signal: AbortSignal,
   ): AsyncGenerator<CompletionChunk, CompletionResult, void> {
+    if (usesTools(request.input)) {
+      // handled here: tools would be dropped on the way, so refuse rather than ignore (400)
+      throw new UnsupportedParameterError(
+        "tools",
+        'Unsupported parameter "tools": the simulation backend does not take tools',
+      );
+    }
     if (request.grammar !== undefined) {
       // handled here: the output could not be held to it, so refuse rather than ignore (400)
       throw new UnsupportedParameterError(

@@ -34,7 +34,7 @@ export function findContentSpans(
 ): Span[] | undefined {
   const mark = pickMarker(prompt + templateSource + messages.map((m) => m.content).join(""));
   if (mark === undefined) return undefined;
-  const masked = renderMasked(messages.map((m, i) => ({ role: m.role, content: mark + i + mark })));
+  const masked = renderMasked(messages.map((m, i) => ({ ...m, content: mark + i + mark })));
   if (masked === undefined) return undefined;
   const parts = masked.split(new RegExp(`${mark}(\\d+)${mark}`));
   // parts: literal, index, literal, index, …, literal

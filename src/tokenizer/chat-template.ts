@@ -32,11 +32,36 @@ import { AriaError } from "../shared/errors.ts";
 import { findContentSpans, hasParsedSpecial, tokenizeWithSpans } from "./_chat-spans.ts";
 import { JINJA_GLOBALS, strftime } from "./_jinja-globals.ts";
 import type { Tokenizer } from "./index.ts";
+import { toolsAsText } from "./_tool-prompt.ts";
 
 /** One chat message. `role` is usually "system", "user" or "assistant". */
 export interface ChatMessage {
   readonly role: string;
   readonly content: string;
+  /** Assistant turns: the calls it made (arguments as JSON text). */
+  readonly toolCalls?: readonly { id: string; name: string; arguments: string }[] | undefined;
+  /** Tool turns: the id of the call this result answers. */
+  readonly toolCallId?: string | undefined;
+}
+
+/** A function the model may call. */
+export interface ChatTool {
+  readonly name: string;
+  readonly description?: string | undefined;
+  /** JSON Schema of the arguments object. */
+  readonly parameters?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Whether a template handles tools itself (it reads `tools`, as Hugging Face's templates with
+ * tool support do). Other templates get the Hermes format written into the messages
+ * (./_tool-prompt.ts).
+ *
+ * @param source the jinja source.
+ * @returns true when the template mentions `tools`.
+ */
+export function isToolAwareTemplate(source: string): boolean {
+  return /\btools\b/.test(source);
 }
 
 /** Names of the built-in templates. */
@@ -106,6 +131,8 @@ export interface RenderChatOptions {
   readonly family?: BuiltinChatTemplate | undefined;
   /** Time for `strftime_now(...)`; without it the function is undefined (templates fall back). */
   readonly now?: Date | undefined;
+  /** Functions the model may call (see {@link isToolAwareTemplate}). */
+  readonly tools?: readonly ChatTool[] | undefined;
 }
 
 /** Defaults of {@link renderChat}. */
@@ -147,7 +174,24 @@ export function renderChat(
   const source = options.template !== undefined && !isPlaceholderChatTemplate(options.template)
     ? options.template
     : BUILTIN_CHAT_TEMPLATES[options.family ?? DEFAULT_RENDER_CHAT_OPTIONS.family];
-  return renderWith(compile(source), messages, options);
+  const chat = withTools(source, messages, options.tools);
+  return renderWith(compile(source), chat.messages, { ...options, tools: chat.tools });
+}
+
+/**
+ * The messages and tools a template renders: unchanged for a tool-aware template; otherwise
+ * tools, calls and results written as text (./_tool-prompt.ts) and no `tools` variable.
+ */
+function withTools(
+  source: string,
+  messages: readonly ChatMessage[],
+  tools: readonly ChatTool[] | undefined,
+): { messages: readonly ChatMessage[]; tools: readonly ChatTool[] | undefined } {
+  const used = (tools !== undefined && tools.length > 0) ||
+    messages.some((m) => (m.toolCalls?.length ?? 0) > 0);
+  if (!used) return { messages, tools: undefined };
+  if (isToolAwareTemplate(source)) return { messages, tools };
+  return { messages: toolsAsText(messages, tools ?? []), tools: undefined };
 }
 
 /** What {@link chooseChatTemplate} needs to know about a model. */
@@ -222,6 +266,8 @@ export interface EncodeChatOptions {
   readonly addGenerationPrompt?: boolean | undefined;
   /** Time for `strftime_now(...)`. */
   readonly now?: Date | undefined;
+  /** Functions the model may call (see {@link isToolAwareTemplate}). */
+  readonly tools?: readonly ChatTool[] | undefined;
 }
 
 /** Result of {@link encodeChat}. */
@@ -258,6 +304,8 @@ export function encodeChat(
   options: Readonly<EncodeChatOptions>,
 ): EncodedChat {
   assertMessages(messages);
+  const chat = withTools(options.template.template, messages, options.tools);
+  messages = chat.messages;
   const vocab = tokenizer.vocab;
   const token = (id: number | undefined): string => id === undefined ? "" : vocab.tokens[id]!;
   const renderOptions: RenderChatOptions = {
@@ -265,7 +313,16 @@ export function encodeChat(
     eosToken: token(vocab.eosId),
     addGenerationPrompt: options.addGenerationPrompt,
     now: options.now,
+    tools: chat.tools,
   };
+  // a tool-aware template prints tools and call arguments as its own text, where special-token
+  // text would be parsed: refused here (handled: a 400 at the API), never injected
+  if (toolTextHasSpecial(vocab, messages, chat.tools)) {
+    throw new ChatTemplateError(
+      "content",
+      "Cannot tokenize the chat: a tool definition or tool call holds special-token text",
+    );
+  }
   const template = compile(options.template.template);
   const prompt = renderWith(template, messages, renderOptions);
   const spans = findContentSpans(prompt, messages, options.template.template, (masked) => {
@@ -319,7 +376,7 @@ function renderWith(
   const now = options.now;
   const variables: Record<string, unknown> = {
     ...JINJA_GLOBALS,
-    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: messages.map(hfMessage),
     bos_token: options.bosToken,
     eos_token: options.eosToken,
     add_generation_prompt: options.addGenerationPrompt ??
@@ -331,6 +388,8 @@ function renderWith(
       );
     },
   };
+  // Hugging Face passes `tools` only when the caller gives some (`{% if tools %}` is false then)
+  if (options.tools !== undefined) variables["tools"] = options.tools.map(hfTool);
   // without a clock strftime_now stays undefined: templates test `is defined` and fall back
   if (now !== undefined) variables["strftime_now"] = (f: unknown) => strftime(now, String(f));
   // Template.render() would declare its own raise_exception and a clock-reading strftime_now,
@@ -346,6 +405,54 @@ function renderWith(
       cause: err,
     });
   }
+}
+
+/** A message as Hugging Face's apply_chat_template passes it (arguments as an object). */
+function hfMessage(m: ChatMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: m.role, content: m.content };
+  if (m.toolCalls !== undefined && m.toolCalls.length > 0) {
+    out["tool_calls"] = m.toolCalls.map((c) => ({
+      id: c.id,
+      type: "function",
+      function: { name: c.name, arguments: argumentsValue(c.arguments) },
+    }));
+  }
+  if (m.toolCallId !== undefined) out["tool_call_id"] = m.toolCallId;
+  return out;
+}
+
+/** Arguments as an object when they are JSON (HF's convention; templates `tojson` them). */
+function argumentsValue(text: string): unknown {
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    // handled: text that is not JSON is passed on as the string it is
+    return text;
+  }
+}
+
+/** A tool as HF passes it (OpenAI's `{type: "function", function: {...}}`). */
+function hfTool(t: ChatTool): Record<string, unknown> {
+  const fn: Record<string, unknown> = { name: t.name };
+  if (t.description !== undefined) fn["description"] = t.description;
+  if (t.parameters !== undefined) fn["parameters"] = t.parameters;
+  return { type: "function", function: fn };
+}
+
+function toolTextHasSpecial(
+  vocab: Tokenizer["vocab"],
+  messages: readonly ChatMessage[],
+  tools: readonly ChatTool[] | undefined,
+): boolean {
+  const texts = [
+    ...(tools ?? []).map((t) => JSON.stringify(hfTool(t))),
+    ...messages.flatMap((m) => [
+      m.toolCallId ?? "",
+      ...(m.toolCalls ?? []).map((c) => c.id + c.name + c.arguments),
+    ]),
+  ];
+  return texts.some((t) => t !== "" && hasParsedSpecial(vocab, t));
 }
 
 function assertMessages(messages: readonly ChatMessage[]): void {

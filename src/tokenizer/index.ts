@@ -193,6 +193,9 @@ export {
   type ChatMessage,
   chatModelInfoFromGguf,
   type ChatTemplateChoice,
+  type ChatTool,
   chooseChatTemplate,
   encodeChat,
+  isToolAwareTemplate,
 } from "./chat-template.ts";
+export { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallText } from "./_tool-prompt.ts";

@@ -92,7 +92,37 @@ describe("validation", () => {
 describe("output constraints", () => {
   const tool = { type: "function", function: { name: "f", parameters: { type: "object" } } };
   const refusals: [string, Record<string, unknown>, string, string | null, RegExp][] = [
-    ["tools", { tools: [tool] }, "tools", "unsupported_parameter", /"tools"/],
+    [
+      "a strict tool whose parameters cannot be enforced",
+      {
+        tools: [{
+          type: "function",
+          function: {
+            name: "f",
+            strict: true,
+            parameters: { type: "object", properties: { a: { type: "string", pattern: "x" } } },
+          },
+        }],
+        tool_choice: "required",
+      },
+      "tools",
+      "unsupported_parameter",
+      /tool "f".*pattern/,
+    ],
+    [
+      "a named tool_choice that names no tool",
+      { tools: [tool], tool_choice: { type: "function", function: { name: "g" } } },
+      "tool_choice",
+      "unsupported_parameter",
+      /no tool is named "g"/,
+    ],
+    [
+      "tool_choice with response_format",
+      { tools: [tool], tool_choice: "required", response_format: { type: "json_object" } },
+      "response_format",
+      "unsupported_parameter",
+      /Cannot combine "tool_choice" with "response_format"/,
+    ],
     [
       "tool_choice",
       { tool_choice: "required" },

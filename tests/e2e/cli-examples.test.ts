@@ -13,7 +13,7 @@
  * model, the peer network on). The files the examples name are
  * made from generated test models (tests/helpers/models.ts): model.gguf, my-model.gguf, a small
  * Hugging Face checkpoint for `model convert`, a text for `perplexity`, a receipt of the prepared
- * ledger for `ledger verify-receipt`, and an installed file for each `model rm NAME`.
+ * ledger for `ledger verify-receipt` (and that answer with its messages for `verify`), and an installed file for each `model rm NAME`.
  * SKIPPED lists, with the reason, the examples that need the network or a large model; ADJUSTED
  * the ones run with a smaller workload (arguments appended, reason given); an example that is
  * neither runnable nor listed there fails the test.
@@ -244,6 +244,12 @@ beforeAll(async () => {
   expect(stopped.code).toBe(0);
   expect(body.provenance).toBeDefined();
   writeFileSync(join(filesTemplate, "receipt.json"), JSON.stringify(body.provenance));
+  // for `aria verify`: the whole answer and the messages its client sent
+  writeFileSync(join(filesTemplate, "answer.json"), JSON.stringify(body));
+  writeFileSync(
+    join(filesTemplate, "messages.json"),
+    JSON.stringify([{ role: "user", content: "Hi" }]),
+  );
 }, 180_000);
 
 /** For `aria model rm NAME`: the named registry model's file, installed by hand. */

@@ -175,6 +175,27 @@ describe("structured output against aria serve", () => {
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).message).toMatch(/pattern/);
   });
 
+  test("a grammar that allows no token of the vocabulary is a 400 saying so, streamed or not", async () => {
+    // a class that matches no character: the grammar parses, but nothing can be generated
+    for (const stream of [false, true]) {
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "aria-nano",
+          messages: [{ role: "user", content: "x" }],
+          max_tokens: 5,
+          stream,
+          grammar: "root ::= [^\\x00-\\U0010FFFF]",
+        }),
+      });
+      expect(res.status).toBe(400);
+      const body = await res.json() as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("invalid_grammar");
+      expect(body.error.message).toContain("the grammar allows no token of the vocabulary");
+    }
+  });
+
   test("ollama client: format with a schema and format json", async () => {
     const ollama = new Ollama({ host: url });
     const schema = SCHEMAS.person!;

@@ -366,6 +366,28 @@ export function llamaPromptLogits(
   return rows;
 }
 
+/**
+ * llama.cpp's pooled embedding of one input (an embeddings context with the model's own
+ * `<arch>.pooling_type`, the tokens in one batch): `llama_get_embeddings_seq`, not normalized.
+ */
+export function llamaEmbedding(
+  modelPath: string,
+  tokens: readonly number[],
+  options: Readonly<{ threads?: number }> = {},
+): { pooling: number; embedding: Float32Array } {
+  assertTokens(tokens, "tokens");
+  const threads = options.threads ?? DEFAULT_LLAMA_ORACLE_OPTIONS.threads;
+  const out = runOracle(["embed", modelPath, "--threads", String(threads)], tokenText(tokens));
+  const { header, payload } = splitHeader(out);
+  const nEmbd = Number(header["n_embd"]);
+  if (payload.byteLength !== 4 * nEmbd) {
+    throw new Error(
+      `Cannot parse llama-oracle output: ${payload.byteLength} bytes, expected ${4 * nEmbd}`,
+    );
+  }
+  return { pooling: Number(header["pooling"]), embedding: floatsAt(payload, 0, nEmbd) };
+}
+
 function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);

@@ -30,6 +30,13 @@ export function testModel(options: Readonly<Omit<MakeModelOptions, "out">>): Pro
     ...(options.vocab !== undefined ? [options.vocab] : []),
     ...(options.i2sLayout === "arm" ? ["i2s-arm"] : []),
     ...(options.untiedOutput === true ? ["untied"] : []),
+    ...(options.embeddingModel !== undefined
+      ? [
+        `embed-p${options.embeddingModel.pooling}${
+          options.embeddingModel.inputNorms === false ? "-plain" : ""
+        }`,
+      ]
+      : []),
     ...(options.ropeScaling !== undefined
       ? [
         `rope-${options.ropeScaling.type}-${options.ropeScaling.factor}-${
@@ -46,6 +53,17 @@ export function testModel(options: Readonly<Omit<MakeModelOptions, "out">>): Pro
   pending.set(out, made);
   return made;
 }
+
+/**
+ * A BitNet embedding model as microsoft/BitNet's converter writes bitnet-embedding-0.6b (qwen3,
+ * per-projection input norms, F16 norms, I2_S, last pooling, add_eos_token), 2 blocks.
+ */
+export const EMBEDDING_MODEL = {
+  preset: "bitnet-embedding-0.6b-2l",
+  arch: "qwen3",
+  type: "i2_s",
+  embeddingModel: { pooling: 3 },
+} as const satisfies Omit<MakeModelOptions, "out">;
 
 /** Every architecture × ternary type the engine supports. */
 export const ARCHS = ["bitnet", "bitnet-b1.58", "llama"] as const;

@@ -276,6 +276,20 @@ export interface RefLayer {
   readonly attnQNorm?: Float32Array;
   readonly attnKNorm?: Float32Array;
   readonly attnSubNorm?: Float32Array;
+  /**
+   * qwen3 BitNet embedding models (docs/models.md "BitNet embedding models"): an RMS norm of
+   * the attn_norm / ffn_norm output before one projection only. The ones before Wo and Wdown
+   * are `attnOutNormIn` / `ffnDownNormIn`.
+   */
+  readonly normIn?: Readonly<{
+    q?: Float32Array;
+    k?: Float32Array;
+    v?: Float32Array;
+    o?: Float32Array;
+    gate?: Float32Array;
+    up?: Float32Array;
+    down?: Float32Array;
+  }>;
   readonly wo: RefMatrix;
   readonly ffnNorm: Float32Array;
   readonly wGate: RefMatrix;
@@ -418,6 +432,26 @@ export class ReferenceModel {
       return loadMatrix(file, bytes, info, outScale);
     };
     const vector = (name: string): Float32Array => readVector(file, bytes, name);
+    const optional = (name: string) => tensors.has(name) ? vector(name) : undefined;
+    // the BitNet embedding models' per-projection input norms, each optional (as the fork of
+    // llama.cpp in microsoft/BitNet loads them)
+    const normInOf = (p: string) => {
+      const out: Record<string, Float32Array> = {};
+      const names = {
+        q: "attn_q",
+        k: "attn_k",
+        v: "attn_v",
+        o: "attn_output",
+        gate: "ffn_gate",
+        up: "ffn_up",
+        down: "ffn_down",
+      } as const;
+      for (const [key, name] of Object.entries(names)) {
+        const w = optional(`${p}${name}_norm_in.weight`);
+        if (w !== undefined) out[key] = w;
+      }
+      return out;
+    };
 
     // engine.md "Fallback projections": block matrices of a non-ternary type take int8 rows
     const fallback = kvString(file, "aria.fallback_activation");
@@ -451,6 +485,7 @@ export class ReferenceModel {
           ? {
             attnQNorm: vector(`${p}attn_q_norm.weight`),
             attnKNorm: vector(`${p}attn_k_norm.weight`),
+            normIn: normInOf(p),
           }
           : {}),
       };
@@ -580,10 +615,22 @@ export class ReferenceSequence {
 
     // 2.1-2.3: norm, projections, RoPE.
     const a = rmsNorm(xIn, layer.attnNorm, hp.eps);
+    const ni = layer.normIn ?? {};
     const aq = quantizeFor([layer.wq, layer.wk, layer.wv], a);
-    const q = matmul(layer.wq, a, aq);
-    const k = matmul(layer.wk, a, aq);
-    const v = matmul(layer.wv, a, aq);
+    // a projection with an input norm: matmul(W, rmsnorm(a, norm_in)), its own quantized row
+    const project = (
+      w: RefMatrix,
+      x: Float32Array,
+      xq: ReturnType<typeof quantizeFor>,
+      n?: Float32Array,
+    ) => {
+      if (n === undefined) return matmul(w, x, xq);
+      const xn = rmsNorm(x, n, hp.eps);
+      return matmul(w, xn, quantizeFor([w], xn));
+    };
+    const q = project(layer.wq, a, aq, ni.q);
+    const k = project(layer.wk, a, aq, ni.k);
+    const v = project(layer.wv, a, aq, ni.v);
     if (layer.attnQNorm !== undefined) headNorm(q, hp.nHead, layer.attnQNorm, hp);
     if (layer.attnKNorm !== undefined) headNorm(k, hp.nHeadKv, layer.attnKNorm, hp);
     rope(q, hp.nHead, pos, hp);
@@ -620,7 +667,8 @@ export class ReferenceSequence {
     }
 
     // 2.5: sub-norm, output projection, residual.
-    const oNormed = layer.attnSubNorm ? rmsNorm(o, layer.attnSubNorm, hp.eps) : o;
+    const oNorm = layer.attnSubNorm ?? ni.o;
+    const oNormed = oNorm ? rmsNorm(o, oNorm, hp.eps) : o;
     const attnOut = matmul(layer.wo, oNormed);
     const x = new Float32Array(xIn.length);
     for (let i = 0; i < x.length; i++) x[i] = xIn[i]! + attnOut[i]!;
@@ -628,8 +676,8 @@ export class ReferenceSequence {
     // 2.6: FFN.
     const f = rmsNorm(x, layer.ffnNorm, hp.eps);
     const fq = quantizeFor([layer.wGate, layer.wUp], f);
-    const g = matmul(layer.wGate, f, fq);
-    const u = matmul(layer.wUp, f, fq);
+    const g = project(layer.wGate, f, fq, ni.gate);
+    const u = project(layer.wUp, f, fq, ni.up);
     const m = new Float32Array(g.length);
     for (let i = 0; i < m.length; i++) {
       const gi = g[i]!;
@@ -638,7 +686,8 @@ export class ReferenceSequence {
     }
 
     // 2.7: sub-norm, down projection, residual.
-    const mNormed = layer.ffnSubNorm ? rmsNorm(m, layer.ffnSubNorm, hp.eps) : m;
+    const mNorm = layer.ffnSubNorm ?? ni.down;
+    const mNormed = mNorm ? rmsNorm(m, mNorm, hp.eps) : m;
     const down = matmul(layer.wDown, mNormed);
     const out = new Float32Array(x.length);
     for (let i = 0; i < out.length; i++) out[i] = x[i]! + down[i]!;

@@ -3,9 +3,12 @@
  * head becomes Q8_W (int8) or Q4_W (int4) at load, its logits stay close to the float head's
  * (bounded error; int8: the same top token), and a head it cannot convert is left as it was. The
  * int4 head is always in the x16 layout and its kernels compute what the reference kernel does on
- * any table. The held-out perplexity change on the trained aria-nano is in docs/engine.md.
+ * any table. Once requantized, the float head's pages are not held resident (a tied embedding's
+ * rows are read from the file on demand, the same bytes). The held-out perplexity change on the
+ * trained aria-nano is in docs/engine.md.
  */
 import { describe, expect, test } from "bun:test";
+import { readFileSync, realpathSync } from "node:fs";
 import { type NativeModel, openModel, setKernels } from "../../src/engine/index.ts";
 import { testModel } from "../helpers/models.ts";
 import { compareLogits } from "../helpers/parity.ts";
@@ -29,6 +32,30 @@ function compare(xs: Float32Array[], ys: Float32Array[]): { worst: number; sameT
     if (sameArgmax) sameTop++;
   });
   return { worst, sameTop };
+}
+
+/** hidden rows of token_embd for tokens, looked up 8 at a time (a context's batch limit). */
+function embedAll(
+  ctx: { embed(t: ArrayLike<number>, h: Float32Array): void },
+  tokens: number[],
+): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(tokens.length * 256);
+  for (let i = 0; i < tokens.length; i += 8) {
+    ctx.embed(tokens.slice(i, i + 8), out.subarray(i * 256, (i + 8) * 256));
+  }
+  return out;
+}
+
+/** Resident bytes of this process's mappings of `path` (Linux /proc/self/smaps), every mapping summed. */
+function mappedRss(path: string): number {
+  const real = realpathSync(path);
+  let inFile = false;
+  let kib = 0;
+  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.endsWith(` ${real}`);
+    else if (inFile && line.startsWith("Rss:")) kib += Number(line.split(/\s+/)[1]);
+  }
+  return kib * 1024;
 }
 
 describe("outputHead", () => {
@@ -78,6 +105,33 @@ describe("outputHead", () => {
     });
     expect(worst).toBeLessThan(1e-4);
   });
+
+  test.skipIf(process.platform !== "linux")(
+    "int8: the tied F16 embedding is not held resident after requantizing, and its rows read the same bytes",
+    async () => {
+      const path = await testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" });
+      const spread = Array.from({ length: 400 }, (_, i) => (i * 7919) % 32000); // rows all over the table
+      const embdBytes = 32000 * 256 * 2;
+      let hQ: Float32Array<ArrayBuffer> = new Float32Array(0);
+      const others = mappedRss(path); // earlier tests' mappings of the same file, if not yet collected
+      {
+        using q = await openModel(path, { outputHead: "int8" });
+        using ctx = q.createContext({ nCtx: 64, nThreads: 2 });
+        hQ = embedAll(ctx, spread);
+        ctx.decode(TOKENS, { logits: "all" });
+        // header, norms and the blocks' ternary rows stay; the 16 MB F16 table does not
+        expect(mappedRss(path) - others).toBeLessThan(embdBytes / 8); // 1.4 MB measured
+      }
+      const before = mappedRss(path);
+      using f = await openModel(path);
+      using ctx = f.createContext({ nCtx: 64, nThreads: 2 });
+      ctx.decode(TOKENS, { logits: "all" }); // the float head reads every row: all resident
+      expect(mappedRss(path) - before).toBeGreaterThan(embdBytes);
+      const hF = embedAll(ctx, spread);
+      expect(hF.some((v) => v !== 0)).toBe(true);
+      expect(new Uint8Array(hQ.buffer)).toEqual(new Uint8Array(hF.buffer));
+    },
+  );
 
   for (const head of ["int8", "int4"] as const) {
     test(`${head}: a head that is not float (Q8_0) is left as it was`, async () => {

@@ -1058,8 +1058,122 @@ static void test_x16(const aria_kernel_table * k) {
     }
 }
 
+/* The x16 lookup-table GEMM (kernels.h "x16 lookup tables"): aria_gemm_*_x16_lut_ref and the table's
+ * own LUT kernel (if any), for every ny = 1..32, row lengths that are not multiples of the 512 / 1024
+ * elements of a table pass, 1..3 groups (the last partial), activations of every kind (raw -128 and
+ * 127 included: the int16 bound's worst cases) at a stride that is not the row size: every real row
+ * equals ref's row kernel bit for bit. Group 0 holds only codes 0..2 (the tables' path); the others
+ * also codes 3 (the multiply-add fallback) and all-(-1) / all-(+1) rows against all -128. */
+static void test_x16_lut(const aria_kernel_table * k) {
+    static const int64_t tq_n[] = { 256, 768, 2560 };
+    static const int64_t i2_n[] = { 128, 384, 1152 };
+    static const int     valid_kinds[4] = { W_CODES, W_ALL_NEG, W_ALL_POS, W_ALL_ZERO };
+    const aria_kernel_table * r = &aria_kernels_ref;
+    for (int ti = 0; ti < 2; ti++) {
+        const int32_t type = ti == 0 ? ARIA_TYPE_TQ2_0 : ARIA_TYPE_I2_S;
+        int           ok_ref = 1, ok_k = 1, untouched = 1, cases = 0;
+        for (int li = 0; li < 3; li++) {
+            const int64_t  n     = ti == 0 ? tq_n[li] : i2_n[li];
+            const int64_t  nb    = n / QK_K;
+            const int64_t  ng    = 1 + (li + 1) % 3;
+            const int64_t  nrows = 16 * ng - 3;
+            const uint64_t row_b = ti == 0 ? (uint64_t) nb * sizeof(block_tq2_0) : (uint64_t) n / 4;
+            const uint64_t gb    = aria_x16_group_bytes(type, n);
+            uint8_t *      rows  = xmalloc(row_b * (uint64_t) nrows);
+            uint8_t *      grp   = xmalloc(gb * (uint64_t) ng);
+            uint8_t *      scr   = xmalloc((size_t) n);
+            for (int64_t rr = 0; rr < nrows; rr++) {
+                const int kind = rr < 16 ? valid_kinds[(rr + li) % 4] : (int) ((rr + li) % W_COUNT);
+                if (ti == 0) {
+                    make_tq2_0((block_tq2_0 *) (rows + row_b * (uint64_t) rr), nb, kind);
+                } else {
+                    make_i2_s(rows + row_b * (uint64_t) rr, n, kind);
+                }
+            }
+            for (int64_t g = 0; g < ng; g++) {
+                const int64_t nr = nrows - 16 * g < 16 ? nrows - 16 * g : 16;
+                aria_x16_pack_group(type, n, rows + row_b * (uint64_t) (16 * g), row_b, nr, grp + gb * (uint64_t) g, scr);
+            }
+            const int64_t ys = ti == 1 ? n + 12 : nb * (int64_t) sizeof(block_q8_K) + 20;
+            char *        ym = xmalloc((size_t) (ys * ARIA_X16_LUT_NY));
+            for (int j = 0; j < ARIA_X16_LUT_NY; j++) {
+                if (ti == 1) {
+                    for (int64_t e = 0; e < n; e++) {
+                        ym[j * ys + e] = (char) ((j + li) % 5 == 2 ? -128 : (j + li) % 5 == 3 ? 127 : (int8_t) rnd());
+                    }
+                } else {
+                    make_tq_act((block_q8_K *) (ym + j * ys), n, (li + j) % TQ_ACT_KINDS);
+                }
+            }
+            const int64_t ss  = 16 * ng + 5;
+            const int64_t cap = ss * (ARIA_X16_LUT_NY + 1);
+            float *       sf  = xmalloc(sizeof(float) * (size_t) cap);
+            int32_t *     si  = xmalloc(sizeof(int32_t) * (size_t) cap);
+            for (int ny = 1; ny <= ARIA_X16_LUT_NY; ny++) {
+                for (int pass = 0; pass < 2; pass++) {  /* the scalar LUT, then the table's */
+                    if ((pass == 0 && k != r) || (pass == 1 && !k->gemm_tq2_0_x16_lut)) {
+                        continue;  /* the scalar LUT once (with the ref table) */
+                    }
+                    cases++;
+                    for (int64_t e = 0; e < cap; e++) {
+                        sf[e] = -12345.0f;
+                        si[e] = -12345;
+                    }
+                    if (ti == 0) {
+                        (pass == 0 ? aria_gemm_tq2_0_x16_lut_ref : k->gemm_tq2_0_x16_lut)(
+                            n, ng, grp, (int64_t) gb, (const block_q8_K *) ym, ys, ny, sf, ss);
+                    } else {
+                        (pass == 0 ? aria_gemm_i2_s_x16_lut_ref : k->gemm_i2_s_x16_lut)(
+                            n, ng, grp, (int64_t) gb, (const int8_t *) ym, ys, ny, si, ss);
+                    }
+                    for (int64_t e = 0; e < cap; e++) {
+                        const int64_t j = e / ss, rr = e % ss;
+                        if (j >= ny || rr >= 16 * ng) {
+                            untouched &= ti == 1 ? si[e] == -12345 : sf[e] == -12345.0f;
+                            continue;
+                        }
+                        if (rr >= nrows) {
+                            continue;
+                        }
+                        const uint8_t * row  = rows + row_b * (uint64_t) rr;
+                        int             same = 0;
+                        if (ti == 1) {
+                            int32_t want;
+                            r->vec_dot_i2_s_i8(n, &want, row, (const int8_t *) (ym + j * ys));
+                            same = si[e] == want;
+                        } else {
+                            float want;
+                            r->vec_dot_tq2_0_q8_K(n, &want, (const block_tq2_0 *) row, (const block_q8_K *) (ym + j * ys));
+                            same = same_float(sf[e], want);
+                        }
+                        if (pass == 0) {
+                            ok_ref &= same;
+                        } else {
+                            ok_k &= same;
+                        }
+                    }
+                }
+            }
+            free(rows), free(grp), free(scr), free(ym), free(sf), free(si);
+        }
+        if (k == r) {
+            check(ok_ref, "aria_gemm_%s_x16_lut_ref: %d cases (n, ny = 1..32, partial groups, codes 3), every row bit-identical to ref's row kernel",
+                  ti == 0 ? "tq2_0" : "i2_s", cases);
+        }
+        if (k->gemm_tq2_0_x16_lut) {
+            check(ok_k, "%s gemm_%s_x16_lut: %d cases, every row bit-identical to ref's row kernel", k->name,
+                  ti == 0 ? "tq2_0" : "i2_s", cases);
+        }
+        if (k == r || k->gemm_tq2_0_x16_lut) {
+            check(untouched, "%s gemm_%s_x16_lut: nothing written past the groups' rows or past ny", k->name,
+                  ti == 0 ? "tq2_0" : "i2_s");
+        }
+    }
+}
+
 static void test_table(const aria_kernel_table * k) {
     test_x16(k);
+    test_x16_lut(k);
     test_silu(k);
     test_repack(k);
     test_axpy(k);

@@ -21,6 +21,11 @@
  *   logits     [--threads T] [--ctx C] [--kv f16|f32] [--flash-attn off|on|auto] [--chunk B]
  *              stdin: token ids. stdout: the padded header line, then float32[n_vocab]
  *              for every position (logits after consuming tokens 0..i).
+ *   embed      [--threads T] [--ctx C]
+ *              stdin: token ids of one input. A context with embeddings on and the pooling the
+ *              model's `<arch>.pooling_type` says; the tokens in one batch.
+ *              stdout: the padded header line (n_embd, pooling), then float32[n_embd]: the
+ *              pooled embedding (llama_get_embeddings_seq), not normalized.
  *   bench      --pp N --tg M [--threads T] [--reps R] [--depth D] [--kv f16|f32] [--flash-attn off|on|auto]
  *              (--depth: D random tokens fill the cache before each timed run, llama-bench -d)
  *              stdout: one JSON object with the milliseconds of every timed run.
@@ -528,6 +533,59 @@ static int cmd_logits(const char *path, const options *o) {
   return 0;
 }
 
+static int cmd_embed(const char *path, const options *o) {
+  load_backends(o);
+  struct llama_model *model = load_model(path, 0);
+  const struct llama_vocab *vocab = llama_model_get_vocab(model);
+  int n_vocab = llama_vocab_n_tokens(vocab);
+  token_list toks = read_tokens_stdin(n_vocab);
+  if (toks.n == 0) die("embed needs at least one token on stdin");
+  struct llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = (uint32_t)pick_ctx(o->ctx, toks.n);
+  cp.n_batch = (uint32_t)toks.n;
+  cp.n_ubatch = (uint32_t)toks.n;
+  cp.n_seq_max = 1;
+  cp.n_threads = o->threads;
+  cp.n_threads_batch = o->threads;
+  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  cp.type_k = GGML_TYPE_F32;
+  cp.type_v = GGML_TYPE_F32;
+  cp.offload_kqv = false;
+  cp.op_offload = false;
+  cp.no_perf = true;
+  cp.embeddings = true;
+  cp.pooling_type = LLAMA_POOLING_TYPE_UNSPECIFIED; /* the model's */
+  struct llama_context *ctx = llama_init_from_model(model, cp);
+  if (ctx == NULL) die("cannot create a llama.cpp embedding context");
+  enum llama_pooling_type pooling = llama_pooling_type(ctx);
+  if (pooling == LLAMA_POOLING_TYPE_NONE) die("the model has no pooling type");
+  struct llama_batch batch = llama_batch_init(toks.n, 0, 1);
+  batch.n_tokens = toks.n;
+  for (int i = 0; i < toks.n; i++) {
+    batch.token[i] = toks.data[i];
+    batch.pos[i] = i;
+    batch.n_seq_id[i] = 1;
+    batch.seq_id[i][0] = 0;
+    batch.logits[i] = 1;
+  }
+  int rc = llama_decode(ctx, batch);
+  if (rc != 0) die("llama_decode failed with status %d", rc);
+  int n_embd = llama_model_n_embd(model);
+  const float *e = llama_get_embeddings_seq(ctx, 0);
+  if (e == NULL) die("llama_get_embeddings_seq returned nothing");
+  char header[256];
+  snprintf(header, sizeof header, "{\"protocol\":%d,\"kind\":\"embed\",\"n_embd\":%d,\"pooling\":%d}",
+           ORACLE_PROTOCOL_VERSION, n_embd, (int)pooling);
+  write_header(header);
+  if (fwrite(e, sizeof(float), (size_t)n_embd, stdout) != (size_t)n_embd) die("cannot write to stdout");
+  if (fflush(stdout) != 0) die("cannot write to stdout: %s", strerror(errno));
+  llama_batch_free(batch);
+  free(toks.data);
+  llama_free(ctx);
+  llama_model_free(model);
+  return 0;
+}
+
 /* Fixed-seed xorshift for the benchmark's token ids (the ids do not change the timing). */
 static uint32_t g_rng = 0x2545F491u;
 static int32_t random_token(int n_vocab) {
@@ -686,7 +744,7 @@ static int cmd_chat(const char *path, const options *o) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    usage_error("llama-oracle <info|tokenize|greedy|logits|bench|chat> <model.gguf> [--option value]...");
+    usage_error("llama-oracle <info|tokenize|greedy|logits|embed|bench|chat> <model.gguf> [--option value]...");
   }
   options o = {
       .add_special = 1,
@@ -709,6 +767,7 @@ int main(int argc, char **argv) {
   parse_options(argc, argv, 3, &o);
   if (strcmp(cmd, "info") == 0) return cmd_info(model, &o);
   if (strcmp(cmd, "tokenize") == 0) return cmd_tokenize(model, &o);
+  if (strcmp(cmd, "embed") == 0) return cmd_embed(model, &o);
   if (strcmp(cmd, "greedy") == 0) return cmd_greedy(model, &o);
   if (strcmp(cmd, "logits") == 0) return cmd_logits(model, &o);
   if (strcmp(cmd, "bench") == 0) return cmd_bench(model, &o);

@@ -300,6 +300,30 @@ describe("P2PNode over memory", () => {
     expect(plain.requests.length).toBe(0);
   });
 
+  test("a request with tools goes only to a peer that advertises rendering them", async () => {
+    const net = new MemoryNetwork({ auto: true });
+    const plain = new CountingBackend(["m"], "a"); // a simulation backend: no "tools" feature
+    const rendering = new CountingBackend(["m"], "b");
+    Object.defineProperty(rendering, "kind", { value: "native" });
+    const a = makeNode(net, 1, plain);
+    const b = makeNode(net, 2, rendering);
+    const c = makeNode(net, 3, null, [(await a.node.start())!, (await b.node.start())!]);
+    await c.node.start();
+    await settle();
+    const router = new PeerBackend({ local: new CountingBackend([], "c"), node: c.node });
+    expect(router.candidates("m", new Set(), false, true)).toEqual([b.node.id]);
+    const base = request("m", 4);
+    const input = {
+      kind: "chat" as const,
+      messages: [{ role: "user" as const, content: "x" }],
+      tools: [{ name: "f" }],
+    };
+    const r = await collect(router.complete({ ...base, input }, new AbortController().signal));
+    expect(r.servedBy).toEqual([b.node.id]);
+    expect(rendering.requests.at(-1)!.input).toEqual(input);
+    expect(plain.requests.length).toBe(0);
+  });
+
   test("a silent peer times out and the request moves to another", async () => {
     const net = new MemoryNetwork({ auto: true });
     const backA = new CountingBackend(["m"], "a");

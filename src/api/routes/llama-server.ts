@@ -12,7 +12,15 @@ import { z } from "zod";
 import { type AppEnv, readBody, type RouteDeps } from "../_context.ts";
 import { ApiError, modelLoading, modelNotFound } from "../errors.ts";
 import type { CompletionBackend, ModelCard, ModelText } from "../../contract/index.ts";
-import { chatMessage, DEFAULT_TEMPERATURE, DEFAULT_TOP_K, toMessage } from "../schemas.ts";
+import {
+  chatMessage,
+  DEFAULT_TEMPERATURE,
+  DEFAULT_TOP_K,
+  toMessage,
+  toolChoiceSchema,
+  toolDefinition,
+  toolSchema,
+} from "../schemas.ts";
 
 const model = z.string().min(1).max(256).optional();
 
@@ -34,6 +42,9 @@ export const detokenizeBody = z.object({
 /** POST /apply-template body. */
 export const applyTemplateBody = z.object({
   messages: z.array(chatMessage).min(1),
+  /** As in a chat completion: the functions the template shows (tool_choice "none" = none). */
+  tools: z.array(toolSchema).max(128).nullish(),
+  tool_choice: toolChoiceSchema.nullish(),
   model,
 });
 
@@ -112,7 +123,8 @@ export function llamaServerRoutes(deps: Pick<RouteDeps, "backend">): Hono<AppEnv
   app.post("/apply-template", async (c) => {
     const b = await readBody(c, applyTemplateBody);
     const { text } = served(deps.backend, b.model);
-    return c.json({ prompt: text.applyTemplate(b.messages.map(toMessage)) });
+    const tools = b.tool_choice === "none" ? [] : (b.tools ?? []).map(toolDefinition);
+    return c.json({ prompt: text.applyTemplate(b.messages.map(toMessage), tools) });
   });
   app.get("/props", (c) => {
     const { card, text } = served(deps.backend, c.req.query("model"));

@@ -28,8 +28,15 @@ import {
   ollamaGenerateBody,
   ollamaGenerateRequest,
   ollamaShowBody,
+  ollamaToolParse,
   servedModelId,
 } from "../ollama-schemas.ts";
+import {
+  type ParsedToolCall,
+  parseToolCalls,
+  ToolCallStream,
+  type ToolParseOptions,
+} from "../_tool-calls.ts";
 import type {
   CompletionBackend,
   CompletionRequest,
@@ -84,20 +91,42 @@ function stats(result: CompletionResult): Record<string, unknown> {
   };
 }
 
-function framer(shape: Shape, head: Head): StreamFramer {
+/** Ollama's `tool_calls` of a message (arguments as objects). */
+function ollamaCalls(calls: readonly ParsedToolCall[], first: number): Record<string, unknown>[] {
+  return calls.map((c, i) => ({
+    function: { index: first + i, name: c.name, arguments: JSON.parse(c.arguments) as unknown },
+  }));
+}
+
+function framer(shape: Shape, head: Head, tools: ToolParseOptions | undefined): StreamFramer {
   const line = (text: string, done: boolean) => ({
     model: head.model,
     created_at: head.createdAt,
     ...piece(shape, text),
     done,
   });
+  const parser = tools === undefined ? undefined : new ToolCallStream(tools);
+  let count = 0;
+  const lines = (text: string, final: boolean): object[] => {
+    if (parser === undefined) return text === "" ? [] : [line(text, false)];
+    const a = parser.push(text);
+    const b = final ? parser.end() : { content: "", calls: [] };
+    const content = a.content + b.content;
+    const calls = [...a.calls, ...b.calls];
+    const out: object[] = content === "" ? [] : [line(content, false)];
+    if (calls.length > 0) {
+      out.push({
+        ...line("", false),
+        message: { role: "assistant", content: "", tool_calls: ollamaCalls(calls, count) },
+      });
+      count += calls.length;
+    }
+    return out;
+  };
   return {
     start: () => [],
-    chunk: (c) => (c.text === "" ? [] : [line(c.text, false)]),
-    end: (result) => [
-      ...(result.tail === "" ? [] : [line(result.tail, false)]),
-      { ...line("", true), ...stats(result) },
-    ],
+    chunk: (c) => lines(c.text, false),
+    end: (result) => [...lines(result.tail, true), { ...line("", true), ...stats(result) }],
   };
 }
 
@@ -106,13 +135,24 @@ async function whole(
   hooks: RunHooks,
   shape: Shape,
   head: Head,
+  tools: ToolParseOptions | undefined,
 ): Promise<Response> {
   const { text, result } = await collect(gen, hooks);
   const provenance = wholeProvenance(hooks, result, text);
+  const parsed = tools === undefined ? undefined : parseToolCalls(text, tools);
+  const answer = parsed === undefined || parsed.calls.length === 0
+    ? piece(shape, parsed?.content ?? text)
+    : {
+      message: {
+        role: "assistant",
+        content: parsed.content ?? "",
+        tool_calls: ollamaCalls(parsed.calls, 0),
+      },
+    };
   return Response.json({
     model: head.model,
     created_at: head.createdAt,
-    ...piece(shape, text),
+    ...answer,
     done: true,
     ...stats(result),
     ...provenance.fields,
@@ -124,7 +164,7 @@ async function whole(
  *
  * @throws {ApiError} 503 while loading, 404 for an unknown model.
  */
-function servedCard(backend: CompletionBackend, name: string): ModelCard {
+export function servedCard(backend: CompletionBackend, name: string): ModelCard {
   if (backend.health() !== "ready") throw modelLoading();
   const cards = backend.listModels();
   const names = cards.flatMap((m) => [m.id, ...(m.aliases ?? [])]);
@@ -191,6 +231,7 @@ export function ollamaRoutes(deps: RouteDeps): Hono<AppEnv> {
     shape: Shape,
     body: { model: string; stream?: boolean | undefined; options?: OllamaChatBody["options"] },
     toRequest: (id: string, model: string) => CompletionRequest,
+    tools?: ToolParseOptions,
   ): Promise<Response> => {
     const card = servedCard(deps.backend, body.model);
     const tooBig = numCtxProblem(body.options, card.contextLength);
@@ -207,14 +248,15 @@ export function ollamaRoutes(deps: RouteDeps): Hono<AppEnv> {
     }, {
       stream: body.stream !== false, // Ollama streams unless told not to
       encoding: NDJSON_ENCODING,
-      whole: (gen, hooks) => whole(gen, hooks, shape, head),
-      framer: () => framer(shape, head),
+      whole: (gen, hooks) => whole(gen, hooks, shape, head, tools),
+      framer: () => framer(shape, head, tools),
     });
   };
 
   app.post("/api/chat", async (c) => {
     const body = await readBody(c, ollamaChatBody);
-    return await run(c, "chat", body, (id, model) => ollamaChatRequest(id, model, body));
+    const tools = ollamaToolParse(body);
+    return await run(c, "chat", body, (id, model) => ollamaChatRequest(id, model, body), tools);
   });
   app.post("/api/generate", async (c) => {
     const body = await readBody(c, ollamaGenerateBody);

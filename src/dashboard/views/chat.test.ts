@@ -12,6 +12,9 @@ describe("chat view", () => {
     expect(out).not.toContain("<script>");
     expect(out).toContain(`value="${DEFAULT_CHAT_TOKENS}"`);
     expect(out).toContain('id="chat-answer"');
+    expect(out).toContain('<label for="chat-format">Answer as</label>');
+    expect(out).toContain('<option value="schema">');
+    expect(out).toContain('<textarea id="chat-schema" name="schema"');
     expect(out).toContain('id="chat-receipt-box" hidden');
     expect(out).not.toContain("still loading");
   });

@@ -1,0 +1,83 @@
+/**
+ * @module Microsoft's BitNet embedding models on the native engine (docs/models.md "BitNet
+ * embedding models"): a generated file with bitnet-embedding-0.6b's real metadata and shapes (arch
+ * qwen3, hidden 1024, 16 / 8 heads of 128, FFN 3072; 2 blocks and the Llama-2 vocabulary to stay
+ * fast), its seven per-projection input norms per block, F16 norms, I2_S projections, no
+ * output.weight, pooling_type and add_eos_token as its converter writes them. The engine's hidden
+ * states and logits are compared with the TypeScript reference forward pass, which implements the
+ * input norms independently (tests/helpers/reference-forward.ts). llama.cpp cannot be the oracle
+ * here: its qwen3 loader does not know the `*_norm_in` tensors and refuses the file.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { openModel, setKernels } from "../../src/engine/index.ts";
+import { kvBool, kvNumber, openGguf, typeName } from "../../src/model/index.ts";
+import { ReferenceModel } from "../helpers/reference-forward.ts";
+import { EMBEDDING_MODEL, testModel } from "../helpers/models.ts";
+import { compareLogits } from "../helpers/parity.ts";
+
+setDefaultTimeout(300_000);
+
+/** Token ids valid in the Llama-2 vocabulary. */
+const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086];
+/** As tests/native/qwen3.test.ts: 1e-4 of the logit range at the first positions, 3e-2 later. */
+const STRICT = 1e-4;
+const FLIP = 3e-2;
+
+describe("BitNet embedding models (qwen3 with per-projection input norms)", () => {
+  test("the file holds the seven input norms per block, F16, and no output.weight", async () => {
+    const path = await testModel(EMBEDDING_MODEL);
+    await setKernels("auto");
+    using model = await openModel(path);
+    expect(model.info.arch).toBe("qwen3");
+    expect(model.info.outputTied).toBe(true);
+    const { file } = openGguf(path);
+    const names = file.tensors.map((t) => t.name);
+    expect(names.filter((n) => n.endsWith("_norm_in.weight"))).toHaveLength(2 * 7);
+    expect(names).not.toContain("output.weight");
+    for (const t of file.tensors.filter((t) => t.name.includes("norm"))) {
+      expect(typeName(t.type)).toBe("F16");
+    }
+    expect(kvNumber(file, "qwen3.pooling_type")).toBe(3);
+    expect(kvBool(file, "tokenizer.ggml.add_eos_token")).toBe(true);
+  });
+
+  for (const kernels of ["ref", "auto"] as const) {
+    test(`logits match the reference forward pass at every position (${kernels} kernels)`, async () => {
+      const path = await testModel(EMBEDDING_MODEL);
+      const ref = ReferenceModel.fromBytes(new Uint8Array(readFileSync(path))).newSequence()
+        .evalTokens(PROMPT);
+      await setKernels(kernels);
+      try {
+        using model = await openModel(path);
+        using ctx = model.createContext({ nCtx: 64, nThreads: 2 });
+        ctx.decode(PROMPT, { logits: "all" });
+        for (let i = 0; i < PROMPT.length; i++) {
+          const { relative, sameArgmax } = compareLogits(ref[i]!, ctx.logits(i));
+          expect(relative).toBeLessThan(i < 2 ? STRICT : FLIP);
+          if (i < 2) expect(sameArgmax).toBe(true);
+        }
+      } finally {
+        await setKernels("auto");
+      }
+    });
+  }
+
+  test("the input norms change the result (the comparison above is not vacuous)", async () => {
+    const withNorms = await testModel(EMBEDDING_MODEL);
+    // the same seeded weights without the input norms
+    const without = await testModel({
+      preset: EMBEDDING_MODEL.preset,
+      arch: "qwen3",
+      type: "i2_s",
+    });
+    const logitsOf = async (path: string) => {
+      using model = await openModel(path);
+      using ctx = model.createContext({ nCtx: 64, nThreads: 2 });
+      ctx.decode(PROMPT);
+      return ctx.logits(0).slice();
+    };
+    const { relative } = compareLogits(await logitsOf(withNorms), await logitsOf(without));
+    expect(relative).toBeGreaterThan(1e-2);
+  });
+});
