@@ -184,6 +184,15 @@ describe("fraud proofs", () => {
       proofOf(receiptFor(), { ...request, sampling: { temperature: 0.9, logitBias: [[5, 1]] } }),
       "logit-bias",
     ],
+    [
+      "a lazy grammar's trigger (not in the record)",
+      proofOf(receiptFor(cheater, LIE, { grammar: "g" }), {
+        ...request,
+        grammar: "g",
+        grammarTrigger: "<tool_call>",
+      }),
+      "trigger",
+    ],
     ["a fail-over continuation", proofOf(receiptFor(cheater, LIE, { continued: 2 })), "continues"],
     [
       "a request continuing tokens",

@@ -30,7 +30,8 @@
  *   3. the receipt verifies (record hash, the accused's record signature, any block proof);
  *   4. the record binds the request (bindRequest): a version 2 record (replay facts: a version 1
  *      record commits to no sampling and cannot be re-executed), same model name, same prompt
- *      hash, same grammar hash and logit-bias hash, no fail-over continuation.
+ *      hash, same grammar hash and logit-bias hash, no fail-over continuation, no lazy-grammar
+ *      trigger (tools feature: the trigger is not in the record).
  * Re-execution (requestOfBinding): the prompt, grammar and logit bias of the request, and from
  * the record's replay facts the sampling settings, the seed and the number of output ids
  * (maxTokens); no stop strings (they are not in the record: a forger could add one to cut the
@@ -158,6 +159,11 @@ export function bindRequest(
   const replay = record.replay;
   if (replay.continued !== 0 || (request.continueFrom?.length ?? 0) > 0) {
     return { ok: false, error: "the answer continues another node's tokens: not re-executable" };
+  }
+  // handled here: a lazy grammar's trigger (tools feature) is not in the record, so a forger
+  // could add or drop one and change the re-run; such answers cannot make a proof
+  if (request.grammarTrigger !== undefined) {
+    return { ok: false, error: "a lazy grammar's trigger is not in the record: not re-executable" };
   }
   if (replay.grammarHash !== grammarHash(request.grammar)) {
     return { ok: false, error: "the record's grammar hash is not the request's" };
