@@ -19,9 +19,10 @@
  *
  * Tool calling (chat only; docs/tool-calling.md): `tools` (functions: name of 1-64
  * [A-Za-z0-9_-], description, parameters schema, strict), `tool_choice` ("none": the tools are
- * not shown and no call is parsed; "auto", the default with tools: shown, calls parsed from the
- * output; "required" / `{type: "function", function: {name}}`: a grammar makes the output one or
- * more calls / one call of that function), `parallel_tool_calls` (false: at most one call);
+ * not shown and no call is parsed; "auto", the default with tools: shown, a call the model starts
+ * held to a lazy grammar from `<tool_call>` on, calls parsed from the output; "required" /
+ * `{type: "function", function: {name}}`: a grammar makes the output one or more calls / one call
+ * of that function), `parallel_tool_calls` (false: at most one call);
  * assistant messages' `tool_calls` (arguments must be JSON text or "") and tool messages'
  * `tool_call_id`. On /v1/completions `tools` and `tool_choice` are a 400.
  *

@@ -87,7 +87,11 @@ describe("wire conversion", () => {
         tools: [{ name: "f", description: "F", parameters: { type: "object" } }],
       },
     };
-    const wire = requestToWire(chat, []);
+    const wire = requestToWire({ ...chat, grammar: 'root ::= "x"', grammarTrigger: "<t>" }, []);
+    expect(wire.grammarTrigger).toBe("<t>");
+    expect(requestFromWire("x", wire).grammarTrigger).toBe("<t>");
+    delete wire.grammar;
+    delete wire.grammarTrigger;
     const schema = BODY_SCHEMAS["complete.request"];
     const parsed = schema.parse(JSON.parse(JSON.stringify(wire)));
     expect(requestFromWire("x", parsed).input).toEqual(chat.input);

@@ -45,7 +45,7 @@ describe("NativeBackend with tools", () => {
         id: `t${seed}`,
         model: "m",
         input: { kind: "chat", messages, tools: TOOLS },
-        maxTokens: 400,
+        maxTokens: 200,
         sampling: { temperature: 1, topK: 0 },
         seed,
         stop: [],
@@ -103,6 +103,42 @@ describe("NativeBackend with tools", () => {
     expect(withTools.result.usage.promptTokens).toBeGreaterThan(
       bare.result.usage.promptTokens + 50,
     );
+    await backend.close();
+  }, 120_000);
+});
+
+describe("NativeBackend with a lazy tool grammar (auto)", () => {
+  test("a call started (continueFrom) is finished well formed, then the text is free", async () => {
+    const backend = new NativeBackend({ modelPath, nodeId: "n1", parallel: 1, queue: 2 });
+    await backend.ready;
+    const model = backend.listModels()[0]!.id;
+    const start = "Sure.<tool_call>\n{";
+    const forced = backend.text(model)!.encode(start, { addSpecial: false, parseSpecial: false });
+    for (const seed of [1]) {
+      const { text } = await run(backend, {
+        id: `a${seed}`,
+        model,
+        input: {
+          kind: "chat",
+          messages: [{ role: "user", content: "Temperature?" }],
+          tools: TOOLS,
+        },
+        maxTokens: 80, // the call's rest takes ~30; random weights then write free text
+        sampling: { temperature: 1, topK: 0 },
+        seed,
+        stop: [],
+        grammar: toolCallGrammar(TOOLS.slice(0, 1), { parallel: false }),
+        grammarTrigger: "<tool_call>",
+        continueFrom: forced,
+      });
+      const parsed = parseToolCalls(start + text, { names: new Set(["temp", "now"]), maxCalls: 8 });
+      expect(parsed.calls.length).toBeGreaterThan(0);
+      expect(parsed.content!.startsWith("Sure.")).toBe(true);
+      const first = parsed.calls[0]!;
+      expect(first.name).toBe("temp");
+      const args = JSON.parse(first.arguments) as { n: number; u: string };
+      expect(Number.isInteger(args.n) && ["c", "f"].includes(args.u)).toBe(true);
+    }
     await backend.close();
   }, 120_000);
 });
