@@ -262,6 +262,12 @@ describe("Sampler.sampleAllowed()", () => {
               );
               const fromList = lister.sampleListed(logits, list, list.length);
               if (fromList !== null) listed++;
+              // the list decides every setting but top-p alone and no truncation (top-k longer
+              // than the list included: masking pads it with refused tokens of weight 0)
+              expect({ si, decided: fromList !== null }).toEqual({
+                si,
+                decided: si !== 7 && si !== 8,
+              });
               expect({
                 options: si,
                 density,

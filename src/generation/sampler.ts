@@ -59,9 +59,13 @@ export interface Sampler {
    * the token `sample` would pick from the logits with every other token at -Infinity, with the
    * same use of the rng, in O(n log n) instead of passes over the vocabulary.
    *
-   * @returns the token, or null when it cannot decide this way (top-p alone or no truncation;
-   *   fewer listed tokens than top_k; a listed logit that is not finite; more than 4096 listed):
-   *   then mask the logits and call `sample`. The rng is not used on null.
+   * When masking then sampling would pick a refused token (a rounding corner: the draw passes
+   * every weight), the token returned is what src/generation/step.ts then takes: the first listed
+   * token with the largest raw logit.
+   *
+   * @returns the token, or null when it cannot decide this way (top-p alone or no truncation; a
+   *   listed logit that is not finite; more than 4096 listed): then mask the logits and call
+   *   `sample`. The rng is not used on null.
    */
   sampleListed(logits: Float32Array, ids: Int32Array, n: number): number | null;
   /** Records a generated token (repetition window and frequency/presence counts). */
@@ -271,7 +275,15 @@ export function createSampler(options: Readonly<SamplerOptions>, rng: Rng): Samp
     },
     sampleListed(logits: Float32Array, ids: Int32Array, n: number): number | null {
       const l = adjusted(logits);
-      if (o.temperature > 0) return drawListed(l, ids, n);
+      if (o.temperature > 0) {
+        const token = drawListed(l, ids, n);
+        if (token !== PADDED) return token;
+        // masking then sampling picked a refused token (a draw past every weight, by rounding):
+        // the caller then takes the first listed token with the largest raw logit
+        let best = ids[0]!;
+        for (let i = 1; i < n; i++) if (logits[ids[i]!]! > logits[best]!) best = ids[i]!;
+        return best;
+      }
       return listedCandidates(w, l, ids, n, 1, () => Infinity) === null ? null : w.out.ids[0]!;
     },
     accept(token: number): void {
@@ -411,6 +423,9 @@ function walkCandidates(
   return null;
 }
 
+// The id of a refused token that masking would rank among the top-k (see listedCandidates).
+const PADDED = -1;
+
 // Most listed tokens sampleListed sorts (why: beyond, the passes over the vocabulary of masking
 // cost less than the sort).
 const LIST_MAX = 4096;
@@ -419,7 +434,7 @@ const LIST_MAX = 4096;
  * What walkCandidates finds, from the list of allowed tokens instead of a walk: sorted best
  * first (value descending, ties by lower id), the first `want`, or (want = 0) those >= floor.
  *
- * @returns n, or null for a list too long, a non-finite listed value, or fewer than `want`.
+ * @returns n, or null for a list too long or a non-finite listed value.
  */
 function listedCandidates(
   w: WalkBuffers,
@@ -429,7 +444,7 @@ function listedCandidates(
   want: number,
   floorOf: (max: number) => number,
 ): number | null {
-  if (n === 0 || n > LIST_MAX || n < want) return null;
+  if (n === 0 || n > LIST_MAX) return null;
   w.sel = ensure(w.sel, n);
   const order = w.sel.ids.subarray(0, n);
   order.set(ids.subarray(0, n));
@@ -437,12 +452,19 @@ function listedCandidates(
   order.sort((a, b) => l[b]! - l[a]! || a - b);
   const floor = floorOf(l[order[0]!]!);
   let m = 0;
-  w.out = ensure(w.out, want > 0 ? want : n);
-  for (; m < (want > 0 ? want : n); m++) {
+  w.out = ensure(w.out, Math.max(want, n));
+  for (; m < (want > 0 ? Math.min(want, n) : n); m++) {
     const value = l[order[m]!]!;
     if (want === 0 && value < floor) break;
     w.out.ids[m] = order[m]!;
     w.out.values[m] = value;
+  }
+  // fewer listed than top-k: the masked top-k goes on with refused tokens at -Infinity (weight
+  // 0); they are PADDED here, and a draw that lands on one (rounding only) is resolved as a
+  // refused pick is (see sampleListed)
+  for (; m < want; m++) {
+    w.out.ids[m] = PADDED;
+    w.out.values[m] = -Infinity;
   }
   return m;
 }
