@@ -21,7 +21,8 @@
  *   accept the matcher advance after the token.
  * Then the sampler as generation runs it (src/generation/step.ts), per token, CPU time over the
  * document: `plain` = the unconstrained sampler; `walk` = Sampler.sampleAllowed (the sampler's
- * best candidates checked against the grammar; a full mask + sample when it hands back) with the
+ * best candidates checked against the grammar; when it hands back, the constraint's allowed list,
+ * sorted when short (Sampler.sampleListed), masked into the vocabulary when not) with the
  * constraint from constraintFor, for `reps` requests with the same grammar: `cold` the first
  * (grammar compiled, matcher caches empty), `warm` the later ones (shared matcher and allowed
  * lists). The constraint's cost is walk - plain. Logits: seeded noise over the vocabulary with the document's
@@ -360,6 +361,9 @@ interface WalkRun {
   warmWalkCpuUs: number;
   checksPerToken: number;
   checkedBytesPerToken: number;
+  /** Steps where the walk handed back and the constraint's allowed list was computed. */
+  allowedListsPerToken: number;
+  /** Steps where that list was masked into the vocabulary (too long to sort, or top-p alone). */
   fullMasksPerToken: number;
 }
 
@@ -372,6 +376,7 @@ function samplerPass(options: SamplerOptions, stubborn: boolean): WalkRun {
   let checks = 0;
   let bytes = 0;
   let fulls = 0;
+  let lists = 0;
   let plainCpu = 0;
   let coldCpu = 0;
   let warmCpu = 0;
@@ -394,8 +399,15 @@ function samplerPass(options: SamplerOptions, stubborn: boolean): WalkRun {
     };
     for (let k = 0; k < ids.length; k++) {
       if (walker.sampleAllowed(all[k]!, allows) === null) {
-        if (r === 0) fulls++;
+        // as src/generation/step.ts: the allowed list (the constraint's mask), sorted when short,
+        // else masked into the vocabulary
+        if (r === 0) lists++;
         const n = constraint.allowed(out);
+        if (walker.sampleListed(all[k]!, out, n) !== null) {
+          constraint.accept(ids[k]!);
+          continue;
+        }
+        if (r === 0) fulls++;
         masked.fill(-Infinity);
         for (let i = 0; i < n; i++) masked[out[i]!] = all[k]![out[i]!]!;
         walker.sample(masked);
@@ -413,6 +425,7 @@ function samplerPass(options: SamplerOptions, stubborn: boolean): WalkRun {
     warmWalkCpuUs: us(warmCpu, reps - 1),
     checksPerToken: per(checks),
     checkedBytesPerToken: per(bytes),
+    allowedListsPerToken: per(lists),
     fullMasksPerToken: per(fulls),
   };
 }

@@ -214,19 +214,22 @@ describe("Sampler.sampleAllowed()", () => {
   const DENSITIES = [1, 0.5, 0.1, 0.01, 0.002, 0];
 
   test(
-    "sampleAllowed() picks what masking then sampling picks, over 10 settings x 6 densities x 6 seeds",
+    "sampleAllowed() and sampleListed() pick what masking then sampling picks, over 10 settings x 6 densities x 6 seeds",
     () => {
       const n = 3000; // above the walk's 1024 candidates: its give-up path runs too
       let decided = 0;
       let handedBack = 0;
+      let listed = 0;
       for (const [si, options] of SETTINGS.entries()) {
         for (const density of DENSITIES) {
           for (let seed = 1; seed <= 6; seed++) {
             const walker = createSampler(options, createRng(seed));
             const masker = createSampler(options, createRng(seed));
+            const lister = createSampler(options, createRng(seed));
             const pick = createRng(1000 * si + seed);
             walker.acceptPrompt([7, 9, 11]);
             masker.acceptPrompt([7, 9, 11]);
+            lister.acceptPrompt([7, 9, 11]);
             // several steps: the rng streams and penalty counts must stay in step
             for (let step = 0; step < 4; step++) {
               const logits = randomLogits(n, 31 * seed + step);
@@ -253,6 +256,26 @@ describe("Sampler.sampleAllowed()", () => {
               }
               const got = walked ?? walker.sample(masked);
               const want = masker.sample(masked);
+              // the allowed list in no particular order (a trie's), as the constraint writes it
+              const list = Int32Array.from(
+                [...allowed].sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n)),
+              );
+              const fromList = lister.sampleListed(logits, list, list.length);
+              if (fromList !== null) listed++;
+              // the list decides every setting but top-p alone and no truncation (top-k longer
+              // than the list included: masking pads it with refused tokens of weight 0)
+              expect({ si, decided: fromList !== null }).toEqual({
+                si,
+                decided: si !== 7 && si !== 8,
+              });
+              expect({
+                options: si,
+                density,
+                seed,
+                step,
+                listed: fromList ?? lister.sample(masked),
+              })
+                .toEqual({ options: si, density, seed, step, listed: want });
               expect({ options: si, density, seed, step, token: got }).toEqual({
                 options: si,
                 density,
@@ -263,13 +286,15 @@ describe("Sampler.sampleAllowed()", () => {
               expect(allowed.has(got)).toBe(true);
               walker.accept(got);
               masker.accept(want);
+              lister.accept(want);
             }
           }
         }
       }
-      // both paths ran
+      // every path ran
       expect(handedBack).toBeGreaterThan(0);
       expect(decided).toBeGreaterThan(0);
+      expect(listed).toBeGreaterThan(0);
     },
     60_000,
   );

@@ -55,6 +55,20 @@ export interface Sampler {
    *   non-finite candidate): then mask the logits and call `sample`. The rng is not used on null.
    */
   sampleAllowed(logits: Float32Array, allows: (token: number) => boolean): number | null;
+  /**
+   * Picks the next token among `ids[0..n)` (the allowed list, when the caller has it): exactly
+   * the token `sample` would pick from the logits with every other token at -Infinity, with the
+   * same use of the rng, in O(n log n) instead of passes over the vocabulary.
+   *
+   * When masking then sampling would pick a refused token (a rounding corner: the draw passes
+   * every weight), the token returned is what src/generation/step.ts then takes: the first listed
+   * token with the largest raw logit.
+   *
+   * @returns the token, or null when it cannot decide this way (top-p alone or no truncation; a
+   *   listed logit that is not finite; more than 4096 listed): then mask the logits and call
+   *   `sample`. The rng is not used on null.
+   */
+  sampleListed(logits: Float32Array, ids: Int32Array, n: number): number | null;
   /** Records a generated token (repetition window and frequency/presence counts). */
   accept(token: number): void;
   /** Records prompt tokens: they enter the repetition window but are not counted as generated. */
@@ -221,7 +235,7 @@ export function createSampler(options: Readonly<SamplerOptions>, rng: Rng): Samp
     sel: createSelection(WALK_FIRST_K),
     out: createSelection(WALK_FIRST_K),
   };
-  const { draw, drawAllowed } = createDraw(o, rng, w);
+  const { draw, drawAllowed, drawListed } = createDraw(o, rng, w);
   let scratch = new Float32Array(0);
 
   const adjusted = (logits: Float32Array): Float32Array => {
@@ -259,6 +273,19 @@ export function createSampler(options: Readonly<SamplerOptions>, rng: Rng): Samp
       const best = argmax(l);
       if (l[best]! > -Infinity && allows(best)) return best;
       return walkCandidates(w, l, 1, () => Infinity, allows) === null ? null : w.out.ids[0]!;
+    },
+    sampleListed(logits: Float32Array, ids: Int32Array, n: number): number | null {
+      const l = adjusted(logits);
+      if (o.temperature > 0) {
+        const token = drawListed(l, ids, n);
+        if (token !== PADDED) return token;
+        // masking then sampling picked a refused token (a draw past every weight, by rounding):
+        // the caller then takes the first listed token with the largest raw logit
+        let best = ids[0]!;
+        for (let i = 1; i < n; i++) if (logits[ids[i]!]! > logits[best]!) best = ids[i]!;
+        return best;
+      }
+      return listedCandidates(w, l, ids, n, 1, () => Infinity) === null ? null : w.out.ids[0]!;
     },
     accept(token: number): void {
       window.push(token);
@@ -399,10 +426,57 @@ function walkCandidates(
   return null;
 }
 
+// The id of a refused token that masking would rank among the top-k (see listedCandidates).
+const PADDED = -1;
+
+// Most listed tokens sampleListed sorts (why: beyond, the passes over the vocabulary of masking
+// cost less than the sort).
+const LIST_MAX = 4096;
+
+/**
+ * What walkCandidates finds, from the list of allowed tokens instead of a walk: sorted best
+ * first (value descending, ties by lower id), the first `want`, or (want = 0) those >= floor.
+ *
+ * @returns n, or null for a list too long or a non-finite listed value.
+ */
+function listedCandidates(
+  w: WalkBuffers,
+  l: Float32Array,
+  ids: Int32Array,
+  n: number,
+  want: number,
+  floorOf: (max: number) => number,
+): number | null {
+  if (n === 0 || n > LIST_MAX) return null;
+  w.sel = ensure(w.sel, n);
+  const order = w.sel.ids.subarray(0, n);
+  order.set(ids.subarray(0, n));
+  for (let i = 0; i < n; i++) if (!Number.isFinite(l[order[i]!]!)) return null;
+  order.sort((a, b) => l[b]! - l[a]! || a - b);
+  const floor = floorOf(l[order[0]!]!);
+  let m = 0;
+  w.out = ensure(w.out, Math.max(want, n));
+  for (; m < (want > 0 ? Math.min(want, n) : n); m++) {
+    const value = l[order[m]!]!;
+    if (want === 0 && value < floor) break;
+    w.out.ids[m] = order[m]!;
+    w.out.values[m] = value;
+  }
+  // fewer listed than top-k: the masked top-k goes on with refused tokens at -Infinity (weight
+  // 0); they are PADDED here, and a draw that lands on one (rounding only) is resolved as a
+  // refused pick is (see sampleListed)
+  for (; m < want; m++) {
+    w.out.ids[m] = PADDED;
+    w.out.values[m] = -Infinity;
+  }
+  return m;
+}
+
 /** Steps 5 of the pipeline (temperature > 0), with reusable buffers. */
 function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng, w: WalkBuffers): {
   draw: (l: Float32Array) => number;
   drawAllowed: (l: Float32Array, allows: (token: number) => boolean) => number | null;
+  drawListed: (l: Float32Array, ids: Int32Array, n: number) => number | null;
 } {
   // sized for top-k only once a vocabulary is seen: a top_k far above the vocabulary (a client's
   // 2147483648) never allocates more than the vocabulary (issue 19, hole 5)
@@ -471,20 +545,15 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng, w: WalkBuff
   // the candidates of the masked logits, found by walking the unmasked ones best first: top-k
   // keeps the first topK allowed; min-p (alone) keeps the allowed ones above the floor set by the
   // best allowed one, as `candidates` computes it from the masked maximum
+  // (`find` is the walk, or the sort of a list of allowed tokens)
   const allowedCandidates = (
     l: Float32Array,
-    allows: (token: number) => boolean,
+    find: (want: number, floorOf: (max: number) => number) => number | null,
   ): number | null => {
     nucleusCut = false;
     const topK = o.topK > 0 && o.topK < l.length;
     if (!topK && !(o.minP > 0)) return null; // top-p alone or nothing: needs the whole mass
-    const n = walkCandidates(
-      w,
-      l,
-      topK ? o.topK : 0,
-      (max) => max + t * Math.log(o.minP) - MIN_P_MARGIN,
-      allows,
-    );
+    const n = find(topK ? o.topK : 0, (max) => max + t * Math.log(o.minP) - MIN_P_MARGIN);
     if (n === null) return null;
     sel = ensure(sel, n);
     sel.ids.set(w.out.ids.subarray(0, n));
@@ -497,10 +566,17 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng, w: WalkBuff
     return n < 0 ? fullDraw(l, -n) : drawFrom(n);
   };
   const drawAllowed = (l: Float32Array, allows: (token: number) => boolean): number | null => {
-    const n = allowedCandidates(l, allows);
+    const n = allowedCandidates(l, (want, floorOf) => walkCandidates(w, l, want, floorOf, allows));
     return n === null ? null : drawFrom(n);
   };
-  return { draw, drawAllowed };
+  const drawListed = (l: Float32Array, ids: Int32Array, count: number): number | null => {
+    const n = allowedCandidates(
+      l,
+      (want, floorOf) => listedCandidates(w, l, ids, count, want, floorOf),
+    );
+    return n === null ? null : drawFrom(n);
+  };
+  return { draw, drawAllowed, drawListed };
 
   // the draw among candidates sel.ids[0..n): min-p cut, top-p cut, one rng call
   function drawFrom(n: number): number {

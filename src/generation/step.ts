@@ -33,7 +33,8 @@ export interface SequenceOptions {
   constraint?: TokenConstraint;
   /**
    * "walk" (default): the sampler walks its best candidates and checks only them against the
-   * constraint (`Sampler.sampleAllowed`), masking the vocabulary only when that cannot decide.
+   * constraint (`Sampler.sampleAllowed`); when that cannot decide, it samples from the list of
+   * allowed tokens (`Sampler.sampleListed`), and masks the vocabulary only when neither can.
    * "full": always masks the vocabulary, then samples. Both pick the same token for the same rng
    * (constrained.test.ts compares them across seeds); "full" is the plain version, for tests and
    * benchmarks/grammar.
@@ -216,6 +217,11 @@ function createConstrainedPick(
       masked = new Float32Array(logits.length);
     }
     const n = constraint.allowed(ids);
+    if (mode === "walk") {
+      // a short allowed list (a key, an enum, a number): sorted, not masked into the vocabulary
+      const token = sampler.sampleListed(logits, ids, n);
+      if (token !== null) return token;
+    }
     masked.fill(-Infinity);
     for (let i = 0; i < n; i++) masked[ids[i]!] = logits[ids[i]!]!;
     const token = sampler.sample(masked);

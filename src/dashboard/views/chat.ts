@@ -26,10 +26,6 @@ export function chatPage(models: readonly string[], ready: boolean): Html {
     <form id="chat-form" class="stack" data-chat-form>
       <label for="chat-model">Model</label>
       <select id="chat-model" name="model">${options}</select>
-      <label for="chat-message">Message</label>
-      <textarea id="chat-message" name="message" rows="3" required></textarea>
-      <label for="chat-max">Most tokens</label>
-      <input id="chat-max" name="maxTokens" type="number" min="1" max="4096" value="${DEFAULT_CHAT_TOKENS}">
       <label for="chat-format">Answer as</label>
       <select id="chat-format" name="format">
         <option value="text">Text</option>
@@ -39,6 +35,10 @@ export function chatPage(models: readonly string[], ready: boolean): Html {
       <label for="chat-schema">JSON schema (for "JSON matching the schema below")</label>
       <textarea id="chat-schema" name="schema" rows="4" spellcheck="false"
         placeholder='{"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}'></textarea>
+      <label for="chat-message">Message</label>
+      <textarea id="chat-message" name="message" rows="3" required></textarea>
+      <label for="chat-max">Most tokens</label>
+      <input id="chat-max" name="maxTokens" type="number" min="1" max="4096" value="${DEFAULT_CHAT_TOKENS}">
       <button type="submit">Send</button>
     </form>
     <noscript><p class="notice">The chat playground streams with JavaScript; use the API at /v1/chat/completions without it.</p></noscript>
