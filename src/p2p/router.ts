@@ -21,6 +21,8 @@ import type {
   CompletionChunk,
   CompletionRequest,
   CompletionResult,
+  EmbeddingRequest,
+  EmbeddingResult,
   ModelCard,
   ModelText,
 } from "../contract/index.ts";
@@ -111,6 +113,8 @@ export class PeerBackend implements CompletionBackend {
   readonly tokenBytes?: (model: string, token: number) => Uint8Array;
   /** The local backend's tokenizer and template (llama-server's /tokenize …); none for peers'. */
   readonly text?: (model: string) => ModelText | undefined;
+  /** The local backend's embeddings; not routed to peers (the peer protocol carries completions). */
+  readonly embed?: (request: EmbeddingRequest, signal: AbortSignal) => Promise<EmbeddingResult>;
 
   /** @param options local backend, node, limits. */
   constructor(options: PeerBackendOptions) {
@@ -127,6 +131,8 @@ export class PeerBackend implements CompletionBackend {
     if (tb) this.tokenBytes = tb;
     const text = options.local.text?.bind(options.local);
     if (text) this.text = text;
+    const embed = options.local.embed?.bind(options.local);
+    if (embed) this.embed = embed;
   }
 
   listModels(): readonly ModelCard[] {

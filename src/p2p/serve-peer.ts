@@ -345,5 +345,6 @@ export function meteredBackend(
   };
   if (backend.tokenBytes) wrapped.tokenBytes = (m, t) => backend.tokenBytes!(m, t);
   if (backend.text) wrapped.text = (m) => backend.text!(m);
+  if (backend.embed) wrapped.embed = (r, signal) => backend.embed!(r, signal);
   return { backend: wrapped, tokensPerSecond: () => speed };
 }

@@ -85,7 +85,11 @@ interface Live {
   readonly prompt: readonly number[];
   /** null for an embedding request */
   readonly stepper: SequenceStepper | null;
-  /** An embedding request's hidden states (prompt x n_embd), filled chunk by chunk. */
+  /**
+   * An embedding request's hidden states (prompt x n_embd), filled chunk by chunk. At most
+   * n_ctx x n_embd floats per slot: a small fraction of the slot's KV cache (2 x n_layer x n_ctx x
+   * kv_dim), which the context already holds for every slot.
+   */
   readonly hidden: Float32Array | null;
   embedded?: boolean;
   slot: number;

@@ -55,7 +55,11 @@ async function serve(): Promise<void> {
     "2",
     "--threads",
     "2",
+    // the peer network on: requests go through its backend wrapper (src/p2p/router.ts)
+    "--p2p-port",
+    "0",
   ]);
+  expect(aria.p2pUrl).not.toBeNull();
   client = new OpenAI({ baseURL: `${aria.url}/v1`, apiKey: "none" });
 }
 

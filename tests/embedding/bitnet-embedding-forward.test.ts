@@ -9,11 +9,15 @@
  * here: its qwen3 loader does not know the `*_norm_in` tensors and refuses the file.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseGguf, tensorData } from "../../src/model/gguf-reader.ts";
+import type { GgufValue } from "../../src/model/gguf-format.ts";
+import { bool, encodeGguf, type GgufTensorWithData, str } from "../../src/model/gguf-writer.ts";
 import { openModel, setKernels } from "../../src/engine/index.ts";
 import { kvBool, kvNumber, openGguf, typeName } from "../../src/model/index.ts";
 import { ReferenceModel } from "../helpers/reference-forward.ts";
-import { EMBEDDING_MODEL, testModel } from "../helpers/models.ts";
+import { EMBEDDING_MODEL, GENERATED_DIR, testModel } from "../helpers/models.ts";
 import { compareLogits } from "../helpers/parity.ts";
 
 setDefaultTimeout(300_000);
@@ -24,7 +28,47 @@ const PROMPT = [1, 450, 7483, 310, 3444, 338, 263, 4086];
 const STRICT = 1e-4;
 const FLIP = 3e-2;
 
+/** The file with its keys rewritten: `rename` swaps the arch prefix, `extra` adds keys. */
+function rewritten(
+  bytes: Uint8Array,
+  options: Readonly<{ arch?: string; extra?: [string, GgufValue][] }>,
+): Uint8Array {
+  const file = parseGguf(bytes);
+  const to = options.arch;
+  const kv: [string, GgufValue][] = [...file.kv.entries()]
+    .filter(([k]) => k !== "general.alignment")
+    .map(([k, v]) => {
+      if (to === undefined) return [k, v];
+      if (k === "general.architecture") return [k, str(to)];
+      return [k.startsWith("qwen3.") ? `${to}.${k.slice(6)}` : k, v];
+    });
+  const tensors: GgufTensorWithData[] = file.tensors.map((info) => ({
+    name: info.name,
+    dims: info.dims,
+    type: info.type,
+    data: tensorData(file, bytes, info),
+  }));
+  return encodeGguf([...kv, ...(options.extra ?? [])], tensors, { alignment: file.alignment });
+}
+
 describe("BitNet embedding models (qwen3 with per-projection input norms)", () => {
+  test("gemma3 (bitnet-embedding-270m) and bidirectional attention are refused with the reason", async () => {
+    const bytes = new Uint8Array(readFileSync(await testModel(EMBEDDING_MODEL)));
+    const gemma = join(GENERATED_DIR, "embedding-as-gemma3.gguf");
+    writeFileSync(gemma, rewritten(bytes, { arch: "gemma3" }));
+    await expect(openModel(gemma)).rejects.toThrow(/gemma3.*sliding-window attention/);
+    const bidirectional = join(GENERATED_DIR, "embedding-not-causal.gguf");
+    writeFileSync(
+      bidirectional,
+      rewritten(bytes, { extra: [["qwen3.attention.causal", bool(false)]] }),
+    );
+    await expect(openModel(bidirectional)).rejects.toThrow(/attention\.causal is false/);
+    const causal = join(GENERATED_DIR, "embedding-causal.gguf");
+    writeFileSync(causal, rewritten(bytes, { extra: [["qwen3.attention.causal", bool(true)]] }));
+    using model = await openModel(causal);
+    expect(model.info.arch).toBe("qwen3");
+  });
+
   test("the file holds the seven input norms per block, F16, and no output.weight", async () => {
     const path = await testModel(EMBEDDING_MODEL);
     await setKernels("auto");

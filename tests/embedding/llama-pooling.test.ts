@@ -20,10 +20,13 @@ const PROMPTS = [
   [1, 3444, 2],
 ];
 
-/** cosine 1 - 1e-4 and 5e-3 per value: the 2e-2-of-the-range logit tolerance of the qwen3 parity
- * tests is for values that pass through the whole head; these stop at the final norm */
-const MIN_COSINE = 1 - 1e-4;
-const MAX_DIFF = 5e-3;
+/**
+ * Measured on these files: 1 - cosine <= 2.7e-9 and every value within 3e-8 of llama.cpp's (last,
+ * mean and cls). The bounds leave room for an int8 activation rounding that flips on one side only
+ * (numerics contract v2, see tests/native/qwen3.test.ts), which the 2-block files here do not hit.
+ */
+const MIN_COSINE = 1 - 1e-6;
+const MAX_DIFF = 1e-4;
 
 describe.if(hasLlamaOracle())("embedding pooling against llama.cpp", () => {
   for (const [pooling, name] of [[3, "last"], [1, "mean"], [2, "cls"]] as const) {

@@ -6,16 +6,18 @@
  */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { testModel } from "../helpers/models.ts";
+import { EMBEDDING_MODEL, testModel } from "../helpers/models.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const SANITIZE = "-fsanitize=address,undefined -fno-omit-frame-pointer";
 
-test("test-forward passes under ASan and UBSan on bitnet, bitnet-b1.58 and llama models", async () => {
+test("test-forward passes under ASan and UBSan on bitnet, bitnet-b1.58, llama and qwen3 embedding models", async () => {
   const models = [
     await testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" }),
     await testModel({ preset: "tiny", arch: "bitnet-b1.58", type: "i2_s" }),
     await testModel({ preset: "tiny", arch: "llama", type: "tq1_0" }),
+    // qwen3 with the BitNet embedding models' per-projection input norms (their own buffer)
+    await testModel(EMBEDDING_MODEL),
   ];
   const build = Bun.spawnSync(
     [

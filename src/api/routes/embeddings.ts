@@ -6,6 +6,13 @@
  * `embedding` a float array or, for `encoding_format: "base64"`, the base64 of its little-endian
  * float32 bytes; a receipt rides as `provenance` plus the `x-aria-provenance` header. Ollama's:
  * `{model, embeddings, total_duration, load_duration, prompt_eval_count}`. Pure given the deps.
+ *
+ * Hostile inputs, and where each is handled: a body that is not JSON or not of the schema (empty
+ * input, an empty string or token array, more than 2048 inputs, ids that are not integers >= 0,
+ * an unknown encoding) is a 400 from `readBody` (embeddings-schema.ts); a model that is not an
+ * embedding model or a `dimensions` it cannot give, a 400 from `checkEmbeddingModel` before any
+ * work; token ids outside the vocabulary and inputs longer than the context, a 400 from the
+ * backend before anything is queued (native-backend.ts `embed`); a full queue, 503.
  */
 import { Hono } from "hono";
 import { type AppEnv, checkModel, readBody, type RouteDeps } from "../_context.ts";
