@@ -1059,7 +1059,7 @@ static void test_x16(const aria_kernel_table * k) {
 }
 
 /* The x16 lookup-table GEMM (kernels.h "x16 lookup tables"): aria_gemm_*_x16_lut_ref and the table's
- * own LUT kernel (if any), for every ny = 1..32, row lengths that are not multiples of the 512 / 1024
+ * own LUT kernel (if any), for ny from 1 to 32 (1, 2, 7, 9, 15, 16, 17, 24, 31, 32), row lengths that are not multiples of the 512 / 1024
  * elements of a table pass, 1..3 groups (the last partial), activations of every kind (raw -128 and
  * 127 included: the int16 bound's worst cases) at a stride that is not the row size: every real row
  * equals ref's row kernel bit for bit. Group 0 holds only codes 0..2 (the tables' path); the others
@@ -1109,7 +1109,10 @@ static void test_x16_lut(const aria_kernel_table * k) {
             const int64_t cap = ss * (ARIA_X16_LUT_NY + 1);
             float *       sf  = xmalloc(sizeof(float) * (size_t) cap);
             int32_t *     si  = xmalloc(sizeof(int32_t) * (size_t) cap);
-            for (int ny = 1; ny <= ARIA_X16_LUT_NY; ny++) {
+            /* token counts at both ends and around the one / two ymm boundary of a table entry */
+            static const int nys[] = { 1, 2, 7, 9, 15, 16, 17, 24, 31, ARIA_X16_LUT_NY };
+            for (size_t yi = 0; yi < sizeof nys / sizeof nys[0]; yi++) {
+                const int ny = nys[yi];
                 for (int pass = 0; pass < 2; pass++) {  /* the scalar LUT, then the table's */
                     if ((pass == 0 && k != r) || (pass == 1 && !k->gemm_tq2_0_x16_lut)) {
                         continue;  /* the scalar LUT once (with the ref table) */
@@ -1157,7 +1160,7 @@ static void test_x16_lut(const aria_kernel_table * k) {
             free(rows), free(grp), free(scr), free(ym), free(sf), free(si);
         }
         if (k == r) {
-            check(ok_ref, "aria_gemm_%s_x16_lut_ref: %d cases (n, ny = 1..32, partial groups, codes 3), every row bit-identical to ref's row kernel",
+            check(ok_ref, "aria_gemm_%s_x16_lut_ref: %d cases (n, ny from 1 to 32, partial groups, codes 3), every row bit-identical to ref's row kernel",
                   ti == 0 ? "tq2_0" : "i2_s", cases);
         }
         if (k->gemm_tq2_0_x16_lut) {
