@@ -131,6 +131,9 @@ export interface ServeCommand {
     layers?: string;
     /** Pipeline coordinator: "true" when --pipeline is given (src/pipeline/layer-range.ts). */
     pipeline?: string;
+    relay?: string;
+    listen?: string;
+    lanDiscovery?: string;
   };
 }
 

@@ -39,3 +39,6 @@ export {
   restoredBootstrap,
   snapshotAddresses,
 } from "./address-book.ts";
+export { Overlay, type OverlayDeps, type Provided, type Route } from "./overlay.ts";
+export { DEFAULT_RELAY_POLICY, type RelayPolicy } from "./relay/relay.ts";
+export { modelNameKey } from "./dht/key.ts";
