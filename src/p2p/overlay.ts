@@ -52,7 +52,6 @@ import {
 import { type DhtReply, type DhtRequest, parseDhtMessage } from "./dht/wire.ts";
 import {
   applyReachEvent,
-  CONFIRMATIONS,
   decideDialBack,
   type DialBackBudget,
   emptyDialBackBudget,
@@ -79,8 +78,10 @@ const MODELS_ASK_EMPTY_MS = 5_000;
 const MODELS_TTL_MS = 5 * 60_000;
 /** Most model names kept. */
 const MODELS_KEPT = 1024;
-/** The first reachability round waits this long for CONFIRMATIONS peers (ms). */
-const START_WAIT_MS = 10_000;
+/** A peer is asked to test our reachability once connected this long (ms). Why 10 s: dial-back
+ * probes connect, send one message and leave within that, and a node that just started may be
+ * busy loading its model (a dial-back it cannot answer in time would count as a failure). */
+const SETTLE_MS = 10_000;
 /** Re-reserve this long before a reservation expires (ms). */
 const RESERVE_MARGIN_MS = 60_000;
 /** A relay that refused us is not asked again for this long (ms). */
@@ -147,12 +148,14 @@ export class Overlay {
   readonly #relayRefused = new Map<string, number>();
   #provided: readonly Provided[] = [];
   readonly #found = new Map<string, { atMs: number; routes: Promise<Route[]> }>();
-  readonly #known = new Set<string>();
+  /** Connected peers we have seen, with when (reachability asks only peers connected a while). */
+  readonly #known = new Map<string, number>();
+  /** Throwaway identities that dialled us back: never asked to test us themselves. */
+  readonly #probes = new Set<string>();
   /** Models named by our neighbours' stored records and our own lookups: name -> providers. */
   readonly #models = new Map<string, { providers: number; atMs: number }>();
   #lastModelsAskMs = -Infinity;
   #joined = false;
-  #startMs = 0;
   #stopped = false;
 
   /** @param deps node, crypto, clock, randomness, dial-back, relay policy, request handler. */
@@ -177,7 +180,6 @@ export class Overlay {
   /** Starts with the address we listen at (null = we do not listen). Call after node.start(). */
   start(selfUrl: string | null): void {
     this.#reach = initialReach(selfUrl);
-    this.#startMs = this.#d.clock.nowMs();
   }
 
   /** Stops timers' work (the node is stopping). */
@@ -195,6 +197,11 @@ export class Overlay {
     const now = this.#d.clock.nowMs();
     return {
       reachability: this.#reach.status,
+      /** Dial-back tests of our address: seen by us (ok) or failed, within EVIDENCE_MS. */
+      reachEvidence: {
+        ok: [...this.#reach.evidence.values()].filter((e) => e.ok).length,
+        failed: [...this.#reach.evidence.values()].filter((e) => !e.ok).length,
+      },
       url: this.#reach.url,
       relayedBy: this.#reservation && this.#reservation.expiresMs > now
         ? this.#reservation.relay
@@ -323,10 +330,14 @@ export class Overlay {
             re: env.id,
             body: { nonce: m.body.nonce, outcome, reason },
           });
+        this.#d.log?.({ event: "reach_check", peer, decision: d.decision });
         if (d.decision === "refused") return void reply("refused", d.reason);
         this.#budget = d.budget;
         this.#d.dialBack(m.body.url, peer, m.body.nonce).then(
-          (ok) => reply(ok ? "dialled" : "failed", ok ? "" : "no answer"),
+          (ok) => {
+            this.#d.log?.({ event: "reach_dialback", peer, ok });
+            reply(ok ? "dialled" : "failed", ok ? "" : "no answer");
+          },
           // handled here: any dial error is a failed test for the asker
           (err: unknown) => reply("failed", String(err).slice(0, 100)),
         );
@@ -337,6 +348,8 @@ export class Overlay {
         // proves that our address can be dialled; the sender is a throwaway identity, so the
         // test is matched by its nonce (secret between us and the peer we asked)
         if (this.#d.node.connectionOf(peer)?.direction !== "in") return;
+        this.#probes.add(peer);
+        if (this.#probes.size > 256) this.#probes.delete(this.#probes.values().next().value!);
         const pending = this.#reach.pending.get(m.body.nonce);
         if (!pending) return;
         this.#reach = applyReachEvent(this.#reach, {
@@ -371,7 +384,7 @@ export class Overlay {
     const connected = this.#d.node.connectedPeers();
     for (const p of connected) {
       if (!this.#known.has(p)) {
-        this.#known.add(p);
+        this.#known.set(p, now);
         this.#heard(p);
       }
     }
@@ -407,17 +420,24 @@ export class Overlay {
   }
 
   #tickReach(connected: readonly string[], now: number): void {
+    const before = this.#reach.status;
     this.#reach = applyReachEvent(this.#reach, { type: "tick", now });
+    if (this.#reach.status !== before) {
+      this.#d.log?.({ event: "reachability", status: this.#reach.status });
+    }
     if (this.#reach.url === null) return;
-    // the first round waits (up to START_WAIT_MS) for enough peers to decide in one round
-    if (connected.length < CONFIRMATIONS && now - this.#startMs < START_WAIT_MS) return;
-    // any connected peer can dial out, including one that does not listen itself
-    for (const peer of planReach(this.#reach, connected, now)) {
+    // any connected peer can dial out, including one that does not listen itself; not the
+    // throwaway connections of other nodes' dial-backs (they leave at once)
+    const candidates = connected.filter((p) =>
+      !this.#probes.has(p) && now - (this.#known.get(p) ?? now) >= SETTLE_MS
+    );
+    for (const peer of planReach(this.#reach, candidates, now)) {
       const nonce = this.#d.randomHex(16);
       if (
         this.#d.node.send(peer, { kind: "reach.check", body: { url: this.#reach.url, nonce } })
       ) {
         this.#reach = applyReachEvent(this.#reach, { type: "check_sent", peer, nonce, now });
+        this.#d.log?.({ event: "reach_check_sent", peer });
       }
     }
   }
