@@ -40,6 +40,7 @@ import {
   snapshotAddresses,
 } from "../p2p/index.ts";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
+import { startLanDiscovery } from "../p2p/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
@@ -183,6 +184,22 @@ export async function startPeerNetwork(
   // closing it to the stack
   const url = await listenForPeers(node, config);
   overlay.start(url);
+  // --lan-discovery: signed multicast announcements on the local network (src/p2p/lan.ts)
+  const lan = config.lanDiscovery === true
+    ? await startLanDiscovery({
+      self: identity.nodeId,
+      url,
+      sign: base.crypto.sign,
+      verify: base.crypto.verify,
+      clock,
+      dial: (id, at) => node.dial(id, at),
+      log: logJson,
+    }).catch((err: unknown) => {
+      // converted: a node without multicast keeps running on its bootstrap list
+      logJson({ level: "error", msg: "LAN discovery unavailable", error: String(err) });
+      return null;
+    })
+    : null;
   const provide = () =>
     overlay.provide(
       metered.backend.listModels().map((m) => ({
@@ -250,10 +267,13 @@ export async function startPeerNetwork(
     route: peersRoute(() => node.state, clock, () => ({
       refused: node.refused,
       overlay: overlay.view(),
+      networkModels: overlay.networkModels(),
+      ...(lan ? { lan: { ...lan.counts } } : {}),
     })),
     async stop() {
       clearInterval(timer);
       overlay.stop();
+      lan?.stop();
       clearInterval(saver);
       await save();
       if (announcer) clearInterval(announcer);

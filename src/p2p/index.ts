@@ -42,3 +42,4 @@ export {
 export { Overlay, type OverlayDeps, type Provided, type Route } from "./overlay.ts";
 export { DEFAULT_RELAY_POLICY, type RelayPolicy } from "./relay/relay.ts";
 export { modelNameKey } from "./dht/key.ts";
+export { type LanDiscovery, startLanDiscovery } from "./lan-discovery.ts";
