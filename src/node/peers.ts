@@ -40,7 +40,7 @@ import {
   snapshotAddresses,
 } from "../p2p/index.ts";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
-import { startLanDiscovery } from "../p2p/index.ts";
+import { networkSummary, peerTable, startLanDiscovery } from "../p2p/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
@@ -264,12 +264,20 @@ export async function startPeerNetwork(
         open: (route, body) => overlay.openRoute(route, body),
       },
     }),
-    route: peersRoute(() => node.state, clock, () => ({
-      refused: node.refused,
-      overlay: overlay.view(),
-      networkModels: overlay.networkModels(),
-      ...(lan ? { lan: { ...lan.counts } } : {}),
-    })),
+    route: peersRoute(() => node.state, clock, () => {
+      const view = overlay.view();
+      return {
+        refused: node.refused,
+        overlay: view,
+        // the network as this node sees it (aria peers, the dashboard's peers page)
+        network: networkSummary(peerTable(node.state, clock.nowMs()).peers, {
+          ...view,
+          contacts: overlay.contacts(),
+          networkModels: overlay.networkModels(),
+        }),
+        ...(lan ? { lan: { ...lan.counts } } : {}),
+      };
+    }),
     async stop() {
       clearInterval(timer);
       overlay.stop();

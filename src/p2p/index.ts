@@ -43,3 +43,9 @@ export { Overlay, type OverlayDeps, type Provided, type Route } from "./overlay.
 export { DEFAULT_RELAY_POLICY, type RelayPolicy } from "./relay/relay.ts";
 export { modelNameKey } from "./dht/key.ts";
 export { type LanDiscovery, startLanDiscovery } from "./lan-discovery.ts";
+export {
+  formatNetworkSummary,
+  type NetworkSummary,
+  networkSummary,
+  type OverlayFigures,
+} from "./network-view.ts";
