@@ -15,6 +15,7 @@ import type {
   EnergySeries,
   LedgerView,
   ModelsView,
+  NetworkRow,
   PeersView,
   PullProgress,
 } from "../dashboard/index.ts";
@@ -54,8 +55,14 @@ type Clock = { nowMs(): number };
  * @param clock for "last seen" ages.
  * @returns the port.
  */
-export function peersPort(node: { readonly state: PeerState }, clock: Clock): PeersView {
-  return { list: () => peerRows(peerTable(node.state, clock.nowMs()), DEFAULT_PLAN.silenceMs) };
+export function peersPort(
+  node: { readonly state: PeerState; network?: () => NetworkRow | null },
+  clock: Clock,
+): PeersView {
+  return {
+    list: () => peerRows(peerTable(node.state, clock.nowMs()), DEFAULT_PLAN.silenceMs),
+    ...(node.network ? { network: node.network } : {}),
+  };
 }
 
 /** Blocks read per query while walking back for records. Why 32: at most 512 records a query. */
@@ -283,7 +290,7 @@ export function modelsPort(s: ModelSources): ModelsView {
 /** Everything a running node can show; each part is optional. */
 export interface PortSources {
   /** The running p2p node, when the peer network is on. */
-  peers?: { readonly state: PeerState };
+  peers?: { readonly state: PeerState; network?: () => NetworkRow | null };
   /** The node's ledger, when it keeps one. */
   ledger?: LedgerStore;
   consent?: ConsentSources;

@@ -40,7 +40,7 @@ import {
   snapshotAddresses,
 } from "../p2p/index.ts";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
-import { networkSummary, peerTable, startLanDiscovery } from "../p2p/index.ts";
+import { type NetworkSummary, networkSummary, peerTable, startLanDiscovery } from "../p2p/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 
@@ -50,6 +50,8 @@ export interface PeerNetwork {
   node: P2PNode;
   /** Provider lookup, reachability and relays (src/p2p/overlay.ts). */
   overlay: Overlay;
+  /** The network as this node sees it (src/p2p/network-view.ts). */
+  network(): NetworkSummary;
   /** The router: what the API should use as its backend. */
   backend: CompletionBackend;
   route: Hono;
@@ -234,6 +236,13 @@ export async function startPeerNetwork(
     log: logJson,
   });
   const announcer = sync && setInterval(() => sync.announce(), ANNOUNCE_MS);
+  // the network as this node sees it (aria peers, the dashboard's peers page)
+  const network = () =>
+    networkSummary(peerTable(node.state, clock.nowMs()).peers, {
+      ...overlay.view(),
+      contacts: overlay.contacts(),
+      networkModels: overlay.networkModels(),
+    });
   return {
     url: url ?? "",
     node,
@@ -264,20 +273,13 @@ export async function startPeerNetwork(
         open: (route, body) => overlay.openRoute(route, body),
       },
     }),
-    route: peersRoute(() => node.state, clock, () => {
-      const view = overlay.view();
-      return {
-        refused: node.refused,
-        overlay: view,
-        // the network as this node sees it (aria peers, the dashboard's peers page)
-        network: networkSummary(peerTable(node.state, clock.nowMs()).peers, {
-          ...view,
-          contacts: overlay.contacts(),
-          networkModels: overlay.networkModels(),
-        }),
-        ...(lan ? { lan: { ...lan.counts } } : {}),
-      };
-    }),
+    network,
+    route: peersRoute(() => node.state, clock, () => ({
+      refused: node.refused,
+      overlay: overlay.view(),
+      network: network(),
+      ...(lan ? { lan: { ...lan.counts } } : {}),
+    })),
     async stop() {
       clearInterval(timer);
       overlay.stop();

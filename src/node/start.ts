@@ -217,7 +217,15 @@ async function startApiRole(
     gate,
     consent: metering.gate,
     provenance,
-    peers: p2p?.node,
+    // the state is read on each request (a getter, not a copy)
+    peers: p2p
+      ? {
+        get state() {
+          return p2p.node.state;
+        },
+        network: () => p2p.network(),
+      }
+      : undefined,
     ledger: ledger?.store,
     modelPath,
     onPolicyChange: (event) => {

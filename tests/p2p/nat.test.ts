@@ -135,6 +135,10 @@ describe("a node behind NAT serves through a relay", () => {
     expect(cView.models.map((m) => m.id)).toContain("aria-nano");
     const nView = (await peers(n) as unknown as { network: { relayedBy: string | null } }).network;
     expect(nView.relayedBy).toBe(r.id);
+    // and the dashboard's peers page says so
+    const page = await (await fetch(`${n.api}/peers`)).text();
+    expect(page).toContain('data-field="network"');
+    expect(page).toContain("relayed by");
     // C and N never connected: the answer came through R
     expect((await peers(c)).peers.map((p) => p.id)).not.toContain(n.id);
     expect((await peers(n)).peers.map((p) => p.id)).not.toContain(c.id);
