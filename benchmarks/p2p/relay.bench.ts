@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { bunTransport, P2PNode } from "../../src/p2p/index.ts";
 import type { RequestHandler } from "../../src/p2p/node.ts";
-import type { CompleteRequestBody } from "../../src/p2p/protocol.ts";
+import { type CompleteRequestBody, encodeFrame, type Outgoing } from "../../src/p2p/protocol.ts";
 import { DEFAULT_RELAY_POLICY } from "../../src/p2p/relay/relay.ts";
 import { RelayService } from "../../src/p2p/relay/service.ts";
 import { edCrypto } from "../../tests/helpers/p2p.ts";
@@ -151,8 +151,39 @@ const sum = (rs: Run[]) => ({
   totalMs: Math.round(median(rs.map((x) => x.totalMs)) * 10) / 10,
   charsPerSecond: Math.round(median(rs.map((x) => (x.chars / x.totalMs) * 1000))),
 });
+// Counts that do not depend on the machine: bytes on the wire for one chunk, direct (N -> C) and
+// relayed (N -> R, then R -> C, the inner frame escaped inside relay.data), and signatures.
+const frameOf = (x: typeof r, msg: Omit<Outgoing, "id">) =>
+  encodeFrame({ ...msg, id: "0".repeat(16) } as Outgoing, {
+    from: x.node.id,
+    ts: Date.now(),
+    nonce: "0".repeat(32),
+    sign: x.c.sign,
+  });
+const inner = frameOf(n, {
+  kind: "complete.chunk",
+  re: "0".repeat(16),
+  to: c.node.id,
+  body: { text: piece, tokens: [CHUNKS] },
+} as Omit<Outgoing, "id">);
+const circuit = `c${"0".repeat(24)}`;
+const hop = (from: typeof r, to: typeof r) =>
+  frameOf(from, {
+    kind: "relay.data",
+    to: to.node.id,
+    body: { circuit, frame: inner },
+  } as Omit<Outgoing, "id">).length;
+const relayedBytes = hop(n, r) + hop(r, c);
+const wire = {
+  directBytesPerChunk: inner.length,
+  relayedBytesPerChunk: relayedBytes,
+  bytesRatio: Math.round((relayedBytes / inner.length) * 100) / 100,
+  signaturesPerChunk: { direct: 1, relayed: 3 },
+  verificationsPerChunk: { direct: 1, relayed: 3 },
+};
 const row = {
   bench: "relay",
+  wire,
   date: new Date().toISOString(),
   machine: `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores, shared with other jobs`,
   reps: REPS,
@@ -163,4 +194,4 @@ const row = {
   raw: runs,
 };
 writeFileSync(OUT, JSON.stringify(row, null, 2) + "\n");
-console.log(JSON.stringify({ direct: row.direct, relayed: row.relayed }));
+console.log(JSON.stringify({ direct: row.direct, relayed: row.relayed, wire }));

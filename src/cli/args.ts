@@ -427,6 +427,9 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
     ...Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }])),
     pipeline: { type: "boolean" },
     "no-repack": { type: "boolean" },
+    relay: { type: "boolean" },
+    "no-listen": { type: "boolean" },
+    "lan-discovery": { type: "boolean" },
     "allowed-host": { type: "string", multiple: true },
     "cors-origin": { type: "string", multiple: true },
     alias: { type: "string", multiple: true },
@@ -434,6 +437,9 @@ function parseServe(args: string[]): ServeCommand | HelpCommand {
   if (v.help) return { verb: "help", topic: "serve" };
   const flags: ServeCommand["flags"] = v.pipeline === true ? { pipeline: "true" } : {};
   if (v["no-repack"] === true) flags.repack = "false";
+  if (v.relay === true) flags.relay = "true";
+  if (v["no-listen"] === true) flags.listen = "false";
+  if (v["lan-discovery"] === true) flags.lanDiscovery = "true";
   for (const [flag, key] of Object.entries(SERVE_FLAGS)) {
     const value = v[flag];
     if (typeof value === "string") flags[key] = value;

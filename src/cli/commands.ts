@@ -134,6 +134,9 @@ export interface ServeCommand {
     auditRate?: string;
     /** Pipeline coordinator: "true" when --pipeline is given (src/pipeline/layer-range.ts). */
     pipeline?: string;
+    relay?: string;
+    listen?: string;
+    lanDiscovery?: string;
   };
 }
 

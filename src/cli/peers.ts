@@ -4,7 +4,12 @@
  */
 import { defaultDataDir } from "../config/index.ts";
 import { identityPath, loadOrCreateIdentity } from "../identity/index.ts";
-import { formatPeerTable, type peerTable } from "../p2p/index.ts";
+import {
+  formatNetworkSummary,
+  formatPeerTable,
+  type NetworkSummary,
+  type peerTable,
+} from "../p2p/index.ts";
 import { AriaError } from "../shared/errors.ts";
 import type { KeysCommand, PeersCommand } from "./peers-args.ts";
 
@@ -37,9 +42,13 @@ export async function runPeers(cmd: PeersCommand, print: (line: string) => void)
         : `Cannot read peers from ${cmd.url}: HTTP ${res.status}`,
     );
   }
-  const table = await res.json() as ReturnType<typeof peerTable>;
+  const table = await res.json() as ReturnType<typeof peerTable> & { network?: NetworkSummary };
   if (cmd.json) print(JSON.stringify(table));
-  else for (const line of formatPeerTable(table)) print(line);
+  else {
+    for (const line of formatPeerTable(table)) print(line);
+    // a node of this version adds the network view; an older one does not
+    if (table.network) { for (const line of formatNetworkSummary(table.network)) print(line); }
+  }
 }
 
 /**

@@ -163,8 +163,14 @@ Options:
   --host HOST         address to listen on (ARIA_HOST; default 127.0.0.1)
   --p2p-port N        peer port (ARIA_P2P_PORT; 0 = any free port). The peer network starts
                       when this or --peers is given (then the default is any free port)
-  --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS); the API
-                      then also answers GET /v1/aria/peers (aria peers)
+  --peers URLS        bootstrap peers, comma-separated ws://host:port (ARIA_PEERS, or "peers"
+                      in config.json); the API then also answers GET /v1/aria/peers (aria peers)
+  --relay             relay for peers that cannot be dialled (ARIA_RELAY), within the consent
+                      policy's relay-limits (aria consent set relay-limits ...)
+  --no-listen         accept no peer connections (ARIA_LISTEN=false): dial out only, as behind
+                      NAT; the node serves over its own connections and through a relay
+  --lan-discovery     find peers on the local network by UDP multicast (ARIA_LAN_DISCOVERY);
+                      starts the peer network
   --audit-rate X      fraction of peers' answers this node re-executes to check them
                       (ARIA_AUDIT_RATE; default 0.05; new peers more; docs/protocol.md)
   --kernels SET       kernel table: auto, ref, avx2, avxvnni, avx512, neon (ARIA_KERNELS;

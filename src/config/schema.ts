@@ -101,6 +101,25 @@ export const serveConfigSchema = z.object({
    * perturbs every output token after the first N of each answer it serves to a peer, and signs
    * the perturbed answer, so the audit tests have a cheater (tests/p2p/audit.test.ts). */
   testOnlyCheatAfter: z.coerce.number().int().min(0).optional(),
+  /** Relay for peers that cannot be dialled (--relay); its limits are the consent policy's
+   * relay-limits (src/p2p/relay). */
+  relay: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .optional(),
+  /** Accept peer connections (default). --no-listen: dial out only, as a node behind NAT; it
+   * serves over the connections it made and through a relay. */
+  listen: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .optional(),
+  /** Find peers on the local network by UDP multicast (--lan-discovery; opt-in). */
+  lanDiscovery: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .optional(),
+  /** Tests only (ARIA_TEST_RELAY_TAMPER=1, no flag): as a relay, change one character of every
+   * frame forwarded, so tests can show that the ends notice. */
+  testRelayTamper: z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .optional(),
 }).strict();
 
 /** The validated configuration. */
@@ -138,6 +157,10 @@ export const ENV_NAMES: Readonly<Record<string, string>> = {
   kernels: "ARIA_KERNELS",
   auditRate: "ARIA_AUDIT_RATE",
   testOnlyCheatAfter: "ARIA_TEST_ONLY_CHEAT_AFTER",
+  relay: "ARIA_RELAY",
+  listen: "ARIA_LISTEN",
+  lanDiscovery: "ARIA_LAN_DISCOVERY",
+  testRelayTamper: "ARIA_TEST_RELAY_TAMPER",
 };
 
 /**

@@ -127,6 +127,20 @@ export const consentPolicySchema = z.object({
   dailyTokenQuota: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable(),
   servePeers: z.boolean(),
   pipelineStages: z.boolean(),
+  /** Limits of the relay role (`aria serve --relay`, src/p2p/relay): absent = the defaults of
+   * relay.ts. Optional, and encoded only when present, so older policies keep their hash. */
+  relay: z.object({
+    /** Nodes holding a reservation at once. */
+    maxReservations: count,
+    /** Open circuits per reserved node. */
+    maxCircuits: count,
+    /** Bytes per circuit, both directions. */
+    maxCircuitBytes: count,
+    /** Lifetime of a circuit (seconds). */
+    maxCircuitSeconds: count,
+    /** Bytes per second per circuit. */
+    maxBytesPerSecond: count,
+  }).strict().optional(),
 }).strict();
 
 /** A validated consent policy. */
@@ -206,6 +220,14 @@ export function canonicalPolicy(p: ConsentPolicy): unknown[] {
     p.dailyTokenQuota ?? 0,
     p.servePeers ? 1 : 0,
     p.pipelineStages ? 1 : 0,
+    // appended only when set: a policy without relay limits hashes as before they existed
+    ...(p.relay === undefined ? [] : [[
+      p.relay.maxReservations,
+      p.relay.maxCircuits,
+      p.relay.maxCircuitBytes,
+      p.relay.maxCircuitSeconds,
+      p.relay.maxBytesPerSecond,
+    ]]),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type ConsentPolicy, defaultPolicy, signPolicy } from "./policy.ts";
+import { type ConsentPolicy, defaultPolicy, policyHash, signPolicy } from "./policy.ts";
 import { identityFromSecret } from "../identity/identity.ts";
 import { applySetting, formatPolicy, parseBytes, parseSchedule } from "./settings.ts";
 
@@ -84,6 +84,30 @@ describe("formatPolicy", () => {
     expect(text).toContain("max-memory       8589934592 bytes (8.0 GiB)");
     expect(text).toContain(`hash             ${s.policyHash}`);
     expect(text).toContain(`signed by        ${me.nodeId} at 1970-01-01T00:00:00.000Z`);
-    expect(text.split("\n")).toHaveLength(11);
+    expect(text).toContain("relay-limits     default");
+    expect(text.split("\n")).toHaveLength(12);
+  });
+});
+
+describe("relay-limits", () => {
+  test("five values set the relay's limits; default removes them and restores the hash", () => {
+    const set = applySetting(BASE, "relay-limits", "8,2,64K,300,1M");
+    expect(set.relay).toEqual({
+      maxReservations: 8,
+      maxCircuits: 2,
+      maxCircuitBytes: 65536,
+      maxCircuitSeconds: 300,
+      maxBytesPerSecond: 1048576,
+    });
+    expect(policyHash(set)).not.toBe(policyHash(BASE));
+    const back = applySetting(set, "relay-limits", "default");
+    expect(back.relay).toBeUndefined();
+    expect(policyHash(back)).toBe(policyHash(BASE));
+  });
+
+  test("anything but five whole values is refused with the expected form", () => {
+    expect(() => applySetting(BASE, "relay-limits", "8,2,64K")).toThrow(/RESERVATIONS,CIRCUITS/);
+    expect(() => applySetting(BASE, "relay-limits", "8,0,64K,300,1M")).toThrow();
+    expect(() => applySetting(BASE, "relay-limits", "8,2,x,300,1M")).toThrow();
   });
 });

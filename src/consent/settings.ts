@@ -13,6 +13,8 @@
  *   quota            tokens per UTC day, or "none"
  *   serve-peers      yes | no
  *   pipeline-stages  yes | no
+ *   relay-limits     "default", or RESERVATIONS,CIRCUITS,BYTES,SECONDS,BYTES_PER_SECOND (bytes
+ *                    with K/M/G suffixes): what this node gives as a relay (aria serve --relay)
  */
 import {
   type ConsentPolicy,
@@ -34,6 +36,7 @@ export const SETTING_KEYS = [
   "quota",
   "serve-peers",
   "pipeline-stages",
+  "relay-limits",
 ] as const;
 
 function list(value: string): string[] {
@@ -130,6 +133,26 @@ function changeOf(key: string, value: string): Partial<Record<keyof ConsentPolic
       return { servePeers: yesNo(key, value) };
     case "pipeline-stages":
       return { pipelineStages: yesNo(key, value) };
+    case "relay-limits": {
+      if (value.trim() === "default") return { relay: undefined };
+      const parts = list(value);
+      // handled here: anything but five values is refused with the expected form
+      if (parts.length !== 5) {
+        throw new ConsentPolicyError(
+          `Invalid value for relay-limits: "${value}"; use "default" or RESERVATIONS,CIRCUITS,BYTES,SECONDS,BYTES_PER_SECOND, e.g. 16,4,64M,600,1M`,
+        );
+      }
+      const [r, c, b, t, bps] = parts as [string, string, string, string, string];
+      return {
+        relay: {
+          maxReservations: integer(key, r),
+          maxCircuits: integer(key, c),
+          maxCircuitBytes: parseBytes(b),
+          maxCircuitSeconds: integer(key, t),
+          maxBytesPerSecond: parseBytes(bps),
+        },
+      };
+    }
     default:
       throw new ConsentPolicyError(
         `Unknown setting "${key}"; use one of: ${SETTING_KEYS.join(", ")}`,
@@ -151,7 +174,9 @@ function changeOf(key: string, value: string): Partial<Record<keyof ConsentPolic
  * ```
  */
 export function applySetting(policy: ConsentPolicy, key: string, value: string): ConsentPolicy {
-  return parsePolicy({ ...policy, ...changeOf(key, value) });
+  const next: Record<string, unknown> = { ...policy, ...changeOf(key, value) };
+  if (next["relay"] === undefined) delete next["relay"]; // "default": the field goes away
+  return parsePolicy(next);
 }
 
 /**
@@ -179,6 +204,11 @@ export function formatPolicy(s: SignedPolicy): string {
     }`,
     `serve-peers      ${p.servePeers ? "yes" : "no"}`,
     `pipeline-stages  ${p.pipelineStages ? "yes" : "no"}`,
+    `relay-limits     ${
+      p.relay === undefined
+        ? "default"
+        : `${p.relay.maxReservations} nodes, ${p.relay.maxCircuits} circuits each, ${p.relay.maxCircuitBytes} bytes and ${p.relay.maxCircuitSeconds} s per circuit, ${p.relay.maxBytesPerSecond} bytes/s`
+    }`,
     `hash             ${s.policyHash}`,
     `signed by        ${s.signer} at ${new Date(s.signedAtMs).toISOString()}`,
   ].join("\n");

@@ -53,9 +53,25 @@ export interface PeerRow {
   audits?: { answers: number; passed: number; failed: number };
 }
 
+/** The network as the node sees it (the peer network's overlay; issue 23). */
+export interface NetworkRow {
+  reachability: "unknown" | "reachable" | "unreachable";
+  /** The relay this node is reached through, when it cannot be dialled. */
+  relayedBy: string | null;
+  nodesKnown: number;
+  reachablePeers: number;
+  dialOutOnlyPeers: number;
+  models: readonly { id: string; providers: number }[];
+  freeSlots: number;
+  slots: number;
+  latencyMs: { median: number; max: number } | null;
+}
+
 /** The peer table. */
 export interface PeersView {
   list(): MaybePromise<readonly PeerRow[]>;
+  /** The network view, when the node runs the overlay. */
+  network?(): MaybePromise<NetworkRow | null>;
 }
 
 /** One block of the ledger. */

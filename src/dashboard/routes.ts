@@ -205,7 +205,14 @@ function mountPortPages(app: Hono, selfId: string, ports: DashboardPorts, p: Pag
   app.get("/peers", async (c) => {
     if (!ports.peers) return p.page(c, "peers", "Peers", unavailable("The peer network"));
     const peers = await ports.peers.list();
-    return p.page(c, "peers", "Peers", peersPage(selfId, peers), peersLive(selfId, peers));
+    const network = (await ports.peers.network?.()) ?? null;
+    return p.page(
+      c,
+      "peers",
+      "Peers",
+      peersPage(selfId, peers, network),
+      peersLive(selfId, peers, network),
+    );
   });
 
   const noLedger = unavailable("The provenance ledger");

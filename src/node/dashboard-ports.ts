@@ -15,6 +15,7 @@ import type {
   EnergySeries,
   LedgerView,
   ModelsView,
+  NetworkRow,
   PeersView,
   PullProgress,
 } from "../dashboard/index.ts";
@@ -55,13 +56,14 @@ type Clock = { nowMs(): number };
  * @returns the port.
  */
 export function peersPort(
-  node: { readonly state: PeerState },
+  node: { readonly state: PeerState; network?: () => NetworkRow | null },
   clock: Clock,
   auditor?: { stats(peer: string): { answers: number; passed: number; failed: number } },
 ): PeersView {
   const audits = auditor && ((peer: string) => auditor.stats(peer));
   return {
     list: () => peerRows(peerTable(node.state, clock.nowMs()), DEFAULT_PLAN.silenceMs, audits),
+    ...(node.network ? { network: node.network } : {}),
   };
 }
 
@@ -290,7 +292,7 @@ export function modelsPort(s: ModelSources): ModelsView {
 /** Everything a running node can show; each part is optional. */
 export interface PortSources {
   /** The running p2p node, when the peer network is on. */
-  peers?: { readonly state: PeerState };
+  peers?: { readonly state: PeerState; network?: () => NetworkRow | null };
   /** Audits of the peers' answers (issue 20), shown on the peers page. */
   auditor?: { stats(peer: string): { answers: number; passed: number; failed: number } };
   /** The node's ledger, when it keeps one. */

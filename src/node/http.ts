@@ -14,6 +14,7 @@ import { createDashboard, embeddedAssets } from "../dashboard/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import type { Auditor, P2PNode } from "../p2p/index.ts";
+import type { NetworkRow } from "../dashboard/index.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Log } from "../shared/log.ts";
 import { hostname, networkInterfaces } from "node:os";
@@ -32,8 +33,8 @@ export interface NodeAppDeps {
   /** The metered consent gate every request passes. */
   consent: ConsentGate;
   provenance: ProvenanceSink | undefined;
-  /** The peer network's node (peers page), when it runs. */
-  peers: P2PNode | undefined;
+  /** The peer network's node (peers page) and its network view, when it runs. */
+  peers: { readonly state: P2PNode["state"]; network?: () => NetworkRow | null } | undefined;
   /** Audits of the peers' answers (peers page), when the peer network runs. */
   auditor: Auditor | undefined;
   /** The provenance ledger's store (ledger and energy pages), when it is open. */

@@ -10,16 +10,24 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Hono } from "hono";
 import type { CompletionBackend } from "../contract/index.ts";
 import type { ServeConfig } from "../config/index.ts";
-import { type NodeIdentity, verifySignature } from "../identity/index.ts";
+import {
+  identityFromSecret,
+  newSecretKey,
+  type NodeIdentity,
+  verifySignature,
+} from "../identity/index.ts";
 import {
   advertFromBackend,
   bunTransport,
+  DEFAULT_PLAN,
   meteredBackend,
+  Overlay,
   P2PNode,
   PeerBackend,
   type PeerConsent,
   type PeerProvenance,
   peersRoute,
+  type RelayPolicy,
   serveFromBackend,
 } from "../p2p/index.ts";
 import { systemClock } from "../shared/clock.ts";
@@ -32,6 +40,7 @@ import {
   snapshotAddresses,
 } from "../p2p/index.ts";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
+import { type NetworkSummary, networkSummary, peerTable, startLanDiscovery } from "../p2p/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
 import { Auditor, cheatingBackend } from "../p2p/index.ts";
@@ -42,6 +51,10 @@ import { fraudProofStore } from "./fraud-proofs.ts";
 export interface PeerNetwork {
   url: string;
   node: P2PNode;
+  /** Provider lookup, reachability and relays (src/p2p/overlay.ts). */
+  overlay: Overlay;
+  /** The network as this node sees it (src/p2p/network-view.ts). */
+  network(): NetworkSummary;
   /** The router: what the API should use as its backend. */
   backend: CompletionBackend;
   route: Hono;
@@ -123,6 +136,8 @@ export async function startPeerNetwork(
     ledger?: LedgerStore;
     /** Admits an audit's re-execution under the owner's consent policy (throws to refuse). */
     admitAudit?: (request: CompletionRequest) => ConsentTicket;
+    /** The relay role's limits (--relay; from the consent policy). Unset: no relaying. */
+    relayPolicy?: RelayPolicy;
   }> = {},
 ): Promise<PeerNetwork> {
   const metered = meteredBackend(local);
@@ -140,6 +155,12 @@ export async function startPeerNetwork(
   const base = nodeBase(config, identity);
   // the saved peers join the configured bootstrap list, so a restart finds the network it left
   const restored = book ? restoredBootstrap(book, clock.nowMs(), base.bootstrap) : [];
+  const onRequest = serveFromBackend(servedToPeers(metered.backend, config), {
+    clock,
+    log: logJson,
+    ...(options.consent ? { consent: options.consent } : {}),
+    ...(options.provenance ? { provenance: options.provenance } : {}),
+  });
   const node = new P2PNode({
     ...base,
     bootstrap: [...base.bootstrap, ...restored],
@@ -149,18 +170,64 @@ export async function startPeerNetwork(
         tokensPerSecond: metered.tokensPerSecond(),
         ...(options.consentSummary ? { consent: options.consentSummary() } : {}),
       }),
-    onRequest: serveFromBackend(servedToPeers(metered.backend, config), {
-      clock,
-      log: logJson,
-      ...(options.consent ? { consent: options.consent } : {}),
-      ...(options.provenance ? { provenance: options.provenance } : {}),
-    }),
+    onRequest,
   });
+  // provider records, reachability and relays: requests that come through a relay are served by
+  // the same handler (and consent) as those on a direct connection
+  const overlay = new Overlay({
+    node,
+    sign: base.crypto.sign,
+    verify: base.crypto.verify,
+    clock,
+    randomHex: base.randomHex,
+    dialBack: (url, target, nonce) => dialBack(config, url, target, nonce),
+    onRequest,
+    ...(options.relayPolicy ? { relayPolicy: options.relayPolicy } : {}),
+    // tests only: a dishonest relay (ARIA_TEST_RELAY_TAMPER) changes one character per frame
+    ...(config.testRelayTamper === true ? { tamper: tamperFrame } : {}),
+    log: logJson,
+  });
+  node.setOverlayHandler(overlay);
   options.extension?.attach(node);
   // the backend is on the node's disposal stack (src/node/start.ts): a failure here leaves
   // closing it to the stack
   const url = await listenForPeers(node, config);
-  const timer = setInterval(() => node.tick(), TICK_MS);
+  overlay.start(url);
+  // --lan-discovery: signed multicast announcements on the local network (src/p2p/lan.ts)
+  const lan = config.lanDiscovery === true
+    ? await startLanDiscovery({
+      self: identity.nodeId,
+      url,
+      sign: base.crypto.sign,
+      verify: base.crypto.verify,
+      clock,
+      dial: (id, at) => node.dial(id, at),
+      log: logJson,
+    }).catch((err: unknown) => {
+      // converted: a node without multicast keeps running on its bootstrap list
+      logJson({ level: "error", msg: "LAN discovery unavailable", error: String(err) });
+      return null;
+    })
+    : null;
+  const provide = () =>
+    overlay.provide(
+      metered.backend.listModels().map((m) => ({
+        id: m.id,
+        sha256: hashes.get(m.id) ?? null,
+        layers: null,
+        nLayers: 0,
+      })),
+    );
+  const timer = setInterval(() => {
+    node.tick();
+    try {
+      provide();
+      overlay.tick();
+    } catch (err: unknown) {
+      // terminated: an overlay fault is logged; the node's own tick above is unaffected
+      logJson({ level: "error", msg: "overlay tick failed", error: String(err) });
+    }
+  }, TICK_MS);
   const save = () =>
     saveAddressBook(bookPath, snapshotAddresses(node.state, clock.nowMs(), book)).catch(
       // terminated: a failed save is logged; the previous book stays in place
@@ -191,9 +258,17 @@ export async function startPeerNetwork(
     clock,
     log: logJson,
   });
+  // the network as this node sees it (aria peers, the dashboard's peers page)
+  const network = () =>
+    networkSummary(peerTable(node.state, clock.nowMs()).peers, {
+      ...overlay.view(),
+      contacts: overlay.contacts(),
+      networkModels: overlay.networkModels(),
+    });
   return {
     url: url ?? "",
     node,
+    overlay,
     backend: new PeerBackend({
       local: metered.backend,
       node,
@@ -213,15 +288,28 @@ export async function startPeerNetwork(
       },
       localSha256: (model) => hashes.get(model),
       auditor,
+      // providers this node is not connected to: looked up on the overlay, asked through the
+      // relay their record names (the receipt check above applies to them too)
+      overlay: {
+        models: () => overlay.networkModels().map((m) => m.id),
+        find: (model) => overlay.findProviders(model),
+        open: (route, body) => overlay.openRoute(route, body),
+      },
     }),
     auditor,
+    network,
     route: peersRoute(() => node.state, clock, () => ({
       refused: node.refused,
       audits: { ...auditor.counters, rate: config.auditRate },
       reputation: auditor.reputation(),
+      overlay: overlay.view(),
+      network: network(),
+      ...(lan ? { lan: { ...lan.counts } } : {}),
     })),
     async stop() {
       clearInterval(timer);
+      overlay.stop();
+      lan?.stop();
       clearInterval(saver);
       await save();
       if (announcer) clearInterval(announcer);
@@ -272,6 +360,8 @@ export function nodeBase(config: ServeConfig, identity: NodeIdentity) {
     transport: bunTransport({
       port: config.p2pPort ?? 0,
       hostname: config.host,
+      // --no-listen: no peer port at all, as a node behind NAT that can only dial out
+      listen: config.listen !== false,
       allowedHosts: listOf(config.allowedHosts),
       ...(config.p2pCert && config.p2pKey
         ? { tls: { certPath: config.p2pCert, keyPath: config.p2pKey } }
@@ -303,5 +393,54 @@ export async function listenForPeers(node: P2PNode, config: ServeConfig): Promis
       }: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
+  }
+}
+
+/** Tests only: the dishonest relay's edit: one hex digit of the inner message's id, inside the
+ * signed text (the frame still parses; only the signature can tell). */
+function tamperFrame(frame: string): string {
+  const m = /\\"id\\":\\"[0-9a-f]/.exec(frame);
+  if (!m) return frame;
+  const at = m.index + m[0].length - 1;
+  return frame.slice(0, at) + (frame[at] === "0" ? "1" : "0") + frame.slice(at + 1);
+}
+
+/** How long a dial-back waits for the handshake with the node that asked (ms). Why 10 s: within
+ * the asker's 15 s test timeout (reachability.ts), with room for a loaded machine. */
+const DIALBACK_WAIT_MS = 10_000;
+
+/**
+ * The dialling side of a reachability test: a throwaway identity dials `url` on a fresh
+ * connection (our own connection to the asker, whichever side opened it, proves nothing), checks
+ * that node `target` answers there, and sends it `reach.dialback {nonce}`.
+ *
+ * @returns true if the dial-back was sent.
+ */
+async function dialBack(
+  config: ServeConfig,
+  url: string,
+  target: string,
+  nonce: string,
+): Promise<boolean> {
+  const id = identityFromSecret(newSecretKey());
+  const base = nodeBase({ ...config, listen: false, peers: undefined }, id);
+  const probe = new P2PNode({
+    ...base,
+    bootstrap: [url],
+    plan: { ...DEFAULT_PLAN, targetPeers: 1, maxPeers: 1 },
+    agent: "aria-dialback/0.1.0",
+  });
+  try {
+    await probe.start();
+    const end = performance.now() + DIALBACK_WAIT_MS;
+    while (!probe.connectedPeers().includes(target)) {
+      if (performance.now() > end) return false;
+      await Bun.sleep(50);
+    }
+    const sent = probe.send(target, { kind: "reach.dialback", body: { nonce } });
+    await Bun.sleep(200); // let the frame leave before the connection closes
+    return sent;
+  } finally {
+    await probe.stop();
   }
 }

@@ -12,7 +12,14 @@
  * It never waits for a signal or exits: src/cli/serve.ts does.
  */
 import type { ServeConfig } from "../config/index.ts";
-import { loadOrCreatePolicy, PolicyGate, policySummary, summaryRefusal } from "../consent/index.ts";
+import {
+  type ConsentPolicy,
+  loadOrCreatePolicy,
+  PolicyGate,
+  policySummary,
+  summaryRefusal,
+} from "../consent/index.ts";
+import { DEFAULT_RELAY_POLICY, type RelayPolicy } from "../p2p/index.ts";
 import type { CompletionBackend } from "../contract/index.ts";
 import { loadOrCreateIdentity, type NodeIdentity } from "../identity/index.ts";
 import type { InferenceInput, WorkFacts } from "../ledger/index.ts";
@@ -183,7 +190,8 @@ async function startApiRole(
     await createBackend(config, nodeId, gate.policy, modelPath);
   stack.defer(() => local.close());
   // the peer network starts only when asked for (--p2p-port / --peers): src/node/peers.ts
-  const p2p = config.p2pPort !== undefined || config.peers !== undefined
+  const p2p = config.p2pPort !== undefined || config.peers !== undefined ||
+      config.relay === true || config.lanDiscovery === true
     ? await startPeers(base, local, {
       modelPath,
       coordinator,
@@ -209,7 +217,15 @@ async function startApiRole(
     gate,
     consent: metering.gate,
     provenance,
-    peers: p2p?.node,
+    // the state is read on each request (a getter, not a copy)
+    peers: p2p
+      ? {
+        get state() {
+          return p2p.node.state;
+        },
+        network: () => p2p.network(),
+      }
+      : undefined,
     auditor: p2p?.auditor,
     ledger: ledger?.store,
     modelPath,
@@ -296,7 +312,23 @@ async function startPeers(
         fromPeer: true,
         requestId: request.id,
       }),
+    // --relay: the owner's relay-limits (consent policy), or relay.ts's defaults
+    ...(config.relay === true ? { relayPolicy: relayPolicyOf(gate.policy.relay) } : {}),
   });
+}
+
+/** The relay role's limits from the consent policy's relay-limits (absent: the defaults). */
+function relayPolicyOf(limits: ConsentPolicy["relay"]): RelayPolicy {
+  if (limits === undefined) return { ...DEFAULT_RELAY_POLICY, enabled: true };
+  return {
+    ...DEFAULT_RELAY_POLICY,
+    enabled: true,
+    maxReservations: limits.maxReservations,
+    maxCircuitsPerNode: limits.maxCircuits,
+    maxCircuitBytes: limits.maxCircuitBytes,
+    maxCircuitMs: limits.maxCircuitSeconds * 1000,
+    maxBytesPerSecond: limits.maxBytesPerSecond,
+  };
 }
 
 /** The API node's status lines once it serves. */
@@ -312,7 +344,8 @@ function printBanner(
 ): void {
   const { print } = base;
   const nodeId = base.identity.nodeId;
-  if (s.p2p) print(`ARIA peer node listening on ${s.p2p.url} (node ${nodeId})`);
+  if (s.p2p && s.p2p.url !== "") print(`ARIA peer node listening on ${s.p2p.url} (node ${nodeId})`);
+  else if (s.p2p) print(`ARIA peer node not listening: dials out only (node ${nodeId})`);
   print(`ARIA listening on ${s.url} (backend ${s.backend.kind}, node ${nodeId})`);
   if (s.backend.kind === "simulation") {
     print("ARIA simulation backend: canned text, for protocol tests only");

@@ -51,3 +51,13 @@ export {
 } from "./fraud-proof.ts";
 export { type AuditStats, DEFAULT_AUDIT_RATE } from "./audit-plan.ts";
 export { cheatingBackend } from "./test-cheat.ts";
+export { Overlay, type OverlayDeps, type Provided, type Route } from "./overlay.ts";
+export { DEFAULT_RELAY_POLICY, type RelayPolicy } from "./relay/relay.ts";
+export { modelNameKey } from "./dht/key.ts";
+export { type LanDiscovery, startLanDiscovery } from "./lan-discovery.ts";
+export {
+  formatNetworkSummary,
+  type NetworkSummary,
+  networkSummary,
+  type OverlayFigures,
+} from "./network-view.ts";

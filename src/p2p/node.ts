@@ -237,6 +237,36 @@ export class P2PNode {
     this.#audit = handler;
   }
 
+  /**
+   * Dials peer `id` at `url` now unless it is connected or being dialled (the overlay's contacts that are not
+   * connected yet). A failure backs the address off like any other dial.
+   */
+  dial(id: string, url: string): void {
+    if (this.#stopped || url === this.#state.selfUrl || this.#byPeer.has(id)) return;
+    if (!this.#state.addresses.has(url)) {
+      this.#apply({ type: "peers_learned", hints: [{ id, url, models: [] }] });
+    }
+    if (this.#state.addresses.get(url)?.dialing) return;
+    this.#execute({ type: "dial", url }, this.#d.clock.nowMs());
+  }
+
+  /**
+   * How a connected peer reaches us: its connection's direction and the host it comes from (the
+   * remote address of an inbound connection, the host we dialled for an outbound one).
+   *
+   * @returns null when the peer is not connected.
+   */
+  connectionOf(peer: string): { direction: "in" | "out"; host: string | null } | null {
+    const s = this.#byPeer.get(peer);
+    if (!s) return null;
+    if (s.dialedUrl === null) return { direction: "in", host: s.address };
+    try {
+      return { direction: "out", host: new URL(s.dialedUrl).hostname.replace(/^\[|\]$/g, "") };
+    } catch {
+      return { direction: "out", host: null }; // handled here: we dialled it, so it parsed once
+    }
+  }
+
   /** Ids of the authenticated peers connected now. */
   connectedPeers(): string[] {
     return [...this.#byPeer.keys()];

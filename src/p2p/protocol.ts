@@ -66,6 +66,10 @@
  *        applies from that text on (tool_choice "auto"). An older node would drop the fields, so requesters
  *        send such requests only to nodes advertising "tools". The calls in the output are parsed
  *        by the requesting node's API; "required" / named choices travel as `grammar`.
+ *        Also 2.2, the overlay as `aria serve` runs it: provider records sign `model` (2.1 records
+ *        are refused), `dht.list_models` / `dht.models`, dial-back reachability from a throwaway
+ *        identity, relay limits from the consent policy (docs/protocol.md "Serving from behind
+ *        NAT"); ledger records of version 2 in receipts ("Re-executable receipts").
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";

@@ -74,7 +74,33 @@ export interface PeerBackendOptions {
    * audits (protocol tests).
    */
   auditor?: Auditor;
+  /**
+   * Providers this node is not connected to, found on the overlay (src/p2p/overlay.ts), tried
+   * after every connected one: `find` looks them up by model name, `open` asks one directly or
+   * through the relay its record names. Unset: connected peers only.
+   */
+  overlay?: {
+    /** Model names providers on the overlay serve (listed by /v1/models, accepted in `model`). */
+    models(): readonly string[];
+    find(model: string): Promise<readonly OverlayRoute[]>;
+    open(route: OverlayRoute, body: Body<"complete.request">): PeerStream;
+  };
 }
+
+/** A provider found on the overlay. */
+export interface OverlayRoute {
+  target: string;
+  url: string | null;
+  relay: string | null;
+  layers: [number, number] | null;
+}
+
+/** A request's reply stream, as P2PNode.open returns it. */
+export type PeerStream = {
+  id: string;
+  replies: AsyncGenerator<Envelope, void, void>;
+  close(): void;
+};
 
 /** The model challenge: a short greedy completion whose tokens a peer must reproduce. */
 export const CHALLENGE_PROMPT = "The three primary colours are";
@@ -104,6 +130,7 @@ export class PeerBackend implements CompletionBackend {
   readonly #checkReceipt: PeerBackendOptions["checkReceipt"];
   readonly #localSha256: PeerBackendOptions["localSha256"];
   readonly #auditor: Auditor | undefined;
+  readonly #overlay: PeerBackendOptions["overlay"];
   /** Measured decode speed of each peer (tokens/s, moving average over its answers). */
   readonly #speed = new Map<string, number>();
   /** Model challenges by "peer model": passed, running, or retry after a time (ms). */
@@ -127,6 +154,7 @@ export class PeerBackend implements CompletionBackend {
     this.#checkReceipt = options.checkReceipt;
     this.#localSha256 = options.localSha256;
     this.#auditor = options.auditor;
+    this.#overlay = options.overlay;
     const tb = options.local.tokenBytes?.bind(options.local);
     if (tb) this.tokenBytes = tb;
     const text = options.local.text?.bind(options.local);
@@ -145,6 +173,11 @@ export class PeerBackend implements CompletionBackend {
         seen.add(m.id);
         remote.push({ id: m.id, created: 0, ownedBy: "peer", contextLength: 0 });
       }
+    }
+    for (const id of this.#overlay?.models() ?? []) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      remote.push({ id, created: 0, ownedBy: "peer", contextLength: 0 });
     }
     return [...local, ...remote];
   }
@@ -281,6 +314,7 @@ export class PeerBackend implements CompletionBackend {
       request.grammar !== undefined,
       usesTools(request.input),
     );
+    // a model this node has is not looked up on the overlay: its own backend is the fallback
     if (localHas && peers.length === 0) return this.#local.complete(request, signal);
     return this.#remote(request, signal, localHas);
   }
@@ -292,17 +326,32 @@ export class PeerBackend implements CompletionBackend {
     const t0 = performance.now();
     let promptTokens = 0;
     let lastError: unknown = null;
+    let routes: readonly OverlayRoute[] | null = null;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       signal.throwIfAborted();
-      const peer = this.candidates(
+      let peer = this.candidates(
         request.model,
         tried,
         request.grammar !== undefined,
         usesTools(request.input),
       )[0];
+      let route: OverlayRoute | undefined;
+      if (
+        peer === undefined && this.#overlay && !localHas && request.grammar === undefined &&
+        !usesTools(request.input)
+      ) {
+        // no connected peer serves it: providers found on the overlay, reached directly or
+        // through their relay (whole-model records only; layer ranges are the pipeline's; not for
+        // grammar or tools requests: a record names no features)
+        routes ??= await this.#overlay.find(request.model).catch(() => []);
+        route = routes.find((r) =>
+          r.layers === null && !tried.has(r.target) && !this.#node.isBanned(r.target)
+        );
+        peer = route?.target;
+      }
       if (peer === undefined) break;
       tried.add(peer);
-      const outcome = yield* this.#attempt(peer, request, generated, servedBy, signal);
+      const outcome = yield* this.#attempt(peer, request, generated, servedBy, signal, route);
       if (outcome.result) {
         const { receipt, ...end } = outcome.result;
         promptTokens = Math.max(0, end.usage.promptTokens - outcome.resumedFrom);
@@ -343,15 +392,19 @@ export class PeerBackend implements CompletionBackend {
     generated: number[],
     servedBy: string[],
     signal: AbortSignal,
+    route?: OverlayRoute,
   ): AsyncGenerator<
     CompletionChunk,
     { result?: Body<"complete.end">; error?: unknown; resumedFrom: number },
     void
   > {
     const resumedFrom = generated.length;
-    let stream: ReturnType<P2PNode["open"]>;
+    let stream: PeerStream;
     try {
-      stream = this.#node.open(peer, "complete.request", requestToWire(request, generated));
+      const body = requestToWire(request, generated);
+      stream = route && this.#overlay
+        ? this.#overlay.open(route, body)
+        : this.#node.open(peer, "complete.request", body);
     } catch (error: unknown) {
       return { error, resumedFrom }; // handled here: the peer left before we could ask
     }

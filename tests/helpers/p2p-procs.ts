@@ -9,6 +9,10 @@ import { join } from "node:path";
 const ROOT = join(import.meta.dir, "..", "..");
 const BUN = process.execPath;
 
+/** The peer node's status line: listening at a ws:// address, or (--no-listen) dialling only. */
+const PEER_LINE =
+  /ARIA peer node (?:listening on (wss?:\/\/\S+)|not listening: dials out only) \(node ([0-9a-f]{64})\)/;
+
 /** A running node. */
 export interface Node {
   name: string;
@@ -34,12 +38,13 @@ export class ProcessGroup {
       args,
       env,
       (text) =>
-        /ARIA peer node listening on wss?:\/\/\S+ \(node [0-9a-f]{64}\)/.test(text) &&
+        PEER_LINE.test(text) &&
         /ARIA listening on http:\/\/\S+/.test(text),
     );
-    const ws = /ARIA peer node listening on (wss?:\/\/\S+) \(node ([0-9a-f]{64})\)/.exec(out)!;
+    // a node started with --no-listen has no peer address: ws is ""
+    const ws = PEER_LINE.exec(out)!;
     const api = /ARIA listening on (http:\/\/\S+)/.exec(out)!;
-    const node = { name, proc, api: api[1]!, ws: ws[1]!, id: ws[2]! };
+    const node = { name, proc, api: api[1]!, ws: ws[1] ?? "", id: ws[2]! };
     this.nodes.push(node);
     drain(reader);
     return node;

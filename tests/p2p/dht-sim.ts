@@ -326,6 +326,7 @@ export class DhtSim {
     n.state = setOwnRecord(n.state, model, {
       key: model,
       provider: n.id,
+      model: "m",
       url: n.url,
       relay: null,
       layers: null,

@@ -72,3 +72,29 @@ describe("peers view", () => {
     expect(shortId("short")).toBe("short");
   });
 });
+
+describe("network block", () => {
+  test("shows how the node is reached, models with providers (escaped), slots and latency", async () => {
+    const out = String(
+      await peersPage("me", [], {
+        reachability: "unreachable",
+        relayedBy: "ab".repeat(32),
+        nodesKnown: 7,
+        reachablePeers: 2,
+        dialOutOnlyPeers: 1,
+        models: [{ id: "m<b>", providers: 3 }],
+        freeSlots: 4,
+        slots: 8,
+        latencyMs: { median: 12, max: 40 },
+      }),
+    );
+    expect(out).toContain(`relayed by ${shortId("ab".repeat(32))}`);
+    expect(out).toContain("7 node(s)");
+    expect(out).toContain("m&lt;b&gt;");
+    expect(out).toContain("3 provider(s)");
+    expect(out).toContain("Free slots\n        4/8");
+    expect(out).toContain("median 12 ms, max 40 ms");
+    // without the overlay, the page is as before
+    expect(String(await peersPage("me", []))).not.toContain('data-field="network"');
+  });
+});

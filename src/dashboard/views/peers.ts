@@ -5,7 +5,7 @@
  * through hono's `html` escaping, in the table and in the SVG alike. Pure.
  */
 import { html } from "hono/html";
-import type { LayerRange, PeerRow } from "../port.ts";
+import type { LayerRange, NetworkRow, PeerRow } from "../port.ts";
 import { type Html, num } from "./layout.ts";
 
 /** Side of the square topology drawing, in SVG user units. */
@@ -83,9 +83,14 @@ export function topologySvg(selfId: string, peers: readonly PeerRow[]): Html {
  * @param peers the peers.
  * @returns the fragment.
  */
-export function peersLive(selfId: string, peers: readonly PeerRow[]): Html {
+export function peersLive(
+  selfId: string,
+  peers: readonly PeerRow[],
+  network: NetworkRow | null = null,
+): Html {
+  const net = network === null ? "" : networkBlock(network);
   if (peers.length === 0) {
-    return html`<p role="status">No peers connected yet.</p>${topologySvg(selfId, peers)}`;
+    return html`${net}<p role="status">No peers connected yet.</p>${topologySvg(selfId, peers)}`;
   }
   const rows = peers.map((p) =>
     html`
@@ -101,6 +106,7 @@ export function peersLive(selfId: string, peers: readonly PeerRow[]): Html {
     `
   );
   return html`
+    ${net}
     <div class="scroll">
       <table>
         <caption>${peers.length} peer(s)</caption>
@@ -129,8 +135,43 @@ export function peersLive(selfId: string, peers: readonly PeerRow[]): Html {
  * @param peers the peers.
  * @returns the page body.
  */
-export function peersPage(selfId: string, peers: readonly PeerRow[]): Html {
+export function peersPage(
+  selfId: string,
+  peers: readonly PeerRow[],
+  network: NetworkRow | null = null,
+): Html {
   return html`<section id="peers-live" hx-get="/peers" hx-trigger="every 3s" hx-swap="innerHTML">
-${peersLive(selfId, peers)}
+${peersLive(selfId, peers, network)}
 </section>`;
+}
+
+/**
+ * The network as this node sees it: how it is reached, nodes known, models network-wide with
+ * their provider counts, free slots, latency. Peer-supplied model names are escaped by `html`.
+ *
+ * @param n the figures.
+ * @returns the fragment.
+ */
+export function networkBlock(n: NetworkRow): Html {
+  const how = n.reachability === "unreachable"
+    ? n.relayedBy === null ? "unreachable, no relay yet" : `relayed by ${shortId(n.relayedBy)}`
+    : n.reachability;
+  const models = n.models.length === 0
+    ? html`<li>none known</li>`
+    : n.models.map((m) =>
+      html`<li><span class="mono">${m.id}</span>: ${m.providers} provider(s)</li>`
+    );
+  return html`
+    <section aria-label="Network" data-field="network">
+      <h2>Network</h2>
+      <p>
+        This node: <strong data-field="reachability">${how}</strong>. ${n.nodesKnown} node(s)
+        known; peers ${n.reachablePeers} reachable, ${n.dialOutOnlyPeers} dial-out only. Free slots
+        ${n.freeSlots}/${n.slots}. Latency ${n.latencyMs === null
+          ? "not measured yet"
+          : `median ${n.latencyMs.median} ms, max ${n.latencyMs.max} ms`}.
+      </p>
+      <ul data-field="network-models">${models}</ul>
+    </section>
+  `;
 }

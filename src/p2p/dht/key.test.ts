@@ -6,8 +6,11 @@ import {
   keyFromHex,
   keyInBucket,
   keyToHex,
+  modelNameKey,
   nodeKey,
 } from "./key.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 const k = (first: number, last = 0) => {
   const b = new Uint8Array(32);
@@ -55,5 +58,15 @@ describe("dht keys", () => {
     }
     expect(() => keyInBucket(self, 256, fill)).toThrow(RangeError);
     expect(() => keyInBucket(self, 3, new Uint8Array(3))).toThrow(RangeError);
+  });
+});
+
+describe("modelNameKey", () => {
+  test("is a 64-hex key, stable, distinct per name and from the plain hash of the name", () => {
+    const a = modelNameKey("aria-nano");
+    expect(isHex64(a)).toBe(true);
+    expect(modelNameKey("aria-nano")).toBe(a);
+    expect(modelNameKey("aria-nano2")).not.toBe(a);
+    expect(a).not.toBe(bytesToHex(sha256(new TextEncoder().encode("aria-nano"))));
   });
 });

@@ -107,3 +107,18 @@ export function keyInBucket(self: Uint8Array, cpl: number, fill: Uint8Array): Ui
   out[byte] = (self[byte]! & keepMask) | flipped | (fill[byte]! & ((1 << bit) - 1));
   return out;
 }
+
+/** Domain of a model-name key. */
+export const MODEL_NAME_DOMAIN = "aria-model-name/1\n";
+
+/**
+ * The overlay key of a model name: SHA-256 of a domain string and the name. A node asked for a
+ * model by name (the OpenAI `model` field) does not know the file's hash; providers publish a
+ * record under this key as well as under the file's SHA-256.
+ *
+ * @param name the model id as clients name it.
+ * @returns 64 hex.
+ */
+export function modelNameKey(name: string): string {
+  return bytesToHex(sha256(new TextEncoder().encode(MODEL_NAME_DOMAIN + name)));
+}

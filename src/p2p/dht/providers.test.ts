@@ -27,6 +27,7 @@ const record = (over: Partial<ProviderRecord> = {}, now = 1000): ProviderRecord 
   signProviderRecord({
     key: KEY,
     provider: me.nodeId,
+    model: "m",
     url: "ws://a:1",
     relay: null,
     layers: [0, 11],

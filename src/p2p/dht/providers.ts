@@ -30,6 +30,8 @@ export const providerRecordSchema = z.object({
   key: hex(64),
   /** The provider's node id. */
   provider: hex(64),
+  /** The model's name as clients ask for it (the OpenAI `model` field). */
+  model: z.string().min(1).max(128),
   /** Where the provider accepts connections; null = through `relay`. */
   url: z.string().max(300).regex(/^wss?:\/\/[^\s]+$/).nullable(),
   /** A reachable node relaying for it (node id), if it is not reachable itself. */
@@ -49,7 +51,7 @@ const encoder = new TextEncoder();
 
 /** The bytes a provider signs: domain + a fixed-order JSON array of every field but `sig`. */
 export function providerSigningBytes(r: Omit<ProviderRecord, "sig">): Uint8Array {
-  const fields = [r.key, r.provider, r.url, r.relay, r.layers, r.nLayers, r.expiresMs];
+  const fields = [r.key, r.provider, r.model, r.url, r.relay, r.layers, r.nLayers, r.expiresMs];
   return encoder.encode(PROVIDER_SIGN_DOMAIN + JSON.stringify(fields));
 }
 
@@ -159,4 +161,32 @@ export function storeCount(store: ProviderStore): number {
   let n = 0;
   for (const m of store.values()) n += m.size;
   return n;
+}
+
+/**
+ * The models named by the live records in a store, with how many distinct providers each has
+ * (`dht.models`: the network view of a node's neighbours).
+ *
+ * @param store the store.
+ * @param now clock reading.
+ * @param max most models returned (those with the most providers).
+ * @returns models sorted by provider count, then name.
+ */
+export function storedModels(
+  store: ProviderStore,
+  now: number,
+  max: number,
+): { id: string; providers: number }[] {
+  const by = new Map<string, Set<string>>();
+  for (const records of store.values()) {
+    for (const r of records.values()) {
+      if (r.expiresMs <= now) continue;
+      let set = by.get(r.model);
+      if (!set) by.set(r.model, set = new Set());
+      set.add(r.provider);
+    }
+  }
+  return [...by].map(([id, p]) => ({ id, providers: p.size }))
+    .sort((a, b) => b.providers - a.providers || (a.id < b.id ? -1 : 1))
+    .slice(0, max);
 }

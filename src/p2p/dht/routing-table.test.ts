@@ -63,6 +63,11 @@ describe("k-buckets", () => {
     t = observe(o.table, contactOf(ids[0]!, "ws://a", PING_IF_SILENT_MS + 3)).table;
     expect(t.buckets[0]!.contacts.map((c) => c.id)).toEqual([ids[1]!, ids[2]!, ids[3]!, ids[0]!]);
     expect(t.buckets[0]!.pinging).toBeNull();
+    // the next head is silent too, but this bucket pinged less than PING_IF_SILENT_MS ago: no
+    // second ping for the next stranger (one per bucket per period), until the period is over
+    expect(observe(t, contactOf(ids[4]!, "ws://n", PING_IF_SILENT_MS + 4)).ping).toBeNull();
+    expect(observe(t, contactOf(ids[4]!, "ws://n", 2 * PING_IF_SILENT_MS + 1)).ping?.id)
+      .toBe(ids[1]!);
     // a contact that fails is replaced by the newest replacement and remembered as dormant
     t = failed(t, { id: ids[1]!, key: nodeKey(ids[1]!) });
     expect(t.buckets[0]!.contacts.map((c) => c.id)).toEqual([ids[2]!, ids[3]!, ids[0]!, ids[5]!]);

@@ -35,6 +35,8 @@ export interface Bucket {
   readonly pinging: string | null;
   /** Last time a lookup went through this bucket's range (for refresh). */
   readonly touchedMs: number;
+  /** Last time this bucket's oldest contact was pinged for the eviction rule. */
+  readonly pingedMs: number;
 }
 
 /** The table. */
@@ -62,7 +64,13 @@ export const MAX_FAILURES = 5;
 /** `touchedMs` of a bucket never looked up (so a new table refreshes at once). */
 export const NEVER = -Number.MAX_SAFE_INTEGER;
 
-const EMPTY: Bucket = { contacts: [], replacements: [], pinging: null, touchedMs: NEVER };
+const EMPTY: Bucket = {
+  contacts: [],
+  replacements: [],
+  pinging: null,
+  touchedMs: NEVER,
+  pingedMs: NEVER,
+};
 
 /**
  * An empty table.
@@ -136,10 +144,24 @@ export function observe(table: RoutingTable, contact: Contact): Observed {
   const replacements = [...b.replacements.filter((c) => c.id !== contact.id), fresh]
     .slice(-table.k);
   const head = b.contacts[0]!;
-  if (b.pinging !== null || contact.lastSeenMs - head.lastSeenMs < PING_IF_SILENT_MS) {
+  // at most one eviction ping per bucket per PING_IF_SILENT_MS: under churn a full bucket hears
+  // from many strangers, and each would otherwise ping the next silent head (the ping share of
+  // churn traffic then grew with N); a dead head is also found by a lookup's failed request
+  if (
+    b.pinging !== null || contact.lastSeenMs - head.lastSeenMs < PING_IF_SILENT_MS ||
+    contact.lastSeenMs - b.pingedMs < PING_IF_SILENT_MS
+  ) {
     return { table: withBucket(t, i, { ...b, replacements }), ping: null };
   }
-  return { table: withBucket(t, i, { ...b, replacements, pinging: head.id }), ping: head };
+  return {
+    table: withBucket(t, i, {
+      ...b,
+      replacements,
+      pinging: head.id,
+      pingedMs: contact.lastSeenMs,
+    }),
+    ping: head,
+  };
 }
 
 function evict(table: RoutingTable, i: number, id: string): RoutingTable {

@@ -1,3 +1,4 @@
+import { parseDhtMessage } from "./wire.ts";
 import { describe, expect, test } from "bun:test";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { identityFromSecret, verifySignature } from "../../identity/identity.ts";
@@ -44,6 +45,7 @@ describe("dht node state", () => {
     const rec = signProviderRecord({
       key: KEY,
       provider: peer.nodeId,
+      model: "m",
       url: "ws://p:1",
       relay: null,
       layers: null,
@@ -76,6 +78,10 @@ describe("dht node state", () => {
       verify,
     );
     expect(f.reply.kind === "dht.providers" && f.reply.body.providers).toEqual([rec]);
+    // list_models names the models of live records, with distinct providers
+    const lm = answer(s, me.nodeId, { kind: "dht.list_models", body: {} }, 2000, verify);
+    expect(lm.reply).toEqual({ kind: "dht.models", body: { models: [{ id: "m", providers: 1 }] } });
+    expect(parseDhtMessage(lm.reply.kind, lm.reply.body).ok).toBe(true);
     // expired records are pruned by the timer and never answered
     s = tick(s, 1000 + RECORD_TTL_MS, fill).state;
     expect(s.store.size).toBe(0);
@@ -85,6 +91,7 @@ describe("dht node state", () => {
     let s = setOwnRecord(initialDht(me.nodeId), KEY, {
       key: KEY,
       provider: me.nodeId,
+      model: "m",
       url: "ws://me:1",
       relay: null,
       layers: null,

@@ -28,9 +28,10 @@ import {
   type ProviderStore,
   pruneStore,
   REPUBLISH_MS,
+  storedModels,
   storeRecord,
 } from "./providers.ts";
-import { type DhtReply, type DhtRequest, K_MAX, type WireContact } from "./wire.ts";
+import { type DhtReply, type DhtRequest, K_MAX, MODELS_MAX, type WireContact } from "./wire.ts";
 
 /** Timer settings. */
 export interface DhtConfig {
@@ -133,6 +134,11 @@ export function answer(
       const providers = providersFor(s.store, req.body.key, now, K_MAX);
       return { state: s, reply: { kind: "dht.providers", body: { providers, closer } } };
     }
+    case "dht.list_models":
+      return {
+        state: s,
+        reply: { kind: "dht.models", body: { models: storedModels(s.store, now, MODELS_MAX) } },
+      };
     case "dht.add_provider": {
       // handled here: a record that is not the sender's own, expired, too long-lived or badly
       // signed is refused with its reason; a full store refuses with "full"

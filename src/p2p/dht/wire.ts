@@ -6,6 +6,7 @@
  *   dht.find_node      {target}                 -> dht.nodes     {closer}
  *   dht.find_providers {key}                    -> dht.providers {providers, closer}
  *   dht.add_provider   {record}                 -> dht.stored    {ok, reason}
+ *   dht.list_models    {}                       -> dht.models    {models: [{id, providers}]}
  *
  * `closer` lists at most K_MAX contacts {id, url}; a contact without url is never returned (only
  * dialable nodes enter routing tables). `record` is a provider record signed by its provider.
@@ -16,6 +17,9 @@ import type { Result } from "../../shared/result.ts";
 
 /** Most contacts or records in one reply. Why 20: k. */
 export const K_MAX = 20;
+
+/** Most models in one dht.models reply. */
+export const MODELS_MAX = 64;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const url = z.string().max(300).regex(/^wss?:\/\/[^\s]+$/);
@@ -36,6 +40,13 @@ export const DHT_SCHEMAS = {
   }),
   "dht.add_provider": z.object({ record: providerRecordSchema }),
   "dht.stored": z.object({ ok: z.boolean(), reason: z.string().max(100) }),
+  "dht.list_models": z.object({}),
+  "dht.models": z.object({
+    models: z.array(z.object({
+      id: z.string().min(1).max(128),
+      providers: z.number().int().min(0).max(1_000_000),
+    })).max(MODELS_MAX),
+  }),
 } as const;
 
 /** A dht kind. */
@@ -47,10 +58,13 @@ export type DhtMessage = {
 /** A request kind. */
 export type DhtRequest = Extract<
   DhtMessage,
-  { kind: "dht.find_node" | "dht.find_providers" | "dht.add_provider" }
+  { kind: "dht.find_node" | "dht.find_providers" | "dht.add_provider" | "dht.list_models" }
 >;
 /** A reply kind. */
-export type DhtReply = Extract<DhtMessage, { kind: "dht.nodes" | "dht.providers" | "dht.stored" }>;
+export type DhtReply = Extract<
+  DhtMessage,
+  { kind: "dht.nodes" | "dht.providers" | "dht.stored" | "dht.models" }
+>;
 
 /**
  * Validates a dht body received in an envelope of kind `kind`.

@@ -42,6 +42,19 @@ describe("reachability", () => {
     expect(s.status).toBe("unknown");
   });
 
+  test("while undecided, a peer that connects after a round is asked at once, not a minute later", () => {
+    let s = initialReach("ws://127.0.0.1:9000");
+    expect(planReach(s, [A], 0)).toEqual([A]);
+    s = ask(s, A, n(1), 0);
+    expect(planReach(s, [A], 1000)).toEqual([]); // A is pending
+    expect(planReach(s, [A, B], 2000)).toEqual([B]); // B arrived: asked now
+    s = ask(s, B, n(2), 2000);
+    s = applyReachEvent(s, { type: "dialback", peer: A, nonce: n(1), now: 2500 });
+    // A has evidence, B is pending: nobody new to ask; C would be the third opinion
+    expect(planReach(s, [A, B], 3000)).toEqual([]);
+    expect(planReach(s, [A, B, C], 3000)).toEqual([C]);
+  });
+
   test("two failures (reported or timed out) and no success make it unreachable", () => {
     let s = ask(ask(initialReach("ws://127.0.0.1:9000"), A, n(1)), B, n(2));
     s = applyReachEvent(s, { type: "result", peer: A, nonce: n(1), outcome: "failed", now: 1 });

@@ -154,12 +154,21 @@ export function applyReachEvent(s: ReachState, e: ReachEvent): ReachState {
  */
 export function planReach(s: ReachState, candidates: readonly string[], now: number): string[] {
   if (s.url === null) return [];
-  const period = s.status === "unknown" ? RETRY_MS : RECHECK_MS;
-  if (now - s.lastRoundMs < period || s.pending.size > 0) return [];
   const fresh = (id: string) => {
     const e = s.evidence.get(id);
     return e !== undefined && now - e.atMs <= (s.status === "unknown" ? EVIDENCE_MS : RECHECK_MS);
   };
+  const asked = new Set([...s.pending.values()].map((p) => p.peer));
+  if (s.status === "unknown" && now - s.lastRoundMs < RETRY_MS) {
+    // undecided: a peer that connects after a round is asked at once (never tested, not
+    // pending), up to CONFIRMATIONS + 1 tests in flight, so a node that starts with one peer
+    // does not wait a minute for the second opinion
+    const room = CONFIRMATIONS + 1 - s.pending.size;
+    return room <= 0 ? [] : candidates.filter((id) => !asked.has(id) && !s.evidence.has(id))
+      .slice(0, room);
+  }
+  const period = s.status === "unknown" ? RETRY_MS : RECHECK_MS;
+  if (now - s.lastRoundMs < period || s.pending.size > 0) return [];
   return candidates.filter((id) => !fresh(id)).slice(0, CONFIRMATIONS + 1);
 }
 

@@ -83,6 +83,8 @@ export class RelayService {
   readonly #reservedAt = new Map<string, number>();
   /** Circuits closed, by reason (tests and logs). */
   readonly closed: Record<string, number> = {};
+  /** Relayed frames refused by this end's check, by protocol code (the network view). */
+  readonly refusedFrames: Record<string, number> = {};
 
   constructor(deps: RelayServiceDeps) {
     this.#d = deps;
@@ -229,6 +231,7 @@ export class RelayService {
       // handled here: a frame that fails its end-to-end check closes the circuit; the client's
       // request fails with the protocol code (BAD_SIGNATURE, REPLAY, STALE, ...)
       const { code, message } = opened.error.fault;
+      this.refusedFrames[code] = (this.refusedFrames[code] ?? 0) + 1;
       this.#d.log?.({ event: "relay_frame_refused", circuit: end.circuit, code });
       this.#closeEnd(end, new PeerRequestError(code, `Relayed frame refused: ${message}`));
       this.#d.node.send(end.relay, { kind: "relay.close", body: { circuit: end.circuit } });
