@@ -9,7 +9,9 @@
  * aarch64: aria_cpu_has_neon() is 1 (AdvSIMD is mandatory in ARMv8-A), so ARIA_KERNELS_NEON is
  * always available there and is the AUTO choice. It means the dotprod table (kernels-neon-dotprod.c)
  * when the kernel reports SDOT (getauxval(AT_HWCAP) & HWCAP_ASIMDDP), else the ARMv8.0 table
- * (kernels-neon.c); both give results identical to each other (see kernels-neon-ternary.h).
+ * (kernels-neon.c); both give results identical to each other (see kernels-neon-ternary.h). With
+ * i8mm too (getauxval(AT_HWCAP2) & HWCAP2_I8MM; Apple: sysctl hw.optional.arm.FEAT_I8MM) it means
+ * the neon-i8mm table (kernels-neon-i8mm.c: the dotprod table with SMMLA in its x16 kernels).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +26,10 @@
 #if defined(__aarch64__) && defined(__linux__)
 #    include <sys/auxv.h>
 #    define ARIA_HWCAP_ASIMDDP (1ul << 20)  /* <asm/hwcap.h> HWCAP_ASIMDDP (Linux 4.15+) */
+#    define ARIA_HWCAP2_I8MM   (1ul << 13)  /* <asm/hwcap.h> HWCAP2_I8MM (Linux 5.10+) */
+#endif
+#if defined(__aarch64__) && defined(__APPLE__)
+#    include <sys/sysctl.h>
 #endif
 
 typedef struct {
@@ -32,6 +38,7 @@ typedef struct {
     int  avxvnni;  /* AVX-VNNI (VEX vpdpbusd on ymm), YMM state saved by the OS (and avx2) */
     int  neon;
     int  dotprod;  /* aarch64 SDOT/UDOT */
+    int  i8mm;     /* aarch64 SMMLA/UMMLA/USMMLA (and dotprod) */
     char str[160]; /* space-separated names of the usable features */
 } cpu_features;
 
@@ -104,10 +111,15 @@ static void probe(void) {
     add_name(g_cpu.str, "neon");
 #    if defined(__linux__)
     g_cpu.dotprod = (getauxval(AT_HWCAP) & ARIA_HWCAP_ASIMDDP) != 0;
+    g_cpu.i8mm    = g_cpu.dotprod && (getauxval(AT_HWCAP2) & ARIA_HWCAP2_I8MM) != 0;
 #    elif defined(__APPLE__)
     g_cpu.dotprod = 1;  /* Apple silicon Macs (M1 on) implement ARMv8.4-A+, where dotprod is mandatory */
+    int    has    = 0;  /* M2 on */
+    size_t len    = sizeof has;
+    g_cpu.i8mm    = sysctlbyname("hw.optional.arm.FEAT_I8MM", &has, &len, NULL, 0) == 0 && has != 0;
 #    endif                /* elsewhere: no probe, the ARMv8.0 table */
     if (g_cpu.dotprod) add_name(g_cpu.str, "dotprod");
+    if (g_cpu.i8mm) add_name(g_cpu.str, "i8mm");
 #endif
     if (g_cpu.str[0] == '\0') {
         strcpy(g_cpu.str, "none");
@@ -124,6 +136,7 @@ int aria_cpu_has_avx512(void) { return cpu()->avx512; }
 int aria_cpu_has_avxvnni(void) { return cpu()->avxvnni; }
 int aria_cpu_has_neon(void) { return cpu()->neon; }
 int aria_cpu_has_dotprod(void) { return cpu()->dotprod; }
+int aria_cpu_has_i8mm(void) { return cpu()->i8mm; }
 const char * aria_cpu_features_str(void) { return cpu()->str; }
 
 /* ---- kernel table selection ------------------------------------------------------------------ */
@@ -146,7 +159,9 @@ static const aria_kernel_table * table_for(int32_t kernels) {
 #if defined(__aarch64__)
         case ARIA_KERNELS_NEON:
             if (!aria_cpu_has_neon()) return NULL;
-            return aria_cpu_has_dotprod() ? &aria_kernels_neon_dotprod : &aria_kernels_neon;
+            return aria_cpu_has_i8mm()      ? &aria_kernels_neon_i8mm
+                   : aria_cpu_has_dotprod() ? &aria_kernels_neon_dotprod
+                                            : &aria_kernels_neon;
 #endif
         default:
             return NULL;
@@ -198,7 +213,9 @@ int32_t aria_kernels_selected(void) {
     if (t == &aria_kernels_avxvnni) return ARIA_KERNELS_AVXVNNI;
 #endif
 #if defined(__aarch64__)
-    if (t == &aria_kernels_neon || t == &aria_kernels_neon_dotprod) return ARIA_KERNELS_NEON;
+    if (t == &aria_kernels_neon || t == &aria_kernels_neon_dotprod || t == &aria_kernels_neon_i8mm) {
+        return ARIA_KERNELS_NEON;
+    }
 #endif
     (void) t;  /* only the reference table on builds without SIMD kernels */
     return ARIA_KERNELS_REF;

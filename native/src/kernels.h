@@ -212,6 +212,7 @@ extern const aria_kernel_table aria_kernels_avxvnni;  /* AVX2 + AVX-VNNI: its ow
 #if defined(__aarch64__)
 extern const aria_kernel_table aria_kernels_neon;          /* ARMv8.0 NEON */
 extern const aria_kernel_table aria_kernels_neon_dotprod;  /* + SDOT; ARIA_KERNELS_NEON when available */
+extern const aria_kernel_table aria_kernels_neon_i8mm;     /* + SMMLA in the x16 kernels; NEON when available */
 #endif
 
 /* CPU feature probe (cpuid / getauxval), cached after the first call. */
@@ -220,6 +221,7 @@ int                aria_cpu_has_avx512(void);  /* AVX-512 F, BW, VL, VNNI, OS sa
 int                aria_cpu_has_avxvnni(void); /* AVX2 (as above) + AVX-VNNI (cpuid 7.1 EAX bit 4) */
 int                aria_cpu_has_neon(void);
 int                aria_cpu_has_dotprod(void); /* aarch64 SDOT/UDOT (HWCAP_ASIMDDP) */
+int                aria_cpu_has_i8mm(void);    /* aarch64 SMMLA (HWCAP2_I8MM), with dotprod */
 const char *       aria_cpu_features_str(void);
 
 /* The table in use (set by aria_kernels_set; defaults to the best available). */

@@ -3,7 +3,7 @@
  * scalar reference kernels, through the public API, on generated tiny models. Built for aarch64
  * and run under qemu by tests/native/neon-qemu.test.ts (not named test-*.c: it needs model paths
  * and an aarch64 CPU, so c-tests.test.ts must not pick it up).
- * Usage: neon-forward MODEL.gguf [MODEL.gguf ...]. Prints one line per check and
+ * Usage: neon-forward [--repack] MODEL.gguf [MODEL.gguf ...]. Prints one line per check and
  * "N passed, M failed"; exits non-zero on any failure.
  *
  * Per model, with the float head and (if the model allows it) the int8 head: decode PROMPT as
@@ -124,9 +124,12 @@ static void compare_kernels(struct aria_model * model, const char * head, const 
     free(ref), free(got);
 }
 
-/* The float head as loaded, then (on a second load) the int8 head if the model allows it. */
-static void test_model(const char * path) {
+/* The float head as loaded, then (on a second load) the int8 head if the model allows it; with
+ * repack, each model is first repacked (aria_model_repack: the x16 groups where the NEON table
+ * prefers them, dotprod / i8mm; the reference table runs its scalar x16 kernels on them). */
+static void test_model(const char * path, int repack) {
     for (int int8_head = 0; int8_head < 2; int8_head++) {
+        const int           mode  = 2 * repack + int8_head;
         struct aria_model * model = NULL;
         char                err[256];
         int32_t             rc = aria_model_load(path, 0, -1, err, sizeof err, &model);
@@ -135,6 +138,13 @@ static void test_model(const char * path) {
             n_fail++;
             return;
         }
+        rc = repack ? aria_model_repack(model) : 0;
+        if (rc != 0) {
+            printf("FAIL repack %s: %s\n", path, aria_status_str(rc));
+            n_fail++;
+            aria_model_free(model);
+            continue;
+        }
         rc = int8_head ? aria_model_requantize_output(model) : 0;
         if (rc == ARIA_STATUS_UNSUPPORTED) {
             printf("skip int8 head %s: %s\n", path, aria_status_str(rc));
@@ -142,7 +152,8 @@ static void test_model(const char * path) {
             printf("FAIL requantize %s: %s\n", path, aria_status_str(rc));
             n_fail++;
         } else {
-            compare_kernels(model, int8_head ? "int8 head" : "float head", path);
+            static const char * heads[4] = { "float head", "int8 head", "float head repacked", "int8 head repacked" };
+            compare_kernels(model, heads[mode], path);
         }
         aria_model_free(model);
     }
@@ -154,8 +165,9 @@ int main(int argc, char ** argv) {
         printf("FAIL NEON kernels unavailable on this build / CPU\n");
         return 1;
     }
-    for (int i = 1; i < argc; i++) {
-        test_model(argv[i]);
+    const int repack = argc > 1 && strcmp(argv[1], "--repack") == 0;
+    for (int i = 1 + repack; i < argc; i++) {
+        test_model(argv[i], repack);
     }
     aria_kernels_set(ARIA_KERNELS_AUTO);
     printf("%d passed, %d failed\n", n_pass, n_fail);

@@ -1699,10 +1699,13 @@ static void test_selection(void) {
     check(aria_cpu_has_neon() && aria_kernels_select(ARIA_KERNELS_AVX2) == ARIA_STATUS_UNSUPPORTED &&
               aria_kernels_select(ARIA_KERNELS_AVX512) == ARIA_STATUS_UNSUPPORTED,
           "AVX2 / AVX512 are UNSUPPORTED on aarch64");
-    const aria_kernel_table * neon = aria_cpu_has_dotprod() ? &aria_kernels_neon_dotprod : &aria_kernels_neon;
+    const aria_kernel_table * neon = aria_cpu_has_i8mm()      ? &aria_kernels_neon_i8mm
+                                   : aria_cpu_has_dotprod() ? &aria_kernels_neon_dotprod
+                                                            : &aria_kernels_neon;
     check(aria_kernels_select(ARIA_KERNELS_NEON) == 0 && aria_kernels_selected() == ARIA_KERNELS_NEON &&
               aria_kernels_current() == neon,
-          "NEON selects the %s table (dotprod %s)", neon->name, aria_cpu_has_dotprod() ? "present" : "absent");
+          "NEON selects the %s table (dotprod %s, i8mm %s)", neon->name, aria_cpu_has_dotprod() ? "present" : "absent",
+          aria_cpu_has_i8mm() ? "present" : "absent");
     const int32_t best = ARIA_KERNELS_NEON;
 #else
     const int32_t best = ARIA_KERNELS_REF;
@@ -1873,6 +1876,12 @@ int main(void) {
         test_against_dequant(&aria_kernels_neon_dotprod);
     } else {
         printf("skip %s: this CPU lacks dotprod\n", aria_kernels_neon_dotprod.name);
+    }
+    if (aria_cpu_has_i8mm()) {
+        test_table(&aria_kernels_neon_i8mm);
+        test_against_dequant(&aria_kernels_neon_i8mm);
+    } else {
+        printf("skip %s: this CPU lacks i8mm\n", aria_kernels_neon_i8mm.name);
     }
 #endif
     printf("%d passed, %d failed\n", g_passed, g_failed);
