@@ -482,7 +482,7 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng, w: WalkBuff
       w,
       l,
       topK ? o.topK : 0,
-      (max) => max + t * Math.log(o.minP) - MIN_P_MARGIN,
+      (max) => max + t * portableLog(o.minP) - MIN_P_MARGIN,
       allows,
     );
     if (n === null) return null;
