@@ -18,7 +18,7 @@ import {
   setKernels,
 } from "../engine/index.ts";
 import { createRng, generate, SAMPLER_VERSION } from "../generation/index.ts";
-import { constraintFor, vocabTrieOf } from "../grammar/index.ts";
+import { constraintFor, triggeredConstraintFor, vocabTrieOf } from "../grammar/index.ts";
 import {
   compareReplay,
   parseReplayRequest,
@@ -32,6 +32,7 @@ import { AriaError } from "../shared/errors.ts";
 import type { Result } from "../shared/result.ts";
 import {
   chatModelInfoFromGguf,
+  type ChatTool,
   chooseChatTemplate,
   createTokenizer,
   encodeChat,
@@ -128,6 +129,8 @@ function requestOf(text: string): Result<ReplayRequest, string> {
     const bias = request.sampling.logitBias;
     if (bias !== undefined && bias.size > 0) out.logitBias = bias;
     if (request.grammar !== undefined) out.grammar = request.grammar;
+    // tool_choice "auto": the tool call grammar is lazy on the node, so it must be in the replay
+    if (request.grammarTrigger !== undefined) out.grammarTrigger = request.grammarTrigger;
     return { ok: true, value: out };
   } catch (err: unknown) {
     // handled: what the server refuses (unsupported parameters, a bad grammar) is named here
@@ -200,9 +203,12 @@ async function verifyReceiptByReplay(cmd: VerifyCommand): Promise<VerifyReport> 
   const nCtx = Math.min(model.info.nCtxTrain, plan.promptIdCount + plan.outputIdCount + 1);
   const sizes = { nCtx, nSeq: 1, nBatch: 256, kvType: plan.kvType };
   using ctx = model.createContext(cmd.threads ? { ...sizes, nThreads: cmd.threads } : sizes);
+  // as the native backend builds it: a trigger (tool_choice "auto") makes the grammar lazy
   const constraint = plan.grammar === undefined
     ? undefined
-    : constraintFor(plan.grammar, vocabTrieOf(tokenizer));
+    : plan.grammarTrigger === undefined
+    ? constraintFor(plan.grammar, vocabTrieOf(tokenizer))
+    : triggeredConstraintFor(plan.grammar, vocabTrieOf(tokenizer), plan.grammarTrigger);
   const gen = generate({ engine: createGenerationEngine(ctx), tokenizer }, promptIds, {
     maxTokens: plan.outputIdCount,
     sampling: plan.sampling,
@@ -228,11 +234,10 @@ function promptIdsOf(
   // handled here: an embedding record has no generated tokens to replay
   if (plan.input.kind === "embed") throw new Error("an embedding record has nothing to replay");
   const template = chooseChatTemplate(chatModelInfoFromGguf(file));
-  const messages = plan.input.messages.map((m) => ({
-    role: m.role as "system" | "user" | "assistant" | "tool",
-    content: m.content,
-  }));
-  return encodeChat(tokenizer, messages, { template }).ids;
+  // tool calling: the calls, call ids and tools render into the prompt as on the node
+  // (tools come only from an OpenAI body read by the API's schema: parameters is an object)
+  const tools = plan.input.tools as readonly ChatTool[] | undefined;
+  return encodeChat(tokenizer, plan.input.messages, { template, tools }).ids;
 }
 
 function describe(

@@ -25,7 +25,9 @@ const script = (dir: string) => `
         // a peaked, model-like spread: a few strong candidates, a long tail
         logits[i] = ((s >>> 8) / 16777216) * 12 - (i % 97 === step % 97 ? 0 : 6);
       }
-      const token = sampler.sample(logits);
+      // every other step constrained (a grammar's walk, sampleAllowed): the same pure function
+      const allowed = step % 2 === 1 ? sampler.sampleAllowed(logits, (t) => t % 3 !== 0) : null;
+      const token = allowed ?? sampler.sample(logits);
       sampler.accept(token);
       const lp = tokenLogprobs(logits, token, 3);
       out.push(token, lp.logprob, ...lp.topLogprobs.flatMap((t) => [t.token, t.logprob]));
@@ -45,6 +47,14 @@ async function run(cmd: string[]): Promise<string> {
 }
 
 describe("seeded sampling across JavaScript engines", () => {
+  test("the sampler calls no engine-defined Math.exp / Math.log (portable-math.ts instead)", async () => {
+    const code = (await Bun.file(join(import.meta.dir, "sampler.ts")).text())
+      .split("\n")
+      .filter((line) => !/^\s*(\/\/|\*|\/\*\*)/.test(line))
+      .join("\n");
+    expect(code.match(/Math\.(exp|log|pow|expm1|log1p)\(/g) ?? []).toEqual([]);
+  });
+
   test("the same tokens and logprobs, bit for bit, in bun and deno", async () => {
     const file = join(import.meta.dir, `../../.sampler-portable-${process.pid}.ts`);
     await Bun.write(file, script(import.meta.dir));

@@ -553,7 +553,7 @@ function createDraw(o: Readonly<Required<SamplerOptions>>, rng: Rng, w: WalkBuff
     nucleusCut = false;
     const topK = o.topK > 0 && o.topK < l.length;
     if (!topK && !(o.minP > 0)) return null; // top-p alone or nothing: needs the whole mass
-    const n = find(topK ? o.topK : 0, (max) => max + t * Math.log(o.minP) - MIN_P_MARGIN);
+    const n = find(topK ? o.topK : 0, (max) => max + t * portableLog(o.minP) - MIN_P_MARGIN);
     if (n === null) return null;
     sel = ensure(sel, n);
     sel.ids.set(w.out.ids.subarray(0, n));

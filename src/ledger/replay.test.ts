@@ -116,6 +116,14 @@ describe("planReplay()", () => {
     });
     expect(plan.value.sampling).toEqual(replay.sampling);
   });
+  test("planReplay() keeps a lazy grammar's trigger (tool_choice auto), only with a grammar", () => {
+    const lazy = planReplay(receiptOf(), { ...request, grammarTrigger: "<tool_call>" });
+    if (!lazy.ok) throw new Error(lazy.error);
+    expect(lazy.value.grammarTrigger).toBe("<tool_call>");
+    const plain = planReplay(receiptOf(), request);
+    if (!plain.ok) throw new Error(plain.error);
+    expect(plain.value.grammarTrigger).toBeUndefined();
+  });
   test("planReplay() refuses a forged receipt, a v1 record, another prompt, bias or grammar", () => {
     const err = (receipt: unknown, req: ReplayRequest) => {
       const r = planReplay(receipt, req);

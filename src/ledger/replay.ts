@@ -26,6 +26,12 @@ export interface ReplayRequest {
   input: PromptInput;
   logitBias?: ReadonlyMap<number, number>;
   grammar?: string;
+  /**
+   * Where a lazy grammar starts (tool_choice "auto": the tool call grammar from `<tool_call>`
+   * on); with `grammar` only. Not in the record: the request determines it, as it did on the
+   * node.
+   */
+  grammarTrigger?: string;
 }
 
 /** Sampler settings as numbers, every knob set (src/generation's SamplerOptions fits). */
@@ -53,6 +59,8 @@ export interface ReplayPlan {
   kvType: ReplayFacts["kvType"];
   sampling: ReplaySamplerSettings;
   grammar?: string;
+  /** The grammar applies from this text on (see ReplayRequest). */
+  grammarTrigger?: string;
   seed: number;
   input: PromptInput;
   promptIdCount: number;
@@ -239,7 +247,10 @@ export function planReplay(receipt: unknown, request: ReplayRequest): Result<Rep
     outputIdCount: f.outputIdCount,
     outputIdsHash: f.outputIdsHash,
   };
-  if (request.grammar !== undefined) plan.grammar = request.grammar;
+  if (request.grammar !== undefined) {
+    plan.grammar = request.grammar;
+    if (request.grammarTrigger !== undefined) plan.grammarTrigger = request.grammarTrigger;
+  }
   if (r.outputIds !== undefined) plan.outputIds = r.outputIds;
   return { ok: true, value: plan };
 }

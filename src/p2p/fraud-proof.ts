@@ -11,7 +11,8 @@
  *     reporter   hex32  node id of the auditor; it signs
  *     accused    hex32  node id that signed the record (= receipt.record.record.signer)
  *     request    the complete.request body (protocol.ts) the accused answered: model, input,
- *                sampling, seed, maxTokens, stop; no continueFrom, no grammar
+ *                sampling, seed, maxTokens, stop, grammar and grammarTrigger (tools feature:
+ *                the lazy tool call grammar) as it had them; no continueFrom
  *     receipt    the accused's receipt for that request (src/ledger/wire.ts receiptSchema):
  *                its record, signed by the accused
  *     observed   hex32  hash of the output ids the reporter's re-execution produced (32-bit

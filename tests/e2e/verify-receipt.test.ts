@@ -143,6 +143,51 @@ describe("aria verify", () => {
     120_000,
   );
 
+  test(
+    "a tool-calling body (tools, a call and its result in the history, tool_choice auto) is reproduced",
+    async () => {
+      const body = {
+        model: basename(modelPath, ".gguf"),
+        messages: [
+          { role: "user" as const, content: "Add 2." },
+          {
+            role: "assistant" as const,
+            content: null,
+            tool_calls: [{
+              id: "call_1",
+              type: "function" as const,
+              function: { name: "add", arguments: '{"n":2}' },
+            }],
+          },
+          { role: "tool" as const, tool_call_id: "call_1", content: "4" },
+        ],
+        tools: [{
+          type: "function" as const,
+          function: {
+            name: "add",
+            parameters: { type: "object", properties: { n: { enum: [1, 2, 3] } } },
+          },
+        }],
+        max_tokens: 16,
+        temperature: 1,
+        seed: 11,
+      };
+      const res = await client.chat.completions.create(body);
+      const receipt = join(dir, "tools.response.json");
+      const prompt = join(dir, "tools.request.json");
+      writeFileSync(receipt, JSON.stringify(res));
+      writeFileSync(prompt, JSON.stringify(body));
+      const record = (res as unknown as { provenance: { record: { record: Kept["record"] } } })
+        .provenance.record.record as Kept["record"] & { replay: { grammarHash: string } };
+      // auto: the lazy tool call grammar is named by the record, and must stay lazy in the replay
+      expect(record.replay.grammarHash).not.toBe("0".repeat(64));
+      const r = verify(["--receipt", receipt, "--prompt", prompt, "--model", modelPath]);
+      expect(r.out).toMatch(/^reproduced: \d+ tokens/);
+      expect(r.code).toBe(0);
+    },
+    120_000,
+  );
+
   test("a changed prompt or a changed receipt is a clear mismatch", async () => {
     const kept = await ask("tampered", { seed: 99 });
     const otherPrompt = join(dir, "other.messages.json");
@@ -189,7 +234,7 @@ describe("aria verify", () => {
       { cwd: ROOT },
     );
     const summary = JSON.parse(r.stdout.toString());
-    expect(summary).toMatchObject({ ok: true, unauditableRecords: 0, auditableRecords: 4 });
+    expect(summary).toMatchObject({ ok: true, unauditableRecords: 0, auditableRecords: 5 });
     expect(summary.weight).toBe(summary.totalTokens);
     expect(summary.weight).toBeGreaterThan(0);
   }, 60_000);
