@@ -179,7 +179,9 @@ LUT_INLINE void lut_gemm_avx2(const int off, int64_t n, int64_t ng, const uint8_
      * int16 sums, per group a code-3 flag */
     const size_t tab_b = (size_t) LUT_QUADS * LUT_QUAD_BYTES(NT2), at_b = 128 * LUT_NT * 2, ix_b = 8 * 64 * 2;
     const size_t row_b = (size_t) ng * 16 * (size_t) NL * 4;
-    uint8_t *    buf   = aligned_alloc(64, (tab_b + at_b + ix_b + 2 * row_b + row_b / 2 + (size_t) ng + 63) / 64 * 64);
+    /* malloc and align by hand: aligned_alloc is C11 but Windows' C runtime (mingw) has none */
+    uint8_t *    raw   = malloc(tab_b + at_b + ix_b + 2 * row_b + row_b / 2 + (size_t) ng + 64);
+    uint8_t *    buf   = raw ? (uint8_t *) (((uintptr_t) raw + 63) & ~(uintptr_t) 63) : NULL;
     if (!buf) {
         lut_fallback_avx2(off, n, ng, x, x_stride, y, y_stride, ny, sf, si, s_stride, 0);
         return;
@@ -285,7 +287,7 @@ LUT_INLINE void lut_gemm_avx2(const int off, int64_t n, int64_t ng, const uint8_
             lut_fallback_avx2(off, n, 1, x + g * x_stride, x_stride, y, y_stride, ny, sf, si, s_stride, 16 * g);
         }
     }
-    free(buf);
+    free(raw);
 }
 
 static void gemm_tq2_0_x16_lut_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,

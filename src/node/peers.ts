@@ -47,6 +47,17 @@ import { Auditor, cheatingBackend } from "../p2p/index.ts";
 import type { CompletionRequest, ConsentTicket } from "../contract/index.ts";
 import { fraudProofStore } from "./fraud-proofs.ts";
 
+/**
+ * The overlay's, the LAN discovery's and the auditor's log (they write `{ event, ... }`) in the
+ * server's line shape `{ level, msg, ... }`: an event that names a refusal or a failure is a
+ * warning, the rest information.
+ */
+function eventLog(entry: Record<string, unknown>): void {
+  const event = String(entry["event"] ?? "p2p");
+  const warn = /bad|refused|invalid|error|fail|dropped|unknown/.test(event);
+  logJson({ level: warn ? "warn" : "info", msg: event, ...entry });
+}
+
 /** The running peer network. */
 export interface PeerNetwork {
   url: string;
@@ -185,7 +196,7 @@ export async function startPeerNetwork(
     ...(options.relayPolicy ? { relayPolicy: options.relayPolicy } : {}),
     // tests only: a dishonest relay (ARIA_TEST_RELAY_TAMPER) changes one character per frame
     ...(config.testRelayTamper === true ? { tamper: tamperFrame } : {}),
-    log: logJson,
+    log: eventLog,
   });
   node.setOverlayHandler(overlay);
   options.extension?.attach(node);
@@ -202,7 +213,7 @@ export async function startPeerNetwork(
       verify: base.crypto.verify,
       clock,
       dial: (id, at) => node.dial(id, at),
-      log: logJson,
+      log: eventLog,
     }).catch((err: unknown) => {
       // converted: a node without multicast keeps running on its bootstrap list
       logJson({ level: "error", msg: "LAN discovery unavailable", error: String(err) });
@@ -256,7 +267,7 @@ export async function startPeerNetwork(
     onConvicted: (accused, proofId) =>
       options.ledger?.rejectPeer(accused, `fraud proof ${proofId}`, clock.nowMs()),
     clock,
-    log: logJson,
+    log: eventLog,
   });
   // the network as this node sees it (aria peers, the dashboard's peers page)
   const network = () =>
