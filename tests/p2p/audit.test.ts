@@ -82,9 +82,15 @@ describe("a cheating peer", () => {
     );
     // bounded: a new identity's first answer is always audited, so the cheater's first routed
     // answer convicts it; a few bursts leave room for the model challenge that comes first
+    // bursts grow: the router prefers the peer whose speed it has measured (an unmeasured one is
+    // scored at score.ts's UNKNOWN_SPEED), so when the honest peer happens to answer first, only a
+    // queue there long enough sends the cheater its first request
     let cheatAnswers = 0;
+    let largest = 0;
     for (let i = 0; i < 12; i++) {
-      const served = await burst(router, 4, 100 * i);
+      const size = Math.min(4 * (i + 1), 20);
+      largest = Math.max(largest, size);
+      const served = await burst(router, size, 100 * i);
       cheatAnswers += served.filter((s) => s === cheat.id).length;
       const rep = (await auditPeers(router)).reputation[cheat.id];
       if (rep?.convicted) break;
@@ -98,7 +104,8 @@ describe("a cheating peer", () => {
       }
     }
     expect(cheatAnswers).toBeGreaterThan(0);
-    expect(cheatAnswers).toBeLessThanOrEqual(3);
+    // bounded: convicted by the audit of its first answer, so it serves at most one burst
+    expect(cheatAnswers).toBeLessThanOrEqual(largest);
     const seen = await auditPeers(router);
     const proofId = seen.reputation[cheat.id]!.convicted!;
     expect(proofId).toMatch(/^[0-9a-f]{64}$/);
