@@ -237,11 +237,16 @@ for (const preset of [...new Set(specs.map((s) => s.split(":")[0]!))]) {
       const ls = llama >= 0 ? samples[llama]! : undefined;
       // aria repacks TQ1_0 blocks to TQ2_0 (unless --no-repack): it reads those bytes
       const repacked = u.engine.startsWith("aria") && u.engine !== "aria-int8head-norepack";
-      const bpt = bytesPerToken(
-        u.path,
-        u.engine.startsWith("aria") ? headOf(u.engine) : "float",
-        repacked,
-      );
+      // handled here: a peer's own format (ik_llama.cpp's IQ2_BN, type 135) is not one ARIA's
+      // GGUF reader knows, so that row has no roofline instead of ending the run
+      let bpt = Number.NaN;
+      try {
+        bpt = bytesPerToken(
+          u.path,
+          u.engine.startsWith("aria") ? headOf(u.engine) : "float",
+          repacked,
+        );
+      } catch { /* NaN: no roofline */ }
       const roofline = (gbs * 1e9) / bpt;
       const row = {
         file: u.spec,
