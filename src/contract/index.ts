@@ -7,3 +7,4 @@
 export type * from "./completion.ts";
 export { metered } from "./metered.ts";
 export { usesTools } from "./tools.ts";
+export { withComplete } from "./wrap.ts";

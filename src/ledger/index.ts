@@ -100,7 +100,6 @@ export {
   type ReplayPlan,
   type ReplayRequest,
   type ReplayRun,
-  type ReplaySamplerSettings,
 } from "./replay.ts";
 export {
   findRewrite,

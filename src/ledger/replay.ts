@@ -16,7 +16,13 @@ import {
   type ReplayFacts,
   type SignedRecord,
 } from "./entry.ts";
-import { grammarHash, logitBiasHash, promptHash, type PromptInput } from "./provenance.ts";
+import {
+  grammarHash,
+  logitBiasHash,
+  promptHash,
+  type PromptInput,
+  type ReplaySettings,
+} from "./provenance.ts";
 import { verifyReceipt } from "./receipt.ts";
 import type { Result } from "../shared/result.ts";
 import type { Receipt } from "./wire.ts";
@@ -34,19 +40,6 @@ export interface ReplayRequest {
   grammarTrigger?: string;
 }
 
-/** Sampler settings as numbers, every knob set (src/generation's SamplerOptions fits). */
-export interface ReplaySamplerSettings {
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  repeatPenalty: number;
-  repeatLastN: number;
-  frequencyPenalty: number;
-  presencePenalty: number;
-  logitBias: ReadonlyMap<number, number>;
-}
-
 /** Everything a replay needs, taken from a verified receipt and the request. */
 export interface ReplayPlan {
   recordHash: string;
@@ -57,7 +50,7 @@ export interface ReplayPlan {
   sampler: number;
   head: ReplayFacts["head"];
   kvType: ReplayFacts["kvType"];
-  sampling: ReplaySamplerSettings;
+  sampling: ReplaySettings;
   grammar?: string;
   /** The grammar applies from this text on (see ReplayRequest). */
   grammarTrigger?: string;

@@ -10,7 +10,7 @@ import type {
   CompletionResult,
   ConsentTicket,
 } from "../contract/index.ts";
-import { metered } from "../contract/index.ts";
+import { metered, withComplete } from "../contract/index.ts";
 import type { Advert, CompleteRequestBody, CoreKind, Envelope, ErrorCode } from "./protocol.ts";
 
 /**
@@ -335,16 +335,5 @@ export function meteredBackend(
     }
     return result;
   }
-  const wrapped: CompletionBackend = {
-    kind: backend.kind,
-    listModels: () => backend.listModels(),
-    health: () => backend.health(),
-    stats: () => backend.stats(),
-    complete,
-    close: () => backend.close(),
-  };
-  if (backend.tokenBytes) wrapped.tokenBytes = (m, t) => backend.tokenBytes!(m, t);
-  if (backend.text) wrapped.text = (m) => backend.text!(m);
-  if (backend.embed) wrapped.embed = (r, signal) => backend.embed!(r, signal);
-  return { backend: wrapped, tokensPerSecond: () => speed };
+  return { backend: withComplete(backend, complete), tokensPerSecond: () => speed };
 }

@@ -12,6 +12,7 @@ import type {
   CompletionRequest,
   CompletionResult,
 } from "../contract/index.ts";
+import { withComplete } from "../contract/index.ts";
 
 /**
  * Wraps a backend to perturb every output token after the first `after` of each answer.
@@ -47,17 +48,7 @@ export function cheatingBackend(backend: CompletionBackend, after: number): Comp
     if (r.replay === undefined) return r;
     return { ...r, replay: { ...r.replay, outputIds: r.replay.outputIds.map(perturb) } };
   }
-  const wrapped: CompletionBackend = {
-    kind: backend.kind,
-    listModels: () => backend.listModels(),
-    health: () => backend.health(),
-    stats: () => backend.stats(),
-    complete,
-    close: () => backend.close(),
-  };
-  if (backend.tokenBytes) wrapped.tokenBytes = (m, t) => backend.tokenBytes!(m, t);
-  if (backend.text) wrapped.text = (m) => backend.text!(m);
-  return wrapped;
+  return withComplete(backend, complete);
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
