@@ -62,6 +62,22 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) STRICT;
     `,
   },
+  {
+    // issue 20, reputation: each peer's audit counts as this node's auditor kept them (one row
+    // per peer, replaced on each change), read again at start so a restart keeps them
+    version: 3,
+    sql: `
+      CREATE TABLE peer_audits (
+        peer TEXT PRIMARY KEY,
+        answers INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX peer_audits_by_time ON peer_audits(updated_ms);
+    `,
+  },
 ];
 
 export function migrate(db: Database): void {

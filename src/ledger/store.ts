@@ -13,6 +13,7 @@
  * JSON is authoritative). Migration 2 also adds block_attestations (a signed JSON per block,
  * e.g. the energy attestation), peer_headers / peer_chains (each peer's verified header chain
  * and whether it was rejected) and head_attestations (countersignatures of chain heads).
+ * Migration 3 adds peer_audits (each peer's audit counts: the auditor's reputation, issue 20).
  *
  * Two processes may hold the file open (a server and `aria consent set`): every write is one
  * BEGIN IMMEDIATE transaction that reads what it depends on (head, pending records, last policy
@@ -504,6 +505,43 @@ export class LedgerStore {
       bodiesHeight: r.bodies_height,
       updatedMs: r.updated_ms,
     }));
+  }
+
+  /**
+   * Saves one peer's audit counts (issue 20 reputation; src/p2p/auditor.ts keeps them), replacing
+   * what was stored for that peer.
+   *
+   * @param peer the peer's node id.
+   * @param counts its answers, passed, failed and skipped audits (non-negative integers).
+   * @param updatedMs the time.
+   */
+  putPeerAudits(
+    peer: string,
+    counts: Readonly<{ answers: number; passed: number; failed: number; skipped: number }>,
+    updatedMs: number,
+  ): void {
+    this.#db.query(
+      `INSERT OR REPLACE INTO peer_audits (peer, answers, passed, failed, skipped, updated_ms)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(peer, counts.answers, counts.passed, counts.failed, counts.skipped, updatedMs);
+  }
+
+  /**
+   * The stored audit counts, most recently changed first, after deleting all but the newest
+   * `keep` rows (the table stays bounded however many identities a node meets). The rows are as
+   * stored: the caller checks them (src/p2p/audit-plan.ts `auditStatsFromRow`).
+   *
+   * @param keep how many rows to keep and return.
+   * @returns the rows, columns by name.
+   */
+  peerAudits(keep: number): Record<string, unknown>[] {
+    this.#db.query(
+      `DELETE FROM peer_audits WHERE peer NOT IN
+         (SELECT peer FROM peer_audits ORDER BY updated_ms DESC, peer LIMIT ?)`,
+    ).run(keep);
+    return this.#db.query<Record<string, unknown>, [number]>(
+      "SELECT * FROM peer_audits ORDER BY updated_ms DESC, peer LIMIT ?",
+    ).all(keep);
   }
 
   /**

@@ -43,7 +43,7 @@ import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { type NetworkSummary, networkSummary, peerTable, startLanDiscovery } from "../p2p/index.ts";
 import type { LedgerStore } from "../ledger/index.ts";
 import { ANNOUNCE_MS, LedgerSync } from "./ledger-sync.ts";
-import { Auditor, cheatingBackend } from "../p2p/index.ts";
+import { Auditor, type AuditStatsStore, cheatingBackend } from "../p2p/index.ts";
 import type { CompletionRequest, ConsentTicket } from "../contract/index.ts";
 import { fraudProofStore } from "./fraud-proofs.ts";
 
@@ -264,6 +264,9 @@ export async function startPeerNetwork(
     localSha256: (model) => hashes.get(model),
     ...(options.admitAudit ? { admit: options.admitAudit } : {}),
     store: fraudProofStore(config.dataDir, logJson),
+    // each peer's audit counts live in the data dir's ledger file: a restart keeps every peer's
+    // record and its audit-rate warm-up (a peer audited many times is not new again)
+    ...(options.ledger ? { statsStore: auditStatsStore(options.ledger) } : {}),
     onConvicted: (accused, proofId) =>
       options.ledger?.rejectPeer(accused, `fraud proof ${proofId}`, clock.nowMs()),
     clock,
@@ -326,6 +329,19 @@ export async function startPeerNetwork(
       if (announcer) clearInterval(announcer);
       await node.stop();
     },
+  };
+}
+
+/**
+ * The auditor's stats kept in the ledger file (table `peer_audits`).
+ *
+ * @param ledger the data dir's ledger store.
+ * @returns the store.
+ */
+export function auditStatsStore(ledger: LedgerStore): AuditStatsStore {
+  return {
+    list: (keep) => ledger.peerAudits(keep),
+    save: (peer, stats, updatedMs) => ledger.putPeerAudits(peer, stats, updatedMs),
   };
 }
 

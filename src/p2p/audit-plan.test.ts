@@ -3,6 +3,7 @@ import {
   type AnswerFacts,
   applyAuditOutcome,
   auditRate,
+  auditStatsFromRow,
   auditTrust,
   decideAudit,
   DEFAULT_AUDIT_RATE,
@@ -85,5 +86,39 @@ describe("outcomes and trust", () => {
     expect(auditTrust(passed(1000))).toBeGreaterThan(0.99);
     expect(auditTrust(passed(1000))).toBeLessThan(1);
     expect(auditTrust({ ...passed(10), failed: 1 })).toBe(0);
+  });
+});
+
+describe("auditStatsFromRow", () => {
+  const peer = "ab".repeat(32);
+  const row = { peer, answers: 9, passed: 4, failed: 0, skipped: 2, updated_ms: 5 };
+  test("a good row gives the peer and its four counts", () => {
+    expect(auditStatsFromRow(row)).toEqual({
+      peer,
+      stats: { answers: 9, passed: 4, failed: 0, skipped: 2 },
+    });
+  });
+  test("a damaged row is refused, never read as trust", () => {
+    const bad: unknown[] = [
+      null,
+      "row",
+      [],
+      { ...row, peer: "AB".repeat(32) },
+      { ...row, peer: "ab".repeat(31) },
+      { ...row, peer: 7 },
+      { ...row, answers: -1 },
+      { ...row, passed: 1.5 },
+      { ...row, failed: "0" },
+      { ...row, skipped: Number.NaN },
+      { ...row, answers: 2 ** 41, passed: 2 ** 41 },
+      { ...row, passed: 10 }, // more audits passed than answers
+      { peer, answers: 1, passed: 0, failed: 0 }, // a column missing
+    ];
+    for (const r of bad) expect(auditStatsFromRow(r)).toBeUndefined();
+  });
+  test("a restored peer keeps its warm-up: its rate is not a new identity's", () => {
+    const restored = auditStatsFromRow({ ...row, answers: 40, passed: 38 })!.stats;
+    expect(auditRate(restored, 0.05)).toBe(0.05);
+    expect(auditRate(NO_AUDITS, 0.05)).toBe(1);
   });
 });

@@ -134,3 +134,37 @@ export function auditTrust(stats: Readonly<AuditStats> | undefined): number {
   if (stats.failed > 0) return 0;
   return 0.5 + (0.5 * stats.passed) / (stats.passed + NEW_PEER_AUDITS);
 }
+
+/** Most peers whose audit stats are kept (in memory and on disk). Why 4096: far more peers than a
+ * node routes to, and a bound on what a stream of fresh identities can make it keep. */
+export const MAX_AUDITED_PEERS = 4096;
+
+/** Counts above this are not believed (a damaged row). Why 2^40: a peer answering a request per
+ * millisecond for 30 years stays below it. */
+const MAX_COUNT = 2 ** 40;
+
+/**
+ * Reads one stored row of audit stats (the data dir's ledger file, `peer_audits`): the peer's id
+ * and its four counts. Handled here: a row that is not an object, whose peer is not a 64-hex node
+ * id, or whose counts are not integers in 0 .. 2^40, or that counts more passed, failed or skipped
+ * audits than answers, is refused (undefined), so a damaged row cannot stop a start or invent
+ * trust.
+ *
+ * @param row the row as stored (columns by name; untrusted).
+ * @returns the peer and its stats, or undefined.
+ */
+export function auditStatsFromRow(row: unknown): { peer: string; stats: AuditStats } | undefined {
+  if (row === null || typeof row !== "object") return undefined;
+  const r = row as Record<string, unknown>;
+  const { peer } = r;
+  if (typeof peer !== "string" || !/^[0-9a-f]{64}$/.test(peer)) return undefined;
+  const counts: number[] = [];
+  for (const k of ["answers", "passed", "failed", "skipped"] as const) {
+    const v = r[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_COUNT) return undefined;
+    counts.push(v);
+  }
+  const [answers, passed, failed, skipped] = counts as [number, number, number, number];
+  if (passed > answers || failed > answers || skipped > answers) return undefined;
+  return { peer, stats: { answers, passed, failed, skipped } };
+}

@@ -10,6 +10,9 @@
  * holds the model file, and then either acted on and passed on ("fraud") or, when the accused's
  * record reproduces ("forged"), the reporter and the peer that sent it are banned.
  *
+ * Each peer's counts are written through to `statsStore` (the data dir's ledger file) and read
+ * back at start, so a restart keeps every peer's record and audit-rate warm-up.
+ *
  * Bounds: at most MAX_QUEUE audits and proof checks wait (beyond, an audit is skipped and counted,
  * a received proof dropped), and one received proof per sender at a time; proofs already seen
  * (by id) or against a node already convicted are ignored; only proofs this node judged
@@ -21,10 +24,13 @@ import { hashTokenIds, type Receipt, sha256Text } from "../ledger/index.ts";
 import {
   applyAuditOutcome,
   type AuditOutcome,
+  auditRate,
   type AuditStats,
+  auditStatsFromRow,
   auditTrust,
   decideAudit,
   DEFAULT_AUDIT_RATE,
+  MAX_AUDITED_PEERS,
   NO_AUDITS,
 } from "./audit-plan.ts";
 import {
@@ -57,6 +63,17 @@ export interface FraudProofStore {
   save(id: string, proof: FraudProof): void;
 }
 
+/**
+ * Where each peer's audit stats are kept across restarts (src/node/peers.ts: the data dir's ledger
+ * file, table `peer_audits`).
+ */
+export interface AuditStatsStore {
+  /** The stored rows, newest first, at most `keep` (untrusted: each is checked). */
+  list(keep: number): readonly unknown[];
+  /** Saves a peer's stats (replacing what was stored). */
+  save(peer: string, stats: Readonly<AuditStats>, updatedMs: number): void;
+}
+
 /** Options of {@link Auditor}. */
 export interface AuditorOptions {
   node: Pick<P2PNode, "send" | "connectedPeers" | "ban" | "setAuditHandler">;
@@ -70,6 +87,8 @@ export interface AuditorOptions {
   /** Admits an audit's re-execution under the consent policy; throws to refuse. Unset: allowed. */
   admit?: (request: CompletionRequest) => ConsentTicket;
   store?: FraudProofStore;
+  /** Keeps the audit stats across restarts. Unset: in memory only. */
+  statsStore?: AuditStatsStore;
   /** Called once per convicted node (e.g. its ledger chain is rejected). */
   onConvicted?: (accused: string, proofId: string) => void;
   clock: { nowMs(): number };
@@ -127,6 +146,7 @@ export class Auditor {
   constructor(options: AuditorOptions) {
     this.#o = options;
     options.node.setAuditHandler({ onMessage: (peer, env) => this.#onMessage(peer, env) });
+    this.#loadStats();
     for (const proof of options.store?.list() ?? []) {
       // stored proofs were judged before they were stored; a damaged file is skipped (logged)
       const c = checkFraudProof(proof);
@@ -139,17 +159,44 @@ export class Auditor {
     }
   }
 
+  /**
+   * Reads the stored stats (oldest first into the map, so eviction order is kept). Handled here:
+   * an unreadable store (a damaged file, a missing table) and rows that do not check are logged
+   * and skipped; the node starts with what could be read.
+   */
+  #loadStats(): void {
+    let rows: readonly unknown[];
+    try {
+      rows = this.#o.statsStore?.list(MAX_AUDITED_PEERS) ?? [];
+    } catch (err: unknown) {
+      this.#o.log?.({ event: "audit_stats_unreadable", error: String(err).slice(0, 200) });
+      return;
+    }
+    let refused = 0;
+    for (const row of [...rows].reverse()) {
+      const got = auditStatsFromRow(row);
+      if (got === undefined) refused++;
+      else this.#stats.set(got.peer, got.stats);
+    }
+    if (refused > 0) this.#o.log?.({ event: "audit_stats_rows_refused", refused });
+  }
+
   /** The audit stats of a peer. */
   stats(peer: string): AuditStats {
     return this.#stats.get(peer) ?? NO_AUDITS;
   }
 
-  /** Every peer's stats and conviction (the peers route). */
-  reputation(): Record<string, AuditStats & { convicted: string | null }> {
-    const out: Record<string, AuditStats & { convicted: string | null }> = {};
-    for (const [peer, s] of this.#stats) out[peer] = { ...s, convicted: null };
+  /**
+   * Every peer's stats, conviction and current audit rate (the peers route): the probability
+   * that its next auditable answer is re-executed (1 for a new identity, see audit-plan.ts).
+   */
+  reputation(): Record<string, AuditStats & { convicted: string | null; rate: number }> {
+    const out: Record<string, AuditStats & { convicted: string | null; rate: number }> = {};
+    const rate = (s: AuditStats) => auditRate(s, this.#o.rate ?? DEFAULT_AUDIT_RATE);
+    for (const [peer, s] of this.#stats) out[peer] = { ...s, convicted: null, rate: rate(s) };
     for (const [peer, id] of this.#convicted) {
-      out[peer] = { ...(out[peer] ?? NO_AUDITS), convicted: id };
+      const s = out[peer] ?? { ...NO_AUDITS, rate: 1 };
+      out[peer] = { ...s, convicted: id, rate: 1 };
     }
     return out;
   }
@@ -193,8 +240,17 @@ export class Auditor {
 
   #bump(peer: string, outcome: AuditOutcome): AuditStats {
     const s = applyAuditOutcome(this.stats(peer), outcome);
+    this.#stats.delete(peer); // re-inserted last: the map's order is the eviction order
     this.#stats.set(peer, s);
-    if (this.#stats.size > MAX_SEEN) this.#stats.delete(this.#stats.keys().next().value!);
+    if (this.#stats.size > MAX_AUDITED_PEERS) {
+      this.#stats.delete(this.#stats.keys().next().value!);
+    }
+    try {
+      this.#o.statsStore?.save(peer, s, this.#o.clock.nowMs());
+    } catch (err: unknown) {
+      // handled here: the stats hold for this run even if the disk refuses; logged
+      this.#o.log?.({ event: "audit_stats_not_stored", peer, error: String(err).slice(0, 200) });
+    }
     return s;
   }
 

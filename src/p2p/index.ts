@@ -39,7 +39,13 @@ export {
   restoredBootstrap,
   snapshotAddresses,
 } from "./address-book.ts";
-export { type AuditCounters, Auditor, FRAUD_PROOF_KIND, type FraudProofStore } from "./auditor.ts";
+export {
+  type AuditCounters,
+  Auditor,
+  type AuditStatsStore,
+  FRAUD_PROOF_KIND,
+  type FraudProofStore,
+} from "./auditor.ts";
 export {
   type CheckedProof,
   checkFraudProof,

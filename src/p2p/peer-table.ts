@@ -54,6 +54,8 @@ export interface PeerReputation {
   skipped: number;
   /** The id of the fraud proof that convicted it; null if none. */
   convicted: string | null;
+  /** The probability that its next auditable answer is audited (absent from older nodes). */
+  rate?: number;
 }
 
 /**

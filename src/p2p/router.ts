@@ -206,7 +206,8 @@ export class PeerBackend implements CompletionBackend {
     const sha = this.#localSha256?.(model);
     const peers = providersOf(this.#node.state, model).filter((p) => {
       if (exclude.has(p.id) || this.#node.isBanned(p.id)) return false;
-      if (this.#auditor?.convicted(p.id) === true) return false; // a fraud proof names it
+      // a fraud proof names it, or it failed an audit here (kept across restarts: trust 0)
+      if (this.#auditor !== undefined && this.#auditor.trust(p.id) === 0) return false;
       if (grammar && p.advert!.features?.includes("grammar") !== true) return false;
       if (tools && p.advert!.features?.includes("tools") !== true) return false;
       const m = p.advert!.models.find((x) => x.id === model && x.layers === null);

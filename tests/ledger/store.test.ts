@@ -28,9 +28,11 @@ describe("openLedger()", () => {
     openLedger(path, { identity: alice, clock }).close();
     const db = new Database(path, { readonly: true });
     expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
-    expect(db.query("SELECT version FROM migrations").all()).toEqual([{ version: 1 }, {
-      version: 2,
-    }]);
+    expect(db.query("SELECT version FROM migrations").all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+    ]);
     const sql = db.query<{ sql: string }, []>("SELECT sql FROM sqlite_master WHERE type='table'")
       .all().map((r) => r.sql);
     expect(sql.every((s) => s.trimEnd().endsWith("STRICT"))).toBe(true);

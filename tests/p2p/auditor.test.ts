@@ -12,7 +12,18 @@ import type {
   CompletionResult,
 } from "../../src/contract/index.ts";
 import { buildReceipt, hashTokenIds, signRecord } from "../../src/ledger/index.ts";
-import { Auditor, FRAUD_PROOF_KIND, type FraudProof } from "../../src/p2p/index.ts";
+import {
+  Auditor,
+  type AuditStatsStore,
+  FRAUD_PROOF_KIND,
+  type FraudProof,
+} from "../../src/p2p/index.ts";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openLedger } from "../../src/ledger/index.ts";
+import { auditStatsStore } from "../../src/node/peers.ts";
 import { fraudProofId } from "../../src/p2p/fraud-proof.ts";
 import { requestFromWire } from "../../src/p2p/serve-peer.ts";
 import type { Envelope } from "../../src/p2p/protocol.ts";
@@ -94,8 +105,13 @@ function memoryStore(initial: FraudProof[] = []) {
 }
 
 function auditor(
-  opts: { head?: "int8" | "float"; admit?: () => never; store?: ReturnType<typeof memoryStore> } =
-    {},
+  opts: {
+    head?: "int8" | "float";
+    admit?: () => never;
+    store?: ReturnType<typeof memoryStore>;
+    statsStore?: AuditStatsStore;
+    draw?: number;
+  } = {},
 ) {
   const net = fakeNode([honest.nodeId, cheater.nodeId, relay.nodeId]);
   const local = fakeLocal(opts.head);
@@ -110,8 +126,9 @@ function auditor(
     store,
     onConvicted: (p) => void convicted.push(p),
     clock: { nowMs: () => 1_700_000_000_000 },
-    draw: () => 0.5,
+    draw: () => opts.draw ?? 0.5,
     ...(opts.admit ? { admit: opts.admit } : {}),
+    ...(opts.statsStore ? { statsStore: opts.statsStore } : {}),
   });
   return { a, net, local, store, convicted };
 }
@@ -249,4 +266,108 @@ describe("Auditor", () => {
     expect(t.net.banned).toEqual([cheater.nodeId]);
     expect(t.a.reputation()[cheater.nodeId]?.convicted).toBe(fraudProofId(proof.claim));
   });
+});
+
+describe("Auditor stats across a restart (the data dir's ledger file)", () => {
+  const clock = { nowMs: () => 1_700_000_000_000 };
+  function withLedger(run: (path: string) => Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), "aria-audit-stats-"));
+    return run(join(dir, "ledger.sqlite")).finally(() => rmSync(dir, { recursive: true }));
+  }
+
+  test("a restarted auditor keeps each peer's counts and warm-up; a new identity is still new", () =>
+    withLedger(async (path) => {
+      const first = openLedger(path, { clock });
+      // draw 0: every answer is audited, whatever the rate
+      const t = auditor({ statsStore: auditStatsStore(first), draw: 0 });
+      for (let i = 0; i < 6; i++) {
+        t.a.afterAnswer(honest.nodeId, request, receiptOf(honest, TRUTH), "abc");
+        await t.a.idle();
+      }
+      expect(t.a.stats(honest.nodeId)).toEqual({ answers: 6, passed: 6, failed: 0, skipped: 0 });
+      first.close();
+
+      const again = openLedger(path, { clock });
+      const r = auditor({ statsStore: auditStatsStore(again) });
+      expect(r.a.stats(honest.nodeId)).toEqual({ answers: 6, passed: 6, failed: 0, skipped: 0 });
+      expect(r.a.trust(honest.nodeId)).toBeCloseTo(0.5 + 0.5 * 6 / 8);
+      // warm: 2 / (2 + 6) = 0.25, not a new identity's 1
+      expect(r.a.reputation()[honest.nodeId]?.rate).toBe(0.25);
+      // a draw of 0.5 is above that rate: the answer is not audited (a new peer's would be)
+      r.a.afterAnswer(honest.nodeId, request, receiptOf(honest, TRUTH), "abc");
+      await r.a.idle();
+      expect(r.local.runs).toEqual([]);
+      r.a.afterAnswer(relay.nodeId, request, receiptOf(relay, TRUTH), "abc");
+      await r.a.idle();
+      expect(r.local.runs.length).toBe(1);
+      expect(r.a.reputation()[relay.nodeId]).toMatchObject({ answers: 1, passed: 1 });
+      again.close();
+    }));
+
+  test("a peer that failed an audit stays at trust 0 after a restart", () =>
+    withLedger(async (path) => {
+      const first = openLedger(path, { clock });
+      const t = auditor({ statsStore: auditStatsStore(first) });
+      t.a.afterAnswer(honest.nodeId, request, receiptOf(honest, TRUTH), "not abc");
+      await t.a.idle();
+      expect(t.a.stats(honest.nodeId).failed).toBe(1);
+      first.close();
+      const again = openLedger(path, { clock });
+      const r = auditor({ statsStore: auditStatsStore(again) });
+      expect(r.a.trust(honest.nodeId)).toBe(0);
+      again.close();
+    }));
+
+  test("damaged rows are skipped, a missing table or store does not stop the start", () =>
+    withLedger(async (path) => {
+      const first = openLedger(path, { clock });
+      const good = { answers: 3, passed: 2, failed: 0, skipped: 0 };
+      first.putPeerAudits(honest.nodeId, good, 5);
+      first.putPeerAudits(relay.nodeId, good, 6);
+      first.close();
+      const db = new Database(path);
+      db.run("UPDATE peer_audits SET passed = -4 WHERE peer = ?", [relay.nodeId]);
+      db.run("INSERT INTO peer_audits VALUES ('not a node id', 1, 1, 0, 0, 7)");
+      db.close();
+      const again = openLedger(path, { clock });
+      const logs: Record<string, unknown>[] = [];
+      const a = new Auditor({
+        node: fakeNode([]).node,
+        local: fakeLocal().backend,
+        identity: self,
+        localSha256: () => MODEL_SHA,
+        statsStore: auditStatsStore(again),
+        clock,
+        log: (e) => void logs.push(e),
+      });
+      expect(a.stats(honest.nodeId)).toEqual(good);
+      expect(a.stats(relay.nodeId)).toEqual({ answers: 0, passed: 0, failed: 0, skipped: 0 });
+      expect(logs).toContainEqual({ event: "audit_stats_rows_refused", refused: 2 });
+      again.close();
+      // the table gone (a hand-edited file): logged, the auditor starts empty and keeps working
+      const db2 = new Database(path);
+      db2.run("DROP TABLE peer_audits");
+      db2.close();
+      const third = openLedger(path, { clock });
+      logs.length = 0;
+      const t = auditor({ statsStore: auditStatsStore(third) });
+      expect(t.a.stats(honest.nodeId).answers).toBe(0);
+      t.a.afterAnswer(honest.nodeId, request, receiptOf(honest, TRUTH), "abc");
+      await t.a.idle();
+      expect(t.a.stats(honest.nodeId).passed).toBe(1);
+      third.close();
+    }));
+
+  test("the table keeps only the newest rows", () =>
+    withLedger((path) => {
+      const store = openLedger(path, { clock });
+      const counts = { answers: 1, passed: 0, failed: 0, skipped: 0 };
+      for (let i = 0; i < 5; i++) store.putPeerAudits(String(i).repeat(64), counts, 100 + i);
+      expect(store.peerAudits(3).map((r) => r["peer"])).toEqual(
+        ["4", "3", "2"].map((c) => c.repeat(64)),
+      );
+      expect(store.peerAudits(10).length).toBe(3);
+      store.close();
+      return Promise.resolve();
+    }));
 });
