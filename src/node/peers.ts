@@ -279,43 +279,46 @@ export async function startPeerNetwork(
       contacts: overlay.contacts(),
       networkModels: overlay.networkModels(),
     });
+  const router = new PeerBackend({
+    local: metered.backend,
+    node,
+    ...(options.refuses ? { refuses: options.refuses } : {}),
+    // issue 19, hole 3: a peer's answer passes only with a receipt it signed for this request
+    // (and this output when it produced all of it); for the model this node has, peers must
+    // advertise its hash and answer the model challenge first
+    checkReceipt: ({ peer, request, receipt, output }) => {
+      if (receipt === undefined) return "no receipt";
+      const checked = checkRelayedReceipt(receipt, {
+        peer,
+        model: request.model,
+        input: request.input,
+        ...(output !== undefined ? { output } : {}),
+      });
+      return checked.ok ? undefined : checked.error;
+    },
+    localSha256: (model) => hashes.get(model),
+    auditor,
+    // providers this node is not connected to: looked up on the overlay, asked through the
+    // relay their record names (the receipt check above applies to them too)
+    overlay: {
+      models: () => overlay.networkModels().map((m) => m.id),
+      find: (model) => overlay.findProviders(model),
+      open: (route, body) => overlay.openRoute(route, body),
+    },
+  });
   return {
     url: url ?? "",
     node,
     overlay,
-    backend: new PeerBackend({
-      local: metered.backend,
-      node,
-      ...(options.refuses ? { refuses: options.refuses } : {}),
-      // issue 19, hole 3: a peer's answer passes only with a receipt it signed for this request
-      // (and this output when it produced all of it); for the model this node has, peers must
-      // advertise its hash and answer the model challenge first
-      checkReceipt: ({ peer, request, receipt, output }) => {
-        if (receipt === undefined) return "no receipt";
-        const checked = checkRelayedReceipt(receipt, {
-          peer,
-          model: request.model,
-          input: request.input,
-          ...(output !== undefined ? { output } : {}),
-        });
-        return checked.ok ? undefined : checked.error;
-      },
-      localSha256: (model) => hashes.get(model),
-      auditor,
-      // providers this node is not connected to: looked up on the overlay, asked through the
-      // relay their record names (the receipt check above applies to them too)
-      overlay: {
-        models: () => overlay.networkModels().map((m) => m.id),
-        find: (model) => overlay.findProviders(model),
-        open: (route, body) => overlay.openRoute(route, body),
-      },
-    }),
+    backend: router,
     auditor,
     network,
     route: peersRoute(() => node.state, clock, () => ({
       refused: node.refused,
       audits: { ...auditor.counters, rate: config.auditRate },
       reputation: auditor.reputation(),
+      // routed requests whose first choice was a peer the score cannot judge yet (score.ts)
+      explored: router.explored,
       overlay: overlay.view(),
       network: network(),
       ...(lan ? { lan: { ...lan.counts } } : {}),

@@ -31,7 +31,14 @@ import { CapacityError, InvalidRequestError } from "../shared/errors.ts";
 import type { Body, Envelope } from "./protocol.ts";
 import { type P2PNode, PeerRequestError } from "./node.ts";
 import { providersOf } from "./peer-state.ts";
-import { rankPeers, trustedSpeed } from "./score.ts";
+import {
+  explorable,
+  explore,
+  type Measured,
+  type PeerMetrics,
+  rankPeers,
+  trustedSpeed,
+} from "./score.ts";
 import { requestToWire } from "./serve-peer.ts";
 import type { Auditor } from "./auditor.ts";
 import type { Receipt } from "../ledger/index.ts";
@@ -85,6 +92,8 @@ export interface PeerBackendOptions {
     find(model: string): Promise<readonly OverlayRoute[]>;
     open(route: OverlayRoute, body: Body<"complete.request">): PeerStream;
   };
+  /** Uniform draws in [0, 1) for exploration (score.ts `explore`). Default: Math.random. */
+  draw?: () => number;
 }
 
 /** A provider found on the overlay. */
@@ -133,6 +142,13 @@ export class PeerBackend implements CompletionBackend {
   readonly #overlay: PeerBackendOptions["overlay"];
   /** Measured decode speed of each peer (tokens/s, moving average over its answers). */
   readonly #speed = new Map<string, number>();
+  /** How many of each peer's answers were measured, and when the last was (performance.now). */
+  readonly #measured = new Map<string, Measured>();
+  /** Routed requests in a row that did not explore (score.ts `explore`). */
+  #sinceExplored = 0;
+  readonly #draw: () => number;
+  /** Routed requests whose first choice was an explored peer (the peers route shows it). */
+  explored = 0;
   /** Model challenges by "peer model": passed, running, or retry after a time (ms). */
   readonly #challenges = new Map<string, "ok" | "running" | number>();
   /** This node's own answer to the challenge, by model. */
@@ -155,6 +171,7 @@ export class PeerBackend implements CompletionBackend {
     this.#localSha256 = options.localSha256;
     this.#auditor = options.auditor;
     this.#overlay = options.overlay;
+    this.#draw = options.draw ?? Math.random;
     const tb = options.local.tokenBytes?.bind(options.local);
     if (tb) this.tokenBytes = tb;
     const text = options.local.text?.bind(options.local);
@@ -216,19 +233,42 @@ export class PeerBackend implements CompletionBackend {
       if (m.sha256 !== sha) return false; // another file under this name
       return this.#challenged(p.id, model);
     });
-    return rankPeers(peers.map((p) => ({
-      id: p.id,
-      metrics: {
-        rttMs: p.rttMs,
-        slots: p.advert!.slots,
-        freeSlots: p.advert!.freeSlots,
-        inflight: p.inflight,
-        tokensPerSecond: trustedSpeed(p.advert!.tokensPerSecond, this.#speed.get(p.id)),
-        ok: p.ok,
-        failed: p.failed,
-        ...(this.#auditor ? { trust: this.#auditor.trust(p.id) } : {}),
+    return rankPeers(peers.map((p) => ({ id: p.id, metrics: this.#metrics(p) })));
+  }
+
+  #metrics(p: ReturnType<typeof providersOf>[number]): PeerMetrics {
+    return {
+      rttMs: p.rttMs,
+      slots: p.advert!.slots,
+      freeSlots: p.advert!.freeSlots,
+      inflight: p.inflight,
+      tokensPerSecond: trustedSpeed(p.advert!.tokensPerSecond, this.#speed.get(p.id)),
+      ok: p.ok,
+      failed: p.failed,
+      ...(this.#auditor ? { trust: this.#auditor.trust(p.id) } : {}),
+    };
+  }
+
+  /**
+   * The first peer to try for a routed request: the best candidate, or now and then one the score
+   * cannot judge yet (score.ts `explore`: unmeasured or stale, with a free slot).
+   */
+  #firstChoice(ranked: readonly string[], model: string): string | undefined {
+    if (ranked.length < 2) return ranked[0];
+    const now = performance.now();
+    const byId = new Map(providersOf(this.#node.state, model).map((p) => [p.id, p]));
+    const e = explore(
+      ranked,
+      (id) => {
+        const p = byId.get(id);
+        return p !== undefined && explorable(this.#measured.get(id), this.#metrics(p), now);
       },
-    })));
+      this.#draw(),
+      this.#sinceExplored,
+    );
+    this.#sinceExplored = e.sinceExplored;
+    if (e.explored !== null) this.explored++;
+    return e.order[0];
   }
 
   /** True once `peer` passed the challenge for `model`; starts one when due. */
@@ -330,12 +370,14 @@ export class PeerBackend implements CompletionBackend {
     let routes: readonly OverlayRoute[] | null = null;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       signal.throwIfAborted();
-      let peer = this.candidates(
+      const ranked = this.candidates(
         request.model,
         tried,
         request.grammar !== undefined,
         usesTools(request.input),
-      )[0];
+      );
+      // a fail-over takes the next best: exploring is for a request's first choice only
+      let peer = attempt === 0 ? this.#firstChoice(ranked, request.model) : ranked[0];
       let route: OverlayRoute | undefined;
       if (
         peer === undefined && this.#overlay && !localHas && request.grammar === undefined &&
@@ -516,6 +558,9 @@ export class PeerBackend implements CompletionBackend {
     // Why 0.3: the same moving-average weight as this node's own advert (serve-peer.ts)
     this.#speed.set(peer, old === undefined ? s : old + 0.3 * (s - old));
     if (this.#speed.size > 4096) this.#speed.delete(this.#speed.keys().next().value!);
+    const m = this.#measured.get(peer);
+    this.#measured.set(peer, { answers: (m?.answers ?? 0) + 1, atMs: performance.now() });
+    if (this.#measured.size > 4096) this.#measured.delete(this.#measured.keys().next().value!);
   }
 
   close(): Promise<void> {

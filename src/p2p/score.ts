@@ -76,3 +76,97 @@ export function trustedSpeed(advertised: number, measured: number | undefined): 
   if (measured === undefined || !(measured > 0)) return Math.min(advertised, UNKNOWN_SPEED);
   return advertised > 0 ? Math.min(advertised, measured) : measured;
 }
+
+/**
+ * Exploration (bounded): a peer the score cannot judge yet gets some traffic anyway. Without it
+ * an unmeasured peer is scored at UNKNOWN_SPEED, so once one peer has a measured speed a new
+ * honest peer may never be sent a request, and so is never measured nor audited. A routed
+ * request goes to an explorable peer first (instead of the best-scored one) with probability
+ * EXPLORE_SHARE, and at the latest on the EXPLORE_EVERY-th routed request in a row that did not:
+ * about 15% of routed requests while such a peer exists, and a hard bound on how long a new peer
+ * waits. Only the order of the candidates changes: the router filters them first (consent, model
+ * and file hash, model challenge, bans, fraud proofs, failed audits), so exploration never sends
+ * a request to a peer that could not have got it anyway.
+ */
+export const EXPLORE_SHARE = 0.1;
+/** At the latest every EXPLORE_EVERY-th routed request explores (see EXPLORE_SHARE). Why 10:
+ * with the 10% draw, about 1 in 6.5 routed requests explores, and a new peer waits at most 10. */
+export const EXPLORE_EVERY = 10;
+/** A peer is explorable until this node measured this many of its answers. Why 4: the speed is a
+ * moving average (weight 0.3); after 4 answers it is mostly the peer's own. */
+export const EXPLORE_UNTIL = 4;
+/** A peer whose last measured answer is older than this is explorable again (ms). Why 10 min: a
+ * peer's load and speed change over minutes; one answer measures it again. */
+export const EXPLORE_STALE_MS = 10 * 60_000;
+
+/** What this node measured of a peer's answers. */
+export interface Measured {
+  /** Answers measured (decode speed known). */
+  answers: number;
+  /** When the last one was measured (ms, the router's clock); absent: never. */
+  atMs?: number;
+}
+
+/**
+ * Whether a candidate may be explored: fewer than EXPLORE_UNTIL answers measured, or the last one
+ * older than EXPLORE_STALE_MS; a free slot now (an explored request never waits in a queue); and
+ * no more failed requests than finished ones.
+ *
+ * @param measured what this node measured of the peer (undefined: nothing).
+ * @param m the peer's numbers (free slots and our requests in flight there).
+ * @param nowMs the router's clock.
+ * @returns true when it may be explored.
+ */
+export function explorable(
+  measured: Readonly<Measured> | undefined,
+  m: Readonly<Pick<PeerMetrics, "freeSlots" | "inflight" | "ok" | "failed">>,
+  nowMs: number,
+): boolean {
+  if (m.freeSlots - m.inflight <= 0) return false;
+  // a peer that failed more requests than it finished is not sent traffic to find out more
+  if (m.failed > m.ok) return false;
+  if (measured === undefined || measured.answers < EXPLORE_UNTIL) return true;
+  return measured.atMs === undefined || nowMs - measured.atMs > EXPLORE_STALE_MS;
+}
+
+/** The outcome of {@link explore}. */
+export interface Exploration {
+  /** The candidates in the order to try them. */
+  order: string[];
+  /** The explorable peer put first, or null when the order is the score's. */
+  explored: string | null;
+  /** The count of routed requests in a row that did not explore, after this one. */
+  sinceExplored: number;
+}
+
+/**
+ * Orders the candidates of one routed request: the score's order, or the best-scored explorable
+ * peer first when the draw falls under EXPLORE_SHARE or EXPLORE_EVERY requests in a row did not
+ * explore. Nothing changes when no candidate is explorable (nor the count), and the count
+ * restarts when the best-scored peer is explorable itself (it gets the request anyway).
+ *
+ * @param ranked the candidates, best first (rankPeers), already filtered by the router.
+ * @param isExplorable which of them may be explored ({@link explorable}).
+ * @param draw a uniform number in [0, 1) (the shell's random source).
+ * @param sinceExplored routed requests in a row that did not explore, before this one.
+ * @returns the order, the explored peer and the new count.
+ */
+export function explore(
+  ranked: readonly string[],
+  isExplorable: (id: string) => boolean,
+  draw: number,
+  sinceExplored: number,
+): Exploration {
+  const first = ranked.find(isExplorable);
+  // nothing to explore: nothing was missed either, so the count stands
+  if (first === undefined) return { order: [...ranked], explored: null, sinceExplored };
+  if (first === ranked[0]) return { order: [...ranked], explored: null, sinceExplored: 0 };
+  if (draw < EXPLORE_SHARE || sinceExplored + 1 >= EXPLORE_EVERY) {
+    return {
+      order: [first, ...ranked.filter((id) => id !== first)],
+      explored: first,
+      sinceExplored: 0,
+    };
+  }
+  return { order: [...ranked], explored: null, sinceExplored: sinceExplored + 1 };
+}

@@ -91,5 +91,42 @@ describe("a restarted router", () => {
       cwd: join(import.meta.dir, "..", ".."),
     }).stdout.toString();
     expect(out).toContain(`audits ${before.passed}/${before.answers} passed`);
+
+    // a fresh honest node joins once b is measured again: the score prefers b (an unmeasured
+    // peer counts at UNKNOWN_SPEED), so only exploration sends c traffic, within a bounded number
+    // of fixed-size bursts; c, a new identity, has its first answer audited
+    for (let i = 0; i < 4; i++) {
+      await Promise.all([0, 1, 2].map((k) => complete(router, 500 + 10 * i + k)));
+    }
+    const c = await procs.serve("c", [...NODE_ARGS, "--peers", router.ws]);
+    await until(
+      async () => (await peers(router)).peers.some((p) => p.id === c.id && p.models.length > 0),
+      "the router to see c's advert",
+    );
+    let bursts = 0;
+    let cAnswers = 0;
+    for (; bursts < 12 && cAnswers === 0; bursts++) {
+      const served = await Promise.all(
+        [0, 1, 2].map((k) => complete(router, 900 + 10 * bursts + k)),
+      );
+      cAnswers = served.filter((s) => s === c.id).length;
+    }
+    console.log(JSON.stringify({ freshPeerFirstRoutedInBurst: bursts, routedPerBurst: 2 }));
+    expect(cAnswers).toBeGreaterThan(0);
+    await until(
+      async () => {
+        const r = (await reputation(router))[c.id];
+        return r !== undefined && r.passed + r.skipped >= 1;
+      },
+      "the audit of c's first answer",
+      60_000,
+    );
+    const rc = (await reputation(router))[c.id]!;
+    expect(rc.passed).toBeGreaterThanOrEqual(1); // audited: a new identity's rate is 1
+    expect(rc.failed).toBe(0);
+    // the dashboard's peers page and aria peers render with the new peer and the restored one
+    const page = await (await fetch(`${router.api}/peers`)).text();
+    expect(page).toContain(c.id.slice(0, 8));
+    expect(page).toContain("re-executed and matched");
   }, 180_000);
 });
