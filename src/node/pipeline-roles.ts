@@ -16,6 +16,7 @@ import { basename } from "node:path";
 import type { ServeConfig } from "../config/index.ts";
 import type { NodeIdentity } from "../identity/index.ts";
 import { BUILTIN_MODEL_NAME, findModel } from "../model/index.ts";
+import { numericsContract } from "../engine/index.ts";
 import { type Advert, P2PNode } from "../p2p/index.ts";
 import {
   type LayerRange,
@@ -118,6 +119,12 @@ export async function startStagePeer(
   sha256File(options.modelPath).then((h) => (sha256 = h)).catch(() => {});
   const base = nodeBase(config, identity);
   const wire = new StageWire({ stage, admit: options.admit, log: base.log });
+  // how the blocks compute, so a coordinator can sign a re-executable record (issue 20)
+  const numerics = {
+    contract: await numericsContract(),
+    head: stage.outputHead,
+    kvType: stage.kvType,
+  };
   const advert = (): Advert => ({
     models: [stageAdvertModel({
       modelId: options.modelId,
@@ -125,6 +132,7 @@ export async function startStagePeer(
       nLayer: stage.nLayer,
       layerBegin: stage.layerBegin,
       layerEnd: stage.layerEnd,
+      numerics,
     })],
     slots: stage.slotCount,
     freeSlots: Math.max(0, stage.slotCount - stage.sessionCount),

@@ -144,6 +144,17 @@ const modelAdvert = z.object({
   /** Layers this node serves, [first, last] inclusive; null = the whole model. */
   layers: z.tuple([z.number().int().min(0), z.number().int().min(0)]).nullable(),
   nLayers: z.number().int().min(0),
+  /**
+   * Pipeline stages (issue 20): the numerics their blocks run with — the engine's numerics
+   * contract, the output head (what the last stage's logits come from) and the KV cache type — so
+   * that a coordinator can name them in a re-executable record. Absent: unknown (older nodes; the
+   * coordinator then records version 1). Unknown keys are dropped by older nodes' parsers.
+   */
+  numerics: z.object({
+    contract: z.number().int().min(0).max(1_000_000),
+    head: z.enum(["float", "int8", "int4"]),
+    kvType: z.enum(["f32", "f16"]),
+  }).optional(),
 });
 
 /** What a node offers (advert body). */

@@ -22,9 +22,11 @@ export {
   planRoute,
   type PlanRouteOptions,
   type Route,
+  routeNumerics,
   type RoutePlan,
   type RouteStage,
   type StageAdvert,
+  type StageNumerics,
 } from "./pipeline-plan.ts";
 export {
   createInProcessLink,

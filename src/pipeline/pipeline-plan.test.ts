@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { isCompleteRoute, planRoute, type StageAdvert } from "./pipeline-plan.ts";
+import {
+  isCompleteRoute,
+  planRoute,
+  routeNumerics,
+  type StageAdvert,
+  type StageNumerics,
+} from "./pipeline-plan.ts";
 
 const HASH = "ab".repeat(32);
 
@@ -159,5 +165,41 @@ describe("isCompleteRoute()", () => {
       const p = planRoute(adverts, { modelHash: HASH, nLayer: 6, exclude });
       expect(p.ok && isCompleteRoute(p.route, 6)).toBe(true);
     }
+  });
+});
+
+describe("routeNumerics", () => {
+  const n = (more: Partial<StageNumerics> = {}): StageNumerics => ({
+    contract: 2,
+    head: "int8",
+    kvType: "f32",
+    ...more,
+  });
+  const route = [
+    { nodeId: "a", layerBegin: 0, layerEnd: 3 },
+    { nodeId: "b", layerBegin: 3, layerEnd: 6 },
+  ];
+  test("one contract and KV type over the route: the last stage's head", () => {
+    const adverts = [
+      ad("a", 0, 4, { numerics: n({ head: "float" }) }),
+      ad("b", 3, 6, { numerics: n() }),
+    ];
+    expect(routeNumerics(route, adverts, 6)).toEqual({ contract: 2, head: "int8", kvType: "f32" });
+  });
+  test("no promise of a replay: a stage without numerics, two contracts or KV types", () => {
+    const cases: StageAdvert[][] = [
+      [ad("a", 0, 3), ad("b", 3, 6, { numerics: n() })],
+      [ad("a", 0, 3, { numerics: n({ contract: 1 }) }), ad("b", 3, 6, { numerics: n() })],
+      [ad("a", 0, 3, { numerics: n({ kvType: "f16" }) }), ad("b", 3, 6, { numerics: n() })],
+      // the advert that covers what b ran is gone (another range only)
+      [ad("a", 0, 3, { numerics: n() }), ad("b", 0, 3, { numerics: n() })],
+    ];
+    for (const adverts of cases) expect(routeNumerics(route, adverts, 6)).toBeUndefined();
+    // a route that does not reach the last block names no head
+    expect(
+      routeNumerics(route, [ad("a", 0, 3, { numerics: n() }), ad("b", 3, 6, { numerics: n() })], 7),
+    )
+      .toBeUndefined();
+    expect(routeNumerics([], [], 6)).toBeUndefined();
   });
 });

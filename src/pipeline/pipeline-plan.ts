@@ -23,6 +23,8 @@
 export interface StageAdvert {
   /** The peer's node id. */
   nodeId: string;
+  /** The numerics its blocks run with (absent: not advertised, an older node). */
+  numerics?: StageNumerics;
   /** SHA-256 (hex) of the model file: stages of different files never mix. */
   modelHash: string;
   /** Blocks of the whole model. */
@@ -205,4 +207,53 @@ export function isCompleteRoute(route: Readonly<Route>, nLayer: number): boolean
     at = s.layerEnd;
   }
   return at === nLayer && route.stages.length > 0;
+}
+
+/** What a stage advertises of how it computes: enough to name a pipeline's answer in a record. */
+export interface StageNumerics {
+  /** The engine's numerics contract (`aria_numerics_contract()`). */
+  contract: number;
+  /** Its output head (only the last stage's matters: it computes the logits). */
+  head: "float" | "int8" | "int4";
+  /** Its KV cache element type. */
+  kvType: "f32" | "f16";
+}
+
+/**
+ * The numerics a route's answer was computed with, when one machine running the whole model can
+ * reproduce it bit for bit: every stage of the route advertises its numerics, all under the same
+ * contract and KV cache type (a single-node replay has one of each), and the stage that ends at
+ * the last block names the head. The hidden states travel between stages as exact f32 (tensor
+ * frames), and under the contract the logits do not depend on how the blocks are split, batched or
+ * threaded, so the route's logits are the whole model's.
+ *
+ * @param route the stages that finished the answer (after any fail-over: the whole history ran
+ *   on them).
+ * @param adverts the stages' adverts (by node id and block range).
+ * @param nLayer blocks of the model.
+ * @returns the numerics, or undefined when the route cannot promise a replay (a stage without
+ *   numerics, two contracts or KV types, no last stage).
+ */
+export function routeNumerics(
+  route: readonly RouteStage[],
+  adverts: readonly StageAdvert[],
+  nLayer: number,
+): StageNumerics | undefined {
+  let out: StageNumerics | undefined;
+  let head: StageNumerics["head"] | undefined;
+  for (const st of route) {
+    // the advert the stage was planned from: it loaded a range that covers what it ran
+    const a = adverts.find((x) =>
+      x.nodeId === st.nodeId && x.layerBegin <= st.layerBegin && x.layerEnd >= st.layerEnd
+    );
+    const n = a?.numerics;
+    if (n === undefined) return undefined;
+    if (out !== undefined && (n.contract !== out.contract || n.kvType !== out.kvType)) {
+      return undefined;
+    }
+    out ??= n;
+    if (st.layerEnd === nLayer) head = n.head;
+  }
+  if (out === undefined || head === undefined) return undefined;
+  return { contract: out.contract, head, kvType: out.kvType };
 }

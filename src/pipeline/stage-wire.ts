@@ -21,7 +21,7 @@
  * Version history:
  *   1  first version (protocol 1.1).
  */
-import type { StageAdvert } from "./pipeline-plan.ts";
+import type { StageAdvert, StageNumerics } from "./pipeline-plan.ts";
 import { type Advert, MAX_BINARY_FRAME_BYTES } from "../p2p/protocol.ts";
 
 /** "ARSW" read as a little-endian u32. */
@@ -116,6 +116,8 @@ export interface StageOffer {
   /** Blocks loaded, half-open [layerBegin, layerEnd). */
   layerBegin: number;
   layerEnd: number;
+  /** How its blocks compute (contract, head, KV type); advertised for re-executable records. */
+  numerics?: StageNumerics;
 }
 
 /**
@@ -131,6 +133,7 @@ export function stageAdvertModel(offer: Readonly<StageOffer>): Advert["models"][
     sha256: offer.sha256,
     layers: [offer.layerBegin, offer.layerEnd - 1],
     nLayers: offer.nLayer,
+    ...(offer.numerics ? { numerics: { ...offer.numerics } } : {}),
   };
 }
 
@@ -170,6 +173,7 @@ export function stageAdvertsFromPeers(
         load,
         tokensPerSecond: a.tokensPerSecond > 0 ? a.tokensPerSecond : UNMEASURED_TOKENS_PER_SECOND,
         alive: true,
+        ...(m.numerics ? { numerics: { ...m.numerics } } : {}),
       });
     }
   }

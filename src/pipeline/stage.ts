@@ -56,6 +56,8 @@ export interface StageServerOptions {
   nowMs?: () => number;
   /** Size cap of frames in and out (default MAX_TENSOR_FRAME_BYTES). */
   maxFrameBytes?: number;
+  /** The output head the model was loaded with (default "float"); advertised, see `outputHead`. */
+  outputHead?: OutputHead;
 }
 
 /** Default idle time. Why two minutes: longer than any pause between tokens of a live request. */
@@ -75,6 +77,8 @@ export class StageServer {
   readonly #idleMs: number;
   readonly #nowMs: () => number;
   readonly #maxFrameBytes: number | undefined;
+  /** The output head the model was loaded with (the last stage's logits come from it). */
+  readonly outputHead: OutputHead;
   #closed = false;
 
   /**
@@ -94,7 +98,6 @@ export class StageServer {
       StageServerOptions & {
         layerBegin: number;
         layerEnd: number;
-        outputHead?: OutputHead;
         repack?: boolean;
       }
     >,
@@ -140,6 +143,12 @@ export class StageServer {
     this.#idleMs = options.idleMs ?? DEFAULT_STAGE_IDLE_MS;
     this.#nowMs = options.nowMs ?? (() => performance.now());
     this.#maxFrameBytes = options.maxFrameBytes;
+    this.outputHead = options.outputHead ?? "float";
+  }
+
+  /** The KV cache element type of the sessions. */
+  get kvType(): "f32" | "f16" {
+    return this.#ctx.options.kvType;
   }
 
   /** First block loaded. */

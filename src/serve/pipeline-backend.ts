@@ -7,7 +7,11 @@
  * limit and they answer BUSY rather than queue. So does a request when the adverts make no route
  * (no stages yet, or a block no stage covers).
  */
-import { checkRequestLimits } from "../generation/index.ts";
+import {
+  checkRequestLimits,
+  DEFAULT_SAMPLER_OPTIONS,
+  SAMPLER_VERSION,
+} from "../generation/index.ts";
 import { basename } from "node:path";
 import type {
   BackendStats,
@@ -23,6 +27,7 @@ import {
   createPipelineEngine,
   type PipelineOptions,
   planRoute,
+  routeNumerics,
   type StageNetwork,
 } from "../pipeline/index.ts";
 import { CapacityError } from "../shared/errors.ts";
@@ -157,13 +162,17 @@ export class PipelineBackend implements CompletionBackend {
       nLayer: this.#nLayer,
       nCtx: this.#nCtx,
     });
+    // handled here: out-of-range sampling values fail this request alone, with a 400
+    const sampling = checkRequestLimits(request, { nVocab: this.#tokenizer.nVocab });
+    // the seed actually used (also when the client gave none): the record names it (only the low
+    // 32 bits reach the rng), as on a single node
+    const seed = (request.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
     this.#active++;
     try {
       const gen = generate({ engine, tokenizer: this.#tokenizer }, ids, {
         maxTokens: Math.min(request.maxTokens ?? this.#nCtx, Math.max(0, this.#nCtx - ids.length)),
-        // handled here: out-of-range sampling values fail this request alone, with a 400
-        sampling: checkRequestLimits(request, { nVocab: this.#tokenizer.nVocab }),
-        rng: createRng(request.seed ?? Math.floor(Math.random() * 2 ** 32)),
+        sampling,
+        rng: createRng(seed),
         stop: request.stop,
         clock: () => performance.now(),
         ...(constraint ? { constraint } : {}),
@@ -176,6 +185,13 @@ export class PipelineBackend implements CompletionBackend {
         const servedBy = [this.#o.nodeId, ...(engine.route?.stages.map((s) => s.nodeId) ?? [])];
         if (step.done) {
           const end = step.value;
+          // re-executable (record version 2) when the route's stages advertise numerics one
+          // machine can reproduce (routeNumerics); else the record stays version 1
+          const numerics = engine.route === undefined ? undefined : routeNumerics(
+            engine.route.stages,
+            await this.#o.network.adverts(this.#o.modelHash),
+            this.#nLayer,
+          );
           return {
             tail: end.tail,
             finishReason: end.finishReason,
@@ -194,6 +210,20 @@ export class PipelineBackend implements CompletionBackend {
                 layerEnd: st.layerEnd,
               })) ?? []),
             ],
+            ...(numerics
+              ? {
+                replay: {
+                  ...numerics,
+                  sampler: SAMPLER_VERSION,
+                  sampling: { ...DEFAULT_SAMPLER_OPTIONS, ...sampling },
+                  ...(request.grammar !== undefined ? { grammar: request.grammar } : {}),
+                  seed,
+                  promptIds: ids,
+                  continued: 0,
+                  outputIds: end.tokens,
+                },
+              }
+              : {}),
           };
         }
         const c = step.value;

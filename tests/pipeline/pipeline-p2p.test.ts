@@ -9,6 +9,8 @@
  */
 import { type Receipt, sha256Text, verifyReceipt } from "../../src/ledger/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CompletionRequest } from "../../src/contract/index.ts";
 import { NativeBackend } from "../../src/serve/native-backend.ts";
@@ -113,6 +115,14 @@ async function stageSessions(n: Node): Promise<number> {
   return ((await (await fetch(`${n.api}/stage`)).json()) as { sessions: number }).sessions;
 }
 
+/** `aria verify` in a child process. */
+function verifyCli(args: string[]): { code: number; out: string } {
+  const r = Bun.spawnSync([process.execPath, "src/main.ts", "verify", ...args], {
+    cwd: join(import.meta.dir, "..", ".."),
+  });
+  return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
+}
+
 const name = (id: string) =>
   id === coordinator.id
     ? "coordinator"
@@ -140,6 +150,61 @@ describe("pipeline over the peer network (processes)", () => {
       ["c", 4, 6],
     ]);
   }, 60_000);
+
+  test(
+    "a sampled answer's record is version 2 and aria verify reproduces it on one machine",
+    async () => {
+      // the stages advertise contract, head and KV type; hidden states travel as exact f32, so the
+      // route's logits are the whole model's and one machine re-runs the answer bit for bit
+      const body = {
+        model: "aria-nano",
+        prompt: "The little robot walked to the",
+        max_tokens: 40,
+        temperature: 0.9,
+        top_p: 0.95,
+        repeat_penalty: 1.1,
+        seed: 4242,
+      };
+      const res = await fetch(`${coordinator.api}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      const json = await res.json() as { provenance: Receipt };
+      const { record } = json.provenance.record;
+      expect(record.version).toBe(2);
+      expect(record.signer as string).toBe(coordinator.id);
+      expect(record.replay).toMatchObject({ head: "float", kvType: "f32", seed: 4242 });
+      expect(record.nodes.length).toBe(4); // coordinator + three stages
+      expect(record.replay!.outputIdCount).toBeGreaterThan(0);
+      const dir = mkdtempSync(join(tmpdir(), "aria-pipe-verify-"));
+      try {
+        const receipt = join(dir, "response.json");
+        const prompt = join(dir, "request.json");
+        writeFileSync(receipt, JSON.stringify(json));
+        writeFileSync(prompt, JSON.stringify(body));
+        for (const kernels of [[], ["--kernels", "ref"]]) {
+          const r = verifyCli([
+            "--receipt",
+            receipt,
+            "--prompt",
+            prompt,
+            "--model",
+            NANO,
+            ...kernels,
+          ]);
+          expect(r.out).toStartWith(
+            `reproduced: ${record.replay!.outputIdCount} tokens, bit for bit`,
+          );
+          expect(r.code).toBe(0);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 
   test(
     "kill -9 of the middle stage mid-generation gives the identical text via its replica",
