@@ -193,7 +193,8 @@ async function verifyReceiptByReplay(cmd: VerifyCommand): Promise<VerifyReport> 
   }
   if (cmd.kernels) await setKernels(cmd.kernels as KernelSet);
   const tokenizer = createTokenizer(vocabSourceFromGguf(file));
-  const promptIds = promptIdsOf(plan, tokenizer, file);
+  // after a fail-over the node evaluated the prompt and then the ids it continued (the receipt's)
+  const promptIds = [...promptIdsOf(plan, tokenizer, file), ...plan.continuedIds];
   // the prompt must tokenize to the record's ids before anything is evaluated
   const early = compareReplay(plan, { promptIds, outputIds: [] });
   if (early.kind === "prompt-differs") return describe(early, plan, tokenizer);
@@ -204,11 +205,17 @@ async function verifyReceiptByReplay(cmd: VerifyCommand): Promise<VerifyReport> 
   const sizes = { nCtx, nSeq: 1, nBatch: 256, kvType: plan.kvType };
   using ctx = model.createContext(cmd.threads ? { ...sizes, nThreads: cmd.threads } : sizes);
   // as the native backend builds it: a trigger (tool_choice "auto") makes the grammar lazy
+  // (a grammar starts after the continued ids, as the node's did)
   const constraint = plan.grammar === undefined
     ? undefined
     : plan.grammarTrigger === undefined
-    ? constraintFor(plan.grammar, vocabTrieOf(tokenizer))
-    : triggeredConstraintFor(plan.grammar, vocabTrieOf(tokenizer), plan.grammarTrigger);
+    ? constraintFor(plan.grammar, vocabTrieOf(tokenizer), plan.continuedIds)
+    : triggeredConstraintFor(
+      plan.grammar,
+      vocabTrieOf(tokenizer),
+      plan.grammarTrigger,
+      plan.continuedIds,
+    );
   const gen = generate({ engine: createGenerationEngine(ctx), tokenizer }, promptIds, {
     maxTokens: plan.outputIdCount,
     sampling: plan.sampling,

@@ -305,8 +305,16 @@ export function createProvenanceRecorder(
     record(input) {
       const { signed } = signRecord(buildRecord(input, options), options.identity);
       const { hash, block } = options.writer.append(signed);
-      const ids = input.result.replay?.outputIds;
-      return { recordHash: hash, receipt: buildReceipt(signed, block, ids) };
+      const replay = input.result.replay;
+      // after a fail-over, the ids this node continued go with the receipt: the requester holds
+      // the prompt, not them, and a replay needs both (replay.ts)
+      const continued = replay && replay.continued > 0
+        ? replay.promptIds.slice(replay.promptIds.length - replay.continued)
+        : undefined;
+      return {
+        recordHash: hash,
+        receipt: buildReceipt(signed, block, replay?.outputIds, continued),
+      };
     },
   };
 }

@@ -25,6 +25,8 @@ import { type Receipt, receiptSchema } from "./wire.ts";
  * @param signed the signed record.
  * @param block the block holding it, if sealed.
  * @param outputIds the sampled token ids of a version 2 record (must match its outputIdsHash).
+ * @param continuedIds the ids of another node the record continued (a fail-over): as many as
+ *   its `continued`.
  * @returns the receipt.
  * @throws {RangeError} when `block` does not hold the record, or the ids are not the record's.
  */
@@ -32,6 +34,7 @@ export function buildReceipt(
   signed: SignedRecord,
   block?: Block,
   outputIds?: readonly number[],
+  continuedIds?: readonly number[],
 ): Receipt {
   const recordHash = hashRecord(signed.record);
   const receipt: Receipt = { kind: "aria.receipt", version: 1, recordHash, record: signed };
@@ -39,6 +42,11 @@ export function buildReceipt(
     const problem = outputIdsProblem(signed.record, outputIds);
     if (problem !== undefined) throw new RangeError(`Cannot build a receipt: ${problem}`);
     receipt.outputIds = [...outputIds];
+  }
+  if (continuedIds !== undefined && continuedIds.length > 0) {
+    const problem = continuedIdsProblem(signed.record, continuedIds);
+    if (problem !== undefined) throw new RangeError(`Cannot build a receipt: ${problem}`);
+    receipt.continuedIds = [...continuedIds];
   }
   if (block === undefined) return receipt;
   const index = block.records.findIndex((r) => hashRecord(r.record) === recordHash);
@@ -62,6 +70,19 @@ function outputIdsProblem(
   if (record.version !== 2 || replay === undefined) return "output ids need a version 2 record";
   if (ids.length !== replay.outputIdCount || hashTokenIds(ids) !== replay.outputIdsHash) {
     return "the output ids are not the ones the record names";
+  }
+  return undefined;
+}
+
+// the count only: the hash that binds them covers the requester's prompt too (replay.ts)
+function continuedIdsProblem(
+  record: SignedRecord["record"],
+  ids: readonly number[],
+): string | undefined {
+  const replay = record.replay;
+  if (record.version !== 2 || replay === undefined) return "continued ids need a version 2 record";
+  if (ids.length !== replay.continued) {
+    return `the receipt carries ${ids.length} continued ids; the record continued ${replay.continued}`;
   }
   return undefined;
 }
@@ -104,6 +125,9 @@ export function verifyReceipt(input: unknown): Result<ReceiptCheck, string> {
   const ids = parsed.data.outputIds;
   const idsProblem = ids === undefined ? undefined : outputIdsProblem(signed.record, ids);
   if (idsProblem !== undefined) return { ok: false, error: idsProblem };
+  const cont = parsed.data.continuedIds;
+  const contProblem = cont === undefined ? undefined : continuedIdsProblem(signed.record, cont);
+  if (contProblem !== undefined) return { ok: false, error: contProblem };
   const check: ReceiptCheck = { recordHash, signer: signed.record.signer };
   if (block === undefined) return { ok: true, value: check };
   if (hashHeader(block.header) !== block.hash) {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { fixedIdentity } from "../../tests/helpers/ledger.ts";
-import type { Hex32 } from "./entry.ts";
-import { buildRecord } from "./provenance.ts";
-import { buildReceipt } from "./receipt.ts";
+import type { Hex32, RecordHash } from "./entry.ts";
+import { buildRecord, createProvenanceRecorder } from "./provenance.ts";
+import { buildReceipt, verifyReceipt } from "./receipt.ts";
 import { compareReplay, parseReplayRequest, planReplay, type ReplayRequest } from "./replay.ts";
 import { signRecord } from "./sign.ts";
 
@@ -150,7 +150,55 @@ describe("planReplay()", () => {
     expect(err(receiptOf(), { ...request, logitBias: new Map([[5, -99]]) })).toMatch(/logit_bias/);
     const { grammar: _, ...noGrammar } = request;
     expect(err(receiptOf(), noGrammar)).toMatch(/record names a grammar/);
-    expect(err(receiptOf({ ...replay, continued: 1 }), request)).toMatch(/continued 1 tokens/);
+    expect(err(receiptOf({ ...replay, continued: 1 }), request)).toMatch(
+      /continued 1 tokens another node generated \(a fail-over\), and the receipt carries 0/,
+    );
+  });
+});
+
+describe("a record that continued another node's tokens (fail-over)", () => {
+  // the node evaluated the prompt [1, 2, 3] and then [7, 8], which another node had generated
+  const cont = { ...replay, promptIds: [1, 2, 3, 7, 8], continued: 2 };
+  const recorded = () => {
+    const input = {
+      request: { id: "chatcmpl-1", model: "aria-nano", input: { kind: "chat" as const, messages } },
+      result: {
+        usage: { promptTokens: 5, completionTokens: 4 },
+        timings: { queueMs: 0, promptMs: 1, decodeMs: 2 },
+        replay: cont,
+      },
+      output: "xyz",
+    };
+    const writer = { append: () => ({ hash: "00".repeat(32) as unknown as RecordHash }) };
+    const { receipt } = createProvenanceRecorder({ ...base, writer }).record(input);
+    return JSON.parse(JSON.stringify(receipt));
+  };
+  test("its receipt carries the continued ids, and the replay evaluates prompt + them", () => {
+    const receipt = recorded();
+    expect(receipt.continuedIds).toEqual([7, 8]);
+    expect(verifyReceipt(receipt).ok).toBe(true);
+    const p = planReplay(receipt, request);
+    if (!p.ok) throw new Error(p.error);
+    expect(p.value.continuedIds).toEqual([7, 8]);
+    expect(compareReplay(p.value, { promptIds: [1, 2, 3, 7, 8], outputIds: [10, 11, 12, 13] }))
+      .toEqual({ kind: "reproduced", tokens: 4 });
+    // other continued ids (the prompt's own ids alone, or changed ones) are not the record's
+    for (const promptIds of [[1, 2, 3], [1, 2, 3, 7, 9]]) {
+      expect(compareReplay(p.value, { promptIds, outputIds: [10, 11, 12, 13] }).kind)
+        .toBe("prompt-differs");
+    }
+  });
+  test("a receipt with another count of continued ids does not verify", () => {
+    const receipt = recorded();
+    for (const ids of [[7], [7, 8, 9]]) {
+      const bad = { ...receipt, continuedIds: ids };
+      expect(verifyReceipt(bad)).toEqual({
+        ok: false,
+        error: `the receipt carries ${ids.length} continued ids; the record continued 2`,
+      });
+    }
+    const { continuedIds: _, ...without } = receipt;
+    expect(planReplay(without, request).ok).toBe(false);
   });
 });
 

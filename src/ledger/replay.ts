@@ -7,7 +7,9 @@
  * Each bad input is handled here and named in the returned error: a receipt that does not verify,
  * a version 1 record (no replay facts), a prompt file that is not JSON of the accepted shapes or
  * whose prompt is not the record's, a logit bias or grammar that is missing or not the record's,
- * and a record that continued another node's tokens (the requester does not hold them).
+ * and a record that continued another node's tokens (a fail-over) whose receipt does not carry
+ * exactly those ids (`continuedIds`; with the prompt they must hash to the record's
+ * promptIdsHash, which compareReplay checks).
  */
 import {
   hashTokenIds,
@@ -56,6 +58,11 @@ export interface ReplayPlan {
   grammarTrigger?: string;
   seed: number;
   input: PromptInput;
+  /**
+   * Ids another node generated that the record's node continued after a fail-over (from the
+   * receipt; empty when none): the replay evaluates the prompt's ids followed by these.
+   */
+  continuedIds: readonly number[];
   promptIdCount: number;
   promptIdsHash: Hex32;
   outputIdCount: number;
@@ -205,11 +212,14 @@ export function planReplay(receipt: unknown, request: ReplayRequest): Result<Rep
         : 'the record names a grammar: the prompt file must hold the same "grammar"',
     };
   }
-  if (f.continued > 0) {
+  // a fail-over: the ids another node generated come with the receipt (checked against the
+  // record's count there, and with the prompt against promptIdsHash by compareReplay)
+  const continuedIds = r.continuedIds ?? [];
+  if (continuedIds.length !== f.continued) {
     return {
       ok: false,
-      error: `the record continued ${f.continued} tokens another node generated (a fail-over); ` +
-        "the requester does not hold them",
+      error: `the record continued ${f.continued} tokens another node generated (a fail-over), ` +
+        `and the receipt carries ${continuedIds.length} of them (continuedIds)`,
     };
   }
   const num = (k: keyof typeof f.sampling) => Number(f.sampling[k]);
@@ -235,6 +245,7 @@ export function planReplay(receipt: unknown, request: ReplayRequest): Result<Rep
     },
     seed: f.seed,
     input: request.input,
+    continuedIds,
     promptIdCount: f.promptIdCount,
     promptIdsHash: f.promptIdsHash,
     outputIdCount: f.outputIdCount,

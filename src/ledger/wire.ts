@@ -149,6 +149,10 @@ export const receiptSchema = z.strictObject({
   // version 2 records: the sampled token ids themselves (not signed; receipt.ts checks them
   // against the record's outputIdsHash), so that a replay can name the first differing token
   outputIds: z.array(z.int().min(0).max(0xffffffff)).max(MAX_RECEIPT_OUTPUT_IDS).optional(),
+  // version 2 records with continued > 0 (a fail-over): the ids another node generated, which
+  // this node took as the end of its prompt (not signed; their count must be the record's
+  // `continued`, and with the requester's prompt they must hash to promptIdsHash: replay.ts)
+  continuedIds: z.array(z.int().min(0).max(0xffffffff)).max(MAX_RECEIPT_OUTPUT_IDS).optional(),
   block: z.strictObject({
     hash: hex32,
     header: headerSchema,

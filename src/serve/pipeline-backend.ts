@@ -142,19 +142,33 @@ export class PipelineBackend implements CompletionBackend {
     if (!plan.ok) {
       throw new CapacityError(`Cannot serve "${this.#card.id}" through a pipeline: ${plan.reason}`);
     }
-    const ids = request.input.kind === "chat"
-      ? encodeChat(this.#tokenizer, request.input.messages, {
-        template: this.#template,
-        tools: request.input.tools,
-      }).ids
-      : this.#tokenizer.encode(request.input.prompt, { addBos: true });
-    // a grammar: compiled per request (a GrammarError is this request's 400)
+    // handled here: out-of-range sampling values, and a peer's continueFrom ids outside the
+    // vocabulary, fail this request alone, with a 400
+    const sampling = checkRequestLimits(request, { nVocab: this.#tokenizer.nVocab });
+    const ids = [
+      ...(request.input.kind === "chat"
+        ? encodeChat(this.#tokenizer, request.input.messages, {
+          template: this.#template,
+          tools: request.input.tools,
+        }).ids
+        : this.#tokenizer.encode(request.input.prompt, { addBos: true })),
+      // fail-over (src/p2p/router.ts): continue after the tokens another node already generated,
+      // as the native backend does
+      ...(request.continueFrom ?? []),
+    ];
+    // a grammar: compiled per request (a GrammarError is this request's 400), advanced over the
+    // continued tokens
     let constraint;
     if (request.grammar !== undefined) {
       this.#trie ??= vocabTrieOf(this.#tokenizer);
       constraint = request.grammarTrigger === undefined
-        ? constraintFor(request.grammar, this.#trie)
-        : triggeredConstraintFor(request.grammar, this.#trie, request.grammarTrigger);
+        ? constraintFor(request.grammar, this.#trie, request.continueFrom)
+        : triggeredConstraintFor(
+          request.grammar,
+          this.#trie,
+          request.grammarTrigger,
+          request.continueFrom,
+        );
     }
     const engine = createPipelineEngine(this.#o.network, {
       ...this.#o.pipeline,
@@ -162,8 +176,6 @@ export class PipelineBackend implements CompletionBackend {
       nLayer: this.#nLayer,
       nCtx: this.#nCtx,
     });
-    // handled here: out-of-range sampling values fail this request alone, with a 400
-    const sampling = checkRequestLimits(request, { nVocab: this.#tokenizer.nVocab });
     // the seed actually used (also when the client gave none): the record names it (only the low
     // 32 bits reach the rng), as on a single node
     const seed = (request.seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
@@ -219,7 +231,7 @@ export class PipelineBackend implements CompletionBackend {
                   ...(request.grammar !== undefined ? { grammar: request.grammar } : {}),
                   seed,
                   promptIds: ids,
-                  continued: 0,
+                  continued: request.continueFrom?.length ?? 0,
                   outputIds: end.tokens,
                 },
               }

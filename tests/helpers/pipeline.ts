@@ -11,7 +11,7 @@ import {
   type GenerationEngine,
 } from "../../src/generation/index.ts";
 import { openGguf } from "../../src/model/open.ts";
-import type { StageAdvert } from "../../src/pipeline/pipeline-plan.ts";
+import type { StageAdvert, StageNumerics } from "../../src/pipeline/pipeline-plan.ts";
 import type { StageLink, StageNetwork } from "../../src/pipeline/pipeline.ts";
 import { createInProcessLink, StageServer } from "../../src/pipeline/stage.ts";
 import { createTokenizer, type Tokenizer } from "../../src/tokenizer/index.ts";
@@ -71,10 +71,12 @@ export function closeStages(stages: readonly TestStage[]): void {
 export function testNetwork(
   stages: readonly TestStage[],
   speeds: Readonly<Record<string, number>> = {},
+  numerics?: StageNumerics,
 ): StageNetwork {
   return {
     adverts(): StageAdvert[] {
       return stages.map((s) => ({
+        ...(numerics ? { numerics } : {}),
         nodeId: s.nodeId,
         modelHash: TEST_MODEL_HASH,
         nLayer: s.stage.nLayer,

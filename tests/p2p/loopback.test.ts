@@ -21,6 +21,9 @@ import {
   PROTOCOL_VERSION_STRING,
 } from "../../src/p2p/protocol.ts";
 import { edCrypto } from "../helpers/p2p.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Node, peers, ProcessGroup, until } from "../helpers/p2p-procs.ts";
 import { sseChunks } from "../helpers/api.ts";
 
@@ -306,6 +309,35 @@ describe("peer network on loopback", () => {
       const survivor = victim === a ? d : a;
       // the survivor finished a request it did not start: the fail-over continuation
       expect(await okOf(survivor)).toBe(okBefore[survivor === a ? "a" : "d"] + 1);
+      // the survivor's record continued the victim's tokens; its receipt carries them, and
+      // aria verify on one machine re-runs the survivor's part bit for bit from the prompt the
+      // client kept and those ids
+      const receipt = failed.provenance as Receipt & { continuedIds?: number[] };
+      expect(receipt.record.record.signer as string).toBe(survivor.id);
+      const continued = receipt.record.record.replay!.continued;
+      expect(continued).toBeGreaterThan(0);
+      expect(receipt.continuedIds?.length).toBe(continued);
+      const dir = mkdtempSync(join(tmpdir(), "aria-failover-verify-"));
+      try {
+        writeFileSync(join(dir, "receipt.json"), JSON.stringify(receipt));
+        writeFileSync(join(dir, "request.json"), JSON.stringify(BODY));
+        const r = Bun.spawnSync([
+          process.execPath,
+          "src/main.ts",
+          "verify",
+          "--receipt",
+          join(dir, "receipt.json"),
+          "--prompt",
+          join(dir, "request.json"),
+          "--model",
+          join(import.meta.dir, "..", "..", "static", "models", "aria-nano.gguf"),
+        ], { cwd: join(import.meta.dir, "..", "..") });
+        expect(r.stdout.toString()).toStartWith(
+          `reproduced: ${receipt.record.record.replay!.outputIdCount} tokens, bit for bit`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       await until(
         async () => !(await peers(b)).peers.some((p) => p.id === victim!.id),
         "b to drop the dead node",

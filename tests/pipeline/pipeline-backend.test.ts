@@ -97,6 +97,46 @@ describe("PipelineBackend", () => {
     expect(stages.map((s) => s.stage.sessionCount)).toEqual([0, 0]);
   });
 
+  test("replay facts: none without the stages' numerics; with them, a native run's, also when continuing", async () => {
+    expect((await collect(backend(), REQUEST)).result.replay).toBeUndefined();
+    const native = new NativeBackend({
+      modelPath: NANO,
+      outputHead: "float",
+      nodeId: "local",
+      threads: 1,
+      parallel: 1,
+      queue: 1,
+      ctx: 256,
+    });
+    const pipeline = new PipelineBackend({
+      modelPath: NANO,
+      modelHash: TEST_MODEL_HASH,
+      modelId: "aria-nano",
+      nodeId: "coordinator",
+      network: testNetwork(stages, {}, { contract: 2, head: "float", kvType: "f32" }),
+      parallel: 2,
+    });
+    const sampled: CompletionRequest = {
+      ...REQUEST,
+      sampling: { temperature: 0.9, topP: 0.95 },
+      seed: 99,
+    };
+    const whole = await collect(native, sampled);
+    // a fail-over continuation: the first 5 tokens came from another node
+    const continued = { ...sampled, continueFrom: whole.result.replay!.outputIds.slice(0, 5) };
+    try {
+      for (const request of [sampled, continued]) {
+        const want = await collect(native, request);
+        const got = await collect(pipeline, request);
+        expect(got.text).toBe(want.text);
+        expect(got.result.replay).toEqual({ ...want.result.replay!, contract: 2 });
+      }
+      expect((await collect(pipeline, continued)).result.replay!.continued).toBe(5);
+    } finally {
+      await native.close();
+    }
+  });
+
   test("complete() beyond parallel is a CapacityError", async () => {
     const b = backend(1);
     const first = b.complete(REQUEST, new AbortController().signal);
