@@ -1179,6 +1179,7 @@ const aria_kernel_table aria_kernels_avx2 = {
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,
     .x16_preferred            = 1,
+    .x16_head                 = 0,  /* vpmaddubsw needs the head's bytes split in nibbles: rows are faster */
     .gemm_tq2_0_x16           = gemm_tq2_0_x16_avx2,
     .gemm_i2_s_x16            = gemm_i2_s_x16_avx2,
     .gemm_q8_W_x16            = gemm_q8_W_x16_avx2,

@@ -39,6 +39,7 @@ const aria_kernel_table aria_kernels_avxvnni = {
     .quantize_row_i8          = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0       = aria_repack_tq1_0_tq2_0_avx2,
     .x16_preferred            = 1,
+    .x16_head                 = 1,
     .gemm_tq2_0_x16           = gemm_tq2_0_x16_avxvnni,
     .gemm_i2_s_x16            = gemm_i2_s_x16_avxvnni,
     .gemm_q8_W_x16            = gemm_q8_W_x16_avxvnni,

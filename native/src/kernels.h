@@ -103,8 +103,14 @@ typedef struct aria_kernel_table {
      * row kernel (vec_dot_tq2_0_q8_K / vec_dot_q8_W_q8_K of aria_kernels_ref: the same exact
      * integer block sums, then sumf += (float) sumi * (d_x * d_y) block by block); I2_S: the raw
      * code sum of vec_dot_i2_s_i8, exact. n: TQ2_0 / Q8_W n % 256 == 0 and n <= ARIA_X16_MAX_N,
-     * I2_S n % 128 == 0. */
+     * I2_S n % 128 == 0.
+     * x16_head: the int8 output head is made in x16 groups too when the model is (model.c,
+     * aria_model_requantize_output_impl), else in rows (vec_dot_q8_W_q8_K_multi). Chosen by
+     * measurement per table (benchmarks/engine/ab.sh, docs/engine.md "Memory and layout"): on AVX2
+     * without VNNI the row kernel is faster at every batch; with VNNI or AVX-512 the x16 kernel is
+     * faster from 4 tokens on. Either layout gives the same bits (the x16 contract above). */
     int x16_preferred;
+    int x16_head;
     void (*gemm_tq2_0_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                            int64_t y_stride, int ny, float * s, int64_t s_stride);
     void (*gemm_i2_s_x16)(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const int8_t * y,

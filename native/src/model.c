@@ -757,10 +757,12 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
     const int      q4        = type == ARIA_TYPE_Q4_W;
     const uint64_t row_bytes = q4 ? (uint64_t)(o->n_in / QK4_W) * sizeof(block_q4_W)
                                   : (uint64_t)(o->n_in / QK_K) * sizeof(block_q8_W);
-    /* after aria_model_repack chose x16 (and when the rows fit it), the head is made in x16 groups,
-     * 16 rows quantized at a time, so no full copy in the row layout is ever held; the int4 head
-     * exists only in x16 groups (every table has a kernel for them) */
-    const uint64_t group = m->x16 || q4 ? aria_x16_group_bytes(type, o->n_in) : 0;
+    /* after aria_model_repack chose x16 (and when the rows fit it), the int8 head is made in x16
+     * groups where the current table's x16_head says they are faster than rows (kernels.h), 16 rows
+     * quantized at a time, so no full copy in the row layout is ever held; the int4 head exists only
+     * in x16 groups (every table has a kernel for them) */
+    const int      x16_head = m->x16 && aria_kernels_current()->x16_head;
+    const uint64_t group    = x16_head || q4 ? aria_x16_group_bytes(type, o->n_in) : 0;
     const int64_t  ng    = (o->n_out + ARIA_X16_ROWS - 1) / ARIA_X16_ROWS;
     const uint64_t bytes = group ? group * (uint64_t)ng : row_bytes * (uint64_t)o->n_out;
     uint8_t *      raw;

@@ -112,7 +112,8 @@ struct aria_model {
                                      * of an ARM-layout file (aria_model_set_i2s_layout), or NULL */
     int32_t         n_repacked;     /* matrices converted TQ1_0 -> TQ2_0 */
     int32_t         x16;            /* aria_model_repack chose the x16 layout (the kernel table's
-                                     * x16_preferred): the int8 head is made in it too */
+                                     * x16_preferred): the int8 head is made in it too where the
+                                     * table's x16_head says so */
     int32_t         n_x16;          /* matrices in the x16 layout (the int8 head included) */
 
     uint64_t        weight_bytes;   /* bytes of the loaded tensors */
