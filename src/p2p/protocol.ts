@@ -70,13 +70,16 @@
  *        are refused), `dht.list_models` / `dht.models`, dial-back reachability from a throwaway
  *        identity, relay limits from the consent policy (docs/protocol.md "Serving from behind
  *        NAT"); ledger records of version 2 in receipts ("Re-executable receipts").
+ *   2.3  stage adverts may carry `numerics` ({contract, head, kvType}), so a pipeline coordinator
+ *        signs version 2 records; a receipt of a fail-over continuation carries `continuedIds`
+ *        (docs/protocol.md "Re-executable receipts"). Both optional: older nodes drop them.
  */
 import { z } from "zod";
 import { GRAMMAR_LIMITS } from "../grammar/index.ts";
 import type { Result } from "../shared/result.ts";
 
 /** Protocol version spoken by this build. */
-export const PROTOCOL_VERSION = { major: 2, minor: 2 } as const;
+export const PROTOCOL_VERSION = { major: 2, minor: 3 } as const;
 /** The version as it appears in `v` and `hello.version`. */
 export const PROTOCOL_VERSION_STRING = `${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}`;
 /** Largest text frame accepted (bytes). Why 1 MiB: a 4 MiB API body limit is for text that

@@ -30,7 +30,7 @@ describe("reach and relay bodies", () => {
   });
 
   test("protocol 2.1 passes overlay kinds through parseFrame with their body unchecked", () => {
-    expect(PROTOCOL_VERSION_STRING).toBe("2.2");
+    expect(PROTOCOL_VERSION_STRING).toBe("2.3");
     const sender = { from: "ab".repeat(32), ts: 1, nonce: "0".repeat(32), sign: null };
     for (const kind of ["dht.find_node", "reach.check", "relay.data"] as const) {
       const f = parseFrame(
