@@ -149,6 +149,10 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
  * add); with 4 tokens it is the same share: every token's part costs 5 instead of 6 instructions
  * per 8 bytes of codes. The registers hold 2 NY accumulators. */
 #define X16_256_BOTH 4
+/* Whether NY tokens go through x16_256_codes_sum_both, in sets of up to X16_256_BOTH: always with
+ * VNNI; on AVX2 only up to X16_256_BOTH tokens, as more in sets of 4 unpack the codes once per set
+ * and were no faster than one half at a time (benchmarks/kernels/batch-kernels.c, 8 tokens). */
+#define X16_256_BOTH_FOR(NY) (X16_256_VNNI || (NY) <= X16_256_BOTH)
 X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t c0, int64_t nc,
                                            const int8_t * const * q, __m256i * sum, const int NY) {
 #if X16_256_VNNI
@@ -286,7 +290,7 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
         for (int j = 0; j < NY; j++) {
             q[j] = yj[j][b].qs;
         }
-        if (!INT8) {  /* ternary: both halves at once, up to X16_256_BOTH tokens at a time */
+        if (!INT8 && X16_256_BOTH_FOR(NY)) {  /* ternary: both halves at once */
             const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
             const __m256 dxv[2] = {
                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const aria_f16 *) scales + 16 * b))),
@@ -313,11 +317,16 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
         _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {  /* the block's bytes are read from L1 for the second half */
             __m256i sum[ARIA_X16_MAX_NY];
-            x16_256_q8_W_sum(xg + b * block_bytes, h, q, sum, NY);
-            const __m256 dxv = _mm256_loadu_ps((const float *) scales + 16 * b + 8 * h);
+            if (INT8) {
+                x16_256_q8_W_sum(xg + b * block_bytes, h, q, sum, NY);
+            } else {
+                x16_256_codes_sum(xg + b * block_bytes, 0, 16, h, q, sum, NY);
+            }
+            const __m256 dxv = INT8 ? _mm256_loadu_ps((const float *) scales + 16 * b + 8 * h)
+                                    : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const aria_f16 *) scales + 16 * b + 8 * h)));
             _Pragma("GCC unroll 8")
             for (int j = 0; j < NY; j++) {
-                const __m256i sumi = _mm256_sub_epi32(sum[j], _mm256_set1_epi32(128 * tot[j * nb + b]));
+                const __m256i sumi = _mm256_sub_epi32(sum[j], _mm256_set1_epi32((INT8 ? 128 : 1) * tot[j * nb + b]));
                 const __m256  sc   = _mm256_mul_ps(dxv, _mm256_set1_ps(yj[j][b].d));
                 accf[j][h]         = _mm256_add_ps(accf[j][h], _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), sc));
             }
@@ -342,6 +351,18 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
     }
     const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
     for (int64_t c0 = 0; c0 < n / 16; c0 += 8) {
+        if (!X16_256_BOTH_FOR(NY)) {
+            _Pragma("GCC unroll 2")
+            for (int h = 0; h < 2; h++) {
+                __m256i sum[ARIA_X16_MAX_NY];
+                x16_256_codes_sum(xg, c0, 8, h, yj, sum, NY);
+                _Pragma("GCC unroll 8")
+                for (int j = 0; j < NY; j++) {
+                    tot[j][h] = _mm256_add_epi32(tot[j][h], sum[j]);
+                }
+            }
+            continue;
+        }
         _Pragma("GCC unroll 2")
         for (int t0 = 0; t0 < NY; t0 += M) {  /* both halves at once, up to X16_256_BOTH tokens */
             const int m = NY - t0 < M ? NY - t0 : M;
