@@ -10,7 +10,10 @@
  * Wall time on a shared machine: compare phases within one run, not across runs.
  *
  * Usage: bun benchmarks/engine/phases.bench.ts [--files 2b-4t:tq2_0] [--threads 1,2] [--seqs 1,4]
- *          [--steps 32] [--reps 3] [--head int8] [--out benchmarks/results/engine-phases.json]
+ *          [--steps 32] [--reps 3] [--head int8] [--kernels auto] [--pin]
+ *          [--out benchmarks/results/engine-phases.json]
+ * --kernels: auto, avx2, avxvnni, avx512, ref (phases.c, aria_kernels_set); --pin: 1-thread runs on
+ * CPU 1 only (taskset), for a steadier figure on a shared machine.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -27,6 +30,8 @@ const { values } = parseArgs({
     steps: { type: "string", default: "32" },
     reps: { type: "string", default: "3" },
     head: { type: "string", default: "int8" },
+    kernels: { type: "string", default: "auto" },
+    pin: { type: "boolean", default: false },
     out: { type: "string", default: "benchmarks/results/engine-phases.json" },
   },
 });
@@ -60,6 +65,7 @@ run([
 
 interface Row {
   file: string;
+  kernels: string;
   threads: number;
   seqs: number;
   tps: number;
@@ -73,13 +79,23 @@ for (const spec of values.files!.split(",")) {
     for (const seqs of values.seqs!.split(",").map(Number)) {
       const runs: Row["runs"] = [];
       for (let r = 0; r < Number(values.reps); r++) {
-        const out = run([exe, path, String(threads), String(seqs), values.steps!, values.head!]);
+        const cmd = [
+          exe,
+          path,
+          String(threads),
+          String(seqs),
+          values.steps!,
+          values.head!,
+          values.kernels!,
+        ];
+        const out = run(values.pin && threads === 1 ? ["taskset", "-c", "1", ...cmd] : cmd);
         const j = JSON.parse(out) as { tps: number; ms_per_step: Record<string, number> };
         runs.push({ tps: j.tps, ms_per_step: j.ms_per_step });
       }
       const phases = Object.keys(runs[0]!.ms_per_step);
       const row: Row = {
         file: spec,
+        kernels: values.kernels!,
         threads,
         seqs,
         tps: median(runs.map((x) => x.tps)),
@@ -104,6 +120,7 @@ writeFileSync(
       cpu: cpus()[0]?.model ?? "unknown",
       command: `bun benchmarks/engine/phases.bench.ts ${Bun.argv.slice(2).join(" ")}`.trim(),
       head: values.head,
+      kernels: values.kernels,
       rows,
     },
     null,

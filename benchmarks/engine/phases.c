@@ -4,7 +4,8 @@
  * (one token each, every token asking for logits) after 2 warm-up steps, and prints one JSON object:
  * tokens/s and the milliseconds per step of each phase, "other" being the rest of the step.
  *
- *   phases FILE THREADS SEQS STEPS HEAD
+ *   phases FILE THREADS SEQS STEPS HEAD [KERNELS]
+ * KERNELS: auto (default), ref, avx2, avxvnni, avx512, neon (aria_kernels_set).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,18 @@ static double now_s(void) {
 
 int main(int argc, char ** argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s FILE THREADS SEQS STEPS float|int8|int4\n", argv[0]);
+        fprintf(stderr, "usage: %s FILE THREADS SEQS STEPS float|int8|int4 [KERNELS]\n", argv[0]);
+        return 2;
+    }
+    static const char * kernel_names[] = { "auto", "ref", "avx2", "avx512", "neon", "avxvnni" };
+    int32_t             kernels        = -1;
+    for (int32_t k = 0; k < (int32_t)(sizeof kernel_names / sizeof kernel_names[0]); k++) {
+        if (strcmp(argc > 6 ? argv[6] : "auto", kernel_names[k]) == 0) {
+            kernels = k;
+        }
+    }
+    if (kernels < 0 || aria_kernels_set(kernels) != 0) {
+        fprintf(stderr, "unknown or unsupported kernels %s\n", argv[6]);
         return 2;
     }
     const int threads = atoi(argv[2]), seqs = atoi(argv[3]), steps = atoi(argv[4]);

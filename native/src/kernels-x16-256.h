@@ -142,6 +142,77 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
 #endif
 }
 
+/* Both halves of a group at once (rows 0-7 and 8-15) for NY <= X16_256_BOTH tokens: the same exact
+ * sums as x16_256_codes_sum for h = 0 and h = 1 (sum[2 j + h]), but each token's 4 activation bytes
+ * are broadcast once for the 16 rows instead of once per half. With one token the broadcast is a
+ * quarter of the instructions per weight byte (a broadcast, then for each half a multiply and an
+ * add); with 4 tokens it is the same share: every token's part costs 5 instead of 6 instructions
+ * per 8 bytes of codes. The registers hold 2 NY accumulators. */
+#define X16_256_BOTH 4
+/* Whether NY tokens go through x16_256_codes_sum_both, in sets of up to X16_256_BOTH: always with
+ * VNNI; on AVX2 only up to X16_256_BOTH tokens, as more in sets of 4 unpack the codes once per set
+ * and were no faster than one half at a time (benchmarks/kernels/batch-kernels.c, 8 tokens). */
+#define X16_256_BOTH_FOR(NY) (X16_256_VNNI || (NY) <= X16_256_BOTH)
+X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t c0, int64_t nc,
+                                           const int8_t * const * q, __m256i * sum, const int NY) {
+#if X16_256_VNNI
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 2 * NY; j++) {
+        sum[j] = _mm256_setzero_si256();
+    }
+    for (int64_t c = c0; c < c0 + nc; c++) {
+        x16_256_prefetch(xg + 64 * c);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32));
+        _Pragma("GCC unroll 4")
+        for (int s = 0; s < 4; s++) {
+            const __m256i u0 = x16_256_codes(w0, s);
+            const __m256i u1 = x16_256_codes(w1, s);
+            _Pragma("GCC unroll 4")
+            for (int j = 0; j < NY; j++) {
+                const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s));
+                X16_256_MAC(sum[2 * j], u0, y);
+                X16_256_MAC(sum[2 * j + 1], u1, y);
+            }
+        }
+    }
+#else
+    const __m256i ones = _mm256_set1_epi16(1);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 2 * NY; j++) {
+        sum[j] = _mm256_setzero_si256();
+    }
+    for (int64_t cw = c0; cw < c0 + nc; cw += X16_256_WIDEN) {
+        __m256i acc[2 * X16_256_BOTH];
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < 2 * NY; j++) {
+            acc[j] = _mm256_setzero_si256();
+        }
+        _Pragma("GCC unroll 2")
+        for (int64_t c = cw; c < cw + X16_256_WIDEN; c++) {
+            x16_256_prefetch(xg + 64 * c);
+            const __m256i w0 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c));
+            const __m256i w1 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32));
+            _Pragma("GCC unroll 4")
+            for (int s = 0; s < 4; s++) {
+                const __m256i u0 = x16_256_codes(w0, s);
+                const __m256i u1 = x16_256_codes(w1, s);
+                _Pragma("GCC unroll 4")
+                for (int j = 0; j < NY; j++) {
+                    const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s));
+                    X16_256_MAC(acc[2 * j], u0, y);
+                    X16_256_MAC(acc[2 * j + 1], u1, y);
+                }
+            }
+        }
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < 2 * NY; j++) {
+            sum[j] = _mm256_add_epi32(sum[j], _mm256_madd_epi16(acc[j], ones));
+        }
+    }
+#endif
+}
+
 /* The exact integer sums of the int8 head's bytes (q + 128) times int8 activations over the 64
  * chunks of one block (at wb) for one half h, NY tokens (token j's block at q[j]). */
 X16_256_INLINE void x16_256_q8_W_sum(const uint8_t * restrict wb, const int h, const int8_t * const * q,
@@ -219,6 +290,30 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
         for (int j = 0; j < NY; j++) {
             q[j] = yj[j][b].qs;
         }
+        if (!INT8 && X16_256_BOTH_FOR(NY)) {  /* ternary: both halves at once */
+            const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
+            const __m256 dxv[2] = {
+                _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const aria_f16 *) scales + 16 * b))),
+                _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const aria_f16 *) scales + 16 * b + 8))),
+            };
+            _Pragma("GCC unroll 2")
+            for (int t0 = 0; t0 < NY; t0 += M) {
+                const int m = NY - t0 < M ? NY - t0 : M;
+                __m256i   sum[2 * X16_256_BOTH];
+                x16_256_codes_sum_both(xg + b * block_bytes, 0, 16, q + t0, sum, m);
+                _Pragma("GCC unroll 4")
+                for (int jj = 0; jj < m; jj++) {
+                    const int j = t0 + jj;
+                    _Pragma("GCC unroll 2")
+                    for (int h = 0; h < 2; h++) {
+                        const __m256i sumi = _mm256_sub_epi32(sum[2 * jj + h], _mm256_set1_epi32(tot[j * nb + b]));
+                        const __m256  sc   = _mm256_mul_ps(dxv[h], _mm256_set1_ps(yj[j][b].d));
+                        accf[j][h]         = _mm256_add_ps(accf[j][h], _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), sc));
+                    }
+                }
+            }
+            continue;
+        }
         _Pragma("GCC unroll 2")
         for (int h = 0; h < 2; h++) {  /* the block's bytes are read from L1 for the second half */
             __m256i sum[ARIA_X16_MAX_NY];
@@ -254,14 +349,29 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         tot[j][0] = _mm256_setzero_si256();
         tot[j][1] = _mm256_setzero_si256();
     }
+    const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
     for (int64_t c0 = 0; c0 < n / 16; c0 += 8) {
+        if (!X16_256_BOTH_FOR(NY)) {
+            _Pragma("GCC unroll 2")
+            for (int h = 0; h < 2; h++) {
+                __m256i sum[ARIA_X16_MAX_NY];
+                x16_256_codes_sum(xg, c0, 8, h, yj, sum, NY);
+                _Pragma("GCC unroll 8")
+                for (int j = 0; j < NY; j++) {
+                    tot[j][h] = _mm256_add_epi32(tot[j][h], sum[j]);
+                }
+            }
+            continue;
+        }
         _Pragma("GCC unroll 2")
-        for (int h = 0; h < 2; h++) {
-            __m256i sum[ARIA_X16_MAX_NY];
-            x16_256_codes_sum(xg, c0, 8, h, yj, sum, NY);
-            _Pragma("GCC unroll 8")
-            for (int j = 0; j < NY; j++) {
-                tot[j][h] = _mm256_add_epi32(tot[j][h], sum[j]);
+        for (int t0 = 0; t0 < NY; t0 += M) {  /* both halves at once, up to X16_256_BOTH tokens */
+            const int m = NY - t0 < M ? NY - t0 : M;
+            __m256i   sum[2 * X16_256_BOTH];
+            x16_256_codes_sum_both(xg, c0, 8, yj + t0, sum, m);
+            _Pragma("GCC unroll 4")
+            for (int jj = 0; jj < m; jj++) {
+                tot[t0 + jj][0] = _mm256_add_epi32(tot[t0 + jj][0], sum[2 * jj]);
+                tot[t0 + jj][1] = _mm256_add_epi32(tot[t0 + jj][1], sum[2 * jj + 1]);
             }
         }
     }

@@ -166,9 +166,14 @@ typedef struct aria_kernel_table {
  * 256-block (sumf += (float) sumi * (d_x * d_y)). A byte with a code 3 (never written; the reference
  * reads it as +2) has no table entry: such rows are computed by the multiply-add kernels instead. */
 #define ARIA_X16_LUT_NY  32  /* tokens of one call (16 int16 lanes per ymm, one or two ymm per entry) */
-/* matmul.c: from this many tokens on, the LUT kernels (fewer: gemm_*_x16). Callgrind, prefill on the
- * large shape against the multiply-add kernels: 9 tokens +4% instructions, 12 tokens -15%. */
-#define ARIA_X16_LUT_MIN 10
+/* matmul.c: from this many tokens on, the LUT kernels (fewer: gemm_*_x16). Callgrind counted fewer
+ * instructions from 10 tokens on (-31..-42% at 16-128), but wall clock on Zen 5 (AVX2 table, 1
+ * thread, benchmarks/engine/batch-ab.sh lut) found the multiply-add kernels faster at every token
+ * count from 10 to 128 (prefill 10-48% more tokens/s; 2 threads: even at 32 and 128): so never by
+ * default. -DARIA_X16_LUT_MIN=10 turns them back on (batch-ab.sh builds with 1 and 1 << 30). */
+#ifndef ARIA_X16_LUT_MIN
+#    define ARIA_X16_LUT_MIN (1 << 30)
+#endif
 /* The scalar form of the algorithm above (kernels-ref.c), the oracle of the SIMD ones in tests. */
 void aria_gemm_tq2_0_x16_lut_ref(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,
                                  int64_t y_stride, int ny, float * s, int64_t s_stride);
