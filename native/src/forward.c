@@ -351,12 +351,15 @@ static void attn_worker(void * arg, int ith, int nth) {
 /* ---- the story --------------------------------------------------------------------------------- */
 
 void aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens, float * hidden) {
-    const struct aria_model * m = ctx->model;
+    const struct aria_model * m       = ctx->model;
+    const int                 dropped = aria_model_embd_dropped(m);
     for (int32_t i = 0; i < n; i++) {
         aria_matrix_row_f32(&m->tok_embd, tokens[i], hidden + (int64_t)i * m->n_embd);
-    }
-    if (aria_model_embd_dropped(m)) {  /* the embedding is not held resident (model.h): the rows read go again */
-        aria_model_embd_release_rows(m, n, tokens);
+        /* the embedding is not held resident (model.h): the row's pages go again at once, not after
+         * the batch (a fault maps up to a whole 2 MiB folio: 128 prompt tokens held up to 7 MiB) */
+        if (dropped) {
+            aria_model_embd_release_rows(m, 1, &tokens[i]);
+        }
     }
 }
 

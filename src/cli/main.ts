@@ -9,17 +9,9 @@ import { GgufFormatError, resolveModelPath } from "../model/index.ts";
 import { systemClock } from "../shared/clock.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
-import { formatBench, runBench } from "./bench.ts";
-import { formatPerplexity, runPerplexity } from "./perplexity.ts";
-import { runGenerate } from "./run.ts";
-import { runConsent } from "./consent.ts";
-import { recordConsentChange } from "../node/index.ts";
-import { runServe } from "./serve.ts";
-import { runLedger } from "./ledger.ts";
-import { runVerify } from "./verify.ts";
-import { runKeys, runPeers } from "./peers.ts";
-import { formatTokenize, runTokenize } from "./tokenize.ts";
-import { runModel } from "./model.ts";
+// Each verb's module is imported when that verb runs, not up front: the modules of every verb
+// (hono, the ledger, the P2P node, …) held about 14 MiB more in every process, `aria bench`
+// included (benchmarks/METHODOLOGY.md, "Peak RSS").
 
 /** Version of this build. */
 export { VERSION } from "../shared/version.ts";
@@ -42,16 +34,23 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.log(`aria ${VERSION}`);
         return 0;
       case "bench": {
+        const { formatBench, runBench } = await import("./bench.ts");
         const r = await runBench(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatBench(r));
         return 0;
       }
-      case "run":
+      case "run": {
+        const { runGenerate } = await import("./run.ts");
         await runGenerate(cmd, (s) => process.stdout.write(s));
         return 0;
-      case "serve":
+      }
+      case "serve": {
+        const { runServe } = await import("./serve.ts");
         return await runServe(cmd, (line) => console.log(line));
-      case "consent":
+      }
+      case "consent": {
+        const { runConsent } = await import("./consent.ts");
+        const { recordConsentChange } = await import("../node/index.ts");
         return runConsent(cmd, {
           dataDir: defaultDataDir(),
           editor: editorCommand(),
@@ -65,29 +64,42 @@ export async function main(argv: readonly string[]): Promise<number> {
             if (hash !== undefined) console.error(`Recorded in the ledger as record ${hash}`);
           },
         });
-      case "peers":
+      }
+      case "peers": {
+        const { runPeers } = await import("./peers.ts");
         await runPeers(cmd, (line) => console.log(line));
         return 0;
-      case "keys":
+      }
+      case "keys": {
+        const { runKeys } = await import("./peers.ts");
         runKeys(cmd, (line) => console.log(line));
         return 0;
+      }
       case "perplexity": {
+        const { formatPerplexity, runPerplexity } = await import("./perplexity.ts");
         const r = await runPerplexity(cmd, (s) => process.stderr.write(s));
         console.log(cmd.json ? JSON.stringify(r) : formatPerplexity(r));
         return 0;
       }
-      case "model":
+      case "model": {
+        const { runModel } = await import("./model.ts");
         return await runModel(cmd, {
           out: (line) => console.log(line),
           err: (text) => process.stderr.write(text),
           tty: process.stderr.isTTY === true,
           dataDir: defaultDataDir(),
         });
-      case "ledger":
+      }
+      case "ledger": {
+        const { runLedger } = await import("./ledger.ts");
         return runLedger(cmd, { out: (line) => console.log(line) });
-      case "verify":
+      }
+      case "verify": {
+        const { runVerify } = await import("./verify.ts");
         return await runVerify(cmd, (line) => console.log(line));
+      }
       case "tokenize": {
+        const { formatTokenize, runTokenize } = await import("./tokenize.ts");
         const r = runTokenize(cmd);
         console.log(cmd.json ? JSON.stringify(r) : formatTokenize(r));
         return 0;
