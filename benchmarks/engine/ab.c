@@ -12,7 +12,10 @@
  * A then B at every step. prefill: TOKENS tokens of one sequence at positions 0.. in one call
  * (logits for the last), A then B at each of REPS repetitions after one warm-up.
  * Prints one JSON object: the median milliseconds per step (or prefill) of A and B, B/A, and
- * whether the last logits of A and B were bit-identical.
+ * whether the last logits of A and B were bit-identical. When both libraries were built with
+ * forward.c's phase timers and exported them (make -C native BUILD=build/phasesx
+ * CFLAGS="-DARIA_PHASE_TIMES -fvisibility=default"), also each phase's median milliseconds per
+ * step for A and B ("phases": {name: [a, b]}), in the order of forward.h's aria_phase.
  * Built and run by benchmarks/engine/ab.sh. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -34,6 +37,7 @@ struct lib {
     int32_t (*ctx_init)(void *, int32_t, int32_t, int32_t, int32_t, void **);
     int32_t (*decode)(void *, int32_t, const int32_t *, const int32_t *, const int32_t *, const int32_t *);
     float * (*logits)(void *, int32_t);
+    double * phase_seconds; /* forward.h's aria_phase_seconds in a timed build, else NULL */
     void * model;
     void * ctx;
 };
@@ -77,6 +81,7 @@ static int open_lib(struct lib * l, const char * path) {
     SYM(l, ctx_init, "aria_ctx_init");
     SYM(l, decode, "aria_ctx_decode");
     SYM(l, logits, "aria_ctx_logits");
+    l->phase_seconds = dlsym(l->h, "aria_phase_seconds");
     return 0;
 }
 
@@ -118,6 +123,18 @@ int main(int argc, char ** argv) {
     int32_t *     tok   = malloc(sizeof(int32_t) * (size_t)n * 4);
     int32_t *     pos = tok + n, *seq = tok + 2 * n, *want = tok + 3 * n;
     double *      ms[2] = { malloc(sizeof(double) * (size_t)reps), malloc(sizeof(double) * (size_t)reps) };
+    /* forward.h: matmul, head, quantize, rope_kv, attention, ffn_act, norm (the same in every
+     * commit that has the timers) */
+    enum { N_PHASES = 7 };
+    static const char * phase_names[N_PHASES] = { "matmul", "head", "quantize", "rope_kv", "attention", "ffn_act",
+                                                  "norm" };
+    const int timed = lib[0].phase_seconds && lib[1].phase_seconds;
+    double *  ph[2][N_PHASES];
+    for (int k = 0; k < 2; k++) {
+        for (int p = 0; p < N_PHASES; p++) {
+            ph[k][p] = malloc(sizeof(double) * (size_t)reps);
+        }
+    }
     for (int step = 0; step < reps + (prefill ? 1 : 2); step++) {
         for (int i = 0; i < n; i++) {
             tok[i]  = (int32_t)(((int64_t)(prefill ? i : step) * 7919 + i * 13 + 1) % vocab);
@@ -126,6 +143,10 @@ int main(int argc, char ** argv) {
             want[i] = prefill ? i == n - 1 : 1;
         }
         for (int k = 0; k < 2; k++) {
+            double before[N_PHASES];
+            for (int p = 0; timed && p < N_PHASES; p++) {
+                before[p] = lib[k].phase_seconds[p];
+            }
             const double t0 = now_ms();
             if (lib[k].decode(lib[k].ctx, n, tok, pos, seq, want)) {
                 fprintf(stderr, "%s: decode failed\n", argv[1 + k]);
@@ -134,6 +155,9 @@ int main(int argc, char ** argv) {
             const int warm = prefill ? 1 : 2;
             if (step >= warm) {
                 ms[k][step - warm] = now_ms() - t0;
+                for (int p = 0; timed && p < N_PHASES; p++) {
+                    ph[k][p][step - warm] = 1e3 * (lib[k].phase_seconds[p] - before[p]);
+                }
             }
         }
     }
@@ -142,7 +166,15 @@ int main(int argc, char ** argv) {
     const int     same = la && lb && memcmp(la, lb, sizeof(float) * (size_t)vocab) == 0;
     const double  a = median(ms[0], reps), b = median(ms[1], reps);
     printf("{\"mode\":\"%s\",\"n\":%d,\"reps\":%d,\"threads\":%d,\"kernels\":%d,\"head\":\"%s\",\"ms_a\":%.3f,"
-           "\"ms_b\":%.3f,\"b_over_a\":%.4f,\"identical\":%s}\n",
+           "\"ms_b\":%.3f,\"b_over_a\":%.4f,\"identical\":%s",
            argv[7], n, reps, threads, kernels, head, a, b, b / a, same ? "true" : "false");
+    if (timed) {
+        printf(",\"phases\":{");
+        for (int p = 0; p < N_PHASES; p++) {
+            printf("%s\"%s\":[%.3f,%.3f]", p ? "," : "", phase_names[p], median(ph[0][p], reps), median(ph[1][p], reps));
+        }
+        printf("}");
+    }
+    printf("}\n");
     return 0;
 }

@@ -7,6 +7,8 @@
 # (ab.c's arguments; KERNELS 2 avx2, 3 avx512, 5 avxvnni); the default set is below.
 # One JSON line per config, with both commits and the CPU added. Stop every other load first: the
 # interleaving cancels slow drifts, not a process competing for the same core within a step.
+# AB_PHASES=1: both libraries built with forward.c's phase timers, exported, so each line also has
+# the median milliseconds of every phase (matmul, head, attention, ...) for A and B.
 set -euo pipefail
 A="$1" B="$2" MODEL="$3"
 shift 3
@@ -16,7 +18,11 @@ trap 'git -C "$ROOT" worktree remove --force "$WORK/a" 2>/dev/null; git -C "$ROO
 for side in a b; do
   commit="$A"; [ "$side" = b ] && commit="$B"
   git -C "$ROOT" worktree add -q --detach "$WORK/$side" "$commit"
-  make -s -C "$WORK/$side/native" >/dev/null
+  if [ "${AB_PHASES:-0}" = 1 ]; then
+    make -s -C "$WORK/$side/native" BUILD=build CFLAGS="-DARIA_PHASE_TIMES -fvisibility=default" >/dev/null
+  else
+    make -s -C "$WORK/$side/native" >/dev/null
+  fi
 done
 cc -std=c11 -O2 -I"$ROOT/native/include" "$ROOT/benchmarks/engine/ab.c" -ldl -o "$WORK/ab"
 if [ $# -eq 0 ]; then
