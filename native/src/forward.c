@@ -209,13 +209,23 @@ static void rmsnorm(float * out, const float * x, const float * w, int64_t n, fl
  * row's did, and every float is the same. */
 static inline __attribute__((always_inline)) void rmsnorm_nr(float * out, const float * x, const float * w,
                                                              int64_t n, int64_t stride, float eps, const int NR) {
-    double ss[4] = { 0.0, 0.0, 0.0, 0.0 };
+    /* four named accumulators (not an array, which gcc kept in memory): registers */
+    double         s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    const float *  x1 = x + (NR > 1 ? stride : 0), *x2 = x + (NR > 2 ? 2 * stride : 0);
+    const float *  x3 = x + (NR > 3 ? 3 * stride : 0);
     for (int64_t i = 0; i < n; i++) {
-        for (int r = 0; r < NR; r++) {
-            const double v = (double)x[r * stride + i];
-            ss[r] += v * v;
+        s0 += (double)x[i] * (double)x[i];
+        if (NR > 1) {
+            s1 += (double)x1[i] * (double)x1[i];
+        }
+        if (NR > 2) {
+            s2 += (double)x2[i] * (double)x2[i];
+        }
+        if (NR > 3) {
+            s3 += (double)x3[i] * (double)x3[i];
         }
     }
+    const double ss[4] = { s0, s1, s2, s3 };
     for (int r = 0; r < NR; r++) {
         const float mean  = (float)(ss[r] / (double)n);
         const float scale = 1.0f / sqrtf(mean + eps);
