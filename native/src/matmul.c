@@ -221,8 +221,9 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
         /* groups [g0, g_whole) have 16 real rows; only the matrix's last group can be partial */
         const int64_t g_whole = g1 < w->n_out / ARIA_X16_ROWS ? g1 : w->n_out / ARIA_X16_ROWS;
         for (int32_t i = 0, ny = 0; i < t->n; i += ny) {
-            /* tokens of this call: up to 16 through the lookup tables while at least 9 are left,
-             * else up to 8 through the multiply-add kernels (the same outputs either way) */
+            /* tokens of this call: up to 32 through the lookup tables while at least
+             * ARIA_X16_LUT_MIN are left (never by default, kernels.h), else up to 8 through the
+             * multiply-add kernels (the same outputs either way) */
             const int       lut = x16_lut(kt, w, t->n - i);
             const int       max = lut ? ARIA_X16_LUT_NY : ARIA_X16_MAX_NY;
             ny                  = t->n - i < max ? t->n - i : max;
