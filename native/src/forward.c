@@ -202,6 +202,61 @@ static void rmsnorm(float * out, const float * x, const float * w, int64_t n, fl
     }
 }
 
+/* rmsnorm of NR rows at once (row r: x + r * stride into out + r * stride), each exactly as
+ * rmsnorm computes it (its own double sum in element order, then the same scaling), but the rows'
+ * sums interleaved in one loop: one row's sum is a chain of dependent adds (latency-bound, about 4
+ * cycles an element), and NR independent chains overlap. So a batch's norms cost about what one
+ * row's did, and every float is the same. */
+static inline __attribute__((always_inline)) void rmsnorm_nr(float * out, const float * x, const float * w,
+                                                             int64_t n, int64_t stride, float eps, const int NR) {
+    /* four named accumulators (not an array, which gcc kept in memory): registers */
+    double         s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    const float *  x1 = x + (NR > 1 ? stride : 0), *x2 = x + (NR > 2 ? 2 * stride : 0);
+    const float *  x3 = x + (NR > 3 ? 3 * stride : 0);
+    for (int64_t i = 0; i < n; i++) {
+        s0 += (double)x[i] * (double)x[i];
+        if (NR > 1) {
+            s1 += (double)x1[i] * (double)x1[i];
+        }
+        if (NR > 2) {
+            s2 += (double)x2[i] * (double)x2[i];
+        }
+        if (NR > 3) {
+            s3 += (double)x3[i] * (double)x3[i];
+        }
+    }
+    const double ss[4] = { s0, s1, s2, s3 };
+    for (int r = 0; r < NR; r++) {
+        const float mean  = (float)(ss[r] / (double)n);
+        const float scale = 1.0f / sqrtf(mean + eps);
+        for (int64_t i = 0; i < n; i++) {
+            out[r * stride + i] = (x[r * stride + i] * scale) * w[i];
+        }
+    }
+}
+
+/* rmsnorm of nr consecutive rows of `stride` floats (out may be x), four at a time */
+static void rmsnorm_rows(float * out, const float * x, const float * w, int64_t n, int64_t stride, float eps,
+                         int64_t nr) {
+    int64_t r = 0;
+    for (; r + 4 <= nr; r += 4) {
+        rmsnorm_nr(out + r * stride, x + r * stride, w, n, stride, eps, 4);
+    }
+    switch (nr - r) {
+        case 3:
+            rmsnorm_nr(out + r * stride, x + r * stride, w, n, stride, eps, 3);
+            break;
+        case 2:
+            rmsnorm_nr(out + r * stride, x + r * stride, w, n, stride, eps, 2);
+            break;
+        case 1:
+            rmsnorm(out + r * stride, x + r * stride, w, n, eps);
+            break;
+        default:
+            break;
+    }
+}
+
 /* rotates the first n_rot dims of each of n_heads heads of vec, at position pos (cos / sin from
  * the context's table) */
 static void rope(const struct aria_ctx * ctx, float * vec, int32_t n_heads, int32_t pos) {
@@ -450,12 +505,15 @@ static void ffn_act_span(struct aria_ctx * ctx, int32_t i, int64_t j0, int64_t j
     }
 }
 
-static void ffn_act_row(struct aria_ctx * ctx, const aria_layer * l, int32_t i) {
+/* act(g) * u of rows b .. e - 1, then their ffn_sub_norm (rmsnorm_rows) */
+static void ffn_act_rows(struct aria_ctx * ctx, const aria_layer * l, int64_t b, int64_t e) {
     const struct aria_model * m = ctx->model;
-    ffn_act_span(ctx, i, 0, m->n_ff);
+    for (int64_t i = b; i < e; i++) {
+        ffn_act_span(ctx, (int32_t)i, 0, m->n_ff);
+    }
     if (l->ffn_sub_norm) {
-        float * h = ctx->hb + (int64_t)i * m->n_ff;
-        rmsnorm(h, h, l->ffn_sub_norm, m->n_ff, m->norm_eps);
+        float * h = ctx->hb + b * m->n_ff;
+        rmsnorm_rows(h, h, l->ffn_sub_norm, m->n_ff, m->n_ff, m->norm_eps, e - b);
     }
 }
 
@@ -475,12 +533,11 @@ static void rows_worker(void * arg, int ith, int nth) {
     rows_task * t = arg;
     int64_t     b, e;
     aria_tp_range(t->n, ith, nth, &b, &e);
-    for (int64_t i = b; i < e; i++) {
-        if (t->kind == ROWS_FFN_ACT) {
-            ffn_act_row(t->ctx, t->l, (int32_t)i);
-        } else {
-            rmsnorm(t->out + i * t->width, t->in + i * t->width, t->w, t->width, t->ctx->model->norm_eps);
-        }
+    if (t->kind == ROWS_FFN_ACT) {
+        ffn_act_rows(t->ctx, t->l, b, e);
+    } else {
+        rmsnorm_rows(t->out + b * t->width, t->in + b * t->width, t->w, t->width, t->width, t->ctx->model->norm_eps,
+                     e - b);
     }
 }
 
@@ -515,9 +572,8 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
         PHASE(ARIA_PHASE_FFN_ACT, aria_tp_run(ctx->tp, rows_worker, &act));
     } else {
         PHASE(ARIA_PHASE_FFN_ACT, aria_tp_run(ctx->tp, ffn_act_split_worker, &act));
-        for (int32_t i = 0; i < n && l->ffn_sub_norm; i++) {
-            float * h = ctx->hb + (int64_t)i * m->n_ff;
-            PHASE(ARIA_PHASE_NORM, rmsnorm(h, h, l->ffn_sub_norm, m->n_ff, m->norm_eps));
+        if (l->ffn_sub_norm) {
+            PHASE(ARIA_PHASE_NORM, rmsnorm_rows(ctx->hb, ctx->hb, l->ffn_sub_norm, m->n_ff, m->n_ff, m->norm_eps, n));
         }
     }
     aria_matmul(ctx, ctx->tmp, ctx->hb, n, &l->down);
@@ -555,8 +611,6 @@ int32_t aria_forward_layers(struct aria_ctx * ctx, int32_t n, const int32_t * po
 void aria_forward_output(struct aria_ctx * ctx, int32_t n, const float * hidden, float * logits) {
     const struct aria_model * m = ctx->model;
     const int64_t             E = m->n_embd;
-    for (int32_t i = 0; i < n; i++) {
-        rmsnorm(ctx->xb + i * E, hidden + i * E, m->output_norm, E, m->norm_eps);
-    }
+    rmsnorm_rows(ctx->xb, hidden, m->output_norm, E, E, m->norm_eps, n);
     aria_matmul(ctx, logits, ctx->xb, n, &m->output);
 }

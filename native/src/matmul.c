@@ -153,6 +153,37 @@ static void matmul_rows_one_token(const matmul_task * t, int64_t r, int64_t r_en
     }
 }
 
+/* Outputs of an x16 call, 16 at a time (a group's rows; n a multiple of 16), with fixed trip
+ * counts so that -O2's vectorizer takes them: the same IEEE operations per element as the scalar
+ * loops they replace, lane by lane (a division stays a division), so the same floats. */
+
+/* I2_S: the int32 sums written over the n float outputs at y, into floats in place with the row
+ * kernels' expression (float)(d - sum) / scale * w_scale. The sums are copied out first (memcpy:
+ * no type punning), so the loop reads and writes distinct arrays. */
+static void x16_i2s_to_f32(float * y, int64_t n, int32_t sum, float scale, float w_scale) {
+    for (int64_t k0 = 0; k0 < n; k0 += ARIA_X16_ROWS) {
+        int32_t d[ARIA_X16_ROWS];
+        float   o[ARIA_X16_ROWS];
+        memcpy(d, y + k0, sizeof d);
+        for (int k = 0; k < ARIA_X16_ROWS; k++) {
+            o[k] = (float)(d[k] - sum) / scale * w_scale;
+        }
+        memcpy(y + k0, o, sizeof o);
+    }
+}
+
+/* y[k] = y[k] * a for k < n */
+static void x16_scale(float * y, int64_t n, float a) {
+    for (int64_t k0 = 0; k0 < n; k0 += ARIA_X16_ROWS) {
+        float o[ARIA_X16_ROWS];
+        memcpy(o, y + k0, sizeof o);
+        for (int k = 0; k < ARIA_X16_ROWS; k++) {
+            o[k] = o[k] * a;
+        }
+        memcpy(y + k0, o, sizeof o);
+    }
+}
+
 /* Rows of one call of an x16 lookup-table kernel (kernels.h "x16 lookup tables"): its tables (about
  * 180 instructions per 4 elements for 16 tokens) are shared by the rows of a call, so a call takes
  * many rows (at 1024 the tables cost about 7% of the lookups), more than a cache tile. */
@@ -190,8 +221,9 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
         /* groups [g0, g_whole) have 16 real rows; only the matrix's last group can be partial */
         const int64_t g_whole = g1 < w->n_out / ARIA_X16_ROWS ? g1 : w->n_out / ARIA_X16_ROWS;
         for (int32_t i = 0, ny = 0; i < t->n; i += ny) {
-            /* tokens of this call: up to 16 through the lookup tables while at least 9 are left,
-             * else up to 8 through the multiply-add kernels (the same outputs either way) */
+            /* tokens of this call: up to 32 through the lookup tables while at least
+             * ARIA_X16_LUT_MIN are left (never by default, kernels.h), else up to 8 through the
+             * multiply-add kernels (the same outputs either way) */
             const int       lut = x16_lut(kt, w, t->n - i);
             const int       max = lut ? ARIA_X16_LUT_NY : ARIA_X16_MAX_NY;
             ny                  = t->n - i < max ? t->n - i : max;
@@ -213,11 +245,8 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
                     (lut ? kt->gemm_i2_s_x16_lut : kt->gemm_i2_s_x16)(K, ng, x, (int64_t)w->x16_group, (const int8_t *)a,
                                                                       ys, ny, (int32_t *)out, os);
                     for (int j = 0; j < ny; j++) {
-                        int32_t * d  = (int32_t *)(out + j * os);
-                        float *   yo = out + j * os;
-                        for (int64_t k = 0; k < ng * ARIA_X16_ROWS; k++) {
-                            yo[k] = (float)(d[k] - ctx->act_sum[i + j]) / ctx->act_scale[i + j] * w->i2s_scale;
-                        }
+                        x16_i2s_to_f32(out + j * os, ng * ARIA_X16_ROWS, ctx->act_sum[i + j], ctx->act_scale[i + j],
+                                       w->i2s_scale);
                     }
                 } else if (w->type == ARIA_TYPE_Q8_W) {
                     kt->gemm_q8_W_x16(K, ng, x, (int64_t)w->x16_group, (const block_q8_K *)a, ys, ny, out, os);
@@ -231,8 +260,12 @@ static void matmul_rows_x16(matmul_task * t, int64_t r0, int64_t r1) {
                 const int64_t re = (ga + ng) * ARIA_X16_ROWS < w->n_out ? (ga + ng) * ARIA_X16_ROWS : w->n_out;
                 for (int j = 0; j < ny; j++) {
                     float * y = t->y + (int64_t)(i + j) * w->n_out;
+                    if (part == 0) {  /* whole groups: re - rb is a multiple of 16 */
+                        x16_scale(y + rb, re - rb, w->out_scale);
+                        continue;
+                    }
                     for (int64_t r = rb; r < re; r++) {
-                        y[r] = (part == 0 ? y[r] : pad[j * ARIA_X16_ROWS + (r - rb)]) * w->out_scale;
+                        y[r] = pad[j * ARIA_X16_ROWS + (r - rb)] * w->out_scale;
                     }
                 }
             }
