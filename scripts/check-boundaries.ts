@@ -48,6 +48,7 @@ const PURE = [
   "src/contract/",
   "src/serve/plan.ts",
   "src/config/schema.ts",
+  "src/config/defaults.ts",
   "src/identity/identity.ts",
   "src/model/convert.ts",
   "src/model/safetensors.ts",

@@ -619,6 +619,8 @@ static int32_t check_tensor_names(loader * L) {
     return ARIA_STATUS_OK;
 }
 
+static void release_unused_mapping(const struct aria_model * m);
+
 int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t layer_end, char * err, size_t err_cap,
                              struct aria_model ** out) {
     *out = NULL;
@@ -661,6 +663,7 @@ int32_t aria_model_load_impl(const char * path, int32_t layer_begin, int32_t lay
         aria_model_free_impl(m);
         return s;
     }
+    release_unused_mapping(m);  /* the header and the norms were read; only matrices are read again */
     *out = m;
     return ARIA_STATUS_OK;
 }
@@ -710,6 +713,74 @@ static void drop_pages(uintptr_t lo, uintptr_t hi) {
 #else
     (void)lo, (void)hi;
 #endif
+}
+
+static void layer_matrices(aria_layer * l, aria_matrix * ws[7]);
+
+/* Start and end of a matrix still read from the file mapping (its rows). */
+typedef struct {
+    uintptr_t lo, hi;
+} live_range;
+
+static int cmp_live(const void * a, const void * b) {
+    const uintptr_t x = ((const live_range *)a)->lo, y = ((const live_range *)b)->lo;
+    return x < y ? -1 : x > y;
+}
+
+/* Drops every page of the file mapping that no matrix still read from it lies on (docs/engine.md,
+ * "Memory"): the header, whose metadata (mostly the tokenizer's vocabulary: 8 MiB for 2B-4T) was
+ * parsed at load, the norm vectors (copied to f32 at load), the blocks outside the loaded layer
+ * range, and the pages that matrices copied by aria_model_repack or the head's requantization shared
+ * with their neighbours (release_mapped drops only the pages wholly inside a matrix). A page shared
+ * with a matrix still read from the mapping stays. A later read of a dropped page (the metadata asked
+ * for again) faults the same bytes in from the page cache, so nothing read ever changes; advice
+ * only, as drop_pages. token_embd counts as read only where its pages are kept resident
+ * (aria_model_embd_dropped: each lookup drops them again anyway). */
+static void release_unused_mapping(const struct aria_model * m) {
+    const uint64_t page = mapped_page(m);
+    if (page == 0 || !m->map) {
+        return;
+    }
+    const int    n_max = 7 * (m->layer_end - m->layer_begin) + 2;
+    live_range * live  = malloc(sizeof(live_range) * (size_t)n_max);
+    if (!live) {
+        return;  /* out of memory: the pages stay, which costs memory, not results */
+    }
+    int n = 0;
+    for (int il = m->layer_begin; il < m->layer_end; il++) {
+        aria_matrix * ws[7];
+        layer_matrices(&m->layers[il], ws);
+        for (int k = 0; k < 7; k++) {
+            if (in_mapping(m, ws[k]->data)) {
+                /* row layout (copies are never in the mapping); I2_S: its f32 scale after the codes */
+                const uint64_t bytes = (uint64_t)ws[k]->n_out * ws[k]->row_bytes + 4;
+                live[n++] = (live_range){ (uintptr_t)ws[k]->data, (uintptr_t)ws[k]->data + bytes };
+            }
+        }
+    }
+    if (m->has_embd && in_mapping(m, m->tok_embd.data) && !aria_model_embd_dropped(m)) {
+        live[n++] = (live_range){ (uintptr_t)m->tok_embd.data,
+                                  (uintptr_t)m->tok_embd.data + (uint64_t)m->tok_embd.n_out * m->tok_embd.row_bytes };
+    }
+    if (m->has_output && in_mapping(m, m->output.data)) {
+        live[n++] = (live_range){ (uintptr_t)m->output.data,
+                                  (uintptr_t)m->output.data + (uint64_t)m->output.n_out * m->output.row_bytes };
+    }
+    qsort(live, (size_t)n, sizeof *live, cmp_live);
+    const uintptr_t start = (uintptr_t)m->map, end = start + m->map_size;
+    uintptr_t       from  = start;  /* page-aligned: the mapping starts on a page */
+    for (int i = 0; i <= n; i++) {
+        /* the gap before live range i (or before the end): its whole pages */
+        const uintptr_t to = i < n ? live[i].lo / page * page : (end + page - 1) / page * page;
+        if (to > from) {
+            drop_pages(from, to);
+        }
+        if (i < n) {
+            const uintptr_t next = (live[i].hi + page - 1) / page * page;
+            from                 = next > from ? next : from;
+        }
+    }
+    free(live);
 }
 
 int aria_model_embd_dropped(const struct aria_model * m) {
@@ -813,6 +884,7 @@ int32_t aria_model_requantize_output_impl(struct aria_model * m, int32_t type) {
     o->type        = type;
     o->data        = q;
     o->row_bytes   = row_bytes;
+    release_unused_mapping(m);  /* the float head's pages shared with its neighbours */
     return ARIA_STATUS_OK;
 }
 
@@ -959,6 +1031,7 @@ int32_t aria_model_set_i2s_layout_impl(struct aria_model * m, int32_t layout) {
         }
     }
     m->i2s_relaid = raw;
+    release_unused_mapping(m);
     return ARIA_STATUS_OK;
 }
 
@@ -1035,6 +1108,7 @@ int32_t aria_model_repack_impl(struct aria_model * m) {
     m->repacked       = raw;
     m->repacked_bytes = total;
     m->x16            = x16;
+    release_unused_mapping(m);  /* pages the copied matrices shared with their neighbours */
     return ARIA_STATUS_OK;
 }
 

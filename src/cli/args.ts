@@ -10,7 +10,7 @@ import {
   DEFAULT_OUTPUT_HEAD,
   type KvType,
   type OutputHead,
-} from "../config/schema.ts";
+} from "../config/defaults.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
 import { OUTPUT_HEADS } from "../engine/port.ts";
 import { parseModelCommand } from "./model-args.ts";

@@ -2,7 +2,7 @@
  * @module The typed commands the CLI parses argv into (args.ts builds them, main.ts runs them).
  * Types only; pure. Moved from args.ts unchanged.
  */
-import type { KvType, OutputHead } from "../config/schema.ts";
+import type { KvType, OutputHead } from "../config/defaults.ts";
 import type { ChatMessage } from "../tokenizer/chat-template.ts";
 import type { ModelCommand } from "./model-args.ts";
 import type { ConsentCommand } from "./consent-args.ts";

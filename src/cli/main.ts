@@ -4,14 +4,14 @@
  * 2 usage error (also listed in `aria --help` and the README's CLI section).
  */
 import { VERSION } from "../shared/version.ts";
-import { defaultDataDir, editorCommand } from "../config/index.ts";
 import { GgufFormatError, resolveModelPath } from "../model/index.ts";
 import { systemClock } from "../shared/clock.ts";
 import { AriaError } from "../shared/errors.ts";
 import { parseCommand, USAGE, UsageError } from "./args.ts";
 // Each verb's module is imported when that verb runs, not up front: the modules of every verb
 // (hono, the ledger, the P2P node, …) held about 14 MiB more in every process, `aria bench`
-// included (benchmarks/METHODOLOGY.md, "Peak RSS").
+// included (benchmarks/METHODOLOGY.md, "Peak RSS"); the config module (zod, 10 MiB) is loaded
+// only where a verb needs the data directory.
 
 /** Version of this build. */
 export { VERSION } from "../shared/version.ts";
@@ -25,7 +25,10 @@ export { VERSION } from "../shared/version.ts";
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     const cmd = parseCommand(argv);
-    if ("model" in cmd) cmd.model = await resolveModelPath(cmd.model, defaultDataDir());
+    const config = () => import("../config/index.ts");
+    if ("model" in cmd) {
+      cmd.model = await resolveModelPath(cmd.model, async () => (await config()).defaultDataDir());
+    }
     switch (cmd.verb) {
       case "help":
         console.log(USAGE[cmd.topic ?? "main"] ?? USAGE.main);
@@ -51,6 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "consent": {
         const { runConsent } = await import("./consent.ts");
         const { recordConsentChange } = await import("../node/index.ts");
+        const { defaultDataDir, editorCommand } = await config();
         return runConsent(cmd, {
           dataDir: defaultDataDir(),
           editor: editorCommand(),
@@ -83,6 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       case "model": {
         const { runModel } = await import("./model.ts");
+        const { defaultDataDir } = await config();
         return await runModel(cmd, {
           out: (line) => console.log(line),
           err: (text) => process.stderr.write(text),

@@ -2,7 +2,7 @@
  * @module The usage text of every verb (`aria help`, `aria <verb> --help`). Pure. Moved from
  * args.ts unchanged.
  */
-import { DEFAULT_OUTPUT_HEAD } from "../config/schema.ts";
+import { DEFAULT_OUTPUT_HEAD } from "../config/defaults.ts";
 import { LAYERS_USAGE } from "../pipeline/layer-range.ts";
 import { MODEL_USAGE } from "./model-args.ts";
 import { CONSENT_USAGE } from "./consent-args.ts";

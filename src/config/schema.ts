@@ -4,32 +4,22 @@
  * shell (load.ts) reads the environment and the file.
  */
 import { z } from "zod";
-import { AriaError } from "../shared/errors.ts";
 import { energyBaselineSchema } from "../consent/attestation.ts";
-import { OUTPUT_HEADS, type OutputHead } from "../engine/port.ts";
+import { OUTPUT_HEADS } from "../engine/port.ts";
 
-/** Invalid configuration: the message names the field and the source. */
-export class ConfigError extends AriaError {
-  /** @param message what is wrong. @param options cause. */
-  constructor(message: string, options?: ErrorOptions) {
-    super("CONFIG_INVALID", message, options);
-  }
-}
+import { ConfigError } from "./defaults.ts";
+export { ConfigError };
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().min(1);
 
-/** Name of the built-in model (src/model/builtin.ts), the default of every --model. */
-export const BUILTIN_MODEL_NAME = "aria-nano";
-
-/** The output head at run time (engine/port.ts): as the file has it, or requantized at load. */
-export type { OutputHead };
-
-/** KV cache element type: f32 (exact) or f16 (half the memory; llama.cpp's default). */
-export type KvType = "f32" | "f16";
-
-/** Default output head (the measurements behind the choice: docs/engine.md, "Output head"). */
-export const DEFAULT_OUTPUT_HEAD: OutputHead = "int8";
+import { DEFAULT_OUTPUT_HEAD } from "./defaults.ts";
+export {
+  BUILTIN_MODEL_NAME,
+  DEFAULT_OUTPUT_HEAD,
+  type KvType,
+  type OutputHead,
+} from "./defaults.ts";
 
 /** Every setting; all optional in a source. */
 export const serveConfigSchema = z.object({

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../shared/atomic-write.ts";
 import { join } from "node:path";
 import nanoPath from "../../static/models/aria-nano.gguf" with { type: "file" };
-import { BUILTIN_MODEL_NAME } from "../config/index.ts";
+import { BUILTIN_MODEL_NAME } from "./registry.ts";
 import { AriaError } from "../shared/errors.ts";
 import { findModel, installedFileName } from "./registry.ts";
 
@@ -36,17 +36,19 @@ export function isEmbeddedPath(path: string): boolean {
  * `aria model pull` in `<data dir>/models/`; anything else = a file path.
  *
  * @param model the --model value, if any.
- * @param dataDir the data directory, where a compiled binary puts its copy of the model.
+ * @param dataDir the data directory, where a compiled binary puts its copy of the model (or a
+ *   function giving it, called only when it is needed: the CLI loads the config module only then).
  * @returns A path on the real file system.
  * @throws {AriaError} MODEL_NOT_INSTALLED for a known model that has not been pulled.
  */
 export async function resolveModelPath(
   model: string | undefined,
-  dataDir: string,
+  dataDir: string | (() => Promise<string>),
 ): Promise<string> {
+  const dir = async (): Promise<string> => typeof dataDir === "string" ? dataDir : await dataDir();
   const entry = model === undefined ? undefined : findModel(model);
   if (model !== undefined && entry !== undefined && !entry.builtin && !existsSync(model)) {
-    const path = join(dataDir, "models", installedFileName(entry));
+    const path = join(await dir(), "models", installedFileName(entry));
     if (existsSync(path)) return path;
     throw new AriaError(
       "MODEL_NOT_INSTALLED",
@@ -57,10 +59,10 @@ export async function resolveModelPath(
   if (!isEmbeddedPath(nanoPath)) return nanoPath;
   const bytes = new Uint8Array(await Bun.file(nanoPath).arrayBuffer());
   const digest = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  const dir = join(dataDir, "models");
-  const dest = join(dir, `${BUILTIN_MODEL_NAME}.${digest}.gguf`);
+  const models = join(await dir(), "models");
+  const dest = join(models, `${BUILTIN_MODEL_NAME}.${digest}.gguf`);
   if (existsSync(dest) && statSync(dest).size === bytes.length) return dest;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(models, { recursive: true });
   writeFileAtomic(dest, bytes);
   return dest;
 }

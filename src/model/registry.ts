@@ -33,6 +33,9 @@
  * what was checked and how.
  */
 
+/** The built-in model's name (its entry is `builtin`; src/model/builtin.ts resolves it). */
+export { BUILTIN_MODEL_NAME } from "../config/defaults.ts";
+
 /** One model the registry knows. */
 export interface RegistryEntry {
   /** Canonical name, used for the installed file (`<data dir>/models/<name>.gguf`). */

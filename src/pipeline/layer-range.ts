@@ -7,7 +7,7 @@
  * `--layers 3-end` loads block 3 to the last (and the output norm and head). A-B with B past the
  * model's last block is refused when the model is loaded (the engine names the model's count).
  */
-import { ConfigError } from "../config/schema.ts";
+import { ConfigError } from "../config/defaults.ts";
 
 /** A stage's blocks: [begin, end), `end` -1 = to the last block. */
 export interface LayerRange {

@@ -133,6 +133,22 @@ describe("outputHead", () => {
     },
   );
 
+  test.skipIf(process.platform !== "linux")(
+    "once loaded, repacked and the head requantized, no page of the file stays resident (header, norms, edges)",
+    async () => {
+      const path = await testModel({ preset: "tiny", arch: "bitnet", type: "tq2_0" });
+      const others = mappedRss(path); // earlier tests' mappings of the same file, if not yet collected
+      using m = await openModel(path, { outputHead: "int8", repack: true });
+      // before: the header (metadata, the tokenizer's vocabulary), the norm vectors and the pages
+      // the copied matrices shared with their neighbours stayed (776 KiB on this file)
+      expect(mappedRss(path) - others).toBeLessThanOrEqual(8192);
+      using ctx = m.createContext({ nCtx: 64, nThreads: 2 });
+      ctx.decode(TOKENS, { logits: "all" });
+      // the metadata read again faults the same bytes in
+      expect(m.info.nVocab).toBe(32000);
+    },
+  );
+
   for (const head of ["int8", "int4"] as const) {
     test(`${head}: a head that is not float (Q8_0) is left as it was`, async () => {
       const path = await testModel({
