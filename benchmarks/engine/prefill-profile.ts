@@ -46,19 +46,20 @@ mkdirSync(cgDir, { recursive: true });
 
 /** Function groups, first match wins (names as callgrind_annotate prints them, C++ demangled). */
 const GROUPS: [string, RegExp][] = [
-  ["ternary kernel", /(tq2_0|i2_s)_x16|vec_dot_(tq2_0|i2_s)|mul_mat_iq2_?bn|i2_i8_s/],
-  ["output head", /q8_W_x16|vec_dot_q8_W|q6_[kK]/],
-  [
-    "quantize activations",
-    /quantize_(row|worker)|quantize_row|Q8_K64|q8_k16|q8_K16|i8_s|act_quant/i,
-  ],
+  ["ternary kernel", /(tq2_0|i2_s)_x16|vec_dot_(tq2_0|i2_s)|mul_mat_iq2_?bn|vec_dot_i2_i8_s/],
+  ["output head", /q8_W_x16|vec_dot_q8_W|q6_?k/i],
+  ["quantize activations", /quantize_(row|worker)|quantize_row|act_quant/],
   [
     "attention",
-    /axpy|attn_worker|vec_dot_f32|softmax|soft_max|vec_dot_f16|fp32_to_fp16|fp16_to_fp32|flash|mul_mat_f16|iqk_gemm_float|mul_mat_fX/i,
+    /axpy|attn_worker|vec_dot_f32|softmax|soft_max|vec_dot_f16|fp32_to_fp16|flash|_fa\d|v_expf|tinyBLAS/i,
   ],
   [
     "matmul driver",
-    /matmul_(set_)?worker|matmul_q|matmul_rows|matmul_many|x16_q8_K_call|ggml_compute_forward_mul_mat|iqk_mul_mat|gemm_i2/,
+    /matmul_(set_)?worker|matmul_q|matmul_rows|matmul_many|x16_q8_K_call|forward_mul_mat|iqk_mul_mat|gemm_i2/,
+  ],
+  [
+    "graph and threads",
+    /ggml_graph_compute|ggml_barrier|ggml_compute_forward\b|sched_yield|threadpool|memset|memcpy|memmove/,
   ],
 ];
 
@@ -291,6 +292,12 @@ for (const e of engines) {
       Object.entries(kernelFns).map(([k, v]) => [k, Math.round(v)]),
     ),
     top_functions: top,
+    // not differenced: the head of the long run's output token(s) (ik_llama.cpp: and its warm-up
+    // token; bitnet.cpp's F16 head shares its functions with attention, so it is not told apart)
+    output_head_in_long_run: [...b].filter(([fn]) => GROUPS[1]![1].test(fn)).reduce(
+      (s, [, v]) => s + v,
+      0,
+    ),
     ...(whole !== undefined ? { [`batch_of_${long}_per_token`]: whole } : {}),
   });
   save();
@@ -298,7 +305,7 @@ for (const e of engines) {
 
 const M = (x: number | undefined) => ((x ?? 0) / 1e6).toFixed(1);
 console.log(
-  "| engine | M instr/token | ternary kernel | instr per 1000 weight·tokens | quantize | attention | matmul driver | output head | other |",
+  "| engine | M instr/token | ternary kernel | instr per 1000 weight·tokens | quantize | attention | matmul driver | graph, threads | other |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|");
 for (
