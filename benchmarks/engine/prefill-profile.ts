@@ -66,6 +66,8 @@ const GROUPS: [string, RegExp][] = [
 interface Engine {
   name: string;
   file: string;
+  /** A file of the same shape ARIA's GGUF reader reads (it does not know ik_llama.cpp's types). */
+  shape: string;
   /** The command for a prompt of n tokens. */
   cmd: (n: number) => string[];
   env?: Record<string, string>;
@@ -153,6 +155,7 @@ for (const type of ["tq2_0", "i2_s"]) {
   engines.push({
     name: `ARIA ${type.toUpperCase()} x16, int8 head`,
     file,
+    shape: file,
     cmd: (n) => [driver, "prefill", file, String(n), "1"],
     env: { ARIA_REPACK: "1" },
     passes: 1,
@@ -166,6 +169,7 @@ if (values.ik !== undefined) {
     engines.push({
       name: `ik_llama.cpp ${q.toUpperCase()}, Q6_K head`,
       file,
+      shape: join(models, "large-bitnet-i2_s-f16.gguf"),
       cmd: (
         n,
       ) => [
@@ -192,6 +196,7 @@ if (values.bitnet !== undefined) {
   engines.push({
     name: "bitnet.cpp I2_S, F16 head",
     file,
+    shape: file,
     cmd: (
       n,
     ) => [
@@ -274,7 +279,7 @@ for (const e of engines) {
   const per = Object.fromEntries(
     Object.entries(groups).map(([k, v]) => [k, Math.round(v / tokens)]),
   );
-  const weights = ternaryWeights(e.file, e.lastFfnOutputOnly);
+  const weights = ternaryWeights(e.shape, e.lastFfnOutputOnly);
   const top = [...byFn].sort((x, y) => y[1] - x[1]).slice(0, 12)
     .map(([fn, ir]) => ({ fn: fn.slice(0, 160), per_token: Math.round(ir / tokens) }));
   // ARIA's driver counts the batch only: its long run per token, the head included
@@ -320,7 +325,7 @@ for (
     `| ${r.engine} | ${M(g.total)} | ${M(g["ternary kernel"])} | ${
       r.kernel_instructions_per_1000_weight_tokens.toFixed(1)
     } | ${M(g["quantize activations"])} | ${M(g.attention)} | ${M(g["matmul driver"])} | ${
-      M(g["output head"])
+      M(g["graph and threads"])
     } | ${M(g.other)} |`,
   );
 }
