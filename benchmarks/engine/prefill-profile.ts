@@ -24,8 +24,8 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openGguf } from "../../src/model/open.ts";
+import { buildProfileDriver, callgrindFunctions, ROOT, run } from "./_callgrind.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({
   options: {
     ik: { type: "string" },
@@ -79,51 +79,8 @@ interface Engine {
   toggled: boolean;
 }
 
-function run(cmd: string[], env?: Record<string, string>): string {
-  const r = Bun.spawnSync(["nice", "-n", "19", ...cmd], {
-    cwd: ROOT,
-    stderr: "pipe",
-    stdout: "pipe",
-    env: { ...process.env, ...env },
-  });
-  if (r.exitCode !== 0) {
-    throw new Error(`${cmd.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  }
-  return r.stdout.toString();
-}
-
-function buildDriver(): string {
-  run(["make", "-s", "-C", "native"]);
-  const exe = join(ROOT, "node_modules", ".cache", "aria-bench", "profile-driver");
-  run([
-    "cc",
-    "-O2",
-    "-Inative/include",
-    join(import.meta.dir, "profile-driver.c"),
-    "native/build/libbitnet.a",
-    "-lm",
-    "-pthread",
-    "-o",
-    exe,
-  ]);
-  return exe;
-}
-
-/** Exclusive instructions by function name (the same function in several files is summed). */
-function functions(cg: string): Map<string, number> {
-  const text = run(["callgrind_annotate", "--threshold=100", "--auto=no", cg]);
-  const fns = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const m = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S.*)$/.exec(line);
-    if (!m) continue;
-    const where = m[2]!;
-    if (where.startsWith("PROGRAM TOTALS")) continue;
-    // "file:function [object]": the file holds no ':', a C++ function may
-    const fn = where.replace(/ \[[^\]]*\]$/, "").replace(/^[^:]*:/, "");
-    fns.set(fn, (fns.get(fn) ?? 0) + Number(m[1]!.replaceAll(",", "")));
-  }
-  return fns;
-}
+/** Everything here runs at nice 19 (valgrind runs are long; counts do not depend on load). */
+const NICE = 19;
 
 /** Ternary weights a prompt token multiplies: every block matrix (bar the last FFN if skipped). */
 function ternaryWeights(path: string, lastFfnOutputOnly: boolean): number {
@@ -148,7 +105,7 @@ function ternaryWeights(path: string, lastFfnOutputOnly: boolean): number {
 }
 
 const models = values.models!;
-const driver = buildDriver();
+const driver = buildProfileDriver(NICE);
 const engines: Engine[] = [];
 for (const type of ["tq2_0", "i2_s"]) {
   const file = join(models, `large-bitnet-${type}-f16.gguf`);
@@ -229,13 +186,13 @@ function counted(e: Engine, n: number): Map<string, number> {
       ...(e.toggled ? ["--instr-atstart=no"] : []),
       `--callgrind-out-file=${cg}`,
       ...e.cmd(n),
-    ], e.env);
+    ], { env: e.env, nice: NICE });
   }
-  return functions(cg);
+  return callgrindFunctions(cg, NICE).fns;
 }
 
 const rows: Record<string, unknown>[] = [];
-const commit = run(["git", "rev-parse", "--short", "HEAD"]).trim();
+const commit = run(["git", "rev-parse", "--short", "HEAD"], { nice: NICE }).trim();
 const outPath = values.out!.startsWith("/") ? values.out! : join(ROOT, values.out!);
 function save(): void {
   writeFileSync(

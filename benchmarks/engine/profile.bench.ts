@@ -14,13 +14,13 @@
  *          [--steps 2] [--prefill 64] [--out benchmarks/results/engine-profile.json]
  * Needs valgrind (apt install valgrind) and a C compiler; builds native/ first.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { buildProfileDriver, callgrindFunctions, ROOT, run } from "./_callgrind.ts";
 import { bytesPerToken, modelFile } from "./_files.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({
   options: {
     files: { type: "string", default: "2b-4t:tq2_0,2b-4t:tq1_0,2b-4t:i2_s" },
@@ -41,32 +41,6 @@ const GROUPS: [string, RegExp][] = [
   ["matmul loop", /matmul_(set_)?worker|matmul_q|matmul_rows|matmul_many|x16_q8_K_call/],
 ];
 
-function run(cmd: string[]): string {
-  const r = Bun.spawnSync(cmd, { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
-  if (r.exitCode !== 0) {
-    throw new Error(`${cmd.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  }
-  return r.stdout.toString();
-}
-
-function buildDriver(): string {
-  run(["make", "-s", "-C", "native"]);
-  const exe = join(ROOT, "node_modules", ".cache", "aria-bench", "profile-driver");
-  mkdirSync(join(exe, ".."), { recursive: true });
-  run([
-    "cc",
-    "-O2",
-    "-Inative/include",
-    join(import.meta.dir, "profile-driver.c"),
-    "native/build/libbitnet.a",
-    "-lm",
-    "-pthread",
-    "-o",
-    exe,
-  ]);
-  return exe;
-}
-
 /** Instructions by group (and in total) of one driver run. */
 function profile(exe: string, args: string[]): Record<string, number> {
   const out = join(tmpdir(), `aria-cg-${process.pid}-${Math.random().toString(36).slice(2)}`);
@@ -79,20 +53,11 @@ function profile(exe: string, args: string[]): Record<string, number> {
       exe,
       ...args,
     ]);
-    const text = run(["callgrind_annotate", "--threshold=100", "--auto=no", out]);
-    const groups: Record<string, number> = { total: 0 };
+    const { total, fns } = callgrindFunctions(out);
+    const groups: Record<string, number> = { total };
     for (const [name] of GROUPS) groups[name] = 0;
     groups.other = 0;
-    for (const line of text.split("\n")) {
-      const m = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S.*)$/.exec(line);
-      if (!m) continue;
-      const ir = Number(m[1]!.replaceAll(",", ""));
-      const where = m[2]!;
-      if (where.startsWith("PROGRAM TOTALS")) {
-        groups.total = ir;
-        continue;
-      }
-      const fn = where.replace(/ \[.*\]$/, "").split(":").at(-1)!;
+    for (const [fn, ir] of fns) {
       const group = GROUPS.find(([, re]) => re.test(fn))?.[0] ?? "other";
       groups[group]! += ir;
     }
@@ -105,7 +70,7 @@ function profile(exe: string, args: string[]): Record<string, number> {
 const perToken = (g: Record<string, number>, n: number) =>
   Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Math.round(v / n)]));
 
-const exe = buildDriver();
+const exe = buildProfileDriver();
 const rows: Record<string, unknown>[] = [];
 const commit = run(["git", "rev-parse", "--short", "HEAD"]).trim();
 const outPath = values.out!.startsWith("/") ? values.out! : join(ROOT, values.out!);
