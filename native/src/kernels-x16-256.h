@@ -153,6 +153,73 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
  * VNNI; on AVX2 only up to X16_256_BOTH tokens, as more in sets of 4 unpack the codes once per set
  * and were no faster than one half at a time (benchmarks/kernels/batch-kernels.c, 8 tokens). */
 #define X16_256_BOTH_FOR(NY) (X16_256_VNNI || (NY) <= X16_256_BOTH)
+#if !X16_256_VNNI
+/* AVX2, 1 or 2 tokens (decode): x16_256_codes_sum_both's sums with fewer instructions per chunk.
+ * Each half's codes take one shift instead of three: with t = w >> 4 (16-bit lanes, as
+ * x16_256_codes), w & 3 and t & 3 are the codes of s = 0 and 2, and w & 12 and t & 12 four times
+ * those of s = 1 and 3. The plain codes go into one int16 sum, the quadrupled ones into another,
+ * whose exact int32 widening is divided by 4 at the end (an exact shift: every term is a multiple
+ * of 4). Bounds, codes up to 3 and |q| <= 128: the plain sum gains at most 2 pairs of 768 per chunk
+ * and the quadrupled one 2 pairs of 3072, so the latter is widened every 4 chunks (24576). Per
+ * chunk and half: 5 code instructions instead of 7; for one token 26 instructions instead of 30. */
+#    define X16_256_SPLIT_WIDEN 4
+X16_256_INLINE void x16_256_codes_sum_both_split(const uint8_t * restrict xg, int64_t c0, int64_t nc,
+                                                 const int8_t * const * q, __m256i * sum, const int NY) {
+    const int     NT   = NY <= 1 ? 1 : 2; /* NY (1 or 2), in a form whose bound the compiler sees */
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i m3   = _mm256_set1_epi8(3);
+    const __m256i m12  = _mm256_set1_epi8(12);
+    __m256i       sum4[4];
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < 2 * NT; j++) {
+        sum[j]  = _mm256_setzero_si256();
+        sum4[j] = _mm256_setzero_si256();
+    }
+    for (int64_t cw = c0; cw < c0 + nc; cw += X16_256_SPLIT_WIDEN) {
+        __m256i a1[4], a4[4]; /* [2 j + h] */
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 2 * NT; j++) {
+            a1[j] = _mm256_setzero_si256();
+            a4[j] = _mm256_setzero_si256();
+        }
+        _Pragma("GCC unroll 4")
+        for (int64_t c = cw; c < cw + X16_256_SPLIT_WIDEN; c++) {
+            x16_256_prefetch(xg + 64 * c);
+            const __m256i w[2] = { _mm256_loadu_si256((const __m256i *) (xg + 64 * c)),
+                                   _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32)) };
+            const __m256i t[2] = { _mm256_srli_epi16(w[0], 4), _mm256_srli_epi16(w[1], 4) };
+            _Pragma("GCC unroll 4")
+            for (int s = 0; s < 4; s++) {
+                const __m256i * src = s < 2 ? w : t;
+                const __m256i   m   = s & 1 ? m12 : m3;
+                const __m256i   u0  = _mm256_and_si256(src[0], m);
+                const __m256i   u1  = _mm256_and_si256(src[1], m);
+                _Pragma("GCC unroll 2")
+                for (int j = 0; j < NT; j++) {
+                    const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s));
+                    if (s & 1) {
+                        X16_256_MAC(a4[2 * j], u0, y);
+                        X16_256_MAC(a4[2 * j + 1], u1, y);
+                    } else {
+                        X16_256_MAC(a1[2 * j], u0, y);
+                        X16_256_MAC(a1[2 * j + 1], u1, y);
+                    }
+                }
+            }
+        }
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 2 * NT; j++) {
+            sum[j]  = _mm256_add_epi32(sum[j], _mm256_madd_epi16(a1[j], ones));
+            sum4[j] = _mm256_add_epi32(sum4[j], _mm256_madd_epi16(a4[j], ones));
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < 2 * NT; j++) {
+        sum[j] = _mm256_add_epi32(sum[j], _mm256_srai_epi32(sum4[j], 2));
+    }
+}
+#endif
+
 X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t c0, int64_t nc,
                                            const int8_t * const * q, __m256i * sum, const int NY) {
 #if X16_256_VNNI
@@ -177,6 +244,10 @@ X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t 
         }
     }
 #else
+    if (NY <= 2) {
+        x16_256_codes_sum_both_split(xg, c0, nc, q, sum, NY);
+        return;
+    }
     const __m256i ones = _mm256_set1_epi16(1);
     _Pragma("GCC unroll 8")
     for (int j = 0; j < 2 * NY; j++) {
