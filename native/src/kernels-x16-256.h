@@ -244,7 +244,7 @@ X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t 
         }
     }
 #else
-    if (NY <= 2) {
+    if (NY == 1) {
         x16_256_codes_sum_both_split(xg, c0, nc, q, sum, NY);
         return;
     }
