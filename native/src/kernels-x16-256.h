@@ -274,7 +274,7 @@ X16_256_INLINE void x16_256_codes_sum_both_chains(const uint8_t * restrict xg, i
 X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t c0, int64_t nc,
                                            const int8_t * const * q, __m256i * sum, const int NY) {
 #if X16_256_VNNI
-    if (NY <= 2) {
+    if (NY == 1) {
         x16_256_codes_sum_both_chains(xg, c0, nc, q, sum, NY);
         return;
     }
@@ -476,6 +476,13 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         tot[j][1] = _mm256_setzero_si256();
     }
     const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
+    if (NY == 1) { /* decode: the whole row in one call, so that its chains and widenings run on */
+        __m256i sum[2];
+        x16_256_codes_sum_both(xg, 0, n / 16, yj, sum, 1);
+        _mm256_storeu_si256((__m256i *) s, sum[0]);
+        _mm256_storeu_si256((__m256i *) (s + 8), sum[1]);
+        return;
+    }
     for (int64_t c0 = 0; c0 < n / 16; c0 += 8) {
         if (!X16_256_BOTH_FOR(NY)) {
             _Pragma("GCC unroll 2")
