@@ -221,53 +221,47 @@ X16_256_INLINE void x16_256_codes_sum_both_split(const uint8_t * restrict xg, in
 #endif
 
 #if X16_256_VNNI
-/* AVX-VNNI, 1 or 2 tokens (decode): x16_256_codes_sum_both's sums with independent vpdpbusd chains
- * and fewer code instructions. One accumulator per half and token made every vpdpbusd wait for the
- * previous one (a latency of several cycles): one-token decode ran slower than the AVX2 table
- * (large TQ2_0, matmul phase 9.1 against 7.1 ms; the AVX-512 table has 8 chains). Here each half
- * and token has K = 4 / NY chains, one per 2-bit field s modulo K, so 8 are in flight. The codes
- * take one shift per half as in x16_256_codes_sum_both_split: the fields s = 1 and 3 come four
- * times too large, in chains of their own, whose exact sum is divided by 4 at the end (every term
- * a multiple of 4; at most 16384 products of 12 * 128 per row: far inside int32). */
+/* AVX-VNNI, one token (decode): x16_256_codes_sum_both's sums with independent vpdpbusd chains and
+ * fewer code instructions. One accumulator per half made every vpdpbusd wait for the previous one
+ * (a latency of several cycles): one-token decode ran slower than on the AVX2 table (large TQ2_0,
+ * matmul phase 9.1 against 7.1 ms; the AVX-512 table has 8 chains). Here each half has a chain per
+ * 2-bit field s, 8 in flight, in named variables (an array indexed by s % K gave gcc 12 register
+ * copies and a spill in the loop). The codes take one shift per half as in
+ * x16_256_codes_sum_both_split: the fields s = 1 and 3 come four times too large, and their exact
+ * sum is divided by 4 at the end (every term a multiple of 4; at most 16384 products of 12 * 128
+ * per row: far inside int32). */
+/* acc += u * y in place: the empty asm keeps each chain in its register (without it gcc 12 copied
+ * the accumulators between registers and the stack every chunk) */
+#    define X16_256_MAC_PINNED(acc, u, y)                       \
+        do {                                                    \
+            (acc) = _mm256_dpbusd_avx_epi32((acc), (u), (y));   \
+            __asm__("" : "+x"(acc));                            \
+        } while (0)
 X16_256_INLINE void x16_256_codes_sum_both_chains(const uint8_t * restrict xg, int64_t c0, int64_t nc,
-                                                  const int8_t * const * q, __m256i * sum, const int NY) {
-    const int     NT  = NY <= 1 ? 1 : 2; /* NY (1 or 2), in a form whose bound the compiler sees */
-    const int     K   = 4 / NT;          /* chains per half and token: s modulo K */
+                                                  const int8_t * restrict q, __m256i * sum) {
     const __m256i m3  = _mm256_set1_epi8(3);
     const __m256i m12 = _mm256_set1_epi8(12);
-    __m256i       acc[16];               /* [(2 j + h) K + s % K] */
-    _Pragma("GCC unroll 8")
-    for (int i = 0; i < 2 * NT * K; i++) {
-        acc[i] = _mm256_setzero_si256();
-    }
+    __m256i       a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00; /* half 0, s = 0..3 */
+    __m256i       a10 = a00, a11 = a00, a12 = a00, a13 = a00;                     /* half 1 */
     for (int64_t c = c0; c < c0 + nc; c++) {
         x16_256_prefetch(xg + 64 * c);
-        const __m256i w[2] = { _mm256_loadu_si256((const __m256i *) (xg + 64 * c)),
-                               _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32)) };
-        const __m256i t[2] = { _mm256_srli_epi16(w[0], 4), _mm256_srli_epi16(w[1], 4) };
-        _Pragma("GCC unroll 4")
-        for (int s = 0; s < 4; s++) {
-            const __m256i * src = s < 2 ? w : t;
-            const __m256i   m   = s & 1 ? m12 : m3;
-            const __m256i   u0  = _mm256_and_si256(src[0], m);
-            const __m256i   u1  = _mm256_and_si256(src[1], m);
-            _Pragma("GCC unroll 2")
-            for (int j = 0; j < NT; j++) {
-                const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s));
-                X16_256_MAC(acc[(2 * j) * K + s % K], u0, y);
-                X16_256_MAC(acc[(2 * j + 1) * K + s % K], u1, y);
-            }
-        }
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32));
+        const __m256i t0 = _mm256_srli_epi16(w0, 4), t1 = _mm256_srli_epi16(w1, 4);
+        const int8_t * y = q + 16 * c;
+        const __m256i  y0 = _mm256_set1_epi32(x16_256_load_i32(y)), y1 = _mm256_set1_epi32(x16_256_load_i32(y + 4));
+        const __m256i  y2 = _mm256_set1_epi32(x16_256_load_i32(y + 8)), y3 = _mm256_set1_epi32(x16_256_load_i32(y + 12));
+        X16_256_MAC_PINNED(a00, _mm256_and_si256(w0, m3), y0);
+        X16_256_MAC_PINNED(a10, _mm256_and_si256(w1, m3), y0);
+        X16_256_MAC_PINNED(a01, _mm256_and_si256(w0, m12), y1);
+        X16_256_MAC_PINNED(a11, _mm256_and_si256(w1, m12), y1);
+        X16_256_MAC_PINNED(a02, _mm256_and_si256(t0, m3), y2);
+        X16_256_MAC_PINNED(a12, _mm256_and_si256(t1, m3), y2);
+        X16_256_MAC_PINNED(a03, _mm256_and_si256(t0, m12), y3);
+        X16_256_MAC_PINNED(a13, _mm256_and_si256(t1, m12), y3);
     }
-    _Pragma("GCC unroll 4")
-    for (int i = 0; i < 2 * NT; i++) {
-        __m256i plain = acc[i * K], quad = acc[i * K + 1];
-        if (K == 4) {
-            plain = _mm256_add_epi32(plain, acc[i * K + 2]);
-            quad  = _mm256_add_epi32(quad, acc[i * K + 3]);
-        }
-        sum[i] = _mm256_add_epi32(plain, _mm256_srai_epi32(quad, 2));
-    }
+    sum[0] = _mm256_add_epi32(_mm256_add_epi32(a00, a02), _mm256_srai_epi32(_mm256_add_epi32(a01, a03), 2));
+    sum[1] = _mm256_add_epi32(_mm256_add_epi32(a10, a12), _mm256_srai_epi32(_mm256_add_epi32(a11, a13), 2));
 }
 #endif
 
@@ -275,7 +269,7 @@ X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t 
                                            const int8_t * const * q, __m256i * sum, const int NY) {
 #if X16_256_VNNI
     if (NY == 1) {
-        x16_256_codes_sum_both_chains(xg, c0, nc, q, sum, NY);
+        x16_256_codes_sum_both_chains(xg, c0, nc, q[0], sum);
         return;
     }
     _Pragma("GCC unroll 8")
