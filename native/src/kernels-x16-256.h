@@ -154,7 +154,7 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
  * and were no faster than one half at a time (benchmarks/kernels/batch-kernels.c, 8 tokens). */
 #define X16_256_BOTH_FOR(NY) (X16_256_VNNI || (NY) <= X16_256_BOTH)
 #if !X16_256_VNNI
-/* AVX2, 1 or 2 tokens (decode): x16_256_codes_sum_both's sums with fewer instructions per chunk.
+/* AVX2, one token (decode; 2 tokens were 4-5% slower with it): x16_256_codes_sum_both's sums with fewer instructions per chunk.
  * Each half's codes take one shift instead of three: with t = w >> 4 (16-bit lanes, as
  * x16_256_codes), w & 3 and t & 3 are the codes of s = 0 and 2, and w & 12 and t & 12 four times
  * those of s = 1 and 3. The plain codes go into one int16 sum, the quadrupled ones into another,
@@ -265,13 +265,21 @@ X16_256_INLINE void x16_256_codes_sum_both_chains(const uint8_t * restrict xg, i
 }
 #endif
 
+/* One token's sums over chunks c0 .. c0 + nc - 1, both halves (sum[0], sum[1]): the one-token kernels
+ * above (TQ2_0 blocks on both tables; I2_S rows on AVX2 only: on AVX-VNNI its rows were 16-23%
+ * slower with the chains than with x16_256_codes_sum_both, large I2_S decode, ab.sh). */
+X16_256_INLINE void x16_256_codes_sum_one(const uint8_t * restrict xg, int64_t c0, int64_t nc, const int8_t * q,
+                                          __m256i * sum) {
+#if X16_256_VNNI
+    x16_256_codes_sum_both_chains(xg, c0, nc, q, sum);
+#else
+    x16_256_codes_sum_both_split(xg, c0, nc, &q, sum, 1);
+#endif
+}
+
 X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t c0, int64_t nc,
                                            const int8_t * const * q, __m256i * sum, const int NY) {
 #if X16_256_VNNI
-    if (NY == 1) {
-        x16_256_codes_sum_both_chains(xg, c0, nc, q[0], sum);
-        return;
-    }
     _Pragma("GCC unroll 8")
     for (int j = 0; j < 2 * NY; j++) {
         sum[j] = _mm256_setzero_si256();
@@ -293,10 +301,6 @@ X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t 
         }
     }
 #else
-    if (NY == 1) {
-        x16_256_codes_sum_both_split(xg, c0, nc, q, sum, NY);
-        return;
-    }
     const __m256i ones = _mm256_set1_epi16(1);
     _Pragma("GCC unroll 8")
     for (int j = 0; j < 2 * NY; j++) {
@@ -420,7 +424,11 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
             for (int t0 = 0; t0 < NY; t0 += M) {
                 const int m = NY - t0 < M ? NY - t0 : M;
                 __m256i   sum[2 * X16_256_BOTH];
-                x16_256_codes_sum_both(xg + b * block_bytes, 0, 16, q + t0, sum, m);
+                if (NY == 1) {
+                    x16_256_codes_sum_one(xg + b * block_bytes, 0, 16, q[0], sum);
+                } else {
+                    x16_256_codes_sum_both(xg + b * block_bytes, 0, 16, q + t0, sum, m);
+                }
                 _Pragma("GCC unroll 4")
                 for (int jj = 0; jj < m; jj++) {
                     const int j = t0 + jj;
@@ -470,9 +478,9 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         tot[j][1] = _mm256_setzero_si256();
     }
     const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
-    if (NY == 1) { /* decode: the whole row in one call, so that its chains and widenings run on */
+    if (NY == 1 && !X16_256_VNNI) { /* decode on AVX2: the whole row in one call */
         __m256i sum[2];
-        x16_256_codes_sum_both(xg, 0, n / 16, yj, sum, 1);
+        x16_256_codes_sum_one(xg, 0, n / 16, yj[0], sum);
         _mm256_storeu_si256((__m256i *) s, sum[0]);
         _mm256_storeu_si256((__m256i *) (s + 8), sum[1]);
         return;
