@@ -377,14 +377,24 @@ static void attn_worker(void * arg, int ith, int nth) {
         float         mx  = -INFINITY;
         const int64_t kvd  = hd;  /* row stride of one head's positions (kv_off) */
         const int64_t base = kv_off(ctx, t->layer, s, kvh, 0);
-        for (int32_t j = 0; j <= p; j++) {
-            float dot = 0.0f;
-            if (ctx->kv_f16) {
-                ctx->kt->vec_dot_f16_f32(hd, &dot, (const aria_f16 *)ctx->k_cache + base + j * kvd, q);
-            } else {
-                ctx->kt->vec_dot_f32(hd, &dot, q, (const float *)ctx->k_cache + base + j * kvd);
+        const aria_kernel_table * kt = ctx->kt;
+        /* the raw dots of positions 0..p (kernels.h: the rows kernel where the table has one, the
+         * same bits as the single-row kernel per position) */
+        if (ctx->kv_f16 && kt->attn_dots_f16) {
+            kt->attn_dots_f16(hd, p + 1, sc, (const aria_f16 *)ctx->k_cache + base, kvd, q);
+        } else if (!ctx->kv_f16 && kt->attn_dots_f32) {
+            kt->attn_dots_f32(hd, p + 1, sc, (const float *)ctx->k_cache + base, kvd, q);
+        } else {
+            for (int32_t j = 0; j <= p; j++) {
+                if (ctx->kv_f16) {
+                    kt->vec_dot_f16_f32(hd, &sc[j], (const aria_f16 *)ctx->k_cache + base + j * kvd, q);
+                } else {
+                    kt->vec_dot_f32(hd, &sc[j], q, (const float *)ctx->k_cache + base + j * kvd);
+                }
             }
-            sc[j] = dot * kscale;
+        }
+        for (int32_t j = 0; j <= p; j++) {
+            sc[j] = sc[j] * kscale;
             mx    = sc[j] > mx ? sc[j] : mx;
         }
         float sum = 0.0f;
@@ -393,13 +403,21 @@ static void attn_worker(void * arg, int ith, int nth) {
             sum += sc[j];
         }
         const float inv = 1.0f / sum;
-        memset(out, 0, sizeof(float) * (size_t)hd);
         for (int32_t j = 0; j <= p; j++) {
-            const float pj = sc[j] * inv;
-            if (ctx->kv_f16) {
-                ctx->kt->axpy_f16(hd, pj, (const aria_f16 *)ctx->v_cache + base + j * kvd, out);
-            } else {
-                ctx->kt->axpy_f32(hd, pj, (const float *)ctx->v_cache + base + j * kvd, out);
+            sc[j] = sc[j] * inv;  /* p_j */
+        }
+        memset(out, 0, sizeof(float) * (size_t)hd);
+        if (ctx->kv_f16 && kt->attn_axpys_f16) {
+            kt->attn_axpys_f16(hd, p + 1, sc, (const aria_f16 *)ctx->v_cache + base, kvd, out);
+        } else if (!ctx->kv_f16 && kt->attn_axpys_f32) {
+            kt->attn_axpys_f32(hd, p + 1, sc, (const float *)ctx->v_cache + base, kvd, out);
+        } else {
+            for (int32_t j = 0; j <= p; j++) {
+                if (ctx->kv_f16) {
+                    kt->axpy_f16(hd, sc[j], (const aria_f16 *)ctx->v_cache + base + j * kvd, out);
+                } else {
+                    kt->axpy_f32(hd, sc[j], (const float *)ctx->v_cache + base + j * kvd, out);
+                }
             }
         }
     }
