@@ -265,6 +265,51 @@ X16_256_INLINE void x16_256_codes_sum_both_chains(const uint8_t * restrict xg, i
 }
 #endif
 
+#if X16_256_VNNI
+/* AVX-VNNI, two tokens: as x16_256_codes_sum_both_chains, a chain per token, half and parity of s
+ * (the plain fields s = 0, 2 and the quadrupled s = 1, 3), 8 in flight; with one chain per token
+ * and half, two-token decode was slower than on the AVX2 table (large TQ2_0 matmul 14.1 against
+ * 12.5 ms). sum[2 j + h] as x16_256_codes_sum_both. */
+X16_256_INLINE void x16_256_codes_sum_both_chains2(const uint8_t * restrict xg, int64_t c0, int64_t nc,
+                                                   const int8_t * restrict q0, const int8_t * restrict q1,
+                                                   __m256i * sum) {
+    const __m256i m3  = _mm256_set1_epi8(3);
+    const __m256i m12 = _mm256_set1_epi8(12);
+    /* a<token><half><p: plain, q: quadrupled> */
+    __m256i a00p = _mm256_setzero_si256(), a00q = a00p, a01p = a00p, a01q = a00p;
+    __m256i a10p = a00p, a10q = a00p, a11p = a00p, a11q = a00p;
+    for (int64_t c = c0; c < c0 + nc; c++) {
+        x16_256_prefetch(xg + 64 * c);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32));
+        const __m256i t0 = _mm256_srli_epi16(w0, 4), t1 = _mm256_srli_epi16(w1, 4);
+        _Pragma("GCC unroll 4")
+        for (int s = 0; s < 4; s++) {
+            const __m256i m  = s & 1 ? m12 : m3;
+            const __m256i u0 = _mm256_and_si256(s < 2 ? w0 : t0, m);
+            const __m256i u1 = _mm256_and_si256(s < 2 ? w1 : t1, m);
+            const __m256i y0 = _mm256_set1_epi32(x16_256_load_i32(q0 + 16 * c + 4 * s));
+            const __m256i y1 = _mm256_set1_epi32(x16_256_load_i32(q1 + 16 * c + 4 * s));
+            if (s & 1) {
+                X16_256_MAC_PINNED(a00q, u0, y0);
+                X16_256_MAC_PINNED(a01q, u1, y0);
+                X16_256_MAC_PINNED(a10q, u0, y1);
+                X16_256_MAC_PINNED(a11q, u1, y1);
+            } else {
+                X16_256_MAC_PINNED(a00p, u0, y0);
+                X16_256_MAC_PINNED(a01p, u1, y0);
+                X16_256_MAC_PINNED(a10p, u0, y1);
+                X16_256_MAC_PINNED(a11p, u1, y1);
+            }
+        }
+    }
+    sum[0] = _mm256_add_epi32(a00p, _mm256_srai_epi32(a00q, 2));
+    sum[1] = _mm256_add_epi32(a01p, _mm256_srai_epi32(a01q, 2));
+    sum[2] = _mm256_add_epi32(a10p, _mm256_srai_epi32(a10q, 2));
+    sum[3] = _mm256_add_epi32(a11p, _mm256_srai_epi32(a11q, 2));
+}
+#endif
+
 /* One token's sums over chunks c0 .. c0 + nc - 1, both halves (sum[0], sum[1]): the one-token kernels
  * above (TQ2_0 blocks on both tables; I2_S rows on AVX2 only: on AVX-VNNI its rows were 16-23%
  * slower with the chains than with x16_256_codes_sum_both, large I2_S decode, ab.sh). */
@@ -426,6 +471,10 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
                 __m256i   sum[2 * X16_256_BOTH];
                 if (NY == 1) {
                     x16_256_codes_sum_one(xg + b * block_bytes, 0, 16, q[0], sum);
+                } else if (NY == 2 && X16_256_VNNI) {
+#if X16_256_VNNI
+                    x16_256_codes_sum_both_chains2(xg + b * block_bytes, 0, 16, q[0], q[1], sum);
+#endif
                 } else {
                     x16_256_codes_sum_both(xg + b * block_bytes, 0, 16, q + t0, sum, m);
                 }
