@@ -551,7 +551,16 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         for (int t0 = 0; t0 < NY; t0 += M) {  /* both halves at once, up to X16_256_BOTH tokens */
             const int m = NY - t0 < M ? NY - t0 : M;
             __m256i   sum[2 * X16_256_BOTH];
-            x16_256_codes_sum_both(xg, c0, 8, yj + t0, sum, m);
+#if X16_256_VNNI
+            if (NY == 1) {  /* AVX-VNNI: the chains in pieces of 8 chunks (unrolled) */
+                x16_256_codes_sum_one(xg, c0, 8, yj[0], sum);
+            } else if (NY == 2) {
+                x16_256_codes_sum_both_chains2(xg, c0, 8, yj[0], yj[1], sum);
+            } else
+#endif
+            {
+                x16_256_codes_sum_both(xg, c0, 8, yj + t0, sum, m);
+            }
             _Pragma("GCC unroll 4")
             for (int jj = 0; jj < m; jj++) {
                 tot[t0 + jj][0] = _mm256_add_epi32(tot[t0 + jj][0], sum[2 * jj]);
