@@ -409,33 +409,53 @@ X16_256_INLINE void x16_256_bc_build(const int8_t * const * q, int64_t c0, int64
     }
 }
 
-/* sum[j] lane r += the exact sum over chunks 0 .. nc - 1 of xc (nc a multiple of X16_256_WIDEN) of
- * code(row 8h + r) * q, the activations from bc (x16_256_bc_build from the same first chunk). pf: the
- * bytes to prefetch beside chunk c (the next group's), or NULL. */
-X16_256_INLINE void x16_256_bc_sum(const uint8_t * restrict xc, const uint8_t * pf, int64_t nc, const int h,
-                                   const __m256i * restrict bc, __m256i * sum, const int NY) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t cw = 0; cw < nc; cw += X16_256_WIDEN) {
-        __m256i acc[ARIA_X16_MAX_NY];
+/* acc[j] (int16 lanes) += chunk c of xc's half h times the activations of bc (the products of
+ * x16_256_codes_sum), or = when FIRST (the window's first chunk: no zeroing); prefetches pf + 64 c
+ * when PF. */
+X16_256_INLINE void x16_256_bc_chunk(const uint8_t * restrict xc, const uint8_t * pf, int64_t c, const int h,
+                                     const int PF, const int FIRST, const __m256i * restrict bc, __m256i * acc,
+                                     const int NY) {
+    if (PF && ARIA_X16_PREFETCH > 0) {
+        _mm_prefetch((const char *) (pf + 64 * c), _MM_HINT_T0);
+    }
+    const __m256i w = _mm256_loadu_si256((const __m256i *) (xc + 64 * c + 32 * h));
+    _Pragma("GCC unroll 4")
+    for (int s = 0; s < 4; s++) {
+        const __m256i u = x16_256_codes(w, s);
         _Pragma("GCC unroll 8")
         for (int j = 0; j < NY; j++) {
-            acc[j] = _mm256_setzero_si256();
-        }
-        _Pragma("GCC unroll 2")
-        for (int64_t c = cw; c < cw + X16_256_WIDEN; c++) {
-            if (pf && ARIA_X16_PREFETCH > 0) {
-                _mm_prefetch((const char *) (pf + 64 * c), _MM_HINT_T0);
-            }
-            const __m256i w = _mm256_loadu_si256((const __m256i *) (xc + 64 * c + 32 * h));
-            _Pragma("GCC unroll 4")
-            for (int s = 0; s < 4; s++) {
-                const __m256i u = x16_256_codes(w, s);
-                _Pragma("GCC unroll 8")
-                for (int j = 0; j < NY; j++) {
-                    X16_256_MAC(acc[j], u, _mm256_load_si256(bc + (4 * c + s) * NY + j));
-                }
+            const __m256i y = _mm256_load_si256(bc + (4 * c + s) * NY + j);
+            if (FIRST && s == 0) {
+                acc[j] = _mm256_maddubs_epi16(u, y);
+                __asm__("" : "+x"(acc[j]));
+            } else {
+                X16_256_MAC(acc[j], u, y);
             }
         }
+    }
+}
+
+/* sum[j] lane r = init[j] + the exact sum over chunks 0 .. nc - 1 of xc (nc a multiple of
+ * X16_256_WIDEN) of code(row 8h + r) * q, the activations from bc (x16_256_bc_build from the same
+ * first chunk); PF: prefetch pf + 64 c beside chunk c (the next group's bytes). */
+X16_256_INLINE void x16_256_bc_sum(const uint8_t * restrict xc, const uint8_t * pf, int64_t nc, const int h,
+                                   const int PF, const __m256i * restrict bc, const __m256i * init, __m256i * sum,
+                                   const int NY) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NY; j++) {
+        sum[j] = init[j];
+    }
+    for (int64_t cw = 0; cw < nc; cw += X16_256_WIDEN) {
+        __m256i acc[ARIA_X16_MAX_NY];
+        x16_256_bc_chunk(xc, pf, cw, h, PF, 1, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 1, h, PF, 0, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 2, h, PF, 0, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 3, h, PF, 0, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 4, h, PF, 0, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 5, h, PF, 0, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 6, h, PF, 0, bc, acc, NY);
+        x16_256_bc_chunk(xc, pf, cw + 7, h, PF, 0, bc, acc, NY);
         _Pragma("GCC unroll 8")
         for (int j = 0; j < NY; j++) {
             sum[j] = _mm256_add_epi32(sum[j], _mm256_madd_epi16(acc[j], ones));
@@ -464,13 +484,10 @@ X16_256_INLINE void x16_256_tq2_0_bc(int64_t nb, int64_t ng, const uint8_t * x, 
             const uint8_t * xg = x + g * x_stride;
             const uint8_t * xb = xg + b * 1024;
             const aria_f16 * scales = (const aria_f16 *) (xg + nb * 1024) + 16 * b;
+            _Pragma("GCC unroll 2")
             for (int h = 0; h < 2; h++) {
                 __m256i sum[ARIA_X16_MAX_NY];
-                _Pragma("GCC unroll 8")
-                for (int j = 0; j < NY; j++) {
-                    sum[j] = init[j];
-                }
-                x16_256_bc_sum(xb, h == 0 ? xb + x_stride : NULL, X16_256_BC_CHUNKS, h, bc, sum, NY);
+                x16_256_bc_sum(xb, xb + x_stride, X16_256_BC_CHUNKS, h, h == 0, bc, init, sum, NY);
                 const __m256 dxv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (scales + 8 * h)));
                 _Pragma("GCC unroll 8")
                 for (int j = 0; j < NY; j++) {
@@ -494,14 +511,15 @@ X16_256_INLINE void x16_256_i2_s_bc(int64_t n, int64_t ng, const uint8_t * x, in
         x16_256_bc_build(yj, c0, nc, bc, NY);
         for (int64_t g = 0; g < ng; g++) {
             const uint8_t * xc = x + g * x_stride + 64 * c0;
+            _Pragma("GCC unroll 2")
             for (int h = 0; h < 2; h++) {
-                __m256i sum[ARIA_X16_MAX_NY];
+                __m256i init[ARIA_X16_MAX_NY], sum[ARIA_X16_MAX_NY];
                 _Pragma("GCC unroll 8")
                 for (int j = 0; j < NY; j++) {
                     int32_t * o = s + j * s_stride + 16 * g + 8 * h;
-                    sum[j]      = c0 == 0 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *) o);
+                    init[j]     = c0 == 0 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *) o);
                 }
-                x16_256_bc_sum(xc, h == 0 ? xc + x_stride : NULL, nc, h, bc, sum, NY);
+                x16_256_bc_sum(xc, xc + x_stride, nc, h, h == 0, bc, init, sum, NY);
                 _Pragma("GCC unroll 8")
                 for (int j = 0; j < NY; j++) {
                     _mm256_storeu_si256((__m256i *) (s + j * s_stride + 16 * g + 8 * h), sum[j]);
