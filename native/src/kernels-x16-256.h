@@ -410,13 +410,14 @@ X16_256_INLINE void x16_256_bc_build(const int8_t * const * q, int64_t c0, int64
 }
 
 /* acc[j] (int16 lanes) += chunk c of xc's half h times the activations of bc (the products of
- * x16_256_codes_sum), or = when FIRST (the window's first chunk: no zeroing); prefetches pf + 64 c
- * when PF. */
-X16_256_INLINE void x16_256_bc_chunk(const uint8_t * restrict xc, const uint8_t * pf, int64_t c, const int h,
+ * x16_256_codes_sum), or = when FIRST (the window's first chunk: no zeroing); when PF, prefetches
+ * pf + 64 c, an address held as an integer (past the call's last group a pointer would be undefined
+ * in C; a prefetch never faults). */
+X16_256_INLINE void x16_256_bc_chunk(const uint8_t * restrict xc, uintptr_t pf, int64_t c, const int h,
                                      const int PF, const int FIRST, const __m256i * restrict bc, __m256i * acc,
                                      const int NY) {
     if (PF && ARIA_X16_PREFETCH > 0) {
-        _mm_prefetch((const char *) (pf + 64 * c), _MM_HINT_T0);
+        _mm_prefetch((const char *) (pf + (uintptr_t) (64 * c)), _MM_HINT_T0);
     }
     const __m256i w = _mm256_loadu_si256((const __m256i *) (xc + 64 * c + 32 * h));
     _Pragma("GCC unroll 4")
@@ -437,8 +438,8 @@ X16_256_INLINE void x16_256_bc_chunk(const uint8_t * restrict xc, const uint8_t 
 
 /* sum[j] lane r = init[j] + the exact sum over chunks 0 .. nc - 1 of xc (nc a multiple of
  * X16_256_WIDEN) of code(row 8h + r) * q, the activations from bc (x16_256_bc_build from the same
- * first chunk); PF: prefetch pf + 64 c beside chunk c (the next group's bytes). */
-X16_256_INLINE void x16_256_bc_sum(const uint8_t * restrict xc, const uint8_t * pf, int64_t nc, const int h,
+ * first chunk); PF: prefetch pf + 64 c beside chunk c (the same chunk of the next group). */
+X16_256_INLINE void x16_256_bc_sum(const uint8_t * restrict xc, uintptr_t pf, int64_t nc, const int h,
                                    const int PF, const __m256i * restrict bc, const __m256i * init, __m256i * sum,
                                    const int NY) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -481,13 +482,14 @@ X16_256_INLINE void x16_256_tq2_0_bc(int64_t nb, int64_t ng, const uint8_t * x, 
         }
         x16_256_bc_build(q, 0, X16_256_BC_CHUNKS, bc, NY);
         for (int64_t g = 0; g < ng; g++) {
-            const uint8_t * xg = x + g * x_stride;
-            const uint8_t * xb = xg + b * 1024;
+            const uint8_t *  xg     = x + g * x_stride;
+            const uint8_t *  xb     = xg + b * 1024;  /* a block: 16 chunks of 64 bytes */
             const aria_f16 * scales = (const aria_f16 *) (xg + nb * 1024) + 16 * b;
             _Pragma("GCC unroll 2")
             for (int h = 0; h < 2; h++) {
                 __m256i sum[ARIA_X16_MAX_NY];
-                x16_256_bc_sum(xb, xb + x_stride, X16_256_BC_CHUNKS, h, h == 0, bc, init, sum, NY);
+                x16_256_bc_sum(xb, (uintptr_t) xb + (uintptr_t) x_stride, X16_256_BC_CHUNKS, h, h == 0, bc, init,
+                               sum, NY);
                 const __m256 dxv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (scales + 8 * h)));
                 _Pragma("GCC unroll 8")
                 for (int j = 0; j < NY; j++) {
@@ -519,7 +521,7 @@ X16_256_INLINE void x16_256_i2_s_bc(int64_t n, int64_t ng, const uint8_t * x, in
                     int32_t * o = s + j * s_stride + 16 * g + 8 * h;
                     init[j]     = c0 == 0 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *) o);
                 }
-                x16_256_bc_sum(xc, xc + x_stride, nc, h, h == 0, bc, init, sum, NY);
+                x16_256_bc_sum(xc, (uintptr_t) xc + (uintptr_t) x_stride, nc, h, h == 0, bc, init, sum, NY);
                 _Pragma("GCC unroll 8")
                 for (int j = 0; j < NY; j++) {
                     _mm256_storeu_si256((__m256i *) (s + j * s_stride + 16 * g + 8 * h), sum[j]);
