@@ -273,20 +273,19 @@ int32_t aria_ctx_decode(struct aria_ctx * ctx, int32_t n, const int32_t * tokens
         ctx->logits_cap = n_out;
     }
     ctx->n_outputs = 0;
-    aria_forward_embed(ctx, n, tokens, ctx->x);
-    s = aria_forward_layers(ctx, n, pos, seq, 0, m->n_layer, ctx->x);
-    if (s) {
-        return s == ARIA_STATUS_CANCELLED ? ctx_fail(ctx, s, "cancelled") : s;
-    }
-    /* gather the rows that want logits (in batch order) to the front of x, then the head */
-    int32_t j = 0;
+    /* the rows that want logits, in batch order: the last layer finishes only those, and leaves
+     * them at the front of x (aria_forward_layers) for the head */
+    int32_t * keep = ctx->keep;
+    int32_t   j    = 0;
     for (int32_t i = 0; i < n; i++) {
         if (want_logits ? want_logits[i] != 0 : i == n - 1) {
-            if (i != j) {
-                memmove(ctx->x + (int64_t)j * m->n_embd, ctx->x + (int64_t)i * m->n_embd, sizeof(float) * (size_t)m->n_embd);
-            }
-            j++;
+            keep[j++] = i;
         }
+    }
+    aria_forward_embed(ctx, n, tokens, ctx->x);
+    s = aria_forward_layers(ctx, n, pos, seq, 0, m->n_layer, ctx->x, keep, n_out);
+    if (s) {
+        return s == ARIA_STATUS_CANCELLED ? ctx_fail(ctx, s, "cancelled") : s;
     }
     if (n_out > 0) {
         aria_forward_output(ctx, n_out, ctx->x, ctx->logits);
@@ -345,7 +344,7 @@ int32_t aria_ctx_eval_layers(struct aria_ctx * ctx, int32_t n, const int32_t * p
     if (s) {
         return s;
     }
-    s = aria_forward_layers(ctx, n, pos, seq, il_begin, il_end, hidden);
+    s = aria_forward_layers(ctx, n, pos, seq, il_begin, il_end, hidden, NULL, 0);
     return s == ARIA_STATUS_CANCELLED ? ctx_fail(ctx, s, "cancelled") : s;
 }
 

@@ -88,6 +88,7 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->seq_len    = calloc((size_t)n_seq, sizeof(int32_t));
     ctx->seq_next   = calloc((size_t)n_seq, sizeof(int32_t));
     ctx->seq_start  = calloc((size_t)n_seq, sizeof(int32_t));
+    ctx->keep       = malloc(sizeof(int32_t) * 3 * nb);
     ctx->x          = malloc(sizeof(float) * nb * (size_t)m->n_embd);
     ctx->xb         = malloc(sizeof(float) * nb * (size_t)wide);
     ctx->q          = malloc(sizeof(float) * nb * (size_t)qd);
@@ -107,7 +108,7 @@ int32_t aria_forward_init(struct aria_ctx * ctx, struct aria_model * m, int32_t 
     ctx->rope_cs    = malloc(sizeof(float) * (size_t)n_ctx * (size_t)(m->n_rot / 2 > 0 ? m->n_rot : 1));
     ctx->logits_cap = n_seq;
     ctx->logits     = malloc(sizeof(float) * (size_t)ctx->logits_cap * (size_t)m->n_vocab);
-    if (!ctx->k_cache || !ctx->v_cache || !ctx->seq_len || !ctx->seq_next || !ctx->seq_start || !ctx->x || !ctx->xb ||
+    if (!ctx->k_cache || !ctx->v_cache || !ctx->seq_len || !ctx->seq_next || !ctx->seq_start || !ctx->keep || !ctx->x || !ctx->xb ||
         !ctx->q || !ctx->k || !ctx->v || !ctx->att || !ctx->tmp || !ctx->hb || !ctx->hb2 || !ctx->act ||
         !ctx->act_scale || !ctx->act_sum || (m->fallback_i8 && !ctx->xq) || (m->has_norm_in && !ctx->xn) || !ctx->scores || !ctx->deq || !ctx->logits || !ctx->rope_cs) {
         return ARIA_STATUS_NO_MEMORY;
@@ -130,6 +131,7 @@ void aria_forward_free(struct aria_ctx * ctx) {
     free(ctx->seq_len);
     free(ctx->seq_next);
     free(ctx->seq_start);
+    free(ctx->keep);
     free(ctx->x);
     free(ctx->xb);
     free(ctx->q);
@@ -375,14 +377,24 @@ static void attn_worker(void * arg, int ith, int nth) {
         float         mx  = -INFINITY;
         const int64_t kvd  = hd;  /* row stride of one head's positions (kv_off) */
         const int64_t base = kv_off(ctx, t->layer, s, kvh, 0);
-        for (int32_t j = 0; j <= p; j++) {
-            float dot = 0.0f;
-            if (ctx->kv_f16) {
-                ctx->kt->vec_dot_f16_f32(hd, &dot, (const aria_f16 *)ctx->k_cache + base + j * kvd, q);
-            } else {
-                ctx->kt->vec_dot_f32(hd, &dot, q, (const float *)ctx->k_cache + base + j * kvd);
+        const aria_kernel_table * kt = ctx->kt;
+        /* the raw dots of positions 0..p (kernels.h: the rows kernel where the table has one, the
+         * same bits as the single-row kernel per position) */
+        if (ctx->kv_f16 && kt->attn_dots_f16) {
+            kt->attn_dots_f16(hd, p + 1, sc, (const aria_f16 *)ctx->k_cache + base, kvd, q);
+        } else if (!ctx->kv_f16 && kt->attn_dots_f32) {
+            kt->attn_dots_f32(hd, p + 1, sc, (const float *)ctx->k_cache + base, kvd, q);
+        } else {
+            for (int32_t j = 0; j <= p; j++) {
+                if (ctx->kv_f16) {
+                    kt->vec_dot_f16_f32(hd, &sc[j], (const aria_f16 *)ctx->k_cache + base + j * kvd, q);
+                } else {
+                    kt->vec_dot_f32(hd, &sc[j], q, (const float *)ctx->k_cache + base + j * kvd);
+                }
             }
-            sc[j] = dot * kscale;
+        }
+        for (int32_t j = 0; j <= p; j++) {
+            sc[j] = sc[j] * kscale;
             mx    = sc[j] > mx ? sc[j] : mx;
         }
         float sum = 0.0f;
@@ -391,13 +403,21 @@ static void attn_worker(void * arg, int ith, int nth) {
             sum += sc[j];
         }
         const float inv = 1.0f / sum;
-        memset(out, 0, sizeof(float) * (size_t)hd);
         for (int32_t j = 0; j <= p; j++) {
-            const float pj = sc[j] * inv;
-            if (ctx->kv_f16) {
-                ctx->kt->axpy_f16(hd, pj, (const aria_f16 *)ctx->v_cache + base + j * kvd, out);
-            } else {
-                ctx->kt->axpy_f32(hd, pj, (const float *)ctx->v_cache + base + j * kvd, out);
+            sc[j] = sc[j] * inv;  /* p_j */
+        }
+        memset(out, 0, sizeof(float) * (size_t)hd);
+        if (ctx->kv_f16 && kt->attn_axpys_f16) {
+            kt->attn_axpys_f16(hd, p + 1, sc, (const aria_f16 *)ctx->v_cache + base, kvd, out);
+        } else if (!ctx->kv_f16 && kt->attn_axpys_f32) {
+            kt->attn_axpys_f32(hd, p + 1, sc, (const float *)ctx->v_cache + base, kvd, out);
+        } else {
+            for (int32_t j = 0; j <= p; j++) {
+                if (ctx->kv_f16) {
+                    kt->axpy_f16(hd, sc[j], (const aria_f16 *)ctx->v_cache + base + j * kvd, out);
+                } else {
+                    kt->axpy_f32(hd, sc[j], (const float *)ctx->v_cache + base + j * kvd, out);
+                }
             }
         }
     }
@@ -444,9 +464,21 @@ static void projections(struct aria_ctx * ctx, const float * a, int32_t n, int32
     }
 }
 
-/* attention block of layer il for n tokens: x += Wo(subnorm(attn(rope(Wq a), rope(Wk a), Wv a))) */
-static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const int32_t * pos, const int32_t * seq,
-                            float * x) {
+/* Moves rows keep[0 .. n_keep - 1] (ascending) of a (rows of `width` floats) to rows 0 .. n_keep - 1. */
+static void keep_rows(float * a, int64_t width, const int32_t * keep, int32_t n_keep) {
+    for (int32_t j = 0; j < n_keep; j++) {
+        if (keep[j] != j) {
+            memmove(a + (int64_t)j * width, a + (int64_t)keep[j] * width, sizeof(float) * (size_t)width);
+        }
+    }
+}
+
+/* attention block of layer il for n tokens: x += Wo(subnorm(attn(rope(Wq a), rope(Wk a), Wv a))).
+ * With keep (the model's last layer, aria_forward_layers): every token's key and value go into the
+ * cache, then only the kept rows go on (attention, Wo, and the FFN after), moved to the front of x;
+ * the others' outputs would only be thrown away. Returns the number of rows that went on. */
+static int32_t attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const int32_t * pos, const int32_t * seq,
+                               float * x, const int32_t * keep, int32_t n_keep) {
     const struct aria_model * m   = ctx->model;
     const aria_layer *        l   = &m->layers[il];
     const int64_t             E   = m->n_embd;
@@ -460,6 +492,23 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     projections(ctx, ctx->xb, n, 3, qkv, qkv_in, qkv_y);
     attn_task at = { ctx, li, n, pos, seq };
     PHASE(ARIA_PHASE_ROPE_KV, aria_tp_run(ctx->tp, rope_kv_worker, &at));
+    if (keep) {
+        /* each row's attention reads only the cache and its own query, and each row's floats do
+         * not depend on the batch (docs/engine.md), so the kept rows' bits are those of a full run */
+        int32_t * kpos = ctx->keep + ctx->n_batch;
+        int32_t * kseq = ctx->keep + 2 * (int64_t)ctx->n_batch;
+        for (int32_t j = 0; j < n_keep; j++) {
+            kpos[j] = pos[keep[j]];
+            kseq[j] = seq[keep[j]];
+        }
+        keep_rows(ctx->q, qd, keep, n_keep);
+        keep_rows(x, E, keep, n_keep);
+        n  = n_keep;
+        at = (attn_task){ ctx, li, n, kpos, kseq };
+        if (n == 0) {
+            return 0;
+        }
+    }
     PHASE(ARIA_PHASE_ATTENTION, aria_tp_run(ctx->tp, attn_worker, &at));
     const float * o_in = ctx->att;
     if (l->attn_sub_norm) {
@@ -470,6 +519,7 @@ static void attention_block(struct aria_ctx * ctx, int32_t il, int32_t n, const 
     for (int64_t j = 0; j < (int64_t)n * E; j++) {
         x[j] += ctx->tmp[j];
     }
+    return n;
 }
 
 /* feed-forward block of layer il: x += Wdown(subnorm(act(Wgate f) * Wup f)), f = norm(x) */
@@ -583,15 +633,18 @@ static void ffn_block(struct aria_ctx * ctx, int32_t il, int32_t n, float * x) {
 }
 
 int32_t aria_forward_layers(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq,
-                            int32_t il_begin, int32_t il_end, float * hidden) {
+                            int32_t il_begin, int32_t il_end, float * hidden, const int32_t * keep, int32_t n_keep) {
     int32_t status = ARIA_STATUS_OK;
     for (int32_t il = il_begin; il < il_end; il++) {
         if (atomic_load_explicit(&ctx->cancel, memory_order_relaxed)) {
             status = ARIA_STATUS_CANCELLED;
             break;
         }
-        attention_block(ctx, il, n, pos, seq, hidden);
-        ffn_block(ctx, il, n, hidden);
+        const int last = il == il_end - 1;
+        const int32_t n_on = attention_block(ctx, il, n, pos, seq, hidden, last ? keep : NULL, n_keep);
+        if (n_on > 0) {
+            ffn_block(ctx, il, n_on, hidden);
+        }
     }
     /* sequences: a batch that started below a sequence's length truncated it; on success the
      * sequence now ends after the batch's last position (seq_next) */

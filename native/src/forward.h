@@ -27,6 +27,8 @@ struct aria_ctx {
     int32_t *                 seq_len;     /* (n_seq) positions cached per sequence */
     int32_t *                 seq_next;    /* (n_seq) scratch for batch validation */
     int32_t *                 seq_start;   /* (n_seq) first position of each sequence in the batch */
+    int32_t *                 keep;        /* (3, n_batch) the rows that want logits (aria_ctx_decode),
+                                            * then their positions and sequences (aria_forward_layers) */
 
     /* run state for n_batch tokens, allocated once in aria_ctx_init */
     float *                   x;           /* (n_batch, n_embd) hidden state of aria_ctx_decode */
@@ -68,8 +70,13 @@ void    aria_forward_free(struct aria_ctx * ctx);
 int32_t aria_forward_check_batch(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq);
 
 void    aria_forward_embed(struct aria_ctx * ctx, int32_t n, const int32_t * tokens, float * hidden);
+/* Layers il_begin .. il_end - 1 on n rows of hidden. keep NULL: every row comes out. Otherwise
+ * keep[0 .. n_keep - 1] (ascending batch indices, n_keep >= 0): every token's key and value still
+ * enter the cache in every layer, but the range's last layer finishes only the kept rows, which
+ * come out at the front of hidden (rows 0 .. n_keep - 1) with the bits a full run gives them; the
+ * other rows are left undefined. (llama.cpp does the same for the tokens that want no logits.) */
 int32_t aria_forward_layers(struct aria_ctx * ctx, int32_t n, const int32_t * pos, const int32_t * seq,
-                            int32_t il_begin, int32_t il_end, float * hidden);
+                            int32_t il_begin, int32_t il_end, float * hidden, const int32_t * keep, int32_t n_keep);
 /* final norm + head for n rows of hidden (compact), into logits (n, n_vocab) */
 void    aria_forward_output(struct aria_ctx * ctx, int32_t n, const float * hidden, float * logits);
 

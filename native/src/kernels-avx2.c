@@ -921,8 +921,8 @@ void aria_vec_dot_f16_f32_multi_avx2(int64_t n, float * restrict s, const aria_f
 }
 
 /* f32 x f32 in contract v2's order (one FMA per element), as f16_rows (zero-padded tail). */
-void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
-                           const float * restrict y) {
+static inline __attribute__((always_inline)) void dot_f32(int64_t n, float * restrict s, const float * restrict x,
+                                                          const float * restrict y) {
     __m256        a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     __m256        a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     const int64_t n32 = n - n % 32;
@@ -945,6 +945,82 @@ void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict
 #undef STEP32
     *s = reduce_lanes32(a0, a1, a2, a3);
 }
+
+void aria_vec_dot_f32_avx2(int64_t n, float * restrict s, const float * restrict x,
+                           const float * restrict y) {
+    dot_f32(n, s, x, y);
+}
+
+/* ---- attention rows (kernels.h attn_*): the single-row kernels above in one loop ------------- */
+
+void aria_attn_dots_f32_avx2(int64_t n, int64_t np, float * restrict s, const float * restrict k, int64_t stride,
+                             const float * restrict q) {
+    for (int64_t j = 0; j < np; j++) {
+        dot_f32(n, s + j, q, k + j * stride);
+    }
+}
+
+void aria_attn_dots_f16_avx2(int64_t n, int64_t np, float * restrict s, const aria_f16 * restrict k, int64_t stride,
+                             const float * restrict q) {
+    for (int64_t j = 0; j < np; j++) {
+        f16_rows(n, s + j, k + j * stride, q, q, 1, 1);
+    }
+}
+
+/* y += p[j] v_j for j in order, 32 elements of y held in registers across all the rows (axpy_f32's
+ * multiply then add per element, so the same floats as np calls of it) */
+#define ATTN_AXPYS(LOAD8)                                                                          \
+    int64_t i = 0;                                                                                 \
+    for (; i + 32 <= n; i += 32) {                                                                 \
+        __m256 y0 = _mm256_loadu_ps(y + i), y1 = _mm256_loadu_ps(y + i + 8);                       \
+        __m256 y2 = _mm256_loadu_ps(y + i + 16), y3 = _mm256_loadu_ps(y + i + 24);                 \
+        for (int64_t j = 0; j < np; j++) {                                                         \
+            const __m256 a  = _mm256_set1_ps(p[j]);                                                \
+            const int64_t o = j * stride + i;                                                      \
+            y0 = _mm256_add_ps(y0, _mm256_mul_ps(a, LOAD8(o)));                                    \
+            y1 = _mm256_add_ps(y1, _mm256_mul_ps(a, LOAD8(o + 8)));                                \
+            y2 = _mm256_add_ps(y2, _mm256_mul_ps(a, LOAD8(o + 16)));                               \
+            y3 = _mm256_add_ps(y3, _mm256_mul_ps(a, LOAD8(o + 24)));                               \
+        }                                                                                          \
+        _mm256_storeu_ps(y + i, y0), _mm256_storeu_ps(y + i + 8, y1);                              \
+        _mm256_storeu_ps(y + i + 16, y2), _mm256_storeu_ps(y + i + 24, y3);                        \
+    }                                                                                              \
+    for (; i + 8 <= n; i += 8) {                                                                   \
+        __m256 y0 = _mm256_loadu_ps(y + i);                                                        \
+        for (int64_t j = 0; j < np; j++) {                                                         \
+            y0 = _mm256_add_ps(y0, _mm256_mul_ps(_mm256_set1_ps(p[j]), LOAD8(j * stride + i)));    \
+        }                                                                                          \
+        _mm256_storeu_ps(y + i, y0);                                                               \
+    }
+
+void aria_attn_axpys_f32_avx2(int64_t n, int64_t np, const float * restrict p, const float * restrict v,
+                              int64_t stride, float * restrict y) {
+#define LOAD_F32(o) _mm256_loadu_ps(v + (o))
+    ATTN_AXPYS(LOAD_F32)
+#undef LOAD_F32
+    for (; i < n; i++) {
+        float acc = y[i];
+        for (int64_t j = 0; j < np; j++) {
+            acc += p[j] * v[j * stride + i];
+        }
+        y[i] = acc;
+    }
+}
+
+void aria_attn_axpys_f16_avx2(int64_t n, int64_t np, const float * restrict p, const aria_f16 * restrict v,
+                              int64_t stride, float * restrict y) {
+#define LOAD_F16(o) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (v + (o))))
+    ATTN_AXPYS(LOAD_F16)
+#undef LOAD_F16
+    for (; i < n; i++) {
+        float acc = y[i];
+        for (int64_t j = 0; j < np; j++) {
+            acc += p[j] * _cvtsh_ss(v[j * stride + i]);
+        }
+        y[i] = acc;
+    }
+}
+#undef ATTN_AXPYS
 
 /* ---- quantizers ----------------------------------------------------------------------------- */
 
@@ -1175,6 +1251,10 @@ const aria_kernel_table aria_kernels_avx2 = {
     .axpy_f16                 = aria_axpy_f16_avx2,
     .vec_dot_f16_f32    = aria_vec_dot_f16_f32_avx2,
     .vec_dot_f32        = aria_vec_dot_f32_avx2,
+    .attn_dots_f32      = aria_attn_dots_f32_avx2,
+    .attn_dots_f16      = aria_attn_dots_f16_avx2,
+    .attn_axpys_f32     = aria_attn_axpys_f32_avx2,
+    .attn_axpys_f16     = aria_attn_axpys_f16_avx2,
     .quantize_row_q8_K  = aria_quantize_row_q8_K_avx2,
     .quantize_row_i8    = aria_quantize_row_i8_avx2,
     .repack_tq1_0_tq2_0 = aria_repack_tq1_0_tq2_0_avx2,

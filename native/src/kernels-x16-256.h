@@ -153,6 +153,175 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
  * VNNI; on AVX2 only up to X16_256_BOTH tokens, as more in sets of 4 unpack the codes once per set
  * and were no faster than one half at a time (benchmarks/kernels/batch-kernels.c, 8 tokens). */
 #define X16_256_BOTH_FOR(NY) (X16_256_VNNI || (NY) <= X16_256_BOTH)
+#if !X16_256_VNNI
+/* AVX2, one token (decode; 2 tokens were 4-5% slower with it): x16_256_codes_sum_both's sums with fewer instructions per chunk.
+ * Each half's codes take one shift instead of three: with t = w >> 4 (16-bit lanes, as
+ * x16_256_codes), w & 3 and t & 3 are the codes of s = 0 and 2, and w & 12 and t & 12 four times
+ * those of s = 1 and 3. The plain codes go into one int16 sum, the quadrupled ones into another,
+ * whose exact int32 widening is divided by 4 at the end (an exact shift: every term is a multiple
+ * of 4). Bounds, codes up to 3 and |q| <= 128: the plain sum gains at most 2 pairs of 768 per chunk
+ * and the quadrupled one 2 pairs of 3072, so the latter is widened every 4 chunks (24576). Per
+ * chunk and half: 5 code instructions instead of 7; for one token 26 instructions instead of 30. */
+#    define X16_256_SPLIT_WIDEN 4
+X16_256_INLINE void x16_256_codes_sum_both_split(const uint8_t * restrict xg, int64_t c0, int64_t nc,
+                                                 const int8_t * const * q, __m256i * sum, const int NY) {
+    const int     NT   = NY <= 1 ? 1 : 2; /* NY (1 or 2), in a form whose bound the compiler sees */
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i m3   = _mm256_set1_epi8(3);
+    const __m256i m12  = _mm256_set1_epi8(12);
+    __m256i       sum4[4];
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < 2 * NT; j++) {
+        sum[j]  = _mm256_setzero_si256();
+        sum4[j] = _mm256_setzero_si256();
+    }
+    for (int64_t cw = c0; cw < c0 + nc; cw += X16_256_SPLIT_WIDEN) {
+        __m256i a1[4], a4[4]; /* [2 j + h] */
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 2 * NT; j++) {
+            a1[j] = _mm256_setzero_si256();
+            a4[j] = _mm256_setzero_si256();
+        }
+        _Pragma("GCC unroll 4")
+        for (int64_t c = cw; c < cw + X16_256_SPLIT_WIDEN; c++) {
+            x16_256_prefetch(xg + 64 * c);
+            const __m256i w[2] = { _mm256_loadu_si256((const __m256i *) (xg + 64 * c)),
+                                   _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32)) };
+            const __m256i t[2] = { _mm256_srli_epi16(w[0], 4), _mm256_srli_epi16(w[1], 4) };
+            _Pragma("GCC unroll 4")
+            for (int s = 0; s < 4; s++) {
+                const __m256i * src = s < 2 ? w : t;
+                const __m256i   m   = s & 1 ? m12 : m3;
+                const __m256i   u0  = _mm256_and_si256(src[0], m);
+                const __m256i   u1  = _mm256_and_si256(src[1], m);
+                _Pragma("GCC unroll 2")
+                for (int j = 0; j < NT; j++) {
+                    const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s));
+                    if (s & 1) {
+                        X16_256_MAC(a4[2 * j], u0, y);
+                        X16_256_MAC(a4[2 * j + 1], u1, y);
+                    } else {
+                        X16_256_MAC(a1[2 * j], u0, y);
+                        X16_256_MAC(a1[2 * j + 1], u1, y);
+                    }
+                }
+            }
+        }
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 2 * NT; j++) {
+            sum[j]  = _mm256_add_epi32(sum[j], _mm256_madd_epi16(a1[j], ones));
+            sum4[j] = _mm256_add_epi32(sum4[j], _mm256_madd_epi16(a4[j], ones));
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < 2 * NT; j++) {
+        sum[j] = _mm256_add_epi32(sum[j], _mm256_srai_epi32(sum4[j], 2));
+    }
+}
+#endif
+
+#if X16_256_VNNI
+/* AVX-VNNI, one token (decode): x16_256_codes_sum_both's sums with independent vpdpbusd chains and
+ * fewer code instructions. One accumulator per half made every vpdpbusd wait for the previous one
+ * (a latency of several cycles): one-token decode ran slower than on the AVX2 table (large TQ2_0,
+ * matmul phase 9.1 against 7.1 ms; the AVX-512 table has 8 chains). Here each half has a chain per
+ * 2-bit field s, 8 in flight, in named variables (an array indexed by s % K gave gcc 12 register
+ * copies and a spill in the loop). The codes take one shift per half as in
+ * x16_256_codes_sum_both_split: the fields s = 1 and 3 come four times too large, and their exact
+ * sum is divided by 4 at the end (every term a multiple of 4; at most 16384 products of 12 * 128
+ * per row: far inside int32). */
+/* acc += u * y in place: the empty asm keeps each chain in its register (without it gcc 12 copied
+ * the accumulators between registers and the stack every chunk) */
+#    define X16_256_MAC_PINNED(acc, u, y)                       \
+        do {                                                    \
+            (acc) = _mm256_dpbusd_avx_epi32((acc), (u), (y));   \
+            __asm__("" : "+x"(acc));                            \
+        } while (0)
+X16_256_INLINE void x16_256_codes_sum_both_chains(const uint8_t * restrict xg, int64_t c0, int64_t nc,
+                                                  const int8_t * restrict q, __m256i * sum) {
+    const __m256i m3  = _mm256_set1_epi8(3);
+    const __m256i m12 = _mm256_set1_epi8(12);
+    __m256i       a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00; /* half 0, s = 0..3 */
+    __m256i       a10 = a00, a11 = a00, a12 = a00, a13 = a00;                     /* half 1 */
+    for (int64_t c = c0; c < c0 + nc; c++) {
+        x16_256_prefetch(xg + 64 * c);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32));
+        const __m256i t0 = _mm256_srli_epi16(w0, 4), t1 = _mm256_srli_epi16(w1, 4);
+        const int8_t * y = q + 16 * c;
+        const __m256i  y0 = _mm256_set1_epi32(x16_256_load_i32(y)), y1 = _mm256_set1_epi32(x16_256_load_i32(y + 4));
+        const __m256i  y2 = _mm256_set1_epi32(x16_256_load_i32(y + 8)), y3 = _mm256_set1_epi32(x16_256_load_i32(y + 12));
+        X16_256_MAC_PINNED(a00, _mm256_and_si256(w0, m3), y0);
+        X16_256_MAC_PINNED(a10, _mm256_and_si256(w1, m3), y0);
+        X16_256_MAC_PINNED(a01, _mm256_and_si256(w0, m12), y1);
+        X16_256_MAC_PINNED(a11, _mm256_and_si256(w1, m12), y1);
+        X16_256_MAC_PINNED(a02, _mm256_and_si256(t0, m3), y2);
+        X16_256_MAC_PINNED(a12, _mm256_and_si256(t1, m3), y2);
+        X16_256_MAC_PINNED(a03, _mm256_and_si256(t0, m12), y3);
+        X16_256_MAC_PINNED(a13, _mm256_and_si256(t1, m12), y3);
+    }
+    sum[0] = _mm256_add_epi32(_mm256_add_epi32(a00, a02), _mm256_srai_epi32(_mm256_add_epi32(a01, a03), 2));
+    sum[1] = _mm256_add_epi32(_mm256_add_epi32(a10, a12), _mm256_srai_epi32(_mm256_add_epi32(a11, a13), 2));
+}
+#endif
+
+#if X16_256_VNNI
+/* AVX-VNNI, two tokens: as x16_256_codes_sum_both_chains, a chain per token, half and parity of s
+ * (the plain fields s = 0, 2 and the quadrupled s = 1, 3), 8 in flight; with one chain per token
+ * and half, two-token decode was slower than on the AVX2 table (large TQ2_0 matmul 14.1 against
+ * 12.5 ms). sum[2 j + h] as x16_256_codes_sum_both. */
+X16_256_INLINE void x16_256_codes_sum_both_chains2(const uint8_t * restrict xg, int64_t c0, int64_t nc,
+                                                   const int8_t * restrict q0, const int8_t * restrict q1,
+                                                   __m256i * sum) {
+    const __m256i m3  = _mm256_set1_epi8(3);
+    const __m256i m12 = _mm256_set1_epi8(12);
+    /* a<token><half><p: plain, q: quadrupled> */
+    __m256i a00p = _mm256_setzero_si256(), a00q = a00p, a01p = a00p, a01q = a00p;
+    __m256i a10p = a00p, a10q = a00p, a11p = a00p, a11q = a00p;
+    for (int64_t c = c0; c < c0 + nc; c++) {
+        x16_256_prefetch(xg + 64 * c);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (xg + 64 * c + 32));
+        const __m256i t0 = _mm256_srli_epi16(w0, 4), t1 = _mm256_srli_epi16(w1, 4);
+        _Pragma("GCC unroll 4")
+        for (int s = 0; s < 4; s++) {
+            const __m256i m  = s & 1 ? m12 : m3;
+            const __m256i u0 = _mm256_and_si256(s < 2 ? w0 : t0, m);
+            const __m256i u1 = _mm256_and_si256(s < 2 ? w1 : t1, m);
+            const __m256i y0 = _mm256_set1_epi32(x16_256_load_i32(q0 + 16 * c + 4 * s));
+            const __m256i y1 = _mm256_set1_epi32(x16_256_load_i32(q1 + 16 * c + 4 * s));
+            if (s & 1) {
+                X16_256_MAC_PINNED(a00q, u0, y0);
+                X16_256_MAC_PINNED(a01q, u1, y0);
+                X16_256_MAC_PINNED(a10q, u0, y1);
+                X16_256_MAC_PINNED(a11q, u1, y1);
+            } else {
+                X16_256_MAC_PINNED(a00p, u0, y0);
+                X16_256_MAC_PINNED(a01p, u1, y0);
+                X16_256_MAC_PINNED(a10p, u0, y1);
+                X16_256_MAC_PINNED(a11p, u1, y1);
+            }
+        }
+    }
+    sum[0] = _mm256_add_epi32(a00p, _mm256_srai_epi32(a00q, 2));
+    sum[1] = _mm256_add_epi32(a01p, _mm256_srai_epi32(a01q, 2));
+    sum[2] = _mm256_add_epi32(a10p, _mm256_srai_epi32(a10q, 2));
+    sum[3] = _mm256_add_epi32(a11p, _mm256_srai_epi32(a11q, 2));
+}
+#endif
+
+/* One token's sums over chunks c0 .. c0 + nc - 1, both halves (sum[0], sum[1]): the one-token kernels
+ * above (TQ2_0 blocks on both tables; I2_S rows on AVX2 only: on AVX-VNNI its rows were 16-23%
+ * slower with the chains than with x16_256_codes_sum_both, large I2_S decode, ab.sh). */
+X16_256_INLINE void x16_256_codes_sum_one(const uint8_t * restrict xg, int64_t c0, int64_t nc, const int8_t * q,
+                                          __m256i * sum) {
+#if X16_256_VNNI
+    x16_256_codes_sum_both_chains(xg, c0, nc, q, sum);
+#else
+    x16_256_codes_sum_both_split(xg, c0, nc, &q, sum, 1);
+#endif
+}
+
 X16_256_INLINE void x16_256_codes_sum_both(const uint8_t * restrict xg, int64_t c0, int64_t nc,
                                            const int8_t * const * q, __m256i * sum, const int NY) {
 #if X16_256_VNNI
@@ -300,7 +469,15 @@ X16_256_INLINE void x16_256_q8_K_group(int64_t nb, const uint8_t * restrict xg, 
             for (int t0 = 0; t0 < NY; t0 += M) {
                 const int m = NY - t0 < M ? NY - t0 : M;
                 __m256i   sum[2 * X16_256_BOTH];
-                x16_256_codes_sum_both(xg + b * block_bytes, 0, 16, q + t0, sum, m);
+                if (NY == 1) {
+                    x16_256_codes_sum_one(xg + b * block_bytes, 0, 16, q[0], sum);
+                } else if (NY == 2 && X16_256_VNNI) {
+#if X16_256_VNNI
+                    x16_256_codes_sum_both_chains2(xg + b * block_bytes, 0, 16, q[0], q[1], sum);
+#endif
+                } else {
+                    x16_256_codes_sum_both(xg + b * block_bytes, 0, 16, q + t0, sum, m);
+                }
                 _Pragma("GCC unroll 4")
                 for (int jj = 0; jj < m; jj++) {
                     const int j = t0 + jj;
@@ -350,6 +527,13 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         tot[j][1] = _mm256_setzero_si256();
     }
     const int NS = (NY + X16_256_BOTH - 1) / X16_256_BOTH, M = (NY + NS - 1) / NS;
+    if (NY == 1 && !X16_256_VNNI) { /* decode on AVX2: the whole row in one call */
+        __m256i sum[2];
+        x16_256_codes_sum_one(xg, 0, n / 16, yj[0], sum);
+        _mm256_storeu_si256((__m256i *) s, sum[0]);
+        _mm256_storeu_si256((__m256i *) (s + 8), sum[1]);
+        return;
+    }
     for (int64_t c0 = 0; c0 < n / 16; c0 += 8) {
         if (!X16_256_BOTH_FOR(NY)) {
             _Pragma("GCC unroll 2")
@@ -367,7 +551,16 @@ X16_256_INLINE void x16_256_i2_s_group(int64_t n, const uint8_t * restrict xg, c
         for (int t0 = 0; t0 < NY; t0 += M) {  /* both halves at once, up to X16_256_BOTH tokens */
             const int m = NY - t0 < M ? NY - t0 : M;
             __m256i   sum[2 * X16_256_BOTH];
-            x16_256_codes_sum_both(xg, c0, 8, yj + t0, sum, m);
+#if X16_256_VNNI
+            if (NY == 1) {  /* AVX-VNNI: the chains in pieces of 8 chunks (unrolled) */
+                x16_256_codes_sum_one(xg, c0, 8, yj[0], sum);
+            } else if (NY == 2) {
+                x16_256_codes_sum_both_chains2(xg, c0, 8, yj[0], yj[1], sum);
+            } else
+#endif
+            {
+                x16_256_codes_sum_both(xg, c0, 8, yj + t0, sum, m);
+            }
             _Pragma("GCC unroll 4")
             for (int jj = 0; jj < m; jj++) {
                 tot[t0 + jj][0] = _mm256_add_epi32(tot[t0 + jj][0], sum[2 * jj]);

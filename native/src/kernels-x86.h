@@ -37,6 +37,11 @@ void  aria_axpy_f32_avx2(int64_t n, float a, const float * x, float * y);
 void  aria_axpy_f16_avx2(int64_t n, float a, const aria_f16 * x, float * y);
 void  aria_vec_dot_f16_f32_avx2(int64_t n, float * s, const aria_f16 * x, const float * y);
 void  aria_vec_dot_f32_avx2(int64_t n, float * s, const float * x, const float * y);
+void  aria_attn_dots_f32_avx2(int64_t n, int64_t np, float * s, const float * k, int64_t stride, const float * q);
+void  aria_attn_dots_f16_avx2(int64_t n, int64_t np, float * s, const aria_f16 * k, int64_t stride, const float * q);
+void  aria_attn_axpys_f32_avx2(int64_t n, int64_t np, const float * p, const float * v, int64_t stride, float * y);
+void  aria_attn_axpys_f16_avx2(int64_t n, int64_t np, const float * p, const aria_f16 * v, int64_t stride,
+                               float * y);
 void  aria_quantize_row_q8_K_avx2(int64_t n, block_q8_K * y, const float * x);
 float aria_quantize_row_i8_avx2(int64_t n, int8_t * y, int32_t * sum, const float * x);
 void  aria_gemm_q4_W_x16_avx2(int64_t n, int64_t ng, const uint8_t * x, int64_t x_stride, const block_q8_K * y,

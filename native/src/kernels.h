@@ -83,6 +83,14 @@ typedef struct aria_kernel_table {
     void (*axpy_f32)(int64_t n, float a, const float * x, float * y);
     /* y_i += a * f32(x_i) for f16 x (the f16 KV cache), multiply then add: identical in every table */
     void (*axpy_f16)(int64_t n, float a, const aria_f16 * x, float * y);
+    /* Attention over np cache rows of n elements, row j at k + j * stride (elements), in one call
+     * (NULL: forward.c calls the single-row kernels above per row, with the same bits):
+     * s[j] = vec_dot_f32(n, q, k_j) / vec_dot_f16_f32(n, k_j, q), and y += p[j] v_j for
+     * j = 0 .. np - 1 in that order, each element a multiply then an add as axpy_f32 / axpy_f16. */
+    void (*attn_dots_f32)(int64_t n, int64_t np, float * s, const float * k, int64_t stride, const float * q);
+    void (*attn_dots_f16)(int64_t n, int64_t np, float * s, const aria_f16 * k, int64_t stride, const float * q);
+    void (*attn_axpys_f32)(int64_t n, int64_t np, const float * p, const float * v, int64_t stride, float * y);
+    void (*attn_axpys_f16)(int64_t n, int64_t np, const float * p, const aria_f16 * v, int64_t stride, float * y);
 
     /* h_i = (h_i / (1 + aria_expf(0 - h_i))) * u_i (the gated FFN's SiLU, numerics.h
      * aria_silu_mul), element by element: bit-identical in every table, whatever the split of a row. */

@@ -831,6 +831,58 @@ static void test_axpy(const aria_kernel_table * k) {
     check(ok, "%s axpy_f16: %d lengths bit-identical to ref, y[0] untouched", k->name, cases);
 }
 
+/* Attention rows kernels (kernels.h attn_*, optional): np cache rows of n elements at a stride of
+ * n + 3, against the reference's single-row kernels called per row (what forward.c does without
+ * them): every score and every output element BIT-IDENTICAL, nothing past np scores written. */
+static void test_attn_rows(const aria_kernel_table * k) {
+    if (!k->attn_dots_f32 || !k->attn_dots_f16 || !k->attn_axpys_f32 || !k->attn_axpys_f16) {
+        check(!k->attn_dots_f32 && !k->attn_dots_f16 && !k->attn_axpys_f32 && !k->attn_axpys_f16,
+              "%s attn rows kernels: all four or none", k->name);
+        return;
+    }
+    static const int64_t ns[]  = { 1, 7, 8, 31, 32, 33, 64, 96, 100, 128, 130 };
+    static const int64_t nps[] = { 1, 2, 5, 33 };
+    const aria_kernel_table * r = &aria_kernels_ref;
+    int ok_d32 = 1, ok_d16 = 1, ok_a32 = 1, ok_a16 = 1, cases = 0;
+    for (int ni = 0; ni < COUNT(ns); ni++) {
+        for (int pi = 0; pi < COUNT(nps); pi++, cases++) {
+            const int64_t n = ns[ni], np = nps[pi], stride = n + 3, tot = stride * np;
+            float *       kv  = xmalloc((size_t) tot * sizeof(float));
+            aria_f16 *    kvh = xmalloc((size_t) tot * sizeof(aria_f16));
+            float *       q   = xmalloc((size_t) n * sizeof(float));
+            float         p[33], s1[34], s2[34];
+            float *       y1  = xmalloc((size_t) n * sizeof(float));
+            float *       y2  = xmalloc((size_t) n * sizeof(float));
+            fill_act(kv, tot, (ni + pi) % ACT_COUNT == ACT_HUGE ? ACT_RANDOM : (ni + pi) % ACT_COUNT);
+            for (int64_t i = 0; i < tot; i++) kvh[i] = aria_f32_to_f16(kv[i]);
+            fill_act(q, n, ACT_RANDOM);
+            for (int64_t j = 0; j < np; j++) p[j] = rnd_unit();
+            /* dots: f32 and f16 rows */
+            s1[np] = s2[np] = 12345.0f;
+            k->attn_dots_f32(n, np, s1, kv, stride, q);
+            for (int64_t j = 0; j < np; j++) r->vec_dot_f32(n, &s2[j], q, kv + j * stride);
+            ok_d32 &= memcmp(s1, s2, sizeof(float) * (size_t) (np + 1)) == 0;
+            k->attn_dots_f16(n, np, s1, kvh, stride, q);
+            for (int64_t j = 0; j < np; j++) r->vec_dot_f16_f32(n, &s2[j], kvh + j * stride, q);
+            ok_d16 &= memcmp(s1, s2, sizeof(float) * (size_t) (np + 1)) == 0;
+            /* weighted sums of the rows into y, which starts non-zero */
+            fill_act(y1, n, ACT_RANDOM);
+            memcpy(y2, y1, sizeof(float) * (size_t) n);
+            k->attn_axpys_f32(n, np, p, kv, stride, y1);
+            for (int64_t j = 0; j < np; j++) r->axpy_f32(n, p[j], kv + j * stride, y2);
+            ok_a32 &= memcmp(y1, y2, sizeof(float) * (size_t) n) == 0;
+            k->attn_axpys_f16(n, np, p, kvh, stride, y1);
+            for (int64_t j = 0; j < np; j++) r->axpy_f16(n, p[j], kvh + j * stride, y2);
+            ok_a16 &= memcmp(y1, y2, sizeof(float) * (size_t) n) == 0;
+            free(kv), free(kvh), free(q), free(y1), free(y2);
+        }
+    }
+    check(ok_d32, "%s attn_dots_f32: %d cases (n, np) bit-identical to ref's vec_dot_f32 per row", k->name, cases);
+    check(ok_d16, "%s attn_dots_f16: %d cases bit-identical to ref's vec_dot_f16_f32 per row", k->name, cases);
+    check(ok_a32, "%s attn_axpys_f32: %d cases bit-identical to ref's axpy_f32 per row", k->name, cases);
+    check(ok_a16, "%s attn_axpys_f16: %d cases bit-identical to ref's axpy_f16 per row", k->name, cases);
+}
+
 /* Rows kernels (decode): nr = 1, 2, 3, 7 weight rows of mixed kinds at a stride that is not the
  * packed row size; every output must be BIT-IDENTICAL to the same table's multi-row kernel with
  * ny = 1 on that row (what keeps a token's logits the same whether matmul takes the rows path or
@@ -1180,6 +1232,7 @@ static void test_table(const aria_kernel_table * k) {
     test_silu(k);
     test_repack(k);
     test_axpy(k);
+    test_attn_rows(k);
     test_q8_W(k);
     test_f16_multi(k);
     test_multi_dots(k);
