@@ -11,6 +11,39 @@ import { openGguf } from "../../src/model/open.ts";
 import type { OutputHead } from "../../src/engine/index.ts";
 
 const MODELS_DIR = join(import.meta.dir, "..", "models");
+const ROOT = join(import.meta.dir, "..", "..");
+
+/**
+ * The command line of one `aria bench --json` run (one repetition) of `pp` prompt and `tg` decoded
+ * tokens on `path`, with `extra` flags (`--output-head`, `--kernels`, `--depth`, ...) after them;
+ * `root`: the checkout whose `src/main.ts` runs (this one by default).
+ */
+export function ariaBenchCommand(
+  path: string,
+  threads: number,
+  pp: number,
+  tg: number,
+  extra: readonly string[] = [],
+  root = ROOT,
+): string[] {
+  return [
+    process.execPath,
+    join(root, "src", "main.ts"),
+    "bench",
+    "--model",
+    path,
+    "--threads",
+    String(threads),
+    "--pp",
+    String(pp),
+    "--tg",
+    String(tg),
+    "--reps",
+    "1",
+    "--json",
+    ...extra,
+  ];
+}
 
 /** Median of the runs (NaN for none). */
 export function median(xs: readonly number[]): number {

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { median, modelFile } from "./_files.ts";
+import { ariaBenchCommand, median, modelFile } from "./_files.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -33,28 +33,17 @@ const tg = Number(values.tg);
 const reps = Number(values.reps);
 
 function aria(path: string, depth: number, kv: "f32" | "f16"): number {
-  const p = Bun.spawnSync([
-    process.execPath,
-    join(ROOT, "src", "main.ts"),
-    "bench",
-    "--model",
-    path,
-    "--threads",
-    String(threads),
-    "--pp",
-    "0",
-    "--tg",
-    String(tg),
-    "--depth",
-    String(depth),
-    "--kv-type",
-    kv,
-    "--output-head",
-    values["output-head"]!,
-    "--reps",
-    "1",
-    "--json",
-  ], { stderr: "inherit" });
+  const p = Bun.spawnSync(
+    ariaBenchCommand(path, threads, 0, tg, [
+      "--depth",
+      String(depth),
+      "--kv-type",
+      kv,
+      "--output-head",
+      values["output-head"]!,
+    ]),
+    { stderr: "inherit" },
+  );
   if (p.exitCode !== 0) throw new Error(`aria bench failed at depth ${depth}`);
   return (JSON.parse(p.stdout.toString()) as { tg_tps: number }).tg_tps;
 }

@@ -104,6 +104,12 @@ function ternaryWeights(path: string, lastFfnOutputOnly: boolean): number {
   return n;
 }
 
+/** A peer's llama-bench (in binDir) prefilling n tokens of file once, on one thread. */
+function llamaBenchPrefill(binDir: string, file: string, n: number): string[] {
+  const args = ["-m", file, "-p", String(n), "-n", "0", "-t", "1", "-r", "1"];
+  return [join(binDir, "llama-bench"), ...args];
+}
+
 const models = values.models!;
 const driver = buildProfileDriver(NICE);
 const engines: Engine[] = [];
@@ -127,21 +133,7 @@ if (values.ik !== undefined) {
       name: `ik_llama.cpp ${q.toUpperCase()}, Q6_K head`,
       file,
       shape: join(models, "large-bitnet-i2_s-f16.gguf"),
-      cmd: (
-        n,
-      ) => [
-        join(values.ik!, "llama-bench"),
-        "-m",
-        file,
-        "-p",
-        String(n),
-        "-n",
-        "0",
-        "-t",
-        "1",
-        "-r",
-        "1",
-      ],
+      cmd: (n) => llamaBenchPrefill(values.ik!, file, n),
       passes: 1,
       lastFfnOutputOnly: true,
       toggled: false,
@@ -154,21 +146,7 @@ if (values.bitnet !== undefined) {
     name: "bitnet.cpp I2_S, F16 head",
     file,
     shape: file,
-    cmd: (
-      n,
-    ) => [
-      join(values.bitnet!, "llama-bench"),
-      "-m",
-      file,
-      "-p",
-      String(n),
-      "-n",
-      "0",
-      "-t",
-      "1",
-      "-r",
-      "1",
-    ],
+    cmd: (n) => llamaBenchPrefill(values.bitnet!, file, n),
     passes: 2,
     lastFfnOutputOnly: true,
     toggled: false,

@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { median, modelFile } from "./_files.ts";
+import { ariaBenchCommand, median, modelFile } from "./_files.ts";
 import { peerSpecs } from "./_peers.ts";
 
 const { values } = parseArgs({
@@ -112,26 +112,16 @@ for (const spec of values.files!.split(",")) {
   const path = await fileOf(spec);
   for (const head of values.heads!.split(",")) {
     for (const kernels of values.kernels!.split(",")) {
-      const bench = peak([
-        process.execPath,
-        join(ROOT, "src", "main.ts"),
-        "bench",
-        "--model",
-        path,
-        "--threads",
-        String(threads),
-        "--pp",
-        String(pp),
-        "--tg",
-        String(tg),
-        "--reps",
-        "1",
-        "--json",
-        "--output-head",
-        head,
-        "--kernels",
-        kernels,
-      ]);
+      const bench = peak(
+        ariaBenchCommand(
+          path,
+          threads,
+          pp,
+          tg,
+          ["--output-head", head, "--kernels", kernels],
+          ROOT,
+        ),
+      );
       const phases = run([DRIVER, path, kernels, head, String(pp), String(tg), String(threads)])
         .stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
       const row = {

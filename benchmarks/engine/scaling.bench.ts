@@ -16,7 +16,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { llamaOraclePath } from "../../tests/helpers/llama-oracle.ts";
-import { median, modelFile } from "./_files.ts";
+import { ariaBenchCommand, median, modelFile } from "./_files.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const { values } = parseArgs({
@@ -34,22 +34,7 @@ const path = await modelFile(values.file!);
 /** The command for one prefill measurement (pp tokens, 1 repetition after a warm-up). */
 function command(engine: "aria" | "llama.cpp", threads: number): string[] {
   if (engine === "aria") {
-    return [
-      process.execPath,
-      join(ROOT, "src", "main.ts"),
-      "bench",
-      "--model",
-      path,
-      "--threads",
-      String(threads),
-      "--pp",
-      String(pp),
-      "--tg",
-      "0",
-      "--reps",
-      "1",
-      "--json",
-    ];
+    return ariaBenchCommand(path, threads, pp, 0);
   }
   return [
     llamaOraclePath(),

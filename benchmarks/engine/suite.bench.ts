@@ -33,7 +33,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { bytesPerToken, median, modelFile } from "./_files.ts";
+import { ariaBenchCommand, bytesPerToken, median, modelFile } from "./_files.ts";
 import type { OutputHead } from "../../src/engine/index.ts";
 import { llamaBench } from "../../tests/helpers/llama-oracle.ts";
 import { peerBench, peerModel, peerSpecs } from "./_peers.ts";
@@ -105,27 +105,14 @@ function ariaBench(
   ppTokens: number,
   extra: string[],
 ) {
-  const args = [
-    process.execPath,
-    join(ROOT, "src", "main.ts"),
-    "bench",
-    "--model",
-    path,
-    "--threads",
-    String(threads),
-    "--pp",
-    String(ppTokens),
-    "--tg",
-    String(tg),
-    "--reps",
-    "1",
-    "--json",
+  const args = ariaBenchCommand(path, threads, ppTokens, tg, [
     "--output-head",
     head,
     "--kernels",
     values.kernels!,
-  ];
-  const p = Bun.spawnSync([...args, ...extra], { stderr: "inherit" });
+    ...extra,
+  ]);
+  const p = Bun.spawnSync(args, { stderr: "inherit" });
   if (p.exitCode !== 0) throw new Error(`aria bench failed on ${path}`);
   const r = JSON.parse(p.stdout.toString()) as { pp_tps: number | null; tg_tps: number | null };
   return { ...r, rss: p.resourceUsage?.maxRSS ?? 0 };

@@ -1,5 +1,6 @@
 /*
- * timing.h — the clock and the sort of the kernel benchmarks (bench-kernels.c, kernel-threads.c).
+ * timing.h — the clock and the sort of the kernel benchmarks (bench-kernels.c, kernel-threads.c,
+ * batch-kernels.c) and of benchmarks/engine/batch-time.c.
  * Define _POSIX_C_SOURCE >= 199309L before including (clock_gettime).
  */
 #ifndef ARIA_BENCH_TIMING_H
