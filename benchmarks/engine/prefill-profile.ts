@@ -73,8 +73,9 @@ interface Engine {
   env?: Record<string, string>;
   /** How many times a run prefills its prompt. */
   passes: number;
-  /** The engine's last layer runs its FFN for the output token only (llama.cpp's inp_out_ids). */
-  lastFfnOutputOnly: boolean;
+  /** The last layer's matrices the engine runs for the output token only: the FFN in llama.cpp's
+   * forks (inp_out_ids), also the attention output in ARIA (docs/engine.md). */
+  lastOutputOnly: readonly string[];
   /** The driver turns instrumentation on around the batch (callgrind --instr-atstart=no). */
   toggled: boolean;
 }
@@ -82,8 +83,8 @@ interface Engine {
 /** Everything here runs at nice 19 (valgrind runs are long; counts do not depend on load). */
 const NICE = 19;
 
-/** Ternary weights a prompt token multiplies: every block matrix (bar the last FFN if skipped). */
-function ternaryWeights(path: string, lastFfnOutputOnly: boolean): number {
+/** Ternary weights a prompt token multiplies: every block matrix (bar the last layer's skipped ones). */
+function ternaryWeights(path: string, lastOutputOnly: readonly string[]): number {
   const { file } = openGguf(path);
   let n = 0;
   const layers = new Set<string>();
@@ -93,10 +94,10 @@ function ternaryWeights(path: string, lastFfnOutputOnly: boolean): number {
     layers.add(m[1]!);
     n += t.dims[0]! * t.dims[1]!;
   }
-  if (lastFfnOutputOnly) {
+  if (lastOutputOnly.length > 0) {
     const last = Math.max(...[...layers].map(Number));
     for (const t of file.tensors) {
-      if (new RegExp(`^blk\\.${last}\\.ffn_(gate|up|down)\\.weight$`).test(t.name)) {
+      if (lastOutputOnly.some((kind) => t.name === `blk.${last}.${kind}.weight`)) {
         n -= t.dims[0]! * t.dims[1]!;
       }
     }
@@ -110,6 +111,7 @@ function llamaBenchPrefill(binDir: string, file: string, n: number): string[] {
   return [join(binDir, "llama-bench"), ...args];
 }
 
+const FFN = ["ffn_gate", "ffn_up", "ffn_down"];
 const models = values.models!;
 const driver = buildProfileDriver(NICE);
 const engines: Engine[] = [];
@@ -122,7 +124,7 @@ for (const type of ["tq2_0", "i2_s"]) {
     cmd: (n) => [driver, "prefill", file, String(n), "1"],
     env: { ARIA_REPACK: "1" },
     passes: 1,
-    lastFfnOutputOnly: false,
+    lastOutputOnly: ["attn_output", ...FFN],
     toggled: true,
   });
 }
@@ -135,7 +137,7 @@ if (values.ik !== undefined) {
       shape: join(models, "large-bitnet-i2_s-f16.gguf"),
       cmd: (n) => llamaBenchPrefill(values.ik!, file, n),
       passes: 1,
-      lastFfnOutputOnly: true,
+      lastOutputOnly: FFN,
       toggled: false,
     });
   }
@@ -148,7 +150,7 @@ if (values.bitnet !== undefined) {
     shape: file,
     cmd: (n) => llamaBenchPrefill(values.bitnet!, file, n),
     passes: 2,
-    lastFfnOutputOnly: true,
+    lastOutputOnly: FFN,
     toggled: false,
   });
 }
@@ -214,7 +216,7 @@ for (const e of engines) {
   const per = Object.fromEntries(
     Object.entries(groups).map(([k, v]) => [k, Math.round(v / tokens)]),
   );
-  const weights = ternaryWeights(e.shape, e.lastFfnOutputOnly);
+  const weights = ternaryWeights(e.shape, e.lastOutputOnly);
   const top = [...byFn].sort((x, y) => y[1] - x[1]).slice(0, 12)
     .map(([fn, ir]) => ({ fn: fn.slice(0, 160), per_token: Math.round(ir / tokens) }));
   // ARIA's driver counts the batch only: its long run per token, the head included
