@@ -346,6 +346,58 @@ static void rope_kv_worker(void * arg, int ith, int nth) {
     }
 }
 
+/* s[j] = q . key j for positions 0 .. np - 1 of one cache head (base: kv_off of its position 0;
+ * positions hd apart): the table's rows kernel, or else its single-row kernel per position, with
+ * the same bits (kernels.h) */
+static void head_dots(const struct aria_ctx * ctx, int64_t hd, int64_t np, float * s, int64_t base, const float * q) {
+    const aria_kernel_table * kt = ctx->kt;
+    if (ctx->kv_f16) {
+        const aria_f16 * k = (const aria_f16 *)ctx->k_cache + base;
+        if (kt->attn_dots_f16) {
+            kt->attn_dots_f16(hd, np, s, k, hd, q);
+            return;
+        }
+        for (int64_t j = 0; j < np; j++) {
+            kt->vec_dot_f16_f32(hd, &s[j], k + j * hd, q);
+        }
+    } else {
+        const float * k = (const float *)ctx->k_cache + base;
+        if (kt->attn_dots_f32) {
+            kt->attn_dots_f32(hd, np, s, k, hd, q);
+            return;
+        }
+        for (int64_t j = 0; j < np; j++) {
+            kt->vec_dot_f32(hd, &s[j], q, k + j * hd);
+        }
+    }
+}
+
+/* out += p[j] value j for positions 0 .. np - 1 of one cache head, in position order (as head_dots:
+ * the rows kernel or the single-row one per position) */
+static void head_axpys(const struct aria_ctx * ctx, int64_t hd, int64_t np, const float * p, int64_t base,
+                       float * out) {
+    const aria_kernel_table * kt = ctx->kt;
+    if (ctx->kv_f16) {
+        const aria_f16 * v = (const aria_f16 *)ctx->v_cache + base;
+        if (kt->attn_axpys_f16) {
+            kt->attn_axpys_f16(hd, np, p, v, hd, out);
+            return;
+        }
+        for (int64_t j = 0; j < np; j++) {
+            kt->axpy_f16(hd, p[j], v + j * hd, out);
+        }
+    } else {
+        const float * v = (const float *)ctx->v_cache + base;
+        if (kt->attn_axpys_f32) {
+            kt->attn_axpys_f32(hd, np, p, v, hd, out);
+            return;
+        }
+        for (int64_t j = 0; j < np; j++) {
+            kt->axpy_f32(hd, p[j], v + j * hd, out);
+        }
+    }
+}
+
 static void attn_worker(void * arg, int ith, int nth) {
     attn_task *               t      = arg;
     struct aria_ctx *         ctx    = t->ctx;
@@ -375,24 +427,8 @@ static void attn_worker(void * arg, int ith, int nth) {
         const float * q   = ctx->q + (int64_t)i * q_dim(m) + (int64_t)h * hd;
         float *       out = ctx->att + (int64_t)i * q_dim(m) + (int64_t)h * hd;
         float         mx  = -INFINITY;
-        const int64_t kvd  = hd;  /* row stride of one head's positions (kv_off) */
         const int64_t base = kv_off(ctx, t->layer, s, kvh, 0);
-        const aria_kernel_table * kt = ctx->kt;
-        /* the raw dots of positions 0..p (kernels.h: the rows kernel where the table has one, the
-         * same bits as the single-row kernel per position) */
-        if (ctx->kv_f16 && kt->attn_dots_f16) {
-            kt->attn_dots_f16(hd, p + 1, sc, (const aria_f16 *)ctx->k_cache + base, kvd, q);
-        } else if (!ctx->kv_f16 && kt->attn_dots_f32) {
-            kt->attn_dots_f32(hd, p + 1, sc, (const float *)ctx->k_cache + base, kvd, q);
-        } else {
-            for (int32_t j = 0; j <= p; j++) {
-                if (ctx->kv_f16) {
-                    kt->vec_dot_f16_f32(hd, &sc[j], (const aria_f16 *)ctx->k_cache + base + j * kvd, q);
-                } else {
-                    kt->vec_dot_f32(hd, &sc[j], q, (const float *)ctx->k_cache + base + j * kvd);
-                }
-            }
-        }
+        head_dots(ctx, hd, p + 1, sc, base, q);
         for (int32_t j = 0; j <= p; j++) {
             sc[j] = sc[j] * kscale;
             mx    = sc[j] > mx ? sc[j] : mx;
@@ -407,19 +443,7 @@ static void attn_worker(void * arg, int ith, int nth) {
             sc[j] = sc[j] * inv;  /* p_j */
         }
         memset(out, 0, sizeof(float) * (size_t)hd);
-        if (ctx->kv_f16 && kt->attn_axpys_f16) {
-            kt->attn_axpys_f16(hd, p + 1, sc, (const aria_f16 *)ctx->v_cache + base, kvd, out);
-        } else if (!ctx->kv_f16 && kt->attn_axpys_f32) {
-            kt->attn_axpys_f32(hd, p + 1, sc, (const float *)ctx->v_cache + base, kvd, out);
-        } else {
-            for (int32_t j = 0; j <= p; j++) {
-                if (ctx->kv_f16) {
-                    kt->axpy_f16(hd, sc[j], (const aria_f16 *)ctx->v_cache + base + j * kvd, out);
-                } else {
-                    kt->axpy_f32(hd, sc[j], (const float *)ctx->v_cache + base + j * kvd, out);
-                }
-            }
-        }
+        head_axpys(ctx, hd, p + 1, sc, base, out);
     }
 }
 

@@ -154,33 +154,33 @@ X16_256_INLINE void x16_256_codes_sum(const uint8_t * restrict xg, int64_t c0, i
  * and were no faster than one half at a time (benchmarks/kernels/batch-kernels.c, 8 tokens). */
 #define X16_256_BOTH_FOR(NY) (X16_256_VNNI || (NY) <= X16_256_BOTH)
 #if !X16_256_VNNI
-/* AVX2, one token (decode; 2 tokens were 4-5% slower with it): x16_256_codes_sum_both's sums with fewer instructions per chunk.
- * Each half's codes take one shift instead of three: with t = w >> 4 (16-bit lanes, as
- * x16_256_codes), w & 3 and t & 3 are the codes of s = 0 and 2, and w & 12 and t & 12 four times
- * those of s = 1 and 3. The plain codes go into one int16 sum, the quadrupled ones into another,
- * whose exact int32 widening is divided by 4 at the end (an exact shift: every term is a multiple
- * of 4). Bounds, codes up to 3 and |q| <= 128: the plain sum gains at most 2 pairs of 768 per chunk
- * and the quadrupled one 2 pairs of 3072, so the latter is widened every 4 chunks (24576). Per
- * chunk and half: 5 code instructions instead of 7; for one token 26 instructions instead of 30. */
+/* AVX2, one token (decode; for 2 tokens it was 4-5% slower): x16_256_codes_sum_both's sums with
+ * fewer instructions per chunk. Each half's codes take one shift instead of three: with t = w >> 4
+ * (16-bit lanes, as x16_256_codes), w & 3 and t & 3 are the codes of s = 0 and 2, and w & 12 and
+ * t & 12 four times those of s = 1 and 3. The plain codes go into one int16 sum, the quadrupled
+ * ones into another, whose exact int32 widening is divided by 4 at the end (an exact shift: every
+ * term is a multiple of 4). Bounds, codes up to 3 and |q| <= 128: the plain sum gains at most 2
+ * pairs of 768 per chunk and the quadrupled one 2 pairs of 3072, so the latter is widened every 4
+ * chunks (24576). Per chunk and half: 5 code instructions instead of 7; 26 instructions instead of
+ * 30 in all. sum[h]: half h. */
 #    define X16_256_SPLIT_WIDEN 4
 X16_256_INLINE void x16_256_codes_sum_both_split(const uint8_t * restrict xg, int64_t c0, int64_t nc,
-                                                 const int8_t * const * q, __m256i * sum, const int NY) {
-    const int     NT   = NY <= 1 ? 1 : 2; /* NY (1 or 2), in a form whose bound the compiler sees */
+                                                 const int8_t * restrict q, __m256i * sum) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i m3   = _mm256_set1_epi8(3);
     const __m256i m12  = _mm256_set1_epi8(12);
-    __m256i       sum4[4];
-    _Pragma("GCC unroll 4")
-    for (int j = 0; j < 2 * NT; j++) {
-        sum[j]  = _mm256_setzero_si256();
-        sum4[j] = _mm256_setzero_si256();
+    __m256i       sum4[2];
+    _Pragma("GCC unroll 2")
+    for (int h = 0; h < 2; h++) {
+        sum[h]  = _mm256_setzero_si256();
+        sum4[h] = _mm256_setzero_si256();
     }
     for (int64_t cw = c0; cw < c0 + nc; cw += X16_256_SPLIT_WIDEN) {
-        __m256i a1[4], a4[4]; /* [2 j + h] */
-        _Pragma("GCC unroll 4")
-        for (int j = 0; j < 2 * NT; j++) {
-            a1[j] = _mm256_setzero_si256();
-            a4[j] = _mm256_setzero_si256();
+        __m256i a1[2], a4[2]; /* [h] */
+        _Pragma("GCC unroll 2")
+        for (int h = 0; h < 2; h++) {
+            a1[h] = _mm256_setzero_si256();
+            a4[h] = _mm256_setzero_si256();
         }
         _Pragma("GCC unroll 4")
         for (int64_t c = cw; c < cw + X16_256_SPLIT_WIDEN; c++) {
@@ -194,28 +194,21 @@ X16_256_INLINE void x16_256_codes_sum_both_split(const uint8_t * restrict xg, in
                 const __m256i   m   = s & 1 ? m12 : m3;
                 const __m256i   u0  = _mm256_and_si256(src[0], m);
                 const __m256i   u1  = _mm256_and_si256(src[1], m);
-                _Pragma("GCC unroll 2")
-                for (int j = 0; j < NT; j++) {
-                    const __m256i y = _mm256_set1_epi32(x16_256_load_i32(q[j] + 16 * c + 4 * s));
-                    if (s & 1) {
-                        X16_256_MAC(a4[2 * j], u0, y);
-                        X16_256_MAC(a4[2 * j + 1], u1, y);
-                    } else {
-                        X16_256_MAC(a1[2 * j], u0, y);
-                        X16_256_MAC(a1[2 * j + 1], u1, y);
-                    }
-                }
+                const __m256i   y   = _mm256_set1_epi32(x16_256_load_i32(q + 16 * c + 4 * s));
+                __m256i *       acc = s & 1 ? a4 : a1;
+                X16_256_MAC(acc[0], u0, y);
+                X16_256_MAC(acc[1], u1, y);
             }
         }
-        _Pragma("GCC unroll 4")
-        for (int j = 0; j < 2 * NT; j++) {
-            sum[j]  = _mm256_add_epi32(sum[j], _mm256_madd_epi16(a1[j], ones));
-            sum4[j] = _mm256_add_epi32(sum4[j], _mm256_madd_epi16(a4[j], ones));
+        _Pragma("GCC unroll 2")
+        for (int h = 0; h < 2; h++) {
+            sum[h]  = _mm256_add_epi32(sum[h], _mm256_madd_epi16(a1[h], ones));
+            sum4[h] = _mm256_add_epi32(sum4[h], _mm256_madd_epi16(a4[h], ones));
         }
     }
-    _Pragma("GCC unroll 4")
-    for (int j = 0; j < 2 * NT; j++) {
-        sum[j] = _mm256_add_epi32(sum[j], _mm256_srai_epi32(sum4[j], 2));
+    _Pragma("GCC unroll 2")
+    for (int h = 0; h < 2; h++) {
+        sum[h] = _mm256_add_epi32(sum[h], _mm256_srai_epi32(sum4[h], 2));
     }
 }
 #endif
@@ -318,7 +311,7 @@ X16_256_INLINE void x16_256_codes_sum_one(const uint8_t * restrict xg, int64_t c
 #if X16_256_VNNI
     x16_256_codes_sum_both_chains(xg, c0, nc, q, sum);
 #else
-    x16_256_codes_sum_both_split(xg, c0, nc, &q, sum, 1);
+    x16_256_codes_sum_both_split(xg, c0, nc, q, sum);
 #endif
 }
 
